@@ -1,0 +1,157 @@
+/**
+ * The compound file schema: the single source of every config type (z.infer) and of the
+ * defaults. Anything a component reads from configuration is declared here, with a
+ * default that is safe for a real compound.
+ */
+import { z } from 'zod';
+
+/** Ids become MQTT topic levels and log keys: keep them to a safe, readable alphabet. */
+export const Id = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 characters of a-z, 0-9, "-" or "_", starting with a letter or digit');
+
+const Duration = z.number().int().nonnegative();
+
+const ClassPolicy = z
+  .object({
+    /** Events older than this are dropped (and the drop reported). 0 = never expire. */
+    ttlDays: z.number().nonnegative().default(30),
+    /** Lower ranks are evicted first when the disk cap is reached; alarms are never evicted. */
+    evictRank: z.number().int().min(1).max(9).default(5),
+  })
+  .strict();
+
+const classPolicy = (ttlDays: number, evictRank: number) => ClassPolicy.default({ ttlDays, evictRank });
+
+export const OutboxConfig = z
+  .object({
+    /** Hard cap of recorded-but-undelivered event bytes kept on disk. */
+    maxBytes: z.number().int().min(64 * 1024).default(256 * 1024 * 1024),
+    /** Group commit: at most this many events per transaction. */
+    maxBatch: z.number().int().min(1).max(100_000).default(5000),
+    /** How often the WAL is checkpointed (truncated) so it cannot grow without bound. */
+    checkpointIntervalMs: Duration.default(30_000),
+    classes: z
+      .object({
+        alarm: ClassPolicy.default({ ttlDays: 0, evictRank: 9 }),
+        access: classPolicy(90, 4),
+        charging: classPolicy(30, 2),
+        device: classPolicy(7, 1),
+        system: classPolicy(30, 3),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export const UplinkConfig = z
+  .object({
+    url: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL'),
+    clientId: z.string().min(1).max(128).optional(),
+    username: z.string().min(1).optional(),
+    /** Name of the secret in the secrets file holding the password (never the password itself). */
+    passwordSecret: z.string().min(1).optional(),
+    /** PEM files for TLS: a private CA, and a per-box client certificate and key. */
+    caFile: z.string().optional(),
+    certFile: z.string().optional(),
+    keyFile: z.string().optional(),
+    /** Refuse brokers whose certificate does not verify. Only ever false on a bench. */
+    rejectUnauthorized: z.boolean().default(true),
+    protocolVersion: z.union([z.literal(4), z.literal(5)]).default(4),
+    keepaliveSeconds: z.number().int().min(5).max(600).default(30),
+    /** Maximum QoS 1 publishes awaiting PUBACK. */
+    inflightWindow: z.number().int().min(1).max(65_000).default(500),
+    /** A publish not acknowledged within this time means the connection is half-open. */
+    ackTimeoutMs: Duration.min(1000).default(20_000),
+    connectTimeoutMs: Duration.min(1000).default(15_000),
+    backoff: z
+      .object({ minMs: Duration.min(10).default(1000), maxMs: Duration.min(100).default(60_000) })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export const BrokerConfig = z
+  .object({
+    /** Interface address to bind. Defaults to loopback: exposing the LAN is a decision. */
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(1883),
+    maxPayloadBytes: z.number().int().min(256).default(64 * 1024),
+    maxTopicDepth: z.number().int().min(2).max(32).default(8),
+    /** Undelivered QoS 1 messages kept for one client before it is disconnected. */
+    maxQueuedPerClient: z.number().int().min(10).default(1000),
+    /** Accounts allowed to command the gateway through the embedded broker (e.g. a local BMS). */
+    operators: z.array(z.object({ username: Id, passwordSecret: z.string().min(1) }).strict()).default([]),
+  })
+  .strict();
+
+export const CommandsConfig = z
+  .object({
+    maxPayloadBytes: z.number().int().min(256).default(64 * 1024),
+    /** A command with no `expires` is dropped if it waited longer than this. */
+    defaultTtlMs: Duration.default(60_000),
+    /** How long seen command ids are remembered for replay refusal. */
+    replayWindowMs: Duration.default(24 * 3600_000),
+  })
+  .strict();
+
+export const LockConfig = z
+  .object({
+    id: Id,
+    name: z.string().min(1).max(120).optional(),
+    /** Secret holding this lock's broker password. Defaults to `devices.{id}`. */
+    passwordSecret: z.string().min(1).optional(),
+    /** A lock that has not been heard from for this long is reported offline. */
+    offlineAfterMs: Duration.min(1000).default(180_000),
+  })
+  .strict();
+
+export const LogConfig = z
+  .object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    /** Per-component level overrides, e.g. `{ uplink: debug }`. */
+    components: z.record(z.string(), z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default({}),
+  })
+  .strict();
+
+export const CompoundConfig = z
+  .object({
+    compound: z.object({ id: Id, name: z.string().min(1).max(200).optional() }).strict(),
+    gateway: z.object({ id: Id }).strict(),
+    /** A second YAML file with secrets, relative to this file; should be mode 0600. */
+    secretsFile: z.string().optional(),
+    uplink: UplinkConfig.optional(),
+    broker: BrokerConfig.prefault({}),
+    outbox: OutboxConfig.prefault({}),
+    commands: CommandsConfig.prefault({}),
+    log: LogConfig.prefault({}),
+    clock: z
+      .object({ syncedFlagFile: z.string().optional(), force: z.enum(['synced', 'unsynced']).optional() })
+      .strict()
+      .prefault({}),
+    locks: z.array(LockConfig).default([]),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const seen = new Map<string, number>();
+    cfg.locks.forEach((lock, i) => {
+      if (seen.has(lock.id)) {
+        ctx.addIssue({ code: 'custom', path: ['locks', i, 'id'], message: `duplicate device id "${lock.id}" (also locks[${seen.get(lock.id)}])` });
+      } else seen.set(lock.id, i);
+    });
+    if (cfg.uplink && (cfg.uplink.certFile === undefined) !== (cfg.uplink.keyFile === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['uplink', cfg.uplink.certFile ? 'keyFile' : 'certFile'], message: 'certFile and keyFile go together' });
+    }
+  });
+
+export type CompoundConfig = z.infer<typeof CompoundConfig>;
+export type CompoundConfigInput = z.input<typeof CompoundConfig>;
+export type UplinkConfig = z.infer<typeof UplinkConfig>;
+export type BrokerConfig = z.infer<typeof BrokerConfig>;
+export type OutboxConfig = z.infer<typeof OutboxConfig>;
+export type CommandsConfig = z.infer<typeof CommandsConfig>;
+export type LockConfig = z.infer<typeof LockConfig>;
+export type LogConfig = z.infer<typeof LogConfig>;
+
+/** Secrets file: flat names to strings, e.g. `uplink.password`, `devices.flat-3-201`. */
+export const SecretsFile = z.record(z.string(), z.union([z.string(), z.record(z.string(), z.string())]));

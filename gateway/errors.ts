@@ -1,0 +1,54 @@
+/**
+ * Coded errors. Every failure that crosses a component boundary (a command answer, a
+ * config problem, a device fault) carries a stable machine-readable code so the platform,
+ * the console and the logs can react to it without parsing prose.
+ */
+export const ErrorCodes = {
+  CONFIG_INVALID: 'Configuration is invalid',
+  CONFIG_UNREADABLE: 'Configuration file cannot be read',
+  OUTBOX_FULL: 'Outbox disk cap reached and nothing left that may be evicted',
+  OUTBOX_DISK_FULL: 'The disk holding the outbox is full',
+  OUTBOX_CLOSED: 'The outbox is closed',
+  CMD_MALFORMED: 'Command payload is not valid JSON or not an object',
+  CMD_TOO_LARGE: 'Command payload exceeds the size limit',
+  CMD_UNKNOWN: 'No such command',
+  CMD_INVALID: 'Command arguments do not match the schema',
+  CMD_EXPIRED: 'Command expired before it could be executed',
+  CMD_REPLAYED: 'A command with this id was already received',
+  CMD_FORBIDDEN: 'The caller may not run this command',
+  CMD_FAILED: 'The command failed while executing',
+  CMD_TIMEOUT: 'The device did not answer in time',
+  DEVICE_UNKNOWN: 'No such device in the compound file',
+  DEVICE_OFFLINE: 'The device is offline',
+  DEVICE_REFUSED: 'The device refused the request',
+  INTERNAL: 'Internal error',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class GatehouseError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message ?? ErrorCodes[code], options);
+    this.name = 'GatehouseError';
+    this.code = code;
+    this.details = details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+  }
+}
+
+export function isGatehouseError(err: unknown, code?: ErrorCode): err is GatehouseError {
+  return err instanceof GatehouseError && (code === undefined || err.code === code);
+}
+
+/** Wraps anything thrown into a coded error, keeping the original as the cause. */
+export function toGatehouseError(err: unknown, fallback: ErrorCode = 'INTERNAL'): GatehouseError {
+  if (err instanceof GatehouseError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new GatehouseError(fallback, message, undefined, { cause: err });
+}

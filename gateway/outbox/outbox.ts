@@ -1,0 +1,349 @@
+/**
+ * The durable outbox. Every event, retained state and command reply that leaves the box
+ * is first committed here; the uplink drains it and deletes rows only after PUBACK.
+ *
+ * - `record()` stamps id/seq/ts/clock and resolves only after a synced (fsynced) commit.
+ * - Group commit: everything recorded during one event-loop turn shares one transaction.
+ * - `seq` is gap-free across restarts: the next value is persisted in the same
+ *   transaction as the rows that use it.
+ * - Memory is bounded: readers page through rows in seq order.
+ */
+import Database, { type Database as Db } from 'better-sqlite3';
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { monotonicFactory } from 'ulid';
+import type { Clock } from '../clock.js';
+import type { Envelope, EventClass, EventInput } from '../events.js';
+import { GatehouseError } from '../errors.js';
+import type { OutboxConfig } from '../../config/schema.js';
+import { OutboxConfig as OutboxConfigSchema } from '../../config/schema.js';
+import { applyPragmas, migrate } from './schema.js';
+import { Evictor, type EvictionReport } from './eviction.js';
+
+export interface EventRow {
+  seq: number;
+  class: EventClass;
+  body: string;
+}
+
+export interface ReplyRow {
+  id: number;
+  topic: string;
+  body: string;
+}
+
+export interface OutboxStats {
+  events: number;
+  bytes: number;
+  maxBytes: number;
+  oldestRecordedAt: number | null;
+  nextSeq: number;
+  replies: number;
+  pendingCommit: number;
+  lastCommitAt: number | null;
+  byClass: Record<string, number>;
+}
+
+interface OutboxEvents {
+  recorded: [Envelope[]];
+  state: [string, string];
+  reply: [];
+  evicted: [EvictionReport];
+  error: [GatehouseError];
+}
+
+type PendingOp =
+  | { kind: 'event'; input: EventInput; ts: number; clock: 'synced' | 'unsynced'; pinned: boolean; resolve: (e: Envelope) => void; reject: (e: unknown) => void }
+  | { kind: 'state'; device: string; body: string; ts: number; resolve: () => void; reject: (e: unknown) => void }
+  | { kind: 'reply'; topic: string; body: string; ts: number; resolve: () => void; reject: (e: unknown) => void };
+
+export interface OutboxOptions {
+  file: string;
+  clock: Clock;
+  config?: Partial<OutboxConfig>;
+}
+
+export class Outbox extends EventEmitter<OutboxEvents> {
+  readonly db: Db;
+  private readonly clock: Clock;
+  readonly config: OutboxConfig;
+  private nextSeq: number;
+  private bytes: number;
+  private pending: PendingOp[] = [];
+  private flushScheduled = false;
+  private closed = false;
+  private readonly ulid = monotonicFactory();
+  private ackBuffer: { seq: number; bytes: number }[] = [];
+  private replyAckBuffer: number[] = [];
+  private ackTimer: NodeJS.Timeout | undefined;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private lastCommitAt: number | null = null;
+  private oldestPendingSince: number | null = null;
+  private readonly evictor: Evictor;
+  private readonly stmts;
+
+  constructor(opts: OutboxOptions) {
+    super();
+    this.clock = opts.clock;
+    this.config = OutboxConfigSchema.parse(opts.config ?? {});
+    mkdirSync(dirname(opts.file), { recursive: true });
+    this.db = new Database(opts.file);
+    applyPragmas(this.db);
+    migrate(this.db);
+    this.stmts = {
+      insertEvent: this.db.prepare('INSERT INTO events (seq, class, recorded_at, synced, pinned, body) VALUES (?, ?, ?, ?, ?, ?)'),
+      upsertState: this.db.prepare('INSERT INTO states (device, body, updated_at) VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at'),
+      insertReply: this.db.prepare('INSERT INTO replies (topic, body, created_at) VALUES (?, ?, ?)'),
+      setNextSeq: this.db.prepare("INSERT INTO meta (k, v) VALUES ('next_seq', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v"),
+      readEvents: this.db.prepare('SELECT seq, class, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
+      readReplies: this.db.prepare('SELECT id, topic, body FROM replies WHERE id > ? ORDER BY id LIMIT ?'),
+      deleteEvent: this.db.prepare('DELETE FROM events WHERE seq = ?'),
+      deleteReply: this.db.prepare('DELETE FROM replies WHERE id = ?'),
+    };
+    const meta = this.db.prepare("SELECT v FROM meta WHERE k = 'next_seq'").get() as { v: number } | undefined;
+    const maxRow = this.db.prepare('SELECT MAX(seq) AS m FROM events').get() as { m: number | null };
+    this.nextSeq = Math.max(meta?.v ?? 1, (maxRow.m ?? 0) + 1);
+    this.bytes = (this.db.prepare('SELECT COALESCE(SUM(LENGTH(body)), 0) AS b FROM events').get() as { b: number }).b;
+    this.evictor = new Evictor(this.db, this.config, this.clock);
+    if (this.config.checkpointIntervalMs > 0) {
+      this.checkpointTimer = setInterval(() => this.checkpoint(), this.config.checkpointIntervalMs);
+      this.checkpointTimer.unref();
+    }
+  }
+
+  /** Records one event; resolves with its envelope once the commit is on disk. */
+  record(input: EventInput, opts: { pinned?: boolean } = {}): Promise<Envelope> {
+    if (this.closed) return Promise.reject(new GatehouseError('OUTBOX_CLOSED'));
+    return new Promise((resolve, reject) => {
+      this.enqueue({ kind: 'event', input, ts: this.clock.now(), clock: this.clock.state(), pinned: opts.pinned ?? input.class === 'alarm', resolve, reject });
+    });
+  }
+
+  /** Stores the latest retained state of a device (latest wins). */
+  setState(device: string, state: Record<string, unknown>): Promise<void> {
+    if (this.closed) return Promise.reject(new GatehouseError('OUTBOX_CLOSED'));
+    const body = JSON.stringify({ ...state, ts: new Date(this.clock.now()).toISOString() });
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'state', device, body, ts: this.clock.now(), resolve, reject }));
+  }
+
+  /** Stores a command answer to be published on `cmd/{name}/res`. */
+  recordReply(topic: string, reply: Record<string, unknown>): Promise<void> {
+    if (this.closed) return Promise.reject(new GatehouseError('OUTBOX_CLOSED'));
+    const body = JSON.stringify(reply);
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'reply', topic, body, ts: this.clock.now(), resolve, reject }));
+  }
+
+  private enqueue(op: PendingOp): void {
+    if (this.pending.length === 0) this.oldestPendingSince = this.clock.monotonic();
+    this.pending.push(op);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Commits everything pending, in transactions of at most `maxBatch` operations. */
+  flush(): void {
+    this.flushScheduled = false;
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.config.maxBatch);
+      this.commitBatch(batch);
+    }
+    this.oldestPendingSince = null;
+  }
+
+  private commitBatch(batch: PendingOp[]): void {
+    const startSeq = this.nextSeq;
+    let envelopes: Envelope[] = [];
+    let addedBytes = 0;
+    const states: [string, string][] = [];
+    let replies = 0;
+    const run = this.db.transaction(() => {
+      envelopes = [];
+      addedBytes = 0;
+      let seq = startSeq;
+      for (const op of batch) {
+        if (op.kind === 'event') {
+          const env: Envelope = { v: 1, id: this.ulid(op.ts), seq, ts: new Date(op.ts).toISOString(), clock: op.clock, type: op.input.type, source: op.input.source, data: op.input.data };
+          const body = JSON.stringify(env);
+          this.stmts.insertEvent.run(seq, op.input.class, op.ts, op.clock === 'synced' ? 1 : 0, op.pinned ? 1 : 0, body);
+          addedBytes += body.length;
+          envelopes.push(env);
+          seq++;
+        } else if (op.kind === 'state') {
+          this.stmts.upsertState.run(op.device, op.body, op.ts);
+        } else {
+          this.stmts.insertReply.run(op.topic, op.body, op.ts);
+        }
+      }
+      if (seq !== startSeq) this.stmts.setNextSeq.run(seq);
+      return seq;
+    });
+    let endSeq: number;
+    try {
+      endSeq = run();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const gerr = code === 'SQLITE_FULL'
+        ? new GatehouseError('OUTBOX_DISK_FULL', `outbox commit failed: disk or database full (${code}); free space on the data partition or lower outbox.maxBytes`, undefined, { cause: err })
+        : new GatehouseError('INTERNAL', `outbox commit failed: ${(err as Error).message}`, { sqlite: code }, { cause: err });
+      // Try to make room and commit once more, so a full disk costs telemetry, not alarms.
+      if (code === 'SQLITE_FULL' && this.makeRoom(true)) {
+        try {
+          endSeq = run();
+        } catch {
+          return this.failBatch(batch, gerr);
+        }
+      } else return this.failBatch(batch, gerr);
+    }
+    this.nextSeq = endSeq;
+    this.bytes += addedBytes;
+    this.lastCommitAt = this.clock.now();
+    const committed = envelopes;
+    let next = 0;
+    for (const op of batch) {
+      if (op.kind === 'event') op.resolve(committed[next++]!);
+      else {
+        if (op.kind === 'state') states.push([op.device, op.body]);
+        else replies++;
+        op.resolve();
+      }
+    }
+    if (committed.length) this.emit('recorded', committed);
+    for (const [device, body] of states) this.emit('state', device, body);
+    if (replies) this.emit('reply');
+    if (this.bytes > this.config.maxBytes) this.makeRoom(false);
+  }
+
+  private failBatch(batch: PendingOp[], err: GatehouseError): void {
+    this.emit('error', err);
+    for (const op of batch) op.reject(err);
+  }
+
+  /** Evicts cheapest-first until under the cap; records the reports. */
+  private makeRoom(diskFull: boolean): boolean {
+    const reports = this.evictor.evictForCap(this.bytes, diskFull, this.readCursor);
+    if (reports.length === 0) return false;
+    for (const r of reports) {
+      this.bytes -= r.bytes;
+      this.emit('evicted', r);
+      void this.record(
+        { class: 'system', type: 'outbox.evicted', source: { device: 'gateway' }, data: { class: r.class, fromSeq: r.fromSeq, toSeq: r.toSeq, count: r.count, reason: r.reason } },
+        { pinned: true },
+      ).catch(() => undefined);
+    }
+    return true;
+  }
+
+  /** Drops events past their class TTL (only those recorded with a synced clock). */
+  sweepExpired(): EvictionReport[] {
+    const reports = this.evictor.evictExpired(this.readCursor);
+    for (const r of reports) {
+      this.bytes -= r.bytes;
+      this.emit('evicted', r);
+      void this.record({ class: 'system', type: 'outbox.evicted', source: { device: 'gateway' }, data: { class: r.class, fromSeq: r.fromSeq, toSeq: r.toSeq, count: r.count, reason: r.reason } }, { pinned: true }).catch(() => undefined);
+    }
+    return reports;
+  }
+
+  /**
+   * Highest seq handed to the uplink and not yet settled. Eviction never touches rows at
+   * or below it, so an eviction report never names an event that is also delivered.
+   */
+  private readCursor = 0;
+  setReadCursor(seq: number): void {
+    this.readCursor = seq;
+  }
+
+  readEvents(afterSeq: number, limit: number): EventRow[] {
+    return this.stmts.readEvents.all(afterSeq, limit) as EventRow[];
+  }
+
+  readReplies(afterId: number, limit: number): ReplyRow[] {
+    return this.stmts.readReplies.all(afterId, limit) as ReplyRow[];
+  }
+
+  readStates(): { device: string; body: string }[] {
+    return this.db.prepare('SELECT device, body FROM states ORDER BY device').all() as { device: string; body: string }[];
+  }
+
+  /** Marks an event delivered (PUBACK received). Deletes are batched; losing them in a crash only means a re-send. */
+  ackEvent(seq: number, bytes: number): void {
+    this.ackBuffer.push({ seq, bytes });
+    this.scheduleAckFlush();
+  }
+
+  ackReply(id: number): void {
+    this.replyAckBuffer.push(id);
+    this.scheduleAckFlush();
+  }
+
+  private scheduleAckFlush(): void {
+    if (this.ackBuffer.length + this.replyAckBuffer.length >= 2000) return this.flushAcks();
+    if (!this.ackTimer) {
+      this.ackTimer = setTimeout(() => this.flushAcks(), 50);
+      this.ackTimer.unref();
+    }
+  }
+
+  flushAcks(): void {
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    if (!this.ackBuffer.length && !this.replyAckBuffer.length) return;
+    const events = this.ackBuffer;
+    const replies = this.replyAckBuffer;
+    this.ackBuffer = [];
+    this.replyAckBuffer = [];
+    try {
+      let freed = 0;
+      this.db.transaction(() => {
+        for (const a of events) if (this.stmts.deleteEvent.run(a.seq).changes) freed += a.bytes;
+        for (const id of replies) this.stmts.deleteReply.run(id);
+      })();
+      this.bytes -= freed;
+    } catch (err) {
+      // Rows stay and are re-sent later: duplicates, never loss.
+      this.emit('error', new GatehouseError('INTERNAL', `outbox ack delete failed: ${(err as Error).message}`, undefined, { cause: err }));
+    }
+  }
+
+  checkpoint(): void {
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      this.emit('error', new GatehouseError('INTERNAL', `WAL checkpoint failed: ${(err as Error).message}`, undefined, { cause: err }));
+    }
+  }
+
+  /** False when something has waited too long for a commit: the watchdog stops petting. */
+  healthy(maxCommitWaitMs = 5000): boolean {
+    return this.oldestPendingSince === null || this.clock.monotonic() - this.oldestPendingSince < maxCommitWaitMs;
+  }
+
+  stats(): OutboxStats {
+    const agg = this.db.prepare('SELECT class, COUNT(*) AS n, MIN(recorded_at) AS oldest FROM events GROUP BY class').all() as { class: string; n: number; oldest: number }[];
+    const byClass: Record<string, number> = {};
+    let events = 0;
+    let oldest: number | null = null;
+    for (const r of agg) {
+      byClass[r.class] = r.n;
+      events += r.n;
+      oldest = oldest === null ? r.oldest : Math.min(oldest, r.oldest);
+    }
+    const replies = (this.db.prepare('SELECT COUNT(*) AS n FROM replies').get() as { n: number }).n;
+    return { events, bytes: this.bytes, maxBytes: this.config.maxBytes, oldestRecordedAt: oldest, nextSeq: this.nextSeq, replies, pendingCommit: this.pending.length, lastCommitAt: this.lastCommitAt, byClass };
+  }
+
+  /** Commits what is pending, settles acks, checkpoints and closes the file. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.flushAcks();
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.checkpoint();
+    this.db.close();
+  }
+}
+
