@@ -50,7 +50,7 @@ export function parseCompound(text: string, file: string): CompoundConfig {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const problems: ConfigProblem[] = [];
   for (const err of doc.errors) {
-    problems.push({ file, line: err.linePos?.[0]?.line ?? 1, path: '', message: `YAML: ${err.message.split('\n')[0]}` });
+    problems.push({ file, line: lineCounter.linePos(err.pos[0]).line, path: '', message: `YAML: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` });
   }
   if (problems.length) throw new ConfigError(problems);
   const raw = doc.toJS() ?? {};
@@ -114,6 +114,7 @@ function formatPath(path: (string | number)[]): string {
 }
 
 function describeIssue(issue: { code: string; message: string; keys?: string[] }): string {
+  if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) return 'required key is missing';
   if (issue.code === 'unrecognized_keys' && issue.keys) return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling against config/README.md)`;
   return issue.message;
 }

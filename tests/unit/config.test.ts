@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadCompoundFile, parseCompound } from '../../config/load.js';
+
+const minimal = `compound:\n  id: maple-court\ngateway:\n  id: gw-1\n`;
+
+function problemsOf(text: string) {
+  try {
+    parseCompound(text, 'compound.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('compound file', () => {
+  it('fills safe defaults from the schema', () => {
+    const cfg = parseCompound(minimal, 'c.yaml');
+    expect(cfg.broker.host).toBe('127.0.0.1');
+    expect(cfg.outbox.classes.alarm.ttlDays).toBe(0);
+    expect(cfg.outbox.classes.device.evictRank).toBeLessThan(cfg.outbox.classes.access.evictRank);
+    expect(cfg.uplink).toBeUndefined();
+    expect(cfg.locks).toEqual([]);
+  });
+
+  it('reports every problem at once with file, line and key path', () => {
+    const text = [
+      'compound:',
+      '  id: Maple Court', // line 2: bad id
+      'gateway:',
+      '  id: gw-1',
+      'uplink:',
+      '  url: http://platform', // line 6: bad scheme
+      '  inflightWindow: -3', // line 7
+      'locks:',
+      '  - id: flat-1',
+      '  - id: flat-1', // line 10: duplicate
+      '    colour: red', // line 11: unknown key
+    ].join('\n');
+    const problems = problemsOf(text);
+    const byPath = Object.fromEntries(problems.map((p) => [p.path, p]));
+    expect(byPath['compound.id']?.line).toBe(2);
+    expect(byPath['uplink.url']?.line).toBe(6);
+    expect(byPath['uplink.inflightWindow']?.line).toBe(7);
+    expect(byPath['locks[1].id']?.message).toMatch(/duplicate device id "flat-1"/);
+    expect(byPath['locks[1].id']?.line).toBe(10);
+    const unknown = problems.find((p) => p.message.includes('"colour"'));
+    expect(unknown?.path).toBe('locks[1]');
+    expect(problems.every((p) => p.file === 'compound.yaml')).toBe(true);
+  });
+
+  it('names a missing required key at its parent line', () => {
+    const problems = problemsOf('compound:\n  name: x\ngateway:\n  id: gw\n');
+    expect(problems).toEqual([expect.objectContaining({ path: 'compound.id', line: 1, message: 'required key is missing' })]);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    const problems = problemsOf('compound:\n  id: a\n gateway: [\n');
+    expect(problems[0]?.message).toMatch(/^YAML:/);
+    expect(problems[0]?.line).toBeGreaterThanOrEqual(3);
+  });
+
+  it('refuses duplicate keys instead of silently taking the last one', () => {
+    expect(problemsOf(`${minimal}gateway:\n  id: gw-2\n`)[0]?.message).toMatch(/YAML/);
+  });
+
+  it('loads secrets from a second file and warns when it is readable by others', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cfg-'));
+    writeFileSync(join(dir, 'c.yaml'), `${minimal}secretsFile: s.yaml\n`);
+    writeFileSync(join(dir, 's.yaml'), 'uplink:\n  password: hunter2-long\ndevices:\n  flat-1: abc\n');
+    chmodSync(join(dir, 's.yaml'), 0o644);
+    const loaded = loadCompoundFile(join(dir, 'c.yaml'));
+    expect(loaded.secrets.get('uplink.password')).toBe('hunter2-long');
+    expect(loaded.secrets.get('devices.flat-1')).toBe('abc');
+    expect(loaded.warnings.join()).toMatch(/chmod 600/);
+    chmodSync(join(dir, 's.yaml'), 0o600);
+    expect(loadCompoundFile(join(dir, 'c.yaml')).warnings).toEqual([]);
+  });
+
+  it('never echoes a secret when the secrets file is broken', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cfg-'));
+    writeFileSync(join(dir, 'c.yaml'), `${minimal}secretsFile: s.yaml\n`);
+    writeFileSync(join(dir, 's.yaml'), 'uplink: { password: "s3cr3t-value\n');
+    chmodSync(join(dir, 's.yaml'), 0o600);
+    let message = '';
+    try {
+      loadCompoundFile(join(dir, 'c.yaml'));
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/not valid YAML/);
+    expect(message).not.toContain('s3cr3t');
+  });
+
+  it('says which file cannot be read', () => {
+    expect(() => loadCompoundFile('/nonexistent/compound.yaml')).toThrow(/\/nonexistent\/compound.yaml: cannot read/);
+  });
+
+  it('accepts the shipped example and demo compounds', () => {
+    for (const f of ['config/demo.yaml', 'config/examples/maple-court.yaml']) {
+      const loaded = loadCompoundFile(f);
+      expect(loaded.config.compound.id).toMatch(/^[a-z]/);
+    }
+  });
+});
