@@ -80,6 +80,8 @@ export const BrokerConfig = z
     maxTopicDepth: z.number().int().min(2).max(32).default(8),
     /** Undelivered QoS 1 messages kept for one client before it is disconnected. */
     maxQueuedPerClient: z.number().int().min(10).default(1000),
+    /** Simultaneous MQTT connections (devices + operators); the gateway's own client is never refused. */
+    maxConnections: z.number().int().min(1).max(10_000).default(1000),
     /** Accounts allowed to command the gateway through the embedded broker (e.g. a local BMS). */
     operators: z.array(z.object({ username: Id, passwordSecret: z.string().min(1) }).strict()).default([]),
   })

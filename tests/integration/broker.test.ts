@@ -1,0 +1,226 @@
+/**
+ * The embedded broker with real MQTT.js clients on an ephemeral loopback port: who gets
+ * in, what each account may publish and subscribe, the limits, and that a refusal never
+ * takes the broker down.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import mqtt, { type MqttClient } from 'mqtt';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { connect as netConnect } from 'node:net';
+import { secretsFrom } from '../../config/load.js';
+import { EmbeddedBroker } from '../../gateway/broker/embedded-broker.js';
+import type { Logger } from '../../gateway/log.js';
+
+const ROOT = 'gatehouse/v1/test-court/gw-1';
+
+function captureLog(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const dest = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  return { log: pino({ level: 'debug' }, dest), lines };
+}
+
+const closedP = (c: { once(event: 'close', fn: () => void): unknown }): Promise<void> => new Promise((r) => c.once('close', () => r()));
+
+/** True when a log line with message `msg` also contains every fragment. */
+function logged(lines: string[], msg: string, ...fragments: string[]): boolean {
+  return lines.some((l) => l.includes(`"msg":"${msg}"`) && fragments.every((f) => l.includes(f)));
+}
+
+async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Resolves with the CONNACK outcome: 'ok' or the error message. */
+async function tryConnect(url: string, opts: mqtt.IClientOptions): Promise<{ result: string; client: MqttClient }> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 3000, protocolVersion: 4, ...opts });
+  const result = await new Promise<string>((resolve) => {
+    client.once('connect', () => resolve('ok'));
+    client.once('error', (err) => resolve(err.message));
+    client.once('close', () => resolve('closed'));
+  });
+  return { result, client };
+}
+
+describe('EmbeddedBroker', () => {
+  let broker: EmbeddedBroker;
+  let url: string;
+  let logs: { log: Logger; lines: string[] };
+  const clients: MqttClient[] = [];
+
+  beforeEach(async () => {
+    logs = captureLog();
+    broker = new EmbeddedBroker({
+      config: { host: '127.0.0.1', port: 0, maxPayloadBytes: 1024, maxTopicDepth: 8, maxQueuedPerClient: 10, maxConnections: 5 },
+      secrets: secretsFrom({ 'devices.lock-a': 'pw-a-secret', 'devices.lock-b': 'pw-b-secret', 'ops.bms': 'bms-pass' }),
+      devices: [{ id: 'lock-a' }, { id: 'lock-b' }, { id: 'lock-c' }],
+      internalAccounts: [{ username: 'gatehouse-uplink', password: 'internal-pass', role: 'gateway' }, { username: 'watch', password: 'watch-pass', role: 'operator' }],
+      topicRoot: ROOT,
+      log: logs.log,
+    });
+    const { port } = await broker.start();
+    expect(port).toBeGreaterThan(0);
+    url = `mqtt://127.0.0.1:${port}`;
+  });
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.endAsync(true).catch(() => undefined)));
+    await broker.stop();
+  });
+
+  const connect = async (opts: mqtt.IClientOptions): Promise<{ result: string; client: MqttClient }> => {
+    const r = await tryConnect(url, opts);
+    clients.push(r.client);
+    return r;
+  };
+
+  it('refuses anonymous clients, wrong passwords, unknown users and devices without a secret', async () => {
+    expect((await connect({ clientId: 'anon' })).result).toMatch(/Not authorized/i);
+    expect((await connect({ clientId: 'lock-a', username: 'lock-a', password: 'wrong' })).result).toMatch(/Bad username or password/i);
+    expect((await connect({ clientId: 'ghost', username: 'ghost', password: 'x' })).result).toMatch(/Bad username or password/i);
+    expect((await connect({ clientId: 'lock-c', username: 'lock-c', password: '' })).result).not.toBe('ok');
+    expect((await connect({ clientId: 'lock-a', username: 'lock-a', password: 'pw-a-secret' })).result).toBe('ok');
+    const all = logs.lines.join('');
+    expect(all).toContain('embedded broker refused connect');
+    expect(all).not.toContain('wrong');
+    expect(all).not.toContain('pw-a-secret');
+  });
+
+  it('binds a device to its own client id and refuses a last will on another device', async () => {
+    expect((await connect({ clientId: 'lock-b', username: 'lock-a', password: 'pw-a-secret' })).result).toMatch(/Identifier rejected/i);
+    const will = { topic: 'lan/v1/lock/lock-b/status', payload: Buffer.from('{"state":"offline"}'), qos: 1 as const, retain: true };
+    expect((await connect({ clientId: 'lock-a', username: 'lock-a', password: 'pw-a-secret', will })).result).toMatch(/Not authorized/i);
+    const own = { ...will, topic: 'lan/v1/lock/lock-a/status' };
+    expect((await connect({ clientId: 'lock-a', username: 'lock-a', password: 'pw-a-secret', will: own })).result).toBe('ok');
+  });
+
+  it('refuses a lock publishing as another lock, and keeps serving the others', async () => {
+    const seen: string[] = [];
+    broker.subscribe('lan/v1/lock/+/evt', (topic) => seen.push(topic));
+    const a = (await connect({ clientId: 'lock-a', username: 'lock-a', password: 'pw-a-secret' })).client;
+    const b = (await connect({ clientId: 'lock-b', username: 'lock-b', password: 'pw-b-secret' })).client;
+    const closed = closedP(a);
+    a.publish('lan/v1/lock/lock-b/evt', '{"type":"tamper","active":true}', { qos: 1 });
+    await closed;
+    await b.publishAsync('lan/v1/lock/lock-b/evt', '{"type":"door","door":"open"}', { qos: 1 });
+    await waitFor(() => seen.length === 1, 'the legitimate event');
+    expect(seen).toEqual(['lan/v1/lock/lock-b/evt']);
+    expect(logged(logs.lines, 'embedded broker refused publish', 'outside its own device subtree', '"device":"lock-a"')).toBe(true);
+  });
+
+  it('enforces the device topic scheme: no retained events, own cmd subscription only', async () => {
+    const a = (await connect({ clientId: 'lock-a', username: 'lock-a', password: 'pw-a-secret' })).client;
+    expect((await a.subscribeAsync('lan/v1/lock/lock-a/cmd', { qos: 1 }))[0]?.qos).toBe(1);
+    // Refused filters get a SUBACK failure (0x80); MQTT.js turns that into an error.
+    for (const f of ['lan/v1/lock/lock-b/cmd', 'lan/v1/#', `${ROOT}/#`, 'lan/v1/lock/lock-a/evt']) {
+      await expect(a.subscribeAsync(f, { qos: 1 })).rejects.toThrow(/Subscribe error/);
+    }
+    const closed = closedP(a);
+    a.publish('lan/v1/lock/lock-a/evt', '{}', { qos: 1, retain: true });
+    await closed;
+  });
+
+  it('refuses an oversized payload, and a frame too large to buffer, without stopping', async () => {
+    const a = (await connect({ clientId: 'lock-a', username: 'lock-a', password: 'pw-a-secret' })).client;
+    const closed = closedP(a);
+    a.publish('lan/v1/lock/lock-a/evt', Buffer.alloc(2000, 0x41), { qos: 1 });
+    await closed;
+    expect(logged(logs.lines, 'embedded broker refused publish', 'payload of 2000 bytes exceeds 1024')).toBe(true);
+
+    // A raw frame announcing 200 MB: closed on the header, long before the body.
+    const sock = netConnect(Number(new URL(url).port), '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    const sockClosed = closedP(sock);
+    sock.write(Buffer.from([0x10, 0x80, 0x80, 0x80, 0x60]));
+    await sockClosed;
+    expect(logged(logs.lines, 'embedded broker refused frame', 'connect frame of 201326592 bytes')).toBe(true);
+
+    expect((await connect({ clientId: 'lock-b', username: 'lock-b', password: 'pw-b-secret' })).result).toBe('ok');
+  });
+
+  it('lets operators publish commands and read the root, but not speak for the gateway', async () => {
+    const gw = (await connect({ clientId: 'gatehouse-gw', username: 'gatehouse-uplink', password: 'internal-pass', clean: false })).client;
+    await gw.subscribeAsync(`${ROOT}/cmd/+`, { qos: 1 });
+    const got: string[] = [];
+    gw.on('message', (t) => got.push(t));
+    const op = (await connect({ clientId: 'watch-1', username: 'watch', password: 'watch-pass' })).client;
+    expect((await op.subscribeAsync(`${ROOT}/#`, { qos: 1 }))[0]?.qos).toBe(1);
+    await expect(op.subscribeAsync('#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
+    await op.publishAsync(`${ROOT}/cmd/lock.open`, '{"id":"c1","args":{"lock":"lock-a"}}', { qos: 1 });
+    await waitFor(() => got.length === 1, 'the command at the gateway');
+    expect(got).toEqual([`${ROOT}/cmd/lock.open`]);
+    const closed = closedP(op);
+    op.publish(`${ROOT}/evt/alarm`, '{}', { qos: 1 });
+    await closed;
+    await gw.publishAsync(`${ROOT}/status`, '{"state":"online"}', { qos: 1, retain: true });
+  });
+
+  it('delivers in-process publishes to MQTT subscribers and MQTT publishes to in-process subscribers', async () => {
+    const a = (await connect({ clientId: 'lock-a', username: 'lock-a', password: 'pw-a-secret' })).client;
+    await a.subscribeAsync('lan/v1/lock/lock-a/cmd', { qos: 1 });
+    const cmds: string[] = [];
+    a.on('message', (_t, p) => cmds.push(p.toString()));
+    await broker.publish('lan/v1/lock/lock-a/cmd', '{"cid":"x"}', { qos: 1 });
+    await waitFor(() => cmds.length === 1, 'the command at the lock');
+    const got: string[] = [];
+    await a.publishAsync('lan/v1/lock/lock-a/status', '{"state":"online"}', { qos: 1, retain: true });
+    // Retained messages are replayed to a late in-process subscriber, as to an MQTT one.
+    const off = broker.subscribe('lan/v1/lock/+/status', (t, p) => got.push(`${t} ${p.toString()}`));
+    await waitFor(() => got.length === 1, 'the retained status');
+    expect(got[0]).toBe('lan/v1/lock/lock-a/status {"state":"online"}');
+    off();
+  });
+
+  it('emits clientOnline/clientOffline and the last will fires on an abrupt close', async () => {
+    const events: string[] = [];
+    broker.on('clientOnline', (id) => events.push(`on ${id}`));
+    broker.on('clientOffline', (id) => events.push(`off ${id}`));
+    const wills: string[] = [];
+    broker.subscribe('lan/v1/lock/+/status', (_t, p) => wills.push(p.toString()));
+    const will = { topic: 'lan/v1/lock/lock-a/status', payload: Buffer.from('{"state":"offline"}'), qos: 1 as const, retain: true };
+    const a = (await connect({ clientId: 'lock-a', username: 'lock-a', password: 'pw-a-secret', will })).client;
+    await waitFor(() => events.includes('on lock-a'), 'online');
+    a.stream.destroy();
+    await waitFor(() => events.includes('off lock-a') && wills.length === 1, 'offline and the will');
+    expect(wills).toEqual(['{"state":"offline"}']);
+  });
+
+  it('disconnects a client that lets more than maxQueuedPerClient messages wait for PUBACK', async () => {
+    const op = (await connect({ clientId: 'watch-slow', username: 'watch', password: 'watch-pass' })).client;
+    await op.subscribeAsync(`${ROOT}/evt/#`, { qos: 1 });
+    // Stop acknowledging: MQTT.js acks from its message handler path; swallow outgoing PUBACKs.
+    const origWrite = op.stream.write.bind(op.stream);
+    (op.stream as unknown as { write: (b: Buffer) => boolean }).write = (b: Buffer) => (b[0] === 0x40 ? true : origWrite(b));
+    const closed = closedP(op);
+    for (let i = 0; i < 20; i++) await broker.publish(`${ROOT}/evt/access`, `{"i":${i}}`, { qos: 1 });
+    await closed;
+    expect(logged(logs.lines, 'embedded broker refused queue', 'awaiting PUBACK', '"clientId":"watch-slow"')).toBe(true);
+  });
+
+  it('caps connections, but never the gateway itself', async () => {
+    broker.config.maxConnections = 1;
+    expect((await connect({ clientId: 'lock-a', username: 'lock-a', password: 'pw-a-secret' })).result).toBe('ok');
+    expect((await connect({ clientId: 'lock-b', username: 'lock-b', password: 'pw-b-secret' })).result).toMatch(/Server unavailable/i);
+    expect((await connect({ clientId: 'gw', username: 'gatehouse-uplink', password: 'internal-pass' })).result).toBe('ok');
+  });
+});
+
+describe('EmbeddedBroker lifecycle', () => {
+  it('stops cleanly with clients connected and reports a port in use', async () => {
+    const mk = (port: number) => new EmbeddedBroker({ config: { port }, secrets: secretsFrom({ 'devices.l1': 'p' }), devices: [{ id: 'l1' }], topicRoot: ROOT, log: pino({ level: 'silent' }) });
+    const b1 = mk(0);
+    const { port } = await b1.start();
+    const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { clientId: 'l1', username: 'l1', password: 'p', reconnectPeriod: 0 });
+    await new Promise((r) => c.once('connect', r));
+    await expect(mk(port).start()).rejects.toThrow(/cannot listen on 127.0.0.1:\d+ \(EADDRINUSE\)/);
+    const closed = closedP(c);
+    await b1.stop();
+    await closed;
+    await b1.stop();
+    await c.endAsync(true);
+  });
+});
