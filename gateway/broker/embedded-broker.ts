@@ -3,7 +3,8 @@
  * to, and the fallback target of the uplink when no platform is configured.
  *
  * - No anonymous access: every client logs in with a device, operator or internal account
- *   (accounts.ts); topic ACL per role (acl.ts).
+ *   (accounts.ts); topic ACL per role (acl.ts). A refused publish is acknowledged and
+ *   dropped (and logged), a refused subscription gets a SUBACK failure.
  * - Devices and operators get clean sessions only. A session kept for an offline lock
  *   would hold a remote "open" and deliver it hours later, and offline queues would grow
  *   without bound in memory; the outbox, not this broker, is what keeps events.
@@ -46,6 +47,8 @@ interface ClientInfo {
 
 /** Room for the topic, packet id and properties around a payload of the maximum size. */
 const FRAME_OVERHEAD_BYTES = 8 * 1024;
+/** Where refused publishes are acknowledged into; nobody can subscribe under `$`. */
+const QUARANTINE_PREFIX = '$gatehouse/refused/';
 /** A device must send something (a PINGREQ at least) this often, or its last will fires. */
 const KEEPALIVE_LIMIT_S = 300;
 
@@ -183,12 +186,18 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
   private authorizePublish(client: Client | null, packet: { topic: string; payload: Buffer | string; retain: boolean }, cb: (err?: Error | null) => void): void {
     if (!client) return cb(null); // a last will of a client already gone; checked at connect
     const info = this.clients.get(client);
-    if (!info) return cb(new Error('not authenticated'));
+    if (!info) return cb(new Error('not authenticated')); // cannot happen after CONNACK; close if it does
     const d = authorizePublish(info.account, { topic: packet.topic, payloadBytes: Buffer.byteLength(packet.payload), retain: packet.retain }, this.opts.topicRoot, this.limits);
     if (d.ok) return cb(null);
     this.refusals.refuse({ kind: 'publish', username: info.account.username, clientId: client.id, topic: packet.topic, reason: d.reason });
-    // MQTT 3.1.1 has no negative PUBACK: aedes closes the connection (MQTT-3.3.5-2).
-    cb(new Error(`publish refused: ${d.reason}`));
+    // MQTT 3.1.1 has no negative PUBACK: the server must either acknowledge and drop, or
+    // close the connection (MQTT-3.3.5-2). Closing would make a client resend the same
+    // unacknowledged QoS 1 message after every reconnect, forever, and flood the outbox
+    // with online/offline events; so the message is acknowledged and sent nowhere. No
+    // client may subscribe to `$` topics (acl.ts), so the quarantine topic has no reader.
+    packet.topic = `${QUARANTINE_PREFIX}${client.id}`;
+    packet.retain = false;
+    cb(null);
   }
 
   private authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void): void {

@@ -103,12 +103,13 @@ describe('EmbeddedBroker', () => {
     broker.subscribe('lan/v1/lock/+/evt', (topic) => seen.push(topic));
     const a = (await connect({ clientId: 'lock-a', username: 'lock-a', password: 'pw-a-secret' })).client;
     const b = (await connect({ clientId: 'lock-b', username: 'lock-b', password: 'pw-b-secret' })).client;
-    const closed = closedP(a);
-    a.publish('lan/v1/lock/lock-b/evt', '{"type":"tamper","active":true}', { qos: 1 });
-    await closed;
+    // Acknowledged and dropped (MQTT-3.3.5-2), so the client does not resend it forever.
+    await a.publishAsync('lan/v1/lock/lock-b/evt', '{"type":"tamper","active":true}', { qos: 1 });
     await b.publishAsync('lan/v1/lock/lock-b/evt', '{"type":"door","door":"open"}', { qos: 1 });
-    await waitFor(() => seen.length === 1, 'the legitimate event');
-    expect(seen).toEqual(['lan/v1/lock/lock-b/evt']);
+    await a.publishAsync('lan/v1/lock/lock-a/evt', '{"type":"door","door":"open"}', { qos: 1 });
+    await waitFor(() => seen.length === 2, 'the legitimate events');
+    expect(seen).toEqual(['lan/v1/lock/lock-b/evt', 'lan/v1/lock/lock-a/evt']);
+    expect(a.connected).toBe(true);
     expect(logged(logs.lines, 'embedded broker refused publish', 'outside its own device subtree', '"device":"lock-a"')).toBe(true);
   });
 
@@ -119,16 +120,24 @@ describe('EmbeddedBroker', () => {
     for (const f of ['lan/v1/lock/lock-b/cmd', 'lan/v1/#', `${ROOT}/#`, 'lan/v1/lock/lock-a/evt']) {
       await expect(a.subscribeAsync(f, { qos: 1 })).rejects.toThrow(/Subscribe error/);
     }
-    const closed = closedP(a);
-    a.publish('lan/v1/lock/lock-a/evt', '{}', { qos: 1, retain: true });
-    await closed;
+    await a.publishAsync('lan/v1/lock/lock-a/evt', '{"type":"door","door":"open"}', { qos: 1, retain: true });
+    await a.publishAsync('lan/v1/lock/lock-a/state', '{"locked":true,"battery":50}', { qos: 1, retain: true });
+    const replayed: string[] = [];
+    broker.subscribe('lan/v1/lock/lock-a/#', (t) => replayed.push(t));
+    await waitFor(() => replayed.length > 0, 'the retained state');
+    await new Promise((r) => setImmediate(r));
+    expect(replayed).toEqual(['lan/v1/lock/lock-a/state']);
+    expect(logged(logs.lines, 'embedded broker refused publish', 'this topic may not be retained')).toBe(true);
   });
 
   it('refuses an oversized payload, and a frame too large to buffer, without stopping', async () => {
     const a = (await connect({ clientId: 'lock-a', username: 'lock-a', password: 'pw-a-secret' })).client;
-    const closed = closedP(a);
-    a.publish('lan/v1/lock/lock-a/evt', Buffer.alloc(2000, 0x41), { qos: 1 });
-    await closed;
+    const seen: number[] = [];
+    broker.subscribe('lan/v1/lock/lock-a/evt', (_t, p) => seen.push(p.length));
+    await a.publishAsync('lan/v1/lock/lock-a/evt', Buffer.alloc(2000, 0x41), { qos: 1 });
+    await a.publishAsync('lan/v1/lock/lock-a/evt', Buffer.alloc(10, 0x41), { qos: 1 });
+    await waitFor(() => seen.length === 1, 'the small message');
+    expect(seen).toEqual([10]);
     expect(logged(logs.lines, 'embedded broker refused publish', 'payload of 2000 bytes exceeds 1024')).toBe(true);
 
     // A raw frame announcing 200 MB: closed on the header, long before the body.
@@ -153,10 +162,14 @@ describe('EmbeddedBroker', () => {
     await op.publishAsync(`${ROOT}/cmd/lock.open`, '{"id":"c1","args":{"lock":"lock-a"}}', { qos: 1 });
     await waitFor(() => got.length === 1, 'the command at the gateway');
     expect(got).toEqual([`${ROOT}/cmd/lock.open`]);
-    const closed = closedP(op);
-    op.publish(`${ROOT}/evt/alarm`, '{}', { qos: 1 });
-    await closed;
+    await op.publishAsync(`${ROOT}/evt/alarm`, '{}', { qos: 1 });
+    await op.publishAsync(`${ROOT}/cmd/lock.open`, '{"id":"c2"}', { qos: 1, retain: true });
+    await op.publishAsync(`${ROOT}/cmd/x/y`, '{"id":"c3"}', { qos: 1 });
+    await op.publishAsync(`${ROOT}/cmd/lock.open`, '{"id":"c4","args":{"lock":"lock-a"}}', { qos: 1 });
+    await waitFor(() => got.length === 2, 'the second legitimate command');
+    expect(got).toEqual([`${ROOT}/cmd/lock.open`, `${ROOT}/cmd/lock.open`]);
     await gw.publishAsync(`${ROOT}/status`, '{"state":"online"}', { qos: 1, retain: true });
+    expect(logged(logs.lines, 'embedded broker refused publish', 'retained commands are refused')).toBe(true);
   });
 
   it('delivers in-process publishes to MQTT subscribers and MQTT publishes to in-process subscribers', async () => {

@@ -1,0 +1,128 @@
+/**
+ * The smart locks of the compound: one SmartLockDriver per configured lock, wired to the
+ * embedded broker's in-process transport, their events recorded in the outbox, their
+ * state kept as retained `state/{lock}`, and their commands offered to the router.
+ *
+ * Nothing here waits on the uplink: events are recorded locally and the outbox delivers.
+ */
+import type { LockConfig } from '../../config/schema.js';
+import { SmartLockDriver, type LockTransport } from '../../drivers/smartlock/driver.js';
+import type { LockDeviceEvent } from '../../drivers/smartlock/types.js';
+import type { Clock, Timers } from '../clock.js';
+import type { CommandDefinition } from '../commands/types.js';
+import { isGatehouseError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Outbox } from '../outbox/outbox.js';
+import { lockCommands } from './commands.js';
+import { toPlatformEvent, toPlatformState } from './events.js';
+
+/** The embedded broker as the lock service sees it: a transport that reports disconnects. */
+export interface LockBroker extends LockTransport {
+  on(event: 'clientOffline', listener: (clientId: string) => void): unknown;
+  off(event: 'clientOffline', listener: (clientId: string) => void): unknown;
+}
+
+export interface LockServiceOptions {
+  locks: readonly LockConfig[];
+  /** The embedded broker (preferred: its disconnect reports speed up offline detection)… */
+  broker?: LockBroker;
+  /** …or any transport, e.g. an in-memory bus in tests. */
+  transport?: LockTransport;
+  outbox: Pick<Outbox, 'record' | 'setState'>;
+  clock: Clock;
+  timers: Timers;
+  log: Logger;
+  commandTimeoutMs?: number;
+}
+
+/** Retained state is rewritten on every change, and otherwise this often to refresh lastSeen. */
+const STATE_REFRESH_MS = 5 * 60_000;
+/** One protocol warning per lock and code per window: a broken lock must not flood the log. */
+const PROTOCOL_WARN_WINDOW_MS = 60_000;
+
+export class LockService {
+  private readonly drivers = new Map<string, SmartLockDriver>();
+  private readonly transport: LockTransport;
+  private readonly lastStateWrite = new Map<string, number>();
+  private readonly lastProtocolWarn = new Map<string, number>();
+  private running = false;
+  private readonly onClientOffline = (id: string): void => this.drivers.get(id)?.connectionLost();
+
+  constructor(private readonly opts: LockServiceOptions) {
+    const transport = opts.broker ?? opts.transport;
+    if (!transport) throw new Error('LockService needs a broker or a transport');
+    this.transport = transport;
+    for (const cfg of opts.locks) {
+      const driver = new SmartLockDriver({
+        id: cfg.id,
+        transport,
+        clock: opts.clock,
+        timers: opts.timers,
+        offlineAfterMs: cfg.offlineAfterMs,
+        ...(opts.commandTimeoutMs !== undefined ? { commandTimeoutMs: opts.commandTimeoutMs } : {}),
+      });
+      driver.on('event', (e) => this.onEvent(e));
+      this.drivers.set(cfg.id, driver);
+    }
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.opts.broker?.on('clientOffline', this.onClientOffline);
+    for (const d of this.drivers.values()) d.start();
+    this.opts.log.info({ locks: this.drivers.size }, 'lock service started');
+  }
+
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.opts.broker?.off('clientOffline', this.onClientOffline);
+    for (const d of this.drivers.values()) d.stop();
+  }
+
+  commands(): CommandDefinition[] {
+    return lockCommands((id) => this.drivers.get(id));
+  }
+
+  driver(id: string): SmartLockDriver | undefined {
+    return this.drivers.get(id);
+  }
+
+  /** The current snapshot of every lock, e.g. for the console and `status`. */
+  states(): Record<string, ReturnType<SmartLockDriver['snapshot']>> {
+    return Object.fromEntries([...this.drivers].map(([id, d]) => [id, d.snapshot()]));
+  }
+
+  private onEvent(e: LockDeviceEvent): void {
+    if (e.type === 'protocol_error') return this.warnProtocol(e);
+    if (e.type === 'state') {
+      const now = this.opts.clock.monotonic();
+      const last = this.lastStateWrite.get(e.lock);
+      if (!e.changed && last !== undefined && now - last < STATE_REFRESH_MS) return;
+      this.lastStateWrite.set(e.lock, now);
+      this.opts.outbox.setState(e.lock, toPlatformState(e.state)).catch((err: unknown) => this.recordFailed(err, 'state', e.lock));
+      return;
+    }
+    const input = toPlatformEvent(e);
+    if (!input) return;
+    if (e.type === 'offline' || e.type === 'tamper') this.opts.log.warn({ lock: e.lock, type: input.type, data: input.data }, 'lock event');
+    else this.opts.log.debug({ lock: e.lock, type: input.type }, 'lock event');
+    this.opts.outbox.record(input).catch((err: unknown) => this.recordFailed(err, input.type, e.lock));
+  }
+
+  private warnProtocol(e: Extract<LockDeviceEvent, { type: 'protocol_error' }>): void {
+    const key = `${e.lock}|${e.code}`;
+    const now = this.opts.clock.monotonic();
+    const last = this.lastProtocolWarn.get(key);
+    if (last !== undefined && now - last < PROTOCOL_WARN_WINDOW_MS) return;
+    this.lastProtocolWarn.set(key, now);
+    this.opts.log.warn({ lock: e.lock, code: e.code, topic: e.topic, reason: e.message }, 'lock sent a message that was refused');
+  }
+
+  private recordFailed(err: unknown, what: string, lock: string): void {
+    // During shutdown the outbox closes before late events settle; that is not news.
+    if (isGatehouseError(err, 'OUTBOX_CLOSED')) return void this.opts.log.debug({ lock, what }, 'outbox closed; lock event dropped at shutdown');
+    this.opts.log.error({ lock, what, err: (err as Error).message }, 'could not record a lock event');
+  }
+}
