@@ -22,6 +22,13 @@ function captureLog(): { log: Logger; lines: string[] } {
 
 const closedP = (c: { once(event: 'close', fn: () => void): unknown }): Promise<void> => new Promise((r) => c.once('close', () => r()));
 
+const mqttString = (v: string): Buffer => {
+  const b = Buffer.from(v);
+  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+};
+/** One MQTT frame; bodies here stay under 128 bytes, so the length is a single byte. */
+const mqttPacket = (type: number, flags: number, body: Buffer): Buffer => Buffer.concat([Buffer.from([(type << 4) | flags, body.length]), body]);
+
 /** True when a log line with message `msg` also contains every fragment. */
 function logged(lines: string[], msg: string, ...fragments: string[]): boolean {
   return lines.some((l) => l.includes(`"msg":"${msg}"`) && fragments.every((f) => l.includes(f)));
@@ -203,12 +210,17 @@ describe('EmbeddedBroker', () => {
   });
 
   it('disconnects a client that lets more than maxQueuedPerClient messages wait for PUBACK', async () => {
-    const op = (await connect({ clientId: 'watch-slow', username: 'watch', password: 'watch-pass' })).client;
-    await op.subscribeAsync(`${ROOT}/evt/#`, { qos: 1 });
-    // Stop acknowledging: MQTT.js acks from its message handler path; swallow outgoing PUBACKs.
-    const origWrite = op.stream.write.bind(op.stream);
-    (op.stream as unknown as { write: (b: Buffer) => boolean }).write = (b: Buffer) => (b[0] === 0x40 ? true : origWrite(b));
-    const closed = closedP(op);
+    // A hand-rolled MQTT 3.1.1 client that subscribes with QoS 1 and never acknowledges.
+    const sock = netConnect(Number(new URL(url).port), '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    const received: Buffer[] = [];
+    sock.on('data', (b: Buffer) => received.push(b));
+    sock.write(mqttPacket(1, 0, Buffer.concat([mqttString('MQTT'), Buffer.from([4, 0xc2, 0, 60]), mqttString('watch-slow'), mqttString('watch'), mqttString('watch-pass')])));
+    await waitFor(() => received.length > 0, 'CONNACK');
+    expect([...received[0]!.subarray(0, 4)]).toEqual([0x20, 2, 0, 0]);
+    sock.write(mqttPacket(8, 2, Buffer.concat([Buffer.from([0, 1]), mqttString(`${ROOT}/evt/#`), Buffer.from([1])])));
+    await waitFor(() => Buffer.concat(received).includes(Buffer.from([0x90, 3, 0, 1, 1])), 'SUBACK');
+    const closed = closedP(sock);
     for (let i = 0; i < 20; i++) await broker.publish(`${ROOT}/evt/access`, `{"i":${i}}`, { qos: 1 });
     await closed;
     expect(logged(logs.lines, 'embedded broker refused queue', 'awaiting PUBACK', '"clientId":"watch-slow"')).toBe(true);
