@@ -20,7 +20,7 @@ import type { Secrets } from '../../config/load.js';
 import { BrokerConfig as BrokerConfigSchema, type BrokerConfig } from '../../config/schema.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { authorizePublish, authorizeSubscribe, authorizeWill, type Account, type Limits } from './acl.js';
+import { authorizePublish, authorizeSubscribe, authorizeWill, topicDepth, type Account, type Limits } from './acl.js';
 import { AccountTable, type DeviceAccountSpec, type InternalAccountSpec } from './accounts.js';
 import { FrameGuard } from './frame-guard.js';
 import { RefusalLog } from './refusals.js';
@@ -47,6 +47,7 @@ interface ClientInfo {
 
 /** Room for the topic, packet id and properties around a payload of the maximum size. */
 const FRAME_OVERHEAD_BYTES = 8 * 1024;
+const AEDES_REFUSALS = /too many levels|is not allowed|empty topic|maxInflightInbound|Invalid subscription|invalid topic/i;
 /** Where refused publishes are acknowledged into; nobody can subscribe under `$`. */
 const QUARANTINE_PREFIX = '$gatehouse/refused/';
 /** A device must send something (a PINGREQ at least) this often, or its last will fires. */
@@ -74,6 +75,13 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     this.config = BrokerConfigSchema.parse(opts.config ?? {});
     this.log = opts.log;
     this.refusals = new RefusalLog(opts.log);
+    // The gateway's own topics (`{root}/cmd/{name}/res`) and the local device scheme
+    // (`lan/v1/lock/{id}/cmd/res`) must fit, or the gateway would refuse itself.
+    const needed = Math.max(topicDepth(opts.topicRoot) + 3, 6);
+    if (this.config.maxTopicDepth < needed) {
+      this.log.warn({ configured: this.config.maxTopicDepth, used: needed }, 'broker.maxTopicDepth is too small for the gateway topics; raised');
+      this.config.maxTopicDepth = needed;
+    }
     this.limits = { maxPayloadBytes: this.config.maxPayloadBytes, maxTopicDepth: this.config.maxTopicDepth };
     this.accounts = new AccountTable({ secrets: opts.secrets, devices: opts.devices, internal: opts.internalAccounts ?? [], operators: this.config.operators });
     for (const id of this.accounts.devicesWithoutSecret) {
@@ -100,7 +108,11 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     this.aedes = aedes;
     aedes.on('clientReady', (client) => this.onReady(client));
     aedes.on('clientDisconnect', (client) => this.onGone(client));
-    aedes.on('clientError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'client error'));
+    aedes.on('clientError', (client, err) => {
+      // aedes checks topic syntax and depth itself and closes the connection: still a refusal to report.
+      if (AEDES_REFUSALS.test(err.message)) this.refusals.refuse({ kind: 'publish', username: this.clients.get(client)?.account.username, clientId: client.id, reason: err.message });
+      else this.log.debug({ clientId: client.id, err: err.message }, 'client error');
+    });
     aedes.on('connectionError', (_client, err) => this.log.debug({ err: err.message }, 'connection error'));
 
     const server = createServer((socket) => this.accept(socket));
@@ -165,6 +177,16 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     if (account.role === 'device' && client.id !== account.username) {
       // The client id is the device's identity on the broker (takeover, last will): bind it.
       this.refusals.refuse({ kind: 'connect', username, clientId: client.id, reason: 'device client id must equal its username' });
+      return cb(authError('identifier rejected', 2), null);
+    }
+    if (account.role !== 'device' && this.accounts.role(client.id) === 'device') {
+      // Taking a lock's client id would kick the lock off (session takeover) and speak for it.
+      this.refusals.refuse({ kind: 'connect', username, clientId: client.id, reason: 'client id belongs to a device' });
+      return cb(authError('identifier rejected', 2), null);
+    }
+    const holder = this.online.get(client.id);
+    if (account.role !== 'gateway' && holder && this.clients.get(holder)?.account.role === 'gateway') {
+      this.refusals.refuse({ kind: 'connect', username, clientId: client.id, reason: "client id is the gateway's own" });
       return cb(authError('identifier rejected', 2), null);
     }
     const will = (client as unknown as { _will?: { topic: string; payload: Buffer | string; retain?: boolean } })._will;

@@ -105,6 +105,14 @@ describe('EmbeddedBroker', () => {
     expect((await connect({ clientId: 'lock-a', username: 'lock-a', password: 'pw-a-secret', will: own })).result).toBe('ok');
   });
 
+  it('refuses operators taking the client id of a lock or of the gateway', async () => {
+    const a = (await connect({ clientId: 'lock-a', username: 'lock-a', password: 'pw-a-secret' })).client;
+    expect((await connect({ clientId: 'lock-a', username: 'watch', password: 'watch-pass' })).result).toMatch(/Identifier rejected/i);
+    expect((await connect({ clientId: 'gatehouse-gw', username: 'gatehouse-uplink', password: 'internal-pass' })).result).toBe('ok');
+    expect((await connect({ clientId: 'gatehouse-gw', username: 'watch', password: 'watch-pass' })).result).toMatch(/Identifier rejected/i);
+    expect(a.connected).toBe(true);
+  });
+
   it('refuses a lock publishing as another lock, and keeps serving the others', async () => {
     const seen: string[] = [];
     broker.subscribe('lan/v1/lock/+/evt', (topic) => seen.push(topic));
@@ -235,6 +243,25 @@ describe('EmbeddedBroker', () => {
 });
 
 describe('EmbeddedBroker lifecycle', () => {
+  it('raises a topic depth too small for its own topics, and refuses deeper ones', async () => {
+    const { log, lines } = captureLog();
+    const b = new EmbeddedBroker({ config: { port: 0, maxTopicDepth: 3 }, secrets: secretsFrom({ 'devices.l1': 'p' }), devices: [{ id: 'l1' }], topicRoot: ROOT, log });
+    expect(b.config.maxTopicDepth).toBe(7);
+    expect(logged(lines, 'broker.maxTopicDepth is too small for the gateway topics; raised')).toBe(true);
+    const { port } = await b.start();
+    const got: string[] = [];
+    b.subscribe(`${ROOT}/#`, (t) => got.push(t));
+    await b.publish(`${ROOT}/cmd/lock.open/res`, '{}');
+    await expect(b.publish(`${ROOT}/a/b/c/d/e`, '{}')).rejects.toThrow();
+    await waitFor(() => got.length === 1, 'the reply');
+    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'l1', username: 'l1', password: 'p', reconnectPeriod: 0 });
+    const closed = closedP(c);
+    c.publish('lan/v1/lock/l1/a/b/c/d', '{}', { qos: 1 });
+    await closed; // aedes itself refuses a topic deeper than maxTopicLevels by closing
+    expect(logged(lines, 'embedded broker refused publish', 'too many levels', '"device":"l1"')).toBe(true);
+    await b.stop();
+  });
+
   it('stops cleanly with clients connected and reports a port in use', async () => {
     const mk = (port: number) => new EmbeddedBroker({ config: { port }, secrets: secretsFrom({ 'devices.l1': 'p' }), devices: [{ id: 'l1' }], topicRoot: ROOT, log: pino({ level: 'silent' }) });
     const b1 = mk(0);
