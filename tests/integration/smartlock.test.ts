@@ -159,7 +159,12 @@ describe('smart locks: simulator → embedded broker → LockService → outbox'
     await expect(run('lock.open', { lock: 'flat-9-999' })).rejects.toMatchObject({ code: 'DEVICE_UNKNOWN' });
 
     const from = lastSeq();
+    const statuses: string[] = [];
+    const unsubscribe = broker.subscribe('lan/v1/lock/flat-2-201/status', (_t, p) => statuses.push(p.toString()));
     await sim.inject({ kind: 'offline', lock: 'flat-2-201' });
+    // Pulling the plug fires the lock's last will.
+    await waitFor(() => statuses.includes('{"state":"offline","reason":"connection_lost"}'), 'the last will');
+    unsubscribe();
     const off = await waitFor(() => find((e) => e.type === 'device.offline' && e.source.device === 'flat-2-201', from), 'the lock offline');
     expect(off.data).toMatchObject({ family: 'lock' });
     expect(['connection_lost', 'disconnected']).toContain((off.data as { reason: string }).reason);
