@@ -301,9 +301,11 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     }
   }
 
-  /** Closes every client connection and the listener. Safe to call twice. */
+  /** Closes every client connection and the listener. Safe to call twice; start() may follow. */
   stop(): Promise<void> {
-    this.stopping ??= this.doStop();
+    this.stopping ??= this.doStop().finally(() => {
+      this.stopping = undefined;
+    });
     return this.stopping;
   }
 
