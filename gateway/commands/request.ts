@@ -9,11 +9,13 @@ import { GatehouseError } from '../errors.js';
 import type { CommandRequest } from './types.js';
 
 /**
- * A name that may appear as one MQTT topic level and be answered on `cmd/{name}/res`:
- * no `/`, `+`, `#`, spaces, control characters or non-ASCII, at most 64 characters. A name
- * outside it cannot be answered safely (the reply topic would be ambiguous or illegal).
+ * A name that can be answered on `cmd/{name}/res`: one MQTT topic level (no `/`), no
+ * wildcard (`+`, `#`), no control character, 1-64 characters. Anything else cannot be
+ * answered safely (the reply topic would be ambiguous or illegal), so it is only audited.
+ * Odd but legal names (upper case, spaces) are answered CMD_UNKNOWN like any unknown name;
+ * this matches what gateway/topics.ts lets through from the uplink.
  */
-const SAFE_LEVEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const SAFE_LEVEL = /^[^/+#\u0000-\u001f\u007f]{1,64}$/;
 
 /** What a registered command must look like: lower-case dotted words, e.g. `lock.credential.set`. */
 const REGISTERED_NAME = /^[a-z][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$/;

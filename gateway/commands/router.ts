@@ -147,7 +147,7 @@ export class CommandRouter implements CommandRegistry {
 
   private async prepare(name: string, payload: Buffer, caller: Caller, seen: { id: string | null }): Promise<Prepared> {
     if (!isSafeCommandName(name)) {
-      throw new GatehouseError('CMD_UNKNOWN', 'command name is not a safe topic level (A-Z a-z 0-9 . _ -, at most 64)', { reason: 'unsafe-name' });
+      throw new GatehouseError('CMD_UNKNOWN', 'command name is not a safe topic level (1-64 characters, no "/", "+", "#" or control characters)', { reason: 'unsafe-name' });
     }
     const raw = decodePayload(payload, this.config.maxPayloadBytes);
     seen.id = readId(raw);

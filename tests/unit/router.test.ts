@@ -277,16 +277,20 @@ describe('CommandRouter', () => {
     expect(audits().filter((a) => !a.ok && a.caller.principal === 'platform')).toHaveLength(6);
   });
 
-  it('does not answer a name that is not a safe topic level, and ignores its own answers', async () => {
+  it('does not answer a name that is not a safe topic level, answers odd legal ones, and ignores its own answers', async () => {
     await send('a b', { id: 'c-1' });
     await send('x#', { id: 'c-2' });
-    await send('test.add/res', { id: 'c-3', ok: true });
-    expect(replies()).toEqual([]);
+    await send('bell\u0007', { id: 'c-3' });
+    await send('y'.repeat(65), { id: 'c-4' });
+    await send('test.add/res', { id: 'c-5', ok: true });
+    expect(replies()).toEqual([{ topic: 'cmd/a b/res', reply: expect.objectContaining({ id: 'c-1', ok: false, error: expect.objectContaining({ code: 'CMD_UNKNOWN' }) }) }]);
     expect(audits().map((a) => [a.command, a.error])).toEqual([
       ['a b', 'CMD_UNKNOWN'],
       ['x#', 'CMD_UNKNOWN'],
+      ['bell\u0007', 'CMD_UNKNOWN'],
+      [`${'y'.repeat(64)}…`, 'CMD_UNKNOWN'],
     ]);
-    expect(await router.execute('bad/name', { id: 'c-4' }, GUARD)).toMatchObject({ id: null, ok: false, error: { code: 'CMD_UNKNOWN', details: { reason: 'unsafe-name' } } });
+    expect(await router.execute('bad/name', { id: 'c-6' }, GUARD)).toMatchObject({ id: null, ok: false, error: { code: 'CMD_UNKNOWN', details: { reason: 'unsafe-name' } } });
   });
 
   it('execute() returns the answer to the console and publishes nothing', async () => {
