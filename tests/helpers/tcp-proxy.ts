@@ -1,0 +1,118 @@
+/**
+ * A TCP proxy the test controls, between the gateway and the broker, to make the network
+ * misbehave the way it does in the field:
+ *
+ * - `pass()`      bytes flow both ways (new connections reach the broker);
+ * - `blackhole()` sockets stay open but every byte is dropped, both ways, and new
+ *                 connections are accepted and then hear nothing: a dead NAT mapping, a
+ *                 pulled cable on the far side, a 4G modem that lost its bearer. A
+ *                 connection that lost bytes stays black after `pass()`, because its
+ *                 MQTT stream is corrupt; only new connections pass again.
+ * - `refuse()`    new connections are accepted and reset at once (broker port closed).
+ * - `resetAll()`  every open connection is reset (RST) on both sides: an abrupt close, so
+ *                 the broker fires the client's last will.
+ */
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+export type ProxyMode = 'pass' | 'blackhole' | 'refuse';
+
+interface Pair {
+  client: Socket;
+  upstream: Socket | undefined;
+  tainted: boolean;
+}
+
+export class TcpProxy {
+  private mode: ProxyMode = 'pass';
+  private readonly pairs = new Set<Pair>();
+  /** Connections accepted since start. */
+  accepted = 0;
+  /** Bytes dropped while black. */
+  dropped = 0;
+
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+    readonly target: { host: string; port: number },
+  ) {}
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  get connections(): number {
+    return this.pairs.size;
+  }
+
+  static start(target: { host?: string; port: number }): Promise<TcpProxy> {
+    const to = { host: target.host ?? '127.0.0.1', port: target.port };
+    return new Promise((resolve, reject) => {
+      const server = createServer();
+      server.on('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const proxy = new TcpProxy(server, (server.address() as { port: number }).port, to);
+        server.on('connection', (s) => proxy.accept(s));
+        resolve(proxy);
+      });
+    });
+  }
+
+  pass(): void {
+    this.mode = 'pass';
+  }
+
+  blackhole(): void {
+    this.mode = 'blackhole';
+  }
+
+  refuse(): void {
+    this.mode = 'refuse';
+  }
+
+  resetAll(): void {
+    for (const p of [...this.pairs]) this.drop(p);
+  }
+
+  private accept(client: Socket): void {
+    this.accepted++;
+    client.on('error', () => undefined);
+    if (this.mode === 'refuse') {
+      client.resetAndDestroy();
+      return;
+    }
+    const pair: Pair = { client, upstream: undefined, tainted: this.mode === 'blackhole' };
+    this.pairs.add(pair);
+    client.on('close', () => this.drop(pair));
+    if (!pair.tainted) {
+      const upstream = createConnection(this.target);
+      pair.upstream = upstream;
+      upstream.on('error', () => undefined);
+      upstream.on('close', () => this.drop(pair));
+      upstream.on('data', (b: Buffer) => this.forward(pair, client, b));
+    }
+    client.on('data', (b: Buffer) => {
+      if (pair.upstream) this.forward(pair, pair.upstream, b);
+      else this.dropped += b.length;
+    });
+  }
+
+  private forward(pair: Pair, to: Socket, b: Buffer): void {
+    if (this.mode !== 'pass') pair.tainted = true;
+    if (pair.tainted) {
+      this.dropped += b.length;
+      return;
+    }
+    to.write(b);
+  }
+
+  private drop(pair: Pair): void {
+    if (!this.pairs.delete(pair)) return;
+    if (!pair.client.destroyed) pair.client.resetAndDestroy();
+    if (pair.upstream && !pair.upstream.destroyed) pair.upstream.resetAndDestroy();
+  }
+
+  async close(): Promise<void> {
+    this.resetAll();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
