@@ -1,0 +1,201 @@
+/**
+ * The composition root. It builds every component from the compound file, starts them in
+ * dependency order, stops them in reverse, and isolates failures: a device family that
+ * cannot start is reported and the rest of the gateway keeps running. Only the outbox is
+ * essential — without it nothing can be recorded, so the daemon refuses to run.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { CompoundConfig, UplinkConfig } from '../config/schema.js';
+import { UplinkConfig as UplinkConfigSchema } from '../config/schema.js';
+import { secretsFrom, type Secrets } from '../config/load.js';
+import { systemClock, realTimers, type Clock, type Timers } from './clock.js';
+import type { LoggerFactory, Logger } from './log.js';
+import { Outbox } from './outbox/outbox.js';
+import { EmbeddedBroker } from './broker/embedded-broker.js';
+import { CommandRouter } from './commands/router.js';
+import { registerSystemCommands } from './commands/system-commands.js';
+import { LockService } from './locks/lock-service.js';
+import { Uplink } from './uplink/uplink.js';
+import { topicRoot } from './topics.js';
+import { SystemdNotifier } from './systemd.js';
+import { VERSION } from './version.js';
+
+export interface GatewayOptions {
+  config: CompoundConfig;
+  secrets: Secrets;
+  dataDir: string;
+  logs: LoggerFactory;
+  clock?: Clock;
+  timers?: Timers;
+  /** Overrides uplink.url (GATEHOUSE_UPLINK_URL). */
+  uplinkUrl?: string;
+  /** Extra accounts on the embedded broker, e.g. the demo's platform watcher. */
+  operators?: { username: string; password: string }[];
+}
+
+interface Component {
+  name: string;
+  essential: boolean;
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
+}
+
+export class Gateway {
+  readonly outbox: Outbox;
+  readonly broker: EmbeddedBroker;
+  readonly router: CommandRouter;
+  readonly locks: LockService;
+  uplink: Uplink | undefined;
+  readonly root: string;
+  brokerPort = 0;
+  private readonly log: Logger;
+  private readonly components: Component[] = [];
+  private started: Component[] = [];
+  private readonly failed = new Map<string, string>();
+  private readonly notifier: SystemdNotifier;
+  private readonly clock: Clock;
+  private readonly internalPassword = randomBytes(24).toString('base64url');
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: GatewayOptions) {
+    const { config, logs } = opts;
+    this.log = logs.child('gateway');
+    this.clock = opts.clock ?? systemClock({ syncedFlagFile: config.clock.syncedFlagFile, forceState: config.clock.force });
+    const timers = opts.timers ?? realTimers;
+    this.root = topicRoot(config.compound.id, config.gateway.id);
+    this.notifier = new SystemdNotifier(logs.child('systemd'));
+
+    this.outbox = new Outbox({ file: join(opts.dataDir, 'outbox.db'), clock: this.clock, config: config.outbox });
+    const outboxLog = logs.child('outbox');
+    this.outbox.on('error', (err) => outboxLog.error({ code: err.code, err: err.message }, 'outbox error'));
+    this.outbox.on('evicted', (r) => outboxLog.warn(r, 'outbox cap reached: events evicted and reported'));
+
+    this.broker = new EmbeddedBroker({
+      config: config.broker,
+      secrets: opts.secrets,
+      devices: config.locks.map((l) => ({ id: l.id, passwordSecret: l.passwordSecret })),
+      internalAccounts: [
+        { username: 'gatehouse-uplink', password: this.internalPassword, role: 'gateway' },
+        ...(opts.operators ?? []).map((o) => ({ ...o, role: 'operator' as const })),
+      ],
+      topicRoot: this.root,
+      log: logs.child('broker'),
+    });
+    this.router = new CommandRouter({ config: config.commands, outbox: this.outbox, clock: this.clock, log: logs.child('commands') });
+    registerSystemCommands(this.router, { status: () => this.status() });
+    this.locks = new LockService({ locks: config.locks, broker: this.broker, outbox: this.outbox, clock: this.clock, timers, log: logs.child('locks') });
+    for (const def of this.locks.commands()) this.router.register(def);
+
+    this.components.push(
+      { name: 'outbox', essential: true, start: () => undefined, stop: () => this.outbox.close() },
+      {
+        name: 'broker',
+        essential: false,
+        start: async () => {
+          this.brokerPort = (await this.broker.start()).port;
+        },
+        stop: () => this.broker.stop(),
+      },
+      { name: 'uplink', essential: false, start: () => this.startUplink(), stop: () => this.uplink?.stop() },
+      { name: 'locks', essential: false, start: () => this.locks.start(), stop: () => this.locks.stop() },
+    );
+  }
+
+  private startUplink(): void {
+    const url = this.opts.uplinkUrl ?? this.opts.config.uplink?.url;
+    const embedded = url === undefined;
+    if (embedded && !this.brokerPort) throw new Error('no uplink configured and the embedded broker is not running: nothing to forward to');
+    let config: UplinkConfig;
+    let secrets = this.opts.secrets;
+    if (embedded) {
+      // No platform: forward to the embedded broker so local consumers still get everything.
+      config = UplinkConfigSchema.parse({ url: `mqtt://127.0.0.1:${this.brokerPort}`, username: 'gatehouse-uplink', passwordSecret: 'internal.uplink', clientId: `gatehouse-${this.opts.config.gateway.id}` });
+      secrets = secretsFrom({ 'internal.uplink': this.internalPassword });
+    } else {
+      config = UplinkConfigSchema.parse({ ...this.opts.config.uplink, url });
+    }
+    const log = this.opts.logs.child('uplink');
+    this.uplink = new Uplink({
+      config,
+      secrets,
+      outbox: this.outbox,
+      clock: this.clock,
+      log,
+      topicRoot: this.root,
+      onCommand: (name, payload) => {
+        void this.router.handleMessage(name, payload, { via: embedded ? 'embedded-broker' : 'uplink', role: 'platform', principal: embedded ? 'embedded-broker' : 'platform' });
+      },
+    });
+    log.info({ target: embedded ? 'embedded broker' : redactUrl(url!) }, 'uplink starting');
+    this.uplink.start();
+  }
+
+  async start(): Promise<void> {
+    for (const c of this.components) {
+      try {
+        await c.start();
+        this.started.push(c);
+      } catch (err) {
+        const message = (err as Error).message;
+        if (c.essential) {
+          await this.stop();
+          throw err;
+        }
+        this.failed.set(c.name, message);
+        this.log.error({ component: c.name, err: message }, 'component failed to start; the rest of the gateway keeps running');
+        void this.outbox.record({ class: 'system', type: 'component.failed', source: { device: 'gateway', point: c.name }, data: { component: c.name, error: message } }).catch(() => undefined);
+      }
+    }
+    this.sweepTimer = setInterval(() => this.outbox.sweepExpired(), 3600_000);
+    this.sweepTimer.unref();
+    await this.outbox.record({ class: 'system', type: 'gateway.started', source: { device: 'gateway' }, data: { version: VERSION, failed: [...this.failed.keys()] } });
+    this.notifier.ready(`gateway ${this.opts.config.gateway.id} running`);
+    this.notifier.startWatchdog([
+      () => ({ name: 'outbox', ok: this.outbox.healthy() }),
+      () => ({ name: 'uplink', ok: this.uplink?.healthy() ?? true }),
+    ]);
+  }
+
+  /** Ordered shutdown: devices first (no new events), then delivery, then storage. */
+  async stop(): Promise<void> {
+    this.notifier.stopping();
+    this.notifier.stop();
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.started.some((c) => c.name === 'outbox')) {
+      await this.outbox.record({ class: 'system', type: 'gateway.stopping', source: { device: 'gateway' }, data: { version: VERSION } }).catch(() => undefined);
+    }
+    // A pending flood summary is an audit record: write it while the outbox is still open.
+    this.router.flushRefusalSummaries();
+    for (const c of [...this.started].reverse()) {
+      try {
+        await c.stop();
+      } catch (err) {
+        this.log.error({ component: c.name, err: (err as Error).message }, 'component failed to stop cleanly');
+      }
+    }
+    this.started = [];
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      version: VERSION,
+      compound: this.opts.config.compound.id,
+      gateway: this.opts.config.gateway.id,
+      clock: this.clock.state(),
+      failedComponents: Object.fromEntries(this.failed),
+      uplink: this.uplink?.status() ?? { connected: false },
+      outbox: this.outbox.stats(),
+    };
+  }
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable url)';
+  }
+}

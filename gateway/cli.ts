@@ -1,0 +1,165 @@
+/**
+ * The `gatehouse` command line (CONTRACT.md). Exit status: 0 success, 1 failure,
+ * 2 bad usage or bad configuration — and with a bad configuration nothing starts.
+ */
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { loadCompoundFile, ConfigError, type LoadedConfig } from '../config/load.js';
+import { isGatehouseError } from './errors.js';
+import { createLoggerFactory } from './log.js';
+import { Gateway } from './app.js';
+import { VERSION } from './version.js';
+import { runDemo, runSim } from './demo.js';
+
+const USAGE = `gatehouse ${VERSION} — the compound security edge gateway
+
+Usage:
+  gatehouse demo [--duration SECONDS]        everything on one machine: embedded broker, simulated
+                                             compound, gateway; prints how to watch the events
+  gatehouse run --config FILE [--data DIR]   the daemon for a real compound (default data dir
+                                             /var/lib/gatehouse)
+  gatehouse sim --config FILE                simulated hardware for the devices in FILE
+  gatehouse check --config FILE [--devices] [--data DIR]
+                                             validate FILE; with --devices, report every device
+  gatehouse discover                         find ONVIF cameras, Modbus units and OSDP readers
+  gatehouse --version | --help
+
+Environment:
+  GATEHOUSE_UPLINK_URL   overrides uplink.url from the compound file
+
+Exit status: 0 success, 1 failure, 2 bad usage or bad configuration.
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command ? 0 : 2;
+  }
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(rest);
+  } catch (err) {
+    process.stderr.write(`gatehouse ${command}: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  switch (command) {
+    case 'demo':
+      return runDemo({ durationS: args.duration === undefined ? undefined : Number(args.duration) });
+    case 'run':
+      return withConfig(command, args.config, (loaded) => runDaemon(loaded, args.data ?? '/var/lib/gatehouse'));
+    case 'sim':
+      return withConfig(command, args.config, (loaded) => runSim(loaded));
+    case 'check':
+      return withConfig(command, args.config, (loaded) => check(loaded, args.devices === true, args.data ?? '/var/lib/gatehouse'));
+    case 'discover':
+      process.stderr.write(
+        'gatehouse discover: no discoverable device family is built into this version yet.\n' +
+          'Smart locks are not discovered: they connect to the embedded broker with their own credentials.\n' +
+          'ONVIF, Modbus and OSDP discovery arrive with those drivers.\n',
+      );
+      return 1;
+    default:
+      process.stderr.write(`gatehouse: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+function parse(rest: string[]) {
+  return parseArgs({
+    args: rest,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      config: { type: 'string', short: 'c' },
+      data: { type: 'string', short: 'd' },
+      devices: { type: 'boolean' },
+      duration: { type: 'string' },
+    },
+  }).values;
+}
+
+async function withConfig(command: string, file: string | undefined, fn: (loaded: LoadedConfig) => Promise<number>): Promise<number> {
+  if (!file) {
+    process.stderr.write(`gatehouse ${command}: --config FILE is required\n`);
+    return 2;
+  }
+  let loaded: LoadedConfig;
+  try {
+    loaded = loadCompoundFile(file);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gatehouse ${command}: ${err.problems.length} problem${err.problems.length > 1 ? 's' : ''} in the configuration; nothing was started:\n${err.message}\n`);
+      return 2;
+    }
+    if (isGatehouseError(err, 'CONFIG_UNREADABLE')) {
+      process.stderr.write(`gatehouse ${command}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
+  return fn(loaded);
+}
+
+async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): Promise<number> {
+  const { config } = loaded;
+  const missing = config.locks.filter((l) => !loaded.secrets.has(l.passwordSecret ?? `devices.${l.id}`));
+  if (config.uplink?.passwordSecret && !loaded.secrets.has(config.uplink.passwordSecret)) {
+    process.stderr.write(`${loaded.file}: uplink.passwordSecret "${config.uplink.passwordSecret}" is not in the secrets file\n`);
+    return 2;
+  }
+  for (const l of missing) process.stderr.write(`${loaded.file}: lock ${l.id} has no password secret "${l.passwordSecret ?? `devices.${l.id}`}"; it will be refused by the broker\n`);
+  process.stdout.write(`${loaded.file}: valid — compound ${config.compound.id}, gateway ${config.gateway.id}, ${config.locks.length} lock(s), uplink ${config.uplink ? 'configured' : 'none (embedded broker only)'}\n`);
+  if (missing.length) return 2;
+  if (!devices) return 0;
+  // Locks dial in to us, so their reachability is what the running daemon last saw.
+  const file = resolve(dataDir, 'outbox.db');
+  if (!existsSync(file)) {
+    process.stdout.write(`no data in ${dataDir}: start the daemon (gatehouse run) and let the locks connect, then check again\n`);
+    return 1;
+  }
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  const states = new Map((db.prepare('SELECT device, body FROM states').all() as { device: string; body: string }[]).map((r) => [r.device, JSON.parse(r.body) as Record<string, unknown>]));
+  db.close();
+  let bad = 0;
+  for (const lock of config.locks) {
+    const s = states.get(lock.id);
+    const online = s?.online === true;
+    if (!online) bad++;
+    process.stdout.write(`lock ${lock.id.padEnd(20)} ${online ? 'online ' : 'OFFLINE'} ${s ? `last seen ${String(s.lastSeen ?? s.ts)} battery ${String(s.battery ?? '?')}%` : 'never connected'}\n`);
+  }
+  return bad ? 1 : 0;
+}
+
+async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number> {
+  const logs = createLoggerFactory(loaded.config.log);
+  const gateway = new Gateway({ config: loaded.config, secrets: loaded.secrets, dataDir, logs, uplinkUrl: process.env.GATEHOUSE_UPLINK_URL || undefined });
+  await gateway.start();
+  logs.root.info({ compound: loaded.config.compound.id, gateway: loaded.config.gateway.id, broker: gateway.brokerPort }, 'gatehouse running');
+  await untilSignal();
+  logs.root.info('stopping');
+  await gateway.stop();
+  logs.root.info('stopped');
+  return 0;
+}
+
+/** Resolves on the first SIGINT/SIGTERM; a second one forces exit. */
+export function untilSignal(): Promise<string> {
+  return new Promise((resolveSignal) => {
+    let stopping = false;
+    const handler = (sig: string) => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      resolveSignal(sig);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}

@@ -1,0 +1,198 @@
+/**
+ * Drain and latency benchmarks against a real Mosquitto on loopback.
+ * - drain: a pre-recorded backlog drained by the Uplink, against MQTT.js publishing the
+ *   same number of QoS 1 messages with the same in-flight window and no outbox.
+ * - latency: events recorded at a fixed rate, timed from record() to a subscriber,
+ *   against MQTT.js publishing straight to the broker at the same rate.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { Outbox } from '../../gateway/outbox/outbox.js';
+import { Uplink } from '../../gateway/uplink/uplink.js';
+import { systemClock } from '../../gateway/clock.js';
+import { secretsFrom } from '../../config/load.js';
+import { UplinkConfig } from '../../config/schema.js';
+import { silentLogger } from '../../gateway/log.js';
+import { startMosquitto } from '../helpers/mosquitto.js';
+import { sampleEvent } from './record-rate.js';
+
+const WINDOW = 500;
+const ROOT = 'gatehouse/v1/bench/gw';
+
+export interface DrainResult {
+  events: number;
+  baselinePerSec: number;
+  uplinkPerSec: number;
+  ratio: number;
+  rssStartMb: number;
+  rssMaxMb: number;
+  rssEndMb: number;
+}
+
+const rssMb = () => process.memoryUsage.rss() / 1024 / 1024;
+
+async function countingSubscriber(url: string, topic: string, onMessage?: (payload: Buffer) => void) {
+  const sub = await mqtt.connectAsync(url, { clientId: `bench-sub-${Math.random().toString(36).slice(2)}`, reconnectPeriod: 0 });
+  let count = 0;
+  sub.on('message', (_t, p) => {
+    count++;
+    onMessage?.(p);
+  });
+  await sub.subscribeAsync(topic, { qos: 0 });
+  return { sub, count: () => count };
+}
+
+async function baselinePublish(url: string, n: number): Promise<number> {
+  const client = await mqtt.connectAsync(url, { clientId: 'bench-baseline', reconnectPeriod: 0, clean: true });
+  const body = JSON.stringify({ v: 1, id: '01JD3M6R9Q8ZABCDEFGHJKMNPQ', seq: 1, ts: new Date().toISOString(), clock: 'synced', ...sampleEvent(1) });
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    let sent = 0;
+    let acked = 0;
+    const pump = () => {
+      while (sent < n && sent - acked < WINDOW) {
+        sent++;
+        client.publish(`${ROOT}/evt/charging`, body, { qos: 1 }, (err) => {
+          if (err) return reject(err);
+          acked++;
+          if (acked === n) resolve();
+          else pump();
+        });
+      }
+    };
+    pump();
+  });
+  const ms = performance.now() - t0;
+  await client.endAsync();
+  return (n / ms) * 1000;
+}
+
+export async function benchDrain(events: number): Promise<DrainResult> {
+  const broker = await startMosquitto();
+  const dir = mkdtempSync(join(tmpdir(), 'gh-bench-drain-'));
+  try {
+    const baselinePerSec = await baselinePublish(broker.url, events);
+    const clock = systemClock({ forceState: 'synced' });
+    let outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0, maxBytes: 4 * 1024 ** 3 } });
+    for (let i = 0; i < events; i += 5000) {
+      const batch: Promise<unknown>[] = [];
+      for (let j = i; j < Math.min(events, i + 5000); j++) batch.push(outbox.record(sampleEvent(j)));
+      await Promise.all(batch);
+    }
+    outbox.close();
+    global.gc?.();
+    // Reopen as after a restart: the backlog is on disk only.
+    outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 5000, maxBytes: 4 * 1024 ** 3 } });
+    const rssStartMb = rssMb();
+    let rssMaxMb = rssStartMb;
+    const sampler = setInterval(() => (rssMaxMb = Math.max(rssMaxMb, rssMb())), 200);
+    const uplink = new Uplink({
+      config: UplinkConfig.parse({ url: broker.url, inflightWindow: WINDOW }),
+      secrets: secretsFrom({}),
+      outbox,
+      clock,
+      log: silentLogger(),
+      topicRoot: ROOT,
+      onCommand: () => undefined,
+    });
+    const t0 = performance.now();
+    uplink.start();
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        outbox.flushAcks();
+        if (outbox.stats().events === 0) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 100);
+    });
+    const ms = performance.now() - t0;
+    clearInterval(sampler);
+    const rssEndMb = rssMb();
+    await uplink.stop();
+    outbox.close();
+    const uplinkPerSec = (events / ms) * 1000;
+    return { events, baselinePerSec, uplinkPerSec, ratio: uplinkPerSec / baselinePerSec, rssStartMb, rssMaxMb, rssEndMb };
+  } finally {
+    await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface Percentiles {
+  p50: number;
+  p99: number;
+}
+
+function percentiles(samples: number[]): Percentiles {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+/** Runs `fn(i)` at `rate` per second for `seconds`, in 1 ms ticks. */
+async function atRate(rate: number, seconds: number, fn: (i: number) => void): Promise<void> {
+  const total = rate * seconds;
+  const t0 = performance.now();
+  let i = 0;
+  while (i < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate));
+    while (i < due) fn(i++);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+export async function benchLatency(rate: number, seconds: number): Promise<{ rate: number; seconds: number; baseline: Percentiles; gateway: Percentiles }> {
+  const broker = await startMosquitto();
+  const dir = mkdtempSync(join(tmpdir(), 'gh-bench-lat-'));
+  try {
+    // Baseline: publish straight to the broker, stamp the send time in the payload.
+    const baseSamples: number[] = [];
+    const { sub: baseSub } = await countingSubscriber(broker.url, 'bench/base', (p) => baseSamples.push(performance.now() - Number(p.toString())));
+    const pub = await mqtt.connectAsync(broker.url, { clientId: 'bench-lat-pub', reconnectPeriod: 0 });
+    await atRate(rate, seconds, () => pub.publish('bench/base', String(performance.now()), { qos: 1 }));
+    await waitUntil(() => baseSamples.length >= rate * seconds * 0.999, 10_000);
+    await pub.endAsync();
+    await baseSub.endAsync();
+
+    const clock = systemClock({ forceState: 'synced' });
+    const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 5000 } });
+    const sentAt = new Map<number, number>();
+    const samples: number[] = [];
+    const { sub } = await countingSubscriber(broker.url, `${ROOT}/evt/#`, (p) => {
+      const seq = (JSON.parse(p.toString()) as { seq: number }).seq;
+      const t = sentAt.get(seq);
+      if (t !== undefined) {
+        samples.push(performance.now() - t);
+        sentAt.delete(seq);
+      }
+    });
+    const uplink = new Uplink({ config: UplinkConfig.parse({ url: broker.url, inflightWindow: WINDOW }), secrets: secretsFrom({}), outbox, clock, log: silentLogger(), topicRoot: ROOT, onCommand: () => undefined });
+    uplink.start();
+    await waitUntil(() => uplink.status().connected === true, 5000);
+    let seqGuess = outbox.stats().nextSeq;
+    await atRate(rate, seconds, (i) => {
+      // seq is assigned in order of record() calls, so the caller can know it up front.
+      sentAt.set(seqGuess++, performance.now());
+      void outbox.record(sampleEvent(i));
+    });
+    await waitUntil(() => samples.length >= rate * seconds * 0.999, 10_000);
+    await uplink.stop();
+    await sub.endAsync();
+    outbox.close();
+    return { rate, seconds, baseline: percentiles(baseSamples), gateway: percentiles(samples) };
+  } finally {
+    await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const t0 = performance.now();
+  while (!cond()) {
+    if (performance.now() - t0 > timeoutMs) throw new Error(`benchmark condition not reached within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * `npm run bench`: every figure is printed as a ratio against a baseline measured in the
+ * same run on the same machine, so the numbers mean something on a Pi and on CI alike.
+ */
+import { benchRecordRate } from './record-rate.js';
+import { benchDrain, benchLatency } from './drain.js';
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const args = new Set(process.argv.slice(2));
+const quick = args.has('--quick');
+
+async function main(): Promise<void> {
+  console.log(`gatehouse benchmarks (${quick ? 'quick' : 'full'}) — node ${process.version}, ${process.platform}/${process.arch}\n`);
+
+  const rec = await benchRecordRate(quick ? 100_000 : 500_000);
+  console.log('1. durable recording rate');
+  console.log(`   baseline  raw better-sqlite3 inserts, WAL/NORMAL, 5000 per tx : ${fmt(rec.baselinePerSec)} rows/s`);
+  console.log(`   outbox    record(), WAL/FULL, group commit, envelopes        : ${fmt(rec.outboxPerSec)} events/s`);
+  console.log(`   ratio outbox/baseline = ${rec.ratio.toFixed(3)}   target >= 50,000 events/s: ${rec.outboxPerSec >= 50_000 ? 'met' : 'NOT met'}\n`);
+
+  const drain = await benchDrain(quick ? 100_000 : 1_000_000);
+  console.log(`2. drain of a ${fmt(drain.events)}-event backlog to Mosquitto (QoS 1)`);
+  console.log(`   baseline  MQTT.js publish QoS 1, same window, no outbox : ${fmt(drain.baselinePerSec)} msg/s`);
+  console.log(`   uplink    outbox → MQTT.js → Mosquitto, delete on PUBACK : ${fmt(drain.uplinkPerSec)} events/s`);
+  console.log(`   ratio uplink/baseline = ${drain.ratio.toFixed(3)}   target >= 20,000 events/s: ${drain.uplinkPerSec >= 20_000 ? 'met' : 'NOT met'}`);
+  console.log(`   RSS during drain: start ${drain.rssStartMb.toFixed(0)} MB, max ${drain.rssMaxMb.toFixed(0)} MB, end ${drain.rssEndMb.toFixed(0)} MB   target < 150 MB: ${drain.rssMaxMb < 150 ? 'met' : 'NOT met'}\n`);
+
+  const lat = await benchLatency(5000, quick ? 3 : 10);
+  console.log(`3. latency recorded → seen by a subscriber at ${fmt(lat.rate)} events/s for ${lat.seconds} s`);
+  console.log(`   baseline  MQTT.js publish → subscriber  : p50 ${lat.baseline.p50.toFixed(2)} ms, p99 ${lat.baseline.p99.toFixed(2)} ms`);
+  console.log(`   gateway   record() → fsync → uplink → subscriber : p50 ${lat.gateway.p50.toFixed(2)} ms, p99 ${lat.gateway.p99.toFixed(2)} ms`);
+  console.log(`   ratio p99 gateway/baseline = ${(lat.gateway.p99 / lat.baseline.p99).toFixed(2)}   target p99 <= 20 ms: ${lat.gateway.p99 <= 20 ? 'met' : 'NOT met'}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

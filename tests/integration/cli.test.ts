@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli, spawnCli } from '../helpers/cli.js';
+
+describe('gatehouse CLI', () => {
+  it('prints usage and exits 2 without a command, 0 with --help', () => {
+    expect(runCli([]).status).toBe(2);
+    const help = runCli(['--help']);
+    expect(help.status).toBe(0);
+    for (const cmd of ['demo', 'run --config', 'sim --config', 'check --config', 'discover']) expect(help.stdout).toContain(`gatehouse ${cmd}`);
+  });
+
+  it('exits 2 on unknown commands and options', () => {
+    expect(runCli(['launch']).status).toBe(2);
+    expect(runCli(['check', '--confg', 'x.yaml']).status).toBe(2);
+    expect(runCli(['run']).stderr).toMatch(/--config FILE is required/);
+  });
+
+  it('check: valid file exits 0, broken file exits 2 naming file, line and key of every problem', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
+    const good = runCli(['check', '--config', 'config/demo.yaml']);
+    expect(good.status).toBe(0);
+    expect(good.stdout).toMatch(/valid/);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'compound:\n  id: OK NOT\ngateway:\n  id: gw\noutbox:\n  maxBytes: 12\n  colour: blue\n');
+    const r = runCli(['check', '--config', bad]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${bad}:2 compound.id:`);
+    expect(r.stderr).toContain(`${bad}:6 outbox.maxBytes:`);
+    expect(r.stderr).toMatch(/outbox: unknown key "colour"/);
+    expect(r.stderr).toMatch(/nothing was started/);
+  });
+
+  it('run: a broken configuration starts nothing and exits 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'compound: [\n');
+    const r = runCli(['run', '--config', bad, '--data', join(dir, 'data')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/bad.yaml:\d+ .*YAML/);
+  });
+
+  it('check: a lock without a password secret is a configuration error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
+    writeFileSync(join(dir, 'c.yaml'), 'compound: { id: c }\ngateway: { id: g }\nlocks:\n  - id: flat-1\n');
+    const r = runCli(['check', '--config', join(dir, 'c.yaml')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/lock flat-1 has no password secret "devices.flat-1"/);
+  });
+
+  it('demo: runs the simulated compound, prints events, stops cleanly', async () => {
+    const child = spawnCli(['demo', '--duration', '6']);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(err).not.toMatch(/error/i);
+    expect(code).toBe(0);
+    expect(out).toMatch(/mosquitto_sub -h 127\.0\.0\.1 -p \d+ -u watch -P '[A-Za-z0-9_-]{16}'/);
+    expect(out).toMatch(/evt\/system\s+gateway\.started/);
+    expect(out).toMatch(/evt\/(access|device)/);
+    expect(out).toMatch(/state\/flat-1-101/);
+    expect(out).toContain('demo stopped cleanly');
+  });
+});
