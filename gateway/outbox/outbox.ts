@@ -100,10 +100,14 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       readReplies: this.db.prepare('SELECT id, topic, body FROM replies WHERE id > ? ORDER BY id LIMIT ?'),
       deleteEvent: this.db.prepare('DELETE FROM events WHERE seq = ?'),
       deleteReply: this.db.prepare('DELETE FROM replies WHERE id = ?'),
+      recentPinnedSystem: this.db.prepare("SELECT seq, body FROM events WHERE class = 'system' AND pinned = 1 AND seq > ? ORDER BY seq DESC LIMIT 20"),
+      rewriteBody: this.db.prepare('UPDATE events SET body = ? WHERE seq = ?'),
     };
     const meta = this.db.prepare("SELECT v FROM meta WHERE k = 'next_seq'").get() as { v: number } | undefined;
     const maxRow = this.db.prepare('SELECT MAX(seq) AS m FROM events').get() as { m: number | null };
     this.nextSeq = Math.max(meta?.v ?? 1, (maxRow.m ?? 0) + 1);
+    // A previous process may have sent any row still here (its PUBACK lost in a crash).
+    this.readHigh = maxRow.m ?? 0;
     this.bytes = (this.db.prepare('SELECT COALESCE(SUM(LENGTH(body)), 0) AS b FROM events').get() as { b: number }).b;
     this.evictor = new Evictor(this.db, this.config, this.clock);
     if (this.config.checkpointIntervalMs > 0) {
@@ -225,25 +229,46 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private makeRoom(diskFull: boolean): boolean {
     const reports = this.evictor.evictForCap(this.bytes, diskFull, this.readCursor);
     if (reports.length === 0) return false;
-    for (const r of reports) {
-      this.bytes -= r.bytes;
-      this.emit('evicted', r);
-      void this.record(
-        { class: 'system', type: 'outbox.evicted', source: { device: 'gateway' }, data: { class: r.class, fromSeq: r.fromSeq, toSeq: r.toSeq, count: r.count, reason: r.reason } },
-        { pinned: true },
-      ).catch(() => undefined);
-    }
+    for (const r of reports) this.reportEviction(r);
     return true;
+  }
+
+  /**
+   * Records an eviction as a pinned `system` event, or folds it into the newest report of
+   * the same class and reason when nobody can have read that one yet. Without folding, a
+   * long outage with the pinned rows (alarms, reports) near the cap evicts on every commit
+   * and each eviction adds pinned reports: they would grow without bound.
+   *
+   * Folding is exact: eviction always cuts a class from its oldest row above the read
+   * cursor, so when the old report's range ends at or above everything ever read
+   * (readHigh), no event of that class between the two ranges exists or was delivered. The
+   * rewritten row was never read, so no consumer sees one id with two contents.
+   */
+  private reportEviction(r: EvictionReport): void {
+    this.bytes -= r.bytes;
+    this.emit('evicted', r);
+    const data = { class: r.class, fromSeq: r.fromSeq, toSeq: r.toSeq, count: r.count, reason: r.reason };
+    try {
+      const recent = this.stmts.recentPinnedSystem.all(Math.max(this.readHigh, this.readCursor)) as { seq: number; body: string }[];
+      for (const row of recent) {
+        const env = JSON.parse(row.body) as Envelope<typeof data>;
+        if (env.type !== 'outbox.evicted' || env.data.class !== r.class) continue;
+        if (env.data.reason !== r.reason || env.data.toSeq < this.readHigh || env.data.toSeq >= r.fromSeq) break;
+        const body = JSON.stringify({ ...env, data: { ...data, fromSeq: env.data.fromSeq, count: env.data.count + r.count } });
+        this.stmts.rewriteBody.run(body, row.seq);
+        this.bytes += body.length - row.body.length;
+        return;
+      }
+    } catch {
+      // Folding is an optimisation; a separate report is always correct.
+    }
+    void this.record({ class: 'system', type: 'outbox.evicted', source: { device: 'gateway' }, data }, { pinned: true }).catch(() => undefined);
   }
 
   /** Drops events past their class TTL (only those recorded with a synced clock). */
   sweepExpired(): EvictionReport[] {
     const reports = this.evictor.evictExpired(this.readCursor);
-    for (const r of reports) {
-      this.bytes -= r.bytes;
-      this.emit('evicted', r);
-      void this.record({ class: 'system', type: 'outbox.evicted', source: { device: 'gateway' }, data: { class: r.class, fromSeq: r.fromSeq, toSeq: r.toSeq, count: r.count, reason: r.reason } }, { pinned: true }).catch(() => undefined);
-    }
+    for (const r of reports) this.reportEviction(r);
     return reports;
   }
 
@@ -252,8 +277,11 @@ export class Outbox extends EventEmitter<OutboxEvents> {
    * or below it, so an eviction report never names an event that is also delivered.
    */
   private readCursor = 0;
+  /** The highest cursor ever set (or the last seq at open): nothing above it has been read. */
+  private readHigh = 0;
   setReadCursor(seq: number): void {
     this.readCursor = seq;
+    if (seq > this.readHigh) this.readHigh = seq;
   }
 
   readEvents(afterSeq: number, limit: number): EventRow[] {
