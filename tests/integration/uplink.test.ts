@@ -11,6 +11,8 @@ import { waitFor, nextEvent } from '../helpers/wait.js';
 import { makeRig, outboxBacklog, testEvent, TEST_ROOT, type Rig } from '../helpers/uplink-rig.js';
 import { Verifier } from '../../sim/verifier.js';
 import { cmdResTopic, cmdTopic, MAX_COMMAND_NAME_LENGTH, parseCmdTopic, stateTopic, statusTopic, topicRoot } from '../../gateway/topics.js';
+import { ManualClock } from '../../gateway/clock.js';
+import { Backoff } from '../../gateway/uplink/connection.js';
 
 describe('topics', () => {
   it('builds the version 1 root and refuses ids that are not one topic level', () => {
@@ -26,6 +28,17 @@ describe('topics', () => {
       expect(parseCmdTopic(TEST_ROOT, `${TEST_ROOT}/cmd/${bad}`)).toBeUndefined();
     }
     expect(parseCmdTopic(TEST_ROOT, 'gatehouse/v1/other/gw-1/cmd/lock.open')).toBeUndefined();
+  });
+});
+
+describe('backoff', () => {
+  it('is full jitter: uniform below min·2^attempt, capped at max, back to min after reset', () => {
+    const high = new Backoff(100, 1000, () => 0.999999);
+    expect(Array.from({ length: 6 }, () => high.next())).toEqual([99, 199, 399, 799, 999, 999]);
+    high.reset();
+    expect(high.next()).toBe(99);
+    const low = new Backoff(100, 1000, () => 0);
+    expect(Array.from({ length: 3 }, () => low.next())).toEqual([0, 0, 0]);
   });
 });
 
@@ -94,6 +107,28 @@ describe('uplink → mosquitto', () => {
     expect(r.uplink.status().lastAckAt).toBeTypeOf('number');
     expect(r.uplink.healthy()).toBe(true);
     await sub.endAsync(true);
+  });
+
+  it('retries on the schedule of the injected timers and random, and connects once the broker is reachable', async () => {
+    const p = await proxy();
+    p.refuse();
+    const timers = new ManualClock();
+    const r = rig({ url: p.url, uplink: { backoff: { minMs: 1000, maxMs: 4000 } }, extra: { timers, random: () => 0.5 } });
+    const retries = () => r.logs.filter((l) => l.includes('reconnecting after backoff')).length;
+    r.uplink.start();
+    await waitFor(() => retries() === 1, 'the first refusal');
+    // Delays: 0.5 × min(4000, 1000·2^n) = 500, 1000, 2000, 2000 …
+    for (const [delay, attempt] of [[500, 2], [1000, 3], [2000, 4]] as const) {
+      timers.advance(delay - 1);
+      expect(r.uplink.status().attempts).toBe(attempt - 1);
+      timers.advance(1);
+      expect(r.uplink.status().attempts).toBe(attempt);
+      await waitFor(() => retries() === attempt, `refusal ${attempt}`);
+    }
+    p.pass();
+    timers.advance(2000);
+    await nextEvent(r.uplink, 'connected');
+    expect(r.uplink.status()).toMatchObject({ connected: true, attempts: 5, reconnects: 0 });
   });
 
   it('hands cmd/{name} to onCommand, ignores bad and retained ones, and publishes the answers', async () => {
