@@ -20,7 +20,7 @@ describe('gatehouse CLI', () => {
 
   it('check: valid file exits 0, broken file exits 2 naming file, line and key of every problem', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
-    const good = runCli(['check', '--config', 'config/demo.yaml']);
+    const good = runCli(['check', '--config', 'config/examples/maple-court.yaml']);
     expect(good.status).toBe(0);
     expect(good.stdout).toMatch(/valid/);
     const bad = join(dir, 'bad.yaml');
