@@ -59,7 +59,9 @@ export class Drain {
   private readonly events = new Map<number, Flight>();
   private readonly replies = new Map<number, Flight>();
   private kickScheduled = false;
-  private idleWaiters: (() => void)[] = [];
+  /** While stopping: the last seq to deliver (what was recorded before stop()). */
+  private limit = Infinity;
+  private settleWaiters: (() => void)[] = [];
   /** Wall-clock ms of the last PUBACK, for status(). */
   lastAckAt: number | null = null;
   /** Monotonic ms of the last PUBACK (or of attach), for the health check. */
@@ -96,10 +98,17 @@ export class Drain {
     this.evtBuf = [];
     this.replyBuf = [];
     this.setCursor();
-    this.settleIdle();
+    this.settle();
   }
 
-  /** Stop publishing new rows (shutdown); what is in flight may still be acknowledged. */
+  /** Shutdown, first step: deliver what is recorded up to `lastSeq` (and the answers), nothing newer. */
+  finish(lastSeq: number): void {
+    this.limit = lastSeq;
+    this.kick();
+    this.settle();
+  }
+
+  /** Shutdown, last step: publish nothing more; what is in flight may still be acknowledged. */
   pause(): void {
     this.paused = true;
   }
@@ -140,27 +149,40 @@ export class Drain {
     return oldest === Infinity ? 0 : this.opts.clock.monotonic() - oldest;
   }
 
-  /** Resolves true once nothing is in flight, false after `timeoutMs`. */
-  whenIdle(timeoutMs: number): Promise<boolean> {
-    if (this.inflight === 0) return Promise.resolve(true);
+  /**
+   * Whether everything this connection should deliver is acknowledged: nothing in flight
+   * and nothing left to send up to the limit (or no connection to send it on).
+   */
+  private settled(): boolean {
+    if (this.inflight > 0) return false;
+    if (!this.link || this.paused) return true;
+    if (this.replyPos < this.replyBuf.length || !this.repliesExhausted) return false;
+    const next = this.evtBuf[this.evtPos];
+    if (next) return next.seq > this.limit;
+    return this.eventsExhausted || this.lastSeqRead >= this.limit;
+  }
+
+  /** Resolves true once settled(), false after `timeoutMs`. */
+  whenSettled(timeoutMs: number): Promise<boolean> {
+    if (this.settled()) return Promise.resolve(true);
     return new Promise((resolve) => {
       let timer: TimerHandle | undefined;
       const done = () => {
         timer?.cancel();
         resolve(true);
       };
-      this.idleWaiters.push(done);
+      this.settleWaiters.push(done);
       timer = this.opts.timers.setTimeout(() => {
-        this.idleWaiters = this.idleWaiters.filter((w) => w !== done);
+        this.settleWaiters = this.settleWaiters.filter((w) => w !== done);
         resolve(false);
       }, timeoutMs);
     });
   }
 
-  private settleIdle(): void {
-    if (this.inflight > 0 || this.idleWaiters.length === 0) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
+  private settle(): void {
+    if (this.settleWaiters.length === 0 || !this.settled()) return;
+    const waiters = this.settleWaiters;
+    this.settleWaiters = [];
     for (const w of waiters) w();
   }
 
@@ -195,11 +217,13 @@ export class Drain {
       // the pump again; the rows are still on disk.
       this.opts.log.error({ err: (err as Error).message }, 'uplink could not read the outbox');
     }
+    this.settle();
   }
 
   private nextEvent(): EventRow | undefined {
-    if (this.evtPos < this.evtBuf.length) return this.evtBuf[this.evtPos++];
-    if (this.eventsExhausted) return undefined;
+    const buffered = this.evtBuf[this.evtPos];
+    if (buffered) return buffered.seq > this.limit ? undefined : this.evtBuf[this.evtPos++];
+    if (this.eventsExhausted || this.lastSeqRead >= this.limit) return undefined;
     this.evtBuf = this.opts.outbox.readEvents(this.lastSeqRead, this.opts.batchSize);
     this.evtPos = 0;
     if (this.evtBuf.length < this.opts.batchSize) this.eventsExhausted = true;
@@ -207,7 +231,7 @@ export class Drain {
     if (!last) return undefined;
     this.lastSeqRead = last.seq;
     this.setCursor();
-    return this.evtBuf[this.evtPos++];
+    return this.evtBuf[0]!.seq > this.limit ? undefined : this.evtBuf[this.evtPos++];
   }
 
   private nextReply(): ReplyRow | undefined {
@@ -254,8 +278,8 @@ export class Drain {
     this.acked++;
     this.lastAckAt = this.opts.clock.now();
     this.lastProgressMono = this.opts.clock.monotonic();
-    this.settleIdle();
     this.kick();
+    this.settle();
   }
 
   private failed(err: Error): void {

@@ -41,7 +41,7 @@ export interface UplinkOptions {
   random?: () => number;
   /** Reported in `status`; default the package version. */
   version?: string;
-  /** stop(): how long to wait for in-flight PUBACKs before giving up on them. Default 2000. */
+  /** stop(): how long to wait for what was recorded before stop() to be acknowledged. Default 2000. */
   stopWaitMs?: number;
   /** Rows read from the outbox at once. Default min(1000, max(100, inflightWindow)). */
   batchSize?: number;
@@ -230,8 +230,9 @@ export class Uplink extends EventEmitter<UplinkEvents> {
   }
 
   /**
-   * Clean stop: no new rows, a bounded wait for in-flight PUBACKs, a retained offline
-   * status, then DISCONNECT. Rows still unacknowledged stay in the outbox for next time.
+   * Clean stop: deliver what was recorded before the call (bounded by stopWaitMs), publish
+   * nothing newer, a retained offline status, then DISCONNECT. Rows still unacknowledged
+   * stay in the outbox for next time.
    */
   stop(): Promise<void> {
     this.stopping ??= this.doStop();
@@ -240,13 +241,22 @@ export class Uplink extends EventEmitter<UplinkEvents> {
 
   private async doStop(): Promise<void> {
     this.watchdog?.cancel();
-    this.detachOutbox();
-    this.drain.pause();
     const waitMs = this.opts.stopWaitMs ?? 2000;
     if (this.link) {
-      const idle = await this.drain.whenIdle(waitMs);
-      if (!idle) this.log.warn({ inflight: this.drain.inflight }, 'uplink stopping with publishes unacknowledged; they stay in the outbox');
+      // What was recorded before stop() (the gateway's own `gateway.stopping` included) goes
+      // out if the broker takes it within the wait; anything later waits for the next start.
+      let lastSeq: number;
+      try {
+        lastSeq = this.opts.outbox.stats().nextSeq - 1;
+      } catch {
+        lastSeq = 0; // the outbox is already closed: nothing more can be read
+      }
+      this.drain.finish(lastSeq);
+      const settled = await this.drain.whenSettled(waitMs);
+      if (!settled || !this.link) this.log.warn({ inflight: this.drain.inflight }, 'uplink stopping before everything was acknowledged; the rest stays in the outbox');
     }
+    this.detachOutbox();
+    this.drain.pause();
     const link = this.link;
     if (link) {
       await new Promise<void>((resolve) => {

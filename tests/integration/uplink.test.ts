@@ -186,6 +186,23 @@ describe('uplink → mosquitto', () => {
     await late.endAsync(true);
   });
 
+  it('on a clean stop delivers what was recorded before it, then says offline, and keeps newer rows for next time', async () => {
+    const root = topicRoot('test-court', 'gw-stop');
+    const v = await verifier(root);
+    const r = rig({ url: broker.url, root });
+    r.uplink.start();
+    await nextEvent(r.uplink, 'connected');
+    const before = await Promise.all(Array.from({ length: 300 }, (_, i) => r.outbox.record(testEvent(i))));
+    const stopped = r.uplink.stop();
+    const after = await r.outbox.record(testEvent(300));
+    await stopped;
+    await waitFor(() => v.lastStatus()?.state === 'offline', 'offline');
+    expect(before.every((e) => v.has(e.seq))).toBe(true);
+    expect(v.has(after.seq)).toBe(false);
+    expect(outboxBacklog(r.outbox)).toBe(1);
+    expect(r.outbox.readEvents(0, 10).map((row) => row.seq)).toEqual([after.seq]);
+  });
+
   it('republishes every retained state after a reconnect, and sends the latest of rapid updates', async () => {
     const p = await proxy();
     const v = await verifier();
