@@ -246,9 +246,15 @@ export class Drain {
     return this.replyBuf[this.replyPos++];
   }
 
+  /** An idle link that gets work again starts its "no PUBACK since" clock now, not at the last ack. */
+  private busy(): void {
+    if (this.inflight === 0) this.lastProgressMono = this.opts.clock.monotonic();
+  }
+
   private publishEvent(link: Link, row: EventRow): void {
     const seq = row.seq;
     const bytes = row.body.length;
+    this.busy();
     this.events.set(seq, { sentAt: this.opts.clock.monotonic(), bytes });
     this.highestPublished = seq;
     // The stored body is published as is: the bytes the platform sees are the bytes recorded.
@@ -264,6 +270,7 @@ export class Drain {
 
   private publishReply(link: Link, row: ReplyRow): void {
     const id = row.id;
+    this.busy();
     this.replies.set(id, { sentAt: this.opts.clock.monotonic(), bytes: row.body.length });
     link.publish(`${this.opts.root}/${row.topic}`, row.body, false, (err) => {
       if (link !== this.link) return;
