@@ -131,6 +131,26 @@ describe('uplink → mosquitto', () => {
     expect(r.uplink.status()).toMatchObject({ connected: true, attempts: 5, reconnects: 0 });
   });
 
+  it('speaks MQTT 5 too, where PUBACK "no matching subscribers" still means the broker has it', async () => {
+    const root = topicRoot('test-court', 'gw-v5');
+    const r = rig({ url: broker.url, root, uplink: { protocolVersion: 5 } });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => r.outbox.record(testEvent(i))));
+    r.uplink.start();
+    await waitFor(() => outboxBacklog(r.outbox) === 0, 'the backlog acknowledged with no subscriber at all', 10_000, () => r.uplink.status());
+    const v = await verifier(root);
+    const e = await r.outbox.record(testEvent(300));
+    await waitFor(() => v.has(e.seq), 'a v5 event at the platform');
+    expect(r.uplink.status().reconnects).toBe(0);
+  });
+
+  it('keeps trying through a DNS failure without being told to', async () => {
+    const r = rig({ url: 'mqtt://gatehouse-no-such-host.invalid:1883' });
+    r.uplink.start();
+    await waitFor(() => r.uplink.status().attempts >= 3, 'three attempts', 10_000, () => r.uplink.status());
+    expect(r.uplink.status()).toMatchObject({ connected: false, lastError: expect.stringMatching(/ENOTFOUND|EAI_AGAIN|getaddrinfo/) });
+    expect(r.uplink.healthy()).toBe(true);
+  });
+
   it('hands cmd/{name} to onCommand, ignores bad and retained ones, and publishes the answers', async () => {
     const v = await verifier();
     // A retained command (a platform bug) reaches a new subscription with the retain flag.
