@@ -325,10 +325,17 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.replyAckBuffer = [];
     try {
       let freed = 0;
-      this.db.transaction(() => {
-        for (const a of events) if (this.stmts.deleteEvent.run(a.seq).changes) freed += a.bytes;
-        for (const id of replies) this.stmts.deleteReply.run(id);
-      })();
+      // A lost delete only means a re-send, so this transaction skips the per-commit fsync
+      // (the next recording commit's fsync covers it in the WAL anyway).
+      this.db.pragma('synchronous = NORMAL');
+      try {
+        this.db.transaction(() => {
+          for (const a of events) if (this.stmts.deleteEvent.run(a.seq).changes) freed += a.bytes;
+          for (const id of replies) this.stmts.deleteReply.run(id);
+        })();
+      } finally {
+        this.db.pragma('synchronous = FULL');
+      }
       this.bytes -= freed;
     } catch (err) {
       // Rows stay and are re-sent later: duplicates, never loss.

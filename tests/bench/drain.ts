@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import mqtt from 'mqtt';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { Uplink } from '../../gateway/uplink/uplink.js';
@@ -20,6 +21,8 @@ import { sampleEvent } from './record-rate.js';
 
 const WINDOW = 500;
 const ROOT = 'gatehouse/v1/bench/gw';
+/** Nagle off, as a platform broker tuned for telemetry runs; otherwise delayed ACKs add 40 ms. */
+const BROKER = { persistence: false, extraConfig: ['set_tcp_nodelay true'] };
 
 export interface DrainResult {
   events: number;
@@ -31,7 +34,6 @@ export interface DrainResult {
   rssEndMb: number;
 }
 
-const rssMb = () => process.memoryUsage.rss() / 1024 / 1024;
 
 async function countingSubscriber(url: string, topic: string, onMessage?: (payload: Buffer) => void) {
   const sub = await mqtt.connectAsync(url, { clientId: `bench-sub-${Math.random().toString(36).slice(2)}`, reconnectPeriod: 0 });
@@ -70,53 +72,29 @@ async function baselinePublish(url: string, n: number): Promise<number> {
 }
 
 export async function benchDrain(events: number): Promise<DrainResult> {
-  const broker = await startMosquitto();
+  const broker = await startMosquitto(BROKER);
   const dir = mkdtempSync(join(tmpdir(), 'gh-bench-drain-'));
   try {
     const baselinePerSec = await baselinePublish(broker.url, events);
     const clock = systemClock({ forceState: 'synced' });
-    let outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0, maxBytes: 4 * 1024 ** 3 } });
+    const file = join(dir, 'outbox.db');
+    const outbox = new Outbox({ file, clock, config: { checkpointIntervalMs: 0, maxBytes: 4 * 1024 ** 3 } });
     for (let i = 0; i < events; i += 5000) {
       const batch: Promise<unknown>[] = [];
       for (let j = i; j < Math.min(events, i + 5000); j++) batch.push(outbox.record(sampleEvent(j)));
       await Promise.all(batch);
     }
     outbox.close();
-    global.gc?.();
-    // Reopen as after a restart: the backlog is on disk only.
-    outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 5000, maxBytes: 4 * 1024 ** 3 } });
-    const rssStartMb = rssMb();
-    let rssMaxMb = rssStartMb;
-    const sampler = setInterval(() => (rssMaxMb = Math.max(rssMaxMb, rssMb())), 200);
-    const uplink = new Uplink({
-      config: UplinkConfig.parse({ url: broker.url, inflightWindow: WINDOW }),
-      secrets: secretsFrom({}),
-      outbox,
-      clock,
-      log: silentLogger(),
-      topicRoot: ROOT,
-      onCommand: () => undefined,
-    });
-    const t0 = performance.now();
-    uplink.start();
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        outbox.flushAcks();
-        if (outbox.stats().events === 0) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 100);
-    });
-    const ms = performance.now() - t0;
-    clearInterval(sampler);
-    const rssEndMb = rssMb();
-    await uplink.stop();
-    outbox.close();
+    // Drain in a fresh process, as after a restart: the backlog is on disk only.
+    const child = spawnSync(process.execPath, [join(import.meta.dirname, 'drain-child.js'), file, broker.url, String(WINDOW)], { encoding: 'utf8', timeout: 600_000 });
+    if (child.status !== 0) throw new Error(`drain child failed (${child.status}): ${child.stderr}`);
+    const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as { events: number; ms: number; rssStartMb: number; rssMaxMb: number; rssEndMb: number };
+    if (r.events !== events) throw new Error(`drain child saw ${r.events} events, expected ${events}`);
+    const { ms, rssStartMb, rssMaxMb, rssEndMb } = r;
     const uplinkPerSec = (events / ms) * 1000;
     return { events, baselinePerSec, uplinkPerSec, ratio: uplinkPerSec / baselinePerSec, rssStartMb, rssMaxMb, rssEndMb };
   } finally {
-    await broker.stop();
+    await broker.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -145,7 +123,7 @@ async function atRate(rate: number, seconds: number, fn: (i: number) => void): P
 }
 
 export async function benchLatency(rate: number, seconds: number): Promise<{ rate: number; seconds: number; baseline: Percentiles; gateway: Percentiles }> {
-  const broker = await startMosquitto();
+  const broker = await startMosquitto(BROKER);
   const dir = mkdtempSync(join(tmpdir(), 'gh-bench-lat-'));
   try {
     // Baseline: publish straight to the broker, stamp the send time in the payload.
@@ -184,7 +162,7 @@ export async function benchLatency(rate: number, seconds: number): Promise<{ rat
     outbox.close();
     return { rate, seconds, baseline: percentiles(baseSamples), gateway: percentiles(samples) };
   } finally {
-    await broker.stop();
+    await broker.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 }

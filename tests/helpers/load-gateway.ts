@@ -1,0 +1,45 @@
+/**
+ * A real gateway in a child process under load, for the crash tests: it records events
+ * as fast as group commit allows and prints `acked N` each time a batch is durably
+ * recorded (N = highest seq), so the parent knows what the gateway promised before it
+ * was killed. Environment: GH_DATA, GH_UPLINK, GH_MODE=load|drain.
+ */
+import { CompoundConfig } from '../../config/schema.js';
+import { secretsFrom } from '../../config/load.js';
+import { createLoggerFactory } from '../../gateway/log.js';
+import { Gateway } from '../../gateway/app.js';
+import { sampleEvent } from '../bench/record-rate.js';
+
+const dataDir = process.env.GH_DATA!;
+const uplinkUrl = process.env.GH_UPLINK!;
+const mode = process.env.GH_MODE ?? 'load';
+
+const config = CompoundConfig.parse({
+  compound: { id: 'crash-court' },
+  gateway: { id: 'gw-crash' },
+  broker: { port: 0 },
+  uplink: { url: uplinkUrl, keepaliveSeconds: 5, ackTimeoutMs: 5000, backoff: { minMs: 50, maxMs: 500 } },
+  outbox: { checkpointIntervalMs: 1000 },
+  log: { level: 'warn' },
+});
+const gateway = new Gateway({ config, secrets: secretsFrom({}), dataDir, logs: createLoggerFactory(config.log, { destination: process.stderr }) });
+await gateway.start();
+process.stdout.write('ready\n');
+
+let stopping = false;
+process.on('SIGTERM', () => {
+  stopping = true;
+  void gateway.stop().then(() => process.exit(0));
+});
+
+let i = 0;
+async function load(): Promise<void> {
+  while (!stopping) {
+    const batch: Promise<{ seq: number }>[] = [];
+    for (let j = 0; j < 200; j++) batch.push(gateway.outbox.record(sampleEvent(i++)));
+    const envelopes = await Promise.all(batch);
+    process.stdout.write(`acked ${envelopes[envelopes.length - 1]!.seq}\n`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+if (mode === 'load') void load();
