@@ -110,7 +110,7 @@ export const LockConfig = z
 
 export const LogConfig = z
   .object({
-    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Per-component level overrides, e.g. `{ uplink: debug }`. */
     components: z.record(z.string(), z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default({}),
   })
