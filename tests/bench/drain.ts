@@ -5,7 +5,7 @@
  * - latency: events recorded at a fixed rate, timed from record() to a subscriber,
  *   against MQTT.js publishing straight to the broker at the same rate.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -86,7 +86,7 @@ export async function benchDrain(events: number): Promise<DrainResult> {
     }
     outbox.close();
     // Drain in a fresh process, as after a restart: the backlog is on disk only.
-    const child = spawnSync(process.execPath, [join(import.meta.dirname, 'drain-child.js'), file, broker.url, String(WINDOW)], { encoding: 'utf8', timeout: 600_000 });
+    const child = spawnSync(process.execPath, [...productionNodeFlags(), join(import.meta.dirname, 'drain-child.js'), file, broker.url, String(WINDOW)], { encoding: 'utf8', timeout: 600_000 });
     if (child.status !== 0) throw new Error(`drain child failed (${child.status}): ${child.stderr}`);
     const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as { events: number; ms: number; rssStartMb: number; rssMaxMb: number; rssEndMb: number };
     if (r.events !== events) throw new Error(`drain child saw ${r.events} events, expected ${events}`);
@@ -97,6 +97,13 @@ export async function benchDrain(events: number): Promise<DrainResult> {
     await broker.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The node flags of the systemd unit, so the benchmark measures what is deployed. */
+export function productionNodeFlags(): string[] {
+  const unit = readFileSync(join(import.meta.dirname, '../../../systemd/gatehouse.service'), 'utf8');
+  const exec = /^ExecStart=\S+ (.*)$/m.exec(unit)?.[1] ?? '';
+  return exec.split(/\s+/).filter((a) => a.startsWith('--max-'));
 }
 
 export interface Percentiles {

@@ -3,7 +3,7 @@
  * same run on the same machine, so the numbers mean something on a Pi and on CI alike.
  */
 import { benchRecordRate } from './record-rate.js';
-import { benchDrain, benchLatency } from './drain.js';
+import { benchDrain, benchLatency, productionNodeFlags } from './drain.js';
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const args = new Set(process.argv.slice(2));
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   console.log(`   ratio outbox/baseline = ${rec.ratio.toFixed(3)}   target >= 50,000 events/s: ${rec.outboxPerSec >= 50_000 ? 'met' : 'NOT met'}\n`);
 
   const drain = await benchDrain(quick ? 100_000 : 1_000_000);
-  console.log(`2. drain of a ${fmt(drain.events)}-event backlog to Mosquitto (QoS 1)`);
+  console.log(`2. drain of a ${fmt(drain.events)}-event backlog to Mosquitto (QoS 1), gateway process run with the unit's flags: ${productionNodeFlags().join(' ')}`);
   console.log(`   baseline  MQTT.js publish QoS 1, same window, no outbox : ${fmt(drain.baselinePerSec)} msg/s`);
   console.log(`   uplink    outbox → MQTT.js → Mosquitto, delete on PUBACK : ${fmt(drain.uplinkPerSec)} events/s`);
   console.log(`   ratio uplink/baseline = ${drain.ratio.toFixed(3)}   target >= 20,000 events/s: ${drain.uplinkPerSec >= 20_000 ? 'met' : 'NOT met'}`);
