@@ -17,6 +17,7 @@ import { CommandRouter } from './commands/router.js';
 import { registerSystemCommands } from './commands/system-commands.js';
 import { LockService } from './locks/lock-service.js';
 import { Uplink } from './uplink/uplink.js';
+import { redactUrl } from './uplink/connection.js';
 import { topicRoot } from './topics.js';
 import { SystemdNotifier } from './systemd.js';
 import { VERSION } from './version.js';
@@ -190,12 +191,3 @@ export class Gateway {
   }
 }
 
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable url)';
-  }
-}
