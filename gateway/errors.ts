@@ -21,6 +21,7 @@ export const ErrorCodes = {
   DEVICE_UNKNOWN: 'No such device in the compound file',
   DEVICE_OFFLINE: 'The device is offline',
   DEVICE_REFUSED: 'The device refused the request',
+  DEVICE_PROTOCOL: 'The device sent data that does not follow its protocol',
   INTERNAL: 'Internal error',
 } as const;
 

@@ -29,6 +29,8 @@ export interface CabinetStatus {
   fanOn: boolean;
   /** The cabinet's own main contactor: false when power to every port is cut. */
   powerOn: boolean;
+  /** Seconds since the cabinet controller started (register map 1.0); a drop means it rebooted. */
+  uptimeS?: number;
 }
 
 export interface PortReading {
