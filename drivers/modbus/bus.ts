@@ -1,0 +1,465 @@
+/**
+ * A Modbus bus scheduler: one RS-485 line (several unit ids) or one TCP endpoint.
+ *
+ * - Exactly one request in flight: RS-485 is half duplex, and a cabinet controller behind
+ *   a TCP endpoint is usually a single-threaded serial gateway too.
+ * - A priority FIFO: writes (a safety stop) go ahead of polls; FIFO within a priority.
+ * - A timeout on every request, enforced with the injected timers (not only the library's),
+ *   so a stuck transport can never stall the bus; bounded retries.
+ * - Dead-unit isolation: after `deadAfter` consecutive failures a unit is dead; its
+ *   requests fail fast (DEVICE_OFFLINE) except one probe per backoff step, so a silent
+ *   cabinet costs the others one timeout per probe instead of one per poll.
+ * - The link itself (unplugged USB adapter, rebooted TCP device) is reopened with
+ *   exponential backoff; meanwhile every request fails fast with DEVICE_OFFLINE.
+ *
+ * Availability changes are events (unitOnline/unitOffline, busUp/busDown); the cabinet
+ * service turns them into `device` events and retained state.
+ */
+import { EventEmitter } from 'node:events';
+import type { Clock, TimerHandle, Timers } from '../../gateway/clock.js';
+import { GatehouseError } from '../../gateway/errors.js';
+import type { Logger } from '../../gateway/log.js';
+import { ModbusSerialTransport, ModbusTransportError, classifyModbusSerialError, type ModbusTransport, type TransportConfig } from './transport.js';
+
+export type Priority = 'high' | 'normal' | 'low';
+const RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
+
+export type BusState = 'idle' | 'opening' | 'open' | 'down' | 'stopped';
+export type UnitOfflineReason = 'timeout' | 'bad_frame' | 'bus_down';
+
+export interface Backoff {
+  minMs: number;
+  maxMs: number;
+}
+
+export interface ModbusBusOptions {
+  transport: TransportConfig | ModbusTransport;
+  /** For logs and error details, e.g. the config id of the line. */
+  name?: string;
+  /** Per attempt. */
+  timeoutMs?: number;
+  /** Extra attempts after a timeout or a bad frame (not after a Modbus exception: the unit answered). */
+  retries?: number;
+  /** Consecutive failed attempts after which a unit is dead and only probed. */
+  deadAfter?: number;
+  /** Reopen delay after the link is lost, and probe delay of a dead unit; both double up to maxMs. */
+  backoff?: Partial<Backoff>;
+  /** An open (TCP connect, serial open) that takes longer than this has failed. */
+  openTimeoutMs?: number;
+  clock: Clock;
+  timers: Timers;
+  log: Logger;
+}
+
+export interface RequestOptions {
+  priority?: Priority;
+}
+
+export interface UnitStats {
+  unitId: number;
+  ok: number;
+  timeouts: number;
+  badFrames: number;
+  exceptions: number;
+  consecutiveFailures: number;
+  /** Monotonic ms of the last valid answer (an exception counts: the unit is alive). */
+  lastOkAt: number | null;
+  dead: boolean;
+  /** null until the unit has answered or been declared dead once. */
+  online: boolean | null;
+  nextProbeAt: number | null;
+}
+
+export interface BusStats {
+  name: string;
+  state: BusState;
+  reconnects: number;
+  queued: number;
+  units: UnitStats[];
+}
+
+interface BusEvents {
+  unitOnline: [unitId: number];
+  unitOffline: [unitId: number, reason: UnitOfflineReason];
+  busUp: [];
+  busDown: [reason: string];
+}
+
+type Op = { kind: 'read'; fc: 3 | 4; address: number; count: number } | { kind: 'write'; address: number; values: readonly number[] };
+
+interface Job {
+  unitId: number;
+  rank: number;
+  op: Op;
+  attempts: number;
+  maxAttempts: number;
+  probe: boolean;
+  resolve: (v: number[]) => void;
+  reject: (e: GatehouseError) => void;
+}
+
+interface UnitState extends UnitStats {
+  probeDelay: number;
+  probing: boolean;
+}
+
+type Outcome = { ok: number[] } | { err: ModbusTransportError };
+
+export class ModbusBus extends EventEmitter<BusEvents> {
+  readonly name: string;
+  private readonly transport: ModbusTransport;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly deadAfter: number;
+  private readonly backoff: Backoff;
+  private readonly openTimeoutMs: number;
+  private readonly clock: Clock;
+  private readonly timers: Timers;
+  private readonly log: Logger;
+
+  private state: BusState = 'idle';
+  private queue: Job[] = [];
+  private inFlight: { job: Job; token: number; timer: TimerHandle } | undefined;
+  private token = 0;
+  private linkToken = 0;
+  private reopenTimer: TimerHandle | undefined;
+  private reopenDelay: number;
+  private reconnects = 0;
+  private downSince: number | null = null;
+  private readonly units = new Map<number, UnitState>();
+
+  constructor(opts: ModbusBusOptions) {
+    super();
+    this.transport = 'open' in opts.transport ? opts.transport : new ModbusSerialTransport(opts.transport);
+    this.name = opts.name ?? this.transport.describe();
+    this.timeoutMs = opts.timeoutMs ?? 1000;
+    this.retries = opts.retries ?? 1;
+    this.deadAfter = opts.deadAfter ?? 3;
+    this.backoff = { minMs: opts.backoff?.minMs ?? 1000, maxMs: opts.backoff?.maxMs ?? 60_000 };
+    this.openTimeoutMs = opts.openTimeoutMs ?? 5000;
+    this.reopenDelay = this.backoff.minMs;
+    this.clock = opts.clock;
+    this.timers = opts.timers;
+    this.log = opts.log;
+    if (this.timeoutMs <= 0 || this.retries < 0 || this.deadAfter < 1 || this.backoff.minMs <= 0 || this.backoff.maxMs < this.backoff.minMs) {
+      throw new GatehouseError('CONFIG_INVALID', `modbus bus ${this.name}: timeoutMs > 0, retries >= 0, deadAfter >= 1 and 0 < backoff.minMs <= backoff.maxMs are required`);
+    }
+    this.transport.onClose((reason) => {
+      if (this.state === 'open') this.linkDown(reason);
+    });
+  }
+
+  /** Opens the link; never rejects: a link that cannot open is retried with backoff. */
+  start(): void {
+    if (this.state !== 'idle') return;
+    this.openLink();
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    this.linkToken++;
+    this.reopenTimer?.cancel();
+    this.reopenTimer = undefined;
+    this.failAll('bus_stopped');
+    await this.transport.close();
+  }
+
+  read(unitId: number, fc: 3 | 4, address: number, count: number, opts: RequestOptions = {}): Promise<number[]> {
+    const bad = checkUnit(unitId) ?? checkRange(address, count, 125) ?? (fc === 3 || fc === 4 ? undefined : `function code ${fc} is not a register read`);
+    if (bad) return Promise.reject(new GatehouseError('INTERNAL', `modbus read refused: ${bad}`, { bus: this.name, unitId }));
+    return this.submit(unitId, { kind: 'read', fc, address, count }, opts.priority ?? 'normal');
+  }
+
+  /** Write multiple registers (FC 16). Defaults to high priority: writes are commands and stops. */
+  async write(unitId: number, address: number, values: readonly number[], opts: RequestOptions = {}): Promise<void> {
+    const bad = checkUnit(unitId) ?? checkRange(address, values.length, 123) ?? (values.every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffff) ? undefined : 'register values must be integers 0..65535');
+    if (bad) throw new GatehouseError('INTERNAL', `modbus write refused: ${bad}`, { bus: this.name, unitId });
+    await this.submit(unitId, { kind: 'write', address, values: [...values] }, opts.priority ?? 'high');
+  }
+
+  isUp(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Whether requests to this unit currently reach the wire (not dead, link up). */
+  isReachable(unitId: number): boolean {
+    return this.state === 'open' && !this.units.get(unitId)?.dead;
+  }
+
+  stats(): BusStats {
+    const units = [...this.units.values()]
+      .sort((a, b) => a.unitId - b.unitId)
+      .map(({ probeDelay: _d, probing: _p, ...s }) => ({ ...s }));
+    return { name: this.name, state: this.state, reconnects: this.reconnects, queued: this.queue.length, units };
+  }
+
+  private unit(unitId: number): UnitState {
+    let u = this.units.get(unitId);
+    if (!u) {
+      u = { unitId, ok: 0, timeouts: 0, badFrames: 0, exceptions: 0, consecutiveFailures: 0, lastOkAt: null, dead: false, online: null, nextProbeAt: null, probeDelay: this.backoff.minMs, probing: false };
+      this.units.set(unitId, u);
+    }
+    return u;
+  }
+
+  private submit(unitId: number, op: Op, priority: Priority): Promise<number[]> {
+    if (this.state !== 'open') return Promise.reject(this.offline(unitId, this.state === 'stopped' ? 'bus_stopped' : 'bus_down'));
+    const u = this.unit(unitId);
+    let probe = false;
+    if (u.dead) {
+      const now = this.clock.monotonic();
+      // One probe at a time and only when its backoff step has elapsed: that is the isolation.
+      if (u.probing || u.nextProbeAt === null || now < u.nextProbeAt) {
+        return Promise.reject(this.offline(unitId, 'unit_dead', { retryInMs: Math.max(0, (u.nextProbeAt ?? now) - now) }));
+      }
+      probe = true;
+      u.probing = true;
+    }
+    return new Promise<number[]>((resolve, reject) => {
+      this.insert({ unitId, rank: RANK[priority], op, attempts: 0, maxAttempts: probe ? 1 : this.retries + 1, probe, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Before the first job of a lower priority: FIFO within a priority, and a retry goes first within its own. */
+  private insert(job: Job, front = false): void {
+    const i = this.queue.findIndex((q) => (front ? q.rank >= job.rank : q.rank > job.rank));
+    if (i < 0) this.queue.push(job);
+    else this.queue.splice(i, 0, job);
+  }
+
+  private pump(): void {
+    if (this.inFlight || this.state !== 'open') return;
+    const job = this.queue.shift();
+    if (!job) return;
+    const token = ++this.token;
+    job.attempts++;
+    const timer = this.timers.setTimeout(
+      () => this.settle(token, { err: new ModbusTransportError('timeout', `no answer within ${this.timeoutMs} ms`) }),
+      this.timeoutMs,
+    );
+    this.inFlight = { job, token, timer };
+    let p: Promise<number[]>;
+    try {
+      p = job.op.kind === 'read'
+        ? this.transport.read(job.unitId, job.op.fc, job.op.address, job.op.count, this.timeoutMs)
+        : this.transport.write(job.unitId, job.op.address, job.op.values, this.timeoutMs).then(() => []);
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    p.then(
+      (v) => this.settle(token, { ok: v }),
+      (e: unknown) => this.settle(token, { err: classifyModbusSerialError(e) }),
+    );
+  }
+
+  private settle(token: number, outcome: Outcome): void {
+    const flight = this.inFlight;
+    // A late answer to an attempt that already timed out (or to a link that is gone) is dropped.
+    if (!flight || flight.token !== token) return;
+    flight.timer.cancel();
+    this.inFlight = undefined;
+    const { job } = flight;
+    const u = this.unit(job.unitId);
+    if (job.probe) u.probing = false;
+
+    if ('ok' in outcome) {
+      u.ok++;
+      this.alive(u);
+      job.resolve(outcome.ok);
+    } else {
+      const err = outcome.err;
+      switch (err.kind) {
+        case 'exception':
+          u.exceptions++;
+          this.alive(u);
+          job.reject(new GatehouseError('DEVICE_REFUSED', `unit ${job.unitId} answered with Modbus exception ${err.modbusCode ?? '?'}`, { bus: this.name, unitId: job.unitId, modbusCode: err.modbusCode }));
+          break;
+        case 'closed':
+          job.reject(this.offline(job.unitId, 'bus_down'));
+          if (this.state === 'open') this.linkDown(err.message);
+          return;
+        case 'timeout':
+        case 'bad_frame':
+          this.failed(u, job, err);
+          break;
+      }
+    }
+    this.pump();
+  }
+
+  private failed(u: UnitState, job: Job, err: ModbusTransportError): void {
+    if (err.kind === 'timeout') u.timeouts++;
+    else u.badFrames++;
+    u.consecutiveFailures++;
+    const reason: UnitOfflineReason = err.kind === 'timeout' ? 'timeout' : 'bad_frame';
+    if (job.probe) {
+      // The unit is still dead: the next probe waits twice as long.
+      u.probeDelay = Math.min(u.probeDelay * 2, this.backoff.maxMs);
+      u.nextProbeAt = this.clock.monotonic() + u.probeDelay;
+    } else if (!u.dead && u.consecutiveFailures >= this.deadAfter) {
+      this.markDead(u, reason);
+    }
+    if (!u.dead && job.attempts < job.maxAttempts) {
+      this.insert(job, true);
+      return;
+    }
+    if (u.dead && !job.probe) {
+      job.reject(this.offline(job.unitId, 'unit_dead', { after: reason }));
+      return;
+    }
+    job.reject(err.kind === 'timeout'
+      ? new GatehouseError('CMD_TIMEOUT', `unit ${job.unitId} did not answer (${job.attempts} attempt(s) of ${this.timeoutMs} ms)`, { bus: this.name, unitId: job.unitId, attempts: job.attempts })
+      : new GatehouseError('CMD_FAILED', `unit ${job.unitId} sent no valid answer: ${err.message}`, { bus: this.name, unitId: job.unitId, attempts: job.attempts, kind: 'bad_frame' }));
+  }
+
+  private alive(u: UnitState): void {
+    u.consecutiveFailures = 0;
+    u.lastOkAt = this.clock.monotonic();
+    const wasDead = u.dead;
+    u.dead = false;
+    u.nextProbeAt = null;
+    u.probeDelay = this.backoff.minMs;
+    if (u.online !== true) {
+      u.online = true;
+      this.log.info({ bus: this.name, unitId: u.unitId, wasDead }, 'modbus unit online');
+      this.emit('unitOnline', u.unitId);
+    }
+  }
+
+  private markDead(u: UnitState, reason: UnitOfflineReason): void {
+    u.dead = true;
+    u.probeDelay = this.backoff.minMs;
+    u.nextProbeAt = this.clock.monotonic() + u.probeDelay;
+    // Queued requests for a dead unit would each cost a full timeout: fail them now.
+    const keep: Job[] = [];
+    for (const j of this.queue) {
+      if (j.unitId === u.unitId && !j.probe) j.reject(this.offline(u.unitId, 'unit_dead', { after: reason }));
+      else keep.push(j);
+    }
+    this.queue = keep;
+    if (u.online !== false) {
+      u.online = false;
+      this.log.warn({ bus: this.name, unitId: u.unitId, reason, failures: u.consecutiveFailures }, 'modbus unit offline');
+      this.emit('unitOffline', u.unitId, reason);
+    }
+  }
+
+  private offline(unitId: number, reason: 'bus_down' | 'bus_stopped' | 'unit_dead', extra: Record<string, unknown> = {}): GatehouseError {
+    const what = reason === 'unit_dead' ? `unit ${unitId} is not answering` : reason === 'bus_down' ? `bus ${this.name} is down` : `bus ${this.name} is stopped`;
+    return new GatehouseError('DEVICE_OFFLINE', what, { bus: this.name, unitId, reason, ...extra });
+  }
+
+  private failAll(reason: 'bus_down' | 'bus_stopped'): void {
+    const flight = this.inFlight;
+    this.inFlight = undefined;
+    this.token++;
+    if (flight) {
+      flight.timer.cancel();
+      if (flight.job.probe) this.unit(flight.job.unitId).probing = false;
+      flight.job.reject(this.offline(flight.job.unitId, reason));
+    }
+    const queued = this.queue;
+    this.queue = [];
+    for (const j of queued) {
+      if (j.probe) this.unit(j.unitId).probing = false;
+      j.reject(this.offline(j.unitId, reason));
+    }
+  }
+
+  private openLink(): void {
+    this.state = 'opening';
+    const token = ++this.linkToken;
+    let done = false;
+    const timer = this.timers.setTimeout(() => {
+      if (done || token !== this.linkToken) return;
+      done = true;
+      void this.transport.close();
+      this.openFailed(`open timed out after ${this.openTimeoutMs} ms`);
+    }, this.openTimeoutMs);
+    this.transport.open().then(
+      () => {
+        timer.cancel();
+        if (done || token !== this.linkToken) return;
+        done = true;
+        this.linkUp();
+      },
+      (err: unknown) => {
+        timer.cancel();
+        if (done || token !== this.linkToken) return;
+        done = true;
+        this.openFailed(err instanceof Error ? err.message : String(err));
+      },
+    );
+  }
+
+  private linkUp(): void {
+    this.state = 'open';
+    this.reopenDelay = this.backoff.minMs;
+    if (this.downSince !== null) this.reconnects++;
+    const downFor = this.downSince === null ? null : this.clock.monotonic() - this.downSince;
+    this.downSince = null;
+    // The other end may have rebooted or been replaced while we were away: give every unit a
+    // fresh chance instead of keeping it in its old probe backoff.
+    for (const u of this.units.values()) {
+      u.dead = false;
+      u.consecutiveFailures = 0;
+      u.nextProbeAt = null;
+      u.probeDelay = this.backoff.minMs;
+      u.probing = false;
+    }
+    this.log.info({ bus: this.name, downForMs: downFor }, 'modbus bus up');
+    this.emit('busUp');
+    this.pump();
+  }
+
+  private openFailed(reason: string): void {
+    if (this.state === 'stopped') return;
+    const first = this.downSince === null;
+    if (first) this.downSince = this.clock.monotonic();
+    this.state = 'down';
+    // Once per outage at warn; an adapter left unplugged all night must not flood journald.
+    if (first) this.log.warn({ bus: this.name, reason, retryInMs: this.reopenDelay }, 'modbus bus cannot open');
+    else this.log.debug({ bus: this.name, reason, retryInMs: this.reopenDelay }, 'modbus bus still cannot open');
+    this.scheduleReopen();
+  }
+
+  private linkDown(reason: string): void {
+    this.state = 'down';
+    this.linkToken++;
+    this.downSince = this.clock.monotonic();
+    this.failAll('bus_down');
+    for (const u of this.units.values()) {
+      if (u.online === true) {
+        u.online = false;
+        this.emit('unitOffline', u.unitId, 'bus_down');
+      }
+    }
+    this.log.warn({ bus: this.name, reason, retryInMs: this.reopenDelay }, 'modbus bus down');
+    this.emit('busDown', reason);
+    void this.transport.close();
+    this.scheduleReopen();
+  }
+
+  private scheduleReopen(): void {
+    this.reopenTimer?.cancel();
+    const delay = this.reopenDelay;
+    this.reopenDelay = Math.min(this.reopenDelay * 2, this.backoff.maxMs);
+    this.reopenTimer = this.timers.setTimeout(() => {
+      this.reopenTimer = undefined;
+      if (this.state === 'down') this.openLink();
+    }, delay);
+  }
+}
+
+function checkUnit(unitId: number): string | undefined {
+  return Number.isInteger(unitId) && unitId >= 0 && unitId <= 255 ? undefined : `unit id ${unitId} is not 0..255`;
+}
+
+function checkRange(address: number, count: number, max: number): string | undefined {
+  if (!Number.isInteger(address) || address < 0 || address > 0xffff) return `address ${address} is not 0..65535`;
+  if (!Number.isInteger(count) || count < 1 || count > max) return `count ${count} is not 1..${max}`;
+  if (address + count > 0x10000) return 'range runs past register 65535';
+  return undefined;
+}
