@@ -1,0 +1,184 @@
+/**
+ * `startSimulatedCabinets`: charging cabinets implementing register map v1.0 as Modbus TCP
+ * servers (one per cabinet) and as RTU units sharing one serial line, with battery and heat
+ * physics on injected timers and fault injection for tests and demos.
+ */
+import { pino } from 'pino';
+import { realTimers, type TimerHandle, type Timers } from '../../gateway/clock.js';
+import type { Logger } from '../../gateway/log.js';
+import { CabinetRtuBus, CabinetTcpServer } from './servers.js';
+import { SimCabinet, type SimCabinetOptions } from './sim-cabinet.js';
+
+export { SimCabinet } from './sim-cabinet.js';
+export { CabinetRtuBus, CabinetTcpServer } from './servers.js';
+export { createPtyPair, requireSocat, type PtyPair } from './pty.js';
+
+type CabinetSpec = { id: string; ports: number } & Omit<SimCabinetOptions, 'id' | 'ports'>;
+
+export interface SimulatedCabinetsOptions {
+  /** One Modbus TCP server per cabinet; port 0 picks a free one (see `tcpPort(id)`). */
+  tcp?: (CabinetSpec & { port: number; host?: string })[];
+  /** Several units on one serial line (e.g. the `b` end of a createPtyPair). */
+  rtu?: { path: string; baudRate: number; emulateWire?: boolean; units: (CabinetSpec & { unitId: number })[] };
+  /** Timers for the physics tick and for slow replies; a ManualClock in tests. */
+  timers?: Timers;
+  /** Monotonic ms; the physics steps by the difference between ticks. */
+  now?: () => number;
+  /** Physics tick period; 0 = never tick (tests call `cabinet(id).step(ms)`). Default 1000. */
+  tickMs?: number;
+  /** Cabinets with something plugged in from the start: id -> ports. */
+  plugged?: Record<string, number[]>;
+  log?: Logger;
+}
+
+export type CabinetInjection =
+  | { kind: 'plug'; cabinet: string; port: number; soc?: number; capacityWh?: number }
+  | { kind: 'unplug'; cabinet: string; port: number }
+  | { kind: 'smoke'; cabinet: string; active?: boolean }
+  | { kind: 'door'; cabinet: string; open?: boolean }
+  /** A port heating beyond what its power explains (a loose contact): `extraC` above normal. */
+  | { kind: 'overheat'; cabinet: string; port: number; extraC?: number }
+  /** The cabinet air itself too hot (undefined `celsius` returns to physics). */
+  | { kind: 'cabinetTemperature'; cabinet: string; celsius?: number }
+  | { kind: 'short'; cabinet: string; port: number; active?: boolean }
+  | { kind: 'mains'; cabinet: string; present: boolean }
+  | { kind: 'dead'; cabinet: string; active?: boolean; forMs?: number }
+  /** The next `count` answers go out with a broken CRC (RTU only). */
+  | { kind: 'crc'; cabinet: string; count?: number }
+  /** Every answer waits `delayMs` first (0 clears). */
+  | { kind: 'slow'; cabinet: string; delayMs: number }
+  /** Controller restart: silent for `downMs`, TCP connections dropped, sessions gone. */
+  | { kind: 'reboot'; cabinet: string; downMs?: number };
+
+export interface SimulatedCabinets {
+  cabinets: SimCabinet[];
+  cabinet(id: string): SimCabinet;
+  /** The TCP port a cabinet listens on. */
+  tcpPort(id: string): number;
+  rtuBus: CabinetRtuBus | undefined;
+  inject(fault: CabinetInjection): void;
+  /** Steps every cabinet's physics by `ms` now (independent of the tick). */
+  step(ms: number): void;
+  stop(): Promise<void>;
+}
+
+export async function startSimulatedCabinets(opts: SimulatedCabinetsOptions): Promise<SimulatedCabinets> {
+  const timers = opts.timers ?? realTimers;
+  const now = opts.now ?? (() => performance.now());
+  const log = opts.log ?? pino({ level: 'silent' });
+  const byId = new Map<string, SimCabinet>();
+  const make = (spec: CabinetSpec): SimCabinet => {
+    if (byId.has(spec.id)) throw new Error(`cabinet id "${spec.id}" is used twice`);
+    const c = new SimCabinet(spec);
+    byId.set(spec.id, c);
+    for (const p of opts.plugged?.[spec.id] ?? []) c.plug(p);
+    return c;
+  };
+
+  const tcpServers = new Map<string, CabinetTcpServer>();
+  let rtuBus: CabinetRtuBus | undefined;
+  const cleanup = async () => {
+    await Promise.all([...tcpServers.values()].map((s) => s.stop()));
+    await rtuBus?.stop();
+  };
+  try {
+    for (const spec of opts.tcp ?? []) {
+      const server = new CabinetTcpServer(make(spec), { port: spec.port, host: spec.host, timers, log });
+      tcpServers.set(spec.id, server);
+      await server.start();
+    }
+    if (opts.rtu) {
+      rtuBus = new CabinetRtuBus({ path: opts.rtu.path, baudRate: opts.rtu.baudRate, emulateWire: opts.rtu.emulateWire, timers, log });
+      for (const u of opts.rtu.units) rtuBus.attach(u.unitId, make(u));
+      await rtuBus.start();
+    }
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+
+  const cabinets = [...byId.values()];
+  const cabinet = (id: string): SimCabinet => {
+    const c = byId.get(id);
+    if (!c) throw new Error(`no simulated cabinet "${id}"`);
+    return c;
+  };
+  const pending = new Set<TimerHandle>();
+  const later = (ms: number, fn: () => void) => {
+    const h = timers.setTimeout(() => {
+      pending.delete(h);
+      fn();
+    }, ms);
+    pending.add(h);
+  };
+
+  let last = now();
+  const tickMs = opts.tickMs ?? 1000;
+  const tick = tickMs > 0 ? timers.setInterval(() => {
+    const t = now();
+    for (const c of cabinets) c.step(t - last);
+    last = t;
+  }, tickMs) : undefined;
+
+  return {
+    cabinets,
+    cabinet,
+    rtuBus,
+    tcpPort(id) {
+      const s = tcpServers.get(id);
+      if (!s) throw new Error(`cabinet "${id}" is not served over TCP`);
+      return s.port;
+    },
+    step(ms) {
+      for (const c of cabinets) c.step(ms);
+    },
+    inject(f) {
+      const c = cabinet(f.cabinet);
+      switch (f.kind) {
+        case 'plug':
+          return c.plug(f.port, { ...(f.soc !== undefined ? { soc: f.soc } : {}), ...(f.capacityWh !== undefined ? { capacityWh: f.capacityWh } : {}) });
+        case 'unplug':
+          return c.unplug(f.port);
+        case 'smoke':
+          c.smoke = f.active ?? true;
+          return;
+        case 'door':
+          c.doorOpen = f.open ?? true;
+          return;
+        case 'overheat':
+          c.port(f.port).overheatC = f.extraC ?? 70;
+          return;
+        case 'cabinetTemperature':
+          c.temperatureOverride = f.celsius;
+          if (f.celsius !== undefined) c.temperature = f.celsius;
+          return;
+        case 'short':
+          c.port(f.port).shorted = f.active ?? true;
+          return;
+        case 'mains':
+          return c.setMains(f.present);
+        case 'dead':
+          c.dead = f.active ?? true;
+          if (f.forMs !== undefined) later(f.forMs, () => (c.dead = false));
+          return;
+        case 'crc':
+          c.corruptNext = f.count ?? 1;
+          return;
+        case 'slow':
+          c.slowMs = Math.max(0, f.delayMs);
+          return;
+        case 'reboot':
+          c.dead = true;
+          tcpServers.get(c.id)?.dropConnections();
+          c.reboot();
+          later(f.downMs ?? 2000, () => (c.dead = false));
+          return;
+      }
+    },
+    async stop() {
+      tick?.cancel();
+      for (const h of pending) h.cancel();
+      await cleanup();
+    },
+  };
+}
