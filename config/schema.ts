@@ -108,6 +108,33 @@ export const LockConfig = z
   })
   .strict();
 
+/**
+ * Local charging safety interlocks (issue 3). The defaults are the safe ones for e-bike
+ * chargers (2-5 A, a few hundred watts): an installer may tighten them; loosening them is
+ * a decision that must show up in the compound file.
+ */
+export const ChargingSafetyConfig = z
+  .object({
+    /** A port at or above this temperature is stopped and an alarm raised. */
+    portMaxTempC: z.number().min(20).max(100).default(60),
+    /** A port drawing more than this is stopped (e-bike chargers draw 2-5 A). */
+    portMaxCurrentA: z.number().positive().max(32).default(10),
+    /** Cabinet at or above this temperature: every port cut and a critical fire alarm. */
+    cabinetMaxTempC: z.number().min(20).max(100).default(55),
+    /** A port drawing more than this is limited to it. */
+    perPortPowerCapW: z.number().int().positive().max(7400).default(600),
+    /** Charging below this power for `fullForMin` minutes means the battery is full. */
+    fullPowerW: z.number().nonnegative().default(10),
+    fullForMin: z.number().positive().max(240).default(10),
+    /** A session longer than this is stopped (8 h). */
+    maxSessionMin: z.number().int().positive().max(24 * 60).default(480),
+    /** Mains below this RMS voltage counts as lost. */
+    mainsMinV: z.number().nonnegative().default(180),
+    /** A safety command the cabinet has not obeyed after this long is sent again. */
+    reassertAfterMs: Duration.min(500).default(5000),
+  })
+  .strict();
+
 export const LogConfig = z
   .object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -154,6 +181,7 @@ export type OutboxConfig = z.infer<typeof OutboxConfig>;
 export type CommandsConfig = z.infer<typeof CommandsConfig>;
 export type LockConfig = z.infer<typeof LockConfig>;
 export type LogConfig = z.infer<typeof LogConfig>;
+export type ChargingSafetyConfig = z.infer<typeof ChargingSafetyConfig>;
 
 /** Secrets file: flat names to strings, e.g. `uplink.password`, `devices.flat-3-201`. */
 export const SecretsFile = z.record(z.string(), z.union([z.string(), z.record(z.string(), z.string())]));
