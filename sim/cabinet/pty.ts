@@ -10,14 +10,14 @@ import { join } from 'node:path';
 
 export const SOCAT_BIN = process.env.GATEHOUSE_SOCAT ?? '/usr/bin/socat';
 
-export function requireSocat(): string {
-  if (!existsSync(SOCAT_BIN)) {
+export function requireSocat(bin: string = SOCAT_BIN): string {
+  if (!existsSync(bin)) {
     throw new Error(
-      `socat is not installed at ${SOCAT_BIN}. The RS-485 bus is simulated with a socat pseudo-terminal pair: ` +
+      `socat is not installed at ${bin}. The RS-485 bus is simulated with a socat pseudo-terminal pair: ` +
         'install it with `sudo apt-get install -y socat` (the .ci/run script does), or point GATEHOUSE_SOCAT at the binary.',
     );
   }
-  return SOCAT_BIN;
+  return bin;
 }
 
 export interface PtyPair {

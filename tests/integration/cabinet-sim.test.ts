@@ -9,7 +9,8 @@ import { ManualClock } from '../../gateway/clock.js';
 import { decodeIdentity, decodePoll, encodeCommand, identityRead, pollPlan } from '../../drivers/cabinet/registers.js';
 import type { CabinetCommand } from '../../drivers/cabinet/types.js';
 import { startSimulatedCabinets, type SimulatedCabinets } from '../../sim/cabinet/index.js';
-import { createPtyPair, type PtyPair } from '../helpers/pty.js';
+import { createPtyPair, requireSocat, type PtyPair } from '../helpers/pty.js';
+import { waitFor } from '../helpers/wait.js';
 
 const ModbusRTU = ModbusSerial.default;
 type Client = InstanceType<typeof ModbusSerial.default>;
@@ -110,6 +111,30 @@ describe('simulated cabinet over Modbus TCP', () => {
     client.setTimeout(1000);
     expect((await readIdentity(client)).vendor).toBe('ACME');
   });
+
+  it('a reboot drops the connection, stays silent, then comes back with uptime from zero and no session', async () => {
+    await send(client, { kind: 'start', port: 2, sessionId: 77, powerLimitW: 0, maxDurationMin: 60 });
+    clock.advance(10_000);
+    expect((await readPoll(client, 12)).status.uptimeS).toBeGreaterThan(3600);
+    sim.inject({ kind: 'reboot', cabinet: 'north', downMs: 1000 });
+    await waitFor(() => !client.isOpen, 'the client to see the connection dropped', 5000);
+    client = new ModbusRTU();
+    await client.connectTCP('127.0.0.1', { port: sim.tcpPort('north') });
+    client.setID(1);
+    client.setTimeout(200);
+    expect((await modbusError(readIdentity(client))).message).toMatch(/timed out/i);
+    clock.advance(1000);
+    client.setTimeout(1000);
+    const { status, ports } = await readPoll(client, 12);
+    expect(status.uptimeS).toBeLessThanOrEqual(1);
+    expect(ports[1]).toMatchObject({ state: 'plugged', sessionId: 0 });
+  });
+});
+
+describe('socat is required', () => {
+  it('fails loudly, with install instructions, when socat is missing', () => {
+    expect(() => requireSocat('/nonexistent/socat')).toThrow(/socat is not installed at \/nonexistent\/socat.*apt-get install -y socat/s);
+  });
 });
 
 describe('simulated cabinets on one RTU bus (socat pty)', () => {
@@ -145,6 +170,16 @@ describe('simulated cabinets on one RTU bus (socat pty)', () => {
     expect(ports[23]!.state).toBe('plugged');
     client.setID(3);
     expect((await modbusError(readIdentity(client))).message).toMatch(/timed out/i);
+  });
+
+  it('holds each answer for its wire time at the bus baud rate, as RS-485 would', async () => {
+    client.setID(2);
+    // 4 requests of 8 bytes; answers of 5 + 2 x count bytes; 11 bits per character.
+    const bytes = pollPlan(24).reduce((sum, r) => sum + 8 + 5 + 2 * r.count, 0);
+    const wireMs = (bytes * 11 * 1000) / 115_200;
+    const t0 = performance.now();
+    await readPoll(client, 24);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(wireMs * 0.9);
   });
 
   it('start on a port in the wrong state is refused with exception 04 over RTU too', async () => {
