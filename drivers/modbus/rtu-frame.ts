@@ -106,9 +106,26 @@ export interface DeframerStats {
 
 export class RtuDeframer {
   private buf: Buffer = Buffer.alloc(0);
+  private expected: { unit: number; fc: number } | undefined;
   readonly stats: DeframerStats = { frames: 0, droppedBytes: 0, crcErrors: 0 };
 
   constructor(private readonly direction: RtuDirection) {}
+
+  /**
+   * A master knows which unit and function code it is waiting for: frames from anything else
+   * are skipped as noise. It also makes looking ahead past a stuck partial frame safe: without
+   * it, a run of payload bytes inside a long answer could pass for a short frame with a good
+   * CRC about once in 65,536 candidates, so the deframer only looks ahead when it is set.
+   */
+  expect(e: { unit: number; fc: number } | undefined): void {
+    this.expected = e;
+  }
+
+  private lengthAt(at: number): number | 'more' | 'invalid' {
+    const e = this.expected;
+    if (e && this.buf.length - at >= 2 && (this.buf[at] !== e.unit || (this.buf[at + 1]! & 0x7f) !== e.fc)) return 'invalid';
+    return expectedLength(this.buf, at, this.direction);
+  }
 
   /** Bytes waiting for the rest of a frame. */
   get pending(): number {
@@ -127,7 +144,7 @@ export class RtuDeframer {
     const out: RtuFrame[] = [];
     // Each turn consumes a frame, drops at least one byte, or stops: bounded by the input.
     while (this.buf.length >= 4) {
-      const len = expectedLength(this.buf, 0, this.direction);
+      const len = this.lengthAt(0);
       if (len === 'invalid') {
         this.drop(1);
         continue;
@@ -135,7 +152,8 @@ export class RtuDeframer {
       if (len === 'more' || this.buf.length < len) {
         // A garbage byte can look like the start of a long frame and hold up a good frame
         // behind it; if a complete good frame is already buffered further on, jump to it.
-        const next = this.findCompleteFrame(1);
+        // Without an expectation the caller's reset() at its timeout clears such a prefix.
+        const next = this.expected ? this.findCompleteFrame(1) : -1;
         if (next < 0) break;
         this.drop(next);
         continue;
@@ -156,7 +174,7 @@ export class RtuDeframer {
 
   private findCompleteFrame(from: number): number {
     for (let at = from; at + 4 <= this.buf.length; at++) {
-      const len = expectedLength(this.buf, at, this.direction);
+      const len = this.lengthAt(at);
       if (typeof len === 'number' && at + len <= this.buf.length && crcOk(this.buf.subarray(at, at + len))) return at;
     }
     return -1;

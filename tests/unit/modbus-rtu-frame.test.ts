@@ -119,10 +119,40 @@ describe('streaming deframer', () => {
     }
   });
 
-  it('a garbage byte that looks like a long frame does not hold up a good one behind it', () => {
+  it('a garbage byte that looks like a long frame does not hold up the expected answer behind it', () => {
     const d = new RtuDeframer('response');
+    d.expect({ unit: 1, fc: 3 });
     // 01 03 F0 claims a 245-byte frame; the real answer follows at once.
     expect(d.push(Buffer.concat([h('01 03 F0'), h('01 03 02 00 01 79 84')])).map((f) => f.unit)).toEqual([1]);
+    // Without an expectation it waits (no look-ahead into what may be payload) until reset().
+    const blind = new RtuDeframer('response');
+    expect(blind.push(Buffer.concat([h('01 03 F0'), h('01 03 02 00 01 79 84')]))).toEqual([]);
+    blind.reset();
+    expect(blind.push(h('01 03 02 00 01 79 84'))).toHaveLength(1);
+  });
+
+  it('with an expectation, answers from other units or functions are skipped', () => {
+    const d = new RtuDeframer('response');
+    d.expect({ unit: 0x11, fc: 3 });
+    const got = d.push(Buffer.concat([h('01 03 02 00 01 79 84'), h('11 03 06 02 2B 00 00 00 64 C8 BA')]));
+    expect(got.map((f) => f.unit)).toEqual([0x11]);
+    d.expect({ unit: 10, fc: 4 });
+    const exc = encodeRtuResponse(10, { fc: 4, exception: 2 });
+    expect(d.push(exc).map((f) => decodeResponsePdu(f.pdu))).toEqual([{ fc: 4, exception: 2 }]);
+  });
+
+  it('a long answer arriving byte by byte is never cut by a look-ahead inside its payload', () => {
+    const random = seededRandom(3);
+    for (let round = 0; round < 300; round++) {
+      const values = Array.from({ length: 112 }, () => Math.floor(random() * 65536));
+      const frame = encodeRtuResponse(1, { fc: 4, values });
+      const d = new RtuDeframer('response');
+      d.expect({ unit: 1, fc: 4 });
+      const got = [];
+      for (const byte of frame) got.push(...d.push(Buffer.from([byte])));
+      expect(got).toHaveLength(1);
+      expect(decodeResponsePdu(got[0]!.pdu)).toEqual({ fc: 4, values });
+    }
   });
 
   it('requests: FC 16 length from its byte count', () => {
