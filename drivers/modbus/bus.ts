@@ -19,71 +19,10 @@ import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle, Timers } from '../../gateway/clock.js';
 import { GatehouseError } from '../../gateway/errors.js';
 import type { Logger } from '../../gateway/log.js';
-import { ModbusSerialTransport, ModbusTransportError, classifyModbusSerialError, type ModbusTransport, type TransportConfig } from './transport.js';
+import { ModbusSerialTransport, ModbusTransportError, classifyModbusSerialError, type ModbusTransport } from './transport.js';
+import { RANK, checkRange, checkUnit, type Backoff, type BusEvents, type BusState, type BusStats, type ModbusBusOptions, type Priority, type RequestOptions, type UnitOfflineReason, type UnitStats } from './bus-types.js';
 
-export type Priority = 'high' | 'normal' | 'low';
-const RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
-
-export type BusState = 'idle' | 'opening' | 'open' | 'down' | 'stopped';
-export type UnitOfflineReason = 'timeout' | 'bad_frame' | 'bus_down';
-
-export interface Backoff {
-  minMs: number;
-  maxMs: number;
-}
-
-export interface ModbusBusOptions {
-  transport: TransportConfig | ModbusTransport;
-  /** For logs and error details, e.g. the config id of the line. */
-  name?: string;
-  /** Per attempt. */
-  timeoutMs?: number;
-  /** Extra attempts after a timeout or a bad frame (not after a Modbus exception: the unit answered). */
-  retries?: number;
-  /** Consecutive failed attempts after which a unit is dead and only probed. */
-  deadAfter?: number;
-  /** Reopen delay after the link is lost, and probe delay of a dead unit; both double up to maxMs. */
-  backoff?: Partial<Backoff>;
-  /** An open (TCP connect, serial open) that takes longer than this has failed. */
-  openTimeoutMs?: number;
-  clock: Clock;
-  timers: Timers;
-  log: Logger;
-}
-
-export interface RequestOptions {
-  priority?: Priority;
-}
-
-export interface UnitStats {
-  unitId: number;
-  ok: number;
-  timeouts: number;
-  badFrames: number;
-  exceptions: number;
-  consecutiveFailures: number;
-  /** Monotonic ms of the last valid answer (an exception counts: the unit is alive). */
-  lastOkAt: number | null;
-  dead: boolean;
-  /** null until the unit has answered or been declared dead once. */
-  online: boolean | null;
-  nextProbeAt: number | null;
-}
-
-export interface BusStats {
-  name: string;
-  state: BusState;
-  reconnects: number;
-  queued: number;
-  units: UnitStats[];
-}
-
-interface BusEvents {
-  unitOnline: [unitId: number];
-  unitOffline: [unitId: number, reason: UnitOfflineReason];
-  busUp: [];
-  busDown: [reason: string];
-}
+export type { Backoff, BusEvents, BusState, BusStats, ModbusBusOptions, Priority, RequestOptions, UnitOfflineReason, UnitStats } from './bus-types.js';
 
 type Op = { kind: 'read'; fc: 3 | 4; address: number; count: number } | { kind: 'write'; address: number; values: readonly number[] };
 
@@ -453,13 +392,3 @@ export class ModbusBus extends EventEmitter<BusEvents> {
   }
 }
 
-function checkUnit(unitId: number): string | undefined {
-  return Number.isInteger(unitId) && unitId >= 0 && unitId <= 255 ? undefined : `unit id ${unitId} is not 0..255`;
-}
-
-function checkRange(address: number, count: number, max: number): string | undefined {
-  if (!Number.isInteger(address) || address < 0 || address > 0xffff) return `address ${address} is not 0..65535`;
-  if (!Number.isInteger(count) || count < 1 || count > max) return `count ${count} is not 1..${max}`;
-  if (address + count > 0x10000) return 'range runs past register 65535';
-  return undefined;
-}
