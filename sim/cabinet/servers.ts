@@ -118,12 +118,15 @@ export interface RtuBusOptions {
 
 /** Bits per character on RS-485: start + 8 data + parity or second stop + stop. */
 const BITS_PER_CHAR = 11;
+/** Silence after which a partial request is dropped. */
+const IDLE_RESET_MS = 20;
 
 export class CabinetRtuBus {
   private port: SerialPort | undefined;
   private readonly deframer = new RtuDeframer('request');
   private readonly delayer: Delayer;
   private readonly units = new Map<number, SimCabinet>();
+  private idle: TimerHandle | undefined;
 
   constructor(private readonly opts: RtuBusOptions) {
     this.delayer = new Delayer(opts.timers);
@@ -148,6 +151,8 @@ export class CabinetRtuBus {
   }
 
   private onData(chunk: Buffer): void {
+    this.idle?.cancel();
+    this.idle = undefined;
     for (const f of this.deframer.push(chunk)) {
       const targets = f.unit === 0 ? [...this.units.values()] : [this.units.get(f.unit)].filter((c): c is SimCabinet => c !== undefined);
       for (const cabinet of targets) {
@@ -162,10 +167,15 @@ export class CabinetRtuBus {
         this.delayer.run(wireMs + cabinet.slowMs, () => this.port?.isOpen && this.port.write(frame));
       }
     }
+    // A real RTU receiver ends a frame at 3.5 silent characters. A pty keeps no timing, so
+    // leftovers (garbage claiming a long frame) are dropped after a generous silent gap
+    // instead, or they would swallow the next requests.
+    if (this.deframer.pending > 0) this.idle = this.opts.timers.setTimeout(() => this.deframer.reset(), IDLE_RESET_MS);
   }
 
   async stop(): Promise<void> {
     this.delayer.cancelAll();
+    this.idle?.cancel();
     const port = this.port;
     this.port = undefined;
     if (port?.isOpen) await new Promise<void>((r) => port.close(() => r()));

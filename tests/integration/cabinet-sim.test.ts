@@ -203,6 +203,18 @@ describe('simulated cabinets on one RTU bus (socat pty)', () => {
     client.setTimeout(500);
   });
 
+  it('garbage on the line before a request is dropped after a silent gap, and the bus carries on', async () => {
+    const { SerialPort } = await import('serialport');
+    // Write noise from a second opener of the master end: "01 10 ... FF" claims a long FC 16 request.
+    const noisy = new SerialPort({ path: pty.a, baudRate: 115_200, autoOpen: false });
+    await new Promise<void>((r, j) => noisy.open((e) => (e ? j(e) : r())));
+    await new Promise<void>((r) => noisy.write(Buffer.from([0x01, 0x10, 0x00, 0x00, 0x00, 0x7b, 0xf6]), () => noisy.drain(() => r())));
+    await new Promise<void>((r) => noisy.close(() => r()));
+    client.setID(2);
+    await waitFor(() => (sim.rtuBus!.stats.droppedBytes > 0 ? true : undefined), 'the bus to drop the noise', 2000);
+    expect((await readIdentity(client)).portCount).toBe(24);
+  });
+
   it('a corrupted CRC is detected by the client and the next answer is clean', async () => {
     sim.inject({ kind: 'crc', cabinet: 'west', count: 1 });
     client.setID(2);
