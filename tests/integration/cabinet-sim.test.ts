@@ -206,7 +206,7 @@ describe('simulated cabinets on one RTU bus (socat pty)', () => {
   it('garbage on the line before a request is dropped after a silent gap, and the bus carries on', async () => {
     const { SerialPort } = await import('serialport');
     // Write noise from a second opener of the master end: "01 10 ... FF" claims a long FC 16 request.
-    const noisy = new SerialPort({ path: pty.a, baudRate: 115_200, autoOpen: false });
+    const noisy = new SerialPort({ path: pty.a, baudRate: 115_200, autoOpen: false, lock: false });
     await new Promise<void>((r, j) => noisy.open((e) => (e ? j(e) : r())));
     await new Promise<void>((r) => noisy.write(Buffer.from([0x01, 0x10, 0x00, 0x00, 0x00, 0x7b, 0xf6]), () => noisy.drain(() => r())));
     await new Promise<void>((r) => noisy.close(() => r()));
