@@ -4,6 +4,7 @@
  */
 import { benchRecordRate } from './record-rate.js';
 import { benchDrain, benchLatency, productionNodeFlags } from './drain.js';
+import { benchCabinetBus } from './cabinet-bus.js';
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const args = new Set(process.argv.slice(2));
@@ -29,7 +30,18 @@ async function main(): Promise<void> {
   console.log(`3. latency recorded → seen by a subscriber at ${fmt(lat.rate)} events/s for ${lat.seconds} s`);
   console.log(`   baseline  MQTT.js publish → subscriber  : p50 ${lat.baseline.p50.toFixed(2)} ms, p99 ${lat.baseline.p99.toFixed(2)} ms`);
   console.log(`   gateway   record() → fsync → uplink → subscriber : p50 ${lat.gateway.p50.toFixed(2)} ms, p99 ${lat.gateway.p99.toFixed(2)} ms`);
-  console.log(`   ratio p99 gateway/baseline = ${(lat.gateway.p99 / lat.baseline.p99).toFixed(2)}   target p99 <= 20 ms: ${lat.gateway.p99 <= 20 ? 'met' : 'NOT met'}`);
+  console.log(`   ratio p99 gateway/baseline = ${(lat.gateway.p99 / lat.baseline.p99).toFixed(2)}   target p99 <= 20 ms: ${lat.gateway.p99 <= 20 ? 'met' : 'NOT met'}\n`);
+
+  const cab = await benchCabinetBus({ quick });
+  const d = cab.dead;
+  console.log(`4. cabinet bus: ${cab.cabinets} cabinets × ${cab.ports} ports as RTU units on one socat pty at ${fmt(cab.baud)} baud, simulator holding each answer for its wire time`);
+  console.log(`   baseline  wire limit, ${fmt(cab.bytesPerCycle)} frame bytes/cycle × 11 bits / baud : ${cab.wireMsPerCycle.toFixed(1)} ms/cycle, ${(1000 / cab.wireMsPerCycle).toFixed(2)} cycles/s`);
+  console.log(`   measured  ModbusBus full poll of every cabinet (${cab.cycles} cycles)    : ${cab.cycleMs.toFixed(1)} ms/cycle, ${cab.cyclesPerSec.toFixed(2)} cycles/s`);
+  console.log(`   utilisation wire/measured = ${(cab.utilisation * 100).toFixed(1)} %   target >= 80 %: ${cab.utilisation >= 0.8 ? 'met' : 'NOT met'}`);
+  console.log(`   baseline  ${cab.cabinets - 1} healthy units, no dead unit on the bus (${d.baselineCycles} cycles) : ${d.baselineCycleMs.toFixed(1)} ms/cycle`);
+  console.log(`   measured  same + 1 dead unit, after ${fmt(d.warmupMs)} ms warm-up (${d.cycles} cycles, ${d.probes} probe(s) of ${fmt(d.timeoutMs)} ms) : mean ${d.cycleMs.toFixed(1)} ms/cycle, median ${d.medianCycleMs.toFixed(1)} ms`);
+  console.log(`   ratio dead/baseline = ${d.ratio.toFixed(3)} (median ${(d.medianCycleMs / d.baselineCycleMs).toFixed(3)})   target <= 1.2: ${d.ratio <= 1.2 ? 'met' : 'NOT met'}`);
+  if (cab.healthyFailures > 0) console.log(`   WARNING: ${cab.healthyFailures} poll(s) of healthy cabinets failed during the measured windows`);
 }
 
 main().then(
