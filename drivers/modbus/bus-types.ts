@@ -23,6 +23,12 @@ export interface ModbusBusOptions {
   name?: string;
   /** Per attempt. */
   timeoutMs?: number;
+  /**
+   * Per probe of a dead unit. Every probe holds the whole line for this long, so it is
+   * much shorter than timeoutMs (default min(timeoutMs, 250)): a live cabinet answers a
+   * full poll block well inside it, and the healthy units barely notice a dead one.
+   */
+  probeTimeoutMs?: number;
   /** Extra attempts after a timeout or a bad frame (not after a Modbus exception: the unit answered). */
   retries?: number;
   /** Consecutive failed attempts after which a unit is dead and only probed. */

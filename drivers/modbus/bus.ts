@@ -48,6 +48,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
   readonly name: string;
   private readonly transport: ModbusTransport;
   private readonly timeoutMs: number;
+  private readonly probeTimeoutMs: number;
   private readonly retries: number;
   private readonly deadAfter: number;
   private readonly backoff: Backoff;
@@ -72,6 +73,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     this.transport = 'open' in opts.transport ? opts.transport : new ModbusSerialTransport(opts.transport);
     this.name = opts.name ?? this.transport.describe();
     this.timeoutMs = opts.timeoutMs ?? 1000;
+    this.probeTimeoutMs = Math.min(this.timeoutMs, opts.probeTimeoutMs ?? 250);
     this.retries = opts.retries ?? 1;
     this.deadAfter = opts.deadAfter ?? 3;
     this.backoff = { minMs: opts.backoff?.minMs ?? 1000, maxMs: opts.backoff?.maxMs ?? 60_000 };
@@ -174,16 +176,17 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     if (!job) return;
     const token = ++this.token;
     job.attempts++;
+    const timeoutMs = job.probe ? this.probeTimeoutMs : this.timeoutMs;
     const timer = this.timers.setTimeout(
-      () => this.settle(token, { err: new ModbusTransportError('timeout', `no answer within ${this.timeoutMs} ms`) }),
-      this.timeoutMs,
+      () => this.settle(token, { err: new ModbusTransportError('timeout', `no answer within ${timeoutMs} ms`) }),
+      timeoutMs,
     );
     this.inFlight = { job, token, timer };
     let p: Promise<number[]>;
     try {
       p = job.op.kind === 'read'
-        ? this.transport.read(job.unitId, job.op.fc, job.op.address, job.op.count, this.timeoutMs)
-        : this.transport.write(job.unitId, job.op.address, job.op.values, this.timeoutMs).then(() => []);
+        ? this.transport.read(job.unitId, job.op.fc, job.op.address, job.op.count, timeoutMs)
+        : this.transport.write(job.unitId, job.op.address, job.op.values, timeoutMs).then(() => []);
     } catch (err) {
       p = Promise.reject(err);
     }

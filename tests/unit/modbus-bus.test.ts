@@ -171,6 +171,23 @@ describe('ModbusBus dead-unit isolation', () => {
     expect(await bus.read(7, 3, 43, 1)).toEqual([43]);
   });
 
+  it('holds the line for a probe only probeTimeoutMs, not the full request timeout', async () => {
+    const { clock, transport, bus } = await started({ retries: 0, deadAfter: 1, timeoutMs: 1000 });
+    transport.units.set(7, { kind: 'silent' });
+    const first = codeOf(bus.read(7, 3, 0, 1));
+    await tick();
+    clock.advance(1000);
+    expect(await first).toBe('DEVICE_OFFLINE:unit_dead');
+    clock.advance(1000); // the first probe step
+    const probe = codeOf(bus.read(7, 3, 0, 1));
+    const healthy = bus.read(1, 3, 3, 1);
+    await tick();
+    clock.advance(250); // default probeTimeoutMs = min(timeoutMs, 250)
+    expect(await probe).toBe('CMD_TIMEOUT:');
+    await tick();
+    expect(await healthy).toEqual([3]);
+  });
+
   it('keeps only one probe outstanding for a dead unit', async () => {
     const { clock, transport, bus } = await started({ retries: 0, deadAfter: 1 });
     transport.units.set(9, { kind: 'silent' });
