@@ -135,6 +135,34 @@ export const ChargingSafetyConfig = z
   })
   .strict();
 
+/** Where a cabinet's Modbus bus is: an RS-485 line (several cabinets share it) or a TCP endpoint. */
+export const CabinetBusConfig = z.union([
+  z.object({ rtu: z.object({ path: z.string().min(1), baudRate: z.number().int().min(1200).max(921_600).default(115_200) }).strict() }).strict(),
+  z.object({ tcp: z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535).default(502) }).strict() }).strict(),
+]);
+
+export const CabinetConfig = z
+  .object({
+    id: Id,
+    name: z.string().min(1).max(120).optional(),
+    bus: CabinetBusConfig,
+    /** Modbus unit id on its bus (1-247). */
+    unitId: z.number().int().min(1).max(247).default(1),
+    /** Ports the compound expects; the identity read is authoritative when it says fewer. */
+    ports: z.number().int().min(1).max(24),
+    /** How often the cabinet is read, and so how fast the local interlocks act. */
+    pollMs: Duration.min(100).max(60_000).default(1000),
+  })
+  .strict();
+
+export const ChargingConfig = z
+  .object({
+    safety: ChargingSafetyConfig.prefault({}),
+    /** MeterValues interval per running session (OCPP MeterValueSampleInterval). */
+    meterIntervalMs: Duration.min(100).default(60_000),
+  })
+  .strict();
+
 export const LogConfig = z
   .object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -159,6 +187,8 @@ export const CompoundConfig = z
       .strict()
       .prefault({}),
     locks: z.array(LockConfig).default([]),
+    cabinets: z.array(CabinetConfig).default([]),
+    charging: ChargingConfig.prefault({}),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -167,6 +197,20 @@ export const CompoundConfig = z
       if (seen.has(lock.id)) {
         ctx.addIssue({ code: 'custom', path: ['locks', i, 'id'], message: `duplicate device id "${lock.id}" (also locks[${seen.get(lock.id)}])` });
       } else seen.set(lock.id, i);
+    });
+    // Cabinets share the device id space with locks: both are `source.device` and `state/{device}`.
+    const lockCount = cfg.locks.length;
+    cfg.cabinets.forEach((cab, i) => {
+      const other = seen.get(cab.id);
+      if (other !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['cabinets', i, 'id'], message: `duplicate device id "${cab.id}" (also ${other < lockCount ? `locks[${other}]` : `cabinets[${other - lockCount}]`})` });
+      } else seen.set(cab.id, lockCount + i);
+    });
+    const units = new Map<string, number>();
+    cfg.cabinets.forEach((cab, i) => {
+      const k = `${cabinetBusKey(cab.bus)}#${cab.unitId}`;
+      if (units.has(k)) ctx.addIssue({ code: 'custom', path: ['cabinets', i, 'unitId'], message: `unit id ${cab.unitId} is already used on this bus by cabinets[${units.get(k)}]` });
+      else units.set(k, i);
     });
     if (cfg.uplink && (cfg.uplink.certFile === undefined) !== (cfg.uplink.keyFile === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['uplink', cfg.uplink.certFile ? 'keyFile' : 'certFile'], message: 'certFile and keyFile go together' });
@@ -182,6 +226,15 @@ export type CommandsConfig = z.infer<typeof CommandsConfig>;
 export type LockConfig = z.infer<typeof LockConfig>;
 export type LogConfig = z.infer<typeof LogConfig>;
 export type ChargingSafetyConfig = z.infer<typeof ChargingSafetyConfig>;
+export type CabinetBusConfig = z.infer<typeof CabinetBusConfig>;
+export type CabinetConfig = z.infer<typeof CabinetConfig>;
+export type CabinetConfigInput = z.input<typeof CabinetConfig>;
+export type ChargingConfig = z.infer<typeof ChargingConfig>;
+
+/** One ModbusBus per distinct key: an RTU line by device path, a TCP endpoint by host:port. */
+export function cabinetBusKey(bus: CabinetBusConfig): string {
+  return 'rtu' in bus ? `rtu:${bus.rtu.path}` : `tcp:${bus.tcp.host}:${bus.tcp.port}`;
+}
 
 /** Secrets file: flat names to strings, e.g. `uplink.password`, `devices.flat-3-201`. */
 export const SecretsFile = z.record(z.string(), z.union([z.string(), z.record(z.string(), z.string())]));

@@ -16,6 +16,7 @@ import { EmbeddedBroker } from './broker/embedded-broker.js';
 import { CommandRouter } from './commands/router.js';
 import { registerSystemCommands } from './commands/system-commands.js';
 import { LockService } from './locks/lock-service.js';
+import { CabinetService } from './charging/cabinet-service.js';
 import { Uplink } from './uplink/uplink.js';
 import { redactUrl } from './uplink/connection.js';
 import { topicRoot } from './topics.js';
@@ -47,6 +48,7 @@ export class Gateway {
   readonly broker: EmbeddedBroker;
   readonly router: CommandRouter;
   readonly locks: LockService;
+  readonly cabinets: CabinetService;
   uplink: Uplink | undefined;
   readonly root: string;
   brokerPort = 0;
@@ -87,6 +89,17 @@ export class Gateway {
     registerSystemCommands(this.router, { status: () => this.status() });
     this.locks = new LockService({ locks: config.locks, broker: this.broker, outbox: this.outbox, clock: this.clock, timers, log: logs.child('locks') });
     for (const def of this.locks.commands()) this.router.register(def);
+    // Charging sessions live in the outbox database, so they survive a restart with it.
+    this.cabinets = new CabinetService({
+      cabinets: config.cabinets,
+      outbox: this.outbox,
+      clock: this.clock,
+      timers,
+      log: logs.child('cabinets'),
+      safety: config.charging.safety,
+      meterIntervalMs: config.charging.meterIntervalMs,
+    });
+    for (const def of this.cabinets.commands()) this.router.register(def);
 
     this.components.push(
       { name: 'outbox', essential: true, start: () => undefined, stop: () => this.outbox.close() },
@@ -100,6 +113,7 @@ export class Gateway {
       },
       { name: 'uplink', essential: false, start: () => this.startUplink(), stop: () => this.uplink?.stop() },
       { name: 'locks', essential: false, start: () => this.locks.start(), stop: () => this.locks.stop() },
+      { name: 'cabinets', essential: false, start: () => this.cabinets.start(), stop: () => this.cabinets.stop() },
     );
   }
 
@@ -187,6 +201,7 @@ export class Gateway {
       failedComponents: Object.fromEntries(this.failed),
       uplink: this.uplink?.status() ?? { connected: false },
       outbox: this.outbox.stats(),
+      cabinets: this.cabinets.states(),
     };
   }
 }

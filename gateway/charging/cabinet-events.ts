@@ -1,0 +1,126 @@
+/**
+ * How cabinet readings, safety actions and charging sessions become platform events and
+ * retained state (docs/asyncapi.yaml, evt/alarm, evt/charging, evt/device, state/{device}).
+ * Kept apart from the service so the mapping is one readable table, like the locks'.
+ */
+import type { CabinetReading } from '../../drivers/cabinet/types.js';
+import type { EventInput } from '../events.js';
+import type { SafetyAction, SafetyAlarmKind } from './safety.js';
+import type { ChargingSession, MeterValue, StoppedSession } from './sessions.js';
+
+const ALARM_TYPE: Record<SafetyAlarmKind, string> = {
+  fire: 'charging.fire',
+  port_over_temperature: 'charging.port_over_temperature',
+  port_over_current: 'charging.port_over_current',
+  port_fault: 'charging.port_fault',
+};
+
+const portSource = (cabinet: string, port: number | undefined) => (port === undefined ? { device: cabinet } : { device: cabinet, point: `port-${port}` });
+const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits;
+
+/** The event of an informing safety action (alarms, mains), or undefined for the power actions. */
+export function safetyEvent(cabinet: string, a: SafetyAction): EventInput | undefined {
+  switch (a.kind) {
+    case 'raiseAlarm':
+      return {
+        class: 'alarm',
+        type: ALARM_TYPE[a.alarm],
+        source: portSource(cabinet, a.port),
+        data: { cabinet, active: true, priority: a.priority, ...(a.port !== undefined ? { port: a.port } : {}), ...(a.cause ? { cause: a.cause } : {}), ...(a.value !== undefined ? { value: round(a.value, 2) } : {}) },
+      };
+    case 'restoreAlarm':
+      return {
+        class: 'alarm',
+        type: ALARM_TYPE[a.alarm],
+        source: portSource(cabinet, a.port),
+        data: { cabinet, active: false, priority: a.alarm === 'fire' ? 'critical' : 'high', ...(a.port !== undefined ? { port: a.port } : {}), ...(a.value !== undefined ? { value: round(a.value, 2) } : {}) },
+      };
+    case 'mainsLost':
+      return { class: 'charging', type: 'charging.mains_lost', source: { device: cabinet }, data: { cabinet, voltage: round(a.voltage) } };
+    case 'mainsRestored':
+      return { class: 'charging', type: 'charging.mains_restored', source: { device: cabinet }, data: { cabinet, voltage: round(a.voltage) } };
+    default:
+      return undefined;
+  }
+}
+
+export function sessionStartedEvent(s: ChargingSession): EventInput {
+  return {
+    class: 'charging',
+    type: 'charging.session_started',
+    source: portSource(s.cabinet, s.port),
+    data: {
+      cabinet: s.cabinet,
+      port: s.port,
+      sessionId: s.sessionId,
+      meterStartWh: s.meterStartWh,
+      startedBy: s.startedBy === 'local' ? 'local' : s.startedBy.via,
+      ...(s.startedBy !== 'local' ? { principal: s.startedBy.principal } : {}),
+      ...(s.powerLimitW !== null ? { powerLimitW: s.powerLimitW } : {}),
+      ...(s.maxDurationMin !== null ? { maxDurationMin: s.maxDurationMin } : {}),
+    },
+  };
+}
+
+export function meterEvent(m: MeterValue): EventInput {
+  const opt = (k: string, v: number | undefined, d = 1) => (v === undefined ? {} : { [k]: round(v, d) });
+  return {
+    class: 'charging',
+    type: 'charging.meter',
+    source: portSource(m.cabinet, m.port),
+    data: {
+      cabinet: m.cabinet,
+      port: m.port,
+      sessionId: m.sessionId,
+      meterWh: m.meterWh,
+      energyWh: m.energyWh,
+      durationS: m.durationS,
+      ...opt('powerW', m.powerW, 0),
+      ...opt('currentA', m.currentA, 2),
+      ...opt('voltageV', m.voltageV),
+      ...opt('temperatureC', m.temperatureC),
+    },
+  };
+}
+
+export function sessionStoppedEvent(s: StoppedSession): EventInput {
+  return {
+    class: 'charging',
+    type: 'charging.session_stopped',
+    source: portSource(s.cabinet, s.port),
+    data: { cabinet: s.cabinet, port: s.port, sessionId: s.sessionId, meterStartWh: s.meterStartWh, meterStopWh: s.meterStopWh, energyWh: s.energyWh, durationS: s.durationS, reason: s.stopReason },
+  };
+}
+
+export function presenceEvent(cabinet: string, online: boolean, reason?: string): EventInput {
+  return online
+    ? { class: 'device', type: 'device.online', source: { device: cabinet }, data: { family: 'cabinet' } }
+    : { class: 'device', type: 'device.offline', source: { device: cabinet }, data: { family: 'cabinet', reason: reason ?? 'no_answer' } };
+}
+
+/** The retained `state/{cabinet}` body. `ports` is a summary: what a dashboard shows per port. */
+export function cabinetState(online: boolean, reading: CabinetReading | undefined, latched: string | null, sessions: ReadonlyMap<number, number>, lastSeen: number | null): Record<string, unknown> {
+  return {
+    online,
+    latched,
+    status: reading
+      ? {
+          mainsPresent: reading.status.mainsPresent,
+          mainsVoltage: round(reading.status.mainsVoltage),
+          temperature: round(reading.status.temperature),
+          smoke: reading.status.smoke,
+          doorOpen: reading.status.doorOpen,
+          powerOn: reading.status.powerOn,
+        }
+      : null,
+    ports: (reading?.ports ?? []).map((p) => ({ port: p.port, state: p.state, powerW: Math.round(p.power), sessionId: sessions.get(p.port) ?? null })),
+    lastSeen: lastSeen === null ? null : new Date(lastSeen).toISOString(),
+  };
+}
+
+/** What of the state changes often enough not to be worth a retained write on its own (power, temperatures). */
+export function stateKey(body: Record<string, unknown>): string {
+  const st = body.status as Record<string, unknown> | null;
+  const ports = (body.ports as { port: number; state: string; sessionId: number | null }[]).map((p) => [p.port, p.state, p.sessionId]);
+  return JSON.stringify([body.online, body.latched, st ? [st.mainsPresent, st.smoke, st.doorOpen, st.powerOn] : null, ports]);
+}

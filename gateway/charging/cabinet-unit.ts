@@ -1,0 +1,349 @@
+/**
+ * One charging cabinet on a Modbus bus: its poll loop, its safety interlock, its charging
+ * sessions and its commands. The cabinet service (cabinet-service.ts) owns the buses and
+ * hands each unit its own.
+ *
+ * Order of work on every reading, which is the point of this file:
+ *   1. the safety evaluation (pure, synchronous);
+ *   2. its power actions written to the bus at high priority, not awaited: they queue ahead
+ *      of every poll read and go on the wire next, whatever the outbox or the uplink do;
+ *   3. only then the events (alarms, sessions, meter values) handed to the outbox, also
+ *      not awaited: a slow disk delays a record, never a cut.
+ */
+import type { CabinetConfig, ChargingSafetyConfig } from '../../config/schema.js';
+import { MAX_DURATION_MIN } from '../../drivers/cabinet/register-map.js';
+import { decodeIdentity, decodePoll, encodeCommand, identityRead, pollPlan } from '../../drivers/cabinet/registers.js';
+import type { CabinetCommand, CabinetIdentity, CabinetReading, PortReading, PortState, StopReason } from '../../drivers/cabinet/types.js';
+import type { ModbusBus } from '../../drivers/modbus/bus.js';
+import type { Clock, TimerHandle, Timers } from '../clock.js';
+import type { CommandContext } from '../commands/types.js';
+import { GatehouseError, isGatehouseError } from '../errors.js';
+import type { EventInput } from '../events.js';
+import type { Logger } from '../log.js';
+import type { Outbox } from '../outbox/outbox.js';
+import { cabinetState, meterEvent, presenceEvent, safetyEvent, sessionStartedEvent, sessionStoppedEvent, stateKey } from './cabinet-events.js';
+import type { StartArgs } from './cabinet-commands.js';
+import { SafetyInterlock, energised } from './safety.js';
+import type { ChargingSessions } from './sessions.js';
+
+export interface CabinetUnitDeps {
+  cfg: CabinetConfig;
+  bus: ModbusBus;
+  sessions: ChargingSessions;
+  outbox: Pick<Outbox, 'record' | 'setState'>;
+  clock: Clock;
+  timers: Timers;
+  log: Logger;
+  safety: ChargingSafetyConfig;
+}
+
+/** Retained state is rewritten on every change, and otherwise this often to refresh lastSeen. */
+const STATE_REFRESH_MS = 5 * 60_000;
+/** After a start command, a port still reading `plugged` is the cabinet not having switched yet, not a stop. */
+const START_GRACE_POLLS = 3;
+/** A cabinet that has never answered is reported offline only after this (the link may still be opening). */
+const BOOT_GRACE_MS = 5000;
+
+const REFUSE_START: Partial<Record<PortState, string>> = {
+  available: 'not_plugged',
+  charging: 'already_charging',
+  finishing: 'already_charging',
+  fault: 'port_fault',
+  disabled: 'port_disabled',
+};
+
+export class CabinetUnit {
+  readonly id: string;
+  identity: CabinetIdentity | null = null;
+  /** null until the first poll settles. */
+  online: boolean | null = null;
+  last: CabinetReading | undefined;
+  private lastSeen: number | null = null;
+  private readonly interlock: SafetyInterlock;
+  private timer: TimerHandle | undefined;
+  private running = false;
+  /** Ports commanded off (by safety or command), until they read de-energised: not a local start. */
+  private readonly stopping = new Set<number>();
+  /** Monotonic time of a start command per port, for the start grace. */
+  private readonly startedAt = new Map<number, number>();
+  private lastStateKey: string | undefined;
+  private lastStateWrite = 0;
+  private lastPollError: string | undefined;
+  private startedMono = 0;
+
+  constructor(private readonly d: CabinetUnitDeps) {
+    this.id = d.cfg.id;
+    this.interlock = new SafetyInterlock(d.safety);
+  }
+
+  get portCount(): number {
+    return Math.min(this.d.cfg.ports, this.identity?.portCount ?? this.d.cfg.ports);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.startedMono = this.d.clock.monotonic();
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.running = false;
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  /** The bus says the unit stopped answering (or the link is down). */
+  markOffline(reason: string): void {
+    this.identity = null;
+    if (this.online === false) return;
+    this.online = false;
+    this.d.log.warn({ cabinet: this.id, reason }, 'cabinet offline');
+    this.record(presenceEvent(this.id, false, reason));
+    this.writeState(true);
+  }
+
+  /** The unit answers again: read its identification before the next poll (it may have been replaced). */
+  reconnected(): void {
+    this.identity = null;
+  }
+
+  private schedule(ms: number): void {
+    if (!this.running) return;
+    this.timer = this.d.timers.setTimeout(() => void this.poll(), ms);
+  }
+
+  private async poll(): Promise<void> {
+    const began = this.d.clock.monotonic();
+    const { bus, cfg } = this.d;
+    try {
+      if (!this.identity) {
+        const r = identityRead();
+        this.identity = decodeIdentity(await bus.read(cfg.unitId, r.fc, r.address, r.count, { priority: 'normal' }));
+        if (this.identity.portCount < cfg.ports) this.d.log.warn({ cabinet: this.id, configured: cfg.ports, reported: this.identity.portCount }, 'cabinet has fewer ports than configured');
+      }
+      const n = this.portCount;
+      const answers: number[][] = [];
+      for (const r of pollPlan(n)) answers.push(await bus.read(cfg.unitId, r.fc, r.address, r.count, { priority: 'normal' }));
+      const { status, ports } = decodePoll(n, answers);
+      this.lastPollError = undefined;
+      if (this.running) this.onReading({ cabinet: this.id, at: this.d.clock.monotonic(), status, ports });
+    } catch (err) {
+      if (this.running) this.onPollError(err);
+    } finally {
+      this.schedule(Math.max(0, cfg.pollMs - (this.d.clock.monotonic() - began)));
+    }
+  }
+
+  private onPollError(err: unknown): void {
+    const code = isGatehouseError(err) ? err.code : 'INTERNAL';
+    const message = (err as Error).message;
+    if (code === 'DEVICE_PROTOCOL') {
+      // Never act on a reading we cannot trust; read the identity again in case the map changed.
+      this.identity = null;
+    } else if (this.online === null && this.d.clock.monotonic() - this.startedMono < Math.max(BOOT_GRACE_MS, 3 * this.d.cfg.pollMs)) {
+      // Still opening the link at start-up: not news yet.
+    } else if (code === 'DEVICE_OFFLINE' || !this.d.bus.isReachable(this.d.cfg.unitId)) {
+      this.markOffline(code === 'DEVICE_OFFLINE' ? 'no_answer' : 'bus_down');
+    }
+    if (this.lastPollError !== message) this.d.log.warn({ cabinet: this.id, code, err: message }, 'cabinet poll failed');
+    this.lastPollError = message;
+  }
+
+  /** Safety first (writes issued, not awaited), then events, sessions and state. */
+  onReading(reading: CabinetReading): void {
+    const { sessions, clock } = this.d;
+    const mono = clock.monotonic();
+    const actions = this.interlock.evaluate(reading, sessions.forSafety(this.id), mono);
+
+    const stopReasons = new Map<number, StopReason>();
+    const stopped = new Set<number>();
+    const stopPort = (port: number) => {
+      if (stopped.has(port)) return;
+      stopped.add(port);
+      this.stopping.add(port);
+      void this.send({ kind: 'stop', port }, 'safety');
+    };
+    for (const a of actions) {
+      if (a.kind === 'cutCabinet') {
+        void this.send({ kind: 'cabinetPower', on: false }, 'safety');
+        for (const p of reading.ports) if (energised(p)) stopPort(p.port);
+      } else if (a.kind === 'stopPort') {
+        stopPort(a.port);
+        // A port that lost its output with the mains is a mains loss, not a port fault.
+        stopReasons.set(a.port, a.reason === 'fault' && !reading.status.mainsPresent ? 'mains_loss' : a.reason);
+      } else if (a.kind === 'limitPower') {
+        void this.send({ kind: 'setLimit', port: a.port, powerLimitW: a.powerLimitW }, 'safety');
+      }
+    }
+    // Everything below only informs: the power actions are already queued on the bus.
+    if (this.online !== true) {
+      this.online = true;
+      this.d.log.info({ cabinet: this.id, identity: this.identity }, 'cabinet online');
+      this.record(presenceEvent(this.id, true));
+    }
+    for (const a of actions) {
+      const e = safetyEvent(this.id, a);
+      if (!e) continue;
+      if (e.class === 'alarm') this.d.log.warn({ cabinet: this.id, type: e.type, data: e.data }, 'charging alarm');
+      this.record(e);
+    }
+    for (const [port, reason] of stopReasons) {
+      const p = reading.ports.find((x) => x.port === port);
+      if (sessions.get(this.id, port)) this.endSession(port, p?.energyWh ?? null, reason);
+    }
+    for (const p of reading.ports) this.trackPort(p, reading, mono);
+    this.last = reading;
+    this.lastSeen = clock.now();
+    this.writeState(false);
+  }
+
+  private trackPort(p: PortReading, reading: CabinetReading, mono: number): void {
+    const { sessions } = this.d;
+    const live = p.state === 'charging' || p.state === 'finishing';
+    if (this.stopping.has(p.port) && !energised(p)) this.stopping.delete(p.port);
+    const startedAt = this.startedAt.get(p.port);
+    if (startedAt !== undefined && (live || mono - startedAt > START_GRACE_POLLS * this.d.cfg.pollMs + 1000)) this.startedAt.delete(p.port);
+    const session = sessions.get(this.id, p.port);
+    if (session) {
+      if (!live && !this.startedAt.has(p.port)) {
+        const reason: StopReason =
+          p.state === 'available' ? 'unplugged'
+          : !reading.status.mainsPresent ? 'mains_loss'
+          : p.state === 'fault' ? 'fault'
+          : 'local';
+        this.endSession(p.port, p.energyWh, reason);
+        return;
+      }
+      const m = sessions.meter(this.id, p.port, p.energyWh, { powerW: p.power, currentA: p.current, voltageV: p.voltage, temperatureC: p.temperature });
+      if (m) this.record(meterEvent(m));
+    } else if (live && !this.stopping.has(p.port)) {
+      // Started at the cabinet (a button, a card reader) or before a gateway restart lost it.
+      const input = { cabinet: this.id, port: p.port, meterStartWh: p.energyWh, startedBy: 'local' as const };
+      let s;
+      try {
+        s = sessions.start(p.sessionId > 0 ? { ...input, sessionId: p.sessionId } : input);
+      } catch (err) {
+        if (!isGatehouseError(err, 'CMD_INVALID')) throw err;
+        s = sessions.start(input); // the cabinet's id was used before: take a fresh one
+      }
+      this.record(sessionStartedEvent(s));
+    }
+  }
+
+  private endSession(port: number, meterWh: number | null, reason: StopReason): void {
+    const s = this.d.sessions.stop(this.id, port, meterWh, reason);
+    this.d.log.info({ cabinet: this.id, port, sessionId: s.sessionId, reason, energyWh: s.energyWh }, 'charging session stopped');
+    this.record(sessionStoppedEvent(s));
+  }
+
+  // ---- commands -------------------------------------------------------------------
+
+  async startSession(args: StartArgs, ctx: CommandContext): Promise<Record<string, unknown>> {
+    const p = this.port(args.port);
+    const latched = this.interlock.latched();
+    if (latched) throw refused(this.id, args.port, 'cabinet_cut', `cabinet ${this.id} is cut off (${latched}) until an operator resets it`);
+    if (!this.last!.status.mainsPresent) throw refused(this.id, args.port, 'mains_lost', `cabinet ${this.id} has no mains`);
+    const why = REFUSE_START[p.state];
+    if (why) throw refused(this.id, args.port, why, `port ${args.port} of ${this.id} is ${p.state}: cannot start`, { state: p.state });
+    if (this.d.sessions.get(this.id, args.port)) throw refused(this.id, args.port, 'session_active', `port ${args.port} of ${this.id} already has a session`);
+    const powerLimitW = args.powerLimitW ?? this.d.safety.perPortPowerCapW;
+    const maxDurationMin = args.maxDurationMin ?? Math.min(this.d.safety.maxSessionMin, MAX_DURATION_MIN);
+    const session = this.d.sessions.start({
+      cabinet: this.id, port: args.port, meterStartWh: p.energyWh, startedBy: { via: ctx.caller.via, principal: ctx.caller.principal },
+      powerLimitW, maxDurationMin, ...(args.sessionId !== undefined ? { sessionId: args.sessionId } : {}),
+    });
+    this.startedAt.set(args.port, this.d.clock.monotonic());
+    try {
+      await this.send({ kind: 'start', port: args.port, sessionId: session.sessionId, powerLimitW, maxDurationMin }, 'command');
+    } catch (err) {
+      // Never started: close the row without an event, the platform saw no session_started.
+      this.startedAt.delete(args.port);
+      this.d.sessions.stop(this.id, args.port, null, 'fault');
+      throw err;
+    }
+    this.record(sessionStartedEvent(session));
+    return { cabinet: this.id, port: args.port, sessionId: session.sessionId, meterStartWh: session.meterStartWh, powerLimitW, maxDurationMin };
+  }
+
+  async stopPort(port: number): Promise<Record<string, unknown>> {
+    const p = this.port(port);
+    const session = this.d.sessions.get(this.id, port);
+    if (!session && !energised(p)) throw refused(this.id, port, 'not_charging', `port ${port} of ${this.id} is ${p.state}: nothing to stop`, { state: p.state });
+    await this.send({ kind: 'stop', port }, 'command');
+    this.stopping.add(port);
+    this.startedAt.delete(port);
+    if (!this.d.sessions.get(this.id, port)) return { cabinet: this.id, port, stopped: true };
+    const s = this.d.sessions.stop(this.id, port, this.lastPort(port)?.energyWh ?? null, 'remote');
+    this.record(sessionStoppedEvent(s));
+    return { cabinet: this.id, port, stopped: true, sessionId: s.sessionId, energyWh: s.energyWh, durationS: s.durationS };
+  }
+
+  async setLimit(port: number, powerLimitW: number): Promise<Record<string, unknown>> {
+    const p = this.port(port);
+    if (p.state !== 'plugged' && p.state !== 'charging' && p.state !== 'finishing') throw refused(this.id, port, 'no_vehicle', `port ${port} of ${this.id} is ${p.state}: no limit to set`, { state: p.state });
+    const limit = powerLimitW === 0 ? this.d.safety.perPortPowerCapW : Math.min(powerLimitW, this.d.safety.perPortPowerCapW);
+    await this.send({ kind: 'setLimit', port, powerLimitW: limit }, 'command');
+    return { cabinet: this.id, port, powerLimitW: limit };
+  }
+
+  async enable(port: number, enabled: boolean): Promise<Record<string, unknown>> {
+    const p = this.port(port);
+    if (!enabled && energised(p)) throw refused(this.id, port, 'charging', `port ${port} of ${this.id} is ${p.state}: stop it before disabling`, { state: p.state });
+    await this.send({ kind: 'enable', port, enabled }, 'command');
+    return { cabinet: this.id, port, enabled };
+  }
+
+  private lastPort(port: number): PortReading | undefined {
+    return this.last?.ports.find((p) => p.port === port);
+  }
+
+  private port(port: number): PortReading {
+    if (port > this.portCount) throw new GatehouseError('DEVICE_UNKNOWN', `cabinet ${this.id} has no port ${port}`, { cabinet: this.id, port });
+    if (this.online !== true || !this.last) throw new GatehouseError('DEVICE_OFFLINE', `cabinet ${this.id} is offline`, { cabinet: this.id });
+    const p = this.lastPort(port);
+    if (!p) throw new GatehouseError('DEVICE_UNKNOWN', `cabinet ${this.id} has no port ${port}`, { cabinet: this.id, port });
+    return p;
+  }
+
+  /** Writes one command at high priority; the promise settles with the cabinet's answer. */
+  private async send(cmd: CabinetCommand, why: 'safety' | 'command'): Promise<void> {
+    try {
+      for (const w of encodeCommand(cmd, this.portCount)) await this.d.bus.write(this.d.cfg.unitId, w.address, w.values, { priority: 'high' });
+    } catch (err) {
+      this.d.log.warn({ cabinet: this.id, cmd, why, err: (err as Error).message }, 'cabinet command failed');
+      if (why === 'safety') return; // the interlock re-asserts when the next reading shows it did not take
+      if (isGatehouseError(err, 'DEVICE_REFUSED')) {
+        const port = 'port' in cmd ? cmd.port : undefined;
+        throw new GatehouseError('DEVICE_REFUSED', `cabinet ${this.id} refused ${cmd.kind}${port !== undefined ? ` on port ${port}` : ''} in its current state`, { cabinet: this.id, ...(port !== undefined ? { port } : {}), reason: 'refused_by_cabinet', modbusCode: err.details?.modbusCode });
+      }
+      throw err;
+    }
+  }
+
+  // ---- recording ------------------------------------------------------------------
+
+  private record(e: EventInput): void {
+    this.d.outbox.record(e).catch((err: unknown) => {
+      if (isGatehouseError(err, 'OUTBOX_CLOSED')) return;
+      this.d.log.error({ cabinet: this.id, type: e.type, err: (err as Error).message }, 'could not record a charging event');
+    });
+  }
+
+  private writeState(force: boolean): void {
+    const active = new Map(this.d.sessions.list(this.id).map((s) => [s.port, s.sessionId]));
+    const body = cabinetState(this.online === true, this.last, this.interlock.latched(), active, this.lastSeen);
+    const key = stateKey(body);
+    const mono = this.d.clock.monotonic();
+    if (!force && key === this.lastStateKey && mono - this.lastStateWrite < STATE_REFRESH_MS) return;
+    this.lastStateKey = key;
+    this.lastStateWrite = mono;
+    this.d.outbox.setState(this.id, body).catch((err: unknown) => {
+      if (!isGatehouseError(err, 'OUTBOX_CLOSED')) this.d.log.error({ cabinet: this.id, err: (err as Error).message }, 'could not store cabinet state');
+    });
+  }
+}
+
+function refused(cabinet: string, port: number, reason: string, message: string, extra: Record<string, unknown> = {}): GatehouseError {
+  return new GatehouseError('DEVICE_REFUSED', message, { cabinet, port, reason, ...extra });
+}
