@@ -243,6 +243,8 @@ export class CabinetUnit {
     const p = this.port(args.port);
     const latched = this.interlock.latched();
     if (latched) throw refused(this.id, args.port, 'cabinet_cut', `cabinet ${this.id} is cut off (${latched}) until an operator resets it`);
+    // The contactor open with no latch here: cut before a gateway restart, and nobody has reset it since.
+    if (!this.last!.status.powerOn) throw refused(this.id, args.port, 'cabinet_cut', `cabinet ${this.id} has its power cut`);
     if (!this.last!.status.mainsPresent) throw refused(this.id, args.port, 'mains_lost', `cabinet ${this.id} has no mains`);
     const why = REFUSE_START[p.state];
     if (why) throw refused(this.id, args.port, why, `port ${args.port} of ${this.id} is ${p.state}: cannot start`, { state: p.state });
