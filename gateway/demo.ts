@@ -13,6 +13,12 @@ import { createLoggerFactory } from './log.js';
 import { Gateway } from './app.js';
 import { untilSignal } from './cli.js';
 import { startSimulatedLocks } from '../sim/smartlock/index.js';
+import { startSimulatedCabinets, type SimulatedCabinets } from '../sim/cabinet/index.js';
+import type { CabinetConfig } from '../config/schema.js';
+
+/** Bikes plugged in when the demo starts, and the ones the demo starts charging. */
+const DEMO_PLUGGED: Record<string, number[]> = { 'cab-a': [1, 2, 5], 'cab-b': [3] };
+const DEMO_CHARGING: [string, number][] = [['cab-a', 1], ['cab-a', 2], ['cab-b', 3]];
 
 /** The package root, whether running from source (gateway/) or compiled (dist/gateway/). */
 export function packageRoot(): string {
@@ -34,7 +40,17 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
     return 2;
   }
   const file = join(packageRoot(), 'config', 'demo.yaml');
-  const config = parseCompound(readFileSync(file, 'utf8'), file);
+  const parsed = parseCompound(readFileSync(file, 'utf8'), file);
+  // The cabinets first, on free ports: demo.yaml holds placeholder ports (the schema refuses 0),
+  // and the gateway must be pointed at the real ones before it is constructed.
+  const cabinetSim = await startSimulatedCabinets({
+    tcp: parsed.cabinets.filter((c) => 'tcp' in c.bus).map((c) => ({ id: c.id, ports: c.ports, port: 0, host: '127.0.0.1' })),
+    plugged: Object.fromEntries(parsed.cabinets.map((c) => [c.id, (DEMO_PLUGGED[c.id] ?? []).filter((p) => p <= c.ports)])),
+  });
+  const config = {
+    ...parsed,
+    cabinets: parsed.cabinets.map((c): CabinetConfig => ('tcp' in c.bus ? { ...c, bus: { tcp: { host: '127.0.0.1', port: cabinetSim.tcpPort(c.id) } } } : c)),
+  };
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-demo-'));
   // Fresh random credentials on every run: the demo must not teach default passwords.
   const lockPasswords = Object.fromEntries(config.locks.map((l) => [`devices.${l.id}`, randomBytes(12).toString('base64url')]));
@@ -52,7 +68,10 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
     scenario: { meanIntervalMs: 1500, offlineForMs: 10_000 },
   });
 
+  const charging = startDemoCharging(gateway, config.cabinets, cabinetSim);
+
   const root = gateway.root;
+  const cab = config.cabinets[0];
   process.stdout.write(
     [
       '',
@@ -62,18 +81,56 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
       `    mosquitto_sub -h 127.0.0.1 -p ${gateway.brokerPort} -u watch -P '${watchPassword}' -t '${root}/#' -v`,
       `  open a flat door remotely:`,
       `    mosquitto_pub -h 127.0.0.1 -p ${gateway.brokerPort} -u watch -P '${watchPassword}' -t '${root}/cmd/lock.open' -m '{"id":"demo-1","args":{"lock":"${config.locks[0]?.id}"}}'`,
+      ...(cab
+        ? [
+            `  ${config.cabinets.length} simulated charging cabinet(s) on Modbus TCP; stop a charging bike:`,
+            `    mosquitto_pub -h 127.0.0.1 -p ${gateway.brokerPort} -u watch -P '${watchPassword}' -t '${root}/cmd/charging.stop' -m '{"id":"demo-2","args":{"cabinet":"${cab.id}","port":${DEMO_PLUGGED[cab.id]?.[0] ?? 1}}}'`,
+          ]
+        : []),
       `  the web console arrives with the console issue; events are printed below. Ctrl-C stops everything cleanly.`,
       '',
     ].join('\n') + '\n',
   );
   const stopReason = await Promise.race([untilSignal(), ...(opts.durationS ? [new Promise<string>((r) => setTimeout(() => r('duration'), opts.durationS! * 1000))] : [])]);
   process.stdout.write(`\nstopping (${stopReason})…\n`);
+  await charging.stop();
   await sim.stop();
   await gateway.stop();
+  await cabinetSim.stop();
   unwatch();
   rmSync(dataDir, { recursive: true, force: true });
   process.stdout.write('demo stopped cleanly\n');
   return 0;
+}
+
+/**
+ * Starts the demo sessions the way the platform would (a charging.start command), once the
+ * gateway has read each bike plugged in.
+ */
+function startDemoCharging(gateway: Gateway, cabinets: readonly CabinetConfig[], sim: SimulatedCabinets): { stop(): Promise<void> } {
+  let stopping = false;
+  const ids = new Set(cabinets.map((c) => c.id));
+  const wanted = DEMO_CHARGING.filter(([id, port]) => ids.has(id) && port <= sim.cabinet(id).ports.length);
+  const done = (async () => {
+    const pending = [...wanted];
+    const deadline = performance.now() + 15_000;
+    let n = 0;
+    while (pending.length && !stopping && performance.now() < deadline) {
+      for (const [cabinet, port] of [...pending]) {
+        // Only once the gateway has read the bike plugged in: no refused commands in the feed.
+        if (gateway.cabinets.unit(cabinet)?.last?.ports.find((p) => p.port === port)?.state !== 'plugged') continue;
+        const reply = await gateway.router.execute('charging.start', { id: `demo-start-${++n}`, args: { cabinet, port } }, { via: 'cli', role: 'admin', principal: 'demo' });
+        if (reply.ok) pending.splice(pending.findIndex(([c, p]) => c === cabinet && p === port), 1);
+      }
+      if (pending.length) await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      await done;
+    },
+  };
 }
 
 function printMessage(topic: string, payload: Buffer): void {

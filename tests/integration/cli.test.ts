@@ -63,6 +63,8 @@ describe('gatehouse CLI', () => {
     expect(out).toMatch(/evt\/system\s+gateway\.started/);
     expect(out).toMatch(/evt\/(access|device)/);
     expect(out).toMatch(/state\/flat-1-101/);
+    expect(out).toMatch(/evt\/charging\s+charging\.(session_started|meter)/);
+    expect(out).toMatch(/cmd\/charging\.stop' -m '\{"id":"demo-2","args":\{"cabinet":"cab-a","port":1\}\}'/);
     expect(out).toContain('demo stopped cleanly');
   });
 });
