@@ -5,6 +5,7 @@
 import { benchRecordRate } from './record-rate.js';
 import { benchDrain, benchLatency, productionNodeFlags } from './drain.js';
 import { benchCabinetBus } from './cabinet-bus.js';
+import { benchSmokeCutoff } from './cabinet-smoke.js';
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const args = new Set(process.argv.slice(2));
@@ -42,6 +43,14 @@ async function main(): Promise<void> {
   console.log(`   measured  same + 1 dead unit, after ${fmt(d.warmupMs)} ms warm-up (${d.cycles} cycles, ${d.probes} probe(s) of ${fmt(d.timeoutMs)} ms) : mean ${d.cycleMs.toFixed(1)} ms/cycle, median ${d.medianCycleMs.toFixed(1)} ms`);
   console.log(`   ratio dead/baseline = ${d.ratio.toFixed(3)} (median ${(d.medianCycleMs / d.baselineCycleMs).toFixed(3)})   target <= 1.2: ${d.ratio <= 1.2 ? 'met' : 'NOT met'}`);
   if (cab.healthyFailures > 0) console.log(`   WARNING: ${cab.healthyFailures} poll(s) of healthy cabinets failed during the measured windows`);
+  console.log('');
+
+  const sm = await benchSmokeCutoff({ quick });
+  console.log(`5. smoke cut-off: 1 CabinetService, 1 simulated ${sm.ports}-port cabinet over Modbus TCP polled every ${sm.pollMs} ms, ${sm.charging} ports charging, no uplink; ${sm.trials} trials, smoke at a random phase of the poll cycle`);
+  console.log(`   baseline  smoke → next completed poll read (detection floor) : p50 ${sm.nextRead.p50.toFixed(1)} ms, p99 ${sm.nextRead.p99.toFixed(1)} ms`);
+  console.log(`   measured  smoke → every energised port off, power cut (sim)  : p50 ${sm.cutoff.p50.toFixed(1)} ms, p99 ${sm.cutoff.p99.toFixed(1)} ms, max ${sm.cutoff.max.toFixed(1)} ms`);
+  console.log(`             (first read showing smoke p50 ${sm.smokeSeen.p50.toFixed(1)} / p99 ${sm.smokeSeen.p99.toFixed(1)} ms; that read → cut p50 ${sm.reaction.p50.toFixed(1)} / p99 ${sm.reaction.p99.toFixed(1)} ms)`);
+  console.log(`   ratio p99 cut-off/baseline = ${sm.ratio.toFixed(2)}   target p99 <= poll + 100 ms = ${sm.boundMs} ms: ${sm.met ? 'met' : 'NOT met'}`);
 }
 
 main().then(
