@@ -158,9 +158,53 @@ export async function runSim(loaded: LoadedConfig): Promise<number> {
     process.stderr.write(`gatehouse sim: no password secret for ${without.join(', ')}; add them to the secrets file\n`);
     return 2;
   }
-  const sim = await startSimulatedLocks({ url, locks });
-  process.stdout.write(`simulating ${locks.length} lock(s) against ${url}; Ctrl-C stops\n`);
+  const cabinets: SimulatedCabinets[] = [];
+  const stopCabinets = () => Promise.all(cabinets.map((c) => c.stop()));
+  try {
+    cabinets.push(...(await startCabinetsOf(config.cabinets)));
+  } catch (err) {
+    await stopCabinets();
+    process.stderr.write(`gatehouse sim: cannot simulate the cabinets: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const sim = locks.length ? await startSimulatedLocks({ url, locks }) : undefined;
+  if (locks.length) process.stdout.write(`simulating ${locks.length} lock(s) against ${url}\n`);
+  for (const c of config.cabinets) {
+    const where = 'tcp' in c.bus ? `Modbus TCP ${c.bus.tcp.host}:${c.bus.tcp.port}` : `Modbus RTU ${c.bus.rtu.path} unit ${c.unitId}`;
+    process.stdout.write(`simulating cabinet ${c.id} (${c.ports} ports) on ${where}\n`);
+  }
+  process.stdout.write('Ctrl-C stops\n');
   await untilSignal();
-  await sim.stop();
+  await sim?.stop();
+  await stopCabinets();
   return 0;
+}
+
+/**
+ * The cabinets of a compound file, each where the gateway will look for it. TCP cabinets
+ * listen on their configured host:port. RTU cabinets answer on the serial path of their bus,
+ * all units of one path on one simulated line: for RTU the installer gives the sim the OTHER
+ * end of the line from the one the gateway opens, e.g. one end of a socat pty pair
+ * (`socat pty,raw,echo=0,link=/tmp/bus-gw pty,raw,echo=0,link=/tmp/bus-sim`, the gateway's file
+ * naming /tmp/bus-gw and the sim's naming /tmp/bus-sim), or a second USB adapter on the same
+ * RS-485 pair. Pointing both at the same path cannot work.
+ */
+export async function startCabinetsOf(cabinets: readonly CabinetConfig[]): Promise<SimulatedCabinets[]> {
+  const started: SimulatedCabinets[] = [];
+  try {
+    const tcp = cabinets.flatMap((c) => ('tcp' in c.bus ? [{ id: c.id, ports: c.ports, host: c.bus.tcp.host, port: c.bus.tcp.port }] : []));
+    if (tcp.length) started.push(await startSimulatedCabinets({ tcp }));
+    const lines = new Map<string, { baudRate: number; units: { id: string; ports: number; unitId: number }[] }>();
+    for (const c of cabinets) {
+      if (!('rtu' in c.bus)) continue;
+      const line = lines.get(c.bus.rtu.path) ?? { baudRate: c.bus.rtu.baudRate, units: [] };
+      line.units.push({ id: c.id, ports: c.ports, unitId: c.unitId });
+      lines.set(c.bus.rtu.path, line);
+    }
+    for (const [path, line] of lines) started.push(await startSimulatedCabinets({ rtu: { path, baudRate: line.baudRate, units: line.units } }));
+  } catch (err) {
+    await Promise.all(started.map((s) => s.stop()));
+    throw err;
+  }
+  return started;
 }
