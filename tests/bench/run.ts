@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   console.log(`   measured  ModbusBus full poll of every cabinet (${cab.cycles} cycles)    : ${cab.cycleMs.toFixed(1)} ms/cycle, ${cab.cyclesPerSec.toFixed(2)} cycles/s`);
   console.log(`   utilisation wire/measured = ${(cab.utilisation * 100).toFixed(1)} %   target >= 80 %: ${cab.utilisation >= 0.8 ? 'met' : 'NOT met'}`);
   console.log(`   baseline  ${cab.cabinets - 1} healthy units, no dead unit on the bus (${d.baselineCycles} cycles) : ${d.baselineCycleMs.toFixed(1)} ms/cycle`);
-  console.log(`   measured  same + 1 dead unit, after ${fmt(d.warmupMs)} ms warm-up (${d.cycles} cycles, ${d.probes} probe(s) of ${fmt(d.timeoutMs)} ms) : mean ${d.cycleMs.toFixed(1)} ms/cycle, median ${d.medianCycleMs.toFixed(1)} ms`);
+  console.log(`   measured  same + 1 dead unit, after ${fmt(d.warmupMs)} ms warm-up (${d.cycles} cycles, ${d.probes} probe(s); request timeout ${fmt(d.timeoutMs)} ms, probe timeout min(that, 250 ms)) : mean ${d.cycleMs.toFixed(1)} ms/cycle, median ${d.medianCycleMs.toFixed(1)} ms`);
   console.log(`   ratio dead/baseline = ${d.ratio.toFixed(3)} (median ${(d.medianCycleMs / d.baselineCycleMs).toFixed(3)})   target <= 1.2: ${d.ratio <= 1.2 ? 'met' : 'NOT met'}`);
   if (cab.healthyFailures > 0) console.log(`   WARNING: ${cab.healthyFailures} poll(s) of healthy cabinets failed during the measured windows`);
   console.log('');
