@@ -192,13 +192,16 @@ export class CabinetUnit {
       const p = reading.ports.find((x) => x.port === port);
       if (sessions.get(this.id, port)) this.endSession(port, p?.energyWh ?? null, reason);
     }
-    for (const p of reading.ports) this.trackPort(p, reading, mono);
+    // The map's uptime counter going backwards means the controller restarted (map §cabinet block).
+    const before = this.last?.status.uptimeS;
+    const rebooted = before !== undefined && reading.status.uptimeS !== undefined && reading.status.uptimeS < before;
+    for (const p of reading.ports) this.trackPort(p, reading, mono, rebooted);
     this.last = reading;
     this.lastSeen = clock.now();
     this.writeState(false);
   }
 
-  private trackPort(p: PortReading, reading: CabinetReading, mono: number): void {
+  private trackPort(p: PortReading, reading: CabinetReading, mono: number, rebooted: boolean): void {
     const { sessions } = this.d;
     const live = p.state === 'charging' || p.state === 'finishing';
     if (this.stopping.has(p.port) && !energised(p)) this.stopping.delete(p.port);
@@ -210,6 +213,7 @@ export class CabinetUnit {
         const reason: StopReason =
           p.state === 'available' ? 'unplugged'
           : !reading.status.mainsPresent ? 'mains_loss'
+          : rebooted ? 'reboot'
           : p.state === 'fault' ? 'fault'
           : 'local';
         this.endSession(p.port, p.energyWh, reason);

@@ -144,7 +144,9 @@ describe('CabinetService under cabinet faults', () => {
     const back = service.unit('cab-r')!.last!.at;
     await waitFor(() => service.unit('cab-r')!.last!.at > back + POLL_MS, 'cab-r polled again');
     // The rebooted controller forgot the session: the gateway does not keep it open forever.
-    await stoppedEvent(sessionId, 'the interrupted session ended', () => sims.cabinet('cab-r').reading(1));
+    const ended = await stoppedEvent(sessionId, 'the interrupted session ended', () => sims.cabinet('cab-r').reading(1));
+    // The uptime register went backwards: the gateway says why the session ended.
+    expect(ended.data.reason).toBe('reboot');
     expect(service.sessions.get('cab-r', 1)).toBeUndefined();
     // And the cabinet can be used again.
     const { sessionId: again } = (await run('charging.start', { cabinet: 'cab-r', port: 1 })) as { sessionId: number };
