@@ -60,7 +60,15 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
   const gateway = new Gateway({ config, secrets: secretsFrom(lockPasswords), dataDir, logs, operators: [{ username: 'watch', password: watchPassword }] });
   // Watch in-process from before the start, so the feed shows the very first events too.
   const unwatch = gateway.broker.subscribe(`${gateway.root}/#`, (topic, payload) => printMessage(topic.slice(gateway.root.length + 1), payload));
-  await gateway.start();
+  try {
+    await gateway.start();
+  } catch (err) {
+    // Open simulator sockets would keep the process alive after the error is printed.
+    unwatch();
+    await cabinetSim.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   const url = `mqtt://127.0.0.1:${gateway.brokerPort}`;
   const sim = await startSimulatedLocks({
     url,
