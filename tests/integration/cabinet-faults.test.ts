@@ -9,34 +9,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CabinetConfig } from '../../config/schema.js';
-import { realTimers, systemClock } from '../../gateway/clock.js';
-import type { CommandContext, CommandDefinition } from '../../gateway/commands/types.js';
-import { CabinetService } from '../../gateway/charging/cabinet-service.js';
-import { silentLogger } from '../../gateway/log.js';
+import { systemClock } from '../../gateway/clock.js';
+import type { CabinetService } from '../../gateway/charging/cabinet-service.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { startSimulatedCabinets, type SimulatedCabinets } from '../../sim/cabinet/index.js';
 import { validateMessage } from '../helpers/asyncapi.js';
 import { waitFor } from '../helpers/wait.js';
+import { cabinetProbes, testCabinetService } from '../helpers/cabinet-rig.js';
 
 const POLL_MS = 200;
-type Json = Record<string, any>;
 
 describe('CabinetService under cabinet faults', () => {
   let dir: string;
   let sims: SimulatedCabinets;
   let outbox: Outbox;
   let service: CabinetService;
-  let commands: Map<string, CommandDefinition>;
 
-  const events = (): (Json & { class: string; body: string })[] =>
-    outbox.readEvents(0, 100_000).map((r) => ({ ...(JSON.parse(r.body) as Json), class: r.class, body: r.body }));
-  const find = (type: string, pred: (e: Json) => boolean = () => true) => events().find((e) => e.type === type && pred(e));
-  const ctx = (): CommandContext => ({ id: 'c', caller: { via: 'cli', role: 'admin', principal: 'tester' }, deadline: performance.now() + 10_000 });
-  const run = (name: string, args: Record<string, unknown>) => {
-    const def = commands.get(name)!;
-    return def.handler(def.args.parse(args), ctx());
-  };
-  const port = (cab: string, n: number) => service.unit(cab)!.last?.ports.find((p) => p.port === n);
+  const { events, find, run, port } = cabinetProbes(() => outbox, () => service);
 
   /** Plugs a bike in, starts a session by command and waits until the service reads it charging. */
   const startCharging = async (cab: string, n: number, soc = 0.3): Promise<number> => {
@@ -60,16 +49,7 @@ describe('CabinetService under cabinet faults', () => {
       CabinetConfig.parse({ id: 'cab-a', bus: { tcp: { host: '127.0.0.1', port: sims.tcpPort('cab-a') } }, unitId: 1, ports: 4, pollMs: POLL_MS }),
       CabinetConfig.parse({ id: 'cab-r', bus: { tcp: { host: '127.0.0.1', port: sims.tcpPort('cab-r') } }, unitId: 1, ports: 2, pollMs: POLL_MS }),
     ];
-    service = new CabinetService({
-      cabinets,
-      outbox,
-      clock,
-      timers: realTimers,
-      log: silentLogger(),
-      meterIntervalMs: 200,
-      busOptions: { timeoutMs: 150, retries: 0, deadAfter: 2, backoff: { minMs: 200, maxMs: 1000 } },
-    });
-    commands = new Map(service.commands().map((d) => [d.name, d]));
+    service = testCabinetService({ cabinets, outbox, clock, busOptions: { timeoutMs: 150, retries: 0, deadAfter: 2, backoff: { minMs: 200, maxMs: 1000 } } });
     service.start();
     await waitFor(() => find('device.online', (e) => e.source.device === 'cab-a') && find('device.online', (e) => e.source.device === 'cab-r'), 'both cabinets online');
   });

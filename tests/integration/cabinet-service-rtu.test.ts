@@ -8,17 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CabinetConfig } from '../../config/schema.js';
-import { realTimers, systemClock } from '../../gateway/clock.js';
-import type { CommandContext, CommandDefinition } from '../../gateway/commands/types.js';
-import { CabinetService } from '../../gateway/charging/cabinet-service.js';
-import { silentLogger } from '../../gateway/log.js';
+import { systemClock } from '../../gateway/clock.js';
+import type { CabinetService } from '../../gateway/charging/cabinet-service.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { startSimulatedCabinets, type SimulatedCabinets } from '../../sim/cabinet/index.js';
 import { createPtyPair, type PtyPair } from '../helpers/pty.js';
 import { waitFor } from '../helpers/wait.js';
+import { cabinetProbes, testCabinetService } from '../helpers/cabinet-rig.js';
 
 const POLL_MS = 200;
-type Json = Record<string, any>;
 
 describe('CabinetService over Modbus RTU (socat pty, two units on one line)', () => {
   let dir: string;
@@ -26,16 +24,8 @@ describe('CabinetService over Modbus RTU (socat pty, two units on one line)', ()
   let sims: SimulatedCabinets;
   let outbox: Outbox;
   let service: CabinetService;
-  let commands: Map<string, CommandDefinition>;
 
-  const events = (): Json[] => outbox.readEvents(0, 100_000).map((r) => ({ ...(JSON.parse(r.body) as Json), class: r.class }));
-  const find = (type: string, pred: (e: Json) => boolean = () => true) => events().find((e) => e.type === type && pred(e));
-  const ctx = (): CommandContext => ({ id: 'c', caller: { via: 'cli', role: 'admin', principal: 'tester' }, deadline: performance.now() + 10_000 });
-  const run = (name: string, args: Record<string, unknown>) => {
-    const def = commands.get(name)!;
-    return def.handler(def.args.parse(args), ctx());
-  };
-  const port = (cab: string, n: number) => service.unit(cab)!.last?.ports.find((p) => p.port === n);
+  const { events, find, run, port } = cabinetProbes(() => outbox, () => service);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-cabinet-rtu-'));
@@ -50,16 +40,7 @@ describe('CabinetService over Modbus RTU (socat pty, two units on one line)', ()
       CabinetConfig.parse({ id: 'north', bus: { rtu: { path: pty.a, baudRate: 115_200 } }, unitId: 1, ports: 6, pollMs: POLL_MS }),
       CabinetConfig.parse({ id: 'south', bus: { rtu: { path: pty.a, baudRate: 115_200 } }, unitId: 2, ports: 4, pollMs: POLL_MS }),
     ];
-    service = new CabinetService({
-      cabinets,
-      outbox,
-      clock,
-      timers: realTimers,
-      log: silentLogger(),
-      meterIntervalMs: 200,
-      busOptions: { timeoutMs: 200, retries: 1, deadAfter: 3, backoff: { minMs: 200, maxMs: 1000 } },
-    });
-    commands = new Map(service.commands().map((d) => [d.name, d]));
+    service = testCabinetService({ cabinets, outbox, clock, busOptions: { timeoutMs: 200, retries: 1, deadAfter: 3, backoff: { minMs: 200, maxMs: 1000 } } });
     service.start();
   });
 

@@ -9,44 +9,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CabinetConfig } from '../../config/schema.js';
-import { realTimers, systemClock } from '../../gateway/clock.js';
-import type { CommandContext, CommandDefinition } from '../../gateway/commands/types.js';
-import { CabinetService } from '../../gateway/charging/cabinet-service.js';
-import { GatehouseError } from '../../gateway/errors.js';
-import { silentLogger } from '../../gateway/log.js';
+import { systemClock } from '../../gateway/clock.js';
+import type { CabinetService } from '../../gateway/charging/cabinet-service.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { startSimulatedCabinets, type SimulatedCabinets } from '../../sim/cabinet/index.js';
 import { validateMessage } from '../helpers/asyncapi.js';
 import { waitFor } from '../helpers/wait.js';
+import { cabinetProbes, testCabinetService, type Json } from '../helpers/cabinet-rig.js';
 
 const POLL_MS = 200;
-type Json = Record<string, any>;
 
 describe('CabinetService over Modbus TCP', () => {
   let dir: string;
   let sims: SimulatedCabinets;
   let outbox: Outbox;
   let service: CabinetService;
-  let commands: Map<string, CommandDefinition>;
   let makeService: () => CabinetService;
 
-  const events = (): (Json & { class: string; body: string })[] =>
-    outbox.readEvents(0, 100_000).map((r) => ({ ...(JSON.parse(r.body) as Json), class: r.class, body: r.body }));
-  const find = (type: string, pred: (e: Json) => boolean = () => true) => events().find((e) => e.type === type && pred(e));
-  const ctx = (): CommandContext => ({ id: 'c', caller: { via: 'cli', role: 'admin', principal: 'tester' }, deadline: performance.now() + 10_000 });
-  const run = (name: string, args: Record<string, unknown>) => {
-    const def = commands.get(name)!;
-    return def.handler(def.args.parse(args), ctx());
-  };
-  const runError = async (name: string, args: Record<string, unknown>): Promise<GatehouseError> => {
-    try {
-      await run(name, args);
-    } catch (err) {
-      return err as GatehouseError;
-    }
-    throw new Error(`${name} did not fail`);
-  };
-  const port = (cab: string, n: number) => service.unit(cab)!.last?.ports.find((p) => p.port === n);
+  const { events, find, run, runError, port } = cabinetProbes(() => outbox, () => service);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-cabinet-svc-'));
@@ -56,19 +36,16 @@ describe('CabinetService over Modbus TCP', () => {
     const cabinets = ['cab-a', 'cab-b'].map((id) =>
       CabinetConfig.parse({ id, bus: { tcp: { host: '127.0.0.1', port: sims.tcpPort(id) } }, unitId: 1, ports: id === 'cab-a' ? 4 : 2, pollMs: POLL_MS }),
     );
-    makeService = () => new CabinetService({
-      cabinets,
-      outbox,
-      clock,
-      timers: realTimers,
-      log: silentLogger(),
-      // Full after 300 ms under 10 W, so the taper test does not wait ten real minutes.
-      safety: { fullForMin: 0.005 },
-      meterIntervalMs: 200,
-      busOptions: { timeoutMs: 150, retries: 0, deadAfter: 2, backoff: { minMs: 200, maxMs: 1000 } },
-    });
+    makeService = () =>
+      testCabinetService({
+        cabinets,
+        outbox,
+        clock,
+        // Full after 300 ms under 10 W, so the taper test does not wait ten real minutes.
+        safety: { fullForMin: 0.005 },
+        busOptions: { timeoutMs: 150, retries: 0, deadAfter: 2, backoff: { minMs: 200, maxMs: 1000 } },
+      });
     service = makeService();
-    commands = new Map(service.commands().map((d) => [d.name, d]));
     service.start();
   });
 
@@ -195,7 +172,6 @@ describe('CabinetService over Modbus TCP', () => {
     await service.stop();
     sims.cabinet('cab-b').step(600_000); // charges while the gateway is down
     service = makeService();
-    commands = new Map(service.commands().map((d) => [d.name, d]));
     expect(service.sessions.get('cab-b', 1)?.sessionId).toBe(sessionId);
     service.start();
     await waitFor(() => find('charging.meter', (e) => e.data.sessionId === sessionId && e.data.energyWh > 0), 'meter values after the restart');
