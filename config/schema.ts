@@ -5,12 +5,10 @@
  */
 import { z } from 'zod';
 
-/** Ids become MQTT topic levels and log keys: keep them to a safe, readable alphabet. */
-export const Id = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 characters of a-z, 0-9, "-" or "_", starting with a letter or digit');
+import { Id, Duration } from './common.js';
+import { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig, checkAccessReferences } from './access-schema.js';
 
-const Duration = z.number().int().nonnegative();
+export { Id };
 
 const ClassPolicy = z
   .object({
@@ -189,6 +187,11 @@ export const CompoundConfig = z
     locks: z.array(LockConfig).default([]),
     cabinets: z.array(CabinetConfig).default([]),
     charging: ChargingConfig.prefault({}),
+    /** Access control (issue 4): RS-485 lines with OSDP readers, doors and decision rules. */
+    osdpBuses: z.array(OsdpBusConfig).default([]),
+    readers: z.array(ReaderConfig).default([]),
+    doors: z.array(DoorConfig).default([]),
+    access: AccessConfig.prefault({}),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -212,6 +215,17 @@ export const CompoundConfig = z
       if (units.has(k)) ctx.addIssue({ code: 'custom', path: ['cabinets', i, 'unitId'], message: `unit id ${cab.unitId} is already used on this bus by cabinets[${units.get(k)}]` });
       else units.set(k, i);
     });
+    // Doors and readers share the device id space with locks and cabinets.
+    const devices = new Map<string, string>();
+    const claim = (id: string, where: string, path: (string | number)[]) => {
+      const other = devices.get(id) ?? (seen.has(id) ? 'a lock or cabinet' : undefined);
+      if (other) ctx.addIssue({ code: 'custom', path, message: `duplicate device id "${id}" (also ${other})` });
+      else devices.set(id, where);
+    };
+    cfg.osdpBuses.forEach((b, i) => claim(b.id, `osdpBuses[${i}]`, ['osdpBuses', i, 'id']));
+    cfg.readers.forEach((r, i) => claim(r.id, `readers[${i}]`, ['readers', i, 'id']));
+    cfg.doors.forEach((d, i) => claim(d.id, `doors[${i}]`, ['doors', i, 'id']));
+    checkAccessReferences(cfg, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
     if (cfg.uplink && (cfg.uplink.certFile === undefined) !== (cfg.uplink.keyFile === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['uplink', cfg.uplink.certFile ? 'keyFile' : 'certFile'], message: 'certFile and keyFile go together' });
     }
@@ -230,6 +244,7 @@ export type CabinetBusConfig = z.infer<typeof CabinetBusConfig>;
 export type CabinetConfig = z.infer<typeof CabinetConfig>;
 export type CabinetConfigInput = z.input<typeof CabinetConfig>;
 export type ChargingConfig = z.infer<typeof ChargingConfig>;
+export type { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig } from './access-schema.js';
 
 /** One ModbusBus per distinct key: an RTU line by device path, a TCP endpoint by host:port. */
 export function cabinetBusKey(bus: CabinetBusConfig): string {
