@@ -1,0 +1,100 @@
+/**
+ * How access control becomes platform events and retained states (docs/asyncapi.yaml,
+ * docs/INTERFACES.md "Doors and readers"). One readable table, apart from the wiring.
+ *
+ * Classes: decisions and door movements are `access`; forced, held open, tamper and a
+ * reader going silent are `alarm` (raised with `active: true`, cleared with `false`);
+ * reader health is `device`; installing a key and syncing credentials are `system`.
+ */
+import type { EventInput } from '../events.js';
+import type { DoorEvent, DoorSnapshot } from './door-machine.js';
+
+export type Direction = 'in' | 'out';
+export type AccessMethod = 'card' | 'pin' | 'card+pin';
+
+export interface DecisionRecord {
+  door: string;
+  reader: string;
+  direction: Direction;
+  granted: boolean;
+  reason: string;
+  method: AccessMethod;
+  credential: string;
+  credentialId?: string;
+  /** The uplink was down: the platform learns of it later, the door did not wait. */
+  offline: boolean;
+  antiPassback?: { area: string; mode: string; violation: boolean };
+}
+
+export function decisionEvent(d: DecisionRecord): EventInput {
+  const data: Record<string, unknown> = {
+    door: d.door,
+    reader: d.reader,
+    direction: d.direction,
+    method: d.method,
+    credential: d.credential,
+    offline: d.offline,
+    by: 'gateway',
+  };
+  if (d.credentialId !== undefined) data.credentialId = d.credentialId;
+  if (!d.granted) data.reason = d.reason;
+  if (d.antiPassback?.violation) data.antiPassback = { area: d.antiPassback.area, mode: d.antiPassback.mode };
+  return { class: 'access', type: d.granted ? 'access.granted' : 'access.denied', source: { device: d.door, point: d.reader }, data };
+}
+
+const ALARM_PRIORITY = { forced: 'high', held: 'medium', tamper: 'high', offline: 'medium' } as const;
+
+/** A DoorMachine event as a platform event. */
+export function doorEvent(e: DoorEvent): EventInput {
+  const door = e.data.door as string;
+  const source = { device: door };
+  switch (e.type) {
+    case 'door.forced':
+    case 'door.forced_cleared':
+      return { class: 'alarm', type: 'door.forced', source, data: { door, active: e.type === 'door.forced', priority: ALARM_PRIORITY.forced } };
+    case 'door.held_open':
+    case 'door.held_cleared':
+      return {
+        class: 'alarm',
+        type: 'door.held_open',
+        source,
+        data: { door, active: e.type === 'door.held_open', priority: ALARM_PRIORITY.held, ...(e.data.openMs !== undefined ? { openMs: e.data.openMs } : {}) },
+      };
+    default:
+      return { class: 'access', type: e.type, source, data: e.data };
+  }
+}
+
+export function tamperEvent(reader: string, door: string | undefined, active: boolean): EventInput {
+  return { class: 'alarm', type: 'reader.tamper', source: { device: reader }, data: { reader, ...(door ? { door } : {}), active, priority: ALARM_PRIORITY.tamper } };
+}
+
+export function readerOfflineAlarm(reader: string, door: string | undefined, active: boolean, reason?: string): EventInput {
+  return {
+    class: 'alarm',
+    type: 'reader.offline',
+    source: { device: reader },
+    data: { reader, ...(door ? { door } : {}), active, priority: ALARM_PRIORITY.offline, ...(reason ? { reason } : {}) },
+  };
+}
+
+export function readerHealthEvent(reader: string, online: boolean, detail: { secure?: boolean; reason?: string; identity?: Record<string, unknown> }): EventInput {
+  return online
+    ? { class: 'device', type: 'device.online', source: { device: reader }, data: { family: 'reader', secure: detail.secure ?? false, ...(detail.identity ? { identity: detail.identity } : {}) } }
+    : { class: 'device', type: 'device.offline', source: { device: reader }, data: { family: 'reader', reason: detail.reason ?? 'no answer' } };
+}
+
+export function doorState(s: DoorSnapshot, lockReaderOnline: boolean): Record<string, unknown> {
+  return { mode: s.mode, unlocked: s.unlocked, open: s.open, forced: s.forced, heldOpen: s.heldOpen, online: lockReaderOnline };
+}
+
+export interface ReaderStateView {
+  online: boolean;
+  secure: boolean;
+  tamper: boolean;
+  lastSeen: number | null; // epoch ms
+}
+
+export function readerState(s: ReaderStateView): Record<string, unknown> {
+  return { online: s.online, secure: s.secure, tamper: s.tamper, lastSeen: s.lastSeen === null ? null : new Date(s.lastSeen).toISOString() };
+}

@@ -1,0 +1,403 @@
+/**
+ * The access controller: OSDP readers on RS-485 lines, the doors they serve, and the local
+ * decisions. A card or PIN arrives from a reader, the decider answers from the local
+ * credential store, the lock output is commanded at once (before anything is recorded), and
+ * the decision, door movements and alarms are recorded in the outbox. Nothing here waits on
+ * the uplink: `offline` in an event only tells the platform the uplink was down when the
+ * door decided.
+ */
+import type { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig } from '../../config/schema.js';
+import { cardHexFromRaw } from '../../drivers/osdp/card.js';
+import type { BuzzerControl, LedControl, OutputControl, ReaderEvent, ReaderLinkStatus } from '../../drivers/osdp/types.js';
+import type { Clock, Timers } from '../clock.js';
+import type { EventInput } from '../events.js';
+import { GatehouseError, isGatehouseError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Outbox } from '../outbox/outbox.js';
+import { decisionEvent, doorEvent, doorState, readerHealthEvent, readerOfflineAlarm, readerState, tamperEvent, type AccessMethod, type Direction } from './access-events.js';
+import { DoorMachine, type Passage, type RelayCommand } from './door-machine.js';
+import { KeypadEntry, type Entry } from './keypad-entry.js';
+
+/** One RS-485 line as the service uses it (drivers/osdp/control-panel.ts implements it). */
+export interface ReaderLine {
+  on(event: 'event', listener: (e: ReaderEvent) => void): unknown;
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
+  output(address: number, cmds: OutputControl[]): Promise<void>;
+  led(address: number, cmd: LedControl): Promise<void>;
+  buzzer(address: number, cmd: BuzzerControl): Promise<void>;
+  status(): ReaderLinkStatus[];
+}
+
+export interface LineReader {
+  address: number;
+  secure: 'required' | 'install' | 'off';
+  key?: Uint8Array;
+}
+
+export type ReaderLineFactory = (bus: OsdpBusConfig, readers: LineReader[]) => ReaderLine;
+
+export interface DecisionRequest {
+  door: string;
+  direction: Direction;
+  card?: string;
+  pin?: string;
+  now: number;
+}
+
+export interface Decision {
+  granted: boolean;
+  reason: string;
+  credentialId?: string;
+  credential: string;
+  method: AccessMethod;
+  antiPassback?: { area: string; mode: string; violation: boolean };
+}
+
+/** The decision engine as the service uses it (gateway/access/decider.ts implements it). */
+export interface Decider {
+  decide(req: DecisionRequest): Decision;
+  commitPassage(p: { credentialId: string; door: string; direction: Direction; now: number }): void;
+}
+
+export interface AccessServiceOptions {
+  buses: readonly OsdpBusConfig[];
+  readers: readonly ReaderConfig[];
+  doors: readonly DoorConfig[];
+  access: AccessConfig;
+  decider: Decider;
+  lineFactory: ReaderLineFactory;
+  /** The key for a reader's secure channel, if one is known (keys.ts). */
+  readerKey(reader: ReaderConfig): Uint8Array | undefined;
+  /** Whether the reader was already given its own key by us (secure: install done). */
+  readerInstalled(reader: ReaderConfig): boolean;
+  onKeySet(reader: ReaderConfig, key: Uint8Array): void;
+  outbox: Pick<Outbox, 'record' | 'setState'>;
+  uplinkConnected(): boolean;
+  clock: Clock;
+  timers: Timers;
+  log: Logger;
+}
+
+interface ReaderRuntime {
+  cfg: ReaderConfig;
+  line: ReaderLine;
+  /** The door this reader reads for, and which way. */
+  door?: { id: string; direction: Direction };
+  keypad: KeypadEntry;
+  online: boolean;
+  secure: boolean;
+  tamper: boolean;
+  lastSeen: number | null;
+  inputs: boolean[];
+}
+
+interface DoorRuntime {
+  cfg: DoorConfig;
+  machine: DoorMachine;
+}
+
+const GRANT_FEEDBACK: { led: LedControl; buzz: BuzzerControl } = { led: { led: 0, color: 'green', ms: 2000 }, buzz: { onMs: 100, offMs: 100, count: 1 } };
+const DENY_FEEDBACK: { led: LedControl; buzz: BuzzerControl } = { led: { led: 0, color: 'red', ms: 2000 }, buzz: { onMs: 100, offMs: 100, count: 3 } };
+const AWAIT_PIN_LED: LedControl = { led: 0, color: 'amber', ms: 10_000, blink: { onMs: 200, offMs: 200 } };
+
+export class AccessService {
+  private readonly lines = new Map<string, ReaderLine>();
+  private readonly readers = new Map<string, ReaderRuntime>();
+  /** bus id -> address -> reader */
+  private readonly byAddress = new Map<string, Map<number, ReaderRuntime>>();
+  private readonly doors = new Map<string, DoorRuntime>();
+  private fireActive = false;
+  /** Readers whose offline alarm is raised, so coming back clears exactly those. */
+  private readonly offlineRaised = new Set<string>();
+  private running = false;
+
+  constructor(private readonly opts: AccessServiceOptions) {
+    const doorOf = new Map<string, { id: string; direction: Direction }>();
+    for (const d of opts.doors) {
+      doorOf.set(d.entryReader, { id: d.id, direction: 'in' });
+      if (d.exitReader) doorOf.set(d.exitReader, { id: d.id, direction: 'out' });
+    }
+    for (const bus of opts.buses) {
+      const onBus = opts.readers.filter((r) => r.bus === bus.id);
+      if (onBus.length === 0) continue;
+      const line = opts.lineFactory(bus, onBus.map((r) => this.lineReader(r)));
+      line.on('event', (e) => this.onReaderEvent(bus.id, e));
+      this.lines.set(bus.id, line);
+      const addresses = new Map<number, ReaderRuntime>();
+      for (const cfg of onBus) {
+        const served = doorOf.get(cfg.id);
+        const pinTimeoutMs = opts.doors.find((d) => d.id === served?.id)?.pinTimeoutMs ?? 10_000;
+        const rt: ReaderRuntime = {
+          cfg,
+          line,
+          ...(served ? { door: served } : {}),
+          keypad: new KeypadEntry({ pinTimeoutMs, timers: opts.timers, onEntry: (e) => this.onEntry(rt, e) }),
+          online: false,
+          secure: false,
+          tamper: false,
+          lastSeen: null,
+          inputs: [],
+        };
+        addresses.set(cfg.address, rt);
+        this.readers.set(cfg.id, rt);
+      }
+      this.byAddress.set(bus.id, addresses);
+    }
+    for (const cfg of opts.doors) {
+      const machine = new DoorMachine({
+        door: cfg.id,
+        unlockMs: cfg.unlockMs,
+        heldOpenMs: cfg.heldOpenMs,
+        fireUnlock: cfg.fireUnlock,
+        hasContact: cfg.contact !== undefined,
+        timers: opts.timers,
+        monotonic: () => opts.clock.monotonic(),
+        relay: (cmd) => this.drive(cfg, cmd),
+        emit: (e) => {
+          this.record(doorEvent(e));
+          this.publishDoor(cfg.id);
+        },
+        passage: (p) => this.commitPassage(p),
+      });
+      this.doors.set(cfg.id, { cfg, machine });
+    }
+  }
+
+  private lineReader(r: ReaderConfig): LineReader {
+    const key = this.opts.readerKey(r);
+    if (r.secure === 'off') {
+      this.opts.log.warn({ reader: r.id }, 'reader runs without secure channel: card numbers cross the RS-485 line in clear');
+      return { address: r.address, secure: 'off' };
+    }
+    if (r.secure === 'install' && !this.opts.readerInstalled(r)) return { address: r.address, secure: 'install' };
+    if (!key) this.opts.log.error({ reader: r.id, secret: r.keySecret ?? `osdp.${r.id}` }, 'reader needs a secure channel key and none is known: add it to the secrets file, or set secure: install for a new reader');
+    return { address: r.address, secure: 'required', ...(key ? { key } : {}) };
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    for (const [id, line] of this.lines) {
+      try {
+        await line.start();
+      } catch (err) {
+        // One dead adapter must not keep the other lines (or the gateway) from running.
+        this.opts.log.error({ bus: id, err: (err as Error).message }, 'OSDP line failed to start; it keeps retrying');
+      }
+    }
+    for (const id of this.doors.keys()) this.publishDoor(id);
+    this.opts.log.info({ lines: this.lines.size, readers: this.readers.size, doors: this.doors.size }, 'access service started');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    for (const d of this.doors.values()) d.machine.stop();
+    for (const r of this.readers.values()) r.keypad.reset();
+    for (const line of this.lines.values()) await Promise.resolve(line.stop()).catch(() => undefined);
+  }
+
+  door(id: string): DoorMachine {
+    const d = this.doors.get(id);
+    if (!d) throw new GatehouseError('DEVICE_UNKNOWN', `no door "${id}" in the compound file`, { door: id });
+    return d.machine;
+  }
+
+  /** Whether the reader driving this door's lock is online (commands need it). */
+  lockOnline(doorId: string): boolean {
+    const d = this.doors.get(doorId);
+    return d ? (this.readers.get(d.cfg.lock.reader)?.online ?? false) : false;
+  }
+
+  states(): { doors: Record<string, unknown>; readers: Record<string, unknown>; lines: Record<string, ReaderLinkStatus[]> } {
+    return {
+      doors: Object.fromEntries([...this.doors].map(([id, d]) => [id, doorState(d.machine.snapshot(), this.lockOnline(id))])),
+      readers: Object.fromEntries([...this.readers].map(([id, r]) => [id, readerState(r)])),
+      lines: Object.fromEntries([...this.lines].map(([id, l]) => [id, l.status()])),
+    };
+  }
+
+  // --- reader events -------------------------------------------------------------------
+
+  private onReaderEvent(bus: string, e: ReaderEvent): void {
+    const rt = this.byAddress.get(bus)?.get(e.address);
+    if (!rt) return;
+    rt.lastSeen = this.opts.clock.now();
+    switch (e.kind) {
+      case 'card': {
+        let card: string;
+        try {
+          card = cardHexFromRaw(e.bits, e.data);
+        } catch (err) {
+          return void this.opts.log.warn({ reader: rt.cfg.id, err: (err as Error).message }, 'reader sent a card read that does not hold its announced bits; ignored');
+        }
+        return this.onCard(rt, card);
+      }
+      case 'keypad':
+        return rt.keypad.keys(e.keys);
+      case 'inputs':
+        return this.onInputs(rt, e.inputs);
+      case 'local-status':
+        if (e.tamper !== rt.tamper) {
+          rt.tamper = e.tamper;
+          this.record(tamperEvent(rt.cfg.id, rt.door?.id, e.tamper));
+          this.publishReader(rt);
+        }
+        return;
+      case 'online':
+        return this.onOnline(rt, e.secure, e.identity as Record<string, unknown> | undefined);
+      case 'offline':
+        return this.onOffline(rt, e.reason);
+      case 'secure-failed':
+        this.opts.log.error({ reader: rt.cfg.id, reason: e.reason }, 'secure channel to the reader failed: check its key (osdp.<reader> secret) or re-install it');
+        this.record({ class: 'device', type: 'reader.secure_failed', source: { device: rt.cfg.id }, data: { reader: rt.cfg.id, reason: e.reason } });
+        return;
+      case 'key-set':
+        this.opts.onKeySet(rt.cfg, e.key);
+        this.opts.log.info({ reader: rt.cfg.id }, 'reader installed: its own secure channel key is set and stored');
+        this.record({ class: 'system', type: 'reader.key_set', source: { device: rt.cfg.id }, data: { reader: rt.cfg.id } });
+        return;
+      case 'nak':
+        this.opts.log.warn({ reader: rt.cfg.id, command: e.command, code: e.code }, 'reader refused a command');
+        return;
+      case 'outputs':
+        return;
+    }
+  }
+
+  private onOnline(rt: ReaderRuntime, secure: boolean, identity: Record<string, unknown> | undefined): void {
+    rt.online = true;
+    rt.secure = secure;
+    this.record(readerHealthEvent(rt.cfg.id, true, { secure, ...(identity ? { identity } : {}) }));
+    if (this.offlineRaised.has(rt.cfg.id)) {
+      this.offlineRaised.delete(rt.cfg.id);
+      this.record(readerOfflineAlarm(rt.cfg.id, rt.door?.id, false));
+    }
+    // The lock may have lost its state while the link was down: say again what it should be.
+    for (const d of this.doors.values()) if (d.cfg.lock.reader === rt.cfg.id) d.machine.reassert();
+    this.publishReader(rt);
+  }
+
+  private onOffline(rt: ReaderRuntime, reason: string): void {
+    rt.online = false;
+    rt.secure = false;
+    rt.keypad.reset();
+    this.opts.log.warn({ reader: rt.cfg.id, reason }, 'reader offline');
+    this.record(readerHealthEvent(rt.cfg.id, false, { reason }));
+    this.offlineRaised.add(rt.cfg.id);
+    this.record(readerOfflineAlarm(rt.cfg.id, rt.door?.id, true, reason));
+    this.publishReader(rt);
+    for (const d of this.doors.values()) if (d.cfg.lock.reader === rt.cfg.id) this.publishDoor(d.cfg.id);
+  }
+
+  private onInputs(rt: ReaderRuntime, inputs: boolean[]): void {
+    const before = rt.inputs;
+    rt.inputs = inputs;
+    for (const d of this.doors.values()) {
+      const { contact, exitButton } = d.cfg;
+      if (contact && contact.reader === rt.cfg.id && inputs[contact.index] !== undefined) {
+        const active = inputs[contact.index]!;
+        d.machine.contact(contact.normallyClosed ? !active : active);
+      }
+      // A press is the edge, not the level: a stuck button opens the door once.
+      if (exitButton && exitButton.reader === rt.cfg.id && inputs[exitButton.index] && before[exitButton.index] === false) d.machine.exitButton();
+    }
+    const fireNow = this.opts.access.fireInputs.some((p) => {
+      const r = this.readers.get(p.reader);
+      const v = r?.inputs[p.index];
+      return v !== undefined && v === p.activeHigh;
+    });
+    if (fireNow !== this.fireActive) {
+      this.fireActive = fireNow;
+      this.opts.log.warn({ active: fireNow }, fireNow ? 'fire input active: unlocking egress doors' : 'fire input cleared');
+      this.record({ class: 'alarm', type: 'access.fire_unlock', source: { device: rt.cfg.id }, data: { active: fireNow, priority: 'critical' } });
+      for (const d of this.doors.values()) d.machine.fireInput(fireNow);
+    }
+  }
+
+  // --- decisions -----------------------------------------------------------------------
+
+  private onCard(rt: ReaderRuntime, card: string): void {
+    if (!rt.door) return void this.opts.log.warn({ reader: rt.cfg.id }, 'card read on a reader that serves no door');
+    const decision = this.opts.decider.decide({ door: rt.door.id, direction: rt.door.direction, card, now: this.opts.clock.now() });
+    if (!decision.granted && decision.reason === 'pin_required') {
+      rt.keypad.awaitPin(card);
+      void rt.line.led(rt.cfg.address, AWAIT_PIN_LED).catch(() => undefined);
+      return;
+    }
+    this.act(rt, decision);
+  }
+
+  private onEntry(rt: ReaderRuntime, e: Entry): void {
+    if (!rt.door) return;
+    const base = { door: rt.door.id, direction: rt.door.direction, now: this.opts.clock.now() };
+    let decision: Decision;
+    if (e.kind === 'pin') decision = this.opts.decider.decide({ ...base, pin: e.pin });
+    else if (e.kind === 'card+pin') decision = this.opts.decider.decide({ ...base, card: e.card, pin: e.pin });
+    else decision = { ...this.opts.decider.decide({ ...base, card: e.card }), granted: false, reason: 'pin_required' };
+    this.act(rt, decision);
+  }
+
+  /** Lock first, then tell the person, then record: the door never waits on the disk. */
+  private act(rt: ReaderRuntime, decision: Decision): void {
+    const door = rt.door!;
+    if (decision.granted) this.door(door.id).grant({ credentialId: decision.credentialId ?? decision.credential, direction: door.direction, door: door.id });
+    const feedback = decision.granted ? GRANT_FEEDBACK : DENY_FEEDBACK;
+    void rt.line.led(rt.cfg.address, feedback.led).catch(() => undefined);
+    void rt.line.buzzer(rt.cfg.address, feedback.buzz).catch(() => undefined);
+    this.record(
+      decisionEvent({
+        door: door.id,
+        reader: rt.cfg.id,
+        direction: door.direction,
+        granted: decision.granted,
+        reason: decision.reason,
+        method: decision.method,
+        credential: decision.credential,
+        ...(decision.credentialId !== undefined ? { credentialId: decision.credentialId } : {}),
+        offline: !this.opts.uplinkConnected(),
+        ...(decision.antiPassback ? { antiPassback: decision.antiPassback } : {}),
+      }),
+    );
+  }
+
+  private commitPassage(p: Passage): void {
+    try {
+      this.opts.decider.commitPassage({ ...p, now: this.opts.clock.now() });
+    } catch (err) {
+      this.opts.log.error({ door: p.door, err: (err as Error).message }, 'could not record a passage for anti-passback');
+    }
+  }
+
+  // --- outputs and recording ---------------------------------------------------------
+
+  private drive(cfg: DoorConfig, cmd: RelayCommand): void {
+    const rt = this.readers.get(cfg.lock.reader);
+    if (!rt) return;
+    const out: OutputControl = cmd.on ? (cmd.ms !== undefined ? { output: cfg.lock.index, action: 'pulse-on', ms: cmd.ms } : { output: cfg.lock.index, action: 'on' }) : { output: cfg.lock.index, action: 'off' };
+    rt.line.output(rt.cfg.address, [out]).catch((err: unknown) => {
+      const code = isGatehouseError(err) ? err.code : 'INTERNAL';
+      this.opts.log.warn({ door: cfg.id, reader: rt.cfg.id, code, err: (err as Error).message }, 'lock output command failed; it is sent again when the reader is back');
+    });
+  }
+
+  private publishDoor(id: string): void {
+    const d = this.doors.get(id);
+    if (!d || !this.running) return;
+    this.opts.outbox.setState(id, doorState(d.machine.snapshot(), this.lockOnline(id))).catch((err: unknown) => this.recordFailed(err, 'door state'));
+  }
+
+  private publishReader(rt: ReaderRuntime): void {
+    this.opts.outbox.setState(rt.cfg.id, readerState(rt)).catch((err: unknown) => this.recordFailed(err, 'reader state'));
+  }
+
+  private record(e: EventInput): void {
+    this.opts.outbox.record(e).catch((err: unknown) => this.recordFailed(err, e.type));
+  }
+
+  private recordFailed(err: unknown, what: string): void {
+    if (isGatehouseError(err, 'OUTBOX_CLOSED')) return;
+    this.opts.log.error({ what, err: (err as Error).message }, 'could not record an access event');
+  }
+}
