@@ -22,6 +22,8 @@ export const ErrorCodes = {
   DEVICE_OFFLINE: 'The device is offline',
   DEVICE_REFUSED: 'The device refused the request',
   DEVICE_PROTOCOL: 'The device sent data that does not follow its protocol',
+  ACCESS_VERSION_MISMATCH: 'The credential delta does not start at the stored version; send a snapshot',
+  ACCESS_DUPLICATE_CREDENTIAL: 'Two credentials would share a card or a PIN-only PIN',
   INTERNAL: 'Internal error',
 } as const;
 

@@ -1,0 +1,234 @@
+/**
+ * The credential store: the `access_credentials` and `access_meta` tables of the outbox
+ * database, and an in-memory index over them so a decision is a Map lookup and never
+ * touches the disk (a reader waits on us with someone standing at the door).
+ *
+ * Stored minimally: a keyed hash (HMAC-SHA256 with the box's own key) of the card and of
+ * the PIN, and a `****1234` mask for events — never the card number or PIN in clear, so a
+ * copied SD card does not hand out the compound's cards. The key is per box, so the same
+ * card hashes differently on two gateways and a table cannot be matched against another.
+ *
+ * Revoked credentials are kept with their hashes so that a revoked card is reported as
+ * `revoked` (someone holds a card they should not) rather than `unknown`; `pruneRevoked`
+ * forgets them after a while.
+ *
+ * Uniqueness of cards and PIN-only PINs among active credentials is a rule of the sync
+ * (checked before anything is written, so the error can name both credentials); the unique
+ * partial indexes below are the safety net behind it.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import { GatehouseError } from '../errors.js';
+import { canonicalCard, cardHash, pinHash, pinOnlyHash, toStored, type Credential, type CredentialMode, type StoredCredential } from './credential-types.js';
+
+export interface CredentialStoreOptions {
+  db: Database;
+  /** 32 random bytes kept by the box (secrets file); losing it means a fresh snapshot. */
+  hashKey: Buffer;
+}
+
+export interface SyncState {
+  /** Version of the applied credential set; 0 before the first snapshot. */
+  version: number;
+  /** Active (not revoked) credentials. */
+  count: number;
+  /** Wall ms of the last applied snapshot or delta, null before the first. */
+  appliedAt: number | null;
+}
+
+/** Column order shared by the store and the staging table of the sync. */
+export const CREDENTIAL_COLUMNS = 'id, mode, card_hash, card_mask, pin_hash, pin_lookup, groups, doors, schedule, valid_from, valid_to, revoked_at';
+
+type Row = [string, string, Buffer | null, string | null, Buffer | null, Buffer | null, string, string, string | null, number | null, number | null, number | null];
+
+export function migrateAccessStore(db: Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS access_credentials (
+      id TEXT PRIMARY KEY,
+      mode TEXT NOT NULL,
+      card_hash BLOB,
+      card_mask TEXT,
+      pin_hash BLOB,
+      pin_lookup BLOB,
+      groups TEXT NOT NULL,
+      doors TEXT NOT NULL,
+      schedule TEXT,
+      valid_from INTEGER,
+      valid_to INTEGER,
+      revoked_at INTEGER
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS access_credentials_card ON access_credentials(card_hash) WHERE card_hash IS NOT NULL AND revoked_at IS NULL;
+    CREATE UNIQUE INDEX IF NOT EXISTS access_credentials_pin ON access_credentials(pin_lookup) WHERE pin_lookup IS NOT NULL AND revoked_at IS NULL;
+    CREATE INDEX IF NOT EXISTS access_credentials_revoked ON access_credentials(revoked_at) WHERE revoked_at IS NOT NULL;
+    CREATE TABLE IF NOT EXISTS access_meta (k TEXT PRIMARY KEY, v INTEGER);
+  `);
+}
+
+/** The row a stored credential is written as (same order as CREDENTIAL_COLUMNS). */
+export function rowOf(c: StoredCredential): Row {
+  return [
+    c.id, c.mode, c.cardHash ? Buffer.from(c.cardHash, 'hex') : null, c.cardMask ?? null, c.pinHash ?? null,
+    c.pinLookup ? Buffer.from(c.pinLookup, 'hex') : null, JSON.stringify(c.groups), JSON.stringify(c.doors),
+    c.schedule ?? null, c.validFrom ?? null, c.validTo ?? null, c.revokedAt ?? null,
+  ];
+}
+
+function fromRow(r: Row): StoredCredential {
+  const c: StoredCredential = { id: r[0], mode: r[1] as CredentialMode, groups: JSON.parse(r[6]) as string[], doors: JSON.parse(r[7]) as string[] };
+  if (r[2]) c.cardHash = r[2].toString('hex');
+  if (r[3] !== null) c.cardMask = r[3];
+  if (r[4]) c.pinHash = r[4];
+  if (r[5]) c.pinLookup = r[5].toString('hex');
+  if (r[8] !== null) c.schedule = r[8];
+  if (r[9] !== null) c.validFrom = r[9];
+  if (r[10] !== null) c.validTo = r[10];
+  if (r[11] !== null) c.revokedAt = r[11];
+  return c;
+}
+
+/** An active holder beats a revoked one; among revoked ones the latest revocation is reported. */
+function indexPut(map: Map<string, StoredCredential>, hash: string | undefined, c: StoredCredential): void {
+  if (hash === undefined) return;
+  const cur = map.get(hash);
+  if (!cur || cur.id === c.id || c.revokedAt === undefined || (cur.revokedAt !== undefined && cur.revokedAt <= c.revokedAt)) map.set(hash, c);
+}
+
+function indexDrop(map: Map<string, StoredCredential>, hash: string | undefined, c: StoredCredential): void {
+  if (hash !== undefined && map.get(hash)?.id === c.id) map.delete(hash);
+}
+
+export class CredentialStore {
+  readonly db: Database;
+  private readonly key: Buffer;
+  private readonly byId = new Map<string, StoredCredential>();
+  private readonly byCard = new Map<string, StoredCredential>();
+  private readonly byPin = new Map<string, StoredCredential>();
+  private state: SyncState = { version: 0, count: 0, appliedAt: null };
+  private readonly stmts;
+
+  constructor(opts: CredentialStoreOptions) {
+    if (!Buffer.isBuffer(opts.hashKey) || opts.hashKey.length !== 32) {
+      throw new GatehouseError('CONFIG_INVALID', 'the credential hash key must be 32 bytes');
+    }
+    this.db = opts.db;
+    this.key = Buffer.from(opts.hashKey);
+    migrateAccessStore(this.db);
+    this.stmts = {
+      all: this.db.prepare(`SELECT ${CREDENTIAL_COLUMNS} FROM access_credentials`).raw(),
+      meta: this.db.prepare('SELECT k, v FROM access_meta'),
+      setMeta: this.db.prepare('INSERT INTO access_meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v'),
+      pruneIds: this.db.prepare('SELECT id FROM access_credentials WHERE revoked_at IS NOT NULL AND revoked_at < ?').pluck(),
+      prune: this.db.prepare('DELETE FROM access_credentials WHERE revoked_at IS NOT NULL AND revoked_at < ?'),
+    };
+    this.reload();
+  }
+
+  /** Rebuilds the in-memory index from the tables (at open, and after a snapshot replaced them). */
+  reload(): void {
+    this.byId.clear();
+    this.byCard.clear();
+    this.byPin.clear();
+    let active = 0;
+    for (const row of this.stmts.all.iterate() as Iterable<Row>) {
+      const c = fromRow(row);
+      this.index(c);
+      if (c.revokedAt === undefined) active++;
+    }
+    const meta = new Map((this.stmts.meta.all() as { k: string; v: number | null }[]).map((m) => [m.k, m.v]));
+    this.state = { version: meta.get('version') ?? 0, count: active, appliedAt: meta.get('applied_at') ?? null };
+  }
+
+  version(): number {
+    return this.state.version;
+  }
+
+  count(): number {
+    return this.state.count;
+  }
+
+  syncState(): SyncState {
+    return { ...this.state };
+  }
+
+  get(id: string): StoredCredential | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The credential holding this card (active first, else the last revoked one). */
+  lookupCard(hex: string): StoredCredential | undefined {
+    const canonical = canonicalCard(hex);
+    return canonical === undefined ? undefined : this.byCard.get(cardHash(this.key, canonical).toString('hex'));
+  }
+
+  /** The PIN-only credential with this PIN. */
+  lookupPin(pin: string): StoredCredential | undefined {
+    return /^\d{4,12}$/.test(pin) ? this.byPin.get(pinOnlyHash(this.key, pin).toString('hex')) : undefined;
+  }
+
+  /** Whether `pin` is this credential's PIN, compared in constant time. */
+  checkPin(cred: StoredCredential, pin: string): boolean {
+    if (cred.pinHash) return timingSafeEqual(pinHash(this.key, cred.id, pin), cred.pinHash);
+    if (cred.pinLookup) return timingSafeEqual(pinOnlyHash(this.key, pin), Buffer.from(cred.pinLookup, 'hex'));
+    return false;
+  }
+
+  /** Hashes a validated credential with this box's key. */
+  toStored(c: Credential): StoredCredential {
+    return toStored(this.key, c);
+  }
+
+  /** Active credentials by card hash / PIN lookup hash, for the sync's uniqueness check. */
+  activeByCardHash(hash: string): StoredCredential | undefined {
+    const c = this.byCard.get(hash);
+    return c && c.revokedAt === undefined ? c : undefined;
+  }
+
+  activeByPinLookup(hash: string): StoredCredential | undefined {
+    const c = this.byPin.get(hash);
+    return c && c.revokedAt === undefined ? c : undefined;
+  }
+
+  /** Persists version/count/applied time; to be called inside the sync's transaction. */
+  writeMeta(version: number, count: number, appliedAt: number): void {
+    this.stmts.setMeta.run('version', version);
+    this.stmts.setMeta.run('count', count);
+    this.stmts.setMeta.run('applied_at', appliedAt);
+  }
+
+  /** After a delta committed: swaps the changed credentials in the index. */
+  replaceInIndex(changed: StoredCredential[], version: number, appliedAt: number): void {
+    for (const c of changed) {
+      const old = this.byId.get(c.id);
+      if (old) {
+        indexDrop(this.byCard, old.cardHash, old);
+        indexDrop(this.byPin, old.pinLookup, old);
+        if (old.revokedAt === undefined) this.state.count--;
+      }
+      this.index(c);
+      if (c.revokedAt === undefined) this.state.count++;
+    }
+    this.state.version = version;
+    this.state.appliedAt = appliedAt;
+  }
+
+  /** Forgets credentials revoked more than `days` ago; returns how many. */
+  pruneRevoked(days: number, now: number): number {
+    const cutoff = now - days * 86_400_000;
+    const ids = this.stmts.pruneIds.all(cutoff) as string[];
+    this.stmts.prune.run(cutoff);
+    for (const id of ids) {
+      const c = this.byId.get(id);
+      if (!c) continue;
+      this.byId.delete(id);
+      indexDrop(this.byCard, c.cardHash, c);
+      indexDrop(this.byPin, c.pinLookup, c);
+    }
+    return ids.length;
+  }
+
+  private index(c: StoredCredential): void {
+    this.byId.set(c.id, c);
+    indexPut(this.byCard, c.cardHash, c);
+    indexPut(this.byPin, c.pinLookup, c);
+  }
+}
