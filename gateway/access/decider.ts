@@ -16,7 +16,7 @@
  *     clears the count. For a card+pin credential, a card alone answers `pin_required`:
  *     collect the PIN (within the door's pinTimeoutMs) and call again with card AND pin.
  *     A granted Decision does not move anyone inside: see commitPassage.
- *   commitPassage({ credentialId, door, direction }, now?): void
+ *   commitPassage({ credentialId, door, direction, now? }): void
  *     Call when the person actually passed (door opened after the grant, or at the grant
  *     when the door has no contact); updates anti-passback state (persisted).
  *   sync.applySnapshotChunk(payload) / sync.applyDelta(payload) / sync.syncState()
@@ -103,8 +103,8 @@ export class AccessDecider {
     return d;
   }
 
-  commitPassage(p: Passage, now: number = this.clock.now()): void {
-    this.antiPassback.commit(p.credentialId, p.door, p.direction, now);
+  commitPassage(p: Passage & { now?: number }): void {
+    this.antiPassback.commit(p.credentialId, p.door, p.direction, p.now ?? this.clock.now());
   }
 
   /** The retained state the platform reads to decide between a delta and a snapshot. */
