@@ -6,6 +6,8 @@
 import { encodeFrame } from './frame.js';
 import { OsdpDeframer } from './deframer.js';
 import * as m from './messages.js';
+import { SCBK_D, SecureSession } from './secure-channel.js';
+import { Cmd, Reply, Scs } from './types.js';
 import type { OsdpFrame, PdIdentity, BuzzerControl, LedControl, OutputControl } from './types.js';
 
 /** The CP side of one secure session with one reader. */
@@ -53,13 +55,15 @@ export class CpDeframer {
 /** One command as bytes: clear, or wrapped by an established secure session. */
 export function encodeCommand(address: number, sqn: 0 | 1 | 2 | 3, code: number, data: Uint8Array, session: CpSecure | undefined): Uint8Array {
   if (session?.established) return session.wrapCommand(address, sqn, code, data);
-  if (session && (code === 0x76 || code === 0x77)) return session.handshakeFrame(address, sqn, code, data);
+  if (session && (code === Cmd.CHLNG || code === Cmd.SCRYPT)) return session.handshakeFrame(address, sqn, code, data);
   return encodeFrame({ address, reply: false, sqn, crc: true, code, data });
 }
 
 /** A reply's code and clear payload; unwrapped and MAC-checked when a session is up. */
 export function openReply(frame: OsdpFrame & { raw?: Uint8Array }, session: CpSecure | undefined): { code: number; data: Uint8Array } {
-  if (session?.established) return session.unwrapReply(frame);
+  // BUSY and NAK may come in clear inside a session: a PD that could not process (or verify)
+  // the command has nothing to MAC them with. Neither carries data we act on beyond a refusal.
+  if (session?.established && !(frame.scb === undefined && (frame.code === Reply.BUSY || frame.code === Reply.NAK))) return session.unwrapReply(frame);
   // Before the session is up (or without one) a reply must not claim an SCB we did not ask for.
   if (frame.scb && frame.scb.type >= 0x15) throw new SecureReplyError(`secure reply (SCS_${frame.scb.type.toString(16)}) without a session`);
   return { code: frame.code, data: frame.data };
@@ -78,8 +82,45 @@ export const decodeLocalStatus = (data: Uint8Array): { tamper: boolean; power: b
 export const decodeRaw = (data: Uint8Array): { format: number; bits: number; data: Uint8Array } => m.decodeRaw(data);
 export const decodeKeypad = (data: Uint8Array): string => m.decodeKeypad(data).keys;
 
-// PLACEHOLDER until secure-channel.ts lands.
-export const SCBK_D = Uint8Array.from([0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f]);
-export function createCpSession(_key: Uint8Array, _installKey: boolean, _random: (n: number) => Uint8Array): CpSecure {
-  throw new SecureReplyError('secure channel not available yet');
+// --- the secure channel, over secure-channel.ts ------------------------------------------
+
+export { SCBK_D };
+
+/** The CP side of one session with one reader, over the shared SecureSession. */
+class CpSecureSession implements CpSecure {
+  private readonly s: SecureSession;
+  constructor(key: Uint8Array, random: (n: number) => Uint8Array) {
+    this.s = new SecureSession({ role: 'cp', scbk: key, random });
+  }
+  get established(): boolean {
+    return this.s.established;
+  }
+  challenge(): Uint8Array {
+    return m.encodeChallenge(this.s.start());
+  }
+  answerCcrypt(data: Uint8Array): Uint8Array {
+    return m.encodeServerCryptogram(this.s.handleCcrypt(data));
+  }
+  acceptRmacI(data: Uint8Array): void {
+    this.s.handleRmacI(data);
+  }
+  handshakeFrame(address: number, sqn: 0 | 1 | 2 | 3, code: number, data: Uint8Array): Uint8Array {
+    const scb = this.s.handshakeScb(code === Cmd.CHLNG ? Scs.SCS_11 : Scs.SCS_13);
+    return encodeFrame({ address, reply: false, sqn, crc: true, scb, code, data });
+  }
+  wrapCommand(address: number, sqn: 0 | 1 | 2 | 3, code: number, data: Uint8Array): Uint8Array {
+    return this.s.wrapCommand({ address, sqn, crc: true }, { code, data });
+  }
+  unwrapReply(frame: OsdpFrame & { raw?: Uint8Array }): { code: number; data: Uint8Array } {
+    try {
+      return this.s.unwrapReply(frame, frame.raw);
+    } catch (err) {
+      throw new SecureReplyError(err instanceof Error ? err.message : String(err));
+    }
+  }
+}
+
+/** A new session keyed with the reader's SCBK, or SCBK-D (`installKey`) for install mode. */
+export function createCpSession(key: Uint8Array, installKey: boolean, random: (n: number) => Uint8Array): CpSecure {
+  return new CpSecureSession(installKey ? SCBK_D : key, random);
 }

@@ -165,7 +165,11 @@ export class ReaderMachine {
       return;
     }
     if (job.kind === 'user') return;
-    if (job.code === Cmd.CHLNG || job.code === Cmd.SCRYPT || job.code === Cmd.KEYSET) {
+    if (code === NakCode.ENCRYPTION_REQUIRED) {
+      // Configured 'off' but the reader insists on the secure channel: a configuration fault,
+      // reported once and retried slowly rather than flapping online/offline on every poll.
+      this.secureFailed(link, `reader requires the secure channel (NAK 0x06 to ${commandName(job.code)})`);
+    } else if (job.code === Cmd.CHLNG || job.code === Cmd.SCRYPT || job.code === Cmd.KEYSET) {
       this.secureFailed(link, `reader refused ${commandName(job.code)} (NAK ${code})`);
     } else if (job.code === Cmd.ISTAT || job.code === Cmd.OSTAT || job.code === Cmd.LSTAT) {
       // A reader without inputs or outputs may refuse the query: nothing to report, carry on.
