@@ -73,8 +73,21 @@ export function rowOf(c: StoredCredential): Row {
   ];
 }
 
-function fromRow(r: Row): StoredCredential {
-  const c: StoredCredential = { id: r[0], mode: r[1] as CredentialMode, groups: JSON.parse(r[6]) as string[], doors: JSON.parse(r[7]) as string[] };
+/**
+ * Most credentials share a handful of group lists; sharing one array per distinct list
+ * (read-only: decisions never change them) saves a large part of a 100k index's memory.
+ */
+function internedList(cache: Map<string, string[]>, json: string): string[] {
+  let list = cache.get(json);
+  if (!list) {
+    list = JSON.parse(json) as string[];
+    cache.set(json, list);
+  }
+  return list;
+}
+
+function fromRow(r: Row, lists: Map<string, string[]>): StoredCredential {
+  const c: StoredCredential = { id: r[0], mode: r[1] as CredentialMode, groups: internedList(lists, r[6]), doors: internedList(lists, r[7]) };
   if (r[2]) c.cardHash = r[2].toString('hex');
   if (r[3] !== null) c.cardMask = r[3];
   if (r[4]) c.pinHash = r[4];
@@ -129,8 +142,9 @@ export class CredentialStore {
     this.byCard.clear();
     this.byPin.clear();
     let active = 0;
+    const lists = new Map<string, string[]>();
     for (const row of this.stmts.all.iterate() as Iterable<Row>) {
-      const c = fromRow(row);
+      const c = fromRow(row, lists);
       this.index(c);
       if (c.revokedAt === undefined) active++;
     }
