@@ -199,6 +199,9 @@ export class CredentialSync {
       // credential to another within the delta never counts as held twice mid-way.
       for (const c of touched) this.stmts.markRevoked.run(now, c.id);
       for (const c of touched) this.stmts.write.run(...rowOf(c));
+      // A snapshot still being staged at or below the new version can never apply any more.
+      this.stmts.dropOlder.run(d.toVersion + 1);
+      this.stmts.dropOlderChunks.run(d.toVersion + 1);
       this.store.writeMeta(d.toVersion, count, now);
     })();
     this.store.replaceInIndex(touched, d.toVersion, now);

@@ -122,6 +122,16 @@ describe('delta sync', () => {
     expect(decider.syncState()).toMatchObject({ version: 2, count: 2 });
   });
 
+  it('a delta past a snapshot still being staged drops that staging', () => {
+    const { decider } = makeDecider({ db: openDb(), credentials: [creds.alice] });
+    decider.sync.applySnapshotChunk(chunk(2, 0, 2, [creds.bob]));
+    expect(decider.syncState().staging).toEqual({ version: 2, received: 1, of: 2 });
+    decider.sync.applyDelta({ fromVersion: 1, toVersion: 2, changes: [{ op: 'upsert', credential: creds.carol }] });
+    expect(decider.syncState().staging).toBeNull();
+    expect(decider.sync.applySnapshotChunk(chunk(2, 1, 2, [creds.dave]))).toMatchObject({ applied: false, version: 2 });
+    expect(at(decider, creds.dave.card, 'garage')).toBe('unknown');
+  });
+
   it('a gap is refused with ACCESS_VERSION_MISMATCH and the current version', () => {
     const { decider } = makeDecider({ db: openDb(), credentials: [creds.alice] });
     const err = thrown(() => decider.sync.applyDelta({ fromVersion: 3, toVersion: 4, changes: [{ op: 'revoke', id: 'alice' }] }));
