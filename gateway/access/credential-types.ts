@@ -7,6 +7,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
+import { Id } from '../../config/common.js';
 
 const CredentialId = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, "_", ".", ":" or "-"');
 /** The card value as hex digits; canonical form is uppercase so a reader's case does not matter. */
@@ -15,7 +16,8 @@ const CardHex = z
   .regex(/^[0-9A-Fa-f]{4,32}$/, 'must be 4-32 hex digits')
   .transform((s) => s.toUpperCase());
 const Pin = z.string().regex(/^\d{4,12}$/, 'must be 4-12 digits');
-const GroupId = z.string().min(1).max(64);
+/** Door, door group and schedule ids name config entries, so they follow the config's id rule. */
+const ConfigRef = Id;
 const IsoTime = z.iso.datetime({ offset: true });
 
 export const CredentialMode = z.enum(['card', 'pin', 'card+pin']);
@@ -27,9 +29,9 @@ export const Credential = z
     card: CardHex.optional(),
     pin: Pin.optional(),
     mode: CredentialMode,
-    groups: z.array(GroupId).max(256),
-    doors: z.array(GroupId).max(256).optional(),
-    schedule: GroupId.optional(),
+    groups: z.array(ConfigRef).max(256),
+    doors: z.array(ConfigRef).max(256).optional(),
+    schedule: ConfigRef.optional(),
     validFrom: IsoTime.optional(),
     validTo: IsoTime.optional(),
   })

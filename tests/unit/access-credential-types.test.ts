@@ -33,6 +33,8 @@ describe('Credential schema', () => {
     expect(ok({ ...base, validFrom: '2026-01-02T00:00:00Z', validTo: '2026-01-01T00:00:00Z' })).toBe(false);
     expect(ok({ ...base, validFrom: '2026-01-01T00:00:00Z', validTo: '2026-01-01T00:00:00Z' })).toBe(false);
     expect(ok({ ...base, validFrom: '2026-01-01T00:00:00Z', validTo: '2026-01-01T00:00:01+00:00' })).toBe(true);
+    expect(ok({ ...base, groups: ['Residents'] })).toBe(false);
+    expect(ok({ ...base, doors: [''] })).toBe(false);
     expect(ok({ ...base, extra: 1 })).toBe(false);
     expect(ok({ ...base, mode: 'face' })).toBe(false);
   });
