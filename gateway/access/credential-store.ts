@@ -99,23 +99,52 @@ function fromRow(r: Row, lists: Map<string, string[]>): StoredCredential {
   return c;
 }
 
-/** An active holder beats a revoked one; among revoked ones the latest revocation is reported. */
-function indexPut(map: Map<string, StoredCredential>, hash: string | undefined, c: StoredCredential): void {
-  if (hash === undefined) return;
-  const cur = map.get(hash);
-  if (!cur || cur.id === c.id || c.revokedAt === undefined || (cur.revokedAt !== undefined && cur.revokedAt <= c.revokedAt)) map.set(hash, c);
-}
+/**
+ * Credentials by hash. Active and revoked holders are kept apart so that when an active
+ * credential lets go of a card (new card, or the card moved on), a revoked holder of that
+ * card is still found and the card keeps being reported as revoked, not unknown.
+ */
+class HashIndex {
+  private readonly active = new Map<string, StoredCredential>();
+  private readonly revoked = new Map<string, StoredCredential>();
 
-function indexDrop(map: Map<string, StoredCredential>, hash: string | undefined, c: StoredCredential): void {
-  if (hash !== undefined && map.get(hash)?.id === c.id) map.delete(hash);
+  get(hash: string): StoredCredential | undefined {
+    return this.active.get(hash) ?? this.revoked.get(hash);
+  }
+
+  getActive(hash: string): StoredCredential | undefined {
+    return this.active.get(hash);
+  }
+
+  put(hash: string | undefined, c: StoredCredential): void {
+    if (hash === undefined) return;
+    if (c.revokedAt === undefined) {
+      this.active.set(hash, c);
+      return;
+    }
+    // Among revoked holders of one card, the latest revocation is the one reported.
+    const cur = this.revoked.get(hash);
+    if (!cur || cur.id === c.id || (cur.revokedAt ?? 0) <= c.revokedAt) this.revoked.set(hash, c);
+  }
+
+  drop(hash: string | undefined, c: StoredCredential): void {
+    if (hash === undefined) return;
+    if (this.active.get(hash)?.id === c.id) this.active.delete(hash);
+    if (this.revoked.get(hash)?.id === c.id) this.revoked.delete(hash);
+  }
+
+  clear(): void {
+    this.active.clear();
+    this.revoked.clear();
+  }
 }
 
 export class CredentialStore {
   readonly db: Database;
   private readonly key: Buffer;
   private readonly byId = new Map<string, StoredCredential>();
-  private readonly byCard = new Map<string, StoredCredential>();
-  private readonly byPin = new Map<string, StoredCredential>();
+  private readonly byCard = new HashIndex();
+  private readonly byPin = new HashIndex();
   private state: SyncState = { version: 0, count: 0, appliedAt: null };
   private readonly stmts;
 
@@ -193,13 +222,11 @@ export class CredentialStore {
 
   /** Active credentials by card hash / PIN lookup hash, for the sync's uniqueness check. */
   activeByCardHash(hash: string): StoredCredential | undefined {
-    const c = this.byCard.get(hash);
-    return c && c.revokedAt === undefined ? c : undefined;
+    return this.byCard.getActive(hash);
   }
 
   activeByPinLookup(hash: string): StoredCredential | undefined {
-    const c = this.byPin.get(hash);
-    return c && c.revokedAt === undefined ? c : undefined;
+    return this.byPin.getActive(hash);
   }
 
   /** Persists version/count/applied time; to be called inside the sync's transaction. */
@@ -214,8 +241,8 @@ export class CredentialStore {
     for (const c of changed) {
       const old = this.byId.get(c.id);
       if (old) {
-        indexDrop(this.byCard, old.cardHash, old);
-        indexDrop(this.byPin, old.pinLookup, old);
+        this.byCard.drop(old.cardHash, old);
+        this.byPin.drop(old.pinLookup, old);
         if (old.revokedAt === undefined) this.state.count--;
       }
       this.index(c);
@@ -234,15 +261,15 @@ export class CredentialStore {
       const c = this.byId.get(id);
       if (!c) continue;
       this.byId.delete(id);
-      indexDrop(this.byCard, c.cardHash, c);
-      indexDrop(this.byPin, c.pinLookup, c);
+      this.byCard.drop(c.cardHash, c);
+      this.byPin.drop(c.pinLookup, c);
     }
     return ids.length;
   }
 
   private index(c: StoredCredential): void {
     this.byId.set(c.id, c);
-    indexPut(this.byCard, c.cardHash, c);
-    indexPut(this.byPin, c.pinLookup, c);
+    this.byCard.put(c.cardHash, c);
+    this.byPin.put(c.pinLookup, c);
   }
 }

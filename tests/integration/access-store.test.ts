@@ -152,6 +152,15 @@ describe('delta sync', () => {
     expect(decider.store.count()).toBe(1);
   });
 
+  it('a card still held by a revoked credential stays revoked when its new holder lets go of it', () => {
+    const { decider } = makeDecider({ db: openDb(), credentials: [creds.alice] });
+    // alice's card is revoked, then re-issued to alice-2, who later gets another card
+    decider.sync.applyDelta({ fromVersion: 1, toVersion: 2, changes: [{ op: 'revoke', id: 'alice' }, { op: 'upsert', credential: { ...creds.alice, id: 'alice-2' } }] });
+    expect(decider.decide({ door: 'lobby', direction: 'in', card: creds.alice.card })).toMatchObject({ reason: 'granted', credentialId: 'alice-2' });
+    decider.sync.applyDelta({ fromVersion: 2, toVersion: 3, changes: [{ op: 'upsert', credential: { ...creds.alice, id: 'alice-2', card: '5555666677778888' } }] });
+    expect(decider.decide({ door: 'lobby', direction: 'in', card: creds.alice.card })).toMatchObject({ reason: 'revoked', credentialId: 'alice' });
+  });
+
   it('a card can move from one credential to another within one delta', () => {
     const { decider } = makeDecider({ db: openDb(), credentials: [creds.alice, creds.dave] });
     const swapped = [
