@@ -169,6 +169,9 @@ export const LogConfig = z
   })
   .strict();
 
+/** Ids the gateway uses for its own `source.device` / `state/{device}` topics. */
+const RESERVED_DEVICE_IDS: readonly string[] = ['access', 'gateway'];
+
 export const CompoundConfig = z
   .object({
     compound: z.object({ id: Id, name: z.string().min(1).max(200).optional() }).strict(),
@@ -218,10 +221,13 @@ export const CompoundConfig = z
     // Doors and readers share the device id space with locks and cabinets.
     const devices = new Map<string, string>();
     const claim = (id: string, where: string, path: (string | number)[]) => {
+      if (RESERVED_DEVICE_IDS.includes(id)) return void ctx.addIssue({ code: 'custom', path, message: `"${id}" is reserved (state/${id} is the gateway's own topic); choose another id` });
       const other = devices.get(id) ?? (seen.has(id) ? 'a lock or cabinet' : undefined);
       if (other) ctx.addIssue({ code: 'custom', path, message: `duplicate device id "${id}" (also ${other})` });
       else devices.set(id, where);
     };
+    cfg.locks.forEach((l, i) => RESERVED_DEVICE_IDS.includes(l.id) && ctx.addIssue({ code: 'custom', path: ['locks', i, 'id'], message: `"${l.id}" is reserved; choose another id` }));
+    cfg.cabinets.forEach((c, i) => RESERVED_DEVICE_IDS.includes(c.id) && ctx.addIssue({ code: 'custom', path: ['cabinets', i, 'id'], message: `"${c.id}" is reserved; choose another id` }));
     cfg.osdpBuses.forEach((b, i) => claim(b.id, `osdpBuses[${i}]`, ['osdpBuses', i, 'id']));
     cfg.readers.forEach((r, i) => claim(r.id, `readers[${i}]`, ['readers', i, 'id']));
     cfg.doors.forEach((d, i) => claim(d.id, `doors[${i}]`, ['doors', i, 'id']));

@@ -17,6 +17,7 @@ import { CommandRouter } from './commands/router.js';
 import { registerSystemCommands } from './commands/system-commands.js';
 import { LockService } from './locks/lock-service.js';
 import { CabinetService } from './charging/cabinet-service.js';
+import { createAccess, type AccessComponent } from './access/create-access.js';
 import { Uplink } from './uplink/uplink.js';
 import { redactUrl } from './uplink/connection.js';
 import { topicRoot } from './topics.js';
@@ -49,6 +50,7 @@ export class Gateway {
   readonly router: CommandRouter;
   readonly locks: LockService;
   readonly cabinets: CabinetService;
+  readonly access: AccessComponent;
   uplink: Uplink | undefined;
   readonly root: string;
   brokerPort = 0;
@@ -100,6 +102,20 @@ export class Gateway {
       meterIntervalMs: config.charging.meterIntervalMs,
     });
     for (const def of this.cabinets.commands()) this.router.register(def);
+    // "Offline" on an access decision means the platform did not hear of it at the time:
+    // with no platform configured (embedded broker only) every decision is offline.
+    const platformConfigured = (opts.uplinkUrl ?? config.uplink?.url) !== undefined;
+    this.access = createAccess({
+      config,
+      secrets: opts.secrets,
+      dataDir: opts.dataDir,
+      outbox: this.outbox,
+      clock: this.clock,
+      timers,
+      logs,
+      uplinkConnected: () => platformConfigured && (this.uplink?.status().connected ?? false),
+    });
+    for (const def of this.access.commands()) this.router.register(def);
 
     this.components.push(
       { name: 'outbox', essential: true, start: () => undefined, stop: () => this.outbox.close() },
@@ -113,6 +129,7 @@ export class Gateway {
       },
       { name: 'uplink', essential: false, start: () => this.startUplink(), stop: () => this.uplink?.stop() },
       { name: 'locks', essential: false, start: () => this.locks.start(), stop: () => this.locks.stop() },
+      { name: 'access', essential: false, start: () => this.access.start(), stop: () => this.access.stop() },
       { name: 'cabinets', essential: false, start: () => this.cabinets.start(), stop: () => this.cabinets.stop() },
     );
   }
@@ -202,6 +219,7 @@ export class Gateway {
       uplink: this.uplink?.status() ?? { connected: false },
       outbox: this.outbox.stats(),
       cabinets: this.cabinets.states(),
+      access: { ...this.access.service.states(), credentials: this.access.decider.syncState() },
     };
   }
 }
