@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { decisionEvent, doorEvent, doorState, readerHealthEvent, readerOfflineAlarm, readerState, tamperEvent, type AccessMethod, type Direction } from './access-events.js';
 import { DoorMachine, type Passage, type RelayCommand } from './door-machine.js';
-import { KeypadEntry, type Entry } from './keypad-entry.js';
+import { KeypadEntry, PinGuessLimiter, type Entry } from './keypad-entry.js';
 
 /** One RS-485 line as the service uses it (drivers/osdp/control-panel.ts implements it). */
 export interface ReaderLine {
@@ -85,6 +85,7 @@ interface ReaderRuntime {
   /** The door this reader reads for, and which way. */
   door?: { id: string; direction: Direction };
   keypad: KeypadEntry;
+  pinGuesses: PinGuessLimiter;
   online: boolean;
   secure: boolean;
   tamper: boolean;
@@ -133,6 +134,7 @@ export class AccessService {
           line,
           ...(served ? { door: served } : {}),
           keypad: new KeypadEntry({ pinTimeoutMs, timers: opts.timers, onEntry: (e) => this.onEntry(rt, e) }),
+          pinGuesses: new PinGuessLimiter({ maxAttempts: opts.access.pinMaxAttempts, lockoutMs: opts.access.pinLockoutMs, monotonic: () => opts.clock.monotonic() }),
           online: false,
           secure: false,
           tamper: false,
@@ -333,7 +335,13 @@ export class AccessService {
     if (!rt.door) return;
     const base = { door: rt.door.id, direction: rt.door.direction, now: this.opts.clock.now() };
     let decision: Decision;
-    if (e.kind === 'pin') decision = this.opts.decider.decide({ ...base, pin: e.pin });
+    if (e.kind === 'pin') {
+      if (rt.pinGuesses.lockedOut()) decision = { granted: false, reason: 'pin_locked_out', credential: '****', method: 'pin' };
+      else {
+        decision = this.opts.decider.decide({ ...base, pin: e.pin });
+        rt.pinGuesses.record(decision.reason === 'unknown');
+      }
+    }
     else if (e.kind === 'card+pin') decision = this.opts.decider.decide({ ...base, card: e.card, pin: e.pin });
     else decision = { ...this.opts.decider.decide({ ...base, card: e.card }), granted: false, reason: 'pin_required' };
     this.act(rt, decision);

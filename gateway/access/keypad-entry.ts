@@ -70,3 +70,30 @@ export class KeypadEntry {
     }, this.opts.pinTimeoutMs);
   }
 }
+
+/**
+ * Unknown PINs typed at one keypad. A PIN-only guess cannot be tied to a credential, so
+ * brute force is limited per keypad: after `maxAttempts` unknown PINs in a row the keypad
+ * refuses PINs for `lockoutMs` (cards still work). In memory: a restart forgives.
+ */
+export class PinGuessLimiter {
+  private misses = 0;
+  private lockedUntil = -Infinity;
+
+  constructor(private readonly opts: { maxAttempts: number; lockoutMs: number; monotonic(): number }) {}
+
+  lockedOut(): boolean {
+    return this.opts.monotonic() < this.lockedUntil;
+  }
+
+  record(unknownPin: boolean): void {
+    if (!unknownPin) {
+      this.misses = 0;
+      return;
+    }
+    if (++this.misses >= this.opts.maxAttempts) {
+      this.misses = 0;
+      this.lockedUntil = this.opts.monotonic() + this.opts.lockoutMs;
+    }
+  }
+}

@@ -168,3 +168,18 @@ describe('AccessService', () => {
     expect(r.requests).toEqual([]);
   });
 });
+
+describe('AccessService keypad guessing', () => {
+  it('after pinMaxAttempts unknown PINs the keypad refuses PINs for pinLockoutMs without asking the decider', async () => {
+    const r = rig((req) => (req.pin === '9999' ? { ...granted, method: 'pin' as const } : { granted: false, reason: 'unknown', credential: '****', method: 'pin' as const }));
+    await r.service.start();
+    for (let i = 0; i < 5; i++) r.line.send({ kind: 'keypad', address: 1, keys: `000${i}#` });
+    const asked = r.requests.length;
+    r.line.send({ kind: 'keypad', address: 1, keys: '9999#' });
+    expect(r.requests.length).toBe(asked);
+    expect(r.events.at(-1)).toMatchObject({ type: 'access.denied', data: { reason: 'pin_locked_out', method: 'pin' } });
+    r.clock.advance(300_000);
+    r.line.send({ kind: 'keypad', address: 1, keys: '9999#' });
+    expect(r.events.at(-1)).toMatchObject({ type: 'access.granted' });
+  });
+});
