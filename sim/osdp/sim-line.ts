@@ -39,6 +39,8 @@ export class SimOsdpLine {
   private idle: TimerHandle | undefined;
   private reopen: TimerHandle | undefined;
   private stopped = false;
+  /** Bumped to drop replies still being paced (line closed or stopped). */
+  private generation = 0;
   private readonly taps = new Set<TapListener>();
   /** Frames that reached the line, frames it could not read, frames for no simulated reader. */
   readonly stats = { frames: 0, badFrames: 0, unaddressed: 0, opens: 0 };
@@ -126,16 +128,32 @@ export class SimOsdpLine {
     if (this.deframer.buffered > 0) this.idle = this.opts.timers.setTimeout(() => this.deframer.reset(), INTER_CHAR_MS);
   }
 
+  /**
+   * Runs `fn` after `ms`, to a fraction of a millisecond: node timers only count whole
+   * milliseconds, and at 115,200 baud a poll and its ACK take 1.3 ms, so a plain timer
+   * would pace the line up to twice too fast. A coarse timer gets close, then a setImmediate
+   * loop (which lets I/O through) waits out the rest.
+   */
   private later(ms: number, fn: () => void): void {
     if (ms <= 0) return fn();
+    const due = performance.now() + ms;
+    const gen = this.generation;
+    const spin = () => {
+      if (gen !== this.generation) return;
+      if (performance.now() >= due) fn();
+      else setImmediate(spin);
+    };
+    const coarse = Math.floor(ms) - 1;
+    if (coarse < 1) return void setImmediate(spin);
     const h = this.opts.timers.setTimeout(() => {
       this.pending.delete(h);
-      fn();
-    }, ms);
+      spin();
+    }, coarse);
     this.pending.add(h);
   }
 
   private cancelReplies(): void {
+    this.generation++;
     for (const h of this.pending) h.cancel();
     this.pending.clear();
   }
