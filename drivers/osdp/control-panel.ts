@@ -144,7 +144,7 @@ export class OsdpControlPanel extends EventEmitter<OsdpControlPanelEvents> {
   private command(address: number, code: number, payload: () => Uint8Array, newKey?: Uint8Array): Promise<void> {
     const link = this.links.get(address);
     if (!link) return Promise.reject(new GatehouseError('DEVICE_UNKNOWN', `no reader at address ${address} on ${this.bus.id}`, { address }));
-    if (this.state !== 'open' || link.phase !== 'ready') return Promise.reject(this.offline(link, this.state !== 'open' ? 'line down' : 'reader offline'));
+    if (this.state !== 'open' || link.phase !== 'ready' || !link.online) return Promise.reject(this.offline(link, this.state !== 'open' ? 'line down' : 'reader offline'));
     let data: Uint8Array;
     try {
       data = payload();
@@ -162,6 +162,8 @@ export class OsdpControlPanel extends EventEmitter<OsdpControlPanelEvents> {
   }
 
   private emitEvent(e: ReaderEvent): void {
+    // Stopping the gateway is not a reader going offline: no events from the teardown.
+    if (this.state === 'stopped') return;
     try {
       this.emit('event', e);
     } catch (err) {

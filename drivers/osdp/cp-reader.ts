@@ -46,7 +46,7 @@ export class ReaderMachine {
       phase: 'down', sqn: 0, online: false, secure: false, session: undefined, newKey: undefined, scrypt: undefined,
       identity: undefined, lastSeen: undefined, misses: 0, naks: 0, timeouts: 0, polls: 0, replies: 0,
       retransmit: undefined, queries: [], nextTryAt: 0, backoffMs: this.opts.backoff.minMs,
-      inputs: undefined, outputs: undefined, local: undefined, failedReason: undefined,
+      inputs: undefined, outputs: undefined, local: undefined, failedReason: undefined, probation: false,
     };
   }
 
@@ -129,6 +129,7 @@ export class ReaderMachine {
       this.nak(job, reply.data[0] ?? 0);
       return true;
     }
+    if (link.probation && link.phase === 'ready') this.announce(link);
     try {
       if (job.kind === 'setup') this.setupReply(job, reply.code, reply.data);
       else this.report(link, reply.code, reply.data);
@@ -237,12 +238,21 @@ export class ReaderMachine {
 
   private ready(link: PdLink): void {
     link.phase = 'ready';
-    link.online = true;
     link.nextTryAt = 0;
-    link.backoffMs = this.opts.backoff.minMs;
-    link.failedReason = undefined;
     link.inputs = link.outputs = link.local = undefined;
     link.queries = [Cmd.ISTAT, Cmd.OSTAT, Cmd.LSTAT];
+    // After a secure failure (e.g. a reader that insists on the secure channel while we are
+    // configured 'off'), ID and CAP alone prove nothing: announce the reader only once a
+    // status query or poll went through, or it would flap online/offline on every retry.
+    if (link.failedReason) link.probation = true;
+    else this.announce(link);
+  }
+
+  private announce(link: PdLink): void {
+    link.online = true;
+    link.probation = false;
+    link.failedReason = undefined;
+    link.backoffMs = this.opts.backoff.minMs;
     this.opts.log.info({ address: link.address, secure: link.secure, identity: link.identity }, 'OSDP reader online');
     this.opts.emit({ kind: 'online', address: link.address, secure: link.secure, ...(link.identity ? { identity: link.identity } : {}) });
   }
@@ -262,7 +272,7 @@ export class ReaderMachine {
     const now = this.opts.clock.monotonic();
     if (how.sent?.kind === 'user') how.sent.reject?.(new GatehouseError('CMD_TIMEOUT', `reader ${link.address}: ${reason}`, { address: link.address, reason }));
     this.opts.rejectQueued(link, new GatehouseError('DEVICE_OFFLINE', `reader ${link.address}: ${reason}`, { address: link.address, reason }));
-    Object.assign(link, { phase: how.failed ? 'failed' : 'down', online: false, secure: false, session: undefined, newKey: undefined, scrypt: undefined, retransmit: undefined, queries: [], misses: 0 });
+    Object.assign(link, { phase: how.failed ? 'failed' : 'down', online: false, probation: false, secure: false, session: undefined, newKey: undefined, scrypt: undefined, retransmit: undefined, queries: [], misses: 0 });
     if (how.immediate) {
       link.nextTryAt = 0;
       link.backoffMs = this.opts.backoff.minMs;

@@ -126,4 +126,6 @@ export interface PdLink {
   local: { tamper: boolean; power: boolean } | undefined;
   /** Last secure-failed reason reported, so a retried handshake does not repeat the event. */
   failedReason: string | undefined;
+  /** Set up again after a secure failure but not announced online until a reply proves it usable. */
+  probation: boolean;
 }

@@ -56,7 +56,8 @@ export class SimReader extends EventEmitter<SimReaderEvents> {
   readonly leds: LedControl[] = [];
   buzzer: { onMs: number; offMs: number; count: number } | undefined;
   readonly hasBuzzer: boolean;
-  tamper = false;
+  /** Tamper switch open. */
+  tampered = false;
   /** true = power failure reported. */
   powerFailure = false;
   /** The reader's SCBK; undefined = install mode (answers to SCBK-D). */
@@ -103,10 +104,23 @@ export class SimReader extends EventEmitter<SimReaderEvents> {
     this.queue({ code: Reply.RAW, data: replyRaw(bits, rawFromCardHex(cardHex, bits)) });
   }
 
-  /** A resident swipes and walks through if the lock releases within the grant window. */
+  /**
+   * A resident swipes and walks through: the door opens only if the lock releases within
+   * the grant window (~1 s), and swings shut a few seconds later. Resolves with whether they got in.
+   */
   swipeAndWalk(cardHex: string): Promise<boolean> {
     this.swipe(cardHex);
     return this.door.walkThrough();
+  }
+
+  /** Someone holds the door open for `seconds` (behind a resident, or propping it), then lets it close. */
+  tailgate(seconds: number): Promise<void> {
+    return this.door.tailgate(seconds * 1000);
+  }
+
+  /** The door is pulled open with the lock engaged; it stays open until `door.shut()`. */
+  force(): void {
+    this.door.force();
   }
 
   /** Digits typed on the keypad ('0'-'9', '*', '#'), one osdp_KEYPAD report. */
@@ -119,10 +133,15 @@ export class SimReader extends EventEmitter<SimReaderEvents> {
     this.timers.setTimeout(() => this.setInput(1, false), ms);
   }
 
-  setTamper(on: boolean): void {
-    if (this.tamper === on) return;
-    this.tamper = on;
+  /** The tamper switch opens (true) or closes: reported as osdp_LSTATR on the next poll. */
+  tamper(on: boolean): void {
+    if (this.tampered === on) return;
+    this.tampered = on;
     this.queueLocal();
+  }
+  /** Same as tamper(on). */
+  setTamper(on: boolean): void {
+    this.tamper(on);
   }
 
   setPowerFailure(on: boolean): void {
@@ -156,7 +175,7 @@ export class SimReader extends EventEmitter<SimReaderEvents> {
   }
 
   private queueLocal(): void {
-    this.queue({ code: Reply.LSTATR, data: replyLocalStatus(this.tamper, this.powerFailure) });
+    this.queue({ code: Reply.LSTATR, data: replyLocalStatus(this.tampered, this.powerFailure) });
   }
 
   private queue(r: ClearReply): void {
@@ -182,7 +201,7 @@ export class SimReader extends EventEmitter<SimReaderEvents> {
         case Cmd.OSTAT:
           return { code: Reply.OSTATR, data: replyOutputs(this.outputs) };
         case Cmd.LSTAT:
-          return { code: Reply.LSTATR, data: replyLocalStatus(this.tamper, this.powerFailure) };
+          return { code: Reply.LSTATR, data: replyLocalStatus(this.tampered, this.powerFailure) };
         case Cmd.OUT:
           return this.out(data);
         case Cmd.LED:

@@ -4,10 +4,13 @@
  * `replyDelayMs` of manual time. Every frame written is logged decoded; a test can
  * intercept a frame (answer it itself, or drop it), unplug the line, and feed raw bytes.
  */
+import { pino } from 'pino';
+import type { OsdpBusConfig } from '../../config/access-schema.js';
+import { OsdpControlPanel, type OsdpReaderOptions } from '../../drivers/osdp/control-panel.js';
 import { OsdpDeframer } from '../../drivers/osdp/deframer.js';
 import type { OsdpLine } from '../../drivers/osdp/line.js';
-import type { OsdpFrame } from '../../drivers/osdp/types.js';
-import type { ManualClock } from '../../gateway/clock.js';
+import type { OsdpFrame, ReaderEvent } from '../../drivers/osdp/types.js';
+import { ManualClock } from '../../gateway/clock.js';
 import { SimPd } from '../../sim/osdp/sim-pd.js';
 import { SimReader, type SimReaderOptions } from '../../sim/osdp/sim-reader.js';
 
@@ -94,4 +97,52 @@ export class FakeOsdpLine implements OsdpLine {
       }, this.replyDelayMs);
     }
   }
+}
+
+export interface FakeRig {
+  clock: ManualClock;
+  line: FakeOsdpLine;
+  cp: OsdpControlPanel;
+  events: ReaderEvent[];
+  /** Advances manual time 1 ms at a time, letting promises and microtasks run in between. */
+  run(ms: number): Promise<void>;
+  of<K extends ReaderEvent['kind']>(kind: K, address?: number): Extract<ReaderEvent, { kind: K }>[];
+}
+
+const flush = () => new Promise<void>((r) => setImmediate(r));
+
+/** A started control panel on a FakeOsdpLine (reply timeout 200 ms, 4 misses, reader backoff 0.5-4 s, line backoff 0.1-0.4 s). */
+export function startFakeRig(readers: SimReaderOptions[], cpReaders?: OsdpReaderOptions[], bus: Partial<OsdpBusConfig> = {}): FakeRig {
+  const clock = new ManualClock();
+  const line = new FakeOsdpLine(clock, readers);
+  let n = 0;
+  const cp = new OsdpControlPanel({
+    bus: { id: 'unit', path: '/dev/fake', baudRate: 115_200, replyTimeoutMs: 200, offlineAfterMisses: 4, idleMs: 0, ...bus },
+    readers: cpReaders ?? readers.map((r) => ({ address: r.address, secure: 'off' as const })),
+    clock,
+    timers: clock,
+    log: pino({ level: 'silent' }),
+    openPort: () => line,
+    readerBackoff: { minMs: 500, maxMs: 4000 },
+    lineBackoff: { minMs: 100, maxMs: 400 },
+    // Deterministic "random" bytes: challenges and installed keys repeatable run to run.
+    random: (len) => Uint8Array.from({ length: len }, () => (n = (n * 73 + 41) & 0xff)),
+  });
+  const events: ReaderEvent[] = [];
+  cp.on('event', (e) => events.push(e));
+  cp.start();
+  return {
+    clock,
+    line,
+    cp,
+    events,
+    async run(ms) {
+      await flush();
+      for (let t = 0; t < ms; t++) {
+        clock.advance(1);
+        await flush();
+      }
+    },
+    of: (kind, address) => events.filter((e) => e.kind === kind && (address === undefined || e.address === address)) as never,
+  };
 }

@@ -48,9 +48,9 @@ describe('OSDP control panel over a pty', () => {
     expect(r.of('keypad')[0]!.address).toBe(2);
 
     // Tamper -> local status.
-    r.sim.reader(4).setTamper(true);
+    r.sim.reader(4).tamper(true);
     await waitFor(() => r.of('local-status', 4).some((e) => e.tamper), 'tamper reported');
-    r.sim.reader(4).setTamper(false);
+    r.sim.reader(4).tamper(false);
     await waitFor(() => r.of('local-status', 4).at(-1)?.tamper === false, 'tamper cleared');
     expect(r.cp.stats().droppedWrongAddress + r.cp.stats().droppedWrongSqn).toBe(0);
   });
@@ -96,6 +96,49 @@ describe('OSDP control panel over a pty', () => {
     await r.cp.buzzer(3, { onMs: 200, offMs: 200, count: 2 });
     const offline = await r.cp.output(9, [{ output: 0, action: 'on' }]).catch((e: unknown) => e);
     expect(isGatehouseError(offline, 'DEVICE_UNKNOWN')).toBe(true);
+  });
+});
+
+describe('OSDP door scenarios and slow readers over a pty', () => {
+  it('reports a tailgater holding the door, the exit button and a power failure', async () => {
+    rig = await fourReaders();
+    const r = rig;
+    await waitFor(() => r.online(1) && r.of('inputs', 1).length > 0 && r.of('local-status', 1).length > 0, 'reader 1 online with its status');
+    const held = r.sim.reader(1).tailgate(0.4);
+    await waitFor(() => r.of('inputs', 1).at(-1)?.inputs[0] === false, 'door held open');
+    await held;
+    await waitFor(() => r.of('inputs', 1).at(-1)?.inputs[0] === true, 'door shut after the tailgater');
+    r.sim.reader(1).pressExit(150);
+    await waitFor(() => r.of('inputs', 1).some((e) => e.inputs[1]), 'exit button pressed');
+    await waitFor(() => r.of('inputs', 1).at(-1)?.inputs[1] === false, 'exit button released');
+    r.sim.reader(1).setPowerFailure(true);
+    await waitFor(() => r.of('local-status', 1).at(-1)?.power === true, 'power failure reported');
+  });
+
+  it('keeps a slow reader that answers inside the reply timeout; replies after it count as misses and never pass for another reader', async () => {
+    rig = await fourReaders();
+    const r = rig;
+    await waitFor(() => ADDRESSES.every((a) => r.online(a)), 'four readers online', 5000);
+    r.sim.reader(1).slowMs = 120;
+    r.sim.reader(1).swipe('0000123');
+    await waitFor(() => r.of('card', 1)[0], 'card from the slow reader');
+    expect(r.online(1)).toBe(true);
+    expect(r.cp.status().find((s) => s.address === 1)!.timeouts).toBe(0);
+
+    // 400 ms: every command to it times out. A late reply that lands while another reader
+    // is asked is dropped and counted; one that lands while its own repeat (same SQN) is
+    // out is a valid answer to it, which is what the byte-identical repeat is for.
+    r.sim.reader(1).slowMs = 400;
+    await waitFor(() => r.cp.status().find((s) => s.address === 1)!.timeouts >= 3, 'timeouts of the too slow reader', 5000);
+    await waitFor(() => r.cp.stats().droppedWrongAddress + r.cp.stats().droppedUnexpected > 0, 'late replies dropped', 5000);
+    r.sim.reader(2).swipe('0000456');
+    await waitFor(() => r.of('card', 2)[0], 'card from reader 2 meanwhile');
+    expect(r.of('card', 2)).toHaveLength(1);
+    expect([2, 3, 4].every((a) => r.online(a))).toBe(true);
+    r.sim.reader(1).slowMs = 0;
+    await waitFor(() => r.online(1), 'reader 1 online once fast again', 5000);
+    r.sim.reader(1).swipe('0000789');
+    await waitFor(() => r.of('card', 1).length === 2, 'second card from reader 1');
   });
 });
 

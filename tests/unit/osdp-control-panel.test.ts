@@ -7,65 +7,25 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OsdpControlPanel, type OsdpReaderOptions } from '../../drivers/osdp/control-panel.js';
 import { encodeFrame } from '../../drivers/osdp/frame.js';
-import { Cmd, NakCode, Reply, type ReaderEvent } from '../../drivers/osdp/types.js';
+import { Cmd, NakCode, Reply } from '../../drivers/osdp/types.js';
 import type { OsdpBusConfig } from '../../config/access-schema.js';
 import { ManualClock } from '../../gateway/clock.js';
 import { isGatehouseError } from '../../gateway/errors.js';
 import type { SimReaderOptions } from '../../sim/osdp/sim-reader.js';
-import { FakeOsdpLine } from '../helpers/fake-osdp-line.js';
+import { FakeOsdpLine, startFakeRig, type FakeRig } from '../helpers/fake-osdp-line.js';
 
-const flush = () => new Promise<void>((r) => setImmediate(r));
-
-interface Rig {
-  clock: ManualClock;
-  line: FakeOsdpLine;
-  cp: OsdpControlPanel;
-  events: ReaderEvent[];
-  run(ms: number): Promise<void>;
-  of<K extends ReaderEvent['kind']>(kind: K, address?: number): Extract<ReaderEvent, { kind: K }>[];
-}
-
-let current: Rig | undefined;
+let current: FakeRig | undefined;
 afterEach(async () => {
   await current?.cp.stop();
   current = undefined;
 });
 
-function rig(readers: SimReaderOptions[], cpReaders?: OsdpReaderOptions[], bus: Partial<OsdpBusConfig> = {}): Rig {
-  const clock = new ManualClock();
-  const line = new FakeOsdpLine(clock, readers);
-  const cp = new OsdpControlPanel({
-    bus: { id: 'unit', path: '/dev/fake', baudRate: 115_200, replyTimeoutMs: 200, offlineAfterMisses: 4, idleMs: 0, ...bus },
-    readers: cpReaders ?? readers.map((r) => ({ address: r.address, secure: 'off' as const })),
-    clock,
-    timers: clock,
-    log: pino({ level: 'silent' }),
-    openPort: () => line,
-    readerBackoff: { minMs: 500, maxMs: 4000 },
-    lineBackoff: { minMs: 100, maxMs: 400 },
-  });
-  const events: ReaderEvent[] = [];
-  cp.on('event', (e) => events.push(e));
-  cp.start();
-  const r: Rig = {
-    clock,
-    line,
-    cp,
-    events,
-    async run(ms) {
-      await flush();
-      for (let t = 0; t < ms; t++) {
-        clock.advance(1);
-        await flush();
-      }
-    },
-    of: (kind, address) => events.filter((e) => e.kind === kind && (address === undefined || e.address === address)) as never,
-  };
-  current = r;
-  return r;
+function rig(readers: SimReaderOptions[], cpReaders?: OsdpReaderOptions[], bus: Partial<OsdpBusConfig> = {}): FakeRig {
+  current = startFakeRig(readers, cpReaders, bus);
+  return current;
 }
 
-const online = (r: Rig, a: number) => r.cp.status().find((s) => s.address === a)?.online === true;
+const online = (r: FakeRig, a: number) => r.cp.status().find((s) => s.address === a)?.online === true;
 
 describe('OsdpControlPanel scheduling', () => {
   it('starts each reader at SQN 0 with ID, then counts 1, 2, 3, 1 and keeps one command in flight', async () => {
