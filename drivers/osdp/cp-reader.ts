@@ -170,6 +170,8 @@ export class ReaderMachine {
       // Configured 'off' but the reader insists on the secure channel: a configuration fault,
       // reported once and retried slowly rather than flapping online/offline on every poll.
       this.secureFailed(link, `reader requires the secure channel (NAK 0x06 to ${commandName(job.code)})`);
+    } else if (job.code === Cmd.CHLNG && link.mode === 'install') {
+      this.secureFailed(link, `reader refused the install key (NAK ${code}): it already has its own key, or no secure channel`);
     } else if (job.code === Cmd.CHLNG || job.code === Cmd.SCRYPT || job.code === Cmd.KEYSET) {
       this.secureFailed(link, `reader refused ${commandName(job.code)} (NAK ${code})`);
     } else if (job.code === Cmd.ISTAT || job.code === Cmd.OSTAT || job.code === Cmd.LSTAT) {

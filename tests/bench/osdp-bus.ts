@@ -9,12 +9,15 @@
  * scheduler (one command in flight, timers, event loop) gets to a perfect line.
  *
  * (a) poll cycle: 8 idle readers polled round robin for a window; cycle = window / (polls / 8);
- *     utilisation = wire time of those bytes (+ turnaround per exchange) / window.
+ *     utilisation = wire time of those bytes (+ turnaround per exchange) / window. A second
+ *     baseline, the pty floor, is the same POLL/ACK exchange between two bare SerialPorts with
+ *     the same pacing: the cost of socat + serialport + the event loop, which no scheduler avoids.
  * (b) card -> lock: the bench is the decision maker (on 'card', output(addr, pulse 3 s)); the
  *     latency runs from the moment the simulated reader queues the card to the moment it
  *     receives the OUT. Swipes land at random readers and random phases of the cycle.
  */
 import { pino } from 'pino';
+import { SerialPort } from 'serialport';
 import { OsdpControlPanel } from '../../drivers/osdp/control-panel.js';
 import { Cmd } from '../../drivers/osdp/types.js';
 import { realTimers, systemClock } from '../../gateway/clock.js';
@@ -87,15 +90,16 @@ async function openLine(secure: boolean): Promise<Line> {
 /** (a) Poll cycle against the wire limit of the bytes actually exchanged. */
 async function pollCycle(cp: OsdpControlPanel, windowMs: number) {
   const a0 = cp.stats();
+  const timeouts0 = cp.status().reduce((n, r) => n + r.timeouts, 0);
   const t0 = performance.now();
   await sleep(windowMs);
   const a1 = cp.stats();
+  const timeouts = cp.status().reduce((n, r) => n + r.timeouts, 0) - timeouts0;
   const elapsed = performance.now() - t0;
   const exchanges = a1.framesReceived - a0.framesReceived;
   const bytes = a1.bytesSent - a0.bytesSent + (a1.bytesReceived - a0.bytesReceived);
   const wireMs = (bytes * BITS_PER_CHAR * 1000) / BAUD + exchanges * TURNAROUND_MS;
   const cycles = exchanges / READERS;
-  const timeouts = a1.readers.reduce((n, r) => n + r.misses, 0);
   return { elapsed, cycles, bytesPerCycle: bytes / cycles, wireMsPerCycle: wireMs / cycles, cycleMs: elapsed / cycles, utilisation: wireMs / elapsed, timeouts };
 }
 
@@ -128,10 +132,64 @@ async function cardToLock(line: Line, swipes: number): Promise<number[]> {
   return latencies;
 }
 
+/**
+ * Baseline: the same exchanges (8-byte command, 7-byte reply, the same wire pacing) by two
+ * bare SerialPorts over a pty, no OSDP on either side. What is left between this and the
+ * wire limit is the pty, serialport and the event loop, not the control panel.
+ */
+async function ptyFloor(windowMs: number): Promise<{ exchangeMs: number }> {
+  const pty = await createPtyPair();
+  const open = (path: string) =>
+    new Promise<SerialPort>((resolve, reject) => {
+      const p = new SerialPort({ path, baudRate: BAUD, autoOpen: false });
+      p.open((err) => (err ? reject(err) : resolve(p)));
+    });
+  const a = await open(pty.a);
+  const b = await open(pty.b);
+  try {
+    const wireMs = ((8 + 7) * BITS_PER_CHAR * 1000) / BAUD + TURNAROUND_MS;
+    const reply = Buffer.alloc(7, 0x41);
+    let got = 0;
+    b.on('data', (chunk: Buffer) => {
+      got += chunk.length;
+      if (got < 8) return;
+      got = 0;
+      const due = performance.now() + wireMs;
+      const spin = () => (performance.now() >= due ? b.write(reply) : setImmediate(spin));
+      setTimeout(spin, Math.max(0, Math.floor(wireMs) - 1));
+    });
+    let waiting: (() => void) | undefined;
+    let received = 0;
+    a.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received >= 7) {
+        received = 0;
+        waiting?.();
+      }
+    });
+    const command = Buffer.alloc(8, 0x53);
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < windowMs) {
+      await new Promise<void>((resolve) => {
+        waiting = resolve;
+        a.write(command);
+      });
+      n++;
+    }
+    return { exchangeMs: (performance.now() - t0) / n };
+  } finally {
+    await new Promise<void>((r) => a.close(() => r()));
+    await new Promise<void>((r) => b.close(() => r()));
+    await pty.stop();
+  }
+}
+
 export async function benchOsdpBus({ quick }: { quick: boolean }): Promise<Record<string, number | string>> {
   const windowMs = quick ? 3000 : 10_000;
   const swipes = quick ? 200 : 1000;
 
+  const floor = await ptyFloor(Math.min(windowMs, 3000));
   const clear = await openLine(false);
   let a: Awaited<ReturnType<typeof pollCycle>>;
   let latencies: number[];
@@ -161,7 +219,11 @@ export async function benchOsdpBus({ quick }: { quick: boolean }): Promise<Recor
     cycleMs: a.cycleMs,
     pollsPerReaderPerSec: 1000 / a.cycleMs,
     utilisation: a.utilisation,
-    missesDuringWindow: a.timeouts,
+    /** Baseline: bare SerialPort ping-pong of the same POLL/ACK sizes and pacing over a pty. */
+    ptyFloorCycleMs: floor.exchangeMs * READERS,
+    /** ptyFloorCycleMs / cycleMs: how close the control panel gets to what the pty allows. */
+    schedulerEfficiency: (floor.exchangeMs * READERS) / a.cycleMs,
+    timeoutsDuringWindow: a.timeouts,
     swipes: latencies.length,
     cardToLockP50Ms: pct(latencies, 50),
     cardToLockP99Ms: pct(latencies, 99),
