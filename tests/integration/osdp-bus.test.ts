@@ -158,11 +158,17 @@ describe('OSDP line faults over a pty', () => {
     };
     const before = await rate(1000);
 
+    const timeoutsBefore = r.cp.status().find((s) => s.address === 4)!.timeouts;
+    let timeoutsAtOffline = -1;
+    r.cp.on('event', (e) => {
+      if (e.kind === 'offline' && e.address === 4) timeoutsAtOffline = r.cp.status().find((s) => s.address === 4)!.timeouts - timeoutsBefore;
+    });
     r.sim.reader(4).unplug();
     const t0 = performance.now();
     await waitFor(() => r.of('offline', 4)[0], 'reader 4 offline', 5000);
-    // 4 misses × (200 ms reply timeout + wire) plus the three other readers' polls in between.
-    expect(performance.now() - t0).toBeLessThan(4 * 260 + 500);
+    // Exactly offlineAfterMisses (4) unanswered commands: 4 × 200 ms plus the other readers' polls in between.
+    expect(timeoutsAtOffline).toBe(4);
+    expect(performance.now() - t0).toBeLessThan(2500);
     expect(r.of('offline', 4)[0]!.reason).toMatch(/no reply/);
     const during = await rate(2000);
     for (const a of [1, 2, 3]) {
