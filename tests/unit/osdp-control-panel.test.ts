@@ -233,6 +233,23 @@ describe('OsdpControlPanel scheduling', () => {
     expect(polls.length).toBeLessThanOrEqual(12);
   });
 
+  it('keeps polling when an event listener throws, and emits nothing while stopping', async () => {
+    const r = rig([{ address: 1 }, { address: 2 }]);
+    await r.run(50);
+    r.cp.on('event', (e) => {
+      if (e.kind === 'card') throw new Error('listener bug');
+    });
+    r.line.reader(1).swipe('0000001');
+    await r.run(20);
+    r.line.reader(2).swipe('0000002');
+    await r.run(20);
+    expect(r.of('card').map((e) => e.address)).toEqual([1, 2]);
+    const before = r.events.length;
+    await r.cp.stop();
+    expect(r.events.length).toBe(before);
+    expect(r.cp.stats().state).toBe('stopped');
+  });
+
   it('refuses a bad configuration', () => {
     const clock = new ManualClock();
     const base = { bus: { id: 'x', path: '/dev/x', baudRate: 9600 as const, replyTimeoutMs: 200, offlineAfterMisses: 4, idleMs: 0 }, clock, timers: clock, log: pino({ level: 'silent' }), openPort: () => new FakeOsdpLine(clock, []) };
