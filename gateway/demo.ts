@@ -15,6 +15,7 @@ import { untilSignal } from './cli.js';
 import { startSimulatedLocks } from '../sim/smartlock/index.js';
 import { startSimulatedCabinets, type SimulatedCabinets } from '../sim/cabinet/index.js';
 import type { CabinetConfig } from '../config/schema.js';
+import { prepareDemoReaders } from './demo-access.js';
 
 /** Bikes plugged in when the demo starts, and the ones the demo starts charging. */
 const DEMO_PLUGGED: Record<string, number[]> = { 'cab-a': [1, 2, 5], 'cab-b': [3] };
@@ -47,8 +48,9 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
     tcp: parsed.cabinets.filter((c) => 'tcp' in c.bus).map((c) => ({ id: c.id, ports: c.ports, port: 0, host: '127.0.0.1' })),
     plugged: Object.fromEntries(parsed.cabinets.map((c) => [c.id, (DEMO_PLUGGED[c.id] ?? []).filter((p) => p <= c.ports)])),
   });
+  const doors = await prepareDemoReaders(parsed, (line) => process.stdout.write(`${line}\n`));
   const config = {
-    ...parsed,
+    ...(doors?.config ?? { ...parsed, osdpBuses: [], readers: [], doors: [] }),
     cabinets: parsed.cabinets.map((c): CabinetConfig => ('tcp' in c.bus ? { ...c, bus: { tcp: { host: '127.0.0.1', port: cabinetSim.tcpPort(c.id) } } } : c)),
   };
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-demo-'));
@@ -57,7 +59,7 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
   const watchPassword = randomBytes(12).toString('base64url');
   // Device chatter (a lock going offline is a warning in a real compound) would drown the feed.
   const logs = createLoggerFactory({ ...config.log, level: 'error' });
-  const gateway = new Gateway({ config, secrets: secretsFrom(lockPasswords), dataDir, logs, operators: [{ username: 'watch', password: watchPassword }] });
+  const gateway = new Gateway({ config, secrets: secretsFrom({ ...lockPasswords, ...doors?.secrets }), dataDir, logs, operators: [{ username: 'watch', password: watchPassword }] });
   // Watch in-process from before the start, so the feed shows the very first events too.
   const unwatch = gateway.broker.subscribe(`${gateway.root}/#`, (topic, payload) => printMessage(topic.slice(gateway.root.length + 1), payload));
   try {
@@ -66,6 +68,7 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
     // Open simulator sockets would keep the process alive after the error is printed.
     unwatch();
     await cabinetSim.stop();
+    await doors?.stop();
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
@@ -77,6 +80,7 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
   });
 
   const charging = startDemoCharging(gateway, config.cabinets, cabinetSim);
+  await doors?.run(gateway);
 
   const root = gateway.root;
   const cab = config.cabinets[0];
@@ -95,6 +99,12 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
             `    mosquitto_pub -h 127.0.0.1 -p ${gateway.brokerPort} -u watch -P '${watchPassword}' -t '${root}/cmd/charging.stop' -m '{"id":"demo-2","args":{"cabinet":"${cab.id}","port":${DEMO_PLUGGED[cab.id]?.[0] ?? 1}}}'`,
           ]
         : []),
+      ...(doors
+        ? [
+            `  ${config.readers.length} simulated OSDP readers (secure channel) on a pty RS-485 line; residents come and go. Open the main gate:`,
+            `    mosquitto_pub -h 127.0.0.1 -p ${gateway.brokerPort} -u watch -P '${watchPassword}' -t '${root}/cmd/door.open' -m '{"id":"demo-3","args":{"door":"main-gate"}}'`,
+          ]
+        : []),
       `  the web console arrives with the console issue; events are printed below. Ctrl-C stops everything cleanly.`,
       '',
     ].join('\n') + '\n',
@@ -104,6 +114,8 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
   await charging.stop();
   await sim.stop();
   await gateway.stop();
+  // The readers after the gateway: stopping them first would read as readers going offline.
+  await doors?.stop();
   await cabinetSim.stop();
   unwatch();
   rmSync(dataDir, { recursive: true, force: true });
