@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { ReaderKeyStore } from './access/keys.js';
 import { loadCompoundFile, ConfigError, type LoadedConfig } from '../config/load.js';
 import { isGatehouseError } from './errors.js';
 import { createLoggerFactory } from './log.js';
@@ -116,7 +117,11 @@ async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): P
     return 2;
   }
   for (const l of missing) process.stderr.write(`${loaded.file}: lock ${l.id} has no password secret "${l.passwordSecret ?? `devices.${l.id}`}"; it will be refused by the broker\n`);
-  process.stdout.write(`${loaded.file}: valid — compound ${config.compound.id}, gateway ${config.gateway.id}, ${config.locks.length} lock(s), uplink ${config.uplink ? 'configured' : 'none (embedded broker only)'}\n`);
+  const readerProblems = checkReaderKeys(loaded, dataDir);
+  for (const p of readerProblems.errors) process.stderr.write(`${loaded.file}: ${p}\n`);
+  for (const p of readerProblems.warnings) process.stderr.write(`warning: ${loaded.file}: ${p}\n`);
+  if (readerProblems.errors.length) return 2;
+  process.stdout.write(`${loaded.file}: valid — compound ${config.compound.id}, gateway ${config.gateway.id}, ${config.locks.length} lock(s), ${config.doors.length} door(s) with ${config.readers.length} reader(s), ${config.cabinets.length} cabinet(s), uplink ${config.uplink ? 'configured' : 'none (embedded broker only)'}\n`);
   if (missing.length) return 2;
   if (!devices) return 0;
   // Locks dial in to us, so their reachability is what the running daemon last saw.
@@ -135,7 +140,38 @@ async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): P
     if (!online) bad++;
     process.stdout.write(`lock ${lock.id.padEnd(20)} ${online ? 'online ' : 'OFFLINE'} ${s ? `last seen ${String(s.lastSeen ?? s.ts)} battery ${String(s.battery ?? '?')}%` : 'never connected'}\n`);
   }
+  for (const reader of config.readers) {
+    const s = states.get(reader.id);
+    const online = s?.online === true;
+    if (!online) bad++;
+    process.stdout.write(`reader ${reader.id.padEnd(18)} ${online ? 'online ' : 'OFFLINE'} ${s ? `last seen ${String(s.lastSeen ?? s.ts)} secure ${String(s.secure)}${s.tamper ? ' TAMPER' : ''}` : 'never seen'}\n`);
+  }
   return bad ? 1 : 0;
+}
+
+/** A reader that must talk securely needs its key before the installer leaves the site. */
+function checkReaderKeys(loaded: LoadedConfig, dataDir: string): { errors: string[]; warnings: string[] } {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  let keys: ReaderKeyStore | undefined;
+  try {
+    keys = new ReaderKeyStore(resolve(dataDir), loaded.secrets);
+  } catch (err) {
+    errors.push((err as Error).message);
+  }
+  for (const r of loaded.config.readers) {
+    if (r.secure === 'off') {
+      warnings.push(`reader ${r.id} runs without secure channel: card numbers cross the RS-485 line in clear`);
+      continue;
+    }
+    if (r.secure === 'install' || !keys) continue;
+    try {
+      if (!keys.keyFor(r)) errors.push(`reader ${r.id} needs a secure channel key: add "${r.keySecret ?? `osdp.${r.id}`}" (32 hex digits) to the secrets file, or set secure: install for a new reader`);
+    } catch (err) {
+      errors.push((err as Error).message);
+    }
+  }
+  return { errors, warnings };
 }
 
 async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number> {

@@ -50,6 +50,23 @@ describe('gatehouse CLI', () => {
     expect(r.stderr).toMatch(/lock flat-1 has no password secret "devices.flat-1"/);
   });
 
+  it('check: a reader that must talk securely without a key is a configuration error; one without secure channel is a warning', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
+    const readers = 'osdpBuses: [{ id: bus, path: /dev/ttyUSB0 }]\nreaders:\n  - { id: r-1, bus: bus, address: 1 }\n  - { id: r-2, bus: bus, address: 2, secure: "off" }\n  - { id: r-3, bus: bus, address: 3, secure: install }\n';
+    writeFileSync(join(dir, 'c.yaml'), `compound: { id: c }\ngateway: { id: g }\n${readers}`);
+    const r = runCli(['check', '--config', join(dir, 'c.yaml'), '--data', join(dir, 'data')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/reader r-1 needs a secure channel key: add "osdp.r-1"/);
+    expect(r.stderr).toMatch(/warning: .*reader r-2 runs without secure channel/);
+    expect(r.stderr).not.toMatch(/r-3/);
+    writeFileSync(join(dir, 's.yaml'), 'osdp:\n  r-1: "00112233445566778899aabbccddeeff"\n', { mode: 0o600 });
+    writeFileSync(join(dir, 'c.yaml'), `compound: { id: c }\ngateway: { id: g }\nsecretsFile: s.yaml\n${readers}`);
+    const ok = runCli(['check', '--config', join(dir, 'c.yaml'), '--data', join(dir, 'data')]);
+    expect(ok.stderr).not.toMatch(/needs a secure channel key/);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/0 door\(s\) with 3 reader\(s\)/);
+  });
+
   it('demo: runs the simulated compound, prints events, stops cleanly', async () => {
     const child = spawnCli(['demo', '--duration', '6']);
     let out = '';
