@@ -7,6 +7,7 @@ import { z } from 'zod';
 
 import { Id, Duration } from './common.js';
 import { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig, checkAccessReferences } from './access-schema.js';
+import { AlarmsConfig, Dc09PanelConfig, InputModuleConfig, LinkageRule, OutputConfig, PartitionConfig, PerimeterConfig, ZoneConfig, checkPerimeterReferences } from './perimeter-schema.js';
 
 export { Id };
 
@@ -195,6 +196,16 @@ export const CompoundConfig = z
     readers: z.array(ReaderConfig).default([]),
     doors: z.array(DoorConfig).default([]),
     access: AccessConfig.prefault({}),
+    /** Perimeter alarms (issue 5): Modbus input modules, zones, partitions, outputs, DC-09 panels. */
+    inputModules: z.array(InputModuleConfig).default([]),
+    zones: z.array(ZoneConfig).default([]),
+    partitions: z.array(PartitionConfig).default([]),
+    outputs: z.array(OutputConfig).default([]),
+    alarmPanels: z.array(Dc09PanelConfig).default([]),
+    perimeter: PerimeterConfig.prefault({}),
+    /** The alarm lifecycle shared by every family, and what an alarm sets off. */
+    alarms: AlarmsConfig.prefault({}),
+    linkage: z.array(LinkageRule).default([]),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -231,7 +242,25 @@ export const CompoundConfig = z
     cfg.osdpBuses.forEach((b, i) => claim(b.id, `osdpBuses[${i}]`, ['osdpBuses', i, 'id']));
     cfg.readers.forEach((r, i) => claim(r.id, `readers[${i}]`, ['readers', i, 'id']));
     cfg.doors.forEach((d, i) => claim(d.id, `doors[${i}]`, ['doors', i, 'id']));
+    cfg.inputModules.forEach((m, i) => claim(m.id, `inputModules[${i}]`, ['inputModules', i, 'id']));
+    cfg.zones.forEach((z, i) => claim(z.id, `zones[${i}]`, ['zones', i, 'id']));
+    cfg.partitions.forEach((p, i) => claim(p.id, `partitions[${i}]`, ['partitions', i, 'id']));
+    cfg.outputs.forEach((o, i) => claim(o.id, `outputs[${i}]`, ['outputs', i, 'id']));
+    cfg.alarmPanels.forEach((p, i) => claim(p.id, `alarmPanels[${i}]`, ['alarmPanels', i, 'id']));
     checkAccessReferences(cfg, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
+    checkPerimeterReferences(cfg, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
+    const outputIds = new Set(cfg.outputs.map((o) => o.id));
+    cfg.linkage.forEach((rule, i) =>
+      rule.do.forEach((action, j) => {
+        if ('output' in action && !outputIds.has(action.output)) ctx.addIssue({ code: 'custom', path: ['linkage', i, 'do', j, 'output'], message: `no output "${action.output}" in outputs` });
+      }),
+    );
+    const accounts = new Map<string, number>();
+    cfg.alarmPanels.forEach((p, i) => {
+      const key = p.account.toUpperCase();
+      if (accounts.has(key)) ctx.addIssue({ code: 'custom', path: ['alarmPanels', i, 'account'], message: `account ${p.account} is already alarmPanels[${accounts.get(key)}]` });
+      else accounts.set(key, i);
+    });
     if (cfg.uplink && (cfg.uplink.certFile === undefined) !== (cfg.uplink.keyFile === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['uplink', cfg.uplink.certFile ? 'keyFile' : 'certFile'], message: 'certFile and keyFile go together' });
     }
@@ -251,6 +280,7 @@ export type CabinetConfig = z.infer<typeof CabinetConfig>;
 export type CabinetConfigInput = z.input<typeof CabinetConfig>;
 export type ChargingConfig = z.infer<typeof ChargingConfig>;
 export type { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig } from './access-schema.js';
+export type { AlarmsConfig, AlarmPriority, Dc09PanelConfig, Dc09ReceiverConfig, InputModuleConfig, LinkageRule, OutputConfig, PartitionConfig, PerimeterConfig, ZoneConfig } from './perimeter-schema.js';
 
 /** One ModbusBus per distinct key: an RTU line by device path, a TCP endpoint by host:port. */
 export function cabinetBusKey(bus: CabinetBusConfig): string {
