@@ -82,3 +82,14 @@ export interface CameraLinkage {
 export interface OutputDriver {
   setOutput(output: string, on: boolean): Promise<void>;
 }
+
+/**
+ * What an alarm source needs from the lifecycle: report a condition raised, and report it
+ * gone. Idempotent: raising an active condition counts a re-trigger, clearing a condition
+ * that is not active does nothing. Both are synchronous and never wait on the disk (the
+ * manager records asynchronously), so a source can call them on its hot path.
+ */
+export interface AlarmSink {
+  raise(condition: AlarmCondition): Alarm;
+  clear(kind: string, source: EventSource, data?: Record<string, unknown>): Alarm | undefined;
+}
