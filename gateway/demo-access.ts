@@ -107,3 +107,28 @@ export async function prepareDemoReaders(config: CompoundConfig, say: (line: str
     },
   };
 }
+
+/**
+ * `gatehouse sim --config FILE`: the readers of FILE's OSDP lines, each line on the path the
+ * file names — which for the sim must be the OTHER end from the gateway's (one end of a
+ * socat pty pair, or a second USB-RS485 adapter on the same pair). Readers with a key in the
+ * secrets use it; `secure: install` readers start in install mode (default key).
+ */
+export async function startReadersOf(config: CompoundConfig, secretOf: (name: string) => string | undefined): Promise<SimulatedReaders[]> {
+  const started: SimulatedReaders[] = [];
+  try {
+    for (const bus of config.osdpBuses) {
+      const readers = config.readers
+        .filter((r) => r.bus === bus.id)
+        .map((r) => {
+          const hex = r.secure === 'required' ? secretOf(r.keySecret ?? `osdp.${r.id}`) : undefined;
+          return { address: r.address, ...(hex && /^[0-9a-fA-F]{32}$/.test(hex) ? { key: Buffer.from(hex, 'hex') } : {}), ...(r.secure === 'off' ? { secureCapable: false } : {}) };
+        });
+      if (readers.length) started.push(await startSimulatedReaders({ path: bus.path, baudRate: bus.baudRate, readers }));
+    }
+  } catch (err) {
+    await Promise.all(started.map((s) => s.close()));
+    throw err;
+  }
+  return started;
+}

@@ -15,7 +15,7 @@ import { untilSignal } from './cli.js';
 import { startSimulatedLocks } from '../sim/smartlock/index.js';
 import { startSimulatedCabinets, type SimulatedCabinets } from '../sim/cabinet/index.js';
 import type { CabinetConfig } from '../config/schema.js';
-import { prepareDemoReaders } from './demo-access.js';
+import { prepareDemoReaders, startReadersOf } from './demo-access.js';
 
 /** Bikes plugged in when the demo starts, and the ones the demo starts charging. */
 const DEMO_PLUGGED: Record<string, number[]> = { 'cab-a': [1, 2, 5], 'cab-b': [3] };
@@ -187,6 +187,15 @@ export async function runSim(loaded: LoadedConfig): Promise<number> {
     process.stderr.write(`gatehouse sim: cannot simulate the cabinets: ${(err as Error).message}\n`);
     return 1;
   }
+  let readers: Awaited<ReturnType<typeof startReadersOf>> = [];
+  try {
+    readers = await startReadersOf(config, (n) => secrets.get(n));
+  } catch (err) {
+    await stopCabinets();
+    process.stderr.write(`gatehouse sim: cannot simulate the OSDP readers: ${(err as Error).message}\n`);
+    return 1;
+  }
+  for (const bus of config.osdpBuses) process.stdout.write(`simulating ${config.readers.filter((r) => r.bus === bus.id).length} OSDP reader(s) on ${bus.path} (give the gateway the other end of the line)\n`);
   const sim = locks.length ? await startSimulatedLocks({ url, locks }) : undefined;
   if (locks.length) process.stdout.write(`simulating ${locks.length} lock(s) against ${url}\n`);
   for (const c of config.cabinets) {
@@ -197,6 +206,7 @@ export async function runSim(loaded: LoadedConfig): Promise<number> {
   await untilSignal();
   await sim?.stop();
   await stopCabinets();
+  await Promise.all(readers.map((r) => r.close()));
   return 0;
 }
 
