@@ -77,3 +77,34 @@ describe('gatehouse sim --config with OSDP readers', () => {
     expect(ok.stdout).toMatch(/reader gate-out\s+online .*secure true/);
   }, 60_000);
 });
+
+describe('gatehouse discover --osdp', () => {
+  it('lists the readers on a line with their identity, and exits 1 on a line with none', async () => {
+    pty = await createPtyPair();
+    dir = mkdtempSync(join(tmpdir(), 'gh-cli-disc-'));
+    writeFileSync(join(dir, 'secrets.yaml'), `osdp:\n  gate-in: "${randomBytes(16).toString('hex')}"\n  gate-out: "${randomBytes(16).toString('hex')}"\n`, { mode: 0o600 });
+    writeFileSync(join(dir, 'sim.yaml'), compound(pty.b));
+    const sim = spawnCli(['sim', '--config', join(dir, 'sim.yaml')]);
+    children.push(sim);
+    let simOut = '';
+    sim.stdout!.on('data', (d: Buffer) => (simOut += d.toString()));
+    await waitFor(() => simOut.includes('simulating 2 OSDP reader(s)') || undefined, 'the simulator to start', 15_000, () => simOut);
+    const scan = async (range: string) => {
+      const child = spawnCli(['discover', '--osdp', pty!.a, '--addresses', range]);
+      children.push(child);
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise<number | null>((r) => child.on('exit', r));
+      return { code, out };
+    };
+    const found = await scan('0-4');
+    expect(found.out).toMatch(/address +1 +vendor 0A1B2C model 1 version 1 serial 100001 firmware 1\.0\.0/);
+    expect(found.out).toMatch(/address +2 +vendor 0A1B2C .* serial 100002/);
+    expect(found.out).toMatch(/2 reader\(s\) found/);
+    expect(found.code).toBe(0);
+    const none = await scan('10-12');
+    expect(none.out).toMatch(/0 reader\(s\) found/);
+    expect(none.code).toBe(1);
+    expect(runCli(['discover']).status).toBe(2);
+  }, 60_000);
+});
