@@ -24,6 +24,10 @@ export const ErrorCodes = {
   DEVICE_PROTOCOL: 'The device sent data that does not follow its protocol',
   ACCESS_VERSION_MISMATCH: 'The credential delta does not start at the stored version; send a snapshot',
   ACCESS_DUPLICATE_CREDENTIAL: 'Two credentials would share a card or a PIN-only PIN',
+  ALARM_UNKNOWN: 'No open or recent alarm with this id',
+  ALARM_ACTIVE: 'The alarm condition still holds; it can be closed once it clears',
+  ALARM_CLOSED: 'The alarm is already closed',
+  ALARM_ACKNOWLEDGED: 'The alarm is already acknowledged',
   INTERNAL: 'Internal error',
 } as const;
 
