@@ -7,6 +7,7 @@ import { z } from 'zod';
 
 import { Id, Duration } from './common.js';
 import { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig, checkAccessReferences } from './access-schema.js';
+import { CameraConfig, LiveViewConfig, MediaConfig } from './camera-schema.js';
 import { AlarmsConfig, Dc09PanelConfig, InputModuleConfig, LinkageRule, OutputConfig, PartitionConfig, PerimeterConfig, ZoneConfig, checkPerimeterReferences } from './perimeter-schema.js';
 
 export { Id };
@@ -206,6 +207,10 @@ export const CompoundConfig = z
     /** The alarm lifecycle shared by every family, and what an alarm sets off. */
     alarms: AlarmsConfig.prefault({}),
     linkage: z.array(LinkageRule).default([]),
+    /** Cameras (issue 6): ONVIF + RTSP, snapshots on alarm, live view in the console. */
+    cameras: z.array(CameraConfig).default([]),
+    media: MediaConfig.prefault({}),
+    liveView: LiveViewConfig.prefault({}),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -247,12 +252,14 @@ export const CompoundConfig = z
     cfg.partitions.forEach((p, i) => claim(p.id, `partitions[${i}]`, ['partitions', i, 'id']));
     cfg.outputs.forEach((o, i) => claim(o.id, `outputs[${i}]`, ['outputs', i, 'id']));
     cfg.alarmPanels.forEach((p, i) => claim(p.id, `alarmPanels[${i}]`, ['alarmPanels', i, 'id']));
+    cfg.cameras.forEach((c, i) => claim(c.id, `cameras[${i}]`, ['cameras', i, 'id']));
     checkAccessReferences(cfg, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
     checkPerimeterReferences(cfg, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
     const outputIds = new Set(cfg.outputs.map((o) => o.id));
     cfg.linkage.forEach((rule, i) =>
       rule.do.forEach((action, j) => {
         if ('output' in action && !outputIds.has(action.output)) ctx.addIssue({ code: 'custom', path: ['linkage', i, 'do', j, 'output'], message: `no output "${action.output}" in outputs` });
+        if ('camera' in action && !cfg.cameras.some((c) => c.id === action.camera)) ctx.addIssue({ code: 'custom', path: ['linkage', i, 'do', j, 'camera'], message: `no camera "${action.camera}" in cameras` });
       }),
     );
     const accounts = new Map<string, number>();
@@ -280,6 +287,7 @@ export type CabinetConfig = z.infer<typeof CabinetConfig>;
 export type CabinetConfigInput = z.input<typeof CabinetConfig>;
 export type ChargingConfig = z.infer<typeof ChargingConfig>;
 export type { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig } from './access-schema.js';
+export type { CameraConfig, LiveViewConfig, MediaConfig } from './camera-schema.js';
 export type { AlarmsConfig, AlarmPriority, Dc09PanelConfig, Dc09ReceiverConfig, InputModuleConfig, LinkageRule, OutputConfig, PartitionConfig, PerimeterConfig, ZoneConfig } from './perimeter-schema.js';
 
 /** One ModbusBus per distinct key: an RTU line by device path, a TCP endpoint by host:port. */

@@ -1,0 +1,58 @@
+/**
+ * Cameras (issue 6): ONVIF devices with RTSP streams, snapshots attached to alarms, and
+ * live view relayed to the console.
+ */
+import { z } from 'zod';
+import { Duration, Id } from './common.js';
+
+export const CameraConfig = z
+  .object({
+    id: Id,
+    name: z.string().min(1).max(120).optional(),
+    /** ONVIF device service host (IP or name) and HTTP port. */
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(80),
+    /** ONVIF device service path. */
+    path: z.string().startsWith('/').default('/onvif/device_service'),
+    username: z.string().min(1).max(64),
+    /** Secret holding the password; default `cameras.{id}`. */
+    passwordSecret: z.string().min(1).optional(),
+    /** Media profile token to use; default: the first profile the camera lists. */
+    profile: z.string().min(1).max(64).optional(),
+    /** Subscribe to the camera's events (motion, tamper, inputs, line/field detection). */
+    events: z.boolean().default(true),
+    /** A camera unreachable this long is reported offline. */
+    offlineAfterMs: Duration.min(1000).default(30_000),
+  })
+  .strict();
+
+export const MediaConfig = z
+  .object({
+    /** On-disk cap of stored snapshots; the oldest are removed first. */
+    maxBytes: z.number().int().min(1024 * 1024).default(512 * 1024 * 1024),
+    /** A snapshot larger than this is refused (a hostile camera cannot fill the disk in one go). */
+    maxSnapshotBytes: z.number().int().min(16 * 1024).default(5 * 1024 * 1024),
+    /** A snapshot must arrive within this time after the alarm. */
+    snapshotTimeoutMs: Duration.min(100).max(30_000).default(3000),
+  })
+  .strict();
+
+export const LiveViewConfig = z
+  .object({
+    /** ffmpeg binary used to transcode RTSP to MPEG-1 for the browser (JSMpeg). */
+    ffmpegPath: z.string().default('/usr/bin/ffmpeg'),
+    /** Keep a stream running this long after its last viewer leaves (zapping back is instant). */
+    lingerMs: Duration.max(300_000).default(10_000),
+    /** Viewers per camera stream and streams at once: the Pi's CPU is the limit. */
+    maxViewersPerCamera: z.number().int().min(1).max(50).default(8),
+    maxStreams: z.number().int().min(1).max(16).default(4),
+    /** Output size and rate of the MPEG-1 stream. */
+    width: z.number().int().min(160).max(1920).default(640),
+    fps: z.number().int().min(1).max(30).default(15),
+    bitrateKbps: z.number().int().min(100).max(8000).default(800),
+  })
+  .strict();
+
+export type CameraConfig = z.infer<typeof CameraConfig>;
+export type MediaConfig = z.infer<typeof MediaConfig>;
+export type LiveViewConfig = z.infer<typeof LiveViewConfig>;
