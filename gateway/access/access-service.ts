@@ -9,56 +9,17 @@
 import type { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig } from '../../config/schema.js';
 import { cardHexFromRaw } from '../../drivers/osdp/card.js';
 import type { BuzzerControl, LedControl, OutputControl, ReaderEvent, ReaderLinkStatus } from '../../drivers/osdp/types.js';
+import type { Decider, Decision, LineReader, ReaderLine, ReaderLineFactory } from './service-types.js';
 import type { Clock, Timers } from '../clock.js';
 import type { EventInput } from '../events.js';
 import { GatehouseError, isGatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/outbox.js';
-import { decisionEvent, doorEvent, doorState, readerHealthEvent, readerOfflineAlarm, readerState, tamperEvent, type AccessMethod, type Direction } from './access-events.js';
+import { decisionEvent, doorEvent, doorState, readerHealthEvent, readerOfflineAlarm, readerState, tamperEvent, type Direction } from './access-events.js';
 import { DoorMachine, type Passage, type RelayCommand } from './door-machine.js';
 import { KeypadEntry, PinGuessLimiter, type Entry } from './keypad-entry.js';
 
-/** One RS-485 line as the service uses it (drivers/osdp/control-panel.ts implements it). */
-export interface ReaderLine {
-  on(event: 'event', listener: (e: ReaderEvent) => void): unknown;
-  start(): Promise<void> | void;
-  stop(): Promise<void> | void;
-  output(address: number, cmds: OutputControl[]): Promise<void>;
-  led(address: number, cmd: LedControl): Promise<void>;
-  buzzer(address: number, cmd: BuzzerControl): Promise<void>;
-  status(): ReaderLinkStatus[];
-}
-
-export interface LineReader {
-  address: number;
-  secure: 'required' | 'install' | 'off';
-  key?: Uint8Array;
-}
-
-export type ReaderLineFactory = (bus: OsdpBusConfig, readers: LineReader[]) => ReaderLine;
-
-export interface DecisionRequest {
-  door: string;
-  direction: Direction;
-  card?: string;
-  pin?: string;
-  now: number;
-}
-
-export interface Decision {
-  granted: boolean;
-  reason: string;
-  credentialId?: string;
-  credential: string;
-  method: AccessMethod;
-  antiPassback?: { area: string; mode: string; violation: boolean };
-}
-
-/** The decision engine as the service uses it (gateway/access/decider.ts implements it). */
-export interface Decider {
-  decide(req: DecisionRequest): Decision;
-  commitPassage(p: { credentialId: string; door: string; direction: Direction; now: number }): void;
-}
+export type { Decider, Decision, DecisionRequest, LineReader, ReaderLine, ReaderLineFactory } from './service-types.js';
 
 export interface AccessServiceOptions {
   buses: readonly OsdpBusConfig[];
