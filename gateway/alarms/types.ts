@@ -28,6 +28,12 @@ export interface AlarmCondition {
   priority: AlarmPriority;
   /** Anything the guard or platform should see (zone name, DC-09 event code, temperature...). Never secrets. */
   data?: Record<string, unknown>;
+  /**
+   * A one-shot report with no "gone" to follow (a DC-09 burglary code, an event without an
+   * `active` flag): the alarm is raised but its condition does not hold, so a guard can
+   * close it once handled instead of waiting for a clear that never comes.
+   */
+  momentary?: boolean;
 }
 
 export interface Alarm {
@@ -45,9 +51,9 @@ export interface Alarm {
   count: number;
   raisedAt: number;
   lastAt: number;
-  acknowledged?: { by: string; at: number; note?: string };
+  acknowledged?: { by: string; role?: string; at: number; note?: string };
   clearedAt?: number;
-  closed?: { by: string; at: number; note?: string; reason: 'operator' | 'auto' | 'overflow' };
+  closed?: { by: string; role?: string; at: number; note?: string; reason: 'operator' | 'auto' | 'overflow' };
   data: Record<string, unknown>;
   /** Media attached later (snapshot ids from the camera family). */
   media: string[];
@@ -56,6 +62,8 @@ export interface Alarm {
 /** Who acted, for the audit trail: the router's Caller principal and role. */
 export interface AlarmActor {
   by: string;
+  /** The caller's role (guard, platform...), kept in the audit trail next to `by`. */
+  role?: string;
   note?: string;
 }
 
@@ -63,6 +71,8 @@ export interface AlarmActor {
 export interface AlarmManagerEvents {
   raised: [Alarm];
   retriggered: [Alarm];
+  /** A cleared (not closed) alarm whose condition came back; also emitted as `retriggered`. Linkage fires again on it. */
+  reactivated: [Alarm];
   acknowledged: [Alarm];
   cleared: [Alarm];
   closed: [Alarm];

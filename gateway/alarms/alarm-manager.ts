@@ -1,0 +1,370 @@
+/**
+ * The alarm lifecycle of types.ts: conditions in (raise/clear from the sources, usually
+ * through the alarm tap), alarms out (events in class `alarm`, the retained `state/alarms`,
+ * and EventEmitter events for linkage and the console).
+ *
+ * raise/clear are synchronous and never touch the disk on the caller's stack: the store
+ * batches its writes per loop turn and the outbox records asynchronously. Nothing they do
+ * can throw into a source: record failures and listener exceptions are logged.
+ */
+import { EventEmitter } from 'node:events';
+import type { Database } from 'better-sqlite3';
+import { monotonicFactory } from 'ulid';
+import type { AlarmPriority, AlarmsConfig } from '../../config/schema.js';
+import { realTimers, type Clock, type TimerHandle, type Timers } from '../clock.js';
+import { GatehouseError } from '../errors.js';
+import type { EventSource } from '../events.js';
+import type { Logger } from '../log.js';
+import type { Outbox } from '../outbox/outbox.js';
+import { AlarmStore } from './alarm-store.js';
+import { actorData, iso, summary } from './alarm-views.js';
+import type { Alarm, AlarmActor, AlarmCondition, AlarmManagerEvents, AlarmSink } from './types.js';
+
+/** The retained topic `state/alarms`. */
+export const ALARMS_STATE_DEVICE = 'alarms';
+/** Flood control: at most one "it happened again" event per alarm per this long. */
+export const RETRIGGER_EVENT_INTERVAL_MS = 60_000;
+/** Summaries in `state/alarms` (the rest is counted, and listed by `alarm.list`). */
+export const STATE_MAX_SUMMARIES = 200;
+
+const PRIORITY_RANK: Record<AlarmPriority, number> = { critical: 3, high: 2, medium: 1, low: 0 };
+export const priorityRank = (p: AlarmPriority): number => PRIORITY_RANK[p];
+
+export const alarmKey = (kind: string, source: EventSource): string => `${kind}|${source.device}|${source.point ?? ''}`;
+
+export interface AlarmManagerOptions {
+  db: Database;
+  outbox: Pick<Outbox, 'record' | 'setState'>;
+  config: AlarmsConfig;
+  clock: Clock;
+  log: Logger;
+  /** For flood-control trailing events, the state debounce and the restart grace; real timers by default. */
+  timers?: Timers;
+  /** Minimum spacing of `state/alarms` writes. */
+  stateDebounceMs?: number;
+  /**
+   * After a restart, an alarm restored as active whose source has not reported it again
+   * within this time is cleared: nobody holds the condition any more (a door machine starts
+   * from "closed", so it never sends the forced_cleared that would let a guard close it).
+   */
+  restoreGraceMs?: number;
+  /** Closed alarms stay listable (and can still get media) this long. */
+  keepClosedDays?: number;
+}
+
+export interface AlarmListOptions {
+  includeClosed?: boolean;
+  limit?: number;
+}
+
+interface Flood {
+  lastNoisyAt?: number;
+  pending: boolean;
+  timer?: TimerHandle;
+  clearedOnce: boolean;
+}
+
+export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements AlarmSink {
+  private readonly store: AlarmStore;
+  private readonly outbox: Pick<Outbox, 'record' | 'setState'>;
+  private readonly config: AlarmsConfig;
+  private readonly clock: Clock;
+  private readonly timers: Timers;
+  private readonly log: Logger;
+  private readonly ulid = monotonicFactory();
+  private readonly byKey = new Map<string, Alarm>();
+  private readonly byId = new Map<string, Alarm>();
+  private readonly flood = new Map<string, Flood>();
+  /** Restored active alarms no source has reported since this process started. */
+  private readonly unconfirmed = new Set<string>();
+  private stateTimer: TimerHandle | undefined;
+  private graceTimer: TimerHandle | undefined;
+  private pruneTimer: TimerHandle | undefined;
+  private readonly stateDebounceMs: number;
+  private readonly restoreGraceMs: number;
+  private readonly keepClosedMs: number;
+  private stopped = false;
+
+  constructor(opts: AlarmManagerOptions) {
+    super();
+    this.outbox = opts.outbox;
+    this.config = opts.config;
+    this.clock = opts.clock;
+    this.timers = opts.timers ?? realTimers;
+    this.log = opts.log;
+    this.stateDebounceMs = opts.stateDebounceMs ?? 250;
+    this.restoreGraceMs = opts.restoreGraceMs ?? 300_000;
+    this.keepClosedMs = (opts.keepClosedDays ?? 30) * 86_400_000;
+    this.store = new AlarmStore(opts.db, (err) => this.log.error({ err: err.message }, 'alarm store write failed; the alarm is kept in memory'));
+    for (const a of this.store.loadOpen()) {
+      this.byKey.set(a.key, a);
+      this.byId.set(a.id, a);
+      if (a.active) this.unconfirmed.add(a.id);
+    }
+  }
+
+  /** Publishes the restored state and arms the restart grace and the daily prune. */
+  start(): void {
+    this.stopped = false;
+    this.publishState();
+    if (this.unconfirmed.size) this.graceTimer = this.timers.setTimeout(() => this.expireUnconfirmed(), this.restoreGraceMs);
+    this.store.prune(this.clock.now() - this.keepClosedMs);
+    this.pruneTimer = this.timers.setInterval(() => this.store.prune(this.clock.now() - this.keepClosedMs), 86_400_000);
+  }
+
+  /** Records pending flood-control events, writes the state and the store; the outbox must still be open. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.graceTimer?.cancel();
+    this.pruneTimer?.cancel();
+    for (const [id, f] of this.flood) {
+      f.timer?.cancel();
+      f.timer = undefined;
+      const a = this.byId.get(id);
+      if (f.pending && a) this.recordEvent(a.state === 'cleared' ? 'alarm.cleared' : 'alarm.retriggered', a);
+    }
+    this.store.flush();
+    this.stateTimer?.cancel();
+    this.stateTimer = undefined;
+    await this.publishState();
+  }
+
+  raise(c: AlarmCondition): Alarm {
+    const key = alarmKey(c.kind, c.source);
+    const now = this.clock.now();
+    const override = this.config.priorities[c.kind];
+    const existing = this.byKey.get(key);
+    if (!existing) {
+      const alarm: Alarm = {
+        id: this.ulid(now),
+        key,
+        kind: c.kind,
+        source: c.source.point === undefined ? { device: c.source.device } : { device: c.source.device, point: c.source.point },
+        priority: override ?? c.priority,
+        state: 'raised',
+        active: c.momentary !== true,
+        count: 1,
+        raisedAt: now,
+        lastAt: now,
+        data: { ...c.data },
+        media: [],
+      };
+      this.byKey.set(key, alarm);
+      this.byId.set(alarm.id, alarm);
+      this.store.save(alarm);
+      this.recordEvent('alarm.raised', alarm, { raisedAt: iso(now), data: alarm.data });
+      this.emitSafe('raised', alarm);
+      this.enforceMaxOpen();
+      this.stateChanged();
+      return structuredClone(alarm);
+    }
+    this.unconfirmed.delete(existing.id);
+    existing.count++;
+    existing.lastAt = now;
+    Object.assign(existing.data, c.data);
+    // A kind without an override escalates with its worst report, never de-escalates.
+    if (override) existing.priority = override;
+    else if (PRIORITY_RANK[c.priority] > PRIORITY_RANK[existing.priority]) existing.priority = c.priority;
+    const reactivated = existing.state === 'cleared';
+    if (reactivated) {
+      // Keeps an acknowledgement: the guard already owns this alarm; linkage fires again to tell them.
+      existing.state = existing.acknowledged ? 'acknowledged' : 'raised';
+      delete existing.clearedAt;
+    }
+    if (c.momentary !== true) existing.active = true;
+    this.store.save(existing);
+    this.noisyEvent('alarm.retriggered', existing);
+    this.emitSafe('retriggered', existing);
+    if (reactivated) this.emitSafe('reactivated', existing);
+    this.stateChanged();
+    return structuredClone(existing);
+  }
+
+  clear(kind: string, source: EventSource, data?: Record<string, unknown>): Alarm | undefined {
+    const a = this.byKey.get(alarmKey(kind, source));
+    if (!a || !a.active) return undefined;
+    this.unconfirmed.delete(a.id);
+    const now = this.clock.now();
+    a.active = false;
+    a.state = 'cleared';
+    a.clearedAt = now;
+    a.lastAt = now;
+    if (data) Object.assign(a.data, data);
+    this.store.save(a);
+    const f = this.floodOf(a.id);
+    // The first clear always goes out at once; clears of a flapping condition are rate-limited with its re-triggers.
+    if (!f.clearedOnce) {
+      f.clearedOnce = true;
+      this.recordEvent('alarm.cleared', a, { clearedAt: iso(now), ...(data ? { data } : {}) });
+    } else this.noisyEvent('alarm.cleared', a);
+    this.emitSafe('cleared', a);
+    if (this.config.autoCloseOnClear.includes(a.kind)) this.doClose(a, 'auto', { by: 'gateway' });
+    this.stateChanged();
+    return structuredClone(a);
+  }
+
+  acknowledge(id: string, actor: AlarmActor): Alarm {
+    const a = this.openAlarm(id);
+    if (a.acknowledged) throw new GatehouseError('ALARM_ACKNOWLEDGED', `alarm ${id} was acknowledged by ${a.acknowledged.by}`, { alarmId: id, by: a.acknowledged.by });
+    a.acknowledged = { by: actor.by, ...(actor.role ? { role: actor.role } : {}), at: this.clock.now(), ...(actor.note ? { note: actor.note } : {}) };
+    if (a.state === 'raised') a.state = 'acknowledged';
+    this.store.save(a);
+    this.recordEvent('alarm.acknowledged', a, actorData(actor));
+    this.emitSafe('acknowledged', a);
+    this.stateChanged();
+    return structuredClone(a);
+  }
+
+  close(id: string, actor: AlarmActor): Alarm {
+    const a = this.openAlarm(id);
+    if (a.active) throw new GatehouseError('ALARM_ACTIVE', `the condition of alarm ${id} (${a.kind} at ${a.source.device}) still holds`, { alarmId: id, kind: a.kind });
+    this.doClose(a, 'operator', actor);
+    this.stateChanged();
+    return structuredClone(a);
+  }
+
+  /** Attaches a snapshot id (the camera family's) to an open or recently closed alarm. */
+  attachMedia(id: string, mediaId: string): Alarm {
+    const a = this.byId.get(id) ?? this.store.get(id);
+    if (!a) throw new GatehouseError('ALARM_UNKNOWN', `no alarm ${id}`, { alarmId: id });
+    if (!a.media.includes(mediaId)) a.media.push(mediaId);
+    this.store.save(a);
+    this.recordEvent('alarm.media', a, { mediaId });
+    return structuredClone(a);
+  }
+
+  get(id: string): Alarm | undefined {
+    const a = this.byId.get(id);
+    return a ? structuredClone(a) : this.store.get(id);
+  }
+
+  /** Open alarms, highest priority then newest first; then, if asked, the most recently closed. */
+  list(opts: AlarmListOptions = {}): Alarm[] {
+    const limit = opts.limit ?? 100;
+    const open = this.sortedOpen().slice(0, limit).map((a) => structuredClone(a));
+    if (!opts.includeClosed || open.length >= limit) return open;
+    return [...open, ...this.store.recentClosed(limit - open.length)];
+  }
+
+  openCount(): number {
+    return this.byId.size;
+  }
+
+  /** The retained `state/alarms` body. */
+  stateBody(): Record<string, unknown> {
+    const counts = { raised: 0, acknowledged: 0, cleared: 0 };
+    for (const a of this.byId.values()) counts[a.state as keyof typeof counts]++;
+    return { open: this.sortedOpen().slice(0, STATE_MAX_SUMMARIES).map(summary), total: this.byId.size, counts };
+  }
+
+  private sortedOpen(): Alarm[] {
+    return [...this.byId.values()].sort((x, y) => PRIORITY_RANK[y.priority] - PRIORITY_RANK[x.priority] || y.raisedAt - x.raisedAt || (y.id < x.id ? -1 : 1));
+  }
+
+  private openAlarm(id: string): Alarm {
+    const a = this.byId.get(id);
+    if (a) return a;
+    if (this.store.get(id)) throw new GatehouseError('ALARM_CLOSED', `alarm ${id} is closed`, { alarmId: id });
+    throw new GatehouseError('ALARM_UNKNOWN', `no alarm ${id}`, { alarmId: id });
+  }
+
+  private doClose(a: Alarm, reason: 'operator' | 'auto' | 'overflow', actor: AlarmActor): void {
+    a.state = 'closed';
+    a.closed = { by: actor.by, ...(actor.role ? { role: actor.role } : {}), at: this.clock.now(), ...(actor.note ? { note: actor.note } : {}), reason };
+    this.byKey.delete(a.key);
+    this.byId.delete(a.id);
+    this.unconfirmed.delete(a.id);
+    this.flood.get(a.id)?.timer?.cancel();
+    this.flood.delete(a.id);
+    this.store.save(a);
+    this.recordEvent('alarm.closed', a, { ...actorData(actor), reason });
+    this.emitSafe('closed', a);
+  }
+
+  /** Over maxOpen: close the least recently active alarms whose condition does not hold. Active ones are never dropped. */
+  private enforceMaxOpen(): void {
+    if (this.byId.size <= this.config.maxOpen) return;
+    const closable = [...this.byId.values()].filter((a) => !a.active).sort((x, y) => x.lastAt - y.lastAt);
+    for (const a of closable) {
+      if (this.byId.size <= this.config.maxOpen) break;
+      this.doClose(a, 'overflow', { by: 'gateway' });
+    }
+    if (this.byId.size > this.config.maxOpen) this.log.warn({ open: this.byId.size, maxOpen: this.config.maxOpen }, 'more active alarms than alarms.maxOpen; none is dropped');
+  }
+
+  private expireUnconfirmed(): void {
+    this.graceTimer = undefined;
+    const ids = [...this.unconfirmed];
+    this.unconfirmed.clear();
+    for (const id of ids) {
+      const a = this.byId.get(id);
+      if (a?.active) {
+        this.log.info({ alarmId: id, kind: a.kind, device: a.source.device }, 'restored alarm not reported again since the restart: cleared');
+        this.clear(a.kind, a.source, { unconfirmedAfterRestart: true });
+      }
+    }
+  }
+
+  private floodOf(id: string): Flood {
+    let f = this.flood.get(id);
+    if (!f) this.flood.set(id, (f = { pending: false, clearedOnce: false }));
+    return f;
+  }
+
+  /** Records now, or once the flood window ends with whatever the alarm looks like then. */
+  private noisyEvent(type: 'alarm.retriggered' | 'alarm.cleared', a: Alarm): void {
+    const f = this.floodOf(a.id);
+    const now = this.clock.monotonic();
+    if (f.lastNoisyAt === undefined || now - f.lastNoisyAt >= RETRIGGER_EVENT_INTERVAL_MS) {
+      f.lastNoisyAt = now;
+      this.recordEvent(type, a, type === 'alarm.retriggered' ? { data: a.data } : {});
+      return;
+    }
+    f.pending = true;
+    if (f.timer || this.stopped) return;
+    f.timer = this.timers.setTimeout(() => {
+      f.timer = undefined;
+      const live = this.byId.get(a.id);
+      if (!f.pending || !live) return;
+      f.lastNoisyAt = this.clock.monotonic();
+      this.recordEvent(live.state === 'cleared' ? 'alarm.cleared' : 'alarm.retriggered', live, live.state === 'cleared' ? {} : { data: live.data });
+    }, f.lastNoisyAt + RETRIGGER_EVENT_INTERVAL_MS - now);
+  }
+
+  private recordEvent(type: string, a: Alarm, extra: Record<string, unknown> = {}): void {
+    // Every event carries the full count and state, so it supersedes a suppressed one.
+    const f = this.flood.get(a.id);
+    if (f) f.pending = false;
+    const data = { alarmId: a.id, kind: a.kind, source: { ...a.source }, priority: a.priority, state: a.state, active: a.active, count: a.count, lastAt: iso(a.lastAt), ...structuredClone(extra) };
+    try {
+      this.outbox.record({ class: 'alarm', type, source: { ...a.source }, data }).catch((err: Error) => this.log.error({ type, alarmId: a.id, err: err.message }, 'alarm event not recorded'));
+    } catch (err) {
+      this.log.error({ type, alarmId: a.id, err: (err as Error).message }, 'alarm event not recorded');
+    }
+  }
+
+  private emitSafe<K extends keyof AlarmManagerEvents>(event: K, a: Alarm): void {
+    try {
+      (this.emit as (e: K, a: Alarm) => boolean)(event, structuredClone(a));
+    } catch (err) {
+      this.log.error({ event, alarmId: a.id, err: (err as Error).message }, 'alarm listener failed');
+    }
+  }
+
+  private stateChanged(): void {
+    if (this.stateTimer || this.stopped) return;
+    this.stateTimer = this.timers.setTimeout(() => {
+      this.stateTimer = undefined;
+      void this.publishState();
+    }, this.stateDebounceMs);
+  }
+
+  private publishState(): Promise<void> {
+    try {
+      return this.outbox.setState(ALARMS_STATE_DEVICE, this.stateBody()).catch((err: Error) => this.log.error({ err: err.message }, 'state/alarms not written'));
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'state/alarms not written');
+      return Promise.resolve();
+    }
+  }
+}
