@@ -1,0 +1,130 @@
+/**
+ * Payload decoders: the data between '[' and ']' of SIA-DCS and ADM-CID messages, into
+ * normalised PanelEvents (events.ts).
+ *
+ * SIA-DCS (SIA DC-03 blocks): `#acct|Nri1/BA001` — optional `#acct`, optional '|', 'N' (new)
+ * or 'O' (old) then '/'-separated blocks of lower-case modifiers (`ri` area, `id` user, `pi`,
+ * `ti`...) and upper-case two-letter codes with an address and an optional `^text^`.
+ *
+ * ADM-CID (Contact ID, SIA DC-05): `#acct|QEEE GG CCC` — qualifier 1 new event / opening,
+ * 3 restore / closing, 6 previously reported; 3-digit event; 2-digit group (area); 3-digit
+ * zone or user.
+ */
+import { CONTACT_ID_CODES, SIA_CODES, SIA_UNBYPASS, SIA_USER_CODES, type PanelEvent } from './events.js';
+import { fail, type Dc09Result } from './frame.js';
+
+/** Removes the `#acct|` (or bare '|') prefix; returns the account if present. */
+export function splitAccount(data: string): { account?: string; body: string } {
+  const d = data.startsWith('|') ? data.slice(1) : data;
+  const m = /^#([0-9A-Fa-f]{3,16})\|/.exec(d);
+  if (m) return { account: m[1]!.toUpperCase(), body: d.slice(m[0].length) };
+  return { body: d };
+}
+
+export function decodeSiaDcs(data: string): Dc09Result<PanelEvent[]> {
+  let { body } = splitAccount(data);
+  if (body.length === 0) return fail('format', 'empty SIA-DCS data');
+  if (/^[NO][A-Za-z]/.test(body)) body = body.slice(1);
+  const events: PanelEvent[] = [];
+  let area: number | null = null;
+  let user: number | undefined;
+  for (const block of body.split('/')) {
+    let i = 0;
+    while (i < block.length) {
+      const two = block.slice(i, i + 2);
+      if (/^[a-z]{2}$/.test(two)) {
+        // Modifier: value runs to the next letter (ti carries "hh:mm").
+        const m = /^[0-9:.-]*/.exec(block.slice(i + 2))!;
+        const value = m[0];
+        if (two === 'ri' && /^\d+$/.test(value)) area = Number(value);
+        if (two === 'id' && /^\d+$/.test(value)) user = Number(value);
+        i += 2 + value.length;
+      } else if (/^[A-Z]{2}$/.test(two)) {
+        const rest = block.slice(i + 2);
+        const addr = /^\d*/.exec(rest)![0];
+        let note: string | undefined;
+        const caret = rest.indexOf('^');
+        if (caret >= 0) {
+          const end = rest.indexOf('^', caret + 1);
+          note = rest.slice(caret + 1, end < 0 ? undefined : end).trim();
+        }
+        events.push(siaEvent(two, addr === '' ? null : Number(addr), area, user, note));
+        // One code per block: trailing characters (e.g. `OP001NM`) are panel-specific
+        // annotations we keep nothing of, rather than inventing a second event.
+        i = block.length;
+      } else {
+        return fail('format', `unexpected ${JSON.stringify(two)} in SIA-DCS block ${JSON.stringify(block.slice(0, 40))}`);
+      }
+    }
+  }
+  if (events.length === 0) return fail('format', 'SIA-DCS data without an event code');
+  return { ok: true, value: events };
+}
+
+function siaEvent(code: string, addr: number | null, area: number | null, user: number | undefined, note: string | undefined): PanelEvent {
+  const entry = SIA_CODES[code];
+  const ev: PanelEvent = entry
+    ? { protocol: 'SIA-DCS', kind: entry[0], category: entry[1], area, zone: addr, code, text: entry[2] }
+    : { protocol: 'SIA-DCS', kind: 'other', category: 'other', area, zone: addr, code, text: `SIA ${code}` };
+  if (entry?.[3]) ev.restoreOf = entry[3];
+  if (SIA_USER_CODES.has(code)) {
+    ev.zone = null;
+    const u = addr ?? user;
+    if (u !== undefined && u !== null) ev.user = u;
+  } else if (user !== undefined) ev.user = user;
+  if (ev.kind === 'bypass') ev.restored = SIA_UNBYPASS.has(code);
+  if (note) ev.note = note;
+  return ev;
+}
+
+const CID = /^([136])(\d{3}) ?(\d{2}) ?(\d{3})$/;
+
+export function decodeContactId(data: string): Dc09Result<PanelEvent[]> {
+  const { body } = splitAccount(data);
+  const m = CID.exec(body.trim());
+  if (!m) return fail('format', `not Contact ID "QEEE GG CCC": ${JSON.stringify(body.slice(0, 40))}`);
+  const [q, code, group, point] = [m[1]!, m[2]!, Number(m[3]), Number(m[4])];
+  const entry = CONTACT_ID_CODES[code];
+  const qual = q === '1' ? 'E' : q === '3' ? 'R' : 'P';
+  const ev: PanelEvent = { protocol: 'ADM-CID', kind: 'other', category: entry?.[1] ?? 'other', area: group, zone: point, code: `${qual}${code}`, text: entry?.[2] ?? `Contact ID ${code}` };
+  const base = entry?.[0] ?? 'other';
+  // Qualifier 6 (previously reported, still present) re-asserts the condition: raising is
+  // idempotent downstream, so it is treated like a new event.
+  const restore = q === '3';
+  switch (base) {
+    case 'alarm':
+    case 'trouble':
+      ev.kind = restore ? 'restore' : base;
+      if (restore) ev.restoreOf = base;
+      break;
+    case 'openclose':
+      ev.kind = restore ? 'close' : 'open';
+      ev.zone = null;
+      ev.user = point;
+      break;
+    case 'bypass':
+      ev.kind = 'bypass';
+      ev.restored = restore;
+      break;
+    case 'test':
+      ev.kind = 'test';
+      break;
+    default:
+      ev.kind = 'other';
+  }
+  return { ok: true, value: [ev] };
+}
+
+/** Decodes the data of a message by its id token; NULL (link test) has no events. */
+export function decodePayload(token: string, data: string): Dc09Result<PanelEvent[]> {
+  switch (token) {
+    case 'SIA-DCS':
+      return decodeSiaDcs(data);
+    case 'ADM-CID':
+      return decodeContactId(data);
+    case 'NULL':
+      return { ok: true, value: [] };
+    default:
+      return fail('token', `unsupported id token "${token}"`);
+  }
+}
