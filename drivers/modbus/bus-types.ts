@@ -3,8 +3,31 @@
  * anything reaches the wire; apart so the scheduler file stays about scheduling.
  */
 import type { Clock, Timers } from '../../gateway/clock.js';
+import { GatehouseError } from '../../gateway/errors.js';
 import type { Logger } from '../../gateway/log.js';
 import type { ModbusTransport, TransportConfig } from './transport.js';
+
+/** One request as the bus queues it; `run` puts it on the transport. */
+export type Op =
+  | { kind: 'read'; fc: 3 | 4; address: number; count: number }
+  | { kind: 'write'; address: number; values: readonly number[] }
+  | { kind: 'bits'; fc: 1 | 2; address: number; count: number }
+  | { kind: 'coils'; address: number; values: readonly boolean[] };
+
+export type OpResult = number[] | boolean[];
+
+export function runOp(transport: ModbusTransport, unitId: number, op: Op, timeoutMs: number): Promise<OpResult> {
+  switch (op.kind) {
+    case 'read':
+      return transport.read(unitId, op.fc, op.address, op.count, timeoutMs);
+    case 'write':
+      return transport.write(unitId, op.address, op.values, timeoutMs).then(() => []);
+    case 'bits':
+      return transport.readBits(unitId, op.fc, op.address, op.count, timeoutMs);
+    case 'coils':
+      return transport.writeCoils(unitId, op.address, op.values, timeoutMs).then(() => []);
+  }
+}
 
 export type Priority = 'high' | 'normal' | 'low';
 export const RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
@@ -85,4 +108,18 @@ export function checkRange(address: number, count: number, max: number): string 
   if (!Number.isInteger(count) || count < 1 || count > max) return `count ${count} is not 1..${max}`;
   if (address + count > 0x10000) return 'range runs past register 65535';
   return undefined;
+}
+
+/** Checks of a bit read (FC 01/02, up to 2000) or a coil write (FC 05/15, up to 1968). */
+export function checkBitOp(unitId: number, op: Op): string | undefined {
+  if (op.kind === 'bits') return checkUnit(unitId) ?? checkRange(op.address, op.count, 2000) ?? (op.fc === 1 || op.fc === 2 ? undefined : `function code ${op.fc as number} is not a bit read`);
+  if (op.kind === 'coils') return checkUnit(unitId) ?? checkRange(op.address, op.values.length, 1968) ?? (op.values.every((v) => typeof v === 'boolean') ? undefined : 'coil values must be booleans');
+  return undefined;
+}
+
+export type OfflineReason = 'bus_down' | 'bus_stopped' | 'unit_dead';
+
+export function offlineError(bus: string, unitId: number, reason: OfflineReason, extra: Record<string, unknown> = {}): GatehouseError {
+  const what = reason === 'unit_dead' ? `unit ${unitId} is not answering` : reason === 'bus_down' ? `bus ${bus} is down` : `bus ${bus} is stopped`;
+  return new GatehouseError('DEVICE_OFFLINE', what, { bus, unitId, reason, ...extra });
 }

@@ -20,11 +20,9 @@ import type { Clock, TimerHandle, Timers } from '../../gateway/clock.js';
 import { GatehouseError } from '../../gateway/errors.js';
 import type { Logger } from '../../gateway/log.js';
 import { ModbusSerialTransport, ModbusTransportError, classifyModbusSerialError, type ModbusTransport } from './transport.js';
-import { RANK, checkRange, checkUnit, type Backoff, type BusEvents, type BusState, type BusStats, type ModbusBusOptions, type Priority, type RequestOptions, type UnitOfflineReason, type UnitStats } from './bus-types.js';
+import { RANK, offlineError, checkBitOp, checkRange, checkUnit, runOp, type Op, type OpResult, type Backoff, type BusEvents, type BusState, type BusStats, type ModbusBusOptions, type Priority, type RequestOptions, type UnitOfflineReason, type UnitStats } from './bus-types.js';
 
 export type { Backoff, BusEvents, BusState, BusStats, ModbusBusOptions, Priority, RequestOptions, UnitOfflineReason, UnitStats } from './bus-types.js';
-
-type Op = { kind: 'read'; fc: 3 | 4; address: number; count: number } | { kind: 'write'; address: number; values: readonly number[] };
 
 interface Job {
   unitId: number;
@@ -33,7 +31,7 @@ interface Job {
   attempts: number;
   maxAttempts: number;
   probe: boolean;
-  resolve: (v: number[]) => void;
+  resolve: (v: OpResult) => void;
   reject: (e: GatehouseError) => void;
 }
 
@@ -42,7 +40,7 @@ interface UnitState extends UnitStats {
   probing: boolean;
 }
 
-type Outcome = { ok: number[] } | { err: ModbusTransportError };
+type Outcome = { ok: OpResult } | { err: ModbusTransportError };
 
 export class ModbusBus extends EventEmitter<BusEvents> {
   readonly name: string;
@@ -109,7 +107,17 @@ export class ModbusBus extends EventEmitter<BusEvents> {
   read(unitId: number, fc: 3 | 4, address: number, count: number, opts: RequestOptions = {}): Promise<number[]> {
     const bad = checkUnit(unitId) ?? checkRange(address, count, 125) ?? (fc === 3 || fc === 4 ? undefined : `function code ${fc} is not a register read`);
     if (bad) return Promise.reject(new GatehouseError('INTERNAL', `modbus read refused: ${bad}`, { bus: this.name, unitId }));
-    return this.submit(unitId, { kind: 'read', fc, address, count }, opts.priority ?? 'normal');
+    return this.submit(unitId, { kind: 'read', fc, address, count }, opts.priority ?? 'normal') as Promise<number[]>;
+  }
+
+  /** Read coils (FC 01) or discrete inputs (FC 02): exactly `count` bits. */
+  readBits(unitId: number, fc: 1 | 2, address: number, count: number, opts: RequestOptions = {}): Promise<boolean[]> {
+    return this.submit(unitId, { kind: 'bits', fc, address, count }, opts.priority ?? 'normal') as Promise<boolean[]>;
+  }
+
+  /** Write coils: one as FC 05, several as FC 15. High priority by default: a siren waits for no poll. */
+  async writeCoils(unitId: number, address: number, values: readonly boolean[], opts: RequestOptions = {}): Promise<void> {
+    await this.submit(unitId, { kind: 'coils', address, values: [...values] }, opts.priority ?? 'high');
   }
 
   /** Write multiple registers (FC 16). Defaults to high priority: writes are commands and stops. */
@@ -144,20 +152,22 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     return u;
   }
 
-  private submit(unitId: number, op: Op, priority: Priority): Promise<number[]> {
-    if (this.state !== 'open') return Promise.reject(this.offline(unitId, this.state === 'stopped' ? 'bus_stopped' : 'bus_down'));
+  private submit(unitId: number, op: Op, priority: Priority): Promise<OpResult> {
+    const bad = checkBitOp(unitId, op);
+    if (bad) return Promise.reject(new GatehouseError('INTERNAL', `modbus request refused: ${bad}`, { bus: this.name, unitId }));
+    if (this.state !== 'open') return Promise.reject(offlineError(this.name, unitId, this.state === 'stopped' ? 'bus_stopped' : 'bus_down'));
     const u = this.unit(unitId);
     let probe = false;
     if (u.dead) {
       const now = this.clock.monotonic();
       // One probe at a time and only when its backoff step has elapsed: that is the isolation.
       if (u.probing || u.nextProbeAt === null || now < u.nextProbeAt) {
-        return Promise.reject(this.offline(unitId, 'unit_dead', { retryInMs: Math.max(0, (u.nextProbeAt ?? now) - now) }));
+        return Promise.reject(offlineError(this.name, unitId, 'unit_dead', { retryInMs: Math.max(0, (u.nextProbeAt ?? now) - now) }));
       }
       probe = true;
       u.probing = true;
     }
-    return new Promise<number[]>((resolve, reject) => {
+    return new Promise<OpResult>((resolve, reject) => {
       this.insert({ unitId, rank: RANK[priority], op, attempts: 0, maxAttempts: probe ? 1 : this.retries + 1, probe, resolve, reject });
       this.pump();
     });
@@ -182,14 +192,8 @@ export class ModbusBus extends EventEmitter<BusEvents> {
       timeoutMs,
     );
     this.inFlight = { job, token, timer };
-    let p: Promise<number[]>;
-    try {
-      p = job.op.kind === 'read'
-        ? this.transport.read(job.unitId, job.op.fc, job.op.address, job.op.count, timeoutMs)
-        : this.transport.write(job.unitId, job.op.address, job.op.values, timeoutMs).then(() => []);
-    } catch (err) {
-      p = Promise.reject(err);
-    }
+    // The executor turns a transport that throws synchronously into a rejection.
+    const p = new Promise<OpResult>((resolve) => resolve(runOp(this.transport, job.unitId, job.op, timeoutMs)));
     p.then(
       (v) => this.settle(token, { ok: v }),
       (e: unknown) => this.settle(token, { err: classifyModbusSerialError(e) }),
@@ -219,7 +223,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
           job.reject(new GatehouseError('DEVICE_REFUSED', `unit ${job.unitId} answered with Modbus exception ${err.modbusCode ?? '?'}`, { bus: this.name, unitId: job.unitId, modbusCode: err.modbusCode }));
           break;
         case 'closed':
-          job.reject(this.offline(job.unitId, 'bus_down'));
+          job.reject(offlineError(this.name, job.unitId, 'bus_down'));
           if (this.state === 'open') this.linkDown(err.message);
           return;
         case 'timeout':
@@ -248,7 +252,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
       return;
     }
     if (u.dead && !job.probe) {
-      job.reject(this.offline(job.unitId, 'unit_dead', { after: reason }));
+      job.reject(offlineError(this.name, job.unitId, 'unit_dead', { after: reason }));
       return;
     }
     job.reject(err.kind === 'timeout'
@@ -277,7 +281,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     // Queued requests for a dead unit would each cost a full timeout: fail them now.
     const keep: Job[] = [];
     for (const j of this.queue) {
-      if (j.unitId === u.unitId && !j.probe) j.reject(this.offline(u.unitId, 'unit_dead', { after: reason }));
+      if (j.unitId === u.unitId && !j.probe) j.reject(offlineError(this.name, u.unitId, 'unit_dead', { after: reason }));
       else keep.push(j);
     }
     this.queue = keep;
@@ -288,11 +292,6 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     }
   }
 
-  private offline(unitId: number, reason: 'bus_down' | 'bus_stopped' | 'unit_dead', extra: Record<string, unknown> = {}): GatehouseError {
-    const what = reason === 'unit_dead' ? `unit ${unitId} is not answering` : reason === 'bus_down' ? `bus ${this.name} is down` : `bus ${this.name} is stopped`;
-    return new GatehouseError('DEVICE_OFFLINE', what, { bus: this.name, unitId, reason, ...extra });
-  }
-
   private failAll(reason: 'bus_down' | 'bus_stopped'): void {
     const flight = this.inFlight;
     this.inFlight = undefined;
@@ -300,13 +299,13 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     if (flight) {
       flight.timer.cancel();
       if (flight.job.probe) this.unit(flight.job.unitId).probing = false;
-      flight.job.reject(this.offline(flight.job.unitId, reason));
+      flight.job.reject(offlineError(this.name, flight.job.unitId, reason));
     }
     const queued = this.queue;
     this.queue = [];
     for (const j of queued) {
       if (j.probe) this.unit(j.unitId).probing = false;
-      j.reject(this.offline(j.unitId, reason));
+      j.reject(offlineError(this.name, j.unitId, reason));
     }
   }
 

@@ -65,6 +65,11 @@ export function unframeRtu(frame: Uint8Array): RtuFrame {
 /** What the deframer receives: requests (a server/slave) or responses (a client/master). */
 export type RtuDirection = 'request' | 'response';
 
+/** Every function code the codec knows (pdu.ts). */
+export const ALL_FCS: readonly number[] = [1, 2, 3, 4, 5, 6, 15, 16];
+/** Register function codes only (a line of cabinets): fewer byte patterns pass for a frame start. */
+export const REGISTER_FCS: readonly number[] = [3, 4, 6, 16];
+
 /** Longest RTU frame: 256 bytes (Modbus over Serial Line 2.5.1). */
 export const RTU_MAX_FRAME = 256;
 
@@ -72,26 +77,30 @@ export const RTU_MAX_FRAME = 256;
  * Length of the frame that starts at `b[at]`, from its function code: a number, 'more' if
  * more bytes are needed to know, or 'invalid' if no frame can start here.
  */
-export function expectedLength(b: Uint8Array, at: number, direction: RtuDirection): number | 'more' | 'invalid' {
+export function expectedLength(b: Uint8Array, at: number, direction: RtuDirection, functionCodes: readonly number[] = ALL_FCS): number | 'more' | 'invalid' {
   const avail = b.length - at;
   if (avail < 2) return 'more';
   const unit = b[at]!;
   if (unit > 247) return 'invalid';
   const fc = b[at + 1]!;
+  if (!functionCodes.includes(fc & 0x7f)) return 'invalid';
   if (direction === 'response') {
-    if (fc & 0x80) return [3, 4, 6, 16].includes(fc & 0x7f) ? 5 : 'invalid';
-    if (fc === 6 || fc === 16) return 8;
-    if (fc === 3 || fc === 4) {
+    if (fc & 0x80) return [1, 2, 3, 4, 5, 6, 15, 16].includes(fc & 0x7f) ? 5 : 'invalid';
+    if (fc === 5 || fc === 6 || fc === 15 || fc === 16) return 8;
+    if (fc === 1 || fc === 2 || fc === 3 || fc === 4) {
       if (avail < 3) return 'more';
       const n = b[at + 2]!;
+      // Bits come in any whole number of bytes (up to 250 = 2000 bits); registers in pairs.
+      if (fc <= 2) return n === 0 || n > 250 ? 'invalid' : 5 + n;
       return n === 0 || n % 2 !== 0 || n > 250 ? 'invalid' : 5 + n;
     }
     return 'invalid';
   }
-  if (fc === 3 || fc === 4 || fc === 6) return 8;
-  if (fc === 16) {
+  if (fc >= 1 && fc <= 6) return 8;
+  if (fc === 15 || fc === 16) {
     if (avail < 7) return 'more';
     const n = b[at + 6]!;
+    if (fc === 15) return n === 0 || n > 246 ? 'invalid' : 9 + n;
     return n === 0 || n % 2 !== 0 || n > 246 ? 'invalid' : 9 + n;
   }
   return 'invalid';
@@ -109,7 +118,12 @@ export class RtuDeframer {
   private expected: { unit: number; fc: number } | undefined;
   readonly stats: DeframerStats = { frames: 0, droppedBytes: 0, crcErrors: 0 };
 
-  constructor(private readonly direction: RtuDirection) {}
+  /**
+   * `functionCodes`: what may appear on this line. Each code accepted is one more way for
+   * garbage to look like the start of a long frame (a bit response is any byte count), so a
+   * blind master on a register-only line is better off with REGISTER_FCS.
+   */
+  constructor(private readonly direction: RtuDirection, private readonly functionCodes: readonly number[] = ALL_FCS) {}
 
   /**
    * A master knows which unit and function code it is waiting for: frames from anything else
@@ -124,7 +138,7 @@ export class RtuDeframer {
   private lengthAt(at: number): number | 'more' | 'invalid' {
     const e = this.expected;
     if (e && this.buf.length - at >= 2 && (this.buf[at] !== e.unit || (this.buf[at + 1]! & 0x7f) !== e.fc)) return 'invalid';
-    return expectedLength(this.buf, at, this.direction);
+    return expectedLength(this.buf, at, this.direction, this.functionCodes);
   }
 
   /** Bytes waiting for the rest of a frame. */

@@ -44,6 +44,10 @@ export interface ModbusTransport {
   read(unitId: number, fc: 3 | 4, address: number, count: number, timeoutMs: number): Promise<number[]>;
   /** One write multiple registers (16); rejects with ModbusTransportError. */
   write(unitId: number, address: number, values: readonly number[], timeoutMs: number): Promise<void>;
+  /** One read of coils (1) or discrete inputs (2), exactly `count` bits; rejects with ModbusTransportError. */
+  readBits(unitId: number, fc: 1 | 2, address: number, count: number, timeoutMs: number): Promise<boolean[]>;
+  /** Writes coils: one value as FC 05 (what simple relay modules accept), several as FC 15. */
+  writeCoils(unitId: number, address: number, values: readonly boolean[], timeoutMs: number): Promise<void>;
   /** For logs: where this transport goes. */
   describe(): string;
 }
@@ -149,6 +153,32 @@ export class ModbusSerialTransport implements ModbusTransport {
     client.setTimeout(timeoutMs);
     try {
       await client.writeRegisters(address, [...values]);
+    } catch (err) {
+      throw classifyModbusSerialError(err);
+    }
+  }
+
+  async readBits(unitId: number, fc: 1 | 2, address: number, count: number, timeoutMs: number): Promise<boolean[]> {
+    const client = this.requireOpen();
+    client.setID(unitId);
+    client.setTimeout(timeoutMs);
+    try {
+      const res = fc === 1 ? await client.readCoils(address, count) : await client.readDiscreteInputs(address, count);
+      // The answer holds whole bytes; the padding bits past `count` mean nothing.
+      if (res.data.length < count) throw new ModbusTransportError('bad_frame', `expected ${count} bits, got ${res.data.length}`);
+      return res.data.slice(0, count);
+    } catch (err) {
+      throw classifyModbusSerialError(err);
+    }
+  }
+
+  async writeCoils(unitId: number, address: number, values: readonly boolean[], timeoutMs: number): Promise<void> {
+    const client = this.requireOpen();
+    client.setID(unitId);
+    client.setTimeout(timeoutMs);
+    try {
+      if (values.length === 1) await client.writeCoil(address, values[0]!);
+      else await client.writeCoils(address, [...values]);
     } catch (err) {
       throw classifyModbusSerialError(err);
     }

@@ -160,6 +160,9 @@ export class SimCabinet {
         const r = this.write(req.address, req.values);
         return r === undefined ? { fc: 16, address: req.address, count: req.values.length } : { fc: 16, exception: r };
       }
+      default:
+        // The map has no coils or discrete inputs (FC 01/02/05/15): illegal function.
+        return { fc: req.fc, exception: 1 };
     }
   }
 

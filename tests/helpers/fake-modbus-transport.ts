@@ -77,6 +77,15 @@ export class FakeModbusTransport implements ModbusTransport {
     }).then(() => undefined);
   }
 
+  /** Coils and discrete inputs share the register memory here: a bit is a word that is not 0. */
+  readBits(unitId: number, _fc: 1 | 2, address: number, count: number): Promise<boolean[]> {
+    return this.read(unitId, 3, address, count).then((words) => words.map((w) => w !== 0));
+  }
+
+  writeCoils(unitId: number, address: number, values: readonly boolean[]): Promise<void> {
+    return this.write(unitId, address, values.map((v) => (v ? 1 : 0)));
+  }
+
   private run(unitId: number, answer: () => number[]): Promise<number[]> {
     if (!this.open_) return Promise.reject(new ModbusTransportError('closed', 'Port Not Open'));
     const b = this.units.get(unitId) ?? { kind: 'answer' };
