@@ -29,6 +29,7 @@ const ALICE = '1A2B3C4'; // 26-bit cards: 7 hex digits
 const BOB = '0BADF00';
 const CAROL = '0C0FFEE';
 const MALLORY = '3FFFFFF';
+const DAVE = '0DA7E00'; // card + PIN
 
 describe('access control end to end', () => {
   let broker: Mosquitto;
@@ -99,6 +100,7 @@ describe('access control end to end', () => {
       { id: 'alice', card: ALICE, mode: 'card', groups: ['residents'] },
       { id: 'bob', card: BOB, mode: 'card', groups: ['residents'], validTo: lastYear },
       { id: 'carol', card: CAROL, mode: 'card', groups: ['residents'] },
+      { id: 'dave', card: DAVE, pin: '4321', mode: 'card+pin', groups: ['residents'] },
     ];
     const first = await command('access.credentials.snapshot', { version: 7, chunk: 1, chunks: 2, credentials: credentials.slice(2) });
     expect(first).toMatchObject({ ok: true, result: { applied: false, received: 1, of: 2 } });
@@ -111,7 +113,7 @@ describe('access control end to end', () => {
     const gap = await command('access.credentials.delta', { fromVersion: 9, toVersion: 10, changes: [] });
     expect(gap).toMatchObject({ ok: false, error: { code: 'ACCESS_VERSION_MISMATCH', details: { current: 8 } } });
     await waitFor(() => messages.filter((m) => m.topic.endsWith('/state/access')).at(-1)?.body.version === 8, 'state/access at version 8');
-    expect(messages.filter((m) => m.topic.endsWith('/state/access')).at(-1)!.body).toMatchObject({ version: 8, count: 2 });
+    expect(messages.filter((m) => m.topic.endsWith('/state/access')).at(-1)!.body).toMatchObject({ version: 8, count: 3 });
   });
 
   it('decides at the door with the uplink down, and delivers every event when it returns', async () => {
@@ -181,5 +183,23 @@ describe('access control end to end', () => {
     await waitFor(() => sim.door(1).history.filter((h) => h.event === 'released').length > released || undefined, 'the lock to release');
     const refused = await command('door.open', { door: 'no-such-door' });
     expect(refused).toMatchObject({ ok: false, error: { code: 'DEVICE_UNKNOWN' } });
+  });
+
+  it('card + PIN over the keypad: a wrong PIN is refused, the right one opens', async () => {
+    const decisions = () => evts().filter((m) => (m.body.data as { method?: string }).method === 'card+pin');
+    const reader = sim.reader(1);
+    // The remote open of the previous test may still hold the lock released.
+    await waitFor(() => !sim.door(1).released || undefined, 'the lock to relock after the remote open');
+    reader.swipe(DAVE);
+    reader.typePin('1111#');
+    await waitFor(() => decisions().length >= 1 || undefined, 'the wrong PIN decision at the platform');
+    expect(decisions()[0]!.body).toMatchObject({ type: 'access.denied', data: { reason: 'wrong_pin', credentialId: 'dave', offline: false } });
+    const released = sim.door(1).history.filter((h) => h.event === 'released').length;
+    reader.swipe(DAVE);
+    reader.typePin('4321#');
+    await waitFor(() => decisions().length >= 2 || undefined, 'the right PIN decision at the platform');
+    expect(decisions()[1]!.body).toMatchObject({ type: 'access.granted', data: { credentialId: 'dave', method: 'card+pin' } });
+    await waitFor(() => sim.door(1).history.filter((h) => h.event === 'released').length > released || undefined, 'the lock to release');
+    for (const m of decisions()) expect(m.raw).not.toMatch(/4321|1111|0DA7E00/);
   });
 });
