@@ -5,7 +5,8 @@
  */
 import type { OsdpBusConfig } from '../../config/schema.js';
 import type { BuzzerControl, LedControl, OutputControl, ReaderEvent, ReaderLinkStatus } from '../../drivers/osdp/types.js';
-import type { AccessMethod, Direction } from './access-events.js';
+import type { Direction } from './access-events.js';
+import type { AccessRequest, Decision } from './decide.js';
 
 /** One RS-485 line as the service uses it (drivers/osdp/control-panel.ts implements it). */
 export interface ReaderLine {
@@ -26,22 +27,9 @@ export interface LineReader {
 
 export type ReaderLineFactory = (bus: OsdpBusConfig, readers: LineReader[]) => ReaderLine;
 
-export interface DecisionRequest {
-  door: string;
-  direction: Direction;
-  card?: string;
-  pin?: string;
-  now: number;
-}
-
-export interface Decision {
-  granted: boolean;
-  reason: string;
-  credentialId?: string;
-  credential: string;
-  method: AccessMethod;
-  antiPassback?: { area: string; mode: string; violation: boolean };
-}
+/** The engine's own request and answer types (decide.ts): one definition of a decision. */
+export type DecisionRequest = AccessRequest;
+export type { Decision };
 
 /** The decision engine as the service uses it (gateway/access/decider.ts implements it). */
 export interface Decider {

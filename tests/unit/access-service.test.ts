@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { CompoundConfig } from '../../config/schema.js';
 import { ManualClock } from '../../gateway/clock.js';
 import { silentLogger } from '../../gateway/log.js';
-import { AccessService, type Decider, type DecisionRequest, type ReaderLine } from '../../gateway/access/access-service.js';
+import { AccessService, type Decider, type Decision, type DecisionRequest, type ReaderLine } from '../../gateway/access/access-service.js';
 import { doorCommands } from '../../gateway/access/door-commands.js';
 import type { EventInput } from '../../gateway/events.js';
 import type { OutputControl, ReaderEvent } from '../../drivers/osdp/types.js';
@@ -76,7 +76,7 @@ function rig(decide: (r: DecisionRequest) => ReturnType<Decider['decide']>) {
   return { clock, line, events, requests, passages, service, card, setUplink: (v: boolean) => (uplink = v) };
 }
 
-const granted = { granted: true, reason: 'granted', credentialId: 'alice', credential: '****BEEF', method: 'card' as const };
+const granted: Decision = { granted: true, reason: 'granted', credentialId: 'alice', credential: '****BEEF', method: 'card' };
 
 describe('AccessService', () => {
   it('a granted card drives the lock before anything is recorded, and the passage is committed when the door opens', async () => {
