@@ -4,14 +4,11 @@
  * alarm panels, alarm priorities, and linkage rules ("on an alarm from X, do Y").
  */
 import { z } from 'zod';
-import { Duration, Id } from './common.js';
+import { Duration, Id, modbusBusSchema } from './common.js';
 import { ScheduleConfig } from './access-schema.js';
 
 /** Same shape as a cabinet's bus: an RS-485 line (shared) or a Modbus TCP endpoint. */
-const ModbusBus = z.union([
-  z.object({ rtu: z.object({ path: z.string().min(1), baudRate: z.number().int().min(1200).max(921_600).default(9600) }).strict() }).strict(),
-  z.object({ tcp: z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535).default(502) }).strict() }).strict(),
-]);
+const ModbusBus = modbusBusSchema(9600);
 
 export const InputModuleConfig = z
   .object({

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-import { Id, Duration } from './common.js';
+import { Id, Duration, modbusBusSchema } from './common.js';
 import { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig, checkAccessReferences } from './access-schema.js';
 import { CameraConfig, LiveViewConfig, MediaConfig } from './camera-schema.js';
 import { AlarmsConfig, Dc09PanelConfig, InputModuleConfig, LinkageRule, OutputConfig, PartitionConfig, PerimeterConfig, ZoneConfig, checkPerimeterReferences } from './perimeter-schema.js';
@@ -136,10 +136,7 @@ export const ChargingSafetyConfig = z
   .strict();
 
 /** Where a cabinet's Modbus bus is: an RS-485 line (several cabinets share it) or a TCP endpoint. */
-export const CabinetBusConfig = z.union([
-  z.object({ rtu: z.object({ path: z.string().min(1), baudRate: z.number().int().min(1200).max(921_600).default(115_200) }).strict() }).strict(),
-  z.object({ tcp: z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535).default(502) }).strict() }).strict(),
-]);
+export const CabinetBusConfig = modbusBusSchema(115_200);
 
 export const CabinetConfig = z
   .object({
