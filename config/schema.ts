@@ -283,7 +283,7 @@ export type CabinetBusConfig = z.infer<typeof CabinetBusConfig>;
 export type CabinetConfig = z.infer<typeof CabinetConfig>;
 export type CabinetConfigInput = z.input<typeof CabinetConfig>;
 export type ChargingConfig = z.infer<typeof ChargingConfig>;
-export type { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig } from './access-schema.js';
+export type { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig, ScheduleConfig } from './access-schema.js';
 export type { CameraConfig, LiveViewConfig, MediaConfig } from './camera-schema.js';
 export type { AlarmsConfig, AlarmPriority, Dc09PanelConfig, Dc09ReceiverConfig, InputModuleConfig, LinkageRule, OutputConfig, PartitionConfig, PerimeterConfig, ZoneConfig } from './perimeter-schema.js';
 
