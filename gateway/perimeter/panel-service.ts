@@ -1,0 +1,187 @@
+/**
+ * PanelService: what the gateway does with the events of SIA DC-09 alarm panels.
+ *
+ * - Alarms and troubles become CONDITIONS on the AlarmSink (the AlarmManager owns the
+ *   lifecycle, de-duplication and recording): kind `panel.<category>` for alarms
+ *   (panel.burglary, panel.fire, panel.panic, panel.tamper...), `panel.ac_loss`,
+ *   `panel.low_battery`, `panel.comm_trouble` and `panel.<category>_trouble` for troubles;
+ *   source `{ device: <panel id>, point: 'zone-<n>' | 'area-<n>' }`; a restore clears the
+ *   condition its alarm or trouble raised.
+ * - Everything else is an EVENT through outbox.record, never an alarm:
+ *     open/close  → class 'access', type panel.opened / panel.closed (a person disarmed or
+ *                   armed the panel: an access fact, with the user number)
+ *     bypass      → class 'device', type panel.bypassed / panel.unbypassed
+ *     test        → class 'device', type panel.test
+ *     other       → class 'device', type panel.event (unknown codes are kept, not dropped)
+ * - Supervision: a panel with supervisionS > 0 that is not heard from (any accepted
+ *   message: event, periodic test, NULL link test) within supervisionS × 1.5 + 30 s raises
+ *   `panel.offline` (medium) on the panel; the next accepted message clears it.
+ *
+ * Synchronous: handle() returns once the sink has been called and the records queued, which
+ * is what the receiver waits for before it ACKs.
+ */
+import type { AlarmPriority, Dc09PanelConfig } from '../../config/schema.js';
+import type { PanelEvent } from '../../drivers/dc09/events.js';
+import type { AlarmSink } from '../alarms/types.js';
+import type { Clock, TimerHandle, Timers } from '../clock.js';
+import type { EventInput, EventSource } from '../events.js';
+import type { Logger } from '../log.js';
+
+export interface EventRecorder {
+  record(input: EventInput): Promise<unknown>;
+}
+
+export interface PanelServiceOptions {
+  panels: Dc09PanelConfig[];
+  sink: AlarmSink;
+  outbox: EventRecorder;
+  clock: Clock;
+  timers: Timers;
+  log: Logger;
+}
+
+/** Where an accepted message came from, for the data of events and the logs. */
+export interface PanelMessageMeta {
+  seq: string;
+  token: string;
+  encrypted: boolean;
+  transport: 'tcp' | 'udp';
+  remote: string;
+  /** The panel's own timestamp (epoch ms), when it sent one. */
+  panelTime?: number;
+}
+
+/** Grace added to 1.5 supervision intervals before a silent panel is offline. */
+export const SUPERVISION_GRACE_S = 30;
+
+const PRIORITY: Record<string, AlarmPriority> = {
+  'panel.fire': 'critical', 'panel.panic': 'critical', 'panel.duress': 'critical', 'panel.gas': 'critical',
+  'panel.burglary': 'high', 'panel.perimeter': 'high', 'panel.medical': 'high', 'panel.tamper': 'high', 'panel.water': 'high',
+  'panel.offline': 'medium', 'panel.fire_trouble': 'medium', 'panel.comm_trouble': 'medium',
+};
+
+const TROUBLE_KIND: Partial<Record<string, string>> = { ac: 'panel.ac_loss', battery: 'panel.low_battery', comm: 'panel.comm_trouble' };
+
+export function conditionKind(ev: PanelEvent): string | undefined {
+  const of = ev.kind === 'restore' ? ev.restoreOf : ev.kind;
+  if (of === 'alarm') return `panel.${ev.category}`;
+  if (of === 'trouble') return TROUBLE_KIND[ev.category] ?? `panel.${ev.category}_trouble`;
+  return undefined;
+}
+
+export function conditionPriority(kind: string): AlarmPriority {
+  return PRIORITY[kind] ?? 'low';
+}
+
+export function eventSource(panel: Dc09PanelConfig, ev: PanelEvent): EventSource {
+  // Zone 0 / 000 is the panel itself in both formats (AC, battery, panel tamper): use the area.
+  if (ev.zone !== null && ev.zone > 0) return { device: panel.id, point: `zone-${ev.zone}` };
+  if (ev.area !== null) return { device: panel.id, point: `area-${ev.area}` };
+  return { device: panel.id };
+}
+
+interface Supervised {
+  panel: Dc09PanelConfig;
+  timer?: TimerHandle;
+  offline: boolean;
+  lastHeard?: number;
+}
+
+export class PanelService {
+  private readonly opts: PanelServiceOptions;
+  private readonly supervised = new Map<string, Supervised>();
+  private started = false;
+
+  constructor(opts: PanelServiceOptions) {
+    this.opts = opts;
+    for (const p of opts.panels) this.supervised.set(p.id, { panel: p, offline: false });
+  }
+
+  /** Arms the supervision timers: a panel never heard since start is offline after the same delay. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const s of this.supervised.values()) this.arm(s);
+  }
+
+  stop(): void {
+    this.started = false;
+    for (const s of this.supervised.values()) {
+      s.timer?.cancel();
+      delete s.timer;
+    }
+  }
+
+  isOffline(panelId: string): boolean {
+    return this.supervised.get(panelId)?.offline ?? false;
+  }
+
+  /** Any accepted message from the panel: it is alive. */
+  heard(panelId: string): void {
+    const s = this.supervised.get(panelId);
+    if (!s) return;
+    s.lastHeard = this.opts.clock.monotonic();
+    if (s.offline) {
+      s.offline = false;
+      this.opts.sink.clear('panel.offline', { device: panelId }, { heardAt: this.opts.clock.now() });
+      this.opts.log.info({ panel: panelId }, 'DC-09 panel heard again');
+    }
+    if (this.started) this.arm(s);
+  }
+
+  /** Hands the decoded events of one accepted message to the gateway. */
+  handle(panel: Dc09PanelConfig, events: PanelEvent[], meta: PanelMessageMeta): void {
+    for (const ev of events) {
+      const data: Record<string, unknown> = { account: panel.account, protocol: ev.protocol, code: ev.code, text: ev.text, area: ev.area, zone: ev.zone, seq: meta.seq };
+      if (ev.user !== undefined) data.user = ev.user;
+      if (ev.note !== undefined) data.note = ev.note;
+      if (meta.panelTime !== undefined) data.panelTime = new Date(meta.panelTime).toISOString();
+      const source = eventSource(panel, ev);
+      const kind = conditionKind(ev);
+      if (kind && ev.kind === 'restore') {
+        this.opts.sink.clear(kind, source, data);
+      } else if (kind) {
+        this.opts.sink.raise({ kind, source, priority: conditionPriority(kind), data });
+      } else {
+        this.record(ev, source, data);
+      }
+    }
+  }
+
+  private record(ev: PanelEvent, source: EventSource, data: Record<string, unknown>): void {
+    let input: EventInput;
+    switch (ev.kind) {
+      case 'open':
+      case 'close':
+        input = { class: 'access', type: ev.kind === 'open' ? 'panel.opened' : 'panel.closed', source: { device: source.device, ...(ev.area !== null ? { point: `area-${ev.area}` } : {}) }, data };
+        break;
+      case 'bypass':
+        input = { class: 'device', type: ev.restored ? 'panel.unbypassed' : 'panel.bypassed', source, data };
+        break;
+      case 'test':
+        input = { class: 'device', type: 'panel.test', source: { device: source.device }, data };
+        break;
+      default:
+        input = { class: 'device', type: 'panel.event', source, data };
+    }
+    // Not awaited: the ACK must not wait for an fsync; a failure is logged, the event is
+    // already in the outbox's hands or lost with the disk.
+    this.opts.outbox.record(input).catch((err: unknown) => this.opts.log.error({ err, type: input.type, panel: source.device }, 'recording a DC-09 panel event failed'));
+  }
+
+  private arm(s: Supervised): void {
+    s.timer?.cancel();
+    delete s.timer;
+    const interval = s.panel.supervisionS;
+    if (!interval || interval <= 0 || s.offline) return;
+    const deadlineMs = (interval * 1.5 + SUPERVISION_GRACE_S) * 1000;
+    s.timer = this.opts.timers.setTimeout(() => {
+      delete s.timer;
+      if (s.offline) return;
+      s.offline = true;
+      const silentS = s.lastHeard === undefined ? undefined : Math.round((this.opts.clock.monotonic() - s.lastHeard) / 1000);
+      this.opts.log.warn({ panel: s.panel.id, supervisionS: interval, silentS }, 'DC-09 panel silent: offline');
+      this.opts.sink.raise({ kind: 'panel.offline', source: { device: s.panel.id }, priority: 'medium', data: { account: s.panel.account, supervisionS: interval, silentS: silentS ?? null } });
+    }, deadlineMs);
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Dc09Processor + PanelService without sockets: every NAK/DUH rule, ACK after the sink,
+ * duplicates, the condition and event shapes, and supervision on a ManualClock.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { secretsFrom } from '../../config/load.js';
+import { Dc09PanelConfig } from '../../config/perimeter-schema.js';
+import { parseKeyHex } from '../../drivers/dc09/cipher.js';
+import { parseFrame } from '../../drivers/dc09/frame.js';
+import { encodeMessage, openContent } from '../../drivers/dc09/message.js';
+import { ManualClock } from '../../gateway/clock.js';
+import { isGatehouseError } from '../../gateway/errors.js';
+import { silentLogger } from '../../gateway/log.js';
+import { Dc09Processor } from '../../gateway/perimeter/dc09-processor.js';
+import { PanelService } from '../../gateway/perimeter/panel-service.js';
+import { FakeOutbox, FakeSink, KEY128, KEY256, SECRETS, panels } from './dc09-fixtures.js';
+
+const FROM = { transport: 'tcp' as const, address: '10.0.0.9' };
+
+function setup(over: { panels?: Dc09PanelConfig[]; secrets?: Record<string, string> } = {}) {
+  const clock = new ManualClock();
+  const sink = new FakeSink();
+  const outbox = new FakeOutbox();
+  const warnings: unknown[] = [];
+  const log = silentLogger();
+  log.warn = ((obj: unknown) => void warnings.push(obj)) as typeof log.warn;
+  const ps = over.panels ?? panels();
+  const service = new PanelService({ panels: ps, sink, outbox, clock, timers: clock, log });
+  const processor = new Dc09Processor({ panels: ps, secrets: secretsFrom(over.secrets ?? SECRETS), timestampWindow: { pastS: 20, futureS: 40 }, service, clock, log });
+  service.start();
+  return { clock, sink, outbox, service, processor, warnings };
+}
+
+let seq = 0;
+function msg(account: string, token: string, data: string, o: { key?: string; ts?: number; seq?: string } = {}): string {
+  const key = o.key ? parseKeyHex(o.key) : undefined;
+  return encodeMessage({ token, encrypted: !!key, seq: o.seq ?? String(++seq % 10000).padStart(4, '0'), line: '0', account }, { data, extended: [], ...(o.ts !== undefined ? { timestamp: o.ts } : {}) }, key);
+}
+
+describe('Dc09Processor answers', () => {
+  let t: ReturnType<typeof setup>;
+  beforeEach(() => {
+    t = setup();
+  });
+
+  it('ACKs a plain SIA-DCS alarm after raising the condition on the sink', () => {
+    const a = t.processor.handle(msg('1234', 'SIA-DCS', '#1234|Nri1/BA015'), FROM);
+    expect(a.outcome).toBe('ack');
+    const ack = parseFrame(a.reply);
+    expect(ack.ok && ack.value).toMatchObject({ token: 'ACK', encrypted: false, account: '1234' });
+    expect(t.sink.raised()).toEqual([{ kind: 'panel.burglary', source: { device: 'panel-plain', point: 'zone-15' }, priority: 'high', data: expect.objectContaining({ code: 'BA', area: 1, zone: 15, protocol: 'SIA-DCS', account: '1234' }) }]);
+  });
+
+  it('ACKs an encrypted message with an encrypted ACK and maps Contact ID', () => {
+    const a = t.processor.handle(msg('5678', 'ADM-CID', '#5678|1110 02 007', { key: KEY128, ts: t.clock.now() - 5000 }), FROM);
+    expect(a.outcome).toBe('ack');
+    const ack = parseFrame(a.reply);
+    expect(ack.ok && ack.value.encrypted).toBe(true);
+    expect(ack.ok && openContent(ack.value, parseKeyHex(KEY128))).toMatchObject({ ok: true, value: { timestamp: t.clock.now() } });
+    expect(t.sink.raised('panel.fire')).toEqual([{ kind: 'panel.fire', source: { device: 'panel-cid', point: 'zone-7' }, priority: 'critical', data: expect.objectContaining({ code: 'E110', area: 2 }) }]);
+  });
+
+  it.each([
+    ['bad CRC', (m: string) => m.replace(/^\n..../, '\n0000')],
+    ['bad length', (m: string) => m.slice(0, 5) + '0FFF' + m.slice(9)],
+    ['garbage', () => 'hello'],
+  ])('NAKs %s with the receiver time', (_what, mangle) => {
+    const a = t.processor.handle(mangle(msg('1234', 'SIA-DCS', '#1234|Nri1/BA001')), FROM);
+    expect(a.outcome).toBe('nak');
+    expect(a.reply).toMatch(/^\n[0-9A-F]{4}0025"NAK"0000R0L0A0\[\]_12:00:00,11-21-2026\r$/);
+    expect(t.sink.calls).toEqual([]);
+  });
+
+  it('NAKs a stale and a future timestamp on an encrypted message, accepts the window edges', () => {
+    const now = t.clock.now();
+    expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001', { key: KEY256, ts: now - 21_000 }), FROM).outcome).toBe('nak');
+    expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001', { key: KEY256, ts: now + 41_000 }), FROM).outcome).toBe('nak');
+    expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001', { key: KEY256, ts: now - 20_000 }), FROM).outcome).toBe('ack');
+    expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA002', { key: KEY256, ts: now + 40_000 }), FROM).outcome).toBe('ack');
+  });
+
+  it('NAKs an unknown account and warns once per source address per minute', () => {
+    for (let i = 0; i < 5; i++) expect(t.processor.handle(msg('9999', 'SIA-DCS', '#9999|Nri1/BA001'), FROM).outcome).toBe('nak');
+    t.processor.handle(msg('9999', 'SIA-DCS', '#9999|Nri1/BA001'), { ...FROM, address: '10.0.0.10' });
+    expect(t.warnings).toHaveLength(2);
+    t.clock.advance(61_000);
+    t.processor.handle(msg('9999', 'SIA-DCS', '#9999|Nri1/BA001'), FROM);
+    expect(t.warnings).toHaveLength(3);
+  });
+
+  it('NAKs a plain message from a panel with a key (requireEncryption default) and one with the wrong key', () => {
+    expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001'), FROM)).toMatchObject({ outcome: 'nak', reason: 'plain message from an encrypted-only panel' });
+    expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001', { key: KEY128, ts: t.clock.now() }), FROM).outcome).toBe('nak');
+    expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001', { key: KEY256 }), FROM)).toMatchObject({ outcome: 'nak', reason: expect.stringContaining('timestamp') });
+    expect(t.sink.calls).toEqual([]);
+  });
+
+  it('accepts plain messages from a keyed panel with requireEncryption: false', () => {
+    const ps = [Dc09PanelConfig.parse({ id: 'p', account: 'AB12', keySecret: 'dc09.aes', requireEncryption: false })];
+    const u = setup({ panels: ps });
+    expect(u.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001'), FROM).outcome).toBe('ack');
+  });
+
+  it('DUHs an unsupported id token and undecodable data, but the panel counts as heard', () => {
+    expect(t.processor.handle(msg('1234', 'XYZ-ABC', '#1234|foo'), FROM).outcome).toBe('duh');
+    expect(t.processor.handle(msg('1234', 'ADM-CID', '#1234|garbage'), FROM).outcome).toBe('duh');
+    expect(t.processor.handle(msg('1234', 'NULL', ''), FROM).outcome).toBe('ack');
+  });
+
+  it('a retransmission (same seq and content) is ACKed again but processed once', () => {
+    const m1 = msg('1234', 'SIA-DCS', '#1234|Nri1/OP003', { seq: '0777', ts: t.clock.now() });
+    t.clock.advance(3000);
+    const m2 = msg('1234', 'SIA-DCS', '#1234|Nri1/OP003', { seq: '0777', ts: t.clock.now() });
+    expect(t.processor.handle(m1, FROM).outcome).toBe('ack');
+    expect(t.processor.handle(m2, FROM).outcome).toBe('duplicate');
+    expect(parseFrame(t.processor.handle(m2, FROM).reply)).toMatchObject({ ok: true, value: { token: 'ACK', seq: '0777' } });
+    expect(t.outbox.events).toHaveLength(1);
+    // Same seq with other content (a panel that restarted its counter) is a new event.
+    expect(t.processor.handle(msg('1234', 'SIA-DCS', '#1234|Nri1/CL003', { seq: '0777' }), FROM).outcome).toBe('ack');
+    // After the window the same message is new again.
+    t.clock.advance(5 * 60_000 + 1);
+    expect(t.processor.handle(m1, FROM).outcome).toBe('ack');
+  });
+
+  it('checks the configured receiver and line numbers', () => {
+    const ps = [Dc09PanelConfig.parse({ id: 'p', account: '1234', receiver: '12', line: '3' })];
+    const u = setup({ panels: ps });
+    const good = encodeMessage({ token: 'SIA-DCS', encrypted: false, seq: '0001', receiver: '12', line: '3', account: '1234' }, { data: '#1234|Nri1/BA001', extended: [] });
+    const bad = encodeMessage({ token: 'SIA-DCS', encrypted: false, seq: '0002', receiver: '12', line: '4', account: '1234' }, { data: '#1234|Nri1/BA001', extended: [] });
+    expect(u.processor.handle(good, FROM).outcome).toBe('ack');
+    expect(u.processor.handle(bad, FROM).outcome).toBe('nak');
+  });
+});
+
+describe('key configuration', () => {
+  it.each([
+    [{}, /secret "dc09.aes".*not in the secrets/],
+    [{ 'dc09.aes': 'abcd', 'dc09.cid': KEY128 }, /32, 48 or 64 hex digits.*got 4/],
+    [{ 'dc09.aes': 'zz'.repeat(16), 'dc09.cid': KEY128 }, /32, 48 or 64 hex digits/],
+  ])('refuses %j at start with a clear message', (secrets, message) => {
+    try {
+      setup({ secrets: secrets as Record<string, string> });
+      expect.unreachable();
+    } catch (err) {
+      expect(isGatehouseError(err, 'CONFIG_INVALID')).toBe(true);
+      expect((err as Error).message).toMatch(message);
+      expect((err as Error).message).toContain('panel-aes');
+    }
+  });
+});
+
+describe('PanelService mapping', () => {
+  it('raises troubles and alarms, clears on restore, records open/close/bypass/test as events', () => {
+    const t = setup();
+    const send = (data: string) => expect(t.processor.handle(msg('1234', 'SIA-DCS', `#1234|${data}`), FROM).outcome).toBe('ack');
+    send('Nri1/TA000');
+    send('Nri0/AT000');
+    send('NYT');
+    send('Nri1/PA002');
+    expect(t.sink.raised().map((c) => [c.kind, c.source.point, c.priority])).toEqual([
+      ['panel.tamper', 'area-1', 'high'], ['panel.ac_loss', 'area-0', 'low'], ['panel.low_battery', undefined, 'low'], ['panel.panic', 'zone-2', 'critical'],
+    ]);
+    send('Nri0/AR000');
+    send('Nri1/TR000');
+    expect(t.sink.isActive('panel.ac_loss', 'panel-plain', 'area-0')).toBe(false);
+    expect(t.sink.isActive('panel.tamper', 'panel-plain', 'area-1')).toBe(false);
+    expect(t.sink.isActive('panel.panic', 'panel-plain', 'zone-2')).toBe(true);
+    send('Nri1/OP004');
+    send('Nri1/CL004');
+    send('Nri1/BB009');
+    send('Nri0/RP000');
+    expect(t.outbox.events.map((e) => [e.class, e.type, e.source.point, e.data.user ?? e.data.zone])).toEqual([
+      ['access', 'panel.opened', 'area-1', 4], ['access', 'panel.closed', 'area-1', 4], ['device', 'panel.bypassed', 'zone-9', 9], ['device', 'panel.test', undefined, 0],
+    ]);
+    expect(t.sink.raised()).toHaveLength(4);
+  });
+});
+
+describe('supervision (ManualClock)', () => {
+  it('raises panel.offline after supervisionS × 1.5 + 30 s of silence and clears it when heard', () => {
+    const t = setup();
+    // panel-plain: 60 s → 120 s; panel-cid: 120 s → 210 s; panel-aes: not supervised.
+    t.clock.advance(119_000);
+    expect(t.sink.raised('panel.offline')).toEqual([]);
+    t.processor.handle(msg('1234', 'NULL', ''), FROM); // heard at 119 s: deadline moves to 239 s
+    t.clock.advance(91_000); // 210 s
+    expect(t.sink.raised('panel.offline')).toEqual([{ kind: 'panel.offline', source: { device: 'panel-cid' }, priority: 'medium', data: { account: '5678', supervisionS: 120, silentS: null } }]);
+    t.clock.advance(28_000); // 238 s
+    expect(t.service.isOffline('panel-plain')).toBe(false);
+    t.clock.advance(2_000);
+    expect(t.service.isOffline('panel-plain')).toBe(true);
+    expect(t.sink.raised('panel.offline').map((c) => c.source.device)).toEqual(['panel-cid', 'panel-plain']);
+    // Offline stays raised once (no re-raise every interval) until the panel speaks.
+    t.clock.advance(3_600_000);
+    expect(t.sink.raised('panel.offline')).toHaveLength(2);
+    expect(t.processor.handle(msg('1234', 'SIA-DCS', '#1234|Nri0/RP000'), FROM).outcome).toBe('ack');
+    expect(t.sink.isActive('panel.offline', 'panel-plain')).toBe(false);
+    expect(t.sink.isActive('panel.offline', 'panel-cid')).toBe(true);
+    expect(t.service.isOffline('panel-plain')).toBe(false);
+    // A NAKed message (unauthenticated) does not count as heard.
+    t.processor.handle(msg('5678', 'SIA-DCS', '#5678|Nri0/RP000'), FROM);
+    expect(t.service.isOffline('panel-cid')).toBe(true);
+    t.service.stop();
+  });
+});
