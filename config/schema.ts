@@ -169,7 +169,7 @@ export const LogConfig = z
   .strict();
 
 /** Ids the gateway uses for its own `source.device` / `state/{device}` topics. */
-const RESERVED_DEVICE_IDS: readonly string[] = ['access', 'gateway'];
+const RESERVED_DEVICE_IDS: readonly string[] = ['access', 'alarms', 'gateway'];
 
 export const CompoundConfig = z
   .object({
