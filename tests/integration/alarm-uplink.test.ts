@@ -1,0 +1,87 @@
+/**
+ * The alarm lifecycle end to end on a real Mosquitto: a door's forced/cleared events go
+ * through the alarm tap, a guard acknowledges and closes, and a platform subscriber gets
+ * alarm.raised → acknowledged → cleared → closed in that order on evt/alarm (next to the
+ * door's own events), with state/alarms retained for a late subscriber.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import mqtt, { type MqttClient } from 'mqtt';
+import { AlarmsConfig } from '../../config/perimeter-schema.js';
+import { realTimers } from '../../gateway/clock.js';
+import type { Envelope } from '../../gateway/events.js';
+import { silentLogger } from '../../gateway/log.js';
+import { evtTopic, stateTopic } from '../../gateway/topics.js';
+import { doorEvent } from '../../gateway/access/access-events.js';
+import { AlarmManager } from '../../gateway/alarms/alarm-manager.js';
+import { withAlarmTap } from '../../gateway/alarms/alarm-tap.js';
+import { Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
+import { makeRig, TEST_ROOT, type Rig } from '../helpers/uplink-rig.js';
+import { waitFor } from '../helpers/wait.js';
+
+describe('alarms → uplink → mosquitto', () => {
+  let broker: Mosquitto;
+  let platform: MqttClient;
+  let rig: Rig;
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    platform = await mqtt.connectAsync(broker.url, { clientId: 'test-platform-alarms', reconnectPeriod: 0 });
+  });
+  afterAll(async () => {
+    await platform?.endAsync(true);
+    await rig?.dispose();
+    await broker?.stop();
+  });
+
+  it('delivers the lifecycle in order and keeps state/alarms retained', async () => {
+    const alarmsSeen: Envelope[] = [];
+    const states: { total: number }[] = [];
+    platform.on('message', (topic, body) => {
+      if (topic === evtTopic(TEST_ROOT, 'alarm')) alarmsSeen.push(JSON.parse(body.toString()) as Envelope);
+      if (topic === stateTopic(TEST_ROOT, 'alarms')) states.push(JSON.parse(body.toString()) as { total: number });
+    });
+    await platform.subscribeAsync([evtTopic(TEST_ROOT, 'alarm'), stateTopic(TEST_ROOT, 'alarms')], { qos: 1 });
+
+    rig = makeRig({ url: broker.url });
+    const clock = { now: () => Date.now(), monotonic: () => performance.now(), state: () => 'synced' as const };
+    const manager = new AlarmManager({ db: rig.outbox.db, outbox: rig.outbox, config: AlarmsConfig.parse({}), clock, timers: realTimers, log: silentLogger(), stateDebounceMs: 50 });
+    manager.start();
+    const tapped = withAlarmTap(rig.outbox, manager, { log: silentLogger() });
+    rig.uplink.start();
+
+    await tapped.record(doorEvent({ type: 'door.forced', data: { door: 'gate' } }));
+    const id = manager.list()[0]!.id;
+    manager.acknowledge(id, { by: 'anna', role: 'guard', note: 'on my way' });
+    await tapped.record(doorEvent({ type: 'door.forced_cleared', data: { door: 'gate' } }));
+    manager.close(id, { by: 'anna', role: 'guard', note: 'door repaired' });
+
+    const lifecycle = () => alarmsSeen.filter((e) => e.type.startsWith('alarm.'));
+    await waitFor(() => lifecycle().length === 4, 'four lifecycle events at the platform', 10_000, () => alarmsSeen.map((e) => e.type));
+    expect(alarmsSeen.map((e) => e.type)).toEqual(['door.forced', 'alarm.raised', 'alarm.acknowledged', 'door.forced', 'alarm.cleared', 'alarm.closed']);
+    const seqs = alarmsSeen.map((e) => e.seq);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    expect(lifecycle().map((e) => [e.data.state, e.data.alarmId, e.source.device])).toEqual([
+      ['raised', id, 'gate'],
+      ['acknowledged', id, 'gate'],
+      ['cleared', id, 'gate'],
+      ['closed', id, 'gate'],
+    ]);
+    expect(lifecycle()[3]!.data).toMatchObject({ kind: 'door.forced', priority: 'high', count: 1, by: 'anna', role: 'guard', note: 'door repaired', reason: 'operator' });
+
+    // A second alarm stays open; a subscriber arriving later gets the retained summary.
+    await tapped.record({ class: 'alarm', type: 'door.held_open', source: { device: 'lobby' }, data: { door: 'lobby', active: true, priority: 'medium' } });
+    const late = await mqtt.connectAsync(broker.url, { clientId: 'test-platform-late', reconnectPeriod: 0 });
+    try {
+      const retained: { body: Record<string, any>; retain: boolean }[] = [];
+      late.on('message', (_t, body, pkt) => retained.push({ body: JSON.parse(body.toString()), retain: pkt.retain }));
+      // Once the platform has it live, the broker holds it retained.
+      await waitFor(() => states.some((s) => s.total === 1), 'state/alarms with the open alarm at the platform');
+      await late.subscribeAsync(stateTopic(TEST_ROOT, 'alarms'), { qos: 1 });
+      const got = await waitFor(() => retained.find((m) => m.retain && m.body.total === 1), 'the retained state/alarms');
+      expect(got.body).toMatchObject({ total: 1, counts: { raised: 1, acknowledged: 0, cleared: 0 }, open: [{ kind: 'door.held_open', source: { device: 'lobby' }, priority: 'medium', state: 'raised', active: true, count: 1 }] });
+    } finally {
+      await late.endAsync(true);
+    }
+    await manager.stop();
+  });
+});
