@@ -1,0 +1,65 @@
+/**
+ * Builds the perimeter from the compound file: input modules, zones, partitions (arm
+ * schedules in the access time zone, with the access holidays) and outputs. Kept out of
+ * app.ts so the composition root reads as a list of components.
+ *
+ * `outbox` must be the plain outbox, not the alarm tap's wrapper: the perimeter reports its
+ * conditions to `sink` itself, and through the tap its partition.* events (class alarm,
+ * no `active`) would become momentary alarms.
+ */
+import type { CompoundConfig } from '../../config/schema.js';
+import type { AlarmSink, OutputDriver } from '../alarms/types.js';
+import type { Clock, Timers } from '../clock.js';
+import type { CommandDefinition } from '../commands/types.js';
+import type { LoggerFactory } from '../log.js';
+import type { Outbox } from '../outbox/outbox.js';
+import { perimeterCommands } from './perimeter-commands.js';
+import { PerimeterService, type PerimeterServiceOptions } from './perimeter-service.js';
+
+export interface PerimeterComponent {
+  service: PerimeterService;
+  /** For the AlarmManager's linkage rules (`do: [{ output, seconds }]`). */
+  outputs: OutputDriver;
+  commands(): CommandDefinition[];
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface CreatePerimeterOptions {
+  config: CompoundConfig;
+  outbox: Pick<Outbox, 'record' | 'setState' | 'db'>;
+  sink: AlarmSink;
+  clock: Clock;
+  timers: Timers;
+  logs: LoggerFactory;
+  /** Tests and benches may share or wrap buses. */
+  buses?: PerimeterServiceOptions['buses'];
+  busOptions?: PerimeterServiceOptions['busOptions'];
+}
+
+export function createPerimeter(opts: CreatePerimeterOptions): PerimeterComponent {
+  const { config } = opts;
+  const service = new PerimeterService({
+    modules: config.inputModules,
+    zones: config.zones,
+    partitions: config.partitions,
+    outputs: config.outputs,
+    perimeter: config.perimeter,
+    timeZone: config.access.timezone,
+    holidays: config.access.holidays,
+    outbox: opts.outbox,
+    sink: opts.sink,
+    clock: opts.clock,
+    timers: opts.timers,
+    log: opts.logs.child('perimeter'),
+    ...(opts.buses ? { buses: opts.buses } : {}),
+    ...(opts.busOptions ? { busOptions: opts.busOptions } : {}),
+  });
+  return {
+    service,
+    outputs: service.outputs,
+    commands: () => perimeterCommands(service),
+    start: () => service.start(),
+    stop: () => service.stop(),
+  };
+}
