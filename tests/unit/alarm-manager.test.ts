@@ -246,6 +246,17 @@ describe('AlarmManager', () => {
     expect(s.open[1]).toEqual({ id: hi1.id, kind: 'zone.alarm', source: { device: 'inputs-1', point: 'a' }, priority: 'high', state: 'acknowledged', active: true, count: 1, raisedAt: new Date(hi1.raisedAt).toISOString(), lastAt: new Date(hi1.lastAt).toISOString(), acknowledgedBy: 'guard-anna' });
   });
 
+  it('stop writes the pending state at once and records suppressed re-triggers', async () => {
+    manager.start();
+    const a = manager.raise(beam());
+    manager.raise(beam());
+    manager.raise(beam());
+    expect(events('alarm.retriggered').map((e) => e.data.count)).toEqual([2]);
+    await manager.stop();
+    expect(state()!.open).toMatchObject([{ id: a.id, count: 3 }]);
+    expect(events('alarm.retriggered').map((e) => e.data.count)).toEqual([2, 3]);
+  });
+
   it('the state holds at most 200 summaries; the total counts them all', () => {
     for (let i = 0; i < 230; i++) manager.raise(beam(`z${i}`));
     clock.advance(250);
