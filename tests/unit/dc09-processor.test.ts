@@ -4,7 +4,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { secretsFrom } from '../../config/load.js';
-import { Dc09PanelConfig } from '../../config/perimeter-schema.js';
+import { Dc09PanelConfig, PerimeterConfig } from '../../config/perimeter-schema.js';
 import { parseKeyHex } from '../../drivers/dc09/cipher.js';
 import { parseFrame } from '../../drivers/dc09/frame.js';
 import { encodeMessage, openContent } from '../../drivers/dc09/message.js';
@@ -13,6 +13,7 @@ import { isGatehouseError } from '../../gateway/errors.js';
 import { silentLogger } from '../../gateway/log.js';
 import { Dc09Processor } from '../../gateway/perimeter/dc09-processor.js';
 import { PanelService } from '../../gateway/perimeter/panel-service.js';
+import { createDc09 } from '../../gateway/perimeter/create-dc09.js';
 import { FakeOutbox, FakeSink, KEY128, KEY256, SECRETS, panels } from './dc09-fixtures.js';
 
 const FROM = { transport: 'tcp' as const, address: '10.0.0.9' };
@@ -201,5 +202,23 @@ describe('supervision (ManualClock)', () => {
     t.processor.handle(msg('5678', 'SIA-DCS', '#5678|Nri0/RP000'), FROM);
     expect(t.service.isOffline('panel-cid')).toBe(true);
     t.service.stop();
+  });
+});
+
+describe('createDc09 (composition root helper)', () => {
+  const logs = { root: silentLogger(), child: () => silentLogger() };
+  const base = { secrets: secretsFrom(SECRETS), outbox: new FakeOutbox(), sink: new FakeSink(), clock: new ManualClock(), timers: new ManualClock(), logs };
+
+  it('builds nothing without perimeter.dc09, and a receiver that binds both ports with it', async () => {
+    expect(createDc09({ ...base, config: { alarmPanels: panels(), perimeter: PerimeterConfig.parse({}) } })).toBeUndefined();
+    const c = createDc09({ ...base, config: { alarmPanels: panels(), perimeter: PerimeterConfig.parse({ dc09: { host: '127.0.0.1' } }) } })!;
+    const ports = await c.start();
+    expect(ports.tcpPort).toBeGreaterThan(0);
+    expect(ports.udpPort).toBeGreaterThan(0);
+    await c.stop();
+  });
+
+  it('a malformed key stops the build with the panel named', () => {
+    expect(() => createDc09({ ...base, secrets: secretsFrom({ 'dc09.aes': 'ab', 'dc09.cid': KEY128 }), config: { alarmPanels: panels(), perimeter: PerimeterConfig.parse({ dc09: {} }) } })).toThrow(/panel-aes.*32, 48 or 64 hex/);
   });
 });
