@@ -18,6 +18,7 @@ import { registerSystemCommands } from './commands/system-commands.js';
 import { LockService } from './locks/lock-service.js';
 import { CabinetService } from './charging/cabinet-service.js';
 import { createAccess, type AccessComponent } from './access/create-access.js';
+import { createAlarms, type AlarmsComponent } from './alarms/create-alarms.js';
 import { Uplink } from './uplink/uplink.js';
 import { redactUrl } from './uplink/connection.js';
 import { topicRoot } from './topics.js';
@@ -51,6 +52,7 @@ export class Gateway {
   readonly locks: LockService;
   readonly cabinets: CabinetService;
   readonly access: AccessComponent;
+  readonly alarms: AlarmsComponent;
   uplink: Uplink | undefined;
   readonly root: string;
   brokerPort = 0;
@@ -89,12 +91,17 @@ export class Gateway {
     });
     this.router = new CommandRouter({ config: config.commands, outbox: this.outbox, clock: this.clock, log: logs.child('commands') });
     registerSystemCommands(this.router, { status: () => this.status() });
-    this.locks = new LockService({ locks: config.locks, broker: this.broker, outbox: this.outbox, clock: this.clock, timers, log: logs.child('locks') });
+    // The alarm lifecycle first: open alarms are restored before any source runs, and every
+    // device family records through the tap so its alarm events become alarms.
+    this.alarms = createAlarms({ config, outbox: this.outbox, clock: this.clock, timers, logs });
+    for (const def of this.alarms.commands()) this.router.register(def);
+    const recorded = this.alarms.tap(this.outbox);
+    this.locks = new LockService({ locks: config.locks, broker: this.broker, outbox: recorded, clock: this.clock, timers, log: logs.child('locks') });
     for (const def of this.locks.commands()) this.router.register(def);
     // Charging sessions live in the outbox database, so they survive a restart with it.
     this.cabinets = new CabinetService({
       cabinets: config.cabinets,
-      outbox: this.outbox,
+      outbox: recorded,
       clock: this.clock,
       timers,
       log: logs.child('cabinets'),
@@ -109,7 +116,7 @@ export class Gateway {
       config,
       secrets: opts.secrets,
       dataDir: opts.dataDir,
-      outbox: this.outbox,
+      outbox: recorded,
       clock: this.clock,
       timers,
       logs,
@@ -119,6 +126,8 @@ export class Gateway {
 
     this.components.push(
       { name: 'outbox', essential: true, start: () => undefined, stop: () => this.outbox.close() },
+      // Started before the sources and stopped after them: its last state/alarms write needs the outbox.
+      { name: 'alarms', essential: false, start: () => this.alarms.start(), stop: () => this.alarms.stop() },
       {
         name: 'broker',
         essential: false,
@@ -220,6 +229,7 @@ export class Gateway {
       outbox: this.outbox.stats(),
       cabinets: this.cabinets.states(),
       access: { ...this.access.service.states(), credentials: this.access.decider.syncState() },
+      alarms: { open: this.alarms.manager.openCount() },
     };
   }
 }
