@@ -19,6 +19,7 @@ import { LockService } from './locks/lock-service.js';
 import { CabinetService } from './charging/cabinet-service.js';
 import { createAccess, type AccessComponent } from './access/create-access.js';
 import { createAlarms, type AlarmsComponent } from './alarms/create-alarms.js';
+import { createDc09, type Dc09Component } from './perimeter/create-dc09.js';
 import { Uplink } from './uplink/uplink.js';
 import { redactUrl } from './uplink/connection.js';
 import { topicRoot } from './topics.js';
@@ -53,6 +54,9 @@ export class Gateway {
   readonly cabinets: CabinetService;
   readonly access: AccessComponent;
   readonly alarms: AlarmsComponent;
+  /** The SIA DC-09 receiver, once started (undefined without `perimeter.dc09`). */
+  dc09: Dc09Component | undefined;
+  dc09Ports: { tcpPort: number; udpPort: number } | undefined;
   uplink: Uplink | undefined;
   readonly root: string;
   brokerPort = 0;
@@ -139,6 +143,16 @@ export class Gateway {
       { name: 'uplink', essential: false, start: () => this.startUplink(), stop: () => this.uplink?.stop() },
       { name: 'locks', essential: false, start: () => this.locks.start(), stop: () => this.locks.stop() },
       { name: 'access', essential: false, start: () => this.access.start(), stop: () => this.access.stop() },
+      {
+        name: 'dc09',
+        essential: false,
+        // Built at start, not in the constructor: a bad panel key fails this component only.
+        start: async () => {
+          this.dc09 = createDc09({ config, secrets: opts.secrets, outbox: this.outbox, sink: this.alarms.manager, clock: this.clock, timers, logs });
+          if (this.dc09) this.dc09Ports = await this.dc09.start();
+        },
+        stop: () => this.dc09?.stop(),
+      },
       { name: 'cabinets', essential: false, start: () => this.cabinets.start(), stop: () => this.cabinets.stop() },
     );
   }
