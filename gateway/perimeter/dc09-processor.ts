@@ -36,6 +36,8 @@ export interface Dc09Answer {
   /** Why a NAK or DUH (for logs and tests). */
   reason?: string;
   panel?: string;
+  /** Not even framed as DC-09 (no CRC/length fields): over UDP this is not answered at all. */
+  unframed?: true;
 }
 
 export interface Dc09ProcessorOptions {
@@ -90,7 +92,11 @@ export class Dc09Processor {
   handle(text: string, from: { transport: 'tcp' | 'udp'; address: string }): Dc09Answer {
     const now = this.opts.clock.now();
     const parsed = parseFrame(text);
-    if (!parsed.ok) return this.nak(now, `${parsed.error}: ${parsed.detail}`);
+    if (!parsed.ok) {
+      const a = this.nak(now, `${parsed.error}: ${parsed.detail}`);
+      if (parsed.error === 'framing') a.unframed = true;
+      return a;
+    }
     const frame = parsed.value;
     if (frame.token === 'ACK' || frame.token === 'NAK' || frame.token === 'DUH') return this.nak(now, `a receiver answer (${frame.token}) sent to the receiver`);
     const account = frame.account ?? (frame.encrypted ? undefined : splitAccount(dataOf(frame.rest)).account);

@@ -6,7 +6,9 @@
  * line is refused at the length limit and the connection closed), an idle timeout, at most
  * `maxConnections` at once, a cap on unread output (a client that never reads our answers
  * is dropped instead of buffering them), and too many refused messages in a row close it.
- * UDP: one message per datagram, the answer goes back to the sender's address and port.
+ * UDP: one message per datagram, the answer goes back to the sender's address and port;
+ * datagrams that are not even framed as DC-09 get no answer, so the receiver cannot be used
+ * to reflect NAKs at a spoofed address from a few bytes of garbage.
  *
  * All decisions are Dc09Processor's; all consequences PanelService's. The ACK is written
  * after PanelService.handle() returned, i.e. after the alarm sink was called.
@@ -150,6 +152,7 @@ export class Dc09Receiver {
     this.stats.datagrams++;
     if (msg.length > MAX_MESSAGE_LENGTH) return;
     const answer = this.answer(msg.toString('latin1'), { transport: 'udp', address });
+    if (answer.unframed) return;
     this.udp?.send(Buffer.from(answer.reply, 'latin1'), port, address);
   }
 

@@ -104,6 +104,25 @@ describe.each(['tcp', 'udp'] as const)('DC-09 receiver over %s', (protocol) => {
   });
 });
 
+describe('DC-09 receiver over udp, hostile datagrams', () => {
+  it('answers a framed datagram with a bad CRC with a NAK, and garbage with nothing', async () => {
+    const { createSocket } = await import('node:dgram');
+    const r = await rig();
+    const sock = createSocket('udp4');
+    cleanups.push(() => new Promise((res) => sock.close(() => res())));
+    const got: string[] = [];
+    sock.on('message', (m) => got.push(m.toString('latin1')));
+    const send = (text: string) => new Promise<void>((res) => sock.send(Buffer.from(text, 'latin1'), r.ports.udpPort, '127.0.0.1', () => res()));
+    await send('x');
+    await send('\n0000001F"SIA-DCS"0001L0#1234[#1234|Nri1/BA001]\r');
+    await waitFor(() => got.length === 1, 'one answer');
+    expect(got[0]).toMatch(/"NAK"0000R0L0A0\[\]_/);
+    await waitFor(() => r.receiver.stats.datagrams === 2, 'both datagrams received');
+    expect(got).toHaveLength(1);
+    expect(r.sink.calls).toEqual([]);
+  });
+});
+
 function rawClient(port: number): Promise<{ socket: Socket; closed: Promise<void>; received: () => string }> {
   return new Promise((resolve, reject) => {
     let text = '';
