@@ -203,6 +203,18 @@ export class Uplink extends EventEmitter<UplinkEvents> {
   }
 
   /**
+   * Publishes one QoS 1 message outside the outbox, for payloads with their own durable
+   * queue (media JPEGs, gateway/cameras/media-publisher.ts). Resolves on PUBACK; rejects
+   * when not connected, while stopping, or when the connection dies first (the caller
+   * keeps the item queued and retries on the next `connected`).
+   */
+  publishRaw(topic: string, payload: Buffer): Promise<void> {
+    const link = this.link;
+    if (!link || this.stopping) return Promise.reject(new Error('uplink not connected'));
+    return new Promise((resolve, reject) => link.publish(topic, payload, false, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /**
    * For the systemd watchdog: false when connected with rows waiting and no PUBACK for
    * ackTimeoutMs, or when the reconnect loop is not running at all. An outage alone is
    * healthy: the loop keeps trying, and a restart would not bring the broker back.
