@@ -155,6 +155,7 @@ export class SimulatedPanel {
     this.seq = Number(seq);
     const t0 = performance.now();
     const max = this.opts.maxAttempts ?? 5;
+    let last: 'NAK' | 'timeout' = 'timeout';
     for (let attempt = 1; attempt <= max; attempt++) {
       if (this.silent || this.closed) return { answer: 'silenced', attempts: attempt - 1, seq, ms: performance.now() - t0 };
       if (attempt > 1) this.stats.retransmits++;
@@ -174,8 +175,9 @@ export class SimulatedPanel {
       }
       if (answer === 'NAK') this.stats.naks++;
       else this.stats.timeouts++;
+      last = answer;
     }
-    return { answer: this.stats.naks > 0 ? 'NAK' : 'timeout', attempts: max, seq, ms: performance.now() - t0 };
+    return { answer: last, attempts: max, seq, ms: performance.now() - t0 };
   }
 
   /** Sends one message and waits for the answer to it: 'ACK' | 'NAK' | 'DUH' | 'timeout'. */
