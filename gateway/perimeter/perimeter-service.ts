@@ -83,7 +83,8 @@ export class PerimeterService {
     for (const z of o.zones) {
       const m = this.modules.get(z.module);
       if (!m) throw new GatehouseError('CONFIG_INVALID', `zone ${z.id}: no input module "${z.module}"`);
-      const zone = new ZoneLogic(z, o.sink);
+      // Samples are ~pollMs apart but timer-driven: 200 ms at a 100 ms poll means three samples, not four.
+      const zone = new ZoneLogic(z, o.sink, { debounceSlackMs: Math.min(5, m.cfg.pollMs * 0.05) });
       this.zones.set(z.id, zone);
       m.zones.push(zone);
     }

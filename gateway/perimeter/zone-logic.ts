@@ -38,7 +38,8 @@ export const ZONE_FAULT = { kind: 'zone.fault', priority: 'medium' as AlarmPrior
 export class Debouncer {
   private since: number | null = null;
 
-  constructor(private readonly ms: number, public value = false) {}
+  /** `slackMs`: polls run on timers, and one a few ms early must not cost a whole extra period. */
+  constructor(private readonly ms: number, public value = false, private readonly slackMs = 0) {}
 
   /** Feeds one sample; true when the debounced value changed. */
   update(raw: boolean, at: number): boolean {
@@ -47,7 +48,7 @@ export class Debouncer {
       return false;
     }
     this.since ??= at;
-    if (at - this.since < this.ms) return false;
+    if (at - this.since < this.ms - this.slackMs) return false;
     this.value = raw;
     this.since = null;
     return true;
@@ -89,14 +90,19 @@ export class ZoneLogic {
   private faultRaised = false;
   private readonly data: Record<string, unknown>;
 
-  constructor(private readonly cfg: ZoneConfig, private readonly sink: AlarmSink) {
+  /**
+   * `debounceSlackMs`: tolerance on the debounce for poll timing jitter (the service passes
+   * a few ms); 0 in the pure tests, where sample times are exact.
+   */
+  constructor(private readonly cfg: ZoneConfig, private readonly sink: AlarmSink, opts: { debounceSlackMs?: number } = {}) {
     this.id = cfg.id;
     this.type = cfg.type;
     this.partition = cfg.partition;
     this.module = cfg.module;
     this.channel = cfg.channel;
-    this.input = new Debouncer(cfg.debounceMs);
-    this.fault = new Debouncer(cfg.debounceMs);
+    const slack = cfg.debounceMs > 0 ? opts.debounceSlackMs ?? 0 : 0;
+    this.input = new Debouncer(cfg.debounceMs, false, slack);
+    this.fault = new Debouncer(cfg.debounceMs, false, slack);
     this.armed = cfg.type !== 'perimeter';
     this.data = { zone: cfg.id, type: cfg.type, module: cfg.module, channel: cfg.channel, ...(cfg.name ? { name: cfg.name } : {}), ...(cfg.partition ? { partition: cfg.partition } : {}) };
   }

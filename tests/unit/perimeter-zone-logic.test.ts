@@ -48,6 +48,14 @@ describe('Debouncer', () => {
     expect(d.update(false, 700)).toBe(true);
   });
 
+  it('a slack forgives a sample a few ms early, no more', () => {
+    const d = new Debouncer(200, false, 5);
+    d.update(true, 0);
+    d.update(true, 99);
+    expect(d.update(true, 194)).toBe(false);
+    expect(d.update(true, 196)).toBe(true);
+  });
+
   it('with 0 ms, the first sample showing a change commits it', () => {
     const d = new Debouncer(0);
     expect(d.update(true, 5)).toBe(true);
