@@ -66,12 +66,14 @@ export function decryptContent(hex: string, key: Uint8Array, account?: string): 
   } catch (err) {
     return fail('decrypt', (err as Error).message);
   }
-  // A wrong key yields bytes, not text: refuse it here rather than as a confusing format error.
-  if (!/^[\x20-\x7e]*$/.test(text)) return fail('decrypt', 'plaintext is not printable ASCII (wrong key?)');
   const bar = text.indexOf('|');
   const close = text.indexOf(']');
   const end = bar >= 0 && (close < 0 || bar < close) ? bar : close;
   if (end < 0) return fail('decrypt', 'no data found after the pad (wrong key?)');
+  // Real panels pad with random BYTES (Ajax: `v\nVµ\x02À«|#EA1984|...`), so only what follows
+  // the pad must be text. A wrong key yields bytes there too: refuse it here rather than as
+  // a confusing format error later.
+  if (!/^[\x20-\x7e]*$/.test(text.slice(end))) return fail('decrypt', 'plaintext after the pad is not printable ASCII (wrong key?)');
   let start = end;
   if (text[end] === '|' && account !== undefined) {
     const acct = `#${account}`;

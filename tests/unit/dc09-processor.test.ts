@@ -133,6 +133,26 @@ describe('Dc09Processor answers', () => {
   });
 });
 
+describe('a real panel message end to end', () => {
+  it('ACKs the published Ajax periodic test (pysiaalarm, key 3BD7E66AA9E2F190) with an encrypted ACK and records it', () => {
+    const clock = new ManualClock(Date.UTC(2020, 7, 11, 16, 57, 25));
+    const sink = new FakeSink();
+    const outbox = new FakeOutbox();
+    const ps = [Dc09PanelConfig.parse({ id: 'ajax', account: 'EA1984', keySecret: 'ajax' })];
+    const keyHex = Buffer.from('3BD7E66AA9E2F190', 'latin1').toString('hex');
+    const service = new PanelService({ panels: ps, sink, outbox, clock, timers: clock, log: silentLogger() });
+    const p = new Dc09Processor({ panels: ps, secrets: secretsFrom({ ajax: keyHex }), timestampWindow: { pastS: 20, futureS: 40 }, service, clock, log: silentLogger() });
+    const a = p.handle('\n85DF0078"*SIA-DCS"4480L0#EA1984[83F153789366885D5F83DD5A8D19F691DE6602D5D71342E244C040C5D10D89040444068312750F38DF7E63AD3DE8AD5A\r', FROM);
+    expect(a.outcome).toBe('ack');
+    const ack = parseFrame(a.reply);
+    expect(ack.ok && ack.value).toMatchObject({ token: 'ACK', encrypted: true, seq: '4480', line: '0', account: 'EA1984' });
+    expect(outbox.events).toEqual([{ class: 'device', type: 'panel.test', source: { device: 'ajax' }, data: expect.objectContaining({ code: 'RP', account: 'EA1984', panelTime: '2020-08-11T16:57:20.000Z' }) }]);
+    // The same bytes 25 s later are stale (window -20 s): NAK.
+    clock.advance(20_000);
+    expect(p.handle('\n85DF0078"*SIA-DCS"4480L0#EA1984[83F153789366885D5F83DD5A8D19F691DE6602D5D71342E244C040C5D10D89040444068312750F38DF7E63AD3DE8AD5A\r', FROM).outcome).toBe('nak');
+  });
+});
+
 describe('key configuration', () => {
   it.each([
     [{}, /secret "dc09.aes".*not in the secrets/],
