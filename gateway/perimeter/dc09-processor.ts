@@ -7,7 +7,10 @@
  *   plain from an encrypted panel  → NAK (requireEncryption, the default when a key is set)
  *   cannot decrypt / no timestamp  → NAK
  *   timestamp outside the window   → NAK (encrypted messages; plain timestamps are advisory,
- *                                    many plain panels have no clock worth the name)
+ *                                    many plain panels have no clock worth the name). Not
+ *                                    while OUR clock is unsynced (a Pi without RTC before
+ *                                    NTP): refusing every alarm, and teaching the panels our
+ *                                    wrong time through the NAK, is worse than a replay window.
  *   id or data we do not handle    → DUH
  *   same account+seq+content again within dedupWindowMs → ACK, not processed again (our
  *                                    ACK was lost and the panel retransmitted)
@@ -114,7 +117,7 @@ export class Dc09Processor {
     const content = openContent(frame, panel.key);
     if (!content.ok) return content.error === 'token' ? this.duh(frame, content.detail, id) : this.nak(now, `${content.error}: ${content.detail}`, id);
     const ts = content.value.timestamp;
-    if (frame.encrypted && ts !== undefined) {
+    if (frame.encrypted && ts !== undefined && this.opts.clock.state() === 'synced') {
       const { pastS, futureS } = this.opts.timestampWindow;
       if (ts < now - pastS * 1000 || ts > now + futureS * 1000) return this.nak(now, `timestamp ${new Date(ts).toISOString()} outside -${pastS}/+${futureS} s`, id);
     }

@@ -80,6 +80,13 @@ describe('Dc09Processor answers', () => {
     expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA002', { key: KEY256, ts: now + 40_000 }), FROM).outcome).toBe('ack');
   });
 
+  it('does not judge panel timestamps while the gateway clock is unsynced', () => {
+    t.clock.setState('unsynced');
+    expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001', { key: KEY256, ts: t.clock.now() - 3_600_000 }), FROM).outcome).toBe('ack');
+    t.clock.setState('synced');
+    expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA002', { key: KEY256, ts: t.clock.now() - 3_600_000 }), FROM).outcome).toBe('nak');
+  });
+
   it('NAKs an unknown account and warns once per source address per minute', () => {
     for (let i = 0; i < 5; i++) expect(t.processor.handle(msg('9999', 'SIA-DCS', '#9999|Nri1/BA001'), FROM).outcome).toBe('nak');
     t.processor.handle(msg('9999', 'SIA-DCS', '#9999|Nri1/BA001'), { ...FROM, address: '10.0.0.10' });
