@@ -27,7 +27,7 @@ describe('hostile camera responses', () => {
   let hostile: Hostile;
 
   beforeAll(async () => {
-    [sim] = await startSimulatedCameras([{ id: 'victim', username: 'admin', password: 'pw' }], { discovery: false, maxPullHoldMs: 200 });
+    sim = (await startSimulatedCameras([{ id: 'victim', username: 'admin', password: 'pw' }], { discovery: false, maxPullHoldMs: 200 }))[0]!;
     proxy = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
