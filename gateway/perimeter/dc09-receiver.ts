@@ -128,6 +128,9 @@ export class Dc09Receiver {
       this.opts.log.warn({ remote: address, why }, 'DC-09 TCP client closed');
       socket.destroy();
     };
+    // Panels hold the connection open between events; TCP keep-alive notices a panel that
+    // lost power (no FIN) sooner than the idle timeout, which is the backstop.
+    socket.setKeepAlive(true, 60_000);
     socket.setTimeout(this.opts.idleTimeoutMs ?? 300_000, () => socket.destroy());
     socket.on('error', () => undefined);
     socket.on('close', () => this.sockets.delete(socket));
