@@ -20,6 +20,7 @@ import { CabinetService } from './charging/cabinet-service.js';
 import { createAccess, type AccessComponent } from './access/create-access.js';
 import { createAlarms, type AlarmsComponent } from './alarms/create-alarms.js';
 import { createDc09, type Dc09Component } from './perimeter/create-dc09.js';
+import { createPerimeter, type PerimeterComponent } from './perimeter/create-perimeter.js';
 import { Uplink } from './uplink/uplink.js';
 import { redactUrl } from './uplink/connection.js';
 import { topicRoot } from './topics.js';
@@ -54,6 +55,7 @@ export class Gateway {
   readonly cabinets: CabinetService;
   readonly access: AccessComponent;
   readonly alarms: AlarmsComponent;
+  readonly perimeter: PerimeterComponent;
   /** The SIA DC-09 receiver, once started (undefined without `perimeter.dc09`). */
   dc09: Dc09Component | undefined;
   dc09Ports: { tcpPort: number; udpPort: number } | undefined;
@@ -127,6 +129,11 @@ export class Gateway {
       uplinkConnected: () => platformConfigured && (this.uplink?.status().connected ?? false),
     });
     for (const def of this.access.commands()) this.router.register(def);
+    // Perimeter zones report their conditions to the alarm manager themselves, so they get the
+    // plain outbox (through the tap their partition events would become alarms too).
+    this.perimeter = createPerimeter({ config, outbox: this.outbox, sink: this.alarms.manager, clock: this.clock, timers, logs });
+    for (const def of this.perimeter.commands()) this.router.register(def);
+    this.alarms.linkage(this.perimeter.outputs);
 
     this.components.push(
       { name: 'outbox', essential: true, start: () => undefined, stop: () => this.outbox.close() },
@@ -143,6 +150,7 @@ export class Gateway {
       { name: 'uplink', essential: false, start: () => this.startUplink(), stop: () => this.uplink?.stop() },
       { name: 'locks', essential: false, start: () => this.locks.start(), stop: () => this.locks.stop() },
       { name: 'access', essential: false, start: () => this.access.start(), stop: () => this.access.stop() },
+      { name: 'perimeter', essential: false, start: () => this.perimeter.start(), stop: () => this.perimeter.stop() },
       {
         name: 'dc09',
         essential: false,
@@ -244,6 +252,8 @@ export class Gateway {
       cabinets: this.cabinets.states(),
       access: { ...this.access.service.states(), credentials: this.access.decider.syncState() },
       alarms: { open: this.alarms.manager.openCount() },
+      perimeter: this.perimeter.service.states(),
+      dc09: this.dc09Ports ?? null,
     };
   }
 }
