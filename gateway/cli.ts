@@ -16,6 +16,7 @@ import { createLoggerFactory } from './log.js';
 import { Gateway } from './app.js';
 import { VERSION } from './version.js';
 import { runDemo, runSim } from './demo.js';
+import { discoverOnvif } from './cameras/discover-command.js';
 
 const USAGE = `gatehouse ${VERSION} — the compound security edge gateway
 
@@ -30,6 +31,9 @@ Usage:
   gatehouse discover --osdp PATH [--baud N] [--addresses FROM-TO]
                                              list the OSDP readers on an RS-485 line (address,
                                              vendor, model, serial, firmware); default 0-126
+  gatehouse discover --onvif [--config FILE]  list the ONVIF cameras answering WS-Discovery; with
+                                             FILE, log in to each configured one to check its
+                                             credentials
   gatehouse --version | --help
 
 Environment:
@@ -66,10 +70,12 @@ export async function main(argv: string[]): Promise<number> {
       return withConfig(command, args.config, (loaded) => check(loaded, args.devices === true, args.data ?? '/var/lib/gatehouse'));
     case 'discover':
       if (args.osdp) return discoverOsdp(args.osdp, args.baud === undefined ? 115_200 : Number(args.baud), args.addresses);
+      if (args.onvif) return args.config ? withConfig(command, args.config, (loaded) => discoverOnvif({ loaded })) : discoverOnvif();
       process.stderr.write(
-        'gatehouse discover: say what to scan: --osdp PATH [--baud N] lists the OSDP readers on an RS-485 line.\n' +
+        'gatehouse discover: say what to scan: --osdp PATH [--baud N] lists the OSDP readers on an RS-485 line;\n' +
+          '--onvif [--config FILE] lists the ONVIF cameras on the local network (and checks their credentials).\n' +
           'Smart locks are not discovered: they connect to the embedded broker with their own credentials.\n' +
-          'ONVIF and Modbus discovery arrive with those drivers.\n',
+          'Modbus discovery arrives with that driver.\n',
       );
       return 2;
     default:
@@ -91,6 +97,7 @@ function parse(rest: string[]) {
       osdp: { type: 'string' },
       baud: { type: 'string' },
       addresses: { type: 'string' },
+      onvif: { type: 'boolean' },
     },
   }).values;
 }
