@@ -56,3 +56,25 @@ export const LiveViewConfig = z
 export type CameraConfig = z.infer<typeof CameraConfig>;
 export type MediaConfig = z.infer<typeof MediaConfig>;
 export type LiveViewConfig = z.infer<typeof LiveViewConfig>;
+
+/** The local web console (issue 7): guards watch alarms, video, doors, zones and charging. */
+export const ConsoleConfig = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Loopback by default: serving the compound LAN (a guard's tablet) is the installer's decision. */
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8443),
+    /** TLS with these PEM files, or a self-signed certificate generated on first start (kept in the data dir). */
+    tls: z
+      .object({ enabled: z.boolean().default(true), certFile: z.string().optional(), keyFile: z.string().optional() })
+      .strict()
+      .prefault({}),
+    /** Idle sessions end after this long; a session never outlives `sessionMaxHours`. */
+    sessionIdleMin: z.number().int().min(5).max(24 * 60).default(120),
+    sessionMaxHours: z.number().int().min(1).max(24 * 14).default(12),
+    /** Failed logins per username and per address before a lockout of `loginLockoutMin`. */
+    loginMaxFailures: z.number().int().min(3).max(50).default(5),
+    loginLockoutMin: z.number().int().min(1).max(24 * 60).default(15),
+  })
+  .strict();
+export type ConsoleConfig = z.infer<typeof ConsoleConfig>;

@@ -7,7 +7,7 @@ import { z } from 'zod';
 
 import { Id, Duration, modbusBusSchema } from './common.js';
 import { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig, checkAccessReferences } from './access-schema.js';
-import { CameraConfig, LiveViewConfig, MediaConfig } from './camera-schema.js';
+import { CameraConfig, ConsoleConfig, LiveViewConfig, MediaConfig } from './camera-schema.js';
 import { AlarmsConfig, Dc09PanelConfig, InputModuleConfig, LinkageRule, OutputConfig, PartitionConfig, PerimeterConfig, ZoneConfig, checkPerimeterReferences } from './perimeter-schema.js';
 
 export { Id };
@@ -208,6 +208,7 @@ export const CompoundConfig = z
     cameras: z.array(CameraConfig).default([]),
     media: MediaConfig.prefault({}),
     liveView: LiveViewConfig.prefault({}),
+    console: ConsoleConfig.prefault({}),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -284,7 +285,7 @@ export type CabinetConfig = z.infer<typeof CabinetConfig>;
 export type CabinetConfigInput = z.input<typeof CabinetConfig>;
 export type ChargingConfig = z.infer<typeof ChargingConfig>;
 export type { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig, ScheduleConfig } from './access-schema.js';
-export type { CameraConfig, LiveViewConfig, MediaConfig } from './camera-schema.js';
+export type { CameraConfig, ConsoleConfig, LiveViewConfig, MediaConfig } from './camera-schema.js';
 export type { AlarmsConfig, AlarmPriority, Dc09PanelConfig, Dc09ReceiverConfig, InputModuleConfig, LinkageRule, OutputConfig, PartitionConfig, PerimeterConfig, ZoneConfig } from './perimeter-schema.js';
 
 /** One ModbusBus per distinct key: an RTU line by device path, a TCP endpoint by host:port. */
