@@ -24,13 +24,13 @@ export function cameraCommands(cameras: CameraControl, store: MediaStore): Comma
   return [
     defineCommand({
       name: 'camera.snapshot',
-      description: 'Takes a snapshot now and stores it; answers with the media id (stored under the pseudo-alarm id `cmd-{command id}`).',
+      description: 'Takes a snapshot now and stores it (not tied to an alarm: the store announces it as `camera.snapshot`); answers with the media id.',
       args: SnapshotArgs,
       roles: ['platform', 'guard', 'admin'],
-      handler: async (args, ctx) => {
+      handler: async (args) => {
         known(args.camera);
         const jpeg = await cameras.snapshot(args.camera);
-        const media = await store.put(args.camera, `cmd-${ctx.id}`, jpeg);
+        const media = await store.put(args.camera, undefined, jpeg);
         return { camera: args.camera, media, bytes: jpeg.length };
       },
     }),

@@ -9,12 +9,13 @@ export type { CameraEvent, CameraEventKind } from '../../drivers/onvif/events.js
 export type { DeviceInfo, MediaProfile, Preset } from '../../drivers/onvif/client.js';
 
 /**
- * Where snapshots go. `put` stores one JPEG taken for an alarm (or on demand, with the
- * alarm id the caller chose) and resolves with the media id that alarms and answers refer
- * to. It may refuse (MEDIA_TOO_LARGE, MEDIA_INVALID) with a GatehouseError.
+ * Where snapshots go (gateway/cameras/media-store.ts implements it). `put` stores one JPEG
+ * taken for an alarm, or on demand with `alarmId` undefined, and resolves with the media
+ * id that alarms and answers refer to; the store records the matching event itself. It may
+ * refuse (MEDIA_TOO_LARGE, MEDIA_INVALID) with a GatehouseError.
  */
 export interface MediaStore {
-  put(camera: string, alarmId: string, jpeg: Buffer): Promise<string>;
+  put(camera: string, alarmId: string | undefined, jpeg: Buffer): Promise<string>;
 }
 
 /** What the service knows about one camera, published retained on `state/{camera}`. */

@@ -48,8 +48,8 @@ export class RecordingOutbox {
 }
 
 export class RecordingMediaStore implements MediaStore {
-  items: { camera: string; alarmId: string; jpeg: Buffer }[] = [];
-  async put(camera: string, alarmId: string, jpeg: Buffer): Promise<string> {
+  items: { camera: string; alarmId: string | undefined; jpeg: Buffer }[] = [];
+  async put(camera: string, alarmId: string | undefined, jpeg: Buffer): Promise<string> {
     this.items.push({ camera, alarmId, jpeg });
     return `M${this.items.length}`;
   }
