@@ -9,6 +9,7 @@ import type { MediaStore as StoreBuiltSeparately } from '../../gateway/cameras/m
 import type { MediaStore } from '../../gateway/cameras/types.js';
 import { isGatehouseError } from '../../gateway/errors.js';
 import { startSimulatedCameras, type SimulatedCamera } from '../../sim/camera/index.js';
+import { validateMessage } from '../helpers/asyncapi.js';
 import { cameraRig, type CameraRig } from '../helpers/camera-rig.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -191,5 +192,17 @@ describe('camera service against simulated cameras', () => {
     // Events flow again on the new subscription.
     sim.tamper(true);
     await waitFor(() => rig.sink.calls.some((c) => c.kind === 'camera.tamper' && c.op === 'raise' && c.source.device === 'slow-cam'), 'tamper after reconnect');
+  });
+
+  it('every event and retained state recorded follows docs/asyncapi.yaml', () => {
+    const root = 'gatehouse/v1/maple-court/gw-1';
+    expect(new Set(rig.outbox.events.map((e) => e.type))).toEqual(new Set(['device.online', 'device.offline', 'camera.motion', 'camera.input']));
+    rig.outbox.events.forEach((e, i) => {
+      const envelope = { v: 1, id: '01JD3M6R9Q8Z4X7V2N5T0B1C3K', seq: i + 1, ts: '2026-11-21T21:04:00.000Z', clock: 'synced', type: e.type, source: e.source, data: e.data };
+      expect(validateMessage(`${root}/evt/${e.class}`, JSON.stringify(envelope)), e.type).toEqual({ ok: true, errors: [] });
+    });
+    for (const [device, state] of rig.outbox.states) {
+      expect(validateMessage(`${root}/state/${device}`, JSON.stringify({ ...state, ts: '2026-11-21T21:04:00.000Z' })), device).toEqual({ ok: true, errors: [] });
+    }
   });
 });
