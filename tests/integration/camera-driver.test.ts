@@ -146,6 +146,12 @@ describe('camera service against simulated cameras', () => {
     const ctx = { id: 'c1', caller: { via: 'cli' as const, role: 'admin' as const, principal: 't' }, deadline: Number.MAX_SAFE_INTEGER };
     const r = await cmds['camera.snapshot']!.handler({ camera: 'gate-cam' }, ctx);
     expect(r).toMatchObject({ camera: 'gate-cam', media: expect.stringMatching(/^M\d+$/) });
+    const root = 'gatehouse/v1/maple-court/gw-1';
+    const goto = await cmds['camera.ptz.goto']!.handler({ camera: 'gate-cam', preset: 'Home' }, ctx);
+    const set = await cmds['camera.ptz.set']!.handler({ camera: 'gate-cam', preset: 'Home', name: 'Home' }, ctx);
+    for (const [name, result] of [['camera.snapshot', r], ['camera.ptz.goto', goto], ['camera.ptz.set', set]] as const) {
+      expect(validateMessage(`${root}/cmd/${name}/res`, JSON.stringify({ id: 'c1', ok: true, ts: '2026-11-21T21:04:00.000Z', result })), name).toEqual({ ok: true, errors: [] });
+    }
     expect(rig.store.items.at(-1)!.alarmId).toBeUndefined();
     await expect(cmds['camera.snapshot']!.handler({ camera: 'nope' }, ctx)).rejects.toMatchObject({ code: 'DEVICE_UNKNOWN' });
     expect(cmds['camera.ptz.set']!.args.safeParse({ camera: 'gate-cam', preset: '<x>' }).success).toBe(false);
