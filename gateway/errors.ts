@@ -35,6 +35,18 @@ export const ErrorCodes = {
   MEDIA_UNKNOWN: 'No stored media with this id',
   LIVE_VIEW_FFMPEG_MISSING: 'ffmpeg is not installed at liveView.ffmpegPath; live view is unavailable',
   LIVE_VIEW_LIMIT: 'Too many live-view viewers for this camera, or too many streams at once',
+  CONSOLE_AUTH_REQUIRED: 'Sign in to the console first (no valid session)',
+  CONSOLE_LOGIN_FAILED: 'Wrong username or password',
+  CONSOLE_LOCKED_OUT: 'Too many failed logins; try again later',
+  CONSOLE_FORBIDDEN: 'Your console role may not do this',
+  CONSOLE_CSRF: 'Refused as a possible cross-site request (CSRF token or Origin missing or wrong)',
+  CONSOLE_SETUP_INVALID: 'The setup token is wrong, already used or expired',
+  CONSOLE_USER_EXISTS: 'A console user with this name already exists',
+  CONSOLE_USER_UNKNOWN: 'No console user with this name',
+  CONSOLE_PASSWORD_WEAK: 'The password is too short (at least 12 characters)',
+  CONSOLE_REQUEST_INVALID: 'The request is malformed (not JSON, too large, or missing fields)',
+  CONSOLE_NOT_FOUND: 'No such console page or API',
+  CONSOLE_OPENSSL_MISSING: 'openssl is not installed: the console cannot generate its self-signed certificate (install openssl, or set console.tls certFile and keyFile)',
   INTERNAL: 'Internal error',
 } as const;
 

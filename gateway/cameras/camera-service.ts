@@ -2,7 +2,7 @@
  * The camera family (issue 6): one CameraConnection per configured camera, what their
  * events become, availability, snapshots and PTZ presets.
  *
- * What camera events become (decided here, see also README "Cameras"):
+ * What camera events become (decided here; docs/asyncapi.yaml and README "Cameras" say the same):
  * - tamper (scene change: covered, sprayed, turned) → alarm condition `camera.tamper`,
  *   high, raised while the camera says so and cleared when it stops;
  * - line crossing → alarm condition `camera.line`, high, momentary (nothing clears it);

@@ -1,8 +1,17 @@
 /**
  * Builds the camera family from the compound file: the service (one ONVIF connection per
  * camera), the CameraLinkage for alarm linkage, and the commands. Kept out of app.ts so the
- * composition root stays a list of components; app.ts wires it (see the README section
- * "Cameras": sink from the alarms component, mediaStore from the media store).
+ * composition root stays a list of components. Wiring in app.ts, after the perimeter:
+ *
+ *   this.media = new MediaStore({ dataDir: opts.dataDir, outbox: this.outbox, config: config.media, clock: this.clock, log: logs.child('media') });
+ *   this.cameras = createCameras({ config, secrets: opts.secrets, outbox: this.outbox, sink: this.alarms.manager,
+ *                                  mediaStore: this.media, clock: this.clock, timers, logs });
+ *   for (const def of this.cameras.commands()) this.router.register(def);
+ *   this.alarms.linkage(this.perimeter.outputs, this.cameras.linkage);   // both drivers: it rebuilds on what it is given
+ *   components: { name: 'cameras', essential: false, start: () => this.cameras.start(), stop: () => this.cameras.stop() }
+ *
+ * The plain outbox, not the alarm tap: tamper, line and field reach the manager through
+ * `sink`; what the family records itself is class `device` (online/offline, motion, input).
  */
 import type { Secrets } from '../../config/load.js';
 import type { CompoundConfig } from '../../config/schema.js';
