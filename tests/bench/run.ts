@@ -8,6 +8,9 @@ import { benchCabinetBus } from './cabinet-bus.js';
 import { benchSmokeCutoff } from './cabinet-smoke.js';
 import { benchOsdpBus } from './osdp-bus.js';
 import { benchAccessDecide } from './access-decide.js';
+import { benchPerimeter } from './perimeter.js';
+import { benchDc09 } from './dc09.js';
+import { benchCamera } from './camera.js';
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const args = new Set(process.argv.slice(2));
@@ -81,6 +84,30 @@ async function main(): Promise<void> {
     console.log(`   baseline  ${a.baselineLabel} : p50 ${num(a.baselineP50Us).toFixed(1)} µs, p99 ${num(a.baselineP99Us).toFixed(1)} µs`);
     console.log(`   measured  decide() over ${fmt(num(a.decisions))} requests (${(num(a.grantedShare) * 100).toFixed(0)} % granted) : p50 ${num(a.decideP50Us).toFixed(1)} µs, p99 ${num(a.decideP99Us).toFixed(1)} µs`);
     console.log(`   ratio decide/baseline p50 ${num(a.ratioP50).toFixed(2)}, p99 ${num(a.ratioP99).toFixed(2)}\n`);
+  }
+  if (run(8)) {
+    const p = await benchPerimeter({ quick });
+    console.log(`8. perimeter: input change → alarm, simulated module on Modbus TCP polled every ${p.pollMs} ms, ${p.trials} trials; chain ${p.chain}`);
+    for (const d of [0, 200]) {
+      const k = `debounce${d}`;
+      console.log(`   debounce ${d} ms: baseline next poll read (detection floor) p50 ${p[`${k}.floor.p50`]} / p99 ${p[`${k}.floor.p99`]} ms; condition raised p50 ${p[`${k}.sink.p50`]} / p99 ${p[`${k}.sink.p99`]} ms; alarm.raised at Mosquitto p50 ${p[`${k}.mqtt.p50`]} / p99 ${p[`${k}.mqtt.p99`]} ms; ratio raised/floor p99 ${p[`${k}.sink/floor.p99`]}`);
+    }
+    console.log('');
+  }
+  if (run(9)) {
+    const d = await benchDc09({ quick });
+    console.log(`9. SIA DC-09 receiver over TCP, ${d['dc09.connections']} panel connections, each sending its next message after the ACK`);
+    console.log(`   baseline  bare TCP echo of the same messages : ${fmt(num(d['dc09.echo_msgs_per_s']))} msg/s, p50 ${d['dc09.echo_p50_ms']} / p99 ${d['dc09.echo_p99_ms']} ms`);
+    console.log(`   measured  plain messages : ${fmt(num(d['dc09.plain_msgs_per_s']))} msg/s (ratio ${d['dc09.plain_vs_echo']})`);
+    console.log(`   measured  AES-256 messages : ${fmt(num(d['dc09.aes256_msgs_per_s']))} msg/s (ratio vs echo ${d['dc09.aes256_vs_echo']}, vs plain ${d['dc09.aes256_vs_plain']}), ACK p50 ${d['dc09.aes256_ack_p50_ms']} / p99 ${d['dc09.aes256_ack_p99_ms']} ms\n`);
+  }
+  if (run(10)) {
+    const c = await benchCamera({ quick });
+    console.log(`10. cameras: snapshot on alarm (${c['snapshot.trials']} trials, ${c['snapshot.jpegBytes']}-byte JPEG, ${c['snapshot.source']}) and live view`);
+    console.log(`   baseline  bare snapshot fetch : p50 ${num(c['snapshot.baseline.fetch.p50Ms']).toFixed(1)} / p99 ${num(c['snapshot.baseline.fetch.p99Ms']).toFixed(1)} ms`);
+    console.log(`   measured  alarm → fetched, stored, published on media/{id} and received : p50 ${num(c['snapshot.storedAndPublished.p50Ms']).toFixed(1)} / p99 ${num(c['snapshot.storedAndPublished.p99Ms']).toFixed(1)} ms (p50 ratio ${num(c['snapshot.ratio.p50']).toFixed(2)})`);
+    console.log(`   baseline  bare ffmpeg transcode : ${num(c['liveView.baseline.bareFfmpeg.cpuCores']).toFixed(3)} cores, ${num(c['liveView.baseline.bareFfmpeg.rssMb']).toFixed(0)} MB`);
+    console.log(`   measured  one live-view stream : ${num(c['liveView.stream.cpuCores']).toFixed(3)} cores (ratio ${num(c['liveView.stream.ratio.cpu']).toFixed(2)}), ${num(c['liveView.stream.rssMb']).toFixed(0)} MB; per extra viewer in the gateway: ${num(c['liveView.gateway.cpuCores.perExtraViewer']).toFixed(4)} cores, ${num(c['liveView.gateway.rssMb.perExtraViewer']).toFixed(2)} MB (${c['liveView.note']})\n`);
   }
 }
 
