@@ -24,7 +24,10 @@ export function splitAccount(data: string): { account?: string; body: string } {
 export function decodeSiaDcs(data: string): Dc09Result<PanelEvent[]> {
   let { body } = splitAccount(data);
   if (body.length === 0) return fail('format', 'empty SIA-DCS data');
-  if (/^[NO][A-Za-z]/.test(body)) body = body.slice(1);
+  // 'N' (new) / 'O' (old) prefix — but OP, OA, OG, OR… are codes themselves: strip the letter
+  // only when what follows is a modifier or a known code, or the body is not a code as it stands.
+  const startsKnown = (s: string) => /^[a-z]{2}/.test(s) || SIA_CODES[s.slice(0, 2)] !== undefined;
+  if (/^[NO][A-Za-z]/.test(body) && (startsKnown(body.slice(1)) || !startsKnown(body))) body = body.slice(1);
   const events: PanelEvent[] = [];
   let area: number | null = null;
   let user: number | undefined;

@@ -105,6 +105,9 @@ describe('payloads', () => {
 
   it('decodes the spec SIA-DCS example NFA129 and pysiaalarm samples', () => {
     expect(decodeSiaDcs('#12345A|NFA129')).toMatchObject({ ok: true, value: [{ kind: 'alarm', category: 'fire', zone: 129, code: 'FA' }] });
+    // Without the N/O prefix, a code that itself starts with O (OP opening) must survive.
+    expect(decodeSiaDcs('#1234|OP501')).toMatchObject({ ok: true, value: [{ kind: 'open', code: 'OP', user: 501 }] });
+    expect(decodeSiaDcs('#1234|NOP501')).toMatchObject({ ok: true, value: [{ kind: 'open', code: 'OP', user: 501 }] });
     expect(decodeSiaDcs('|Nri1/CL501')).toMatchObject({ ok: true, value: [{ kind: 'close', area: 1, zone: null, user: 501, code: 'CL' }] });
     expect(decodeSiaDcs('#3080|Nti19:44/id1/ri4/RP')).toMatchObject({ ok: true, value: [{ kind: 'test', area: 4, user: 1, code: 'RP' }] });
     expect(decodeSiaDcs('#123456|Nri0KR1^TAST. 001 ^')).toMatchObject({ ok: true, value: [{ kind: 'restore', restoreOf: 'alarm', category: 'fire', area: 0, zone: 1, note: 'TAST. 001' }] });
