@@ -17,6 +17,7 @@ import { Gateway } from './app.js';
 import { VERSION } from './version.js';
 import { runDemo, runSim } from './demo.js';
 import { discoverOnvif } from './cameras/discover-command.js';
+import { runUserCli } from './console/user-cli.js';
 
 const USAGE = `gatehouse ${VERSION} — the compound security edge gateway
 
@@ -34,6 +35,9 @@ Usage:
   gatehouse discover --onvif [--config FILE]  list the ONVIF cameras answering WS-Discovery; with
                                              FILE, log in to each configured one to check its
                                              credentials
+  gatehouse user add|passwd|disable|list --config FILE [--data DIR] [--username NAME] [--role ROLE]
+                                             console accounts (the first administrator too);
+                                             passwords from stdin or a prompt, never arguments
   gatehouse --version | --help
 
 Environment:
@@ -52,6 +56,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
+  // Subcommands (`user add`) parse their own arguments.
+  if (command === 'user') return runUserCli(rest);
   let args: ReturnType<typeof parse>;
   try {
     args = parse(rest);

@@ -1,0 +1,222 @@
+/**
+ * The console's JSON API under /api. Everything needs a session except login and setup;
+ * every state-changing request needs the session's CSRF token AND a same-origin Origin or
+ * Referer (SameSite=Strict alone does not cover a sibling site on the same registrable
+ * domain, nor old browsers). Commands go through the router exactly like the platform's,
+ * with the console user as principal: the router's role lists decide, and audit.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import type { AlarmManager } from '../alarms/alarm-manager.js';
+import { alarmView } from '../alarms/alarm-views.js';
+import type { CommandRouter } from '../commands/router.js';
+import { GatehouseError, toGatehouseError } from '../errors.js';
+import { isEventClass } from '../events.js';
+import type { Logger } from '../log.js';
+import type { Outbox } from '../outbox/outbox.js';
+import { checkPassword, checkRole, checkUsername, MAX_PASSWORD_LENGTH, type Accounts, type ConsoleRole } from './accounts.js';
+import { parseCookies, readJson, remoteAddress, sameOrigin, sendError, sendJson, statusOf } from './http-util.js';
+import type { EventRing } from './live.js';
+import type { LoginLimiter } from './login-limiter.js';
+import { SESSION_COOKIE, type Session, type Sessions } from './sessions.js';
+
+export interface ConsoleApiOptions {
+  accounts: Accounts;
+  sessions: Sessions;
+  limiter: LoginLimiter;
+  router: Pick<CommandRouter, 'execute'>;
+  alarms: Pick<AlarmManager, 'list'>;
+  outbox: Pick<Outbox, 'record' | 'readStates'>;
+  status: () => Record<string, unknown>;
+  media?: { read(id: string): Buffer };
+  ring: EventRing;
+  tls: boolean;
+  log: Logger;
+}
+
+const STAFF: readonly ConsoleRole[] = ['installer', 'admin'];
+const ADMIN: readonly ConsoleRole[] = ['admin'];
+
+type Handler = (req: IncomingMessage, res: ServerResponse, s: Session, params: string[], query: URLSearchParams) => Promise<void> | void;
+interface Route {
+  method: 'GET' | 'POST';
+  pattern: RegExp;
+  roles?: readonly ConsoleRole[];
+  handler: Handler;
+}
+
+export class ConsoleApi {
+  private readonly routes: Route[];
+
+  constructor(private readonly o: ConsoleApiOptions) {
+    this.routes = [
+      { method: 'GET', pattern: /^\/api\/session$/, handler: (_q, res, s) => sendJson(res, 200, { user: s.username, role: s.role, csrf: s.csrf }) },
+      { method: 'POST', pattern: /^\/api\/logout$/, handler: (_q, res, s) => this.logout(res, s) },
+      { method: 'POST', pattern: /^\/api\/commands\/([^/]{1,64})$/, handler: (req, res, s, p) => this.command(req, res, s, p[0]!) },
+      { method: 'GET', pattern: /^\/api\/status$/, roles: STAFF, handler: (_q, res) => sendJson(res, 200, this.o.status()) },
+      { method: 'GET', pattern: /^\/api\/states$/, handler: (_q, res) => this.states(res) },
+      { method: 'GET', pattern: /^\/api\/alarms$/, handler: (_q, res, _s, _p, q) => sendJson(res, 200, { alarms: this.o.alarms.list({ includeClosed: q.get('closed') === '1', limit: 500 }).map(alarmView) }) },
+      { method: 'GET', pattern: /^\/api\/events$/, handler: (_q, res, _s, _p, q) => this.events(res, q) },
+      { method: 'GET', pattern: /^\/api\/media\/([0-9A-Za-z]{26})$/, handler: (_q, res, _s, p) => this.mediaFile(res, p[0]!) },
+      { method: 'GET', pattern: /^\/api\/users$/, roles: ADMIN, handler: (_q, res) => sendJson(res, 200, { users: this.o.accounts.list() }) },
+      { method: 'POST', pattern: /^\/api\/users$/, roles: ADMIN, handler: (req, res, s) => this.addUser(req, res, s) },
+      { method: 'POST', pattern: /^\/api\/users\/([^/]{1,64})\/disable$/, roles: ADMIN, handler: (_q, res, s, p) => this.disableUser(res, s, p[0]!) },
+      { method: 'POST', pattern: /^\/api\/users\/([^/]{1,64})\/password$/, roles: ADMIN, handler: (req, res, s, p) => this.password(req, res, s, p[0]!) },
+    ];
+  }
+
+  /** The session of a request's cookie, if live (also used by the WebSocket upgrades). */
+  session(req: IncomingMessage): Session | undefined {
+    return this.o.sessions.lookup(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    res.setHeader('Cache-Control', 'no-store');
+    try {
+      const path = url.pathname;
+      if (req.method === 'POST' && path === '/api/login') return await this.login(req, res);
+      if (req.method === 'POST' && path === '/api/setup') return await this.setup(req, res);
+      const session = this.session(req);
+      if (!session) throw new GatehouseError('CONSOLE_AUTH_REQUIRED');
+      if (req.method !== 'GET' && req.method !== 'HEAD') this.checkCsrf(req, session);
+      let allowedMethods = false;
+      for (const r of this.routes) {
+        const m = r.pattern.exec(path);
+        if (!m) continue;
+        if (r.method !== req.method) {
+          allowedMethods = true;
+          continue;
+        }
+        if (r.roles && !r.roles.includes(session.role)) throw new GatehouseError('CONSOLE_FORBIDDEN', `role "${session.role}" may not use ${r.method} ${path}`);
+        return await r.handler(req, res, session, m.slice(1).map(decodeURIComponent), url.searchParams);
+      }
+      if (allowedMethods) return sendJson(res, 405, { ok: false, error: { code: 'CONSOLE_REQUEST_INVALID', message: 'method not allowed' } });
+      throw new GatehouseError('CONSOLE_NOT_FOUND');
+    } catch (err) {
+      const e = toGatehouseError(err);
+      if (e.code === 'INTERNAL') this.o.log.error({ path: url.pathname, err: e.message }, 'console API failed');
+      if (!res.headersSent) sendError(res, e);
+      else res.destroy();
+    }
+  }
+
+  private checkCsrf(req: IncomingMessage, s: Session): void {
+    const header = req.headers['x-csrf-token'];
+    const given = Buffer.from(typeof header === 'string' ? header : '');
+    const expected = Buffer.from(s.csrf);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected) || !sameOrigin(req, this.o.tls)) throw new GatehouseError('CONSOLE_CSRF');
+  }
+
+  private cookie(value: string, maxAge: number): string {
+    return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${this.o.tls ? '; Secure' : ''}`;
+  }
+
+  private async login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Login CSRF (logging a victim into the attacker's account) is refused like any other.
+    if (!sameOrigin(req, this.o.tls)) throw new GatehouseError('CONSOLE_CSRF');
+    const body = await readJson(req);
+    const { username, password } = body;
+    if (typeof username !== 'string' || typeof password !== 'string' || username.length > 200 || password.length > MAX_PASSWORD_LENGTH) {
+      throw new GatehouseError('CONSOLE_REQUEST_INVALID', 'username and password are required');
+    }
+    const address = remoteAddress(req);
+    const user = username.slice(0, 64);
+    if (this.o.limiter.locked(username, address)) {
+      this.audit('console.login', { user, ok: false, reason: 'locked-out', address });
+      throw new GatehouseError('CONSOLE_LOCKED_OUT');
+    }
+    const check = await this.o.accounts.check(username, password);
+    if (!check.ok) {
+      if (this.o.limiter.fail(username, address)) this.o.log.warn({ user, address }, 'console login locked out after repeated failures');
+      this.audit('console.login', { user, ok: false, reason: check.reason, address });
+      // One answer for unknown user, wrong password and disabled account.
+      throw new GatehouseError('CONSOLE_LOGIN_FAILED');
+    }
+    this.o.limiter.succeed(username);
+    const { id, session } = this.o.sessions.create(check.user.username);
+    this.audit('console.login', { user: check.user.username, ok: true, address });
+    sendJson(res, 200, { user: session.username, role: session.role, csrf: session.csrf }, { 'Set-Cookie': this.cookie(id, this.o.sessions.cookieMaxAgeS) });
+  }
+
+  private async setup(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!sameOrigin(req, this.o.tls)) throw new GatehouseError('CONSOLE_CSRF');
+    // Counted apart from logins (own address key): a mistyped setup link must not lock out the guards.
+    const address = `setup:${remoteAddress(req)}`;
+    if (this.o.limiter.locked('(setup)', address)) throw new GatehouseError('CONSOLE_LOCKED_OUT');
+    const body = await readJson(req);
+    let user;
+    try {
+      user = await this.o.accounts.setup(body.token, body.username, body.password);
+    } catch (err) {
+      if ((err as GatehouseError).code === 'CONSOLE_SETUP_INVALID') this.o.limiter.fail('(setup)', address);
+      throw err;
+    }
+    this.o.log.info({ user: user.username, address }, 'first console administrator created with the setup token');
+    this.audit('console.user', { action: 'created', user: user.username, role: 'admin', by: 'setup' });
+    sendJson(res, 200, { ok: true, user: user.username, role: user.role });
+  }
+
+  private logout(res: ServerResponse, s: Session): void {
+    this.o.sessions.delete(s.idHash);
+    sendJson(res, 200, { ok: true }, { 'Set-Cookie': this.cookie('', 0) });
+  }
+
+  private async command(req: IncomingMessage, res: ServerResponse, s: Session, name: string): Promise<void> {
+    const body = await readJson(req);
+    const args = body.args ?? {};
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new GatehouseError('CONSOLE_REQUEST_INVALID', '"args" must be an object');
+    const reply = await this.o.router.execute(name, { id: `console-${randomUUID()}`, args }, { via: 'console', role: s.role, principal: s.username });
+    sendJson(res, reply.ok ? 200 : statusOf(reply.error.code), reply);
+  }
+
+  private states(res: ServerResponse): void {
+    const states = this.o.outbox.readStates().map((r) => {
+      try {
+        return { device: r.device, state: JSON.parse(r.body) as unknown };
+      } catch {
+        return { device: r.device, state: null };
+      }
+    });
+    sendJson(res, 200, { states });
+  }
+
+  private events(res: ServerResponse, q: URLSearchParams): void {
+    const cls = q.get('class') ?? undefined;
+    if (cls !== undefined && !isEventClass(cls)) throw new GatehouseError('CONSOLE_REQUEST_INVALID', 'class must be alarm, access, charging, device or system');
+    const limit = Math.min(1000, Math.max(1, Number(q.get('limit') ?? 100) || 100));
+    sendJson(res, 200, { events: this.o.ring.recent(cls, limit) });
+  }
+
+  private mediaFile(res: ServerResponse, id: string): void {
+    if (!this.o.media) throw new GatehouseError('MEDIA_UNKNOWN', 'no media store (no cameras configured)');
+    const jpeg = this.o.media.read(id);
+    res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': jpeg.length });
+    res.end(jpeg);
+  }
+
+  private async addUser(req: IncomingMessage, res: ServerResponse, s: Session): Promise<void> {
+    const body = await readJson(req);
+    const user = await this.o.accounts.add(checkUsername(body.username), checkRole(body.role), checkPassword(body.password));
+    this.audit('console.user', { action: 'created', user: user.username, role: user.role, by: s.username });
+    sendJson(res, 201, { user });
+  }
+
+  private disableUser(res: ServerResponse, s: Session, name: string): void {
+    const user = this.o.accounts.disable(name);
+    this.audit('console.user', { action: 'disabled', user: user.username, role: user.role, by: s.username });
+    sendJson(res, 200, { user });
+  }
+
+  private async password(req: IncomingMessage, res: ServerResponse, s: Session, name: string): Promise<void> {
+    const body = await readJson(req);
+    await this.o.accounts.setPassword(name, checkPassword(body.password));
+    this.audit('console.user', { action: 'password', user: name.toLowerCase(), by: s.username });
+    sendJson(res, 200, { ok: true });
+  }
+
+  private audit(type: 'console.login' | 'console.user', data: Record<string, unknown>): void {
+    this.o.outbox.record({ class: 'system', type, source: { device: 'gateway', point: 'console' }, data }).catch((err: unknown) => {
+      this.o.log.error({ type, err: (err as Error).message }, 'could not record a console audit event');
+    });
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * What the console shows as it happens: the recent events (a ring per class, since the
+ * outbox deletes events once the platform has them) and the `/api/live` WebSocket feed of
+ * events, states, alarm lifecycle and linkage notifications.
+ *
+ * A slow tablet must not make the daemon buffer without bound: a client whose unsent
+ * buffer passes `maxBufferedBytes` is dropped (its page reconnects and reloads the lists).
+ * Ping/pong finds clients that vanished without a close (Wi-Fi gone).
+ */
+import type { Database } from 'better-sqlite3';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AlarmManager } from '../alarms/alarm-manager.js';
+import { alarmView } from '../alarms/alarm-views.js';
+import type { Alarm } from '../alarms/types.js';
+import type { TimerHandle, Timers } from '../clock.js';
+import { EVENT_CLASSES, type Envelope, type EventClass } from '../events.js';
+import type { Logger } from '../log.js';
+import type { Outbox } from '../outbox/outbox.js';
+
+export const RING_PER_CLASS = 1000;
+
+export class EventRing {
+  private readonly rings = new Map<EventClass, Envelope[]>();
+
+  constructor(private readonly perClass = RING_PER_CLASS) {
+    for (const c of EVENT_CLASSES) this.rings.set(c, []);
+  }
+
+  push(cls: EventClass, env: Envelope): void {
+    const ring = this.rings.get(cls)!;
+    ring.push(env);
+    if (ring.length > this.perClass) ring.splice(0, ring.length - this.perClass);
+  }
+
+  /** Newest first. */
+  recent(cls: EventClass | undefined, limit: number): Envelope[] {
+    const all = cls ? [...this.rings.get(cls)!] : [...this.rings.values()].flat();
+    return all.sort((a, b) => b.seq - a.seq).slice(0, limit);
+  }
+}
+
+/** The class of just-recorded envelopes (the envelope itself does not carry it). */
+export function classesOf(db: Database, envs: Envelope[]): Map<number, EventClass> {
+  const out = new Map<number, EventClass>();
+  if (!envs.length) return out;
+  const seqs = envs.map((e) => e.seq);
+  try {
+    const rows = db.prepare('SELECT seq, class FROM events WHERE seq BETWEEN ? AND ?').all(Math.min(...seqs), Math.max(...seqs)) as { seq: number; class: EventClass }[];
+    for (const r of rows) out.set(r.seq, r.class);
+  } catch {
+    /* falls back to the type prefix below */
+  }
+  for (const e of envs) if (!out.has(e.seq)) out.set(e.seq, guessClass(e.type));
+  return out;
+}
+
+function guessClass(type: string): EventClass {
+  const family = type.split('.')[0] ?? '';
+  if (family === 'alarm') return 'alarm';
+  if (family === 'access') return 'access';
+  if (family === 'charging') return 'charging';
+  return 'system';
+}
+
+export interface LiveFeedOptions {
+  outbox: Pick<Outbox, 'on' | 'off' | 'db'>;
+  alarms?: Pick<AlarmManager, 'on' | 'off'>;
+  /** The linkage engine (its `notify` event), if the console should show notify actions. */
+  linkage?: { on(e: 'notify', fn: (a: Alarm, info: { rule: number }) => void): unknown; off(e: 'notify', fn: (a: Alarm, info: { rule: number }) => void): unknown };
+  timers: Timers;
+  log: Logger;
+  maxBufferedBytes?: number;
+  pingIntervalMs?: number;
+}
+
+const ALARM_EVENTS = ['raised', 'acknowledged', 'cleared', 'closed', 'retriggered'] as const;
+
+export class LiveFeed {
+  readonly ring = new EventRing();
+  readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  private readonly alive = new WeakMap<WebSocket, boolean>();
+  private readonly unsubscribe: (() => void)[] = [];
+  private pingTimer: TimerHandle | undefined;
+  private readonly maxBuffered: number;
+
+  constructor(private readonly opts: LiveFeedOptions) {
+    this.maxBuffered = opts.maxBufferedBytes ?? 1024 * 1024;
+  }
+
+  start(): void {
+    const onRecorded = (envs: Envelope[]): void => {
+      const classes = classesOf(this.opts.outbox.db, envs);
+      for (const env of envs) {
+        const cls = classes.get(env.seq)!;
+        this.ring.push(cls, env);
+        this.broadcast({ type: 'event', class: cls, envelope: env });
+      }
+    };
+    const onState = (device: string, body: string): void => {
+      let state: unknown;
+      try {
+        state = JSON.parse(body);
+      } catch {
+        return;
+      }
+      this.broadcast({ type: 'state', device, state });
+    };
+    this.opts.outbox.on('recorded', onRecorded);
+    this.opts.outbox.on('state', onState);
+    this.unsubscribe.push(() => this.opts.outbox.off('recorded', onRecorded), () => this.opts.outbox.off('state', onState));
+    const alarms = this.opts.alarms;
+    if (alarms) {
+      for (const event of ALARM_EVENTS) {
+        const fn = (a: Alarm): void => this.broadcast({ type: 'alarm', event, alarm: alarmView(a) });
+        alarms.on(event, fn);
+        this.unsubscribe.push(() => alarms.off(event, fn));
+      }
+    }
+    const linkage = this.opts.linkage;
+    if (linkage) {
+      const fn = (a: Alarm, info: { rule: number }): void => this.broadcast({ type: 'notify', rule: info.rule, alarm: alarmView(a) });
+      linkage.on('notify', fn);
+      this.unsubscribe.push(() => linkage.off('notify', fn));
+    }
+    this.pingTimer = this.opts.timers.setInterval(() => this.ping(), this.opts.pingIntervalMs ?? 30_000);
+  }
+
+  /** Adds an authenticated client (the caller checked the session and the Origin). */
+  accept(ws: WebSocket, username: string): void {
+    this.alive.set(ws, true);
+    ws.on('pong', () => this.alive.set(ws, true));
+    ws.on('error', (err) => this.opts.log.debug({ user: username, err: err.message }, 'live client error'));
+    // The feed is one-way; anything a client sends is ignored (maxPayload bounds it).
+    ws.send(JSON.stringify({ type: 'hello', user: username }));
+  }
+
+  private broadcast(msg: Record<string, unknown>): void {
+    if (this.wss.clients.size === 0) return;
+    const data = JSON.stringify(msg);
+    for (const ws of this.wss.clients) {
+      if (ws.readyState !== ws.OPEN) continue;
+      if (ws.bufferedAmount + data.length > this.maxBuffered) {
+        this.opts.log.warn({ buffered: ws.bufferedAmount }, 'live client too slow; dropped');
+        ws.terminate();
+        continue;
+      }
+      ws.send(data);
+    }
+  }
+
+  private ping(): void {
+    for (const ws of this.wss.clients) {
+      if (this.alive.get(ws) === false) {
+        ws.terminate();
+        continue;
+      }
+      this.alive.set(ws, false);
+      ws.ping();
+    }
+  }
+
+  stop(): void {
+    this.pingTimer?.cancel();
+    for (const u of this.unsubscribe.splice(0)) u();
+    for (const ws of this.wss.clients) ws.close(1001, 'console stopping');
+    this.wss.close();
+  }
+}

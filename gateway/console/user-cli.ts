@@ -1,0 +1,160 @@
+/**
+ * `gatehouse user add|list|disable|passwd`: console accounts from the box itself, the way
+ * to create the first administrator without any default password. Works whether the
+ * daemon runs or not: it writes the console tables of outbox.db directly (WAL allows a
+ * second writer to wait its turn), and the daemon reads them on every request.
+ *
+ * Passwords never come from the command line (they would sit in the shell history and in
+ * /proc/PID/cmdline): piped stdin, `--password-stdin`, or a prompt without echo.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadCompoundFile } from '../../config/load.js';
+import { isGatehouseError } from '../errors.js';
+import { applyPragmas } from '../outbox/schema.js';
+import { Accounts, checkRole, MIN_PASSWORD_LENGTH } from './accounts.js';
+
+export const USER_USAGE = `Usage:
+  gatehouse user add --config FILE [--data DIR] --username NAME --role guard|installer|admin [--password-stdin]
+  gatehouse user passwd --config FILE [--data DIR] --username NAME [--password-stdin]
+  gatehouse user disable --config FILE [--data DIR] --username NAME
+  gatehouse user list --config FILE [--data DIR]
+The password is read from stdin when it is piped (or with --password-stdin), otherwise asked
+without echo; at least ${MIN_PASSWORD_LENGTH} characters. Disabling a user or changing a password ends its sessions.
+`;
+
+export interface UserCliIo {
+  stdin: NodeJS.ReadStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+export async function runUserCli(argv: string[], io: UserCliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const [sub, ...rest] = argv;
+  let args;
+  try {
+    args = parseArgs({
+      args: rest,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: 'string', short: 'c' },
+        data: { type: 'string', short: 'd' },
+        username: { type: 'string', short: 'u' },
+        role: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
+      },
+    }).values;
+  } catch (err) {
+    io.stderr.write(`gatehouse user: ${(err as Error).message}\n\n${USER_USAGE}`);
+    return 2;
+  }
+  if (!sub || !['add', 'list', 'disable', 'passwd'].includes(sub)) {
+    io.stderr.write(`gatehouse user: say what to do (add, list, disable, passwd)\n\n${USER_USAGE}`);
+    return 2;
+  }
+  if (!args.config) {
+    io.stderr.write(`gatehouse user ${sub}: --config FILE is required\n`);
+    return 2;
+  }
+  try {
+    loadCompoundFile(args.config);
+  } catch (err) {
+    if (err instanceof ConfigError || isGatehouseError(err)) {
+      io.stderr.write(`gatehouse user ${sub}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (sub !== 'list' && !args.username) {
+    io.stderr.write(`gatehouse user ${sub}: --username NAME is required\n`);
+    return 2;
+  }
+  const dataDir = resolve(args.data ?? '/var/lib/gatehouse');
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, 'outbox.db'));
+  try {
+    applyPragmas(db);
+    const accounts = new Accounts(db, () => Date.now());
+    switch (sub) {
+      case 'list':
+        for (const u of accounts.list()) io.stdout.write(`${u.username.padEnd(24)} ${u.role.padEnd(10)} ${u.disabled ? 'disabled' : 'enabled '} created ${new Date(u.createdAt).toISOString()}\n`);
+        return 0;
+      case 'disable':
+        accounts.disable(args.username!);
+        io.stdout.write(`user ${args.username!.toLowerCase()} disabled; its console sessions are ended\n`);
+        return 0;
+      case 'add': {
+        const role = checkRole(args.role);
+        const password = await readPassword(io, args['password-stdin'] === true);
+        const user = await accounts.add(args.username!, role, password);
+        io.stdout.write(`user ${user.username} (${user.role}) created\n`);
+        return 0;
+      }
+      default: {
+        const password = await readPassword(io, args['password-stdin'] === true);
+        await accounts.setPassword(args.username!, password);
+        io.stdout.write(`password of ${args.username!.toLowerCase()} changed; its console sessions are ended\n`);
+        return 0;
+      }
+    }
+  } catch (err) {
+    if (isGatehouseError(err)) {
+      io.stderr.write(`gatehouse user ${sub}: ${err.code}: ${err.message}\n`);
+      return err.code === 'CONSOLE_REQUEST_INVALID' || err.code === 'CONSOLE_PASSWORD_WEAK' ? 2 : 1;
+    }
+    throw err;
+  } finally {
+    db.close();
+  }
+}
+
+async function readPassword(io: UserCliIo, fromStdin: boolean): Promise<string> {
+  if (fromStdin || !io.stdin.isTTY) return firstLine(io.stdin);
+  const first = await prompt(io, 'New console password: ');
+  const again = await prompt(io, 'Repeat it: ');
+  if (first !== again) {
+    io.stderr.write('the two passwords differ\n');
+    return '';
+  }
+  return first;
+}
+
+function firstLine(stdin: NodeJS.ReadStream): Promise<string> {
+  return new Promise((resolveLine, reject) => {
+    const chunks: Buffer[] = [];
+    stdin.on('data', (c: Buffer) => chunks.push(c));
+    stdin.on('error', reject);
+    stdin.on('end', () => resolveLine(Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? ''));
+  });
+}
+
+/** Reads one line in raw mode without echoing it. */
+function prompt(io: UserCliIo, question: string): Promise<string> {
+  return new Promise((resolveLine, reject) => {
+    io.stderr.write(question);
+    const stdin = io.stdin;
+    stdin.setRawMode(true);
+    stdin.resume();
+    let line = '';
+    const done = (value: string | Error): void => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.off('data', onData);
+      io.stderr.write('\n');
+      if (value instanceof Error) reject(value);
+      else resolveLine(value);
+    };
+    const onData = (chunk: Buffer): void => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return done(line);
+        if (ch === '\u0003') return done(new Error('interrupted'));
+        if (ch === '\u007f' || ch === '\b') line = line.slice(0, -1);
+        else if (ch >= ' ') line += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
