@@ -21,6 +21,10 @@ import { createAccess, type AccessComponent } from './access/create-access.js';
 import { createAlarms, type AlarmsComponent } from './alarms/create-alarms.js';
 import { createDc09, type Dc09Component } from './perimeter/create-dc09.js';
 import { createPerimeter, type PerimeterComponent } from './perimeter/create-perimeter.js';
+import { createCameras, type CamerasComponent } from './cameras/create-cameras.js';
+import { MediaStore } from './cameras/media-store.js';
+import { MediaPublisher } from './cameras/media-publisher.js';
+import { LiveViewHub } from './cameras/live-view.js';
 import { Uplink } from './uplink/uplink.js';
 import { redactUrl } from './uplink/connection.js';
 import { topicRoot } from './topics.js';
@@ -56,6 +60,11 @@ export class Gateway {
   readonly access: AccessComponent;
   readonly alarms: AlarmsComponent;
   readonly perimeter: PerimeterComponent;
+  readonly media: MediaStore;
+  readonly cameras: CamerasComponent;
+  /** Live video for the console: ffmpeg per watched camera; no port of its own (the console authenticates). */
+  readonly liveView: LiveViewHub;
+  private readonly mediaPublisher: MediaPublisher;
   /** The SIA DC-09 receiver, once started (undefined without `perimeter.dc09`). */
   dc09: Dc09Component | undefined;
   dc09Ports: { tcpPort: number; udpPort: number } | undefined;
@@ -133,7 +142,27 @@ export class Gateway {
     // plain outbox (through the tap their partition events would become alarms too).
     this.perimeter = createPerimeter({ config, outbox: this.outbox, sink: this.alarms.manager, clock: this.clock, timers, logs });
     for (const def of this.perimeter.commands()) this.router.register(def);
-    this.alarms.linkage(this.perimeter.outputs);
+    // Snapshots live on disk beside the outbox; they reach the platform on media/{id}.
+    this.media = new MediaStore({
+      dataDir: opts.dataDir,
+      outbox: this.outbox,
+      config: config.media,
+      clock: this.clock,
+      log: logs.child('media'),
+      isAlarmOpen: (id) => (this.alarms.manager.get(id)?.state ?? 'closed') !== 'closed',
+    });
+    this.mediaPublisher = new MediaPublisher({ store: this.media, root: this.root, log: logs.child('media') });
+    // Cameras raise their own conditions (tamper, line, field): plain outbox, like the perimeter.
+    this.cameras = createCameras({ config, secrets: opts.secrets, outbox: this.outbox, sink: this.alarms.manager, mediaStore: this.media, clock: this.clock, timers, logs });
+    for (const def of this.cameras.commands()) this.router.register(def);
+    this.alarms.linkage(this.perimeter.outputs, this.cameras.linkage);
+    this.liveView = new LiveViewHub({
+      config: config.liveView,
+      hasCamera: (id) => this.cameras.service.has(id),
+      resolveUrl: (id) => this.cameraStreamUrl(id),
+      clock: this.clock,
+      log: logs.child('live-view'),
+    });
 
     this.components.push(
       { name: 'outbox', essential: true, start: () => undefined, stop: () => this.outbox.close() },
@@ -150,6 +179,16 @@ export class Gateway {
       { name: 'uplink', essential: false, start: () => this.startUplink(), stop: () => this.uplink?.stop() },
       { name: 'locks', essential: false, start: () => this.locks.start(), stop: () => this.locks.stop() },
       { name: 'access', essential: false, start: () => this.access.start(), stop: () => this.access.stop() },
+      { name: 'cameras', essential: false, start: () => this.cameras.start(), stop: () => this.cameras.stop() },
+      {
+        name: 'media',
+        essential: false,
+        start: () => undefined,
+        stop: async () => {
+          this.mediaPublisher.close();
+          await this.liveView.close();
+        },
+      },
       { name: 'perimeter', essential: false, start: () => this.perimeter.start(), stop: () => this.perimeter.stop() },
       {
         name: 'dc09',
@@ -191,7 +230,22 @@ export class Gateway {
       },
     });
     log.info({ target: embedded ? 'embedded broker' : redactUrl(url!) }, 'uplink starting');
+    const uplink = this.uplink;
+    uplink.on('connected', () => this.mediaPublisher.attach({ publish: (topic, payload) => uplink.publishRaw(topic, payload) }));
+    uplink.on('disconnected', () => this.mediaPublisher.detach());
     this.uplink.start();
+  }
+
+  /** The camera's RTSP URL with its credentials, for ffmpeg (ONVIF stream URIs carry none). */
+  private async cameraStreamUrl(id: string): Promise<string> {
+    const url = new URL(await this.cameras.service.streamUri(id));
+    const cam = this.opts.config.cameras.find((c) => c.id === id);
+    const password = cam ? this.opts.secrets.get(cam.passwordSecret ?? `cameras.${cam.id}`) : undefined;
+    if (cam && password !== undefined && !url.username) {
+      url.username = cam.username;
+      url.password = password;
+    }
+    return url.toString();
   }
 
   async start(): Promise<void> {
@@ -254,6 +308,8 @@ export class Gateway {
       alarms: { open: this.alarms.manager.openCount() },
       perimeter: this.perimeter.service.states(),
       dc09: this.dc09Ports ?? null,
+      cameras: Object.fromEntries(this.opts.config.cameras.map((c) => [c.id, this.cameras.service.status(c.id) ?? null])),
+      liveView: this.liveView.stats(),
     };
   }
 }
