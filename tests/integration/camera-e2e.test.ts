@@ -1,0 +1,104 @@
+/**
+ * Cameras end to end through the Gateway: an intruder on a perimeter beam raises an alarm;
+ * linkage turns the simulated ONVIF camera to its preset and fetches a snapshot (HTTP Digest)
+ * which is stored, attached to the alarm and delivered to a real Mosquitto as JPEG bytes on
+ * `media/{id}` — the alarm itself is recorded without waiting for the picture. A camera
+ * tamper (scene change) is an alarm of its own. Every JSON message is valid against the
+ * AsyncAPI document.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { secretsFrom } from '../../config/load.js';
+import { CompoundConfig } from '../../config/schema.js';
+import { Gateway } from '../../gateway/app.js';
+import { createLoggerFactory } from '../../gateway/log.js';
+import { startSimulatedCameras, type SimulatedCamera } from '../../sim/camera/index.js';
+import { startSimulatedInputModules, type SimulatedInputModules } from '../../sim/perimeter/index.js';
+import { validateMessage } from '../helpers/asyncapi.js';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { waitFor } from '../helpers/wait.js';
+
+const CAMERA_PASSWORD = randomBytes(9).toString('base64url');
+
+describe('cameras end to end', () => {
+  let broker: Mosquitto;
+  let modules: SimulatedInputModules;
+  let camera: SimulatedCamera;
+  let gateway: Gateway;
+  let platform: MqttClient;
+  let dir: string;
+  const messages: { topic: string; payload: Buffer }[] = [];
+  const json = (m: { payload: Buffer }) => JSON.parse(m.payload.toString()) as Record<string, unknown> & { data: Record<string, unknown> };
+  const events = (type: string) => messages.filter((m) => m.topic.includes('/evt/') && json(m).type === type).map(json);
+
+  beforeAll(async () => {
+    broker = await startMosquitto({ persistence: false });
+    modules = await startSimulatedInputModules({ tcp: [{ id: 'wall-east', channels: 8, port: 0, host: '127.0.0.1' }], zones: [{ id: 'east-beam', module: 'wall-east', channel: 2, contact: 'NC' }] });
+    camera = (await startSimulatedCameras([{ id: 'cam-2', username: 'gatehouse', password: CAMERA_PASSWORD }], { host: '127.0.0.1', discovery: false }))[0]!;
+    camera.presets.set('gate', 'Gate');
+    dir = mkdtempSync(join(tmpdir(), 'gh-camera-e2e-'));
+    const config = CompoundConfig.parse({
+      compound: { id: 'camera-court' },
+      gateway: { id: 'gw-1' },
+      broker: { port: 0 },
+      uplink: { url: broker.url, keepaliveSeconds: 5 },
+      log: { level: 'silent' },
+      inputModules: [{ id: 'wall-east', bus: { tcp: { host: '127.0.0.1', port: modules.tcpPort('wall-east') } }, channels: 8, pollMs: 100 }],
+      zones: [{ id: 'east-beam', module: 'wall-east', channel: 2, type: 'h24', contact: 'NC', debounceMs: 0 }],
+      cameras: [{ id: 'cam-2', host: '127.0.0.1', port: camera.httpPort, username: 'gatehouse' }],
+      linkage: [{ when: { sources: ['east-beam'] }, do: [{ camera: 'cam-2', snapshot: true, preset: 'gate' }] }],
+    });
+    gateway = new Gateway({ config, secrets: secretsFrom({ 'cameras.cam-2': CAMERA_PASSWORD }), dataDir: dir, logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }) });
+    platform = await mqtt.connectAsync(broker.url, { clientId: 'platform-camera', reconnectPeriod: 100 });
+    platform.on('message', (topic, payload) => {
+      if (payload.length) messages.push({ topic, payload: Buffer.from(payload) });
+    });
+    await platform.subscribeAsync(`${gateway.root}/#`, { qos: 1 });
+    await gateway.start();
+    await waitFor(() => events('device.online').some((e) => (e.source as { device: string }).device === 'cam-2') || undefined, 'the camera online', 20_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await camera?.stop();
+    await modules?.stop();
+    await platform?.endAsync(true);
+    await broker?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an alarm turns the camera to its preset and delivers a snapshot attached to the alarm', async () => {
+    modules.scenario.beam('east-beam').block();
+    const raised = await waitFor(() => events('alarm.raised').find((e) => e.data.kind === 'zone.tamper'), 'alarm.raised for the beam');
+    const alarmId = raised.data.alarmId as string;
+    const attached = await waitFor(() => events('alarm.media').find((e) => e.data.alarmId === alarmId), 'the snapshot attached to the alarm', 15_000);
+    const mediaId = attached.data.mediaId as string;
+    const snapshot = events('media.snapshot').find((e) => e.data.mediaId === mediaId)!;
+    expect(snapshot.data).toMatchObject({ camera: 'cam-2', alarmId });
+    // The picture itself, as bytes on its own topic: a JPEG (SOI marker), the size announced.
+    const jpeg = await waitFor(() => messages.find((m) => m.topic === `${gateway.root}/media/${mediaId}`), `media/${mediaId} at the platform`, 15_000);
+    expect(jpeg.payload.subarray(0, 2).toString('hex')).toBe('ffd8');
+    expect(jpeg.payload.length).toBe(snapshot.data.bytes);
+    expect(camera.currentPreset).toBe('gate');
+    // The alarm was recorded before the picture: its seq is lower than the media event's.
+    expect(raised.seq as number).toBeLessThan(snapshot.seq as number);
+    expect(gateway.alarms.manager.get(alarmId)?.media).toContain(mediaId);
+    modules.scenario.beam('east-beam').restore();
+  }, 30_000);
+
+  it('a camera tamper (scene change) is an alarm', async () => {
+    camera.tamper();
+    const raised = await waitFor(() => events('alarm.raised').find((e) => e.data.kind === 'camera.tamper'), 'alarm.raised for the camera tamper', 15_000);
+    expect(raised).toMatchObject({ source: { device: 'cam-2' }, data: { priority: 'high' } });
+  }, 20_000);
+
+  it('publishes only JSON messages the AsyncAPI document describes', () => {
+    const jsonMessages = messages.filter((m) => !m.topic.includes('/media/'));
+    const invalid = jsonMessages.map((m) => ({ m, v: validateMessage(m.topic, m.payload) })).filter((x) => !x.v.ok);
+    expect(invalid.map((x) => `${x.m.topic}: ${x.m.payload.toString().slice(0, 160)} → ${x.v.errors.slice(0, 2).join('; ')}`)).toEqual([]);
+  });
+});
