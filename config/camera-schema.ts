@@ -50,6 +50,8 @@ export const LiveViewConfig = z
     width: z.number().int().min(160).max(1920).default(640),
     fps: z.number().int().min(1).max(30).default(15),
     bitrateKbps: z.number().int().min(100).max(8000).default(800),
+    /** RTSP transport to the cameras: tcp (interleaved) survives NAT and lossy links; some servers only speak udp. */
+    rtspTransport: z.enum(['tcp', 'udp']).default('tcp'),
   })
   .strict();
 

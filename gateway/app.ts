@@ -25,6 +25,7 @@ import { createCameras, type CamerasComponent } from './cameras/create-cameras.j
 import { MediaStore } from './cameras/media-store.js';
 import { MediaPublisher } from './cameras/media-publisher.js';
 import { LiveViewHub } from './cameras/live-view.js';
+import { createConsole, type ConsoleServer } from './console/console-server.js';
 import { Uplink } from './uplink/uplink.js';
 import { redactUrl } from './uplink/connection.js';
 import { topicRoot } from './topics.js';
@@ -65,6 +66,9 @@ export class Gateway {
   /** Live video for the console: ffmpeg per watched camera; no port of its own (the console authenticates). */
   readonly liveView: LiveViewHub;
   private readonly mediaPublisher: MediaPublisher;
+  /** The guards' web console: the only way into live video, behind its login. */
+  readonly consoleServer: ConsoleServer;
+  consoleUrl: string | undefined;
   /** The SIA DC-09 receiver, once started (undefined without `perimeter.dc09`). */
   dc09: Dc09Component | undefined;
   dc09Ports: { tcpPort: number; udpPort: number } | undefined;
@@ -160,8 +164,23 @@ export class Gateway {
       config: config.liveView,
       hasCamera: (id) => this.cameras.service.has(id),
       resolveUrl: (id) => this.cameraStreamUrl(id),
+      rtspTransport: config.liveView.rtspTransport,
       clock: this.clock,
       log: logs.child('live-view'),
+    });
+    this.consoleServer = createConsole({
+      config,
+      dataDir: opts.dataDir,
+      outbox: this.outbox,
+      router: this.router,
+      alarms: this.alarms.manager,
+      linkage: this.alarms.linkage(),
+      status: () => this.status(),
+      liveView: this.liveView,
+      media: this.media,
+      clock: this.clock,
+      timers,
+      logs,
     });
 
     this.components.push(
@@ -201,6 +220,15 @@ export class Gateway {
         stop: () => this.dc09?.stop(),
       },
       { name: 'cabinets', essential: false, start: () => this.cabinets.start(), stop: () => this.cabinets.stop() },
+      // Last to start, first to stop: no guard acts on a gateway that is not running yet.
+      {
+        name: 'console',
+        essential: false,
+        start: async () => {
+          if (this.opts.config.console.enabled) this.consoleUrl = (await this.consoleServer.start()).url;
+        },
+        stop: () => this.consoleServer.stop(),
+      },
     );
   }
 

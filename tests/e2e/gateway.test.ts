@@ -38,6 +38,7 @@ describe('gateway end to end against Mosquitto', () => {
       compound: { id: 'e2e-court' },
       gateway: { id: 'gw-1' },
       broker: { port: 0 },
+      console: { enabled: false },
       uplink: { url: broker.url, keepaliveSeconds: 10 },
       commands: { maxPayloadBytes: 4096 },
       log: { level: 'silent' },

@@ -16,6 +16,7 @@ const mode = process.env.GH_MODE ?? 'load';
 
 const config = CompoundConfig.parse({
   compound: { id: 'crash-court' },
+  console: { enabled: false },
   gateway: { id: 'gw-crash' },
   broker: { port: 0 },
   uplink: { url: uplinkUrl, keepaliveSeconds: 5, ackTimeoutMs: 5000, backoff: { minMs: 50, maxMs: 500 } },

@@ -60,6 +60,7 @@ describe('access control end to end', () => {
       compound: { id: 'access-court' },
       gateway: { id: 'gw-1' },
       broker: { port: 0 },
+      console: { enabled: false },
       uplink: { url: broker.url, keepaliveSeconds: 5, ackTimeoutMs: 2000, connectTimeoutMs: 2000, backoff: { minMs: 50, maxMs: 300 } },
       log: { level: 'silent' },
       osdpBuses: [{ id: 'rs485-1', path: pty.a }],

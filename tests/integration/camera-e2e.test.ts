@@ -17,6 +17,10 @@ import { CompoundConfig } from '../../config/schema.js';
 import { Gateway } from '../../gateway/app.js';
 import { createLoggerFactory } from '../../gateway/log.js';
 import { startSimulatedCameras, type SimulatedCamera } from '../../sim/camera/index.js';
+import { startTestStream, type TestStream } from '../../sim/camera/rtsp.js';
+import { Accounts } from '../../gateway/console/accounts.js';
+import WebSocket from 'ws';
+import { request as httpsRequest } from 'node:https';
 import { startSimulatedInputModules, type SimulatedInputModules } from '../../sim/perimeter/index.js';
 import { validateMessage } from '../helpers/asyncapi.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
@@ -28,6 +32,7 @@ describe('cameras end to end', () => {
   let broker: Mosquitto;
   let modules: SimulatedInputModules;
   let camera: SimulatedCamera;
+  let stream: TestStream;
   let gateway: Gateway;
   let platform: MqttClient;
   let dir: string;
@@ -38,7 +43,8 @@ describe('cameras end to end', () => {
   beforeAll(async () => {
     broker = await startMosquitto({ persistence: false });
     modules = await startSimulatedInputModules({ tcp: [{ id: 'wall-east', channels: 8, port: 0, host: '127.0.0.1' }], zones: [{ id: 'east-beam', module: 'wall-east', channel: 2, contact: 'NC' }] });
-    camera = (await startSimulatedCameras([{ id: 'cam-2', username: 'gatehouse', password: CAMERA_PASSWORD }], { host: '127.0.0.1', discovery: false }))[0]!;
+    stream = await startTestStream({ path: '/cam2', size: '320x180', fps: 10, tag: 'gh-camera-e2e' });
+    camera = (await startSimulatedCameras([{ id: 'cam-2', username: 'gatehouse', password: CAMERA_PASSWORD, rtspUrl: stream.url }], { host: '127.0.0.1', discovery: false }))[0]!;
     camera.presets.set('gate', 'Gate');
     dir = mkdtempSync(join(tmpdir(), 'gh-camera-e2e-'));
     const config = CompoundConfig.parse({
@@ -51,6 +57,9 @@ describe('cameras end to end', () => {
       zones: [{ id: 'east-beam', module: 'wall-east', channel: 2, type: 'h24', contact: 'NC', debounceMs: 0 }],
       cameras: [{ id: 'cam-2', host: '127.0.0.1', port: camera.httpPort, username: 'gatehouse' }],
       linkage: [{ when: { sources: ['east-beam'] }, do: [{ camera: 'cam-2', snapshot: true, preset: 'gate' }] }],
+      // The console is the only way into live video; the simulator's RTSP server speaks UDP only.
+      console: { port: 0, tls: { enabled: true } },
+      liveView: { rtspTransport: 'udp', width: 320, lingerMs: 0 },
     });
     gateway = new Gateway({ config, secrets: secretsFrom({ 'cameras.cam-2': CAMERA_PASSWORD }), dataDir: dir, logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }) });
     platform = await mqtt.connectAsync(broker.url, { clientId: 'platform-camera', reconnectPeriod: 100 });
@@ -65,6 +74,7 @@ describe('cameras end to end', () => {
   afterAll(async () => {
     await gateway?.stop();
     await camera?.stop();
+    await stream?.stop();
     await modules?.stop();
     await platform?.endAsync(true);
     await broker?.stop();
@@ -95,6 +105,58 @@ describe('cameras end to end', () => {
     const raised = await waitFor(() => events('alarm.raised').find((e) => e.data.kind === 'camera.tamper'), 'alarm.raised for the camera tamper', 15_000);
     expect(raised).toMatchObject({ source: { device: 'cam-2' }, data: { priority: 'high' } });
   }, 20_000);
+
+  it('live video reaches a logged-in guard through the console as MPEG-TS, and nobody else', async () => {
+    const accounts = new Accounts(gateway.outbox.db, () => Date.now());
+    await accounts.add('guard-1', 'guard', 'a long guard passphrase');
+    const base = new URL(gateway.consoleUrl!);
+    const login = await new Promise<{ cookie: string }>((resolve, reject) => {
+      const body = JSON.stringify({ username: 'guard-1', password: 'a long guard passphrase' });
+      const req = httpsRequest({ host: base.hostname, port: base.port, method: 'POST', path: '/api/login', rejectUnauthorized: false, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Origin: base.origin } }, (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve({ cookie: String(res.headers['set-cookie']?.[0] ?? '').split(';')[0]! }) : reject(new Error(`login ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    const video = (headers: Record<string, string>) => new WebSocket(`wss://${base.host}/api/video/cam-2`, { headers: { Origin: base.origin, ...headers }, rejectUnauthorized: false });
+    // Without the session cookie: refused before any stream starts.
+    const refused = await new Promise<number>((resolve) => {
+      const ws = video({});
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+      ws.on('error', () => undefined);
+    });
+    expect(refused).toBe(401);
+    // With it: MPEG-TS packets (sync byte 0x47 every 188 bytes) from ffmpeg transcoding the RTSP stream.
+    const ws = video({ Cookie: login.cookie });
+    const bytes = await new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      ws.on('message', (d: Buffer) => {
+        chunks.push(d);
+        total += d.length;
+        if (total >= 188 * 50) resolve(Buffer.concat(chunks));
+      });
+      ws.on('error', reject);
+      setTimeout(() => reject(new Error(`no video within 20 s (${total} bytes)`)), 20_000).unref();
+    });
+    for (let i = 0; i + 188 <= bytes.length; i += 188) expect(bytes[i]).toBe(0x47);
+    const pid = gateway.liveView.stats().streams[0]?.pid;
+    expect(pid).toBeGreaterThan(0);
+    ws.close();
+    // The stream stops when the last viewer leaves (lingerMs 0): its ffmpeg is gone.
+    await waitFor(() => gateway.liveView.stats().streams.length === 0 || undefined, 'the live stream stopped after the viewer left', 10_000, () => gateway.liveView.stats());
+    const alive = (p: number) => {
+      try {
+        process.kill(p, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await waitFor(() => !alive(pid!) || undefined, `ffmpeg ${pid} to exit`, 5000);
+  }, 40_000);
 
   it('publishes only JSON messages the AsyncAPI document describes', () => {
     const jsonMessages = messages.filter((m) => !m.topic.includes('/media/'));

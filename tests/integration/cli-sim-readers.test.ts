@@ -35,6 +35,7 @@ function compound(path: string): string {
     'gateway: { id: gw-1 }',
     'secretsFile: secrets.yaml',
     'broker: { port: 0 }',
+    'console: { enabled: false }',
     'log: { level: warn }',
     `osdpBuses: [{ id: rs485-1, path: "${path}" }]`,
     'readers:',

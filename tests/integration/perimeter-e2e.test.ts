@@ -60,6 +60,7 @@ describe('perimeter alarms end to end', () => {
       compound: { id: 'perimeter-court' },
       gateway: { id: 'gw-1' },
       broker: { port: 0 },
+      console: { enabled: false },
       uplink: { url: broker.url, keepaliveSeconds: 5 },
       log: { level: 'silent' },
       inputModules: [

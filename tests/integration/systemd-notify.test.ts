@@ -26,7 +26,7 @@ describe('systemd notify protocol', () => {
     receiver.stdout!.on('data', (d: Buffer) => (got += d.toString()));
     try {
       await waitFor(() => existsSync(sock), 'socat to bind the notify socket', 5000);
-      writeFileSync(join(dir, 'c.yaml'), 'compound: { id: notify-court }\ngateway: { id: gw-1 }\nbroker: { port: 0 }\nlog: { level: warn }\n');
+      writeFileSync(join(dir, 'c.yaml'), 'compound: { id: notify-court }\ngateway: { id: gw-1 }\nbroker: { port: 0 }\nconsole: { enabled: false }\nlog: { level: warn }\n');
       const daemon = spawnCli(['run', '--config', join(dir, 'c.yaml'), '--data', join(dir, 'data')], { NOTIFY_SOCKET: sock, WATCHDOG_USEC: '1000000' });
       let stderr = '';
       daemon.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
