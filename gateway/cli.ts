@@ -193,6 +193,20 @@ function checkReaderKeys(loaded: LoadedConfig, dataDir: string): { errors: strin
       errors.push((err as Error).message);
     }
   }
+  for (const cam of loaded.config.cameras) {
+    const name = cam.passwordSecret ?? `cameras.${cam.id}`;
+    if (!loaded.secrets.has(name)) errors.push(`camera ${cam.id} has no password secret "${name}": add it to the secrets file`);
+  }
+  for (const panel of loaded.config.alarmPanels) {
+    if (!panel.keySecret) {
+      warnings.push(`alarm panel ${panel.id} has no AES key (keySecret): its DC-09 messages are accepted unencrypted`);
+      continue;
+    }
+    const key = loaded.secrets.get(panel.keySecret);
+    if (key === undefined) errors.push(`alarm panel ${panel.id}: secret "${panel.keySecret}" is not in the secrets file`);
+    else if (!/^([0-9a-fA-F]{32}|[0-9a-fA-F]{48}|[0-9a-fA-F]{64})$/.test(key)) errors.push(`alarm panel ${panel.id}: secret "${panel.keySecret}" must be 32, 48 or 64 hex digits (AES-128/192/256)`);
+  }
+  if (loaded.config.alarmPanels.length && !loaded.config.perimeter.dc09) warnings.push('alarmPanels are configured but perimeter.dc09 is not: no receiver will listen for them');
   return { errors, warnings };
 }
 

@@ -67,6 +67,21 @@ describe('gatehouse CLI', () => {
     expect(ok.stdout).toMatch(/0 door\(s\) with 3 reader\(s\)/);
   });
 
+  it('check: cameras need their password secret, DC-09 keys must be AES-sized hex', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
+    writeFileSync(join(dir, 's.yaml'), 'dc09:\n  b7: "abcd"\n', { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'c.yaml'),
+      'compound: { id: c }\ngateway: { id: g }\nsecretsFile: s.yaml\ncameras: [{ id: cam-1, host: 10.0.0.9, username: viewer }]\nperimeter: { dc09: { tcpPort: 9000 } }\nalarmPanels: [{ id: b7, account: "1234", keySecret: dc09.b7 }, { id: b8, account: "1235" }]\n',
+    );
+    const r = runCli(['check', '--config', join(dir, 'c.yaml'), '--data', join(dir, 'data')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/camera cam-1 has no password secret "cameras.cam-1"/);
+    expect(r.stderr).toMatch(/alarm panel b7: secret "dc09.b7" must be 32, 48 or 64 hex digits/);
+    expect(r.stderr).toMatch(/warning: .*alarm panel b8 has no AES key/);
+    expect(r.stderr).not.toMatch(/abcd/);
+  });
+
   it('demo: runs the simulated compound, prints events, stops cleanly', async () => {
     const child = spawnCli(['demo', '--duration', '6']);
     let out = '';
