@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import type { CompoundConfig } from '../../config/schema.js';
 import type { AlarmManager } from '../alarms/alarm-manager.js';
 import type { LiveViewHub } from '../cameras/live-view.js';
@@ -67,6 +68,17 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
   '.ico': 'image/x-icon',
 };
+
+/** Where the pages load the JSMpeg player from (served from node_modules, see serveVendor). */
+export const VENDOR_JSMPEG = '/vendor/jsmpeg-player.js';
+
+/** The browser build of @cycjimmy/jsmpeg-player next to the package's entry point. */
+function jsmpegFile(): string {
+  const entry = createRequire(import.meta.url).resolve('@cycjimmy/jsmpeg-player');
+  const file = join(dirname(entry), 'jsmpeg-player.umd.min.js');
+  if (!statSync(file).isFile()) throw new Error(`${file} is not a file`);
+  return file;
+}
 
 /** gateway/console/public of the package, whether running from the sources or from dist/. */
 export function defaultPublicDir(): string {
@@ -122,7 +134,22 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
       void api.handle(req, res, url);
       return;
     }
+    if (url.pathname === VENDOR_JSMPEG) return serveVendor(req, res);
     serveStatic(req, res, url.pathname);
+  };
+
+  /** The one vendor file the pages use (JSMpeg for the video wall), from node_modules: the public dir has no build step. */
+  const serveVendor = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { ok: false, error: { code: 'CONSOLE_REQUEST_INVALID', message: 'method not allowed' } });
+    let file: string;
+    try {
+      file = jsmpegFile();
+    } catch {
+      return sendJson(res, 404, { ok: false, error: { code: 'CONSOLE_NOT_FOUND', message: 'not found' } });
+    }
+    res.writeHead(200, { 'Content-Type': TYPES['.js']!, 'Content-Length': statSync(file).size, 'Cache-Control': 'max-age=86400' });
+    if (req.method === 'HEAD') return void res.end();
+    createReadStream(file).on('error', () => res.destroy()).pipe(res);
   };
 
   const serveStatic = (req: IncomingMessage, res: ServerResponse, pathname: string): void => {

@@ -1,54 +1,94 @@
-import { t } from './strings.js';
-import { api, setCsrf, translate } from './common.js';
+// The guard console: session, navigation by hash routes, language switch, live feed.
+import { getLang, setLang, t } from './strings.js';
+import { api, setCsrf, showMessage, translate } from './common.js';
+import { connectLive, loadStates } from './store.js';
+import alarms from './views/alarms.js';
+import video from './views/video.js';
+import doors from './views/doors.js';
+import zones from './views/zones.js';
+import charging from './views/charging.js';
+import devices from './views/devices.js';
+import system from './views/system.js';
 
-translate();
-const list = document.getElementById('alarms');
+const VIEWS = { alarms, video, doors, zones, charging, devices, system };
+const STAFF = ['installer', 'admin'];
+const view = document.getElementById('view');
+let session;
+let current; // { name, cleanup }
 
-async function load() {
-  const r = await api('GET', '/api/alarms');
-  if (r.status === 401) return void location.assign('/login.html');
-  list.replaceChildren();
-  const alarms = r.data?.alarms ?? [];
-  if (!alarms.length) list.textContent = t('noAlarms');
-  for (const a of alarms) {
-    const div = document.createElement('div');
-    div.className = `alarm ${a.priority}`;
-    const text = document.createElement('span');
-    // textContent only: alarm data comes from devices and must never become markup.
-    text.textContent = `${a.raisedAt} ${a.priority} ${a.kind} ${a.source.device}${a.source.point ? '/' + a.source.point : ''} (${a.state})`;
-    div.append(text);
-    if (a.acknowledged) {
-      div.append(` ${t('acknowledgedBy')} ${a.acknowledged.by}`);
-    } else {
-      const b = document.createElement('button');
-      b.textContent = t('acknowledge');
-      b.addEventListener('click', async () => {
-        const res = await api('POST', '/api/commands/alarm.acknowledge', { args: { alarmId: a.id } });
-        document.getElementById('error').textContent = res.ok ? '' : `${t('failed')}: ${res.data?.error?.code ?? res.status}`;
-        void load();
-      });
-      div.append(' ', b);
-    }
-    list.append(div);
+function allowed(name) {
+  return name !== 'system' || STAFF.includes(session.role);
+}
+
+/** Mounts the view of the hash (#/alarms by default); the previous one stops its timers and streams. */
+function route() {
+  let name = (location.hash.match(/^#\/([a-z]+)/) ?? [])[1] ?? 'alarms';
+  if (!VIEWS[name] || !allowed(name)) name = 'alarms';
+  if (current?.cleanup) {
+    try { current.cleanup(); } catch (err) { console.error(err); }
   }
+  view.replaceChildren();
+  view.dataset.view = name;
+  for (const a of document.querySelectorAll('nav a[data-route]')) {
+    const on = a.dataset.route === name;
+    a.classList.toggle('active', on);
+    if (on) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  const section = document.createElement('section');
+  section.className = `view view-${name}`;
+  view.append(section);
+  current = { name, cleanup: VIEWS[name](section, { session }) };
 }
 
-function connect() {
-  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/live`);
-  ws.onopen = () => { document.getElementById('live').textContent = t('live'); };
-  ws.onmessage = (m) => { if (JSON.parse(m.data).type === 'alarm') void load(); };
-  ws.onclose = () => { document.getElementById('live').textContent = t('offline'); setTimeout(connect, 3000); };
+function applyLang() {
+  const lang = getLang();
+  document.documentElement.lang = lang;
+  for (const b of document.querySelectorAll('[data-lang]')) b.setAttribute('aria-pressed', String(b.dataset.lang === lang));
+  translate();
+  document.getElementById('role').textContent = session ? t(`role.${session.role}`) : '';
 }
 
-const session = await api('GET', '/api/session');
-if (session.status === 401) location.assign('/login.html');
-else {
-  setCsrf(session.data.csrf);
-  document.getElementById('who').textContent = `${session.data.user} (${session.data.role})`;
+/** A beep needs an AudioContext unlocked by a gesture: the first click or key does it. */
+function unlockAudio() {
+  const unlock = () => {
+    if (!window.gatehouseAudio) {
+      try { window.gatehouseAudio = new AudioContext(); } catch { /* no audio */ }
+    }
+    window.gatehouseAudio?.resume?.();
+  };
+  window.addEventListener('pointerdown', unlock, { once: false, passive: true });
+  window.addEventListener('keydown', unlock, { once: false, passive: true });
+}
+
+async function main() {
+  applyLang();
+  const r = await api('GET', '/api/session');
+  if (!r.ok) {
+    if (r.status !== 401) showMessage(`${t('failed')} [${r.data?.error?.code ?? r.status}]`);
+    return;
+  }
+  session = r.data;
+  setCsrf(session.csrf);
+  document.getElementById('user').textContent = session.user;
+  document.querySelector('nav a[data-route=system]').hidden = !STAFF.includes(session.role);
+  applyLang();
+  for (const b of document.querySelectorAll('[data-lang]')) {
+    b.addEventListener('click', () => {
+      setLang(b.dataset.lang);
+      applyLang();
+      route();
+    });
+  }
   document.getElementById('logout').addEventListener('click', async () => {
     await api('POST', '/api/logout');
     location.assign('/login.html');
   });
-  await load();
-  connect();
+  unlockAudio();
+  await loadStates();
+  connectLive();
+  window.addEventListener('hashchange', route);
+  route();
 }
+
+void main();

@@ -1,11 +1,19 @@
-import { t } from './strings.js';
+import { getLang, setLang, t } from './strings.js';
 import { api, translate } from './common.js';
 
-translate();
+function applyLang() {
+  document.documentElement.lang = getLang();
+  for (const b of document.querySelectorAll('[data-lang]')) b.setAttribute('aria-pressed', String(b.dataset.lang === getLang()));
+  translate();
+}
+for (const b of document.querySelectorAll('[data-lang]')) b.addEventListener('click', () => { setLang(b.dataset.lang); applyLang(); });
+applyLang();
+
 document.getElementById('login').addEventListener('submit', async (e) => {
   e.preventDefault();
   const form = new FormData(e.target);
   const r = await api('POST', '/api/login', { username: form.get('username'), password: form.get('password') });
-  if (r.ok) return void location.assign('/');
-  document.getElementById('error').textContent = r.status === 429 ? t('lockedOut') : t('loginFailed');
+  if (r.ok) return void location.assign('/index.html');
+  const code = r.data?.error?.code ?? `HTTP_${r.status}`;
+  document.getElementById('error').textContent = `${r.status === 429 ? t('lockedOut') : t('loginFailed')} [${code}]`;
 });
