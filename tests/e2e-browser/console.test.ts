@@ -1,0 +1,228 @@
+/**
+ * The guard console end to end in a real headless Chromium, against a real Gateway with
+ * simulated devices behind it and a real Mosquitto as the platform (see the rig). Each
+ * scenario saves a screenshot in test-artifacts/console/. Selectors are the console's DOM
+ * contract (data-testid / data-route / ids); a page that breaks the contract fails here with
+ * the selector and what was expected of it.
+ *
+ *   1. a guard signs in through the login form and sees their name;
+ *   2. a simulated beam raises an alarm: its row appears without a reload, the linked camera
+ *      snapshot shows on it, and acknowledging it with a note reaches the platform with the
+ *      note and the guard's name;
+ *   3. opening a door asks for confirmation, then the simulated lock releases;
+ *   4. the video wall paints live frames of the simulated camera;
+ *   5. the Chinese UI;
+ *   6. security: nothing without a session (HTTP and both WebSockets), a guard gets 403 on the
+ *      user API and sees none of the administrator's actions.
+ */
+import type { Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConsoleBrowserRig, IDS, USERS, pngStats } from '../helpers/console-browser-rig.js';
+import { waitFor } from '../helpers/wait.js';
+
+/** Waits until `selector` is visible, or fails saying what the contract expected there. */
+async function visible(page: Page, selector: string, what: string, timeoutMs = 5000): Promise<Locator> {
+  const loc = page.locator(selector).first();
+  try {
+    await loc.waitFor({ state: 'visible', timeout: timeoutMs });
+  } catch {
+    const count = await page.locator(selector).count().catch(() => -1);
+    throw new Error(`${what}: no visible \`${selector}\` within ${timeoutMs} ms (${count} in the DOM) on ${page.url()}`);
+  }
+  return loc;
+}
+
+/** Follows a nav link of the contract (a[data-route=…]) and waits for `landmark` on the page it opens. */
+async function go(page: Page, route: string, landmark: string, what: string, timeoutMs = 5000): Promise<Locator> {
+  await (await visible(page, `a[data-route=${route}]`, `the nav link to ${route}`)).click();
+  return visible(page, landmark, what, timeoutMs);
+}
+
+const text = async (loc: Locator) => ((await loc.textContent()) ?? '').trim();
+
+describe('guard console in a real browser', () => {
+  const rig = new ConsoleBrowserRig();
+  let guard: Page; // one signed-in guard page for scenarios 2-5
+  const started = Date.now();
+
+  beforeAll(async () => {
+    await rig.start();
+    guard = await rig.signedIn(USERS.guard);
+  }, 60_000);
+
+  afterAll(async () => {
+    await rig.stop();
+    // The suite's budget: report it with the results.
+    process.stderr.write(`console browser suite: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  }, 30_000);
+
+  it('1. a guard signs in with the login form and sees their name', async () => {
+    const ctx = await rig.context();
+    const page = await ctx.newPage();
+    await rig.step(page, '01-login', async () => {
+      await page.goto('/');
+      // Not signed in: the console sends the browser to its login page.
+      await visible(page, '#username', 'the login form (redirect from / without a session)');
+      await page.locator('#username').fill(USERS.guard.username);
+      await page.locator('#password').fill(USERS.guard.password);
+      await rig.screenshot(page, '01-login-form');
+      await page.locator('button[type=submit]').click();
+      const user = await visible(page, '[data-testid=user]', 'the signed-in user after login');
+      await expect.poll(() => text(user), { message: '[data-testid=user] shows the username', timeout: 3000 }).toContain(USERS.guard.username);
+      await rig.screenshot(page, '01-signed-in');
+    });
+  });
+
+  it('2. an alarm from the simulator appears on the board without a reload; acknowledged with a note, the platform hears who and why', async () => {
+    const page = guard;
+    await rig.step(page, '02-alarm', async () => {
+      await go(page, 'alarms', '[data-testid=user]', 'the alarm board');
+      let navigations = 0;
+      const onNav = (f: { parentFrame(): unknown }) => {
+        if (!f.parentFrame()) navigations++;
+      };
+      page.on('framenavigated', onNav);
+      const t0 = Date.now();
+      rig.modules.scenario.beam(IDS.alarmZone).block();
+      const raised = await waitFor(() => rig.events('alarm.raised').find((e) => e.body.source?.device === IDS.alarmZone), 'alarm.raised for the beam at the platform', 5000);
+      const alarmId = raised.body.data.alarmId as string;
+      const rowSel = `[data-testid=alarm-row][data-alarm-id="${alarmId}"]`;
+      const row = await visible(page, rowSel, `the new alarm's row, pushed live (beam blocked ${Date.now() - t0} ms ago)`, 2500);
+      const latency = Date.now() - t0;
+      page.off('framenavigated', onNav);
+      expect(navigations, 'the board must update live, without a page load').toBe(0);
+      expect(latency, 'beam → row on the board').toBeLessThan(2500);
+      expect(await text(row.locator('[data-testid=alarm-kind]'))).toContain('zone.tamper');
+      expect(await text(row.locator('[data-testid=alarm-state]'))).toBe('raised');
+      // The linked camera's snapshot, fetched by the gateway, shows on the row (not a broken image).
+      const snap = await visible(page, `${rowSel} img[data-testid=alarm-snapshot]`, 'the camera snapshot on the alarm row', 15_000);
+      await expect.poll(() => snap.evaluate((img: any) => (img.complete ? img.naturalWidth : 0)), { message: 'the snapshot image loaded', timeout: 5000 }).toBeGreaterThan(0);
+      await rig.screenshot(page, '02-alarm-board');
+
+      const note = 'guard on the way to the east wall';
+      await row.locator('[data-testid=alarm-note]').fill(note);
+      await row.locator('[data-testid=ack]').click();
+      const acked = await waitFor(
+        () => rig.events('alarm.acknowledged').find((e) => e.body.data?.alarmId === alarmId),
+        'alarm.acknowledged at the real Mosquitto subscriber',
+        5000,
+        () => rig.messages.filter((m) => m.topic.endsWith('/evt/alarm')).map((m) => m.body.type),
+      );
+      expect(acked.body.data).toMatchObject({ by: USERS.guard.username, note });
+      await expect.poll(() => text(page.locator(`${rowSel} [data-testid=alarm-state]`)), { message: 'the row shows the alarm acknowledged', timeout: 3000 }).toBe('acknowledged');
+      await rig.screenshot(page, '02-alarm-acknowledged');
+      rig.modules.scenario.beam(IDS.alarmZone).restore();
+    });
+  });
+
+  it('3. opening a door asks for confirmation, then the simulated lock releases', async () => {
+    const page = guard;
+    const door = rig.readers.door(IDS.doorReader);
+    await rig.step(page, '03-door', async () => {
+      const row = await go(page, 'doors', `[data-testid=door-row][data-door="${IDS.door}"]`, `the row of door ${IDS.door}`);
+      await visible(page, `[data-testid=door-row][data-door="${IDS.door}"] [data-testid=door-state]`, 'the door state');
+      const releasesBefore = door.history.filter((h) => h.event === 'released').length;
+      await row.locator('[data-testid=door-open]').click();
+      const dialog = await visible(page, '[data-testid=confirm]', 'the confirmation dialog before a door opens');
+      await rig.screenshot(page, '03-door-confirm');
+      // Nothing opens before the guard confirms.
+      expect(door.released, 'the lock released before confirmation').toBe(false);
+      await dialog.locator('[data-testid=confirm-yes]').click();
+      await waitFor(() => door.history.filter((h) => h.event === 'released').length > releasesBefore || undefined, 'the simulated lock to release after confirming', 5000, () => door.history.slice(-5));
+      await rig.screenshot(page, '03-door-opened');
+    });
+  });
+
+  it('4. the video wall paints live frames from the camera', async () => {
+    const page = guard;
+    await rig.step(page, '04-video', async () => {
+      const canvas = await go(page, 'video', `canvas[data-testid=video][data-camera="${IDS.camera}"]`, `the video canvas of ${IDS.camera}`);
+      // The composited pixels (an element screenshot works for WebGL and 2D alike, whatever
+      // preserveDrawingBuffer is), decoded and measured: the test card has colour bars.
+      let last = { width: 0, height: 0, stddev: 0, colours: 0 };
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        last = await pngStats(rig.browser, await canvas.screenshot());
+        if (last.stddev > 20 && last.colours >= 8) break;
+        if (Date.now() > deadline) throw new Error(`the video canvas stayed blank for 15 s: ${JSON.stringify(last)}; live view ${JSON.stringify(rig.gateway.liveView.stats())}`);
+        await page.waitForTimeout(250);
+      }
+      expect(last.width).toBeGreaterThan(0);
+      await rig.screenshot(page, '04-video-wall');
+    });
+  }, 30_000);
+
+  it('5. switching to Chinese translates the console', async () => {
+    const page = guard;
+    await rig.step(page, '05-zh', async () => {
+      await (await visible(page, '[data-testid=lang-zh]', 'the Chinese language switch')).click();
+      await expect.poll(() => text(page.locator('a[data-route=alarms]').first()), { message: 'the alarms nav link in Chinese', timeout: 3000 }).toBe('告警');
+      await go(page, 'alarms', '[data-testid=user]', 'the alarm board in Chinese');
+      await rig.screenshot(page, '05-chinese');
+      await (await visible(page, '[data-testid=lang-en]', 'the English language switch')).click();
+      await expect.poll(() => text(page.locator('a[data-route=alarms]').first()), { message: 'the alarms nav link back in English', timeout: 3000 }).not.toBe('告警');
+    });
+  });
+
+  it('6a. without a session: the API answers 401 and both WebSockets are refused', async () => {
+    // In a browser with no cookies, from the console's own origin.
+    const ctx = await rig.context();
+    const page = await ctx.newPage();
+    await page.goto('/login.html');
+    const status = await page.evaluate(async () => (await fetch('/api/alarms')).status);
+    expect(status, 'fetch(/api/alarms) without a session').toBe(401);
+    // And from outside the browser.
+    expect((await rig.get('/api/alarms')).status).toBe(401);
+    expect(await rig.upgradeStatus('/api/live'), 'WebSocket /api/live without a session').toBe(401);
+    expect(await rig.upgradeStatus(`/api/video/${IDS.camera}`), 'WebSocket /api/video without a session').toBe(401);
+    expect(await rig.upgradeStatus('/api/video/x'), 'WebSocket /api/video/x without a session').toBe(401);
+    expect(rig.gateway.liveView.stats().streams.filter((s) => s.camera === 'x')).toEqual([]);
+  });
+
+  it('6b. a guard gets 403 on the user API and sees none of the administrator actions', async () => {
+    const page = guard;
+    const status = await page.evaluate(async () => (await fetch('/api/users')).status);
+    expect(status, 'GET /api/users as a guard').toBe(403);
+    // The visible controls of a page, by test id, name or text. The administrator's system
+    // page is the reference for what counts as an administrator's action there.
+    const controls = (p: Page) =>
+      p.evaluate(() => {
+        const d = (globalThis as any).document;
+        const out: string[] = [];
+        for (const el of d.querySelectorAll('main button, main input, main select, main textarea, main form, [data-testid] button, [data-testid] input, form button, form input')) {
+          const r = el.getBoundingClientRect();
+          if (!r.width || !r.height) continue;
+          out.push(el.getAttribute('data-testid') ?? el.getAttribute('name') ?? `${el.tagName.toLowerCase()}:${(el.textContent ?? '').trim().slice(0, 40)}`);
+        }
+        return [...new Set(out)].sort();
+      });
+    const admin = await rig.signedIn(USERS.admin);
+    const { adminControls, systemUrl } = await rig.step(admin, '06-admin-system', async () => {
+      await go(admin, 'system', '[data-testid=user]', 'the system page (admin)');
+      await admin.waitForLoadState('networkidle');
+      await rig.screenshot(admin, '06-admin-system');
+      return { adminControls: await controls(admin), systemUrl: admin.url() };
+    });
+    const guardView = await rig.step(page, '06-guard-system', async () => {
+      await visible(page, 'a[data-route=alarms]', 'the nav');
+      // The system page's nav link may be hidden from a guard altogether; either way, the
+      // page itself, opened by its address, must not offer the administrator's actions.
+      const link = page.locator('a[data-route=system]');
+      const linkShown = (await link.count()) > 0 && (await link.first().isVisible());
+      if (linkShown) await link.first().click();
+      else await page.goto(systemUrl);
+      await visible(page, '[data-testid=user]', 'the console shell after opening the system page (guard)');
+      await page.waitForLoadState('networkidle');
+      await rig.screenshot(page, '06-guard-system');
+      return { linkShown, url: page.url(), controls: await controls(page) };
+    });
+    // Either the guard was turned away from the system page (the console keeps it for staff)…
+    if (guardView.url !== systemUrl) return;
+    // …or the page is shown without the administrator's actions: nothing the admin does not
+    // also see there, and no user management whatever it is called.
+    expect(guardView.controls.filter((c) => /users?[-_]|password|role|disable/i.test(c)), "user-management controls on the guard's system page").toEqual([]);
+    expect(guardView.controls.filter((c) => !adminControls.includes(c)), `controls on the guard's system page beyond the admin's (${adminControls.join(', ') || 'none'})`).toEqual([]);
+    const adminOnly = adminControls.filter((c) => !guardView.controls.includes(c));
+    if (adminControls.length) expect(adminOnly.length, `the admin's actions (${adminControls.join(', ')}) are all offered to a guard too`).toBeGreaterThan(0);
+  });
+});
