@@ -147,6 +147,13 @@ describe('guard console in a real browser', () => {
         if (Date.now() > deadline) throw new Error(`the video canvas stayed blank for 15 s: ${JSON.stringify(last)}; live view ${JSON.stringify(rig.gateway.liveView.stats())}`);
         await page.waitForTimeout(250);
       }
+      // Live, not a still: the test card's frame counter changes the picture.
+      const first = await canvas.screenshot();
+      const moving = Date.now() + 5000;
+      while ((await canvas.screenshot()).equals(first)) {
+        if (Date.now() > moving) throw new Error('the video canvas shows a picture but it has not changed for 5 s: not live');
+        await page.waitForTimeout(200);
+      }
       expect(last.width).toBeGreaterThan(0);
       await rig.screenshot(page, '04-video-wall');
     });
