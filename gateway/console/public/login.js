@@ -17,3 +17,6 @@ document.getElementById('login').addEventListener('submit', async (e) => {
   const code = r.data?.error?.code ?? `HTTP_${r.status}`;
   document.getElementById('error').textContent = `${r.status === 429 ? t('lockedOut') : t('loginFailed')} [${code}]`;
 });
+
+// Enabled only now: a click before this module ran would submit the form natively (a GET with the password in the URL).
+document.querySelector('button[type=submit]').disabled = false;

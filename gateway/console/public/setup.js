@@ -18,3 +18,6 @@ document.getElementById('setup').addEventListener('submit', async (e) => {
   document.getElementById('message').textContent = r.ok ? t('setupDone') : `${t('setupFailed')}${code ? ` [${code}]` : ''}`;
   if (r.ok) setTimeout(() => location.assign('/login.html'), 1500);
 });
+
+// Enabled only now: a click before this module ran would submit the form natively (a GET with the password in the URL).
+document.querySelector('button[type=submit]').disabled = false;

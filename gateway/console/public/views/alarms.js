@@ -75,7 +75,7 @@ export default function alarmsView(root) {
       if (text) args.note = text;
       ack.disabled = close.disabled = true;
       const reply = await command(name, args, t(name === 'alarm.acknowledge' ? 'acknowledgedOk' : 'closedOk'));
-      ack.disabled = close.disabled = false;
+      ack.disabled = close.disabled = (alarms.get(a.id)?.state === 'closed');
       if (reply) {
         note.value = '';
         const updated = reply.result?.alarm ?? reply.result;
@@ -111,7 +111,8 @@ export default function alarmsView(root) {
     const ackd = a.acknowledged ? `${t('acknowledgedBy')} ${a.acknowledged.by}${a.acknowledged.note ? ` — “${a.acknowledged.note}”` : ''}` : '';
     const closed = a.closed ? `${t('closedBy')} ${a.closed.by}` : '';
     parts.who.textContent = [ackd, closed].filter(Boolean).join(' · ');
-    parts.ack.hidden = false;
+    const closedNow = a.state === 'closed';
+    parts.ack.disabled = parts.close.disabled = parts.note.disabled = closedNow;
     parts.ack.classList.toggle('done', Boolean(a.acknowledged));
     parts.close.classList.toggle('primary', !a.active && Boolean(a.acknowledged));
     const mediaId = (a.media ?? []).at(-1);
@@ -134,7 +135,8 @@ export default function alarmsView(root) {
       if (list.children[i] !== entry.row) list.insertBefore(entry.row, list.children[i] ?? null);
     });
     empty.hidden = open.length > 0;
-    count.textContent = open.length ? `(${open.length})` : '';
+    const n = open.filter((a) => a.state !== 'closed').length;
+    count.textContent = n ? `(${n})` : '';
   }
 
   function upsert(a, fromFeed) {

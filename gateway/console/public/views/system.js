@@ -1,6 +1,7 @@
 // #/system (installers and administrators): uplink, outbox backlog and oldest event, health.
 import { t } from '../strings.js';
 import { api, errorText, fmtTime, h } from '../common.js';
+import { usersSection } from './users.js';
 
 function age(ms) {
   if (ms === null || ms === undefined) return '';
@@ -11,7 +12,11 @@ function age(ms) {
 
 const kb = (b) => (typeof b === 'number' ? `${(b / 1024 / 1024).toFixed(1)} MB` : '—');
 
-export default function systemView(root) {
+export default function systemView(root, { session }) {
+  if (!['installer', 'admin'].includes(session.role)) {
+    root.append(h('h2', {}, t('system')), h('p', { class: 'empty', 'data-testid': 'forbidden' }, t('staffOnly')));
+    return undefined;
+  }
   const body = h('dl', { class: 'facts', 'data-testid': 'system' });
   const error = h('p', { class: 'error' });
   root.append(h('div', { class: 'view-head' }, h('h2', {}, t('system'))), error, body);
@@ -43,6 +48,7 @@ export default function systemView(root) {
     );
   }
 
+  if (session.role === 'admin') root.append(usersSection(session.user));
   void load();
   const timer = setInterval(load, 5000);
   return () => clearInterval(timer);
