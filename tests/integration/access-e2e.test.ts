@@ -48,7 +48,8 @@ describe('access control end to end', () => {
   const command = async (name: string, args: Record<string, unknown>) => {
     const id = `c-${randomBytes(6).toString('hex')}`;
     await platform.publishAsync(`${gateway.root}/cmd/${name}`, JSON.stringify({ id, args }), { qos: 1 });
-    return waitFor(() => messages.find((m) => m.topic.endsWith(`/cmd/${name}/res`) && m.body.id === id)?.body, `answer to ${name}`);
+    // Generous: right after the broker restart the gateway may still be draining its backlog.
+    return waitFor(() => messages.find((m) => m.topic.endsWith(`/cmd/${name}/res`) && m.body.id === id)?.body, `answer to ${name}`, 30_000);
   };
 
   beforeAll(async () => {
