@@ -64,7 +64,7 @@ export default function zonesView(root) {
       if (!r) { r = zoneRow(id); zRows.set(id, r); zones.append(r.tr); }
       r.tr.className = `z-${s.zone}`;
       r.tr.dataset.condition = s.zone;
-      r.cells.cond.textContent = `${t(`zone.${s.zone}`)}${s.bypassedUntil ? ` (${t('bypassedUntil')} ${fmtTime(s.bypassedUntil)})` : ''}${s.notReady ? ` · ${t('notReady')}` : ''}`;
+      r.cells.cond.textContent = `${s.zone === 'bypassed' && s.bypassedUntil ? `${t('bypassedUntil')} ${fmtTime(s.bypassedUntil)}` : t(`zone.${s.zone}`)}${s.notReady ? ` · ${t('notReady')}` : ''}`;
       r.cells.type.textContent = t(`ztype.${s.type}`);
       r.cells.partition.textContent = s.partition ?? '—';
       r.cells.armed.textContent = yesNo(s.armed);
