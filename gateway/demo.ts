@@ -16,6 +16,7 @@ import { startSimulatedLocks } from '../sim/smartlock/index.js';
 import { startSimulatedCabinets, type SimulatedCabinets } from '../sim/cabinet/index.js';
 import type { CabinetConfig } from '../config/schema.js';
 import { prepareDemoReaders, startReadersOf } from './demo-access.js';
+import { prepareDemoPerimeter, startPerimeterOf, type PerimeterSims } from './demo-perimeter.js';
 
 /** Bikes plugged in when the demo starts, and the ones the demo starts charging. */
 const DEMO_PLUGGED: Record<string, number[]> = { 'cab-a': [1, 2, 5], 'cab-b': [3] };
@@ -48,10 +49,21 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
     tcp: parsed.cabinets.filter((c) => 'tcp' in c.bus).map((c) => ({ id: c.id, ports: c.ports, port: 0, host: '127.0.0.1' })),
     plugged: Object.fromEntries(parsed.cabinets.map((c) => [c.id, (DEMO_PLUGGED[c.id] ?? []).filter((p) => p <= c.ports)])),
   });
-  const doors = await prepareDemoReaders(parsed, (line) => process.stdout.write(`${line}\n`));
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  const doors = await prepareDemoReaders(parsed, say);
+  // Input modules and the camera likewise on free ports; the DC-09 receiver takes its own (tcpPort 0).
+  let perimeter: Awaited<ReturnType<typeof prepareDemoPerimeter>>;
+  try {
+    perimeter = await prepareDemoPerimeter(parsed, say);
+  } catch (err) {
+    await doors?.stop();
+    await cabinetSim.stop();
+    throw err;
+  }
   const config = {
     ...(doors?.config ?? { ...parsed, osdpBuses: [], readers: [], doors: [] }),
     cabinets: parsed.cabinets.map((c): CabinetConfig => ('tcp' in c.bus ? { ...c, bus: { tcp: { host: '127.0.0.1', port: cabinetSim.tcpPort(c.id) } } } : c)),
+    ...perimeter?.overrides,
   };
   const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-demo-'));
   // Fresh random credentials on every run: the demo must not teach default passwords.
@@ -59,7 +71,7 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
   const watchPassword = randomBytes(12).toString('base64url');
   // Device chatter (a lock going offline is a warning in a real compound) would drown the feed.
   const logs = createLoggerFactory({ ...config.log, level: 'error' });
-  const gateway = new Gateway({ config, secrets: secretsFrom({ ...lockPasswords, ...doors?.secrets }), dataDir, logs, operators: [{ username: 'watch', password: watchPassword }] });
+  const gateway = new Gateway({ config, secrets: secretsFrom({ ...lockPasswords, ...doors?.secrets, ...perimeter?.secrets }), dataDir, logs, operators: [{ username: 'watch', password: watchPassword }] });
   // Watch in-process from before the start, so the feed shows the very first events too.
   const unwatch = gateway.broker.subscribe(`${gateway.root}/#`, (topic, payload) => printMessage(topic.slice(gateway.root.length + 1), payload));
   try {
@@ -69,6 +81,7 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
     unwatch();
     await cabinetSim.stop();
     await doors?.stop();
+    await perimeter?.stop();
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
@@ -81,9 +94,13 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
 
   const charging = startDemoCharging(gateway, config.cabinets, cabinetSim);
   await doors?.run(gateway);
+  await perimeter?.run(gateway, say);
 
   const root = gateway.root;
   const cab = config.cabinets[0];
+  const mqttAuth = `-h 127.0.0.1 -p ${gateway.brokerPort} -u watch -P '${watchPassword}'`;
+  let cmdN = 3;
+  const pub = (command: string, args: Record<string, unknown>) => `mosquitto_pub ${mqttAuth} -t '${root}/cmd/${command}' -m '${JSON.stringify({ id: `demo-${++cmdN}`, args })}'`;
   process.stdout.write(
     [
       '',
@@ -105,17 +122,20 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
             `    mosquitto_pub -h 127.0.0.1 -p ${gateway.brokerPort} -u watch -P '${watchPassword}' -t '${root}/cmd/door.open' -m '{"id":"demo-3","args":{"door":"main-gate"}}'`,
           ]
         : []),
+      ...(perimeter?.banner(pub) ?? []),
       `  the web console arrives with the console issue; events are printed below. Ctrl-C stops everything cleanly.`,
       '',
     ].join('\n') + '\n',
   );
   const stopReason = await Promise.race([untilSignal(), ...(opts.durationS ? [new Promise<string>((r) => setTimeout(() => r('duration'), opts.durationS! * 1000))] : [])]);
   process.stdout.write(`\nstopping (${stopReason})…\n`);
+  perimeter?.halt();
   await charging.stop();
-  await sim.stop();
   await gateway.stop();
-  // The readers after the gateway: stopping them first would read as readers going offline.
+  // The devices after the gateway: stopping them first would read as devices going offline.
+  await sim.stop();
   await doors?.stop();
+  await perimeter?.stop();
   await cabinetSim.stop();
   unwatch();
   rmSync(dataDir, { recursive: true, force: true });
@@ -195,6 +215,15 @@ export async function runSim(loaded: LoadedConfig): Promise<number> {
     process.stderr.write(`gatehouse sim: cannot simulate the OSDP readers: ${(err as Error).message}\n`);
     return 1;
   }
+  let perimeter: PerimeterSims;
+  try {
+    perimeter = await startPerimeterOf(config, (n) => secrets.get(n));
+  } catch (err) {
+    await stopCabinets();
+    await Promise.all(readers.map((r) => r.close()));
+    process.stderr.write(`gatehouse sim: cannot simulate the input modules and cameras: ${(err as Error).message}\n`);
+    return 1;
+  }
   for (const bus of config.osdpBuses) process.stdout.write(`simulating ${config.readers.filter((r) => r.bus === bus.id).length} OSDP reader(s) on ${bus.path} (give the gateway the other end of the line)\n`);
   const sim = locks.length ? await startSimulatedLocks({ url, locks }) : undefined;
   if (locks.length) process.stdout.write(`simulating ${locks.length} lock(s) against ${url}\n`);
@@ -202,11 +231,13 @@ export async function runSim(loaded: LoadedConfig): Promise<number> {
     const where = 'tcp' in c.bus ? `Modbus TCP ${c.bus.tcp.host}:${c.bus.tcp.port}` : `Modbus RTU ${c.bus.rtu.path} unit ${c.unitId}`;
     process.stdout.write(`simulating cabinet ${c.id} (${c.ports} ports) on ${where}\n`);
   }
+  for (const line of perimeter.lines) process.stdout.write(`${line}\n`);
   process.stdout.write('Ctrl-C stops\n');
   await untilSignal();
   await sim?.stop();
   await stopCabinets();
   await Promise.all(readers.map((r) => r.close()));
+  await perimeter.stop();
   return 0;
 }
 
