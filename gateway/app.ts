@@ -220,6 +220,9 @@ export class Gateway {
         stop: () => this.dc09?.stop(),
       },
       { name: 'cabinets', essential: false, start: () => this.cabinets.start(), stop: () => this.cabinets.stop() },
+      // After the sources it drives, so it stops before them: sirens it holds on are switched
+      // off while the perimeter's bus is still open (the alarms component stops much later).
+      { name: 'linkage', essential: false, start: () => undefined, stop: () => this.alarms.linkage().stop() },
       // Last to start, first to stop: no guard acts on a gateway that is not running yet.
       {
         name: 'console',
