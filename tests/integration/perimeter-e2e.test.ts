@@ -189,4 +189,12 @@ describe('perimeter alarms end to end', () => {
     const invalid = mine.map((m) => ({ m, v: validateMessage(m.topic, m.raw) })).filter((x) => !x.v.ok);
     expect(invalid.map((x) => `${x.m.topic}: ${x.m.raw.slice(0, 160)} → ${x.v.errors.slice(0, 2).join('; ')}`)).toEqual([]);
   });
+
+  it('stopping the gateway while linkage holds the siren on switches it off', async () => {
+    await command('partition.arm', { partition: 'north' });
+    modules.scenario.beam('north-beam-2').block();
+    await waitFor(() => modules.coil('wall-north', 0) || undefined, 'the siren on for the second beam');
+    await gateway.stop();
+    expect(modules.coil('wall-north', 0)).toBe(false);
+  });
 });
