@@ -123,7 +123,10 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
           ]
         : []),
       ...(perimeter?.banner(pub) ?? []),
-      `  the web console arrives with the console issue; events are printed below. Ctrl-C stops everything cleanly.`,
+      ...(gateway.consoleUrl
+        ? [`  guard console: ${gateway.consoleUrl} (self-signed certificate; create the first administrator with the one-time setup link printed above)`]
+        : []),
+      `  events are printed below. Ctrl-C stops everything cleanly.`,
       '',
     ].join('\n') + '\n',
   );
