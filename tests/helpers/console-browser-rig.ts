@@ -10,7 +10,7 @@
  * that did not run proves nothing. Screenshots go to test-artifacts/console/*.png.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -256,6 +256,8 @@ export class ConsoleBrowserRig {
   }
 
   async stop(): Promise<void> {
+    // What the pages complained about (CSP violations, failed requests), kept with the screenshots.
+    if (existsSync(ARTIFACTS)) writeFileSync(join(ARTIFACTS, 'page-errors.txt'), this.pageErrors.map((e) => `${e}\n`).join(''));
     for (const c of this.contexts) await c.close().catch(() => undefined);
     await this.browser?.close().catch(() => undefined);
     await this.gateway?.stop();
