@@ -333,7 +333,8 @@ export class Gateway {
       clock: this.clock.state(),
       failedComponents: Object.fromEntries(this.failed),
       uplink: this.uplink?.status() ?? { connected: false },
-      outbox: this.outbox.stats(),
+      // The console polls status: per-class counts may be up to 10 s old (a table scan each).
+      outbox: this.outbox.stats({ maxAgeMs: 10_000 }),
       cabinets: this.cabinets.states(),
       access: { ...this.access.service.states(), credentials: this.access.decider.syncState() },
       alarms: { open: this.alarms.manager.openCount() },

@@ -56,6 +56,17 @@ describe('Outbox', () => {
     return c;
   };
 
+  it('stats: a polling caller gets the per-class scan from a cache no older than it asked; bytes and seq stay live', async () => {
+    const o = make();
+    await recordMany(o, 10, 'access');
+    expect(o.stats({ maxAgeMs: 60_000 }).byClass).toEqual({ access: 10 });
+    await recordMany(o, 5, 'alarm', 10);
+    const cached = o.stats({ maxAgeMs: 60_000 });
+    expect(cached.byClass).toEqual({ access: 10 }); // the scan is not repeated within the age
+    expect(cached.nextSeq).toBe(16); // but the live fields are current
+    expect(o.stats().byClass).toEqual({ access: 10, alarm: 5 }); // no age given: a fresh scan
+  });
+
   it('numbers events 1, 2, 3 … without a gap across close and reopen, even when every row was delivered', async () => {
     let o = make();
     const a = await recordMany(o, 100);
