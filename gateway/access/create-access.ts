@@ -4,8 +4,10 @@
  * RS-485 line, and the service that ties readers to doors. Kept out of app.ts so the
  * composition root reads as a list of components.
  */
+import { randomBytes } from 'node:crypto';
 import type { Secrets } from '../../config/load.js';
-import type { CompoundConfig } from '../../config/schema.js';
+import type { CompoundConfig, ReaderConfig } from '../../config/schema.js';
+import { GatehouseError } from '../errors.js';
 import { OsdpControlPanel } from '../../drivers/osdp/control-panel.js';
 import type { Clock, Timers } from '../clock.js';
 import type { CommandDefinition } from '../commands/types.js';
@@ -41,14 +43,33 @@ export interface CreateAccessOptions {
 export function createAccess(opts: CreateAccessOptions): AccessComponent {
   const { config } = opts;
   const log = opts.logs.child('access');
-  const decider = new AccessDecider({
-    db: opts.outbox.db,
-    hashKey: loadOrCreateHashKey(opts.dataDir),
-    config: config.access,
-    doors: config.doors.map((d) => d.id),
-    clock: opts.clock,
-  });
-  const keys = new ReaderKeyStore(opts.dataDir, opts.secrets);
+  // A damaged key file must not stop the whole gateway: access control reports itself failed
+  // at start (with what to do) and refuses credential syncs, and the other families run.
+  let keyError: Error | undefined;
+  let hashKey: Buffer;
+  try {
+    hashKey = loadOrCreateHashKey(opts.dataDir);
+  } catch (err) {
+    keyError = err as Error;
+    // Never used to store anything: syncs are refused and no decision is made while failed.
+    hashKey = randomBytes(32);
+  }
+  let keys: ReaderKeyStore | undefined;
+  try {
+    keys = new ReaderKeyStore(opts.dataDir, opts.secrets);
+  } catch (err) {
+    keyError ??= err as Error;
+  }
+  const decider = new AccessDecider({ db: opts.outbox.db, hashKey, config: config.access, doors: config.doors.map((d) => d.id), clock: opts.clock });
+  const readerKey = (r: ReaderConfig): Uint8Array | undefined => {
+    try {
+      return keys?.keyFor(r);
+    } catch (err) {
+      // A malformed secret leaves this reader without a secure channel (offline), not the gateway down.
+      log.error({ reader: r.id, err: (err as Error).message }, 'reader key unusable');
+      return undefined;
+    }
+  };
   const osdpLog = opts.logs.child('osdp');
   const lineFactory: ReaderLineFactory =
     opts.lineFactory ?? ((bus, readers) => new OsdpControlPanel({ bus, readers, clock: opts.clock, timers: opts.timers, log: osdpLog.child({ bus: bus.id }) }));
@@ -59,9 +80,9 @@ export function createAccess(opts: CreateAccessOptions): AccessComponent {
     access: config.access,
     decider,
     lineFactory,
-    readerKey: (r) => keys.keyFor(r),
-    readerInstalled: (r) => keys.isInstalled(r.id),
-    onKeySet: (r, key) => keys.remember(r.id, key),
+    readerKey,
+    readerInstalled: (r) => keys?.isInstalled(r.id) ?? false,
+    onKeySet: (r, key) => keys?.remember(r.id, key),
     outbox: opts.outbox,
     uplinkConnected: opts.uplinkConnected,
     clock: opts.clock,
@@ -72,8 +93,9 @@ export function createAccess(opts: CreateAccessOptions): AccessComponent {
   return {
     service,
     decider,
-    commands: () => [...doorCommands(service), ...syncCommands(decider, opts.outbox)],
+    commands: () => [...doorCommands(service), ...syncCommands(decider, opts.outbox, () => keyError)],
     async start() {
+      if (keyError) throw new GatehouseError('CONFIG_INVALID', `access control not started: ${keyError.message}`);
       await publishAccessState(decider, opts.outbox);
       await service.start();
       // Revoked credentials are kept a while so a revoked card reads as `revoked`, not `unknown`.

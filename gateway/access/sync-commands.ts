@@ -7,6 +7,7 @@
  * holds and whether to send a delta or a new snapshot.
  */
 import { defineCommand, type CommandDefinition } from '../commands/types.js';
+import { GatehouseError } from '../errors.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { Delta, SnapshotChunk } from './credential-types.js';
 import type { AccessDecider } from './decider.js';
@@ -19,7 +20,12 @@ export function publishAccessState(decider: Pick<AccessDecider, 'syncState'>, ou
   return outbox.setState(ACCESS_STATE_DEVICE, { version: s.version, count: s.count, updatedAt: s.appliedAt === null ? null : new Date(s.appliedAt).toISOString() });
 }
 
-export function syncCommands(decider: Pick<AccessDecider, 'sync' | 'syncState'>, outbox: Pick<Outbox, 'record' | 'setState'>): CommandDefinition[] {
+export function syncCommands(decider: Pick<AccessDecider, 'sync' | 'syncState'>, outbox: Pick<Outbox, 'record' | 'setState'>, failed: () => Error | undefined = () => undefined): CommandDefinition[] {
+  // With the box's hash key unreadable, anything stored now would be hashed under the wrong key.
+  const refuseIfFailed = () => {
+    const err = failed();
+    if (err) throw new GatehouseError('CONFIG_INVALID', `credential store unavailable: ${err.message}`);
+  };
   const applied = async (kind: 'snapshot' | 'delta') => {
     const s = decider.syncState();
     await outbox.record({ class: 'system', type: 'access.credentials.synced', source: { device: 'gateway', point: ACCESS_STATE_DEVICE }, data: { kind, version: s.version, count: s.count } });
@@ -32,6 +38,7 @@ export function syncCommands(decider: Pick<AccessDecider, 'sync' | 'syncState'>,
       args: SnapshotChunk,
       roles: ['platform', 'admin'],
       async handler(args) {
+        refuseIfFailed();
         const result = decider.sync.applySnapshotChunk(args);
         if (result.applied) await applied('snapshot');
         return { ...result };
@@ -43,6 +50,7 @@ export function syncCommands(decider: Pick<AccessDecider, 'sync' | 'syncState'>,
       args: Delta,
       roles: ['platform', 'admin'],
       async handler(args) {
+        refuseIfFailed();
         const result = decider.sync.applyDelta(args);
         if (result.applied) await applied('delta');
         return { ...result };
