@@ -91,6 +91,12 @@ export const Dc09PanelConfig = z
     keySecret: z.string().min(1).optional(),
     /** Refuse unencrypted messages from this panel (default when a key is configured). */
     requireEncryption: z.boolean().optional(),
+    /**
+     * Whether the panel reports restores (Contact ID qualifier 3, SIA xR codes). Panels that
+     * do not would leave every alarm active for ever; with `false` their alarms are one-shot
+     * reports a guard closes once handled.
+     */
+    sendsRestores: z.boolean().default(true),
     /** Periodic test interval; silent for interval × 1.5 (+ grace) = offline alarm. 0 = not supervised. */
     supervisionS: z.number().int().nonnegative().default(3600),
   })

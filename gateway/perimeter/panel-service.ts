@@ -141,7 +141,8 @@ export class PanelService {
       if (kind && ev.kind === 'restore') {
         this.opts.sink.clear(kind, source, data);
       } else if (kind) {
-        this.opts.sink.raise({ kind, source, priority: conditionPriority(kind), data });
+        // A panel that never sends restores reports one-shot alarms (closable once handled).
+        this.opts.sink.raise({ kind, source, priority: conditionPriority(kind), data, ...(panel.sendsRestores ? {} : { momentary: true }) });
       } else {
         this.record(ev, source, data);
       }

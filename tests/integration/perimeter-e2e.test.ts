@@ -78,7 +78,11 @@ describe('perimeter alarms end to end', () => {
       outputs: [{ id: 'siren-north', module: 'wall-north', index: 0 }],
       linkage: [{ when: { sources: ['north-beam-1', 'north-beam-2'] }, do: [{ output: 'siren-north', seconds: 2 }, { notify: 'console' }] }],
       perimeter: { dc09: { host: '127.0.0.1', tcpPort: 0, udpPort: 0 } },
-      alarmPanels: [{ id: 'panel-b7', account: 'B7A1', keySecret: 'dc09.panel-b7', supervisionS: 1 }],
+      alarmPanels: [
+        { id: 'panel-b7', account: 'B7A1', keySecret: 'dc09.panel-b7', supervisionS: 1 },
+        // An older panel that never reports restores: its alarms must be closable once handled.
+        { id: 'panel-b8', account: 'B8A1', keySecret: 'dc09.panel-b7', supervisionS: 0, sendsRestores: false },
+      ],
     });
     gateway = new Gateway({ config, secrets: secretsFrom({ 'dc09.panel-b7': PANEL_KEY }), dataDir: dir, logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }) });
     platform = await mqtt.connectAsync(broker.url, { clientId: 'platform-perimeter', reconnectPeriod: 100 });
@@ -89,7 +93,10 @@ describe('perimeter alarms end to end', () => {
     await platform.subscribeAsync(`${gateway.root}/#`, { qos: 1 });
     await gateway.start();
     expect(gateway.dc09Ports?.tcpPort).toBeGreaterThan(0);
-    panels = await startSimulatedPanels({ host: '127.0.0.1', port: gateway.dc09Ports!.tcpPort, protocol: 'tcp', panels: [{ account: 'B7A1', key: PANEL_KEY, encrypted: true, periodicTestS: 0, format: 'ADM-CID' }] });
+    panels = await startSimulatedPanels({ host: '127.0.0.1', port: gateway.dc09Ports!.tcpPort, protocol: 'tcp', panels: [
+        { account: 'B7A1', key: PANEL_KEY, encrypted: true, periodicTestS: 0, format: 'ADM-CID' },
+        { account: 'B8A1', key: PANEL_KEY, encrypted: true, periodicTestS: 0, format: 'SIA-DCS' },
+      ] });
     await waitFor(() => messages.some((m) => m.topic.endsWith('/state/wall-north') && m.body.online === true) || undefined, 'the input module online');
   }, 60_000);
 
@@ -178,6 +185,11 @@ describe('perimeter alarms end to end', () => {
     expect(raised.body).toMatchObject({ source: { device: 'panel-b7', point: 'zone-15' }, data: { priority: 'high' } });
     expect((await panels.panel('B7A1').restore(15)).answer).toBe('ACK');
     await waitFor(() => alarmEvents('alarm.cleared', 'panel.burglary')[0], 'the burglary cleared by the restore');
+    // The burglary of a panel without restores is a one-shot report: closable without a restore.
+    expect((await panels.panel('B8A1').alarm(3)).answer).toBe('ACK');
+    const oneShot = await waitFor(() => alarmEvents('alarm.raised', 'panel.burglary').find((m) => (m.body.source as { device: string }).device === 'panel-b8'), 'the one-shot panel alarm');
+    const closed = await command('alarm.close', { alarmId: (oneShot.body.data as { alarmId: string }).alarmId, note: 'checked on site' });
+    expect(closed).toMatchObject({ ok: true });
     // A panel that is heard is not offline. (A silent panel raising panel.offline takes
     // supervisionS × 1.5 + 30 s; it is tested over real sockets in dc09-receiver.test.ts.)
     expect(alarmEvents('alarm.raised', 'panel.offline')).toEqual([]);
