@@ -67,6 +67,7 @@ export class PerimeterService {
   private readonly published = new Map<string, string>();
   private readonly listeners: (() => void)[] = [];
   private running = false;
+  private bypassTableReady = false;
 
   constructor(private readonly o: PerimeterServiceOptions) {
     for (const cfg of o.modules) {
@@ -118,6 +119,7 @@ export class PerimeterService {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.restoreBypasses();
     for (const z of this.zones.keys()) this.publishZone(z);
     for (const m of this.modules.keys()) this.publishModule(m);
     // Before polling: a restart must come back armed before the first sample is judged.
@@ -158,6 +160,7 @@ export class PerimeterService {
     zone.bypass(until);
     // The timer, not the wall clock, ends it: an NTP step must not end a bypass early or late.
     this.bypassTimers.set(zoneId, this.o.timers.setTimeout(() => this.endBypass(zoneId, 'expiry'), minutes * 60_000));
+    this.bypassTable().prepare('INSERT INTO perimeter_bypasses (zone, until, by) VALUES (?, ?, ?) ON CONFLICT(zone) DO UPDATE SET until = excluded.until, by = excluded.by').run(zoneId, until, principal);
     this.record({ class: 'alarm', type: 'zone.bypassed', source: { device: zoneId }, data: { zone: zoneId, by: principal, minutes, until: new Date(until).toISOString() } });
     this.publishZone(zoneId);
     return { zone: zoneId, until: new Date(until).toISOString() };
@@ -173,8 +176,38 @@ export class PerimeterService {
     this.bypassTimers.get(zoneId)?.cancel();
     this.bypassTimers.delete(zoneId);
     this.zone(zoneId).unbypass();
+    this.bypassTable().prepare('DELETE FROM perimeter_bypasses WHERE zone = ?').run(zoneId);
     this.record({ class: 'alarm', type: 'zone.unbypassed', source: { device: zoneId }, data: { zone: zoneId, by } });
     this.publishZone(zoneId);
+  }
+
+  /**
+   * Bypasses survive a restart (a guard's 30-minute bypass must not silently end, nor be
+   * forgotten as ended): the remaining time is taken from the wall clock, and one that ran
+   * out while the gateway was down is ended now, with its zone.unbypassed event.
+   */
+  private restoreBypasses(): void {
+    const rows = this.bypassTable().prepare('SELECT zone, until FROM perimeter_bypasses').all() as { zone: string; until: number }[];
+    const now = this.o.clock.now();
+    for (const r of rows) {
+      const zone = this.zones.get(r.zone);
+      if (!zone || r.until <= now) {
+        this.bypassTable().prepare('DELETE FROM perimeter_bypasses WHERE zone = ?').run(r.zone);
+        if (zone) this.record({ class: 'alarm', type: 'zone.unbypassed', source: { device: r.zone }, data: { zone: r.zone, by: 'expiry' } });
+        continue;
+      }
+      zone.bypass(r.until);
+      this.bypassTimers.set(r.zone, this.o.timers.setTimeout(() => this.endBypass(r.zone, 'expiry'), r.until - now));
+    }
+  }
+
+  private bypassTable(): PerimeterServiceOptions['outbox']['db'] {
+    const db = this.o.outbox.db;
+    if (!this.bypassTableReady) {
+      db.exec('CREATE TABLE IF NOT EXISTS perimeter_bypasses (zone TEXT PRIMARY KEY, until INTEGER NOT NULL, by TEXT NOT NULL)');
+      this.bypassTableReady = true;
+    }
+    return db;
   }
 
   zone(id: string): ZoneLogic {

@@ -18,9 +18,9 @@ import { FakeModbusTransport } from '../helpers/fake-modbus-transport.js';
 const POLL = 100;
 const ALL = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
-function rig() {
+function rig(reuse: { db?: Database.Database; clock?: ManualClock } = {}) {
   // 2026-11-21 12:00:01 UTC; the `nights` window opens at 13:00 UTC.
-  const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 0, 1));
+  const clock = reuse.clock ?? new ManualClock(Date.UTC(2026, 10, 21, 12, 0, 1));
   const transport = new FakeModbusTransport();
   const inputs = new Array<number>(16).fill(0);
   let supervision = 0;
@@ -41,7 +41,7 @@ function rig() {
   const events: EventInput[] = [];
   const states = new Map<string, Record<string, unknown>>();
   const outbox = {
-    db: new Database(':memory:'),
+    db: reuse.db ?? new Database(':memory:'),
     record: async (e: EventInput) => (events.push(e), {} as never),
     setState: async (device: string, body: Record<string, unknown>) => void states.set(device, body),
   };
@@ -58,7 +58,7 @@ function rig() {
     }
   };
   return {
-    clock, transport, perimeter, sink, events, states, run,
+    clock, transport, perimeter, sink, events, states, run, db: outbox.db,
     /** Channel n's raw input (NC zones: 1 = all well). */
     setInput: (ch: number, v: number) => (inputs[ch] = v),
     setSupervision: (w: number) => (supervision = w),
@@ -106,6 +106,29 @@ describe('PerimeterService (ManualClock, fake transport)', () => {
     expect(r.sink.log()).toEqual(['raise zone.alarm beam']);
     expect(r.events.filter((e) => e.type.startsWith('zone.')).map((e) => `${e.type} ${(e.data as { by: string }).by}`)).toEqual(['zone.bypassed guard', 'zone.unbypassed expiry']);
     await r.perimeter.stop();
+  });
+
+  it('a bypass survives a restart with its end time; one that ran out while down is ended at start', async () => {
+    const r1 = rig();
+    r1.setInput(0, 1);
+    r1.setInput(1, 1);
+    r1.perimeter.start();
+    await r1.run(2 * POLL);
+    const { until } = r1.perimeter.service.bypass('beam', 30, 'guard');
+    r1.perimeter.service.bypass('fence', 1, 'guard');
+    await r1.perimeter.stop();
+    r1.clock.advance(10 * 60_000); // the gateway is down for ten minutes
+    const r2 = rig({ db: r1.db, clock: r1.clock });
+    r2.setInput(0, 1);
+    r2.setInput(1, 1);
+    r2.perimeter.start();
+    await r2.run(2 * POLL);
+    expect(r2.perimeter.service.states().zones.beam).toMatchObject({ state: 'bypassed', bypassedUntil: until });
+    expect(r2.perimeter.service.states().zones.fence?.bypassedUntil).toBeNull();
+    expect(r2.events.filter((e) => e.type === 'zone.unbypassed').map((e) => e.data)).toEqual([{ zone: 'fence', by: 'expiry' }]);
+    await r2.run(20 * 60_000);
+    expect(r2.events.filter((e) => e.type === 'zone.unbypassed').map((e) => e.data)).toEqual([{ zone: 'fence', by: 'expiry' }, { zone: 'beam', by: 'expiry' }]);
+    await r2.perimeter.stop();
   });
 
   it('output.set with seconds: FC 05 on, then off when the time is up', async () => {
