@@ -19,14 +19,20 @@
  * duplicate), so the clients' encryption cost is not in the figure; clients check the ACK's
  * token and sequence number only.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { secretsFrom } from '../../config/load.js';
 import { Dc09PanelConfig, Dc09ReceiverConfig } from '../../config/perimeter-schema.js';
 import { parseKeyHex } from '../../drivers/dc09/cipher.js';
 import { Dc09Deframer } from '../../drivers/dc09/deframer.js';
 import { formatSeq } from '../../drivers/dc09/frame.js';
 import { encodeMessage } from '../../drivers/dc09/message.js';
+import { AlarmsConfig } from '../../config/perimeter-schema.js';
+import { AlarmManager } from '../../gateway/alarms/alarm-manager.js';
 import type { Alarm, AlarmCondition, AlarmSink } from '../../gateway/alarms/types.js';
+import { Outbox } from '../../gateway/outbox/outbox.js';
 import { realTimers, systemClock } from '../../gateway/clock.js';
 import { silentLogger } from '../../gateway/log.js';
 import { Dc09Receiver } from '../../gateway/perimeter/dc09-receiver.js';
@@ -140,12 +146,41 @@ function echoServer(): Promise<Server> {
 
 const KEY = '603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4';
 
-async function receiverPhase(n: number, batches: { text: string; seq: string }[][], encrypted: boolean, ms: number): Promise<Phase & { raised: number; recorded: number }> {
+/**
+ * The same path with the real outbox (WAL, synchronous=FULL, group commit) and the real
+ * AlarmManager on a temporary outbox.db: the ACK waits for the commit of what the message
+ * produced, so this is the figure a panel sees.
+ */
+async function committedPhase(n: number, batches: { text: string; seq: string }[][], ms: number): Promise<Phase & { events: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-bench-dc09-'));
+  const clock = systemClock({ forceState: 'synced' });
+  const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
+  const sink = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, log: silentLogger(), timers: realTimers });
+  try {
+    const phase = await receiverPhase(n, batches, true, ms, { sink, outbox });
+    await sink.stop();
+    outbox.flush();
+    return { ...phase, events: outbox.stats().events };
+  } finally {
+    outbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function receiverPhase(
+  n: number,
+  batches: { text: string; seq: string }[][],
+  encrypted: boolean,
+  ms: number,
+  real?: { sink: AlarmManager; outbox: Outbox },
+): Promise<Phase & { raised: number; recorded: number }> {
   const key = KEY;
   const panels = Array.from({ length: n }, (_, i) => Dc09PanelConfig.parse({ id: `p${i}`, account: accountOf(i), supervisionS: 0, ...(encrypted ? { keySecret: 'k' } : {}) }));
-  const sink = new CountingSink();
+  const counting = new CountingSink();
   let recorded = 0;
-  const outbox = { record: () => (recorded++, Promise.resolve()) };
+  const stub = { record: () => (recorded++, Promise.resolve()) };
+  const sink = real?.sink ?? counting;
+  const outbox = real?.outbox ?? stub;
   const clock = systemClock({ forceState: 'synced' });
   const service = new PanelService({ panels, sink, outbox, clock, timers: realTimers, log: silentLogger() });
   const config = Dc09ReceiverConfig.parse({ host: '127.0.0.1', timestampWindow: { pastS: 600, futureS: 60 }, maxConnections: n + 10 });
@@ -153,7 +188,7 @@ async function receiverPhase(n: number, batches: { text: string; seq: string }[]
   const { tcpPort } = await receiver.start();
   try {
     const phase = await drive(tcpPort, batches, ms, encrypted ? '*ACK' : 'ACK');
-    return { ...phase, raised: sink.raised + sink.cleared, recorded };
+    return { ...phase, raised: counting.raised + counting.cleared, recorded };
   } finally {
     await receiver.stop();
   }
@@ -178,6 +213,8 @@ export async function benchDc09(opts: { quick: boolean }): Promise<Record<string
   gc?.();
   const aes = await receiverPhase(n, aesBatches, true, ms);
   if (aes.raised + aes.recorded !== aes.count) throw new Error(`AES phase: ${aes.count} ACKs but ${aes.raised} sink calls + ${aes.recorded} records`);
+  gc?.();
+  const committed = await committedPhase(n, aesBatches, ms);
   aesBatches.length = 0;
   gc?.();
   const plain = await receiverPhase(n, Array.from({ length: n }, (_, i) => messages(i, perPanel, undefined)), false, ms);
@@ -193,5 +230,10 @@ export async function benchDc09(opts: { quick: boolean }): Promise<Record<string
     'dc09.aes256_ack_p99_ms': round(aes.p99, 3),
     'dc09.aes256_vs_echo': round(aes.perSec / base.perSec, 3),
     'dc09.aes256_vs_plain': round(aes.perSec / plain.perSec, 3),
+    'dc09.committed_msgs_per_s': round(committed.perSec, 0),
+    'dc09.committed_ack_p50_ms': round(committed.p50, 3),
+    'dc09.committed_ack_p99_ms': round(committed.p99, 3),
+    'dc09.committed_vs_aes256': round(committed.perSec / aes.perSec, 3),
+    'dc09.committed_events': committed.events,
   };
 }
