@@ -104,12 +104,19 @@ export const Dc09PanelConfig = z
 
 export const Dc09ReceiverConfig = z
   .object({
-    host: z.string().default('0.0.0.0'),
+    /** Interface address to listen on: loopback unless the installer names the LAN interface the panels reach. */
+    host: z.string().min(1).default('127.0.0.1'),
     tcpPort: z.number().int().min(0).max(65535).default(0),
     udpPort: z.number().int().min(0).max(65535).default(0),
     /** Accepted timestamp skew of encrypted messages (DC-09: -20 s / +40 s). */
     timestampWindow: z.object({ pastS: z.number().int().min(1).default(20), futureS: z.number().int().min(1).default(40) }).strict().prefault({}),
     maxConnections: z.number().int().min(1).max(10_000).default(200),
+    /** TCP connections from one address at once (panels use one; a few for a NAT in front of several). */
+    maxConnectionsPerAddress: z.number().int().min(1).max(10_000).default(4),
+    /** A TCP connection must deliver a framed DC-09 message this soon after connecting. */
+    firstMessageTimeoutS: z.number().int().min(1).max(600).default(10),
+    /** Encrypted messages older than an account's newest accepted one minus this are refused as replays. */
+    replayWindowS: z.number().int().min(60).max(86_400).default(600),
   })
   .strict();
 

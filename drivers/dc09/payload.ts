@@ -119,7 +119,7 @@ export function decodeContactId(data: string): Dc09Result<PanelEvent[]> {
 }
 
 /** Decodes the data of a message by its id token; NULL (link test) has no events. */
-export function decodePayload(token: string, data: string): Dc09Result<PanelEvent[]> {
+export function decodePayload(token: string, data: string, _extended: string[] = []): Dc09Result<PanelEvent[]> {
   switch (token) {
     case 'SIA-DCS':
       return decodeSiaDcs(data);

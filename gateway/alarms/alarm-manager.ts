@@ -84,6 +84,10 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
   private readonly restoreGraceMs: number;
   private readonly keepClosedMs: number;
   private stopped = false;
+  /** Record promises of the raise/clear calls running inside committed(). */
+  private capture: Promise<unknown>[] | undefined;
+  /** Alarms whose `alarm.raised` was not recorded (disk full...): their next report records it again. */
+  private readonly unrecorded = new Set<string>();
 
   constructor(opts: AlarmManagerOptions) {
     super();
@@ -127,6 +131,29 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     this.stateTimer?.cancel();
     this.stateTimer = undefined;
     await this.publishState();
+  }
+
+  /**
+   * Runs raise/clear calls and resolves once everything they wrote is committed: the alarm
+   * rows and the events recorded on the spot (a re-trigger event held back by flood control
+   * is not waited for; the row counting it is). Rejects when any of those writes failed.
+   * Group commit: the writes share their turn's transaction, so waiting costs no extra fsync.
+   * For sources that acknowledge to a device (DC-09): ACK only after this resolves.
+   */
+  async committed<T>(fn: () => T): Promise<T> {
+    const outer = this.capture;
+    const mine: Promise<unknown>[] = [];
+    this.capture = mine;
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      this.capture = outer;
+    }
+    outer?.push(...mine);
+    mine.push(this.store.whenFlushed());
+    await Promise.all(mine);
+    return result;
   }
 
   raise(c: AlarmCondition): Alarm {
@@ -173,7 +200,9 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     }
     if (c.momentary !== true) existing.active = true;
     this.store.save(existing);
-    this.noisyEvent('alarm.retriggered', existing);
+    // Its raise never reached the outbox: the platform must hear of it as raised, not re-triggered.
+    if (this.unrecorded.has(existing.id)) this.recordEvent('alarm.raised', existing, { raisedAt: iso(existing.raisedAt), data: existing.data });
+    else this.noisyEvent('alarm.retriggered', existing);
     this.emitSafe('retriggered', existing);
     if (reactivated) this.emitSafe('reactivated', existing);
     this.stateChanged();
@@ -274,6 +303,7 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     this.byKey.delete(a.key);
     this.byId.delete(a.id);
     this.unconfirmed.delete(a.id);
+    this.unrecorded.delete(a.id);
     this.flood.get(a.id)?.timer?.cancel();
     this.flood.delete(a.id);
     this.store.save(a);
@@ -336,11 +366,23 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     const f = this.flood.get(a.id);
     if (f) f.pending = false;
     const data = { alarmId: a.id, kind: a.kind, source: { ...a.source }, priority: a.priority, state: a.state, active: a.active, count: a.count, lastAt: iso(a.lastAt), ...structuredClone(extra) };
+    let recorded: Promise<unknown>;
     try {
-      this.outbox.record({ class: 'alarm', type, source: { ...a.source }, data }).catch((err: Error) => this.log.error({ type, alarmId: a.id, err: err.message }, 'alarm event not recorded'));
+      recorded = this.outbox.record({ class: 'alarm', type, source: { ...a.source }, data });
     } catch (err) {
-      this.log.error({ type, alarmId: a.id, err: (err as Error).message }, 'alarm event not recorded');
+      recorded = Promise.reject(err as Error);
     }
+    const id = a.id;
+    recorded.then(
+      () => {
+        if (type === 'alarm.raised') this.unrecorded.delete(id);
+      },
+      (err: Error) => {
+        if (type === 'alarm.raised' && this.byId.has(id)) this.unrecorded.add(id);
+        this.log.error({ type, alarmId: id, err: err.message }, 'alarm event not recorded');
+      },
+    );
+    this.capture?.push(recorded);
   }
 
   private emitSafe<K extends keyof AlarmManagerEvents>(event: K, a: Alarm): void {

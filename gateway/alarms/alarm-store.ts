@@ -32,6 +32,8 @@ export class AlarmStore {
   private readonly dirty = new Map<string, Alarm>();
   private flushScheduled = false;
   private closedStore = false;
+  /** Callers waiting for the write of what is queued now (a DC-09 ACK waits for its alarm row). */
+  private waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
 
   constructor(
     private readonly db: Database,
@@ -77,9 +79,29 @@ export class AlarmStore {
     }
   }
 
+  /**
+   * Resolves once everything queued so far is committed, at once when nothing is queued;
+   * rejects when that write fails, so a caller that must not acknowledge an unsaved alarm
+   * (the DC-09 receiver) can refuse instead.
+   */
+  whenFlushed(): Promise<void> {
+    if (this.dirty.size === 0) return Promise.resolve();
+    if (this.closedStore) return Promise.reject(new Error('alarm store closed'));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
   flush(): void {
     this.flushScheduled = false;
-    if (this.dirty.size === 0 || this.closedStore) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    if (this.closedStore) {
+      for (const w of waiters) w.reject(new Error('alarm store closed'));
+      return;
+    }
+    if (this.dirty.size === 0) {
+      for (const w of waiters) w.resolve();
+      return;
+    }
     const batch = [...this.dirty.values()];
     this.dirty.clear();
     try {
@@ -89,7 +111,10 @@ export class AlarmStore {
     } catch (err) {
       // The alarm stays correct in memory and its events are recorded; only a restart would forget it.
       this.onError(err as Error);
+      for (const w of waiters) w.reject(err as Error);
+      return;
     }
+    for (const w of waiters) w.resolve();
   }
 
   /** Forgets closed alarms older than `before` (epoch ms); open ones are never pruned. */

@@ -9,11 +9,12 @@
  */
 import type { CompoundConfig } from '../../config/schema.js';
 import type { Secrets } from '../../config/load.js';
-import type { AlarmSink } from '../alarms/types.js';
+import type { Database } from 'better-sqlite3';
 import type { Clock, Timers } from '../clock.js';
 import type { LoggerFactory } from '../log.js';
 import { Dc09Receiver } from './dc09-receiver.js';
-import { PanelService, type EventRecorder } from './panel-service.js';
+import { Dc09ReplayGuard } from './dc09-replay.js';
+import { PanelService, type CommittingAlarmSink, type EventRecorder } from './panel-service.js';
 
 export interface Dc09Component {
   receiver: Dc09Receiver;
@@ -26,8 +27,9 @@ export interface Dc09Component {
 export interface CreateDc09Options {
   config: Pick<CompoundConfig, 'alarmPanels' | 'perimeter'>;
   secrets: Secrets;
-  outbox: EventRecorder;
-  sink: AlarmSink;
+  /** The outbox; its `db` (outbox.db) also keeps the replay guard's high-water marks. */
+  outbox: EventRecorder & { db?: Database };
+  sink: CommittingAlarmSink;
   clock: Clock;
   timers: Timers;
   logs: LoggerFactory;
@@ -42,6 +44,11 @@ export function createDc09(opts: CreateDc09Options): Dc09Component | undefined {
     return undefined;
   }
   const service = new PanelService({ panels: opts.config.alarmPanels, sink: opts.sink, outbox: opts.outbox, clock: opts.clock, timers: opts.timers, log });
-  const receiver = new Dc09Receiver({ config: cfg, panels: opts.config.alarmPanels, secrets: opts.secrets, service, clock: opts.clock, log });
+  const replay = new Dc09ReplayGuard({
+    ...(opts.outbox.db ? { db: opts.outbox.db } : {}),
+    windowMs: cfg.replayWindowS * 1000,
+    onError: (err) => log.error({ err: err.message }, 'DC-09 replay high-water mark not saved: the message is NAKed and retried'),
+  });
+  const receiver = new Dc09Receiver({ config: cfg, panels: opts.config.alarmPanels, secrets: opts.secrets, service, clock: opts.clock, timers: opts.timers, log, replay });
   return { receiver, service, start: () => receiver.start(), stop: () => receiver.stop() };
 }

@@ -11,25 +11,37 @@
  *                                    while OUR clock is unsynced (a Pi without RTC before
  *                                    NTP): refusing every alarm, and teaching the panels our
  *                                    wrong time through the NAK, is worse than a replay window.
+ *   encrypted, older than the      → NAK (dc09-replay.ts: a capture replayed after the panel
+ *   account's replay floor           moved on, refused even while our clock is unsynced)
+ *   encrypted, exact message       → ACK, not processed again (persisted across restarts)
+ *   already accepted
  *   id or data we do not handle    → DUH
  *   same account+seq+content again within dedupWindowMs → ACK, not processed again (our
- *                                    ACK was lost and the panel retransmitted)
- *   otherwise                      → PanelService.handle(), THEN the ACK (encrypted to an
- *                                    encrypted message)
+ *                                    ACK was lost and the panel retransmitted); a copy that
+ *                                    arrives while the first is still being committed gets
+ *                                    the first one's answer
+ *   otherwise                      → PanelService.handle(), and only once everything it
+ *                                    recorded is committed, the ACK (encrypted to an
+ *                                    encrypted message); a record that fails (disk full,
+ *                                    SQLite error) → NAK, and the panel's retransmission is
+ *                                    processed afresh
  *
  * Keys are resolved from the secrets once, at construction: a missing secret or a key that
  * is not 32/48/64 hex digits is a configuration error then, not a NAK storm later.
  */
 import type { Dc09PanelConfig, Dc09ReceiverConfig } from '../../config/schema.js';
+import type { PanelEvent } from '../../drivers/dc09/events.js';
 import type { Secrets } from '../../config/load.js';
 import { parseKeyHex, type RandomBytes } from '../../drivers/dc09/cipher.js';
 import { parseFrame, type Dc09Frame } from '../../drivers/dc09/frame.js';
 import { ackFor, duhFor, nakMessage, openContent } from '../../drivers/dc09/message.js';
 import { decodePayload, splitAccount } from '../../drivers/dc09/payload.js';
+import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PanelMessageMeta, PanelService } from './panel-service.js';
+import type { Dc09ReplayGuard } from './dc09-replay.js';
 
 export type Dc09Outcome = 'ack' | 'duplicate' | 'nak' | 'duh';
 
@@ -39,7 +51,7 @@ export interface Dc09Answer {
   /** Why a NAK or DUH (for logs and tests). */
   reason?: string;
   panel?: string;
-  /** Not even framed as DC-09 (no CRC/length fields): over UDP this is not answered at all. */
+  /** Not a valid DC-09 frame (no CRC/length fields, or they do not match): over UDP this is not answered at all. */
   unframed?: true;
 }
 
@@ -54,6 +66,8 @@ export interface Dc09ProcessorOptions {
   dedupWindowMs?: number;
   /** At most one unknown-account warning per source address per this (default 60 s). */
   warnIntervalMs?: number;
+  /** Persistent replay guard for encrypted messages (create-dc09 gives it outbox.db). */
+  replay?: Dc09ReplayGuard;
   randomBytes?: RandomBytes;
 }
 
@@ -69,7 +83,8 @@ const MAX_WARN_SOURCES = 1_000;
 export class Dc09Processor {
   private readonly opts: Dc09ProcessorOptions;
   private readonly panels = new Map<string, Panel>();
-  private readonly seen = new Map<string, number>();
+  /** Messages processed or being processed: expiry, and whether they were committed. */
+  private readonly seen = new Map<string, { expiresAt: number; committed: Promise<boolean> }>();
   private readonly warned = new Map<string, number>();
   private readonly dedupWindowMs: number;
   readonly counts: Record<Dc09Outcome, number> = { ack: 0, duplicate: 0, nak: 0, duh: 0 };
@@ -92,12 +107,12 @@ export class Dc09Processor {
     }
   }
 
-  handle(text: string, from: { transport: 'tcp' | 'udp'; address: string }): Dc09Answer {
+  async handle(text: string, from: { transport: 'tcp' | 'udp'; address: string }): Promise<Dc09Answer> {
     const now = this.opts.clock.now();
     const parsed = parseFrame(text);
     if (!parsed.ok) {
       const a = this.nak(now, `${parsed.error}: ${parsed.detail}`);
-      if (parsed.error === 'framing') a.unframed = true;
+      if (parsed.error === 'framing' || parsed.error === 'crc' || parsed.error === 'length') a.unframed = true;
       return a;
     }
     const frame = parsed.value;
@@ -121,21 +136,59 @@ export class Dc09Processor {
       const { pastS, futureS } = this.opts.timestampWindow;
       if (ts < now - pastS * 1000 || ts > now + futureS * 1000) return this.nak(now, `timestamp ${new Date(ts).toISOString()} outside -${pastS}/+${futureS} s`, id);
     }
+    let digest: string | undefined;
+    if (frame.encrypted && ts !== undefined && this.opts.replay) {
+      digest = createHash('sha256').update(`${frame.token}|${frame.seq}|${content.value.data}|${content.value.extended.join('][')}|${ts}`).digest('base64url');
+      const verdict = this.opts.replay.check(account!, digest, ts, { synced: this.opts.clock.state() === 'synced', now });
+      if (verdict === 'duplicate') {
+        this.counts.duplicate++;
+        return { outcome: 'duplicate', reply: ackFor(frame, now, panel.key, this.opts.randomBytes), panel: id };
+      }
+      if (verdict === 'stale') {
+        const mark = this.opts.replay.mark(account!);
+        this.opts.log.warn({ panel: id, remote: from.address, seq: frame.seq, panelTime: new Date(ts).toISOString(), floor: mark && new Date(mark.floor).toISOString() }, 'DC-09 encrypted message older than the replay floor of its account (replayed capture?): NAK');
+        return this.nak(now, `replay: timestamp ${new Date(ts).toISOString()} below the account's replay floor`, id);
+      }
+    }
     // Authenticated (or plain and allowed): the panel is alive whatever the payload says.
     this.opts.service.heard(id);
-    const decoded = decodePayload(frame.token, content.value.data);
+    const decoded = decodePayload(frame.token, content.value.data, content.value.extended);
     if (!decoded.ok) return this.duh(frame, `${decoded.error}: ${decoded.detail}`, id);
     const key = `${account}|${frame.seq}|${frame.token}|${content.value.data}|${content.value.extended.join('][')}`;
-    const reply = ackFor(frame, now, panel.key, this.opts.randomBytes);
-    if (this.isDuplicate(key)) {
-      this.counts.duplicate++;
-      return { outcome: 'duplicate', reply, panel: id };
+    const earlier = this.earlier(key);
+    if (earlier) {
+      // Our ACK was lost (or the copy crossed it): answer as the first copy was answered.
+      if (await earlier) {
+        this.counts.duplicate++;
+        return { outcome: 'duplicate', reply: ackFor(frame, this.opts.clock.now(), panel.key, this.opts.randomBytes), panel: id };
+      }
+      return this.nak(this.opts.clock.now(), 'the first copy of this message could not be recorded', id);
     }
     const meta: PanelMessageMeta = { seq: frame.seq, token: frame.token, encrypted: frame.encrypted, transport: from.transport, remote: from.address };
     if (ts !== undefined) meta.panelTime = ts;
-    this.opts.service.handle(panel.config, decoded.value, meta);
+    const work = this.commit(panel.config, decoded.value, meta, digest === undefined || ts === undefined ? undefined : { account: account!, digest, ts });
+    const entry = { expiresAt: this.opts.clock.monotonic() + this.dedupWindowMs, committed: work.then(() => true, () => false) };
+    this.seen.set(key, entry);
+    try {
+      await work;
+    } catch (err) {
+      if (this.seen.get(key) === entry) this.seen.delete(key);
+      const code = err instanceof GatehouseError ? err.code : 'INTERNAL';
+      this.opts.log.warn({ panel: id, remote: from.address, seq: frame.seq, code, err: (err as Error).message }, 'DC-09 message not recorded: NAK, the panel retries');
+      return this.nak(this.opts.clock.now(), `not recorded (${code}): ${(err as Error).message}`, id);
+    }
     this.counts.ack++;
-    return { outcome: 'ack', reply, panel: id };
+    return { outcome: 'ack', reply: ackFor(frame, this.opts.clock.now(), panel.key, this.opts.randomBytes), panel: id };
+  }
+
+  /** Processes an accepted message; resolves once its records (and its replay digest) are committed. */
+  private async commit(panel: Dc09PanelConfig, events: PanelEvent[], meta: PanelMessageMeta, replay: { account: string; digest: string; ts: number } | undefined): Promise<void> {
+    await this.opts.service.handle(panel, events, meta);
+    if (!replay || !this.opts.replay) return;
+    // Remembered only once processed: a NAKed message's retransmission must be processed, not skipped.
+    const clock = { synced: this.opts.clock.state() === 'synced', now: this.opts.clock.now(), futureMs: this.opts.timestampWindow.futureS * 1000 };
+    this.opts.replay.remember(replay.account, replay.digest, replay.ts, meta.seq, clock);
+    await this.opts.replay.whenFlushed();
   }
 
   /** A NAK stamped now (for the transport's own failures). */
@@ -144,17 +197,16 @@ export class Dc09Processor {
     return nakMessage(this.opts.clock.now());
   }
 
-  private isDuplicate(key: string): boolean {
+  /** The answer-to-be of an earlier copy still remembered, or undefined (and expired copies forgotten). */
+  private earlier(key: string): Promise<boolean> | undefined {
     const t = this.opts.clock.monotonic();
     // Insertion order is expiry order (same window for all): drop the expired from the front.
-    for (const [k, exp] of this.seen) {
-      if (exp > t && this.seen.size <= MAX_DEDUP) break;
+    for (const [k, e] of this.seen) {
+      if (e.expiresAt > t && this.seen.size <= MAX_DEDUP) break;
       this.seen.delete(k);
     }
-    const exp = this.seen.get(key);
-    if (exp !== undefined && exp > t) return true;
-    this.seen.set(key, t + this.dedupWindowMs);
-    return false;
+    const e = this.seen.get(key);
+    return e !== undefined && e.expiresAt > t ? e.committed : undefined;
   }
 
   private nak(now: number, reason: string, panel?: string): Dc09Answer {

@@ -17,8 +17,11 @@
  *   message: event, periodic test, NULL link test) within supervisionS × 1.5 + 30 s raises
  *   `panel.offline` (medium) on the panel; the next accepted message clears it.
  *
- * Synchronous: handle() returns once the sink has been called and the records queued, which
- * is what the receiver waits for before it ACKs.
+ * handle() resolves once every record the message produced is committed: the alarm rows
+ * and alarm events (AlarmManager.committed) and the other events (outbox.record); it rejects
+ * when any of them failed. The receiver ACKs only after it resolves and NAKs when it
+ * rejects, so a panel is never told "received" about an alarm a crash or a full disk can
+ * lose. Group commit makes the wait the shared fsync of its turn, not one of its own.
  */
 import type { AlarmPriority, Dc09PanelConfig } from '../../config/schema.js';
 import type { PanelEvent } from '../../drivers/dc09/events.js';
@@ -31,9 +34,14 @@ export interface EventRecorder {
   record(input: EventInput): Promise<unknown>;
 }
 
+/** An AlarmSink that can say when what a batch of raise/clear calls wrote is committed (AlarmManager). */
+export interface CommittingAlarmSink extends AlarmSink {
+  committed<T>(fn: () => T): Promise<T>;
+}
+
 export interface PanelServiceOptions {
   panels: Dc09PanelConfig[];
-  sink: AlarmSink;
+  sink: CommittingAlarmSink;
   outbox: EventRecorder;
   clock: Clock;
   timers: Timers;
@@ -129,8 +137,17 @@ export class PanelService {
     if (this.started) this.arm(s);
   }
 
-  /** Hands the decoded events of one accepted message to the gateway. */
-  handle(panel: Dc09PanelConfig, events: PanelEvent[], meta: PanelMessageMeta): void {
+  /** Hands the decoded events of one accepted message to the gateway; resolves once all of it is committed. */
+  async handle(panel: Dc09PanelConfig, events: PanelEvent[], meta: PanelMessageMeta): Promise<void> {
+    const records: Promise<unknown>[] = [];
+    const alarms = this.opts.sink.committed(() => this.apply(panel, events, meta, records));
+    // allSettled first: every write has finished (none left running) before the answer is decided.
+    const results = await Promise.allSettled([alarms, ...records]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private apply(panel: Dc09PanelConfig, events: PanelEvent[], meta: PanelMessageMeta, records: Promise<unknown>[]): void {
     for (const ev of events) {
       const data: Record<string, unknown> = { account: panel.account, protocol: ev.protocol, code: ev.code, text: ev.text, area: ev.area, zone: ev.zone, seq: meta.seq };
       if (ev.user !== undefined) data.user = ev.user;
@@ -144,12 +161,12 @@ export class PanelService {
         // A panel that never sends restores reports one-shot alarms (closable once handled).
         this.opts.sink.raise({ kind, source, priority: conditionPriority(kind), data, ...(panel.sendsRestores ? {} : { momentary: true }) });
       } else {
-        this.record(ev, source, data);
+        records.push(this.record(ev, source, data));
       }
     }
   }
 
-  private record(ev: PanelEvent, source: EventSource, data: Record<string, unknown>): void {
+  private record(ev: PanelEvent, source: EventSource, data: Record<string, unknown>): Promise<unknown> {
     let input: EventInput;
     switch (ev.kind) {
       case 'open':
@@ -165,9 +182,9 @@ export class PanelService {
       default:
         input = { class: 'device', type: 'panel.event', source, data };
     }
-    // Not awaited: the ACK must not wait for an fsync; a failure is logged, the event is
-    // already in the outbox's hands or lost with the disk.
-    this.opts.outbox.record(input).catch((err: unknown) => this.opts.log.error({ err, type: input.type, panel: source.device }, 'recording a DC-09 panel event failed'));
+    const recorded = this.opts.outbox.record(input);
+    recorded.catch((err: unknown) => this.opts.log.error({ err, type: input.type, panel: source.device }, 'recording a DC-09 panel event failed: the panel gets a NAK and retries'));
+    return recorded;
   }
 
   private arm(s: Supervised): void {

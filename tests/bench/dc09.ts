@@ -62,6 +62,9 @@ class CountingSink implements AlarmSink {
     this.cleared++;
     return undefined;
   }
+  committed<T>(fn: () => T): Promise<T> {
+    return Promise.resolve(fn());
+  }
 }
 
 function accountOf(i: number): string {

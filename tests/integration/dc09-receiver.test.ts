@@ -105,8 +105,9 @@ describe.each(['tcp', 'udp'] as const)('DC-09 receiver over %s', (protocol) => {
 });
 
 describe('DC-09 receiver over udp, hostile datagrams', () => {
-  it('answers a framed datagram with a bad CRC with a NAK, and garbage with nothing', async () => {
+  it('answers nothing to garbage, a 10-byte datagram or a bad CRC, and never more bytes than it got', async () => {
     const { createSocket } = await import('node:dgram');
+    const { wrapBody } = await import('../../drivers/dc09/frame.js');
     const r = await rig();
     const sock = createSocket('udp4');
     cleanups.push(() => new Promise((res) => sock.close(() => res())));
@@ -114,10 +115,18 @@ describe('DC-09 receiver over udp, hostile datagrams', () => {
     sock.on('message', (m) => got.push(m.toString('latin1')));
     const send = (text: string) => new Promise<void>((res) => sock.send(Buffer.from(text, 'latin1'), r.ports.udpPort, '127.0.0.1', () => res()));
     await send('x');
+    await send('\n0123456789'.slice(0, 10));
     await send('\n0000001F"SIA-DCS"0001L0#1234[#1234|Nri1/BA001]\r');
+    // Framed with a valid CRC, but a NAK (47 bytes) would be larger than these 31: nothing.
+    await send(wrapBody('"NULL"0001L0#9999[]'));
+    // A full-sized message for an unknown account is NAKed: the answer is not larger than it.
+    const unknown = wrapBody('"SIA-DCS"0002L0#9999[#9999|Nri1/BA001]_12:00:00,01-01-2026');
+    await send(unknown);
     await waitFor(() => got.length === 1, 'one answer');
     expect(got[0]).toMatch(/"NAK"0000R0L0A0\[\]_/);
-    await waitFor(() => r.receiver.stats.datagrams === 2, 'both datagrams received');
+    expect(got[0]!.length).toBeLessThanOrEqual(unknown.length);
+    await waitFor(() => r.receiver.stats.datagrams === 5, 'all datagrams received');
+    await waitFor(() => r.receiver.stats.unansweredDatagrams === 4, 'four left unanswered', 5000, () => r.receiver.stats);
     expect(got).toHaveLength(1);
     expect(r.sink.calls).toEqual([]);
   });
@@ -153,11 +162,11 @@ describe('DC-09 receiver against hostile TCP clients', () => {
     await waitFor(() => r.receiver.openConnections === 2, 'only the panels connected');
   });
 
-  it('refuses connections beyond maxConnections', async () => {
-    const r = await rig({ maxConnections: 3 });
+  it('refuses connections beyond maxConnectionsPerAddress and names the address', async () => {
+    const r = await rig({ maxConnections: 200 });
     const clients = await Promise.all(Array.from({ length: 6 }, () => rawClient(r.ports.tcpPort)));
-    await waitFor(() => r.receiver.stats.refusedConnections === 3, 'three connections refused', 5000, () => r.receiver.stats);
-    expect(r.receiver.openConnections).toBe(3);
+    await waitFor(() => r.receiver.stats.refusedConnections === 2, 'two connections refused', 5000, () => r.receiver.stats);
+    expect(r.receiver.openConnections).toBe(4);
     for (const c of clients) c.socket.destroy();
   });
 });

@@ -17,6 +17,10 @@ export class FakeSink implements AlarmSink {
     this.active.delete(`${kind}|${source.device}|${source.point ?? ''}`);
     return undefined;
   }
+  /** Pure-logic tests: nothing to commit, so what the calls return is at once "committed". */
+  committed<T>(fn: () => T): Promise<T> {
+    return Promise.resolve(fn());
+  }
   raised(kind?: string): AlarmCondition[] {
     return this.calls.flatMap((c) => (c.op === 'raise' && (!kind || c.condition.kind === kind) ? [c.condition] : []));
   }

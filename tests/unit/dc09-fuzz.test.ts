@@ -57,7 +57,7 @@ function validMessage(r: ReturnType<typeof rng>, now: number): string {
 }
 
 describe('DC-09 fuzzing', () => {
-  it('the parser, the payload decoders and openContent never throw (20k cases)', () => {
+  it('the parser, the payload decoders and openContent never throw (20k cases)', async () => {
     const r = rng(0xdc09);
     const key = parseKeyHex(KEY256)!;
     for (let i = 0; i < 20_000; i++) {
@@ -71,7 +71,7 @@ describe('DC-09 fuzzing', () => {
     }
   });
 
-  it('the processor answers every input with ACK, NAK or DUH and never throws (20k cases)', () => {
+  it('the processor answers every input with ACK, NAK or DUH and never throws (20k cases)', async () => {
     const r = rng(42);
     const clock = new ManualClock();
     const sink = new FakeSink();
@@ -81,7 +81,7 @@ describe('DC-09 fuzzing', () => {
     for (let i = 0; i < 20_000; i++) {
       const valid = validMessage(r, clock.now());
       const s = r.next() < 0.5 ? valid : mutate(r, valid);
-      const a = p.handle(s, { transport: 'udp', address: `10.0.${r.int(4)}.${r.int(250)}` });
+      const a = (await p.handle(s, { transport: 'udp', address: `10.0.${r.int(4)}.${r.int(250)}` }));
       outcomes[a.outcome] = (outcomes[a.outcome] ?? 0) + 1;
       const reply = parseFrame(a.reply);
       expect(reply.ok && ['ACK', 'NAK', 'DUH'].includes(reply.value.token)).toBe(true);
@@ -90,7 +90,7 @@ describe('DC-09 fuzzing', () => {
     expect(Object.keys(outcomes).sort()).toEqual(['ack', 'duh', 'duplicate', 'nak']);
   });
 
-  it('the deframer never throws, never holds more than its limit, and valid messages survive any chunking (20k chunks)', () => {
+  it('the deframer never throws, never holds more than its limit, and valid messages survive any chunking (20k chunks)', async () => {
     const r = rng(7);
     const d = new Dc09Deframer();
     const expected: string[] = [];
@@ -127,7 +127,7 @@ describe('DC-09 fuzzing', () => {
     expect(got).toEqual(expected);
   });
 
-  it('random bytes through the deframer (20k chunks) stay bounded', () => {
+  it('random bytes through the deframer (20k chunks) stay bounded', async () => {
     const r = rng(99);
     const d = new Dc09Deframer({ maxMessageLength: 512 });
     for (let i = 0; i < 20_000; i++) {

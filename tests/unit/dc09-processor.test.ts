@@ -44,16 +44,16 @@ describe('Dc09Processor answers', () => {
     t = setup();
   });
 
-  it('ACKs a plain SIA-DCS alarm after raising the condition on the sink', () => {
-    const a = t.processor.handle(msg('1234', 'SIA-DCS', '#1234|Nri1/BA015'), FROM);
+  it('ACKs a plain SIA-DCS alarm after raising the condition on the sink', async () => {
+    const a = (await t.processor.handle(msg('1234', 'SIA-DCS', '#1234|Nri1/BA015'), FROM));
     expect(a.outcome).toBe('ack');
     const ack = parseFrame(a.reply);
     expect(ack.ok && ack.value).toMatchObject({ token: 'ACK', encrypted: false, account: '1234' });
     expect(t.sink.raised()).toEqual([{ kind: 'panel.burglary', source: { device: 'panel-plain', point: 'zone-15' }, priority: 'high', data: expect.objectContaining({ code: 'BA', area: 1, zone: 15, protocol: 'SIA-DCS', account: '1234' }) }]);
   });
 
-  it('ACKs an encrypted message with an encrypted ACK and maps Contact ID', () => {
-    const a = t.processor.handle(msg('5678', 'ADM-CID', '#5678|1110 02 007', { key: KEY128, ts: t.clock.now() - 5000 }), FROM);
+  it('ACKs an encrypted message with an encrypted ACK and maps Contact ID', async () => {
+    const a = (await t.processor.handle(msg('5678', 'ADM-CID', '#5678|1110 02 007', { key: KEY128, ts: t.clock.now() - 5000 }), FROM));
     expect(a.outcome).toBe('ack');
     const ack = parseFrame(a.reply);
     expect(ack.ok && ack.value.encrypted).toBe(true);
@@ -65,83 +65,83 @@ describe('Dc09Processor answers', () => {
     ['bad CRC', (m: string) => m.replace(/^\n..../, '\n0000')],
     ['bad length', (m: string) => m.slice(0, 5) + '0FFF' + m.slice(9)],
     ['garbage', () => 'hello'],
-  ])('NAKs %s with the receiver time', (_what, mangle) => {
-    const a = t.processor.handle(mangle(msg('1234', 'SIA-DCS', '#1234|Nri1/BA001')), FROM);
+  ])('NAKs %s with the receiver time', async (_what, mangle) => {
+    const a = (await t.processor.handle(mangle(msg('1234', 'SIA-DCS', '#1234|Nri1/BA001')), FROM));
     expect(a.outcome).toBe('nak');
     expect(a.reply).toMatch(/^\n[0-9A-F]{4}0025"NAK"0000R0L0A0\[\]_12:00:00,11-21-2026\r$/);
     expect(t.sink.calls).toEqual([]);
   });
 
-  it('NAKs a stale and a future timestamp on an encrypted message, accepts the window edges', () => {
+  it('NAKs a stale and a future timestamp on an encrypted message, accepts the window edges', async () => {
     const now = t.clock.now();
-    expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001', { key: KEY256, ts: now - 21_000 }), FROM).outcome).toBe('nak');
-    expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001', { key: KEY256, ts: now + 41_000 }), FROM).outcome).toBe('nak');
-    expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001', { key: KEY256, ts: now - 20_000 }), FROM).outcome).toBe('ack');
-    expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA002', { key: KEY256, ts: now + 40_000 }), FROM).outcome).toBe('ack');
+    expect((await t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001', { key: KEY256, ts: now - 21_000 }), FROM)).outcome).toBe('nak');
+    expect((await t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001', { key: KEY256, ts: now + 41_000 }), FROM)).outcome).toBe('nak');
+    expect((await t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001', { key: KEY256, ts: now - 20_000 }), FROM)).outcome).toBe('ack');
+    expect((await t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA002', { key: KEY256, ts: now + 40_000 }), FROM)).outcome).toBe('ack');
   });
 
-  it('does not judge panel timestamps while the gateway clock is unsynced', () => {
+  it('does not judge panel timestamps while the gateway clock is unsynced', async () => {
     t.clock.setState('unsynced');
-    expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001', { key: KEY256, ts: t.clock.now() - 3_600_000 }), FROM).outcome).toBe('ack');
+    expect((await t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001', { key: KEY256, ts: t.clock.now() - 3_600_000 }), FROM)).outcome).toBe('ack');
     t.clock.setState('synced');
-    expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA002', { key: KEY256, ts: t.clock.now() - 3_600_000 }), FROM).outcome).toBe('nak');
+    expect((await t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA002', { key: KEY256, ts: t.clock.now() - 3_600_000 }), FROM)).outcome).toBe('nak');
   });
 
-  it('NAKs an unknown account and warns once per source address per minute', () => {
-    for (let i = 0; i < 5; i++) expect(t.processor.handle(msg('9999', 'SIA-DCS', '#9999|Nri1/BA001'), FROM).outcome).toBe('nak');
-    t.processor.handle(msg('9999', 'SIA-DCS', '#9999|Nri1/BA001'), { ...FROM, address: '10.0.0.10' });
+  it('NAKs an unknown account and warns once per source address per minute', async () => {
+    for (let i = 0; i < 5; i++) expect((await t.processor.handle(msg('9999', 'SIA-DCS', '#9999|Nri1/BA001'), FROM)).outcome).toBe('nak');
+    (await t.processor.handle(msg('9999', 'SIA-DCS', '#9999|Nri1/BA001'), { ...FROM, address: '10.0.0.10' }));
     expect(t.warnings).toHaveLength(2);
     t.clock.advance(61_000);
-    t.processor.handle(msg('9999', 'SIA-DCS', '#9999|Nri1/BA001'), FROM);
+    (await t.processor.handle(msg('9999', 'SIA-DCS', '#9999|Nri1/BA001'), FROM));
     expect(t.warnings).toHaveLength(3);
   });
 
-  it('NAKs a plain message from a panel with a key (requireEncryption default) and one with the wrong key', () => {
-    expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001'), FROM)).toMatchObject({ outcome: 'nak', reason: 'plain message from an encrypted-only panel' });
-    expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001', { key: KEY128, ts: t.clock.now() }), FROM).outcome).toBe('nak');
-    expect(t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001', { key: KEY256 }), FROM)).toMatchObject({ outcome: 'nak', reason: expect.stringContaining('timestamp') });
+  it('NAKs a plain message from a panel with a key (requireEncryption default) and one with the wrong key', async () => {
+    expect((await t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001'), FROM))).toMatchObject({ outcome: 'nak', reason: 'plain message from an encrypted-only panel' });
+    expect((await t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001', { key: KEY128, ts: t.clock.now() }), FROM)).outcome).toBe('nak');
+    expect((await t.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001', { key: KEY256 }), FROM))).toMatchObject({ outcome: 'nak', reason: expect.stringContaining('timestamp') });
     expect(t.sink.calls).toEqual([]);
   });
 
-  it('accepts plain messages from a keyed panel with requireEncryption: false', () => {
+  it('accepts plain messages from a keyed panel with requireEncryption: false', async () => {
     const ps = [Dc09PanelConfig.parse({ id: 'p', account: 'AB12', keySecret: 'dc09.aes', requireEncryption: false })];
     const u = setup({ panels: ps });
-    expect(u.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001'), FROM).outcome).toBe('ack');
+    expect((await u.processor.handle(msg('AB12', 'SIA-DCS', '#AB12|Nri1/BA001'), FROM)).outcome).toBe('ack');
   });
 
-  it('DUHs an unsupported id token and undecodable data, but the panel counts as heard', () => {
-    expect(t.processor.handle(msg('1234', 'XYZ-ABC', '#1234|foo'), FROM).outcome).toBe('duh');
-    expect(t.processor.handle(msg('1234', 'ADM-CID', '#1234|garbage'), FROM).outcome).toBe('duh');
-    expect(t.processor.handle(msg('1234', 'NULL', ''), FROM).outcome).toBe('ack');
+  it('DUHs an unsupported id token and undecodable data, but the panel counts as heard', async () => {
+    expect((await t.processor.handle(msg('1234', 'XYZ-ABC', '#1234|foo'), FROM)).outcome).toBe('duh');
+    expect((await t.processor.handle(msg('1234', 'ADM-CID', '#1234|garbage'), FROM)).outcome).toBe('duh');
+    expect((await t.processor.handle(msg('1234', 'NULL', ''), FROM)).outcome).toBe('ack');
   });
 
-  it('a retransmission (same seq and content) is ACKed again but processed once', () => {
+  it('a retransmission (same seq and content) is ACKed again but processed once', async () => {
     const m1 = msg('1234', 'SIA-DCS', '#1234|Nri1/OP003', { seq: '0777', ts: t.clock.now() });
     t.clock.advance(3000);
     const m2 = msg('1234', 'SIA-DCS', '#1234|Nri1/OP003', { seq: '0777', ts: t.clock.now() });
-    expect(t.processor.handle(m1, FROM).outcome).toBe('ack');
-    expect(t.processor.handle(m2, FROM).outcome).toBe('duplicate');
-    expect(parseFrame(t.processor.handle(m2, FROM).reply)).toMatchObject({ ok: true, value: { token: 'ACK', seq: '0777' } });
+    expect((await t.processor.handle(m1, FROM)).outcome).toBe('ack');
+    expect((await t.processor.handle(m2, FROM)).outcome).toBe('duplicate');
+    expect(parseFrame((await t.processor.handle(m2, FROM)).reply)).toMatchObject({ ok: true, value: { token: 'ACK', seq: '0777' } });
     expect(t.outbox.events).toHaveLength(1);
     // Same seq with other content (a panel that restarted its counter) is a new event.
-    expect(t.processor.handle(msg('1234', 'SIA-DCS', '#1234|Nri1/CL003', { seq: '0777' }), FROM).outcome).toBe('ack');
+    expect((await t.processor.handle(msg('1234', 'SIA-DCS', '#1234|Nri1/CL003', { seq: '0777' }), FROM)).outcome).toBe('ack');
     // After the window the same message is new again.
     t.clock.advance(5 * 60_000 + 1);
-    expect(t.processor.handle(m1, FROM).outcome).toBe('ack');
+    expect((await t.processor.handle(m1, FROM)).outcome).toBe('ack');
   });
 
-  it('checks the configured receiver and line numbers', () => {
+  it('checks the configured receiver and line numbers', async () => {
     const ps = [Dc09PanelConfig.parse({ id: 'p', account: '1234', receiver: '12', line: '3' })];
     const u = setup({ panels: ps });
     const good = encodeMessage({ token: 'SIA-DCS', encrypted: false, seq: '0001', receiver: '12', line: '3', account: '1234' }, { data: '#1234|Nri1/BA001', extended: [] });
     const bad = encodeMessage({ token: 'SIA-DCS', encrypted: false, seq: '0002', receiver: '12', line: '4', account: '1234' }, { data: '#1234|Nri1/BA001', extended: [] });
-    expect(u.processor.handle(good, FROM).outcome).toBe('ack');
-    expect(u.processor.handle(bad, FROM).outcome).toBe('nak');
+    expect((await u.processor.handle(good, FROM)).outcome).toBe('ack');
+    expect((await u.processor.handle(bad, FROM)).outcome).toBe('nak');
   });
 });
 
 describe('a real panel message end to end', () => {
-  it('ACKs the published Ajax periodic test (pysiaalarm, key 3BD7E66AA9E2F190) with an encrypted ACK and records it', () => {
+  it('ACKs the published Ajax periodic test (pysiaalarm, key 3BD7E66AA9E2F190) with an encrypted ACK and records it', async () => {
     const clock = new ManualClock(Date.UTC(2020, 7, 11, 16, 57, 25));
     const sink = new FakeSink();
     const outbox = new FakeOutbox();
@@ -149,14 +149,14 @@ describe('a real panel message end to end', () => {
     const keyHex = Buffer.from('3BD7E66AA9E2F190', 'latin1').toString('hex');
     const service = new PanelService({ panels: ps, sink, outbox, clock, timers: clock, log: silentLogger() });
     const p = new Dc09Processor({ panels: ps, secrets: secretsFrom({ ajax: keyHex }), timestampWindow: { pastS: 20, futureS: 40 }, service, clock, log: silentLogger() });
-    const a = p.handle('\n85DF0078"*SIA-DCS"4480L0#EA1984[83F153789366885D5F83DD5A8D19F691DE6602D5D71342E244C040C5D10D89040444068312750F38DF7E63AD3DE8AD5A\r', FROM);
+    const a = (await p.handle('\n85DF0078"*SIA-DCS"4480L0#EA1984[83F153789366885D5F83DD5A8D19F691DE6602D5D71342E244C040C5D10D89040444068312750F38DF7E63AD3DE8AD5A\r', FROM));
     expect(a.outcome).toBe('ack');
     const ack = parseFrame(a.reply);
     expect(ack.ok && ack.value).toMatchObject({ token: 'ACK', encrypted: true, seq: '4480', line: '0', account: 'EA1984' });
     expect(outbox.events).toEqual([{ class: 'device', type: 'panel.test', source: { device: 'ajax' }, data: expect.objectContaining({ code: 'RP', account: 'EA1984', panelTime: '2020-08-11T16:57:20.000Z' }) }]);
     // The same bytes 25 s later are stale (window -20 s): NAK.
     clock.advance(20_000);
-    expect(p.handle('\n85DF0078"*SIA-DCS"4480L0#EA1984[83F153789366885D5F83DD5A8D19F691DE6602D5D71342E244C040C5D10D89040444068312750F38DF7E63AD3DE8AD5A\r', FROM).outcome).toBe('nak');
+    expect((await p.handle('\n85DF0078"*SIA-DCS"4480L0#EA1984[83F153789366885D5F83DD5A8D19F691DE6602D5D71342E244C040C5D10D89040444068312750F38DF7E63AD3DE8AD5A\r', FROM)).outcome).toBe('nak');
   });
 });
 
@@ -178,25 +178,25 @@ describe('key configuration', () => {
 });
 
 describe('PanelService mapping', () => {
-  it('raises troubles and alarms, clears on restore, records open/close/bypass/test as events', () => {
+  it('raises troubles and alarms, clears on restore, records open/close/bypass/test as events', async () => {
     const t = setup();
-    const send = (data: string) => expect(t.processor.handle(msg('1234', 'SIA-DCS', `#1234|${data}`), FROM).outcome).toBe('ack');
-    send('Nri1/TA000');
-    send('Nri0/AT000');
-    send('NYT');
-    send('Nri1/PA002');
+    const send = async (data: string) => expect((await t.processor.handle(msg('1234', 'SIA-DCS', `#1234|${data}`), FROM)).outcome).toBe('ack');
+    await send('Nri1/TA000');
+    await send('Nri0/AT000');
+    await send('NYT');
+    await send('Nri1/PA002');
     expect(t.sink.raised().map((c) => [c.kind, c.source.point, c.priority])).toEqual([
       ['panel.tamper', 'area-1', 'high'], ['panel.ac_loss', 'area-0', 'low'], ['panel.low_battery', undefined, 'low'], ['panel.panic', 'zone-2', 'critical'],
     ]);
-    send('Nri0/AR000');
-    send('Nri1/TR000');
+    await send('Nri0/AR000');
+    await send('Nri1/TR000');
     expect(t.sink.isActive('panel.ac_loss', 'panel-plain', 'area-0')).toBe(false);
     expect(t.sink.isActive('panel.tamper', 'panel-plain', 'area-1')).toBe(false);
     expect(t.sink.isActive('panel.panic', 'panel-plain', 'zone-2')).toBe(true);
-    send('Nri1/OP004');
-    send('Nri1/CL004');
-    send('Nri1/BB009');
-    send('Nri0/RP000');
+    await send('Nri1/OP004');
+    await send('Nri1/CL004');
+    await send('Nri1/BB009');
+    await send('Nri0/RP000');
     expect(t.outbox.events.map((e) => [e.class, e.type, e.source.point, e.data.user ?? e.data.zone])).toEqual([
       ['access', 'panel.opened', 'area-1', 4], ['access', 'panel.closed', 'area-1', 4], ['device', 'panel.bypassed', 'zone-9', 9], ['device', 'panel.test', undefined, 0],
     ]);
@@ -205,12 +205,12 @@ describe('PanelService mapping', () => {
 });
 
 describe('supervision (ManualClock)', () => {
-  it('raises panel.offline after supervisionS × 1.5 + 30 s of silence and clears it when heard', () => {
+  it('raises panel.offline after supervisionS × 1.5 + 30 s of silence and clears it when heard', async () => {
     const t = setup();
     // panel-plain: 60 s → 120 s; panel-cid: 120 s → 210 s; panel-aes: not supervised.
     t.clock.advance(119_000);
     expect(t.sink.raised('panel.offline')).toEqual([]);
-    t.processor.handle(msg('1234', 'NULL', ''), FROM); // heard at 119 s: deadline moves to 239 s
+    (await t.processor.handle(msg('1234', 'NULL', ''), FROM)); // heard at 119 s: deadline moves to 239 s
     t.clock.advance(91_000); // 210 s
     expect(t.sink.raised('panel.offline')).toEqual([{ kind: 'panel.offline', source: { device: 'panel-cid' }, priority: 'medium', data: { account: '5678', supervisionS: 120, silentS: null } }]);
     t.clock.advance(28_000); // 238 s
@@ -221,12 +221,12 @@ describe('supervision (ManualClock)', () => {
     // Offline stays raised once (no re-raise every interval) until the panel speaks.
     t.clock.advance(3_600_000);
     expect(t.sink.raised('panel.offline')).toHaveLength(2);
-    expect(t.processor.handle(msg('1234', 'SIA-DCS', '#1234|Nri0/RP000'), FROM).outcome).toBe('ack');
+    expect((await t.processor.handle(msg('1234', 'SIA-DCS', '#1234|Nri0/RP000'), FROM)).outcome).toBe('ack');
     expect(t.sink.isActive('panel.offline', 'panel-plain')).toBe(false);
     expect(t.sink.isActive('panel.offline', 'panel-cid')).toBe(true);
     expect(t.service.isOffline('panel-plain')).toBe(false);
     // A NAKed message (unauthenticated) does not count as heard.
-    t.processor.handle(msg('5678', 'SIA-DCS', '#5678|Nri0/RP000'), FROM);
+    (await t.processor.handle(msg('5678', 'SIA-DCS', '#5678|Nri0/RP000'), FROM));
     expect(t.service.isOffline('panel-cid')).toBe(true);
     t.service.stop();
   });
@@ -245,7 +245,7 @@ describe('createDc09 (composition root helper)', () => {
     await c.stop();
   });
 
-  it('a malformed key stops the build with the panel named', () => {
+  it('a malformed key stops the build with the panel named', async () => {
     expect(() => createDc09({ ...base, secrets: secretsFrom({ 'dc09.aes': 'ab', 'dc09.cid': KEY128 }), config: { alarmPanels: panels(), perimeter: PerimeterConfig.parse({ dc09: {} }) } })).toThrow(/panel-aes.*32, 48 or 64 hex/);
   });
 });
