@@ -186,7 +186,7 @@ async function receiverPhase(
   const outbox = real?.outbox ?? stub;
   const clock = systemClock({ forceState: 'synced' });
   const service = new PanelService({ panels, sink, outbox, clock, timers: realTimers, log: silentLogger() });
-  const config = Dc09ReceiverConfig.parse({ host: '127.0.0.1', timestampWindow: { pastS: 600, futureS: 60 }, maxConnections: n + 10 });
+  const config = Dc09ReceiverConfig.parse({ host: '127.0.0.1', timestampWindow: { pastS: 600, futureS: 60 }, maxConnections: n + 10, maxConnectionsPerAddress: n + 10 });
   const receiver = new Dc09Receiver({ config, panels, secrets: secretsFrom({ k: key }), service, clock, log: silentLogger() });
   const { tcpPort } = await receiver.start();
   try {
