@@ -28,13 +28,23 @@ export interface PanelEvent {
   restored?: boolean;
   /** Free text the panel appended (SIA `^...^`). */
   note?: string;
+  /** Text of the message's ASCII `A` block(s) (SIA `|Atext`). */
+  panelText?: string;
+  /** SIA data blocks of other kinds, as sent. */
+  blocks?: string[];
 }
 
 /** How a code behaves before the qualifier (Contact ID) or the code pair (SIA) says new/restore. */
 type Base = 'alarm' | 'trouble' | 'openclose' | 'bypass' | 'test' | 'other';
 export type CodeEntry = readonly [Base, PanelEventCategory, string];
 
-/** Contact ID (SIA DC-05) event codes, the subset residential panels send. */
+/**
+ * Contact ID (SIA DC-05) event codes, the subset residential panels send. Checked against the
+ * DC-05 list: 116 (duct) and 353 (long range radio transmitter fault) added with the other
+ * residential codes that were missing; 118 is "near alarm" (was "probable fire"), 133 is
+ * "24 hour (safe)", 139 "intrusion verifier", 321 "bell 1". Codes not here are recorded as
+ * `panel.event` with their number, never dropped.
+ */
 export const CONTACT_ID_CODES: Readonly<Record<string, CodeEntry>> = {
   '100': ['alarm', 'medical', 'Medical alarm'],
   '101': ['alarm', 'medical', 'Personal emergency'],
@@ -44,41 +54,59 @@ export const CONTACT_ID_CODES: Readonly<Record<string, CodeEntry>> = {
   '113': ['alarm', 'fire', 'Water flow'],
   '114': ['alarm', 'fire', 'Heat'],
   '115': ['alarm', 'fire', 'Pull station'],
+  '116': ['alarm', 'fire', 'Duct'],
   '117': ['alarm', 'fire', 'Flame'],
-  '118': ['alarm', 'fire', 'Probable fire'],
+  '118': ['alarm', 'fire', 'Near alarm'],
   '120': ['alarm', 'panic', 'Panic alarm'],
   '121': ['alarm', 'duress', 'Duress'],
   '122': ['alarm', 'panic', 'Silent panic'],
   '123': ['alarm', 'panic', 'Audible panic'],
+  '124': ['alarm', 'duress', 'Duress, access granted'],
+  '125': ['alarm', 'duress', 'Duress, egress granted'],
   '130': ['alarm', 'burglary', 'Burglary'],
   '131': ['alarm', 'perimeter', 'Perimeter burglary'],
   '132': ['alarm', 'burglary', 'Interior burglary'],
-  '133': ['alarm', 'burglary', '24 hour burglary'],
+  '133': ['alarm', 'burglary', '24 hour (safe)'],
   '134': ['alarm', 'burglary', 'Entry/exit burglary'],
   '135': ['alarm', 'burglary', 'Day/night burglary'],
+  '136': ['alarm', 'burglary', 'Outdoor burglary'],
   '137': ['alarm', 'tamper', 'Tamper'],
-  '139': ['alarm', 'burglary', 'Verified intrusion'],
+  '138': ['alarm', 'burglary', 'Near alarm'],
+  '139': ['alarm', 'burglary', 'Intrusion verifier'],
+  '140': ['alarm', 'burglary', 'General alarm'],
+  '143': ['trouble', 'system', 'Expansion module failure'],
   '144': ['alarm', 'tamper', 'Sensor tamper'],
   '145': ['alarm', 'tamper', 'Expansion module tamper'],
+  '146': ['alarm', 'burglary', 'Silent burglary'],
+  '147': ['trouble', 'sensor', 'Sensor supervision failure'],
   '151': ['alarm', 'gas', 'Gas detected'],
   '154': ['alarm', 'water', 'Water leakage'],
+  '162': ['alarm', 'gas', 'Carbon monoxide detected'],
+  '300': ['trouble', 'system', 'System trouble'],
   '301': ['trouble', 'ac', 'AC loss'],
   '302': ['trouble', 'battery', 'Low system battery'],
   '305': ['other', 'system', 'System reset'],
   '309': ['trouble', 'battery', 'Battery test failure'],
   '311': ['trouble', 'battery', 'Battery missing/dead'],
-  '321': ['trouble', 'system', 'Bell/siren trouble'],
+  '312': ['trouble', 'system', 'Power supply overcurrent'],
+  '320': ['trouble', 'system', 'Sounder/relay trouble'],
+  '321': ['trouble', 'system', 'Bell 1 trouble'],
+  '322': ['trouble', 'system', 'Bell 2 trouble'],
   '333': ['trouble', 'system', 'Expansion module failure'],
   '344': ['trouble', 'comm', 'RF receiver jam'],
   '350': ['trouble', 'comm', 'Communication trouble'],
   '351': ['trouble', 'comm', 'Telco 1 fault'],
   '352': ['trouble', 'comm', 'Telco 2 fault'],
-  '354': ['trouble', 'comm', 'Failure to communicate'],
+  '353': ['trouble', 'comm', 'Long range radio transmitter fault'],
+  '354': ['trouble', 'comm', 'Failure to communicate event'],
+  '355': ['trouble', 'comm', 'Loss of radio supervision'],
+  '356': ['trouble', 'comm', 'Loss of central polling'],
   '373': ['trouble', 'fire', 'Fire loop trouble'],
   '380': ['trouble', 'sensor', 'Sensor trouble'],
   '381': ['trouble', 'sensor', 'Loss of RF supervision'],
   '383': ['alarm', 'tamper', 'Sensor tamper'],
   '384': ['trouble', 'battery', 'RF sensor low battery'],
+  '393': ['trouble', 'sensor', 'Maintenance alert'],
   '400': ['openclose', 'arming', 'Open/close'],
   '401': ['openclose', 'arming', 'Open/close by user'],
   '402': ['openclose', 'arming', 'Group open/close'],
@@ -87,6 +115,7 @@ export const CONTACT_ID_CODES: Readonly<Record<string, CodeEntry>> = {
   '408': ['openclose', 'arming', 'Quick arm'],
   '409': ['openclose', 'arming', 'Keyswitch open/close'],
   '441': ['openclose', 'arming', 'Armed stay'],
+  '442': ['openclose', 'arming', 'Keyswitch armed stay'],
   '570': ['bypass', 'burglary', 'Zone bypass'],
   '571': ['bypass', 'fire', 'Fire bypass'],
   '572': ['bypass', 'burglary', '24 hour zone bypass'],
@@ -95,7 +124,9 @@ export const CONTACT_ID_CODES: Readonly<Record<string, CodeEntry>> = {
   '601': ['test', 'test', 'Manual test'],
   '602': ['test', 'test', 'Periodic test'],
   '603': ['test', 'test', 'Periodic RF transmission'],
+  '604': ['test', 'fire', 'Fire test'],
   '607': ['other', 'test', 'Walk test mode'],
+  '608': ['test', 'test', 'Periodic test, system trouble present'],
   '627': ['other', 'program', 'Program mode entry'],
   '628': ['other', 'program', 'Program mode exit'],
 };
@@ -123,6 +154,9 @@ export const SIA_CODES: Readonly<Record<string, SiaEntry>> = {
   QA: A('panic', 'Emergency alarm'), QR: R('panic', 'Emergency restoral'),
   HA: A('duress', 'Holdup alarm'), HR: R('duress', 'Holdup restoral'),
   MA: A('medical', 'Medical alarm'), MR: R('medical', 'Medical restoral'),
+  BH: R('burglary', 'Burglary alarm restore'), FH: R('fire', 'Fire alarm restore'), KH: R('fire', 'Heat alarm restore'),
+  PH: R('panic', 'Panic alarm restore'), QH: R('panic', 'Emergency alarm restore'), HH: R('duress', 'Holdup alarm restore'),
+  MH: R('medical', 'Medical alarm restore'),
   WA: A('water', 'Water alarm'), WH: R('water', 'Water alarm restoral'),
   GA: A('gas', 'Gas alarm'), GH: R('gas', 'Gas alarm restoral'),
   AT: T('ac', 'AC trouble'), AR: TR('ac', 'AC restoral'),

@@ -6,3 +6,4 @@ export * from './message.js';
 export * from './events.js';
 export * from './payload.js';
 export * from './deframer.js';
+export * from './xdata.js';

@@ -21,9 +21,57 @@ export function splitAccount(data: string): { account?: string; body: string } {
   return { body: d };
 }
 
+/**
+ * SIA-DCS data: after the optional `#acct|`, '|'-separated blocks. An event block starts with
+ * 'N' (new) or 'O' (old) — or directly with its code, as some panels send — and holds
+ * '/'-separated modifiers and codes, one event per code (`Nri1/BA001/BA002` is two events).
+ * An 'A' block is ASCII text (`#1234|NRR|Atest`, `#1234|AService visit`): it is attached to
+ * the events of the message as `panelText`, and a message of text alone is one 'other' event
+ * carrying it, never a made-up code. Blocks of other kinds are kept as sent in `blocks`.
+ */
 export function decodeSiaDcs(data: string): Dc09Result<PanelEvent[]> {
-  let { body } = splitAccount(data);
+  const { body } = splitAccount(data);
   if (body.length === 0) return fail('format', 'empty SIA-DCS data');
+  const events: PanelEvent[] = [];
+  const texts: string[] = [];
+  const others: string[] = [];
+  for (const block of body.split('|')) {
+    if (block.length === 0) continue;
+    if (isTextBlock(block)) {
+      texts.push(block.slice(1).trim());
+      continue;
+    }
+    if (!/^[NO]?[A-Za-z]{2}/.test(block)) {
+      others.push(block);
+      continue;
+    }
+    const decoded = decodeEventBlock(block);
+    if (!decoded.ok) return decoded;
+    events.push(...decoded.value);
+  }
+  const panelText = texts.filter((t) => t.length > 0).join(' / ');
+  if (events.length === 0) {
+    if (texts.length === 0) return fail('format', 'SIA-DCS data without an event code or a text block');
+    events.push({ protocol: 'SIA-DCS', kind: 'other', category: 'other', area: null, zone: null, code: '', text: panelText || 'SIA text message' });
+  }
+  for (const ev of events) {
+    if (panelText) ev.panelText = panelText;
+    if (others.length) ev.blocks = others;
+  }
+  return { ok: true, value: events };
+}
+
+/**
+ * `A` + text, and not an event code that happens to start with A (`AT000` AC trouble,
+ * `AR` AC restoral): a code is two capitals followed by digits, '^', '/' or the end.
+ */
+function isTextBlock(block: string): boolean {
+  if (!block.startsWith('A')) return false;
+  return !(/^A[A-Z](?:\d|\^|\/|$)/.test(block) && SIA_CODES[block.slice(0, 2)] !== undefined);
+}
+
+function decodeEventBlock(block: string): Dc09Result<PanelEvent[]> {
+  let body = block;
   // 'N' (new) / 'O' (old) prefix — but OP, OA, OG, OR… are codes themselves: strip the letter
   // only when what follows is a modifier or a known code, or the body is not a code as it stands.
   const startsKnown = (s: string) => /^[a-z]{2}/.test(s) || SIA_CODES[s.slice(0, 2)] !== undefined;
@@ -31,19 +79,18 @@ export function decodeSiaDcs(data: string): Dc09Result<PanelEvent[]> {
   const events: PanelEvent[] = [];
   let area: number | null = null;
   let user: number | undefined;
-  for (const block of body.split('/')) {
+  for (const part of body.split('/')) {
     let i = 0;
-    while (i < block.length) {
-      const two = block.slice(i, i + 2);
+    while (i < part.length) {
+      const two = part.slice(i, i + 2);
       if (/^[a-z]{2}$/.test(two)) {
         // Modifier: value runs to the next letter (ti carries "hh:mm").
-        const m = /^[0-9:.-]*/.exec(block.slice(i + 2))!;
-        const value = m[0];
+        const value = /^[0-9:.-]*/.exec(part.slice(i + 2))![0];
         if (two === 'ri' && /^\d+$/.test(value)) area = Number(value);
         if (two === 'id' && /^\d+$/.test(value)) user = Number(value);
         i += 2 + value.length;
       } else if (/^[A-Z]{2}$/.test(two)) {
-        const rest = block.slice(i + 2);
+        const rest = part.slice(i + 2);
         const addr = /^\d*/.exec(rest)![0];
         let note: string | undefined;
         const caret = rest.indexOf('^');
@@ -52,15 +99,14 @@ export function decodeSiaDcs(data: string): Dc09Result<PanelEvent[]> {
           note = rest.slice(caret + 1, end < 0 ? undefined : end).trim();
         }
         events.push(siaEvent(two, addr === '' ? null : Number(addr), area, user, note));
-        // One code per block: trailing characters (e.g. `OP001NM`) are panel-specific
+        // One code per '/' part: trailing characters (e.g. `OP001NM`) are panel-specific
         // annotations we keep nothing of, rather than inventing a second event.
-        i = block.length;
+        i = part.length;
       } else {
-        return fail('format', `unexpected ${JSON.stringify(two)} in SIA-DCS block ${JSON.stringify(block.slice(0, 40))}`);
+        return fail('format', `unexpected ${JSON.stringify(two)} in SIA-DCS block ${JSON.stringify(part.slice(0, 40))}`);
       }
     }
   }
-  if (events.length === 0) return fail('format', 'SIA-DCS data without an event code');
   return { ok: true, value: events };
 }
 
@@ -119,7 +165,7 @@ export function decodeContactId(data: string): Dc09Result<PanelEvent[]> {
 }
 
 /** Decodes the data of a message by its id token; NULL (link test) has no events. */
-export function decodePayload(token: string, data: string, _extended: string[] = []): Dc09Result<PanelEvent[]> {
+export function decodePayload(token: string, data: string): Dc09Result<PanelEvent[]> {
   switch (token) {
     case 'SIA-DCS':
       return decodeSiaDcs(data);

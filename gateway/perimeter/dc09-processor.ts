@@ -36,6 +36,7 @@ import { parseKeyHex, type RandomBytes } from '../../drivers/dc09/cipher.js';
 import { parseFrame, type Dc09Frame } from '../../drivers/dc09/frame.js';
 import { ackFor, duhFor, nakMessage, openContent } from '../../drivers/dc09/message.js';
 import { decodePayload, splitAccount } from '../../drivers/dc09/payload.js';
+import { parseExtendedData } from '../../drivers/dc09/xdata.js';
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { GatehouseError } from '../errors.js';
@@ -152,7 +153,7 @@ export class Dc09Processor {
     }
     // Authenticated (or plain and allowed): the panel is alive whatever the payload says.
     this.opts.service.heard(id);
-    const decoded = decodePayload(frame.token, content.value.data, content.value.extended);
+    const decoded = decodePayload(frame.token, content.value.data);
     if (!decoded.ok) return this.duh(frame, `${decoded.error}: ${decoded.detail}`, id);
     const key = `${account}|${frame.seq}|${frame.token}|${content.value.data}|${content.value.extended.join('][')}`;
     const earlier = this.earlier(key);
@@ -166,6 +167,7 @@ export class Dc09Processor {
     }
     const meta: PanelMessageMeta = { seq: frame.seq, token: frame.token, encrypted: frame.encrypted, transport: from.transport, remote: from.address };
     if (ts !== undefined) meta.panelTime = ts;
+    if (content.value.extended.length > 0) meta.extended = parseExtendedData(content.value.extended);
     const work = this.commit(panel.config, decoded.value, meta, digest === undefined || ts === undefined ? undefined : { account: account!, digest, ts });
     const entry = { expiresAt: this.opts.clock.monotonic() + this.dedupWindowMs, committed: work.then(() => true, () => false) };
     this.seen.set(key, entry);

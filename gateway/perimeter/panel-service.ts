@@ -25,6 +25,7 @@
  */
 import type { AlarmPriority, Dc09PanelConfig } from '../../config/schema.js';
 import type { PanelEvent } from '../../drivers/dc09/events.js';
+import type { Dc09ExtendedData } from '../../drivers/dc09/xdata.js';
 import type { AlarmSink } from '../alarms/types.js';
 import type { Clock, TimerHandle, Timers } from '../clock.js';
 import type { EventInput, EventSource } from '../events.js';
@@ -57,6 +58,8 @@ export interface PanelMessageMeta {
   remote: string;
   /** The panel's own timestamp (epoch ms), when it sent one. */
   panelTime?: number;
+  /** The message's extended data blocks (`[X…]`, `[V…]`...), when it had any. */
+  extended?: Dc09ExtendedData;
 }
 
 /** Grace added to 1.5 supervision intervals before a silent panel is offline. */
@@ -152,7 +155,14 @@ export class PanelService {
       const data: Record<string, unknown> = { account: panel.account, protocol: ev.protocol, code: ev.code, text: ev.text, area: ev.area, zone: ev.zone, seq: meta.seq };
       if (ev.user !== undefined) data.user = ev.user;
       if (ev.note !== undefined) data.note = ev.note;
+      if (ev.panelText !== undefined) data.panelText = ev.panelText;
+      if (ev.blocks !== undefined) data.blocks = ev.blocks;
       if (meta.panelTime !== undefined) data.panelTime = new Date(meta.panelTime).toISOString();
+      if (meta.extended) {
+        data.extended = meta.extended;
+        // On the alarm itself, so the console can offer the panel's video/audio verification link.
+        if (meta.extended.verificationUrl !== undefined) data.verificationUrl = meta.extended.verificationUrl;
+      }
       const source = eventSource(panel, ev);
       const kind = conditionKind(ev);
       if (kind && ev.kind === 'restore') {

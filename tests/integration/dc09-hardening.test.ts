@@ -39,8 +39,8 @@ function tempDir(): string {
   return dir;
 }
 
-function message(seq: string, data: string, ts: number): string {
-  return encodeMessage({ token: 'SIA-DCS', encrypted: true, seq, line: '0', account: ACCOUNT }, { data: `#${ACCOUNT}|${data}`, extended: [], timestamp: ts }, parseKeyHex(KEY));
+function message(seq: string, data: string, ts: number, extended: string[] = []): string {
+  return encodeMessage({ token: 'SIA-DCS', encrypted: true, seq, line: '0', account: ACCOUNT }, { data: `#${ACCOUNT}|${data}`, extended, timestamp: ts }, parseKeyHex(KEY));
 }
 
 /** A gateway's DC-09 part as app.ts builds it (createDc09 on the outbox and the AlarmManager). */
@@ -62,7 +62,7 @@ async function gateway(file: string, clock: ManualClock, dc09: Record<string, un
   };
   cleanups.push(stop);
   const events = () => (outbox.db.prepare('SELECT body FROM events ORDER BY seq').all() as { body: string }[]).map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> });
-  return { c, ports, stop, events };
+  return { c, ports, stop, events, alarms };
 }
 
 async function client(port: number, localAddress = '127.0.0.1'): Promise<{ socket: Socket; send: (m: string) => Promise<string>; closed: Promise<void> }> {
@@ -113,6 +113,21 @@ describe('DC-09 replay guard across restarts', () => {
     // The real panel goes on after its sequence number wrapped 9999 → 0001.
     expect(await attacker.send(message('0001', 'Nri1/BA004', T0 + 16 * 60_000))).toBe('*ACK');
     expect(second.events().slice(before).filter((e) => e.type === 'alarm.raised').map((e) => (e.data as { kind: string }).kind)).toEqual(['panel.burglary']);
+  });
+});
+
+describe('DC-09 extended data end to end', () => {
+  it('a verification link and coordinates reach the alarm and its recorded event', async () => {
+    const clock = new ManualClock(T0, 'synced');
+    const gw = await gateway(join(tempDir(), 'outbox.db'), clock);
+    const panel = await client(gw.ports.tcpPort);
+    const xdata = ['Vhttps://nvr.example/clip/17', 'X8.5417E', 'YN47.3769', 'KAAAAAAAAAAAAAAAA'];
+    expect(await panel.send(message('0001', 'Nri1/BA03|ABack door', T0, xdata))).toBe('*ACK');
+    const [alarm] = gw.alarms.list();
+    expect(alarm).toMatchObject({ kind: 'panel.burglary', source: { device: 'panel-1', point: 'zone-3' }, data: { verificationUrl: 'https://nvr.example/clip/17', panelText: 'Back door', extended: { longitudeDeg: 8.5417, latitudeDeg: 47.3769, keyChange: true } } });
+    const raised = gw.events().find((e) => e.type === 'alarm.raised')!;
+    expect(raised.data).toMatchObject({ data: { verificationUrl: 'https://nvr.example/clip/17', extended: { raw: ['Vhttps://nvr.example/clip/17', 'X8.5417E', 'YN47.3769', 'K[redacted]'] } } });
+    expect(JSON.stringify(gw.events())).not.toContain('AAAAAAAAAAAAAAAA');
   });
 });
 
