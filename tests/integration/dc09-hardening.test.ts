@@ -22,6 +22,7 @@ import { createLoggerFactory, silentLogger, type Logger } from '../../gateway/lo
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { createDc09 } from '../../gateway/perimeter/create-dc09.js';
 import { PerimeterConfig } from '../../config/perimeter-schema.js';
+import { validateMessage } from '../helpers/asyncapi.js';
 import { waitFor } from '../helpers/wait.js';
 
 const KEY = '603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4';
@@ -61,8 +62,9 @@ async function gateway(file: string, clock: ManualClock, dc09: Record<string, un
     outbox.close();
   };
   cleanups.push(stop);
-  const events = () => (outbox.db.prepare('SELECT body FROM events ORDER BY seq').all() as { body: string }[]).map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> });
-  return { c, ports, stop, events, alarms };
+  const rows = () => outbox.db.prepare('SELECT class, body FROM events ORDER BY seq').all() as { class: string; body: string }[];
+  const events = () => rows().map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> });
+  return { c, ports, stop, events, rows, alarms };
 }
 
 async function client(port: number, localAddress = '127.0.0.1'): Promise<{ socket: Socket; send: (m: string) => Promise<string>; closed: Promise<void> }> {
@@ -128,6 +130,13 @@ describe('DC-09 extended data end to end', () => {
     const raised = gw.events().find((e) => e.type === 'alarm.raised')!;
     expect(raised.data).toMatchObject({ data: { verificationUrl: 'https://nvr.example/clip/17', extended: { raw: ['Vhttps://nvr.example/clip/17', 'X8.5417E', 'YN47.3769', 'K[redacted]'] } } });
     expect(JSON.stringify(gw.events())).not.toContain('AAAAAAAAAAAAAAAA');
+    // A text-only message is a panel.event with the text and no invented code.
+    expect(await panel.send(message('0002', 'AService visit', T0 + 1000, ['M0026B9E4268B']))).toBe('*ACK');
+    await waitFor(() => gw.events().some((e) => e.type === 'panel.event'), 'the text message recorded');
+    expect(gw.events().find((e) => e.type === 'panel.event')!.data).toMatchObject({ code: '', text: 'Service visit', panelText: 'Service visit', extended: { mac: '0026B9E4268B' } });
+    // Everything recorded is what docs/asyncapi.yaml says the platform gets.
+    const invalid = gw.rows().map((r) => ({ r, v: validateMessage(`gatehouse/v1/court/gw-1/evt/${r.class}`, r.body) })).filter((x) => !x.v.ok);
+    expect(invalid.map((x) => x.v.errors)).toEqual([]);
   });
 });
 
