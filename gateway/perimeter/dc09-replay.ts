@@ -18,8 +18,8 @@
  *   4. a message older than the floor is STALE and refused with a NAK: a capture replayed
  *      after the panel has moved on. While our clock is synced the timestamp window already
  *      decides, so the floor applies only down to `now - windowMs` then (a panel whose
- *      clock was corrected backwards is not locked out), and the high-water mark is never
- *      taken beyond `now + futureMs` from a synced clock's point of view.
+ *      clock was corrected backwards is not locked out), and a synced clock pulls a mark
+ *      and floor that an unsynced period took into the future back to `now + futureMs`.
  *
  * Plain messages are not guarded: anyone on the LAN can forge them, replaying adds nothing.
  * Writes are batched per event-loop turn; the receiver ACKs only after whenFlushed().
@@ -100,11 +100,15 @@ export class Dc09ReplayGuard {
   remember(account: string, digest: string, ts: number, seq: string, clock: { synced: boolean; now: number; futureMs: number }): void {
     let m = this.marks.get(account);
     if (!m) this.marks.set(account, (m = { highWater: ts, floor: ts - this.windowMs, seq, seen: new Map() }));
-    const cap = clock.synced ? clock.now + clock.futureMs : Infinity;
-    // A synced clock also pulls back a mark an unsynced period took into the future.
-    const high = Math.max(Math.min(m.highWater, cap), ts);
-    if (high >= m.highWater || clock.synced) {
-      m.highWater = high;
+    if (clock.synced) {
+      // A synced clock bounds what can be genuine: a mark (and floor) that a panel with a
+      // wrong clock pushed into the future during an unsynced period is pulled back.
+      const cap = clock.now + clock.futureMs;
+      m.highWater = Math.min(m.highWater, cap);
+      m.floor = Math.min(m.floor, cap - this.windowMs);
+    }
+    if (ts >= m.highWater) {
+      m.highWater = ts;
       m.seq = seq;
     }
     m.seen.set(digest, ts);
