@@ -15,8 +15,10 @@
  *   6. security: nothing without a session (HTTP and both WebSockets), a guard gets 403 on the
  *      user API and sees none of the administrator's actions.
  */
+import { connect } from 'node:net';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wrapBody } from '../../drivers/dc09/frame.js';
 import { ConsoleBrowserRig, IDS, USERS, pngStats } from '../helpers/console-browser-rig.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -113,6 +115,34 @@ describe('guard console in a real browser', () => {
       await rig.screenshot(page, '02-alarm-acknowledged');
       rig.modules.scenario.beam(IDS.alarmZone).restore();
     });
+  });
+
+  it('2b. a DC-09 panel alarm with a verification link: the row offers the link, nothing else becomes one', async () => {
+    const url = 'https://nvr.example/clip/17?t=3';
+    const send = async (seq: string, zone: string, xdata: string) => {
+      const socket = connect({ host: '127.0.0.1', port: rig.gateway.dc09Ports!.tcpPort });
+      socket.on('error', () => undefined);
+      let answer = '';
+      socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+      socket.write(wrapBody(`"SIA-DCS"${seq}L0#B7A1[#B7A1|Nri1/BA${zone}]${xdata}`), 'latin1');
+      await waitFor(() => answer.includes('"ACK"'), `the receiver's ACK of ${seq}`, 5000, () => answer);
+      socket.destroy();
+    };
+    await go(guard, 'alarms', '[data-testid=user]', 'the alarm board');
+    await send('0001', '021', `[V${url}]`);
+    await send('0002', '022', '[Vjavascript:alert(1)]');
+    const alarmRow = async (point: string) => {
+      const raised = await waitFor(() => rig.events('alarm.raised').find((e) => e.body.source?.device === IDS.panel && e.body.source?.point === point), `alarm.raised for ${point}`, 5000);
+      return `[data-testid=alarm-row][data-alarm-id="${raised.body.data.alarmId as string}"]`;
+    };
+    const link = await visible(guard, `${await alarmRow('zone-21')} a[data-testid=alarm-verification]`, 'the verification link on the panel alarm');
+    expect(await link.getAttribute('href')).toBe(url);
+    expect(await link.getAttribute('rel')).toContain('noopener');
+    const other = guard.locator(`${await alarmRow('zone-22')} a[data-testid=alarm-verification]`);
+    await expect.poll(() => other.count(), { message: 'the second row is rendered', timeout: 3000 }).toBe(1);
+    expect(await other.isVisible()).toBe(false);
+    expect(await other.getAttribute('href')).toBeNull();
+    await rig.screenshot(guard, '02b-panel-verification');
   });
 
   it('3. opening a door asks for confirmation, then the simulated lock releases', async () => {

@@ -61,7 +61,7 @@ export const USERS = {
 };
 
 /** The simulator's identities, so the tests name what they drive. */
-export const IDS = { alarmZone: 'east-beam', armedZone: 'north-beam', partition: 'north', door: 'main-gate', doorReader: 1, camera: 'cam-2' };
+export const IDS = { alarmZone: 'east-beam', armedZone: 'north-beam', partition: 'north', door: 'main-gate', doorReader: 1, camera: 'cam-2', panel: 'panel-b7' };
 
 export interface PlatformMessage {
   topic: string;
@@ -137,6 +137,9 @@ export class ConsoleBrowserRig {
       doors: [{ id: IDS.door, entryReader: 'gate-in', exitReader: 'gate-out', lock: { reader: 'gate-in', index: 0 }, contact: { reader: 'gate-in', index: 0 }, unlockMs: 3000, heldOpenMs: 30_000 }],
       cameras: [{ id: IDS.camera, host: '127.0.0.1', port: this.camera.httpPort, username: 'gatehouse' }],
       linkage: [{ when: { sources: [IDS.alarmZone] }, do: [{ camera: IDS.camera, snapshot: true, preset: 'gate' }] }],
+      // A plain SIA DC-09 panel, so the board shows what panels add (verification links).
+      perimeter: { dc09: { host: '127.0.0.1' } },
+      alarmPanels: [{ id: IDS.panel, account: 'B7A1', supervisionS: 0 }],
       console: { port: 0, tls: { enabled: true } },
       // The simulator's RTSP server speaks UDP only.
       liveView: { rtspTransport: 'udp', width: 320, lingerMs: 0 },

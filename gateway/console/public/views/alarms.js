@@ -67,6 +67,8 @@ export default function alarmsView(root) {
       detail: h('span', { class: 'detail' }),
       who: h('span', { class: 'who' }),
       media: h('div', { class: 'media' }),
+      // The panel's audio/video verification link (DC-09 extended data V), when it sent one.
+      verify: h('a', { class: 'verify', 'data-testid': 'alarm-verification', target: '_blank', rel: 'noopener noreferrer', hidden: '' }),
       note, ack, close,
     };
     const act = async (name) => {
@@ -89,7 +91,7 @@ export default function alarmsView(root) {
       h('div', { class: 'alarm-main' },
         h('div', { class: 'line1' }, parts.priority, parts.kind, parts.kindLabel, parts.state),
         h('div', { class: 'line2' }, parts.source, parts.times),
-        h('div', { class: 'line3' }, parts.detail, parts.who),
+        h('div', { class: 'line3' }, parts.detail, parts.verify, parts.who),
         h('div', { class: 'alarm-actions' }, note, ack, close)),
       parts.media);
     return { row, parts };
@@ -115,6 +117,16 @@ export default function alarmsView(root) {
     parts.ack.disabled = parts.close.disabled = parts.note.disabled = closedNow;
     parts.ack.classList.toggle('done', Boolean(a.acknowledged));
     parts.close.classList.toggle('primary', !a.active && Boolean(a.acknowledged));
+    const url = a.data?.verificationUrl;
+    // Only a web link is ever made clickable (never javascript: or data:).
+    if (typeof url === 'string' && /^https?:\/\//i.test(url)) {
+      parts.verify.href = url;
+      parts.verify.textContent = t('verification');
+      parts.verify.hidden = false;
+    } else {
+      parts.verify.removeAttribute('href');
+      parts.verify.hidden = true;
+    }
     const mediaId = (a.media ?? []).at(-1);
     const img = parts.media.querySelector('img');
     if (mediaId && img?.dataset.media !== mediaId) {
