@@ -52,7 +52,8 @@ export function decodeSiaDcs(data: string): Dc09Result<PanelEvent[]> {
   const panelText = texts.filter((t) => t.length > 0).join(' / ');
   if (events.length === 0) {
     if (texts.length === 0) return fail('format', 'SIA-DCS data without an event code or a text block');
-    events.push({ protocol: 'SIA-DCS', kind: 'other', category: 'other', area: null, zone: null, code: '', text: panelText || 'SIA text message' });
+    const text = panelText || 'SIA text message';
+    events.push({ protocol: 'SIA-DCS', kind: 'other', category: 'other', area: null, zone: null, code: '', text });
   }
   for (const ev of events) {
     if (panelText) ev.panelText = panelText;

@@ -134,11 +134,9 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
   }
 
   /**
-   * Runs raise/clear calls and resolves once everything they wrote is committed: the alarm
-   * rows and the events recorded on the spot (a re-trigger event held back by flood control
-   * is not waited for; the row counting it is). Rejects when any of those writes failed.
-   * Group commit: the writes share their turn's transaction, so waiting costs no extra fsync.
-   * For sources that acknowledge to a device (DC-09): ACK only after this resolves.
+   * Runs raise/clear calls; resolves once the alarm rows and the events they recorded on the
+   * spot are committed (a re-trigger event held back by flood control is not waited for, the
+   * row counting it is), rejects when one failed. For sources that ACK to a device (DC-09).
    */
   async committed<T>(fn: () => T): Promise<T> {
     const outer = this.capture;
@@ -373,15 +371,11 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
       recorded = Promise.reject(err as Error);
     }
     const id = a.id;
-    recorded.then(
-      () => {
-        if (type === 'alarm.raised') this.unrecorded.delete(id);
-      },
-      (err: Error) => {
-        if (type === 'alarm.raised' && this.byId.has(id)) this.unrecorded.add(id);
-        this.log.error({ type, alarmId: id, err: err.message }, 'alarm event not recorded');
-      },
-    );
+    const raised = type === 'alarm.raised';
+    recorded.then(() => raised && this.unrecorded.delete(id), (err: Error) => {
+      if (raised && this.byId.has(id)) this.unrecorded.add(id);
+      this.log.error({ type, alarmId: id, err: err.message }, 'alarm event not recorded');
+    });
     this.capture?.push(recorded);
   }
 

@@ -49,6 +49,8 @@ export function createDc09(opts: CreateDc09Options): Dc09Component | undefined {
     windowMs: cfg.replayWindowS * 1000,
     onError: (err) => log.error({ err: err.message }, 'DC-09 replay high-water mark not saved: the message is NAKed and retried'),
   });
-  const receiver = new Dc09Receiver({ config: cfg, panels: opts.config.alarmPanels, secrets: opts.secrets, service, clock: opts.clock, timers: opts.timers, log, replay });
+  const receiver = new Dc09Receiver({
+    config: cfg, panels: opts.config.alarmPanels, secrets: opts.secrets, service, clock: opts.clock, timers: opts.timers, log, replay,
+  });
   return { receiver, service, start: () => receiver.start(), stop: () => receiver.stop() };
 }

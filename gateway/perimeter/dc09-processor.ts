@@ -33,7 +33,7 @@ import type { Dc09PanelConfig, Dc09ReceiverConfig } from '../../config/schema.js
 import type { PanelEvent } from '../../drivers/dc09/events.js';
 import type { Secrets } from '../../config/load.js';
 import { parseKeyHex, type RandomBytes } from '../../drivers/dc09/cipher.js';
-import { parseFrame, type Dc09Frame } from '../../drivers/dc09/frame.js';
+import { parseFrame, type Dc09Content, type Dc09Frame } from '../../drivers/dc09/frame.js';
 import { ackFor, duhFor, nakMessage, openContent } from '../../drivers/dc09/message.js';
 import { decodePayload, splitAccount } from '../../drivers/dc09/payload.js';
 import { parseExtendedData } from '../../drivers/dc09/xdata.js';
@@ -137,19 +137,11 @@ export class Dc09Processor {
       const { pastS, futureS } = this.opts.timestampWindow;
       if (ts < now - pastS * 1000 || ts > now + futureS * 1000) return this.nak(now, `timestamp ${new Date(ts).toISOString()} outside -${pastS}/+${futureS} s`, id);
     }
-    let digest: string | undefined;
+    let replay: ReplayRecord | undefined;
     if (frame.encrypted && ts !== undefined && this.opts.replay) {
-      digest = createHash('sha256').update(`${frame.token}|${frame.seq}|${content.value.data}|${content.value.extended.join('][')}|${ts}`).digest('base64url');
-      const verdict = this.opts.replay.check(account!, digest, ts, { synced: this.opts.clock.state() === 'synced', now });
-      if (verdict === 'duplicate') {
-        this.counts.duplicate++;
-        return { outcome: 'duplicate', reply: ackFor(frame, now, panel.key, this.opts.randomBytes), panel: id };
-      }
-      if (verdict === 'stale') {
-        const mark = this.opts.replay.mark(account!);
-        this.opts.log.warn({ panel: id, remote: from.address, seq: frame.seq, panelTime: new Date(ts).toISOString(), floor: mark && new Date(mark.floor).toISOString() }, 'DC-09 encrypted message older than the replay floor of its account (replayed capture?): NAK');
-        return this.nak(now, `replay: timestamp ${new Date(ts).toISOString()} below the account's replay floor`, id);
-      }
+      replay = { account: account!, digest: digestOf(frame, content.value, ts), ts };
+      const refused = this.replayAnswer(this.opts.replay, replay, frame, panel, from.address, now);
+      if (refused) return refused;
     }
     // Authenticated (or plain and allowed): the panel is alive whatever the payload says.
     this.opts.service.heard(id);
@@ -168,7 +160,7 @@ export class Dc09Processor {
     const meta: PanelMessageMeta = { seq: frame.seq, token: frame.token, encrypted: frame.encrypted, transport: from.transport, remote: from.address };
     if (ts !== undefined) meta.panelTime = ts;
     if (content.value.extended.length > 0) meta.extended = parseExtendedData(content.value.extended);
-    const work = this.commit(panel.config, decoded.value, meta, digest === undefined || ts === undefined ? undefined : { account: account!, digest, ts });
+    const work = this.commit(panel.config, decoded.value, meta, replay);
     const entry = { expiresAt: this.opts.clock.monotonic() + this.dedupWindowMs, committed: work.then(() => true, () => false) };
     this.seen.set(key, entry);
     try {
@@ -176,19 +168,42 @@ export class Dc09Processor {
     } catch (err) {
       if (this.seen.get(key) === entry) this.seen.delete(key);
       const code = err instanceof GatehouseError ? err.code : 'INTERNAL';
-      this.opts.log.warn({ panel: id, remote: from.address, seq: frame.seq, code, err: (err as Error).message }, 'DC-09 message not recorded: NAK, the panel retries');
+      const detail = { panel: id, remote: from.address, seq: frame.seq, code, err: (err as Error).message };
+      this.opts.log.warn(detail, 'DC-09 message not recorded: NAK, the panel retries');
       return this.nak(this.opts.clock.now(), `not recorded (${code}): ${(err as Error).message}`, id);
     }
     this.counts.ack++;
     return { outcome: 'ack', reply: ackFor(frame, this.opts.clock.now(), panel.key, this.opts.randomBytes), panel: id };
   }
 
+  /** The answer to an encrypted message the replay guard knows (duplicate) or refuses (stale); undefined for a new one. */
+  private replayAnswer(
+    guard: Dc09ReplayGuard, r: ReplayRecord, frame: Dc09Frame, panel: Panel, remote: string, now: number,
+  ): Dc09Answer | undefined {
+    const id = panel.config.id;
+    const verdict = guard.check(r.account, r.digest, r.ts, { synced: this.opts.clock.state() === 'synced', now });
+    if (verdict === 'duplicate') {
+      this.counts.duplicate++;
+      return { outcome: 'duplicate', reply: ackFor(frame, now, panel.key, this.opts.randomBytes), panel: id };
+    }
+    if (verdict === 'new') return undefined;
+    const mark = guard.mark(r.account);
+    const panelTime = new Date(r.ts).toISOString();
+    this.opts.log.warn(
+      { panel: id, remote, seq: frame.seq, panelTime, floor: mark && new Date(mark.floor).toISOString() },
+      'DC-09 encrypted message older than the replay floor of its account (replayed capture?): NAK',
+    );
+    return this.nak(now, `replay: timestamp ${panelTime} below the account's replay floor`, id);
+  }
+
   /** Processes an accepted message; resolves once its records (and its replay digest) are committed. */
-  private async commit(panel: Dc09PanelConfig, events: PanelEvent[], meta: PanelMessageMeta, replay: { account: string; digest: string; ts: number } | undefined): Promise<void> {
+  private async commit(panel: Dc09PanelConfig, events: PanelEvent[], meta: PanelMessageMeta, replay: ReplayRecord | undefined): Promise<void> {
     await this.opts.service.handle(panel, events, meta);
     if (!replay || !this.opts.replay) return;
     // Remembered only once processed: a NAKed message's retransmission must be processed, not skipped.
-    const clock = { synced: this.opts.clock.state() === 'synced', now: this.opts.clock.now(), futureMs: this.opts.timestampWindow.futureS * 1000 };
+    const clock = {
+      synced: this.opts.clock.state() === 'synced', now: this.opts.clock.now(), futureMs: this.opts.timestampWindow.futureS * 1000,
+    };
     this.opts.replay.remember(replay.account, replay.digest, replay.ts, meta.seq, clock);
     await this.opts.replay.whenFlushed();
   }
@@ -234,6 +249,17 @@ export class Dc09Processor {
     this.warned.set(address, t);
     this.opts.log.warn({ remote: address, account }, 'DC-09 message for an unknown account: NAK (warnings from this address muted for a while)');
   }
+}
+
+interface ReplayRecord {
+  account: string;
+  digest: string;
+  ts: number;
+}
+
+/** What was authenticated, as a digest: the same captured message always gives the same one, whatever its pad. */
+function digestOf(frame: Dc09Frame, content: Dc09Content, ts: number): string {
+  return createHash('sha256').update(`${frame.token}|${frame.seq}|${content.data}|${content.extended.join('][')}|${ts}`).digest('base64url');
 }
 
 /** The data of a plain message (up to the first ']'), to find `#acct|` when the header has none. */

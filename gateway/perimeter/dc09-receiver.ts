@@ -60,7 +60,10 @@ export interface Dc09ReceiverOptions {
   afterReply?: (answer: Dc09Answer) => void;
 }
 
-/** Messages of one TCP connection waiting for their answers; panels send one at a time (above the error limit, so a garbage burst is NAKed and closed by it). */
+/**
+ * Messages of one TCP connection waiting for their answers; panels send one at a time. Above
+ * the error limit, so a burst of garbage is NAKed and closed by that limit.
+ */
 const MAX_QUEUED_MESSAGES = 32;
 /** At most one "connection refused" warning per address per minute. */
 const REFUSAL_LOG_INTERVAL_MS = 60_000;
@@ -174,7 +177,8 @@ export class Dc09Receiver {
     // A panel sends its message as soon as it is connected: a socket that says nothing framed
     // within the deadline only holds a slot.
     const deadlineMs = this.opts.config.firstMessageTimeoutS * 1000;
-    conn.deadline = (this.opts.timers ?? realTimers).setTimeout(() => hostile(`no framed DC-09 message within ${deadlineMs / 1000} s of connecting`), deadlineMs);
+    const timers = this.opts.timers ?? realTimers;
+    conn.deadline = timers.setTimeout(() => hostile(`no framed DC-09 message within ${deadlineMs / 1000} s of connecting`), deadlineMs);
     // Panels hold the connection open between events; TCP keep-alive notices a panel that
     // lost power (no FIN) sooner than the idle timeout, which is the backstop.
     socket.setKeepAlive(true, 60_000);

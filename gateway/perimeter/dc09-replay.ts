@@ -66,7 +66,9 @@ export class Dc09ReplayGuard {
     }
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS dc09_high_water (account TEXT PRIMARY KEY, ts INTEGER NOT NULL, floor INTEGER NOT NULL, seq TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS dc09_seen (account TEXT NOT NULL, digest TEXT NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (account, digest)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS dc09_seen (
+        account TEXT NOT NULL, digest TEXT NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (account, digest)
+      ) WITHOUT ROWID;
     `);
     this.stmts = {
       mark: this.db.prepare(`INSERT INTO dc09_high_water (account, ts, floor, seq) VALUES (?, ?, ?, ?)
@@ -74,12 +76,10 @@ export class Dc09ReplayGuard {
       seen: this.db.prepare('INSERT OR IGNORE INTO dc09_seen (account, digest, ts) VALUES (?, ?, ?)'),
       prune: this.db.prepare('DELETE FROM dc09_seen WHERE account = ? AND ts < ?'),
     };
-    for (const r of this.db.prepare('SELECT account, ts, floor, seq FROM dc09_high_water').all() as { account: string; ts: number; floor: number; seq: string }[]) {
-      this.marks.set(r.account, { highWater: r.ts, floor: r.floor, seq: r.seq, seen: new Map() });
-    }
-    for (const r of this.db.prepare('SELECT account, digest, ts FROM dc09_seen ORDER BY ts').all() as { account: string; digest: string; ts: number }[]) {
-      this.marks.get(r.account)?.seen.set(r.digest, r.ts);
-    }
+    const marks = this.db.prepare('SELECT account, ts, floor, seq FROM dc09_high_water').all() as { account: string; ts: number; floor: number; seq: string }[];
+    for (const r of marks) this.marks.set(r.account, { highWater: r.ts, floor: r.floor, seq: r.seq, seen: new Map() });
+    const seen = this.db.prepare('SELECT account, digest, ts FROM dc09_seen ORDER BY ts').all() as { account: string; digest: string; ts: number }[];
+    for (const r of seen) this.marks.get(r.account)?.seen.set(r.digest, r.ts);
   }
 
   /** The account's high-water mark and floor (epoch ms), for logs and tests. */

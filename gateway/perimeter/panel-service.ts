@@ -193,7 +193,8 @@ export class PanelService {
         input = { class: 'device', type: 'panel.event', source, data };
     }
     const recorded = this.opts.outbox.record(input);
-    recorded.catch((err: unknown) => this.opts.log.error({ err, type: input.type, panel: source.device }, 'recording a DC-09 panel event failed: the panel gets a NAK and retries'));
+    const failed = 'recording a DC-09 panel event failed: the panel gets a NAK and retries';
+    recorded.catch((err: unknown) => this.opts.log.error({ err, type: input.type, panel: source.device }, failed));
     return recorded;
   }
 
