@@ -207,7 +207,16 @@ function checkReaderKeys(loaded: LoadedConfig, dataDir: string): { errors: strin
     else if (!/^([0-9a-fA-F]{32}|[0-9a-fA-F]{48}|[0-9a-fA-F]{64})$/.test(key)) errors.push(`alarm panel ${panel.id}: secret "${panel.keySecret}" must be 32, 48 or 64 hex digits (AES-128/192/256)`);
   }
   if (loaded.config.alarmPanels.length && !loaded.config.perimeter.dc09) warnings.push('alarmPanels are configured but perimeter.dc09 is not: no receiver will listen for them');
+  const dc09Host = loaded.config.perimeter.dc09?.host;
+  if (loaded.config.alarmPanels.length && dc09Host !== undefined && isLoopbackHost(dc09Host)) {
+    warnings.push(`perimeter.dc09 listens on ${dc09Host} only (the default): panels on the LAN cannot reach it; set perimeter.dc09.host to the LAN address they report to`);
+  }
   return { errors, warnings };
+}
+
+/** 127.0.0.0/8, ::1 or localhost: reachable from this box only. */
+function isLoopbackHost(host: string): boolean {
+  return /^127\./.test(host) || host === '::1' || host === 'localhost';
 }
 
 async function discoverOsdp(path: string, baudRate: number, range: string | undefined): Promise<number> {

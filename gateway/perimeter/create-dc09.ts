@@ -43,6 +43,9 @@ export function createDc09(opts: CreateDc09Options): Dc09Component | undefined {
     if (opts.config.alarmPanels.length > 0) log.warn({ panels: opts.config.alarmPanels.length }, 'alarmPanels configured but no perimeter.dc09 receiver: panels cannot report');
     return undefined;
   }
+  if (opts.config.alarmPanels.length > 0 && /^127\.|^::1$|^localhost$/.test(cfg.host)) {
+    log.warn({ host: cfg.host }, 'DC-09 receiver listens on loopback only: panels on the LAN cannot reach it (set perimeter.dc09.host to the LAN address)');
+  }
   const service = new PanelService({ panels: opts.config.alarmPanels, sink: opts.sink, outbox: opts.outbox, clock: opts.clock, timers: opts.timers, log });
   const replay = new Dc09ReplayGuard({
     ...(opts.outbox.db ? { db: opts.outbox.db } : {}),

@@ -79,6 +79,8 @@ describe('gatehouse CLI', () => {
     expect(r.stderr).toMatch(/camera cam-1 has no password secret "cameras.cam-1"/);
     expect(r.stderr).toMatch(/alarm panel b7: secret "dc09.b7" must be 32, 48 or 64 hex digits/);
     expect(r.stderr).toMatch(/warning: .*alarm panel b8 has no AES key/);
+    // The receiver's default bind is loopback: an installer with panels is told to set the LAN address.
+    expect(r.stderr).toMatch(/warning: .*perimeter.dc09 listens on 127.0.0.1 only .*set perimeter.dc09.host/);
     expect(r.stderr).not.toMatch(/abcd/);
   });
 
