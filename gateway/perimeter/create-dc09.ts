@@ -11,7 +11,7 @@ import type { CompoundConfig } from '../../config/schema.js';
 import type { Secrets } from '../../config/load.js';
 import type { Database } from 'better-sqlite3';
 import type { Clock, Timers } from '../clock.js';
-import type { LoggerFactory } from '../log.js';
+import type { Logger, LoggerFactory } from '../log.js';
 import { Dc09Receiver } from './dc09-receiver.js';
 import { Dc09ReplayGuard } from './dc09-replay.js';
 import { PanelService, type CommittingAlarmSink, type EventRecorder } from './panel-service.js';
@@ -47,13 +47,26 @@ export function createDc09(opts: CreateDc09Options): Dc09Component | undefined {
     log.warn({ host: cfg.host }, 'DC-09 receiver listens on loopback only: panels on the LAN cannot reach it (set perimeter.dc09.host to the LAN address)');
   }
   const service = new PanelService({ panels: opts.config.alarmPanels, sink: opts.sink, outbox: opts.outbox, clock: opts.clock, timers: opts.timers, log });
-  const replay = new Dc09ReplayGuard({
-    ...(opts.outbox.db ? { db: opts.outbox.db } : {}),
-    windowMs: cfg.replayWindowS * 1000,
-    onError: (err) => log.error({ err: err.message }, 'DC-09 replay high-water mark not saved: the message is NAKed and retried'),
-  });
+  const replay = replayGuard(opts.outbox.db, cfg.replayWindowS * 1000, log);
   const receiver = new Dc09Receiver({
     config: cfg, panels: opts.config.alarmPanels, secrets: opts.secrets, service, clock: opts.clock, timers: opts.timers, log, replay,
   });
   return { receiver, service, start: () => receiver.start(), stop: () => receiver.stop() };
+}
+
+/**
+ * The replay guard on outbox.db; if its tables cannot be read or created (a database opened
+ * read-only on a full disk), one that lasts as long as the process, with an error saying so:
+ * panels must still be heard, and replays before the restart are then refused only by the
+ * timestamp window.
+ */
+function replayGuard(db: Database | undefined, windowMs: number, log: Logger): Dc09ReplayGuard {
+  const onError = (err: Error) => log.error({ err: err.message }, 'DC-09 replay high-water mark not saved: the message is NAKed and retried');
+  if (!db) return new Dc09ReplayGuard({ windowMs, onError });
+  try {
+    return new Dc09ReplayGuard({ db, windowMs, onError });
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'DC-09 replay high-water marks cannot be read or stored in outbox.db: kept in memory only until the next start');
+    return new Dc09ReplayGuard({ windowMs, onError });
+  }
 }

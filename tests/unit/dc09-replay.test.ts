@@ -9,6 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Dc09ReplayGuard } from '../../gateway/perimeter/dc09-replay.js';
+import { secretsFrom } from '../../config/load.js';
+import { PerimeterConfig } from '../../config/perimeter-schema.js';
+import { ManualClock } from '../../gateway/clock.js';
+import { createLoggerFactory } from '../../gateway/log.js';
+import { createDc09 } from '../../gateway/perimeter/create-dc09.js';
+import { FakeOutbox, FakeSink, SECRETS, panels } from './dc09-fixtures.js';
+import { PassThrough } from 'node:stream';
 
 const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
 const MIN = 60_000;
@@ -78,5 +85,24 @@ describe('DC-09 replay guard', () => {
     await expect(g.whenFlushed()).rejects.toThrow(/readonly/);
     expect(errors).toHaveLength(1);
     d.close();
+  });
+
+  it('an outbox.db the guard cannot write (read-only on a full disk) does not keep the receiver from starting', async () => {
+    const { file, open } = db();
+    open().close();
+    const ro = new Database(file, { readonly: true });
+    expect(() => new Dc09ReplayGuard({ db: ro, onError: () => undefined })).toThrow(/readonly/);
+    const lines: string[] = [];
+    const out = new PassThrough();
+    out.on('data', (d: Buffer) => lines.push(d.toString()));
+    const logs = createLoggerFactory({ level: 'error' }, { destination: out });
+    const outbox = Object.assign(new FakeOutbox(), { db: ro });
+    const clock = new ManualClock();
+    const c = createDc09({ secrets: secretsFrom(SECRETS), outbox, sink: new FakeSink(), clock, timers: clock, logs, config: { alarmPanels: panels(), perimeter: PerimeterConfig.parse({ dc09: {} }) } })!;
+    const ports = await c.start();
+    expect(ports.tcpPort).toBeGreaterThan(0);
+    await c.stop();
+    ro.close();
+    expect(lines.join('')).toMatch(/kept in memory only/);
   });
 });
