@@ -13,7 +13,8 @@
  * `maxConnectionsPerAddress` from one address and `maxConnections` in all, of which
  * connections that have not yet delivered a message from a configured panel may hold all but
  * one per configured panel; when those are all taken, the oldest unproven one makes room,
- * so idle sockets cannot keep a real panel out. Refusals are logged with the address.
+ * so idle sockets cannot keep a real panel out; a panel keeps at most two connections (its
+ * oldest beyond are closed). Refusals are logged with the address.
  * Answers go out in the order the messages came, each only once its message is committed.
  *
  * UDP: one message per datagram, the answer goes back to the sender's address and port.
@@ -65,14 +66,16 @@ export interface Dc09ReceiverOptions {
  * the error limit, so a burst of garbage is NAKed and closed by that limit.
  */
 const MAX_QUEUED_MESSAGES = 32;
+/** Connections kept per configured panel (one, or two with a backup path); the oldest beyond go. */
+const MAX_CONNECTIONS_PER_PANEL = 2;
 /** At most one "connection refused" warning per address per minute. */
 const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 interface Connection {
   socket: Socket;
   address: string;
-  /** Delivered a message from a configured panel. */
-  proven: boolean;
+  /** The configured panel this connection delivered a message from (undefined: none yet). */
+  panel?: string;
   deadline?: TimerHandle;
 }
 
@@ -159,7 +162,7 @@ export class Dc09Receiver {
       return;
     }
     this.stats.connections++;
-    const conn: Connection = { socket, address, proven: false };
+    const conn: Connection = { socket, address };
     this.connections.add(conn);
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     const from = { transport: 'tcp' as const, address };
@@ -202,7 +205,7 @@ export class Dc09Receiver {
           queued--;
           if (socket.destroyed) return;
           errors = answer.outcome === 'ack' || answer.outcome === 'duplicate' ? 0 : errors + 1;
-          if (answer.panel !== undefined && (answer.outcome === 'ack' || answer.outcome === 'duplicate')) conn.proven = true;
+          if (answer.panel !== undefined && (answer.outcome === 'ack' || answer.outcome === 'duplicate')) this.proven(conn, answer.panel);
           if (socket.writableLength > MAX_PENDING_WRITE) return hostile('not reading our answers');
           socket.write(answer.reply, 'latin1');
           this.opts.afterReply?.(answer);
@@ -224,7 +227,7 @@ export class Dc09Receiver {
     let unproven = 0;
     let oldest: Connection | undefined;
     for (const c of this.connections) {
-      if (c.proven) continue;
+      if (c.panel !== undefined) continue;
       unproven++;
       oldest ??= c;
     }
@@ -238,6 +241,22 @@ export class Dc09Receiver {
     oldest.socket.destroy();
     this.release(oldest);
     return true;
+  }
+
+  /**
+   * Marks a connection as a panel's. A panel uses one connection (two with a backup path):
+   * beyond MAX_CONNECTIONS_PER_PANEL, its oldest is closed, so forged or replayed messages of
+   * a plain panel cannot turn every slot into a "panel" connection.
+   */
+  private proven(conn: Connection, panel: string): void {
+    if (conn.panel === panel) return;
+    conn.panel = panel;
+    const mine = [...this.connections].filter((c) => c.panel === panel);
+    for (const old of mine.slice(0, Math.max(0, mine.length - MAX_CONNECTIONS_PER_PANEL))) {
+      this.opts.log.warn({ remote: old.address, panel }, `DC-09 connection closed: panel ${panel} has more than ${MAX_CONNECTIONS_PER_PANEL} connections, the newest are kept`);
+      old.socket.destroy();
+      this.release(old);
+    }
   }
 
   private release(conn: Connection): void {

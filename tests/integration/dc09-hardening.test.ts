@@ -192,6 +192,22 @@ describe('DC-09 connection caps', () => {
     expect(await second.send(message('0003', 'Nri1/BA002', T0 + 2000))).toBe('*ACK');
   });
 
+  it('a panel keeps at most two connections: replaying its message on many sockets does not make them all "panel" slots', async () => {
+    const clock = new ManualClock(T0, 'synced');
+    const gw = await gateway(join(tempDir(), 'outbox.db'), clock);
+    const captured = message('0001', 'Nri1/RP000', T0);
+    const clients = [];
+    for (let i = 0; i < 5; i++) {
+      const c = await client(gw.ports.tcpPort, `127.0.2.${i + 1}`);
+      expect(await c.send(captured)).toBe('*ACK');
+      clients.push(c);
+    }
+    await waitFor(() => gw.c.receiver.openConnections === 2, 'two connections left for the panel', 5000, () => gw.c.receiver.stats);
+    await Promise.all(clients.slice(0, 3).map((c) => c.closed));
+    expect(clients.slice(3).every((c) => !c.socket.destroyed)).toBe(true);
+    expect(gw.c.receiver.processor.counts).toMatchObject({ ack: 1, duplicate: 4 });
+  });
+
   it('listens on loopback unless the installer names an interface', () => {
     expect(Dc09ReceiverConfig.parse({}).host).toBe('127.0.0.1');
   });
