@@ -46,6 +46,10 @@ export interface SimCameraOptions {
   discovery?: DiscoveryOptions | false;
   name?: string;
   hardware?: string;
+  /** Optional services, all on by default; a camera without Events or PTZ leaves them out of GetServices and GetCapabilities. */
+  services?: { events?: boolean; ptz?: boolean };
+  /** false: GetServices is not implemented (an ONVIF 1.0 camera), clients must fall back to GetCapabilities. */
+  getServices?: boolean;
 }
 
 export interface SimCameraStats {
@@ -54,6 +58,8 @@ export interface SimCameraStats {
   snapshots: number;
   /** Authorization schemes the snapshot URL has seen, in order. */
   snapshotSchemes: string[];
+  /** SOAP requests posted to a path that is no service of this camera (answered 404), in order. */
+  badPaths: string[];
 }
 
 const MAX_REQUEST_BYTES = 256 * 1024;
@@ -63,7 +69,7 @@ export class SimulatedCamera {
   readonly endpoint = `urn:uuid:${randomUUID()}`;
   readonly presets = new Map<string, string>([['preset_1', 'Home']]);
   currentPreset: string | undefined;
-  readonly stats: SimCameraStats = { soapRequests: 0, authFailures: 0, snapshots: 0, snapshotSchemes: [] };
+  readonly stats: SimCameraStats = { soapRequests: 0, authFailures: 0, snapshots: 0, snapshotSchemes: [], badPaths: [] };
   readonly identity: R.SimIdentity;
   skewMs: number;
   httpPort = 0;
@@ -88,7 +94,7 @@ export class SimulatedCamera {
     this.httpAuth = new HttpAuthenticator(`Sim camera ${opts.id}`, () => this.users, () => opts.snapshotAuth ?? 'digest');
     this.pullPoints = new PullPointManager(() => opts.maxPullHoldMs ?? 10_000);
     this.identity = { manufacturer: 'Gatehouse', model: 'SimCam 2000', firmware: '1.0.0', serial: `SIM-${opts.id}`, hardwareId: opts.hardware ?? 'SimCam-HW1' };
-    this.profiles = [{ token: 'profile_1', name: 'MainStream', width: 1920, height: 1080, ptz: true }];
+    this.profiles = [{ token: 'profile_1', name: 'MainStream', width: 1920, height: 1080, ptz: this.hasPtz }];
     if ((opts.profiles ?? 2) === 2) this.profiles.push({ token: 'profile_2', name: 'SubStream', width: 640, height: 360, ptz: false });
     if (opts.discovery !== false) {
       this.discovery = new DiscoveryResponder(
@@ -96,6 +102,13 @@ export class SimulatedCamera {
         opts.discovery ?? {},
       );
     }
+  }
+
+  get hasEvents(): boolean {
+    return this.opts.services?.events !== false;
+  }
+  get hasPtz(): boolean {
+    return this.opts.services?.ptz !== false;
   }
 
   get host(): string {
@@ -191,7 +204,7 @@ export class SimulatedCamera {
     const enc = (s: string) => encodeURIComponent(s);
     return [
       'onvif://www.onvif.org/type/video_encoder',
-      'onvif://www.onvif.org/type/ptz',
+      ...(this.hasPtz ? ['onvif://www.onvif.org/type/ptz'] : []),
       'onvif://www.onvif.org/Profile/Streaming',
       `onvif://www.onvif.org/name/${enc(this.opts.name ?? `SimCam ${this.id}`)}`,
       `onvif://www.onvif.org/hardware/${enc(this.identity.hardwareId)}`,
@@ -229,6 +242,12 @@ export class SimulatedCamera {
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     if (req.method === 'GET' && req.url?.startsWith('/onvif/snapshot/')) return this.snapshot(req, res);
     if (req.method !== 'POST') return void res.writeHead(405).end();
+    if (!this.servesPath(req.url ?? '')) {
+      // What a camera does with a request to a service it does not have (the `onvif`
+      // package's fallback posts to the literal path "events" or "ptz").
+      this.stats.badPaths.push(req.url ?? '');
+      return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not Found');
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
@@ -246,6 +265,12 @@ export class SimulatedCamera {
     });
   }
 
+  private servesPath(path: string): boolean {
+    if (path === '/onvif/device_service' || path === '/onvif/media_service') return true;
+    if (path === '/onvif/ptz_service') return this.hasPtz;
+    return this.hasEvents && (path === '/onvif/events_service' || /^\/onvif\/events\/sub\/\d+$/.test(path));
+  }
+
   private async soap(req: IncomingMessage, xml: string): Promise<[number, string]> {
     this.stats.soapRequests++;
     const action = bodyAction(xml);
@@ -256,7 +281,14 @@ export class SimulatedCamera {
       this.stats.authFailures++;
       return [this.opts.authFailureStatus ?? 400, fault('Sender', 'ter:NotAuthorized', 'Sender not Authorized')];
     }
-    const x = { device: `${this.base()}/onvif/device_service`, media: `${this.base()}/onvif/media_service`, ptz: `${this.base()}/onvif/ptz_service`, events: `${this.base()}/onvif/events_service` };
+    const x: R.XAddrs = {
+      device: `${this.base()}/onvif/device_service`,
+      media: `${this.base()}/onvif/media_service`,
+      ...(this.hasPtz ? { ptz: `${this.base()}/onvif/ptz_service` } : {}),
+      ...(this.hasEvents ? { events: `${this.base()}/onvif/events_service` } : {}),
+    };
+    const missing = this.missingService(action);
+    if (missing) return [400, fault('Receiver', 'ter:ActionNotSupported', `${missing} service not supported by this camera`)];
     const ok = (body: string): [number, string] => [200, envelope(body)];
     const profile = textOf(xml, 'ProfileToken');
     const badProfile = profile !== undefined && !this.profiles.some((p) => p.token === profile);
@@ -267,6 +299,7 @@ export class SimulatedCamera {
       case 'GetCapabilities':
         return ok(R.capabilities(x));
       case 'GetServices':
+        if (this.opts.getServices === false) return [400, fault('Receiver', 'ter:ActionNotSupported', 'GetServices is not supported by this camera')];
         return ok(R.services(x));
       case 'GetProfiles':
         return ok(R.profiles(this.profiles));
@@ -301,6 +334,13 @@ export class SimulatedCamera {
       default:
         return [400, fault('Receiver', 'ter:ActionNotSupported', `${action} is not supported by this simulator`)];
     }
+  }
+
+  /** The optional service an operation belongs to, when this camera does not have it. */
+  private missingService(action: string): string | undefined {
+    if (!this.hasPtz && ['GetPresets', 'GotoPreset', 'SetPreset'].includes(action)) return 'PTZ';
+    if (!this.hasEvents && ['CreatePullPointSubscription', 'PullMessages', 'Renew', 'Unsubscribe'].includes(action)) return 'Events';
+    return undefined;
   }
 
   private ttl(xml: string, local: string): number {
