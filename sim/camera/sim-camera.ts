@@ -373,7 +373,9 @@ export class SimulatedCamera {
     }
     if (action === 'Renew') {
       this.pullPoints.renew(sub, this.cameraNow(), this.ttl(xml, 'TerminationTime'));
-      return [200, envelope(`<wsnt:RenewResponse>${times()}</wsnt:RenewResponse>`)];
+      // WS-BaseNotification (b-2.xsd) RenewResponse: TerminationTime first, then CurrentTime.
+      const renewed = `<wsnt:TerminationTime>${new Date(sub.terminationTime).toISOString()}</wsnt:TerminationTime><wsnt:CurrentTime>${new Date(this.cameraNow()).toISOString()}</wsnt:CurrentTime>`;
+      return [200, envelope(`<wsnt:RenewResponse>${renewed}</wsnt:RenewResponse>`)];
     }
     const limit = Math.max(1, Math.min(1000, Number(textOf(xml, 'MessageLimit') ?? 10) || 10));
     const msgs = await this.pullPoints.pull(sub, parseDuration(textOf(xml, 'Timeout')) ?? 0, limit);
