@@ -3,8 +3,8 @@
  * produces (each operation it implements, its faults, and the WS-Discovery ProbeMatch) is
  * taken off the real HTTP/UDP sockets and validated with `xmllint --schema` against the
  * WS-* and ONVIF schemas checked in under tests/fixtures/onvif-schemas (no network: see the
- * README there for what each file is and which parts are not covered — the ONVIF
- * tds/trt/tptz/tt types are not among them, so those bodies are checked laxly only).
+ * README there for what each file is, which are official, extracted or reconstructed, and
+ * which answers' bodies are only checked laxly because their ONVIF types are not there).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -155,12 +155,19 @@ describe('camera simulator SOAP answers are valid against the ONVIF and WS-* sch
     expect(validate(answers, dir)).toEqual({});
   });
 
-  it('the check is strict: the old Renew order and a ProbeMatch with an undeclared prefix are refused', () => {
+  it('the check is strict: the old Renew order, a ProbeMatch with an undeclared prefix and incomplete ONVIF answers are refused', () => {
     const oldRenew = answers.Renew!.replace(/(<wsnt:TerminationTime>[^<]*<\/wsnt:TerminationTime>)(<wsnt:CurrentTime>[^<]*<\/wsnt:CurrentTime>)/, '$2$1');
     expect(oldRenew).not.toBe(answers.Renew);
     const undeclared = answers.ProbeMatch!.replace(/ xmlns:tds="[^"]*"/, '');
     expect(undeclared).not.toBe(answers.ProbeMatch);
-    const failed = validate({ oldRenew, undeclared }, dir);
+    // And the ONVIF declarations apply: a device answer without HardwareId, a snapshot URI without Timeout.
+    const noHardwareId = answers.GetDeviceInformation!.replace(/<tds:HardwareId>[^<]*<\/tds:HardwareId>/, '');
+    const noTimeout = answers.GetSnapshotUri!.replace(/<tt:Timeout>[^<]*<\/tt:Timeout>/, '');
+    expect(noHardwareId).not.toBe(answers.GetDeviceInformation);
+    expect(noTimeout).not.toBe(answers.GetSnapshotUri);
+    const failed = validate({ oldRenew, undeclared, noHardwareId, noTimeout }, dir);
+    expect(failed.noHardwareId!.join('\n')).toMatch(/Missing child element\(s\). Expected is \( \{http:\/\/www.onvif.org\/ver10\/device\/wsdl\}HardwareId \)/);
+    expect(failed.noTimeout!.join('\n')).toMatch(/Expected is \( \{http:\/\/www.onvif.org\/ver10\/schema\}Timeout \)/);
     expect(failed.oldRenew!.join('\n')).toMatch(/CurrentTime': This element is not expected. Expected is \( \{http:\/\/docs.oasis-open.org\/wsn\/b-2\}TerminationTime \)/);
     expect(failed.undeclared!.join('\n')).toMatch(/'tds:Device' has no corresponding namespace declaration/);
   });
