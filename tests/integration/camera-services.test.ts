@@ -51,7 +51,7 @@ describe('cameras are asked only for the services they advertise', () => {
     expect(rig.outbox.states.get('full-cam')).toMatchObject({ online: true, events: true, services: ['device', 'events', 'media', 'ptz'] });
   });
 
-  it('serves a snapshot, and camera.ptz.goto / camera.ptz.set answer DEVICE_UNSUPPORTED naming PTZ', async () => {
+  it('serves a snapshot and its stream URI (live view), and camera.ptz.goto / camera.ptz.set answer DEVICE_UNSUPPORTED naming PTZ', async () => {
     const cmds = Object.fromEntries(rig.cameras.commands().map((c) => [c.name, c]));
     const snap = await cmds['camera.snapshot']!.handler({ camera: 'bare-cam' }, ctx);
     expect(snap).toMatchObject({ camera: 'bare-cam', media: expect.stringMatching(/^M\d+$/) });
@@ -63,6 +63,8 @@ describe('cameras are asked only for the services they advertise', () => {
       const reply = { id: 'c1', ok: false, ts: '2026-11-21T21:04:00.000Z', error: (err as { toJSON(): unknown }).toJSON() };
       expect(validateMessage(`${root}/cmd/${name}/res`, JSON.stringify(reply)), name).toEqual({ ok: true, errors: [] });
     }
+    // Live view needs only Media: the stream URI is there.
+    expect(await rig.cameras.service.streamUri('bare-cam')).toMatch(/^rtsp:\/\/127\.0\.0\.1:8554\/bare-cam\/profile_1$/);
     // Still online: a missing service is no lost connection.
     expect(rig.cameras.service.status('bare-cam')!.online).toBe(true);
   });
