@@ -88,13 +88,21 @@ export function toOnvifError(err: unknown, what: string): GatehouseError {
 }
 
 /** Services the gateway uses, by the package's name for them, and how we name them to people. */
-export const SERVICE_NAMES: Record<string, string> = { device: 'Device', media: 'Media', media2: 'Media2', ptz: 'PTZ', events: 'Events', imaging: 'Imaging' };
+export const SERVICE_NAMES: Record<string, string> = {
+  device: 'Device',
+  media: 'Media',
+  media2: 'Media2',
+  ptz: 'PTZ',
+  events: 'Events',
+  imaging: 'Imaging',
+};
 
 const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 
 function unsupported(service: string, advertised: string[]): GatehouseError {
   const name = SERVICE_NAMES[service] ?? service;
-  return new GatehouseError('DEVICE_UNSUPPORTED', `the camera does not advertise the ONVIF ${name} service (it has ${advertised.join(', ') || 'none'})`, { service: name, services: advertised });
+  const message = `the camera does not advertise the ONVIF ${name} service (it has ${advertised.join(', ') || 'none'})`;
+  return new GatehouseError('DEVICE_UNSUPPORTED', message, { service: name, services: advertised });
 }
 
 export class OnvifCamera {

@@ -98,11 +98,14 @@ export function summariseCapabilities(records: readonly PdCapability[]): ReaderC
 }
 
 /** Why a command may not be sent to this reader, or undefined when it may (or nothing is known yet). */
-export function unsupportedBy(caps: ReaderCapabilities | undefined, command: { led: LedColor } | { buzzer: true } | { text: true }): string | undefined {
+export type FeedbackCommand = { led: LedColor } | { buzzer: true } | { text: true };
+
+export function unsupportedBy(caps: ReaderCapabilities | undefined, command: FeedbackCommand): string | undefined {
   if (!caps) return undefined;
   if ('led' in command) {
     if (caps.ledColors.length === 0) return 'the reader reports no LED control';
-    return caps.ledColors.includes(command.led) ? undefined : `the reader's LED cannot show ${command.led} (it shows ${caps.ledColors.join(', ')})`;
+    if (caps.ledColors.includes(command.led)) return undefined;
+    return `the reader's LED cannot show ${command.led} (it shows ${caps.ledColors.join(', ')})`;
   }
   if ('buzzer' in command) return caps.buzzer ? undefined : 'the reader reports no buzzer';
   return caps.text ? undefined : 'the reader reports no text display';

@@ -8,7 +8,9 @@ import type { Clock } from '../../gateway/clock.js';
 import { GatehouseError } from '../../gateway/errors.js';
 import type { Logger } from '../../gateway/log.js';
 import { Cmd, NakCode, Reply, type OsdpFrame, type ReaderEvent } from './types.js';
-import { SCBK_D, createCpSession, decodeIdentity, decodePdcap, decodeInputs, decodeKeypad, decodeLocalStatus, decodeOutputs, decodeRaw, encodeKeyset, openReply } from './cp-codec.js';
+import {
+  SCBK_D, createCpSession, decodeIdentity, decodePdcap, decodeInputs, decodeKeypad, decodeLocalStatus, decodeOutputs, decodeRaw, encodeKeyset, openReply,
+} from './cp-codec.js';
 import type { Job, OsdpReaderOptions, PdLink } from './cp-types.js';
 
 /** A BUSY reader is asked again after this long (spec: "retry later"). */
@@ -237,7 +239,8 @@ export class ReaderMachine {
     try {
       this.opts.emit({ kind: 'capabilities', address: link.address, capabilities: decodePdcap(data) });
     } catch (err) {
-      this.opts.log.warn({ address: link.address, err: err instanceof Error ? err.message : String(err) }, 'OSDP capability report (PDCAP) not understood; every command is sent');
+      const why = err instanceof Error ? err.message : String(err);
+      this.opts.log.warn({ address: link.address, err: why }, 'OSDP capability report (PDCAP) not understood; every command is sent');
     }
   }
 

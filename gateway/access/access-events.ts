@@ -76,7 +76,8 @@ export function tamperEvent(reader: string, door: string | undefined, active: bo
  * lock it drives may lose power next.
  */
 export function powerFailureEvent(reader: string, door: string | undefined, active: boolean): EventInput {
-  return { class: 'alarm', type: 'reader.power_failure', source: { device: reader }, data: { reader, ...(door ? { door } : {}), active, priority: ALARM_PRIORITY.powerFailure } };
+  const data = { reader, ...(door ? { door } : {}), active, priority: ALARM_PRIORITY.powerFailure };
+  return { class: 'alarm', type: 'reader.power_failure', source: { device: reader }, data };
 }
 
 export function readerOfflineAlarm(reader: string, door: string | undefined, active: boolean, reason?: string): EventInput {

@@ -16,7 +16,9 @@ import type { EventInput } from '../events.js';
 import { GatehouseError, isGatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/outbox.js';
-import { decisionEvent, doorEvent, doorState, powerFailureEvent, readerHealthEvent, readerOfflineAlarm, readerState, tamperEvent, type Direction } from './access-events.js';
+import {
+  decisionEvent, doorEvent, doorState, powerFailureEvent, readerHealthEvent, readerOfflineAlarm, readerState, tamperEvent, type Direction,
+} from './access-events.js';
 import { DoorMachine, type Passage, type RelayCommand } from './door-machine.js';
 import { KeypadEntry, PinGuessLimiter, type Entry } from './keypad-entry.js';
 

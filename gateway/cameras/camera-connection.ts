@@ -146,7 +146,9 @@ export class CameraConnection {
       if (Math.abs(skewMs) > 60_000) this.d.log.warn({ camera: cfg.id, skewMs }, 'camera clock is off; authenticating with its own time, but its event times are corrected by this much');
       // A camera without an Events service is online all the same (snapshots, presets, live
       // view); subscribing would only fail and look like a lost connection.
-      if (cfg.events && !client.hasService('events')) this.d.log.info({ camera: cfg.id, services }, 'camera advertises no ONVIF Events service; online without camera events');
+      if (cfg.events && !client.hasService('events')) {
+        this.d.log.info({ camera: cfg.id, services }, 'camera advertises no ONVIF Events service; online without camera events');
+      }
       if (cfg.events && client.hasService('events')) {
         await client.createPullPoint();
         if (gen !== this.gen) return void client.close();

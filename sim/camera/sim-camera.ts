@@ -299,7 +299,9 @@ export class SimulatedCamera {
       case 'GetCapabilities':
         return ok(R.capabilities(x));
       case 'GetServices':
-        if (this.opts.getServices === false) return [400, fault('Receiver', 'ter:ActionNotSupported', 'GetServices is not supported by this camera')];
+        if (this.opts.getServices === false) {
+          return [400, fault('Receiver', 'ter:ActionNotSupported', 'GetServices is not supported by this camera')];
+        }
         return ok(R.services(x));
       case 'GetProfiles':
         return ok(R.profiles(this.profiles));
@@ -374,7 +376,9 @@ export class SimulatedCamera {
     if (action === 'Renew') {
       this.pullPoints.renew(sub, this.cameraNow(), this.ttl(xml, 'TerminationTime'));
       // WS-BaseNotification (b-2.xsd) RenewResponse: TerminationTime first, then CurrentTime.
-      const renewed = `<wsnt:TerminationTime>${new Date(sub.terminationTime).toISOString()}</wsnt:TerminationTime><wsnt:CurrentTime>${new Date(this.cameraNow()).toISOString()}</wsnt:CurrentTime>`;
+      const renewed =
+        `<wsnt:TerminationTime>${new Date(sub.terminationTime).toISOString()}</wsnt:TerminationTime>` +
+        `<wsnt:CurrentTime>${new Date(this.cameraNow()).toISOString()}</wsnt:CurrentTime>`;
       return [200, envelope(`<wsnt:RenewResponse>${renewed}</wsnt:RenewResponse>`)];
     }
     const limit = Math.max(1, Math.min(1000, Number(textOf(xml, 'MessageLimit') ?? 10) || 10));

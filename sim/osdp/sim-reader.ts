@@ -207,7 +207,7 @@ export class SimReader extends EventEmitter<SimReaderEvents> {
         case Cmd.ID:
           return { code: Reply.PDID, data: replyId(this.identity) };
         case Cmd.CAP:
-          return { code: Reply.PDCAP, data: this.pdcap ?? replyCap({ inputs: this.inputs.length, outputs: this.outputs.length, secure: this.secureCapable, buzzer: this.hasBuzzer, led: this.ledCompliance, text: this.textCompliance }) };
+          return { code: Reply.PDCAP, data: this.pdcap ?? this.capabilityReport() };
         case Cmd.ISTAT:
           return { code: Reply.ISTATR, data: replyInputs(this.inputs) };
         case Cmd.OSTAT:
@@ -233,6 +233,11 @@ export class SimReader extends EventEmitter<SimReaderEvents> {
     } catch {
       return nak(NakCode.COMMAND_LENGTH);
     }
+  }
+
+  private capabilityReport(): Uint8Array {
+    const c = { inputs: this.inputs.length, outputs: this.outputs.length, secure: this.secureCapable, buzzer: this.hasBuzzer };
+    return replyCap({ ...c, led: this.ledCompliance, text: this.textCompliance });
   }
 
   private out(data: Uint8Array): ClearReply {
