@@ -7,7 +7,7 @@
  * door decided.
  */
 import type { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig } from '../../config/schema.js';
-import { summariseCapabilities, unsupportedBy, type ReaderCapabilities } from '../../drivers/osdp/capabilities.js';
+import { summariseCapabilities, type ReaderCapabilities } from '../../drivers/osdp/capabilities.js';
 import { cardHexFromRaw } from '../../drivers/osdp/card.js';
 import type { BuzzerControl, LedControl, OutputControl, ReaderEvent, ReaderLinkStatus } from '../../drivers/osdp/types.js';
 import type { Decider, Decision, LineReader, ReaderLine, ReaderLineFactory } from './service-types.js';
@@ -21,6 +21,7 @@ import {
 } from './access-events.js';
 import { DoorMachine, type Passage, type RelayCommand } from './door-machine.js';
 import { KeypadEntry, PinGuessLimiter, type Entry } from './keypad-entry.js';
+import { sendBuzzer, sendLed } from './reader-feedback.js';
 
 export type { Decider, Decision, DecisionRequest, LineReader, ReaderLine, ReaderLineFactory } from './service-types.js';
 
@@ -360,17 +361,13 @@ export class AccessService {
 
   // --- outputs and recording ---------------------------------------------------------
 
-  /** LED feedback, unless the reader said (PDCAP) it cannot show it: then nothing goes on the wire. */
+  /** Feedback within what the reader can do (reader-feedback.ts). */
   private led(rt: ReaderRuntime, led: LedControl): void {
-    const why = unsupportedBy(rt.capabilities, { led: led.color });
-    if (why) return void this.opts.log.debug({ reader: rt.cfg.id, color: led.color, why }, 'osdp_LED not sent');
-    void rt.line.led(rt.cfg.address, led).catch(() => undefined);
+    sendLed({ id: rt.cfg.id, address: rt.cfg.address, line: rt.line, capabilities: rt.capabilities }, led, this.opts.log);
   }
 
   private buzz(rt: ReaderRuntime, buzz: BuzzerControl): void {
-    const why = unsupportedBy(rt.capabilities, { buzzer: true });
-    if (why) return void this.opts.log.debug({ reader: rt.cfg.id, why }, 'osdp_BUZ not sent');
-    void rt.line.buzzer(rt.cfg.address, buzz).catch(() => undefined);
+    sendBuzzer({ id: rt.cfg.id, address: rt.cfg.address, line: rt.line, capabilities: rt.capabilities }, buzz, this.opts.log);
   }
 
   private drive(cfg: DoorConfig, cmd: RelayCommand): void {
