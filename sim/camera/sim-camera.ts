@@ -18,6 +18,7 @@ import { testJpeg } from './jpeg.js';
 import * as R from './responses.js';
 import { DiscoveryResponder, type DiscoveryOptions } from './sim-discovery.js';
 import { notificationXml, PullPointManager, type SimNotification } from './sim-events.js';
+import { SimServices, type SimServiceOptions } from './sim-services.js';
 import { bodyAction, envelope, fault, parseDuration, textOf, UsernameTokenChecker } from './soap.js';
 
 export interface SimCameraOptions {
@@ -47,7 +48,7 @@ export interface SimCameraOptions {
   name?: string;
   hardware?: string;
   /** Optional services, all on by default; a camera without Events or PTZ leaves them out of GetServices and GetCapabilities. */
-  services?: { events?: boolean; ptz?: boolean };
+  services?: SimServiceOptions;
   /** false: GetServices is not implemented (an ONVIF 1.0 camera), clients must fall back to GetCapabilities. */
   getServices?: boolean;
 }
@@ -82,6 +83,7 @@ export class SimulatedCamera {
   private readonly pullPoints: PullPointManager;
   private readonly discovery: DiscoveryResponder | undefined;
   private readonly profiles: R.SimProfile[];
+  private readonly services: SimServices;
   private readonly state = { motion: false, tamper: false, field: false, inputs: new Map<string, boolean>([['DI_1', false]]) };
   private presetSeq = 2;
   private jpeg: Buffer = Buffer.alloc(0);
@@ -93,6 +95,7 @@ export class SimulatedCamera {
     this.auth = new UsernameTokenChecker(() => this.users, opts.authWindowMs ?? 30_000);
     this.httpAuth = new HttpAuthenticator(`Sim camera ${opts.id}`, () => this.users, () => opts.snapshotAuth ?? 'digest');
     this.pullPoints = new PullPointManager(() => opts.maxPullHoldMs ?? 10_000);
+    this.services = new SimServices(opts.services);
     this.identity = { manufacturer: 'Gatehouse', model: 'SimCam 2000', firmware: '1.0.0', serial: `SIM-${opts.id}`, hardwareId: opts.hardware ?? 'SimCam-HW1' };
     this.profiles = [{ token: 'profile_1', name: 'MainStream', width: 1920, height: 1080, ptz: this.hasPtz }];
     if ((opts.profiles ?? 2) === 2) this.profiles.push({ token: 'profile_2', name: 'SubStream', width: 640, height: 360, ptz: false });
@@ -105,10 +108,10 @@ export class SimulatedCamera {
   }
 
   get hasEvents(): boolean {
-    return this.opts.services?.events !== false;
+    return this.services.events;
   }
   get hasPtz(): boolean {
-    return this.opts.services?.ptz !== false;
+    return this.services.ptz;
   }
 
   get host(): string {
@@ -242,7 +245,7 @@ export class SimulatedCamera {
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     if (req.method === 'GET' && req.url?.startsWith('/onvif/snapshot/')) return this.snapshot(req, res);
     if (req.method !== 'POST') return void res.writeHead(405).end();
-    if (!this.servesPath(req.url ?? '')) {
+    if (!this.services.servesPath(req.url ?? '')) {
       // What a camera does with a request to a service it does not have (the `onvif`
       // package's fallback posts to the literal path "events" or "ptz").
       this.stats.badPaths.push(req.url ?? '');
@@ -265,12 +268,6 @@ export class SimulatedCamera {
     });
   }
 
-  private servesPath(path: string): boolean {
-    if (path === '/onvif/device_service' || path === '/onvif/media_service') return true;
-    if (path === '/onvif/ptz_service') return this.hasPtz;
-    return this.hasEvents && (path === '/onvif/events_service' || /^\/onvif\/events\/sub\/\d+$/.test(path));
-  }
-
   private async soap(req: IncomingMessage, xml: string): Promise<[number, string]> {
     this.stats.soapRequests++;
     const action = bodyAction(xml);
@@ -281,13 +278,8 @@ export class SimulatedCamera {
       this.stats.authFailures++;
       return [this.opts.authFailureStatus ?? 400, fault('Sender', 'ter:NotAuthorized', 'Sender not Authorized')];
     }
-    const x: R.XAddrs = {
-      device: `${this.base()}/onvif/device_service`,
-      media: `${this.base()}/onvif/media_service`,
-      ...(this.hasPtz ? { ptz: `${this.base()}/onvif/ptz_service` } : {}),
-      ...(this.hasEvents ? { events: `${this.base()}/onvif/events_service` } : {}),
-    };
-    const missing = this.missingService(action);
+    const x = this.services.xaddrs(this.base());
+    const missing = this.services.missingFor(action);
     if (missing) return [400, fault('Receiver', 'ter:ActionNotSupported', `${missing} service not supported by this camera`)];
     const ok = (body: string): [number, string] => [200, envelope(body)];
     const profile = textOf(xml, 'ProfileToken');
@@ -336,13 +328,6 @@ export class SimulatedCamera {
       default:
         return [400, fault('Receiver', 'ter:ActionNotSupported', `${action} is not supported by this simulator`)];
     }
-  }
-
-  /** The optional service an operation belongs to, when this camera does not have it. */
-  private missingService(action: string): string | undefined {
-    if (!this.hasPtz && ['GetPresets', 'GotoPreset', 'SetPreset'].includes(action)) return 'PTZ';
-    if (!this.hasEvents && ['CreatePullPointSubscription', 'PullMessages', 'Renew', 'Unsubscribe'].includes(action)) return 'Events';
-    return undefined;
   }
 
   private ttl(xml: string, local: string): number {
