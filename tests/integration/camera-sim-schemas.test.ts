@@ -165,7 +165,10 @@ describe('camera simulator SOAP answers are valid against the ONVIF and WS-* sch
     const noTimeout = answers.GetSnapshotUri!.replace(/<tt:Timeout>[^<]*<\/tt:Timeout>/, '');
     expect(noHardwareId).not.toBe(answers.GetDeviceInformation);
     expect(noTimeout).not.toBe(answers.GetSnapshotUri);
-    const failed = validate({ oldRenew, undeclared, noHardwareId, noTimeout }, dir);
+    const noStreaming = answers.GetCapabilities!.replace(/<tt:StreamingCapabilities>.*<\/tt:StreamingCapabilities>/, '');
+    expect(noStreaming).not.toBe(answers.GetCapabilities);
+    const failed = validate({ oldRenew, undeclared, noHardwareId, noTimeout, noStreaming }, dir);
+    expect(failed.noStreaming!.join('\n')).toMatch(/Expected is \( \{http:\/\/www.onvif.org\/ver10\/schema\}StreamingCapabilities \)/);
     expect(failed.noHardwareId!.join('\n')).toMatch(/Missing child element\(s\). Expected is \( \{http:\/\/www.onvif.org\/ver10\/device\/wsdl\}HardwareId \)/);
     expect(failed.noTimeout!.join('\n')).toMatch(/Expected is \( \{http:\/\/www.onvif.org\/ver10\/schema\}Timeout \)/);
     expect(failed.oldRenew!.join('\n')).toMatch(/CurrentTime': This element is not expected. Expected is \( \{http:\/\/docs.oasis-open.org\/wsn\/b-2\}TerminationTime \)/);
