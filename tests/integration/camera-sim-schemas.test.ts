@@ -167,7 +167,10 @@ describe('camera simulator SOAP answers are valid against the ONVIF and WS-* sch
     expect(noTimeout).not.toBe(answers.GetSnapshotUri);
     const noStreaming = answers.GetCapabilities!.replace(/<tt:StreamingCapabilities>.*<\/tt:StreamingCapabilities>/, '');
     expect(noStreaming).not.toBe(answers.GetCapabilities);
-    const failed = validate({ oldRenew, undeclared, noHardwareId, noTimeout, noStreaming }, dir);
+    const badOperation = answers.PullMessages!.replace(/PropertyOperation="Initialized"/, 'PropertyOperation="Started"');
+    expect(badOperation).not.toBe(answers.PullMessages);
+    const failed = validate({ oldRenew, undeclared, noHardwareId, noTimeout, noStreaming, badOperation }, dir);
+    expect(failed.badOperation!.join('\n')).toMatch(/PropertyOperation': \[facet 'enumeration'\] The value 'Started' is not an element of the set/);
     expect(failed.noStreaming!.join('\n')).toMatch(/Expected is \( \{http:\/\/www.onvif.org\/ver10\/schema\}StreamingCapabilities \)/);
     expect(failed.noHardwareId!.join('\n')).toMatch(/Missing child element\(s\). Expected is \( \{http:\/\/www.onvif.org\/ver10\/device\/wsdl\}HardwareId \)/);
     expect(failed.noTimeout!.join('\n')).toMatch(/Expected is \( \{http:\/\/www.onvif.org\/ver10\/schema\}Timeout \)/);
