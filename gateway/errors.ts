@@ -23,6 +23,7 @@ export const ErrorCodes = {
   DEVICE_REFUSED: 'The device refused the request',
   DEVICE_PROTOCOL: 'The device sent data that does not follow its protocol',
   DEVICE_AUTH_FAILED: 'The device refused the configured credentials (wrong user or password, or its clock too far off)',
+  DEVICE_UNSUPPORTED: 'The device does not offer what the request needs (the service or capability is named in the message)',
   DEVICE_RESPONSE_REFUSED: 'The device sent a response the gateway refuses to read (too large, a DTD or entity declaration, or a foreign namespace)',
   ACCESS_VERSION_MISMATCH: 'The credential delta does not start at the stored version; send a snapshot',
   ACCESS_DUPLICATE_CREDENTIAL: 'Two credentials would share a card or a PIN-only PIN',

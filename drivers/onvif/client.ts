@@ -19,6 +19,8 @@ const require = createRequire(import.meta.url);
 /** The part of the package's Cam we use; its own typings leave out timeShift and _request. */
 export interface CamLike {
   timeShift?: number;
+  /** Service name (device, media, media2, ptz, events, imaging...) → URL, as advertised by GetServices or GetCapabilities. */
+  uri?: Record<string, { path?: string } | undefined>;
   profiles?: { $: { token: string }; name?: string; videoEncoderConfiguration?: { encoding?: string; resolution?: { width: number; height: number } }; PTZConfiguration?: unknown }[];
   activeSource?: { profileToken: string };
   connect(cb: (err: Error | null) => void): void;
@@ -85,7 +87,23 @@ export function toOnvifError(err: unknown, what: string): GatehouseError {
   return new GatehouseError('DEVICE_PROTOCOL', `${what}: ${msg.slice(0, 200)}`);
 }
 
+/** Services the gateway uses, by the package's name for them, and how we name them to people. */
+export const SERVICE_NAMES: Record<string, string> = {
+  device: 'Device',
+  media: 'Media',
+  media2: 'Media2',
+  ptz: 'PTZ',
+  events: 'Events',
+  imaging: 'Imaging',
+};
+
 const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+
+function unsupported(service: string, advertised: string[]): GatehouseError {
+  const name = SERVICE_NAMES[service] ?? service;
+  const message = `the camera does not advertise the ONVIF ${name} service (it has ${advertised.join(', ') || 'none'})`;
+  return new GatehouseError('DEVICE_UNSUPPORTED', message, { service: name, services: advertised });
+}
 
 export class OnvifCamera {
   readonly cam: CamLike;
@@ -124,6 +142,13 @@ export class OnvifCamera {
     });
     const original = this.cam._request.bind(this.cam);
     this.cam._request = (options, cb) => {
+      // The package posts to the literal path "events" or "ptz" when the camera did not
+      // advertise that service: an invalid request target. Refuse it here instead.
+      const service = options.url ? undefined : options.service;
+      if (typeof service === 'string' && !this.cam.uri?.[service]) {
+        const err = unsupported(service, this.services());
+        return void process.nextTick(() => cb(err));
+      }
       // Subscription calls pass a parsed URL instead of host/port: give them our agent too.
       if (options.url && typeof options.url === 'object') options = { ...options, url: { ...(options.url as object), agent: this.agent } };
       let done = false;
@@ -148,6 +173,22 @@ export class OnvifCamera {
   /** Time sync, services, profiles and video sources, as the package's connect does. */
   async connect(): Promise<void> {
     await this.callback<void>((done) => this.cam.connect((err) => done(err)), 'connect');
+  }
+
+  /** Services the camera advertised at connect (GetServices, else GetCapabilities), sorted; empty before. */
+  services(): string[] {
+    return Object.keys(this.cam.uri ?? {})
+      .filter((k) => this.cam.uri?.[k])
+      .sort();
+  }
+
+  hasService(service: string): boolean {
+    return Boolean(this.cam.uri?.[service]);
+  }
+
+  /** DEVICE_UNSUPPORTED naming the service, unless the camera advertised it. */
+  requireService(service: string): void {
+    if (!this.hasService(service)) throw unsupported(service, this.services());
   }
 
   /** Camera clock minus process-uptime based time, as measured; undefined before connect. */

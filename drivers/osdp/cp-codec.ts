@@ -8,7 +8,7 @@ import { OsdpDeframer } from './deframer.js';
 import * as m from './messages.js';
 import { SCBK_D, SecureSession } from './secure-channel.js';
 import { Cmd, Reply, Scs } from './types.js';
-import type { OsdpFrame, PdIdentity, BuzzerControl, LedControl, OutputControl } from './types.js';
+import type { OsdpFrame, PdCapability, PdIdentity, BuzzerControl, LedControl, OutputControl } from './types.js';
 
 /** The CP side of one secure session with one reader. */
 export interface CpSecure {
@@ -78,6 +78,7 @@ export const encodeKeyset = (key: Uint8Array): Uint8Array => m.encodeKeyset(key)
 export const decodeIdentity = (data: Uint8Array): PdIdentity => m.decodePdid(data);
 export const decodeInputs = (data: Uint8Array): boolean[] => m.decodePointStatus('osdp_ISTATR', data);
 export const decodeOutputs = (data: Uint8Array): boolean[] => m.decodePointStatus('osdp_OSTATR', data);
+export const decodePdcap = (data: Uint8Array): PdCapability[] => m.decodePdcap(data);
 export const decodeLocalStatus = (data: Uint8Array): { tamper: boolean; power: boolean } => m.decodeLocalStatus(data);
 export const decodeRaw = (data: Uint8Array): { format: number; bits: number; data: Uint8Array } => m.decodeRaw(data);
 export const decodeKeypad = (data: Uint8Array): string => m.decodeKeypad(data).keys;

@@ -8,7 +8,9 @@ import type { Clock } from '../../gateway/clock.js';
 import { GatehouseError } from '../../gateway/errors.js';
 import type { Logger } from '../../gateway/log.js';
 import { Cmd, NakCode, Reply, type OsdpFrame, type ReaderEvent } from './types.js';
-import { SCBK_D, createCpSession, decodeIdentity, decodeInputs, decodeKeypad, decodeLocalStatus, decodeOutputs, decodeRaw, encodeKeyset, openReply } from './cp-codec.js';
+import {
+  SCBK_D, createCpSession, decodeIdentity, decodePdcap, decodeInputs, decodeKeypad, decodeLocalStatus, decodeOutputs, decodeRaw, encodeKeyset, openReply,
+} from './cp-codec.js';
 import type { Job, OsdpReaderOptions, PdLink } from './cp-types.js';
 
 /** A BUSY reader is asked again after this long (spec: "retry later"). */
@@ -193,6 +195,7 @@ export class ReaderMachine {
         return;
       case Cmd.CAP:
         if (code !== Reply.PDCAP) return unexpected();
+        this.capabilities(link, data);
         if (link.mode === 'off') return this.ready(link);
         return this.handshake(link, link.mode === 'install' ? SCBK_D : link.key!, link.mode === 'install');
       case Cmd.CHLNG:
@@ -228,6 +231,16 @@ export class ReaderMachine {
         return this.handshake(link, link.key, false);
       default:
         return this.report(link, code, data);
+    }
+  }
+
+  /** Hands the capability report on; a malformed one costs only the report, not the reader (it was never needed to run it). */
+  private capabilities(link: PdLink, data: Uint8Array): void {
+    try {
+      this.opts.emit({ kind: 'capabilities', address: link.address, capabilities: decodePdcap(data) });
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      this.opts.log.warn({ address: link.address, err: why }, 'OSDP capability report (PDCAP) not understood; every command is sent');
     }
   }
 

@@ -111,8 +111,19 @@ export interface PdIdentity {
   firmware: string; // "major.minor.build"
 }
 
+/** One osdp_PDCAP record (spec 7.4): function code, compliance level, number of objects. */
+export interface PdCapability {
+  function: number;
+  compliance: number;
+  count: number;
+}
+
+export type LedColor = LedControl['color'];
+
 export type ReaderEvent =
   | { kind: 'online'; address: number; identity?: PdIdentity; secure: boolean }
+  /** osdp_PDCAP as read during set-up, before `online`; a malformed report is logged and not reported. */
+  | { kind: 'capabilities'; address: number; capabilities: PdCapability[] }
   | { kind: 'offline'; address: number; reason: string }
   /** osdp_RAW: `bits` significant bits of `data`, MSB first (e.g. 26-bit Wiegand). */
   | { kind: 'card'; address: number; bits: number; data: Uint8Array; format: number }

@@ -6,6 +6,7 @@
  * reader going silent are `alarm` (raised with `active: true`, cleared with `false`);
  * reader health is `device`; installing a key and syncing credentials are `system`.
  */
+import type { ReaderCapabilities } from '../../drivers/osdp/capabilities.js';
 import type { EventInput } from '../events.js';
 import type { DoorEvent, DoorSnapshot } from './door-machine.js';
 
@@ -42,7 +43,7 @@ export function decisionEvent(d: DecisionRecord): EventInput {
   return { class: 'access', type: d.granted ? 'access.granted' : 'access.denied', source: { device: d.door, point: d.reader }, data };
 }
 
-const ALARM_PRIORITY = { forced: 'high', held: 'medium', tamper: 'high', offline: 'medium' } as const;
+const ALARM_PRIORITY = { forced: 'high', held: 'medium', tamper: 'high', offline: 'medium', powerFailure: 'medium' } as const;
 
 /** A DoorMachine event as a platform event. */
 export function doorEvent(e: DoorEvent): EventInput {
@@ -69,6 +70,16 @@ export function tamperEvent(reader: string, door: string | undefined, active: bo
   return { class: 'alarm', type: 'reader.tamper', source: { device: reader }, data: { reader, ...(door ? { door } : {}), active, priority: ALARM_PRIORITY.tamper } };
 }
 
+/**
+ * The reader reports a power failure (LSTATR power byte): an alarm condition while it lasts.
+ * Medium: the reader still answers (it runs on its backup or a failing supply), but the
+ * lock it drives may lose power next.
+ */
+export function powerFailureEvent(reader: string, door: string | undefined, active: boolean): EventInput {
+  const data = { reader, ...(door ? { door } : {}), active, priority: ALARM_PRIORITY.powerFailure };
+  return { class: 'alarm', type: 'reader.power_failure', source: { device: reader }, data };
+}
+
 export function readerOfflineAlarm(reader: string, door: string | undefined, active: boolean, reason?: string): EventInput {
   return {
     class: 'alarm',
@@ -92,9 +103,18 @@ export interface ReaderStateView {
   online: boolean;
   secure: boolean;
   tamper: boolean;
+  powerFailure: boolean;
   lastSeen: number | null; // epoch ms
+  capabilities: ReaderCapabilities | undefined;
 }
 
 export function readerState(s: ReaderStateView): Record<string, unknown> {
-  return { online: s.online, secure: s.secure, tamper: s.tamper, lastSeen: s.lastSeen === null ? null : new Date(s.lastSeen).toISOString() };
+  return {
+    online: s.online,
+    secure: s.secure,
+    tamper: s.tamper,
+    powerFailure: s.powerFailure,
+    lastSeen: s.lastSeen === null ? null : new Date(s.lastSeen).toISOString(),
+    ...(s.capabilities ? { capabilities: s.capabilities } : {}),
+  };
 }

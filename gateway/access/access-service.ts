@@ -7,6 +7,7 @@
  * door decided.
  */
 import type { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig } from '../../config/schema.js';
+import { summariseCapabilities, type ReaderCapabilities } from '../../drivers/osdp/capabilities.js';
 import { cardHexFromRaw } from '../../drivers/osdp/card.js';
 import type { BuzzerControl, LedControl, OutputControl, ReaderEvent, ReaderLinkStatus } from '../../drivers/osdp/types.js';
 import type { Decider, Decision, LineReader, ReaderLine, ReaderLineFactory } from './service-types.js';
@@ -15,9 +16,12 @@ import type { EventInput } from '../events.js';
 import { GatehouseError, isGatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/outbox.js';
-import { decisionEvent, doorEvent, doorState, readerHealthEvent, readerOfflineAlarm, readerState, tamperEvent, type Direction } from './access-events.js';
+import {
+  decisionEvent, doorEvent, doorState, powerFailureEvent, readerHealthEvent, readerOfflineAlarm, readerState, tamperEvent, type Direction,
+} from './access-events.js';
 import { DoorMachine, type Passage, type RelayCommand } from './door-machine.js';
 import { KeypadEntry, PinGuessLimiter, type Entry } from './keypad-entry.js';
+import { sendBuzzer, sendLed } from './reader-feedback.js';
 
 export type { Decider, Decision, DecisionRequest, LineReader, ReaderLine, ReaderLineFactory } from './service-types.js';
 
@@ -50,6 +54,10 @@ interface ReaderRuntime {
   online: boolean;
   secure: boolean;
   tamper: boolean;
+  /** The reader reports a power failure (LSTATR). */
+  powerFailure: boolean;
+  /** Its PDCAP, once read: what it may be sent. */
+  capabilities: ReaderCapabilities | undefined;
   lastSeen: number | null;
   inputs: boolean[];
 }
@@ -99,6 +107,8 @@ export class AccessService {
           online: false,
           secure: false,
           tamper: false,
+          powerFailure: false,
+          capabilities: undefined,
           lastSeen: null,
           inputs: [],
         };
@@ -207,6 +217,16 @@ export class AccessService {
           this.record(tamperEvent(rt.cfg.id, rt.door?.id, e.tamper));
           this.publishReader(rt);
         }
+        if (e.power !== rt.powerFailure) {
+          rt.powerFailure = e.power;
+          this.opts.log.warn({ reader: rt.cfg.id, powerFailure: e.power }, e.power ? 'reader reports a power failure' : 'reader power restored');
+          this.record(powerFailureEvent(rt.cfg.id, rt.door?.id, e.power));
+          this.publishReader(rt);
+        }
+        return;
+      case 'capabilities':
+        rt.capabilities = summariseCapabilities(e.capabilities);
+        this.opts.log.debug({ reader: rt.cfg.id, capabilities: rt.capabilities }, 'reader capabilities read');
         return;
       case 'online':
         return this.onOnline(rt, e.secure, e.identity as Record<string, unknown> | undefined);
@@ -286,7 +306,7 @@ export class AccessService {
     const decision = this.opts.decider.decide({ door: rt.door.id, direction: rt.door.direction, card, now: this.opts.clock.now() });
     if (!decision.granted && decision.reason === 'pin_required') {
       rt.keypad.awaitPin(card);
-      void rt.line.led(rt.cfg.address, AWAIT_PIN_LED).catch(() => undefined);
+      this.led(rt, AWAIT_PIN_LED);
       return;
     }
     this.act(rt, decision);
@@ -313,8 +333,8 @@ export class AccessService {
     const door = rt.door!;
     if (decision.granted) this.door(door.id).grant({ credentialId: decision.credentialId ?? decision.credential, direction: door.direction, door: door.id });
     const feedback = decision.granted ? GRANT_FEEDBACK : DENY_FEEDBACK;
-    void rt.line.led(rt.cfg.address, feedback.led).catch(() => undefined);
-    void rt.line.buzzer(rt.cfg.address, feedback.buzz).catch(() => undefined);
+    this.led(rt, feedback.led);
+    this.buzz(rt, feedback.buzz);
     this.record(
       decisionEvent({
         door: door.id,
@@ -340,6 +360,15 @@ export class AccessService {
   }
 
   // --- outputs and recording ---------------------------------------------------------
+
+  /** Feedback within what the reader can do (reader-feedback.ts). */
+  private led(rt: ReaderRuntime, led: LedControl): void {
+    sendLed({ id: rt.cfg.id, address: rt.cfg.address, line: rt.line, capabilities: rt.capabilities }, led, this.opts.log);
+  }
+
+  private buzz(rt: ReaderRuntime, buzz: BuzzerControl): void {
+    sendBuzzer({ id: rt.cfg.id, address: rt.cfg.address, line: rt.line, capabilities: rt.capabilities }, buzz, this.opts.log);
+  }
 
   private drive(cfg: DoorConfig, cmd: RelayCommand): void {
     const rt = this.readers.get(cfg.lock.reader);

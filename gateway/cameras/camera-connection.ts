@@ -91,10 +91,22 @@ export class CameraConnection {
     return p;
   }
 
+  /** The connected client, once the camera advertised `service`; else DEVICE_UNSUPPORTED naming it (or DEVICE_OFFLINE). */
+  readyFor(service: string): OnvifCamera {
+    const client = this.ready();
+    try {
+      client.requireService(service);
+    } catch (err) {
+      const e = toGatehouseError(err);
+      throw new GatehouseError(e.code, `camera ${this.id}: ${e.message}`, { camera: this.id, ...e.details });
+    }
+    return client;
+  }
+
   /** The snapshot URI of the chosen profile, asked once per connection, pointed at the configured host. */
   async snapshotUri(): Promise<string> {
     if (this.snapshotUriCache) return this.snapshotUriCache;
-    const uri = new URL(await this.ready().snapshotUri(this.profileToken));
+    const uri = new URL(await this.readyFor('media').snapshotUri(this.profileToken));
     // The picture comes from the camera we configured, whatever address it believes it has
     // (NAT), so a hostile answer cannot send our credentials elsewhere.
     uri.hostname = this.d.config.host;
@@ -129,9 +141,15 @@ export class CameraConnection {
       const streamUri = await client.streamUri(profile).catch(() => undefined);
       if (gen !== this.gen) return void client.close();
       const skewMs = client.skewMs(this.d.clock.now());
-      this.status = { camera: cfg.id, online: true, info, profiles, profile, ...(streamUri ? { streamUri } : {}), skewMs, events: false };
+      const services = client.services();
+      this.status = { camera: cfg.id, online: true, info, profiles, profile, ...(streamUri ? { streamUri } : {}), skewMs, events: false, services };
       if (Math.abs(skewMs) > 60_000) this.d.log.warn({ camera: cfg.id, skewMs }, 'camera clock is off; authenticating with its own time, but its event times are corrected by this much');
-      if (cfg.events) {
+      // A camera without an Events service is online all the same (snapshots, presets, live
+      // view); subscribing would only fail and look like a lost connection.
+      if (cfg.events && !client.hasService('events')) {
+        this.d.log.info({ camera: cfg.id, services }, 'camera advertises no ONVIF Events service; online without camera events');
+      }
+      if (cfg.events && client.hasService('events')) {
         await client.createPullPoint();
         if (gen !== this.gen) return void client.close();
         this.status.events = true;

@@ -21,7 +21,10 @@
  *
  * Availability: `device.online` / `device.offline` {family: 'camera'} events and the
  * retained `state/{camera}` {online, model, manufacturer, firmware, profile, skewMs,
- * events, lastError}.
+ * events, services, lastError}.
+ *
+ * Only services the camera advertised are called: without Events it is online with
+ * `events: false`; PTZ commands on a camera without PTZ answer DEVICE_UNSUPPORTED.
  */
 import { EventEmitter } from 'node:events';
 import type { Secrets } from '../../config/load.js';
@@ -123,18 +126,18 @@ export class CameraService extends EventEmitter<CameraServiceEvents> implements 
 
   async streamUri(camera: string): Promise<string> {
     const conn = this.conn(camera);
-    const uri = conn.status.streamUri ?? (await conn.ready().streamUri(conn.profileToken));
+    const uri = conn.status.streamUri ?? (await conn.readyFor('media').streamUri(conn.profileToken));
     return uri;
   }
 
   async presets(camera: string): Promise<Preset[]> {
     const conn = this.conn(camera);
-    return conn.ready().presets(conn.profileToken);
+    return conn.readyFor('ptz').presets(conn.profileToken);
   }
 
   async gotoPreset(camera: string, preset: string): Promise<void> {
     const conn = this.conn(camera);
-    const client = conn.ready();
+    const client = conn.readyFor('ptz');
     const list = await client.presets(conn.profileToken);
     const found = list.find((p) => p.token === preset) ?? list.find((p) => p.name === preset);
     if (!found) throw new GatehouseError('DEVICE_REFUSED', `camera ${camera} has no preset "${preset}"`, { camera, preset, presets: list.map((p) => p.name) });
@@ -143,7 +146,7 @@ export class CameraService extends EventEmitter<CameraServiceEvents> implements 
 
   async setPreset(camera: string, preset: string, name?: string): Promise<Preset> {
     const conn = this.conn(camera);
-    const client = conn.ready();
+    const client = conn.readyFor('ptz');
     const list = await client.presets(conn.profileToken);
     const existing = list.find((p) => p.token === preset) ?? list.find((p) => p.name === preset);
     const newName = name ?? existing?.name ?? preset;
@@ -223,6 +226,7 @@ export class CameraService extends EventEmitter<CameraServiceEvents> implements 
     if (s.info) Object.assign(state, { manufacturer: s.info.manufacturer, model: s.info.model, firmware: s.info.firmware, serial: s.info.serial });
     if (s.profile) state.profile = s.profile;
     if (s.skewMs !== undefined) state.skewMs = s.skewMs;
+    if (s.services) state.services = s.services;
     if (!s.online && s.lastError) state.lastError = s.lastError;
     await this.o.outbox.setState(camera, state).catch((err) => this.o.log.error({ err: toGatehouseError(err).toJSON(), camera }, 'camera state not stored'));
   }

@@ -32,6 +32,8 @@ export interface CameraStatus {
   skewMs?: number;
   /** Whether a PullPoint subscription is running. */
   events: boolean;
+  /** ONVIF services the camera advertised (device, media, ptz, events...), sorted; only these are called. */
+  services?: string[];
   /** Coded reason of the last failure, while not online. */
   lastError?: string;
 }

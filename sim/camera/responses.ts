@@ -46,18 +46,21 @@ export function deviceInformation(id: SimIdentity): string {
 export interface XAddrs {
   device: string;
   media: string;
-  ptz: string;
-  events: string;
+  /** Absent: the camera has no such service and does not advertise it. */
+  ptz?: string;
+  events?: string;
 }
 
 export function capabilities(x: XAddrs): string {
   return (
     '<tds:GetCapabilitiesResponse><tds:Capabilities>' +
     `<tt:Device><tt:XAddr>${x.device}</tt:XAddr></tt:Device>` +
-    `<tt:Events><tt:XAddr>${x.events}</tt:XAddr><tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport>` +
-    '<tt:WSPullPointSupport>true</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>' +
+    (x.events
+      ? `<tt:Events><tt:XAddr>${x.events}</tt:XAddr><tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport>` +
+        '<tt:WSPullPointSupport>true</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>'
+      : '') +
     `<tt:Media><tt:XAddr>${x.media}</tt:XAddr><tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>` +
-    `<tt:PTZ><tt:XAddr>${x.ptz}</tt:XAddr></tt:PTZ>` +
+    (x.ptz ? `<tt:PTZ><tt:XAddr>${x.ptz}</tt:XAddr></tt:PTZ>` : '') +
     '</tds:Capabilities></tds:GetCapabilitiesResponse>'
   );
 }
@@ -69,8 +72,8 @@ export function services(x: XAddrs): string {
     '<tds:GetServicesResponse>' +
     svc('http://www.onvif.org/ver10/device/wsdl', x.device, 2, 60) +
     svc('http://www.onvif.org/ver10/media/wsdl', x.media, 2, 60) +
-    svc('http://www.onvif.org/ver20/ptz/wsdl', x.ptz, 2, 60) +
-    svc('http://www.onvif.org/ver10/events/wsdl', x.events, 2, 60) +
+    (x.ptz ? svc('http://www.onvif.org/ver20/ptz/wsdl', x.ptz, 2, 60) : '') +
+    (x.events ? svc('http://www.onvif.org/ver10/events/wsdl', x.events, 2, 60) : '') +
     '</tds:GetServicesResponse>'
   );
 }

@@ -18,6 +18,7 @@ import { testJpeg } from './jpeg.js';
 import * as R from './responses.js';
 import { DiscoveryResponder, type DiscoveryOptions } from './sim-discovery.js';
 import { notificationXml, PullPointManager, type SimNotification } from './sim-events.js';
+import { SimServices, type SimServiceOptions } from './sim-services.js';
 import { bodyAction, envelope, fault, parseDuration, textOf, UsernameTokenChecker } from './soap.js';
 
 export interface SimCameraOptions {
@@ -46,6 +47,10 @@ export interface SimCameraOptions {
   discovery?: DiscoveryOptions | false;
   name?: string;
   hardware?: string;
+  /** Optional services, all on by default; a camera without Events or PTZ leaves them out of GetServices and GetCapabilities. */
+  services?: SimServiceOptions;
+  /** false: GetServices is not implemented (an ONVIF 1.0 camera), clients must fall back to GetCapabilities. */
+  getServices?: boolean;
 }
 
 export interface SimCameraStats {
@@ -54,6 +59,8 @@ export interface SimCameraStats {
   snapshots: number;
   /** Authorization schemes the snapshot URL has seen, in order. */
   snapshotSchemes: string[];
+  /** SOAP requests posted to a path that is no service of this camera (answered 404), in order. */
+  badPaths: string[];
 }
 
 const MAX_REQUEST_BYTES = 256 * 1024;
@@ -63,7 +70,7 @@ export class SimulatedCamera {
   readonly endpoint = `urn:uuid:${randomUUID()}`;
   readonly presets = new Map<string, string>([['preset_1', 'Home']]);
   currentPreset: string | undefined;
-  readonly stats: SimCameraStats = { soapRequests: 0, authFailures: 0, snapshots: 0, snapshotSchemes: [] };
+  readonly stats: SimCameraStats = { soapRequests: 0, authFailures: 0, snapshots: 0, snapshotSchemes: [], badPaths: [] };
   readonly identity: R.SimIdentity;
   skewMs: number;
   httpPort = 0;
@@ -76,6 +83,7 @@ export class SimulatedCamera {
   private readonly pullPoints: PullPointManager;
   private readonly discovery: DiscoveryResponder | undefined;
   private readonly profiles: R.SimProfile[];
+  private readonly services: SimServices;
   private readonly state = { motion: false, tamper: false, field: false, inputs: new Map<string, boolean>([['DI_1', false]]) };
   private presetSeq = 2;
   private jpeg: Buffer = Buffer.alloc(0);
@@ -87,8 +95,9 @@ export class SimulatedCamera {
     this.auth = new UsernameTokenChecker(() => this.users, opts.authWindowMs ?? 30_000);
     this.httpAuth = new HttpAuthenticator(`Sim camera ${opts.id}`, () => this.users, () => opts.snapshotAuth ?? 'digest');
     this.pullPoints = new PullPointManager(() => opts.maxPullHoldMs ?? 10_000);
+    this.services = new SimServices(opts.services);
     this.identity = { manufacturer: 'Gatehouse', model: 'SimCam 2000', firmware: '1.0.0', serial: `SIM-${opts.id}`, hardwareId: opts.hardware ?? 'SimCam-HW1' };
-    this.profiles = [{ token: 'profile_1', name: 'MainStream', width: 1920, height: 1080, ptz: true }];
+    this.profiles = [{ token: 'profile_1', name: 'MainStream', width: 1920, height: 1080, ptz: this.hasPtz }];
     if ((opts.profiles ?? 2) === 2) this.profiles.push({ token: 'profile_2', name: 'SubStream', width: 640, height: 360, ptz: false });
     if (opts.discovery !== false) {
       this.discovery = new DiscoveryResponder(
@@ -96,6 +105,13 @@ export class SimulatedCamera {
         opts.discovery ?? {},
       );
     }
+  }
+
+  get hasEvents(): boolean {
+    return this.services.events;
+  }
+  get hasPtz(): boolean {
+    return this.services.ptz;
   }
 
   get host(): string {
@@ -191,7 +207,7 @@ export class SimulatedCamera {
     const enc = (s: string) => encodeURIComponent(s);
     return [
       'onvif://www.onvif.org/type/video_encoder',
-      'onvif://www.onvif.org/type/ptz',
+      ...(this.hasPtz ? ['onvif://www.onvif.org/type/ptz'] : []),
       'onvif://www.onvif.org/Profile/Streaming',
       `onvif://www.onvif.org/name/${enc(this.opts.name ?? `SimCam ${this.id}`)}`,
       `onvif://www.onvif.org/hardware/${enc(this.identity.hardwareId)}`,
@@ -229,6 +245,12 @@ export class SimulatedCamera {
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     if (req.method === 'GET' && req.url?.startsWith('/onvif/snapshot/')) return this.snapshot(req, res);
     if (req.method !== 'POST') return void res.writeHead(405).end();
+    if (!this.services.servesPath(req.url ?? '')) {
+      // What a camera does with a request to a service it does not have (the `onvif`
+      // package's fallback posts to the literal path "events" or "ptz").
+      this.stats.badPaths.push(req.url ?? '');
+      return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not Found');
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
@@ -256,7 +278,9 @@ export class SimulatedCamera {
       this.stats.authFailures++;
       return [this.opts.authFailureStatus ?? 400, fault('Sender', 'ter:NotAuthorized', 'Sender not Authorized')];
     }
-    const x = { device: `${this.base()}/onvif/device_service`, media: `${this.base()}/onvif/media_service`, ptz: `${this.base()}/onvif/ptz_service`, events: `${this.base()}/onvif/events_service` };
+    const x = this.services.xaddrs(this.base());
+    const missing = this.services.missingFor(action);
+    if (missing) return [400, fault('Receiver', 'ter:ActionNotSupported', `${missing} service not supported by this camera`)];
     const ok = (body: string): [number, string] => [200, envelope(body)];
     const profile = textOf(xml, 'ProfileToken');
     const badProfile = profile !== undefined && !this.profiles.some((p) => p.token === profile);
@@ -267,6 +291,9 @@ export class SimulatedCamera {
       case 'GetCapabilities':
         return ok(R.capabilities(x));
       case 'GetServices':
+        if (this.opts.getServices === false) {
+          return [400, fault('Receiver', 'ter:ActionNotSupported', 'GetServices is not supported by this camera')];
+        }
         return ok(R.services(x));
       case 'GetProfiles':
         return ok(R.profiles(this.profiles));
@@ -333,7 +360,11 @@ export class SimulatedCamera {
     }
     if (action === 'Renew') {
       this.pullPoints.renew(sub, this.cameraNow(), this.ttl(xml, 'TerminationTime'));
-      return [200, envelope(`<wsnt:RenewResponse>${times()}</wsnt:RenewResponse>`)];
+      // WS-BaseNotification (b-2.xsd) RenewResponse: TerminationTime first, then CurrentTime.
+      const renewed =
+        `<wsnt:TerminationTime>${new Date(sub.terminationTime).toISOString()}</wsnt:TerminationTime>` +
+        `<wsnt:CurrentTime>${new Date(this.cameraNow()).toISOString()}</wsnt:CurrentTime>`;
+      return [200, envelope(`<wsnt:RenewResponse>${renewed}</wsnt:RenewResponse>`)];
     }
     const limit = Math.max(1, Math.min(1000, Number(textOf(xml, 'MessageLimit') ?? 10) || 10));
     const msgs = await this.pullPoints.pull(sub, parseDuration(textOf(xml, 'Timeout')) ?? 0, limit);

@@ -19,6 +19,8 @@ export const NS = {
   wsa: 'http://www.w3.org/2005/08/addressing',
   tns1: 'http://www.onvif.org/ver10/topics',
   ter: 'http://www.onvif.org/ver10/error',
+  /** WS-ResourceFramework faults (ResourceUnknownFault for a subscription that is gone). */
+  'wsrf-rw': 'http://docs.oasis-open.org/wsrf/rw-2',
 };
 
 export function escapeXml(s: string): string {
@@ -52,7 +54,9 @@ export function envelope(body: string, header = ''): string {
   return (
     '<?xml version="1.0" encoding="UTF-8"?>' +
     `<s:Envelope xmlns:s="${NS.soap}" xmlns:tds="${NS.tds}" xmlns:trt="${NS.trt}" xmlns:tptz="${NS.tptz}" xmlns:tev="${NS.tev}" ` +
-    `xmlns:tt="${NS.tt}" xmlns:wsnt="${NS.wsnt}" xmlns:wsa="${NS.wsa}" xmlns:tns1="${NS.tns1}" xmlns:ter="${NS.ter}">` +
+    `xmlns:tt="${NS.tt}" xmlns:wsnt="${NS.wsnt}" xmlns:wsa="${NS.wsa}" xmlns:tns1="${NS.tns1}" xmlns:ter="${NS.ter}" ` +
+    // Every prefix a fault's QName subcode uses must be declared (a strict client reads it as a QName).
+    `xmlns:wsrf-rw="${NS['wsrf-rw']}">` +
     (header ? `<s:Header>${header}</s:Header>` : '') +
     `<s:Body>${body}</s:Body></s:Envelope>`
   );

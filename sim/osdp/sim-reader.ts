@@ -20,8 +20,14 @@ export interface SimReaderOptions {
   /** Number of inputs (default 2: contact, exit button) and outputs (default 2). */
   inputs?: number;
   outputs?: number;
-  /** Without a buzzer the reader NAKs osdp_BUZ (unknown command): the refusal path. */
+  /** Without a buzzer the reader NAKs osdp_BUZ (unknown command) and says so in PDCAP. */
   buzzer?: boolean;
+  /** LED compliance announced in PDCAP (default 4, tri-colour); 0 = no LED, osdp_LED is NAKed. */
+  led?: 0 | 1 | 2 | 3 | 4;
+  /** Text display compliance announced in PDCAP (default 0, none). */
+  text?: 0 | 1 | 2 | 3;
+  /** The osdp_PDCAP payload exactly as given (e.g. one captured from a real reader), instead of one built from the above. */
+  pdcap?: Uint8Array;
   /** Secure channel: `key` = the reader's SCBK (none = install mode, SCBK-D accepted). */
   key?: Uint8Array;
   /** NAK (0x06) every command that arrives in clear (other than the set-up ones). Default: when it has a key. */
@@ -56,6 +62,9 @@ export class SimReader extends EventEmitter<SimReaderEvents> {
   readonly leds: LedControl[] = [];
   buzzer: { onMs: number; offMs: number; count: number } | undefined;
   readonly hasBuzzer: boolean;
+  readonly ledCompliance: 0 | 1 | 2 | 3 | 4;
+  readonly textCompliance: 0 | 1 | 2 | 3;
+  private readonly pdcap: Uint8Array | undefined;
   /** Tamper switch open. */
   tampered = false;
   /** true = power failure reported. */
@@ -89,6 +98,9 @@ export class SimReader extends EventEmitter<SimReaderEvents> {
     this.inputs = new Array<boolean>(opts.inputs ?? 2).fill(false);
     this.inputs[0] = true; // door shut: normally-closed contact reads active
     this.hasBuzzer = opts.buzzer ?? true;
+    this.ledCompliance = opts.led ?? 4;
+    this.textCompliance = opts.text ?? 0;
+    this.pdcap = opts.pdcap ? Uint8Array.from(opts.pdcap) : undefined;
     this.key = opts.key ? Uint8Array.from(opts.key) : undefined;
     this.secureCapable = opts.secureCapable ?? true;
     this.requireSecure = opts.requireSecure ?? this.key !== undefined;
@@ -195,7 +207,7 @@ export class SimReader extends EventEmitter<SimReaderEvents> {
         case Cmd.ID:
           return { code: Reply.PDID, data: replyId(this.identity) };
         case Cmd.CAP:
-          return { code: Reply.PDCAP, data: replyCap({ inputs: this.inputs.length, outputs: this.outputs.length, secure: this.secureCapable, buzzer: this.hasBuzzer }) };
+          return { code: Reply.PDCAP, data: this.pdcap ?? this.capabilityReport() };
         case Cmd.ISTAT:
           return { code: Reply.ISTATR, data: replyInputs(this.inputs) };
         case Cmd.OSTAT:
@@ -205,6 +217,7 @@ export class SimReader extends EventEmitter<SimReaderEvents> {
         case Cmd.OUT:
           return this.out(data);
         case Cmd.LED:
+          if (this.ledCompliance === 0) return nak(NakCode.UNKNOWN_COMMAND);
           for (const r of decodeLed(data)) {
             const c = ledRecordToControl(r);
             if (c) this.leds[c.led] = c;
@@ -220,6 +233,11 @@ export class SimReader extends EventEmitter<SimReaderEvents> {
     } catch {
       return nak(NakCode.COMMAND_LENGTH);
     }
+  }
+
+  private capabilityReport(): Uint8Array {
+    const c = { inputs: this.inputs.length, outputs: this.outputs.length, secure: this.secureCapable, buzzer: this.hasBuzzer };
+    return replyCap({ ...c, led: this.ledCompliance, text: this.textCompliance });
   }
 
   private out(data: Uint8Array): ClearReply {

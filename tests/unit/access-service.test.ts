@@ -128,8 +128,10 @@ describe('AccessService', () => {
     r.line.send({ kind: 'local-status', address: 2, tamper: true, power: true });
     r.line.send({ kind: 'offline', address: 1, reason: 'no answer to 4 polls' });
     r.line.send({ kind: 'online', address: 1, secure: true });
+    r.line.send({ kind: 'local-status', address: 2, tamper: true, power: false });
     const alarms = r.events.filter((e) => e.class === 'alarm').map((e) => `${e.type}:${String(e.data.active)}`);
-    expect(alarms).toEqual(['reader.tamper:true', 'reader.offline:true', 'reader.offline:false']);
+    // LSTATR's second byte is the power-failure report: an alarm of its own while it lasts.
+    expect(alarms).toEqual(['reader.tamper:true', 'reader.power_failure:true', 'reader.offline:true', 'reader.offline:false', 'reader.power_failure:false']);
     // Back online: the lock is told its state again.
     expect(r.line.outputs.at(-1)!.cmds).toEqual([{ output: 0, action: 'off' }]);
   });
