@@ -177,7 +177,7 @@ function checkReaderKeys(loaded: LoadedConfig, dataDir: string): { errors: strin
   const warnings: string[] = [];
   let keys: ReaderKeyStore | undefined;
   try {
-    keys = new ReaderKeyStore(resolve(dataDir), loaded.secrets);
+    keys = new ReaderKeyStore(resolve(dataDir), loaded.secrets, { readOnly: true });
   } catch (err) {
     errors.push((err as Error).message);
   }

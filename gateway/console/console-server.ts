@@ -28,7 +28,7 @@ import { SECURITY_HEADERS, sameOrigin, sendJson } from './http-util.js';
 import { LiveFeed, type LiveFeedOptions } from './live.js';
 import { LoginLimiter } from './login-limiter.js';
 import { Sessions } from './sessions.js';
-import { loadTls } from './tls.js';
+import { loadTls, tlsServerOptions } from './tls.js';
 
 export interface ConsoleOptions {
   config: Pick<CompoundConfig, 'console'>;
@@ -204,8 +204,9 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
       }
       if (tlsOn) {
         const tls = loadTls({ certFile: cfg.tls.certFile, keyFile: cfg.tls.keyFile, dataDir: opts.dataDir, host: cfg.host, openssl: opts.openssl });
+        if (tls.repaired) log.warn({ problem: tls.repaired }, 'damaged console certificate or key repaired; check the storage (SD card) of the box');
         if (tls.generated) log.info({ file: tls.certFile }, 'self-signed console certificate generated; browsers will ask to trust it once');
-        server = createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, onRequest);
+        server = createHttpsServer(tlsServerOptions(tls), onRequest);
       } else {
         server = createHttpServer(onRequest);
       }
