@@ -38,6 +38,8 @@ export const ErrorCodes = {
   CONSOLE_AUTH_REQUIRED: 'Sign in to the console first (no valid session)',
   CONSOLE_LOGIN_FAILED: 'Wrong username or password',
   CONSOLE_LOCKED_OUT: 'Too many failed logins; try again later',
+  CONSOLE_BUSY: 'Too many logins are being checked at once; try again in a few seconds',
+  CONSOLE_LAST_ADMIN: 'This is the last enabled administrator: create or enable another administrator first',
   CONSOLE_FORBIDDEN: 'Your console role may not do this',
   CONSOLE_CSRF: 'Refused as a possible cross-site request (CSRF token or Origin missing or wrong)',
   CONSOLE_SETUP_INVALID: 'The setup token is wrong, already used or expired',
