@@ -80,7 +80,7 @@ export async function runUserCli(argv: string[], io: UserCliIo = { stdin: proces
     // Created by root it would be root's, and the service could not open it: let the service create it.
     io.stderr.write(
       `gatehouse user ${sub}: ${dataDir} does not exist yet. Start the service once (systemctl start gatehouse) so it creates it ` +
-        `with the right owner, then run this again; or run it as the service user: sudo -u gatehouse gatehouse user ${sub} ...\n`,
+        `with the right owner, then run this again; or create it for the user the daemon runs as: install -d -m 0700 -o gatehouse -g gatehouse ${dataDir}\n`,
     );
     return 1;
   }

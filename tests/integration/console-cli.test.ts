@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, ROOT, requireBuild } from '../helpers/cli.js';
@@ -26,6 +26,8 @@ describe('gatehouse user', () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-user-cli-'));
     config = join(dir, 'c.yaml');
     writeFileSync(config, 'compound: { id: c }\ngateway: { id: g }\n');
+    // Run as root (CI), `gatehouse user` refuses to create a missing data dir (see data-dir.test.ts).
+    mkdirSync(join(dir, 'data'));
   });
   afterAll(async () => {
     await rig?.stop();
