@@ -84,7 +84,8 @@ export function loadCompoundFile(file: string): LoadedConfig {
 
 /** How the installed service reads its secrets: owned by root, group gatehouse, group-readable only. */
 const SERVICE_SECRETS_ADVICE = (path: string): string =>
-  `for the systemd service run: sudo chown root:gatehouse ${path} && sudo chmod 640 ${path}; when the daemon runs as the file's owner, chmod 600 ${path} is enough`;
+  `for the systemd service run: sudo chown root:gatehouse ${path} && sudo chmod 640 ${path}; ` +
+  `when the daemon runs as the file's owner, chmod 600 ${path} is enough`;
 
 /**
  * Accepted modes: 0600 (read by its owner, who runs the daemon) and 0640 owned by root (the

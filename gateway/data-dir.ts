@@ -57,7 +57,10 @@ export function prepareDataDir(dir: string): string[] {
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch {
-    throw new GatehouseError('DATA_DIR_UNUSABLE', `${dir} is not writable by user ${whoami()} (it belongs to uid ${statSync(dir).uid}): ${fix}`, { path: dir });
+    const owner = statSync(dir).uid;
+    throw new GatehouseError('DATA_DIR_UNUSABLE', `${dir} is not writable by user ${whoami()} (it belongs to uid ${owner}): ${fix}`, {
+      path: dir,
+    });
   }
   for (const name of WRITTEN) {
     const p = join(dir, name);
@@ -65,7 +68,8 @@ export function prepareDataDir(dir: string): string[] {
     try {
       accessSync(p, constants.R_OK | constants.W_OK);
     } catch {
-      throw new GatehouseError('DATA_DIR_UNUSABLE', `${p} is not writable by user ${whoami()} (it belongs to uid ${statSync(p).uid}, often because a command ran as root before the service created it): ${fix}`, { path: p });
+      const why = `it belongs to uid ${statSync(p).uid}, often because a command ran as root before the service created it`;
+      throw new GatehouseError('DATA_DIR_UNUSABLE', `${p} is not writable by user ${whoami()} (${why}): ${fix}`, { path: p });
     }
   }
   return tightened;

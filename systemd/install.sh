@@ -25,7 +25,8 @@ command -v node >/dev/null || { echo "install.sh: Node.js 20 or newer is require
 
 # libsystemd-dev lets the sd-notify binding build, which Type=notify and the watchdog need.
 apt-get install -y --no-install-recommends libsystemd-dev build-essential python3 util-linux >/dev/null
-id gatehouse >/dev/null 2>&1 || useradd --system --user-group --home-dir /var/lib/gatehouse --no-create-home --shell /usr/sbin/nologin gatehouse
+id gatehouse >/dev/null 2>&1 \
+  || useradd --system --user-group --home-dir /var/lib/gatehouse --no-create-home --shell /usr/sbin/nologin gatehouse
 install -d -m 0700 -o gatehouse -g gatehouse /var/lib/gatehouse
 
 # Build in a scratch dir as the unprivileged service user (its npm cache there too, not in
@@ -57,7 +58,8 @@ for f in /etc/gatehouse/*secrets*.yaml; do
 done
 [ -f /etc/gatehouse/compound.yaml ] || echo "install.sh: put the compound file at /etc/gatehouse/compound.yaml (see config/examples/)" >&2
 # Checked as the service user: a secrets file it cannot read fails here, not at the first start.
-runuser -u gatehouse -- /usr/bin/env node /opt/gatehouse/bin/gatehouse.js check --config /etc/gatehouse/compound.yaml --data /var/lib/gatehouse \
+runuser -u gatehouse -- /usr/bin/env node /opt/gatehouse/bin/gatehouse.js check \
+  --config /etc/gatehouse/compound.yaml --data /var/lib/gatehouse \
   || { echo "install.sh: fix the compound file, then: systemctl enable --now gatehouse" >&2; exit 2; }
 install -m 0644 -o root -g root /opt/gatehouse/systemd/gatehouse.service /etc/systemd/system/gatehouse.service
 systemd-analyze verify /etc/systemd/system/gatehouse.service

@@ -47,7 +47,8 @@ export function createAccess(opts: CreateAccessOptions): AccessComponent {
   // at start (with what to do) and refuses credential syncs, and the other families run.
   let keyError: Error | undefined;
   let hashKey: Buffer;
-  const onRecovered = (message: string): void => log.warn({ problem: message }, 'damaged key file restored from its backup; check the storage (SD card) of the box');
+  const onRecovered = (message: string): void =>
+    log.warn({ problem: message }, 'damaged key file restored from its backup; check the storage (SD card) of the box');
   try {
     hashKey = loadOrCreateHashKey(opts.dataDir, { onRecovered });
   } catch (err) {

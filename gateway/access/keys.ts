@@ -46,7 +46,8 @@ export function loadOrCreateHashKey(dataDir: string, opts: KeyFileOptions = {}):
   if (read) {
     throw new GatehouseError(
       'CONFIG_INVALID',
-      `${read.problem}: restore ${file} from a backup of the box, or delete it and ${file}.bak together with outbox.db's credentials and let the platform send a new snapshot`,
+      `${read.problem}: restore ${file} from a backup of the box, or delete it and ${file}.bak together with ` +
+        "outbox.db's credentials and let the platform send a new snapshot",
     );
   }
   const key = randomBytes(32);

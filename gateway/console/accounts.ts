@@ -146,9 +146,12 @@ export class Accounts {
   disable(username: string): ConsoleUser {
     const name = username.toLowerCase();
     const r = this.db.transaction(() => {
-      const target = this.db.prepare('SELECT role, disabled FROM console_users WHERE username = ?').get(name) as Pick<UserRow, 'role' | 'disabled'> | undefined;
+      const target = this.db.prepare('SELECT role, disabled FROM console_users WHERE username = ?').get(name) as
+        | Pick<UserRow, 'role' | 'disabled'>
+        | undefined;
       if (target?.role === 'admin' && !target.disabled) {
-        const admins = (this.db.prepare("SELECT COUNT(*) AS n FROM console_users WHERE role = 'admin' AND disabled = 0").get() as { n: number }).n;
+        const count = this.db.prepare("SELECT COUNT(*) AS n FROM console_users WHERE role = 'admin' AND disabled = 0");
+        const admins = (count.get() as { n: number }).n;
         if (admins <= 1) throw new GatehouseError('CONSOLE_LAST_ADMIN', undefined, { username: name });
       }
       const changed = this.db.prepare('UPDATE console_users SET disabled = 1 WHERE username = ?').run(name);
@@ -228,7 +231,8 @@ export class Accounts {
   /** Whether `token` is the live setup token and no administrator exists yet (a hash lookup, no scrypt). */
   setupTokenValid(token: unknown): boolean {
     if (typeof token !== 'string' || token.length > 200) return false;
-    const row = this.db.prepare('SELECT expires_at FROM console_setup WHERE token_hash = ?').get(sha256(token)) as { expires_at: number } | undefined;
+    const select = this.db.prepare('SELECT expires_at FROM console_setup WHERE token_hash = ?');
+    const row = select.get(sha256(token)) as { expires_at: number } | undefined;
     return row !== undefined && row.expires_at > this.now() && !this.hasAdmin();
   }
 

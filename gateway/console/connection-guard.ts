@@ -24,7 +24,14 @@ export interface ConnectionGuard {
 
 const key = (s: { remoteAddress?: string; remotePort?: number }): string => `${s.remoteAddress ?? '?'}:${s.remotePort ?? 0}`;
 
-export function guardConnections(server: Server, tls: boolean, limits: ConnectionLimits, timers: Timers, now: () => number, log: Logger): ConnectionGuard {
+export function guardConnections(
+  server: Server,
+  tls: boolean,
+  limits: ConnectionLimits,
+  timers: Timers,
+  now: () => number,
+  log: Logger,
+): ConnectionGuard {
   const perAddress = new Map<string, number>();
   const deadlines = new Map<string, TimerHandle>();
   const warned = new Map<string, number>();
@@ -55,7 +62,8 @@ export function guardConnections(server: Server, tls: boolean, limits: Connectio
     const deadline = timers.setTimeout(() => {
       deadlines.delete(k);
       timedOut++;
-      warn(address, tls ? 'console connection closed: no TLS handshake in time' : 'console connection closed: no request in time', { ms: limits.handshakeTimeoutMs });
+      const what = tls ? 'console connection closed: no TLS handshake in time' : 'console connection closed: no request in time';
+      warn(address, what, { ms: limits.handshakeTimeoutMs });
       socket.destroy();
     }, limits.handshakeTimeoutMs);
     deadlines.set(k, deadline);

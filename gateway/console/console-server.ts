@@ -107,7 +107,11 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
   const now = () => opts.clock.now();
   const accounts = new Accounts(opts.outbox.db, now);
   const sessions = new Sessions(opts.outbox.db, now, { idleMs: cfg.sessionIdleMin * 60_000, maxMs: cfg.sessionMaxHours * 3600_000 });
-  const limiter = new LoginLimiter(now, { maxFailures: cfg.loginMaxFailures, lockoutMs: cfg.loginLockoutMin * 60_000, accountDelayMaxMs: cfg.loginAccountDelayMaxS * 1000 });
+  const limiter = new LoginLimiter(now, {
+    maxFailures: cfg.loginMaxFailures,
+    lockoutMs: cfg.loginLockoutMin * 60_000,
+    accountDelayMaxMs: cfg.loginAccountDelayMaxS * 1000,
+  });
   const hashGate = new HashGate(cfg.loginConcurrentHashes, cfg.loginHashQueue);
   const feed = new LiveFeed({ outbox: opts.outbox, alarms: opts.alarms, linkage: opts.linkage, timers: opts.timers, log });
   const tlsOn = cfg.tls.enabled;
@@ -217,7 +221,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
       }
       if (tlsOn) {
         const tls = loadTls({ certFile: cfg.tls.certFile, keyFile: cfg.tls.keyFile, dataDir: opts.dataDir, host: cfg.host, openssl: opts.openssl });
-        if (tls.repaired) log.warn({ problem: tls.repaired }, 'damaged console certificate or key repaired; check the storage (SD card) of the box');
+        if (tls.repaired) log.warn({ problem: tls.repaired }, 'damaged console certificate or key repaired; check the SD card');
         if (tls.generated) log.info({ file: tls.certFile }, 'self-signed console certificate generated; browsers will ask to trust it once');
         server = createHttpsServer(tlsServerOptions(tls), onRequest);
       } else {
@@ -251,8 +255,12 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
         // The link goes to a 0600 file, never to stdout or the log: under systemd both end in the
         // journal, which every member of systemd-journal/adm can read. Only the path is printed.
         writeFileDurable(linkFile, `${url}/setup.html#${token}\n`);
-        print(`gatehouse console: no administrator yet. The one-time setup link (valid 24 h, one use) is in ${linkFile}; or run: gatehouse user add --role admin`);
-        log.warn({ file: linkFile, expiresAt: new Date(expiresAt).toISOString() }, 'no console administrator: the one-time setup link was written to a file readable only by the service user');
+        print(
+          `gatehouse console: no administrator yet. The one-time setup link (valid 24 h, one use) is in ${linkFile}; ` +
+            'or run: gatehouse user add --role admin',
+        );
+        const expires = new Date(expiresAt).toISOString();
+        log.warn({ file: linkFile, expiresAt: expires }, 'no console administrator: the one-time setup link is in this file');
       }
       return { url, port };
     },

@@ -10,8 +10,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { GatehouseError } from '../errors.js';
@@ -38,7 +39,7 @@ export const TLS12_CIPHERS = [
 export const TLS13_CIPHERS = 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256';
 
 /** Options for `https.createServer`: 1.2 minimum, AEAD ECDHE suites only, server order. */
-export function tlsServerOptions(tls: TlsMaterial): { cert: Buffer; key: Buffer; minVersion: 'TLSv1.2'; ciphers: string; honorCipherOrder: boolean } {
+export function tlsServerOptions(tls: TlsMaterial): SecureContextOptions & { honorCipherOrder: boolean } {
   return { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', ciphers: `${TLS13_CIPHERS}:${TLS12_CIPHERS}`, honorCipherOrder: true };
 }
 

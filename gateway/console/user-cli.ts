@@ -80,7 +80,8 @@ export async function runUserCli(argv: string[], io: UserCliIo = { stdin: proces
     // Created by root it would be root's, and the service could not open it: let the service create it.
     io.stderr.write(
       `gatehouse user ${sub}: ${dataDir} does not exist yet. Start the service once (systemctl start gatehouse) so it creates it ` +
-        `with the right owner, then run this again; or create it for the user the daemon runs as: install -d -m 0700 -o gatehouse -g gatehouse ${dataDir}\n`,
+        'with the right owner, then run this again; or create it for the user the daemon runs as: ' +
+        `install -d -m 0700 -o gatehouse -g gatehouse ${dataDir}\n`,
     );
     return 1;
   }
@@ -90,7 +91,10 @@ export async function runUserCli(argv: string[], io: UserCliIo = { stdin: proces
     db = new Database(join(dataDir, 'outbox.db'));
     applyPragmas(db);
   } catch (err) {
-    io.stderr.write(`gatehouse user ${sub}: cannot open ${join(dataDir, 'outbox.db')} (${(err as Error).message}); run it as the user the service runs as: sudo -u gatehouse gatehouse user ${sub} ...\n`);
+    io.stderr.write(
+      `gatehouse user ${sub}: cannot open ${join(dataDir, 'outbox.db')} (${(err as Error).message}); ` +
+        `run it as the user the service runs as: sudo -u gatehouse gatehouse user ${sub} ...\n`,
+    );
     return 1;
   }
   try {

@@ -33,7 +33,8 @@ function setup(): { config: string; data: string } {
   dir = mkdtempSync(join(tmpdir(), 'gh-datadir-'));
   chmodSync(dir, 0o755);
   const config = join(dir, 'c.yaml');
-  writeFileSync(config, 'compound: { id: c }\ngateway: { id: g }\nbroker: { port: 0 }\nconsole: { port: 0 }\nlog: { level: info }\n', { mode: 0o644 });
+  const yaml = 'compound: { id: c }\ngateway: { id: g }\nbroker: { port: 0 }\nconsole: { port: 0 }\nlog: { level: info }\n';
+  writeFileSync(config, yaml, { mode: 0o644 });
   return { config, data: join(dir, 'data') };
 }
 
@@ -77,9 +78,9 @@ describe('data directory modes', () => {
     await waitFor(() => d.out().includes('gatehouse running'), 'the daemon running', 30_000, () => d.out());
     const m = modes(data);
     // The files the daemon writes are all there: database with WAL and shared memory, keys, console pair and setup link.
-    for (const f of ['outbox.db', 'outbox.db-wal', 'outbox.db-shm', 'access.key', 'access.key.bak', 'console-key.pem', 'console-cert.pem', 'console-setup-link.txt']) {
-      expect(m[f], f).toBeDefined();
-    }
+    const expected = ['outbox.db', 'outbox.db-wal', 'outbox.db-shm', 'access.key', 'access.key.bak'];
+    expected.push('console-key.pem', 'console-cert.pem', 'console-setup-link.txt');
+    for (const f of expected) expect(m[f], f).toBeDefined();
     for (const [path, mode] of Object.entries(m)) expect(mode, path).toBe(path === '.' || path === 'media' ? '700' : '600');
     expect(d.out()).toMatch(/data directory permissions tightened/);
     child!.kill('SIGTERM');
@@ -89,7 +90,12 @@ describe('data directory modes', () => {
 
 describe('gatehouse user add run as root', () => {
   const userAdd = (config: string, data: string) =>
-    spawnSync(process.execPath, [BIN, 'user', 'add', '--config', config, '--data', data, '--username', 'root', '--role', 'admin'], { cwd: ROOT, input: `${PASSWORD}\n`, encoding: 'utf8', timeout: 30_000 });
+    spawnSync(process.execPath, [BIN, 'user', 'add', '--config', config, '--data', data, '--username', 'root', '--role', 'admin'], {
+      cwd: ROOT,
+      input: `${PASSWORD}\n`,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
 
   it('gives the database it created to the data directory owner, and the service user then starts', async () => {
     const { config, data } = setup();

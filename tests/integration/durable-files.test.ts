@@ -23,7 +23,9 @@ describe('writeFileDurable', () => {
     fresh();
     const fs = new PowerCutFs(dir);
     writeFileDurable(join(dir, 'a.key'), 'new', { fs });
-    expect(fs.calls).toEqual(['open a.key.tmp', 'write a.key.tmp', 'fsync a.key.tmp', 'close a.key.tmp', 'rename a.key.tmp a.key', `open ${dir.split('/').pop()}`, `fsync ${dir.split('/').pop()}`, `close ${dir.split('/').pop()}`]);
+    const d = dir.split('/').pop();
+    const data = ['open a.key.tmp', 'write a.key.tmp', 'fsync a.key.tmp', 'close a.key.tmp'];
+    expect(fs.calls).toEqual([...data, 'rename a.key.tmp a.key', `open ${d}`, `fsync ${d}`, `close ${d}`]);
     expect(readFileSync(join(dir, 'a.key'), 'utf8')).toBe('new');
     expect(statSync(join(dir, 'a.key')).mode & 0o777).toBe(0o600);
     expect(existsSync(join(dir, 'a.key.tmp'))).toBe(false);
@@ -124,7 +126,9 @@ describe('console key pair', () => {
     fresh();
     const first = loadTls({ dataDir: dir, host: '127.0.0.1' });
     expect(first.generated).toBe(true);
-    for (const f of ['console-key.pem', 'console-key.pem.bak', 'console-cert.pem', 'console-cert.pem.bak']) expect(statSync(join(dir, f)).mode & 0o777, f).toBe(0o600);
+    for (const f of ['console-key.pem', 'console-key.pem.bak', 'console-cert.pem', 'console-cert.pem.bak']) {
+      expect(statSync(join(dir, f)).mode & 0o777, f).toBe(0o600);
+    }
     writeFileSync(join(dir, 'console-key.pem'), '');
     const again = loadTls({ dataDir: dir, host: '127.0.0.1' });
     expect([again.generated, again.cert.equals(first.cert), again.key.equals(first.key)]).toEqual([false, true, true]);

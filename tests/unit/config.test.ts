@@ -78,8 +78,10 @@ describe('compound file', () => {
     const loaded = loadCompoundFile(join(dir, 'c.yaml'));
     expect(loaded.secrets.get('uplink.password')).toBe('hunter2-long');
     expect(loaded.secrets.get('devices.flat-1')).toBe('abc');
+    const f = join(dir, 's.yaml');
     expect(loaded.warnings).toEqual([
-      `${join(dir, 's.yaml')}: secrets file is readable by others (mode 0644); for the systemd service run: sudo chown root:gatehouse ${join(dir, 's.yaml')} && sudo chmod 640 ${join(dir, 's.yaml')}; when the daemon runs as the file's owner, chmod 600 ${join(dir, 's.yaml')} is enough`,
+      `${f}: secrets file is readable by others (mode 0644); for the systemd service run: sudo chown root:gatehouse ${f} && ` +
+        `sudo chmod 640 ${f}; when the daemon runs as the file's owner, chmod 600 ${f} is enough`,
     ]);
     chmodSync(join(dir, 's.yaml'), 0o600);
     expect(loadCompoundFile(join(dir, 'c.yaml')).warnings).toEqual([]);
@@ -95,7 +97,8 @@ describe('compound file', () => {
     chownSync(secrets, 0, 65534);
     expect(loadCompoundFile(join(dir, 'c.yaml')).warnings).toEqual([]);
     chownSync(secrets, 65534, 65534);
-    expect(loadCompoundFile(join(dir, 'c.yaml')).warnings.join()).toMatch(/readable by its group while not owned by root \(mode 0640\); for the systemd service run: sudo chown root:gatehouse/);
+    const warning = loadCompoundFile(join(dir, 'c.yaml')).warnings.join();
+    expect(warning).toMatch(/readable by its group while not owned by root \(mode 0640\); for the systemd service run: sudo chown root:gatehouse/);
     chmodSync(secrets, 0o660);
     expect(loadCompoundFile(join(dir, 'c.yaml')).warnings.join()).toMatch(/readable by its group with more than read \(mode 0660\)/);
   });
@@ -110,7 +113,9 @@ describe('compound file', () => {
     chmodSync(secrets, 0o600);
     // As the service user would see a root-owned 0600 file: a child process running as nobody.
     requireBuild();
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import('${pathToFileURL(join(ROOT, 'dist/config/load.js')).href}').then((m) => { try { m.loadCompoundFile('${join(dir, 'c.yaml')}'); } catch (e) { console.log(e.message); } })`], { uid: 65534, gid: 65534, encoding: 'utf8' });
+    const load = `import('${pathToFileURL(join(ROOT, 'dist/config/load.js')).href}')`;
+    const script = `${load}.then((m) => { try { m.loadCompoundFile('${join(dir, 'c.yaml')}'); } catch (e) { console.log(e.message); } })`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
     expect(r.stdout).toMatch(/cannot read the secrets file \(EACCES\): the user running gatehouse cannot read it; for the systemd service run: sudo chown root:gatehouse .*s\.yaml && sudo chmod 640/);
   });
 
