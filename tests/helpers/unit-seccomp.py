@@ -4,14 +4,17 @@
     unit-seccomp.py UNIT_FILE COMMAND [ARGS...]
 
 Reads the unit's SystemCallFilter= lines (an allow list, then `~` deny lists that remove
-from it) and SystemCallErrorNumber=, expands the @groups with `systemd-analyze
-syscall-filter`, loads the filter with libseccomp (python3-seccomp) for the native
-architecture only (SystemCallArchitectures=native) and execs COMMAND. A call outside the
+from it), SystemCallErrorNumber= and RestrictAddressFamilies=, expands the @groups with
+`systemd-analyze syscall-filter`, loads the filter with libseccomp (python3-seccomp) for the
+native architecture only (SystemCallArchitectures=native) and execs COMMAND. socket() is
+allowed only for the unit's address families (other families get the filter's errno;
+systemd answers EAFNOSUPPORT, the difference does not matter to what is tested). A call outside the
 list fails with the unit's errno, as under systemd, so a test can check the daemon still
 starts without a systemd PID 1 to run the unit.
 """
 import errno
 import os
+import socket
 import subprocess
 import sys
 
@@ -38,10 +41,13 @@ def main():
     unit, command = sys.argv[1], sys.argv[2:]
     allowed = None
     err = errno.EPERM
+    families = None
     for line in open(unit, encoding='utf-8'):
         line = line.strip()
         if line.startswith('SystemCallErrorNumber='):
             err = getattr(errno, line.split('=', 1)[1])
+        if line.startswith('RestrictAddressFamilies='):
+            families = [getattr(socket, name) for name in line.split('=', 1)[1].split()]
         if not line.startswith('SystemCallFilter='):
             continue
         value = line.split('=', 1)[1]
@@ -56,6 +62,10 @@ def main():
     if allowed is None:
         sys.exit(f'{unit}: no SystemCallFilter=')
     f = seccomp.SyscallFilter(defaction=seccomp.ERRNO(err))
+    if families is not None and 'socket' in allowed:
+        allowed.discard('socket')
+        for family in families:
+            f.add_rule(seccomp.ALLOW, 'socket', seccomp.Arg(0, seccomp.EQ, int(family)))
     for name in sorted(allowed):
         try:
             f.add_rule(seccomp.ALLOW, name)

@@ -55,6 +55,15 @@ describe('under the unit system call filter', () => {
     const probe = 'try { process.setuid(0); console.log("allowed"); } catch (e) { console.log(e.code); }';
     const r = spawnSync(PYTHON, sandboxed([process.execPath, '-e', probe]), { encoding: 'utf8', timeout: 30_000 });
     expect([r.status, r.stdout.trim()], r.stderr).toEqual([0, 'EPERM']);
+    // RestrictAddressFamilies: netlink (os.networkInterfaces, for WS-Discovery) works, raw packets do not.
+    const families = [
+      'import socket',
+      'socket.socket(socket.AF_NETLINK, socket.SOCK_RAW)',
+      'try:\n  socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\n  print("packet allowed")\nexcept OSError:\n  print("packet refused")',
+    ].join('\n');
+    expect(spawnSync(PYTHON, sandboxed([PYTHON, '-c', families]), { encoding: 'utf8' }).stdout.trim()).toBe('packet refused');
+    const ifaces = spawnSync(PYTHON, sandboxed([process.execPath, '-e', 'console.log(Object.keys(require("os").networkInterfaces()))']), { encoding: 'utf8' });
+    expect(ifaces.stdout, ifaces.stderr).toContain("'lo'");
   });
 
   it('the daemon starts, serves the console over TLS and the broker, and stops cleanly', async () => {
