@@ -37,6 +37,16 @@ function whoami(): string {
 export function prepareDataDir(dir: string): string[] {
   const tightened: string[] = [];
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const owner = statSync(dir).uid;
+  if (uid() === 0 && owner !== 0) {
+    // Everything root creates here would be root's 0600 files the service user cannot open.
+    throw new GatehouseError(
+      'DATA_DIR_UNUSABLE',
+      `${dir} belongs to uid ${owner} (the service user): running the daemon as root would leave files that user cannot open; ` +
+        `start the service (systemctl start gatehouse) or run it as that user: sudo -u '#${owner}' gatehouse run ...`,
+      { path: dir },
+    );
+  }
   const tighten = (path: string, mode: number): void => {
     const st = lstatSync(path);
     if (st.isSymbolicLink() || st.uid !== uid() || (st.mode & 0o777 & ~mode) === 0) return;
@@ -57,7 +67,6 @@ export function prepareDataDir(dir: string): string[] {
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch {
-    const owner = statSync(dir).uid;
     throw new GatehouseError('DATA_DIR_UNUSABLE', `${dir} is not writable by user ${whoami()} (it belongs to uid ${owner}): ${fix}`, {
       path: dir,
     });

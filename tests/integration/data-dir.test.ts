@@ -120,6 +120,16 @@ describe('gatehouse user add run as root', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('the daemon run as root over the service user\'s data directory refuses instead of leaving root-owned files', async () => {
+    const { config, data } = setup();
+    mkdirSync(data, { mode: 0o700 });
+    chownSync(data, NOBODY, NOBODY);
+    const d = startDaemon(config, data);
+    expect(await d.exited).toBe(1);
+    expect(d.out()).toMatch(/^gatehouse run: .*data belongs to uid 65534 \(the service user\): running the daemon as root would leave/m);
+    expect(readdirSync(data)).toEqual([]);
+  });
+
   it('a database the daemon cannot write is one clear line and exit 1, not a stack trace', async () => {
     const { config, data } = setup();
     mkdirSync(data, { mode: 0o700 });
