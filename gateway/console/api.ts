@@ -136,7 +136,14 @@ export class ConsoleApi {
       this.auditRefusal(user, address, verdict.reason === 'address-throttled' ? 'locked-out' : 'delayed');
       throw this.refusal(res, verdict);
     }
-    const checked = await this.o.hashGate.run(() => this.o.accounts.check(username, password));
+    let checked;
+    try {
+      checked = await this.o.hashGate.run(() => this.o.accounts.check(username, password));
+    } catch (err) {
+      // A check that threw judged nothing; an unsettled ticket would hold the account "in flight" for ever.
+      verdict.ticket.release();
+      throw err;
+    }
     if (!checked) {
       // Not the caller's fault: give the attempt back to its counters.
       verdict.ticket.release();

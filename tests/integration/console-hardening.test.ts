@@ -76,6 +76,21 @@ describe('console login throttling under a concurrent burst', () => {
   });
 });
 
+describe('console login failures inside the check', () => {
+  it('a password check that throws does not leave the account waiting for ever', async () => {
+    rig = await new ConsoleRig().start();
+    await rig.console.accounts.add('anna', 'guard', PASSWORD);
+    const accounts = rig.console.accounts;
+    const check = accounts.check.bind(accounts);
+    accounts.check = async () => {
+      accounts.check = check;
+      throw new Error('disk I/O error');
+    };
+    expect((await rig.call('POST', '/api/login', { body: { username: 'anna', password: PASSWORD } })).status).toBe(500);
+    expect((await rig.call('POST', '/api/login', { body: { username: 'anna', password: PASSWORD } })).status).toBe(200);
+  });
+});
+
 describe('console listener limits', () => {
   it('caps half-open connections per address and closes them at the handshake deadline', async () => {
     rig = await new ConsoleRig(undefined, { maxConnectionsPerAddress: 4, handshakeTimeoutMs: 5000 }).start();
