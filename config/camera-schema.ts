@@ -74,9 +74,23 @@ export const ConsoleConfig = z
     /** Idle sessions end after this long; a session never outlives `sessionMaxHours`. */
     sessionIdleMin: z.number().int().min(5).max(24 * 60).default(120),
     sessionMaxHours: z.number().int().min(1).max(24 * 14).default(12),
-    /** Failed logins per username and per address before a lockout of `loginLockoutMin`. */
+    /**
+     * Login attempts that did not succeed, per address, before that address waits
+     * `loginLockoutMin`. Accounts are never locked: each failure past the third doubles a
+     * delay before the account's next attempt, up to `loginAccountDelayMaxS` (an address that
+     * signed in to the account before skips it, so an attacker cannot lock a guard out).
+     */
     loginMaxFailures: z.number().int().min(3).max(50).default(5),
     loginLockoutMin: z.number().int().min(1).max(24 * 60).default(15),
+    loginAccountDelayMaxS: z.number().int().min(1).max(3600).default(60),
+    /** Password hashes (scrypt: ~100 ms of a core and 32 MiB each) running at once, and waiting; more are refused. */
+    loginConcurrentHashes: z.number().int().min(1).max(16).default(2),
+    loginHashQueue: z.number().int().min(0).max(256).default(16),
+    /** Open connections in all and per client address (a tablet's video wall uses one per camera). */
+    maxConnections: z.number().int().min(4).max(10_000).default(256),
+    maxConnectionsPerAddress: z.number().int().min(2).max(1000).default(32),
+    /** A connection that has not completed its TLS handshake (or sent its request headers) by then is closed. */
+    handshakeTimeoutMs: z.number().int().min(1000).max(120_000).default(10_000),
   })
   .strict();
 export type ConsoleConfig = z.infer<typeof ConsoleConfig>;

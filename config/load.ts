@@ -82,14 +82,34 @@ export function loadCompoundFile(file: string): LoadedConfig {
   return { config, file: abs, secrets, warnings };
 }
 
+/** How the installed service reads its secrets: owned by root, group gatehouse, group-readable only. */
+const SERVICE_SECRETS_ADVICE = (path: string): string =>
+  `for the systemd service run: sudo chown root:gatehouse ${path} && sudo chmod 640 ${path}; ` +
+  `when the daemon runs as the file's owner, chmod 600 ${path} is enough`;
+
+/**
+ * Accepted modes: 0600 (read by its owner, who runs the daemon) and 0640 owned by root (the
+ * service reads it through its group, and cannot change it). Advising only "chmod 600" made
+ * a root-owned file unreadable to the service user (EACCES at start).
+ */
+function secretsModeWarning(path: string, mode: number, ownerUid: number): string | undefined {
+  if ((mode & 0o077) === 0) return undefined;
+  if ((mode & 0o077) === 0o040 && ownerUid === 0) return undefined;
+  const who = mode & 0o007 ? 'others' : (mode & 0o070) === 0o040 ? 'its group while not owned by root' : 'its group with more than read';
+  return `${path}: secrets file is readable by ${who} (mode ${mode.toString(8).padStart(4, '0')}); ${SERVICE_SECRETS_ADVICE(path)}`;
+}
+
 export function loadSecretsFile(path: string, warnings: string[]): Secrets {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
-    const mode = statSync(path).mode & 0o777;
-    if (mode & 0o077) warnings.push(`${path}: secrets file is readable by group or others (mode ${mode.toString(8)}); run: chmod 600 ${path}`);
+    const st = statSync(path);
+    const warning = secretsModeWarning(path, st.mode & 0o777, st.uid);
+    if (warning) warnings.push(warning);
   } catch (err) {
-    throw new GatehouseError('CONFIG_UNREADABLE', `${path}: cannot read the secrets file (${(err as NodeJS.ErrnoException).code ?? err})`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const advice = code === 'EACCES' ? `: the user running gatehouse cannot read it; ${SERVICE_SECRETS_ADVICE(path)}` : '';
+    throw new GatehouseError('CONFIG_UNREADABLE', `${path}: cannot read the secrets file (${code ?? err})${advice}`);
   }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true });

@@ -14,6 +14,7 @@ import { loadCompoundFile, ConfigError, type LoadedConfig } from '../config/load
 import { isGatehouseError } from './errors.js';
 import { createLoggerFactory } from './log.js';
 import { Gateway } from './app.js';
+import { prepareDataDir, PRIVATE_UMASK } from './data-dir.js';
 import { VERSION } from './version.js';
 import { runDemo, runSim } from './demo.js';
 import { discoverOnvif } from './cameras/discover-command.js';
@@ -177,7 +178,7 @@ function checkReaderKeys(loaded: LoadedConfig, dataDir: string): { errors: strin
   const warnings: string[] = [];
   let keys: ReaderKeyStore | undefined;
   try {
-    keys = new ReaderKeyStore(resolve(dataDir), loaded.secrets);
+    keys = new ReaderKeyStore(resolve(dataDir), loaded.secrets, { readOnly: true });
   } catch (err) {
     errors.push((err as Error).message);
   }
@@ -254,7 +255,17 @@ async function discoverOsdp(path: string, baudRate: number, range: string | unde
 }
 
 async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number> {
+  // Before anything creates a file: SQLite, openssl and ffmpeg honour the umask, not our modes.
+  process.umask(PRIVATE_UMASK);
   const logs = createLoggerFactory(loaded.config.log);
+  try {
+    const tightened = prepareDataDir(dataDir);
+    if (tightened.length) logs.root.warn({ files: tightened }, 'data directory permissions tightened to 0700/0600');
+  } catch (err) {
+    if (!isGatehouseError(err, 'DATA_DIR_UNUSABLE')) throw err;
+    process.stderr.write(`gatehouse run: ${err.message}\n`);
+    return 1;
+  }
   const gateway = new Gateway({ config: loaded.config, secrets: loaded.secrets, dataDir, logs, uplinkUrl: process.env.GATEHOUSE_UPLINK_URL || undefined });
   await gateway.start();
   logs.root.info({ compound: loaded.config.compound.id, gateway: loaded.config.gateway.id, broker: gateway.brokerPort }, 'gatehouse running');

@@ -17,6 +17,7 @@ import { startSimulatedCabinets, type SimulatedCabinets } from '../sim/cabinet/i
 import type { CabinetConfig } from '../config/schema.js';
 import { prepareDemoReaders, startReadersOf } from './demo-access.js';
 import { prepareDemoPerimeter, startPerimeterOf, type PerimeterSims } from './demo-perimeter.js';
+import { SETUP_LINK_FILE } from './console/console-server.js';
 
 /** Bikes plugged in when the demo starts, and the ones the demo starts charging. */
 const DEMO_PLUGGED: Record<string, number[]> = { 'cab-a': [1, 2, 5], 'cab-b': [3] };
@@ -124,7 +125,11 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
         : []),
       ...(perimeter?.banner(pub) ?? []),
       ...(gateway.consoleUrl
-        ? [`  guard console: ${gateway.consoleUrl} (self-signed certificate; create the first administrator with the one-time setup link printed above)`]
+        ? [
+            `  guard console: ${gateway.consoleUrl} (self-signed certificate); create the first administrator with the one-time link:`,
+            // The demo's own terminal, not a journal: showing the link here is what keeps the demo usable.
+            `    ${demoSetupLink(dataDir)}`,
+          ]
         : []),
       `  events are printed below. Ctrl-C stops everything cleanly.`,
       '',
@@ -174,6 +179,15 @@ function startDemoCharging(gateway: Gateway, cabinets: readonly CabinetConfig[],
       await done;
     },
   };
+}
+
+/** The setup link the console wrote to its 0600 file in the demo's throw-away data dir. */
+function demoSetupLink(dataDir: string): string {
+  try {
+    return readFileSync(join(dataDir, SETUP_LINK_FILE), 'utf8').trim();
+  } catch {
+    return '(no setup link: an administrator exists)';
+  }
 }
 
 function printMessage(topic: string, payload: Buffer): void {

@@ -47,8 +47,10 @@ export function createAccess(opts: CreateAccessOptions): AccessComponent {
   // at start (with what to do) and refuses credential syncs, and the other families run.
   let keyError: Error | undefined;
   let hashKey: Buffer;
+  const onRecovered = (message: string): void =>
+    log.warn({ problem: message }, 'damaged key file restored from its backup; check the storage (SD card) of the box');
   try {
-    hashKey = loadOrCreateHashKey(opts.dataDir);
+    hashKey = loadOrCreateHashKey(opts.dataDir, { onRecovered });
   } catch (err) {
     keyError = err as Error;
     // Never used to store anything: syncs are refused and no decision is made while failed.
@@ -56,7 +58,7 @@ export function createAccess(opts: CreateAccessOptions): AccessComponent {
   }
   let keys: ReaderKeyStore | undefined;
   try {
-    keys = new ReaderKeyStore(opts.dataDir, opts.secrets);
+    keys = new ReaderKeyStore(opts.dataDir, opts.secrets, { onRecovered });
   } catch (err) {
     keyError ??= err as Error;
   }

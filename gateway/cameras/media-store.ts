@@ -21,7 +21,7 @@
 import type { Database as Db } from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { monotonicFactory } from 'ulid';
 import type { MediaConfig } from '../../config/camera-schema.js';
@@ -30,6 +30,7 @@ import type { Clock } from '../clock.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/outbox.js';
+import { writeFileDurable } from '../durable-file.js';
 
 export interface MediaRecord {
   id: string;
@@ -74,7 +75,7 @@ export class MediaStore extends EventEmitter<MediaStoreEvents> {
     super();
     this.config = MediaConfigSchema.parse(o.config ?? {});
     this.dir = join(o.dataDir, 'media');
-    mkdirSync(this.dir, { recursive: true, mode: 0o750 });
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     this.db = o.outbox.db;
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS media (
@@ -136,24 +137,9 @@ export class MediaStore extends EventEmitter<MediaStoreEvents> {
     return rec.id;
   }
 
+  /** Temp file, fsync, rename, fsync of the directory: a power cut leaves no half picture under its id. */
   private writeAtomic(id: string, data: Buffer): void {
-    const tmp = join(this.dir, `${id}.jpg.tmp`);
-    const fd = openSync(tmp, 'w', 0o640);
-    try {
-      let off = 0;
-      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.file(id));
-    // The rename is durable only once the directory entry is on disk too.
-    const dfd = openSync(this.dir, 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
+    writeFileDurable(this.file(id), data);
   }
 
   /** Removes the oldest snapshots until under the cap; see the header for open alarms. */

@@ -138,10 +138,22 @@ export class Accounts {
     return (this.db.prepare('SELECT * FROM console_users ORDER BY username').all() as UserRow[]).map(toUser);
   }
 
-  /** Disabling ends the user's sessions in the same transaction: a fired guard is out at once. */
+  /**
+   * Disabling ends the user's sessions in the same transaction: a fired guard is out at once.
+   * The last enabled administrator cannot be disabled (nobody could manage accounts after it;
+   * the console and `gatehouse user disable` both end here).
+   */
   disable(username: string): ConsoleUser {
     const name = username.toLowerCase();
     const r = this.db.transaction(() => {
+      const target = this.db.prepare('SELECT role, disabled FROM console_users WHERE username = ?').get(name) as
+        | Pick<UserRow, 'role' | 'disabled'>
+        | undefined;
+      if (target?.role === 'admin' && !target.disabled) {
+        const count = this.db.prepare("SELECT COUNT(*) AS n FROM console_users WHERE role = 'admin' AND disabled = 0");
+        const admins = (count.get() as { n: number }).n;
+        if (admins <= 1) throw new GatehouseError('CONSOLE_LAST_ADMIN', undefined, { username: name });
+      }
       const changed = this.db.prepare('UPDATE console_users SET disabled = 1 WHERE username = ?').run(name);
       this.db.prepare('DELETE FROM console_sessions WHERE username = ?').run(name);
       return changed;
@@ -199,8 +211,10 @@ export class Accounts {
    */
   async setup(token: unknown, username: unknown, password: unknown): Promise<ConsoleUser> {
     const name = checkUsername(username);
-    const hash = await hashPassword(checkPassword(password));
-    if (typeof token !== 'string' || token.length > 200) throw new GatehouseError('CONSOLE_SETUP_INVALID');
+    const pass = checkPassword(password);
+    // The cheap check first: a wrong token never costs a scrypt hash.
+    if (typeof token !== 'string' || !this.setupTokenValid(token)) throw new GatehouseError('CONSOLE_SETUP_INVALID');
+    const hash = await hashPassword(pass);
     const createdAt = this.now();
     const ok = this.db.transaction(() => {
       const row = this.db.prepare('SELECT expires_at FROM console_setup WHERE token_hash = ?').get(sha256(token)) as { expires_at: number } | undefined;
@@ -212,6 +226,14 @@ export class Accounts {
     })();
     if (!ok) throw new GatehouseError('CONSOLE_SETUP_INVALID');
     return { username: name, role: 'admin', disabled: false, createdAt };
+  }
+
+  /** Whether `token` is the live setup token and no administrator exists yet (a hash lookup, no scrypt). */
+  setupTokenValid(token: unknown): boolean {
+    if (typeof token !== 'string' || token.length > 200) return false;
+    const select = this.db.prepare('SELECT expires_at FROM console_setup WHERE token_hash = ?');
+    const row = select.get(sha256(token)) as { expires_at: number } | undefined;
+    return row !== undefined && row.expires_at > this.now() && !this.hasAdmin();
   }
 
   clearSetupTokens(): void {

@@ -17,13 +17,18 @@ import type { Outbox } from '../outbox/outbox.js';
 import { checkPassword, checkRole, checkUsername, MAX_PASSWORD_LENGTH, type Accounts, type ConsoleRole } from './accounts.js';
 import { parseCookies, readJson, remoteAddress, sameOrigin, sendError, sendJson, statusOf } from './http-util.js';
 import type { EventRing } from './live.js';
-import type { LoginLimiter } from './login-limiter.js';
+import type { HashGate, LoginLimiter, LoginVerdict } from './login-limiter.js';
 import { SESSION_COOKIE, type Session, type Sessions } from './sessions.js';
 
 export interface ConsoleApiOptions {
   accounts: Accounts;
   sessions: Sessions;
   limiter: LoginLimiter;
+  /** Bounds the scrypt hashes running at once (logins and setup). */
+  hashGate: HashGate;
+  now: () => number;
+  /** Called once the setup token made the first administrator (the link file is removed). */
+  onSetupDone?: () => void;
   router: Pick<CommandRouter, 'execute'>;
   alarms: Pick<AlarmManager, 'list'>;
   outbox: Pick<Outbox, 'record' | 'readStates'>;
@@ -45,8 +50,12 @@ interface Route {
   handler: Handler;
 }
 
+/** Refused logins are audited at most this often per address and reason (a burst is one record, not 200). */
+const REFUSAL_AUDIT_INTERVAL_MS = 60_000;
+
 export class ConsoleApi {
   private readonly routes: Route[];
+  private readonly refusalsAudited = new Map<string, number>();
 
   constructor(private readonly o: ConsoleApiOptions) {
     this.routes = [
@@ -88,7 +97,7 @@ export class ConsoleApi {
           continue;
         }
         if (r.roles && !r.roles.includes(session.role)) throw new GatehouseError('CONSOLE_FORBIDDEN', `role "${session.role}" may not use ${r.method} ${path}`);
-        return await r.handler(req, res, session, m.slice(1).map(decodeURIComponent), url.searchParams);
+        return await r.handler(req, res, session, m.slice(1).map(decodeParam), url.searchParams);
       }
       if (allowedMethods) return sendJson(res, 405, { ok: false, error: { code: 'CONSOLE_REQUEST_INVALID', message: 'method not allowed' } });
       throw new GatehouseError('CONSOLE_NOT_FOUND');
@@ -121,36 +130,92 @@ export class ConsoleApi {
     }
     const address = remoteAddress(req);
     const user = username.slice(0, 64);
-    if (this.o.limiter.locked(username, address)) {
-      this.audit('console.login', { user, ok: false, reason: 'locked-out', address });
-      throw new GatehouseError('CONSOLE_LOCKED_OUT');
+    // Counted before the hash: a burst of concurrent guesses is refused here, not after scrypt.
+    const verdict = this.o.limiter.begin(username, address);
+    if (!verdict.ok) {
+      this.auditRefusal(user, address, verdict.reason === 'address-throttled' ? 'locked-out' : 'delayed');
+      throw this.refusal(res, verdict);
     }
-    const check = await this.o.accounts.check(username, password);
+    let checked;
+    try {
+      checked = await this.o.hashGate.run(() => this.o.accounts.check(username, password));
+    } catch (err) {
+      // A check that threw judged nothing; an unsettled ticket would hold the account "in flight" for ever.
+      verdict.ticket.release();
+      throw err;
+    }
+    if (!checked) {
+      // Not the caller's fault: give the attempt back to its counters.
+      verdict.ticket.release();
+      this.auditRefusal(user, address, 'busy');
+      res.setHeader('Retry-After', '2');
+      throw new GatehouseError('CONSOLE_BUSY');
+    }
+    const check = checked.value;
     if (!check.ok) {
-      if (this.o.limiter.fail(username, address)) this.o.log.warn({ user, address }, 'console login locked out after repeated failures');
+      if (verdict.ticket.fail()) this.o.log.warn({ user, address }, 'console login: address throttled after repeated failures');
       this.audit('console.login', { user, ok: false, reason: check.reason, address });
       // One answer for unknown user, wrong password and disabled account.
       throw new GatehouseError('CONSOLE_LOGIN_FAILED');
     }
-    this.o.limiter.succeed(username);
+    verdict.ticket.succeed();
     const { id, session } = this.o.sessions.create(check.user.username);
     this.audit('console.login', { user: check.user.username, ok: true, address });
     sendJson(res, 200, { user: session.username, role: session.role, csrf: session.csrf }, { 'Set-Cookie': this.cookie(id, this.o.sessions.cookieMaxAgeS) });
   }
 
+  /** The coded answer of a throttled attempt, with Retry-After in whole seconds. */
+  private refusal(res: ServerResponse, verdict: Extract<LoginVerdict, { ok: false }>): GatehouseError {
+    const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
+    res.setHeader('Retry-After', String(seconds));
+    return new GatehouseError('CONSOLE_LOCKED_OUT', `Too many failed logins; try again in ${seconds} s`);
+  }
+
+  private auditRefusal(user: string, address: string, reason: 'locked-out' | 'delayed' | 'busy'): void {
+    const key = `${address} ${reason}`;
+    const now = this.o.now();
+    if (now - (this.refusalsAudited.get(key) ?? -Infinity) < REFUSAL_AUDIT_INTERVAL_MS) return;
+    this.refusalsAudited.delete(key);
+    this.refusalsAudited.set(key, now);
+    if (this.refusalsAudited.size > 1000) this.refusalsAudited.delete(this.refusalsAudited.keys().next().value!);
+    this.o.log.warn({ user, address, reason }, 'console login refused by throttling');
+    this.audit('console.login', { user, ok: false, reason, address });
+  }
+
+  /**
+   * The first administrator from the setup token. The token is checked (a hash lookup)
+   * before the password is hashed, and attempts are counted before that: unauthenticated
+   * requests cannot make the box run scrypt.
+   */
   private async setup(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!sameOrigin(req, this.o.tls)) throw new GatehouseError('CONSOLE_CSRF');
-    // Counted apart from logins (own address key): a mistyped setup link must not lock out the guards.
-    const address = `setup:${remoteAddress(req)}`;
-    if (this.o.limiter.locked('(setup)', address)) throw new GatehouseError('CONSOLE_LOCKED_OUT');
     const body = await readJson(req);
+    const username = checkUsername(body.username);
+    const password = checkPassword(body.password);
+    // Counted apart from logins (own keys): a mistyped setup link must not lock out the guards.
+    const address = remoteAddress(req);
+    const verdict = this.o.limiter.begin(`(setup) ${address}`, `setup:${address}`);
+    if (!verdict.ok) throw this.refusal(res, verdict);
+    if (!this.o.accounts.setupTokenValid(body.token)) {
+      verdict.ticket.fail();
+      throw new GatehouseError('CONSOLE_SETUP_INVALID');
+    }
     let user;
     try {
-      user = await this.o.accounts.setup(body.token, body.username, body.password);
+      const done = await this.o.hashGate.run(() => this.o.accounts.setup(body.token, username, password));
+      if (!done) {
+        verdict.ticket.release();
+        res.setHeader('Retry-After', '2');
+        throw new GatehouseError('CONSOLE_BUSY');
+      }
+      user = done.value;
     } catch (err) {
-      if ((err as GatehouseError).code === 'CONSOLE_SETUP_INVALID') this.o.limiter.fail('(setup)', address);
+      if ((err as GatehouseError).code === 'CONSOLE_SETUP_INVALID') verdict.ticket.fail();
+      else verdict.ticket.release();
       throw err;
     }
+    verdict.ticket.succeed();
+    this.o.onSetupDone?.();
     this.o.log.info({ user: user.username, address }, 'first console administrator created with the setup token');
     this.audit('console.user', { action: 'created', user: user.username, role: 'admin', by: 'setup' });
     sendJson(res, 200, { ok: true, user: user.username, role: user.role });
@@ -202,6 +267,7 @@ export class ConsoleApi {
   }
 
   private disableUser(res: ServerResponse, s: Session, name: string): void {
+    // Refused for the last enabled administrator (CONSOLE_LAST_ADMIN): nobody could manage accounts any more.
     const user = this.o.accounts.disable(name);
     this.audit('console.user', { action: 'disabled', user: user.username, role: user.role, by: s.username });
     sendJson(res, 200, { user });
@@ -218,5 +284,14 @@ export class ConsoleApi {
     this.o.outbox.record({ class: 'system', type, source: { device: 'gateway', point: 'console' }, data }).catch((err: unknown) => {
       this.o.log.error({ type, err: (err as Error).message }, 'could not record a console audit event');
     });
+  }
+}
+
+/** A path parameter, %-decoded; a malformed escape is the client's error (400), not a 500. */
+function decodeParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new GatehouseError('CONSOLE_REQUEST_INVALID', 'malformed %-encoding in the request path');
   }
 }

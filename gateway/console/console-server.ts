@@ -9,7 +9,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, readFileSync, rmSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { dirname, extname, join, resolve, sep } from 'node:path';
@@ -26,9 +26,11 @@ import { Accounts } from './accounts.js';
 import { ConsoleApi } from './api.js';
 import { SECURITY_HEADERS, sameOrigin, sendJson } from './http-util.js';
 import { LiveFeed, type LiveFeedOptions } from './live.js';
-import { LoginLimiter } from './login-limiter.js';
+import { guardConnections, type ConnectionGuard } from './connection-guard.js';
+import { HashGate, LoginLimiter } from './login-limiter.js';
 import { Sessions } from './sessions.js';
-import { loadTls } from './tls.js';
+import { loadTls, tlsServerOptions } from './tls.js';
+import { writeFileDurable } from '../durable-file.js';
 
 export interface ConsoleOptions {
   config: Pick<CompoundConfig, 'console'>;
@@ -44,7 +46,7 @@ export interface ConsoleOptions {
   clock: Clock;
   timers: Timers;
   logs: LoggerFactory;
-  /** Where the setup token line goes; stdout by default (the journal, for a systemd unit). */
+  /** Where the line naming the setup-link file goes; stdout by default (the journal, for a systemd unit). */
   print?: (line: string) => void;
   /** The static pages; default gateway/console/public of the package. */
   publicDir?: string;
@@ -57,6 +59,8 @@ export interface ConsoleServer {
   stop(): Promise<void>;
   /** For the tests and the CLI: the API's pieces. */
   readonly accounts: Accounts;
+  /** Listener counters: open connections, refused by the caps, closed by the handshake deadline. */
+  connections(): { open: number; addresses: number; refused: number; timedOut: number };
 }
 
 const TYPES: Record<string, string> = {
@@ -68,6 +72,9 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
   '.ico': 'image/x-icon',
 };
+
+/** The one-time setup link, in the data dir (0600) while there is no administrator. */
+export const SETUP_LINK_FILE = 'console-setup-link.txt';
 
 /** Where the pages load the JSMpeg player from (served from node_modules, see serveVendor). */
 export const VENDOR_JSMPEG = '/vendor/jsmpeg-player.js';
@@ -100,13 +107,21 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
   const now = () => opts.clock.now();
   const accounts = new Accounts(opts.outbox.db, now);
   const sessions = new Sessions(opts.outbox.db, now, { idleMs: cfg.sessionIdleMin * 60_000, maxMs: cfg.sessionMaxHours * 3600_000 });
-  const limiter = new LoginLimiter(now, { maxFailures: cfg.loginMaxFailures, lockoutMs: cfg.loginLockoutMin * 60_000 });
+  const limiter = new LoginLimiter(now, {
+    maxFailures: cfg.loginMaxFailures,
+    lockoutMs: cfg.loginLockoutMin * 60_000,
+    accountDelayMaxMs: cfg.loginAccountDelayMaxS * 1000,
+  });
+  const hashGate = new HashGate(cfg.loginConcurrentHashes, cfg.loginHashQueue);
   const feed = new LiveFeed({ outbox: opts.outbox, alarms: opts.alarms, linkage: opts.linkage, timers: opts.timers, log });
   const tlsOn = cfg.tls.enabled;
   const api = new ConsoleApi({
     accounts,
     sessions,
     limiter,
+    hashGate,
+    now,
+    onSetupDone: () => rmSync(join(opts.dataDir, SETUP_LINK_FILE), { force: true }),
     router: opts.router,
     alarms: opts.alarms,
     outbox: opts.outbox,
@@ -119,6 +134,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
   const publicDir = resolve(opts.publicDir ?? defaultPublicDir());
   const print = opts.print ?? ((line: string) => void process.stdout.write(`${line}\n`));
   let server: Server | undefined;
+  let guard: ConnectionGuard | undefined;
   let sweep: TimerHandle | undefined;
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -197,6 +213,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
 
   return {
     accounts,
+    connections: () => guard?.stats() ?? { open: 0, addresses: 0, refused: 0, timedOut: 0 },
     async start() {
       if (!cfg.enabled) {
         log.info('console disabled in the compound file');
@@ -204,13 +221,15 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
       }
       if (tlsOn) {
         const tls = loadTls({ certFile: cfg.tls.certFile, keyFile: cfg.tls.keyFile, dataDir: opts.dataDir, host: cfg.host, openssl: opts.openssl });
+        if (tls.repaired) log.warn({ problem: tls.repaired }, 'damaged console certificate or key repaired; check the SD card');
         if (tls.generated) log.info({ file: tls.certFile }, 'self-signed console certificate generated; browsers will ask to trust it once');
-        server = createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, onRequest);
+        server = createHttpsServer(tlsServerOptions(tls), onRequest);
       } else {
         server = createHttpServer(onRequest);
       }
       server.requestTimeout = 30_000;
       server.headersTimeout = 15_000;
+      guard = guardConnections(server, tlsOn, cfg, opts.timers, now, log);
       server.on('upgrade', onUpgrade);
       server.on('clientError', (_err, socket) => socket.destroy());
       const srv = server;
@@ -227,12 +246,21 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
       const shownHost = cfg.host === '0.0.0.0' || cfg.host === '::' ? 'localhost' : cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
       const url = `${tlsOn ? 'https' : 'http'}://${shownHost}:${port}`;
       log.info({ url }, 'console listening');
-      if (accounts.hasAdmin()) accounts.clearSetupTokens();
-      else {
+      const linkFile = join(opts.dataDir, SETUP_LINK_FILE);
+      if (accounts.hasAdmin()) {
+        accounts.clearSetupTokens();
+        rmSync(linkFile, { force: true });
+      } else {
         const { token, expiresAt } = accounts.createSetupToken();
-        // Printed, never logged as a field: the log redacts keys, the token must still reach the installer.
-        print(`gatehouse console: no administrator yet. Within 24 h open ${url}/setup.html#${token} (one use) or run: gatehouse user add --role admin`);
-        log.warn({ url, expiresAt: new Date(expiresAt).toISOString() }, 'no console administrator: a one-time setup link was printed on stdout');
+        // The link goes to a 0600 file, never to stdout or the log: under systemd both end in the
+        // journal, which every member of systemd-journal/adm can read. Only the path is printed.
+        writeFileDurable(linkFile, `${url}/setup.html#${token}\n`);
+        print(
+          `gatehouse console: no administrator yet. The one-time setup link (valid 24 h, one use) is in ${linkFile}; ` +
+            'or run: gatehouse user add --role admin',
+        );
+        const expires = new Date(expiresAt).toISOString();
+        log.warn({ file: linkFile, expiresAt: expires }, 'no console administrator: the one-time setup link is in this file');
       }
       return { url, port };
     },

@@ -8,10 +8,11 @@
  * /proc/PID/cmdline): piped stdin, `--password-stdin`, or a prompt without echo.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadCompoundFile } from '../../config/load.js';
+import { giveToDataDirOwner, PRIVATE_UMASK } from '../data-dir.js';
 import { isGatehouseError } from '../errors.js';
 import { applyPragmas } from '../outbox/schema.js';
 import { Accounts, checkRole, MIN_PASSWORD_LENGTH } from './accounts.js';
@@ -73,10 +74,30 @@ export async function runUserCli(argv: string[], io: UserCliIo = { stdin: proces
     return 2;
   }
   const dataDir = resolve(args.data ?? '/var/lib/gatehouse');
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, 'outbox.db'));
+  // outbox.db holds password hashes: whatever this command creates is private to its owner.
+  process.umask(PRIVATE_UMASK);
+  if (process.getuid?.() === 0 && !existsSync(dataDir)) {
+    // Created by root it would be root's, and the service could not open it: let the service create it.
+    io.stderr.write(
+      `gatehouse user ${sub}: ${dataDir} does not exist yet. Start the service once (systemctl start gatehouse) so it creates it ` +
+        'with the right owner, then run this again; or create it for the user the daemon runs as: ' +
+        `install -d -m 0700 -o gatehouse -g gatehouse ${dataDir}\n`,
+    );
+    return 1;
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  let db: Database.Database;
   try {
+    db = new Database(join(dataDir, 'outbox.db'));
     applyPragmas(db);
+  } catch (err) {
+    io.stderr.write(
+      `gatehouse user ${sub}: cannot open ${join(dataDir, 'outbox.db')} (${(err as Error).message}); ` +
+        `run it as the user the service runs as: sudo -u gatehouse gatehouse user ${sub} ...\n`,
+    );
+    return 1;
+  }
+  try {
     const accounts = new Accounts(db, () => Date.now());
     switch (sub) {
       case 'list':
@@ -108,6 +129,8 @@ export async function runUserCli(argv: string[], io: UserCliIo = { stdin: proces
     throw err;
   } finally {
     db.close();
+    // Run with sudo: what SQLite created (outbox.db, its WAL) goes back to the data dir's owner.
+    giveToDataDirOwner(dataDir);
   }
 }
 

@@ -13,7 +13,9 @@
  *   4. the video wall paints live frames of the simulated camera;
  *   5. the Chinese UI;
  *   6. security: nothing without a session (HTTP and both WebSockets), a guard gets 403 on the
- *      user API and sees none of the administrator's actions.
+ *      user API and sees none of the administrator's actions;
+ *   7. repeated wrong passwords: the login form says how many seconds to wait (last: it
+ *      throttles this address).
  */
 import { connect } from 'node:net';
 import type { Locator, Page } from 'playwright-core';
@@ -261,5 +263,26 @@ describe('guard console in a real browser', () => {
     expect(guardView.controls.filter((c) => !adminControls.includes(c)), `controls on the guard's system page beyond the admin's (${adminControls.join(', ') || 'none'})`).toEqual([]);
     const adminOnly = adminControls.filter((c) => !guardView.controls.includes(c));
     if (adminControls.length) expect(adminOnly.length, `the admin's actions (${adminControls.join(', ')}) are all offered to a guard too`).toBeGreaterThan(0);
+  });
+
+  it('7. repeated wrong passwords: the login form says how long to wait', async () => {
+    const ctx = await rig.context();
+    const page = await ctx.newPage();
+    await rig.step(page, '07-throttled', async () => {
+      await page.goto('/login.html');
+      await visible(page, '#username', 'the login form');
+      let status = 0;
+      for (let i = 0; i < 10 && status !== 429; i++) {
+        await page.locator('#username').fill('intruder');
+        await page.locator('#password').fill(`wrong password ${i}`);
+        const reply = page.waitForResponse((r) => r.url().endsWith('/api/login'));
+        await page.locator('button[type=submit]').click();
+        status = (await reply).status();
+      }
+      expect(status, 'a throttled login within 10 wrong passwords').toBe(429);
+      const error = await visible(page, '#error', 'the login error');
+      await expect.poll(() => text(error), { message: '#error says how many seconds to wait', timeout: 3000 }).toMatch(/^Too many failed attempts\. Try again in \d+ s\. \[CONSOLE_LOCKED_OUT\]$/);
+      await rig.screenshot(page, '07-throttled');
+    });
   });
 });

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, ROOT, requireBuild } from '../helpers/cli.js';
@@ -26,6 +26,8 @@ describe('gatehouse user', () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-user-cli-'));
     config = join(dir, 'c.yaml');
     writeFileSync(config, 'compound: { id: c }\ngateway: { id: g }\n');
+    // Run as root (CI), `gatehouse user` refuses to create a missing data dir (see data-dir.test.ts).
+    mkdirSync(join(dir, 'data'));
   });
   afterAll(async () => {
     await rig?.stop();
@@ -57,6 +59,9 @@ describe('gatehouse user', () => {
     expect(user(['passwd', ...base(), '--username', 'root'], 'another long password\n').status).toBe(0);
     expect((await rig.call('GET', '/api/session', { cookie: root.cookie })).status).toBe(401);
     await rig.login('root', 'another long password');
+    const last = user(['disable', ...base(), '--username', 'root'], '');
+    expect(last.status).toBe(1);
+    expect(last.stderr).toBe('gatehouse user disable: CONSOLE_LAST_ADMIN: This is the last enabled administrator: create or enable another administrator first\n');
     expect(user(['disable', ...base(), '--username', 'anna'], '').status).toBe(0);
     expect((await rig.call('GET', '/api/session', { cookie: anna.cookie })).status).toBe(401);
     expect(user(['list', ...base()], '').stdout).toMatch(/anna +guard +disabled/);

@@ -4,11 +4,17 @@
  * authenticated and same-origin), static files, headers and the self-signed certificate.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
-import { ConsoleRig, PASSWORD } from '../helpers/console-rig.js';
+import { ConsoleRig, PASSWORD, type Reply } from '../helpers/console-rig.js';
+import { waitFor } from '../helpers/wait.js';
+
+/** The token of the setup link the console wrote to its data dir. */
+const setupToken = (rig: ConsoleRig): string => /#([A-Za-z0-9_-]+)$/.exec(readFileSync(join(rig.dir, 'console-setup-link.txt'), 'utf8').trim())![1]!;
 
 const wsOpen = (url: string, headers: Record<string, string>): Promise<{ ws?: WebSocket; status?: number }> =>
   new Promise((resolve) => {
@@ -29,11 +35,15 @@ describe('console server (HTTPS)', () => {
     rig.remove();
   });
 
-  it('prints a one-time setup link when there is no administrator; the token works once', async () => {
+  it('writes a one-time setup link to a 0600 file and prints only its path; the token works once', async () => {
     expect(rig.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    const line = rig.printed.find((l) => l.includes('/setup.html#'));
-    expect(line).toBeDefined();
-    const token = /#([A-Za-z0-9_-]+)/.exec(line!)![1]!;
+    const linkFile = join(rig.dir, 'console-setup-link.txt');
+    const token = setupToken(rig);
+    expect(statSync(linkFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(linkFile, 'utf8')).toBe(`${rig.url}/setup.html#${token}\n`);
+    // The printed line (the journal, under systemd) names the file, never the token.
+    expect(rig.printed).toEqual([expect.stringContaining(linkFile)]);
+    expect(rig.printed.join('\n')).not.toContain(token);
     // Only a hash is stored.
     expect(readFileSync(join(rig.dir, 'outbox.db')).includes(token)).toBe(false);
     const wrong = await rig.call('POST', '/api/setup', { body: { token: 'x'.repeat(32), username: 'root', password: PASSWORD } });
@@ -46,6 +56,7 @@ describe('console server (HTTPS)', () => {
     expect(ok.body).toMatchObject({ user: 'root', role: 'admin' });
     const again = await rig.call('POST', '/api/setup', { body: { token, username: 'root2', password: PASSWORD } });
     expect(again.status).toBe(401);
+    expect(existsSync(linkFile)).toBe(false);
     await rig.settle();
     expect(rig.systemEvents('console.user')).toEqual([expect.objectContaining({ data: { action: 'created', user: 'root', role: 'admin', by: 'setup' } })]);
   });
@@ -251,6 +262,25 @@ describe('console server (HTTPS)', () => {
     const r = await rig.call('POST', '/api/login', { body: JSON.stringify({ username: 'a', password: 'x'.repeat(100_000) }) });
     expect(r.status).toBe(400);
   });
+
+  it('answers 400, not 500, to a malformed %-encoding in an API path', async () => {
+    const admin = await rig.login('root');
+    for (const path of ['/api/users/%ZZ/disable', '/api/users/%E0%A4%A/password', '/api/commands/%']) {
+      const r = await rig.call('POST', path, { body: { password: PASSWORD }, cookie: admin.cookie, csrf: admin.csrf });
+      expect([r.status, r.body.error?.code], path).toEqual([400, 'CONSOLE_REQUEST_INVALID']);
+    }
+  });
+
+  it('refuses to disable the last enabled administrator', async () => {
+    const admin = await rig.login('root');
+    const last = await rig.call('POST', '/api/users/root/disable', { cookie: admin.cookie, csrf: admin.csrf });
+    expect([last.status, last.body.error.code]).toEqual([409, 'CONSOLE_LAST_ADMIN']);
+    expect((await rig.call('GET', '/api/session', { cookie: admin.cookie })).status).toBe(200);
+    expect((await rig.call('POST', '/api/users', { body: { username: 'boss', role: 'admin', password: PASSWORD }, cookie: admin.cookie, csrf: admin.csrf })).status).toBe(201);
+    expect((await rig.call('POST', '/api/users/root/disable', { cookie: admin.cookie, csrf: admin.csrf })).status).toBe(200);
+    const boss = await rig.login('boss');
+    expect((await rig.call('POST', '/api/users/boss/disable', { cookie: boss.cookie, csrf: boss.csrf })).body.error.code).toBe('CONSOLE_LAST_ADMIN');
+  });
 });
 
 /** A GET with the path sent exactly as written (an HTTP client would normalise the dots). */
@@ -286,7 +316,7 @@ describe('console certificate and setup token expiry', () => {
 
   it('a setup token expires after 24 hours', async () => {
     rig = await new ConsoleRig().start();
-    const token = /#([A-Za-z0-9_-]+)/.exec(rig.printed.join('\n'))![1]!;
+    const token = setupToken(rig);
     rig.clock.advance(24 * 3600_000 + 1);
     expect((await rig.call('POST', '/api/setup', { body: { token, username: 'root', password: PASSWORD } })).status).toBe(401);
   });

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ROOT, requireBuild } from '../helpers/cli.js';
 import { ConfigError, loadCompoundFile, parseCompound } from '../../config/load.js';
 
 const minimal = `compound:\n  id: maple-court\ngateway:\n  id: gw-1\n`;
@@ -75,9 +78,45 @@ describe('compound file', () => {
     const loaded = loadCompoundFile(join(dir, 'c.yaml'));
     expect(loaded.secrets.get('uplink.password')).toBe('hunter2-long');
     expect(loaded.secrets.get('devices.flat-1')).toBe('abc');
-    expect(loaded.warnings.join()).toMatch(/chmod 600/);
+    const f = join(dir, 's.yaml');
+    expect(loaded.warnings).toEqual([
+      `${f}: secrets file is readable by others (mode 0644); for the systemd service run: sudo chown root:gatehouse ${f} && ` +
+        `sudo chmod 640 ${f}; when the daemon runs as the file's owner, chmod 600 ${f} is enough`,
+    ]);
     chmodSync(join(dir, 's.yaml'), 0o600);
     expect(loadCompoundFile(join(dir, 'c.yaml')).warnings).toEqual([]);
+  });
+
+  it('accepts the service layout, 0640 owned by root, and warns for group-readable files not owned by root', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cfg-'));
+    const secrets = join(dir, 's.yaml');
+    writeFileSync(join(dir, 'c.yaml'), `${minimal}secretsFile: s.yaml\n`);
+    writeFileSync(secrets, 'uplink:\n  password: hunter2-long\n');
+    chmodSync(secrets, 0o640);
+    // The tests run as root in CI: the file is root's, as install.sh leaves it.
+    chownSync(secrets, 0, 65534);
+    expect(loadCompoundFile(join(dir, 'c.yaml')).warnings).toEqual([]);
+    chownSync(secrets, 65534, 65534);
+    const warning = loadCompoundFile(join(dir, 'c.yaml')).warnings.join();
+    expect(warning).toMatch(/readable by its group while not owned by root \(mode 0640\); for the systemd service run: sudo chown root:gatehouse/);
+    chmodSync(secrets, 0o660);
+    expect(loadCompoundFile(join(dir, 'c.yaml')).warnings.join()).toMatch(/readable by its group with more than read \(mode 0660\)/);
+  });
+
+  it('says what to run when the daemon user cannot read the secrets file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cfg-'));
+    const secrets = join(dir, 's.yaml');
+    writeFileSync(join(dir, 'c.yaml'), `${minimal}secretsFile: s.yaml\n`);
+    writeFileSync(secrets, 'uplink:\n  password: hunter2-long\n');
+    chmodSync(dir, 0o755);
+    chmodSync(join(dir, 'c.yaml'), 0o644);
+    chmodSync(secrets, 0o600);
+    // As the service user would see a root-owned 0600 file: a child process running as nobody.
+    requireBuild();
+    const load = `import('${pathToFileURL(join(ROOT, 'dist/config/load.js')).href}')`;
+    const script = `${load}.then((m) => { try { m.loadCompoundFile('${join(dir, 'c.yaml')}'); } catch (e) { console.log(e.message); } })`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
+    expect(r.stdout).toMatch(/cannot read the secrets file \(EACCES\): the user running gatehouse cannot read it; for the systemd service run: sudo chown root:gatehouse .*s\.yaml && sudo chmod 640/);
   });
 
   it('never echoes a secret when the secrets file is broken', () => {

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { hashPassword, verifyPassword } from '../../gateway/console/accounts.js';
 import { defaultPublicDir, staticFile } from '../../gateway/console/console-server.js';
 import { sameOrigin } from '../../gateway/console/http-util.js';
-import { LoginLimiter } from '../../gateway/console/login-limiter.js';
+import { HashGate, LoginLimiter, type LoginTicket, type LoginVerdict } from '../../gateway/console/login-limiter.js';
 
 const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
 
@@ -26,37 +26,110 @@ describe('console password hashes', () => {
 });
 
 describe('login limiter', () => {
-  it('locks the username and the address after N failures, for the lockout period', () => {
+  const limits = { maxFailures: 3, lockoutMs: 60_000, accountDelayMaxMs: 30_000 };
+  const admitted = (v: LoginVerdict): LoginTicket => {
+    if (!v.ok) throw new Error(`refused: ${v.reason}`);
+    return v.ticket;
+  };
+
+  it('counts an attempt before it is judged: a burst from one address gets maxFailures tries, then waits the lockout', () => {
     let now = 0;
-    const l = new LoginLimiter(() => now, { maxFailures: 3, lockoutMs: 60_000 });
-    expect(l.fail('anna', '10.0.0.1')).toBe(false);
-    expect(l.fail('anna', '10.0.0.1')).toBe(false);
-    expect(l.locked('anna', '10.0.0.9')).toBe(false);
-    expect(l.fail('ANNA', '10.0.0.2')).toBe(true);
-    expect(l.locked('anna', '10.0.0.9')).toBe(true);
-    expect(l.locked('ivan', '10.0.0.1')).toBe(false);
+    const l = new LoginLimiter(() => now, limits);
+    // Three different accounts, none settled yet (their hashes are still running).
+    const tickets = ['a', 'b', 'c'].map((u) => admitted(l.begin(u, '10.0.0.1')));
+    expect(l.begin('d', '10.0.0.1')).toEqual({ ok: false, reason: 'address-throttled', retryAfterMs: 60_000 });
+    expect(tickets.map((t) => t.fail())).toEqual([false, false, true]);
+    expect(l.begin('e', '10.0.0.2').ok).toBe(true);
     now += 60_000;
-    expect(l.locked('anna', '10.0.0.9')).toBe(false);
-    // After a lockout the count starts again from zero.
-    expect(l.fail('anna', '10.0.0.3')).toBe(false);
+    expect(l.begin('d', '10.0.0.1').ok).toBe(true);
   });
 
-  it('forgives old failures and a success clears the username', () => {
+  it('lets one attempt per account be judged at a time, from any address', () => {
+    const l = new LoginLimiter(() => 0, limits);
+    const first = admitted(l.begin('anna', '10.0.0.1'));
+    expect(l.begin('ANNA', '10.0.0.2')).toMatchObject({ ok: false, reason: 'account-delayed' });
+    first.fail();
+    expect(l.begin('anna', '10.0.0.2').ok).toBe(true);
+  });
+
+  it('delays an account after a few failures, doubling up to the maximum, but never locks it', () => {
     let now = 0;
-    const l = new LoginLimiter(() => now, { maxFailures: 3, lockoutMs: 60_000 });
-    l.fail('anna', 'a');
-    l.fail('anna', 'b');
-    now += 61_000;
-    expect(l.fail('anna', 'c')).toBe(false);
-    l.fail('anna', 'd');
-    l.succeed('anna');
-    expect(l.fail('anna', 'e')).toBe(false);
+    const l = new LoginLimiter(() => now, limits);
+    let addr = 0;
+    const failFromNewAddress = () => admitted(l.begin('anna', `10.0.1.${addr++}`)).fail();
+    for (let i = 0; i < 3; i++) failFromNewAddress();
+    // The third failure starts a 1 s delay, then 2 s, 4 s, ... capped at 30 s.
+    const delays: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const v = l.begin('anna', `10.0.1.${addr++}`);
+      expect(v.ok).toBe(false);
+      delays.push((v as { retryAfterMs: number }).retryAfterMs);
+      now += delays.at(-1)!;
+      failFromNewAddress();
+    }
+    expect(delays).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
+  });
+
+  it('an attacker cannot lock a guard out: the address the guard signed in from skips the account delay', () => {
+    let now = 0;
+    const l = new LoginLimiter(() => now, limits);
+    admitted(l.begin('anna', 'tablet')).succeed();
+    for (let i = 0; i < 200; i++) {
+      const v = l.begin('anna', `10.9.${i >> 8}.${i & 255}`);
+      if (v.ok) v.ticket.fail();
+      now += 100;
+    }
+    expect(l.begin('anna', '10.9.9.9')).toMatchObject({ ok: false, reason: 'account-delayed' });
+    // Even with an attacker's attempt in flight right now.
+    const inFlight = l.begin('anna', '10.9.9.9');
+    const guard = l.begin('anna', 'tablet');
+    expect(guard.ok).toBe(true);
+    admitted(guard).succeed();
+    expect(inFlight.ok).toBe(false);
+  });
+
+  it('a success or an attempt never judged gives its count back', () => {
+    const l = new LoginLimiter(() => 0, limits);
+    for (let i = 0; i < 10; i++) admitted(l.begin(`u${i}`, 'nat')).succeed();
+    for (let i = 0; i < 10; i++) admitted(l.begin(`v${i}`, 'nat')).release();
+    expect(l.begin('w', 'nat').ok).toBe(true);
   });
 
   it('stays bounded', () => {
-    const l = new LoginLimiter(() => 0, { maxFailures: 3, lockoutMs: 60_000, maxKeys: 100 });
-    for (let i = 0; i < 1000; i++) l.fail(`u${i}`, `a${i}`);
-    expect((l as unknown as { entries: Map<string, unknown> }).entries.size).toBeLessThanOrEqual(100);
+    const l = new LoginLimiter(() => 0, { ...limits, maxKeys: 100 });
+    for (let i = 0; i < 1000; i++) admitted(l.begin(`u${i}`, `a${i}`)).fail();
+    const size = l.size();
+    expect(Math.max(size.addresses, size.accounts, size.trusted)).toBeLessThanOrEqual(100);
+  });
+});
+
+describe('hash gate', () => {
+  it('runs at most N at once, queues M more and refuses the rest without running them', async () => {
+    const gate = new HashGate(2, 3);
+    let running = 0;
+    let ran = 0;
+    const releases: (() => void)[] = [];
+    const job = () =>
+      new Promise<number>((resolve) => {
+        running++;
+        ran++;
+        releases.push(() => {
+          running--;
+          resolve(1);
+        });
+      });
+    const results = Array.from({ length: 10 }, () => gate.run(job));
+    await new Promise((r) => setImmediate(r));
+    expect([running, ran]).toEqual([2, 2]);
+    const settled = await Promise.race([Promise.all(results.slice(5)), new Promise((r) => setTimeout(() => r('pending'), 50))]);
+    expect(settled).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    while (releases.length) {
+      releases.shift()!();
+      await new Promise((r) => setImmediate(r));
+      expect(running).toBeLessThanOrEqual(2);
+    }
+    expect((await Promise.all(results.slice(0, 5))).map((r) => r?.value)).toEqual([1, 1, 1, 1, 1]);
+    expect([ran, gate.peak]).toEqual([5, 2]);
   });
 });
 

@@ -20,7 +20,9 @@ export async function api(method, path, body) {
   if (res.status === 401 && !path.startsWith('/api/login') && !path.startsWith('/api/setup') && location.pathname !== '/login.html') {
     location.assign('/login.html');
   }
-  return { ok: res.ok, status: res.status, data };
+  // Seconds to wait after a throttled login (429) or a busy console (503).
+  const retryAfter = Number(res.headers.get('Retry-After')) || undefined;
+  return { ok: res.ok, status: res.status, data, retryAfter };
 }
 
 /** A readable line for a coded error: the translated meaning, the server's detail, the code. */

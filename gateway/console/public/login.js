@@ -15,7 +15,9 @@ document.getElementById('login').addEventListener('submit', async (e) => {
   const r = await api('POST', '/api/login', { username: form.get('username'), password: form.get('password') });
   if (r.ok) return void location.assign('/index.html');
   const code = r.data?.error?.code ?? `HTTP_${r.status}`;
-  document.getElementById('error').textContent = `${r.status === 429 ? t('lockedOut') : t('loginFailed')} [${code}]`;
+  const locked = r.retryAfter ? t('lockedOutFor', { s: r.retryAfter }) : t('lockedOut');
+  const text = r.status === 429 ? locked : r.status === 503 ? t('loginBusy') : t('loginFailed');
+  document.getElementById('error').textContent = `${text} [${code}]`;
 });
 
 // Enabled only now: a click before this module ran would submit the form natively (a GET with the password in the URL).

@@ -5,6 +5,8 @@ export const STRINGS = {
     title: 'Gatehouse console',
     username: 'Username', password: 'Password', login: 'Sign in', logout: 'Sign out',
     loginFailed: 'Wrong username or password.', lockedOut: 'Too many failed attempts. Try again later.',
+    loginBusy: 'The console is busy checking other sign-ins. Try again in a few seconds.',
+    lockedOutFor: 'Too many failed attempts. Try again in {s} s.',
     setupTitle: 'Create the first administrator', setupDone: 'Administrator created. You can sign in now.',
     setupFailed: 'The setup link is wrong, used or expired.', passwordHint: 'At least 12 characters.',
     'nav.alarms': 'Alarms', 'nav.video': 'Video wall', 'nav.doors': 'Doors', 'nav.zones': 'Perimeter',
@@ -75,11 +77,14 @@ export const STRINGS = {
     'err.CONSOLE_FORBIDDEN': 'your role may not do this', 'err.CONSOLE_AUTH_REQUIRED': 'please sign in again',
     'err.NETWORK': 'the console cannot be reached', 'err.CONSOLE_USER_EXISTS': 'this user already exists',
     'err.CONSOLE_PASSWORD_WEAK': 'the password is too weak (at least 12 characters)', 'err.CONSOLE_USER_UNKNOWN': 'no such user', 'err.CMD_UNKNOWN': 'unknown command', 'err.LIVE_VIEW_LIMIT': 'too many live views',
+    'err.CONSOLE_LAST_ADMIN': 'this is the last administrator: create another one first',
   },
   'zh-CN': {
     title: 'Gatehouse 安防控制台',
     username: '用户名', password: '密码', login: '登录', logout: '退出登录',
     loginFailed: '用户名或密码错误。', lockedOut: '失败次数过多，请稍后再试。',
+    loginBusy: '控制台正在验证其他登录，请几秒后再试。',
+    lockedOutFor: '失败次数过多，请 {s} 秒后再试。',
     setupTitle: '创建首个管理员', setupDone: '管理员已创建，现在可以登录。',
     setupFailed: '设置链接无效、已使用或已过期。', passwordHint: '至少 12 个字符。',
     'nav.alarms': '告警', 'nav.video': '视频墙', 'nav.doors': '门禁', 'nav.zones': '周界',
@@ -141,6 +146,7 @@ export const STRINGS = {
     'err.CONSOLE_FORBIDDEN': '您的角色无权执行此操作', 'err.CONSOLE_AUTH_REQUIRED': '请重新登录',
     'err.NETWORK': '无法连接控制台', 'err.CONSOLE_USER_EXISTS': '该用户已存在',
     'err.CONSOLE_PASSWORD_WEAK': '密码强度不足（至少 12 个字符）', 'err.CONSOLE_USER_UNKNOWN': '用户不存在', 'err.CMD_UNKNOWN': '未知命令', 'err.LIVE_VIEW_LIMIT': '实时视频路数已满',
+    'err.CONSOLE_LAST_ADMIN': '这是最后一个管理员：请先创建另一个管理员',
   },
 };
 
