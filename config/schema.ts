@@ -132,6 +132,10 @@ export const ChargingSafetyConfig = z
     mainsMinV: z.number().nonnegative().default(180),
     /** A safety command the cabinet has not obeyed after this long is sent again. */
     reassertAfterMs: Duration.min(500).default(5000),
+    /** Polls in a row whose safety registers cannot be read or decoded before `cabinet.unsupervised` is raised. */
+    unsupervisedAfterPolls: z.number().int().min(1).max(100).default(3),
+    /** What an unsupervised cabinet gets: `cut` (its power cut, latched until charging.reset) or only the alarm. */
+    unsupervisedPolicy: z.enum(['cut', 'alarm']).default('cut'),
   })
   .strict();
 

@@ -12,8 +12,9 @@
  */
 import type { CabinetConfig, ChargingSafetyConfig } from '../../config/schema.js';
 import { MAX_DURATION_MIN } from '../../drivers/cabinet/register-map.js';
-import { decodeIdentity, decodePoll, encodeCommand, identityRead, pollPlan } from '../../drivers/cabinet/registers.js';
-import type { CabinetCommand, CabinetIdentity, CabinetReading, PortReading, PortState, StopReason } from '../../drivers/cabinet/types.js';
+import { decodePollFields } from '../../drivers/cabinet/reading-decode.js';
+import { decodeIdentity, encodeCommand, identityRead, pollPlan } from '../../drivers/cabinet/registers.js';
+import type { CabinetCommand, CabinetIdentity, CabinetReading, PortReading, PortStateRead, StopReason } from '../../drivers/cabinet/types.js';
 import type { ModbusBus } from '../../drivers/modbus/bus.js';
 import type { Clock, TimerHandle, Timers } from '../clock.js';
 import type { CommandContext } from '../commands/types.js';
@@ -23,7 +24,9 @@ import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { cabinetState, meterEvent, presenceEvent, safetyEvent, sessionStartedEvent, sessionStoppedEvent, stateKey } from './cabinet-events.js';
 import type { StartArgs } from './cabinet-commands.js';
-import { SafetyInterlock, energised } from './safety.js';
+import { FaultReporter, fromFieldFault, replacedEvent, type ProtocolFault } from './cabinet-supervision.js';
+import type { CabinetLatches } from './latches.js';
+import { SafetyInterlock, TEMP_HYSTERESIS_C, energised, type CabinetCutReason, type SafetyAction } from './safety.js';
 import type { ChargingSessions } from './sessions.js';
 
 export interface CabinetUnitDeps {
@@ -35,6 +38,10 @@ export interface CabinetUnitDeps {
   timers: Timers;
   log: Logger;
   safety: ChargingSafetyConfig;
+  /** Persisted cuts (smoke, over-temperature, unsupervised) that only charging.reset releases. */
+  latches: CabinetLatches;
+  /** While a port is live, retained state is refreshed this often so it shows current power (the meter interval). */
+  liveStateMs: number;
 }
 
 /** Retained state is rewritten on every change, and otherwise this often to refresh lastSeen. */
@@ -44,7 +51,8 @@ const START_GRACE_POLLS = 3;
 /** A cabinet that has never answered is reported offline only after this (the link may still be opening). */
 const BOOT_GRACE_MS = 5000;
 
-const REFUSE_START: Partial<Record<PortState, string>> = {
+const REFUSE_START: Partial<Record<PortStateRead, string>> = {
+  unknown: 'port_unknown',
   available: 'not_plugged',
   charging: 'already_charging',
   finishing: 'already_charging',
@@ -70,10 +78,19 @@ export class CabinetUnit {
   private lastStateWrite = 0;
   private lastPollError: string | undefined;
   private startedMono = 0;
+  /** The serial of the cabinet last identified on this unit id: a different one is a replaced cabinet. */
+  private knownSerial: string | undefined;
+  private readonly faults: FaultReporter;
+  /** The latch reason last persisted, to write the table only when it changes. */
+  private persistedLatch: string | null;
 
   constructor(private readonly d: CabinetUnitDeps) {
     this.id = d.cfg.id;
-    this.interlock = new SafetyInterlock(d.safety);
+    const latch = d.latches.get(this.id);
+    this.persistedLatch = latch?.reason ?? null;
+    if (latch) d.log.warn({ cabinet: this.id, reason: latch.reason, since: new Date(latch.since).toISOString() }, 'cabinet latched off before the restart: its power stays cut until charging.reset');
+    this.interlock = new SafetyInterlock(d.safety, latch?.reason ?? null);
+    this.faults = new FaultReporter(this.id, (e) => this.record(e));
   }
 
   get portCount(): number {
@@ -116,31 +133,53 @@ export class CabinetUnit {
   private async poll(): Promise<void> {
     const began = this.d.clock.monotonic();
     const { bus, cfg } = this.d;
+    let reading = 0;
     try {
       if (!this.identity) {
         const r = identityRead();
+        reading = r.address;
         this.identity = decodeIdentity(await bus.read(cfg.unitId, r.fc, r.address, r.count, { priority: 'normal' }));
-        if (this.identity.portCount < cfg.ports) this.d.log.warn({ cabinet: this.id, configured: cfg.ports, reported: this.identity.portCount }, 'cabinet has fewer ports than configured');
+        this.identified(this.identity);
       }
       const n = this.portCount;
       const answers: number[][] = [];
-      for (const r of pollPlan(n)) answers.push(await bus.read(cfg.unitId, r.fc, r.address, r.count, { priority: 'normal' }));
-      const { status, ports } = decodePoll(n, answers);
+      for (const r of pollPlan(n)) {
+        reading = r.address;
+        answers.push(await bus.read(cfg.unitId, r.fc, r.address, r.count, { priority: 'normal' }));
+      }
+      const { status, ports, faults } = decodePollFields(n, answers);
       this.lastPollError = undefined;
-      if (this.running) this.onReading({ cabinet: this.id, at: this.d.clock.monotonic(), status, ports });
+      if (this.running) this.onReading({ cabinet: this.id, at: this.d.clock.monotonic(), status, ports, ...(faults.length ? { faults } : {}) });
     } catch (err) {
-      if (this.running) this.onPollError(err);
+      if (this.running) this.onPollError(err, reading);
     } finally {
       this.schedule(Math.max(0, cfg.pollMs - (this.d.clock.monotonic() - began)));
     }
   }
 
-  private onPollError(err: unknown): void {
+  private identified(identity: CabinetIdentity): void {
+    const { cfg } = this.d;
+    if (identity.portCount < cfg.ports) this.d.log.warn({ cabinet: this.id, configured: cfg.ports, reported: identity.portCount }, 'cabinet has fewer ports than configured');
+    if (this.knownSerial !== undefined && this.knownSerial !== identity.serial) {
+      this.d.log.warn({ cabinet: this.id, oldSerial: this.knownSerial, newSerial: identity.serial }, 'cabinet replaced: a different serial number answers on its unit id');
+      this.record(replacedEvent(this.id, 'cabinet', this.knownSerial, identity));
+    }
+    this.knownSerial = identity.serial;
+  }
+
+  /** `address`: the register read that failed. */
+  private onPollError(err: unknown, address: number): void {
     const code = isGatehouseError(err) ? err.code : 'INTERNAL';
     const message = (err as Error).message;
-    if (code === 'DEVICE_PROTOCOL') {
-      // Never act on a reading we cannot trust; read the identity again in case the map changed.
-      this.identity = null;
+    if (code === 'DEVICE_PROTOCOL' || code === 'DEVICE_REFUSED') {
+      // The cabinet answers, but not with its safety registers: never act on a reading we
+      // cannot trust, count the poll as blind (towards unsupervised), and read the identity
+      // again in case the map changed.
+      if (code === 'DEVICE_PROTOCOL') this.identity = null;
+      const modbusCode = isGatehouseError(err) ? err.details?.modbusCode : undefined;
+      const fault: ProtocolFault = { field: 'poll', address, safety: true, message, ...(typeof modbusCode === 'number' ? { modbusCode } : {}) };
+      this.faults.report([fault], this.d.clock.monotonic());
+      this.apply(this.interlock.blind(this.d.clock.monotonic()), this.last);
     } else if (this.online === null && this.d.clock.monotonic() - this.startedMono < Math.max(BOOT_GRACE_MS, 3 * this.d.cfg.pollMs)) {
       // Still opening the link at start-up: not news yet.
     } else if (code === 'DEVICE_OFFLINE' || !this.d.bus.isReachable(this.d.cfg.unitId)) {
@@ -155,39 +194,15 @@ export class CabinetUnit {
     const { sessions, clock } = this.d;
     const mono = clock.monotonic();
     const actions = this.interlock.evaluate(reading, sessions.forSafety(this.id), mono);
-
-    const stopReasons = new Map<number, StopReason>();
-    const stopped = new Set<number>();
-    const stopPort = (port: number) => {
-      if (stopped.has(port)) return;
-      stopped.add(port);
-      this.stopping.add(port);
-      void this.send({ kind: 'stop', port }, 'safety');
-    };
-    for (const a of actions) {
-      if (a.kind === 'cutCabinet') {
-        void this.send({ kind: 'cabinetPower', on: false }, 'safety');
-        for (const p of reading.ports) if (energised(p)) stopPort(p.port);
-      } else if (a.kind === 'stopPort') {
-        stopPort(a.port);
-        // A port that lost its output with the mains is a mains loss, not a port fault.
-        stopReasons.set(a.port, a.reason === 'fault' && !reading.status.mainsPresent ? 'mains_loss' : a.reason);
-      } else if (a.kind === 'limitPower') {
-        void this.send({ kind: 'setLimit', port: a.port, powerLimitW: a.powerLimitW }, 'safety');
-      }
-    }
+    const stopReasons = this.apply(actions, reading, false);
     // Everything below only informs: the power actions are already queued on the bus.
     if (this.online !== true) {
       this.online = true;
       this.d.log.info({ cabinet: this.id, identity: this.identity }, 'cabinet online');
       this.record(presenceEvent(this.id, true));
     }
-    for (const a of actions) {
-      const e = safetyEvent(this.id, a);
-      if (!e) continue;
-      if (e.class === 'alarm') this.d.log.warn({ cabinet: this.id, type: e.type, data: e.data }, 'charging alarm');
-      this.record(e);
-    }
+    this.informSafety(actions);
+    if (reading.faults) this.faults.report(reading.faults.map(fromFieldFault), mono);
     for (const [port, reason] of stopReasons) {
       const p = reading.ports.find((x) => x.port === port);
       if (sessions.get(this.id, port)) this.endSession(port, p?.energyWh ?? null, reason);
@@ -201,8 +216,63 @@ export class CabinetUnit {
     this.writeState(false);
   }
 
+  /**
+   * Carries out the power actions (bus writes queued at high priority, not awaited), then
+   * persists a new latch. Returns the stop reason per port. With `inform`, also records the
+   * events of the actions (onReading records them itself, after the presence event).
+   */
+  private apply(actions: readonly SafetyAction[], reading: CabinetReading | undefined, inform = true): Map<number, StopReason> {
+    const stopReasons = new Map<number, StopReason>();
+    const stopped = new Set<number>();
+    const stopPort = (port: number) => {
+      if (stopped.has(port)) return;
+      stopped.add(port);
+      this.stopping.add(port);
+      void this.send({ kind: 'stop', port }, 'safety');
+    };
+    for (const a of actions) {
+      if (a.kind === 'cutCabinet') {
+        void this.send({ kind: 'cabinetPower', on: false }, 'safety');
+        for (const p of reading?.ports ?? []) if (energised(p)) stopPort(p.port);
+      } else if (a.kind === 'stopPort') {
+        stopPort(a.port);
+        // A port that lost its output with the mains is a mains loss, not a port fault.
+        stopReasons.set(a.port, a.reason === 'fault' && reading && !reading.status.mainsPresent ? 'mains_loss' : a.reason);
+      } else if (a.kind === 'limitPower') {
+        void this.send({ kind: 'setLimit', port: a.port, powerLimitW: a.powerLimitW }, 'safety');
+      }
+    }
+    this.persistLatch();
+    if (inform) this.informSafety(actions);
+    return stopReasons;
+  }
+
+  private informSafety(actions: readonly SafetyAction[]): void {
+    for (const a of actions) {
+      const e = safetyEvent(this.id, a);
+      if (!e) continue;
+      if (e.class === 'alarm') this.d.log.warn({ cabinet: this.id, type: e.type, data: e.data }, 'charging alarm');
+      this.record(e);
+    }
+  }
+
+  /** Writes the latch table when the interlock's latch changed; a failing disk never stops the cut (already queued). */
+  private persistLatch(): void {
+    const latched = this.interlock.latched();
+    if (latched === this.persistedLatch) return;
+    try {
+      if (latched) this.d.latches.set(this.id, latched);
+      else this.d.latches.clear(this.id);
+      this.persistedLatch = latched;
+    } catch (err) {
+      this.d.log.error({ cabinet: this.id, latched, err: (err as Error).message }, 'could not persist the cabinet latch; it holds until the gateway restarts');
+    }
+  }
+
   private trackPort(p: PortReading, reading: CabinetReading, mono: number, rebooted: boolean): void {
     const { sessions } = this.d;
+    // A port whose state register is unreadable this poll: keep its session as it is.
+    if (p.state === 'unknown') return;
     const live = p.state === 'charging' || p.state === 'finishing';
     if (this.stopping.has(p.port) && !energised(p)) this.stopping.delete(p.port);
     const startedAt = this.startedAt.get(p.port);
@@ -300,6 +370,41 @@ export class CabinetUnit {
     return { cabinet: this.id, port, enabled };
   }
 
+  /**
+   * charging.reset: an operator declares the cabinet safe. Refused while the cause is still
+   * read (smoke, temperature not back under the limit with its hysteresis, safety registers
+   * unknown or no fresh reading); otherwise the latch is cleared (durably first: if the
+   * table cannot be written, nothing changes) and the contactor closed (cabinet command 2).
+   */
+  async reset(reason: string, ctx: CommandContext): Promise<Record<string, unknown>> {
+    const last = this.last;
+    if (this.online !== true || !last) throw new GatehouseError('DEVICE_OFFLINE', `cabinet ${this.id} is offline: a reset needs a fresh reading`, { cabinet: this.id });
+    const latched = this.interlock.latched();
+    if (!latched && last.status.powerOn) throw new GatehouseError('DEVICE_REFUSED', `cabinet ${this.id} is not cut off: nothing to reset`, { cabinet: this.id, reason: 'not_latched' });
+    const cause = this.causePresent(last);
+    if (cause) {
+      throw new GatehouseError('DEVICE_REFUSED', `cabinet ${this.id} still reports ${cause.replace('_', ' ')}: it stays cut off until the cause is gone`, { cabinet: this.id, reason: 'cause_present', cause });
+    }
+    this.d.latches.clear(this.id);
+    this.persistedLatch = null;
+    this.interlock.resetCut();
+    this.d.log.warn({ cabinet: this.id, released: latched, principal: ctx.caller.principal, via: ctx.caller.via, reason }, 'cabinet latch released by an operator');
+    this.record({ class: 'charging', type: 'charging.reset', source: { device: this.id }, data: { cabinet: this.id, cause: latched, reason, principal: ctx.caller.principal, via: ctx.caller.via } });
+    if (latched === 'smoke' || latched === 'over_temperature') this.informSafety([{ kind: 'restoreAlarm', alarm: 'fire', value: last.status.temperature }]);
+    await this.send({ kind: 'cabinetPower', on: true }, 'command');
+    this.writeState(true);
+    return { cabinet: this.id, released: latched, powerOn: true };
+  }
+
+  private causePresent(last: CabinetReading): CabinetCutReason | null {
+    const st = last.status;
+    const stale = this.d.clock.monotonic() - last.at > 3 * this.d.cfg.pollMs + 1000;
+    if (stale || this.interlock.unsupervised() || (last.faults ?? []).some((f) => f.safety)) return 'unsupervised';
+    if (st.smoke) return 'smoke';
+    if (st.temperature >= this.d.safety.cabinetMaxTempC - TEMP_HYSTERESIS_C) return 'over_temperature';
+    return null;
+  }
+
   private lastPort(port: number): PortReading | undefined {
     return this.last?.ports.find((p) => p.port === port);
   }
@@ -338,10 +443,14 @@ export class CabinetUnit {
 
   private writeState(force: boolean): void {
     const active = new Map(this.d.sessions.list(this.id).map((s) => [s.port, s.sessionId]));
-    const body = cabinetState(this.online === true, this.last, this.interlock.latched(), active, this.lastSeen);
+    const body = cabinetState(this.online === true, this.last, this.interlock.latched(), active, this.lastSeen, this.interlock.unsupervised());
     const key = stateKey(body);
     const mono = this.d.clock.monotonic();
-    if (!force && key === this.lastStateKey && mono - this.lastStateWrite < STATE_REFRESH_MS) return;
+    // Power and current change on every poll: rewriting retained state for each would cost a
+    // disk write per cabinet per second. While a port is live they are refreshed at the meter
+    // interval (what the meter events show); otherwise on a change of state.
+    const live = this.last?.ports.some((p) => energised(p)) ?? false;
+    if (!force && key === this.lastStateKey && mono - this.lastStateWrite < (live ? this.d.liveStateMs : STATE_REFRESH_MS)) return;
     this.lastStateKey = key;
     this.lastStateWrite = mono;
     this.d.outbox.setState(this.id, body).catch((err: unknown) => {
