@@ -196,7 +196,11 @@ describe('cabinet supervision: bad fields, unreadable safety registers, persiste
   it('shows live port power in the retained state, as the meter events do', async () => {
     await startCharging('swap', 2);
     sims.cabinet('swap').step(60_000);
-    const meter = await waitFor(() => find('charging.meter', (e) => e.data.cabinet === 'swap' && e.data.port === 2 && e.data.powerW > 0), 'a meter value with power');
+    const first = await waitFor(() => find('charging.meter', (e) => e.data.cabinet === 'swap' && e.data.port === 2 && e.data.powerW > 0), 'a meter value with power');
+    // The power changes while the port's state does not (a lower limit): only a live refresh shows it.
+    await run('charging.set_limit', { cabinet: 'swap', port: 2, powerLimitW: Math.floor(first.data.powerW / 2) });
+    sims.cabinet('swap').step(1000);
+    const meter = await waitFor(() => find('charging.meter', (e) => e.data.cabinet === 'swap' && e.data.port === 2 && e.data.powerW > 0 && e.data.powerW < first.data.powerW), 'a meter value with the limited power');
     const live = await waitFor(() => {
       const p = (state('swap')?.ports as Json[] | undefined)?.find((x) => x.port === 2);
       return p && p.powerW === meter.data.powerW ? p : undefined;
