@@ -11,6 +11,8 @@ import type { ModbusTransport, TransportConfig } from './transport.js';
 export type Op =
   | { kind: 'read'; fc: 3 | 4; address: number; count: number }
   | { kind: 'write'; address: number; values: readonly number[] }
+  /** FC 06: what a register map that says "written as FC 06" means. */
+  | { kind: 'write1'; address: number; value: number }
   | { kind: 'bits'; fc: 1 | 2; address: number; count: number }
   | { kind: 'coils'; address: number; values: readonly boolean[] };
 
@@ -22,6 +24,8 @@ export function runOp(transport: ModbusTransport, unitId: number, op: Op, timeou
       return transport.read(unitId, op.fc, op.address, op.count, timeoutMs);
     case 'write':
       return transport.write(unitId, op.address, op.values, timeoutMs).then(() => []);
+    case 'write1':
+      return transport.writeSingle(unitId, op.address, op.value, timeoutMs).then(() => []);
     case 'bits':
       return transport.readBits(unitId, op.fc, op.address, op.count, timeoutMs);
     case 'coils':

@@ -420,7 +420,11 @@ export class CabinetUnit {
   /** Writes one command at high priority; the promise settles with the cabinet's answer. */
   private async send(cmd: CabinetCommand, why: 'safety' | 'command'): Promise<void> {
     try {
-      for (const w of encodeCommand(cmd, this.portCount)) await this.d.bus.write(this.d.cfg.unitId, w.address, w.values, { priority: 'high' });
+      // The function code the register map gives (FC 06 for stop, enable/disable and the cut; FC 16 for blocks).
+      for (const w of encodeCommand(cmd, this.portCount)) {
+        if (w.fc === 6) await this.d.bus.writeSingle(this.d.cfg.unitId, w.address, w.values[0]!, { priority: 'high' });
+        else await this.d.bus.write(this.d.cfg.unitId, w.address, w.values, { priority: 'high' });
+      }
     } catch (err) {
       this.d.log.warn({ cabinet: this.id, cmd, why, err: (err as Error).message }, 'cabinet command failed');
       if (why === 'safety') return; // the interlock re-asserts when the next reading shows it did not take

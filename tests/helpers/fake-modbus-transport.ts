@@ -15,7 +15,7 @@ export type UnitBehaviour =
 
 export interface FakeRequest {
   unitId: number;
-  op: 'read' | 'write';
+  op: 'read' | 'write' | 'write1';
   address: number;
   count: number;
   values?: readonly number[];
@@ -73,6 +73,16 @@ export class FakeModbusTransport implements ModbusTransport {
       let mem = this.written.get(unitId);
       if (!mem) this.written.set(unitId, (mem = new Map()));
       values.forEach((v, i) => mem.set(address + i, v));
+      return [];
+    }).then(() => undefined);
+  }
+
+  writeSingle(unitId: number, address: number, value: number): Promise<void> {
+    this.log.push({ unitId, op: 'write1', address, count: 1, values: [value] });
+    return this.run(unitId, () => {
+      let mem = this.written.get(unitId);
+      if (!mem) this.written.set(unitId, (mem = new Map()));
+      mem.set(address, value);
       return [];
     }).then(() => undefined);
   }
