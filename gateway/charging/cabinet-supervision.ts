@@ -70,7 +70,7 @@ export class FaultReporter {
   }
 }
 
-export function replacedEvent(device: string, family: 'cabinet' | 'input_module', oldSerial: string, identity: { serial: string; vendor?: string; model?: string; firmware?: string }): EventInput {
+export function replacedEvent(device: string, family: 'cabinet', oldSerial: string, identity: { serial: string; vendor?: string; model?: string; firmware?: string }): EventInput {
   return {
     class: 'device',
     type: 'device.replaced',
