@@ -77,8 +77,12 @@ export class FakeModbusTransport implements ModbusTransport {
     }).then(() => undefined);
   }
 
+  /** Units whose firmware has no FC 06: it answers exception 01 (illegal function). */
+  readonly noFc6 = new Set<number>();
+
   writeSingle(unitId: number, address: number, value: number): Promise<void> {
     this.log.push({ unitId, op: 'write1', address, count: 1, values: [value] });
+    if (this.noFc6.has(unitId)) return Promise.reject(new ModbusTransportError('exception', 'Modbus exception 1', 1));
     return this.run(unitId, () => {
       let mem = this.written.get(unitId);
       if (!mem) this.written.set(unitId, (mem = new Map()));
