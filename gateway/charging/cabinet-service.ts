@@ -17,7 +17,7 @@ import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { chargingCommands, type ChargingControl, type StartArgs } from './cabinet-commands.js';
 import { CabinetUnit } from './cabinet-unit.js';
-import { CabinetLatches } from './latches.js';
+import { CabinetLatches, CabinetSerials } from './latches.js';
 import { ChargingSessions } from './sessions.js';
 
 /** Builds the bus of one line; `key` is cabinetBusKey() of the config, e.g. `tcp:10.0.0.5:502`. */
@@ -57,6 +57,7 @@ export class CabinetService {
     const safety = ChargingSafetySchema.parse(opts.safety ?? {});
     this.sessions = opts.sessions ?? new ChargingSessions({ db: opts.outbox.db, clock: opts.clock, ...(opts.meterIntervalMs !== undefined ? { meterIntervalMs: opts.meterIntervalMs } : {}) });
     const latches = new CabinetLatches(opts.outbox.db, opts.clock);
+    const serials = new CabinetSerials(opts.outbox.db, opts.clock);
     const liveStateMs = opts.meterIntervalMs ?? 60_000;
     for (const cfg of opts.cabinets) {
       if (this.units.has(cfg.id)) throw new GatehouseError('CONFIG_INVALID', `cabinet id "${cfg.id}" is used twice`);
@@ -64,7 +65,7 @@ export class CabinetService {
       const bus = this.busFor(key, cfg);
       const onBus = this.byBus.get(key) ?? new Map<number, CabinetUnit>();
       if (onBus.has(cfg.unitId)) throw new GatehouseError('CONFIG_INVALID', `unit id ${cfg.unitId} is used twice on ${key}`);
-      const unit = new CabinetUnit({ cfg, bus, sessions: this.sessions, outbox: opts.outbox, clock: opts.clock, timers: opts.timers, log: opts.log, safety, latches, liveStateMs });
+      const unit = new CabinetUnit({ cfg, bus, sessions: this.sessions, outbox: opts.outbox, clock: opts.clock, timers: opts.timers, log: opts.log, safety, latches, serials, liveStateMs });
       onBus.set(cfg.unitId, unit);
       this.byBus.set(key, onBus);
       this.units.set(cfg.id, unit);

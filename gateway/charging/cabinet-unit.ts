@@ -25,7 +25,7 @@ import type { Outbox } from '../outbox/outbox.js';
 import { cabinetState, meterEvent, presenceEvent, safetyEvent, sessionStartedEvent, sessionStoppedEvent, stateKey } from './cabinet-events.js';
 import type { StartArgs } from './cabinet-commands.js';
 import { FaultReporter, fromFieldFault, replacedEvent, type ProtocolFault } from './cabinet-supervision.js';
-import type { CabinetLatches } from './latches.js';
+import type { CabinetLatches, CabinetSerials } from './latches.js';
 import { SafetyInterlock, TEMP_HYSTERESIS_C, energised, type CabinetCutReason, type SafetyAction } from './safety.js';
 import type { ChargingSessions } from './sessions.js';
 
@@ -40,6 +40,8 @@ export interface CabinetUnitDeps {
   safety: ChargingSafetyConfig;
   /** Persisted cuts (smoke, over-temperature, unsupervised) that only charging.reset releases. */
   latches: CabinetLatches;
+  /** The serial last identified per cabinet, across restarts. */
+  serials: CabinetSerials;
   /** While a port is live, retained state is refreshed this often so it shows current power (the meter interval). */
   liveStateMs: number;
 }
@@ -88,6 +90,7 @@ export class CabinetUnit {
     this.id = d.cfg.id;
     const latch = d.latches.get(this.id);
     this.persistedLatch = latch?.reason ?? null;
+    this.knownSerial = d.serials.get(this.id);
     if (latch) d.log.warn({ cabinet: this.id, reason: latch.reason, since: new Date(latch.since).toISOString() }, 'cabinet latched off before the restart: its power stays cut until charging.reset');
     this.interlock = new SafetyInterlock(d.safety, latch?.reason ?? null);
     this.faults = new FaultReporter(this.id, (e) => this.record(e));
@@ -160,11 +163,17 @@ export class CabinetUnit {
   private identified(identity: CabinetIdentity): void {
     const { cfg } = this.d;
     if (identity.portCount < cfg.ports) this.d.log.warn({ cabinet: this.id, configured: cfg.ports, reported: identity.portCount }, 'cabinet has fewer ports than configured');
-    if (this.knownSerial !== undefined && this.knownSerial !== identity.serial) {
+    if (this.knownSerial === identity.serial) return;
+    if (this.knownSerial !== undefined) {
       this.d.log.warn({ cabinet: this.id, oldSerial: this.knownSerial, newSerial: identity.serial }, 'cabinet replaced: a different serial number answers on its unit id');
       this.record(replacedEvent(this.id, 'cabinet', this.knownSerial, identity));
     }
     this.knownSerial = identity.serial;
+    try {
+      this.d.serials.set(this.id, identity.serial);
+    } catch (err) {
+      this.d.log.error({ cabinet: this.id, err: (err as Error).message }, 'could not store the cabinet serial number');
+    }
   }
 
   /** `address`: the register read that failed. */

@@ -5,6 +5,7 @@
  * power cut: the gateway comes back, sees the contactor of a rebooted cabinet closed again
  * and opens it, instead of forgetting that the cabinet smoked. Writes are synchronous
  * (better-sqlite3) and happen after the cut is queued on the bus, never before it.
+ * The cabinets' serial numbers are kept here too (CabinetSerials), for device.replaced.
  */
 import type { Database } from 'better-sqlite3';
 import type { Clock } from '../clock.js';
@@ -56,5 +57,30 @@ export class CabinetLatches {
 
   clear(cabinet: string): void {
     this.stmts.clear.run(cabinet);
+  }
+}
+
+/**
+ * The serial number last identified per cabinet, so a cabinet swapped while the gateway was
+ * stopped is still reported as `device.replaced` at the next start. Written only when it
+ * changes (first identification, or a replacement).
+ */
+export class CabinetSerials {
+  private readonly stmts;
+
+  constructor(db: Database, private readonly clock: Clock) {
+    db.exec('CREATE TABLE IF NOT EXISTS cabinet_serials (cabinet TEXT PRIMARY KEY, serial TEXT NOT NULL, seen INTEGER NOT NULL)');
+    this.stmts = {
+      get: db.prepare('SELECT serial FROM cabinet_serials WHERE cabinet = ?'),
+      put: db.prepare('INSERT INTO cabinet_serials (cabinet, serial, seen) VALUES (?, ?, ?) ON CONFLICT(cabinet) DO UPDATE SET serial = excluded.serial, seen = excluded.seen'),
+    };
+  }
+
+  get(cabinet: string): string | undefined {
+    return (this.stmts.get.get(cabinet) as { serial: string } | undefined)?.serial;
+  }
+
+  set(cabinet: string, serial: string): void {
+    this.stmts.put.run(cabinet, serial, this.clock.now());
   }
 }

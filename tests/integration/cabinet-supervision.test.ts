@@ -209,6 +209,18 @@ describe('cabinet supervision: bad fields, unreadable safety registers, persiste
     expect(live.currentA).toBe(meter.data.currentA);
   });
 
+  it('notices a cabinet swapped while the gateway was stopped (the serial is kept in outbox.db)', async () => {
+    await service.stop();
+    sims.inject({ kind: 'reboot', cabinet: 'swap', downMs: 50, newSerial: 'NEW-0043' });
+    await waitFor(() => !sims.cabinet('swap').dead, 'the swapped cabinet answers');
+    service = makeService();
+    service.start();
+    const e = await waitFor(() => find('device.replaced', (x) => x.source.device === 'swap' && x.data.newSerial === 'NEW-0043'), 'device.replaced after the restart');
+    expect(e.data).toMatchObject({ family: 'cabinet', oldSerial: 'NEW-0042', newSerial: 'NEW-0043' });
+    // The others were not replaced: no event for them after the restart.
+    expect(events().filter((x) => x.type === 'device.replaced').map((x) => x.source.device)).toEqual(['swap', 'swap']);
+  });
+
   it('recorded only events and states the AsyncAPI document describes', () => {
     for (const e of events()) expect(validateMessage(`gatehouse/v1/c/g/evt/${e.class}`, e.body), `${e.type}: ${e.body}`).toEqual({ ok: true, errors: [] });
     for (const s of outbox.readStates()) expect(validateMessage(`gatehouse/v1/c/g/state/${s.device}`, s.body), s.body).toEqual({ ok: true, errors: [] });
