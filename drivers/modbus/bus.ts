@@ -24,36 +24,11 @@ import type { Clock, TimerHandle, Timers } from '../../gateway/clock.js';
 import { GatehouseError, isGatehouseError } from '../../gateway/errors.js';
 import type { Logger } from '../../gateway/log.js';
 import { ModbusSerialTransport, ModbusTransportError, classifyModbusSerialError, type ModbusTransport } from './transport.js';
-import { RANK, offlineError, checkBitOp, checkRange, checkUnit, runOp, type Op, type OpResult, type Backoff, type BusEvents, type BusState, type BusStats, type ModbusBusOptions, type Priority, type RequestOptions, type UnitOfflineReason, type UnitStats } from './bus-types.js';
+import { BUSY_BACKOFF_MS, BUSY_RETRIES, ILLEGAL_FUNCTION, RANK, SERVER_BUSY, offlineError, checkBitOp, checkRange, checkUnit, runOp, type Job, type Op, type OpResult, type Outcome, type Backoff, type BusEvents, type BusState, type BusStats, type ModbusBusOptions, type Priority, type RequestOptions, type UnitOfflineReason, type UnitState } from './bus-types.js';
 
 export type { Backoff, BusEvents, BusState, BusStats, ModbusBusOptions, Priority, RequestOptions, UnitOfflineReason, UnitStats } from './bus-types.js';
+export { BUSY_BACKOFF_MS, BUSY_RETRIES } from './bus-types.js';
 
-interface Job {
-  unitId: number;
-  rank: number;
-  op: Op;
-  attempts: number;
-  maxAttempts: number;
-  probe: boolean;
-  /** Times the unit answered exception 06 (busy) to this request. */
-  busy: number;
-  resolve: (v: OpResult) => void;
-  reject: (e: GatehouseError) => void;
-}
-
-interface UnitState extends UnitStats {
-  probeDelay: number;
-  probing: boolean;
-}
-
-type Outcome = { ok: OpResult } | { err: ModbusTransportError };
-
-/** Exception 06 answers to one request that are waited out before it fails as DEVICE_REFUSED. */
-export const BUSY_RETRIES = 3;
-/** First wait after exception 06; doubles per retry (50, 100, 200 ms). */
-export const BUSY_BACKOFF_MS = 50;
-const ILLEGAL_FUNCTION = 1;
-const SERVER_BUSY = 6;
 
 export class ModbusBus extends EventEmitter<BusEvents> {
   readonly name: string;
