@@ -188,7 +188,9 @@ export class CabinetUnit {
       const modbusCode = isGatehouseError(err) ? err.details?.modbusCode : undefined;
       const fault: ProtocolFault = { field: 'poll', address, safety: true, message, ...(typeof modbusCode === 'number' ? { modbusCode } : {}) };
       this.faults.report([fault], this.d.clock.monotonic());
-      this.apply(this.interlock.blind(this.d.clock.monotonic()), this.last);
+      // Only a unit identified as a cabinet once (now or before a restart) may be cut blind:
+      // a wrong unit id pointing at another kind of device must not get register writes.
+      if (this.knownSerial !== undefined) this.apply(this.interlock.blind(this.d.clock.monotonic()), this.last);
     } else if (this.online === null && this.d.clock.monotonic() - this.startedMono < Math.max(BOOT_GRACE_MS, 3 * this.d.cfg.pollMs)) {
       // Still opening the link at start-up: not news yet.
     } else if (code === 'DEVICE_OFFLINE' || !this.d.bus.isReachable(this.d.cfg.unitId)) {
@@ -326,6 +328,7 @@ export class CabinetUnit {
     const p = this.port(args.port);
     const latched = this.interlock.latched();
     if (latched) throw refused(this.id, args.port, 'cabinet_cut', `cabinet ${this.id} is cut off (${latched}) until an operator resets it`);
+    if (this.interlock.unsupervised()) throw refused(this.id, args.port, 'unsupervised', `cabinet ${this.id} cannot be supervised (its safety registers are unreadable): no start`);
     // The contactor open with no latch here: cut before a gateway restart, and nobody has reset it since.
     if (!this.last!.status.powerOn) throw refused(this.id, args.port, 'cabinet_cut', `cabinet ${this.id} has its power cut`);
     if (!this.last!.status.mainsPresent) throw refused(this.id, args.port, 'mains_lost', `cabinet ${this.id} has no mains`);

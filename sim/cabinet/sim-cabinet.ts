@@ -59,6 +59,8 @@ export class SimCabinet {
   busyNext = 0;
   /** A firmware that implements FC 16 only: FC 06 answers exception 01. */
   noFc6 = false;
+  /** Requests handled (answered or refused), for tests that wait for polls. */
+  requests = 0;
   private readonly holding = new Map<number, number>();
 
   constructor(opts: SimCabinetOptions) {
@@ -147,6 +149,7 @@ export class SimCabinet {
 
   /** Answers one request as the map says; never throws. */
   handle(req: ModbusRequest): ModbusResponse {
+    this.requests++;
     if (this.busyNext > 0) {
       this.busyNext--;
       return { fc: req.fc, exception: EXCEPTION.busy };

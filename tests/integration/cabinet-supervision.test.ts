@@ -22,6 +22,8 @@ import { cabinetProbes, testCabinetService, type Json } from '../helpers/cabinet
 
 const POLL_MS = 150;
 const IDS = ['bad-port', 'bad-smoke', 'blind', 'latch', 'swap'] as const;
+/** Configured as a cabinet but its signature register says otherwise (a wrong unit id): never identified. */
+const STRANGER = 'stranger';
 
 describe('cabinet supervision: bad fields, unreadable safety registers, persisted latch, charging.reset', () => {
   let dir: string;
@@ -39,7 +41,7 @@ describe('cabinet supervision: bad fields, unreadable safety registers, persiste
   };
 
   const makeService = () => {
-    const cabinets = IDS.map((id) => CabinetConfig.parse({ id, bus: { tcp: { host: '127.0.0.1', port: sims.tcpPort(id) } }, unitId: 1, ports: 4, pollMs: POLL_MS }));
+    const cabinets = [...IDS, STRANGER].map((id) => CabinetConfig.parse({ id, bus: { tcp: { host: '127.0.0.1', port: sims.tcpPort(id) } }, unitId: 1, ports: 4, pollMs: POLL_MS }));
     return testCabinetService({ cabinets, outbox, clock, safety: { reassertAfterMs: 500 }, busOptions: { timeoutMs: 150, retries: 0, deadAfter: 2, backoff: { minMs: 200, maxMs: 1000 } } });
   };
 
@@ -54,7 +56,8 @@ describe('cabinet supervision: bad fields, unreadable safety registers, persiste
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-cabinet-supervision-'));
-    sims = await startSimulatedCabinets({ tcp: IDS.map((id) => ({ id, ports: 4, port: 0, host: '127.0.0.1' })), tickMs: 0 });
+    sims = await startSimulatedCabinets({ tcp: [...IDS, STRANGER].map((id) => ({ id, ports: 4, port: 0, host: '127.0.0.1' })), tickMs: 0 });
+    sims.inject({ kind: 'register', cabinet: STRANGER, address: 0x0000, raw: 0x1234 });
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
     service = makeService();
     service.start();
@@ -159,6 +162,17 @@ describe('cabinet supervision: bad fields, unreadable safety registers, persiste
     await waitFor(() => cuts() >= 2, 'cut re-asserted while blind', 5000);
     sims.inject({ kind: 'safetyUnreadable', cabinet: 'blind', active: false });
     await waitFor(() => find('cabinet.unsupervised', (e) => e.source.device === 'blind' && e.data.active === false), 'unsupervised cleared');
+  });
+
+  it('never cuts blind a unit that was never identified as a cabinet (it may be another device): fault only', async () => {
+    const fault = await waitFor(() => find('device.protocol_fault', ofCab(STRANGER)), 'protocol fault for the stranger');
+    expect(fault.data).toMatchObject({ field: 'poll', register: '0x0000', safety: true });
+    expect(fault.data.message).toMatch(/not a Gatehouse cabinet/);
+    const sim = sims.cabinet(STRANGER);
+    const before = sim.requests;
+    await waitFor(() => sim.requests >= before + 6, 'six more polls of the stranger');
+    expect(sims.cabinet(STRANGER).accepted).toEqual([]);
+    expect(find('cabinet.unsupervised', ofCab(STRANGER))).toBeUndefined();
   });
 
   it('keeps a smoke latch across a gateway restart and re-asserts it on the rebooted cabinet', async () => {
