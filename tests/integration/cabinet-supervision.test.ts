@@ -181,6 +181,9 @@ describe('cabinet supervision: bad fields, unreadable safety registers, persiste
     sims.inject({ kind: 'smoke', cabinet: 'latch' });
     await waitFor(() => cut('latch', seen), 'latch cabinet cut');
     await service.stop();
+    // A real restart: the database file is closed and opened again.
+    outbox.close();
+    outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
     // While the gateway is down: the detector clears and the controller reboots (contactor closed).
     sims.inject({ kind: 'smoke', cabinet: 'latch', active: false });
     sims.inject({ kind: 'reboot', cabinet: 'latch', downMs: 50 });
