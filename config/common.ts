@@ -25,7 +25,10 @@ function rtuLine(defaultBaud: number) {
       stopBits: z.union([z.literal(1), z.literal(2)]).default(1),
     })
     .strict()
-    .refine((l) => l.parity === 'none' || l.stopBits === 1, { message: `parity with 2 stop bits is not a Modbus framing; use one of ${RTU_FRAMINGS.join(', ')}`, path: ['stopBits'] });
+    .refine((l) => l.parity === 'none' || l.stopBits === 1, {
+      message: `parity with 2 stop bits is not a Modbus framing; use one of ${RTU_FRAMINGS.join(', ')}`,
+      path: ['stopBits'],
+    });
 }
 
 /** `8E1` etc. of a configured line, for logs and errors. */
@@ -49,13 +52,22 @@ export function modbusBusSchema(defaultBaud: number) {
  * its baud rate and framing, or all but the first would be read with the wrong settings and
  * look dead. `lines` are every RTU device of the file, with where they are in it.
  */
-export function checkSharedRtuLines(lines: { path: (string | number)[]; rtu: { path: string; baudRate: number; parity: 'none' | 'even' | 'odd'; stopBits: 1 | 2 } }[], ctx: z.RefinementCtx): void {
+export interface RtuLineUse {
+  /** Where the device is in the file, e.g. ['cabinets', 0]. */
+  path: (string | number)[];
+  rtu: { path: string; baudRate: number; parity: 'none' | 'even' | 'odd'; stopBits: 1 | 2 };
+}
+
+export function checkSharedRtuLines(lines: RtuLineUse[], ctx: z.RefinementCtx): void {
   const first = new Map<string, { at: string; settings: string }>();
   for (const l of lines) {
     const settings = `${l.rtu.baudRate} ${rtuFraming(l.rtu)}`;
     const at = l.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').slice(1);
     const f = first.get(l.rtu.path);
     if (!f) first.set(l.rtu.path, { at, settings });
-    else if (f.settings !== settings) ctx.addIssue({ code: 'custom', path: [...l.path, 'bus', 'rtu'], message: `${l.rtu.path} is opened at ${f.settings} for ${f.at}; every device on one line must use the same baud rate and framing (here ${settings})` });
+    else if (f.settings !== settings) {
+      const message = `${l.rtu.path} is opened at ${f.settings} for ${f.at}; every device on one line must use the same baud rate and framing (here ${settings})`;
+      ctx.addIssue({ code: 'custom', path: [...l.path, 'bus', 'rtu'], message });
+    }
   }
 }

@@ -126,7 +126,8 @@ export class ModbusBus extends EventEmitter<BusEvents> {
    */
   async writeSingle(unitId: number, address: number, value: number, opts: RequestOptions = {}): Promise<void> {
     if (this.fc16Only.has(unitId)) return this.write(unitId, address, [value], opts);
-    const bad = checkUnit(unitId) ?? checkRange(address, 1, 1) ?? (Number.isInteger(value) && value >= 0 && value <= 0xffff ? undefined : 'register value must be an integer 0..65535');
+    const valueOk = Number.isInteger(value) && value >= 0 && value <= 0xffff;
+    const bad = checkUnit(unitId) ?? checkRange(address, 1, 1) ?? (valueOk ? undefined : 'register value must be an integer 0..65535');
     if (bad) throw new GatehouseError('INTERNAL', `modbus write refused: ${bad}`, { bus: this.name, unitId });
     try {
       await this.submit(unitId, { kind: 'write1', address, value }, opts.priority ?? 'high');

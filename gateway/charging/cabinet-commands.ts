@@ -68,7 +68,8 @@ export function chargingCommands(control: ChargingControl): CommandDefinition[] 
     }),
     defineCommand({
       name: 'charging.reset',
-      description: 'Releases a cabinet cut off by smoke, over-temperature or lost supervision and switches its power back on; refused while the cause is still read.',
+      description:
+        'Releases a cabinet cut off by smoke, over-temperature or lost supervision and switches its power back on; refused while the cause is still read.',
       args: ResetArgs,
       roles: ['platform', 'admin'],
       handler: (args, ctx) => control.reset(args.cabinet, args.reason, ctx),

@@ -104,7 +104,14 @@ export function presenceEvent(cabinet: string, online: boolean, reason?: string)
  * with the live power and current of the last reading (the meter events' values). A field the
  * cabinet sent undecodable is null, never a guess.
  */
-export function cabinetState(online: boolean, reading: CabinetReading | undefined, latched: string | null, sessions: ReadonlyMap<number, number>, lastSeen: number | null, unsupervised = false): Record<string, unknown> {
+export function cabinetState(
+  online: boolean,
+  reading: CabinetReading | undefined,
+  latched: string | null,
+  sessions: ReadonlyMap<number, number>,
+  lastSeen: number | null,
+  unsupervised = false,
+): Record<string, unknown> {
   const bad = new Set((reading?.faults ?? []).map((f) => f.field));
   const known = <T>(field: string, v: T): T | null => (bad.has(field) ? null : v);
   return {
@@ -121,7 +128,13 @@ export function cabinetState(online: boolean, reading: CabinetReading | undefine
           powerOn: reading.status.powerOn,
         }
       : null,
-    ports: (reading?.ports ?? []).map((p) => ({ port: p.port, state: p.state, powerW: Math.round(p.power), currentA: round(p.current, 2), sessionId: sessions.get(p.port) ?? null })),
+    ports: (reading?.ports ?? []).map((p) => ({
+      port: p.port,
+      state: p.state,
+      powerW: Math.round(p.power),
+      currentA: round(p.current, 2),
+      sessionId: sessions.get(p.port) ?? null,
+    })),
     lastSeen: lastSeen === null ? null : new Date(lastSeen).toISOString(),
   };
 }

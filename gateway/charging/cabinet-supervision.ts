@@ -70,7 +70,14 @@ export class FaultReporter {
   }
 }
 
-export function replacedEvent(device: string, family: 'cabinet', oldSerial: string, identity: { serial: string; vendor?: string; model?: string; firmware?: string }): EventInput {
+export interface IdentitySummary {
+  serial: string;
+  vendor?: string;
+  model?: string;
+  firmware?: string;
+}
+
+export function replacedEvent(device: string, family: 'cabinet', oldSerial: string, identity: IdentitySummary): EventInput {
   return {
     class: 'device',
     type: 'device.replaced',

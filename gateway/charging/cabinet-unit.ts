@@ -91,7 +91,10 @@ export class CabinetUnit {
     const latch = d.latches.get(this.id);
     this.persistedLatch = latch?.reason ?? null;
     this.knownSerial = d.serials.get(this.id);
-    if (latch) d.log.warn({ cabinet: this.id, reason: latch.reason, since: new Date(latch.since).toISOString() }, 'cabinet latched off before the restart: its power stays cut until charging.reset');
+    if (latch) {
+      const since = new Date(latch.since).toISOString();
+      d.log.warn({ cabinet: this.id, reason: latch.reason, since }, 'cabinet latched off before the restart: its power stays cut until charging.reset');
+    }
     this.interlock = new SafetyInterlock(d.safety, latch?.reason ?? null);
     this.faults = new FaultReporter(this.id, (e) => this.record(e));
   }
@@ -165,7 +168,8 @@ export class CabinetUnit {
     if (identity.portCount < cfg.ports) this.d.log.warn({ cabinet: this.id, configured: cfg.ports, reported: identity.portCount }, 'cabinet has fewer ports than configured');
     if (this.knownSerial === identity.serial) return;
     if (this.knownSerial !== undefined) {
-      this.d.log.warn({ cabinet: this.id, oldSerial: this.knownSerial, newSerial: identity.serial }, 'cabinet replaced: a different serial number answers on its unit id');
+      const serials = { oldSerial: this.knownSerial, newSerial: identity.serial };
+      this.d.log.warn({ cabinet: this.id, ...serials }, 'cabinet replaced: a different serial number answers on its unit id');
       this.record(replacedEvent(this.id, 'cabinet', this.knownSerial, identity));
     }
     this.knownSerial = identity.serial;
@@ -328,7 +332,9 @@ export class CabinetUnit {
     const p = this.port(args.port);
     const latched = this.interlock.latched();
     if (latched) throw refused(this.id, args.port, 'cabinet_cut', `cabinet ${this.id} is cut off (${latched}) until an operator resets it`);
-    if (this.interlock.unsupervised()) throw refused(this.id, args.port, 'unsupervised', `cabinet ${this.id} cannot be supervised (its safety registers are unreadable): no start`);
+    if (this.interlock.unsupervised()) {
+      throw refused(this.id, args.port, 'unsupervised', `cabinet ${this.id} cannot be supervised (its safety registers are unreadable): no start`);
+    }
     // The contactor open with no latch here: cut before a gateway restart, and nobody has reset it since.
     if (!this.last!.status.powerOn) throw refused(this.id, args.port, 'cabinet_cut', `cabinet ${this.id} has its power cut`);
     if (!this.last!.status.mainsPresent) throw refused(this.id, args.port, 'mains_lost', `cabinet ${this.id} has no mains`);
@@ -390,18 +396,23 @@ export class CabinetUnit {
    */
   async reset(reason: string, ctx: CommandContext): Promise<Record<string, unknown>> {
     const last = this.last;
-    if (this.online !== true || !last) throw new GatehouseError('DEVICE_OFFLINE', `cabinet ${this.id} is offline: a reset needs a fresh reading`, { cabinet: this.id });
+    const cabinet = this.id;
+    if (this.online !== true || !last) throw new GatehouseError('DEVICE_OFFLINE', `cabinet ${cabinet} is offline: a reset needs a fresh reading`, { cabinet });
     const latched = this.interlock.latched();
-    if (!latched && last.status.powerOn) throw new GatehouseError('DEVICE_REFUSED', `cabinet ${this.id} is not cut off: nothing to reset`, { cabinet: this.id, reason: 'not_latched' });
+    if (!latched && last.status.powerOn) {
+      throw new GatehouseError('DEVICE_REFUSED', `cabinet ${cabinet} is not cut off: nothing to reset`, { cabinet, reason: 'not_latched' });
+    }
     const cause = this.causePresent(last);
     if (cause) {
-      throw new GatehouseError('DEVICE_REFUSED', `cabinet ${this.id} still reports ${cause.replace('_', ' ')}: it stays cut off until the cause is gone`, { cabinet: this.id, reason: 'cause_present', cause });
+      const message = `cabinet ${cabinet} still reports ${cause.replace('_', ' ')}: it stays cut off until the cause is gone`;
+      throw new GatehouseError('DEVICE_REFUSED', message, { cabinet, reason: 'cause_present', cause });
     }
     this.d.latches.clear(this.id);
     this.persistedLatch = null;
     this.interlock.resetCut();
     this.d.log.warn({ cabinet: this.id, released: latched, principal: ctx.caller.principal, via: ctx.caller.via, reason }, 'cabinet latch released by an operator');
-    this.record({ class: 'charging', type: 'charging.reset', source: { device: this.id }, data: { cabinet: this.id, cause: latched, reason, principal: ctx.caller.principal, via: ctx.caller.via } });
+    const data = { cabinet, cause: latched, reason, principal: ctx.caller.principal, via: ctx.caller.via };
+    this.record({ class: 'charging', type: 'charging.reset', source: { device: cabinet }, data });
     if (latched === 'smoke' || latched === 'over_temperature') this.informSafety([{ kind: 'restoreAlarm', alarm: 'fire', value: last.status.temperature }]);
     await this.send({ kind: 'cabinetPower', on: true }, 'command');
     this.writeState(true);

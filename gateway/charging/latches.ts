@@ -72,7 +72,8 @@ export class CabinetSerials {
     db.exec('CREATE TABLE IF NOT EXISTS cabinet_serials (cabinet TEXT PRIMARY KEY, serial TEXT NOT NULL, seen INTEGER NOT NULL)');
     this.stmts = {
       get: db.prepare('SELECT serial FROM cabinet_serials WHERE cabinet = ?'),
-      put: db.prepare('INSERT INTO cabinet_serials (cabinet, serial, seen) VALUES (?, ?, ?) ON CONFLICT(cabinet) DO UPDATE SET serial = excluded.serial, seen = excluded.seen'),
+      put: db.prepare(`INSERT INTO cabinet_serials (cabinet, serial, seen) VALUES (?, ?, ?)
+        ON CONFLICT(cabinet) DO UPDATE SET serial = excluded.serial, seen = excluded.seen`),
     };
   }
 
