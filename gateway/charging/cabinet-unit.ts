@@ -6,7 +6,8 @@
  * Order of work on every reading, which is the point of this file:
  *   1. the safety evaluation (pure, synchronous);
  *   2. its power actions written to the bus at high priority, not awaited: they queue ahead
- *      of every poll read and go on the wire next, whatever the outbox or the uplink do;
+ *      of every poll read and go on the wire next, whatever the outbox or the uplink do
+ *      (cabinet-actuator.ts, which also persists latches and runs charging.reset);
  *   3. only then the events (alarms, sessions, meter values) handed to the outbox, also
  *      not awaited: a slow disk delays a record, never a cut.
  */
@@ -22,11 +23,12 @@ import { GatehouseError, isGatehouseError } from '../errors.js';
 import type { EventInput } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/outbox.js';
-import { cabinetState, meterEvent, presenceEvent, safetyEvent, sessionStartedEvent, sessionStoppedEvent, stateKey } from './cabinet-events.js';
+import { cabinetState, meterEvent, presenceEvent, sessionStartedEvent, sessionStoppedEvent, stateKey } from './cabinet-events.js';
 import type { StartArgs } from './cabinet-commands.js';
 import { FaultReporter, fromFieldFault, replacedEvent, type ProtocolFault } from './cabinet-supervision.js';
 import type { CabinetLatches, CabinetSerials } from './latches.js';
-import { SafetyInterlock, TEMP_HYSTERESIS_C, energised, type CabinetCutReason, type SafetyAction } from './safety.js';
+import { SafetyActuator } from './cabinet-actuator.js';
+import { SafetyInterlock, energised } from './safety.js';
 import type { ChargingSessions } from './sessions.js';
 
 export interface CabinetUnitDeps {
@@ -83,19 +85,21 @@ export class CabinetUnit {
   /** The serial of the cabinet last identified on this unit id: a different one is a replaced cabinet. */
   private knownSerial: string | undefined;
   private readonly faults: FaultReporter;
-  /** The latch reason last persisted, to write the table only when it changes. */
-  private persistedLatch: string | null;
+  private readonly actuator: SafetyActuator;
 
   constructor(private readonly d: CabinetUnitDeps) {
     this.id = d.cfg.id;
     const latch = d.latches.get(this.id);
-    this.persistedLatch = latch?.reason ?? null;
     this.knownSerial = d.serials.get(this.id);
     if (latch) {
       const since = new Date(latch.since).toISOString();
       d.log.warn({ cabinet: this.id, reason: latch.reason, since }, 'cabinet latched off before the restart: its power stays cut until charging.reset');
     }
     this.interlock = new SafetyInterlock(d.safety, latch?.reason ?? null);
+    this.actuator = new SafetyActuator({
+      cabinet: this.id, interlock: this.interlock, latches: d.latches, safety: d.safety, pollMs: d.cfg.pollMs, clock: d.clock, log: d.log,
+      send: (cmd, why) => this.send(cmd, why), record: (e) => this.record(e), stopping: (port) => this.stopping.add(port),
+    }, latch?.reason ?? null);
     this.faults = new FaultReporter(this.id, (e) => this.record(e));
   }
 
@@ -194,7 +198,7 @@ export class CabinetUnit {
       this.faults.report([fault], this.d.clock.monotonic());
       // Only a unit identified as a cabinet once (now or before a restart) may be cut blind:
       // a wrong unit id pointing at another kind of device must not get register writes.
-      if (this.knownSerial !== undefined) this.apply(this.interlock.blind(this.d.clock.monotonic()), this.last);
+      if (this.knownSerial !== undefined) this.actuator.apply(this.interlock.blind(this.d.clock.monotonic()), this.last);
     } else if (this.online === null && this.d.clock.monotonic() - this.startedMono < Math.max(BOOT_GRACE_MS, 3 * this.d.cfg.pollMs)) {
       // Still opening the link at start-up: not news yet.
     } else if (code === 'DEVICE_OFFLINE' || !this.d.bus.isReachable(this.d.cfg.unitId)) {
@@ -209,14 +213,14 @@ export class CabinetUnit {
     const { sessions, clock } = this.d;
     const mono = clock.monotonic();
     const actions = this.interlock.evaluate(reading, sessions.forSafety(this.id), mono);
-    const stopReasons = this.apply(actions, reading, false);
+    const stopReasons = this.actuator.apply(actions, reading, false);
     // Everything below only informs: the power actions are already queued on the bus.
     if (this.online !== true) {
       this.online = true;
       this.d.log.info({ cabinet: this.id, identity: this.identity }, 'cabinet online');
       this.record(presenceEvent(this.id, true));
     }
-    this.informSafety(actions);
+    this.actuator.inform(actions);
     if (reading.faults) this.faults.report(reading.faults.map(fromFieldFault), mono);
     for (const [port, reason] of stopReasons) {
       const p = reading.ports.find((x) => x.port === port);
@@ -229,59 +233,6 @@ export class CabinetUnit {
     this.last = reading;
     this.lastSeen = clock.now();
     this.writeState(false);
-  }
-
-  /**
-   * Carries out the power actions (bus writes queued at high priority, not awaited), then
-   * persists a new latch. Returns the stop reason per port. With `inform`, also records the
-   * events of the actions (onReading records them itself, after the presence event).
-   */
-  private apply(actions: readonly SafetyAction[], reading: CabinetReading | undefined, inform = true): Map<number, StopReason> {
-    const stopReasons = new Map<number, StopReason>();
-    const stopped = new Set<number>();
-    const stopPort = (port: number) => {
-      if (stopped.has(port)) return;
-      stopped.add(port);
-      this.stopping.add(port);
-      void this.send({ kind: 'stop', port }, 'safety');
-    };
-    for (const a of actions) {
-      if (a.kind === 'cutCabinet') {
-        void this.send({ kind: 'cabinetPower', on: false }, 'safety');
-        for (const p of reading?.ports ?? []) if (energised(p)) stopPort(p.port);
-      } else if (a.kind === 'stopPort') {
-        stopPort(a.port);
-        // A port that lost its output with the mains is a mains loss, not a port fault.
-        stopReasons.set(a.port, a.reason === 'fault' && reading && !reading.status.mainsPresent ? 'mains_loss' : a.reason);
-      } else if (a.kind === 'limitPower') {
-        void this.send({ kind: 'setLimit', port: a.port, powerLimitW: a.powerLimitW }, 'safety');
-      }
-    }
-    this.persistLatch();
-    if (inform) this.informSafety(actions);
-    return stopReasons;
-  }
-
-  private informSafety(actions: readonly SafetyAction[]): void {
-    for (const a of actions) {
-      const e = safetyEvent(this.id, a);
-      if (!e) continue;
-      if (e.class === 'alarm') this.d.log.warn({ cabinet: this.id, type: e.type, data: e.data }, 'charging alarm');
-      this.record(e);
-    }
-  }
-
-  /** Writes the latch table when the interlock's latch changed; a failing disk never stops the cut (already queued). */
-  private persistLatch(): void {
-    const latched = this.interlock.latched();
-    if (latched === this.persistedLatch) return;
-    try {
-      if (latched) this.d.latches.set(this.id, latched);
-      else this.d.latches.clear(this.id);
-      this.persistedLatch = latched;
-    } catch (err) {
-      this.d.log.error({ cabinet: this.id, latched, err: (err as Error).message }, 'could not persist the cabinet latch; it holds until the gateway restarts');
-    }
   }
 
   private trackPort(p: PortReading, reading: CabinetReading, mono: number, rebooted: boolean): void {
@@ -388,44 +339,11 @@ export class CabinetUnit {
     return { cabinet: this.id, port, enabled };
   }
 
-  /**
-   * charging.reset: an operator declares the cabinet safe. Refused while the cause is still
-   * read (smoke, temperature not back under the limit with its hysteresis, safety registers
-   * unknown or no fresh reading); otherwise the latch is cleared (durably first: if the
-   * table cannot be written, nothing changes) and the contactor closed (cabinet command 2).
-   */
+  /** charging.reset: see SafetyActuator.release. */
   async reset(reason: string, ctx: CommandContext): Promise<Record<string, unknown>> {
-    const last = this.last;
-    const cabinet = this.id;
-    if (this.online !== true || !last) throw new GatehouseError('DEVICE_OFFLINE', `cabinet ${cabinet} is offline: a reset needs a fresh reading`, { cabinet });
-    const latched = this.interlock.latched();
-    if (!latched && last.status.powerOn) {
-      throw new GatehouseError('DEVICE_REFUSED', `cabinet ${cabinet} is not cut off: nothing to reset`, { cabinet, reason: 'not_latched' });
-    }
-    const cause = this.causePresent(last);
-    if (cause) {
-      const message = `cabinet ${cabinet} still reports ${cause.replace('_', ' ')}: it stays cut off until the cause is gone`;
-      throw new GatehouseError('DEVICE_REFUSED', message, { cabinet, reason: 'cause_present', cause });
-    }
-    this.d.latches.clear(this.id);
-    this.persistedLatch = null;
-    this.interlock.resetCut();
-    this.d.log.warn({ cabinet: this.id, released: latched, principal: ctx.caller.principal, via: ctx.caller.via, reason }, 'cabinet latch released by an operator');
-    const data = { cabinet, cause: latched, reason, principal: ctx.caller.principal, via: ctx.caller.via };
-    this.record({ class: 'charging', type: 'charging.reset', source: { device: cabinet }, data });
-    if (latched === 'smoke' || latched === 'over_temperature') this.informSafety([{ kind: 'restoreAlarm', alarm: 'fire', value: last.status.temperature }]);
-    await this.send({ kind: 'cabinetPower', on: true }, 'command');
+    const res = await this.actuator.release(reason, ctx, this.last, this.online === true);
     this.writeState(true);
-    return { cabinet: this.id, released: latched, powerOn: true };
-  }
-
-  private causePresent(last: CabinetReading): CabinetCutReason | null {
-    const st = last.status;
-    const stale = this.d.clock.monotonic() - last.at > 3 * this.d.cfg.pollMs + 1000;
-    if (stale || this.interlock.unsupervised() || (last.faults ?? []).some((f) => f.safety)) return 'unsupervised';
-    if (st.smoke) return 'smoke';
-    if (st.temperature >= this.d.safety.cabinetMaxTempC - TEMP_HYSTERESIS_C) return 'over_temperature';
-    return null;
+    return res;
   }
 
   private lastPort(port: number): PortReading | undefined {
