@@ -10,9 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CabinetConfig } from '../../config/schema.js';
+import { CabinetConfig, CommandsConfig } from '../../config/schema.js';
 import { CABINET, portBlockAddress } from '../../drivers/cabinet/register-map.js';
-import { systemClock } from '../../gateway/clock.js';
+import { realTimers, systemClock } from '../../gateway/clock.js';
+import { CommandRouter } from '../../gateway/commands/router.js';
+import type { Caller, CommandReply } from '../../gateway/commands/types.js';
+import { silentLogger } from '../../gateway/log.js';
 import type { CabinetService } from '../../gateway/charging/cabinet-service.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { startSimulatedCabinets, type SimulatedCabinets } from '../../sim/cabinet/index.js';
@@ -143,8 +146,30 @@ describe('cabinet supervision: bad fields, unreadable safety registers, persiste
     sims.inject({ kind: 'register', cabinet: 'bad-smoke', address: CABINET.address + CABINET.smoke });
     await waitFor(() => find('cabinet.unsupervised', (e) => e.source.device === 'bad-smoke' && e.data.active === false), 'unsupervised cleared');
     expect(sim.powerOn).toBe(false);
-    await run('charging.reset', { cabinet: 'bad-smoke', reason: 'register fixed by the vendor' });
+
+    // Through the real command router: a guard may not reset, the platform may; both audited.
+    const router = new CommandRouter({ config: CommandsConfig.parse({}), outbox, clock, log: silentLogger(), timers: realTimers });
+    for (const def of service.commands()) router.register(def);
+    const send = async (id: string, caller: Caller): Promise<CommandReply> => {
+      const body = JSON.stringify({ id, args: { cabinet: 'bad-smoke', reason: 'register fixed by the vendor' } });
+      expect(validateMessage('gatehouse/v1/c/g/cmd/charging.reset', body)).toEqual({ ok: true, errors: [] });
+      await router.handleMessage('charging.reset', Buffer.from(body), caller);
+      const row = outbox.readReplies(0, 1000).at(-1)!;
+      expect(validateMessage(`gatehouse/v1/c/g/${row.topic}`, row.body), row.body).toEqual({ ok: true, errors: [] });
+      return JSON.parse(row.body) as CommandReply;
+    };
+    const guard = await send('r-guard', { via: 'console', role: 'guard', principal: 'night-guard' });
+    expect(guard).toMatchObject({ ok: false, error: { code: 'CMD_FORBIDDEN' } });
+    expect(sim.powerOn).toBe(false);
+    // The first validation compiles the schemas and holds the event loop: let a fresh reading in.
+    const at = service.unit('bad-smoke')!.last!.at;
+    await waitFor(() => service.unit('bad-smoke')!.last!.at > at, 'a fresh reading');
+    const platform = await send('r-platform', { via: 'uplink', role: 'platform', principal: 'platform' });
+    expect(platform, JSON.stringify(platform)).toMatchObject({ ok: true, result: { cabinet: 'bad-smoke', released: 'unsupervised', powerOn: true } });
     expect(sim.powerOn).toBe(true);
+    const audits = events().filter((e) => e.type === 'command.executed' && e.data.command === 'charging.reset');
+    expect(audits.map((e) => [e.data.id, e.data.ok, e.data.caller.principal])).toEqual([['r-guard', false, 'night-guard'], ['r-platform', true, 'platform']]);
+    expect(find('charging.reset', ofCab('bad-smoke'))!.data).toMatchObject({ cause: 'unsupervised', reason: 'register fixed by the vendor', principal: 'platform', via: 'uplink' });
   });
 
   it('a cabinet that answers but refuses its safety registers is reported with the register and cut', async () => {
