@@ -104,6 +104,10 @@ export class SafetyActuator {
     if (!latched && last.status.powerOn) {
       throw new GatehouseError('DEVICE_REFUSED', `cabinet ${cabinet} is not cut off: nothing to reset`, { cabinet, reason: 'not_latched' });
     }
+    // A reading older than three polls proves nothing about the cause.
+    if (this.d.clock.monotonic() - last.at > 3 * this.d.pollMs + 1000) {
+      throw new GatehouseError('DEVICE_REFUSED', `cabinet ${cabinet} has not been read for a while: try the reset again in a moment`, { cabinet, reason: 'no_fresh_reading' });
+    }
     const cause = this.causePresent(last);
     if (cause) {
       const message = `cabinet ${cabinet} still reports ${cause.replace('_', ' ')}: it stays cut off until the cause is gone`;
@@ -121,11 +125,10 @@ export class SafetyActuator {
     return { cabinet, released: latched, powerOn: true };
   }
 
-  /** What still stands in the way of a reset; a reading older than three polls proves nothing. */
+  /** What still stands in the way of a reset, as the last reading shows it. */
   private causePresent(last: CabinetReading): CabinetCutReason | null {
     const st = last.status;
-    const stale = this.d.clock.monotonic() - last.at > 3 * this.d.pollMs + 1000;
-    if (stale || this.d.interlock.unsupervised() || (last.faults ?? []).some((f) => f.safety)) return 'unsupervised';
+    if (this.d.interlock.unsupervised() || (last.faults ?? []).some((f) => f.safety)) return 'unsupervised';
     if (st.smoke) return 'smoke';
     if (st.temperature >= this.d.safety.cabinetMaxTempC - TEMP_HYSTERESIS_C) return 'over_temperature';
     return null;
