@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-import { Id, Duration, modbusBusSchema } from './common.js';
+import { Id, Duration, checkSharedRtuLines, modbusBusSchema } from './common.js';
 import { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig, checkAccessReferences } from './access-schema.js';
 import { CameraConfig, ConsoleConfig, LiveViewConfig, MediaConfig } from './camera-schema.js';
 import { AlarmsConfig, Dc09PanelConfig, InputModuleConfig, LinkageRule, OutputConfig, PartitionConfig, PerimeterConfig, ZoneConfig, checkPerimeterReferences } from './perimeter-schema.js';
@@ -132,6 +132,10 @@ export const ChargingSafetyConfig = z
     mainsMinV: z.number().nonnegative().default(180),
     /** A safety command the cabinet has not obeyed after this long is sent again. */
     reassertAfterMs: Duration.min(500).default(5000),
+    /** Polls in a row whose safety registers cannot be read or decoded before `cabinet.unsupervised` is raised. */
+    unsupervisedAfterPolls: z.number().int().min(1).max(100).default(3),
+    /** What an unsupervised cabinet gets: `cut` (its power cut, latched until charging.reset) or only the alarm. */
+    unsupervisedPolicy: z.enum(['cut', 'alarm']).default('cut'),
   })
   .strict();
 
@@ -232,6 +236,11 @@ export const CompoundConfig = z
       if (units.has(k)) ctx.addIssue({ code: 'custom', path: ['cabinets', i, 'unitId'], message: `unit id ${cab.unitId} is already used on this bus by cabinets[${units.get(k)}]` });
       else units.set(k, i);
     });
+    // One serial port per path: cabinets and input modules on it must agree on its settings.
+    checkSharedRtuLines([
+      ...cfg.cabinets.flatMap((c, i) => ('rtu' in c.bus ? [{ path: ['cabinets', i], rtu: c.bus.rtu }] : [])),
+      ...cfg.inputModules.flatMap((m, i) => ('rtu' in m.bus ? [{ path: ['inputModules', i], rtu: m.bus.rtu }] : [])),
+    ], ctx);
     // Doors and readers share the device id space with locks and cabinets.
     const devices = new Map<string, string>();
     const claim = (id: string, where: string, path: (string | number)[]) => {

@@ -61,7 +61,7 @@ export function encodeStatus(s: CabinetStatus): number[] {
 
 export function encodePort(r: PortReading): number[] {
   const w = new Array<number>(PORT.stride).fill(0);
-  w[PORT.state] = STATE_CODES.indexOf(r.state);
+  w[PORT.state] = r.state === 'unknown' ? 0xffff : STATE_CODES.indexOf(r.state);
   w[PORT.voltage] = clampU16(r.voltage * 10);
   w[PORT.current] = clampU16(r.current * 100);
   w[PORT.power] = clampU16(r.power);

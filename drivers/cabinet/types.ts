@@ -7,6 +7,8 @@
 
 export const PORT_STATES = ['available', 'plugged', 'charging', 'finishing', 'fault', 'disabled'] as const;
 export type PortState = (typeof PORT_STATES)[number];
+/** A port whose state register held a code outside the map: its other fields still count. */
+export type PortStateRead = PortState | 'unknown';
 
 export interface CabinetIdentity {
   vendor: string;
@@ -35,14 +37,14 @@ export interface CabinetStatus {
 
 export interface PortReading {
   port: number;
-  state: PortState;
+  state: PortStateRead;
   /** Volts, amps, watts. */
   voltage: number;
   current: number;
   power: number;
   /** Energy meter of the port, Wh, monotonic 32-bit. */
   energyWh: number;
-  /** °C. */
+  /** °C; NaN when the register held a sensor-fault value (see FieldFault). */
   temperature: number;
   /** Session id written by the gateway at start (0 when none). */
   sessionId: number;
@@ -52,12 +54,30 @@ export interface PortReading {
   powerLimit: number;
 }
 
+/**
+ * One register whose value the map cannot carry (a boolean holding 2, an unknown state code,
+ * a temperature sensor's fault value). Only that field is invalid; `safety` says whether it
+ * is one the interlocks need (smoke, cabinet temperature, mains, port current/temperature).
+ */
+export interface FieldFault {
+  /** `smoke`, `temperature`, `mainsPresent`, `port3.state`, `port3.temperature`... */
+  field: string;
+  /** Protocol address of the register. */
+  address: number;
+  raw: number;
+  safety: boolean;
+  port?: number;
+  message: string;
+}
+
 export interface CabinetReading {
   cabinet: string;
   /** Monotonic ms when the poll completed. */
   at: number;
   status: CabinetStatus;
   ports: PortReading[];
+  /** Fields that could not be decoded; their value in `status`/`ports` is a placeholder (NaN, false, 'unknown'). */
+  faults?: FieldFault[];
 }
 
 export type CabinetCommand =
@@ -68,5 +88,5 @@ export type CabinetCommand =
   | { kind: 'cabinetPower'; on: boolean };
 
 /** Why a session stopped (OCPP 1.6 StopTransaction reasons, adapted to cabinets). */
-export const STOP_REASONS = ['full', 'remote', 'unplugged', 'over_temperature', 'over_current', 'smoke', 'mains_loss', 'max_duration', 'fault', 'local', 'reboot'] as const;
+export const STOP_REASONS = ['full', 'remote', 'unplugged', 'over_temperature', 'over_current', 'smoke', 'unsupervised', 'mains_loss', 'max_duration', 'fault', 'local', 'reboot'] as const;
 export type StopReason = (typeof STOP_REASONS)[number];

@@ -5,12 +5,14 @@
 import type { Clock, Timers } from '../../gateway/clock.js';
 import { GatehouseError } from '../../gateway/errors.js';
 import type { Logger } from '../../gateway/log.js';
-import type { ModbusTransport, TransportConfig } from './transport.js';
+import type { ModbusTransport, ModbusTransportError, TransportConfig } from './transport.js';
 
 /** One request as the bus queues it; `run` puts it on the transport. */
 export type Op =
   | { kind: 'read'; fc: 3 | 4; address: number; count: number }
   | { kind: 'write'; address: number; values: readonly number[] }
+  /** FC 06: what a register map that says "written as FC 06" means. */
+  | { kind: 'write1'; address: number; value: number }
   | { kind: 'bits'; fc: 1 | 2; address: number; count: number }
   | { kind: 'coils'; address: number; values: readonly boolean[] };
 
@@ -22,12 +24,42 @@ export function runOp(transport: ModbusTransport, unitId: number, op: Op, timeou
       return transport.read(unitId, op.fc, op.address, op.count, timeoutMs);
     case 'write':
       return transport.write(unitId, op.address, op.values, timeoutMs).then(() => []);
+    case 'write1':
+      return transport.writeSingle(unitId, op.address, op.value, timeoutMs).then(() => []);
     case 'bits':
       return transport.readBits(unitId, op.fc, op.address, op.count, timeoutMs);
     case 'coils':
       return transport.writeCoils(unitId, op.address, op.values, timeoutMs).then(() => []);
   }
 }
+
+/** One request as the bus queues it, with its attempts. */
+export interface Job {
+  unitId: number;
+  rank: number;
+  op: Op;
+  attempts: number;
+  maxAttempts: number;
+  probe: boolean;
+  /** Times the unit answered exception 06 (busy) to this request. */
+  busy: number;
+  resolve: (v: OpResult) => void;
+  reject: (e: GatehouseError) => void;
+}
+
+export interface UnitState extends UnitStats {
+  probeDelay: number;
+  probing: boolean;
+}
+
+export type Outcome = { ok: OpResult } | { err: ModbusTransportError };
+
+/** Exception 06 answers to one request that are waited out before it fails as DEVICE_REFUSED. */
+export const BUSY_RETRIES = 3;
+/** First wait after exception 06; doubles per retry (50, 100, 200 ms). */
+export const BUSY_BACKOFF_MS = 50;
+export const ILLEGAL_FUNCTION = 1;
+export const SERVER_BUSY = 6;
 
 export type Priority = 'high' | 'normal' | 'low';
 export const RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };

@@ -11,36 +11,24 @@
  *   cabinet costs the others one timeout per probe instead of one per poll.
  * - The link itself (unplugged USB adapter, rebooted TCP device) is reopened with
  *   exponential backoff; meanwhile every request fails fast with DEVICE_OFFLINE.
+ * - Exception 06 (server device busy) is the unit saying "later", not a failure: the request
+ *   is sent again after a short backoff (BUSY_RETRIES times), and never counts towards dead.
+ * - Single-register writes go as FC 06; a unit that answers exception 01 (illegal function)
+ *   to FC 06 gets them as FC 16 from then on (remembered per unit id).
  *
  * Availability changes are events (unitOnline/unitOffline, busUp/busDown); the cabinet
  * service turns them into `device` events and retained state.
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle, Timers } from '../../gateway/clock.js';
-import { GatehouseError } from '../../gateway/errors.js';
+import { GatehouseError, isGatehouseError } from '../../gateway/errors.js';
 import type { Logger } from '../../gateway/log.js';
 import { ModbusSerialTransport, ModbusTransportError, classifyModbusSerialError, type ModbusTransport } from './transport.js';
-import { RANK, offlineError, checkBitOp, checkRange, checkUnit, runOp, type Op, type OpResult, type Backoff, type BusEvents, type BusState, type BusStats, type ModbusBusOptions, type Priority, type RequestOptions, type UnitOfflineReason, type UnitStats } from './bus-types.js';
+import { BUSY_BACKOFF_MS, BUSY_RETRIES, ILLEGAL_FUNCTION, RANK, SERVER_BUSY, offlineError, checkBitOp, checkRange, checkUnit, runOp, type Job, type Op, type OpResult, type Outcome, type Backoff, type BusEvents, type BusState, type BusStats, type ModbusBusOptions, type Priority, type RequestOptions, type UnitOfflineReason, type UnitState } from './bus-types.js';
 
 export type { Backoff, BusEvents, BusState, BusStats, ModbusBusOptions, Priority, RequestOptions, UnitOfflineReason, UnitStats } from './bus-types.js';
+export { BUSY_BACKOFF_MS, BUSY_RETRIES } from './bus-types.js';
 
-interface Job {
-  unitId: number;
-  rank: number;
-  op: Op;
-  attempts: number;
-  maxAttempts: number;
-  probe: boolean;
-  resolve: (v: OpResult) => void;
-  reject: (e: GatehouseError) => void;
-}
-
-interface UnitState extends UnitStats {
-  probeDelay: number;
-  probing: boolean;
-}
-
-type Outcome = { ok: OpResult } | { err: ModbusTransportError };
 
 export class ModbusBus extends EventEmitter<BusEvents> {
   readonly name: string;
@@ -65,6 +53,10 @@ export class ModbusBus extends EventEmitter<BusEvents> {
   private reconnects = 0;
   private downSince: number | null = null;
   private readonly units = new Map<number, UnitState>();
+  /** Units that answered exception 01 to FC 06: their single-register writes go as FC 16. */
+  private readonly fc16Only = new Set<number>();
+  /** Requests waiting out a busy unit (exception 06), failed with the rest on stop or link loss. */
+  private readonly busyWaits = new Map<Job, TimerHandle>();
 
   constructor(opts: ModbusBusOptions) {
     super();
@@ -127,6 +119,26 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     await this.submit(unitId, { kind: 'write', address, values: [...values] }, opts.priority ?? 'high');
   }
 
+  /**
+   * Write one register as FC 06 (the register map's "written as FC 06"). A unit answering
+   * exception 01 gets the same write as FC 16 at once, and every later one: the value and the
+   * effect are the same, only the function code differs.
+   */
+  async writeSingle(unitId: number, address: number, value: number, opts: RequestOptions = {}): Promise<void> {
+    if (this.fc16Only.has(unitId)) return this.write(unitId, address, [value], opts);
+    const valueOk = Number.isInteger(value) && value >= 0 && value <= 0xffff;
+    const bad = checkUnit(unitId) ?? checkRange(address, 1, 1) ?? (valueOk ? undefined : 'register value must be an integer 0..65535');
+    if (bad) throw new GatehouseError('INTERNAL', `modbus write refused: ${bad}`, { bus: this.name, unitId });
+    try {
+      await this.submit(unitId, { kind: 'write1', address, value }, opts.priority ?? 'high');
+    } catch (err) {
+      if (!isGatehouseError(err, 'DEVICE_REFUSED') || err.details?.modbusCode !== ILLEGAL_FUNCTION) throw err;
+      this.fc16Only.add(unitId);
+      this.log.warn({ bus: this.name, unitId }, 'modbus unit refuses FC 06 (exception 01): its single-register writes go as FC 16 from now on');
+      await this.write(unitId, address, [value], opts);
+    }
+  }
+
   isUp(): boolean {
     return this.state === 'open';
   }
@@ -168,7 +180,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
       u.probing = true;
     }
     return new Promise<OpResult>((resolve, reject) => {
-      this.insert({ unitId, rank: RANK[priority], op, attempts: 0, maxAttempts: probe ? 1 : this.retries + 1, probe, resolve, reject });
+      this.insert({ unitId, rank: RANK[priority], op, attempts: 0, maxAttempts: probe ? 1 : this.retries + 1, probe, busy: 0, resolve, reject });
       this.pump();
     });
   }
@@ -220,6 +232,10 @@ export class ModbusBus extends EventEmitter<BusEvents> {
         case 'exception':
           u.exceptions++;
           this.alive(u);
+          if (err.modbusCode === SERVER_BUSY && job.busy < BUSY_RETRIES) {
+            this.waitOutBusy(job);
+            break;
+          }
           job.reject(new GatehouseError('DEVICE_REFUSED', `unit ${job.unitId} answered with Modbus exception ${err.modbusCode ?? '?'}`, { bus: this.name, unitId: job.unitId, modbusCode: err.modbusCode }));
           break;
         case 'closed':
@@ -233,6 +249,20 @@ export class ModbusBus extends EventEmitter<BusEvents> {
       }
     }
     this.pump();
+  }
+
+  /** The unit is alive but busy: send the same request again later, without spending an attempt. */
+  private waitOutBusy(job: Job): void {
+    const delay = BUSY_BACKOFF_MS * 2 ** job.busy;
+    job.busy++;
+    job.attempts--;
+    const timer = this.timers.setTimeout(() => {
+      this.busyWaits.delete(job);
+      if (this.state !== 'open') return job.reject(offlineError(this.name, job.unitId, this.state === 'stopped' ? 'bus_stopped' : 'bus_down'));
+      this.insert(job, true);
+      this.pump();
+    }, delay);
+    this.busyWaits.set(job, timer);
   }
 
   private failed(u: UnitState, job: Job, err: ModbusTransportError): void {
@@ -301,6 +331,11 @@ export class ModbusBus extends EventEmitter<BusEvents> {
       if (flight.job.probe) this.unit(flight.job.unitId).probing = false;
       flight.job.reject(offlineError(this.name, flight.job.unitId, reason));
     }
+    for (const [j, t] of this.busyWaits) {
+      t.cancel();
+      j.reject(offlineError(this.name, j.unitId, reason));
+    }
+    this.busyWaits.clear();
     const queued = this.queue;
     this.queue = [];
     for (const j of queued) {

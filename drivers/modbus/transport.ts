@@ -44,6 +44,8 @@ export interface ModbusTransport {
   read(unitId: number, fc: 3 | 4, address: number, count: number, timeoutMs: number): Promise<number[]>;
   /** One write multiple registers (16); rejects with ModbusTransportError. */
   write(unitId: number, address: number, values: readonly number[], timeoutMs: number): Promise<void>;
+  /** One write single register (06); rejects with ModbusTransportError. */
+  writeSingle(unitId: number, address: number, value: number, timeoutMs: number): Promise<void>;
   /** One read of coils (1) or discrete inputs (2), exactly `count` bits; rejects with ModbusTransportError. */
   readBits(unitId: number, fc: 1 | 2, address: number, count: number, timeoutMs: number): Promise<boolean[]>;
   /** Writes coils: one value as FC 05 (what simple relay modules accept), several as FC 15. */
@@ -153,6 +155,17 @@ export class ModbusSerialTransport implements ModbusTransport {
     client.setTimeout(timeoutMs);
     try {
       await client.writeRegisters(address, [...values]);
+    } catch (err) {
+      throw classifyModbusSerialError(err);
+    }
+  }
+
+  async writeSingle(unitId: number, address: number, value: number, timeoutMs: number): Promise<void> {
+    const client = this.requireOpen();
+    client.setID(unitId);
+    client.setTimeout(timeoutMs);
+    try {
+      await client.writeRegister(address, value);
     } catch (err) {
       throw classifyModbusSerialError(err);
     }

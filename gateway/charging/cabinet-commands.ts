@@ -1,6 +1,6 @@
 /**
  * The charging commands offered to the command router: `charging.start`, `charging.stop`,
- * `charging.set_limit`, `charging.port_enable`. Arguments are validated here with the
+ * `charging.set_limit`, `charging.port_enable`, `charging.reset`. Arguments are validated here with the
  * limits of the register map, so a command the router accepts is one the cabinet can carry.
  */
 import { z } from 'zod';
@@ -22,6 +22,8 @@ export const StartArgs = z
 export const StopArgs = z.object({ cabinet: Id, port: Port }).strict();
 export const SetLimitArgs = z.object({ cabinet: Id, port: Port, powerLimitW: z.number().int().min(0).max(0xffff) }).strict();
 export const PortEnableArgs = z.object({ cabinet: Id, port: Port, enabled: z.boolean() }).strict();
+/** The reason is required: releasing a cabinet that smoked is a decision someone signs. */
+export const ResetArgs = z.object({ cabinet: Id, reason: z.string().trim().min(1).max(200) }).strict();
 
 export type StartArgs = z.infer<typeof StartArgs>;
 
@@ -31,6 +33,7 @@ export interface ChargingControl {
   stop(cabinet: string, port: number, ctx: CommandContext): Promise<Record<string, unknown>>;
   setLimit(cabinet: string, port: number, powerLimitW: number, ctx: CommandContext): Promise<Record<string, unknown>>;
   enable(cabinet: string, port: number, enabled: boolean, ctx: CommandContext): Promise<Record<string, unknown>>;
+  reset(cabinet: string, reason: string, ctx: CommandContext): Promise<Record<string, unknown>>;
 }
 
 export function chargingCommands(control: ChargingControl): CommandDefinition[] {
@@ -62,6 +65,14 @@ export function chargingCommands(control: ChargingControl): CommandDefinition[] 
       args: PortEnableArgs,
       roles: ['platform', 'installer', 'admin'],
       handler: (args, ctx) => control.enable(args.cabinet, args.port, args.enabled, ctx),
+    }),
+    defineCommand({
+      name: 'charging.reset',
+      description:
+        'Releases a cabinet cut off by smoke, over-temperature or lost supervision and switches its power back on; refused while the cause is still read.',
+      args: ResetArgs,
+      roles: ['platform', 'admin'],
+      handler: (args, ctx) => control.reset(args.cabinet, args.reason, ctx),
     }),
   ] as CommandDefinition[];
 }

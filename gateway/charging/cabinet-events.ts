@@ -13,6 +13,7 @@ const ALARM_TYPE: Record<SafetyAlarmKind, string> = {
   port_over_temperature: 'charging.port_over_temperature',
   port_over_current: 'charging.port_over_current',
   port_fault: 'charging.port_fault',
+  unsupervised: 'cabinet.unsupervised',
 };
 
 const portSource = (cabinet: string, port: number | undefined) => (port === undefined ? { device: cabinet } : { device: cabinet, point: `port-${port}` });
@@ -98,22 +99,42 @@ export function presenceEvent(cabinet: string, online: boolean, reason?: string)
     : { class: 'device', type: 'device.offline', source: { device: cabinet }, data: { family: 'cabinet', reason: reason ?? 'no_answer' } };
 }
 
-/** The retained `state/{cabinet}` body. `ports` is a summary: what a dashboard shows per port. */
-export function cabinetState(online: boolean, reading: CabinetReading | undefined, latched: string | null, sessions: ReadonlyMap<number, number>, lastSeen: number | null): Record<string, unknown> {
+/**
+ * The retained `state/{cabinet}` body. `ports` is a summary: what a dashboard shows per port,
+ * with the live power and current of the last reading (the meter events' values). A field the
+ * cabinet sent undecodable is null, never a guess.
+ */
+export function cabinetState(
+  online: boolean,
+  reading: CabinetReading | undefined,
+  latched: string | null,
+  sessions: ReadonlyMap<number, number>,
+  lastSeen: number | null,
+  unsupervised = false,
+): Record<string, unknown> {
+  const bad = new Set((reading?.faults ?? []).map((f) => f.field));
+  const known = <T>(field: string, v: T): T | null => (bad.has(field) ? null : v);
   return {
     online,
     latched,
+    unsupervised,
     status: reading
       ? {
-          mainsPresent: reading.status.mainsPresent,
+          mainsPresent: known('mainsPresent', reading.status.mainsPresent),
           mainsVoltage: round(reading.status.mainsVoltage),
-          temperature: round(reading.status.temperature),
-          smoke: reading.status.smoke,
+          temperature: known('temperature', round(reading.status.temperature)),
+          smoke: known('smoke', reading.status.smoke),
           doorOpen: reading.status.doorOpen,
           powerOn: reading.status.powerOn,
         }
       : null,
-    ports: (reading?.ports ?? []).map((p) => ({ port: p.port, state: p.state, powerW: Math.round(p.power), sessionId: sessions.get(p.port) ?? null })),
+    ports: (reading?.ports ?? []).map((p) => ({
+      port: p.port,
+      state: p.state,
+      powerW: Math.round(p.power),
+      currentA: round(p.current, 2),
+      sessionId: sessions.get(p.port) ?? null,
+    })),
     lastSeen: lastSeen === null ? null : new Date(lastSeen).toISOString(),
   };
 }
@@ -122,5 +143,5 @@ export function cabinetState(online: boolean, reading: CabinetReading | undefine
 export function stateKey(body: Record<string, unknown>): string {
   const st = body.status as Record<string, unknown> | null;
   const ports = (body.ports as { port: number; state: string; sessionId: number | null }[]).map((p) => [p.port, p.state, p.sessionId]);
-  return JSON.stringify([body.online, body.latched, st ? [st.mainsPresent, st.smoke, st.doorOpen, st.powerOn] : null, ports]);
+  return JSON.stringify([body.online, body.latched, body.unsupervised, st ? [st.mainsPresent, st.smoke, st.doorOpen, st.powerOn] : null, ports]);
 }

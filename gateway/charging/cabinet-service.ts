@@ -17,6 +17,7 @@ import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { chargingCommands, type ChargingControl, type StartArgs } from './cabinet-commands.js';
 import { CabinetUnit } from './cabinet-unit.js';
+import { CabinetLatches, CabinetSerials } from './latches.js';
 import { ChargingSessions } from './sessions.js';
 
 /** Builds the bus of one line; `key` is cabinetBusKey() of the config, e.g. `tcp:10.0.0.5:502`. */
@@ -38,7 +39,9 @@ export interface CabinetServiceOptions {
 }
 
 export function transportFor(cfg: CabinetConfig): TransportConfig {
-  return 'rtu' in cfg.bus ? { kind: 'rtu', path: cfg.bus.rtu.path, baudRate: cfg.bus.rtu.baudRate } : { kind: 'tcp', host: cfg.bus.tcp.host, port: cfg.bus.tcp.port };
+  if (!('rtu' in cfg.bus)) return { kind: 'tcp', host: cfg.bus.tcp.host, port: cfg.bus.tcp.port };
+  const { path, baudRate, parity, stopBits } = cfg.bus.rtu;
+  return { kind: 'rtu', path, baudRate, parity, stopBits, dataBits: 8 };
 }
 
 export class CabinetService {
@@ -53,13 +56,16 @@ export class CabinetService {
   constructor(private readonly opts: CabinetServiceOptions) {
     const safety = ChargingSafetySchema.parse(opts.safety ?? {});
     this.sessions = opts.sessions ?? new ChargingSessions({ db: opts.outbox.db, clock: opts.clock, ...(opts.meterIntervalMs !== undefined ? { meterIntervalMs: opts.meterIntervalMs } : {}) });
+    const latches = new CabinetLatches(opts.outbox.db, opts.clock);
+    const serials = new CabinetSerials(opts.outbox.db, opts.clock);
+    const liveStateMs = opts.meterIntervalMs ?? 60_000;
     for (const cfg of opts.cabinets) {
       if (this.units.has(cfg.id)) throw new GatehouseError('CONFIG_INVALID', `cabinet id "${cfg.id}" is used twice`);
       const key = cabinetBusKey(cfg.bus);
       const bus = this.busFor(key, cfg);
       const onBus = this.byBus.get(key) ?? new Map<number, CabinetUnit>();
       if (onBus.has(cfg.unitId)) throw new GatehouseError('CONFIG_INVALID', `unit id ${cfg.unitId} is used twice on ${key}`);
-      const unit = new CabinetUnit({ cfg, bus, sessions: this.sessions, outbox: opts.outbox, clock: opts.clock, timers: opts.timers, log: opts.log, safety });
+      const unit = new CabinetUnit({ cfg, bus, sessions: this.sessions, outbox: opts.outbox, clock: opts.clock, timers: opts.timers, log: opts.log, safety, latches, serials, liveStateMs });
       onBus.set(cfg.unitId, unit);
       this.byBus.set(key, onBus);
       this.units.set(cfg.id, unit);
@@ -132,6 +138,7 @@ export class CabinetService {
       stop: (cabinet, port) => unit(cabinet).stopPort(port),
       setLimit: (cabinet, port, powerLimitW) => unit(cabinet).setLimit(port, powerLimitW),
       enable: (cabinet, port, enabled) => unit(cabinet).enable(port, enabled),
+      reset: (cabinet, reason, ctx) => unit(cabinet).reset(reason, ctx),
     };
   }
 }

@@ -6,14 +6,16 @@
  * Order of work on every reading, which is the point of this file:
  *   1. the safety evaluation (pure, synchronous);
  *   2. its power actions written to the bus at high priority, not awaited: they queue ahead
- *      of every poll read and go on the wire next, whatever the outbox or the uplink do;
+ *      of every poll read and go on the wire next, whatever the outbox or the uplink do
+ *      (cabinet-actuator.ts, which also persists latches and runs charging.reset);
  *   3. only then the events (alarms, sessions, meter values) handed to the outbox, also
  *      not awaited: a slow disk delays a record, never a cut.
  */
 import type { CabinetConfig, ChargingSafetyConfig } from '../../config/schema.js';
 import { MAX_DURATION_MIN } from '../../drivers/cabinet/register-map.js';
-import { decodeIdentity, decodePoll, encodeCommand, identityRead, pollPlan } from '../../drivers/cabinet/registers.js';
-import type { CabinetCommand, CabinetIdentity, CabinetReading, PortReading, PortState, StopReason } from '../../drivers/cabinet/types.js';
+import { decodePollFields } from '../../drivers/cabinet/reading-decode.js';
+import { decodeIdentity, encodeCommand, identityRead, pollPlan } from '../../drivers/cabinet/registers.js';
+import type { CabinetCommand, CabinetIdentity, CabinetReading, PortReading, PortStateRead, StopReason } from '../../drivers/cabinet/types.js';
 import type { ModbusBus } from '../../drivers/modbus/bus.js';
 import type { Clock, TimerHandle, Timers } from '../clock.js';
 import type { CommandContext } from '../commands/types.js';
@@ -21,8 +23,11 @@ import { GatehouseError, isGatehouseError } from '../errors.js';
 import type { EventInput } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/outbox.js';
-import { cabinetState, meterEvent, presenceEvent, safetyEvent, sessionStartedEvent, sessionStoppedEvent, stateKey } from './cabinet-events.js';
+import { cabinetState, meterEvent, presenceEvent, sessionStartedEvent, sessionStoppedEvent, stateKey } from './cabinet-events.js';
 import type { StartArgs } from './cabinet-commands.js';
+import { FaultReporter, fromFieldFault, replacedEvent, type ProtocolFault } from './cabinet-supervision.js';
+import type { CabinetLatches, CabinetSerials } from './latches.js';
+import { SafetyActuator } from './cabinet-actuator.js';
 import { SafetyInterlock, energised } from './safety.js';
 import type { ChargingSessions } from './sessions.js';
 
@@ -35,6 +40,12 @@ export interface CabinetUnitDeps {
   timers: Timers;
   log: Logger;
   safety: ChargingSafetyConfig;
+  /** Persisted cuts (smoke, over-temperature, unsupervised) that only charging.reset releases. */
+  latches: CabinetLatches;
+  /** The serial last identified per cabinet, across restarts. */
+  serials: CabinetSerials;
+  /** While a port is live, retained state is refreshed this often so it shows current power (the meter interval). */
+  liveStateMs: number;
 }
 
 /** Retained state is rewritten on every change, and otherwise this often to refresh lastSeen. */
@@ -44,7 +55,8 @@ const START_GRACE_POLLS = 3;
 /** A cabinet that has never answered is reported offline only after this (the link may still be opening). */
 const BOOT_GRACE_MS = 5000;
 
-const REFUSE_START: Partial<Record<PortState, string>> = {
+const REFUSE_START: Partial<Record<PortStateRead, string>> = {
+  unknown: 'port_unknown',
   available: 'not_plugged',
   charging: 'already_charging',
   finishing: 'already_charging',
@@ -70,10 +82,25 @@ export class CabinetUnit {
   private lastStateWrite = 0;
   private lastPollError: string | undefined;
   private startedMono = 0;
+  /** The serial of the cabinet last identified on this unit id: a different one is a replaced cabinet. */
+  private knownSerial: string | undefined;
+  private readonly faults: FaultReporter;
+  private readonly actuator: SafetyActuator;
 
   constructor(private readonly d: CabinetUnitDeps) {
     this.id = d.cfg.id;
-    this.interlock = new SafetyInterlock(d.safety);
+    const latch = d.latches.get(this.id);
+    this.knownSerial = d.serials.get(this.id);
+    if (latch) {
+      const since = new Date(latch.since).toISOString();
+      d.log.warn({ cabinet: this.id, reason: latch.reason, since }, 'cabinet latched off before the restart: its power stays cut until charging.reset');
+    }
+    this.interlock = new SafetyInterlock(d.safety, latch?.reason ?? null);
+    this.actuator = new SafetyActuator({
+      cabinet: this.id, interlock: this.interlock, latches: d.latches, safety: d.safety, pollMs: d.cfg.pollMs, clock: d.clock, log: d.log,
+      send: (cmd, why) => this.send(cmd, why), record: (e) => this.record(e), stopping: (port) => this.stopping.add(port),
+    }, latch?.reason ?? null);
+    this.faults = new FaultReporter(this.id, (e) => this.record(e));
   }
 
   get portCount(): number {
@@ -116,31 +143,62 @@ export class CabinetUnit {
   private async poll(): Promise<void> {
     const began = this.d.clock.monotonic();
     const { bus, cfg } = this.d;
+    let reading = 0;
     try {
       if (!this.identity) {
         const r = identityRead();
+        reading = r.address;
         this.identity = decodeIdentity(await bus.read(cfg.unitId, r.fc, r.address, r.count, { priority: 'normal' }));
-        if (this.identity.portCount < cfg.ports) this.d.log.warn({ cabinet: this.id, configured: cfg.ports, reported: this.identity.portCount }, 'cabinet has fewer ports than configured');
+        this.identified(this.identity);
       }
       const n = this.portCount;
       const answers: number[][] = [];
-      for (const r of pollPlan(n)) answers.push(await bus.read(cfg.unitId, r.fc, r.address, r.count, { priority: 'normal' }));
-      const { status, ports } = decodePoll(n, answers);
+      for (const r of pollPlan(n)) {
+        reading = r.address;
+        answers.push(await bus.read(cfg.unitId, r.fc, r.address, r.count, { priority: 'normal' }));
+      }
+      const { status, ports, faults } = decodePollFields(n, answers);
       this.lastPollError = undefined;
-      if (this.running) this.onReading({ cabinet: this.id, at: this.d.clock.monotonic(), status, ports });
+      if (this.running) this.onReading({ cabinet: this.id, at: this.d.clock.monotonic(), status, ports, ...(faults.length ? { faults } : {}) });
     } catch (err) {
-      if (this.running) this.onPollError(err);
+      if (this.running) this.onPollError(err, reading);
     } finally {
       this.schedule(Math.max(0, cfg.pollMs - (this.d.clock.monotonic() - began)));
     }
   }
 
-  private onPollError(err: unknown): void {
+  private identified(identity: CabinetIdentity): void {
+    const { cfg } = this.d;
+    if (identity.portCount < cfg.ports) this.d.log.warn({ cabinet: this.id, configured: cfg.ports, reported: identity.portCount }, 'cabinet has fewer ports than configured');
+    if (this.knownSerial === identity.serial) return;
+    if (this.knownSerial !== undefined) {
+      const serials = { oldSerial: this.knownSerial, newSerial: identity.serial };
+      this.d.log.warn({ cabinet: this.id, ...serials }, 'cabinet replaced: a different serial number answers on its unit id');
+      this.record(replacedEvent(this.id, 'cabinet', this.knownSerial, identity));
+    }
+    this.knownSerial = identity.serial;
+    try {
+      this.d.serials.set(this.id, identity.serial);
+    } catch (err) {
+      this.d.log.error({ cabinet: this.id, err: (err as Error).message }, 'could not store the cabinet serial number');
+    }
+  }
+
+  /** `address`: the register read that failed. */
+  private onPollError(err: unknown, address: number): void {
     const code = isGatehouseError(err) ? err.code : 'INTERNAL';
     const message = (err as Error).message;
-    if (code === 'DEVICE_PROTOCOL') {
-      // Never act on a reading we cannot trust; read the identity again in case the map changed.
-      this.identity = null;
+    if (code === 'DEVICE_PROTOCOL' || code === 'DEVICE_REFUSED') {
+      // The cabinet answers, but not with its safety registers: never act on a reading we
+      // cannot trust, count the poll as blind (towards unsupervised), and read the identity
+      // again in case the map changed.
+      if (code === 'DEVICE_PROTOCOL') this.identity = null;
+      const modbusCode = isGatehouseError(err) ? err.details?.modbusCode : undefined;
+      const fault: ProtocolFault = { field: 'poll', address, safety: true, message, ...(typeof modbusCode === 'number' ? { modbusCode } : {}) };
+      this.faults.report([fault], this.d.clock.monotonic());
+      // Only a unit identified as a cabinet once (now or before a restart) may be cut blind:
+      // a wrong unit id pointing at another kind of device must not get register writes.
+      if (this.knownSerial !== undefined) this.actuator.apply(this.interlock.blind(this.d.clock.monotonic()), this.last);
     } else if (this.online === null && this.d.clock.monotonic() - this.startedMono < Math.max(BOOT_GRACE_MS, 3 * this.d.cfg.pollMs)) {
       // Still opening the link at start-up: not news yet.
     } else if (code === 'DEVICE_OFFLINE' || !this.d.bus.isReachable(this.d.cfg.unitId)) {
@@ -155,39 +213,15 @@ export class CabinetUnit {
     const { sessions, clock } = this.d;
     const mono = clock.monotonic();
     const actions = this.interlock.evaluate(reading, sessions.forSafety(this.id), mono);
-
-    const stopReasons = new Map<number, StopReason>();
-    const stopped = new Set<number>();
-    const stopPort = (port: number) => {
-      if (stopped.has(port)) return;
-      stopped.add(port);
-      this.stopping.add(port);
-      void this.send({ kind: 'stop', port }, 'safety');
-    };
-    for (const a of actions) {
-      if (a.kind === 'cutCabinet') {
-        void this.send({ kind: 'cabinetPower', on: false }, 'safety');
-        for (const p of reading.ports) if (energised(p)) stopPort(p.port);
-      } else if (a.kind === 'stopPort') {
-        stopPort(a.port);
-        // A port that lost its output with the mains is a mains loss, not a port fault.
-        stopReasons.set(a.port, a.reason === 'fault' && !reading.status.mainsPresent ? 'mains_loss' : a.reason);
-      } else if (a.kind === 'limitPower') {
-        void this.send({ kind: 'setLimit', port: a.port, powerLimitW: a.powerLimitW }, 'safety');
-      }
-    }
+    const stopReasons = this.actuator.apply(actions, reading, false);
     // Everything below only informs: the power actions are already queued on the bus.
     if (this.online !== true) {
       this.online = true;
       this.d.log.info({ cabinet: this.id, identity: this.identity }, 'cabinet online');
       this.record(presenceEvent(this.id, true));
     }
-    for (const a of actions) {
-      const e = safetyEvent(this.id, a);
-      if (!e) continue;
-      if (e.class === 'alarm') this.d.log.warn({ cabinet: this.id, type: e.type, data: e.data }, 'charging alarm');
-      this.record(e);
-    }
+    this.actuator.inform(actions);
+    if (reading.faults) this.faults.report(reading.faults.map(fromFieldFault), mono);
     for (const [port, reason] of stopReasons) {
       const p = reading.ports.find((x) => x.port === port);
       if (sessions.get(this.id, port)) this.endSession(port, p?.energyWh ?? null, reason);
@@ -203,6 +237,8 @@ export class CabinetUnit {
 
   private trackPort(p: PortReading, reading: CabinetReading, mono: number, rebooted: boolean): void {
     const { sessions } = this.d;
+    // A port whose state register is unreadable this poll: keep its session as it is.
+    if (p.state === 'unknown') return;
     const live = p.state === 'charging' || p.state === 'finishing';
     if (this.stopping.has(p.port) && !energised(p)) this.stopping.delete(p.port);
     const startedAt = this.startedAt.get(p.port);
@@ -247,6 +283,9 @@ export class CabinetUnit {
     const p = this.port(args.port);
     const latched = this.interlock.latched();
     if (latched) throw refused(this.id, args.port, 'cabinet_cut', `cabinet ${this.id} is cut off (${latched}) until an operator resets it`);
+    if (this.interlock.unsupervised()) {
+      throw refused(this.id, args.port, 'unsupervised', `cabinet ${this.id} cannot be supervised (its safety registers are unreadable): no start`);
+    }
     // The contactor open with no latch here: cut before a gateway restart, and nobody has reset it since.
     if (!this.last!.status.powerOn) throw refused(this.id, args.port, 'cabinet_cut', `cabinet ${this.id} has its power cut`);
     if (!this.last!.status.mainsPresent) throw refused(this.id, args.port, 'mains_lost', `cabinet ${this.id} has no mains`);
@@ -300,6 +339,13 @@ export class CabinetUnit {
     return { cabinet: this.id, port, enabled };
   }
 
+  /** charging.reset: see SafetyActuator.release. */
+  async reset(reason: string, ctx: CommandContext): Promise<Record<string, unknown>> {
+    const res = await this.actuator.release(reason, ctx, this.last, this.online === true);
+    this.writeState(true);
+    return res;
+  }
+
   private lastPort(port: number): PortReading | undefined {
     return this.last?.ports.find((p) => p.port === port);
   }
@@ -315,7 +361,11 @@ export class CabinetUnit {
   /** Writes one command at high priority; the promise settles with the cabinet's answer. */
   private async send(cmd: CabinetCommand, why: 'safety' | 'command'): Promise<void> {
     try {
-      for (const w of encodeCommand(cmd, this.portCount)) await this.d.bus.write(this.d.cfg.unitId, w.address, w.values, { priority: 'high' });
+      // The function code the register map gives (FC 06 for stop, enable/disable and the cut; FC 16 for blocks).
+      for (const w of encodeCommand(cmd, this.portCount)) {
+        if (w.fc === 6) await this.d.bus.writeSingle(this.d.cfg.unitId, w.address, w.values[0]!, { priority: 'high' });
+        else await this.d.bus.write(this.d.cfg.unitId, w.address, w.values, { priority: 'high' });
+      }
     } catch (err) {
       this.d.log.warn({ cabinet: this.id, cmd, why, err: (err as Error).message }, 'cabinet command failed');
       if (why === 'safety') return; // the interlock re-asserts when the next reading shows it did not take
@@ -338,10 +388,14 @@ export class CabinetUnit {
 
   private writeState(force: boolean): void {
     const active = new Map(this.d.sessions.list(this.id).map((s) => [s.port, s.sessionId]));
-    const body = cabinetState(this.online === true, this.last, this.interlock.latched(), active, this.lastSeen);
+    const body = cabinetState(this.online === true, this.last, this.interlock.latched(), active, this.lastSeen, this.interlock.unsupervised());
     const key = stateKey(body);
     const mono = this.d.clock.monotonic();
-    if (!force && key === this.lastStateKey && mono - this.lastStateWrite < STATE_REFRESH_MS) return;
+    // Power and current change on every poll: rewriting retained state for each would cost a
+    // disk write per cabinet per second. While a port is live they are refreshed at the meter
+    // interval (what the meter events show); otherwise on a change of state.
+    const live = this.last?.ports.some((p) => energised(p)) ?? false;
+    if (!force && key === this.lastStateKey && mono - this.lastStateWrite < (live ? this.d.liveStateMs : STATE_REFRESH_MS)) return;
     this.lastStateKey = key;
     this.lastStateWrite = mono;
     this.d.outbox.setState(this.id, body).catch((err: unknown) => {

@@ -16,6 +16,12 @@
  * - maximum session duration → stop (max_duration); full detection (power under
  *   `fullPowerW` for `fullForMin` while charging) → stop (full).
  * - mains under `mainsMinV` or absent → mainsLost; back above it (+10 V) → mainsRestored.
+ * - supervision (issue 11): each safety field (smoke, cabinet temperature, mains, port
+ *   current and temperature) is evaluated on its own; a field that could not be decoded is
+ *   skipped, never guessed. A poll with any safety field unknown, or no reading at all from a
+ *   cabinet that answers (`blind`), counts towards `unsupervisedAfterPolls`; reaching it
+ *   raises `cabinet.unsupervised` (high) and, with policy `cut`, cuts the cabinet, latched
+ *   like smoke (reason `unsupervised`): nobody knows what happened while we were blind.
  *
  * Idempotence: every action is taken once per episode, tracked in SafetyState. An action
  * is repeated only if the cabinet visibly did not obey it (port still energised, contactor
@@ -26,8 +32,8 @@
 import type { ChargingSafetyConfig } from '../../config/schema.js';
 import type { CabinetReading, PortReading, StopReason } from '../../drivers/cabinet/types.js';
 
-export type CabinetCutReason = 'smoke' | 'over_temperature';
-export type SafetyAlarmKind = 'fire' | 'port_over_temperature' | 'port_over_current' | 'port_fault';
+export type CabinetCutReason = 'smoke' | 'over_temperature' | 'unsupervised';
+export type SafetyAlarmKind = 'fire' | 'port_over_temperature' | 'port_over_current' | 'port_fault' | 'unsupervised';
 
 export type SafetyAction =
   | { kind: 'cutCabinet'; reason: CabinetCutReason }
@@ -60,10 +66,13 @@ export interface SafetyState {
   cut: { reason: CabinetCutReason; at: number } | null;
   mainsLost: boolean;
   ports: Record<number, PortSafety>;
+  /** Polls in a row without every safety field known. */
+  blindPolls: number;
+  unsupervised: boolean;
 }
 
 export function initialSafetyState(): SafetyState {
-  return { cut: null, mainsLost: false, ports: {} };
+  return { cut: null, mainsLost: false, ports: {}, blindPolls: 0, unsupervised: false };
 }
 
 /** An operator declared the cabinet safe again (after smoke or over-temperature): unlatch the cut. */
@@ -72,16 +81,17 @@ export function resetCabinetCut(state: SafetyState): SafetyState {
 }
 
 /** Degrees under the limit a temperature must fall before its rule re-arms, so a sensor hovering at the limit does not flap. */
-const TEMP_HYSTERESIS_C = 5;
+export const TEMP_HYSTERESIS_C = 5;
 const MAINS_HYSTERESIS_V = 10;
 /** Above this multiple of the current limit one reading is enough: that is a short, not inrush. */
 const SHORT_FACTOR = 1.5;
 /** Below this current a port is not drawing anything (meter noise). */
 const IDLE_CURRENT_A = 0.05;
-const STOP_SEVERITY: StopReason[] = ['smoke', 'over_current', 'over_temperature', 'fault', 'mains_loss', 'max_duration', 'full', 'unplugged', 'remote', 'local', 'reboot'];
+const STOP_SEVERITY: StopReason[] = ['smoke', 'over_current', 'over_temperature', 'unsupervised', 'fault', 'mains_loss', 'max_duration', 'full', 'unplugged', 'remote', 'local', 'reboot'];
 
 export function energised(p: PortReading): boolean {
-  return p.state === 'charging' || p.state === 'finishing' || p.current > IDLE_CURRENT_A;
+  // A port whose state cannot be read may be charging: a stop is never refused, so it gets one.
+  return p.state === 'charging' || p.state === 'finishing' || p.state === 'unknown' || p.current > IDLE_CURRENT_A;
 }
 
 /**
@@ -97,27 +107,32 @@ export function evaluate(
   nowMono: number,
 ): { actions: SafetyAction[]; state: SafetyState } {
   const actions: SafetyAction[] = [];
-  const next: SafetyState = { cut: state.cut, mainsLost: state.mainsLost, ports: {} };
+  const next: SafetyState = { cut: state.cut, mainsLost: state.mainsLost, ports: {}, blindPolls: state.blindPolls, unsupervised: state.unsupervised };
   const due = (at: number | null) => at === null || nowMono - at >= cfg.reassertAfterMs;
   const st = now.status;
+  const unknown = new Set((now.faults ?? []).filter((f) => f.safety).map((f) => f.field));
 
-  // Cabinet-wide: smoke wins over temperature as the recorded cause.
-  const cutCause: CabinetCutReason | null = st.smoke ? 'smoke' : st.temperature >= cfg.cabinetMaxTempC ? 'over_temperature' : null;
-  if (cutCause && !next.cut) {
+  // Cabinet-wide: smoke wins over temperature as the recorded cause; both win over unsupervised.
+  const smoke = st.smoke && !unknown.has('smoke');
+  const cutCause: CabinetCutReason | null = smoke ? 'smoke' : st.temperature >= cfg.cabinetMaxTempC ? 'over_temperature' : null;
+  if (cutCause && (!next.cut || next.cut.reason === 'unsupervised')) {
+    const already = next.cut !== null;
     next.cut = { reason: cutCause, at: nowMono };
-    actions.push({ kind: 'cutCabinet', reason: cutCause });
+    if (!already || st.powerOn) actions.push({ kind: 'cutCabinet', reason: cutCause });
     actions.push({ kind: 'raiseAlarm', alarm: 'fire', priority: 'critical', cause: cutCause, value: cutCause === 'smoke' ? 1 : st.temperature });
   } else if (next.cut && st.powerOn && due(next.cut.at)) {
-    // Latched but the contactor is still on: the cut did not take. Send it again.
+    // Latched but the contactor is still on (the cut did not take, or the cabinet rebooted): send it again.
     next.cut = { ...next.cut, at: nowMono };
     actions.push({ kind: 'cutCabinet', reason: next.cut.reason });
   }
+  supervise(next, unknown.size > 0, cfg, nowMono, actions);
 
-  const mainsBad = !st.mainsPresent || st.mainsVoltage < cfg.mainsMinV;
+  const mainsKnown = !unknown.has('mainsPresent');
+  const mainsBad = mainsKnown && (!st.mainsPresent || st.mainsVoltage < cfg.mainsMinV);
   if (mainsBad && !state.mainsLost) {
     next.mainsLost = true;
     actions.push({ kind: 'mainsLost', voltage: st.mainsVoltage });
-  } else if (state.mainsLost && st.mainsPresent && st.mainsVoltage >= cfg.mainsMinV + MAINS_HYSTERESIS_V) {
+  } else if (state.mainsLost && mainsKnown && st.mainsPresent && st.mainsVoltage >= cfg.mainsMinV + MAINS_HYSTERESIS_V) {
     next.mainsLost = false;
     actions.push({ kind: 'mainsRestored', voltage: st.mainsVoltage });
   }
@@ -203,12 +218,67 @@ export function evaluate(
   return { actions: orderActions(actions), state: next };
 }
 
+/**
+ * Counts a poll towards (or out of) unsupervised. `blind`: some safety field unknown or no
+ * reading at all. Mutates `next` and appends to `actions`.
+ */
+function supervise(next: SafetyState, blind: boolean, cfg: ChargingSafetyConfig, nowMono: number, actions: SafetyAction[]): void {
+  if (!blind) {
+    next.blindPolls = 0;
+    if (next.unsupervised) {
+      next.unsupervised = false;
+      // The alarm clears; a cut it caused stays latched until an operator resets it.
+      actions.push({ kind: 'restoreAlarm', alarm: 'unsupervised' });
+    }
+    return;
+  }
+  next.blindPolls++;
+  if (next.unsupervised || next.blindPolls < cfg.unsupervisedAfterPolls) return;
+  next.unsupervised = true;
+  actions.push({ kind: 'raiseAlarm', alarm: 'unsupervised', priority: 'high', value: next.blindPolls });
+  if (cfg.unsupervisedPolicy === 'cut' && !next.cut) {
+    next.cut = { reason: 'unsupervised', at: nowMono };
+    actions.push({ kind: 'cutCabinet', reason: 'unsupervised' });
+  }
+}
+
+/**
+ * Pure: a poll that produced no reading from a cabinet that still answers (an exception on
+ * the read, an answer of the wrong size). Counts towards unsupervised; a latched cut is sent
+ * again every `reassertAfterMs`, since the contactor cannot be seen.
+ */
+export function evaluateBlind(state: SafetyState, cfg: ChargingSafetyConfig, nowMono: number): { actions: SafetyAction[]; state: SafetyState } {
+  const actions: SafetyAction[] = [];
+  const next: SafetyState = { ...state };
+  const hadCut = next.cut !== null;
+  supervise(next, true, cfg, nowMono, actions);
+  if (hadCut && nowMono - next.cut!.at >= cfg.reassertAfterMs) {
+    next.cut = { ...next.cut!, at: nowMono };
+    actions.push({ kind: 'cutCabinet', reason: next.cut.reason });
+  }
+  return { actions: orderActions(actions), state: next };
+}
+
 /** The stateful wrapper the cabinet service holds, one per cabinet. */
 export class SafetyInterlock {
   private state = initialSafetyState();
   private prev: CabinetReading | undefined;
 
-  constructor(private readonly cfg: ChargingSafetyConfig) {}
+  /** `latched`: a cut persisted before a restart; it is re-asserted on the first reading showing the contactor on. */
+  constructor(private readonly cfg: ChargingSafetyConfig, latched: CabinetCutReason | null = null) {
+    if (latched) this.state.cut = { reason: latched, at: Number.NEGATIVE_INFINITY };
+  }
+
+  /** A poll without a reading from a cabinet that answers. */
+  blind(nowMono: number): SafetyAction[] {
+    const { actions, state } = evaluateBlind(this.state, this.cfg, nowMono);
+    this.state = state;
+    return actions;
+  }
+
+  unsupervised(): boolean {
+    return this.state.unsupervised;
+  }
 
   evaluate(now: CabinetReading, sessions: readonly ActiveSession[], nowMono: number): SafetyAction[] {
     const { actions, state } = evaluate(this.state, this.prev, now, sessions, this.cfg, nowMono);

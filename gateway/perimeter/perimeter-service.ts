@@ -54,7 +54,9 @@ export interface PerimeterStates {
 }
 
 export function transportOf(cfg: InputModuleConfig): TransportConfig {
-  return 'rtu' in cfg.bus ? { kind: 'rtu', path: cfg.bus.rtu.path, baudRate: cfg.bus.rtu.baudRate } : { kind: 'tcp', host: cfg.bus.tcp.host, port: cfg.bus.tcp.port };
+  if (!('rtu' in cfg.bus)) return { kind: 'tcp', host: cfg.bus.tcp.host, port: cfg.bus.tcp.port };
+  const { path, baudRate, parity, stopBits } = cfg.bus.rtu;
+  return { kind: 'rtu', path, baudRate, parity, stopBits, dataBits: 8 };
 }
 
 export class PerimeterService {

@@ -6,6 +6,7 @@
 import { pino } from 'pino';
 import { realTimers, type TimerHandle, type Timers } from '../../gateway/clock.js';
 import type { Logger } from '../../gateway/log.js';
+import { CABINET } from '../../drivers/cabinet/register-map.js';
 import { CabinetRtuBus, CabinetTcpServer } from './servers.js';
 import { SimCabinet, type SimCabinetOptions } from './sim-cabinet.js';
 
@@ -48,7 +49,15 @@ export type CabinetInjection =
   /** Every answer waits `delayMs` first (0 clears). */
   | { kind: 'slow'; cabinet: string; delayMs: number }
   /** Controller restart: silent for `downMs`, TCP connections dropped, sessions gone. */
-  | { kind: 'reboot'; cabinet: string; downMs?: number };
+  | { kind: 'reboot'; cabinet: string; downMs?: number; newSerial?: string }
+  /** An input register forced to a raw word (e.g. a port state code 9, smoke holding 2); no `raw` releases it. */
+  | { kind: 'register'; cabinet: string; address: number; raw?: number }
+  /** Reads touching the cabinet block (0x00F0-0x00FF) answer `exception` (default 04); active false ends it. */
+  | { kind: 'safetyUnreadable'; cabinet: string; active?: boolean; exception?: number }
+  /** The next `count` requests answer exception 06 (busy). */
+  | { kind: 'busy'; cabinet: string; count: number }
+  /** FC 06 answers exception 01 (a firmware that only implements FC 16). */
+  | { kind: 'noFc6'; cabinet: string; active?: boolean };
 
 export interface SimulatedCabinets {
   cabinets: SimCabinet[];
@@ -167,10 +176,25 @@ export async function startSimulatedCabinets(opts: SimulatedCabinetsOptions): Pr
         case 'slow':
           c.slowMs = Math.max(0, f.delayMs);
           return;
+        case 'register':
+          if (f.raw === undefined) c.rawRegisters.delete(f.address);
+          else c.rawRegisters.set(f.address, f.raw);
+          return;
+        case 'safetyUnreadable':
+          c.unreadable = f.active === false ? undefined : { from: CABINET.address, to: CABINET.address + CABINET.count - 1, exception: f.exception ?? 4 };
+          return;
+        case 'busy':
+          c.busyNext = f.count;
+          return;
+        case 'noFc6':
+          c.noFc6 = f.active ?? true;
+          return;
         case 'reboot':
           c.dead = true;
           tcpServers.get(c.id)?.dropConnections();
           c.reboot();
+          // A swapped controller: same unit id, another serial number.
+          if (f.newSerial !== undefined) c.identity.serial = f.newSerial;
           later(f.downMs ?? 2000, () => (c.dead = false));
           return;
       }

@@ -50,6 +50,17 @@ export class SimCabinet {
   slowMs = 0;
   /** Every command the cabinet accepted, for tests. */
   readonly accepted: CabinetCommand[] = [];
+  // protocol faults of other makers' firmware (issue 11/13)
+  /** Input registers forced to a raw word (an out-of-range state code, smoke holding 2...), by address. */
+  readonly rawRegisters = new Map<number, number>();
+  /** Reads touching [from, to] answer this exception instead (safety registers the controller cannot give). */
+  unreadable: { from: number; to: number; exception: number } | undefined;
+  /** The next `busyNext` requests answer exception 06 (server device busy). */
+  busyNext = 0;
+  /** A firmware that implements FC 16 only: FC 06 answers exception 01. */
+  noFc6 = false;
+  /** Requests handled (answered or refused), for tests that wait for polls. */
+  requests = 0;
   private readonly holding = new Map<number, number>();
 
   constructor(opts: SimCabinetOptions) {
@@ -138,6 +149,14 @@ export class SimCabinet {
 
   /** Answers one request as the map says; never throws. */
   handle(req: ModbusRequest): ModbusResponse {
+    this.requests++;
+    if (this.busyNext > 0) {
+      this.busyNext--;
+      return { fc: req.fc, exception: EXCEPTION.busy };
+    }
+    if (req.fc === 6 && this.noFc6) return { fc: 6, exception: EXCEPTION.illegalFunction };
+    const u = this.unreadable;
+    if (u && (req.fc === 3 || req.fc === 4) && req.address <= u.to && req.address + req.count - 1 >= u.from) return { fc: req.fc, exception: u.exception };
     switch (req.fc) {
       case 3:
       case 4: {
@@ -171,6 +190,7 @@ export class SimCabinet {
     encodeIdentity(this.identity).forEach((w, i) => img.set(IDENTITY.address + i, w));
     encodeStatus(this.status()).forEach((w, i) => img.set(CABINET.address + i, w));
     for (let n = 1; n <= this.ports.length; n++) encodePort(this.reading(n)).forEach((w, i) => img.set(portBlockAddress(n) + i, w));
+    for (const [a, w] of this.rawRegisters) if (img.has(a)) img.set(a, w);
     return img;
   }
 

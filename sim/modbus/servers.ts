@@ -17,7 +17,7 @@ import type { TimerHandle, Timers } from '../../gateway/clock.js';
 import { isGatehouseError } from '../../gateway/errors.js';
 import type { Logger } from '../../gateway/log.js';
 import { decodeRequestPdu, encodeResponsePdu, type ModbusRequest, type ModbusResponse } from '../../drivers/modbus/pdu.js';
-import { frameRtu, RtuDeframer } from '../../drivers/modbus/rtu-frame.js';
+import { crcOk, frameRtu, RtuDeframer } from '../../drivers/modbus/rtu-frame.js';
 import { frameTcp, TcpDeframer } from '../../drivers/modbus/tcp-frame.js';
 
 /** What the servers need from a simulated device. */
@@ -135,6 +135,8 @@ export interface RtuBusOptions {
 const BITS_PER_CHAR = 11;
 /** Silence after which a partial request is dropped. */
 const IDLE_RESET_MS = 20;
+/** Bytes kept of a burst the deframer could not frame (longer than any RTU frame). */
+const MAX_BURST = 512;
 
 export class ModbusRtuLine {
   private port: SerialPort | undefined;
@@ -142,6 +144,13 @@ export class ModbusRtuLine {
   private readonly delayer: Delayer;
   private readonly units = new Map<number, SimModbusUnit>();
   private idle: TimerHandle | undefined;
+  /**
+   * The bytes since the last frame. The length-driven deframer cannot frame a request it
+   * does not know (FC 43, a write whose quantity is 0): at the silence that ends a frame
+   * (what 3.5 character times are on a real line), a burst with a good CRC is one such
+   * request, answered with the exception the TCP server gives (01 or 03).
+   */
+  private burst: Buffer = Buffer.alloc(0);
 
   constructor(private readonly opts: RtuBusOptions) {
     this.delayer = new Delayer(opts.timers);
@@ -168,24 +177,36 @@ export class ModbusRtuLine {
   private onData(chunk: Buffer): void {
     this.idle?.cancel();
     this.idle = undefined;
-    for (const f of this.deframer.push(chunk)) {
-      const targets = f.unit === 0 ? [...this.units.values()] : [this.units.get(f.unit)].filter((c): c is SimModbusUnit => c !== undefined);
-      for (const cabinet of targets) {
-        const pdu = answer(cabinet, f.pdu, f.unit === 0);
-        if (!pdu) continue;
-        const frame = frameRtu(f.unit, pdu);
-        if (cabinet.corruptNext > 0) {
-          cabinet.corruptNext--;
-          frame[frame.length - 1] = frame[frame.length - 1]! ^ 0x5a;
-        }
-        const wireMs = this.opts.emulateWire === false ? 0 : (((f.pdu.length + 3 + frame.length) * BITS_PER_CHAR) / this.opts.baudRate) * 1000;
-        this.delayer.run(wireMs + cabinet.slowMs, () => this.port?.isOpen && this.port.write(frame));
-      }
-    }
+    this.burst = Buffer.concat([this.burst, chunk]).subarray(-MAX_BURST);
+    const frames = this.deframer.push(chunk);
+    for (const f of frames) this.respond(f.unit, f.pdu);
+    if (frames.length) this.burst = this.burst.subarray(this.burst.length - Math.min(this.burst.length, this.deframer.pending));
     // A real RTU receiver ends a frame at 3.5 silent characters. A pty keeps no timing, so
     // leftovers (garbage claiming a long frame) are dropped after a generous silent gap
     // instead, or they would swallow the next requests.
-    if (this.deframer.pending > 0) this.idle = this.opts.timers.setTimeout(() => this.deframer.reset(), IDLE_RESET_MS);
+    if (this.deframer.pending > 0 || this.burst.length > 0) this.idle = this.opts.timers.setTimeout(() => this.silence(), IDLE_RESET_MS);
+  }
+
+  private silence(): void {
+    const b = this.burst;
+    this.burst = Buffer.alloc(0);
+    this.deframer.reset();
+    if (b.length >= 4 && crcOk(b)) this.respond(b[0]!, b.subarray(1, b.length - 2));
+  }
+
+  private respond(unit: number, request: Buffer): void {
+    const targets = unit === 0 ? [...this.units.values()] : [this.units.get(unit)].filter((c): c is SimModbusUnit => c !== undefined);
+    for (const cabinet of targets) {
+      const pdu = answer(cabinet, request, unit === 0);
+      if (!pdu) continue;
+      const frame = frameRtu(unit, pdu);
+      if (cabinet.corruptNext > 0) {
+        cabinet.corruptNext--;
+        frame[frame.length - 1] = frame[frame.length - 1]! ^ 0x5a;
+      }
+      const wireMs = this.opts.emulateWire === false ? 0 : (((request.length + 3 + frame.length) * BITS_PER_CHAR) / this.opts.baudRate) * 1000;
+      this.delayer.run(wireMs + cabinet.slowMs, () => this.port?.isOpen && this.port.write(frame));
+    }
   }
 
   async stop(): Promise<void> {

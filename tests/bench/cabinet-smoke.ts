@@ -176,10 +176,15 @@ export async function benchSmokeCutoff({ quick }: { quick: boolean }): Promise<S
       seen.push(smokeRead! - t0);
       reaction.push(offAt! - smokeRead!);
 
-      // Reset: the sessions closed for the smoke, then a new service (its latch gone), smoke cleared, cabinet rebooted.
+      // Reset: the sessions closed for the smoke, smoke cleared, the persisted latch released by
+      // charging.reset as an operator would, then a new service and a rebooted cabinet.
       await until(() => unit.online === true && service!.sessions.list(CAB).length === 0, 'the sessions stopped for smoke');
-      await service!.stop();
       s.inject({ kind: 'smoke', cabinet: CAB, active: false });
+      const clearAfter = unit.last!.at;
+      await until(() => unit.last!.at > clearAfter && !unit.last!.status.smoke, 'the smoke read clear');
+      const reset = service!.commands().find((d) => d.name === 'charging.reset')!;
+      await reset.handler(reset.args.parse({ cabinet: CAB, reason: 'bench trial over' }), ctx());
+      await service!.stop();
       s.inject({ kind: 'reboot', cabinet: CAB, downMs: 0 });
       await sleep(10);
     }

@@ -15,7 +15,7 @@ export type UnitBehaviour =
 
 export interface FakeRequest {
   unitId: number;
-  op: 'read' | 'write';
+  op: 'read' | 'write' | 'write1';
   address: number;
   count: number;
   values?: readonly number[];
@@ -73,6 +73,20 @@ export class FakeModbusTransport implements ModbusTransport {
       let mem = this.written.get(unitId);
       if (!mem) this.written.set(unitId, (mem = new Map()));
       values.forEach((v, i) => mem.set(address + i, v));
+      return [];
+    }).then(() => undefined);
+  }
+
+  /** Units whose firmware has no FC 06: it answers exception 01 (illegal function). */
+  readonly noFc6 = new Set<number>();
+
+  writeSingle(unitId: number, address: number, value: number): Promise<void> {
+    this.log.push({ unitId, op: 'write1', address, count: 1, values: [value] });
+    if (this.noFc6.has(unitId)) return Promise.reject(new ModbusTransportError('exception', 'Modbus exception 1', 1));
+    return this.run(unitId, () => {
+      let mem = this.written.get(unitId);
+      if (!mem) this.written.set(unitId, (mem = new Map()));
+      mem.set(address, value);
       return [];
     }).then(() => undefined);
   }

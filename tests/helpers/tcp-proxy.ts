@@ -29,6 +29,8 @@ export class TcpProxy {
   accepted = 0;
   /** Bytes dropped while black. */
   dropped = 0;
+  /** Sees every chunk a client sends, as it arrives (to check frames on the wire). */
+  tap: ((fromClient: Buffer) => void) | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -91,6 +93,7 @@ export class TcpProxy {
       upstream.on('data', (b: Buffer) => this.forward(pair, client, b));
     }
     client.on('data', (b: Buffer) => {
+      this.tap?.(b);
       if (pair.upstream) this.forward(pair, pair.upstream, b);
       else this.dropped += b.length;
     });

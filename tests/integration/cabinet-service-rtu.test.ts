@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CabinetConfig } from '../../config/schema.js';
 import { systemClock } from '../../gateway/clock.js';
 import type { CabinetService } from '../../gateway/charging/cabinet-service.js';
+import { CABINET } from '../../drivers/cabinet/register-map.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { startSimulatedCabinets, type SimulatedCabinets } from '../../sim/cabinet/index.js';
 import { createPtyPair, type PtyPair } from '../helpers/pty.js';
@@ -95,5 +96,16 @@ describe('CabinetService over Modbus RTU (socat pty, two units on one line)', ()
     expect(find('charging.fire', (e) => e.data.cabinet === 'south')).toBeUndefined();
     expect(find('charging.session_stopped', (e) => e.data.sessionId === 7002)).toBeUndefined();
     expect(find('device.offline')).toBeUndefined();
+  });
+
+  it('a unit whose smoke register holds 2 becomes unsupervised and is cut, on the shared RTU line', async () => {
+    const south = sims.cabinet('south');
+    const seen = south.accepted.length;
+    sims.inject({ kind: 'register', cabinet: 'south', address: CABINET.address + CABINET.smoke, raw: 2 });
+    await waitFor(() => find('cabinet.unsupervised', (e) => e.source.device === 'south' && e.data.active === true), 'south unsupervised', 5000);
+    await waitFor(() => south.accepted.slice(seen).some((c) => c.kind === 'cabinetPower' && !c.on), 'south cut', 5000, () => south.accepted.slice(seen));
+    await waitFor(() => find('charging.session_stopped', (e) => e.data.sessionId === 7002 && e.data.reason === 'unsupervised'), 'south session stopped as unsupervised', 5000);
+    expect(find('device.protocol_fault', (e) => e.source.device === 'south')!.data).toMatchObject({ field: 'smoke', register: '0x00F3', raw: 2 });
+    expect(find('device.offline', (e) => e.source.device === 'south')).toBeUndefined();
   });
 });

@@ -20,7 +20,7 @@ const sessions = (...ports: number[]): ActiveSession[] => ports.map((p) => ({ po
 
 describe('charging safety config', () => {
   it('has the safe defaults', () => {
-    expect(cfg).toEqual({ portMaxTempC: 60, portMaxCurrentA: 10, cabinetMaxTempC: 55, perPortPowerCapW: 600, fullPowerW: 10, fullForMin: 10, maxSessionMin: 480, mainsMinV: 180, reassertAfterMs: 5000 });
+    expect(cfg).toEqual({ portMaxTempC: 60, portMaxCurrentA: 10, cabinetMaxTempC: 55, perPortPowerCapW: 600, fullPowerW: 10, fullForMin: 10, maxSessionMin: 480, mainsMinV: 180, reassertAfterMs: 5000, unsupervisedAfterPolls: 3, unsupervisedPolicy: 'cut' });
     expect(() => ChargingSafetyConfig.parse({ portMaxTempC: 150 })).toThrow();
     expect(() => ChargingSafetyConfig.parse({ bogus: 1 })).toThrow();
   });

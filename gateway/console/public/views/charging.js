@@ -87,13 +87,14 @@ export default function chargingView(root, { session }) {
       const facts = [
         `${t(s.online ? 'online' : 'offlineState')}`,
         st.mainsPresent !== undefined ? `${t('mains')}: ${st.mainsPresent ? `${st.mainsVoltage ?? ''} V` : '✕'}` : '',
-        st.temperature !== undefined ? `${t('temperature')}: ${st.temperature} °C` : '',
-        st.smoke ? `${t('smoke')}!` : '',
+        st.temperature !== undefined ? `${t('temperature')}: ${st.temperature === null ? t('unknownValue') : `${st.temperature} °C`}` : '',
+        st.smoke ? `${t('smoke')}!` : st.smoke === null ? `${t('smoke')}: ${t('unknownValue')}` : '',
+        s.unsupervised ? `${t('unsupervised')}!` : '',
         st.doorOpen ? `${t('cabinetDoor')}: ${t('door.open')}` : '',
         s.latched ? `${t('latched')}: ${s.latched}` : '',
       ].filter(Boolean).join(' · ');
       const total = (s.ports ?? []).reduce((sum, p) => sum + (p.powerW ?? 0), 0);
-      return h('section', { class: `cabinet${s.online ? '' : ' offline'}${s.latched || st.smoke ? ' alarm' : ''}`, 'data-testid': 'cabinet', 'data-cabinet': id },
+      return h('section', { class: `cabinet${s.online ? '' : ' offline'}${s.latched || st.smoke || s.unsupervised ? ' alarm' : ''}`, 'data-testid': 'cabinet', 'data-cabinet': id },
         h('header', {}, h('strong', {}, id), ' ', h('span', { class: 'total' }, `${Math.round(total)} W`)),
         h('p', { class: 'facts-line' }, facts),
         h('div', { class: 'ports' }, ...(s.ports ?? []).map((p) => portTile(id, p))));
