@@ -75,6 +75,13 @@ export class AccountTable {
     return username ? this.entries.get(username)?.account.role : undefined;
   }
 
+  /** Configured devices that can log in (those with a password). */
+  get deviceCount(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.account.role === 'device') n++;
+    return n;
+  }
+
   get size(): number {
     return this.entries.size;
   }

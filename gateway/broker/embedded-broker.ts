@@ -14,24 +14,32 @@
  *   wildcard matching as MQTT clients get.
  */
 import { EventEmitter } from 'node:events';
+import type { z } from 'zod';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes, type Client, type AedesPublishPacket, type AuthenticateError, type Subscription } from 'aedes';
 import type { Secrets } from '../../config/load.js';
 import { BrokerConfig as BrokerConfigSchema, type BrokerConfig } from '../../config/schema.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { realTimers, systemClock, type Clock, type Timers } from '../clock.js';
+import { AuthThrottle } from './auth-throttle.js';
+import { ConnectionGuard, sourceAddress, type GuardEvent } from './connection-guard.js';
 import { authorizePublish, authorizeSubscribe, authorizeWill, topicDepth, type Account, type Limits } from './acl.js';
 import { AccountTable, type DeviceAccountSpec, type InternalAccountSpec } from './accounts.js';
 import { FrameGuard } from './frame-guard.js';
 import { RefusalLog } from './refusals.js';
 
 export interface EmbeddedBrokerOptions {
-  config: Partial<BrokerConfig>;
+  /** As written in the compound file: nested sections may be partial, defaults fill them. */
+  config: z.input<typeof BrokerConfigSchema>;
   secrets: Secrets;
   devices: readonly DeviceAccountSpec[];
   internalAccounts?: readonly InternalAccountSpec[];
   topicRoot: string;
   log: Logger;
+  /** Monotonic time for login throttling; timers for the CONNECT deadline and login delays. */
+  clock?: Pick<Clock, 'monotonic'>;
+  timers?: Timers;
 }
 
 export type MessageHandler = (topic: string, payload: Buffer) => void;
@@ -43,6 +51,12 @@ export interface PublishOptions {
 
 interface ClientInfo {
   account: Account;
+}
+
+/** Where a client's socket comes from, known from accept() on. */
+interface Origin {
+  address: string;
+  socket: Socket;
 }
 
 /** Room for the topic, packet id and properties around a payload of the maximum size. */
@@ -65,6 +79,10 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly clients = new Map<Client, ClientInfo>();
+  private readonly origins = new WeakMap<Client, Origin>();
+  private readonly throttle: AuthThrottle;
+  private readonly pending: ConnectionGuard;
+  private readonly timers: Timers;
   private readonly online = new Map<string, Client>();
   private readonly subs = new Set<{ pattern: string; deliver: (p: AedesPublishPacket, cb: () => void) => void }>();
   private boundPort = 0;
@@ -83,6 +101,9 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
       this.config.maxTopicDepth = needed;
     }
     this.limits = { maxPayloadBytes: this.config.maxPayloadBytes, maxTopicDepth: this.config.maxTopicDepth };
+    this.timers = opts.timers ?? realTimers;
+    this.throttle = new AuthThrottle(this.config.authThrottle, opts.clock ?? systemClock());
+    this.pending = new ConnectionGuard(this.config.pending, this.timers, (e) => this.reportGuard(e));
     this.accounts = new AccountTable({ secrets: opts.secrets, devices: opts.devices, internal: opts.internalAccounts ?? [], operators: this.config.operators });
     for (const id of this.accounts.devicesWithoutSecret) {
       this.log.warn({ device: id }, 'device has no password in the secrets file; the embedded broker will refuse it');
@@ -96,7 +117,8 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
   async start(): Promise<{ port: number; host: string }> {
     if (this.server) return { port: this.boundPort, host: this.config.host };
     const aedes = await Aedes.createBroker({
-      connectTimeout: 10_000,
+      // The guard's deadline (connection-guard.ts) also covers the login itself.
+      connectTimeout: this.config.pending.connectDeadlineMs,
       drainTimeout: 10_000,
       keepaliveLimit: KEEPALIVE_LIMIT_S,
       maxTopicLevels: this.config.maxTopicDepth,
@@ -116,8 +138,8 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     aedes.on('connectionError', (_client, err) => this.log.debug({ err: err.message }, 'connection error'));
 
     const server = createServer((socket) => this.accept(socket));
-    // A hard ceiling on sockets, above the MQTT-level cap, for clients that never send CONNECT.
-    server.maxConnections = this.config.maxConnections + 16;
+    // A hard ceiling on sockets: every session the accounts allow, plus the pending pool.
+    server.maxConnections = this.config.maxConnections + this.config.pending.total + 16;
     this.server = server;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -144,15 +166,27 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
 
   private accept(socket: Socket): void {
     if (!this.aedes) return void socket.destroy();
+    socket.on('error', () => undefined); // reported through the guard / aedes
+    if (!this.pending.admit(socket)) return;
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
-    socket.on('error', () => undefined); // reported through the guard / aedes
     const guard = new FrameGuard(socket, { maxFrameBytes: this.config.maxPayloadBytes + FRAME_OVERHEAD_BYTES, maxUnacked: this.config.maxQueuedPerClient }, (v) => {
       const who = { clientId: client.id || undefined, username: this.clients.get(client)?.account.username, remote: socket.remoteAddress };
       if (v.kind === 'frame') this.refusals.refuse({ kind: 'frame', ...who, reason: `${v.packetType} frame of ${v.announcedBytes} bytes exceeds ${v.limit}` });
       else this.refusals.refuse({ kind: 'queue', ...who, reason: `more than ${v.limit} messages awaiting PUBACK; disconnected` });
     });
     const client = this.aedes.handle(guard);
+    this.origins.set(client, { address: sourceAddress(socket), socket });
+  }
+
+  private reportGuard(e: GuardEvent): void {
+    const reason =
+      e.kind === 'address-cap'
+        ? `${e.limit} connections from this address have not logged in yet; closed`
+        : e.kind === 'evicted'
+          ? `${e.limit} connections in total have not logged in yet; the oldest was closed`
+          : `no valid CONNECT and login within ${e.deadlineMs} ms; closed`;
+    this.refusals.refuse({ kind: 'pending', remote: e.address, reason });
   }
 
   private preConnect(_client: Client, packet: { username?: string; clean?: boolean }, cb: (err: Error | null, ok: boolean) => void): void {
@@ -162,47 +196,92 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     cb(null, true);
   }
 
+  /** Login throttling (auth-throttle.ts) around the account check. */
   private authenticate(client: Client, username: string | undefined, password: Buffer | undefined, cb: (err: AuthenticateError | null, ok: boolean | null) => void): void {
+    const origin = this.origins.get(client);
+    const remote = origin?.address ?? 'unknown';
+    const attempt = this.throttle.begin(remote, this.accounts.role(username) ? username : undefined);
+    if (attempt.refused) {
+      this.refusals.refuse({ kind: 'connect', username, clientId: client.id, remote, failures: attempt.failures, reason: 'too many failed logins from this address; refused without a password check for now' });
+      return cb(authError('server unavailable', 3), null);
+    }
+    const check = (): void => {
+      if ((client as unknown as { closed: boolean }).closed) return attempt.finish('abandoned');
+      const ok = this.login(client, remote, username, password, cb);
+      attempt.finish(ok === 'bad-credentials' ? 'failed' : ok === 'ok' ? 'ok' : 'abandoned');
+      if (ok === 'ok' && origin) this.pending.loggedIn(origin.socket);
+    };
+    if (attempt.delayMs === 0) return check();
+    this.log.debug({ remote, username, delayMs: attempt.delayMs }, 'login delayed after failed attempts');
+    this.timers.setTimeout(check, attempt.delayMs);
+  }
+
+  private login(client: Client, remote: string, username: string | undefined, password: Buffer | undefined, cb: (err: AuthenticateError | null, ok: boolean | null) => void): 'ok' | 'bad-credentials' | 'refused' {
     const result = this.accounts.authenticate(username, password);
     if (!result.ok) {
-      this.refusals.refuse({ kind: 'connect', username, clientId: client.id, reason: result.reason });
-      return cb(authError('not authorized', result.reason === 'anonymous' ? 5 : 4), null);
+      this.refusals.refuse({ kind: 'connect', username, clientId: client.id, remote, reason: result.reason });
+      cb(authError('not authorized', result.reason === 'anonymous' ? 5 : 4), null);
+      return 'bad-credentials';
     }
     const { account } = result;
-    if (account.role !== 'gateway' && this.nonGatewayClients() >= this.config.maxConnections) {
+    const full = this.capacityRefusal(account);
+    if (full) {
       // Checked here rather than in preConnect so the client gets a CONNACK saying why.
-      this.refusals.refuse({ kind: 'capacity', username, clientId: client.id, reason: `connection cap of ${this.config.maxConnections} reached` });
-      return cb(authError('server unavailable', 3), null);
+      this.refusals.refuse({ kind: 'capacity', username, clientId: client.id, remote, reason: full });
+      cb(authError('server unavailable', 3), null);
+      return 'refused';
     }
     if (account.role === 'device' && client.id !== account.username) {
       // The client id is the device's identity on the broker (takeover, last will): bind it.
       this.refusals.refuse({ kind: 'connect', username, clientId: client.id, reason: 'device client id must equal its username' });
-      return cb(authError('identifier rejected', 2), null);
+      cb(authError('identifier rejected', 2), null);
+      return 'refused';
     }
     if (account.role !== 'device' && this.accounts.role(client.id) === 'device') {
       // Taking a lock's client id would kick the lock off (session takeover) and speak for it.
       this.refusals.refuse({ kind: 'connect', username, clientId: client.id, reason: 'client id belongs to a device' });
-      return cb(authError('identifier rejected', 2), null);
+      cb(authError('identifier rejected', 2), null);
+      return 'refused';
     }
     const holder = this.online.get(client.id);
     if (account.role !== 'gateway' && holder && this.clients.get(holder)?.account.role === 'gateway') {
       this.refusals.refuse({ kind: 'connect', username, clientId: client.id, reason: "client id is the gateway's own" });
-      return cb(authError('identifier rejected', 2), null);
+      cb(authError('identifier rejected', 2), null);
+      return 'refused';
     }
     const will = (client as unknown as { _will?: { topic: string; payload: Buffer | string; retain?: boolean } })._will;
     const willCheck = authorizeWill(account, will ? { topic: will.topic, payloadBytes: Buffer.byteLength(will.payload ?? ''), retain: will.retain === true } : undefined, this.opts.topicRoot, this.limits);
     if (!willCheck.ok) {
       this.refusals.refuse({ kind: 'connect', username, clientId: client.id, topic: will?.topic, reason: `last will refused: ${willCheck.reason}` });
-      return cb(authError('not authorized', 5), null);
+      cb(authError('not authorized', 5), null);
+      return 'refused';
     }
     this.clients.set(client, { account });
     cb(null, true);
+    return 'ok';
   }
 
-  private nonGatewayClients(): number {
-    let n = 0;
-    for (const c of this.clients.values()) if (c.account.role !== 'gateway') n++;
-    return n;
+  /**
+   * Why a session of `account` would exceed the caps, or undefined. A device is never
+   * refused: it has one session at most (its client id is its username), and room for
+   * every configured device is kept by refusing operators first.
+   */
+  private capacityRefusal(account: Account): string | undefined {
+    if (account.role !== 'operator') return undefined;
+    let sessions = 0;
+    let ofThisOperator = 0;
+    const devicesOnline = new Set<string>();
+    for (const c of this.clients.values()) {
+      if (c.account.role === 'device') devicesOnline.add(c.account.username);
+      if (c.account.role !== 'gateway') sessions++;
+      if (c.account.username === account.username) ofThisOperator++;
+    }
+    if (ofThisOperator >= this.config.maxSessionsPerOperator) return `operator already has ${ofThisOperator} sessions (broker.maxSessionsPerOperator)`;
+    const roomForDevices = this.accounts.deviceCount - devicesOnline.size;
+    if (sessions + roomForDevices >= this.config.maxConnections) {
+      return `connection cap of ${this.config.maxConnections} reached (room kept for ${roomForDevices} configured devices not connected)`;
+    }
+    return undefined;
   }
 
   private authorizePublish(client: Client | null, packet: { topic: string; payload: Buffer | string; retain: boolean }, cb: (err?: Error | null) => void): void {

@@ -234,11 +234,23 @@ describe('EmbeddedBroker', () => {
     expect(logged(logs.lines, 'embedded broker refused queue', 'awaiting PUBACK', '"clientId":"watch-slow"')).toBe(true);
   });
 
-  it('caps connections, but never the gateway itself', async () => {
-    broker.config.maxConnections = 1;
+  it('caps connections, keeping room for every configured device, and never refuses the gateway itself', async () => {
+    // Two devices can log in (lock-c has no secret): with a cap of 3, one operator session fits.
+    broker.config.maxConnections = 3;
+    expect((await connect({ clientId: 'watch-1', username: 'watch', password: 'watch-pass' })).result).toBe('ok');
+    expect((await connect({ clientId: 'watch-2', username: 'watch', password: 'watch-pass' })).result).toMatch(/Server unavailable/i);
+    expect(logged(logs.lines, 'embedded broker refused capacity', 'room kept for 2 configured devices')).toBe(true);
     expect((await connect({ clientId: 'lock-a', username: 'lock-a', password: 'pw-a-secret' })).result).toBe('ok');
-    expect((await connect({ clientId: 'lock-b', username: 'lock-b', password: 'pw-b-secret' })).result).toMatch(/Server unavailable/i);
+    expect((await connect({ clientId: 'lock-b', username: 'lock-b', password: 'pw-b-secret' })).result).toBe('ok');
     expect((await connect({ clientId: 'gw', username: 'gatehouse-uplink', password: 'internal-pass' })).result).toBe('ok');
+  });
+
+  it('caps the sessions of one operator account', async () => {
+    broker.config.maxSessionsPerOperator = 2;
+    expect((await connect({ clientId: 'watch-1', username: 'watch', password: 'watch-pass' })).result).toBe('ok');
+    expect((await connect({ clientId: 'watch-2', username: 'watch', password: 'watch-pass' })).result).toBe('ok');
+    expect((await connect({ clientId: 'watch-3', username: 'watch', password: 'watch-pass' })).result).toMatch(/Server unavailable/i);
+    expect(logged(logs.lines, 'embedded broker refused capacity', 'operator already has 2 sessions')).toBe(true);
   });
 });
 
