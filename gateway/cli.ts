@@ -247,9 +247,23 @@ async function discoverOsdp(path: string, baudRate: number, range: string | unde
 async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number> {
   const logs = createLoggerFactory(loaded.config.log);
   const gateway = new Gateway({ config: loaded.config, secrets: loaded.secrets, dataDir, logs, uplinkUrl: process.env.GATEHOUSE_UPLINK_URL || undefined });
-  await gateway.start();
+  try {
+    await gateway.start();
+  } catch (err) {
+    if (!isGatehouseError(err, 'COMPONENT_REQUIRED_FAILED')) throw err;
+    // Exit 1, not 2: the configuration is valid; systemd restarts and the port may be free then.
+    logs.root.fatal({ code: err.code, ...err.details }, err.message);
+    process.stderr.write(`gatehouse run: ${err.message}\n`);
+    return 1;
+  }
+  // Listening before saying "running": a SIGTERM sent on that line must stop us cleanly.
+  const signalled = untilSignal();
+  // Every timer of the gateway is unref'd: with no listener open (a broker nobody needs that
+  // could not start, an uplink waiting to reconnect) nothing else would keep the daemon alive.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   logs.root.info({ compound: loaded.config.compound.id, gateway: loaded.config.gateway.id, broker: gateway.brokerPort }, 'gatehouse running');
-  await untilSignal();
+  await signalled;
+  clearInterval(keepAlive);
   logs.root.info('stopping');
   await gateway.stop();
   logs.root.info('stopped');
