@@ -116,6 +116,11 @@ export class Gateway {
       ],
       topicRoot: this.root,
       log: logs.child('broker'),
+      // Audited under the operator's own name; the answer goes back to that operator only.
+      onOperatorCommand: async (operator, name, payload) => {
+        const reply = await this.router.answerMessage(name, payload, { via: 'embedded-broker', role: 'platform', principal: operator });
+        return reply && JSON.stringify(reply);
+      },
     });
     this.router = new CommandRouter({ config: config.commands, outbox: this.outbox, clock: this.clock, log: logs.child('commands') });
     registerSystemCommands(this.router, { status: () => this.status() });

@@ -28,6 +28,7 @@ import { authorizePublish, authorizeSubscribe, authorizeWill, topicDepth, type A
 import { AccountTable, type DeviceAccountSpec, type InternalAccountSpec } from './accounts.js';
 import { FrameGuard } from './frame-guard.js';
 import { RefusalLog } from './refusals.js';
+import { OperatorCommands, type OperatorCommandHandler } from './operator-commands.js';
 
 export interface EmbeddedBrokerOptions {
   /** As written in the compound file: nested sections may be partial, defaults fill them. */
@@ -40,6 +41,8 @@ export interface EmbeddedBrokerOptions {
   /** Monotonic time for login throttling; timers for the CONNECT deadline and login delays. */
   clock?: Pick<Clock, 'monotonic'>;
   timers?: Timers;
+  /** Runs an operator's command (operator-commands.ts); without it operator commands are dropped. */
+  onOperatorCommand?: OperatorCommandHandler;
 }
 
 export type MessageHandler = (topic: string, payload: Buffer) => void;
@@ -83,6 +86,7 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
   private readonly throttle: AuthThrottle;
   private readonly pending: ConnectionGuard;
   private readonly timers: Timers;
+  private readonly operatorCommands: OperatorCommands;
   private readonly online = new Map<string, Client>();
   private readonly subs = new Set<{ pattern: string; deliver: (p: AedesPublishPacket, cb: () => void) => void }>();
   private boundPort = 0;
@@ -103,6 +107,9 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     this.limits = { maxPayloadBytes: this.config.maxPayloadBytes, maxTopicDepth: this.config.maxTopicDepth };
     this.timers = opts.timers ?? realTimers;
     this.throttle = new AuthThrottle(this.config.authThrottle, opts.clock ?? systemClock());
+    this.operatorCommands = new OperatorCommands(opts.topicRoot, opts.onOperatorCommand, opts.log, (operator) =>
+      [...this.clients].filter(([, info]) => info.account.role === 'operator' && info.account.username === operator).map(([client]) => client),
+    );
     this.pending = new ConnectionGuard(this.config.pending, this.timers, (e) => this.reportGuard(e));
     this.accounts = new AccountTable({ secrets: opts.secrets, devices: opts.devices, internal: opts.internalAccounts ?? [], operators: this.config.operators });
     for (const id of this.accounts.devicesWithoutSecret) {
@@ -126,6 +133,7 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
       authenticate: (client, username, password, cb) => this.authenticate(client, username, password, cb),
       authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
       authorizeSubscribe: (client, sub, cb) => this.authorizeSubscribe(client, sub, cb),
+      authorizeForward: (client, packet) => (this.clients.get(client)?.account.role !== 'operator' || this.operatorCommands.mayForward(packet) ? packet : null),
     });
     this.aedes = aedes;
     aedes.on('clientReady', (client) => this.onReady(client));
@@ -289,6 +297,12 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     const info = this.clients.get(client);
     if (!info) return cb(new Error('not authenticated')); // cannot happen after CONNACK; close if it does
     const d = authorizePublish(info.account, { topic: packet.topic, payloadBytes: Buffer.byteLength(packet.payload), retain: packet.retain }, this.opts.topicRoot, this.limits);
+    if (d.ok && info.account.role === 'operator') {
+      // Run for this operator, off the bus (operator-commands.ts): nobody else reads it.
+      this.operatorCommands.take(info.account.username, packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+      packet.topic = `${QUARANTINE_PREFIX}${client.id}`;
+      return cb(null);
+    }
     if (d.ok) return cb(null);
     this.refusals.refuse({ kind: 'publish', username: info.account.username, clientId: client.id, topic: packet.topic, reason: d.reason });
     // MQTT 3.1.1 has no negative PUBACK: the server must either acknowledge and drop, or
