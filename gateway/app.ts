@@ -116,6 +116,7 @@ export class Gateway {
       ],
       topicRoot: this.root,
       log: logs.child('broker'),
+      dataDir: opts.dataDir,
       // Audited under the operator's own name; the answer goes back to that operator only.
       onOperatorCommand: async (operator, name, payload) => {
         const reply = await this.router.answerMessage(name, payload, { via: 'embedded-broker', role: 'platform', principal: operator });

@@ -18,6 +18,7 @@ import { VERSION } from './version.js';
 import { runDemo, runSim } from './demo.js';
 import { discoverOnvif } from './cameras/discover-command.js';
 import { runUserCli } from './console/user-cli.js';
+import { loadBrokerTls } from './broker/broker-tls.js';
 
 const USAGE = `gatehouse ${VERSION} — the compound security edge gateway
 
@@ -144,6 +145,16 @@ async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): P
   for (const p of readerProblems.warnings) process.stderr.write(`warning: ${loaded.file}: ${p}\n`);
   if (readerProblems.errors.length) return 2;
   process.stdout.write(`${loaded.file}: valid — compound ${config.compound.id}, gateway ${config.gateway.id}, ${config.locks.length} lock(s), ${config.doors.length} door(s) with ${config.readers.length} reader(s), ${config.cabinets.length} cabinet(s), uplink ${config.uplink ? 'configured' : 'none (embedded broker only)'}\n`);
+  if (config.broker.tls) {
+    // Lock vendors pin this (or trust the certificate itself as their CA): print it where installers look.
+    try {
+      const tls = loadBrokerTls(config.broker.tls, { dataDir: resolve(dataDir), host: config.broker.host });
+      process.stdout.write(`broker TLS on ${config.broker.host}:${config.broker.tls.port}: certificate ${tls.certFile}${tls.generated ? ' (generated now)' : ''}, SHA-256 fingerprint ${tls.fingerprint256}${tls.ca ? ', client certificates required (mutual TLS)' : ''}\n`);
+    } catch (err) {
+      process.stderr.write(`${loaded.file}: broker.tls: ${(err as Error).message}\n`);
+      return 2;
+    }
+  }
   if (missing.length) return 2;
   if (!devices) return 0;
   // Locks dial in to us, so their reachability is what the running daemon last saw.

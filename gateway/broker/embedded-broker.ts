@@ -16,6 +16,7 @@
 import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { Aedes, type Client, type AedesPublishPacket, type AuthenticateError, type Subscription } from 'aedes';
 import type { Secrets } from '../../config/load.js';
 import { BrokerConfig as BrokerConfigSchema, type BrokerConfig } from '../../config/schema.js';
@@ -29,6 +30,7 @@ import { AccountTable, type DeviceAccountSpec, type InternalAccountSpec } from '
 import { FrameGuard } from './frame-guard.js';
 import { RefusalLog } from './refusals.js';
 import { OperatorCommands, type OperatorCommandHandler } from './operator-commands.js';
+import { createTlsListener, loadBrokerTls, peerCommonName, type BrokerTlsMaterial } from './broker-tls.js';
 
 export interface EmbeddedBrokerOptions {
   /** As written in the compound file: nested sections may be partial, defaults fill them. */
@@ -43,6 +45,8 @@ export interface EmbeddedBrokerOptions {
   timers?: Timers;
   /** Runs an operator's command (operator-commands.ts); without it operator commands are dropped. */
   onOperatorCommand?: OperatorCommandHandler;
+  /** Where a generated TLS pair is kept (broker.tls without certFile/keyFile). */
+  dataDir?: string;
 }
 
 export type MessageHandler = (topic: string, payload: Buffer) => void;
@@ -59,7 +63,11 @@ interface ClientInfo {
 /** Where a client's socket comes from, known from accept() on. */
 interface Origin {
   address: string;
+  /** The TCP socket the connection guard admitted (under TLS, the one below the TLS socket). */
   socket: Socket;
+  tls: boolean;
+  /** CN of a client certificate the CA verified (mutual TLS). */
+  certCommonName: string | undefined;
 }
 
 /** Room for the topic, packet id and properties around a payload of the maximum size. */
@@ -80,6 +88,10 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
   private readonly limits: Limits;
   private aedes: Aedes | undefined;
   private server: Server | undefined;
+  private tlsServer: Server | undefined;
+  private tlsBoundPort = 0;
+  /** The TLS certificate served, once started with broker.tls. */
+  tls: BrokerTlsMaterial | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly clients = new Map<Client, ClientInfo>();
   private readonly origins = new WeakMap<Client, Origin>();
@@ -145,37 +157,54 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     });
     aedes.on('connectionError', (_client, err) => this.log.debug({ err: err.message }, 'connection error'));
 
-    const server = createServer((socket) => this.accept(socket));
     // A hard ceiling on sockets: every session the accounts allow, plus the pending pool.
-    server.maxConnections = this.config.maxConnections + this.config.pending.total + 16;
-    this.server = server;
+    const maxSockets = this.config.maxConnections + this.config.pending.total + 16;
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(this.config.port, this.config.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      const tlsConfig = this.config.tls;
+      if (!tlsConfig?.only) {
+        this.server = createServer((socket) => this.accept(socket, undefined));
+        this.boundPort = await listen(this.server, this.config.port, this.config.host, maxSockets);
+      }
+      if (tlsConfig) {
+        this.tls = loadBrokerTls(tlsConfig, { dataDir: this.opts.dataDir, host: this.config.host });
+        const deadline = this.config.pending.connectDeadlineMs;
+        this.tlsServer = createTlsListener(this.tls, deadline, (raw) => this.admitRaw(raw), (socket, raw) => this.accept(socket, raw));
+        this.tlsBoundPort = await listen(this.tlsServer, tlsConfig.port, this.config.host, maxSockets);
+      }
     } catch (err) {
-      this.server = undefined;
+      await this.closeServers();
       await new Promise<void>((r) => aedes.close(() => r()));
       this.aedes = undefined;
-      const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
-      throw new GatehouseError('INTERNAL', `embedded broker cannot listen on ${this.config.host}:${this.config.port} (${code})`, { host: this.config.host, port: this.config.port }, { cause: err });
+      throw err;
     }
-    server.on('error', (err) => this.log.error({ err: err.message }, 'embedded broker server error'));
-    const addr = server.address();
-    this.boundPort = typeof addr === 'object' && addr ? addr.port : this.config.port;
     for (const s of this.subs) aedes.subscribe(s.pattern, s.deliver, () => undefined);
-    this.log.info({ host: this.config.host, port: this.boundPort, accounts: this.accounts.size }, 'embedded broker listening');
+    this.log.info({ host: this.config.host, port: this.boundPort || undefined, tlsPort: this.tlsBoundPort || undefined, tlsFingerprint: this.tls?.fingerprint256, accounts: this.accounts.size }, 'embedded broker listening');
     return { port: this.boundPort, host: this.config.host };
   }
 
-  private accept(socket: Socket): void {
+  /** The TLS listener's port (0 without broker.tls). */
+  get tlsPort(): number {
+    return this.tlsBoundPort;
+  }
+
+  private admitRaw(raw: Socket): boolean {
+    raw.on('error', () => undefined);
+    return this.aedes !== undefined && this.pending.admit(raw);
+  }
+
+  private async closeServers(): Promise<void> {
+    const servers = [this.server, this.tlsServer].filter((s): s is Server => s !== undefined && s.listening);
+    this.server = undefined;
+    this.tlsServer = undefined;
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  }
+
+  /** A plain socket (admitted here) or a handshaken TLS socket (its raw socket admitted before the handshake). */
+  private accept(socket: Socket, raw: Socket | undefined): void {
     if (!this.aedes) return void socket.destroy();
     socket.on('error', () => undefined); // reported through the guard / aedes
-    if (!this.pending.admit(socket)) return;
+    const tls = socket !== raw && raw !== undefined;
+    if (!tls && !this.pending.admit(socket)) return;
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     const guard = new FrameGuard(socket, { maxFrameBytes: this.config.maxPayloadBytes + FRAME_OVERHEAD_BYTES, maxUnacked: this.config.maxQueuedPerClient }, (v) => {
@@ -184,7 +213,7 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
       else this.refusals.refuse({ kind: 'queue', ...who, reason: `more than ${v.limit} messages awaiting PUBACK; disconnected` });
     });
     const client = this.aedes.handle(guard);
-    this.origins.set(client, { address: sourceAddress(socket), socket });
+    this.origins.set(client, { address: sourceAddress(socket), socket: raw ?? socket, tls, certCommonName: tls ? peerCommonName(socket as TLSSocket) : undefined });
   }
 
   private reportGuard(e: GuardEvent): void {
@@ -232,6 +261,13 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
       return 'bad-credentials';
     }
     const { account } = result;
+    const origin = this.origins.get(client);
+    if (this.config.tls?.caFile && origin?.tls && account.role === 'device' && origin.certCommonName !== account.username) {
+      // Mutual TLS per device: the certificate must name the device logging in.
+      this.refusals.refuse({ kind: 'connect', username, clientId: client.id, remote, reason: `client certificate is for "${origin.certCommonName ?? '?'}", not this device` });
+      cb(authError('not authorized', 5), null);
+      return 'refused';
+    }
     const full = this.capacityRefusal(account);
     if (full) {
       // Checked here rather than in preConnect so the client gets a CONNACK saying why.
@@ -403,18 +439,36 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
   }
 
   private async doStop(): Promise<void> {
-    const server = this.server;
     const aedes = this.aedes;
-    if (!server || !aedes) return;
-    const closed = new Promise<void>((r) => server.close(() => r()));
+    if (!aedes) return;
+    const closed = this.closeServers();
     await new Promise<void>((r) => aedes.close(() => r()));
     for (const s of this.sockets) s.destroy();
     await closed;
     this.subs.clear();
     this.clients.clear();
     this.online.clear();
-    this.server = undefined;
     this.aedes = undefined;
     this.log.info('embedded broker stopped');
   }
+}
+
+/** Listens and resolves with the bound port; a coded error says which address could not be had. */
+async function listen(server: Server, port: number, host: string, maxConnections: number): Promise<number> {
+  server.maxConnections = maxConnections;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+    throw new GatehouseError('INTERNAL', `embedded broker cannot listen on ${host}:${port} (${code})`, { host, port }, { cause: err });
+  }
+  server.on('error', (err) => void err); // after listen, errors belong to single connections
+  const addr = server.address();
+  return typeof addr === 'object' && addr ? addr.port : port;
 }
