@@ -17,7 +17,7 @@ import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { Aedes, type Client, type AedesPublishPacket, type AuthenticateError, type Subscription } from 'aedes';
+import { Aedes, type Client, type AedesPublishPacket, type Subscription } from 'aedes';
 import type { Secrets } from '../../config/load.js';
 import { BrokerConfig as BrokerConfigSchema, type BrokerConfig } from '../../config/schema.js';
 import { GatehouseError } from '../errors.js';
@@ -25,10 +25,11 @@ import type { Logger } from '../log.js';
 import { realTimers, systemClock, type Clock, type Timers } from '../clock.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { ConnectionGuard, sourceAddress, type GuardEvent } from './connection-guard.js';
-import { authorizePublish, authorizeSubscribe, authorizeWill, topicDepth, type Account, type Limits } from './acl.js';
+import { authorizePublish, authorizeSubscribe, topicDepth, type Limits } from './acl.js';
 import { AccountTable, type DeviceAccountSpec, type InternalAccountSpec } from './accounts.js';
 import { FrameGuard } from './frame-guard.js';
 import { RefusalLog } from './refusals.js';
+import { authenticate, type ClientInfo, type LoginContext, type Origin } from './login.js';
 import { OperatorCommands, type OperatorCommandHandler } from './operator-commands.js';
 import { createTlsListener, loadBrokerTls, peerCommonName, type BrokerTlsMaterial } from './broker-tls.js';
 
@@ -56,19 +57,7 @@ export interface PublishOptions {
   retain?: boolean;
 }
 
-interface ClientInfo {
-  account: Account;
-}
 
-/** Where a client's socket comes from, known from accept() on. */
-interface Origin {
-  address: string;
-  /** The TCP socket the connection guard admitted (under TLS, the one below the TLS socket). */
-  socket: Socket;
-  tls: boolean;
-  /** CN of a client certificate the CA verified (mutual TLS). */
-  certCommonName: string | undefined;
-}
 
 /** Room for the topic, packet id and properties around a payload of the maximum size. */
 const FRAME_OVERHEAD_BYTES = 8 * 1024;
@@ -78,7 +67,6 @@ const QUARANTINE_PREFIX = '$gatehouse/refused/';
 /** A device must send something (a PINGREQ at least) this often, or its last will fires. */
 const KEEPALIVE_LIMIT_S = 300;
 
-const authError = (message: string, returnCode: number): AuthenticateError => Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 
 export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clientOffline: [string] }> {
   readonly config: BrokerConfig;
@@ -99,6 +87,7 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
   private readonly pending: ConnectionGuard;
   private readonly timers: Timers;
   private readonly operatorCommands: OperatorCommands;
+  private readonly loginContext: LoginContext;
   private readonly online = new Map<string, Client>();
   private readonly subs = new Set<{ pattern: string; deliver: (p: AedesPublishPacket, cb: () => void) => void }>();
   private boundPort = 0;
@@ -127,6 +116,8 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     for (const id of this.accounts.devicesWithoutSecret) {
       this.log.warn({ device: id }, 'device has no password in the secrets file; the embedded broker will refuse it');
     }
+    const { config, accounts, refusals, throttle, pending, timers, log, limits, origins, clients, online } = this;
+    this.loginContext = { config, accounts, refusals, throttle, pending, timers, log, topicRoot: opts.topicRoot, limits, origins, clients, online };
   }
 
   get port(): number {
@@ -134,7 +125,7 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
   }
 
   async start(): Promise<{ port: number; host: string }> {
-    if (this.server) return { port: this.boundPort, host: this.config.host };
+    if (this.aedes) return { port: this.boundPort, host: this.config.host };
     const aedes = await Aedes.createBroker({
       // The guard's deadline (connection-guard.ts) also covers the login itself.
       connectTimeout: this.config.pending.connectDeadlineMs,
@@ -142,7 +133,7 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
       keepaliveLimit: KEEPALIVE_LIMIT_S,
       maxTopicLevels: this.config.maxTopicDepth,
       preConnect: (client, packet, cb) => this.preConnect(client, packet, cb),
-      authenticate: (client, username, password, cb) => this.authenticate(client, username, password, cb),
+      authenticate: (client, username, password, cb) => authenticate(this.loginContext, client, username, password, cb),
       authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
       authorizeSubscribe: (client, sub, cb) => this.authorizeSubscribe(client, sub, cb),
       authorizeForward: (client, packet) => (this.clients.get(client)?.account.role !== 'operator' || this.operatorCommands.mayForward(packet) ? packet : null),
@@ -231,101 +222,6 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     // See the file comment: no stored sessions for devices and operators.
     if (role !== 'gateway') packet.clean = true;
     cb(null, true);
-  }
-
-  /** Login throttling (auth-throttle.ts) around the account check. */
-  private authenticate(client: Client, username: string | undefined, password: Buffer | undefined, cb: (err: AuthenticateError | null, ok: boolean | null) => void): void {
-    const origin = this.origins.get(client);
-    const remote = origin?.address ?? 'unknown';
-    const attempt = this.throttle.begin(remote, this.accounts.role(username) ? username : undefined);
-    if (attempt.refused) {
-      this.refusals.refuse({ kind: 'connect', username, clientId: client.id, remote, failures: attempt.failures, reason: 'too many failed logins from this address; refused without a password check for now' });
-      return cb(authError('server unavailable', 3), null);
-    }
-    const check = (): void => {
-      if ((client as unknown as { closed: boolean }).closed) return attempt.finish('abandoned');
-      const ok = this.login(client, remote, username, password, cb);
-      attempt.finish(ok === 'bad-credentials' ? 'failed' : ok === 'ok' ? 'ok' : 'abandoned');
-      if (ok === 'ok' && origin) this.pending.loggedIn(origin.socket);
-    };
-    if (attempt.delayMs === 0) return check();
-    this.log.debug({ remote, username, delayMs: attempt.delayMs }, 'login delayed after failed attempts');
-    this.timers.setTimeout(check, attempt.delayMs);
-  }
-
-  private login(client: Client, remote: string, username: string | undefined, password: Buffer | undefined, cb: (err: AuthenticateError | null, ok: boolean | null) => void): 'ok' | 'bad-credentials' | 'refused' {
-    const result = this.accounts.authenticate(username, password);
-    if (!result.ok) {
-      this.refusals.refuse({ kind: 'connect', username, clientId: client.id, remote, reason: result.reason });
-      cb(authError('not authorized', result.reason === 'anonymous' ? 5 : 4), null);
-      return 'bad-credentials';
-    }
-    const { account } = result;
-    const origin = this.origins.get(client);
-    if (this.config.tls?.caFile && origin?.tls && account.role === 'device' && origin.certCommonName !== account.username) {
-      // Mutual TLS per device: the certificate must name the device logging in.
-      this.refusals.refuse({ kind: 'connect', username, clientId: client.id, remote, reason: `client certificate is for "${origin.certCommonName ?? '?'}", not this device` });
-      cb(authError('not authorized', 5), null);
-      return 'refused';
-    }
-    const full = this.capacityRefusal(account);
-    if (full) {
-      // Checked here rather than in preConnect so the client gets a CONNACK saying why.
-      this.refusals.refuse({ kind: 'capacity', username, clientId: client.id, remote, reason: full });
-      cb(authError('server unavailable', 3), null);
-      return 'refused';
-    }
-    if (account.role === 'device' && client.id !== account.username) {
-      // The client id is the device's identity on the broker (takeover, last will): bind it.
-      this.refusals.refuse({ kind: 'connect', username, clientId: client.id, reason: 'device client id must equal its username' });
-      cb(authError('identifier rejected', 2), null);
-      return 'refused';
-    }
-    if (account.role !== 'device' && this.accounts.role(client.id) === 'device') {
-      // Taking a lock's client id would kick the lock off (session takeover) and speak for it.
-      this.refusals.refuse({ kind: 'connect', username, clientId: client.id, reason: 'client id belongs to a device' });
-      cb(authError('identifier rejected', 2), null);
-      return 'refused';
-    }
-    const holder = this.online.get(client.id);
-    if (account.role !== 'gateway' && holder && this.clients.get(holder)?.account.role === 'gateway') {
-      this.refusals.refuse({ kind: 'connect', username, clientId: client.id, reason: "client id is the gateway's own" });
-      cb(authError('identifier rejected', 2), null);
-      return 'refused';
-    }
-    const will = (client as unknown as { _will?: { topic: string; payload: Buffer | string; retain?: boolean } })._will;
-    const willCheck = authorizeWill(account, will ? { topic: will.topic, payloadBytes: Buffer.byteLength(will.payload ?? ''), retain: will.retain === true } : undefined, this.opts.topicRoot, this.limits);
-    if (!willCheck.ok) {
-      this.refusals.refuse({ kind: 'connect', username, clientId: client.id, topic: will?.topic, reason: `last will refused: ${willCheck.reason}` });
-      cb(authError('not authorized', 5), null);
-      return 'refused';
-    }
-    this.clients.set(client, { account });
-    cb(null, true);
-    return 'ok';
-  }
-
-  /**
-   * Why a session of `account` would exceed the caps, or undefined. A device is never
-   * refused: it has one session at most (its client id is its username), and room for
-   * every configured device is kept by refusing operators first.
-   */
-  private capacityRefusal(account: Account): string | undefined {
-    if (account.role !== 'operator') return undefined;
-    let sessions = 0;
-    let ofThisOperator = 0;
-    const devicesOnline = new Set<string>();
-    for (const c of this.clients.values()) {
-      if (c.account.role === 'device') devicesOnline.add(c.account.username);
-      if (c.account.role !== 'gateway') sessions++;
-      if (c.account.username === account.username) ofThisOperator++;
-    }
-    if (ofThisOperator >= this.config.maxSessionsPerOperator) return `operator already has ${ofThisOperator} sessions (broker.maxSessionsPerOperator)`;
-    const roomForDevices = this.accounts.deviceCount - devicesOnline.size;
-    if (sessions + roomForDevices >= this.config.maxConnections) {
-      return `connection cap of ${this.config.maxConnections} reached (room kept for ${roomForDevices} configured devices not connected)`;
-    }
-    return undefined;
   }
 
   private authorizePublish(client: Client | null, packet: { topic: string; payload: Buffer | string; retain: boolean }, cb: (err?: Error | null) => void): void {
