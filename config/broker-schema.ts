@@ -44,4 +44,6 @@ export const BrokerTlsConfig = z
     only: z.boolean().default(false),
   })
   .strict()
-  .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'broker.tls needs both certFile and keyFile, or neither (a self-signed pair is then generated)' });
+  .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
+    message: 'broker.tls needs both certFile and keyFile, or neither (a self-signed pair is then generated)',
+  });

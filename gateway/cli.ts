@@ -145,6 +145,10 @@ async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): P
   for (const p of readerProblems.warnings) process.stderr.write(`warning: ${loaded.file}: ${p}\n`);
   if (readerProblems.errors.length) return 2;
   process.stdout.write(`${loaded.file}: valid — compound ${config.compound.id}, gateway ${config.gateway.id}, ${config.locks.length} lock(s), ${config.doors.length} door(s) with ${config.readers.length} reader(s), ${config.cabinets.length} cabinet(s), uplink ${config.uplink ? 'configured' : 'none (embedded broker only)'}\n`);
+  const loopback = /^(127\.|::1$|localhost$)/.test(config.broker.host);
+  if (!loopback && !config.broker.tls?.only && config.locks.length) {
+    process.stderr.write(`warning: ${loaded.file}: the embedded broker accepts plain MQTT on ${config.broker.host}: card and PIN pushes to locks using it cross the LAN in clear (set broker.tls, and tls.only once every lock uses TLS; see drivers/smartlock/README.md)\n`);
+  }
   if (config.broker.tls) {
     // Lock vendors pin this (or trust the certificate itself as their CA): print it where installers look.
     try {

@@ -84,7 +84,10 @@ function generate(certFile: string, keyFile: string, host: string, openssl: stri
   const tmpKey = `${keyFile}.tmp`;
   const r = spawnSync(
     openssl,
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '3650', '-subj', '/CN=gatehouse-broker', '-addext', `subjectAltName=${subjectAltName(host)}`, '-keyout', tmpKey, '-out', tmpCert],
+    [
+      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '3650', '-subj', '/CN=gatehouse-broker'],
+      ...['-addext', `subjectAltName=${subjectAltName(host)}`, '-keyout', tmpKey, '-out', tmpCert],
+    ],
     { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
@@ -112,7 +115,12 @@ export function peerCommonName(socket: TLSSocket): string | undefined {
  * A TLS server whose raw sockets go through `admit` (false: already refused and destroyed)
  * before the handshake, and whose handshaken sockets go to `accept` with their raw socket.
  */
-export function createTlsListener(material: BrokerTlsMaterial, handshakeTimeoutMs: number, admit: (raw: Socket) => boolean, accept: (socket: TLSSocket, raw: Socket | undefined) => void): Server {
+export function createTlsListener(
+  material: BrokerTlsMaterial,
+  handshakeTimeoutMs: number,
+  admit: (raw: Socket) => boolean,
+  accept: (socket: TLSSocket, raw: Socket | undefined) => void,
+): Server {
   const raws = new Map<string, Socket>();
   const peer = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string => `${s.remoteAddress}|${s.remotePort}`;
   const server = createServer({

@@ -169,7 +169,8 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
       throw err;
     }
     for (const s of this.subs) aedes.subscribe(s.pattern, s.deliver, () => undefined);
-    this.log.info({ host: this.config.host, port: this.boundPort || undefined, tlsPort: this.tlsBoundPort || undefined, tlsFingerprint: this.tls?.fingerprint256, accounts: this.accounts.size }, 'embedded broker listening');
+    const ports = { port: this.boundPort || undefined, tlsPort: this.tlsBoundPort || undefined, tlsFingerprint: this.tls?.fingerprint256 };
+    this.log.info({ host: this.config.host, ...ports, accounts: this.accounts.size }, 'embedded broker listening');
     return { port: this.boundPort, host: this.config.host };
   }
 

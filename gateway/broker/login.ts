@@ -54,7 +54,8 @@ export function authenticate(ctx: LoginContext, client: Client, username: string
   const remote = origin?.address ?? 'unknown';
   const attempt = ctx.throttle.begin(remote, ctx.accounts.role(username) ? username : undefined);
   if (attempt.refused) {
-    ctx.refusals.refuse({ kind: 'connect', username, clientId: client.id, remote, failures: attempt.failures, reason: 'too many failed logins from this address; refused without a password check for now' });
+    const reason = 'too many failed logins from this address; refused without a password check for now';
+    ctx.refusals.refuse({ kind: 'connect', username, clientId: client.id, remote, failures: attempt.failures, reason });
     return cb(authError('server unavailable', 3), null);
   }
   const check = (): void => {

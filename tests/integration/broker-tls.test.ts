@@ -117,5 +117,13 @@ describe('embedded broker over TLS', () => {
     expect(r.stdout).toContain(`broker TLS on 127.0.0.1:8883: certificate ${join(dir, 'data', 'broker-cert.pem')} (generated now), SHA-256 fingerprint ${fp}`);
     // The same pair on the next check (and the next start): vendors' pins stay valid.
     expect(runCli(['check', '--config', join(dir, 'c.yaml'), '--data', join(dir, 'data')]).stdout).toContain(fp);
+
+    // A LAN-facing broker with plain MQTT open to locks gets a warning; tls.only silences it.
+    writeFileSync(join(dir, 's.yaml'), 'devices:\n  flat-1: "lock-password"\n', { mode: 0o600 });
+    const lan = (tls: string) => `compound: { id: c }\ngateway: { id: g }\nsecretsFile: s.yaml\nlocks: [{ id: flat-1 }]\nbroker: { host: 0.0.0.0${tls} }\n`;
+    writeFileSync(join(dir, 'lan.yaml'), lan(''));
+    expect(runCli(['check', '--config', join(dir, 'lan.yaml'), '--data', join(dir, 'data')]).stderr).toMatch(/warning: .*accepts plain MQTT on 0\.0\.0\.0/);
+    writeFileSync(join(dir, 'lan.yaml'), lan(', tls: { only: true }'));
+    expect(runCli(['check', '--config', join(dir, 'lan.yaml'), '--data', join(dir, 'data')]).stderr).not.toMatch(/plain MQTT/);
   });
 });
