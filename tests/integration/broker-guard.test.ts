@@ -7,6 +7,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import { connect as netConnect, type Socket } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { secretsFrom } from '../../config/load.js';
@@ -49,7 +52,7 @@ describe('EmbeddedBroker connection guard', () => {
     for (const fn of cleanup.splice(0).reverse()) await fn();
   });
 
-  async function startBroker(config: EmbeddedBrokerOptions['config']): Promise<{ broker: EmbeddedBroker; port: number; lines: string[] }> {
+  async function startBroker(config: EmbeddedBrokerOptions['config'], dataDir?: string): Promise<{ broker: EmbeddedBroker; port: number; lines: string[] }> {
     const { log, lines } = captureLog();
     const broker = new EmbeddedBroker({
       config: { host: '127.0.0.1', port: 0, ...config },
@@ -58,6 +61,7 @@ describe('EmbeddedBroker connection guard', () => {
       internalAccounts: [{ username: 'watch', password: 'watch-pass', role: 'operator' }],
       topicRoot: ROOT,
       log,
+      ...(dataDir ? { dataDir } : {}),
     });
     const { port } = await broker.start();
     cleanup.push(() => broker.stop());
@@ -96,6 +100,19 @@ describe('EmbeddedBroker connection guard', () => {
     expect(await silentAt).toBeLessThan(3000);
     expect(await dripAt).toBeLessThan(3000);
     expect(lines.some((l) => l.includes('no valid CONNECT and login within 400 ms') && l.includes('"remote":"127.0.0.3"'))).toBe(true);
+  });
+
+  it('holds a TLS handshake to the same deadline and per-address cap', async () => {
+    const { broker, lines } = await startBroker({ tls: { port: 0, only: true }, pending: { connectDeadlineMs: 400, perAddress: 2, total: 64 } }, mkdtempSync(join(tmpdir(), 'gh-guard-tls-')));
+    const t0 = performance.now();
+    const silent = await halfOpen(broker.tlsPort, '127.0.0.4');
+    const second = await halfOpen(broker.tlsPort, '127.0.0.4');
+    const third = await halfOpen(broker.tlsPort, '127.0.0.4');
+    cleanup.push(() => void [silent, second, third].forEach((s) => s.destroy()));
+    const closedAt = (s: Socket) => new Promise<number>((r) => (s.destroyed ? r(0) : s.once('close', () => r(performance.now() - t0))));
+    expect(await closedAt(third)).toBeLessThan(300); // over the per-address cap: closed at once
+    expect(await closedAt(silent)).toBeLessThan(3000); // no handshake within 400 ms
+    expect(lines.some((l) => l.includes('no valid CONNECT and login within 400 ms') && l.includes('"remote":"127.0.0.4"'))).toBe(true);
   });
 
   it('connections from many addresses cannot fill the pending pool for good: the oldest is closed', async () => {
