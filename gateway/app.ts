@@ -374,7 +374,6 @@ export class Gateway {
   }
 }
 
-
 /**
  * The components a compound file cannot do without: the embedded broker when locks or
  * operators log in to it, the uplink when a platform is configured. (An uplink that cannot
