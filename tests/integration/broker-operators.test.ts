@@ -17,6 +17,7 @@ import { Gateway } from '../../gateway/app.js';
 import type { Envelope } from '../../gateway/events.js';
 import { startSimulatedLocks, type SimulatedLocks } from '../../sim/smartlock/index.js';
 import { waitFor } from '../helpers/wait.js';
+import { validateMessage } from '../helpers/asyncapi.js';
 
 const SECRETS = { 'devices.flat-1': 'lock-pass-flat-1', 'ops.bms-a': 'bms-a-password', 'ops.bms-b': 'bms-b-password' };
 
@@ -102,6 +103,11 @@ describe('operators on the embedded broker', () => {
     expect(mine.find((x) => x.id === 'op-a-1')).toMatchObject({ command: 'lock.credential.set', ok: true, caller: { via: 'embedded-broker', principal: 'bms-a' } });
     expect(mine.find((x) => x.id === 'op-b-1')).toMatchObject({ command: 'system.ping', caller: { principal: 'bms-b' } });
     expect(mine.some((x) => x.caller.principal === 'embedded-broker')).toBe(false);
+    // What operators receive follows the published contract: answers and the audit events.
+    for (const m of [...seenByA, ...seenByB].filter((x) => x.includes('/cmd/') || x.includes('/evt/system '))) {
+      const at = m.indexOf(' ');
+      expect(validateMessage(m.slice(0, at), m.slice(at + 1)), m).toMatchObject({ ok: true });
+    }
   });
 
   it('refuses a last will on a command topic', async () => {
