@@ -75,10 +75,10 @@ export class AccountTable {
     return username ? this.entries.get(username)?.account.role : undefined;
   }
 
-  /** Configured devices that can log in (those with a password). */
-  get deviceCount(): number {
+  /** Accounts of each role that can log in (devices and operators with a password). */
+  countOf(role: AccountRole): number {
     let n = 0;
-    for (const e of this.entries.values()) if (e.account.role === 'device') n++;
+    for (const e of this.entries.values()) if (e.account.role === role) n++;
     return n;
   }
 

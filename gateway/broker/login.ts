@@ -84,7 +84,8 @@ function login(ctx: LoginContext, client: Client, remote: string, username: stri
     cb(authError('not authorized', 5), null);
     return 'refused';
   }
-  const full = capacityRefusal(account, ctx.clients.values(), ctx.accounts.deviceCount, ctx.config);
+  const accounts = { devices: ctx.accounts.countOf('device'), operators: ctx.accounts.countOf('operator') };
+  const full = capacityRefusal(account, ctx.clients.values(), accounts, ctx.config);
   if (full) {
     // Checked here rather than in preConnect so the client gets a CONNACK saying why.
     ctx.refusals.refuse({ kind: 'capacity', username, clientId: client.id, remote, reason: full });
@@ -122,24 +123,33 @@ function login(ctx: LoginContext, client: Client, remote: string, username: stri
 }
 
 /**
- * Why a session of `account` would exceed the caps, or undefined. A device is never
- * refused: it has one session at most (its client id is its username), and room for
- * every configured device is kept by refusing operators first.
+ * Why a session of `account` would exceed the caps, or undefined. Room is always kept for
+ * one session of every configured account: a device is never refused (it has one session
+ * at most, its client id being its username), nor is an operator's first session; an
+ * operator's further sessions are refused once they would eat into the room kept for the
+ * devices and operators not connected, and beyond `maxSessionsPerOperator`.
  */
-export function capacityRefusal(account: Account, live: Iterable<ClientInfo>, deviceCount: number, config: Pick<BrokerConfig, 'maxConnections' | 'maxSessionsPerOperator'>): string | undefined {
+export function capacityRefusal(
+  account: Account,
+  live: Iterable<ClientInfo>,
+  accounts: { devices: number; operators: number },
+  config: Pick<BrokerConfig, 'maxConnections' | 'maxSessionsPerOperator'>,
+): string | undefined {
   if (account.role !== 'operator') return undefined;
   let sessions = 0;
   let ofThisOperator = 0;
-  const devicesOnline = new Set<string>();
+  const online = { device: new Set<string>(), operator: new Set<string>() };
   for (const c of live) {
-    if (c.account.role === 'device') devicesOnline.add(c.account.username);
-    if (c.account.role !== 'gateway') sessions++;
+    if (c.account.role === 'gateway') continue;
+    online[c.account.role].add(c.account.username);
+    sessions++;
     if (c.account.username === account.username) ofThisOperator++;
   }
+  if (ofThisOperator === 0) return undefined;
   if (ofThisOperator >= config.maxSessionsPerOperator) return `operator already has ${ofThisOperator} sessions (broker.maxSessionsPerOperator)`;
-  const roomForDevices = deviceCount - devicesOnline.size;
-  if (sessions + roomForDevices >= config.maxConnections) {
-    return `connection cap of ${config.maxConnections} reached (room kept for ${roomForDevices} configured devices not connected)`;
+  const kept = accounts.devices - online.device.size + (accounts.operators - online.operator.size);
+  if (sessions + kept >= config.maxConnections) {
+    return `connection cap of ${config.maxConnections} reached (room kept for ${kept} configured devices and operators not connected)`;
   }
   return undefined;
 }

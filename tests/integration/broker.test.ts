@@ -246,11 +246,12 @@ describe('EmbeddedBroker', () => {
   });
 
   it('caps connections, keeping room for every configured device, and never refuses the gateway itself', async () => {
-    // Two devices can log in (lock-c has no secret): with a cap of 3, one operator session fits.
+    // Two devices can log in (lock-c has no secret) and one operator: with a cap of 3, room is
+    // kept for both devices, so the operator's first session fits and its second does not.
     broker.config.maxConnections = 3;
     expect((await connect({ clientId: 'watch-1', username: 'watch', password: 'watch-pass' })).result).toBe('ok');
     expect((await connect({ clientId: 'watch-2', username: 'watch', password: 'watch-pass' })).result).toMatch(/Server unavailable/i);
-    expect(logged(logs.lines, 'embedded broker refused capacity', 'room kept for 2 configured devices')).toBe(true);
+    expect(logged(logs.lines, 'embedded broker refused capacity', 'room kept for 2 configured devices and operators')).toBe(true);
     expect((await connect({ clientId: 'lock-a', username: 'lock-a', password: 'pw-a-secret' })).result).toBe('ok');
     expect((await connect({ clientId: 'lock-b', username: 'lock-b', password: 'pw-b-secret' })).result).toBe('ok');
     expect((await connect({ clientId: 'gw', username: 'gatehouse-uplink', password: 'internal-pass' })).result).toBe('ok');

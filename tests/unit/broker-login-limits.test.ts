@@ -59,14 +59,17 @@ describe('capacityRefusal', () => {
   const session = (username: string, role: Account['role']): ClientInfo => ({ account: { username, role } });
   const config = { maxConnections: 4, maxSessionsPerOperator: 2 };
 
-  it('never refuses a device or the gateway, refuses operators to keep room for devices not connected', () => {
+  it("never refuses a device, the gateway or an operator's first session; keeps room for every account not connected", () => {
     const live = [session('ops', 'operator'), session('lock-1', 'device')];
-    expect(capacityRefusal({ username: 'lock-2', role: 'device' }, live, 3, { ...config, maxConnections: 1 })).toBeUndefined();
-    expect(capacityRefusal({ username: 'gw', role: 'gateway' }, live, 3, { ...config, maxConnections: 1 })).toBeUndefined();
-    // 2 sessions + room for 2 more devices = 4: full for operators.
-    expect(capacityRefusal({ username: 'bms', role: 'operator' }, live, 3, config)).toMatch(/room kept for 2 configured devices/);
-    expect(capacityRefusal({ username: 'bms', role: 'operator' }, live, 2, config)).toBeUndefined();
-    expect(capacityRefusal({ username: 'ops', role: 'operator' }, [...live, session('ops', 'operator')], 0, { ...config, maxConnections: 100 })).toMatch(/already has 2 sessions/);
+    const accounts = { devices: 3, operators: 2 };
+    expect(capacityRefusal({ username: 'lock-2', role: 'device' }, live, accounts, { ...config, maxConnections: 1 })).toBeUndefined();
+    expect(capacityRefusal({ username: 'gw', role: 'gateway' }, live, accounts, { ...config, maxConnections: 1 })).toBeUndefined();
+    expect(capacityRefusal({ username: 'bms', role: 'operator' }, live, accounts, { ...config, maxConnections: 1 })).toBeUndefined();
+    // A second session of ops: 2 sessions + room for lock-2, lock-3 and bms = 5 > 4.
+    expect(capacityRefusal({ username: 'ops', role: 'operator' }, live, accounts, config)).toMatch(/room kept for 3 configured devices and operators/);
+    expect(capacityRefusal({ username: 'ops', role: 'operator' }, live, accounts, { ...config, maxConnections: 6 })).toBeUndefined();
+    const two = [...live, session('ops', 'operator')];
+    expect(capacityRefusal({ username: 'ops', role: 'operator' }, two, accounts, { ...config, maxConnections: 100 })).toMatch(/already has 2 sessions/);
   });
 });
 
