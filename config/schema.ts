@@ -6,6 +6,7 @@
 import { z } from 'zod';
 
 import { Id, Duration, checkSharedRtuLines, modbusBusSchema } from './common.js';
+import { BrokerAuthThrottleConfig, BrokerPendingConfig, BrokerTlsConfig } from './broker-schema.js';
 import { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig, checkAccessReferences } from './access-schema.js';
 import { CameraConfig, ConsoleConfig, LiveViewConfig, MediaConfig } from './camera-schema.js';
 import { AlarmsConfig, Dc09PanelConfig, InputModuleConfig, LinkageRule, OutputConfig, PartitionConfig, PerimeterConfig, ZoneConfig, checkPerimeterReferences } from './perimeter-schema.js';
@@ -84,6 +85,12 @@ export const BrokerConfig = z
     maxConnections: z.number().int().min(1).max(10_000).default(1000),
     /** Accounts allowed to command the gateway through the embedded broker (e.g. a local BMS). */
     operators: z.array(z.object({ username: Id, passwordSecret: z.string().min(1) }).strict()).default([]),
+    /** Sessions one operator account may hold at once. */
+    maxSessionsPerOperator: z.number().int().min(1).max(100).default(4),
+    pending: BrokerPendingConfig.prefault({}),
+    authThrottle: BrokerAuthThrottleConfig.prefault({}),
+    /** A TLS listener (devices may use mutual TLS); see drivers/smartlock/README.md. */
+    tls: BrokerTlsConfig.optional(),
   })
   .strict();
 

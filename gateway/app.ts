@@ -1,8 +1,11 @@
 /**
  * The composition root. It builds every component from the compound file, starts them in
  * dependency order, stops them in reverse, and isolates failures: a device family that
- * cannot start is reported and the rest of the gateway keeps running. Only the outbox is
- * essential — without it nothing can be recorded, so the daemon refuses to run.
+ * cannot start is reported and the rest of the gateway keeps running. The outbox is
+ * essential — without it nothing can be recorded, so the daemon refuses to run — and so is
+ * any component the compound file requires (requiredComponents()): a gateway without the
+ * broker its locks log in to, or without the uplink to its platform, would run deaf and
+ * mute while telling systemd it is fine. It exits 1 instead, saying what to fix.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -31,6 +34,7 @@ import { redactUrl } from './uplink/connection.js';
 import { topicRoot } from './topics.js';
 import { SystemdNotifier } from './systemd.js';
 import { VERSION } from './version.js';
+import { GatehouseError } from './errors.js';
 
 export interface GatewayOptions {
   config: CompoundConfig;
@@ -48,6 +52,8 @@ export interface GatewayOptions {
 interface Component {
   name: string;
   essential: boolean;
+  /** Why the daemon cannot run without it, for the message when it fails to start. */
+  requiredBecause?: string | undefined;
   start(): Promise<void> | void;
   stop(): Promise<void> | void;
 }
@@ -79,6 +85,8 @@ export class Gateway {
   private readonly components: Component[] = [];
   private started: Component[] = [];
   private readonly failed = new Map<string, string>();
+  /** Components the compound file cannot do without, with the reason. */
+  private readonly required: Map<string, string>;
   private readonly notifier: SystemdNotifier;
   private readonly clock: Clock;
   private readonly internalPassword = randomBytes(24).toString('base64url');
@@ -90,6 +98,7 @@ export class Gateway {
     this.clock = opts.clock ?? systemClock({ syncedFlagFile: config.clock.syncedFlagFile, forceState: config.clock.force });
     const timers = opts.timers ?? realTimers;
     this.root = topicRoot(config.compound.id, config.gateway.id);
+    this.required = requiredComponents(config, opts);
     this.notifier = new SystemdNotifier(logs.child('systemd'));
 
     this.outbox = new Outbox({ file: join(opts.dataDir, 'outbox.db'), clock: this.clock, config: config.outbox });
@@ -107,6 +116,12 @@ export class Gateway {
       ],
       topicRoot: this.root,
       log: logs.child('broker'),
+      dataDir: opts.dataDir,
+      // Audited under the operator's own name; the answer goes back to that operator only.
+      onOperatorCommand: async (operator, name, payload) => {
+        const reply = await this.router.answerMessage(name, payload, { via: 'embedded-broker', role: 'platform', principal: operator });
+        return reply && JSON.stringify(reply);
+      },
     });
     this.router = new CommandRouter({ config: config.commands, outbox: this.outbox, clock: this.clock, log: logs.child('commands') });
     registerSystemCommands(this.router, { status: () => this.status() });
@@ -189,13 +204,14 @@ export class Gateway {
       { name: 'alarms', essential: false, start: () => this.alarms.start(), stop: () => this.alarms.stop() },
       {
         name: 'broker',
-        essential: false,
+        essential: this.required.has('broker'),
+        requiredBecause: this.required.get('broker'),
         start: async () => {
           this.brokerPort = (await this.broker.start()).port;
         },
         stop: () => this.broker.stop(),
       },
-      { name: 'uplink', essential: false, start: () => this.startUplink(), stop: () => this.uplink?.stop() },
+      { name: 'uplink', essential: this.required.has('uplink'), requiredBecause: this.required.get('uplink'), start: () => this.startUplink(), stop: () => this.uplink?.stop() },
       { name: 'locks', essential: false, start: () => this.locks.start(), stop: () => this.locks.stop() },
       { name: 'access', essential: false, start: () => this.access.start(), stop: () => this.access.stop() },
       { name: 'cameras', essential: false, start: () => this.cameras.start(), stop: () => this.cameras.stop() },
@@ -287,8 +303,17 @@ export class Gateway {
       } catch (err) {
         const message = (err as Error).message;
         if (c.essential) {
+          if (c.requiredBecause) {
+            await this.outbox.record({ class: 'system', type: 'component.failed', source: { device: 'gateway', point: c.name }, data: { component: c.name, error: message } }).catch(() => undefined);
+          }
           await this.stop();
-          throw err;
+          if (!c.requiredBecause) throw err;
+          throw new GatehouseError(
+            'COMPONENT_REQUIRED_FAILED',
+            `the ${c.name} could not start and ${c.requiredBecause}: ${message}. ${remedy(c.name, err)}Nothing was started.`,
+            { component: c.name, error: message },
+            { cause: err },
+          );
         }
         this.failed.set(c.name, message);
         this.log.error({ component: c.name, err: message }, 'component failed to start; the rest of the gateway keeps running');
@@ -301,7 +326,10 @@ export class Gateway {
     this.notifier.ready(`gateway ${this.opts.config.gateway.id} running`);
     this.notifier.startWatchdog([
       () => ({ name: 'outbox', ok: this.outbox.healthy() }),
-      () => ({ name: 'uplink', ok: this.uplink?.healthy() ?? true }),
+      () => ({ name: 'uplink', ok: this.uplink?.healthy() ?? !this.required.has('uplink') }),
+      // Required components cannot be missing here (start() would have thrown); a check all the same,
+      // so a later change that lets one fail never leaves systemd believing the gateway is whole.
+      ...[...this.required.keys()].map((name) => () => ({ name, ok: this.started.some((c) => c.name === name) && !this.failed.has(name) })),
     ]);
   }
 
@@ -346,3 +374,30 @@ export class Gateway {
   }
 }
 
+/**
+ * The components a compound file cannot do without: the embedded broker when locks or
+ * operators log in to it, the uplink when a platform is configured. (An uplink that cannot
+ * reach its platform is normal offline operation and not a failure: it keeps retrying.)
+ */
+export function requiredComponents(config: CompoundConfig, opts: Pick<GatewayOptions, 'uplinkUrl' | 'operators'>): Map<string, string> {
+  const required = new Map<string, string>();
+  const users: string[] = [];
+  if (config.locks.length) users.push(`${config.locks.length} lock${config.locks.length > 1 ? 's' : ''}`);
+  const operators = config.broker.operators.length + (opts.operators?.length ?? 0);
+  if (operators) users.push(`${operators} operator${operators > 1 ? 's' : ''}`);
+  if (users.length) required.set('broker', `the compound file has ${users.join(' and ')} that log in to it`);
+  const url = opts.uplinkUrl ?? config.uplink?.url;
+  if (url !== undefined) required.set('uplink', `the compound file configures a platform (${redactUrl(url)})`);
+  return required;
+}
+
+/** What an installer can do about a required component that did not start. */
+function remedy(component: string, err: unknown): string {
+  const code = (err as { cause?: { code?: string } }).cause?.code;
+  if (component === 'broker' && code === 'EADDRINUSE') {
+    return 'Another program holds the port (often a mosquitto installed alongside: `ss -ltnp` shows which); stop it, or set broker.port. ';
+  }
+  if (component === 'broker' && code === 'EADDRNOTAVAIL') return 'broker.host is not an address of this machine; fix broker.host. ';
+  if (component === 'uplink') return 'Check the uplink section and its secrets (`gatehouse check --config FILE`). ';
+  return '';
+}

@@ -19,6 +19,7 @@ import { VERSION } from './version.js';
 import { runDemo, runSim } from './demo.js';
 import { discoverOnvif } from './cameras/discover-command.js';
 import { runUserCli } from './console/user-cli.js';
+import { loadBrokerTls } from './broker/broker-tls.js';
 
 const USAGE = `gatehouse ${VERSION} — the compound security edge gateway
 
@@ -145,6 +146,20 @@ async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): P
   for (const p of readerProblems.warnings) process.stderr.write(`warning: ${loaded.file}: ${p}\n`);
   if (readerProblems.errors.length) return 2;
   process.stdout.write(`${loaded.file}: valid — compound ${config.compound.id}, gateway ${config.gateway.id}, ${config.locks.length} lock(s), ${config.doors.length} door(s) with ${config.readers.length} reader(s), ${config.cabinets.length} cabinet(s), uplink ${config.uplink ? 'configured' : 'none (embedded broker only)'}\n`);
+  const loopback = /^(127\.|::1$|localhost$)/.test(config.broker.host);
+  if (!loopback && !config.broker.tls?.only && config.locks.length) {
+    process.stderr.write(`warning: ${loaded.file}: the embedded broker accepts plain MQTT on ${config.broker.host}: card and PIN pushes to locks using it cross the LAN in clear (set broker.tls, and tls.only once every lock uses TLS; see drivers/smartlock/README.md)\n`);
+  }
+  if (config.broker.tls) {
+    // Lock vendors pin this (or trust the certificate itself as their CA): print it where installers look.
+    try {
+      const tls = loadBrokerTls(config.broker.tls, { dataDir: resolve(dataDir), host: config.broker.host });
+      process.stdout.write(`broker TLS on ${config.broker.host}:${config.broker.tls.port}: certificate ${tls.certFile}${tls.generated ? ' (generated now)' : ''}, SHA-256 fingerprint ${tls.fingerprint256}${tls.ca ? ', client certificates required (mutual TLS)' : ''}\n`);
+    } catch (err) {
+      process.stderr.write(`${loaded.file}: broker.tls: ${(err as Error).message}\n`);
+      return 2;
+    }
+  }
   if (missing.length) return 2;
   if (!devices) return 0;
   // Locks dial in to us, so their reachability is what the running daemon last saw.
@@ -267,9 +282,23 @@ async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number>
     return 1;
   }
   const gateway = new Gateway({ config: loaded.config, secrets: loaded.secrets, dataDir, logs, uplinkUrl: process.env.GATEHOUSE_UPLINK_URL || undefined });
-  await gateway.start();
+  try {
+    await gateway.start();
+  } catch (err) {
+    if (!isGatehouseError(err, 'COMPONENT_REQUIRED_FAILED')) throw err;
+    // Exit 1, not 2: the configuration is valid; systemd restarts and the port may be free then.
+    logs.root.fatal({ code: err.code, ...err.details }, err.message);
+    process.stderr.write(`gatehouse run: ${err.message}\n`);
+    return 1;
+  }
+  // Listening before saying "running": a SIGTERM sent on that line must stop us cleanly.
+  const signalled = untilSignal();
+  // Every timer of the gateway is unref'd: with no listener open (a broker nobody needs that
+  // could not start, an uplink waiting to reconnect) nothing else would keep the daemon alive.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   logs.root.info({ compound: loaded.config.compound.id, gateway: loaded.config.gateway.id, broker: gateway.brokerPort }, 'gatehouse running');
-  await untilSignal();
+  await signalled;
+  clearInterval(keepAlive);
   logs.root.info('stopping');
   await gateway.stop();
   logs.root.info('stopped');

@@ -6,6 +6,7 @@
 export const ErrorCodes = {
   CONFIG_INVALID: 'Configuration is invalid',
   CONFIG_UNREADABLE: 'Configuration file cannot be read',
+  COMPONENT_REQUIRED_FAILED: 'A component the compound file requires could not start; nothing was started',
   OUTBOX_FULL: 'Outbox disk cap reached and nothing left that may be evicted',
   OUTBOX_DISK_FULL: 'The disk holding the outbox is full',
   OUTBOX_CLOSED: 'The outbox is closed',

@@ -75,6 +75,13 @@ export class AccountTable {
     return username ? this.entries.get(username)?.account.role : undefined;
   }
 
+  /** Accounts of each role that can log in (devices and operators with a password). */
+  countOf(role: AccountRole): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.account.role === role) n++;
+    return n;
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -83,9 +83,13 @@ export function authorizeSubscribe(account: Account, filter: string, topicRoot: 
   if (topicDepth(filter) > limits.maxTopicDepth) return deny(`filter deeper than ${limits.maxTopicDepth} levels`);
   switch (account.role) {
     case 'gateway':
-    case 'operator':
       // A literal prefix: `+/v1/#` or `#` would reach beyond this gateway's root.
       return filter.startsWith(`${topicRoot}/`) ? allow : deny('outside the gateway topic root');
+    case 'operator':
+      if (!filter.startsWith(`${topicRoot}/`)) return deny('outside the gateway topic root');
+      // Others' commands carry PINs; an operator's own answers come to it without subscribing.
+      if (filter === `${topicRoot}/cmd` || filter.startsWith(`${topicRoot}/cmd/`)) return deny('operators may not subscribe to commands or answers (their own answers are delivered to them)');
+      return allow;
     case 'device':
       return filter === `${deviceSubtree(account.family ?? 'lock', account.username)}/cmd` ? allow : deny('devices may only subscribe to their own cmd topic');
   }
@@ -94,6 +98,8 @@ export function authorizeSubscribe(account: Account, filter: string, topicRoot: 
 /** The last will a device leaves must be its own retained-able status topic. */
 export function authorizeWill(account: Account, will: { topic: string; payloadBytes: number; retain: boolean } | undefined, topicRoot: string, limits: Limits): Decision {
   if (!will) return allow;
+  // A will is published when the connection drops: a command planted to run then.
+  if (will.topic === `${topicRoot}/cmd` || will.topic.startsWith(`${topicRoot}/cmd/`)) return deny('a last will may not be a command');
   if (account.role === 'device' && will.topic !== `${deviceSubtree(account.family ?? 'lock', account.username)}/status`) {
     return deny('a device last will must be its own status topic');
   }

@@ -14,24 +14,40 @@
  *   wildcard matching as MQTT clients get.
  */
 import { EventEmitter } from 'node:events';
+import type { z } from 'zod';
 import { createServer, type Server, type Socket } from 'node:net';
-import { Aedes, type Client, type AedesPublishPacket, type AuthenticateError, type Subscription } from 'aedes';
+import type { TLSSocket } from 'node:tls';
+import { Aedes, type Client, type AedesPublishPacket, type Subscription } from 'aedes';
 import type { Secrets } from '../../config/load.js';
 import { BrokerConfig as BrokerConfigSchema, type BrokerConfig } from '../../config/schema.js';
 import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { authorizePublish, authorizeSubscribe, authorizeWill, topicDepth, type Account, type Limits } from './acl.js';
+import { realTimers, systemClock, type Clock, type Timers } from '../clock.js';
+import { AuthThrottle } from './auth-throttle.js';
+import { ConnectionGuard, sourceAddress, type GuardEvent } from './connection-guard.js';
+import { authorizePublish, authorizeSubscribe, topicDepth, type Limits } from './acl.js';
 import { AccountTable, type DeviceAccountSpec, type InternalAccountSpec } from './accounts.js';
 import { FrameGuard } from './frame-guard.js';
 import { RefusalLog } from './refusals.js';
+import { authenticate, type ClientInfo, type LoginContext, type Origin } from './login.js';
+import { OperatorCommands, type OperatorCommandHandler } from './operator-commands.js';
+import { createTlsListener, loadBrokerTls, peerCommonName, type BrokerTlsMaterial } from './broker-tls.js';
 
 export interface EmbeddedBrokerOptions {
-  config: Partial<BrokerConfig>;
+  /** As written in the compound file: nested sections may be partial, defaults fill them. */
+  config: z.input<typeof BrokerConfigSchema>;
   secrets: Secrets;
   devices: readonly DeviceAccountSpec[];
   internalAccounts?: readonly InternalAccountSpec[];
   topicRoot: string;
   log: Logger;
+  /** Monotonic time for login throttling; timers for the CONNECT deadline and login delays. */
+  clock?: Pick<Clock, 'monotonic'>;
+  timers?: Timers;
+  /** Runs an operator's command (operator-commands.ts); without it operator commands are dropped. */
+  onOperatorCommand?: OperatorCommandHandler;
+  /** Where a generated TLS pair is kept (broker.tls without certFile/keyFile). */
+  dataDir?: string;
 }
 
 export type MessageHandler = (topic: string, payload: Buffer) => void;
@@ -41,9 +57,7 @@ export interface PublishOptions {
   retain?: boolean;
 }
 
-interface ClientInfo {
-  account: Account;
-}
+
 
 /** Room for the topic, packet id and properties around a payload of the maximum size. */
 const FRAME_OVERHEAD_BYTES = 8 * 1024;
@@ -53,7 +67,6 @@ const QUARANTINE_PREFIX = '$gatehouse/refused/';
 /** A device must send something (a PINGREQ at least) this often, or its last will fires. */
 const KEEPALIVE_LIMIT_S = 300;
 
-const authError = (message: string, returnCode: number): AuthenticateError => Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 
 export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clientOffline: [string] }> {
   readonly config: BrokerConfig;
@@ -63,8 +76,18 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
   private readonly limits: Limits;
   private aedes: Aedes | undefined;
   private server: Server | undefined;
+  private tlsServer: Server | undefined;
+  private tlsBoundPort = 0;
+  /** The TLS certificate served, once started with broker.tls. */
+  tls: BrokerTlsMaterial | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly clients = new Map<Client, ClientInfo>();
+  private readonly origins = new WeakMap<Client, Origin>();
+  private readonly throttle: AuthThrottle;
+  private readonly pending: ConnectionGuard;
+  private readonly timers: Timers;
+  private readonly operatorCommands: OperatorCommands;
+  private readonly loginContext: LoginContext;
   private readonly online = new Map<string, Client>();
   private readonly subs = new Set<{ pattern: string; deliver: (p: AedesPublishPacket, cb: () => void) => void }>();
   private boundPort = 0;
@@ -83,10 +106,18 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
       this.config.maxTopicDepth = needed;
     }
     this.limits = { maxPayloadBytes: this.config.maxPayloadBytes, maxTopicDepth: this.config.maxTopicDepth };
+    this.timers = opts.timers ?? realTimers;
+    this.throttle = new AuthThrottle(this.config.authThrottle, opts.clock ?? systemClock());
+    this.operatorCommands = new OperatorCommands(opts.topicRoot, opts.onOperatorCommand, opts.log, (operator) =>
+      [...this.clients].filter(([, info]) => info.account.role === 'operator' && info.account.username === operator).map(([client]) => client),
+    );
+    this.pending = new ConnectionGuard(this.config.pending, this.timers, (e) => this.reportGuard(e));
     this.accounts = new AccountTable({ secrets: opts.secrets, devices: opts.devices, internal: opts.internalAccounts ?? [], operators: this.config.operators });
     for (const id of this.accounts.devicesWithoutSecret) {
       this.log.warn({ device: id }, 'device has no password in the secrets file; the embedded broker will refuse it');
     }
+    const { config, accounts, refusals, throttle, pending, timers, log, limits, origins, clients, online } = this;
+    this.loginContext = { config, accounts, refusals, throttle, pending, timers, log, topicRoot: opts.topicRoot, limits, origins, clients, online };
   }
 
   get port(): number {
@@ -94,16 +125,18 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
   }
 
   async start(): Promise<{ port: number; host: string }> {
-    if (this.server) return { port: this.boundPort, host: this.config.host };
+    if (this.aedes) return { port: this.boundPort, host: this.config.host };
     const aedes = await Aedes.createBroker({
-      connectTimeout: 10_000,
+      // The guard's deadline (connection-guard.ts) also covers the login itself.
+      connectTimeout: this.config.pending.connectDeadlineMs,
       drainTimeout: 10_000,
       keepaliveLimit: KEEPALIVE_LIMIT_S,
       maxTopicLevels: this.config.maxTopicDepth,
       preConnect: (client, packet, cb) => this.preConnect(client, packet, cb),
-      authenticate: (client, username, password, cb) => this.authenticate(client, username, password, cb),
+      authenticate: (client, username, password, cb) => authenticate(this.loginContext, client, username, password, cb),
       authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
       authorizeSubscribe: (client, sub, cb) => this.authorizeSubscribe(client, sub, cb),
+      authorizeForward: (client, packet) => (this.clients.get(client)?.account.role !== 'operator' || this.operatorCommands.mayForward(packet) ? packet : null),
     });
     this.aedes = aedes;
     aedes.on('clientReady', (client) => this.onReady(client));
@@ -115,44 +148,74 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     });
     aedes.on('connectionError', (_client, err) => this.log.debug({ err: err.message }, 'connection error'));
 
-    const server = createServer((socket) => this.accept(socket));
-    // A hard ceiling on sockets, above the MQTT-level cap, for clients that never send CONNECT.
-    server.maxConnections = this.config.maxConnections + 16;
-    this.server = server;
+    // A hard ceiling on sockets: every session the accounts allow, plus the pending pool.
+    const maxSockets = this.config.maxConnections + this.config.pending.total + 16;
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(this.config.port, this.config.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      const tlsConfig = this.config.tls;
+      if (!tlsConfig?.only) {
+        this.server = createServer((socket) => this.accept(socket, undefined));
+        this.boundPort = await listen(this.server, this.config.port, this.config.host, maxSockets);
+      }
+      if (tlsConfig) {
+        this.tls = loadBrokerTls(tlsConfig, { dataDir: this.opts.dataDir, host: this.config.host });
+        const deadline = this.config.pending.connectDeadlineMs;
+        this.tlsServer = createTlsListener(this.tls, deadline, (raw) => this.admitRaw(raw), (socket, raw) => this.accept(socket, raw));
+        this.tlsBoundPort = await listen(this.tlsServer, tlsConfig.port, this.config.host, maxSockets);
+      }
     } catch (err) {
-      this.server = undefined;
+      await this.closeServers();
       await new Promise<void>((r) => aedes.close(() => r()));
       this.aedes = undefined;
-      const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
-      throw new GatehouseError('INTERNAL', `embedded broker cannot listen on ${this.config.host}:${this.config.port} (${code})`, { host: this.config.host, port: this.config.port }, { cause: err });
+      throw err;
     }
-    server.on('error', (err) => this.log.error({ err: err.message }, 'embedded broker server error'));
-    const addr = server.address();
-    this.boundPort = typeof addr === 'object' && addr ? addr.port : this.config.port;
     for (const s of this.subs) aedes.subscribe(s.pattern, s.deliver, () => undefined);
-    this.log.info({ host: this.config.host, port: this.boundPort, accounts: this.accounts.size }, 'embedded broker listening');
+    const ports = { port: this.boundPort || undefined, tlsPort: this.tlsBoundPort || undefined, tlsFingerprint: this.tls?.fingerprint256 };
+    this.log.info({ host: this.config.host, ...ports, accounts: this.accounts.size }, 'embedded broker listening');
     return { port: this.boundPort, host: this.config.host };
   }
 
-  private accept(socket: Socket): void {
+  /** The TLS listener's port (0 without broker.tls). */
+  get tlsPort(): number {
+    return this.tlsBoundPort;
+  }
+
+  private admitRaw(raw: Socket): boolean {
+    raw.on('error', () => undefined);
+    return this.aedes !== undefined && this.pending.admit(raw);
+  }
+
+  private async closeServers(): Promise<void> {
+    const servers = [this.server, this.tlsServer].filter((s): s is Server => s !== undefined && s.listening);
+    this.server = undefined;
+    this.tlsServer = undefined;
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  }
+
+  /** A plain socket (admitted here) or a handshaken TLS socket (its raw socket admitted before the handshake). */
+  private accept(socket: Socket, raw: Socket | undefined): void {
     if (!this.aedes) return void socket.destroy();
+    socket.on('error', () => undefined); // reported through the guard / aedes
+    const tls = socket !== raw && raw !== undefined;
+    if (!tls && !this.pending.admit(socket)) return;
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
-    socket.on('error', () => undefined); // reported through the guard / aedes
     const guard = new FrameGuard(socket, { maxFrameBytes: this.config.maxPayloadBytes + FRAME_OVERHEAD_BYTES, maxUnacked: this.config.maxQueuedPerClient }, (v) => {
       const who = { clientId: client.id || undefined, username: this.clients.get(client)?.account.username, remote: socket.remoteAddress };
       if (v.kind === 'frame') this.refusals.refuse({ kind: 'frame', ...who, reason: `${v.packetType} frame of ${v.announcedBytes} bytes exceeds ${v.limit}` });
       else this.refusals.refuse({ kind: 'queue', ...who, reason: `more than ${v.limit} messages awaiting PUBACK; disconnected` });
     });
     const client = this.aedes.handle(guard);
+    this.origins.set(client, { address: sourceAddress(socket), socket: raw ?? socket, tls, certCommonName: tls ? peerCommonName(socket as TLSSocket) : undefined });
+  }
+
+  private reportGuard(e: GuardEvent): void {
+    const reason =
+      e.kind === 'address-cap'
+        ? `${e.limit} connections from this address have not logged in yet; closed`
+        : e.kind === 'evicted'
+          ? `${e.limit} connections in total have not logged in yet; the oldest was closed`
+          : `no valid CONNECT and login within ${e.deadlineMs} ms; closed`;
+    this.refusals.refuse({ kind: 'pending', remote: e.address, reason });
   }
 
   private preConnect(_client: Client, packet: { username?: string; clean?: boolean }, cb: (err: Error | null, ok: boolean) => void): void {
@@ -162,54 +225,17 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     cb(null, true);
   }
 
-  private authenticate(client: Client, username: string | undefined, password: Buffer | undefined, cb: (err: AuthenticateError | null, ok: boolean | null) => void): void {
-    const result = this.accounts.authenticate(username, password);
-    if (!result.ok) {
-      this.refusals.refuse({ kind: 'connect', username, clientId: client.id, reason: result.reason });
-      return cb(authError('not authorized', result.reason === 'anonymous' ? 5 : 4), null);
-    }
-    const { account } = result;
-    if (account.role !== 'gateway' && this.nonGatewayClients() >= this.config.maxConnections) {
-      // Checked here rather than in preConnect so the client gets a CONNACK saying why.
-      this.refusals.refuse({ kind: 'capacity', username, clientId: client.id, reason: `connection cap of ${this.config.maxConnections} reached` });
-      return cb(authError('server unavailable', 3), null);
-    }
-    if (account.role === 'device' && client.id !== account.username) {
-      // The client id is the device's identity on the broker (takeover, last will): bind it.
-      this.refusals.refuse({ kind: 'connect', username, clientId: client.id, reason: 'device client id must equal its username' });
-      return cb(authError('identifier rejected', 2), null);
-    }
-    if (account.role !== 'device' && this.accounts.role(client.id) === 'device') {
-      // Taking a lock's client id would kick the lock off (session takeover) and speak for it.
-      this.refusals.refuse({ kind: 'connect', username, clientId: client.id, reason: 'client id belongs to a device' });
-      return cb(authError('identifier rejected', 2), null);
-    }
-    const holder = this.online.get(client.id);
-    if (account.role !== 'gateway' && holder && this.clients.get(holder)?.account.role === 'gateway') {
-      this.refusals.refuse({ kind: 'connect', username, clientId: client.id, reason: "client id is the gateway's own" });
-      return cb(authError('identifier rejected', 2), null);
-    }
-    const will = (client as unknown as { _will?: { topic: string; payload: Buffer | string; retain?: boolean } })._will;
-    const willCheck = authorizeWill(account, will ? { topic: will.topic, payloadBytes: Buffer.byteLength(will.payload ?? ''), retain: will.retain === true } : undefined, this.opts.topicRoot, this.limits);
-    if (!willCheck.ok) {
-      this.refusals.refuse({ kind: 'connect', username, clientId: client.id, topic: will?.topic, reason: `last will refused: ${willCheck.reason}` });
-      return cb(authError('not authorized', 5), null);
-    }
-    this.clients.set(client, { account });
-    cb(null, true);
-  }
-
-  private nonGatewayClients(): number {
-    let n = 0;
-    for (const c of this.clients.values()) if (c.account.role !== 'gateway') n++;
-    return n;
-  }
-
   private authorizePublish(client: Client | null, packet: { topic: string; payload: Buffer | string; retain: boolean }, cb: (err?: Error | null) => void): void {
     if (!client) return cb(null); // a last will of a client already gone; checked at connect
     const info = this.clients.get(client);
     if (!info) return cb(new Error('not authenticated')); // cannot happen after CONNACK; close if it does
     const d = authorizePublish(info.account, { topic: packet.topic, payloadBytes: Buffer.byteLength(packet.payload), retain: packet.retain }, this.opts.topicRoot, this.limits);
+    if (d.ok && info.account.role === 'operator') {
+      // Run for this operator, off the bus (operator-commands.ts): nobody else reads it.
+      this.operatorCommands.take(info.account.username, packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+      packet.topic = `${QUARANTINE_PREFIX}${client.id}`;
+      return cb(null);
+    }
     if (d.ok) return cb(null);
     this.refusals.refuse({ kind: 'publish', username: info.account.username, clientId: client.id, topic: packet.topic, reason: d.reason });
     // MQTT 3.1.1 has no negative PUBACK: the server must either acknowledge and drop, or
@@ -310,18 +336,36 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
   }
 
   private async doStop(): Promise<void> {
-    const server = this.server;
     const aedes = this.aedes;
-    if (!server || !aedes) return;
-    const closed = new Promise<void>((r) => server.close(() => r()));
+    if (!aedes) return;
+    const closed = this.closeServers();
     await new Promise<void>((r) => aedes.close(() => r()));
     for (const s of this.sockets) s.destroy();
     await closed;
     this.subs.clear();
     this.clients.clear();
     this.online.clear();
-    this.server = undefined;
     this.aedes = undefined;
     this.log.info('embedded broker stopped');
   }
+}
+
+/** Listens and resolves with the bound port; a coded error says which address could not be had. */
+async function listen(server: Server, port: number, host: string, maxConnections: number): Promise<number> {
+  server.maxConnections = maxConnections;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+    throw new GatehouseError('INTERNAL', `embedded broker cannot listen on ${host}:${port} (${code})`, { host, port }, { cause: err });
+  }
+  server.on('error', (err) => void err); // after listen, errors belong to single connections
+  const addr = server.address();
+  return typeof addr === 'object' && addr ? addr.port : port;
 }

@@ -7,8 +7,10 @@
 import type { Logger } from '../log.js';
 
 export interface Refusal {
-  kind: 'connect' | 'publish' | 'subscribe' | 'frame' | 'queue' | 'capacity';
+  kind: 'connect' | 'publish' | 'subscribe' | 'frame' | 'queue' | 'capacity' | 'pending';
   username?: string | undefined;
+  /** Source address of the connection, when known: what an installer blocks or looks for. */
+  remote?: string | undefined;
   clientId?: string | undefined;
   topic?: string | undefined;
   reason: string;
@@ -27,7 +29,7 @@ export class RefusalLog {
 
   refuse(r: Refusal): void {
     this.total++;
-    const key = `${r.kind}|${r.username ?? r.clientId ?? '?'}|${r.reason}`;
+    const key = `${r.kind}|${r.remote ?? ''}|${r.username ?? r.clientId ?? '?'}|${r.reason}`;
     const t = this.now();
     const seen = this.last.get(key);
     if (seen && t - seen.at < this.windowMs) {

@@ -114,6 +114,22 @@ export class CommandRouter implements CommandRegistry {
     }
   }
 
+  /**
+   * A command from an operator on the embedded broker: the same rules and audit, but the
+   * answer is returned for the broker to deliver to that operator alone, never recorded for
+   * the platform (undefined when the flood limit says not to answer). Never rejects.
+   */
+  async answerMessage(name: string, payload: Buffer, caller: Caller): Promise<CommandReply | undefined> {
+    try {
+      if (name.endsWith('/res')) return undefined;
+      const out = await this.process(name, () => payload, caller);
+      return (await this.settle(name, out, caller, false, isSafeCommandName(name))) ? out.reply : undefined;
+    } catch (err) {
+      this.log.error({ command: displayName(name), err: (err as Error).message }, 'command router failed unexpectedly; the command was dropped');
+      return undefined;
+    }
+  }
+
   /** A command from the console or the CLI: the same rules, the answer returned instead of published. */
   async execute(name: string, request: unknown, caller: Caller): Promise<CommandReply> {
     let reply: CommandReply | undefined;
@@ -250,12 +266,15 @@ export class CommandRouter implements CommandRegistry {
     return { id, ok: false, ts: this.iso(), error };
   }
 
-  /** Hands the answer and the audit event to the outbox, within the flood limits. */
-  private async settle(name: string, out: Outcome, caller: Caller, publish: boolean): Promise<void> {
+  /**
+   * Hands the answer (when `publish`) and the audit event to the outbox, within the flood
+   * limits. Returns whether an answer is due, for callers that deliver it themselves (`direct`).
+   */
+  private async settle(name: string, out: Outcome, caller: Caller, publish: boolean, direct = false): Promise<boolean> {
     const { reply } = out;
     const code = reply.ok ? undefined : reply.error.code;
     let audit = true;
-    let answer = publish;
+    let answer = publish || direct;
     if (out.refused) {
       const admitted = this.limiter.admit(caller, code ?? 'INTERNAL');
       audit = admitted.audit;
@@ -271,12 +290,13 @@ export class CommandRouter implements CommandRegistry {
       else this.log.warn(fields, out.refused ? 'command refused' : 'command failed');
     }
     const tasks: Promise<unknown>[] = [];
-    if (answer) tasks.push(attempt(() => this.outbox.recordReply(`cmd/${name}/res`, reply)));
+    if (answer && publish) tasks.push(attempt(() => this.outbox.recordReply(`cmd/${name}/res`, reply)));
     if (audit) {
       const data = { command, id: reply.id, caller: who, ok: reply.ok, ...(code ? { error: code } : {}), durationMs };
       tasks.push(attempt(() => this.outbox.record({ class: 'system', type: 'command.executed', source: { device: 'gateway' }, data })));
     }
     for (const r of await Promise.allSettled(tasks)) if (r.status === 'rejected') this.recordFailed(r.reason, command);
+    return answer;
   }
 
   private recordSummary(s: RefusalSummary): void {

@@ -58,9 +58,11 @@ describe('EmbeddedBroker', () => {
   let url: string;
   let logs: { log: Logger; lines: string[] };
   const clients: MqttClient[] = [];
+  let operatorCommands: string[] = [];
 
   beforeEach(async () => {
     logs = captureLog();
+    operatorCommands = [];
     broker = new EmbeddedBroker({
       config: { host: '127.0.0.1', port: 0, maxPayloadBytes: 1024, maxTopicDepth: 8, maxQueuedPerClient: 10, maxConnections: 5 },
       secrets: secretsFrom({ 'devices.lock-a': 'pw-a-secret', 'devices.lock-b': 'pw-b-secret', 'ops.bms': 'bms-pass' }),
@@ -68,6 +70,10 @@ describe('EmbeddedBroker', () => {
       internalAccounts: [{ username: 'gatehouse-uplink', password: 'internal-pass', role: 'gateway' }, { username: 'watch', password: 'watch-pass', role: 'operator' }],
       topicRoot: ROOT,
       log: logs.log,
+      onOperatorCommand: async (operator, name, payload) => {
+        operatorCommands.push(`${operator} ${name} ${payload.toString()}`);
+        return JSON.stringify({ id: 'answer', ok: true });
+      },
     });
     const { port } = await broker.start();
     expect(port).toBeGreaterThan(0);
@@ -172,17 +178,22 @@ describe('EmbeddedBroker', () => {
     const got: string[] = [];
     gw.on('message', (t) => got.push(t));
     const op = (await connect({ clientId: 'watch-1', username: 'watch', password: 'watch-pass' })).client;
+    const answers: string[] = [];
+    op.on('message', (t) => answers.push(t));
     expect((await op.subscribeAsync(`${ROOT}/#`, { qos: 1 }))[0]?.qos).toBe(1);
     await expect(op.subscribeAsync('#', { qos: 1 })).rejects.toThrow(/Subscribe error/);
     await op.publishAsync(`${ROOT}/cmd/lock.open`, '{"id":"c1","args":{"lock":"lock-a"}}', { qos: 1 });
-    await waitFor(() => got.length === 1, 'the command at the gateway');
-    expect(got).toEqual([`${ROOT}/cmd/lock.open`]);
+    await waitFor(() => operatorCommands.length === 1, 'the command at the command handler, with the operator name');
+    expect(operatorCommands).toEqual(['watch lock.open {"id":"c1","args":{"lock":"lock-a"}}']);
     await op.publishAsync(`${ROOT}/evt/alarm`, '{}', { qos: 1 });
     await op.publishAsync(`${ROOT}/cmd/lock.open`, '{"id":"c2"}', { qos: 1, retain: true });
     await op.publishAsync(`${ROOT}/cmd/x/y`, '{"id":"c3"}', { qos: 1 });
     await op.publishAsync(`${ROOT}/cmd/lock.open`, '{"id":"c4","args":{"lock":"lock-a"}}', { qos: 1 });
-    await waitFor(() => got.length === 2, 'the second legitimate command');
-    expect(got).toEqual([`${ROOT}/cmd/lock.open`, `${ROOT}/cmd/lock.open`]);
+    await waitFor(() => operatorCommands.length === 2 && answers.length === 2, 'the second legitimate command and both answers');
+    expect(operatorCommands[1]).toBe('watch lock.open {"id":"c4","args":{"lock":"lock-a"}}');
+    expect(answers).toEqual([`${ROOT}/cmd/lock.open/res`, `${ROOT}/cmd/lock.open/res`]);
+    // Operator commands never reach the bus: a client subscribed to cmd/+ (the gateway's own) hears none.
+    expect(got).toEqual([]);
     await gw.publishAsync(`${ROOT}/status`, '{"state":"online"}', { qos: 1, retain: true });
     expect(logged(logs.lines, 'embedded broker refused publish', 'retained commands are refused')).toBe(true);
   });
@@ -234,11 +245,24 @@ describe('EmbeddedBroker', () => {
     expect(logged(logs.lines, 'embedded broker refused queue', 'awaiting PUBACK', '"clientId":"watch-slow"')).toBe(true);
   });
 
-  it('caps connections, but never the gateway itself', async () => {
-    broker.config.maxConnections = 1;
+  it('caps connections, keeping room for every configured device, and never refuses the gateway itself', async () => {
+    // Two devices can log in (lock-c has no secret) and one operator: with a cap of 3, room is
+    // kept for both devices, so the operator's first session fits and its second does not.
+    broker.config.maxConnections = 3;
+    expect((await connect({ clientId: 'watch-1', username: 'watch', password: 'watch-pass' })).result).toBe('ok');
+    expect((await connect({ clientId: 'watch-2', username: 'watch', password: 'watch-pass' })).result).toMatch(/Server unavailable/i);
+    expect(logged(logs.lines, 'embedded broker refused capacity', 'room kept for 2 configured devices and operators')).toBe(true);
     expect((await connect({ clientId: 'lock-a', username: 'lock-a', password: 'pw-a-secret' })).result).toBe('ok');
-    expect((await connect({ clientId: 'lock-b', username: 'lock-b', password: 'pw-b-secret' })).result).toMatch(/Server unavailable/i);
+    expect((await connect({ clientId: 'lock-b', username: 'lock-b', password: 'pw-b-secret' })).result).toBe('ok');
     expect((await connect({ clientId: 'gw', username: 'gatehouse-uplink', password: 'internal-pass' })).result).toBe('ok');
+  });
+
+  it('caps the sessions of one operator account', async () => {
+    broker.config.maxSessionsPerOperator = 2;
+    expect((await connect({ clientId: 'watch-1', username: 'watch', password: 'watch-pass' })).result).toBe('ok');
+    expect((await connect({ clientId: 'watch-2', username: 'watch', password: 'watch-pass' })).result).toBe('ok');
+    expect((await connect({ clientId: 'watch-3', username: 'watch', password: 'watch-pass' })).result).toMatch(/Server unavailable/i);
+    expect(logged(logs.lines, 'embedded broker refused capacity', 'operator already has 2 sessions')).toBe(true);
   });
 });
 
