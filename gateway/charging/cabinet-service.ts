@@ -18,6 +18,7 @@ import type { Outbox } from '../outbox/outbox.js';
 import { chargingCommands, type ChargingControl, type StartArgs } from './cabinet-commands.js';
 import { CabinetUnit } from './cabinet-unit.js';
 import { ChargingSessions } from './sessions.js';
+import type { PresenceTracker } from '../presence/presence-policy.js';
 
 /** Builds the bus of one line; `key` is cabinetBusKey() of the config, e.g. `tcp:10.0.0.5:502`. */
 export type BusFactory = (key: string, transport: TransportConfig) => ModbusBus;
@@ -35,6 +36,8 @@ export interface CabinetServiceOptions {
   log: Logger;
   safety?: Partial<ChargingSafetyConfig>;
   meterIntervalMs?: number;
+  /** The gateway's presence policy (flapping cabinets are held offline). */
+  presence?: PresenceTracker;
 }
 
 export function transportFor(cfg: CabinetConfig): TransportConfig {
@@ -59,7 +62,7 @@ export class CabinetService {
       const bus = this.busFor(key, cfg);
       const onBus = this.byBus.get(key) ?? new Map<number, CabinetUnit>();
       if (onBus.has(cfg.unitId)) throw new GatehouseError('CONFIG_INVALID', `unit id ${cfg.unitId} is used twice on ${key}`);
-      const unit = new CabinetUnit({ cfg, bus, sessions: this.sessions, outbox: opts.outbox, clock: opts.clock, timers: opts.timers, log: opts.log, safety });
+      const unit = new CabinetUnit({ cfg, bus, sessions: this.sessions, outbox: opts.outbox, clock: opts.clock, timers: opts.timers, log: opts.log, safety, ...(opts.presence ? { presence: opts.presence } : {}) });
       onBus.set(cfg.unitId, unit);
       this.byBus.set(key, onBus);
       this.units.set(cfg.id, unit);

@@ -25,6 +25,7 @@ import { cabinetState, meterEvent, presenceEvent, safetyEvent, sessionStartedEve
 import type { StartArgs } from './cabinet-commands.js';
 import { SafetyInterlock, energised } from './safety.js';
 import type { ChargingSessions } from './sessions.js';
+import { passThroughPresence, type DevicePresence, type PresenceTracker } from '../presence/presence-policy.js';
 
 export interface CabinetUnitDeps {
   cfg: CabinetConfig;
@@ -35,6 +36,8 @@ export interface CabinetUnitDeps {
   timers: Timers;
   log: Logger;
   safety: ChargingSafetyConfig;
+  /** Decides what of the raw online/offline is announced (gateway/presence); default: everything. */
+  presence?: PresenceTracker;
 }
 
 /** Retained state is rewritten on every change, and otherwise this often to refresh lastSeen. */
@@ -70,10 +73,15 @@ export class CabinetUnit {
   private lastStateWrite = 0;
   private lastPollError: string | undefined;
   private startedMono = 0;
+  private readonly presence: DevicePresence;
 
   constructor(private readonly d: CabinetUnitDeps) {
     this.id = d.cfg.id;
     this.interlock = new SafetyInterlock(d.safety);
+    this.presence = (d.presence ?? passThroughPresence).track(this.id, 'cabinet', (a) => {
+      this.record(presenceEvent(this.id, a.online, a.reason));
+      this.writeState(true);
+    });
   }
 
   get portCount(): number {
@@ -99,7 +107,7 @@ export class CabinetUnit {
     if (this.online === false) return;
     this.online = false;
     this.d.log.warn({ cabinet: this.id, reason }, 'cabinet offline');
-    this.record(presenceEvent(this.id, false, reason));
+    this.presence.observe(false, reason);
     this.writeState(true);
   }
 
@@ -180,7 +188,7 @@ export class CabinetUnit {
     if (this.online !== true) {
       this.online = true;
       this.d.log.info({ cabinet: this.id, identity: this.identity }, 'cabinet online');
-      this.record(presenceEvent(this.id, true));
+      this.presence.observe(true);
     }
     for (const a of actions) {
       const e = safetyEvent(this.id, a);
@@ -338,7 +346,7 @@ export class CabinetUnit {
 
   private writeState(force: boolean): void {
     const active = new Map(this.d.sessions.list(this.id).map((s) => [s.port, s.sessionId]));
-    const body = cabinetState(this.online === true, this.last, this.interlock.latched(), active, this.lastSeen);
+    const body = cabinetState(this.presence.announced === true, this.last, this.interlock.latched(), active, this.lastSeen);
     const key = stateKey(body);
     const mono = this.d.clock.monotonic();
     if (!force && key === this.lastStateKey && mono - this.lastStateWrite < STATE_REFRESH_MS) return;

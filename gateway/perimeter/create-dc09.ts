@@ -14,6 +14,7 @@ import type { Clock, Timers } from '../clock.js';
 import type { LoggerFactory } from '../log.js';
 import { Dc09Receiver } from './dc09-receiver.js';
 import { PanelService, type EventRecorder } from './panel-service.js';
+import type { PresenceTracker } from '../presence/presence-policy.js';
 
 export interface Dc09Component {
   receiver: Dc09Receiver;
@@ -31,6 +32,8 @@ export interface CreateDc09Options {
   clock: Clock;
   timers: Timers;
   logs: LoggerFactory;
+  /** The gateway's presence policy (flapping panels are held offline). */
+  presence?: PresenceTracker;
 }
 
 /** Undefined when the compound file has no `perimeter.dc09` (no receiver wanted). */
@@ -41,7 +44,7 @@ export function createDc09(opts: CreateDc09Options): Dc09Component | undefined {
     if (opts.config.alarmPanels.length > 0) log.warn({ panels: opts.config.alarmPanels.length }, 'alarmPanels configured but no perimeter.dc09 receiver: panels cannot report');
     return undefined;
   }
-  const service = new PanelService({ panels: opts.config.alarmPanels, sink: opts.sink, outbox: opts.outbox, clock: opts.clock, timers: opts.timers, log });
+  const service = new PanelService({ panels: opts.config.alarmPanels, sink: opts.sink, outbox: opts.outbox, clock: opts.clock, timers: opts.timers, log, ...(opts.presence ? { presence: opts.presence } : {}) });
   const receiver = new Dc09Receiver({ config: cfg, panels: opts.config.alarmPanels, secrets: opts.secrets, service, clock: opts.clock, log });
   return { receiver, service, start: () => receiver.start(), stop: () => receiver.stop() };
 }

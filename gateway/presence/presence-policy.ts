@@ -108,15 +108,16 @@ export class PresencePolicy implements PresenceTracker {
 
   /**
    * Rewrites each tracked device's retained state with `online: null, reason: gateway_stopped`,
-   * keeping the rest of what it last said (call after the families stopped, before the uplink does).
+   * keeping the rest of what it last said (call after the families stopped, before the uplink
+   * does). Devices without a retained state (DC-09 panels) get none.
    */
   async markStopped(outbox: Pick<Outbox, 'readStates' | 'setState'>): Promise<void> {
     const last = new Map(outbox.readStates().map((s) => [s.device, s.body]));
     await Promise.all(
-      [...this.devices.keys()].map((device) => {
+      [...this.devices.keys()].filter((device) => last.has(device)).map((device) => {
         let body: Record<string, unknown> = {};
         try {
-          const parsed = JSON.parse(last.get(device) ?? '{}') as unknown;
+          const parsed = JSON.parse(last.get(device)!) as unknown;
           if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
         } catch {
           // An unreadable body is replaced by the stopped marker alone.
