@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { runCli, spawnCli } from '../helpers/cli.js';
+import { startMosquitto } from '../helpers/mosquitto.js';
 
 describe('gatehouse CLI', () => {
   it('prints usage and exits 2 without a command, 0 with --help', () => {
@@ -99,4 +101,31 @@ describe('gatehouse CLI', () => {
     expect(out).toMatch(/cmd\/charging\.stop' -m '\{"id":"demo-2","args":\{"cabinet":"cab-a","port":1\}\}'/);
     expect(out).toContain('demo stopped cleanly');
   });
+  it('demo: honours GATEHOUSE_UPLINK_URL, forwarding the compound to that platform broker', async () => {
+    const broker = await startMosquitto({ persistence: false });
+    const platform = await mqtt.connectAsync(broker.url, { clientId: 'platform-demo', reconnectPeriod: 0 });
+    const seen: { topic: string; body: Record<string, unknown> }[] = [];
+    platform.on('message', (topic, payload) => payload.length && seen.push({ topic, body: JSON.parse(payload.toString()) as Record<string, unknown> }));
+    await platform.subscribeAsync('gatehouse/v1/#', { qos: 1 });
+    try {
+      const child = spawnCli(['demo', '--duration', '6'], { GATEHOUSE_UPLINK_URL: broker.url });
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await new Promise<number | null>((r) => child.on('exit', r));
+      expect(err).not.toMatch(/error/i);
+      expect(code).toBe(0);
+      expect(out).toContain(`forwarding to the platform at ${broker.url}`);
+      // The feed is still printed (from the outbox), and it is on the platform broker.
+      expect(out).toMatch(/evt\/system\s+gateway\.started/);
+      expect(out).toMatch(/mosquitto_sub -h 127\.0\.0\.1 -p \d+ -t 'gatehouse\/v1\//);
+      expect(seen.some((m) => /\/evt\/system$/.test(m.topic) && m.body.type === 'gateway.started')).toBe(true);
+      expect(seen.some((m) => /\/evt\/(access|device|charging)$/.test(m.topic))).toBe(true);
+      expect(seen.some((m) => m.topic.endsWith('/status') && m.body.state === 'online')).toBe(true);
+    } finally {
+      await platform.endAsync(true);
+      await broker.dispose();
+    }
+  }, 60_000);
 });
