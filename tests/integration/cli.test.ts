@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
+import { Outbox } from '../../gateway/outbox/outbox.js';
+import { systemClock } from '../../gateway/clock.js';
 
 describe('gatehouse CLI', () => {
   it('prints usage and exits 2 without a command, 0 with --help', () => {
@@ -50,6 +52,20 @@ describe('gatehouse CLI', () => {
     const r = runCli(['check', '--config', join(dir, 'c.yaml')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/lock flat-1 has no password secret "devices.flat-1"/);
+  });
+
+  it('check --devices: after a planned stop a device is reported unknown (gateway stopped), not offline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
+    writeFileSync(join(dir, 's.yaml'), 'devices:\n  flat-1: pw-flat-1-xyz\n  flat-2: pw-flat-2-xyz\n');
+    writeFileSync(join(dir, 'c.yaml'), 'compound: { id: c }\ngateway: { id: g }\nsecretsFile: s.yaml\nlocks:\n  - id: flat-1\n  - id: flat-2\n');
+    const outbox = new Outbox({ file: join(dir, 'data', 'outbox.db'), clock: systemClock({ forceState: 'synced' }), config: {} });
+    await outbox.setState('flat-1', { online: null, reason: 'gateway_stopped', locked: true, door: 'closed', battery: 80, tamper: false, lastSeen: null });
+    await outbox.setState('flat-2', { online: false, locked: null, door: 'unknown', battery: null, tamper: false, lastSeen: null });
+    outbox.close();
+    const r = runCli(['check', '--config', join(dir, 'c.yaml'), '--data', join(dir, 'data'), '--devices']);
+    expect(r.stdout).toMatch(/lock flat-1\s+UNKNOWN \(gateway stopped\)/);
+    expect(r.stdout).toMatch(/lock flat-2\s+OFFLINE/);
+    expect(r.status).toBe(1);
   });
 
   it('check: a reader that must talk securely without a key is a configuration error; one without secure channel is a warning', () => {
