@@ -118,9 +118,11 @@ export class Gateway {
     this.alarms = createAlarms({ config, outbox: this.outbox, clock: this.clock, timers, logs });
     for (const def of this.alarms.commands()) this.router.register(def);
     const recorded = this.alarms.tap(this.outbox);
-    this.presence = new PresencePolicy({ config: config.presence, clock: this.clock, timers, sink: this.alarms.manager, log: logs.child('presence') });
+    const presenceLog = logs.child('presence');
+    this.presence = new PresencePolicy({ config: config.presence, clock: this.clock, timers, sink: this.alarms.manager, log: presenceLog });
     const presence = this.presence;
-    this.locks = new LockService({ locks: config.locks, broker: this.broker, outbox: recorded, clock: this.clock, timers, log: logs.child('locks'), presence });
+    const lockLog = logs.child('locks');
+    this.locks = new LockService({ locks: config.locks, broker: this.broker, outbox: recorded, clock: this.clock, timers, log: lockLog, presence });
     for (const def of this.locks.commands()) this.router.register(def);
     // Charging sessions live in the outbox database, so they survive a restart with it.
     this.cabinets = new CabinetService({

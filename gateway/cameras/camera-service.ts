@@ -178,7 +178,11 @@ export class CameraService extends EventEmitter<CameraServiceEvents> implements 
   /** What the presence policy decided to announce: the device event and the retained state. */
   private announce(camera: string, a: PresenceAnnouncement): void {
     const source = { device: camera };
-    this.record(a.online ? { class: 'device', type: 'device.online', source, data: { family: 'camera' } } : { class: 'device', type: 'device.offline', source, data: { family: 'camera', reason: a.reason ?? 'unreachable' } });
+    this.record(
+      a.online
+        ? { class: 'device', type: 'device.online', source, data: { family: 'camera' } }
+        : { class: 'device', type: 'device.offline', source, data: { family: 'camera', reason: a.reason ?? 'unreachable' } },
+    );
     void this.publishState(camera);
   }
 

@@ -247,7 +247,11 @@ export class PerimeterService {
   private announce(module: string, a: PresenceAnnouncement): void {
     const source = { device: module };
     const reason = a.reason ?? 'no_answer';
-    this.record(a.online ? { class: 'device', type: 'device.online', source, data: { family: 'module' } } : { class: 'device', type: 'device.offline', source, data: { family: 'module', reason } });
+    this.record(
+      a.online
+        ? { class: 'device', type: 'device.online', source, data: { family: 'module' } }
+        : { class: 'device', type: 'device.offline', source, data: { family: 'module', reason } },
+    );
     if (a.online) this.o.sink.clear(MODULE_OFFLINE.kind, source);
     else this.o.sink.raise({ kind: MODULE_OFFLINE.kind, source, priority: MODULE_OFFLINE.priority, data: { module, reason } });
     this.publishModule(module);

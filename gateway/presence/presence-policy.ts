@@ -85,7 +85,9 @@ export class PresencePolicy implements PresenceTracker {
 
   track(device: string, family: DeviceFamily, announce: Announce): DevicePresence {
     const t: Tracked = {
-      device, family, announce, announced: null, raw: null, changes: [], held: false, episodes: 0, holdMs: this.opts.config.holdMs, releasedAt: undefined, release: undefined,
+      device, family, announce,
+      announced: null, raw: null, changes: [], held: false, episodes: 0,
+      holdMs: this.opts.config.holdMs, releasedAt: undefined, release: undefined,
       observe: (online, reason, detail) => this.observe(t, online, reason, detail),
     };
     this.devices.set(device, t);
@@ -143,7 +145,7 @@ export class PresencePolicy implements PresenceTracker {
     if (t.announced === online) return;
     if (t.announced === null) {
       // The first thing learnt after start is not a change: nothing to count.
-      return this.say(t, { online, ...(reason !== undefined ? { reason } : {}), ...(detail ? { detail } : {}) });
+      return this.say(t, announcement(online, reason, detail));
     }
     const { windowMs, maxChanges, resetAfterMs } = this.opts.config;
     t.changes = t.changes.filter((at) => now - at < windowMs);
@@ -157,7 +159,7 @@ export class PresencePolicy implements PresenceTracker {
       return;
     }
     t.changes.push(now);
-    this.say(t, { online, ...(reason !== undefined ? { reason } : {}), ...(detail ? { detail } : {}) });
+    this.say(t, announcement(online, reason, detail));
   }
 
   private hold(t: Tracked, reason: string | undefined, detail: Record<string, unknown> | undefined): void {
@@ -165,8 +167,11 @@ export class PresencePolicy implements PresenceTracker {
     t.episodes++;
     t.holdMs = Math.min(holdMs * 2 ** (t.episodes - 1), maxHoldMs);
     t.held = true;
-    this.opts.log.warn({ device: t.device, family: t.family, episode: t.episodes, holdMs: t.holdMs }, 'device is flapping: held offline until it answers without a break');
-    if (t.announced !== false) this.say(t, { online: false, reason: reason ?? 'flapping', ...(detail ? { detail } : {}) });
+    this.opts.log.warn(
+      { device: t.device, family: t.family, episode: t.episodes, holdMs: t.holdMs },
+      'device is flapping: held offline until it answers without a break',
+    );
+    if (t.announced !== false) this.say(t, announcement(false, reason ?? 'flapping', detail));
     try {
       this.opts.sink.raise({
         kind: FLAPPING_ALARM.kind,
@@ -186,7 +191,7 @@ export class PresencePolicy implements PresenceTracker {
     t.releasedAt = this.opts.clock.monotonic();
     t.changes = [];
     this.opts.log.info({ device: t.device, family: t.family, stableMs: t.holdMs }, 'flapping device stable again: announced online');
-    this.say(t, { online: true, ...(t.lastUp?.reason !== undefined ? { reason: t.lastUp.reason } : {}), ...(t.lastUp?.detail ? { detail: t.lastUp.detail } : {}) });
+    this.say(t, announcement(true, t.lastUp?.reason, t.lastUp?.detail));
     try {
       this.opts.sink.clear(FLAPPING_ALARM.kind, { device: t.device }, { stableMs: t.holdMs });
     } catch (err) {
@@ -205,6 +210,10 @@ export class PresencePolicy implements PresenceTracker {
   }
 }
 
+function announcement(online: boolean, reason: string | undefined, detail: Record<string, unknown> | undefined): PresenceAnnouncement {
+  return { online, ...(reason !== undefined ? { reason } : {}), ...(detail ? { detail } : {}) };
+}
+
 /**
  * No damping: every raw change is announced at once. For unit tests of one family and for
  * families built outside a gateway; the gateway always gives its PresencePolicy.
@@ -216,7 +225,7 @@ export const passThroughPresence: PresenceTracker = {
       observe(online: boolean, reason?: string, detail?: Record<string, unknown>) {
         if (t.announced === online) return;
         t.announced = online;
-        announce({ online, ...(reason !== undefined ? { reason } : {}), ...(detail ? { detail } : {}) });
+        announce(announcement(online, reason, detail));
       },
     };
     return t;
