@@ -94,6 +94,11 @@ export class PresencePolicy implements PresenceTracker {
     return t;
   }
 
+  /** Every device the families registered, with its family. */
+  tracked(): { device: string; family: DeviceFamily; announced: boolean | null }[] {
+    return [...this.devices.values()].map((t) => ({ device: t.device, family: t.family, announced: t.announced }));
+  }
+
   /** Devices held offline as flapping right now, for status and the console. */
   flapping(): string[] {
     return [...this.devices.values()].filter((t) => t.held).map((t) => t.device);
