@@ -352,6 +352,7 @@ export class Gateway {
       cabinets: this.cabinets.states(),
       access: { ...this.access.service.states(), credentials: this.access.decider.syncState() },
       alarms: { open: this.alarms.manager.openCount() },
+      presence: { flapping: this.presence.flapping() },
       perimeter: this.perimeter.service.states(),
       dc09: this.dc09Ports ?? null,
       cameras: Object.fromEntries(this.opts.config.cameras.map((c) => [c.id, this.cameras.service.status(c.id) ?? null])),

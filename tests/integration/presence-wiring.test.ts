@@ -46,6 +46,7 @@ describe('presence wiring', () => {
       expect(gateway.presence.tracked().map((t) => [t.device, t.family]).sort()).toEqual([
         ['cab-a', 'cabinet'], ['cam-gate', 'camera'], ['flat-1', 'lock'], ['gate-in', 'reader'], ['panel-1', 'panel'], ['wall-north', 'module'],
       ]);
+      expect(gateway.status().presence).toEqual({ flapping: [] });
     } finally {
       await gateway.stop();
     }
