@@ -11,9 +11,11 @@
  * starts a flapping episode: the device is announced offline (if it was online), one
  * `device.flapping` alarm is raised, and nothing more is announced until the device has
  * answered without a break for the episode's hold (`holdMs`, doubling per episode up to
- * `maxHoldMs`). Then it is announced online and the alarm clears. A device that goes down
- * again within `resetAfterMs` of a release is held at once, without free changes: so a
- * device costs the platform a bounded number of events per hour whatever it does.
+ * `maxHoldMs`). Then it is announced online; the alarm clears once it has also stayed up for
+ * that long after the release (one alarm per flapping spell, not one per episode). A device
+ * that goes down again within `resetAfterMs` of a release is held at once, without free
+ * changes: so a device costs the platform a bounded number of events per hour whatever it
+ * does (≤ 20 with the defaults, a reader's offline alarm events included).
  *
  * Planned stops: stop() silences every announcement (a gateway going down is not its devices
  * going down), and markStopped() leaves each device's retained state saying so.
@@ -74,6 +76,9 @@ interface Tracked extends DevicePresence {
   holdMs: number;
   releasedAt: number | undefined;
   release: TimerHandle | undefined;
+  /** The device.flapping alarm is raised (across episodes, until the device stays up after a release). */
+  flappingRaised: boolean;
+  clearFlapping: TimerHandle | undefined;
   announce: Announce;
 }
 
@@ -87,7 +92,7 @@ export class PresencePolicy implements PresenceTracker {
     const t: Tracked = {
       device, family, announce,
       announced: null, raw: null, changes: [], held: false, episodes: 0,
-      holdMs: this.opts.config.holdMs, releasedAt: undefined, release: undefined,
+      holdMs: this.opts.config.holdMs, releasedAt: undefined, release: undefined, flappingRaised: false, clearFlapping: undefined,
       observe: (online, reason, detail) => this.observe(t, online, reason, detail),
     };
     this.devices.set(device, t);
@@ -110,6 +115,8 @@ export class PresencePolicy implements PresenceTracker {
     for (const t of this.devices.values()) {
       t.release?.cancel();
       t.release = undefined;
+      t.clearFlapping?.cancel();
+      t.clearFlapping = undefined;
     }
   }
 
@@ -176,7 +183,12 @@ export class PresencePolicy implements PresenceTracker {
       { device: t.device, family: t.family, episode: t.episodes, holdMs: t.holdMs },
       'device is flapping: held offline until it answers without a break',
     );
+    t.clearFlapping?.cancel();
+    t.clearFlapping = undefined;
     if (t.announced !== false) this.say(t, announcement(false, reason ?? 'flapping', detail));
+    // One alarm for the whole spell: a device held again soon after a release is already raised.
+    if (t.flappingRaised) return;
+    t.flappingRaised = true;
     try {
       this.opts.sink.raise({
         kind: FLAPPING_ALARM.kind,
@@ -197,8 +209,16 @@ export class PresencePolicy implements PresenceTracker {
     t.changes = [];
     this.opts.log.info({ device: t.device, family: t.family, stableMs: t.holdMs }, 'flapping device stable again: announced online');
     this.say(t, announcement(true, t.lastUp?.reason, t.lastUp?.detail));
+    // The alarm clears when the device has stayed up as long again (a new hold cancels this).
+    t.clearFlapping = this.opts.timers.setTimeout(() => this.clearFlapping(t), t.holdMs);
+  }
+
+  private clearFlapping(t: Tracked): void {
+    t.clearFlapping = undefined;
+    if (this.stopped || t.held || !t.flappingRaised) return;
+    t.flappingRaised = false;
     try {
-      this.opts.sink.clear(FLAPPING_ALARM.kind, { device: t.device }, { stableMs: t.holdMs });
+      this.opts.sink.clear(FLAPPING_ALARM.kind, { device: t.device }, { stableMs: 2 * t.holdMs });
     } catch (err) {
       this.opts.log.error({ device: t.device, err: (err as Error).message }, 'flapping alarm could not be cleared');
     }
