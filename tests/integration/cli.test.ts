@@ -121,7 +121,10 @@ describe('gatehouse CLI', () => {
     const broker = await startMosquitto({ persistence: false });
     const platform = await mqtt.connectAsync(broker.url, { clientId: 'platform-demo', reconnectPeriod: 0 });
     const seen: { topic: string; body: Record<string, unknown> }[] = [];
-    platform.on('message', (topic, payload) => payload.length && seen.push({ topic, body: JSON.parse(payload.toString()) as Record<string, unknown> }));
+    platform.on('message', (topic, payload) => {
+      // media/{id} carries JPEG snapshots, not JSON.
+      if (payload.length && !topic.includes('/media/')) seen.push({ topic, body: JSON.parse(payload.toString()) as Record<string, unknown> });
+    });
     await platform.subscribeAsync('gatehouse/v1/#', { qos: 1 });
     try {
       const child = spawnCli(['demo', '--duration', '6'], { GATEHOUSE_UPLINK_URL: broker.url });
