@@ -17,6 +17,7 @@ import type { Envelope } from '../../gateway/events.js';
 import { silentLogger } from '../../gateway/log.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { PresencePolicy, passThroughPresence, type DevicePresence } from '../../gateway/presence/presence-policy.js';
+import { validateMessage } from '../helpers/asyncapi.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -93,6 +94,8 @@ describe('PresencePolicy', () => {
     expect(all.length).toBeLessThanOrEqual(20);
     expect(d.announced).toBe(false);
     expect(policy.flapping()).toEqual(['flat-1']);
+    // Every event as published is one the AsyncAPI document describes (device.flapping included).
+    for (const r of outbox.readEvents(0, 1000)) expect(validateMessage(`gatehouse/v1/c/g/evt/${r.class}`, r.body).errors).toEqual([]);
     // The same device undamped (the behaviour before): thousands.
     const undamped = lock('flat-2', passThroughPresence);
     undamped.observe(true);

@@ -22,6 +22,7 @@ import { silentLogger } from '../../gateway/log.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { PresencePolicy } from '../../gateway/presence/presence-policy.js';
 import { FakeOsdpLine } from '../helpers/fake-osdp-line.js';
+import { validateMessage } from '../helpers/asyncapi.js';
 
 const KEY = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
 const config = CompoundConfig.parse({
@@ -71,6 +72,11 @@ function pipeline(fault: number) {
         await flush();
       }
     },
+    /** Validation errors of every recorded event against the AsyncAPI document. */
+    invalid(): string[] {
+      outbox.flush();
+      return outbox.readEvents(0, 100_000).flatMap((r) => validateMessage(`gatehouse/v1/c/g/evt/${r.class}`, r.body).errors);
+    },
     events(device: string): Envelope[] {
       outbox.flush();
       return outbox.readEvents(0, 100_000).map((r) => JSON.parse(r.body) as Envelope).filter((e) => e.source.device === device);
@@ -118,5 +124,6 @@ describe('a flapping OSDP reader through the access pipeline', () => {
     expect(presence.at(-1)).toBe('device.offline');
     expect((p.service.states().readers['gate-in'] as { online: boolean }).online).toBe(false);
     expect(p.events('gate-out').map((e) => e.type)).toEqual(['device.online']);
+    expect(p.invalid()).toEqual([]);
   });
 });
