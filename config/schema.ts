@@ -10,6 +10,7 @@ import { BrokerAuthThrottleConfig, BrokerPendingConfig, BrokerTlsConfig } from '
 import { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig, checkAccessReferences } from './access-schema.js';
 import { CameraConfig, ConsoleConfig, LiveViewConfig, MediaConfig } from './camera-schema.js';
 import { AlarmsConfig, Dc09PanelConfig, InputModuleConfig, LinkageRule, OutputConfig, PartitionConfig, PerimeterConfig, ZoneConfig, checkPerimeterReferences } from './perimeter-schema.js';
+import { PresenceConfig } from './presence-schema.js';
 
 export { Id };
 
@@ -214,6 +215,8 @@ export const CompoundConfig = z
     perimeter: PerimeterConfig.prefault({}),
     /** The alarm lifecycle shared by every family, and what an alarm sets off. */
     alarms: AlarmsConfig.prefault({}),
+    /** Presence damping for every family: a flapping device is held offline (gateway/presence/). */
+    presence: PresenceConfig.prefault({}),
     linkage: z.array(LinkageRule).default([]),
     /** Cameras (issue 6): ONVIF + RTSP, snapshots on alarm, live view in the console. */
     cameras: z.array(CameraConfig).default([]),
@@ -302,6 +305,7 @@ export type CabinetConfigInput = z.input<typeof CabinetConfig>;
 export type ChargingConfig = z.infer<typeof ChargingConfig>;
 export type { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig, ScheduleConfig } from './access-schema.js';
 export type { CameraConfig, ConsoleConfig, LiveViewConfig, MediaConfig } from './camera-schema.js';
+export type { PresenceConfig } from './presence-schema.js';
 export type { AlarmsConfig, AlarmPriority, Dc09PanelConfig, Dc09ReceiverConfig, InputModuleConfig, LinkageRule, OutputConfig, PartitionConfig, PerimeterConfig, ZoneConfig } from './perimeter-schema.js';
 
 /** One ModbusBus per distinct key: an RTU line by device path, a TCP endpoint by host:port. */

@@ -33,6 +33,7 @@ import { Uplink } from './uplink/uplink.js';
 import { redactUrl } from './uplink/connection.js';
 import { topicRoot } from './topics.js';
 import { SystemdNotifier } from './systemd.js';
+import { PresencePolicy } from './presence/presence-policy.js';
 import { VERSION } from './version.js';
 import { GatehouseError } from './errors.js';
 
@@ -66,6 +67,8 @@ export class Gateway {
   readonly cabinets: CabinetService;
   readonly access: AccessComponent;
   readonly alarms: AlarmsComponent;
+  /** What every family announces of its devices' presence: flapping devices held offline, silence on a planned stop. */
+  readonly presence: PresencePolicy;
   readonly perimeter: PerimeterComponent;
   readonly media: MediaStore;
   readonly cameras: CamerasComponent;
@@ -130,7 +133,11 @@ export class Gateway {
     this.alarms = createAlarms({ config, outbox: this.outbox, clock: this.clock, timers, logs });
     for (const def of this.alarms.commands()) this.router.register(def);
     const recorded = this.alarms.tap(this.outbox);
-    this.locks = new LockService({ locks: config.locks, broker: this.broker, outbox: recorded, clock: this.clock, timers, log: logs.child('locks') });
+    const presenceLog = logs.child('presence');
+    this.presence = new PresencePolicy({ config: config.presence, clock: this.clock, timers, sink: this.alarms.manager, log: presenceLog });
+    const presence = this.presence;
+    const lockLog = logs.child('locks');
+    this.locks = new LockService({ locks: config.locks, broker: this.broker, outbox: recorded, clock: this.clock, timers, log: lockLog, presence });
     for (const def of this.locks.commands()) this.router.register(def);
     // Charging sessions live in the outbox database, so they survive a restart with it.
     this.cabinets = new CabinetService({
@@ -141,6 +148,7 @@ export class Gateway {
       log: logs.child('cabinets'),
       safety: config.charging.safety,
       meterIntervalMs: config.charging.meterIntervalMs,
+      presence,
     });
     for (const def of this.cabinets.commands()) this.router.register(def);
     // "Offline" on an access decision means the platform did not hear of it at the time:
@@ -155,11 +163,12 @@ export class Gateway {
       timers,
       logs,
       uplinkConnected: () => platformConfigured && (this.uplink?.status().connected ?? false),
+      presence,
     });
     for (const def of this.access.commands()) this.router.register(def);
     // Perimeter zones report their conditions to the alarm manager themselves, so they get the
     // plain outbox (through the tap their partition events would become alarms too).
-    this.perimeter = createPerimeter({ config, outbox: this.outbox, sink: this.alarms.manager, clock: this.clock, timers, logs });
+    this.perimeter = createPerimeter({ config, outbox: this.outbox, sink: this.alarms.manager, clock: this.clock, timers, logs, presence });
     for (const def of this.perimeter.commands()) this.router.register(def);
     // Snapshots live on disk beside the outbox; they reach the platform on media/{id}.
     this.media = new MediaStore({
@@ -172,7 +181,7 @@ export class Gateway {
     });
     this.mediaPublisher = new MediaPublisher({ store: this.media, root: this.root, log: logs.child('media') });
     // Cameras raise their own conditions (tamper, line, field): plain outbox, like the perimeter.
-    this.cameras = createCameras({ config, secrets: opts.secrets, outbox: this.outbox, sink: this.alarms.manager, mediaStore: this.media, clock: this.clock, timers, logs });
+    this.cameras = createCameras({ config, secrets: opts.secrets, outbox: this.outbox, sink: this.alarms.manager, mediaStore: this.media, clock: this.clock, timers, logs, presence });
     for (const def of this.cameras.commands()) this.router.register(def);
     this.alarms.linkage(this.perimeter.outputs, this.cameras.linkage);
     this.liveView = new LiveViewHub({
@@ -212,6 +221,9 @@ export class Gateway {
         stop: () => this.broker.stop(),
       },
       { name: 'uplink', essential: this.required.has('uplink'), requiredBecause: this.required.get('uplink'), start: () => this.startUplink(), stop: () => this.uplink?.stop() },
+      // Stops after every device family and before the uplink: a planned stop leaves each
+      // device's retained state saying so (online: null, reason: gateway_stopped), delivered.
+      { name: 'presence', essential: false, start: () => undefined, stop: () => this.presence.markStopped(this.outbox) },
       { name: 'locks', essential: false, start: () => this.locks.start(), stop: () => this.locks.stop() },
       { name: 'access', essential: false, start: () => this.access.start(), stop: () => this.access.stop() },
       { name: 'cameras', essential: false, start: () => this.cameras.start(), stop: () => this.cameras.stop() },
@@ -230,7 +242,7 @@ export class Gateway {
         essential: false,
         // Built at start, not in the constructor: a bad panel key fails this component only.
         start: async () => {
-          this.dc09 = createDc09({ config, secrets: opts.secrets, outbox: this.outbox, sink: this.alarms.manager, clock: this.clock, timers, logs });
+          this.dc09 = createDc09({ config, secrets: opts.secrets, outbox: this.outbox, sink: this.alarms.manager, clock: this.clock, timers, logs, presence });
           if (this.dc09) this.dc09Ports = await this.dc09.start();
         },
         stop: () => this.dc09?.stop(),
@@ -337,6 +349,8 @@ export class Gateway {
   async stop(): Promise<void> {
     this.notifier.stopping();
     this.notifier.stop();
+    // A planned stop is not every device going offline: nothing more is announced from here.
+    this.presence.stop();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.started.some((c) => c.name === 'outbox')) {
       await this.outbox.record({ class: 'system', type: 'gateway.stopping', source: { device: 'gateway' }, data: { version: VERSION } }).catch(() => undefined);
@@ -366,6 +380,7 @@ export class Gateway {
       cabinets: this.cabinets.states(),
       access: { ...this.access.service.states(), credentials: this.access.decider.syncState() },
       alarms: { open: this.alarms.manager.openCount() },
+      presence: { flapping: this.presence.flapping() },
       perimeter: this.perimeter.service.states(),
       dc09: this.dc09Ports ?? null,
       cameras: Object.fromEntries(this.opts.config.cameras.map((c) => [c.id, this.cameras.service.status(c.id) ?? null])),

@@ -172,17 +172,19 @@ async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): P
   const states = new Map((db.prepare('SELECT device, body FROM states').all() as { device: string; body: string }[]).map((r) => [r.device, JSON.parse(r.body) as Record<string, unknown>]));
   db.close();
   let bad = 0;
+  // After a planned stop presence is unknown, not offline (the daemon says so in the state).
+  const word = (s: Record<string, unknown> | undefined) => (s?.online === true ? 'online ' : s?.reason === 'gateway_stopped' ? 'UNKNOWN (gateway stopped)' : 'OFFLINE');
   for (const lock of config.locks) {
     const s = states.get(lock.id);
     const online = s?.online === true;
     if (!online) bad++;
-    process.stdout.write(`lock ${lock.id.padEnd(20)} ${online ? 'online ' : 'OFFLINE'} ${s ? `last seen ${String(s.lastSeen ?? s.ts)} battery ${String(s.battery ?? '?')}%` : 'never connected'}\n`);
+    process.stdout.write(`lock ${lock.id.padEnd(20)} ${word(s)} ${s ? `last seen ${String(s.lastSeen ?? s.ts)} battery ${String(s.battery ?? '?')}%` : 'never connected'}\n`);
   }
   for (const reader of config.readers) {
     const s = states.get(reader.id);
     const online = s?.online === true;
     if (!online) bad++;
-    process.stdout.write(`reader ${reader.id.padEnd(18)} ${online ? 'online ' : 'OFFLINE'} ${s ? `last seen ${String(s.lastSeen ?? s.ts)} secure ${String(s.secure)}${s.tamper ? ' TAMPER' : ''}` : 'never seen'}\n`);
+    process.stdout.write(`reader ${reader.id.padEnd(18)} ${word(s)} ${s ? `last seen ${String(s.lastSeen ?? s.ts)} secure ${String(s.secure)}${s.tamper ? ' TAMPER' : ''}` : 'never seen'}\n`);
   }
   return bad ? 1 : 0;
 }

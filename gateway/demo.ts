@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseCompound, secretsFrom, type LoadedConfig } from '../config/load.js';
 import { createLoggerFactory } from './log.js';
 import { Gateway } from './app.js';
+import { redactUrl } from './uplink/connection.js';
 import { untilSignal } from './cli.js';
 import { startSimulatedLocks } from '../sim/smartlock/index.js';
 import { startSimulatedCabinets, type SimulatedCabinets } from '../sim/cabinet/index.js';
@@ -72,9 +73,13 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
   const watchPassword = randomBytes(12).toString('base64url');
   // Device chatter (a lock going offline is a warning in a real compound) would drown the feed.
   const logs = createLoggerFactory({ ...config.log, level: 'error' });
-  const gateway = new Gateway({ config, secrets: secretsFrom({ ...lockPasswords, ...doors?.secrets, ...perimeter?.secrets }), dataDir, logs, operators: [{ username: 'watch', password: watchPassword }] });
-  // Watch in-process from before the start, so the feed shows the very first events too.
-  const unwatch = gateway.broker.subscribe(`${gateway.root}/#`, (topic, payload) => printMessage(topic.slice(gateway.root.length + 1), payload));
+  // The contract: GATEHOUSE_UPLINK_URL overrides uplink.url for every command, the demo included.
+  const uplinkUrl = process.env.GATEHOUSE_UPLINK_URL || undefined;
+  const secrets = secretsFrom({ ...lockPasswords, ...doors?.secrets, ...perimeter?.secrets });
+  const gateway = new Gateway({ config, secrets, dataDir, logs, operators: [{ username: 'watch', password: watchPassword }], ...(uplinkUrl ? { uplinkUrl } : {}) });
+  // Watch in-process from before the start, so the feed shows the very first events too: on the
+  // embedded broker, or (forwarding to a platform, which the embedded broker then does not see) the outbox.
+  const unwatch = uplinkUrl ? watchOutbox(gateway) : gateway.broker.subscribe(`${gateway.root}/#`, (topic, payload) => printMessage(topic.slice(gateway.root.length + 1), payload));
   try {
     await gateway.start();
   } catch (err) {
@@ -99,7 +104,8 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
 
   const root = gateway.root;
   const cab = config.cabinets[0];
-  const mqttAuth = `-h 127.0.0.1 -p ${gateway.brokerPort} -u watch -P '${watchPassword}'`;
+  // Commands go where the uplink listens: the embedded broker, or the platform's.
+  const mqttAuth = uplinkUrl ? platformTarget(uplinkUrl) : `-h 127.0.0.1 -p ${gateway.brokerPort} -u watch -P '${watchPassword}'`;
   let cmdN = 3;
   const pub = (command: string, args: Record<string, unknown>) => `mosquitto_pub ${mqttAuth} -t '${root}/cmd/${command}' -m '${JSON.stringify({ id: `demo-${++cmdN}`, args })}'`;
   process.stdout.write(
@@ -107,20 +113,21 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
       '',
       `Gatehouse demo — compound ${config.compound.id}, gateway ${config.gateway.id}, ${config.locks.length} simulated smart locks`,
       `  embedded MQTT broker  ${url}   (data in ${dataDir})`,
+      ...(uplinkUrl ? [`  forwarding to the platform at ${redactUrl(uplinkUrl)} (GATEHOUSE_UPLINK_URL); the feed is there under ${root}/#`] : []),
       `  watch the platform feed:`,
-      `    mosquitto_sub -h 127.0.0.1 -p ${gateway.brokerPort} -u watch -P '${watchPassword}' -t '${root}/#' -v`,
+      `    mosquitto_sub ${mqttAuth} -t '${root}/#' -v`,
       `  open a flat door remotely:`,
-      `    mosquitto_pub -h 127.0.0.1 -p ${gateway.brokerPort} -u watch -P '${watchPassword}' -t '${root}/cmd/lock.open' -m '{"id":"demo-1","args":{"lock":"${config.locks[0]?.id}"}}'`,
+      `    mosquitto_pub ${mqttAuth} -t '${root}/cmd/lock.open' -m '{"id":"demo-1","args":{"lock":"${config.locks[0]?.id}"}}'`,
       ...(cab
         ? [
             `  ${config.cabinets.length} simulated charging cabinet(s) on Modbus TCP; stop a charging bike:`,
-            `    mosquitto_pub -h 127.0.0.1 -p ${gateway.brokerPort} -u watch -P '${watchPassword}' -t '${root}/cmd/charging.stop' -m '{"id":"demo-2","args":{"cabinet":"${cab.id}","port":${DEMO_PLUGGED[cab.id]?.[0] ?? 1}}}'`,
+            `    mosquitto_pub ${mqttAuth} -t '${root}/cmd/charging.stop' -m '{"id":"demo-2","args":{"cabinet":"${cab.id}","port":${DEMO_PLUGGED[cab.id]?.[0] ?? 1}}}'`,
           ]
         : []),
       ...(doors
         ? [
             `  ${config.readers.length} simulated OSDP readers (secure channel) on a pty RS-485 line; residents come and go. Open the main gate:`,
-            `    mosquitto_pub -h 127.0.0.1 -p ${gateway.brokerPort} -u watch -P '${watchPassword}' -t '${root}/cmd/door.open' -m '{"id":"demo-3","args":{"door":"main-gate"}}'`,
+            `    mosquitto_pub ${mqttAuth} -t '${root}/cmd/door.open' -m '{"id":"demo-3","args":{"door":"main-gate"}}'`,
           ]
         : []),
       ...(perimeter?.banner(pub) ?? []),
@@ -187,6 +194,33 @@ function demoSetupLink(dataDir: string): string {
     return readFileSync(join(dataDir, SETUP_LINK_FILE), 'utf8').trim();
   } catch {
     return '(no setup link: an administrator exists)';
+  }
+}
+
+/** The feed as the outbox records it (what the uplink forwards); returns the unsubscribe. */
+function watchOutbox(gateway: Gateway): () => void {
+  // The class is the row's, not the envelope's (it names the topic); read right after the commit.
+  const classOf = gateway.outbox.db.prepare('SELECT class FROM events WHERE seq = ?').pluck();
+  const onRecorded = (envelopes: { seq: number }[]) => {
+    for (const e of envelopes) printMessage(`evt/${String(classOf.get(e.seq) ?? '?')}`, Buffer.from(JSON.stringify(e)));
+  };
+  const onState = (device: string, body: string) => printMessage(`state/${device}`, Buffer.from(body));
+  gateway.outbox.on('recorded', onRecorded);
+  gateway.outbox.on('state', onState);
+  return () => {
+    gateway.outbox.off('recorded', onRecorded);
+    gateway.outbox.off('state', onState);
+  };
+}
+
+/** mosquitto_sub/pub options for the platform broker of GATEHOUSE_UPLINK_URL (its password is not repeated). */
+function platformTarget(url: string): string {
+  try {
+    const u = new URL(url);
+    const port = u.port || (u.protocol === 'mqtts:' ? '8883' : '1883');
+    return `-h ${u.hostname} -p ${port}${u.username ? ` -u '${decodeURIComponent(u.username)}' -P '…'` : ''}${u.protocol === 'mqtts:' ? ' --capath /etc/ssl/certs' : ''}`;
+  } catch {
+    return `-L '${redactUrl(url)}'`;
   }
 }
 

@@ -15,6 +15,12 @@ import type { Job, OsdpReaderOptions, PdLink } from './cp-types.js';
 
 /** A BUSY reader is asked again after this long (spec: "retry later"). */
 const BUSY_RETRY_MS = 50;
+/**
+ * A secure failure is reported once per reason; a reader that then holds its session this
+ * long is trusted again, so a later failure is news. Shorter, and a reader that fails a few
+ * exchanges after every handshake would record reader.secure_failed on every retry.
+ */
+const SECURE_FAILURE_MEMORY_MS = 60_000;
 const SETUP_NAMES: Record<number, string> = { [Cmd.ID]: 'ID', [Cmd.CAP]: 'CAP', [Cmd.CHLNG]: 'CHLNG', [Cmd.SCRYPT]: 'SCRYPT', [Cmd.KEYSET]: 'KEYSET', [Cmd.ISTAT]: 'ISTAT', [Cmd.OSTAT]: 'OSTAT', [Cmd.LSTAT]: 'LSTAT', [Cmd.POLL]: 'POLL' };
 const commandName = (code: number) => SETUP_NAMES[code] ?? `0x${code.toString(16)}`;
 
@@ -48,7 +54,7 @@ export class ReaderMachine {
       phase: 'down', sqn: 0, online: false, secure: false, session: undefined, newKey: undefined, scrypt: undefined,
       identity: undefined, lastSeen: undefined, misses: 0, naks: 0, timeouts: 0, polls: 0, replies: 0,
       retransmit: undefined, queries: [], nextTryAt: 0, backoffMs: this.opts.backoff.minMs,
-      inputs: undefined, outputs: undefined, local: undefined, failedReason: undefined, probation: false,
+      inputs: undefined, outputs: undefined, local: undefined, failedReason: undefined, probation: false, onlineAt: undefined,
     };
   }
 
@@ -114,9 +120,12 @@ export class ReaderMachine {
     try {
       reply = openReply(frame, link.session);
     } catch (err) {
-      // A bad MAC is an attack or a reader that lost its session: start over with a fresh handshake.
-      this.opts.log.warn({ address: link.address, err: err instanceof Error ? err.message : String(err) }, 'OSDP reply failed its security check');
-      this.down(link, 'secure reply rejected', { sent: job });
+      // A bad MAC or security block inside a session that opened fine: an attack, or firmware
+      // that gets its own secure channel wrong. A failure with backoff, reported, never an
+      // immediate re-handshake (that loop is what flapped a reader online/offline at 2 Hz).
+      const detail = err instanceof Error ? err.message : String(err);
+      this.opts.log.warn({ address: link.address, err: detail }, 'OSDP reply failed its security check');
+      this.secureFailed(link, 'secure reply rejected: wrong MAC or security block after the handshake', job);
       return false;
     }
     if (reply.code === Reply.BUSY) {
@@ -132,6 +141,7 @@ export class ReaderMachine {
       return true;
     }
     if (link.probation && link.phase === 'ready') this.announce(link);
+    else if (link.failedReason && link.online && now - (link.onlineAt ?? now) >= SECURE_FAILURE_MEMORY_MS) link.failedReason = undefined;
     try {
       if (job.kind === 'setup') this.setupReply(job, reply.code, reply.data);
       else this.report(link, reply.code, reply.data);
@@ -256,28 +266,28 @@ export class ReaderMachine {
     link.nextTryAt = 0;
     link.inputs = link.outputs = link.local = undefined;
     link.queries = [Cmd.ISTAT, Cmd.OSTAT, Cmd.LSTAT];
-    // After a secure failure (e.g. a reader that insists on the secure channel while we are
-    // configured 'off'), ID and CAP alone prove nothing: announce the reader only once a
-    // status query or poll went through, or it would flap online/offline on every retry.
-    if (link.failedReason) link.probation = true;
-    else this.announce(link);
+    // ID, CAP and even a good handshake prove nothing about the session (a reader that
+    // insists on the secure channel while we are configured 'off', firmware that answers the
+    // handshake and then gets the security block wrong): announce the reader only once a
+    // status query or poll went through inside it, or it would flap online/offline on every retry.
+    link.probation = true;
   }
 
   private announce(link: PdLink): void {
     link.online = true;
     link.probation = false;
-    link.failedReason = undefined;
+    link.onlineAt = this.opts.clock.monotonic();
     link.backoffMs = this.opts.backoff.minMs;
     this.opts.log.info({ address: link.address, secure: link.secure, identity: link.identity }, 'OSDP reader online');
     this.opts.emit({ kind: 'online', address: link.address, secure: link.secure, ...(link.identity ? { identity: link.identity } : {}) });
   }
 
-  private secureFailed(link: PdLink, reason: string): void {
+  private secureFailed(link: PdLink, reason: string, sent?: Job): void {
     if (link.failedReason !== reason) {
       this.opts.log.warn({ address: link.address, reason }, 'OSDP secure channel failed; reader stays offline');
       this.opts.emit({ kind: 'secure-failed', address: link.address, reason });
     }
-    this.down(link, reason, { failed: true });
+    this.down(link, reason, { failed: true, ...(sent ? { sent } : {}) });
     link.failedReason = reason;
   }
 

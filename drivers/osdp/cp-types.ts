@@ -128,4 +128,6 @@ export interface PdLink {
   failedReason: string | undefined;
   /** Set up again after a secure failure but not announced online until a reply proves it usable. */
   probation: boolean;
+  /** Monotonic ms when the reader was last announced online (a secure failure is remembered until it has held a while). */
+  onlineAt: number | undefined;
 }

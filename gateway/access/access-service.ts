@@ -22,6 +22,7 @@ import {
 import { DoorMachine, type Passage, type RelayCommand } from './door-machine.js';
 import { KeypadEntry, PinGuessLimiter, type Entry } from './keypad-entry.js';
 import { sendBuzzer, sendLed } from './reader-feedback.js';
+import { passThroughPresence, type DevicePresence, type PresenceAnnouncement, type PresenceTracker } from '../presence/presence-policy.js';
 
 export type { Decider, Decision, DecisionRequest, LineReader, ReaderLine, ReaderLineFactory } from './service-types.js';
 
@@ -39,6 +40,8 @@ export interface AccessServiceOptions {
   onKeySet(reader: ReaderConfig, key: Uint8Array): void;
   outbox: Pick<Outbox, 'record' | 'setState'>;
   uplinkConnected(): boolean;
+  /** Decides what of a reader's raw online/offline is announced (gateway/presence); default: everything. */
+  presence?: PresenceTracker;
   clock: Clock;
   timers: Timers;
   log: Logger;
@@ -51,7 +54,9 @@ interface ReaderRuntime {
   door?: { id: string; direction: Direction };
   keypad: KeypadEntry;
   pinGuesses: PinGuessLimiter;
+  /** The link as it is (commands, lock re-assertion); what is announced is `presence.announced`. */
   online: boolean;
+  presence: DevicePresence;
   secure: boolean;
   tamper: boolean;
   /** The reader reports a power failure (LSTATR). */
@@ -105,6 +110,7 @@ export class AccessService {
           keypad: new KeypadEntry({ pinTimeoutMs, timers: opts.timers, onEntry: (e) => this.onEntry(rt, e) }),
           pinGuesses: new PinGuessLimiter({ maxAttempts: opts.access.pinMaxAttempts, lockoutMs: opts.access.pinLockoutMs, monotonic: () => opts.clock.monotonic() }),
           online: false,
+          presence: undefined as unknown as DevicePresence,
           secure: false,
           tamper: false,
           powerFailure: false,
@@ -112,6 +118,7 @@ export class AccessService {
           lastSeen: null,
           inputs: [],
         };
+        rt.presence = (opts.presence ?? passThroughPresence).track(cfg.id, 'reader', (a) => this.announce(rt, a));
         addresses.set(cfg.address, rt);
         this.readers.set(cfg.id, rt);
       }
@@ -186,7 +193,7 @@ export class AccessService {
   states(): { doors: Record<string, unknown>; readers: Record<string, unknown>; lines: Record<string, ReaderLinkStatus[]> } {
     return {
       doors: Object.fromEntries([...this.doors].map(([id, d]) => [id, doorState(d.machine.snapshot(), this.lockOnline(id))])),
-      readers: Object.fromEntries([...this.readers].map(([id, r]) => [id, readerState(r)])),
+      readers: Object.fromEntries([...this.readers].map(([id, r]) => [id, readerState(this.announcedView(r))])),
       lines: Object.fromEntries([...this.lines].map(([id, l]) => [id, l.status()])),
     };
   }
@@ -249,17 +256,14 @@ export class AccessService {
     }
   }
 
+  /** The link came up: use it at once; whether it is announced is the presence policy's call. */
   private onOnline(rt: ReaderRuntime, secure: boolean, identity: Record<string, unknown> | undefined): void {
     rt.online = true;
     rt.secure = secure;
-    this.record(readerHealthEvent(rt.cfg.id, true, { secure, ...(identity ? { identity } : {}) }));
-    if (this.offlineRaised.has(rt.cfg.id)) {
-      this.offlineRaised.delete(rt.cfg.id);
-      this.record(readerOfflineAlarm(rt.cfg.id, rt.door?.id, false));
-    }
     // The lock may have lost its state while the link was down: say again what it should be.
     for (const d of this.doors.values()) if (d.cfg.lock.reader === rt.cfg.id) d.machine.reassert();
-    this.publishReader(rt);
+    rt.presence.observe(true, undefined, { secure, ...(identity ? { identity } : {}) });
+    for (const d of this.doors.values()) if (d.cfg.lock.reader === rt.cfg.id) this.publishDoor(d.cfg.id);
   }
 
   private onOffline(rt: ReaderRuntime, reason: string): void {
@@ -267,11 +271,33 @@ export class AccessService {
     rt.secure = false;
     rt.keypad.reset();
     this.opts.log.warn({ reader: rt.cfg.id, reason }, 'reader offline');
-    this.record(readerHealthEvent(rt.cfg.id, false, { reason }));
-    this.offlineRaised.add(rt.cfg.id);
-    this.record(readerOfflineAlarm(rt.cfg.id, rt.door?.id, true, reason));
-    this.publishReader(rt);
+    rt.presence.observe(false, reason);
     for (const d of this.doors.values()) if (d.cfg.lock.reader === rt.cfg.id) this.publishDoor(d.cfg.id);
+  }
+
+  /** What the presence policy decided to announce: the events, the offline alarm, the retained state. */
+  private announce(rt: ReaderRuntime, a: PresenceAnnouncement): void {
+    if (a.online) {
+      const secure = a.detail?.secure === true;
+      const identity = a.detail?.identity as Record<string, unknown> | undefined;
+      this.record(readerHealthEvent(rt.cfg.id, true, { secure, ...(identity ? { identity } : {}) }));
+      if (this.offlineRaised.has(rt.cfg.id)) {
+        this.offlineRaised.delete(rt.cfg.id);
+        this.record(readerOfflineAlarm(rt.cfg.id, rt.door?.id, false));
+      }
+    } else {
+      const reason = a.reason ?? 'no answer';
+      this.record(readerHealthEvent(rt.cfg.id, false, { reason }));
+      this.offlineRaised.add(rt.cfg.id);
+      this.record(readerOfflineAlarm(rt.cfg.id, rt.door?.id, true, reason));
+    }
+    this.publishReader(rt);
+  }
+
+  /** A reader's state as published: presence as announced, the rest as it is. */
+  private announcedView(rt: ReaderRuntime): ReaderRuntime {
+    const online = rt.presence.announced === true;
+    return { ...rt, online, secure: online && rt.secure };
   }
 
   private onInputs(rt: ReaderRuntime, inputs: boolean[]): void {
@@ -387,7 +413,7 @@ export class AccessService {
   }
 
   private publishReader(rt: ReaderRuntime): void {
-    this.opts.outbox.setState(rt.cfg.id, readerState(rt)).catch((err: unknown) => this.recordFailed(err, 'reader state'));
+    this.opts.outbox.setState(rt.cfg.id, readerState(this.announcedView(rt))).catch((err: unknown) => this.recordFailed(err, 'reader state'));
   }
 
   private record(e: EventInput): void {

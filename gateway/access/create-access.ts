@@ -18,6 +18,7 @@ import { AccessDecider } from './decider.js';
 import { doorCommands } from './door-commands.js';
 import { loadOrCreateHashKey, ReaderKeyStore } from './keys.js';
 import { publishAccessState, syncCommands } from './sync-commands.js';
+import type { PresenceTracker } from '../presence/presence-policy.js';
 
 export interface AccessComponent {
   service: AccessService;
@@ -36,6 +37,8 @@ export interface CreateAccessOptions {
   timers: Timers;
   logs: LoggerFactory;
   uplinkConnected(): boolean;
+  /** The gateway's presence policy (readers flapping are held offline). */
+  presence?: PresenceTracker;
   /** Tests and the demo may wrap or replace the serial lines. */
   lineFactory?: ReaderLineFactory;
 }
@@ -87,6 +90,7 @@ export function createAccess(opts: CreateAccessOptions): AccessComponent {
     onKeySet: (r, key) => keys?.remember(r.id, key),
     outbox: opts.outbox,
     uplinkConnected: opts.uplinkConnected,
+    ...(opts.presence ? { presence: opts.presence } : {}),
     clock: opts.clock,
     timers: opts.timers,
     log,

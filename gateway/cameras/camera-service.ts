@@ -21,7 +21,8 @@
  *
  * Availability: `device.online` / `device.offline` {family: 'camera'} events and the
  * retained `state/{camera}` {online, model, manufacturer, firmware, profile, skewMs,
- * events, services, lastError}.
+ * events, services, lastError}, as the presence policy (gateway/presence) announces them; the
+ * `online`/`offline` emitter events (live view, linkage) follow the connection itself.
  *
  * Only services the camera advertised are called: without Events it is online with
  * `events: false`; PTZ commands on a camera without PTZ answer DEVICE_UNSUPPORTED.
@@ -38,6 +39,7 @@ import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { CameraConnection, type BackoffOptions } from './camera-connection.js';
 import type { CameraControl, CameraEvent, CameraServiceEvents, CameraStatus, Preset } from './types.js';
+import { passThroughPresence, type DevicePresence, type PresenceAnnouncement, type PresenceTracker } from '../presence/presence-policy.js';
 
 export interface CameraServiceOptions {
   cameras: CameraConfig[];
@@ -59,6 +61,8 @@ export interface CameraServiceOptions {
   motionAlarms?: boolean;
   /** At most one recorded `camera.motion` active event per camera per this interval; default 10 s. */
   motionMinIntervalMs?: number;
+  /** Decides what of a camera's raw online/offline is announced; default: everything. */
+  presence?: PresenceTracker;
 }
 
 const ALARM_KINDS = { tamper: 'camera.tamper', line: 'camera.line', field: 'camera.field', motion: 'camera.motion' } as const;
@@ -68,11 +72,13 @@ export class CameraService extends EventEmitter<CameraServiceEvents> implements 
   private readonly configs = new Map<string, CameraConfig>();
   private readonly lastState = new Map<string, boolean>();
   private readonly lastMotionAt = new Map<string, number>();
+  private readonly presence = new Map<string, DevicePresence>();
 
   constructor(private readonly o: CameraServiceOptions) {
     super();
     for (const cfg of o.cameras) {
       this.configs.set(cfg.id, cfg);
+      this.presence.set(cfg.id, (o.presence ?? passThroughPresence).track(cfg.id, 'camera', (a) => this.announce(cfg.id, a)));
       const log = o.log.child({ camera: cfg.id });
       this.conns.set(
         cfg.id,
@@ -162,16 +168,25 @@ export class CameraService extends EventEmitter<CameraServiceEvents> implements 
 
   private onOnline(camera: string, s: CameraStatus): void {
     this.o.log.info({ camera, model: s.info?.model, profile: s.profile, skewMs: s.skewMs }, 'camera online');
-    this.record({ class: 'device', type: 'device.online', source: { device: camera }, data: { family: 'camera' } });
-    void this.publishState(camera);
+    this.presence.get(camera)?.observe(true);
     this.emit('online', camera, s);
   }
 
   private onOffline(camera: string, reason: string): void {
     this.o.log.warn({ camera, reason }, 'camera offline');
-    this.record({ class: 'device', type: 'device.offline', source: { device: camera }, data: { family: 'camera', reason } });
-    void this.publishState(camera);
+    this.presence.get(camera)?.observe(false, reason);
     this.emit('offline', camera, reason);
+  }
+
+  /** What the presence policy decided to announce: the device event and the retained state. */
+  private announce(camera: string, a: PresenceAnnouncement): void {
+    const source = { device: camera };
+    this.record(
+      a.online
+        ? { class: 'device', type: 'device.online', source, data: { family: 'camera' } }
+        : { class: 'device', type: 'device.offline', source, data: { family: 'camera', reason: a.reason ?? 'unreachable' } },
+    );
+    void this.publishState(camera);
   }
 
   private onEvent(camera: string, ev: CameraEvent): void {
@@ -222,12 +237,13 @@ export class CameraService extends EventEmitter<CameraServiceEvents> implements 
 
   private async publishState(camera: string): Promise<void> {
     const s = this.conns.get(camera)!.status;
-    const state: Record<string, unknown> = { online: s.online, events: s.events };
+    const online = this.presence.get(camera)?.announced === true;
+    const state: Record<string, unknown> = { online, events: s.events };
     if (s.info) Object.assign(state, { manufacturer: s.info.manufacturer, model: s.info.model, firmware: s.info.firmware, serial: s.info.serial });
     if (s.profile) state.profile = s.profile;
     if (s.skewMs !== undefined) state.skewMs = s.skewMs;
     if (s.services) state.services = s.services;
-    if (!s.online && s.lastError) state.lastError = s.lastError;
+    if (!online && s.lastError) state.lastError = s.lastError;
     await this.o.outbox.setState(camera, state).catch((err) => this.o.log.error({ err: toGatehouseError(err).toJSON(), camera }, 'camera state not stored'));
   }
 }

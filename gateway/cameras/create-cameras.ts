@@ -44,6 +44,8 @@ export interface CreateCamerasOptions {
   logs: LoggerFactory;
   /** Tuning for tests and special sites (backoff, timeouts, motion alarms). */
   tuning?: Pick<CameraServiceOptions, 'backoff' | 'requestTimeoutMs' | 'maxResponseBytes' | 'probeIntervalMs' | 'motionAlarms' | 'motionMinIntervalMs'>;
+  /** The gateway's presence policy (flapping cameras are held offline). */
+  presence?: CameraServiceOptions['presence'];
 }
 
 export function createCameras(opts: CreateCamerasOptions): CamerasComponent {
@@ -57,6 +59,7 @@ export function createCameras(opts: CreateCamerasOptions): CamerasComponent {
     timers: opts.timers,
     log: opts.logs.child('cameras'),
     ...opts.tuning,
+    ...(opts.presence ? { presence: opts.presence } : {}),
   });
   return {
     service,

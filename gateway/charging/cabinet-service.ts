@@ -19,6 +19,7 @@ import { chargingCommands, type ChargingControl, type StartArgs } from './cabine
 import { CabinetUnit } from './cabinet-unit.js';
 import { CabinetLatches, CabinetSerials } from './latches.js';
 import { ChargingSessions } from './sessions.js';
+import type { PresenceTracker } from '../presence/presence-policy.js';
 
 /** Builds the bus of one line; `key` is cabinetBusKey() of the config, e.g. `tcp:10.0.0.5:502`. */
 export type BusFactory = (key: string, transport: TransportConfig) => ModbusBus;
@@ -36,6 +37,8 @@ export interface CabinetServiceOptions {
   log: Logger;
   safety?: Partial<ChargingSafetyConfig>;
   meterIntervalMs?: number;
+  /** The gateway's presence policy (flapping cabinets are held offline). */
+  presence?: PresenceTracker;
 }
 
 export function transportFor(cfg: CabinetConfig): TransportConfig {
@@ -65,7 +68,10 @@ export class CabinetService {
       const bus = this.busFor(key, cfg);
       const onBus = this.byBus.get(key) ?? new Map<number, CabinetUnit>();
       if (onBus.has(cfg.unitId)) throw new GatehouseError('CONFIG_INVALID', `unit id ${cfg.unitId} is used twice on ${key}`);
-      const unit = new CabinetUnit({ cfg, bus, sessions: this.sessions, outbox: opts.outbox, clock: opts.clock, timers: opts.timers, log: opts.log, safety, latches, serials, liveStateMs });
+      const unit = new CabinetUnit({
+        cfg, bus, sessions: this.sessions, outbox: opts.outbox, clock: opts.clock, timers: opts.timers, log: opts.log, safety, latches, serials, liveStateMs,
+        ...(opts.presence ? { presence: opts.presence } : {}),
+      });
       onBus.set(cfg.unitId, unit);
       this.byBus.set(key, onBus);
       this.units.set(cfg.id, unit);

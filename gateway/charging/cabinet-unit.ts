@@ -30,6 +30,7 @@ import type { CabinetLatches, CabinetSerials } from './latches.js';
 import { SafetyActuator } from './cabinet-actuator.js';
 import { SafetyInterlock, energised } from './safety.js';
 import type { ChargingSessions } from './sessions.js';
+import { passThroughPresence, type DevicePresence, type PresenceTracker } from '../presence/presence-policy.js';
 
 export interface CabinetUnitDeps {
   cfg: CabinetConfig;
@@ -46,6 +47,8 @@ export interface CabinetUnitDeps {
   serials: CabinetSerials;
   /** While a port is live, retained state is refreshed this often so it shows current power (the meter interval). */
   liveStateMs: number;
+  /** Decides what of the raw online/offline is announced (gateway/presence); default: everything. */
+  presence?: PresenceTracker;
 }
 
 /** Retained state is rewritten on every change, and otherwise this often to refresh lastSeen. */
@@ -86,6 +89,7 @@ export class CabinetUnit {
   private knownSerial: string | undefined;
   private readonly faults: FaultReporter;
   private readonly actuator: SafetyActuator;
+  private readonly presence: DevicePresence;
 
   constructor(private readonly d: CabinetUnitDeps) {
     this.id = d.cfg.id;
@@ -101,6 +105,10 @@ export class CabinetUnit {
       send: (cmd, why) => this.send(cmd, why), record: (e) => this.record(e), stopping: (port) => this.stopping.add(port),
     }, latch?.reason ?? null);
     this.faults = new FaultReporter(this.id, (e) => this.record(e));
+    this.presence = (d.presence ?? passThroughPresence).track(this.id, 'cabinet', (a) => {
+      this.record(presenceEvent(this.id, a.online, a.reason));
+      this.writeState(true);
+    });
   }
 
   get portCount(): number {
@@ -126,7 +134,7 @@ export class CabinetUnit {
     if (this.online === false) return;
     this.online = false;
     this.d.log.warn({ cabinet: this.id, reason }, 'cabinet offline');
-    this.record(presenceEvent(this.id, false, reason));
+    this.presence.observe(false, reason);
     this.writeState(true);
   }
 
@@ -218,7 +226,7 @@ export class CabinetUnit {
     if (this.online !== true) {
       this.online = true;
       this.d.log.info({ cabinet: this.id, identity: this.identity }, 'cabinet online');
-      this.record(presenceEvent(this.id, true));
+      this.presence.observe(true);
     }
     this.actuator.inform(actions);
     if (reading.faults) this.faults.report(reading.faults.map(fromFieldFault), mono);
@@ -388,7 +396,7 @@ export class CabinetUnit {
 
   private writeState(force: boolean): void {
     const active = new Map(this.d.sessions.list(this.id).map((s) => [s.port, s.sessionId]));
-    const body = cabinetState(this.online === true, this.last, this.interlock.latched(), active, this.lastSeen, this.interlock.unsupervised());
+    const body = cabinetState(this.presence.announced === true, this.last, this.interlock.latched(), active, this.lastSeen, this.interlock.unsupervised());
     const key = stateKey(body);
     const mono = this.d.clock.monotonic();
     // Power and current change on every poll: rewriting retained state for each would cost a

@@ -15,6 +15,7 @@ import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { lockCommands } from './commands.js';
 import { toPlatformEvent, toPlatformState } from './events.js';
+import { passThroughPresence, type DevicePresence, type PresenceAnnouncement, type PresenceTracker } from '../presence/presence-policy.js';
 
 /** The embedded broker as the lock service sees it: a transport that reports disconnects. */
 export interface LockBroker extends LockTransport {
@@ -33,6 +34,8 @@ export interface LockServiceOptions {
   timers: Timers;
   log: Logger;
   commandTimeoutMs?: number;
+  /** Decides what of a lock's raw online/offline is announced (gateway/presence); default: everything. */
+  presence?: PresenceTracker;
 }
 
 /** Retained state is rewritten on every change, and otherwise this often to refresh lastSeen. */
@@ -42,6 +45,7 @@ const PROTOCOL_WARN_WINDOW_MS = 60_000;
 
 export class LockService {
   private readonly drivers = new Map<string, SmartLockDriver>();
+  private readonly presence = new Map<string, DevicePresence>();
   private readonly transport: LockTransport;
   private readonly lastStateWrite = new Map<string, number>();
   private readonly lastProtocolWarn = new Map<string, number>();
@@ -63,6 +67,7 @@ export class LockService {
       });
       driver.on('event', (e) => this.onEvent(e));
       this.drivers.set(cfg.id, driver);
+      this.presence.set(cfg.id, (opts.presence ?? passThroughPresence).track(cfg.id, 'lock', (a) => this.announce(cfg.id, a)));
     }
   }
 
@@ -100,15 +105,33 @@ export class LockService {
       const now = this.opts.clock.monotonic();
       const last = this.lastStateWrite.get(e.lock);
       if (!e.changed && last !== undefined && now - last < STATE_REFRESH_MS) return;
-      this.lastStateWrite.set(e.lock, now);
-      this.opts.outbox.setState(e.lock, toPlatformState(e.state)).catch((err: unknown) => this.recordFailed(err, 'state', e.lock));
+      this.writeState(e.lock, e.state);
       return;
     }
+    // Raw presence goes to the policy; it calls announce() with what is to be said.
+    if (e.type === 'online') return this.presence.get(e.lock)?.observe(true);
+    if (e.type === 'offline') return this.presence.get(e.lock)?.observe(false, e.reason);
     const input = toPlatformEvent(e);
     if (!input) return;
-    if (e.type === 'offline' || e.type === 'tamper') this.opts.log.warn({ lock: e.lock, type: input.type, data: input.data }, 'lock event');
+    if (e.type === 'tamper') this.opts.log.warn({ lock: e.lock, type: input.type, data: input.data }, 'lock event');
     else this.opts.log.debug({ lock: e.lock, type: input.type }, 'lock event');
     this.opts.outbox.record(input).catch((err: unknown) => this.recordFailed(err, input.type, e.lock));
+  }
+
+  private announce(lock: string, a: PresenceAnnouncement): void {
+    const input = toPlatformEvent(a.online ? { type: 'online', lock } : { type: 'offline', lock, reason: a.reason ?? 'unknown' });
+    if (!input) return;
+    if (!a.online) this.opts.log.warn({ lock, type: input.type, data: input.data }, 'lock event');
+    this.opts.outbox.record(input).catch((err: unknown) => this.recordFailed(err, input.type, lock));
+    const driver = this.drivers.get(lock);
+    if (driver) this.writeState(lock, driver.snapshot());
+  }
+
+  /** The retained state with presence as announced (a flapping lock stays offline there too). */
+  private writeState(lock: string, snapshot: ReturnType<SmartLockDriver['snapshot']>): void {
+    this.lastStateWrite.set(lock, this.opts.clock.monotonic());
+    const body = { ...toPlatformState(snapshot), online: this.presence.get(lock)?.announced === true };
+    this.opts.outbox.setState(lock, body).catch((err: unknown) => this.recordFailed(err, 'state', lock));
   }
 
   private warnProtocol(e: Extract<LockDeviceEvent, { type: 'protocol_error' }>): void {

@@ -15,6 +15,7 @@ import type { Logger, LoggerFactory } from '../log.js';
 import { Dc09Receiver } from './dc09-receiver.js';
 import { Dc09ReplayGuard } from './dc09-replay.js';
 import { PanelService, type CommittingAlarmSink, type EventRecorder } from './panel-service.js';
+import type { PresenceTracker } from '../presence/presence-policy.js';
 
 export interface Dc09Component {
   receiver: Dc09Receiver;
@@ -33,6 +34,8 @@ export interface CreateDc09Options {
   clock: Clock;
   timers: Timers;
   logs: LoggerFactory;
+  /** The gateway's presence policy (flapping panels are held offline). */
+  presence?: PresenceTracker;
 }
 
 /** Undefined when the compound file has no `perimeter.dc09` (no receiver wanted). */
@@ -46,7 +49,10 @@ export function createDc09(opts: CreateDc09Options): Dc09Component | undefined {
   if (opts.config.alarmPanels.length > 0 && /^127\.|^::1$|^localhost$/.test(cfg.host)) {
     log.warn({ host: cfg.host }, 'DC-09 receiver listens on loopback only: panels on the LAN cannot reach it (set perimeter.dc09.host to the LAN address)');
   }
-  const service = new PanelService({ panels: opts.config.alarmPanels, sink: opts.sink, outbox: opts.outbox, clock: opts.clock, timers: opts.timers, log });
+  const service = new PanelService({
+    panels: opts.config.alarmPanels, sink: opts.sink, outbox: opts.outbox, clock: opts.clock, timers: opts.timers, log,
+    ...(opts.presence ? { presence: opts.presence } : {}),
+  });
   const replay = replayGuard(opts.outbox.db, cfg.replayWindowS * 1000, log);
   const receiver = new Dc09Receiver({
     config: cfg, panels: opts.config.alarmPanels, secrets: opts.secrets, service, clock: opts.clock, timers: opts.timers, log, replay,

@@ -15,6 +15,7 @@ import type { LoggerFactory } from '../log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { perimeterCommands } from './perimeter-commands.js';
 import { PerimeterService, type PerimeterServiceOptions } from './perimeter-service.js';
+import type { PresenceTracker } from '../presence/presence-policy.js';
 
 export interface PerimeterComponent {
   service: PerimeterService;
@@ -35,6 +36,8 @@ export interface CreatePerimeterOptions {
   /** Tests and benches may share or wrap buses. */
   buses?: PerimeterServiceOptions['buses'];
   busOptions?: PerimeterServiceOptions['busOptions'];
+  /** The gateway's presence policy (flapping modules are held offline). */
+  presence?: PresenceTracker;
 }
 
 export function createPerimeter(opts: CreatePerimeterOptions): PerimeterComponent {
@@ -54,6 +57,7 @@ export function createPerimeter(opts: CreatePerimeterOptions): PerimeterComponen
     log: opts.logs.child('perimeter'),
     ...(opts.buses ? { buses: opts.buses } : {}),
     ...(opts.busOptions ? { busOptions: opts.busOptions } : {}),
+    ...(opts.presence ? { presence: opts.presence } : {}),
   });
   return {
     service,

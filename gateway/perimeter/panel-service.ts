@@ -14,8 +14,10 @@
  *     test        → class 'device', type panel.test
  *     other       → class 'device', type panel.event (unknown codes are kept, not dropped)
  * - Supervision: a panel with supervisionS > 0 that is not heard from (any accepted
- *   message: event, periodic test, NULL link test) within supervisionS × 1.5 + 30 s raises
- *   `panel.offline` (medium) on the panel; the next accepted message clears it.
+ *   message: event, periodic test, NULL link test) within supervisionS × 1.5 + 30 s is
+ *   offline; the next accepted message brings it back. Both are raw observations for the
+ *   presence policy (gateway/presence), which announces them: `device.online` /
+ *   `device.offline` {family: panel} events and the `panel.offline` (medium) condition.
  *
  * handle() resolves once every record the message produced is committed: the alarm rows
  * and alarm events (AlarmManager.committed) and the other events (outbox.record); it rejects
@@ -30,6 +32,7 @@ import type { AlarmSink } from '../alarms/types.js';
 import type { Clock, TimerHandle, Timers } from '../clock.js';
 import type { EventInput, EventSource } from '../events.js';
 import type { Logger } from '../log.js';
+import { passThroughPresence, type DevicePresence, type PresenceAnnouncement, type PresenceTracker } from '../presence/presence-policy.js';
 
 export interface EventRecorder {
   record(input: EventInput): Promise<unknown>;
@@ -47,6 +50,8 @@ export interface PanelServiceOptions {
   clock: Clock;
   timers: Timers;
   log: Logger;
+  /** Decides what of a panel's raw online/offline is announced; default: everything. */
+  presence?: PresenceTracker;
 }
 
 /** Where an accepted message came from, for the data of events and the logs. */
@@ -96,6 +101,7 @@ interface Supervised {
   timer?: TimerHandle;
   offline: boolean;
   lastHeard?: number;
+  presence: DevicePresence;
 }
 
 export class PanelService {
@@ -105,7 +111,12 @@ export class PanelService {
 
   constructor(opts: PanelServiceOptions) {
     this.opts = opts;
-    for (const p of opts.panels) this.supervised.set(p.id, { panel: p, offline: false });
+    const tracker = opts.presence ?? passThroughPresence;
+    for (const p of opts.panels) {
+      const s: Supervised = { panel: p, offline: false, presence: undefined as unknown as DevicePresence };
+      s.presence = tracker.track(p.id, 'panel', (a) => this.announce(s, a));
+      this.supervised.set(p.id, s);
+    }
   }
 
   /** Arms the supervision timers: a panel never heard since start is offline after the same delay. */
@@ -134,10 +145,23 @@ export class PanelService {
     s.lastHeard = this.opts.clock.monotonic();
     if (s.offline) {
       s.offline = false;
-      this.opts.sink.clear('panel.offline', { device: panelId }, { heardAt: this.opts.clock.now() });
       this.opts.log.info({ panel: panelId }, 'DC-09 panel heard again');
     }
+    s.presence.observe(true);
     if (this.started) this.arm(s);
+  }
+
+  /** What the presence policy decided to announce: the device event and the panel.offline condition. */
+  private announce(s: Supervised, a: PresenceAnnouncement): void {
+    const source = { device: s.panel.id };
+    if (a.online) {
+      void this.recordInput({ class: 'device', type: 'device.online', source, data: { family: 'panel' } });
+      this.opts.sink.clear('panel.offline', source, { heardAt: this.opts.clock.now() });
+      return;
+    }
+    const silentS = (a.detail?.silentS as number | null | undefined) ?? null;
+    void this.recordInput({ class: 'device', type: 'device.offline', source, data: { family: 'panel', reason: a.reason ?? 'silent' } });
+    this.opts.sink.raise({ kind: 'panel.offline', source, priority: 'medium', data: { account: s.panel.account, supervisionS: s.panel.supervisionS, silentS } });
   }
 
   /** Hands the decoded events of one accepted message to the gateway; resolves once all of it is committed. */
@@ -192,9 +216,14 @@ export class PanelService {
       default:
         input = { class: 'device', type: 'panel.event', source, data };
     }
+    return this.recordInput(input);
+  }
+
+  /** Records one event; a failure is logged here and left to the caller (the ACK path turns it into a NAK). */
+  private recordInput(input: EventInput): Promise<unknown> {
     const recorded = this.opts.outbox.record(input);
     const failed = 'recording a DC-09 panel event failed: the panel gets a NAK and retries';
-    recorded.catch((err: unknown) => this.opts.log.error({ err, type: input.type, panel: source.device }, failed));
+    recorded.catch((err: unknown) => this.opts.log.error({ err, type: input.type, panel: input.source.device }, failed));
     return recorded;
   }
 
@@ -210,7 +239,7 @@ export class PanelService {
       s.offline = true;
       const silentS = s.lastHeard === undefined ? undefined : Math.round((this.opts.clock.monotonic() - s.lastHeard) / 1000);
       this.opts.log.warn({ panel: s.panel.id, supervisionS: interval, silentS }, 'DC-09 panel silent: offline');
-      this.opts.sink.raise({ kind: 'panel.offline', source: { device: s.panel.id }, priority: 'medium', data: { account: s.panel.account, supervisionS: interval, silentS: silentS ?? null } });
+      s.presence.observe(false, 'silent', { silentS: silentS ?? null });
     }, deadlineMs);
   }
 }

@@ -23,6 +23,7 @@ import { InputModule } from './input-module.js';
 import { PerimeterOutputs } from './outputs.js';
 import { Partitions, type ArmResult, type PartitionStatus } from './partitions.js';
 import { ZoneLogic, type ZoneState } from './zone-logic.js';
+import { passThroughPresence, type DevicePresence, type PresenceAnnouncement, type PresenceTracker } from '../presence/presence-policy.js';
 
 export type PerimeterBusFactory = (key: string, transport: TransportConfig) => ModbusBus;
 
@@ -43,6 +44,8 @@ export interface PerimeterServiceOptions {
   /** Buses by line key (`rtu:/dev/ttyUSB0`, `tcp:host:port`), or a factory; default one ModbusBus per line. Started and stopped here. */
   buses?: Map<string, ModbusBus> | PerimeterBusFactory;
   busOptions?: Pick<ModbusBusOptions, 'timeoutMs' | 'probeTimeoutMs' | 'retries' | 'deadAfter' | 'backoff' | 'openTimeoutMs'>;
+  /** Decides what of a module's raw online/offline is announced (gateway/presence); default: everything. */
+  presence?: PresenceTracker;
 }
 
 export const MODULE_OFFLINE = { kind: 'module.offline', priority: 'medium' as const };
@@ -63,7 +66,7 @@ export class PerimeterService {
   readonly outputs: PerimeterOutputs;
   readonly partitions: Partitions;
   private readonly buses = new Map<string, ModbusBus>();
-  private readonly modules = new Map<string, { cfg: InputModuleConfig; bus: ModbusBus; unit: InputModule; zones: ZoneLogic[] }>();
+  private readonly modules = new Map<string, { cfg: InputModuleConfig; bus: ModbusBus; unit: InputModule; zones: ZoneLogic[]; presence: DevicePresence }>();
   private readonly zones = new Map<string, ZoneLogic>();
   private readonly bypassTimers = new Map<string, TimerHandle>();
   private readonly published = new Map<string, string>();
@@ -75,11 +78,12 @@ export class PerimeterService {
     for (const cfg of o.modules) {
       if (this.modules.has(cfg.id)) throw new GatehouseError('CONFIG_INVALID', `input module id "${cfg.id}" is used twice`);
       const bus = this.busFor(cfg);
-      const entry = { cfg, bus, zones: [] as ZoneLogic[], unit: undefined as unknown as InputModule };
+      const presence = (o.presence ?? passThroughPresence).track(cfg.id, 'module', (a) => this.announce(cfg.id, a));
+      const entry = { cfg, bus, zones: [] as ZoneLogic[], unit: undefined as unknown as InputModule, presence };
       entry.unit = new InputModule({
         cfg, bus, clock: o.clock, timers: o.timers, log: o.log,
         onSample: (inputs, faults, at) => this.onSample(entry.zones, inputs, faults, at),
-        onPresence: (online, reason) => this.onPresence(cfg.id, online, reason),
+        onPresence: (online, reason) => presence.observe(online, reason),
       });
       this.modules.set(cfg.id, entry);
     }
@@ -228,7 +232,7 @@ export class PerimeterService {
       const s = z.snapshot();
       zones[id] = { state: s.state, armed: s.armed, type: z.type, ...(z.partition ? { partition: z.partition } : {}), bypassedUntil: s.bypassedUntil === null ? null : new Date(s.bypassedUntil).toISOString() };
     }
-    const modules = Object.fromEntries([...this.modules].map(([id, m]) => [id, { online: m.unit.online }]));
+    const modules = Object.fromEntries([...this.modules].map(([id, m]) => [id, { online: m.presence.announced }]));
     return { zones, modules, partitions: this.partitions.all() };
   }
 
@@ -241,11 +245,19 @@ export class PerimeterService {
     }
   }
 
-  private onPresence(module: string, online: boolean, reason?: string): void {
+  /** What the presence policy decided to announce: the device event, the module.offline condition, the state. */
+  private announce(module: string, a: PresenceAnnouncement): void {
     const source = { device: module };
-    if (online) this.o.sink.clear(MODULE_OFFLINE.kind, source);
-    else this.o.sink.raise({ kind: MODULE_OFFLINE.kind, source, priority: MODULE_OFFLINE.priority, data: { module, reason: reason ?? 'no_answer' } });
+    const reason = a.reason ?? 'no_answer';
+    this.record(
+      a.online
+        ? { class: 'device', type: 'device.online', source, data: { family: 'module' } }
+        : { class: 'device', type: 'device.offline', source, data: { family: 'module', reason } },
+    );
+    if (a.online) this.o.sink.clear(MODULE_OFFLINE.kind, source);
+    else this.o.sink.raise({ kind: MODULE_OFFLINE.kind, source, priority: MODULE_OFFLINE.priority, data: { module, reason } });
     this.publishModule(module);
+    for (const z of this.modules.get(module)?.zones ?? []) this.publishZone(z.id);
   }
 
   private applyArmed(partition: string, armed: boolean): string[] {
@@ -261,7 +273,7 @@ export class PerimeterService {
   private publishZone(id: string): void {
     const z = this.zones.get(id)!;
     const s = z.snapshot();
-    const online = this.modules.get(z.module)?.unit.online ?? null;
+    const online = this.modules.get(z.module)?.presence.announced ?? null;
     this.setState(id, { zone: s.state, type: z.type, ...(z.partition ? { partition: z.partition } : {}), armed: s.armed, notReady: s.notReady, bypassedUntil: s.bypassedUntil === null ? null : new Date(s.bypassedUntil).toISOString(), moduleOnline: online });
   }
 
@@ -269,7 +281,7 @@ export class PerimeterService {
     const m = this.modules.get(id);
     if (!m) return;
     const outputs = Object.fromEntries(Object.entries(this.outputs?.all() ?? {}).filter(([, s]) => s.module === id).map(([o, s]) => [o, { on: s.on, kind: s.kind }]));
-    this.setState(id, { online: m.unit.online, channels: m.cfg.channels, outputs });
+    this.setState(id, { online: m.presence.announced, channels: m.cfg.channels, outputs });
   }
 
   /** Only on change: a poll every 100 ms must not become a state write every 100 ms. */

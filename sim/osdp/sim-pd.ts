@@ -4,9 +4,10 @@
  * repeated SQN gets the last reply again, without executing the command twice; a wrong
  * SQN gets NAK SEQUENCE; SQN 0 starts over and drops the secure session), the secure
  * channel (PD side of the shared SecureSession, install mode with SCBK-D, KEYSET), and the
- * wire faults (corrupt CRC, BUSY).
+ * wire faults (corrupt CRC, BUSY, a wrong security block after a good handshake).
  */
-import { encodeFrame } from '../../drivers/osdp/frame.js';
+import { crc16 } from '../../drivers/osdp/crc.js';
+import { encodeFrame, macLayout } from '../../drivers/osdp/frame.js';
 import { decodeKeyset } from '../../drivers/osdp/messages.js';
 import { Cmd, NakCode, Reply, type OsdpFrame } from '../../drivers/osdp/types.js';
 import type { ClearReply, SimReader } from './sim-reader.js';
@@ -22,6 +23,8 @@ export class SimPd {
   private lastSqn: Sqn | undefined;
   private lastReply: Uint8Array | undefined;
   private session: PdSecure | undefined;
+  /** Secured replies sent in the current session (for the wrong-security-block fault). */
+  private securedReplies = 0;
   /** Commands refused for a bad MAC, replies re-sent for a repeated SQN: for tests. */
   readonly counters = { commands: 0, repeats: 0, sequenceNaks: 0, macFailures: 0, clearRefused: 0 };
 
@@ -103,10 +106,25 @@ export class SimPd {
     return { reply: r.handle(code, data), secured };
   }
 
+  /** The wrong-security-block fault: the MAC no longer verifies, the CRC still does (the frame is well formed). */
+  private spoilSecurityBlock(bytes: Uint8Array): Uint8Array {
+    const after = this.reader.wrongSecurityBlockAfter;
+    if (after === undefined || this.securedReplies++ < after) return bytes;
+    const layout = macLayout(bytes);
+    if (!layout) return bytes;
+    const out = Uint8Array.from(bytes);
+    out[layout.macOffset] = out[layout.macOffset]! ^ 0xff;
+    const crc = crc16(out, 0, out.length - 2);
+    out[out.length - 2] = crc & 0xff;
+    out[out.length - 1] = crc >> 8;
+    return out;
+  }
+
   private handshake(frame: OsdpFrame): ClearReply {
     const r = this.reader;
     try {
       if (frame.code === Cmd.CHLNG) {
+        this.securedReplies = 0;
         this.session = createPdSession(r.key, frame);
         return { code: Reply.CCRYPT, data: this.session.answerChallenge(frame.data) };
       }
@@ -128,7 +146,7 @@ export class SimPd {
   private encode(sqn: Sqn, reply: ClearReply, secured: boolean): Uint8Array {
     const address = this.reader.address;
     let bytes: Uint8Array;
-    if (secured && this.session?.established) bytes = this.session.wrapReply(address, sqn, reply.code, reply.data);
+    if (secured && this.session?.established) bytes = this.spoilSecurityBlock(this.session.wrapReply(address, sqn, reply.code, reply.data));
     else if (this.session && (reply.code === Reply.CCRYPT || reply.code === Reply.RMAC_I)) bytes = this.session.handshakeReply(address, sqn, reply.code, reply.data);
     else bytes = encodeFrame({ address, reply: true, sqn, crc: true, code: reply.code, data: reply.data });
     if (this.reader.corruptCrc) {

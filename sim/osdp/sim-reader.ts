@@ -85,6 +85,12 @@ export class SimReader extends EventEmitter<SimReaderEvents> {
   busyNext = 0;
   /** Extra reply delay (ms) on top of replyDelayMs. */
   slowMs = 0;
+  /**
+   * Firmware that answers the secure-channel handshake correctly, then gets the security
+   * block of its replies wrong (a MAC that does not verify, in a frame with a good CRC):
+   * undefined = off; n = after n good secured replies in each session (0 = from the first).
+   */
+  wrongSecurityBlockAfter: number | undefined;
 
   /** Reports waiting for a poll, oldest first. */
   private readonly reports: ClearReply[] = [];

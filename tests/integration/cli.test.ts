@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { runCli, spawnCli } from '../helpers/cli.js';
+import { startMosquitto } from '../helpers/mosquitto.js';
+import { Outbox } from '../../gateway/outbox/outbox.js';
+import { systemClock } from '../../gateway/clock.js';
 
 describe('gatehouse CLI', () => {
   it('prints usage and exits 2 without a command, 0 with --help', () => {
@@ -48,6 +52,20 @@ describe('gatehouse CLI', () => {
     const r = runCli(['check', '--config', join(dir, 'c.yaml')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/lock flat-1 has no password secret "devices.flat-1"/);
+  });
+
+  it('check --devices: after a planned stop a device is reported unknown (gateway stopped), not offline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
+    writeFileSync(join(dir, 's.yaml'), 'devices:\n  flat-1: pw-flat-1-xyz\n  flat-2: pw-flat-2-xyz\n');
+    writeFileSync(join(dir, 'c.yaml'), 'compound: { id: c }\ngateway: { id: g }\nsecretsFile: s.yaml\nlocks:\n  - id: flat-1\n  - id: flat-2\n');
+    const outbox = new Outbox({ file: join(dir, 'data', 'outbox.db'), clock: systemClock({ forceState: 'synced' }), config: {} });
+    await outbox.setState('flat-1', { online: null, reason: 'gateway_stopped', locked: true, door: 'closed', battery: 80, tamper: false, lastSeen: null });
+    await outbox.setState('flat-2', { online: false, locked: null, door: 'unknown', battery: null, tamper: false, lastSeen: null });
+    outbox.close();
+    const r = runCli(['check', '--config', join(dir, 'c.yaml'), '--data', join(dir, 'data'), '--devices']);
+    expect(r.stdout).toMatch(/lock flat-1\s+UNKNOWN \(gateway stopped\)/);
+    expect(r.stdout).toMatch(/lock flat-2\s+OFFLINE/);
+    expect(r.status).toBe(1);
   });
 
   it('check: a reader that must talk securely without a key is a configuration error; one without secure channel is a warning', () => {
@@ -101,4 +119,34 @@ describe('gatehouse CLI', () => {
     expect(out).toMatch(/cmd\/charging\.stop' -m '\{"id":"demo-2","args":\{"cabinet":"cab-a","port":1\}\}'/);
     expect(out).toContain('demo stopped cleanly');
   });
+  it('demo: honours GATEHOUSE_UPLINK_URL, forwarding the compound to that platform broker', async () => {
+    const broker = await startMosquitto({ persistence: false });
+    const platform = await mqtt.connectAsync(broker.url, { clientId: 'platform-demo', reconnectPeriod: 0 });
+    const seen: { topic: string; body: Record<string, unknown> }[] = [];
+    platform.on('message', (topic, payload) => {
+      // media/{id} carries JPEG snapshots, not JSON.
+      if (payload.length && !topic.includes('/media/')) seen.push({ topic, body: JSON.parse(payload.toString()) as Record<string, unknown> });
+    });
+    await platform.subscribeAsync('gatehouse/v1/#', { qos: 1 });
+    try {
+      const child = spawnCli(['demo', '--duration', '6'], { GATEHOUSE_UPLINK_URL: broker.url });
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await new Promise<number | null>((r) => child.on('exit', r));
+      expect(err).not.toMatch(/error/i);
+      expect(code).toBe(0);
+      expect(out).toContain(`forwarding to the platform at ${broker.url}`);
+      // The feed is still printed (from the outbox), and it is on the platform broker.
+      expect(out).toMatch(/evt\/system\s+gateway\.started/);
+      expect(out).toMatch(/mosquitto_sub -h 127\.0\.0\.1 -p \d+ -t 'gatehouse\/v1\//);
+      expect(seen.some((m) => /\/evt\/system$/.test(m.topic) && m.body.type === 'gateway.started')).toBe(true);
+      expect(seen.some((m) => /\/evt\/(access|device|charging)$/.test(m.topic))).toBe(true);
+      expect(seen.some((m) => m.topic.endsWith('/status') && m.body.state === 'online')).toBe(true);
+    } finally {
+      await platform.endAsync(true);
+      await broker.dispose();
+    }
+  }, 60_000);
 });

@@ -72,6 +72,8 @@ describe.each(['tcp', 'udp'] as const)('DC-09 receiver over %s', (protocol) => {
     expect(await plain.poll()).toMatchObject({ answer: 'ACK' });
     expect(r.sink.isActive('panel.burglary', 'panel-cid', 'zone-15')).toBe(false);
     expect(r.outbox.events.map((e) => [e.class, e.type, e.source.device])).toEqual([['access', 'panel.opened', 'panel-aes'], ['device', 'panel.test', 'panel-plain']]);
+    // Each panel is announced online once, when first heard (not on every message).
+    expect(r.outbox.presence.map((e) => [e.type, e.source.device]).sort()).toEqual([['device.online', 'panel-aes'], ['device.online', 'panel-cid'], ['device.online', 'panel-plain']]);
     if (protocol === 'tcp') expect(r.receiver.stats.connections).toBe(3); // several messages per connection
   });
 
@@ -191,5 +193,12 @@ describe('supervision with real sockets', () => {
     silent.unsilence();
     expect(await silent.periodicTest()).toMatchObject({ answer: 'ACK' });
     expect(r.sink.isActive('panel.offline', 'panel-plain')).toBe(false);
+    // The outage is recorded as device events too, like every other family's.
+    const presence = r.outbox.presence.filter((e) => e.source.device === 'panel-plain');
+    expect(presence.map((e) => [e.type, e.data])).toEqual([
+      ['device.online', { family: 'panel' }],
+      ['device.offline', { family: 'panel', reason: 'silent' }],
+      ['device.online', { family: 'panel' }],
+    ]);
   });
 });

@@ -158,6 +158,14 @@ describe('PerimeterService over Modbus TCP', () => {
     sims.module('mod-b').dead = false;
     await waitFor(() => !sink.isActive('module.offline', 'mod-b'), 'module.offline cleared', 5000);
     expect(states().modules['mod-b']!.online).toBe(true);
+    // Like every other family, the module's presence changes are device events on the platform.
+    rig.outbox.flush();
+    const presence = events().filter((e) => (e.source as { device: string }).device === 'mod-b' && String(e.type).startsWith('device.'));
+    expect(presence.map((e) => [e.class, e.type, e.data])).toEqual([
+      ['device', 'device.online', { family: 'module' }],
+      ['device', 'device.offline', { family: 'module', reason: expect.any(String) }],
+      ['device', 'device.online', { family: 'module' }],
+    ]);
   });
 
   it('the armed state survives a restart of the service on the same SQLite file', async () => {

@@ -30,9 +30,12 @@ export class FakeSink implements AlarmSink {
 }
 
 export class FakeOutbox {
+  /** Everything recorded but the panels' presence (device.online/offline), which has tests of its own. */
   readonly events: EventInput[] = [];
+  readonly presence: EventInput[] = [];
   record(input: EventInput): Promise<unknown> {
-    this.events.push(input);
+    if (input.type === 'device.online' || input.type === 'device.offline') this.presence.push(input);
+    else this.events.push(input);
     return Promise.resolve(input);
   }
 }

@@ -14,6 +14,8 @@ import { silentLogger } from '../../gateway/log.js';
 import { Dc09Processor } from '../../gateway/perimeter/dc09-processor.js';
 import { PanelService } from '../../gateway/perimeter/panel-service.js';
 import { createDc09 } from '../../gateway/perimeter/create-dc09.js';
+import { PresenceConfig } from '../../config/presence-schema.js';
+import { PresencePolicy } from '../../gateway/presence/presence-policy.js';
 import { FakeOutbox, FakeSink, KEY128, KEY256, SECRETS, panels } from './dc09-fixtures.js';
 
 const FROM = { transport: 'tcp' as const, address: '10.0.0.9' };
@@ -228,7 +230,34 @@ describe('supervision (ManualClock)', () => {
     // A NAKed message (unauthenticated) does not count as heard.
     (await t.processor.handle(msg('5678', 'SIA-DCS', '#5678|Nri0/RP000'), FROM));
     expect(t.service.isOffline('panel-cid')).toBe(true);
+    // Every change is a device event too: first heard, silent, heard again.
+    expect(t.outbox.presence.filter((e) => e.source.device === 'panel-plain').map((e) => [e.type, e.data])).toEqual([
+      ['device.online', { family: 'panel' }],
+      ['device.offline', { family: 'panel', reason: 'silent' }],
+      ['device.online', { family: 'panel' }],
+    ]);
     t.service.stop();
+  });
+
+  it('a panel whose link keeps dropping is held offline by the presence policy: one device.flapping, bounded events', async () => {
+    const clock = new ManualClock();
+    const sink = new FakeSink();
+    const outbox = new FakeOutbox();
+    const ps = [Dc09PanelConfig.parse({ id: 'panel-plain', account: '1234', supervisionS: 60 })];
+    const presence = new PresencePolicy({ config: PresenceConfig.parse({}), clock, timers: clock, sink, log: silentLogger() });
+    const service = new PanelService({ panels: ps, sink, outbox, clock, timers: clock, log: silentLogger(), presence });
+    const processor = new Dc09Processor({ panels: ps, secrets: secretsFrom(SECRETS), timestampWindow: { pastS: 20, futureS: 40 }, service, clock, log: silentLogger() });
+    service.start();
+    // Heard, silent past its deadline (120 s), heard again: over and over for two hours.
+    for (let i = 0; i < 50; i++) {
+      expect((await processor.handle(msg('1234', 'NULL', ''), FROM)).outcome).toBe('ack');
+      clock.advance(121_000);
+    }
+    expect(outbox.presence.length).toBeLessThanOrEqual(4);
+    expect(sink.raised('device.flapping').map((c) => c.source.device)).toEqual(['panel-plain']);
+    expect(sink.raised('panel.offline').length).toBeLessThanOrEqual(2);
+    service.stop();
+    presence.stop();
   });
 });
 

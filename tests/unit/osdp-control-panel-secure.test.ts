@@ -81,10 +81,11 @@ describe('OsdpControlPanel secure channel', () => {
   it("does not flap a reader that insists on the secure channel while configured 'off'", async () => {
     const r = rig([{ address: 1, key: KEY }], [{ address: 1, secure: 'off' }]);
     await r.run(10_000);
-    // The first set-up looks fine (ID, CAP) and is announced; the first clear query is refused.
+    // ID and CAP look fine, but a reader is announced only after a good exchange in the
+    // session, and the first clear query is refused: never online, so never offline either.
     expect(r.of('secure-failed', 1)).toEqual([{ kind: 'secure-failed', address: 1, reason: expect.stringMatching(/requires the secure channel/) }]);
-    expect(r.of('online', 1)).toHaveLength(1);
-    expect(r.of('offline', 1)).toHaveLength(1);
+    expect(r.of('online', 1)).toHaveLength(0);
+    expect(r.of('offline', 1)).toHaveLength(0);
     expect(r.of('nak', 1).every((e) => e.code === NakCode.ENCRYPTION_REQUIRED)).toBe(true);
   });
 
@@ -93,5 +94,32 @@ describe('OsdpControlPanel secure channel', () => {
     await r.run(50);
     await expect(r.cp.keyset(1, KEY)).rejects.toMatchObject({ code: 'DEVICE_REFUSED' });
     expect(r.line.framesTo(1).some((w) => w.frame.code === Cmd.KEYSET)).toBe(false);
+  });
+  it('a reader that handshakes correctly then gets the security block wrong: never online, one secure-failed, retried with backoff', async () => {
+    const r = rig([{ address: 1, key: KEY }, { address: 2, key: KEY }], [{ address: 1, secure: 'required', key: KEY }, { address: 2, secure: 'required', key: KEY }]);
+    r.line.reader(1).wrongSecurityBlockAfter = 0;
+    await r.run(60_000);
+    expect(r.of('online', 1)).toHaveLength(0);
+    expect(r.of('offline', 1)).toHaveLength(0);
+    const failed = r.of('secure-failed', 1);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.reason).toMatch(/security block/);
+    // One handshake at once, then one per 4 s (the rig's longest backoff), not two a second.
+    const handshakes = r.line.framesTo(1).filter((w) => w.frame.code === Cmd.CHLNG).length;
+    expect(handshakes).toBeGreaterThanOrEqual(14);
+    expect(handshakes).toBeLessThanOrEqual(16);
+    expect(online(r, 2)).toBe(true);
+  });
+
+  it('a reader whose security block goes wrong a few exchanges into each session: one secure-failed a minute, backoff between sessions', async () => {
+    const r = rig([{ address: 1, key: KEY }], [{ address: 1, secure: 'required', key: KEY }]);
+    r.line.reader(1).wrongSecurityBlockAfter = 3;
+    await r.run(60_000);
+    // Announced online only after a good exchange inside the session, offline at the bad block.
+    const online1 = r.of('online', 1).length;
+    expect(online1).toBeGreaterThanOrEqual(14);
+    expect(online1).toBeLessThanOrEqual(16);
+    expect(r.of('offline', 1)).toHaveLength(online1);
+    expect(r.of('secure-failed', 1)).toHaveLength(1);
   });
 });

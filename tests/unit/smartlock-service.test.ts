@@ -12,6 +12,9 @@ import type { CommandContext } from '../../gateway/commands/types.js';
 import { LockService } from '../../gateway/locks/lock-service.js';
 import { MemoryTransport } from '../../drivers/smartlock/memory-transport.js';
 import { lockTopics } from '../../drivers/smartlock/topics.js';
+import { PresenceConfig } from '../../config/presence-schema.js';
+import { PresencePolicy } from '../../gateway/presence/presence-policy.js';
+import { FakeAlarmSink } from '../helpers/fake-alarm-sink.js';
 
 class FakeOutbox {
   readonly events: EventInput[] = [];
@@ -127,5 +130,29 @@ describe('LockService', () => {
     await expect(open.handler(open.args.parse({ lock: 'flat-a' }), ctx())).rejects.toMatchObject({ code: 'DEVICE_OFFLINE' });
     broker.disconnect('flat-a');
     expect(outbox.events).toEqual([]);
+  });
+  it('with the presence policy: a lock on a bad Wi-Fi link is held offline (events and retained state) with one device.flapping', () => {
+    const sink = new FakeAlarmSink();
+    const presence = new PresencePolicy({ config: PresenceConfig.parse({}), clock, timers: clock, sink, log: silentLogger() });
+    const damped = new LockService({ locks: [LockConfig.parse({ id: 'flat-c' })], broker, outbox, clock, timers: clock, log: silentLogger(), presence });
+    damped.start();
+    const C = lockTopics('flat-c');
+    for (let i = 0; i < 100; i++) {
+      say(C.status, { state: 'online' });
+      say(C.state, { locked: true, door: 'closed', battery: 90, tamper: false });
+      clock.advance(500);
+      say(C.status, { state: 'offline', reason: 'wifi_lost' });
+      clock.advance(500);
+    }
+    say(C.status, { state: 'online' });
+    say(C.state, { locked: true, door: 'closed', battery: 91, tamper: false });
+    const presenceEvents = outbox.events.filter((e) => e.source.device === 'flat-c').map((e) => e.type);
+    expect(presenceEvents).toEqual(['device.online', 'device.offline', 'device.online', 'device.offline']);
+    expect(sink.calls.filter((c) => c.kind === 'device.flapping').map((c) => c.op)).toEqual(['raise']);
+    // The lock answers (its state is kept current) but is shown offline until it holds.
+    expect(outbox.states.filter((s) => s.device === 'flat-c').at(-1)!.state).toMatchObject({ online: false, battery: 91 });
+    expect(damped.driver('flat-c')!.snapshot().online).toBe(true);
+    damped.stop();
+    presence.stop();
   });
 });

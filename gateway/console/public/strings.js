@@ -28,6 +28,7 @@ export const STRINGS = {
     'kind.charging.fire': 'cabinet fire', 'kind.cabinet.unsupervised': 'cabinet unsupervised', 'kind.device.offline': 'device offline', 'kind.reader.offline': 'reader offline',
     'kind.module.offline': 'input module offline', 'kind.camera.tamper': 'camera tamper',
     'kind.reader.power_failure': 'reader power failure',
+    'kind.device.flapping': 'device flapping (held offline)',
     // video
     videoWall: 'Video wall', noCameras: 'No cameras.', takeSnapshot: 'Snapshot', preset: 'Preset', gotoPreset: 'Go to preset',
     snapshotTaken: 'Snapshot taken.', videoUnavailable: 'The video player could not be loaded.',
@@ -105,6 +106,7 @@ export const STRINGS = {
     'kind.charging.fire': '充电柜火警', 'kind.cabinet.unsupervised': '充电柜失去监控', 'kind.device.offline': '设备离线', 'kind.reader.offline': '读卡器离线',
     'kind.module.offline': '输入模块离线', 'kind.camera.tamper': '摄像机遮挡/破坏',
     'kind.reader.power_failure': '读卡器电源故障',
+    'kind.device.flapping': '设备频繁掉线（暂按离线处理）',
     videoWall: '视频墙', noCameras: '没有摄像机。', takeSnapshot: '抓拍', preset: '预置位', gotoPreset: '转到预置位',
     snapshotTaken: '已抓拍。', videoUnavailable: '无法加载视频播放器。',
     doors: '门禁', noDoors: '没有门。', door: '门', doorState: '状态', remoteOpen: '开门', holdUnlocked: '常开',
