@@ -13,13 +13,14 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { monotonicFactory } from 'ulid';
-import type { Clock } from '../clock.js';
+import { realTimers, type Clock, type TimerHandle, type Timers } from '../clock.js';
 import type { Envelope, EventClass, EventInput } from '../events.js';
 import { GatehouseError } from '../errors.js';
 import type { OutboxConfig } from '../../config/schema.js';
 import { OutboxConfig as OutboxConfigSchema } from '../../config/schema.js';
-import { applyPragmas, migrate } from './schema.js';
+import { openOutboxDatabase } from './schema.js';
 import { Evictor, type EvictionReport } from './eviction.js';
+import { checkCap, DiskReserve, isStorageError, reserveFile, sqliteCode, type CapCheck } from './disk-space.js';
 
 export interface EventRow {
   seq: number;
@@ -43,6 +44,19 @@ export interface OutboxStats {
   pendingCommit: number;
   lastCommitAt: number | null;
   byClass: Record<string, number>;
+  /** The cap configured in outbox.maxBytes; `maxBytes` is lower when the filesystem cannot hold it. */
+  configuredMaxBytes: number;
+  /** Set while the disk is full: since when (epoch ms) and how many events were refused. */
+  diskFull: { since: string; rejected: number; code: string } | null;
+  /** Whether the reserve file (outbox.reserveBytes) is in place. */
+  reserveHeld: boolean;
+}
+
+/** The disk-full condition as reported in events and to listeners. */
+export interface DiskFullInfo {
+  since: number;
+  code: string;
+  rejected: number;
 }
 
 interface OutboxEvents {
@@ -51,6 +65,10 @@ interface OutboxEvents {
   reply: [];
   evicted: [EvictionReport];
   error: [GatehouseError];
+  /** The outbox could not commit even after evicting telemetry and releasing its reserve. */
+  diskFull: [DiskFullInfo];
+  /** Commits succeed again and the reserve is back: recording resumed by itself. */
+  diskRecovered: [DiskFullInfo & { until: number }];
 }
 
 type PendingOp =
@@ -62,6 +80,8 @@ export interface OutboxOptions {
   file: string;
   clock: Clock;
   config?: Partial<OutboxConfig>;
+  /** For the disk-full retry; real timers by default. */
+  timers?: Timers;
 }
 
 export class Outbox extends EventEmitter<OutboxEvents> {
@@ -83,15 +103,29 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private oldestPendingSince: number | null = null;
   private readonly evictor: Evictor;
   private readonly stmts;
+  private readonly timers: Timers;
+  private readonly reserve: DiskReserve;
+  /** What start found about the cap against the filesystem (see disk-space.ts). */
+  readonly capCheck: CapCheck;
+  /** True when the database could only be opened without shared memory (full disk at start). */
+  readonly exclusive: boolean;
+  private diskFull: (DiskFullInfo & { reported: boolean }) | undefined;
+  private diskProbe: TimerHandle | undefined;
+  /** Set while the outbox commits its own disk reports: a failure then must not recurse. */
+  private reporting = false;
 
   constructor(opts: OutboxOptions) {
     super();
     this.clock = opts.clock;
+    this.timers = opts.timers ?? realTimers;
     this.config = OutboxConfigSchema.parse(opts.config ?? {});
     mkdirSync(dirname(opts.file), { recursive: true });
-    this.db = new Database(opts.file);
-    applyPragmas(this.db);
-    migrate(this.db);
+    ({ db: this.db, exclusive: this.exclusive } = openOutboxDatabase(opts.file));
+    // A cap the filesystem cannot hold would only be found out when the disk fills: lower it now.
+    this.capCheck = checkCap(opts.file, this.config.maxBytes, this.config.reserveBytes);
+    this.config.maxBytes = this.capCheck.effective;
+    this.reserve = new DiskReserve(reserveFile(opts.file), this.config.reserveBytes);
+    this.reserve.ensure();
     this.stmts = {
       insertEvent: this.db.prepare('INSERT INTO events (seq, class, recorded_at, synced, pinned, body) VALUES (?, ?, ?, ?, ?, ?)'),
       upsertState: this.db.prepare('INSERT INTO states (device, body, updated_at) VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at'),
@@ -128,15 +162,20 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   /** Stores the latest retained state of a device (latest wins). */
   setState(device: string, state: Record<string, unknown>): Promise<void> {
     if (this.closed) return Promise.reject(new GatehouseError('OUTBOX_CLOSED'));
-    const body = JSON.stringify({ ...state, ts: new Date(this.clock.now()).toISOString() });
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'state', device, body, ts: this.clock.now(), resolve, reject }));
+    // Inside the executor: a body that cannot be serialised rejects instead of throwing at the caller.
+    return new Promise((resolve, reject) => {
+      const body = JSON.stringify({ ...state, ts: new Date(this.clock.now()).toISOString() });
+      this.enqueue({ kind: 'state', device, body, ts: this.clock.now(), resolve, reject });
+    });
   }
 
   /** Stores a command answer to be published on `cmd/{name}/res`. */
   recordReply(topic: string, reply: Record<string, unknown>): Promise<void> {
     if (this.closed) return Promise.reject(new GatehouseError('OUTBOX_CLOSED'));
-    const body = JSON.stringify(reply);
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'reply', topic, body, ts: this.clock.now(), resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const body = JSON.stringify(reply);
+      this.enqueue({ kind: 'reply', topic, body, ts: this.clock.now(), resolve, reject });
+    });
   }
 
   private enqueue(op: PendingOp): void {
@@ -159,7 +198,6 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   }
 
   private commitBatch(batch: PendingOp[]): void {
-    const startSeq = this.nextSeq;
     let envelopes: Envelope[] = [];
     let addedBytes = 0;
     const states: [string, string][] = [];
@@ -167,6 +205,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     const run = this.db.transaction(() => {
       envelopes = [];
       addedBytes = 0;
+      // Read at each attempt: the disk-full report may have been committed between two attempts.
+      const startSeq = this.nextSeq;
       let seq = startSeq;
       for (const op of batch) {
         if (op.kind === 'event') {
@@ -185,22 +225,12 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       if (seq !== startSeq) this.stmts.setNextSeq.run(seq);
       return seq;
     });
-    let endSeq: number;
+    let endSeq: number | undefined;
     try {
       endSeq = run();
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      const gerr = code === 'SQLITE_FULL'
-        ? new GatehouseError('OUTBOX_DISK_FULL', `outbox commit failed: disk or database full (${code}); free space on the data partition or lower outbox.maxBytes`, undefined, { cause: err })
-        : new GatehouseError('INTERNAL', `outbox commit failed: ${(err as Error).message}`, { sqlite: code }, { cause: err });
-      // Try to make room and commit once more, so a full disk costs telemetry, not alarms.
-      if (code === 'SQLITE_FULL' && this.makeRoom(true)) {
-        try {
-          endSeq = run();
-        } catch {
-          return this.failBatch(batch, gerr);
-        }
-      } else return this.failBatch(batch, gerr);
+      endSeq = this.commitOnFullDisk(run, err, batch);
+      if (endSeq === undefined) return;
     }
     this.nextSeq = endSeq;
     this.bytes += addedBytes;
@@ -221,14 +251,120 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     if (this.bytes > this.config.maxBytes) this.makeRoom(false);
   }
 
+  /**
+   * A commit failed. Storage errors (full, I/O) get two more chances, cheapest loss first:
+   * evict telemetry, then give back the reserve file; a batch that still cannot be
+   * committed is rejected with OUTBOX_DISK_FULL and the outbox enters the disk-full state
+   * (reported, retried until space is back). Returns the end seq when a retry committed.
+   */
+  private commitOnFullDisk(run: () => number, err: unknown, batch: PendingOp[]): number | undefined {
+    if (!isStorageError(err)) {
+      this.failBatch(batch, new GatehouseError('INTERNAL', `outbox commit failed: ${(err as Error).message}`, { sqlite: sqliteCode(err) }, { cause: err }));
+      return undefined;
+    }
+    if (!this.reporting) {
+      // A full disk costs telemetry, not alarms.
+      if (this.makeRoom(true)) {
+        try {
+          return run();
+        } catch (again) {
+          err = again;
+        }
+      }
+      const released = this.reserve.release();
+      this.enterDiskFull(sqliteCode(err));
+      if (released) {
+        try {
+          return run();
+        } catch (again) {
+          err = again;
+        }
+      }
+      this.diskFull!.rejected += batch.filter((op) => op.kind === 'event').length;
+    }
+    const code = sqliteCode(err);
+    this.failBatch(batch, new GatehouseError(
+      'OUTBOX_DISK_FULL',
+      `outbox commit failed: the disk holding the outbox is full or failing (${code}); free space on the data partition or lower outbox.maxBytes; recording resumes by itself`,
+      { sqlite: code },
+      { cause: err },
+    ));
+    return undefined;
+  }
+
+  /** An 'error' event with nobody listening would throw (EventEmitter): a report must never crash. */
+  private reportError(err: GatehouseError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
   private failBatch(batch: PendingOp[], err: GatehouseError): void {
-    this.emit('error', err);
+    this.reportError(err);
     for (const op of batch) op.reject(err);
   }
 
-  /** Evicts cheapest-first until under the cap; records the reports. */
+  /** Starts the disk-full state once: reports it (with the reserve's room) and retries until space is back. */
+  private enterDiskFull(code: string): void {
+    if (this.diskFull) return;
+    this.diskFull = { since: this.clock.now(), code, rejected: 0, reported: false };
+    this.commitDiskReports();
+    this.diskProbe ??= this.timers.setInterval(() => this.probeDisk(), this.config.diskRetryMs);
+    this.emit('diskFull', this.publicDiskFull());
+  }
+
+  private publicDiskFull(): DiskFullInfo {
+    const { since, code, rejected } = this.diskFull!;
+    return { since, code, rejected };
+  }
+
+  /**
+   * Commits the pinned `outbox.disk_full` reports synchronously, ahead of anything queued:
+   * the start (if not yet on disk, with its original time) and, with `recovered`, the end.
+   * True when committed. Never recurses into the disk-full handling.
+   */
+  private commitDiskReports(recovered = false): boolean {
+    const s = this.diskFull!;
+    const now = this.clock.now();
+    const ops: PendingOp[] = [];
+    let ok = true;
+    const add = (data: Record<string, unknown>, ts: number): void => {
+      const input: EventInput = { class: 'system', type: 'outbox.disk_full', source: { device: 'gateway', point: 'outbox' }, data };
+      ops.push({ kind: 'event', input, ts, clock: this.clock.state(), pinned: true, resolve: () => undefined, reject: () => void (ok = false) });
+    };
+    if (!s.reported) add({ state: 'full', since: new Date(s.since).toISOString(), code: s.code }, s.since);
+    if (recovered) add({ state: 'recovered', since: new Date(s.since).toISOString(), until: new Date(now).toISOString(), rejected: s.rejected }, now);
+    if (ops.length === 0) return true;
+    this.reporting = true;
+    try {
+      this.commitBatch(ops);
+    } finally {
+      this.reporting = false;
+    }
+    if (ok) s.reported = true;
+    return ok;
+  }
+
+  /** The disk-full retry: space is back when the reserve fits again and a commit succeeds. */
+  private probeDisk(): void {
+    if (!this.diskFull || this.closed) return;
+    if (!this.reserve.ensure()) return;
+    if (!this.commitDiskReports(true)) return;
+    const info = { ...this.publicDiskFull(), until: this.clock.now() };
+    this.diskFull = undefined;
+    this.diskProbe?.cancel();
+    this.diskProbe = undefined;
+    this.emit('diskRecovered', info);
+  }
+
+  /** Evicts cheapest-first until under the cap; records the reports. False when nothing could be evicted. */
   private makeRoom(diskFull: boolean): boolean {
-    const reports = this.evictor.evictForCap(this.bytes, diskFull, this.readCursor);
+    let reports: EvictionReport[];
+    try {
+      reports = this.evictor.evictForCap(this.bytes, diskFull, this.readCursor);
+    } catch (err) {
+      // On a full disk the DELETE itself needs room in the WAL; the caller carries on without it.
+      this.reportError(new GatehouseError(isStorageError(err) ? 'OUTBOX_DISK_FULL' : 'INTERNAL', `outbox eviction failed: ${(err as Error).message}`, { sqlite: sqliteCode(err) }, { cause: err }));
+      return false;
+    }
     if (reports.length === 0) return false;
     for (const r of reports) this.reportEviction(r);
     return true;
@@ -268,7 +404,13 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   /** Drops events past their class TTL (only those recorded with a synced clock). */
   sweepExpired(): EvictionReport[] {
-    const reports = this.evictor.evictExpired(this.readCursor);
+    let reports: EvictionReport[];
+    try {
+      reports = this.evictor.evictExpired(this.readCursor);
+    } catch (err) {
+      this.reportError(new GatehouseError(isStorageError(err) ? 'OUTBOX_DISK_FULL' : 'INTERNAL', `outbox TTL sweep failed: ${(err as Error).message}`, { sqlite: sqliteCode(err) }, { cause: err }));
+      return [];
+    }
     for (const r of reports) this.reportEviction(r);
     return reports;
   }
@@ -340,7 +482,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       this.bytes -= freed;
     } catch (err) {
       // Rows stay and are re-sent later: duplicates, never loss.
-      this.emit('error', new GatehouseError('INTERNAL', `outbox ack delete failed: ${(err as Error).message}`, undefined, { cause: err }));
+      this.reportError(new GatehouseError('INTERNAL', `outbox ack delete failed: ${(err as Error).message}`, undefined, { cause: err }));
     }
   }
 
@@ -348,7 +490,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch (err) {
-      this.emit('error', new GatehouseError('INTERNAL', `WAL checkpoint failed: ${(err as Error).message}`, undefined, { cause: err }));
+      this.reportError(new GatehouseError('INTERNAL', `WAL checkpoint failed: ${(err as Error).message}`, undefined, { cause: err }));
     }
   }
 
@@ -378,7 +520,11 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       oldest = oldest === null ? r.oldest : Math.min(oldest, r.oldest);
     }
     const replies = (this.db.prepare('SELECT COUNT(*) AS n FROM replies').get() as { n: number }).n;
-    return { events, bytes: this.bytes, maxBytes: this.config.maxBytes, oldestRecordedAt: oldest, nextSeq: this.nextSeq, replies, pendingCommit: this.pending.length, lastCommitAt: this.lastCommitAt, byClass };
+    const diskFull = this.diskFull ? { since: new Date(this.diskFull.since).toISOString(), rejected: this.diskFull.rejected, code: this.diskFull.code } : null;
+    return {
+      events, bytes: this.bytes, maxBytes: this.config.maxBytes, oldestRecordedAt: oldest, nextSeq: this.nextSeq, replies, pendingCommit: this.pending.length,
+      lastCommitAt: this.lastCommitAt, byClass, configuredMaxBytes: this.capCheck.configured, diskFull, reserveHeld: this.reserve.held,
+    };
   }
 
   /** Commits what is pending, settles acks, checkpoints and closes the file. */
@@ -388,6 +534,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.closed = true;
     this.flushAcks();
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.diskProbe?.cancel();
     this.checkpoint();
     this.db.close();
   }
