@@ -18,6 +18,7 @@ import { AccessDecider } from './decider.js';
 import { doorCommands } from './door-commands.js';
 import { loadOrCreateHashKey, ReaderKeyStore } from './keys.js';
 import { publishAccessState, syncCommands } from './sync-commands.js';
+import { tolerateStorageError } from '../outbox/disk-space.js';
 
 export interface AccessComponent {
   service: AccessService;
@@ -99,7 +100,10 @@ export function createAccess(opts: CreateAccessOptions): AccessComponent {
       await publishAccessState(decider, opts.outbox);
       await service.start();
       // Revoked credentials are kept a while so a revoked card reads as `revoked`, not `unknown`.
-      pruneTimer = opts.timers.setInterval(() => decider.store.pruneRevoked(90, opts.clock.now()), 24 * 3600_000);
+      pruneTimer = opts.timers.setInterval(
+        () => tolerateStorageError(() => decider.store.pruneRevoked(90, opts.clock.now()), 0, (err) => log.error({ err: err.message }, 'pruning revoked credentials failed (disk full?); retried tomorrow')),
+        24 * 3600_000,
+      );
     },
     async stop() {
       pruneTimer?.cancel();

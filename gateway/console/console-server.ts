@@ -29,6 +29,7 @@ import { LiveFeed, type LiveFeedOptions } from './live.js';
 import { LoginLimiter } from './login-limiter.js';
 import { Sessions } from './sessions.js';
 import { loadTls } from './tls.js';
+import { tolerateStorageError } from '../outbox/disk-space.js';
 
 export interface ConsoleOptions {
   config: Pick<CompoundConfig, 'console'>;
@@ -222,7 +223,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
         });
       });
       feed.start();
-      sweep = opts.timers.setInterval(() => sessions.sweep(), 3600_000);
+      sweep = opts.timers.setInterval(() => tolerateStorageError(() => sessions.sweep(), 0), 3600_000);
       const port = (srv.address() as AddressInfo).port;
       const shownHost = cfg.host === '0.0.0.0' || cfg.host === '::' ? 'localhost' : cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
       const url = `${tlsOn ? 'https' : 'http'}://${shownHost}:${port}`;

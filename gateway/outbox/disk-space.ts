@@ -142,3 +142,19 @@ export class DiskReserve {
     return this.present;
   }
 }
+
+/**
+ * Runs a write to outbox.db from a place where a throw would stop a timer, a start-up step
+ * or a device loop (pruning, sweeping, persisting progress). A full or failing disk is
+ * passed to `onError` and `fallback` returned: the state in memory stays right and the
+ * write is retried or redone later. Any other error is rethrown, so a bug stays visible.
+ */
+export function tolerateStorageError<T>(write: () => T, fallback: T, onError?: (err: Error) => void): T {
+  try {
+    return write();
+  } catch (err) {
+    if (!isStorageError(err)) throw err;
+    onError?.(err as Error);
+    return fallback;
+  }
+}
