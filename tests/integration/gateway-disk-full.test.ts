@@ -21,6 +21,7 @@ import { Gateway } from '../../gateway/app.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { createPtyPair, type PtyPair } from '../helpers/pty.js';
 import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
+import { validateMessage } from '../helpers/asyncapi.js';
 import { waitFor } from '../helpers/wait.js';
 
 const ALICE = '04A1B2C3D4E5F6';
@@ -35,6 +36,7 @@ describe('a gateway on a full disk', () => {
   let config: CompoundConfig;
   let dataDir: string;
   const events: Envelope[] = [];
+  const raw: { topic: string; payload: Buffer }[] = [];
   const logs = createLoggerFactory({ level: 'silent' }, { destination: process.stderr });
 
   beforeAll(async () => {
@@ -58,9 +60,10 @@ describe('a gateway on a full disk', () => {
     });
     platform = await mqtt.connectAsync(broker.url, { clientId: 'platform-full', reconnectPeriod: 100 });
     platform.on('message', (topic, payload) => {
+      raw.push({ topic, payload });
       if (topic.includes('/evt/')) events.push(JSON.parse(payload.toString()) as Envelope);
     });
-    await platform.subscribeAsync('gatehouse/v1/full-court/gw-1/evt/#', { qos: 1 });
+    await platform.subscribeAsync('gatehouse/v1/full-court/gw-1/#', { qos: 1 });
   });
 
   afterAll(async () => {
@@ -114,5 +117,10 @@ describe('a gateway on a full disk', () => {
     expect(reports.map((e) => e.data.state)).toEqual(['full', 'recovered']);
     expect(reports[1]!.data.since).toBe(reports[0]!.data.since);
     await waitFor(() => events.some((e) => e.type === 'alarm.cleared' && e.data.kind === 'outbox.disk_full'), 'the disk-full alarm cleared at the platform', 20_000);
+    // The reports and the status answer follow the published contract.
+    const answer = await gateway.router.execute('system.status', { id: 'st-1' }, { via: 'cli', role: 'admin', principal: 'test' });
+    expect(validateMessage(`${gateway.root}/cmd/system.status/res`, JSON.stringify(answer))).toEqual({ ok: true, errors: [] });
+    const invalid = raw.filter((m) => /outbox\.disk_full/.test(m.payload.toString())).map((m) => ({ topic: m.topic, r: validateMessage(m.topic, m.payload) })).filter((x) => !x.r.ok);
+    expect(invalid).toEqual([]);
   });
 });
