@@ -12,8 +12,8 @@ import type { Database } from 'better-sqlite3';
 import { monotonicFactory } from 'ulid';
 import type { AlarmPriority, AlarmsConfig } from '../../config/schema.js';
 import { realTimers, type Clock, type TimerHandle, type Timers } from '../clock.js';
-import { GatehouseError } from '../errors.js';
-import type { EventSource } from '../events.js';
+import { GatehouseError, isGatehouseError } from '../errors.js';
+import type { EventInput, EventSource } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { AlarmStore } from './alarm-store.js';
@@ -24,6 +24,8 @@ import type { Alarm, AlarmActor, AlarmCondition, AlarmManagerEvents, AlarmSink }
 export const ALARMS_STATE_DEVICE = 'alarms';
 /** Flood control: at most one "it happened again" event per alarm per this long. */
 export const RETRIGGER_EVENT_INTERVAL_MS = 60_000;
+/** Alarm events kept for a second try when the disk was full (the oldest go first beyond this). */
+export const MAX_UNRECORDED = 10_000;
 /** Summaries in `state/alarms` (the rest is counted, and listed by `alarm.list`). */
 export const STATE_MAX_SUMMARIES = 200;
 
@@ -84,6 +86,9 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
   private readonly restoreGraceMs: number;
   private readonly keepClosedMs: number;
   private stopped = false;
+  /** Alarm events the outbox refused for lack of disk space, in order, for retryUnrecorded(). */
+  private unrecorded: EventInput[] = [];
+  private unrecordedDropped = 0;
 
   constructor(opts: AlarmManagerOptions) {
     super();
@@ -336,11 +341,45 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     const f = this.flood.get(a.id);
     if (f) f.pending = false;
     const data = { alarmId: a.id, kind: a.kind, source: { ...a.source }, priority: a.priority, state: a.state, active: a.active, count: a.count, lastAt: iso(a.lastAt), ...structuredClone(extra) };
+    this.recordInput({ class: 'alarm', type, source: { ...a.source }, data });
+  }
+
+  private recordInput(input: EventInput): void {
+    const { type } = input;
+    const alarmId = input.data?.alarmId;
     try {
-      this.outbox.record({ class: 'alarm', type, source: { ...a.source }, data }).catch((err: Error) => this.log.error({ type, alarmId: a.id, err: err.message }, 'alarm event not recorded'));
+      this.outbox.record(input).catch((err: Error) => {
+        this.log.error({ type, alarmId, err: err.message }, 'alarm event not recorded');
+        // A full disk refuses the event, not the alarm: it is recorded again once space is back.
+        if (isGatehouseError(err, 'OUTBOX_DISK_FULL')) this.keepUnrecorded(input);
+      });
     } catch (err) {
-      this.log.error({ type, alarmId: a.id, err: (err as Error).message }, 'alarm event not recorded');
+      this.log.error({ type, alarmId, err: (err as Error).message }, 'alarm event not recorded');
     }
+  }
+
+  private keepUnrecorded(input: EventInput): void {
+    this.unrecorded.push(input);
+    if (this.unrecorded.length > MAX_UNRECORDED) {
+      this.unrecorded.shift();
+      this.unrecordedDropped++;
+    }
+  }
+
+  /**
+   * The disk has room again: records the alarm events it refused (in their order; each
+   * carries its own times in `data`), and writes every open alarm to the store again, since
+   * the store's batch of that time was lost too. Returns how many events were re-recorded.
+   */
+  retryUnrecorded(): number {
+    const pending = this.unrecorded;
+    this.unrecorded = [];
+    if (this.unrecordedDropped) this.log.error({ dropped: this.unrecordedDropped }, 'alarm events refused on a full disk and not kept for a retry');
+    this.unrecordedDropped = 0;
+    for (const input of pending) this.recordInput(input);
+    for (const a of this.byId.values()) this.store.save(a);
+    this.stateChanged();
+    return pending.length;
   }
 
   private emitSafe<K extends keyof AlarmManagerEvents>(event: K, a: Alarm): void {

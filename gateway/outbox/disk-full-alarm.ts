@@ -29,13 +29,16 @@ export function reportOutboxStart(outbox: Outbox, log: Logger): void {
   }
 }
 
-export function watchDiskFull(outbox: Outbox, sink: AlarmSink, log: Logger): void {
+export function watchDiskFull(outbox: Outbox, sink: AlarmSink & { retryUnrecorded(): number }, log: Logger): void {
   outbox.on('diskFull', (info) => {
     log.error({ code: info.code, since: new Date(info.since).toISOString() }, 'the disk holding the outbox is full: events that cannot be committed are refused until space is freed');
     sink.raise({ kind: DISK_FULL_ALARM, source: SOURCE, priority: 'critical', data: { since: new Date(info.since).toISOString(), code: info.code } });
   });
   outbox.on('diskRecovered', (info) => {
     log.info({ since: new Date(info.since).toISOString(), rejected: info.rejected }, 'disk space is back: the outbox records again');
+    // The alarm events refused meanwhile first, then the clear of this one.
+    const again = sink.retryUnrecorded();
+    if (again) log.info({ events: again }, 'alarm events refused on the full disk recorded now');
     sink.clear(DISK_FULL_ALARM, SOURCE, { until: new Date(info.until).toISOString(), rejected: info.rejected });
   });
 }

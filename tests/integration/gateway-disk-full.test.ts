@@ -88,7 +88,10 @@ describe('a gateway on a full disk', () => {
 
     // Second life on the full disk, with the retry on a hand-driven timer wheel.
     const timers = new ManualClock();
+    let refusedErrors = 0;
+    const errorCount = () => refusedErrors;
     gateway = new Gateway({ config, secrets, dataDir, logs, timers });
+    gateway.outbox.on('error', (e) => void (e.code === 'OUTBOX_DISK_FULL' && refusedErrors++));
     await gateway.start();
     expect(gateway.outbox.exclusive).toBe(true);
     expect(gateway.access.decider.decide({ door: 'main-gate', direction: 'in', card: ALICE })).toMatchObject({ granted: true, credentialId: 'alice' });
@@ -106,6 +109,11 @@ describe('a gateway on a full disk', () => {
     const alarm = gateway.alarms.manager.list().find((a) => a.kind === 'outbox.disk_full');
     expect(alarm).toMatchObject({ active: true, priority: 'critical', source: { device: 'gateway', point: 'outbox' } });
 
+    // An alarm raised now lives in memory; its event is refused by the disk and kept for later.
+    const errorsBefore = errorCount();
+    const burglary = gateway.alarms.manager.raise({ kind: 'panel.burglary', source: { device: 'panel-1', point: 'zone-9' }, priority: 'high', data: { zone: 9 } });
+    await waitFor(() => errorCount() > errorsBefore || undefined, 'the alarm event refused by the full disk');
+
     fs.release();
     timers.advance(5000);
     expect(gateway.outbox.stats().diskFull).toBeNull();
@@ -117,6 +125,7 @@ describe('a gateway on a full disk', () => {
     expect(reports.map((e) => e.data.state)).toEqual(['full', 'recovered']);
     expect(reports[1]!.data.since).toBe(reports[0]!.data.since);
     await waitFor(() => events.some((e) => e.type === 'alarm.cleared' && e.data.kind === 'outbox.disk_full'), 'the disk-full alarm cleared at the platform', 20_000);
+    await waitFor(() => events.some((e) => e.type === 'alarm.raised' && e.data.alarmId === burglary.id), 'the refused alarm event recorded after recovery', 20_000);
     // The reports and the status answer follow the published contract.
     const answer = await gateway.router.execute('system.status', { id: 'st-1' }, { via: 'cli', role: 'admin', principal: 'test' });
     expect(validateMessage(`${gateway.root}/cmd/system.status/res`, JSON.stringify(answer))).toEqual({ ok: true, errors: [] });
