@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { monotonicFactory } from 'ulid';
-import { realTimers, type Clock, type TimerHandle, type Timers } from '../clock.js';
+import { realTimers, type Clock, type Timers } from '../clock.js';
 import type { Envelope, EventClass, EventInput } from '../events.js';
 import { GatehouseError } from '../errors.js';
 import type { OutboxConfig } from '../../config/schema.js';
@@ -21,6 +21,10 @@ import { OutboxConfig as OutboxConfigSchema } from '../../config/schema.js';
 import { openOutboxDatabase } from './schema.js';
 import { Evictor, type EvictionReport } from './eviction.js';
 import { checkCap, DiskReserve, isStorageError, reserveFile, sqliteCode, type CapCheck } from './disk-space.js';
+import { DiskFullState, type DiskFullInfo } from './disk-full.js';
+import { AckBatcher } from './acks.js';
+
+export type { DiskFullInfo } from './disk-full.js';
 
 export interface EventRow {
   seq: number;
@@ -50,13 +54,6 @@ export interface OutboxStats {
   diskFull: { since: string; rejected: number; code: string } | null;
   /** Whether the reserve file (outbox.reserveBytes) is in place. */
   reserveHeld: boolean;
-}
-
-/** The disk-full condition as reported in events and to listeners. */
-export interface DiskFullInfo {
-  since: number;
-  code: string;
-  rejected: number;
 }
 
 interface OutboxEvents {
@@ -95,29 +92,24 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private flushScheduled = false;
   private closed = false;
   private readonly ulid = monotonicFactory();
-  private ackBuffer: { seq: number; bytes: number }[] = [];
-  private replyAckBuffer: number[] = [];
-  private ackTimer: NodeJS.Timeout | undefined;
+  private readonly acks: AckBatcher;
   private checkpointTimer: NodeJS.Timeout | undefined;
   private lastCommitAt: number | null = null;
   private oldestPendingSince: number | null = null;
   private readonly evictor: Evictor;
   private readonly stmts;
-  private readonly timers: Timers;
   private readonly reserve: DiskReserve;
+  private readonly diskFull: DiskFullState;
   /** What start found about the cap against the filesystem (see disk-space.ts). */
   readonly capCheck: CapCheck;
   /** True when the database could only be opened without shared memory (full disk at start). */
   readonly exclusive: boolean;
-  private diskFull: (DiskFullInfo & { reported: boolean }) | undefined;
-  private diskProbe: TimerHandle | undefined;
   /** Set while the outbox commits its own disk reports: a failure then must not recurse. */
   private reporting = false;
 
   constructor(opts: OutboxOptions) {
     super();
     this.clock = opts.clock;
-    this.timers = opts.timers ?? realTimers;
     this.config = OutboxConfigSchema.parse(opts.config ?? {});
     mkdirSync(dirname(opts.file), { recursive: true });
     ({ db: this.db, exclusive: this.exclusive } = openOutboxDatabase(opts.file));
@@ -126,6 +118,15 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.config.maxBytes = this.capCheck.effective;
     this.reserve = new DiskReserve(reserveFile(opts.file), this.config.reserveBytes);
     this.reserve.ensure();
+    this.diskFull = new DiskFullState({
+      clock: this.clock,
+      timers: opts.timers ?? realTimers,
+      retryMs: this.config.diskRetryMs,
+      reserve: this.reserve,
+      commitNow: (events) => this.commitReports(events),
+      onFull: (info) => this.emit('diskFull', info),
+      onRecovered: (info) => this.emit('diskRecovered', info),
+    });
     this.stmts = {
       insertEvent: this.db.prepare('INSERT INTO events (seq, class, recorded_at, synced, pinned, body) VALUES (?, ?, ?, ?, ?, ?)'),
       upsertState: this.db.prepare('INSERT INTO states (device, body, updated_at) VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at'),
@@ -145,6 +146,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.readHigh = maxRow.m ?? 0;
     this.bytes = (this.db.prepare('SELECT COALESCE(SUM(LENGTH(body)), 0) AS b FROM events').get() as { b: number }).b;
     this.evictor = new Evictor(this.db, this.config, this.clock);
+    this.acks = new AckBatcher({
+      db: this.db, deleteEvent: this.stmts.deleteEvent, deleteReply: this.stmts.deleteReply,
+      freed: (bytes) => void (this.bytes -= bytes), onError: (err) => this.reportError(err),
+    });
     if (this.config.checkpointIntervalMs > 0) {
       this.checkpointTimer = setInterval(() => this.checkpoint(), this.config.checkpointIntervalMs);
       this.checkpointTimer.unref();
@@ -272,7 +277,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         }
       }
       const released = this.reserve.release();
-      this.enterDiskFull(sqliteCode(err));
+      this.diskFull.enter(sqliteCode(err));
       if (released) {
         try {
           return run();
@@ -280,7 +285,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
           err = again;
         }
       }
-      this.diskFull!.rejected += batch.filter((op) => op.kind === 'event').length;
+      this.diskFull.refused(batch.filter((op) => op.kind === 'event').length);
     }
     const code = sqliteCode(err);
     this.failBatch(batch, new GatehouseError(
@@ -302,57 +307,17 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     for (const op of batch) op.reject(err);
   }
 
-  /** Starts the disk-full state once: reports it (with the reserve's room) and retries until space is back. */
-  private enterDiskFull(code: string): void {
-    if (this.diskFull) return;
-    this.diskFull = { since: this.clock.now(), code, rejected: 0, reported: false };
-    this.commitDiskReports();
-    this.diskProbe ??= this.timers.setInterval(() => this.probeDisk(), this.config.diskRetryMs);
-    this.emit('diskFull', this.publicDiskFull());
-  }
-
-  private publicDiskFull(): DiskFullInfo {
-    const { since, code, rejected } = this.diskFull!;
-    return { since, code, rejected };
-  }
-
-  /**
-   * Commits the pinned `outbox.disk_full` reports synchronously, ahead of anything queued:
-   * the start (if not yet on disk, with its original time) and, with `recovered`, the end.
-   * True when committed. Never recurses into the disk-full handling.
-   */
-  private commitDiskReports(recovered = false): boolean {
-    const s = this.diskFull!;
-    const now = this.clock.now();
-    const ops: PendingOp[] = [];
+  /** Commits the disk-full reports synchronously, ahead of anything queued; never recurses into the disk-full handling. */
+  private commitReports(events: { input: EventInput; ts: number }[]): boolean {
     let ok = true;
-    const add = (data: Record<string, unknown>, ts: number): void => {
-      const input: EventInput = { class: 'system', type: 'outbox.disk_full', source: { device: 'gateway', point: 'outbox' }, data };
-      ops.push({ kind: 'event', input, ts, clock: this.clock.state(), pinned: true, resolve: () => undefined, reject: () => void (ok = false) });
-    };
-    if (!s.reported) add({ state: 'full', since: new Date(s.since).toISOString(), code: s.code }, s.since);
-    if (recovered) add({ state: 'recovered', since: new Date(s.since).toISOString(), until: new Date(now).toISOString(), rejected: s.rejected }, now);
-    if (ops.length === 0) return true;
+    const ops: PendingOp[] = events.map(({ input, ts }) => ({ kind: 'event', input, ts, clock: this.clock.state(), pinned: true, resolve: () => undefined, reject: () => void (ok = false) }));
     this.reporting = true;
     try {
       this.commitBatch(ops);
     } finally {
       this.reporting = false;
     }
-    if (ok) s.reported = true;
     return ok;
-  }
-
-  /** The disk-full retry: space is back when the reserve fits again and a commit succeeds. */
-  private probeDisk(): void {
-    if (!this.diskFull || this.closed) return;
-    if (!this.reserve.ensure()) return;
-    if (!this.commitDiskReports(true)) return;
-    const info = { ...this.publicDiskFull(), until: this.clock.now() };
-    this.diskFull = undefined;
-    this.diskProbe?.cancel();
-    this.diskProbe = undefined;
-    this.emit('diskRecovered', info);
   }
 
   /** Evicts cheapest-first until under the cap; records the reports. False when nothing could be evicted. */
@@ -439,51 +404,17 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     return this.db.prepare('SELECT device, body FROM states ORDER BY device').all() as { device: string; body: string }[];
   }
 
-  /** Marks an event delivered (PUBACK received). Deletes are batched; losing them in a crash only means a re-send. */
+  /** Marks an event delivered (PUBACK received); deleted in batches (acks.ts). */
   ackEvent(seq: number, bytes: number): void {
-    this.ackBuffer.push({ seq, bytes });
-    this.scheduleAckFlush();
+    this.acks.event(seq, bytes);
   }
 
   ackReply(id: number): void {
-    this.replyAckBuffer.push(id);
-    this.scheduleAckFlush();
-  }
-
-  private scheduleAckFlush(): void {
-    if (this.ackBuffer.length + this.replyAckBuffer.length >= 2000) return this.flushAcks();
-    if (!this.ackTimer) {
-      this.ackTimer = setTimeout(() => this.flushAcks(), 50);
-      this.ackTimer.unref();
-    }
+    this.acks.reply(id);
   }
 
   flushAcks(): void {
-    if (this.ackTimer) clearTimeout(this.ackTimer);
-    this.ackTimer = undefined;
-    if (!this.ackBuffer.length && !this.replyAckBuffer.length) return;
-    const events = this.ackBuffer;
-    const replies = this.replyAckBuffer;
-    this.ackBuffer = [];
-    this.replyAckBuffer = [];
-    try {
-      let freed = 0;
-      // A lost delete only means a re-send, so this transaction skips the per-commit fsync
-      // (the next recording commit's fsync covers it in the WAL anyway).
-      this.db.pragma('synchronous = NORMAL');
-      try {
-        this.db.transaction(() => {
-          for (const a of events) if (this.stmts.deleteEvent.run(a.seq).changes) freed += a.bytes;
-          for (const id of replies) this.stmts.deleteReply.run(id);
-        })();
-      } finally {
-        this.db.pragma('synchronous = FULL');
-      }
-      this.bytes -= freed;
-    } catch (err) {
-      // Rows stay and are re-sent later: duplicates, never loss.
-      this.reportError(new GatehouseError('INTERNAL', `outbox ack delete failed: ${(err as Error).message}`, undefined, { cause: err }));
-    }
+    this.acks.flush();
   }
 
   checkpoint(): void {
@@ -520,7 +451,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       oldest = oldest === null ? r.oldest : Math.min(oldest, r.oldest);
     }
     const replies = (this.db.prepare('SELECT COUNT(*) AS n FROM replies').get() as { n: number }).n;
-    const diskFull = this.diskFull ? { since: new Date(this.diskFull.since).toISOString(), rejected: this.diskFull.rejected, code: this.diskFull.code } : null;
+    const diskFull = this.diskFull.view();
     return {
       events, bytes: this.bytes, maxBytes: this.config.maxBytes, oldestRecordedAt: oldest, nextSeq: this.nextSeq, replies, pendingCommit: this.pending.length,
       lastCommitAt: this.lastCommitAt, byClass, configuredMaxBytes: this.capCheck.configured, diskFull, reserveHeld: this.reserve.held,
@@ -534,7 +465,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.closed = true;
     this.flushAcks();
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
-    this.diskProbe?.cancel();
+    this.diskFull.stop();
     this.checkpoint();
     this.db.close();
   }

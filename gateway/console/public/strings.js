@@ -24,6 +24,7 @@ export const STRINGS = {
     'kind.zone.tamper': 'tamper', 'kind.zone.panic': 'SOS / panic', 'kind.zone.fire': 'fire', 'kind.zone.fault': 'zone line fault',
     'kind.charging.fire': 'cabinet fire', 'kind.device.offline': 'device offline', 'kind.reader.offline': 'reader offline',
     'kind.module.offline': 'input module offline', 'kind.camera.tamper': 'camera tamper',
+    'kind.outbox.disk_full': 'gateway disk full: events are not being recorded',
     // video
     videoWall: 'Video wall', noCameras: 'No cameras.', takeSnapshot: 'Snapshot', preset: 'Preset', gotoPreset: 'Go to preset',
     snapshotTaken: 'Snapshot taken.', videoUnavailable: 'The video player could not be loaded.',
@@ -96,6 +97,7 @@ export const STRINGS = {
     'kind.zone.tamper': '防拆', 'kind.zone.panic': '紧急求救', 'kind.zone.fire': '火警', 'kind.zone.fault': '防区线路故障',
     'kind.charging.fire': '充电柜火警', 'kind.device.offline': '设备离线', 'kind.reader.offline': '读卡器离线',
     'kind.module.offline': '输入模块离线', 'kind.camera.tamper': '摄像机遮挡/破坏',
+    'kind.outbox.disk_full': '网关磁盘已满：事件无法记录',
     videoWall: '视频墙', noCameras: '没有摄像机。', takeSnapshot: '抓拍', preset: '预置位', gotoPreset: '转到预置位',
     snapshotTaken: '已抓拍。', videoUnavailable: '无法加载视频播放器。',
     doors: '门禁', noDoors: '没有门。', door: '门', doorState: '状态', remoteOpen: '开门', holdUnlocked: '常开',
