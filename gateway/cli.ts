@@ -246,7 +246,15 @@ async function discoverOsdp(path: string, baudRate: number, range: string | unde
 
 async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number> {
   const logs = createLoggerFactory(loaded.config.log);
-  const gateway = new Gateway({ config: loaded.config, secrets: loaded.secrets, dataDir, logs, uplinkUrl: process.env.GATEHOUSE_UPLINK_URL || undefined });
+  let gateway: Gateway;
+  try {
+    gateway = new Gateway({ config: loaded.config, secrets: loaded.secrets, dataDir, logs, uplinkUrl: process.env.GATEHOUSE_UPLINK_URL || undefined });
+  } catch (err) {
+    // A new outbox.db cannot be created on a full disk: say so in one line, not a stack trace.
+    if (!isGatehouseError(err, 'OUTBOX_DISK_FULL')) throw err;
+    process.stderr.write(`gatehouse run: ${err.code}: ${err.message}\n`);
+    return 1;
+  }
   await gateway.start();
   logs.root.info({ compound: loaded.config.compound.id, gateway: loaded.config.gateway.id, broker: gateway.brokerPort }, 'gatehouse running');
   await untilSignal();

@@ -101,7 +101,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private readonly reserve: DiskReserve;
   private readonly diskFull: DiskFullState;
   /** What start found about the cap against the filesystem (see disk-space.ts). */
-  readonly capCheck: CapCheck;
+  private cap: CapCheck;
+  private readonly file: string;
   /** True when the database could only be opened without shared memory (full disk at start). */
   readonly exclusive: boolean;
   /** Set while the outbox commits its own disk reports: a failure then must not recurse. */
@@ -114,8 +115,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     mkdirSync(dirname(opts.file), { recursive: true });
     ({ db: this.db, exclusive: this.exclusive } = openOutboxDatabase(opts.file));
     // A cap the filesystem cannot hold would only be found out when the disk fills: lower it now.
-    this.capCheck = checkCap(opts.file, this.config.maxBytes, this.config.reserveBytes);
-    this.config.maxBytes = this.capCheck.effective;
+    this.file = opts.file;
+    this.cap = checkCap(opts.file, this.config.maxBytes, this.config.reserveBytes);
+    this.config.maxBytes = this.cap.effective;
     this.reserve = new DiskReserve(reserveFile(opts.file), this.config.reserveBytes);
     this.reserve.ensure();
     this.diskFull = new DiskFullState({
@@ -125,7 +127,12 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       reserve: this.reserve,
       commitNow: (events) => this.commitReports(events),
       onFull: (info) => this.emit('diskFull', info),
-      onRecovered: (info) => this.emit('diskRecovered', info),
+      onRecovered: (info) => {
+        // Space was freed: a cap lowered on the full disk (at start, say) may fit again.
+        this.cap = checkCap(this.file, this.cap.configured, this.config.reserveBytes);
+        this.config.maxBytes = this.cap.effective;
+        this.emit('diskRecovered', info);
+      },
     });
     this.stmts = {
       insertEvent: this.db.prepare('INSERT INTO events (seq, class, recorded_at, synced, pinned, body) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -307,6 +314,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     for (const op of batch) op.reject(err);
   }
 
+  get capCheck(): CapCheck {
+    return { ...this.cap };
+  }
+
   /** Commits the disk-full reports synchronously, ahead of anything queued; never recurses into the disk-full handling. */
   private commitReports(events: { input: EventInput; ts: number }[]): boolean {
     let ok = true;
@@ -454,7 +465,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     const diskFull = this.diskFull.view();
     return {
       events, bytes: this.bytes, maxBytes: this.config.maxBytes, oldestRecordedAt: oldest, nextSeq: this.nextSeq, replies, pendingCommit: this.pending.length,
-      lastCommitAt: this.lastCommitAt, byClass, configuredMaxBytes: this.capCheck.configured, diskFull, reserveHeld: this.reserve.held,
+      lastCommitAt: this.lastCommitAt, byClass, configuredMaxBytes: this.cap.configured, diskFull, reserveHeld: this.reserve.held,
     };
   }
 

@@ -4,7 +4,8 @@
  * committed rejects with OUTBOX_DISK_FULL and leaves nothing behind; the reserve file buys
  * the pinned `outbox.disk_full` report; the retry (injected timers) notices space coming
  * back and records the end of the condition; a cap the filesystem cannot hold is lowered;
- * and a database closed cleanly can be opened again on the full disk.
+ * and a database closed cleanly can be opened again on the full disk (its cap checked again
+ * once space is back).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -142,9 +143,12 @@ describe('outbox on a full filesystem', () => {
     open.push(o);
     expect(o.exclusive).toBe(true);
     expect(o.readEvents(0, 1e6)).toHaveLength(30);
+    // The cap could only be what the files hold; it is checked again once space is back.
+    expect(o.stats().maxBytes).toBeLessThan(1024 * 1024);
     expect(isGatehouseError(await o.record(testEvent(0, 'alarm')).catch((e: unknown) => e), 'OUTBOX_DISK_FULL')).toBe(true);
     fs.release();
     clock.advance(5000);
     await expect(o.record(testEvent(1, 'alarm'))).resolves.toMatchObject({ seq: 33 });
+    expect(o.stats().maxBytes).toBeGreaterThan(2 * 1024 * 1024);
   });
 });
