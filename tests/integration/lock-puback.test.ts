@@ -3,7 +3,9 @@
  * committed. The lock is a real MQTT.js client; the data directory is a real tmpfs that
  * the test fills to the last byte. While recording fails the lock gets no PUBACK (its
  * connection is closed, so it sends again after reconnecting); once space is back the
- * resend is recorded exactly once (the lock's event id is not held against it).
+ * resend is recorded exactly once (the lock's event id is not held against it). A lock in
+ * another process that holds the database's write lock proves the order: no PUBACK while
+ * the gateway cannot commit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
@@ -15,6 +17,9 @@ import { secretsFrom } from '../../config/load.js';
 import { createLoggerFactory } from '../../gateway/log.js';
 import { Gateway } from '../../gateway/app.js';
 import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { ROOT, requireBuild } from '../helpers/cli.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -28,6 +33,7 @@ describe('lock events are acknowledged only after commit', () => {
   let file: string;
 
   beforeAll(async () => {
+    requireBuild();
     fs = mountTmpfs(8 * 1024 * 1024);
     const dataDir = join(fs.dir, 'data');
     mkdirSync(dataDir);
@@ -75,6 +81,22 @@ describe('lock events are acknowledged only after commit', () => {
     await evt({ type: 'door', eid: '301-1', door: 'open' });
     lock.off('packetreceive', onPacket);
     expect(seenAtPuback).toEqual([1]);
+  });
+
+  it('sends no PUBACK while the gateway cannot commit (another process holds the write lock), then one after', async () => {
+    await lock.endAsync(true);
+    const child = spawn(process.execPath, [resolve(ROOT, 'dist/tests/helpers/lock-under-write-lock.js')], {
+      env: { ...process.env, GH_DB: file, GH_URL: `mqtt://127.0.0.1:${gateway.brokerPort}`, GH_LOCK: LOCK, GH_PASSWORD: PASSWORD, GH_HOLD_MS: '1000' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(code, out).toBe(0);
+    expect(JSON.parse(out.trim())).toEqual({ pubackWhileHeld: false, pubackAfterRelease: true });
+    expect(onDisk('door.opened')).toBe(2);
+    lock = await mqtt.connectAsync(`mqtt://127.0.0.1:${gateway.brokerPort}`, { clientId: LOCK, username: LOCK, password: PASSWORD, reconnectPeriod: 100, clean: true });
   });
 
   it('withholds the PUBACK while the event cannot be committed, and records the resend once after space is freed', async () => {
