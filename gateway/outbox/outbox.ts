@@ -15,7 +15,7 @@ import { dirname } from 'node:path';
 import { monotonicFactory } from 'ulid';
 import { realTimers, type Clock, type Timers } from '../clock.js';
 import type { Envelope, EventClass, EventInput } from '../events.js';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError, isGatehouseError } from '../errors.js';
 import type { OutboxConfig } from '../../config/schema.js';
 import { OutboxConfig as OutboxConfigSchema } from '../../config/schema.js';
 import { openOutboxDatabase } from './schema.js';
@@ -107,6 +107,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   readonly exclusive: boolean;
   /** Set while the outbox commits its own disk reports: a failure then must not recurse. */
   private reporting = false;
+  /** Eviction reports refused by the full disk, recorded again when it recovers. */
+  private readonly unrecordedReports: EventInput[] = [];
 
   constructor(opts: OutboxOptions) {
     super();
@@ -131,6 +133,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         // Space was freed: a cap lowered on the full disk (at start, say) may fit again.
         this.cap = checkCap(this.file, this.cap.configured, this.config.reserveBytes);
         this.config.maxBytes = this.cap.effective;
+        for (const input of this.unrecordedReports.splice(0)) this.recordEvictionReport(input);
         this.emit('diskRecovered', info);
       },
     });
@@ -286,6 +289,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       const released = this.reserve.release();
       this.diskFull.enter(sqliteCode(err));
       if (released) {
+        // With the reserve's room the DELETE of telemetry can run too (it needs WAL pages).
+        this.makeRoom(true);
         try {
           return run();
         } catch (again) {
@@ -375,7 +380,14 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     } catch {
       // Folding is an optimisation; a separate report is always correct.
     }
-    void this.record({ class: 'system', type: 'outbox.evicted', source: { device: 'gateway' }, data }, { pinned: true }).catch(() => undefined);
+    this.recordEvictionReport({ class: 'system', type: 'outbox.evicted', source: { device: 'gateway' }, data });
+  }
+
+  /** An eviction report the full disk refused is kept and recorded once space is back: every dropped seq stays accounted for. */
+  private recordEvictionReport(input: EventInput): void {
+    this.record(input, { pinned: true }).catch((err: unknown) => {
+      if (isGatehouseError(err, 'OUTBOX_DISK_FULL')) this.unrecordedReports.push(input);
+    });
   }
 
   /** Drops events past their class TTL (only those recorded with a synced clock). */

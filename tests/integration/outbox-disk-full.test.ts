@@ -108,6 +108,30 @@ describe('outbox on a full filesystem', () => {
     expect(o.db.pragma('integrity_check', { simple: true })).toBe('ok');
   });
 
+  it('accounts for every seq after a full disk: each one is stored or named by an outbox.evicted report', async () => {
+    const o = make({ reserveBytes: 256 * 1024, diskRetryMs: 1000, maxBytes: 64 * MiB });
+    let evictions = 0;
+    o.on('evicted', () => evictions++);
+    for (let i = 0; i < 10; i++) await recordAll(o, 400, 'device', i * 400);
+    o.checkpoint();
+    fs.fill();
+    for (let round = 0; round < 40; round++) await recordAll(o, 100, round % 2 ? 'alarm' : 'device', round * 100);
+    fs.release();
+    clock.advance(1000);
+    await recordAll(o, 10, 'alarm');
+    expect(o.stats().diskFull).toBeNull();
+    const rows = o.readEvents(0, 1e6).map((r) => JSON.parse(r.body) as Envelope);
+    const present = new Set(rows.map((e) => e.seq));
+    const evicted = rows.filter((e) => e.type === 'outbox.evicted').map((e) => e.data as { fromSeq: number; toSeq: number });
+    expect(evictions).toBeGreaterThan(0);
+    expect(evicted.length).toBeGreaterThan(0);
+    const unaccounted: number[] = [];
+    for (let seq = 1; seq < o.stats().nextSeq; seq++) {
+      if (!present.has(seq) && !evicted.some((r) => seq >= r.fromSeq && seq <= r.toSeq)) unaccounted.push(seq);
+    }
+    expect(unaccounted).toEqual([]);
+  });
+
   it('records the disk-full report once space is back when even the reserve was gone', async () => {
     const o = make({ reserveBytes: 0, diskRetryMs: 1000 });
     await recordAll(o, 5, 'alarm');
