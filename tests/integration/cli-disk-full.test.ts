@@ -1,6 +1,6 @@
 /**
  * `gatehouse run` (the real binary, as systemd starts it) on a data directory whose
- * filesystem is full: it comes up (no crash, so no restart loop), says why it is degraded
+ * filesystem is full: it comes up with its console (no crash, so no restart loop), says why it is degraded
  * (the cap it cannot hold, the database opened without shared memory, the disk-full
  * state), keeps running, and stops cleanly on SIGTERM. A data directory that has no
  * database yet cannot be created on a full disk: that is one coded line and exit 1.
@@ -9,9 +9,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { request } from 'node:https';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 import { waitFor } from '../helpers/wait.js';
+
+/** The console's answer to an anonymous request (its certificate is self-signed). */
+function statusCode(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 describe('gatehouse run on a full disk', () => {
   let fs: Tmpfs;
@@ -21,7 +34,7 @@ describe('gatehouse run on a full disk', () => {
     fs = mountTmpfs(12 * 1024 * 1024);
     mkdirSync(join(fs.dir, 'etc'));
     conf = join(fs.dir, 'etc', 'c.yaml');
-    writeFileSync(conf, 'compound: { id: c }\ngateway: { id: g }\nbroker: { port: 0 }\nconsole: { enabled: false }\nlog: { level: info }\n');
+    writeFileSync(conf, 'compound: { id: c }\ngateway: { id: g }\nbroker: { port: 0 }\nconsole: { enabled: true, host: 127.0.0.1, port: 0 }\nlog: { level: info }\n');
   });
   afterAll(() => fs?.unmount());
 
@@ -52,6 +65,10 @@ describe('gatehouse run on a full disk', () => {
     await waitFor(() => second.out().includes('the disk holding the outbox is full') || undefined, 'the disk-full state reported', 10_000, () => second.out().slice(-2000));
     expect(second.out()).toMatch(/outbox\.maxBytes \(268435456 bytes\) cannot fit on the data directory's filesystem \(\d+ bytes available for the outbox\); using \d+ bytes/);
     expect(second.out()).toMatch(/opened on a full disk without shared memory/);
+    // The console serves (its key and certificate were made in the first life).
+    const url = /"url":"(https:\/\/127\.0\.0\.1:\d+)","msg":"console listening"/.exec(second.out())?.[1];
+    expect(url, second.out().slice(-2000)).toBeDefined();
+    expect(await statusCode(`${url}/api/status`)).toBe(401);
     // Still up a while later: nothing crashed on a timer.
     await new Promise((r) => setTimeout(r, 1500));
     expect(second.exited()).toBeUndefined();
