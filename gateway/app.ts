@@ -302,7 +302,8 @@ export class Gateway {
     this.sweepTimer.unref();
     // Not awaited into start(): on a full disk the gateway still runs (doors decide from memory);
     // the disk-full state reports and retries.
-    await this.outbox.record({ class: 'system', type: 'gateway.started', source: { device: 'gateway' }, data: { version: VERSION, failed: [...this.failed.keys()] } })
+    const started = { version: VERSION, failed: [...this.failed.keys()] };
+    await this.outbox.record({ class: 'system', type: 'gateway.started', source: { device: 'gateway' }, data: started })
       .catch((err: Error) => this.log.error({ err: err.message }, 'gateway.started not recorded'));
     this.notifier.ready(`gateway ${this.opts.config.gateway.id} running`);
     this.notifier.startWatchdog([

@@ -248,7 +248,8 @@ async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number>
   const logs = createLoggerFactory(loaded.config.log);
   let gateway: Gateway;
   try {
-    gateway = new Gateway({ config: loaded.config, secrets: loaded.secrets, dataDir, logs, uplinkUrl: process.env.GATEHOUSE_UPLINK_URL || undefined });
+    const uplinkUrl = process.env.GATEHOUSE_UPLINK_URL || undefined;
+    gateway = new Gateway({ config: loaded.config, secrets: loaded.secrets, dataDir, logs, uplinkUrl });
   } catch (err) {
     // A new outbox.db cannot be created on a full disk: say so in one line, not a stack trace.
     if (!isGatehouseError(err, 'OUTBOX_DISK_FULL')) throw err;

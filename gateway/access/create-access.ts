@@ -100,10 +100,9 @@ export function createAccess(opts: CreateAccessOptions): AccessComponent {
       await publishAccessState(decider, opts.outbox);
       await service.start();
       // Revoked credentials are kept a while so a revoked card reads as `revoked`, not `unknown`.
-      pruneTimer = opts.timers.setInterval(
-        () => tolerateStorageError(() => decider.store.pruneRevoked(90, opts.clock.now()), 0, (err) => log.error({ err: err.message }, 'pruning revoked credentials failed (disk full?); retried tomorrow')),
-        24 * 3600_000,
-      );
+      const prune = () => decider.store.pruneRevoked(90, opts.clock.now());
+      const failed = (err: Error) => log.error({ err: err.message }, 'pruning revoked credentials failed (disk full?); retried tomorrow');
+      pruneTimer = opts.timers.setInterval(() => tolerateStorageError(prune, 0, failed), 24 * 3600_000);
     },
     async stop() {
       pruneTimer?.cancel();

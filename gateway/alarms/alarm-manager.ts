@@ -374,7 +374,9 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
   retryUnrecorded(): number {
     const pending = this.unrecorded;
     this.unrecorded = [];
-    if (this.unrecordedDropped) this.log.error({ dropped: this.unrecordedDropped }, 'alarm events refused on a full disk and not kept for a retry');
+    if (this.unrecordedDropped) {
+      this.log.error({ dropped: this.unrecordedDropped }, 'alarm events refused on a full disk and not kept for a retry');
+    }
     this.unrecordedDropped = 0;
     for (const input of pending) this.recordInput(input);
     for (const a of this.byId.values()) this.store.save(a);

@@ -245,7 +245,8 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     pending.then(
       () => cb(null),
       (err: Error) => {
-        this.log.warn({ clientId: client.id, topic: packet.topic, err: err.message }, 'device publish not acknowledged: it could not be committed; connection closed so the device sends it again');
+        const why = 'device publish not acknowledged: it could not be committed; connection closed so the device sends it again';
+        this.log.warn({ clientId: client.id, topic: packet.topic, err: err.message }, why);
         cb(new Error(`not committed: ${err.message}`));
       },
     );

@@ -185,7 +185,8 @@ export class ChargingSessions {
     };
     const by = s.startedBy === 'local' ? { via: 'local', principal: null } : s.startedBy;
     // A full disk must not break the poll that also evaluates smoke: the session runs in memory.
-    tolerateStorageError(() => this.stmts.insert.run(s.sessionId, s.cabinet, s.port, s.startedAt, s.startedClock === 'synced' ? 1 : 0, by.via, by.principal,
+    const synced = s.startedClock === 'synced' ? 1 : 0;
+    tolerateStorageError(() => this.stmts.insert.run(s.sessionId, s.cabinet, s.port, s.startedAt, synced, by.via, by.principal,
       s.meterStartWh, s.powerLimitW, s.maxDurationMin, s.lastMeterWh), undefined);
     const mono = this.clock.monotonic();
     this.active.set(k, { s, monoAt: mono, lastSampleMono: mono });
@@ -220,7 +221,8 @@ export class ChargingSessions {
     s.stoppedAt = this.clock.now();
     s.meterStopWh = s.lastMeterWh;
     s.stopReason = reason;
-    tolerateStorageError(() => this.stmts.stop.run(s.lastMeterWh, s.energyWh, s.elapsedMs, s.stoppedAt, s.meterStopWh, reason, s.sessionId), undefined);
+    const stopped = [s.lastMeterWh, s.energyWh, s.elapsedMs, s.stoppedAt, s.meterStopWh, reason, s.sessionId] as const;
+    tolerateStorageError(() => this.stmts.stop.run(...stopped), undefined);
     this.active.delete(k);
     return { ...s, stoppedAt: s.stoppedAt, meterStopWh: s.meterStopWh, stopReason: reason, durationS: Math.floor(s.elapsedMs / 1000) };
   }

@@ -67,7 +67,8 @@ export class Sessions {
     }
     if (now - row.last_seen >= TOUCH_EVERY_MS) {
       // On a full disk the guard keeps the console (it shows the disk-full alarm); the touch is retried next request.
-      tolerateStorageError(() => this.db.prepare('UPDATE console_sessions SET last_seen = ? WHERE id_hash = ?').run(now, idHash), undefined);
+      const touch = this.db.prepare('UPDATE console_sessions SET last_seen = ? WHERE id_hash = ?');
+      tolerateStorageError(() => touch.run(now, idHash), undefined);
     }
     return { idHash, username: row.username, role: row.role, csrf: row.csrf, createdAt: row.created_at, lastSeen: now };
   }

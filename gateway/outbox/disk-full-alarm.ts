@@ -20,19 +20,24 @@ export function reportOutboxStart(outbox: Outbox, log: Logger): void {
   if (cap.lowered) {
     log.warn(
       { configuredMaxBytes: cap.configured, availableBytes: cap.available, effectiveMaxBytes: cap.effective },
-      `outbox.maxBytes (${cap.configured} bytes) cannot fit on the data directory's filesystem (${cap.available} bytes available for the outbox); ` +
+      `outbox.maxBytes (${cap.configured} bytes) cannot fit on the data directory's filesystem ` +
+        `(${cap.available} bytes available for the outbox); ` +
         `using ${cap.effective} bytes: free space or lower outbox.maxBytes`,
     );
   }
   if (outbox.exclusive) {
-    log.warn('outbox.db opened on a full disk without shared memory: the gateway runs, recording resumes when space is freed; restart it later so the CLI can open the database again');
+    log.warn(
+      'outbox.db opened on a full disk without shared memory: the gateway runs, recording resumes when space is freed; ' +
+        'restart it later so the CLI can open the database again',
+    );
   }
 }
 
 export function watchDiskFull(outbox: Outbox, sink: AlarmSink & { retryUnrecorded(): number }, log: Logger): void {
   outbox.on('diskFull', (info) => {
-    log.error({ code: info.code, since: new Date(info.since).toISOString() }, 'the disk holding the outbox is full: events that cannot be committed are refused until space is freed');
-    sink.raise({ kind: DISK_FULL_ALARM, source: SOURCE, priority: 'critical', data: { since: new Date(info.since).toISOString(), code: info.code } });
+    const since = new Date(info.since).toISOString();
+    log.error({ code: info.code, since }, 'the disk holding the outbox is full: events that cannot be committed are refused until space is freed');
+    sink.raise({ kind: DISK_FULL_ALARM, source: SOURCE, priority: 'critical', data: { since, code: info.code } });
   });
   outbox.on('diskRecovered', (info) => {
     log.info({ since: new Date(info.since).toISOString(), rejected: info.rejected }, 'disk space is back: the outbox records again');

@@ -88,7 +88,9 @@ export class DiskFullState {
     const now = this.o.clock.now();
     const since = new Date(s.since).toISOString();
     const events: { input: EventInput; ts: number }[] = [];
-    const add = (data: Record<string, unknown>, ts: number) => events.push({ input: { class: 'system', type: 'outbox.disk_full', source: SOURCE, data }, ts });
+    const add = (data: Record<string, unknown>, ts: number) => {
+      events.push({ input: { class: 'system', type: 'outbox.disk_full', source: SOURCE, data }, ts });
+    };
     if (!s.reported) add({ state: 'full', since, code: s.code }, s.since);
     if (recovered) add({ state: 'recovered', since, until: new Date(now).toISOString(), rejected: s.rejected }, now);
     if (events.length === 0) return true;

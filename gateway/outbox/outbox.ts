@@ -274,7 +274,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
    */
   private commitOnFullDisk(run: () => number, err: unknown, batch: PendingOp[]): number | undefined {
     if (!isStorageError(err)) {
-      this.failBatch(batch, new GatehouseError('INTERNAL', `outbox commit failed: ${(err as Error).message}`, { sqlite: sqliteCode(err) }, { cause: err }));
+      const internal = new GatehouseError('INTERNAL', `outbox commit failed: ${(err as Error).message}`, { sqlite: sqliteCode(err) }, { cause: err });
+      this.failBatch(batch, internal);
       return undefined;
     }
     if (!this.reporting) {
@@ -302,7 +303,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     const code = sqliteCode(err);
     this.failBatch(batch, new GatehouseError(
       'OUTBOX_DISK_FULL',
-      `outbox commit failed: the disk holding the outbox is full or failing (${code}); free space on the data partition or lower outbox.maxBytes; recording resumes by itself`,
+      `outbox commit failed: the disk holding the outbox is full or failing (${code}); ` +
+        'free space on the data partition or lower outbox.maxBytes; recording resumes by itself',
       { sqlite: code },
       { cause: err },
     ));
@@ -326,7 +328,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   /** Commits the disk-full reports synchronously, ahead of anything queued; never recurses into the disk-full handling. */
   private commitReports(events: { input: EventInput; ts: number }[]): boolean {
     let ok = true;
-    const ops: PendingOp[] = events.map(({ input, ts }) => ({ kind: 'event', input, ts, clock: this.clock.state(), pinned: true, resolve: () => undefined, reject: () => void (ok = false) }));
+    const clock = this.clock.state();
+    const ops: PendingOp[] = events.map(({ input, ts }) => ({ kind: 'event', input, ts, clock, pinned: true, resolve: () => undefined, reject: () => void (ok = false) }));
     this.reporting = true;
     try {
       this.commitBatch(ops);
@@ -343,7 +346,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       reports = this.evictor.evictForCap(this.bytes, diskFull, this.readCursor);
     } catch (err) {
       // On a full disk the DELETE itself needs room in the WAL; the caller carries on without it.
-      this.reportError(new GatehouseError(isStorageError(err) ? 'OUTBOX_DISK_FULL' : 'INTERNAL', `outbox eviction failed: ${(err as Error).message}`, { sqlite: sqliteCode(err) }, { cause: err }));
+      this.reportError(storageError(err, 'outbox eviction failed'));
       return false;
     }
     if (reports.length === 0) return false;
@@ -396,7 +399,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     try {
       reports = this.evictor.evictExpired(this.readCursor);
     } catch (err) {
-      this.reportError(new GatehouseError(isStorageError(err) ? 'OUTBOX_DISK_FULL' : 'INTERNAL', `outbox TTL sweep failed: ${(err as Error).message}`, { sqlite: sqliteCode(err) }, { cause: err }));
+      this.reportError(storageError(err, 'outbox TTL sweep failed'));
       return [];
     }
     for (const r of reports) this.reportEviction(r);
@@ -494,3 +497,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   }
 }
 
+/** A failed outbox write as a coded error: OUTBOX_DISK_FULL when the storage refused it. */
+function storageError(err: unknown, what: string): GatehouseError {
+  const code = isStorageError(err) ? 'OUTBOX_DISK_FULL' : 'INTERNAL';
+  return new GatehouseError(code, `${what}: ${(err as Error).message}`, { sqlite: sqliteCode(err) }, { cause: err });
+}

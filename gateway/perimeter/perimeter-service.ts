@@ -178,7 +178,8 @@ export class PerimeterService {
     this.bypassTimers.delete(zoneId);
     this.zone(zoneId).unbypass();
     // Ended in memory whatever the disk says; a row left behind is ended again at the next start.
-    tolerateStorageError(() => this.bypassTable().prepare('DELETE FROM perimeter_bypasses WHERE zone = ?').run(zoneId), undefined, (err) => this.o.log.error({ zone: zoneId, err: err.message }, 'ended bypass not stored (disk full?)'));
+    const forget = () => this.bypassTable().prepare('DELETE FROM perimeter_bypasses WHERE zone = ?').run(zoneId);
+    tolerateStorageError(forget, undefined, (err) => this.o.log.error({ zone: zoneId, err: err.message }, 'ended bypass not stored (disk full?)'));
     this.record({ class: 'alarm', type: 'zone.unbypassed', source: { device: zoneId }, data: { zone: zoneId, by } });
     this.publishZone(zoneId);
   }
