@@ -8,7 +8,7 @@
  * once space is back).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '../../gateway/clock.js';
 import { isGatehouseError, type GatehouseError } from '../../gateway/errors.js';
@@ -78,6 +78,8 @@ describe('outbox on a full filesystem', () => {
     o.on('diskFull', (i) => full.push(i));
     o.on('diskRecovered', (i) => recovered.push(i));
     expect(o.stats().reserveHeld).toBe(true);
+    expect(statSync(join(dir, 'outbox.reserve'))).toMatchObject({ size: 512 * 1024, mode: expect.any(Number) });
+    expect(statSync(join(dir, 'outbox.reserve')).mode & 0o777).toBe(0o600);
     await recordAll(o, 20, 'alarm');
     o.checkpoint();
     fs.fill();

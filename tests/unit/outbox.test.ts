@@ -229,6 +229,17 @@ describe('Outbox', () => {
     expect(o.db.pragma('integrity_check', { simple: true })).toBe('ok');
   });
 
+  it('never throws at the caller: a body that cannot be serialised rejects (coded paths stay promise-shaped)', async () => {
+    const o = make();
+    let state: Promise<void> | undefined;
+    let reply: Promise<void> | undefined;
+    expect(() => (state = o.setState('dev-1', { n: 1n }))).not.toThrow();
+    expect(() => (reply = o.recordReply('cmd/x/res', { n: 1n }))).not.toThrow();
+    await expect(state).rejects.toThrow(/BigInt/);
+    await expect(reply).rejects.toThrow(/BigInt/);
+    await expect(o.record(testEvent(1, 'alarm'))).resolves.toMatchObject({ seq: 1 });
+  });
+
   it('on a full disk sacrifices telemetry (reported as disk-full) so alarms still commit', async () => {
     const o = make();
     await recordMany(o, 400, 'device');
