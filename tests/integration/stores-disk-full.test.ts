@@ -2,8 +2,9 @@
  * The other tables in outbox.db on a real full filesystem: writes that run from timers,
  * start-up steps and device loops (replay-id purge at start, charging progress on every
  * cabinet poll, a console session's touch, the snapshot queue's dequeue on PUBACK) keep
- * their state in memory and do not throw; a disk error is not mistaken for a bug (other
- * errors still throw).
+ * their state in memory and do not throw; alarm changes and alarm events the disk refused
+ * are written once there is room; a disk error is not mistaken for a bug (other errors
+ * still throw).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import Database, { type Database as Db } from 'better-sqlite3';
@@ -14,6 +15,11 @@ import { ReplayStore } from '../../gateway/commands/replay-store.js';
 import { ChargingSessions } from '../../gateway/charging/sessions.js';
 import { Sessions as ConsoleSessions } from '../../gateway/console/sessions.js';
 import { tolerateStorageError } from '../../gateway/outbox/disk-space.js';
+import { Outbox } from '../../gateway/outbox/outbox.js';
+import { AlarmManager } from '../../gateway/alarms/alarm-manager.js';
+import { AlarmsConfig } from '../../config/perimeter-schema.js';
+import { silentLogger } from '../../gateway/log.js';
+import type { Envelope } from '../../gateway/events.js';
 import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 
 describe('outbox.db side tables on a full disk', () => {
@@ -85,6 +91,38 @@ describe('outbox.db side tables on a full disk', () => {
     fillDisk(db);
     clock.advance(10 * 60_000);
     expect(sessions.lookup(id)).toMatchObject({ username: 'guard' });
+  });
+
+  it('keeps alarm changes and events the full disk refused, and writes them once there is room', async () => {
+    dir = join(fs.dir, `case-${n++}`);
+    mkdirSync(dir);
+    const clock = new ManualClock();
+    const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, timers: clock, config: { checkpointIntervalMs: 0, reserveBytes: 0 } });
+    try {
+      const alarms = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+      const a = alarms.raise({ kind: 'panel.burglary', source: { device: 'panel-1', point: 'zone-3' }, priority: 'high', momentary: true });
+      await new Promise((r) => setImmediate(r));
+      outbox.checkpoint();
+      fs.fill();
+      // Handled and closed while the disk is full: in memory at once, on disk later.
+      alarms.close(a.id, { by: 'guard-1' });
+      const b = alarms.raise({ kind: 'panel.burglary', source: { device: 'panel-1', point: 'zone-4' }, priority: 'high' });
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+      const row = (id: string) => outbox.db.prepare('SELECT state FROM alarms WHERE id = ?').get(id) as { state: string } | undefined;
+      expect(row(a.id)).toEqual({ state: 'raised' });
+      expect(row(b.id)).toBeUndefined();
+      fs.release();
+      expect(alarms.retryUnrecorded()).toBe(2); // alarm.closed of a, alarm.raised of b
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+      expect(row(a.id)).toEqual({ state: 'closed' });
+      expect(row(b.id)).toEqual({ state: 'raised' });
+      const types = outbox.readEvents(0, 1e6).map((r) => (JSON.parse(r.body) as Envelope).type);
+      expect(types.filter((t) => t === 'alarm.raised')).toHaveLength(2);
+      expect(types).toContain('alarm.closed');
+      await alarms.stop();
+    } finally {
+      outbox.close();
+    }
   });
 
   it('rethrows errors that are not the disk', () => {
