@@ -109,6 +109,11 @@ describe('a gateway on a full disk', () => {
     const alarm = gateway.alarms.manager.list().find((a) => a.kind === 'outbox.disk_full');
     expect(alarm).toMatchObject({ active: true, priority: 'critical', source: { device: 'gateway', point: 'outbox' } });
 
+    // A credential sync cannot be stored: refused with the reason, and the doors keep the version they had.
+    const refusedSync = await gateway.router.execute('access.credentials.snapshot', { id: 's-2', args: { version: 4, chunk: 0, chunks: 1, credentials: [] } }, { via: 'cli', role: 'admin', principal: 'test' });
+    expect(refusedSync, JSON.stringify(refusedSync)).toMatchObject({ ok: false, error: { code: 'OUTBOX_DISK_FULL' } });
+    expect(gateway.access.decider.decide({ door: 'main-gate', direction: 'in', card: ALICE })).toMatchObject({ granted: true });
+
     // An alarm raised now lives in memory; its event is refused by the disk and kept for later.
     const errorsBefore = errorCount();
     const burglary = gateway.alarms.manager.raise({ kind: 'panel.burglary', source: { device: 'panel-1', point: 'zone-9' }, priority: 'high', data: { zone: 9 } });
