@@ -8,78 +8,26 @@
  *   transaction as the rows that use it.
  * - Memory is bounded: readers page through rows in seq order.
  */
-import Database, { type Database as Db } from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { monotonicFactory } from 'ulid';
-import { realTimers, type Clock, type Timers } from '../clock.js';
-import type { Envelope, EventClass, EventInput } from '../events.js';
+import { realTimers, type Clock } from '../clock.js';
+import type { Envelope, EventInput } from '../events.js';
 import { GatehouseError, isGatehouseError } from '../errors.js';
 import type { OutboxConfig } from '../../config/schema.js';
 import { OutboxConfig as OutboxConfigSchema } from '../../config/schema.js';
 import { openOutboxDatabase } from './schema.js';
 import { Evictor, type EvictionReport } from './eviction.js';
 import { checkCap, DiskReserve, isStorageError, reserveFile, sqliteCode, type CapCheck } from './disk-space.js';
-import { DiskFullState, type DiskFullInfo } from './disk-full.js';
+import { DiskFullState } from './disk-full.js';
 import { AckBatcher } from './acks.js';
 
+import type { OutboxEvents, OutboxOptions, OutboxStats, PendingOp, EventRow, ReplyRow } from './types.js';
+
 export type { DiskFullInfo } from './disk-full.js';
-
-export interface EventRow {
-  seq: number;
-  class: EventClass;
-  body: string;
-}
-
-export interface ReplyRow {
-  id: number;
-  topic: string;
-  body: string;
-}
-
-export interface OutboxStats {
-  events: number;
-  bytes: number;
-  maxBytes: number;
-  oldestRecordedAt: number | null;
-  nextSeq: number;
-  replies: number;
-  pendingCommit: number;
-  lastCommitAt: number | null;
-  byClass: Record<string, number>;
-  /** The cap configured in outbox.maxBytes; `maxBytes` is lower when the filesystem cannot hold it. */
-  configuredMaxBytes: number;
-  /** Set while the disk is full: since when (epoch ms) and how many events were refused. */
-  diskFull: { since: string; rejected: number; code: string } | null;
-  /** Whether the reserve file (outbox.reserveBytes) is in place. */
-  reserveHeld: boolean;
-}
-
-interface OutboxEvents {
-  recorded: [Envelope[]];
-  state: [string, string];
-  reply: [];
-  evicted: [EvictionReport];
-  error: [GatehouseError];
-  /** The outbox could not commit even after evicting telemetry and releasing its reserve. */
-  diskFull: [DiskFullInfo];
-  /** Commits succeed again and the reserve is back: recording resumed by itself. */
-  diskRecovered: [DiskFullInfo & { until: number }];
-}
-
-type PendingOp =
-  | { kind: 'event'; input: EventInput; ts: number; clock: 'synced' | 'unsynced'; pinned: boolean; resolve: (e: Envelope) => void; reject: (e: unknown) => void }
-  | { kind: 'state'; device: string; body: string; ts: number; resolve: () => void; reject: (e: unknown) => void }
-  | { kind: 'reply'; topic: string; body: string; ts: number; resolve: () => void; reject: (e: unknown) => void };
-
-export interface OutboxOptions {
-  file: string;
-  clock: Clock;
-  config?: Partial<OutboxConfig>;
-  /** For the disk-full retry; real timers by default. */
-  timers?: Timers;
-}
+export type { EventRow, ReplyRow, OutboxStats, OutboxOptions } from './types.js';
 
 export class Outbox extends EventEmitter<OutboxEvents> {
   private scanCache: { at: number; agg: { class: string; n: number; oldest: number }[] } | undefined;
