@@ -33,6 +33,13 @@ export const OutboxConfig = z
     maxBatch: z.number().int().min(1).max(100_000).default(5000),
     /** How often the WAL is checkpointed (truncated) so it cannot grow without bound. */
     checkpointIntervalMs: Duration.default(30_000),
+    /**
+     * A reserve file of this size is kept beside outbox.db and deleted when the disk fills,
+     * so the disk-full report and the alarms of that moment still fit (0 disables it).
+     */
+    reserveBytes: z.number().int().min(0).max(64 * 1024 * 1024).default(1024 * 1024),
+    /** While the disk is full, recording is retried this often; it resumes by itself. */
+    diskRetryMs: Duration.default(5000),
     classes: z
       .object({
         alarm: ClassPolicy.default({ ttlDays: 0, evictRank: 9 }),

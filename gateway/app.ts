@@ -36,6 +36,7 @@ import { SystemdNotifier } from './systemd.js';
 import { PresencePolicy } from './presence/presence-policy.js';
 import { VERSION } from './version.js';
 import { GatehouseError } from './errors.js';
+import { reportOutboxStart, watchDiskFull } from './outbox/disk-full-alarm.js';
 
 export interface GatewayOptions {
   config: CompoundConfig;
@@ -104,10 +105,11 @@ export class Gateway {
     this.required = requiredComponents(config, opts);
     this.notifier = new SystemdNotifier(logs.child('systemd'));
 
-    this.outbox = new Outbox({ file: join(opts.dataDir, 'outbox.db'), clock: this.clock, config: config.outbox });
+    this.outbox = new Outbox({ file: join(opts.dataDir, 'outbox.db'), clock: this.clock, timers, config: config.outbox });
     const outboxLog = logs.child('outbox');
     this.outbox.on('error', (err) => outboxLog.error({ code: err.code, err: err.message }, 'outbox error'));
     this.outbox.on('evicted', (r) => outboxLog.warn(r, 'outbox cap reached: events evicted and reported'));
+    reportOutboxStart(this.outbox, outboxLog);
 
     this.broker = new EmbeddedBroker({
       config: config.broker,
@@ -131,6 +133,7 @@ export class Gateway {
     // The alarm lifecycle first: open alarms are restored before any source runs, and every
     // device family records through the tap so its alarm events become alarms.
     this.alarms = createAlarms({ config, outbox: this.outbox, clock: this.clock, timers, logs });
+    watchDiskFull(this.outbox, this.alarms.manager, outboxLog);
     for (const def of this.alarms.commands()) this.router.register(def);
     const recorded = this.alarms.tap(this.outbox);
     const presenceLog = logs.child('presence');
@@ -334,7 +337,11 @@ export class Gateway {
     }
     this.sweepTimer = setInterval(() => this.outbox.sweepExpired(), 3600_000);
     this.sweepTimer.unref();
-    await this.outbox.record({ class: 'system', type: 'gateway.started', source: { device: 'gateway' }, data: { version: VERSION, failed: [...this.failed.keys()] } });
+    // Not awaited into start(): on a full disk the gateway still runs (doors decide from memory);
+    // the disk-full state reports and retries.
+    const started = { version: VERSION, failed: [...this.failed.keys()] };
+    await this.outbox.record({ class: 'system', type: 'gateway.started', source: { device: 'gateway' }, data: started })
+      .catch((err: Error) => this.log.error({ err: err.message }, 'gateway.started not recorded'));
     this.notifier.ready(`gateway ${this.opts.config.gateway.id} running`);
     this.notifier.startWatchdog([
       () => ({ name: 'outbox', ok: this.outbox.healthy() }),

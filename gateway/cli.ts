@@ -283,7 +283,16 @@ async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number>
     process.stderr.write(`gatehouse run: ${err.message}\n`);
     return 1;
   }
-  const gateway = new Gateway({ config: loaded.config, secrets: loaded.secrets, dataDir, logs, uplinkUrl: process.env.GATEHOUSE_UPLINK_URL || undefined });
+  let gateway: Gateway;
+  try {
+    const uplinkUrl = process.env.GATEHOUSE_UPLINK_URL || undefined;
+    gateway = new Gateway({ config: loaded.config, secrets: loaded.secrets, dataDir, logs, uplinkUrl });
+  } catch (err) {
+    // A new outbox.db cannot be created on a full disk: say so in one line, not a stack trace.
+    if (!isGatehouseError(err, 'OUTBOX_DISK_FULL') && !isGatehouseError(err, 'DATA_DIR_UNUSABLE')) throw err;
+    process.stderr.write(`gatehouse run: ${err.code}: ${err.message}\n`);
+    return 1;
+  }
   try {
     await gateway.start();
   } catch (err) {

@@ -95,6 +95,16 @@ export class SmartLockDriver extends EventEmitter<{ event: [LockDeviceEvent] }> 
     this.failPending(new GatehouseError('DEVICE_OFFLINE', `lock ${this.id}: driver stopped`, { lock: this.id }));
   }
 
+  /**
+   * Forgets an event id seen earlier, when what it reported could not be kept (the gateway
+   * failed to commit it and withheld the PUBACK): the lock's resend must not be dropped as
+   * a redelivery.
+   */
+  forgetEid(eid: string): void {
+    const i = this.seenEids.indexOf(eid);
+    if (i >= 0) this.seenEids.splice(i, 1);
+  }
+
   /** Called when the broker reports the lock's connection closed. */
   connectionLost(): void {
     this.goOffline('disconnected');

@@ -19,6 +19,7 @@ import { doorCommands } from './door-commands.js';
 import { loadOrCreateHashKey, ReaderKeyStore } from './keys.js';
 import { publishAccessState, syncCommands } from './sync-commands.js';
 import type { PresenceTracker } from '../presence/presence-policy.js';
+import { tolerateStorageError } from '../outbox/disk-space.js';
 
 export interface AccessComponent {
   service: AccessService;
@@ -105,7 +106,9 @@ export function createAccess(opts: CreateAccessOptions): AccessComponent {
       await publishAccessState(decider, opts.outbox);
       await service.start();
       // Revoked credentials are kept a while so a revoked card reads as `revoked`, not `unknown`.
-      pruneTimer = opts.timers.setInterval(() => decider.store.pruneRevoked(90, opts.clock.now()), 24 * 3600_000);
+      const prune = () => decider.store.pruneRevoked(90, opts.clock.now());
+      const failed = (err: Error) => log.error({ err: err.message }, 'pruning revoked credentials failed (disk full?); retried tomorrow');
+      pruneTimer = opts.timers.setInterval(() => tolerateStorageError(prune, 0, failed), 24 * 3600_000);
     },
     async stop() {
       pruneTimer?.cancel();

@@ -12,8 +12,8 @@ import type { Database } from 'better-sqlite3';
 import { monotonicFactory } from 'ulid';
 import type { AlarmPriority, AlarmsConfig } from '../../config/schema.js';
 import { realTimers, type Clock, type TimerHandle, type Timers } from '../clock.js';
-import { GatehouseError } from '../errors.js';
-import type { EventSource } from '../events.js';
+import { GatehouseError, isGatehouseError } from '../errors.js';
+import type { EventInput, EventSource } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { AlarmStore } from './alarm-store.js';
@@ -24,6 +24,8 @@ import type { Alarm, AlarmActor, AlarmCondition, AlarmManagerEvents, AlarmSink }
 export const ALARMS_STATE_DEVICE = 'alarms';
 /** Flood control: at most one "it happened again" event per alarm per this long. */
 export const RETRIGGER_EVENT_INTERVAL_MS = 60_000;
+/** Alarm events kept for a second try when the disk was full (the oldest go first beyond this). */
+export const MAX_UNRECORDED = 10_000;
 /** Summaries in `state/alarms` (the rest is counted, and listed by `alarm.list`). */
 export const STATE_MAX_SUMMARIES = 200;
 
@@ -87,7 +89,10 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
   /** Record promises of the raise/clear calls running inside committed(). */
   private capture: Promise<unknown>[] | undefined;
   /** Alarms whose `alarm.raised` was not recorded (disk full...): their next report records it again. */
-  private readonly unrecorded = new Set<string>();
+  private readonly unrecordedRaised = new Set<string>();
+  /** Alarm events the outbox refused for lack of disk space, in order, for retryUnrecorded(). */
+  private unrecorded: EventInput[] = [];
+  private unrecordedDropped = 0;
 
   constructor(opts: AlarmManagerOptions) {
     super();
@@ -199,7 +204,7 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     if (c.momentary !== true) existing.active = true;
     this.store.save(existing);
     // Its raise never reached the outbox: the platform must hear of it as raised, not re-triggered.
-    if (this.unrecorded.has(existing.id)) this.recordEvent('alarm.raised', existing, { raisedAt: iso(existing.raisedAt), data: existing.data });
+    if (this.unrecordedRaised.has(existing.id)) this.recordEvent('alarm.raised', existing, { raisedAt: iso(existing.raisedAt), data: existing.data });
     else this.noisyEvent('alarm.retriggered', existing);
     this.emitSafe('retriggered', existing);
     if (reactivated) this.emitSafe('reactivated', existing);
@@ -301,7 +306,7 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     this.byKey.delete(a.key);
     this.byId.delete(a.id);
     this.unconfirmed.delete(a.id);
-    this.unrecorded.delete(a.id);
+    this.unrecordedRaised.delete(a.id);
     this.flood.get(a.id)?.timer?.cancel();
     this.flood.delete(a.id);
     this.store.save(a);
@@ -364,19 +369,65 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     const f = this.flood.get(a.id);
     if (f) f.pending = false;
     const data = { alarmId: a.id, kind: a.kind, source: { ...a.source }, priority: a.priority, state: a.state, active: a.active, count: a.count, lastAt: iso(a.lastAt), ...structuredClone(extra) };
+    this.recordInput({ class: 'alarm', type, source: { ...a.source }, data }, a.id);
+  }
+
+  /**
+   * Records one alarm event. Two ways back from a refusal, which must not both record it:
+   * an `alarm.raised` that failed marks its alarm (`unrecordedRaised`), so the source's next
+   * report (a DC-09 panel resending after our NAK) records it as raised again; and every event
+   * a full disk refused is kept (`unrecorded`) and recorded once space is back — except a
+   * raise that a later report has recorded meanwhile.
+   */
+  private recordInput(input: EventInput, alarmId: string): void {
+    const { type } = input;
+    const raised = type === 'alarm.raised';
     let recorded: Promise<unknown>;
     try {
-      recorded = this.outbox.record({ class: 'alarm', type, source: { ...a.source }, data });
+      recorded = this.outbox.record(input);
     } catch (err) {
       recorded = Promise.reject(err as Error);
     }
-    const id = a.id;
-    const raised = type === 'alarm.raised';
-    recorded.then(() => raised && this.unrecorded.delete(id), (err: Error) => {
-      if (raised && this.byId.has(id)) this.unrecorded.add(id);
-      this.log.error({ type, alarmId: id, err: err.message }, 'alarm event not recorded');
+    recorded.then(() => raised && this.unrecordedRaised.delete(alarmId), (err: Error) => {
+      if (raised && this.byId.has(alarmId)) this.unrecordedRaised.add(alarmId);
+      this.log.error({ type, alarmId, err: err.message }, 'alarm event not recorded');
+      // A full disk refuses the event, not the alarm: it is recorded again once space is back.
+      if (isGatehouseError(err, 'OUTBOX_DISK_FULL')) this.keepUnrecorded(input);
     });
     this.capture?.push(recorded);
+  }
+
+  private keepUnrecorded(input: EventInput): void {
+    this.unrecorded.push(input);
+    if (this.unrecorded.length > MAX_UNRECORDED) {
+      this.unrecorded.shift();
+      this.unrecordedDropped++;
+    }
+  }
+
+  /**
+   * The disk has room again: records the alarm events it refused (in their order; each
+   * carries its own times in `data`), and writes every open alarm to the store again, since
+   * the store's batch of that time was lost too. Returns how many events were re-recorded.
+   */
+  retryUnrecorded(): number {
+    const pending = this.unrecorded;
+    this.unrecorded = [];
+    if (this.unrecordedDropped) {
+      this.log.error({ dropped: this.unrecordedDropped }, 'alarm events refused on a full disk and not kept for a retry');
+    }
+    this.unrecordedDropped = 0;
+    let retried = 0;
+    for (const input of pending) {
+      const alarmId = String(input.data?.alarmId ?? '');
+      // Its (still open) alarm was reported again meanwhile and recorded as raised then: not twice.
+      if (input.type === 'alarm.raised' && this.byId.has(alarmId) && !this.unrecordedRaised.has(alarmId)) continue;
+      this.recordInput(input, alarmId);
+      retried++;
+    }
+    for (const a of this.byId.values()) this.store.save(a);
+    this.stateChanged();
+    return retried;
   }
 
   private emitSafe<K extends keyof AlarmManagerEvents>(event: K, a: Alarm): void {

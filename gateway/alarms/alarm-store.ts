@@ -109,7 +109,10 @@ export class AlarmStore {
         for (const a of batch) this.stmts.upsert.run(a.id, a.key, a.state, a.raisedAt, a.closed?.at ?? null, JSON.stringify(a));
       })();
     } catch (err) {
-      // The alarm stays correct in memory and its events are recorded; only a restart would forget it.
+      // The alarm stays correct in memory. The batch is kept (newer changes win) and goes
+      // with the next write, e.g. once a full disk has room again; only a restart before
+      // that would forget it.
+      for (const a of batch) if (!this.dirty.has(a.id)) this.dirty.set(a.id, a);
       this.onError(err as Error);
       for (const w of waiters) w.reject(err as Error);
       return;

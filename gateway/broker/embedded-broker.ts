@@ -32,6 +32,7 @@ import { RefusalLog } from './refusals.js';
 import { authenticate, type ClientInfo, type LoginContext, type Origin } from './login.js';
 import { OperatorCommands, type OperatorCommandHandler } from './operator-commands.js';
 import { createTlsListener, loadBrokerTls, peerCommonName, type BrokerTlsMaterial } from './broker-tls.js';
+import { topicMatches } from '../../drivers/smartlock/memory-transport.js';
 
 export interface EmbeddedBrokerOptions {
   /** As written in the compound file: nested sections may be partial, defaults fill them. */
@@ -51,6 +52,12 @@ export interface EmbeddedBrokerOptions {
 }
 
 export type MessageHandler = (topic: string, payload: Buffer) => void;
+/**
+ * Takes a device's publish before it is acknowledged: the PUBACK goes out only when the
+ * returned promise resolves (the gateway committed what the message reports). A rejection
+ * closes the connection without PUBACK, so the device sends the message again.
+ */
+export type PublishGate = (clientId: string, topic: string, payload: Buffer) => Promise<void>;
 
 export interface PublishOptions {
   qos?: 0 | 1 | 2;
@@ -90,6 +97,7 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
   private readonly loginContext: LoginContext;
   private readonly online = new Map<string, Client>();
   private readonly subs = new Set<{ pattern: string; deliver: (p: AedesPublishPacket, cb: () => void) => void }>();
+  private readonly gates = new Set<{ pattern: string; handler: PublishGate }>();
   private boundPort = 0;
   private stopping: Promise<void> | undefined;
 
@@ -236,7 +244,8 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
       packet.topic = `${QUARANTINE_PREFIX}${client.id}`;
       return cb(null);
     }
-    if (d.ok) return cb(null);
+    // A device's event is acknowledged (PUBACK) only once it is committed: passGate holds the callback.
+    if (d.ok) return info.account.role === 'device' ? this.passGate(client, packet, cb) : cb(null);
     this.refusals.refuse({ kind: 'publish', username: info.account.username, clientId: client.id, topic: packet.topic, reason: d.reason });
     // MQTT 3.1.1 has no negative PUBACK: the server must either acknowledge and drop, or
     // close the connection (MQTT-3.3.5-2). Closing would make a client resend the same
@@ -246,6 +255,39 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     packet.topic = `${QUARANTINE_PREFIX}${client.id}`;
     packet.retain = false;
     cb(null);
+  }
+
+  /** Runs the gate of a device publish, if one matches; aedes writes the PUBACK when `cb(null)` is called. */
+  private passGate(client: Client, packet: { topic: string; payload: Buffer | string }, cb: (err?: Error | null) => void): void {
+    let gate: PublishGate | undefined;
+    for (const g of this.gates) if (topicMatches(g.pattern, packet.topic)) gate = g.handler;
+    if (!gate) return cb(null);
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    let pending: Promise<void>;
+    try {
+      pending = gate(client.id, packet.topic, payload);
+    } catch (err) {
+      pending = Promise.reject(err as Error);
+    }
+    pending.then(
+      () => cb(null),
+      (err: Error) => {
+        const why = 'device publish not acknowledged: it could not be committed; connection closed so the device sends it again';
+        this.log.warn({ clientId: client.id, topic: packet.topic, err: err.message }, why);
+        cb(new Error(`not committed: ${err.message}`));
+      },
+    );
+  }
+
+  /**
+   * Hands device publishes matching `pattern` to `handler` BEFORE they are acknowledged
+   * (see PublishGate); such a message still reaches subscribers afterwards, so a gated
+   * topic should not also be subscribed by the same consumer. Returns the removal function.
+   */
+  gate(pattern: string, handler: PublishGate): () => void {
+    const entry = { pattern, handler };
+    this.gates.add(entry);
+    return () => void this.gates.delete(entry);
   }
 
   private authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void): void {

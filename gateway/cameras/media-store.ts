@@ -31,6 +31,7 @@ import { GatehouseError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { writeFileDurable } from '../durable-file.js';
+import { tolerateStorageError } from '../outbox/disk-space.js';
 
 export interface MediaRecord {
   id: string;
@@ -176,10 +177,11 @@ export class MediaStore extends EventEmitter<MediaStoreEvents> {
   private readonly wasQueued = new Set<string>();
 
   private removeRecord(r: MediaRecord): void {
-    this.db.transaction(() => {
+    // On a full disk the row stays while the file goes: the start-up reconciliation drops rows without files.
+    tolerateStorageError(() => this.db.transaction(() => {
       this.stmts.remove.run(r.id);
       if (this.stmts.dequeue.run(r.id).changes) this.wasQueued.add(r.id);
-    })();
+    })(), undefined, (err) => this.o.log.error({ mediaId: r.id, err: err.message }, 'media index not updated (disk full?)'));
     this.total -= r.bytes;
     this.unlink(r.id);
   }
@@ -207,8 +209,10 @@ export class MediaStore extends EventEmitter<MediaStoreEvents> {
     for (const id of files) if (!indexed.has(id)) rmQuiet(this.file(id));
     for (const id of indexed) {
       if (files.has(id)) continue;
-      this.stmts.remove.run(id);
-      this.stmts.dequeue.run(id);
+      tolerateStorageError(() => {
+        this.stmts.remove.run(id);
+        this.stmts.dequeue.run(id);
+      }, undefined);
       this.o.log.warn({ mediaId: id }, 'media index named a file that is missing; dropped it');
     }
   }
@@ -244,7 +248,8 @@ export class MediaStore extends EventEmitter<MediaStoreEvents> {
 
   /** The platform broker acknowledged `media/{id}`: no re-send. The file stays. */
   delivered(id: string): void {
-    this.stmts.dequeue.run(id);
+    // A dequeue lost to a full disk only means the snapshot is sent again.
+    tolerateStorageError(() => this.stmts.dequeue.run(id), undefined);
   }
 
   stats(): { count: number; bytes: number; maxBytes: number; pending: number } {

@@ -22,6 +22,7 @@ import type { Clock } from '../clock.js';
 import type { Caller } from '../commands/types.js';
 import { GatehouseError } from '../errors.js';
 import type { ActiveSession } from './safety.js';
+import { tolerateStorageError } from '../outbox/disk-space.js';
 
 /** Who started a session: a command's caller (never a secret), or the cabinet itself. */
 export type SessionStarter = { via: Caller['via']; principal: string } | 'local';
@@ -183,8 +184,10 @@ export class ChargingSessions {
       lastMeterWh: input.meterStartWh, energyWh: 0, elapsedMs: 0, stoppedAt: null, meterStopWh: null, stopReason: null,
     };
     const by = s.startedBy === 'local' ? { via: 'local', principal: null } : s.startedBy;
-    this.stmts.insert.run(s.sessionId, s.cabinet, s.port, s.startedAt, s.startedClock === 'synced' ? 1 : 0, by.via, by.principal,
-      s.meterStartWh, s.powerLimitW, s.maxDurationMin, s.lastMeterWh);
+    // A full disk must not break the poll that also evaluates smoke: the session runs in memory.
+    const synced = s.startedClock === 'synced' ? 1 : 0;
+    tolerateStorageError(() => this.stmts.insert.run(s.sessionId, s.cabinet, s.port, s.startedAt, synced, by.via, by.principal,
+      s.meterStartWh, s.powerLimitW, s.maxDurationMin, s.lastMeterWh), undefined);
     const mono = this.clock.monotonic();
     this.active.set(k, { s, monoAt: mono, lastSampleMono: mono });
     return { ...s };
@@ -202,7 +205,7 @@ export class ChargingSessions {
     const mono = this.clock.monotonic();
     if (mono - a.lastSampleMono < this.meterIntervalMs) return null;
     a.lastSampleMono = mono;
-    this.stmts.meter.run(a.s.lastMeterWh, a.s.energyWh, a.s.elapsedMs, a.s.sessionId);
+    tolerateStorageError(() => this.stmts.meter.run(a.s.lastMeterWh, a.s.energyWh, a.s.elapsedMs, a.s.sessionId), undefined);
     return { sessionId: a.s.sessionId, cabinet, port, at: this.clock.now(), meterWh, energyWh: a.s.energyWh, durationS: Math.floor(a.s.elapsedMs / 1000), ...sample };
   }
 
@@ -218,7 +221,8 @@ export class ChargingSessions {
     s.stoppedAt = this.clock.now();
     s.meterStopWh = s.lastMeterWh;
     s.stopReason = reason;
-    this.stmts.stop.run(s.lastMeterWh, s.energyWh, s.elapsedMs, s.stoppedAt, s.meterStopWh, reason, s.sessionId);
+    const stopped = [s.lastMeterWh, s.energyWh, s.elapsedMs, s.stoppedAt, s.meterStopWh, reason, s.sessionId] as const;
+    tolerateStorageError(() => this.stmts.stop.run(...stopped), undefined);
     this.active.delete(k);
     return { ...s, stoppedAt: s.stoppedAt, meterStopWh: s.meterStopWh, stopReason: reason, durationS: Math.floor(s.elapsedMs / 1000) };
   }

@@ -14,6 +14,7 @@
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { Clock } from '../clock.js';
+import { tolerateStorageError } from '../outbox/disk-space.js';
 
 export type ClaimResult = { fresh: true } | { fresh: false; firstSeenAt: string };
 
@@ -67,8 +68,11 @@ export class ReplayStore {
     this.lastPurge = this.clock.monotonic();
     if (this.clock.state() !== 'synced') return 0;
     const now = this.clock.now();
-    this.stmts.adopt.run(now + this.windowMs);
-    return this.stmts.purge.run(now).changes;
+    // On a full disk the ids are simply kept longer: refusing replays stays correct.
+    return tolerateStorageError(() => {
+      this.stmts.adopt.run(now + this.windowMs);
+      return this.stmts.purge.run(now).changes;
+    }, 0);
   }
 
   size(): number {

@@ -25,6 +25,7 @@ import { RefusalLimiter, DEFAULT_REFUSAL_LIMITS, type RefusalLimits, type Refusa
 import { ReplayStore } from './replay-store.js';
 import { decodePayload, displayName, encodeDirect, isRegistrableCommandName, isSafeCommandName, parseRequest, readId, summariseIssues } from './request.js';
 import type { Caller, CommandContext, CommandDefinition, CommandRegistry, CommandReply, Role } from './types.js';
+import { isStorageError, sqliteCode } from '../outbox/disk-space.js';
 
 /** What the router needs from the outbox (the database hosts the replay table). */
 export type RouterOutbox = Pick<Outbox, 'record' | 'recordReply' | 'db'>;
@@ -192,6 +193,9 @@ export class CommandRouter implements CommandRegistry {
     } catch (err) {
       // Without a durable record of the id, replay refusal cannot be promised: fail closed.
       this.log.error({ command: name, id: req.id, err: (err as Error).message }, 'could not record a command id');
+      if (isStorageError(err)) {
+        throw new GatehouseError('OUTBOX_DISK_FULL', `the gateway's disk is full or failing (${sqliteCode(err)}): the command id could not be recorded, so the command was not run; send it again once space is freed`);
+      }
       throw new GatehouseError('INTERNAL', 'the command id could not be recorded, so the command was not run');
     }
     if (!claim.fresh) throw new GatehouseError('CMD_REPLAYED', `command id "${req.id}" was already received`, { firstSeenAt: claim.firstSeenAt });
@@ -243,6 +247,11 @@ export class CommandRouter implements CommandRegistry {
 
   private handlerError(err: unknown, name: string, id: string): GatehouseError {
     if (err instanceof GatehouseError) return err;
+    if (isStorageError(err)) {
+      // Not a bug: the change could not be stored. Nothing was applied (the write was one transaction).
+      this.log.error({ command: name, id, err: (err as Error).message }, 'command could not store its change: the disk is full or failing');
+      return new GatehouseError('OUTBOX_DISK_FULL', `the gateway's disk is full or failing (${sqliteCode(err)}): "${name}" was not applied; send it again once space is freed`);
+    }
     // The platform gets a code; the operator gets the details in the local log.
     this.log.error({ command: name, id, err: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined }, 'command handler threw');
     return new GatehouseError('CMD_FAILED');

@@ -31,6 +31,7 @@ import { HashGate, LoginLimiter } from './login-limiter.js';
 import { Sessions } from './sessions.js';
 import { loadTls, tlsServerOptions } from './tls.js';
 import { writeFileDurable } from '../durable-file.js';
+import { tolerateStorageError } from '../outbox/disk-space.js';
 
 export interface ConsoleOptions {
   config: Pick<CompoundConfig, 'console'>;
@@ -241,7 +242,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
         });
       });
       feed.start();
-      sweep = opts.timers.setInterval(() => sessions.sweep(), 3600_000);
+      sweep = opts.timers.setInterval(() => tolerateStorageError(() => sessions.sweep(), 0), 3600_000);
       const port = (srv.address() as AddressInfo).port;
       const shownHost = cfg.host === '0.0.0.0' || cfg.host === '::' ? 'localhost' : cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
       const url = `${tlsOn ? 'https' : 'http'}://${shownHost}:${port}`;

@@ -8,6 +8,7 @@
 import type { Database } from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { migrateConsole, sha256, type ConsoleRole } from './accounts.js';
+import { tolerateStorageError } from '../outbox/disk-space.js';
 
 export const SESSION_COOKIE = 'gh_session';
 /** last_seen is written at most this often per session: each write fsyncs outbox.db. */
@@ -64,7 +65,11 @@ export class Sessions {
       this.delete(idHash);
       return undefined;
     }
-    if (now - row.last_seen >= TOUCH_EVERY_MS) this.db.prepare('UPDATE console_sessions SET last_seen = ? WHERE id_hash = ?').run(now, idHash);
+    if (now - row.last_seen >= TOUCH_EVERY_MS) {
+      // On a full disk the guard keeps the console (it shows the disk-full alarm); the touch is retried next request.
+      const touch = this.db.prepare('UPDATE console_sessions SET last_seen = ? WHERE id_hash = ?');
+      tolerateStorageError(() => touch.run(now, idHash), undefined);
+    }
     return { idHash, username: row.username, role: row.role, csrf: row.csrf, createdAt: row.created_at, lastSeen: now };
   }
 

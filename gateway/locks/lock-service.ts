@@ -17,10 +17,14 @@ import { lockCommands } from './commands.js';
 import { toPlatformEvent, toPlatformState } from './events.js';
 import { passThroughPresence, type DevicePresence, type PresenceAnnouncement, type PresenceTracker } from '../presence/presence-policy.js';
 
-/** The embedded broker as the lock service sees it: a transport that reports disconnects. */
+/**
+ * The embedded broker as the lock service sees it: a transport that reports disconnects
+ * and, optionally, lets the service take a lock's events before they are acknowledged.
+ */
 export interface LockBroker extends LockTransport {
   on(event: 'clientOffline', listener: (clientId: string) => void): unknown;
   off(event: 'clientOffline', listener: (clientId: string) => void): unknown;
+  gate?(pattern: string, handler: (clientId: string, topic: string, payload: Buffer) => Promise<void>): () => void;
 }
 
 export interface LockServiceOptions {
@@ -50,6 +54,8 @@ export class LockService {
   private readonly lastStateWrite = new Map<string, number>();
   private readonly lastProtocolWarn = new Map<string, number>();
   private running = false;
+  /** Records started while one gated lock message is handled: its PUBACK waits for them. */
+  private collecting: Promise<unknown>[] | undefined;
   private readonly onClientOffline = (id: string): void => this.drivers.get(id)?.connectionLost();
 
   constructor(private readonly opts: LockServiceOptions) {
@@ -59,7 +65,7 @@ export class LockService {
     for (const cfg of opts.locks) {
       const driver = new SmartLockDriver({
         id: cfg.id,
-        transport,
+        transport: this.gatedTransport(cfg.id, transport),
         clock: opts.clock,
         timers: opts.timers,
         offlineAfterMs: cfg.offlineAfterMs,
@@ -69,6 +75,45 @@ export class LockService {
       this.drivers.set(cfg.id, driver);
       this.presence.set(cfg.id, (opts.presence ?? passThroughPresence).track(cfg.id, 'lock', (a) => this.announce(cfg.id, a)));
     }
+  }
+
+  /**
+   * A lock's events (QoS 1 on `.../evt`) are acknowledged only once committed: through the
+   * broker's gate, the driver handles the message before the PUBACK, and the PUBACK waits
+   * for every record that handling started. A failed commit withholds the PUBACK (the lock
+   * sends again) and forgets the event id so that resend is not dropped as a duplicate.
+   * Other topics (status, state, command answers) go through the plain subscription.
+   */
+  private gatedTransport(id: string, transport: LockTransport): LockTransport {
+    const broker = this.opts.broker;
+    if (!broker?.gate) return transport;
+    const gate = broker.gate.bind(broker);
+    return {
+      publish: (topic, payload, opts) => transport.publish(topic, payload, opts),
+      subscribe: (pattern, handler) => {
+        if (!pattern.endsWith('/evt')) return transport.subscribe(pattern, handler);
+        return gate(pattern, (_clientId, topic, payload) => {
+          const commits = this.collect(() => handler(topic, payload));
+          return commits.catch((err: unknown) => {
+            const eid = eventIdOf(payload);
+            if (eid !== undefined) this.drivers.get(id)?.forgetEid(eid);
+            throw err;
+          });
+        });
+      },
+    };
+  }
+
+  private collect(handle: () => void): Promise<void> {
+    const outer = this.collecting;
+    const mine: Promise<unknown>[] = [];
+    this.collecting = mine;
+    try {
+      handle();
+    } finally {
+      this.collecting = outer;
+    }
+    return Promise.all(mine).then(() => undefined);
   }
 
   start(): void {
@@ -115,7 +160,9 @@ export class LockService {
     if (!input) return;
     if (e.type === 'tamper') this.opts.log.warn({ lock: e.lock, type: input.type, data: input.data }, 'lock event');
     else this.opts.log.debug({ lock: e.lock, type: input.type }, 'lock event');
-    this.opts.outbox.record(input).catch((err: unknown) => this.recordFailed(err, input.type, e.lock));
+    const committed = this.opts.outbox.record(input);
+    this.collecting?.push(committed);
+    committed.catch((err: unknown) => this.recordFailed(err, input.type, e.lock));
   }
 
   private announce(lock: string, a: PresenceAnnouncement): void {
@@ -147,5 +194,15 @@ export class LockService {
     // During shutdown the outbox closes before late events settle; that is not news.
     if (isGatehouseError(err, 'OUTBOX_CLOSED')) return void this.opts.log.debug({ lock, what }, 'outbox closed; lock event dropped at shutdown');
     this.opts.log.error({ lock, what, err: (err as Error).message }, 'could not record a lock event');
+  }
+}
+
+/** The lock's own event id in a raw `evt` payload, if it has one. */
+function eventIdOf(payload: Buffer): string | undefined {
+  try {
+    const eid = (JSON.parse(payload.toString()) as { eid?: unknown }).eid;
+    return typeof eid === 'string' ? eid : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -8,61 +8,26 @@
  *   transaction as the rows that use it.
  * - Memory is bounded: readers page through rows in seq order.
  */
-import Database, { type Database as Db } from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { monotonicFactory } from 'ulid';
-import type { Clock } from '../clock.js';
-import type { Envelope, EventClass, EventInput } from '../events.js';
-import { GatehouseError } from '../errors.js';
+import { realTimers, type Clock } from '../clock.js';
+import type { Envelope, EventInput } from '../events.js';
+import { GatehouseError, isGatehouseError } from '../errors.js';
 import type { OutboxConfig } from '../../config/schema.js';
 import { OutboxConfig as OutboxConfigSchema } from '../../config/schema.js';
-import { applyPragmas, migrate } from './schema.js';
+import { openOutboxDatabase } from './schema.js';
 import { Evictor, type EvictionReport } from './eviction.js';
+import { checkCap, DiskReserve, isStorageError, reserveFile, sqliteCode, type CapCheck } from './disk-space.js';
+import { DiskFullState } from './disk-full.js';
+import { AckBatcher } from './acks.js';
 
-export interface EventRow {
-  seq: number;
-  class: EventClass;
-  body: string;
-}
+import type { OutboxEvents, OutboxOptions, OutboxStats, PendingOp, EventRow, ReplyRow } from './types.js';
 
-export interface ReplyRow {
-  id: number;
-  topic: string;
-  body: string;
-}
-
-export interface OutboxStats {
-  events: number;
-  bytes: number;
-  maxBytes: number;
-  oldestRecordedAt: number | null;
-  nextSeq: number;
-  replies: number;
-  pendingCommit: number;
-  lastCommitAt: number | null;
-  byClass: Record<string, number>;
-}
-
-interface OutboxEvents {
-  recorded: [Envelope[]];
-  state: [string, string];
-  reply: [];
-  evicted: [EvictionReport];
-  error: [GatehouseError];
-}
-
-type PendingOp =
-  | { kind: 'event'; input: EventInput; ts: number; clock: 'synced' | 'unsynced'; pinned: boolean; resolve: (e: Envelope) => void; reject: (e: unknown) => void }
-  | { kind: 'state'; device: string; body: string; ts: number; resolve: () => void; reject: (e: unknown) => void }
-  | { kind: 'reply'; topic: string; body: string; ts: number; resolve: () => void; reject: (e: unknown) => void };
-
-export interface OutboxOptions {
-  file: string;
-  clock: Clock;
-  config?: Partial<OutboxConfig>;
-}
+export type { DiskFullInfo } from './disk-full.js';
+export type { EventRow, ReplyRow, OutboxStats, OutboxOptions } from './types.js';
 
 export class Outbox extends EventEmitter<OutboxEvents> {
   private scanCache: { at: number; agg: { class: string; n: number; oldest: number }[] } | undefined;
@@ -75,23 +40,51 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private flushScheduled = false;
   private closed = false;
   private readonly ulid = monotonicFactory();
-  private ackBuffer: { seq: number; bytes: number }[] = [];
-  private replyAckBuffer: number[] = [];
-  private ackTimer: NodeJS.Timeout | undefined;
+  private readonly acks: AckBatcher;
   private checkpointTimer: NodeJS.Timeout | undefined;
   private lastCommitAt: number | null = null;
   private oldestPendingSince: number | null = null;
   private readonly evictor: Evictor;
   private readonly stmts;
+  private readonly reserve: DiskReserve;
+  private readonly diskFull: DiskFullState;
+  /** What start found about the cap against the filesystem (see disk-space.ts). */
+  private cap: CapCheck;
+  private readonly file: string;
+  /** True when the database could only be opened without shared memory (full disk at start). */
+  readonly exclusive: boolean;
+  /** Set while the outbox commits its own disk reports: a failure then must not recurse. */
+  private reporting = false;
+  /** Eviction reports refused by the full disk, recorded again when it recovers. */
+  private readonly unrecordedReports: EventInput[] = [];
 
   constructor(opts: OutboxOptions) {
     super();
     this.clock = opts.clock;
     this.config = OutboxConfigSchema.parse(opts.config ?? {});
     mkdirSync(dirname(opts.file), { recursive: true });
-    this.db = new Database(opts.file);
-    applyPragmas(this.db);
-    migrate(this.db);
+    ({ db: this.db, exclusive: this.exclusive } = openOutboxDatabase(opts.file));
+    // A cap the filesystem cannot hold would only be found out when the disk fills: lower it now.
+    this.file = opts.file;
+    this.cap = checkCap(opts.file, this.config.maxBytes, this.config.reserveBytes);
+    this.config.maxBytes = this.cap.effective;
+    this.reserve = new DiskReserve(reserveFile(opts.file), this.config.reserveBytes);
+    this.reserve.ensure();
+    this.diskFull = new DiskFullState({
+      clock: this.clock,
+      timers: opts.timers ?? realTimers,
+      retryMs: this.config.diskRetryMs,
+      reserve: this.reserve,
+      commitNow: (events) => this.commitReports(events),
+      onFull: (info) => this.emit('diskFull', info),
+      onRecovered: (info) => {
+        // Space was freed: a cap lowered on the full disk (at start, say) may fit again.
+        this.cap = checkCap(this.file, this.cap.configured, this.config.reserveBytes);
+        this.config.maxBytes = this.cap.effective;
+        for (const input of this.unrecordedReports.splice(0)) this.recordEvictionReport(input);
+        this.emit('diskRecovered', info);
+      },
+    });
     this.stmts = {
       insertEvent: this.db.prepare('INSERT INTO events (seq, class, recorded_at, synced, pinned, body) VALUES (?, ?, ?, ?, ?, ?)'),
       upsertState: this.db.prepare('INSERT INTO states (device, body, updated_at) VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at'),
@@ -111,6 +104,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.readHigh = maxRow.m ?? 0;
     this.bytes = (this.db.prepare('SELECT COALESCE(SUM(LENGTH(body)), 0) AS b FROM events').get() as { b: number }).b;
     this.evictor = new Evictor(this.db, this.config, this.clock);
+    this.acks = new AckBatcher({
+      db: this.db, deleteEvent: this.stmts.deleteEvent, deleteReply: this.stmts.deleteReply,
+      freed: (bytes) => void (this.bytes -= bytes), onError: (err) => this.reportError(err),
+    });
     if (this.config.checkpointIntervalMs > 0) {
       this.checkpointTimer = setInterval(() => this.checkpoint(), this.config.checkpointIntervalMs);
       this.checkpointTimer.unref();
@@ -128,15 +125,20 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   /** Stores the latest retained state of a device (latest wins). */
   setState(device: string, state: Record<string, unknown>): Promise<void> {
     if (this.closed) return Promise.reject(new GatehouseError('OUTBOX_CLOSED'));
-    const body = JSON.stringify({ ...state, ts: new Date(this.clock.now()).toISOString() });
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'state', device, body, ts: this.clock.now(), resolve, reject }));
+    // Inside the executor: a body that cannot be serialised rejects instead of throwing at the caller.
+    return new Promise((resolve, reject) => {
+      const body = JSON.stringify({ ...state, ts: new Date(this.clock.now()).toISOString() });
+      this.enqueue({ kind: 'state', device, body, ts: this.clock.now(), resolve, reject });
+    });
   }
 
   /** Stores a command answer to be published on `cmd/{name}/res`. */
   recordReply(topic: string, reply: Record<string, unknown>): Promise<void> {
     if (this.closed) return Promise.reject(new GatehouseError('OUTBOX_CLOSED'));
-    const body = JSON.stringify(reply);
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'reply', topic, body, ts: this.clock.now(), resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const body = JSON.stringify(reply);
+      this.enqueue({ kind: 'reply', topic, body, ts: this.clock.now(), resolve, reject });
+    });
   }
 
   private enqueue(op: PendingOp): void {
@@ -159,7 +161,6 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   }
 
   private commitBatch(batch: PendingOp[]): void {
-    const startSeq = this.nextSeq;
     let envelopes: Envelope[] = [];
     let addedBytes = 0;
     const states: [string, string][] = [];
@@ -167,6 +168,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     const run = this.db.transaction(() => {
       envelopes = [];
       addedBytes = 0;
+      // Read at each attempt: the disk-full report may have been committed between two attempts.
+      const startSeq = this.nextSeq;
       let seq = startSeq;
       for (const op of batch) {
         if (op.kind === 'event') {
@@ -185,22 +188,12 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       if (seq !== startSeq) this.stmts.setNextSeq.run(seq);
       return seq;
     });
-    let endSeq: number;
+    let endSeq: number | undefined;
     try {
       endSeq = run();
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      const gerr = code === 'SQLITE_FULL'
-        ? new GatehouseError('OUTBOX_DISK_FULL', `outbox commit failed: disk or database full (${code}); free space on the data partition or lower outbox.maxBytes`, undefined, { cause: err })
-        : new GatehouseError('INTERNAL', `outbox commit failed: ${(err as Error).message}`, { sqlite: code }, { cause: err });
-      // Try to make room and commit once more, so a full disk costs telemetry, not alarms.
-      if (code === 'SQLITE_FULL' && this.makeRoom(true)) {
-        try {
-          endSeq = run();
-        } catch {
-          return this.failBatch(batch, gerr);
-        }
-      } else return this.failBatch(batch, gerr);
+      endSeq = this.commitOnFullDisk(run, err, batch);
+      if (endSeq === undefined) return;
     }
     this.nextSeq = endSeq;
     this.bytes += addedBytes;
@@ -221,14 +214,89 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     if (this.bytes > this.config.maxBytes) this.makeRoom(false);
   }
 
+  /**
+   * A commit failed. Storage errors (full, I/O) get two more chances, cheapest loss first:
+   * evict telemetry, then give back the reserve file; a batch that still cannot be
+   * committed is rejected with OUTBOX_DISK_FULL and the outbox enters the disk-full state
+   * (reported, retried until space is back). Returns the end seq when a retry committed.
+   */
+  private commitOnFullDisk(run: () => number, err: unknown, batch: PendingOp[]): number | undefined {
+    if (!isStorageError(err)) {
+      const internal = new GatehouseError('INTERNAL', `outbox commit failed: ${(err as Error).message}`, { sqlite: sqliteCode(err) }, { cause: err });
+      this.failBatch(batch, internal);
+      return undefined;
+    }
+    if (!this.reporting) {
+      // A full disk costs telemetry, not alarms.
+      if (this.makeRoom(true)) {
+        try {
+          return run();
+        } catch (again) {
+          err = again;
+        }
+      }
+      const released = this.reserve.release();
+      this.diskFull.enter(sqliteCode(err));
+      if (released) {
+        // With the reserve's room the DELETE of telemetry can run too (it needs WAL pages).
+        this.makeRoom(true);
+        try {
+          return run();
+        } catch (again) {
+          err = again;
+        }
+      }
+      this.diskFull.refused(batch.filter((op) => op.kind === 'event').length);
+    }
+    const code = sqliteCode(err);
+    this.failBatch(batch, new GatehouseError(
+      'OUTBOX_DISK_FULL',
+      `outbox commit failed: the disk holding the outbox is full or failing (${code}); ` +
+        'free space on the data partition or lower outbox.maxBytes; recording resumes by itself',
+      { sqlite: code },
+      { cause: err },
+    ));
+    return undefined;
+  }
+
+  /** An 'error' event with nobody listening would throw (EventEmitter): a report must never crash. */
+  private reportError(err: GatehouseError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
   private failBatch(batch: PendingOp[], err: GatehouseError): void {
-    this.emit('error', err);
+    this.reportError(err);
     for (const op of batch) op.reject(err);
   }
 
-  /** Evicts cheapest-first until under the cap; records the reports. */
+  get capCheck(): CapCheck {
+    return { ...this.cap };
+  }
+
+  /** Commits the disk-full reports synchronously, ahead of anything queued; never recurses into the disk-full handling. */
+  private commitReports(events: { input: EventInput; ts: number }[]): boolean {
+    let ok = true;
+    const clock = this.clock.state();
+    const ops: PendingOp[] = events.map(({ input, ts }) => ({ kind: 'event', input, ts, clock, pinned: true, resolve: () => undefined, reject: () => void (ok = false) }));
+    this.reporting = true;
+    try {
+      this.commitBatch(ops);
+    } finally {
+      this.reporting = false;
+    }
+    return ok;
+  }
+
+  /** Evicts cheapest-first until under the cap; records the reports. False when nothing could be evicted. */
   private makeRoom(diskFull: boolean): boolean {
-    const reports = this.evictor.evictForCap(this.bytes, diskFull, this.readCursor);
+    let reports: EvictionReport[];
+    try {
+      reports = this.evictor.evictForCap(this.bytes, diskFull, this.readCursor);
+    } catch (err) {
+      // On a full disk the DELETE itself needs room in the WAL; the caller carries on without it.
+      this.reportError(storageError(err, 'outbox eviction failed'));
+      return false;
+    }
     if (reports.length === 0) return false;
     for (const r of reports) this.reportEviction(r);
     return true;
@@ -263,12 +331,25 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     } catch {
       // Folding is an optimisation; a separate report is always correct.
     }
-    void this.record({ class: 'system', type: 'outbox.evicted', source: { device: 'gateway' }, data }, { pinned: true }).catch(() => undefined);
+    this.recordEvictionReport({ class: 'system', type: 'outbox.evicted', source: { device: 'gateway' }, data });
+  }
+
+  /** An eviction report the full disk refused is kept and recorded once space is back: every dropped seq stays accounted for. */
+  private recordEvictionReport(input: EventInput): void {
+    this.record(input, { pinned: true }).catch((err: unknown) => {
+      if (isGatehouseError(err, 'OUTBOX_DISK_FULL')) this.unrecordedReports.push(input);
+    });
   }
 
   /** Drops events past their class TTL (only those recorded with a synced clock). */
   sweepExpired(): EvictionReport[] {
-    const reports = this.evictor.evictExpired(this.readCursor);
+    let reports: EvictionReport[];
+    try {
+      reports = this.evictor.evictExpired(this.readCursor);
+    } catch (err) {
+      this.reportError(storageError(err, 'outbox TTL sweep failed'));
+      return [];
+    }
     for (const r of reports) this.reportEviction(r);
     return reports;
   }
@@ -297,58 +378,24 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     return this.db.prepare('SELECT device, body FROM states ORDER BY device').all() as { device: string; body: string }[];
   }
 
-  /** Marks an event delivered (PUBACK received). Deletes are batched; losing them in a crash only means a re-send. */
+  /** Marks an event delivered (PUBACK received); deleted in batches (acks.ts). */
   ackEvent(seq: number, bytes: number): void {
-    this.ackBuffer.push({ seq, bytes });
-    this.scheduleAckFlush();
+    this.acks.event(seq, bytes);
   }
 
   ackReply(id: number): void {
-    this.replyAckBuffer.push(id);
-    this.scheduleAckFlush();
-  }
-
-  private scheduleAckFlush(): void {
-    if (this.ackBuffer.length + this.replyAckBuffer.length >= 2000) return this.flushAcks();
-    if (!this.ackTimer) {
-      this.ackTimer = setTimeout(() => this.flushAcks(), 50);
-      this.ackTimer.unref();
-    }
+    this.acks.reply(id);
   }
 
   flushAcks(): void {
-    if (this.ackTimer) clearTimeout(this.ackTimer);
-    this.ackTimer = undefined;
-    if (!this.ackBuffer.length && !this.replyAckBuffer.length) return;
-    const events = this.ackBuffer;
-    const replies = this.replyAckBuffer;
-    this.ackBuffer = [];
-    this.replyAckBuffer = [];
-    try {
-      let freed = 0;
-      // A lost delete only means a re-send, so this transaction skips the per-commit fsync
-      // (the next recording commit's fsync covers it in the WAL anyway).
-      this.db.pragma('synchronous = NORMAL');
-      try {
-        this.db.transaction(() => {
-          for (const a of events) if (this.stmts.deleteEvent.run(a.seq).changes) freed += a.bytes;
-          for (const id of replies) this.stmts.deleteReply.run(id);
-        })();
-      } finally {
-        this.db.pragma('synchronous = FULL');
-      }
-      this.bytes -= freed;
-    } catch (err) {
-      // Rows stay and are re-sent later: duplicates, never loss.
-      this.emit('error', new GatehouseError('INTERNAL', `outbox ack delete failed: ${(err as Error).message}`, undefined, { cause: err }));
-    }
+    this.acks.flush();
   }
 
   checkpoint(): void {
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch (err) {
-      this.emit('error', new GatehouseError('INTERNAL', `WAL checkpoint failed: ${(err as Error).message}`, undefined, { cause: err }));
+      this.reportError(new GatehouseError('INTERNAL', `WAL checkpoint failed: ${(err as Error).message}`, undefined, { cause: err }));
     }
   }
 
@@ -378,7 +425,11 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       oldest = oldest === null ? r.oldest : Math.min(oldest, r.oldest);
     }
     const replies = (this.db.prepare('SELECT COUNT(*) AS n FROM replies').get() as { n: number }).n;
-    return { events, bytes: this.bytes, maxBytes: this.config.maxBytes, oldestRecordedAt: oldest, nextSeq: this.nextSeq, replies, pendingCommit: this.pending.length, lastCommitAt: this.lastCommitAt, byClass };
+    const diskFull = this.diskFull.view();
+    return {
+      events, bytes: this.bytes, maxBytes: this.config.maxBytes, oldestRecordedAt: oldest, nextSeq: this.nextSeq, replies, pendingCommit: this.pending.length,
+      lastCommitAt: this.lastCommitAt, byClass, configuredMaxBytes: this.cap.configured, diskFull, reserveHeld: this.reserve.held,
+    };
   }
 
   /** Commits what is pending, settles acks, checkpoints and closes the file. */
@@ -388,8 +439,14 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.closed = true;
     this.flushAcks();
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.diskFull.stop();
     this.checkpoint();
     this.db.close();
   }
 }
 
+/** A failed outbox write as a coded error: OUTBOX_DISK_FULL when the storage refused it. */
+function storageError(err: unknown, what: string): GatehouseError {
+  const code = isStorageError(err) ? 'OUTBOX_DISK_FULL' : 'INTERNAL';
+  return new GatehouseError(code, `${what}: ${(err as Error).message}`, { sqlite: sqliteCode(err) }, { cause: err });
+}

@@ -8,7 +8,9 @@
  * commit. CONTRACT.md promises that a recorded event survives a power cut, so every commit
  * fsyncs the WAL. Group commit (many events per transaction) pays for that fsync.
  */
-import type { Database } from 'better-sqlite3';
+import BetterSqlite3, { type Database } from 'better-sqlite3';
+import { GatehouseError } from '../errors.js';
+import { isStorageError, sqliteCode } from './disk-space.js';
 
 export const OUTBOX_SCHEMA_VERSION = 1;
 
@@ -50,5 +52,45 @@ export function migrate(db: Database): void {
   if (!row) db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)').run('schema_version', OUTBOX_SCHEMA_VERSION);
   else if (row.v > OUTBOX_SCHEMA_VERSION) {
     throw new Error(`outbox database has schema version ${row.v}, newer than this gatehouse (${OUTBOX_SCHEMA_VERSION}); upgrade gatehouse or move the data directory aside`);
+  }
+}
+
+/**
+ * Opens outbox.db for the daemon. On a full disk a WAL database may not open normally:
+ * SQLite must create and size its shared-memory file (`-shm`), and fails with
+ * SQLITE_IOERR_SHMSIZE. Then it is opened again in exclusive locking mode, where the WAL
+ * index lives in process memory: everything already stored reads as usual and writes fail
+ * (and are handled) until space is back. The cost is that no other process (the CLI) can
+ * open the database until the daemon restarts. A database that does not exist yet cannot
+ * be created on a full disk: that is a coded error saying so.
+ */
+export function openOutboxDatabase(file: string): { db: Database; exclusive: boolean } {
+  const open = (exclusive: boolean): Database => {
+    const db = new BetterSqlite3(file);
+    try {
+      if (exclusive) db.pragma('locking_mode = EXCLUSIVE');
+      applyPragmas(db);
+      migrate(db);
+      return db;
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  };
+  try {
+    return { db: open(false), exclusive: false };
+  } catch (err) {
+    if (!isStorageError(err)) throw err;
+    try {
+      return { db: open(true), exclusive: true };
+    } catch (again) {
+      if (!isStorageError(again)) throw again;
+      throw new GatehouseError(
+        'OUTBOX_DISK_FULL',
+        `cannot open ${file}: the disk is full or failing (${sqliteCode(again)}); free space on the data partition, then start again`,
+        { file, sqlite: sqliteCode(again) },
+        { cause: again },
+      );
+    }
   }
 }

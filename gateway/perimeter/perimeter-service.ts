@@ -24,6 +24,7 @@ import { PerimeterOutputs } from './outputs.js';
 import { Partitions, type ArmResult, type PartitionStatus } from './partitions.js';
 import { ZoneLogic, type ZoneState } from './zone-logic.js';
 import { passThroughPresence, type DevicePresence, type PresenceAnnouncement, type PresenceTracker } from '../presence/presence-policy.js';
+import { tolerateStorageError } from '../outbox/disk-space.js';
 
 export type PerimeterBusFactory = (key: string, transport: TransportConfig) => ModbusBus;
 
@@ -182,7 +183,9 @@ export class PerimeterService {
     this.bypassTimers.get(zoneId)?.cancel();
     this.bypassTimers.delete(zoneId);
     this.zone(zoneId).unbypass();
-    this.bypassTable().prepare('DELETE FROM perimeter_bypasses WHERE zone = ?').run(zoneId);
+    // Ended in memory whatever the disk says; a row left behind is ended again at the next start.
+    const forget = () => this.bypassTable().prepare('DELETE FROM perimeter_bypasses WHERE zone = ?').run(zoneId);
+    tolerateStorageError(forget, undefined, (err) => this.o.log.error({ zone: zoneId, err: err.message }, 'ended bypass not stored (disk full?)'));
     this.record({ class: 'alarm', type: 'zone.unbypassed', source: { device: zoneId }, data: { zone: zoneId, by } });
     this.publishZone(zoneId);
   }
@@ -198,7 +201,7 @@ export class PerimeterService {
     for (const r of rows) {
       const zone = this.zones.get(r.zone);
       if (!zone || r.until <= now) {
-        this.bypassTable().prepare('DELETE FROM perimeter_bypasses WHERE zone = ?').run(r.zone);
+        tolerateStorageError(() => this.bypassTable().prepare('DELETE FROM perimeter_bypasses WHERE zone = ?').run(r.zone), undefined);
         if (zone) this.record({ class: 'alarm', type: 'zone.unbypassed', source: { device: r.zone }, data: { zone: r.zone, by: 'expiry' } });
         continue;
       }

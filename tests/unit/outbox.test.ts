@@ -215,14 +215,29 @@ describe('Outbox', () => {
     const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(rejected.length).toBeGreaterThan(0);
     expect(isGatehouseError(rejected[0]!.reason, 'OUTBOX_DISK_FULL')).toBe(true);
-    expect((rejected[0]!.reason as Error).message).toMatch(/disk or database full/);
+    expect((rejected[0]!.reason as Error).message).toMatch(/disk holding the outbox is full/);
     expect(errors.some((e) => e.code === 'OUTBOX_DISK_FULL')).toBe(true);
     // Still alive: seq stays gap-free for what was committed, and recording resumes with room.
     const committed = results.filter((r): r is PromiseFulfilledResult<Envelope> => r.status === 'fulfilled').map((r) => r.value.seq);
     o.db.pragma('max_page_count = 1073741823');
     const next = await o.record(testEvent(0, 'alarm'));
-    expect(next.seq).toBe(50 + committed.length + 1);
+    // Gap-free: the alarms that committed, the pinned outbox.disk_full report(s), then this one.
+    const seqs = o.readEvents(0, 100_000).map((r) => r.seq);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    expect(next.seq).toBe(seqs.length);
+    expect(seqs.length - 51 - committed.length).toBeLessThanOrEqual(2);
     expect(o.db.pragma('integrity_check', { simple: true })).toBe('ok');
+  });
+
+  it('never throws at the caller: a body that cannot be serialised rejects (coded paths stay promise-shaped)', async () => {
+    const o = make();
+    let state: Promise<void> | undefined;
+    let reply: Promise<void> | undefined;
+    expect(() => (state = o.setState('dev-1', { n: 1n }))).not.toThrow();
+    expect(() => (reply = o.recordReply('cmd/x/res', { n: 1n }))).not.toThrow();
+    await expect(state).rejects.toThrow(/BigInt/);
+    await expect(reply).rejects.toThrow(/BigInt/);
+    await expect(o.record(testEvent(1, 'alarm'))).resolves.toMatchObject({ seq: 1 });
   });
 
   it('on a full disk sacrifices telemetry (reported as disk-full) so alarms still commit', async () => {

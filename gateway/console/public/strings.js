@@ -29,6 +29,7 @@ export const STRINGS = {
     'kind.module.offline': 'input module offline', 'kind.camera.tamper': 'camera tamper',
     'kind.reader.power_failure': 'reader power failure',
     'kind.device.flapping': 'device flapping (held offline)',
+    'kind.outbox.disk_full': 'gateway disk full: events are not being recorded',
     // video
     videoWall: 'Video wall', noCameras: 'No cameras.', takeSnapshot: 'Snapshot', preset: 'Preset', gotoPreset: 'Go to preset',
     snapshotTaken: 'Snapshot taken.', videoUnavailable: 'The video player could not be loaded.',
@@ -107,6 +108,7 @@ export const STRINGS = {
     'kind.module.offline': '输入模块离线', 'kind.camera.tamper': '摄像机遮挡/破坏',
     'kind.reader.power_failure': '读卡器电源故障',
     'kind.device.flapping': '设备频繁掉线（暂按离线处理）',
+    'kind.outbox.disk_full': '网关磁盘已满：事件无法记录',
     videoWall: '视频墙', noCameras: '没有摄像机。', takeSnapshot: '抓拍', preset: '预置位', gotoPreset: '转到预置位',
     snapshotTaken: '已抓拍。', videoUnavailable: '无法加载视频播放器。',
     doors: '门禁', noDoors: '没有门。', door: '门', doorState: '状态', remoteOpen: '开门', holdUnlocked: '常开',

@@ -1,0 +1,140 @@
+/**
+ * The whole gateway on a real full filesystem (a tmpfs data directory filled to the last
+ * byte), forwarding to a real Mosquitto: it starts (the database was closed cleanly, so
+ * SQLite must open it without creating its shared-memory file), a door still decides from
+ * the credentials in memory, recording that cannot land is refused with OUTBOX_DISK_FULL,
+ * the `outbox.disk_full` alarm is raised, and once space is freed the retry (injected
+ * timers) resumes recording by itself, the alarm clears, and the platform gets the pinned
+ * reports with the start time of the condition.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { CompoundConfig } from '../../config/schema.js';
+import { secretsFrom } from '../../config/load.js';
+import { ManualClock } from '../../gateway/clock.js';
+import { isGatehouseError } from '../../gateway/errors.js';
+import type { Envelope } from '../../gateway/events.js';
+import { createLoggerFactory } from '../../gateway/log.js';
+import { Gateway } from '../../gateway/app.js';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { createPtyPair, type PtyPair } from '../helpers/pty.js';
+import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
+import { validateMessage } from '../helpers/asyncapi.js';
+import { waitFor } from '../helpers/wait.js';
+
+const ALICE = '04A1B2C3D4E5F6';
+const secrets = secretsFrom({ 'osdp.gate-in': '00112233445566778899aabbccddeeff' });
+
+describe('a gateway on a full disk', () => {
+  let fs: Tmpfs;
+  let broker: Mosquitto;
+  let pty: PtyPair;
+  let platform: MqttClient;
+  let gateway: Gateway | undefined;
+  let config: CompoundConfig;
+  let dataDir: string;
+  const events: Envelope[] = [];
+  const raw: { topic: string; payload: Buffer }[] = [];
+  const logs = createLoggerFactory({ level: 'silent' }, { destination: process.stderr });
+
+  beforeAll(async () => {
+    fs = mountTmpfs(12 * 1024 * 1024);
+    dataDir = join(fs.dir, 'data');
+    mkdirSync(dataDir);
+    broker = await startMosquitto({ persistence: false });
+    pty = await createPtyPair();
+    config = CompoundConfig.parse({
+      compound: { id: 'full-court' },
+      gateway: { id: 'gw-1' },
+      broker: { port: 0 },
+      console: { enabled: false },
+      uplink: { url: broker.url, keepaliveSeconds: 5, ackTimeoutMs: 2000, connectTimeoutMs: 2000, backoff: { minMs: 50, maxMs: 300 } },
+      outbox: { reserveBytes: 256 * 1024, diskRetryMs: 5000, checkpointIntervalMs: 0 },
+      log: { level: 'silent' },
+      osdpBuses: [{ id: 'rs485-1', path: pty.a }],
+      readers: [{ id: 'gate-in', bus: 'rs485-1', address: 1 }],
+      doors: [{ id: 'main-gate', entryReader: 'gate-in', lock: { reader: 'gate-in', index: 0 }, unlockMs: 3000 }],
+      access: { doorGroups: { residents: ['main-gate'] } },
+    });
+    platform = await mqtt.connectAsync(broker.url, { clientId: 'platform-full', reconnectPeriod: 100 });
+    platform.on('message', (topic, payload) => {
+      raw.push({ topic, payload });
+      if (topic.includes('/evt/')) events.push(JSON.parse(payload.toString()) as Envelope);
+    });
+    await platform.subscribeAsync('gatehouse/v1/full-court/gw-1/#', { qos: 1 });
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await platform?.endAsync(true);
+    await broker?.stop();
+    await pty?.stop();
+    fs?.unmount();
+  });
+
+  it('starts on a full disk, still decides doors, refuses what it cannot record, and resumes by itself', async () => {
+    // First life: credentials arrive and are stored, then a clean stop.
+    gateway = new Gateway({ config, secrets, dataDir, logs });
+    await gateway.start();
+    const sync = await gateway.router.execute('access.credentials.snapshot', { id: 's-1', args: { version: 3, chunk: 0, chunks: 1, credentials: [{ id: 'alice', card: ALICE, mode: 'card', groups: ['residents'] }] } }, { via: 'cli', role: 'admin', principal: 'test' });
+    expect(sync).toMatchObject({ ok: true, result: { applied: true } });
+    await gateway.stop();
+    gateway = undefined;
+
+    fs.fill();
+    expect(fs.freeBytes()).toBe(0);
+
+    // Second life on the full disk, with the retry on a hand-driven timer wheel.
+    const timers = new ManualClock();
+    let refusedErrors = 0;
+    const errorCount = () => refusedErrors;
+    gateway = new Gateway({ config, secrets, dataDir, logs, timers });
+    gateway.outbox.on('error', (e) => void (e.code === 'OUTBOX_DISK_FULL' && refusedErrors++));
+    await gateway.start();
+    expect(gateway.outbox.exclusive).toBe(true);
+    expect(gateway.access.decider.decide({ door: 'main-gate', direction: 'in', card: ALICE })).toMatchObject({ granted: true, credentialId: 'alice' });
+    expect(gateway.access.decider.decide({ door: 'main-gate', direction: 'in', card: '0000000000' })).toMatchObject({ granted: false });
+
+    // Keep recording until the reserve's room is spent: then it is refused, coded.
+    let refused: unknown;
+    for (let i = 0; i < 5000 && !refused; i++) {
+      refused = await gateway.outbox.record({ class: 'alarm', type: 'test.burglary', source: { device: 'panel-1' }, data: { i, pad: 'x'.repeat(200) } }).then(() => undefined, (e: unknown) => e);
+    }
+    expect(isGatehouseError(refused, 'OUTBOX_DISK_FULL')).toBe(true);
+    const status = gateway.status() as { outbox: { diskFull: { since: string } | null; reserveHeld: boolean } };
+    expect(status.outbox.diskFull).not.toBeNull();
+    expect(status.outbox.reserveHeld).toBe(false);
+    const alarm = gateway.alarms.manager.list().find((a) => a.kind === 'outbox.disk_full');
+    expect(alarm).toMatchObject({ active: true, priority: 'critical', source: { device: 'gateway', point: 'outbox' } });
+
+    // A credential sync cannot be stored: refused with the reason, and the doors keep the version they had.
+    const refusedSync = await gateway.router.execute('access.credentials.snapshot', { id: 's-2', args: { version: 4, chunk: 0, chunks: 1, credentials: [] } }, { via: 'cli', role: 'admin', principal: 'test' });
+    expect(refusedSync, JSON.stringify(refusedSync)).toMatchObject({ ok: false, error: { code: 'OUTBOX_DISK_FULL' } });
+    expect(gateway.access.decider.decide({ door: 'main-gate', direction: 'in', card: ALICE })).toMatchObject({ granted: true });
+
+    // An alarm raised now lives in memory; its event is refused by the disk and kept for later.
+    const errorsBefore = errorCount();
+    const burglary = gateway.alarms.manager.raise({ kind: 'panel.burglary', source: { device: 'panel-1', point: 'zone-9' }, priority: 'high', data: { zone: 9 } });
+    await waitFor(() => errorCount() > errorsBefore || undefined, 'the alarm event refused by the full disk');
+
+    fs.release();
+    timers.advance(5000);
+    expect(gateway.outbox.stats().diskFull).toBeNull();
+    expect(gateway.alarms.manager.get(alarm!.id)).toMatchObject({ active: false, state: 'cleared' });
+    await expect(gateway.outbox.record({ class: 'alarm', type: 'test.burglary', source: { device: 'panel-1' }, data: { after: true } })).resolves.toMatchObject({ seq: expect.any(Number) });
+
+    await waitFor(() => events.some((e) => e.type === 'outbox.disk_full' && e.data.state === 'recovered'), 'the recovery report at the platform', 20_000);
+    const reports = events.filter((e) => e.type === 'outbox.disk_full');
+    expect(reports.map((e) => e.data.state)).toEqual(['full', 'recovered']);
+    expect(reports[1]!.data.since).toBe(reports[0]!.data.since);
+    await waitFor(() => events.some((e) => e.type === 'alarm.cleared' && e.data.kind === 'outbox.disk_full'), 'the disk-full alarm cleared at the platform', 20_000);
+    await waitFor(() => events.some((e) => e.type === 'alarm.raised' && e.data.alarmId === burglary.id), 'the refused alarm event recorded after recovery', 20_000);
+    // The reports and the status answer follow the published contract.
+    const answer = await gateway.router.execute('system.status', { id: 'st-1' }, { via: 'cli', role: 'admin', principal: 'test' });
+    expect(validateMessage(`${gateway.root}/cmd/system.status/res`, JSON.stringify(answer))).toEqual({ ok: true, errors: [] });
+    const invalid = raw.filter((m) => /outbox\.disk_full/.test(m.payload.toString())).map((m) => ({ topic: m.topic, r: validateMessage(m.topic, m.payload) })).filter((x) => !x.r.ok);
+    expect(invalid).toEqual([]);
+  });
+});
