@@ -5,7 +5,7 @@
  * exponential or a loop that never ends is a finding, and the main thread cannot report it
  * itself while it is stuck.
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { workerData } from 'node:worker_threads';
@@ -28,6 +28,7 @@ setInterval(() => {
   mkdirSync(artifacts, { recursive: true });
   const file = join(artifacts, `timeout-${createHash('sha1').update(input).digest('hex')}`);
   writeFileSync(file, input);
-  process.stderr.write(`FUZZ-TIMEOUT ${target}: one input ran longer than ${timeoutMs} ms; saved to ${file}\n`);
+  // fd 2 directly: a worker's process.stderr goes through the main thread, which is stuck.
+  writeSync(2, `FUZZ-TIMEOUT ${target}: one input ran longer than ${timeoutMs} ms; saved to ${file}\n`);
   process.kill(process.pid, 'SIGKILL');
 }, 100);
