@@ -114,17 +114,19 @@ export function parseTimestamp(text: string): number | undefined {
   const m = TS.exec(text);
   if (!m) return undefined;
   const [h, mi, s, mo, d, y] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  const t = Date.UTC(y, mo - 1, d, h, mi, s);
-  // Date.UTC rolls 02-30 over into March; a panel that sends it has a broken clock.
-  const back = new Date(t);
-  if (back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) return undefined;
-  return t;
+  // Not Date.UTC: it reads years 0-99 as 1900-1999, so "0020" would come back as 1920.
+  const back = new Date(0);
+  back.setUTCFullYear(y, mo - 1, d);
+  back.setUTCHours(h, mi, s, 0);
+  // Dates roll 02-30 over into March; a panel that sends it has a broken clock.
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) return undefined;
+  return back.getTime();
 }
 
 export function formatTimestamp(ms: number): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
-  return `_${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())},${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}-${d.getUTCFullYear()}`;
+  return `_${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())},${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}-${String(d.getUTCFullYear()).padStart(4, '0')}`;
 }
 
 /** The header part of the body, up to and including the '[' that opens the data. */
