@@ -89,8 +89,10 @@ export class CoverageMap {
   /**
    * Reads and clears the counters of the input just run; returns how many new features it
    * showed. They are remembered only when `keep` is true (the caller keeps the input).
+   * `edgesOnly` counts only counters never hit before (hit-count buckets ignored): what the
+   * checked-in corpus is minimised on, so it stays small.
    */
-  collect(keep = true): number {
+  collect(keep = true, edgesOnly = false): number {
     const c = this.counters;
     const seen = this.seen;
     const touched = this.touched;
@@ -101,7 +103,7 @@ export class CoverageMap {
       if (v === 0) continue;
       c[i] = 0;
       const bit = bucketBit(v);
-      if ((seen[i]! & bit) === 0) {
+      if (edgesOnly ? seen[i] === 0 : (seen[i]! & bit) === 0) {
         fresh++;
         touched.push(i, bit);
       }

@@ -115,7 +115,7 @@ export async function runFuzzer(target: FuzzTarget, o: FuzzOptions): Promise<Fuz
     // Smallest first, so the corpus keeps the shortest input for each feature.
     for (const input of [...initial].sort((a, b) => a.length - b.length || Buffer.compare(a, b))) {
       if (!runOne(input)) break;
-      if (coverage.collect() > 0) corpus.push(input);
+      if (coverage.collect(true, o.merge) > 0) corpus.push(input);
     }
   }
   if (corpus.length === 0) corpus.push(initial[0]!);
