@@ -6,12 +6,15 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ENGINE = fileURLToPath(new URL('./engine/', import.meta.url));
-const TARGETS = fileURLToPath(new URL('./targets/', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+// Compiled targets run in the child even when this module is loaded from source (vitest).
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const DIST_FUZZ = HERE.includes(`${sep}dist${sep}`) ? HERE : join(HERE, '../../dist/tests/fuzz/');
+const ENGINE = join(DIST_FUZZ, 'engine');
+const TARGETS = join(DIST_FUZZ, 'targets');
+const ROOT = join(DIST_FUZZ, '../../../');
 
 export interface TargetRun {
   target: string;
