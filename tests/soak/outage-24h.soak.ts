@@ -1,5 +1,5 @@
 /**
- * 24 hours of offline operation on a ManualClock (~21,700 events against a 1 MiB cap):
+ * 24 hours of offline operation on a ManualClock (~20,300 events against a 1 MiB cap):
  * memory stays flat, the outbox stays within its cap, and when the link returns every alarm
  * reaches the platform and every evicted event is accounted for by an eviction report.
  */

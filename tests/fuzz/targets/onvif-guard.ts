@@ -28,10 +28,18 @@ export const target: FuzzTarget = {
     if (d.length < 1) return;
     const xml = Buffer.from(d.subarray(1)).toString(d[0]! & 1 ? 'latin1' : 'utf8');
     const limit = d[0]! & 2 ? 256 : undefined;
-    const t0 = performance.now();
-    const r = checkSoapText(xml, limit);
-    const ms = performance.now() - t0;
-    invariant(ms < SLOW_MS, `checkSoapText took ${ms.toFixed(1)} ms on ${xml.length} characters`);
+    const timed = (): [ReturnType<typeof checkSoapText>, number] => {
+      const t0 = performance.now();
+      const result = checkSoapText(xml, limit);
+      return [result, performance.now() - t0];
+    };
+    const [r, ms] = timed();
+    if (ms >= SLOW_MS) {
+      // A GC pause or a busy machine can stall one call (seen: 264 ms on 78 characters that take
+      // 6 µs); slow input is slow every time, so only the fastest of three counts.
+      const best = Math.min(ms, timed()[1], timed()[1]);
+      invariant(best < SLOW_MS, `checkSoapText took ${best.toFixed(1)} ms (best of 3) on ${xml.length} characters`);
+    }
     if (r !== undefined) invariant(r instanceof GatehouseError && r.code === 'DEVICE_RESPONSE_REFUSED', `a coded refusal, got ${String(r)}`);
     if (limit !== undefined && Buffer.byteLength(xml) > limit) invariant(r?.details?.reason === 'too_large', 'too large is refused');
   },
