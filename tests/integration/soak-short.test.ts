@@ -35,7 +35,6 @@ describe('soak, short versions', () => {
     const r = await runBrokerKills(broker, { kills: 3, everyMs: 1500, name: 'gw-soak-bk' });
     expect(r.kills).toBe(3);
     expect(r.recorded).toBeGreaterThan(500);
-    console.log(JSON.stringify({ kills: r.kills, recorded: r.recorded, lost: r.lost.length, lostSample: r.lost.slice(0, 20), duplicates: r.duplicates, pct: r.duplicatePercent }));
     expect(r.lost).toEqual([]);
     expect(r.report.problems).toEqual([]);
   }, 120_000);

@@ -54,6 +54,7 @@ export const target: FuzzTarget = {
     sameValue(parseLockMessage(e.topic, e.payload, { device: DEVICE }), { ok: true, value: v }, `${v.kind} round trip`);
   },
   dictionary: ['"type"', '"door"', '"unlock"', '"tamper"', '"battery_low"', '"cid"', '"op"', '"ok"', 'true', 'false', 'null', '"result"', '"method"',
-    '"card"', '"pin"', '"credential"', '"locked"', '"battery"', '"state"', '"online"', '"__proto__"', '"constructor"', '"open"', '"credential.set"', '"credential.revoke"', '"credentialId"', '"value"', '"seconds"', '{', '}', '[', ']', ':', ',', '"'],
+    '"card"', '"pin"', '"credential"', '"locked"', '"battery"', '"state"', '"online"', '"__proto__"', '"constructor"',
+    '"open"', '"credential.set"', '"credential.revoke"', '"credentialId"', '"value"', '"seconds"', '{', '}', '[', ']', ':', ',', '"'],
   maxLength: 4200,
 };
