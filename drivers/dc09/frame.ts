@@ -54,7 +54,9 @@ export const fail = <T>(error: Dc09ErrorKind, detail: string): Dc09Result<T> => 
 
 const HEADER = /^"(\*?)([A-Z0-9-]{1,16})"(\d{4})(?:R([0-9A-F]{1,6}))?(?:L([0-9A-F]{1,6}?))?(?:#([0-9A-F]{3,16})|A(0))?\[/i;
 // L is lazy so that the NAK's fixed `L0A0` reads as line 0, account 0 (the only place an
-// account is written with A instead of #).
+// account is written with A instead of #). Any other message is read with HEADER_NOT_NAK:
+// there `L0A0` is line 0A0, and an account is only ever `#acct`.
+const HEADER_NOT_NAK = /^"(\*?)([A-Z0-9-]{1,16})"(\d{4})(?:R([0-9A-F]{1,6}))?(?:L([0-9A-F]{1,6}))?(?:#([0-9A-F]{3,16}))?\[/i;
 const HEX4 = /^[0-9A-F]{4}$/i;
 
 /** Parses one message, with or without its LF/CR. Checks length and CRC; does not decrypt. */
@@ -71,7 +73,8 @@ export function parseFrame(message: string): Dc09Result<Dc09Frame> {
   if (length !== body.length) return fail('length', `length field says ${length}, body has ${body.length}`);
   const computed = dc09CrcHex(body);
   if (computed !== crc.toUpperCase()) return fail('crc', `CRC field ${crc}, computed ${computed}`);
-  const m = HEADER.exec(body);
+  let m = HEADER.exec(body);
+  if (m && m[7] !== undefined && m[2]!.toUpperCase() !== 'NAK') m = HEADER_NOT_NAK.exec(body);
   if (!m) return fail('format', 'header does not match "id"seq[Rrcvr][Lpref][#acct][');
   const frame: Dc09Frame = { crc: crc.toUpperCase(), length, token: m[2]!.toUpperCase(), encrypted: m[1] === '*', seq: m[3]!, rest: body.slice(m[0].length) };
   if (m[4] !== undefined) frame.receiver = m[4].toUpperCase();
