@@ -22,6 +22,8 @@ const SEEDS: [number, unknown][] = [
   [4, { cid: 'a3', op: 'credential.set', credentialId: 'tenant-201-pin', kind: 'pin', value: '482915' }], [4, { cid: 'a4', op: 'credential.revoke', credentialId: 'tenant-201-card' }],
 ];
 
+const asJson = (v: unknown): unknown => JSON.parse(JSON.stringify(v)) as unknown;
+
 export const target: FuzzTarget = {
   name: 'smartlock-codec',
   seeds: () => SEEDS.map(([k, body]) => Uint8Array.of(k, ...text(JSON.stringify(body)))),
@@ -40,7 +42,7 @@ export const target: FuzzTarget = {
       const r = parseLockCommand(topic, payload, opts);
       if (!r.ok) return invariant(CODES.has(r.error.code), `coded error, got ${r.error.code}`);
       const e = encodeCommand(DEVICE, r.value);
-      sameValue(parseLockCommand(e.topic, e.payload, { device: DEVICE }), { ok: true, value: r.value }, 'command round trip');
+      sameValue(asJson(parseLockCommand(e.topic, e.payload, { device: DEVICE })), asJson({ ok: true, value: r.value }), 'command round trip');
       return;
     }
     const r = parseLockMessage(topic, payload, opts);
@@ -51,7 +53,8 @@ export const target: FuzzTarget = {
       : v.kind === 'state' ? encodeState(DEVICE, body as never)
         : v.kind === 'evt' ? encodeEvent(DEVICE, v.event)
           : encodeCommandResult(DEVICE, body as never);
-    sameValue(parseLockMessage(e.topic, e.payload, { device: DEVICE }), { ok: true, value: v }, `${v.kind} round trip`);
+    // Compared as JSON: the codec is JSON, and -0 (accepted as a battery level) is written as 0.
+    sameValue(asJson(parseLockMessage(e.topic, e.payload, { device: DEVICE })), asJson({ ok: true, value: v }), `${v.kind} round trip`);
   },
   dictionary: ['"type"', '"door"', '"unlock"', '"tamper"', '"battery_low"', '"cid"', '"op"', '"ok"', 'true', 'false', 'null', '"result"', '"method"',
     '"card"', '"pin"', '"credential"', '"locked"', '"battery"', '"state"', '"online"', '"__proto__"', '"constructor"',
