@@ -54,7 +54,9 @@ export const fail = <T>(error: Dc09ErrorKind, detail: string): Dc09Result<T> => 
 
 const HEADER = /^"(\*?)([A-Z0-9-]{1,16})"(\d{4})(?:R([0-9A-F]{1,6}))?(?:L([0-9A-F]{1,6}?))?(?:#([0-9A-F]{3,16})|A(0))?\[/i;
 // L is lazy so that the NAK's fixed `L0A0` reads as line 0, account 0 (the only place an
-// account is written with A instead of #).
+// account is written with A instead of #). Any other message is read with HEADER_NOT_NAK:
+// there `L0A0` is line 0A0, and an account is only ever `#acct`.
+const HEADER_NOT_NAK = /^"(\*?)([A-Z0-9-]{1,16})"(\d{4})(?:R([0-9A-F]{1,6}))?(?:L([0-9A-F]{1,6}))?(?:#([0-9A-F]{3,16}))?\[/i;
 const HEX4 = /^[0-9A-F]{4}$/i;
 
 /** Parses one message, with or without its LF/CR. Checks length and CRC; does not decrypt. */
@@ -71,7 +73,8 @@ export function parseFrame(message: string): Dc09Result<Dc09Frame> {
   if (length !== body.length) return fail('length', `length field says ${length}, body has ${body.length}`);
   const computed = dc09CrcHex(body);
   if (computed !== crc.toUpperCase()) return fail('crc', `CRC field ${crc}, computed ${computed}`);
-  const m = HEADER.exec(body);
+  let m = HEADER.exec(body);
+  if (m && m[7] !== undefined && m[2]!.toUpperCase() !== 'NAK') m = HEADER_NOT_NAK.exec(body);
   if (!m) return fail('format', 'header does not match "id"seq[Rrcvr][Lpref][#acct][');
   const frame: Dc09Frame = { crc: crc.toUpperCase(), length, token: m[2]!.toUpperCase(), encrypted: m[1] === '*', seq: m[3]!, rest: body.slice(m[0].length) };
   if (m[4] !== undefined) frame.receiver = m[4].toUpperCase();
@@ -114,17 +117,19 @@ export function parseTimestamp(text: string): number | undefined {
   const m = TS.exec(text);
   if (!m) return undefined;
   const [h, mi, s, mo, d, y] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  const t = Date.UTC(y, mo - 1, d, h, mi, s);
-  // Date.UTC rolls 02-30 over into March; a panel that sends it has a broken clock.
-  const back = new Date(t);
-  if (back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) return undefined;
-  return t;
+  // Not Date.UTC: it reads years 0-99 as 1900-1999, so "0020" would come back as 1920.
+  const back = new Date(0);
+  back.setUTCFullYear(y, mo - 1, d);
+  back.setUTCHours(h, mi, s, 0);
+  // Dates roll 02-30 over into March; a panel that sends it has a broken clock.
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) return undefined;
+  return back.getTime();
 }
 
 export function formatTimestamp(ms: number): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
-  return `_${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())},${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}-${d.getUTCFullYear()}`;
+  return `_${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())},${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}-${String(d.getUTCFullYear()).padStart(4, '0')}`;
 }
 
 /** The header part of the body, up to and including the '[' that opens the data. */

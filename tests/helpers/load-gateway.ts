@@ -2,7 +2,7 @@
  * A real gateway in a child process under load, for the crash tests: it records events
  * as fast as group commit allows and prints `acked N` each time a batch is durably
  * recorded (N = highest seq), so the parent knows what the gateway promised before it
- * was killed. Environment: GH_DATA, GH_UPLINK, GH_MODE=load|drain.
+ * was killed. Environment: GH_DATA, GH_UPLINK, GH_MODE=load|drain, GH_DC09_PORT (optional).
  */
 import { CompoundConfig } from '../../config/schema.js';
 import { secretsFrom } from '../../config/load.js';
@@ -22,6 +22,10 @@ const config = CompoundConfig.parse({
   uplink: { url: uplinkUrl, keepaliveSeconds: 5, ackTimeoutMs: 5000, backoff: { minMs: 50, maxMs: 500 } },
   outbox: { checkpointIntervalMs: 1000 },
   log: { level: 'warn' },
+  // GH_DC09_PORT: also receive SIA DC-09 from a simulated panel (the soak's mixed load).
+  ...(process.env.GH_DC09_PORT
+    ? { alarmPanels: [{ id: 'panel-soak', account: '1234', supervisionS: 0 }], perimeter: { dc09: { host: '127.0.0.1', tcpPort: Number(process.env.GH_DC09_PORT) } } }
+    : {}),
 });
 const gateway = new Gateway({ config, secrets: secretsFrom({}), dataDir, logs: createLoggerFactory(config.log, { destination: process.stderr }) });
 await gateway.start();
