@@ -55,7 +55,7 @@ describe('coverage-guided fuzzing (short pass)', () => {
       expect(run.result?.ok, run.target).toBe(true);
       // The corpus replays and the mutator really runs: a broken target (e.g. one that never
       // reaches its codec) shows up as almost no coverage.
-      expect(run.result!.execs as number, run.target).toBeGreaterThan(500);
+      expect(run.result!.execs as number, run.target).toBeGreaterThan(200);
       expect(run.result!.covered as number, run.target).toBeGreaterThan(20);
     }
   }, 180_000);

@@ -45,7 +45,8 @@ const result = await runFuzzer(target, {
   artifactsDir: join(ROOT, 'tests/artifacts/fuzz', target.name),
   timeoutMs: Number(values['timeout-ms']),
   rssLimitMb: Number(values['rss-limit-mb']),
-  extraDirs: values.extra.map((d) => resolve(d)),
+  // Inputs that once broke a codec: always replayed, never dropped by a corpus merge.
+  extraDirs: [join(ROOT, 'tests/fuzz/regressions', target.name), ...values.extra.map((d) => resolve(d))],
   merge: values.merge,
   ...(values['new-inputs'] ? { newInputsDir: resolve(values['new-inputs']) } : {}),
 });
