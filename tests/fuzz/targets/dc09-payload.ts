@@ -1,7 +1,8 @@
 /**
  * SIA DC-09 data blocks: SIA DCS (event codes, modifiers, text blocks, several events per
  * message) and Contact ID. Decoders answer a result, never throw; every event they produce
- * has a code and a known kind. First byte: 0 = SIA-DCS, 1 = ADM-CID, 2 = decodePayload with a
+ * has a code and a known kind, except the one event of a SIA message of text alone (code '',
+ * kind 'other', the text kept: docs/INTERFACES.md). First byte: 0 = SIA-DCS, 1 = ADM-CID, 2 = decodePayload with a
  * fuzzed token.
  */
 import { decodeContactId, decodePayload, decodeSiaDcs } from '../../../drivers/dc09/payload.js';
@@ -30,7 +31,9 @@ export const target: FuzzTarget = {
     invariant(typeof r.ok === 'boolean', 'a result');
     if (!r.ok) return;
     for (const e of r.value) {
-      invariant(typeof e.code === 'string' && e.code.length > 0, 'every event has a code');
+      invariant(typeof e.code === 'string', 'every event has a code field');
+      const textOnly = e.code === '' && e.kind === 'other' && e.protocol === 'SIA-DCS' && e.text.length > 0;
+      invariant(e.code.length > 0 || (textOnly && r.value.length === 1), 'every event has a code, but a message of text alone');
       invariant(KINDS.has(e.kind), `known kind, got ${String(e.kind)}`);
     }
   },
