@@ -18,14 +18,13 @@ import type { Logger } from '../log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { AlarmStore } from './alarm-store.js';
 import { actorData, iso, summary } from './alarm-views.js';
+import { UnrecordedEvents } from './unrecorded-events.js';
 import type { Alarm, AlarmActor, AlarmCondition, AlarmManagerEvents, AlarmSink } from './types.js';
 
 /** The retained topic `state/alarms`. */
 export const ALARMS_STATE_DEVICE = 'alarms';
 /** Flood control: at most one "it happened again" event per alarm per this long. */
 export const RETRIGGER_EVENT_INTERVAL_MS = 60_000;
-/** Alarm events kept for a second try when the disk was full (the oldest go first beyond this). */
-export const MAX_UNRECORDED = 10_000;
 /** Summaries in `state/alarms` (the rest is counted, and listed by `alarm.list`). */
 export const STATE_MAX_SUMMARIES = 200;
 
@@ -91,8 +90,7 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
   /** Alarms whose `alarm.raised` was not recorded (disk full...): their next report records it again. */
   private readonly unrecordedRaised = new Set<string>();
   /** Alarm events the outbox refused for lack of disk space, in order, for retryUnrecorded(). */
-  private unrecorded: EventInput[] = [];
-  private unrecordedDropped = 0;
+  private readonly unrecorded = new UnrecordedEvents();
 
   constructor(opts: AlarmManagerOptions) {
     super();
@@ -392,17 +390,9 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
       if (raised && this.byId.has(alarmId)) this.unrecordedRaised.add(alarmId);
       this.log.error({ type, alarmId, err: err.message }, 'alarm event not recorded');
       // A full disk refuses the event, not the alarm: it is recorded again once space is back.
-      if (isGatehouseError(err, 'OUTBOX_DISK_FULL')) this.keepUnrecorded(input);
+      if (isGatehouseError(err, 'OUTBOX_DISK_FULL')) this.unrecorded.keep(input);
     });
     this.capture?.push(recorded);
-  }
-
-  private keepUnrecorded(input: EventInput): void {
-    this.unrecorded.push(input);
-    if (this.unrecorded.length > MAX_UNRECORDED) {
-      this.unrecorded.shift();
-      this.unrecordedDropped++;
-    }
   }
 
   /**
@@ -411,12 +401,8 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
    * the store's batch of that time was lost too. Returns how many events were re-recorded.
    */
   retryUnrecorded(): number {
-    const pending = this.unrecorded;
-    this.unrecorded = [];
-    if (this.unrecordedDropped) {
-      this.log.error({ dropped: this.unrecordedDropped }, 'alarm events refused on a full disk and not kept for a retry');
-    }
-    this.unrecordedDropped = 0;
+    const { events: pending, dropped } = this.unrecorded.take();
+    if (dropped) this.log.error({ dropped }, 'alarm events refused on a full disk and not kept for a retry');
     let retried = 0;
     for (const input of pending) {
       const alarmId = String(input.data?.alarmId ?? '');

@@ -125,6 +125,32 @@ describe('outbox.db side tables on a full disk', () => {
     }
   });
 
+  it('records a refused alarm.raised once: a source reporting again before the retry records it, and the retry then skips it', async () => {
+    dir = join(fs.dir, `case-${n++}`);
+    mkdirSync(dir);
+    const clock = new ManualClock();
+    const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, timers: clock, config: { checkpointIntervalMs: 0, reserveBytes: 0 } });
+    try {
+      const alarms = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+      outbox.checkpoint();
+      fs.fill();
+      const condition = { kind: 'panel.burglary', source: { device: 'panel-1', point: 'zone-5' }, priority: 'high' as const };
+      const b = alarms.raise(condition);
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+      fs.release();
+      // The panel resends after our NAK: the same condition again, now with room on the disk.
+      expect(alarms.raise(condition).id).toBe(b.id);
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+      expect(alarms.retryUnrecorded()).toBe(0);
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+      const raised = outbox.readEvents(0, 1e6).map((r) => JSON.parse(r.body) as Envelope).filter((e) => e.type === 'alarm.raised');
+      expect(raised.map((e) => (e.data as { alarmId: string }).alarmId)).toEqual([b.id]);
+      await alarms.stop();
+    } finally {
+      outbox.close();
+    }
+  });
+
   it('rethrows errors that are not the disk', () => {
     expect(() => tolerateStorageError(() => { throw Object.assign(new Error('constraint'), { code: 'SQLITE_CONSTRAINT' }); }, 0)).toThrow('constraint');
     const seen: string[] = [];
