@@ -4,43 +4,18 @@
  * platform, seq must be contiguous from 1, and the SQLite file must stay intact.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { Verifier } from '../../sim/verifier.js';
 import { waitFor } from '../helpers/wait.js';
 import { topicRoot } from '../../gateway/topics.js';
-import { ROOT, requireBuild } from '../helpers/cli.js';
+import { requireBuild } from '../helpers/cli.js';
+import { LOAD_GATEWAY_SCRIPT as CHILD, startLoadGateway } from '../helpers/load-gateway-child.js';
 
-const CHILD = resolve(ROOT, 'dist/tests/helpers/load-gateway.js');
 const KILLS = 24;
-
-interface Child {
-  proc: ChildProcess;
-  acked: number;
-  ready: boolean;
-  stderr: string;
-}
-
-function startChild(env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, [CHILD], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const child: Child = { proc, acked: 0, ready: false, stderr: '' };
-  let buf = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop()!;
-    for (const line of lines) {
-      if (line === 'ready') child.ready = true;
-      else if (line.startsWith('acked ')) child.acked = Math.max(child.acked, Number(line.slice(6)));
-    }
-  });
-  proc.stderr!.on('data', (d: Buffer) => (child.stderr += d.toString()));
-  return child;
-}
 
 describe('crash safety under load (SIGKILL)', () => {
   let broker: Mosquitto;
@@ -62,7 +37,7 @@ describe('crash safety under load (SIGKILL)', () => {
     const env = { GH_DATA: dir, GH_UPLINK: broker.url, GH_MODE: 'load' };
     let promised = 0;
     for (let i = 0; i < KILLS; i++) {
-      const child = startChild(env);
+      const child = startLoadGateway(env);
       // Kill at a random point: after a random amount of newly acknowledged work.
       const target = promised + 200 + Math.floor(Math.random() * 3000);
       await waitFor(() => child.acked >= target || child.proc.exitCode !== null, `child ${i} to record past seq ${target}`, 30_000, () => child.stderr.slice(-2000));
@@ -72,7 +47,7 @@ describe('crash safety under load (SIGKILL)', () => {
       promised = Math.max(promised, child.acked);
     }
     // Restart without load and let the backlog drain, then stop cleanly.
-    const drainer = startChild({ ...env, GH_MODE: 'drain' });
+    const drainer = startLoadGateway({ ...env, GH_MODE: 'drain' });
     await waitFor(() => drainer.ready, 'drain gateway ready', 20_000, () => drainer.stderr);
     const db = () => new Database(join(dir, 'outbox.db'), { readonly: true });
     await waitFor(() => {

@@ -5,21 +5,20 @@
  * every seq 1..N delivered, none missing, SQLite's integrity_check ok, and every DC-09 message
  * the receiver ACKed is on the platform (an ACK is a promise to the panel, which will not resend).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topicRoot } from '../../gateway/topics.js';
 import { Verifier } from '../../sim/verifier.js';
-import { ROOT, requireBuild } from '../helpers/cli.js';
+import { requireBuild } from '../helpers/cli.js';
+import { startLoadGateway } from '../helpers/load-gateway-child.js';
 import { freePort, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { startSimulatedPanels } from '../../sim/dc09/index.js';
 import { waitFor } from '../helpers/wait.js';
 
-const CHILD = resolve(ROOT, 'dist/tests/helpers/load-gateway.js');
 const KILLS = Number(process.env.SOAK_GATEWAY_KILLS ?? 100);
 const ROOT_TOPIC = topicRoot('crash-court', 'gw-crash');
 
@@ -43,30 +42,6 @@ function panelLoad(port: number, area: number): { acked: Set<string>; stop: () =
     }
   })();
   return { acked, stop: async () => { running = false; await loop; } };
-}
-
-interface Child {
-  proc: ChildProcess;
-  acked: number;
-  ready: boolean;
-  stderr: string;
-}
-
-function startChild(env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, [CHILD], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const child: Child = { proc, acked: 0, ready: false, stderr: '' };
-  let buf = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop()!;
-    for (const line of lines) {
-      if (line === 'ready') child.ready = true;
-      else if (line.startsWith('acked ')) child.acked = Math.max(child.acked, Number(line.slice(6)));
-    }
-  });
-  proc.stderr!.on('data', (d: Buffer) => (child.stderr = (child.stderr + d.toString()).slice(-20_000)));
-  return child;
 }
 
 describe('soak: gateway SIGKILLed at random moments', () => {
@@ -98,7 +73,7 @@ describe('soak: gateway SIGKILLed at random moments', () => {
     let promised = 0;
     let kills = 0;
     for (let i = 0; i < KILLS; i++) {
-      const child = startChild(env);
+      const child = startLoadGateway(env);
       await waitFor(() => child.ready || child.proc.exitCode !== null, `child ${i} ready`, 60_000, () => child.stderr.slice(-2000));
       const panel = panelLoad(dc09Port, i + 1);
       // Half the kills early (during start-up and recovery), half after a random amount of new work.
@@ -112,7 +87,7 @@ describe('soak: gateway SIGKILLed at random moments', () => {
       kills++;
       promised = Math.max(promised, child.acked);
     }
-    const drainer = startChild({ ...env, GH_MODE: 'drain' });
+    const drainer = startLoadGateway({ ...env, GH_MODE: 'drain' });
     await waitFor(() => drainer.ready, 'drain gateway ready', 60_000, () => drainer.stderr);
     const db = () => new Database(join(dir, 'outbox.db'), { readonly: true });
     await waitFor(() => {
