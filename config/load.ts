@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { CompoundConfig, SecretsFile } from './schema.js';
-import { GatehouseError } from '../gateway/errors.js';
+import { GatehouseError } from '../gateway/core/errors.js';
 
 export interface ConfigProblem {
   file: string;

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import type { CompoundConfig, UplinkConfig } from '../config/schema.js';
 import { UplinkConfig as UplinkConfigSchema } from '../config/schema.js';
 import { secretsFrom, type Secrets } from '../config/load.js';
-import { systemClock, realTimers, type Clock, type Timers } from './clock.js';
-import type { LoggerFactory, Logger } from './log.js';
+import { systemClock, realTimers, type Clock, type Timers } from './core/clock.js';
+import type { LoggerFactory, Logger } from './core/log.js';
 import { Outbox } from './outbox/outbox.js';
 import { EmbeddedBroker } from './broker/embedded-broker.js';
 import { CommandRouter } from './commands/router.js';
@@ -31,11 +31,11 @@ import { LiveViewHub } from './cameras/live-view.js';
 import { createConsole, type ConsoleServer } from './console/console-server.js';
 import { Uplink } from './uplink/uplink.js';
 import { redactUrl } from './uplink/connection.js';
-import { topicRoot } from './topics.js';
+import { topicRoot } from './core/topics.js';
 import { SystemdNotifier } from './systemd.js';
 import { PresencePolicy } from './presence/presence-policy.js';
 import { VERSION } from './version.js';
-import { GatehouseError } from './errors.js';
+import { GatehouseError } from './core/errors.js';
 import { reportOutboxStart, watchDiskFull } from './outbox/disk-full-alarm.js';
 
 export interface GatewayOptions {

@@ -12,7 +12,7 @@
 import { accessSync, chmodSync, chownSync, constants, existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { GatehouseError } from './errors.js';
+import { GatehouseError } from './core/errors.js';
 
 export const PRIVATE_UMASK = 0o077;
 

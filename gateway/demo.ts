@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCompound, secretsFrom, type LoadedConfig } from '../config/load.js';
-import { createLoggerFactory } from './log.js';
+import { createLoggerFactory } from './core/log.js';
 import { Gateway } from './app.js';
 import { redactUrl } from './uplink/connection.js';
 import { untilSignal } from './cli.js';

@@ -8,7 +8,7 @@
  * systemd (no NOTIFY_SOCKET) everything here is a no-op.
  */
 import { createRequire } from 'node:module';
-import type { Logger } from './log.js';
+import type { Logger } from './core/log.js';
 
 interface SdNotify {
   ready(): void;

@@ -3,7 +3,7 @@
  * `evt/{class}` message and checks envelope, duplicates, per-class order and completeness
  * against eviction reports, with no I/O. See verifier.ts for the guarantees it proves.
  */
-import { EVENT_CLASSES, type Envelope } from '../gateway/events.js';
+import { EVENT_CLASSES, type Envelope } from '../gateway/core/events.js';
 
 export interface EvictionNotice {
   /** The seq of the `outbox.evicted` event itself. */

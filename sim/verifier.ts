@@ -22,8 +22,8 @@
  */
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { allTopics, parseTopic } from '../gateway/topics.js';
-import type { Envelope } from '../gateway/events.js';
+import { allTopics, parseTopic } from '../gateway/core/topics.js';
+import type { Envelope } from '../gateway/core/events.js';
 import { EventChecker, isObject, KEEP, type VerifierReport } from './event-checker.js';
 
 export { EventChecker, envelopeProblem, type EvictionNotice, type SeqRange, type VerifierReport } from './event-checker.js';

@@ -13,7 +13,7 @@
  * What stays a DEVICE_PROTOCOL error: answers of the wrong length (the framing itself is
  * wrong, nothing in them can be placed at an address).
  */
-import { GatehouseError } from '../../gateway/errors.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
 import { CABINET, PORT, STATE_CODES, portBlockAddress } from './register-map.js';
 import { pollPlan } from './registers.js';
 import type { CabinetStatus, FieldFault, PortReading } from './types.js';

@@ -9,7 +9,7 @@
  * logic must not act on a reading it cannot trust. A command with a value the map cannot
  * carry is CMD_INVALID before anything goes on the wire.
  */
-import { GatehouseError } from '../../gateway/errors.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
 import {
   CABINET,
   CABINET_CONTROL,

@@ -2,9 +2,9 @@
  * The public types of the Modbus bus (bus.ts) and the request checks that run before
  * anything reaches the wire; apart so the scheduler file stays about scheduling.
  */
-import type { Clock, Timers } from '../../gateway/clock.js';
-import { GatehouseError } from '../../gateway/errors.js';
-import type { Logger } from '../../gateway/log.js';
+import type { Clock, Timers } from '../../gateway/core/clock.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
+import type { Logger } from '../../gateway/core/log.js';
 import type { ModbusTransport, ModbusTransportError, TransportConfig } from './transport.js';
 
 /** One request as the bus queues it; `run` puts it on the transport. */

@@ -20,9 +20,9 @@
  * service turns them into `device` events and retained state.
  */
 import { EventEmitter } from 'node:events';
-import type { Clock, TimerHandle, Timers } from '../../gateway/clock.js';
-import { GatehouseError, isGatehouseError } from '../../gateway/errors.js';
-import type { Logger } from '../../gateway/log.js';
+import type { Clock, TimerHandle, Timers } from '../../gateway/core/clock.js';
+import { GatehouseError, isGatehouseError } from '../../gateway/core/errors.js';
+import type { Logger } from '../../gateway/core/log.js';
 import { ModbusSerialTransport, ModbusTransportError, classifyModbusSerialError, type ModbusTransport } from './transport.js';
 import { BUSY_BACKOFF_MS, BUSY_RETRIES, ILLEGAL_FUNCTION, RANK, SERVER_BUSY, offlineError, checkBitOp, checkRange, checkUnit, runOp, type Job, type Op, type OpResult, type Outcome, type Backoff, type BusEvents, type BusState, type BusStats, type ModbusBusOptions, type Priority, type RequestOptions, type UnitOfflineReason, type UnitState } from './bus-types.js';
 

@@ -7,7 +7,7 @@
  * Decoders throw only GatehouseError DEVICE_PROTOCOL. When a server receives a request it
  * cannot serve, `details.exception` says which Modbus exception to answer (01 or 03).
  */
-import { GatehouseError } from '../../gateway/errors.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
 
 export type ReadFc = 3 | 4;
 /** Read coils (01) or discrete inputs (02). */

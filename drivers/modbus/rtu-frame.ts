@@ -8,7 +8,7 @@
  * after garbage or a corrupted frame by sliding one byte at a time. It never yields a frame
  * whose CRC is wrong, never throws, and does work bounded by the bytes it was given.
  */
-import { GatehouseError } from '../../gateway/errors.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
 import { encodeRequestPdu, encodeResponsePdu, type ModbusRequest, type ModbusResponse } from './pdu.js';
 
 const TABLE = (() => {

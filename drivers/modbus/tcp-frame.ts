@@ -4,7 +4,7 @@
  * sends garbage is detected (`bad`) and the connection can be dropped rather than buffered
  * forever: TCP has no resynchronisation point the way RTU has a CRC.
  */
-import { GatehouseError } from '../../gateway/errors.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
 
 export interface TcpFrame {
   transactionId: number;

@@ -11,7 +11,7 @@
  * credentials wrong.
  */
 import { createRequire } from 'node:module';
-import { GatehouseError, isGatehouseError } from '../../gateway/errors.js';
+import { GatehouseError, isGatehouseError } from '../../gateway/core/errors.js';
 import { checkSoapText, DEFAULT_MAX_RESPONSE_BYTES, GuardedAgent } from './guard.js';
 
 const require = createRequire(import.meta.url);

@@ -5,7 +5,7 @@
  * says whether those credentials work.
  */
 import { createRequire } from 'node:module';
-import { isGatehouseError } from '../../gateway/errors.js';
+import { isGatehouseError } from '../../gateway/core/errors.js';
 import { OnvifCamera } from './client.js';
 
 const require = createRequire(import.meta.url);

@@ -14,7 +14,7 @@
  */
 import { Agent, type AgentOptions, type ClientRequestArgs } from 'node:http';
 import { createConnection, type Socket } from 'node:net';
-import { GatehouseError } from '../../gateway/errors.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 

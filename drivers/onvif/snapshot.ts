@@ -12,8 +12,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { request, type IncomingMessage } from 'node:http';
-import type { Timers } from '../../gateway/clock.js';
-import { GatehouseError } from '../../gateway/errors.js';
+import type { Timers } from '../../gateway/core/clock.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
 
 export interface SnapshotOptions {
   username: string;

@@ -18,17 +18,17 @@
  * Reader setup and reply handling are in cp-reader.ts; bytes are in cp-codec.ts.
  */
 import { EventEmitter } from 'node:events';
-import type { Clock, TimerHandle, Timers } from '../../gateway/clock.js';
-import { GatehouseError } from '../../gateway/errors.js';
-import type { Logger } from '../../gateway/log.js';
-import type { OsdpBusConfig } from '../../config/access-schema.js';
+import type { Clock, TimerHandle, Timers } from '../../gateway/core/clock.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
+import type { Logger } from '../../gateway/core/log.js';
+
 import { Cmd, type BuzzerControl, type LedControl, type OutputControl, type ReaderEvent, type ReaderLinkStatus, type OsdpFrame } from './types.js';
 import { openSerialLine, type OsdpLine } from './line.js';
 import { CpDeframer, encodeBuzzer, encodeCommand, encodeKeyset, encodeLed, encodeOutput } from './cp-codec.js';
 import { ReaderMachine } from './cp-reader.js';
-import type { Job, LineState, OsdpControlPanelEvents, OsdpControlPanelOptions, OsdpLineStats, PdLink } from './cp-types.js';
+import type { Job, LineState, OsdpBusConfig, OsdpControlPanelEvents, OsdpControlPanelOptions, OsdpLineStats, PdLink } from './cp-types.js';
 
-export type { OsdpControlPanelEvents, OsdpControlPanelOptions, OsdpLineStats, OsdpReaderOptions, SecureMode } from './cp-types.js';
+export type { OsdpBusConfig, OsdpControlPanelEvents, OsdpControlPanelOptions, OsdpLineStats, OsdpReaderOptions, SecureMode } from './cp-types.js';
 
 /** Bits per character on the wire: start + 8 data + stop (OSDP is 8N1). */
 const BITS_PER_CHAR = 10;

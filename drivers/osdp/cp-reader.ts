@@ -4,9 +4,9 @@
  * follow. No I/O and no timers: the scheduler (control-panel.ts) calls in with the job and
  * the reply; time comes from the injected clock.
  */
-import type { Clock } from '../../gateway/clock.js';
-import { GatehouseError } from '../../gateway/errors.js';
-import type { Logger } from '../../gateway/log.js';
+import type { Clock } from '../../gateway/core/clock.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
+import type { Logger } from '../../gateway/core/log.js';
 import { Cmd, NakCode, Reply, type OsdpFrame, type ReaderEvent } from './types.js';
 import {
   SCBK_D, createCpSession, decodeIdentity, decodePdcap, decodeInputs, decodeKeypad, decodeLocalStatus, decodeOutputs, decodeRaw, encodeKeyset, openReply,

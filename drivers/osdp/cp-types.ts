@@ -2,15 +2,27 @@
  * Public types of the OSDP control panel (control-panel.ts) and the per-reader link state
  * it keeps, apart so the scheduler file stays readable.
  */
-import type { Clock, Timers } from '../../gateway/clock.js';
-import type { GatehouseError } from '../../gateway/errors.js';
-import type { Logger } from '../../gateway/log.js';
-import type { OsdpBusConfig } from '../../config/access-schema.js';
+import type { Clock, Timers } from '../../gateway/core/clock.js';
+import type { GatehouseError } from '../../gateway/core/errors.js';
+import type { Logger } from '../../gateway/core/log.js';
 import type { PdIdentity, ReaderEvent } from './types.js';
 import type { OpenOsdpLine } from './line.js';
 import type { CpSecure } from './cp-codec.js';
 
 export type SecureMode = 'required' | 'install' | 'off';
+
+/** One RS-485 line as the control panel drives it (the compound file's osdpBuses entries satisfy it). */
+export interface OsdpBusConfig {
+  id: string;
+  path: string;
+  baudRate: number;
+  /** A PD must start its reply within this time (OSDP: 200 ms). */
+  replyTimeoutMs: number;
+  /** Consecutive unanswered polls after which a reader is reported offline. */
+  offlineAfterMisses: number;
+  /** Pause after a full round of polls; 0 = poll continuously. */
+  idleMs: number;
+}
 
 export interface OsdpReaderOptions {
   address: number;

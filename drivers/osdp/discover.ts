@@ -4,7 +4,7 @@
  * replies cannot collide. A reader that answers with a NAK (e.g. it insists on a secure
  * channel) is still there and is listed without its identity.
  */
-import type { Timers } from '../../gateway/clock.js';
+import type { Timers } from '../../gateway/core/clock.js';
 import { OsdpDeframer } from './deframer.js';
 import { encodeFrame } from './frame.js';
 import { decodePdid, encodeIdRequest } from './messages.js';

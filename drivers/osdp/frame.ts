@@ -11,7 +11,7 @@
  *
  * Pure: bytes in, bytes out.
  */
-import { GatehouseError } from '../../gateway/errors.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
 import { checksum8, crc16 } from './crc.js';
 import { REPLY_BIT, SOM, type OsdpFrame, type OsdpFrameError } from './types.js';
 

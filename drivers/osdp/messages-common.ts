@@ -5,7 +5,7 @@
  * to send something the message cannot express (an output pulse longer than 6553.5 s, ...).
  * Nothing else is ever thrown.
  */
-import { GatehouseError } from '../../gateway/errors.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
 
 export function protocolError(message: string, detail: string): GatehouseError {
   return new GatehouseError('DEVICE_PROTOCOL', `${message}: ${detail}`);

@@ -17,7 +17,7 @@
  * with 0x80 and zeros (a 16-byte payload becomes 32 bytes).
  */
 import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
-import { GatehouseError, type ErrorCode } from '../../gateway/errors.js';
+import { GatehouseError, type ErrorCode } from '../../gateway/core/errors.js';
 import { encodeFrame, macInput, MAC_LENGTH } from './frame.js';
 import { Scs, type OsdpFrame } from './types.js';
 

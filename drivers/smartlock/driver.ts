@@ -11,8 +11,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import type { Clock, TimerHandle, Timers } from '../../gateway/clock.js';
-import { GatehouseError } from '../../gateway/errors.js';
+import type { Clock, TimerHandle, Timers } from '../../gateway/core/clock.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
 import { encodeCommand, parseLockMessage } from './codec.js';
 import { maskCredential } from './mask.js';
 import { lockTopic } from './topics.js';

@@ -7,7 +7,7 @@
  * reader health is `device`; installing a key and syncing credentials are `system`.
  */
 import type { ReaderCapabilities } from '../../drivers/osdp/capabilities.js';
-import type { EventInput } from '../events.js';
+import type { EventInput } from '../core/events.js';
 import type { DoorEvent, DoorSnapshot } from './door-machine.js';
 
 export type Direction = 'in' | 'out';

@@ -11,10 +11,10 @@ import { summariseCapabilities, type ReaderCapabilities } from '../../drivers/os
 import { cardHexFromRaw } from '../../drivers/osdp/card.js';
 import type { BuzzerControl, LedControl, OutputControl, ReaderEvent, ReaderLinkStatus } from '../../drivers/osdp/types.js';
 import type { Decider, Decision, LineReader, ReaderLine, ReaderLineFactory } from './service-types.js';
-import type { Clock, Timers } from '../clock.js';
-import type { EventInput } from '../events.js';
-import { GatehouseError, isGatehouseError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Clock, Timers } from '../core/clock.js';
+import type { EventInput } from '../core/events.js';
+import { GatehouseError, isGatehouseError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import {
   decisionEvent, doorEvent, doorState, powerFailureEvent, readerHealthEvent, readerOfflineAlarm, readerState, tamperEvent, type Direction,

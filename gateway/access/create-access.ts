@@ -7,11 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Secrets } from '../../config/load.js';
 import type { CompoundConfig, ReaderConfig } from '../../config/schema.js';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError } from '../core/errors.js';
 import { OsdpControlPanel } from '../../drivers/osdp/control-panel.js';
-import type { Clock, Timers } from '../clock.js';
+import type { Clock, Timers } from '../core/clock.js';
 import type { CommandDefinition } from '../commands/types.js';
-import type { LoggerFactory } from '../log.js';
+import type { LoggerFactory } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { AccessService, type ReaderLineFactory } from './access-service.js';
 import { AccessDecider } from './decider.js';

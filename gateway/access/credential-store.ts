@@ -18,7 +18,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError } from '../core/errors.js';
 import { canonicalCard, cardHash, pinHash, pinOnlyHash, toStored, type Credential, type CredentialMode, type StoredCredential } from './credential-types.js';
 
 export interface CredentialStoreOptions {

@@ -18,8 +18,8 @@
  * that is refused as a whole (ACCESS_DUPLICATE_CREDENTIAL, naming the credential ids, never
  * the card or PIN) and the store is left as it was.
  */
-import type { Clock } from '../clock.js';
-import { GatehouseError } from '../errors.js';
+import type { Clock } from '../core/clock.js';
+import { GatehouseError } from '../core/errors.js';
 import { CREDENTIAL_COLUMNS, rowOf, type CredentialStore, type SyncState } from './credential-store.js';
 import { Delta, SnapshotChunk, describeIssues, type StoredCredential } from './credential-types.js';
 

@@ -25,7 +25,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import type { AccessConfig } from '../../config/access-schema.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../core/clock.js';
 import { AntiPassback, type Direction } from './anti-passback.js';
 import { CredentialStore } from './credential-store.js';
 import { CredentialSync } from './credential-sync.js';

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { Id } from '../../config/schema.js';
 import { defineCommand, type CommandDefinition } from '../commands/types.js';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError } from '../core/errors.js';
 import type { AccessService } from './access-service.js';
 
 const DoorArgs = z.object({ door: Id }).strict();

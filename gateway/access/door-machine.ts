@@ -12,7 +12,7 @@
  * - a door that opens while the relay is off and nobody asked to leave is forced open;
  *   one that stays open past `heldOpenMs` after a legitimate opening is held open.
  */
-import type { Timers, TimerHandle } from '../clock.js';
+import type { Timers, TimerHandle } from '../core/clock.js';
 
 export type RelayCommand = { on: true; ms?: number } | { on: false };
 

@@ -3,7 +3,7 @@
  * ('*' clears), and a card that needs a PIN (card+PIN) waits for it for `pinTimeoutMs`.
  * Pure apart from the injected timer; the caller decides what an entry means.
  */
-import type { TimerHandle, Timers } from '../clock.js';
+import type { TimerHandle, Timers } from '../core/clock.js';
 
 export type Entry =
   | { kind: 'pin'; pin: string }

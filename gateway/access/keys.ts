@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Secrets } from '../../config/load.js';
 import type { ReaderConfig } from '../../config/schema.js';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError } from '../core/errors.js';
 import { readKeyFile, writeFileWithBackup, type DurableFs } from '../durable-file.js';
 
 const HASH_KEY_FILE = 'access.key';

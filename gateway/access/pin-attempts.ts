@@ -6,7 +6,7 @@
  *
  * Durations run on the monotonic clock so an NTP step neither ends nor extends a lockout.
  */
-import type { Clock } from '../clock.js';
+import type { Clock } from '../core/clock.js';
 
 export interface PinAttemptsOptions {
   maxAttempts: number;

@@ -6,7 +6,7 @@
  */
 import { unsupportedBy, type ReaderCapabilities } from '../../drivers/osdp/capabilities.js';
 import type { BuzzerControl, LedControl } from '../../drivers/osdp/types.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import type { ReaderLine } from './service-types.js';
 
 export interface FeedbackTarget {

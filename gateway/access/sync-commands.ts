@@ -7,7 +7,7 @@
  * holds and whether to send a delta or a new snapshot.
  */
 import { defineCommand, type CommandDefinition } from '../commands/types.js';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError } from '../core/errors.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { Delta, SnapshotChunk } from './credential-types.js';
 import type { AccessDecider } from './decider.js';

@@ -9,12 +9,12 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Database } from 'better-sqlite3';
-import { monotonicFactory } from 'ulid';
+import { idGenerator } from '../core/ids.js';
 import type { AlarmPriority, AlarmsConfig } from '../../config/schema.js';
-import { realTimers, type Clock, type TimerHandle, type Timers } from '../clock.js';
-import { GatehouseError, isGatehouseError } from '../errors.js';
-import type { EventInput, EventSource } from '../events.js';
-import type { Logger } from '../log.js';
+import { realTimers, type Clock, type TimerHandle, type Timers } from '../core/clock.js';
+import { GatehouseError, isGatehouseError } from '../core/errors.js';
+import type { EventInput, EventSource } from '../core/events.js';
+import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { AlarmStore } from './alarm-store.js';
 import { actorData, iso, summary } from './alarm-views.js';
@@ -72,7 +72,7 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
   private readonly clock: Clock;
   private readonly timers: Timers;
   private readonly log: Logger;
-  private readonly ulid = monotonicFactory();
+  private readonly ulid = idGenerator();
   private readonly byKey = new Map<string, Alarm>();
   private readonly byId = new Map<string, Alarm>();
   private readonly flood = new Map<string, Flood>();

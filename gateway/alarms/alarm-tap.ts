@@ -19,8 +19,8 @@
  * Priority: `data.priority` when it is a valid one, else the kind's default below.
  */
 import type { AlarmPriority } from '../../config/schema.js';
-import type { EventInput } from '../events.js';
-import type { Logger } from '../log.js';
+import type { EventInput } from '../core/events.js';
+import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { AlarmSink } from './types.js';
 

@@ -9,9 +9,9 @@
  * before the outbox closes (its final state/alarms write and pending events need the outbox).
  */
 import type { CompoundConfig } from '../../config/schema.js';
-import type { Clock, Timers } from '../clock.js';
+import type { Clock, Timers } from '../core/clock.js';
 import type { CommandDefinition } from '../commands/types.js';
-import type { LoggerFactory } from '../log.js';
+import type { LoggerFactory } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { alarmCommands } from './alarm-commands.js';
 import { AlarmManager } from './alarm-manager.js';

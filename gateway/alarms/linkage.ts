@@ -14,8 +14,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { AlarmPriority, LinkageRule } from '../../config/schema.js';
-import type { Clock, TimerHandle, Timers } from '../clock.js';
-import type { Logger } from '../log.js';
+import type { Clock, TimerHandle, Timers } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { AlarmManager } from './alarm-manager.js';
 import { priorityRank } from './alarm-manager.js';

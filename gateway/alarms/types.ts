@@ -16,7 +16,7 @@
  * - the open alarms survive restarts (outbox.db) and are published retained on `state/alarms`.
  */
 import type { AlarmPriority } from '../../config/schema.js';
-import type { EventSource } from '../events.js';
+import type { EventSource } from '../core/events.js';
 
 export type AlarmState = 'raised' | 'acknowledged' | 'cleared' | 'closed';
 

@@ -3,7 +3,7 @@
  * once space is back (AlarmManager.retryUnrecorded). Bounded: beyond MAX_UNRECORDED the
  * oldest go first and are counted, so a disk that stays full cannot exhaust memory.
  */
-import type { EventInput } from '../events.js';
+import type { EventInput } from '../core/events.js';
 
 /** Alarm events kept for a second try when the disk was full (the oldest go first beyond this). */
 export const MAX_UNRECORDED = 10_000;

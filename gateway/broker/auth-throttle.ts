@@ -13,7 +13,7 @@
  *
  * Pure logic on an injected clock: the caller schedules the delay.
  */
-import type { Clock } from '../clock.js';
+import type { Clock } from '../core/clock.js';
 
 export interface AuthThrottleLimits {
   freeFailures: number;

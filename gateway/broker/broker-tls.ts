@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { z } from 'zod';
 import type { BrokerTlsConfig } from '../../config/broker-schema.js';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError } from '../core/errors.js';
 
 export const BROKER_CERT = 'broker-cert.pem';
 export const BROKER_KEY = 'broker-key.pem';

@@ -14,7 +14,7 @@
  * exactly one, so room is always left for every configured device.
  */
 import type { Socket } from 'node:net';
-import type { TimerHandle, Timers } from '../clock.js';
+import type { TimerHandle, Timers } from '../core/clock.js';
 
 export interface PendingLimits {
   connectDeadlineMs: number;

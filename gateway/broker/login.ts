@@ -6,8 +6,8 @@
 import type { Client, AuthenticateError } from 'aedes';
 import type { Socket } from 'node:net';
 import type { BrokerConfig } from '../../config/schema.js';
-import type { Timers } from '../clock.js';
-import type { Logger } from '../log.js';
+import type { Timers } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
 import { authorizeWill, type Account, type Limits } from './acl.js';
 import type { AccountTable } from './accounts.js';
 import type { AuthThrottle } from './auth-throttle.js';

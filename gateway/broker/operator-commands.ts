@@ -16,7 +16,7 @@
  * it is ready does not get it (the audit event is in the outbox either way).
  */
 import type { Client } from 'aedes';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 
 /** Runs the command and resolves with the answer to send, or undefined for none. */
 export type OperatorCommandHandler = (operator: string, name: string, payload: Buffer) => Promise<string | Buffer | undefined>;

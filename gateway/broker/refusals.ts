@@ -4,7 +4,7 @@
  * while still saying how many were suppressed. Never logs a password: callers pass only
  * the username, the client id, the topic and the reason.
  */
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 
 export interface Refusal {
   kind: 'connect' | 'publish' | 'subscribe' | 'frame' | 'queue' | 'capacity' | 'pending';

@@ -10,9 +10,9 @@
 import type { CameraConfig } from '../../config/schema.js';
 import { OnvifCamera } from '../../drivers/onvif/client.js';
 import { normaliseNotification, type CameraEvent } from '../../drivers/onvif/events.js';
-import type { Clock, TimerHandle, Timers } from '../clock.js';
-import { GatehouseError, toGatehouseError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Clock, TimerHandle, Timers } from '../core/clock.js';
+import { GatehouseError, toGatehouseError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import type { CameraStatus } from './types.js';
 
 export interface BackoffOptions {

@@ -16,9 +16,9 @@
 import type { Secrets } from '../../config/load.js';
 import type { CompoundConfig } from '../../config/schema.js';
 import type { AlarmSink, CameraLinkage } from '../alarms/types.js';
-import type { Clock, Timers } from '../clock.js';
+import type { Clock, Timers } from '../core/clock.js';
 import type { CommandDefinition } from '../commands/types.js';
-import type { LoggerFactory } from '../log.js';
+import type { LoggerFactory } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { cameraCommands } from './camera-commands.js';
 import { CameraLinkageImpl } from './camera-linkage.js';

@@ -15,10 +15,10 @@
  * sequence header, which the encoder repeats at every intra frame).
  */
 import type { LiveViewConfig } from '../../config/camera-schema.js';
-import type { Clock, TimerHandle, Timers } from '../clock.js';
-import { GatehouseError, toGatehouseError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { assertFfmpeg, type FfmpegExit, type FfmpegHandle, type FfmpegSpawner } from './ffmpeg-process.js';
+import type { Clock, TimerHandle, Timers } from '../core/clock.js';
+import { GatehouseError, toGatehouseError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { assertFfmpeg, type FfmpegExit, type FfmpegHandle, type FfmpegSpawner } from '../../drivers/ffmpeg/ffmpeg-process.js';
 
 export const TS_PACKET = 188;
 export const TS_SYNC = 0x47;

@@ -26,10 +26,10 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { LiveViewConfig } from '../../config/camera-schema.js';
 import { LiveViewConfig as LiveViewConfigSchema } from '../../config/camera-schema.js';
-import { realTimers, type Clock, type Timers } from '../clock.js';
-import { GatehouseError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { spawnFfmpeg, type FfmpegSpawner } from './ffmpeg-process.js';
+import { realTimers, type Clock, type Timers } from '../core/clock.js';
+import { GatehouseError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { spawnFfmpeg, type FfmpegSpawner } from '../../drivers/ffmpeg/ffmpeg-process.js';
 import { fatalReason, LiveStream, type StreamState, type Viewer, type ViewerSocket } from './live-stream.js';
 
 export const CLOSE_LIMIT = 1013;

@@ -14,8 +14,8 @@
  * Snapshots are large (up to media.maxSnapshotBytes) and would hog the link, so only a few
  * are in flight at once (`window`, default 2); events on evt/* keep flowing in between.
  */
-import { realTimers, type TimerHandle, type Timers } from '../clock.js';
-import type { Logger } from '../log.js';
+import { realTimers, type TimerHandle, type Timers } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
 import type { MediaStore } from './media-store.js';
 
 export interface MediaTransport {

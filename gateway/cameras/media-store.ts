@@ -23,12 +23,12 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { monotonicFactory } from 'ulid';
+import { idGenerator } from '../core/ids.js';
 import type { MediaConfig } from '../../config/camera-schema.js';
 import { MediaConfig as MediaConfigSchema } from '../../config/camera-schema.js';
-import type { Clock } from '../clock.js';
-import { GatehouseError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Clock } from '../core/clock.js';
+import { GatehouseError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { writeFileDurable } from '../durable-file.js';
 import { tolerateStorageError } from '../outbox/disk-space.js';
@@ -68,7 +68,7 @@ export class MediaStore extends EventEmitter<MediaStoreEvents> {
   readonly dir: string;
   readonly config: MediaConfig;
   private readonly db: Db;
-  private readonly ulid = monotonicFactory();
+  private readonly ulid = idGenerator();
   private readonly stmts;
   private total: number;
 

@@ -11,11 +11,11 @@
  */
 import type { ChargingSafetyConfig } from '../../config/schema.js';
 import type { CabinetCommand, CabinetReading, StopReason } from '../../drivers/cabinet/types.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../core/clock.js';
 import type { CommandContext } from '../commands/types.js';
-import { GatehouseError } from '../errors.js';
-import type { EventInput } from '../events.js';
-import type { Logger } from '../log.js';
+import { GatehouseError } from '../core/errors.js';
+import type { EventInput } from '../core/events.js';
+import type { Logger } from '../core/log.js';
 import { safetyEvent } from './cabinet-events.js';
 import type { CabinetLatches } from './latches.js';
 import { TEMP_HYSTERESIS_C, energised, type CabinetCutReason, type SafetyAction, type SafetyInterlock } from './safety.js';

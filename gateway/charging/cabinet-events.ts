@@ -4,7 +4,7 @@
  * Kept apart from the service so the mapping is one readable table, like the locks'.
  */
 import type { CabinetReading } from '../../drivers/cabinet/types.js';
-import type { EventInput } from '../events.js';
+import type { EventInput } from '../core/events.js';
 import type { SafetyAction, SafetyAlarmKind } from './safety.js';
 import type { ChargingSession, MeterValue, StoppedSession } from './sessions.js';
 

@@ -10,10 +10,10 @@ import type { CabinetConfig, ChargingSafetyConfig } from '../../config/schema.js
 import { ChargingSafetyConfig as ChargingSafetySchema, cabinetBusKey } from '../../config/schema.js';
 import { ModbusBus, type ModbusBusOptions } from '../../drivers/modbus/bus.js';
 import type { TransportConfig } from '../../drivers/modbus/transport.js';
-import type { Clock, Timers } from '../clock.js';
+import type { Clock, Timers } from '../core/clock.js';
 import type { CommandContext, CommandDefinition } from '../commands/types.js';
-import { GatehouseError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { GatehouseError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { chargingCommands, type ChargingControl, type StartArgs } from './cabinet-commands.js';
 import { CabinetUnit } from './cabinet-unit.js';

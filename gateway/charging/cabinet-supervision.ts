@@ -5,7 +5,7 @@
  * count, not one event per poll; and a replaced cabinet (its serial number changed).
  */
 import type { FieldFault } from '../../drivers/cabinet/types.js';
-import type { EventInput } from '../events.js';
+import type { EventInput } from '../core/events.js';
 
 /** The same fault on the same field is reported again at most this often, with how many polls repeated it. */
 export const FAULT_REPORT_MS = 10 * 60_000;

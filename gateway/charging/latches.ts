@@ -8,7 +8,7 @@
  * The cabinets' serial numbers are kept here too (CabinetSerials), for device.replaced.
  */
 import type { Database } from 'better-sqlite3';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../core/clock.js';
 import type { CabinetCutReason } from './safety.js';
 
 export interface CabinetLatch {

@@ -18,9 +18,9 @@
 import type { Database } from 'better-sqlite3';
 import type { StopReason } from '../../drivers/cabinet/types.js';
 import { STOP_REASONS } from '../../drivers/cabinet/types.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../core/clock.js';
 import type { Caller } from '../commands/types.js';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError } from '../core/errors.js';
 import type { ActiveSession } from './safety.js';
 import { tolerateStorageError } from '../outbox/disk-space.js';
 

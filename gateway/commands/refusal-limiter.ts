@@ -8,7 +8,7 @@
  * Commands that pass validation and run are never limited: those ids are claimed in the
  * replay store, so a caller cannot repeat them, and their audit trail must be complete.
  */
-import type { Clock, TimerHandle, Timers } from '../clock.js';
+import type { Clock, TimerHandle, Timers } from '../core/clock.js';
 import type { Caller } from './types.js';
 
 export interface RefusalLimits {

@@ -13,7 +13,7 @@
  * a full window from that moment (longer than needed, never shorter).
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../core/clock.js';
 import { tolerateStorageError } from '../outbox/disk-space.js';
 
 export type ClaimResult = { fresh: true } | { fresh: false; firstSeenAt: string };

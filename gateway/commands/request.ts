@@ -5,7 +5,7 @@
  * coded GatehouseError; the router turns that into the answer.
  */
 import { z } from 'zod';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError } from '../core/errors.js';
 import type { CommandRequest } from './types.js';
 
 /**

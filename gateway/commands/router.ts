@@ -17,9 +17,9 @@
  * so it runs, and its deadline ignores `expires` (only defaultTtlMs bounds it).
  */
 import type { CommandsConfig } from '../../config/schema.js';
-import { realTimers, type Clock, type TimerHandle, type Timers } from '../clock.js';
-import { GatehouseError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { realTimers, type Clock, type TimerHandle, type Timers } from '../core/clock.js';
+import { GatehouseError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { RefusalLimiter, DEFAULT_REFUSAL_LIMITS, type RefusalLimits, type RefusalSummary } from './refusal-limiter.js';
 import { ReplayStore } from './replay-store.js';

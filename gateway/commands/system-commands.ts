@@ -3,7 +3,7 @@
  * does the box think it is) and `system.status` (what the composition root reports).
  */
 import { z } from 'zod';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../core/clock.js';
 import { defineCommand, type CommandRegistry, type Role } from './types.js';
 
 export type StatusProvider = () => Record<string, unknown> | Promise<Record<string, unknown>>;

@@ -10,7 +10,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError } from '../core/errors.js';
 
 export type ConsoleRole = 'guard' | 'installer' | 'admin';
 export const CONSOLE_ROLES: readonly ConsoleRole[] = ['guard', 'installer', 'admin'];

@@ -8,8 +8,8 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { TimerHandle, Timers } from '../clock.js';
-import type { Logger } from '../log.js';
+import type { TimerHandle, Timers } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
 
 export interface ConnectionLimits {
   maxConnections: number;

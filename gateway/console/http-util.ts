@@ -4,7 +4,7 @@
  * and the WebSocket upgrades (cross-site WebSocket hijacking).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GatehouseError, type ErrorCode } from '../errors.js';
+import { GatehouseError, type ErrorCode } from '../core/errors.js';
 
 /** Login, setup and command bodies are small; anything bigger is refused before parsing. */
 export const MAX_BODY_BYTES = 64 * 1024;

@@ -12,9 +12,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { AlarmManager } from '../alarms/alarm-manager.js';
 import { alarmView } from '../alarms/alarm-views.js';
 import type { Alarm } from '../alarms/types.js';
-import type { TimerHandle, Timers } from '../clock.js';
-import { EVENT_CLASSES, type Envelope, type EventClass } from '../events.js';
-import type { Logger } from '../log.js';
+import type { TimerHandle, Timers } from '../core/clock.js';
+import { EVENT_CLASSES, type Envelope, type EventClass } from '../core/events.js';
+import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 
 export const RING_PER_CLASS = 1000;

@@ -15,7 +15,7 @@ import { isIP } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError } from '../core/errors.js';
 import { readKeyFile, writeFileWithBackup } from '../durable-file.js';
 
 export interface TlsMaterial {

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadCompoundFile } from '../../config/load.js';
 import { giveToDataDirOwner, PRIVATE_UMASK } from '../data-dir.js';
-import { isGatehouseError } from '../errors.js';
+import { isGatehouseError } from '../core/errors.js';
 import { applyPragmas } from '../outbox/schema.js';
 import { Accounts, checkRole, MIN_PASSWORD_LENGTH } from './accounts.js';
 

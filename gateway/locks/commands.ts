@@ -8,7 +8,7 @@ import { Id } from '../../config/schema.js';
 import { CardNumber, CredentialId, Pin } from '../../drivers/smartlock/codec.js';
 import { maskCredential } from '../../drivers/smartlock/mask.js';
 import type { SmartLockDriver } from '../../drivers/smartlock/driver.js';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError } from '../core/errors.js';
 import { defineCommand, type CommandDefinition } from '../commands/types.js';
 
 const IsoTime = z.iso.datetime({ offset: true });

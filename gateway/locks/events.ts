@@ -2,7 +2,7 @@
  * How a lock's DeviceEvents become platform events (docs/INTERFACES.md, "Smart locks").
  * Kept apart from the wiring so the mapping is one readable table.
  */
-import type { EventInput } from '../events.js';
+import type { EventInput } from '../core/events.js';
 import type { LockDeviceEvent, LockSnapshot } from '../../drivers/smartlock/types.js';
 
 /** The platform event for a device event, or undefined for those that are not events. */

@@ -8,10 +8,10 @@
 import type { LockConfig } from '../../config/schema.js';
 import { SmartLockDriver, type LockTransport } from '../../drivers/smartlock/driver.js';
 import type { LockDeviceEvent } from '../../drivers/smartlock/types.js';
-import type { Clock, Timers } from '../clock.js';
+import type { Clock, Timers } from '../core/clock.js';
 import type { CommandDefinition } from '../commands/types.js';
-import { isGatehouseError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { isGatehouseError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { lockCommands } from './commands.js';
 import { toPlatformEvent, toPlatformState } from './events.js';

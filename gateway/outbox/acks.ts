@@ -5,7 +5,7 @@
  * duplicates, never loss.
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError } from '../core/errors.js';
 
 export interface AckBatcherOptions {
   db: Db;

@@ -9,7 +9,7 @@
  * `outbox.disk_full` reports carry the condition to the platform whatever happens.
  */
 import type { AlarmSink } from '../alarms/types.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import type { Outbox } from './outbox.js';
 
 export const DISK_FULL_ALARM = 'outbox.disk_full';

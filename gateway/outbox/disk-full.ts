@@ -7,8 +7,8 @@
  * (committed at once with the reserve's room, or with its original time at the first
  * commit that succeeds) and `state: recovered` with how many events were refused.
  */
-import type { Clock, TimerHandle, Timers } from '../clock.js';
-import type { EventInput } from '../events.js';
+import type { Clock, TimerHandle, Timers } from '../core/clock.js';
+import type { EventInput } from '../core/events.js';
 import type { DiskReserve } from './disk-space.js';
 
 /** The disk-full condition as reported in events and to listeners. */

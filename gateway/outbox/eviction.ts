@@ -8,8 +8,8 @@
  * that class inside the range survives, so a platform can account for every missing seq.
  */
 import type { Database as Db } from 'better-sqlite3';
-import type { Clock } from '../clock.js';
-import type { EventClass } from '../events.js';
+import type { Clock } from '../core/clock.js';
+import type { EventClass } from '../core/events.js';
 import type { OutboxConfig } from '../../config/schema.js';
 
 export interface EvictionReport {

@@ -9,7 +9,7 @@
  * fsyncs the WAL. Group commit (many events per transaction) pays for that fsync.
  */
 import BetterSqlite3, { type Database } from 'better-sqlite3';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError } from '../core/errors.js';
 import { isStorageError, sqliteCode } from './disk-space.js';
 
 export const OUTBOX_SCHEMA_VERSION = 1;

@@ -2,9 +2,9 @@
  * The outbox's types: rows handed to readers, its stats, its events, the operations
  * waiting for a group commit, and its options.
  */
-import type { Clock, Timers } from '../clock.js';
-import type { GatehouseError } from '../errors.js';
-import type { Envelope, EventClass, EventInput } from '../events.js';
+import type { Clock, Timers } from '../core/clock.js';
+import type { GatehouseError } from '../core/errors.js';
+import type { Envelope, EventClass, EventInput } from '../core/events.js';
 import type { OutboxConfig } from '../../config/schema.js';
 import type { DiskFullInfo } from './disk-full.js';
 import type { EvictionReport } from './eviction.js';

@@ -10,8 +10,8 @@
 import type { CompoundConfig } from '../../config/schema.js';
 import type { Secrets } from '../../config/load.js';
 import type { Database } from 'better-sqlite3';
-import type { Clock, Timers } from '../clock.js';
-import type { Logger, LoggerFactory } from '../log.js';
+import type { Clock, Timers } from '../core/clock.js';
+import type { Logger, LoggerFactory } from '../core/log.js';
 import { Dc09Receiver } from './dc09-receiver.js';
 import { Dc09ReplayGuard } from './dc09-replay.js';
 import { PanelService, type CommittingAlarmSink, type EventRecorder } from './panel-service.js';

@@ -9,9 +9,9 @@
  */
 import type { CompoundConfig } from '../../config/schema.js';
 import type { AlarmSink, OutputDriver } from '../alarms/types.js';
-import type { Clock, Timers } from '../clock.js';
+import type { Clock, Timers } from '../core/clock.js';
 import type { CommandDefinition } from '../commands/types.js';
-import type { LoggerFactory } from '../log.js';
+import type { LoggerFactory } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { perimeterCommands } from './perimeter-commands.js';
 import { PerimeterService, type PerimeterServiceOptions } from './perimeter-service.js';

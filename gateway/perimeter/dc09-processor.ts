@@ -38,9 +38,9 @@ import { ackFor, duhFor, nakMessage, openContent } from '../../drivers/dc09/mess
 import { decodePayload, splitAccount } from '../../drivers/dc09/payload.js';
 import { parseExtendedData } from '../../drivers/dc09/xdata.js';
 import { createHash } from 'node:crypto';
-import type { Clock } from '../clock.js';
-import { GatehouseError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Clock } from '../core/clock.js';
+import { GatehouseError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import type { PanelMessageMeta, PanelService } from './panel-service.js';
 import type { Dc09ReplayGuard } from './dc09-replay.js';
 

@@ -11,9 +11,9 @@
  */
 import type { InputModuleConfig } from '../../config/schema.js';
 import type { ModbusBus } from '../../drivers/modbus/bus.js';
-import type { Clock, TimerHandle, Timers } from '../clock.js';
-import { isGatehouseError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Clock, TimerHandle, Timers } from '../core/clock.js';
+import { isGatehouseError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 
 export interface InputModuleDeps {
   cfg: InputModuleConfig;

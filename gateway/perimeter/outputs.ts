@@ -9,9 +9,9 @@
 import type { InputModuleConfig, OutputConfig } from '../../config/schema.js';
 import type { ModbusBus } from '../../drivers/modbus/bus.js';
 import type { OutputDriver } from '../alarms/types.js';
-import type { TimerHandle, Timers } from '../clock.js';
-import { GatehouseError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { TimerHandle, Timers } from '../core/clock.js';
+import { GatehouseError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 
 export interface OutputState {
   on: boolean;

@@ -29,9 +29,9 @@ import type { AlarmPriority, Dc09PanelConfig } from '../../config/schema.js';
 import type { PanelEvent } from '../../drivers/dc09/events.js';
 import type { Dc09ExtendedData } from '../../drivers/dc09/xdata.js';
 import type { AlarmSink } from '../alarms/types.js';
-import type { Clock, TimerHandle, Timers } from '../clock.js';
-import type { EventInput, EventSource } from '../events.js';
-import type { Logger } from '../log.js';
+import type { Clock, TimerHandle, Timers } from '../core/clock.js';
+import type { EventInput, EventSource } from '../core/events.js';
+import type { Logger } from '../core/log.js';
 import { passThroughPresence, type DevicePresence, type PresenceAnnouncement, type PresenceTracker } from '../presence/presence-policy.js';
 
 export interface EventRecorder {

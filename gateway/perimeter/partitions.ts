@@ -20,10 +20,10 @@
 import type { Database } from 'better-sqlite3';
 import type { PartitionConfig, ScheduleConfig } from '../../config/schema.js';
 import { isOpenAt } from '../access/schedule.js';
-import type { Clock, TimerHandle, Timers } from '../clock.js';
-import { GatehouseError } from '../errors.js';
-import type { EventInput } from '../events.js';
-import type { Logger } from '../log.js';
+import type { Clock, TimerHandle, Timers } from '../core/clock.js';
+import { GatehouseError } from '../core/errors.js';
+import type { EventInput } from '../core/events.js';
+import type { Logger } from '../core/log.js';
 
 export interface PartitionStatus {
   armed: boolean;

@@ -22,8 +22,8 @@
  */
 import type { PresenceConfig } from '../../config/schema.js';
 import type { AlarmSink } from '../alarms/types.js';
-import type { Clock, TimerHandle, Timers } from '../clock.js';
-import type { Logger } from '../log.js';
+import type { Clock, TimerHandle, Timers } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 
 export type DeviceFamily = 'reader' | 'lock' | 'cabinet' | 'module' | 'panel' | 'camera';

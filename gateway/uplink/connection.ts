@@ -16,9 +16,9 @@ import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Secrets } from '../../config/load.js';
 import type { UplinkConfig } from '../../config/schema.js';
-import type { Clock, TimerHandle, Timers } from '../clock.js';
-import { GatehouseError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { Clock, TimerHandle, Timers } from '../core/clock.js';
+import { GatehouseError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 
 /** Publishes one QoS 1 message; `cb` runs on PUBACK, or with an error if it never will on this connection. */
 export type PublishFn = (topic: string, body: string | Buffer, retain: boolean, cb: (err?: Error) => void) => void;

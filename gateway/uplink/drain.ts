@@ -16,10 +16,10 @@
  * connection: an eviction report then never names an event the platform also received.
  * Rows that were only read ahead, never published, are released for eviction.
  */
-import type { Clock, TimerHandle, Timers } from '../clock.js';
-import type { Logger } from '../log.js';
+import type { Clock, TimerHandle, Timers } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
 import type { EventRow, Outbox, ReplyRow } from '../outbox/outbox.js';
-import { evtTopic } from '../topics.js';
+import { evtTopic } from '../core/topics.js';
 import type { Link } from './connection.js';
 
 export type DrainOutbox = Pick<Outbox, 'readEvents' | 'readReplies' | 'ackEvent' | 'ackReply' | 'setReadCursor' | 'flushAcks'>;

@@ -6,9 +6,9 @@
  * the platform's broker may have lost its retained messages (restart without persistence,
  * a fail-over to another cluster node).
  */
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
-import { stateTopic } from '../topics.js';
+import { stateTopic } from '../core/topics.js';
 import type { Link } from './connection.js';
 
 export class StatePublisher {

@@ -4,8 +4,8 @@
  * physics on injected timers and fault injection for tests and demos.
  */
 import { pino } from 'pino';
-import { realTimers, type TimerHandle, type Timers } from '../../gateway/clock.js';
-import type { Logger } from '../../gateway/log.js';
+import { realTimers, type TimerHandle, type Timers } from '../../gateway/core/clock.js';
+import type { Logger } from '../../gateway/core/log.js';
 import { CABINET } from '../../drivers/cabinet/register-map.js';
 import { CabinetRtuBus, CabinetTcpServer } from './servers.js';
 import { SimCabinet, type SimCabinetOptions } from './sim-cabinet.js';

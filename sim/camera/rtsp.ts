@@ -16,7 +16,7 @@
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import RtspServerModule from 'rtsp-streaming-server';
-import { FfmpegProcess } from '../../gateway/cameras/ffmpeg-process.js';
+import { FfmpegProcess } from '../../drivers/ffmpeg/ffmpeg-process.js';
 
 // CommonJS with a `default` export: under NodeNext the default import is the module object.
 const RtspServer = ((RtspServerModule as unknown as { default?: unknown }).default ?? RtspServerModule) as typeof RtspServerModule.default;

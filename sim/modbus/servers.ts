@@ -13,9 +13,9 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { SerialPort } from 'serialport';
-import type { TimerHandle, Timers } from '../../gateway/clock.js';
-import { isGatehouseError } from '../../gateway/errors.js';
-import type { Logger } from '../../gateway/log.js';
+import type { TimerHandle, Timers } from '../../gateway/core/clock.js';
+import { isGatehouseError } from '../../gateway/core/errors.js';
+import type { Logger } from '../../gateway/core/log.js';
 import { decodeRequestPdu, encodeResponsePdu, type ModbusRequest, type ModbusResponse } from '../../drivers/modbus/pdu.js';
 import { crcOk, frameRtu, RtuDeframer } from '../../drivers/modbus/rtu-frame.js';
 import { frameTcp, TcpDeframer } from '../../drivers/modbus/tcp-frame.js';

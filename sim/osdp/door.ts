@@ -5,7 +5,7 @@
  * second if the lock clicks, walks through and lets it swing shut a few seconds later; a
  * tailgater holds it; a burglar forces it with the lock engaged.
  */
-import type { TimerHandle, Timers } from '../../gateway/clock.js';
+import type { TimerHandle, Timers } from '../../gateway/core/clock.js';
 
 export interface SimDoorOptions {
   timers: Timers;

@@ -8,8 +8,8 @@
  *   await sim.close();
  */
 import { pino } from 'pino';
-import { realTimers, type Timers } from '../../gateway/clock.js';
-import type { Logger } from '../../gateway/log.js';
+import { realTimers, type Timers } from '../../gateway/core/clock.js';
+import type { Logger } from '../../gateway/core/log.js';
 import { SimOsdpLine, type TapListener } from './sim-line.js';
 import { SimPd } from './sim-pd.js';
 import { SimReader, type SimReaderOptions } from './sim-reader.js';

@@ -7,8 +7,8 @@
  * (socat killed) the line reopens the same path until it is back.
  */
 import { SerialPort } from 'serialport';
-import type { TimerHandle, Timers } from '../../gateway/clock.js';
-import type { Logger } from '../../gateway/log.js';
+import type { TimerHandle, Timers } from '../../gateway/core/clock.js';
+import type { Logger } from '../../gateway/core/log.js';
 import { OsdpDeframer } from '../../drivers/osdp/deframer.js';
 import { BROADCAST_ADDRESS } from '../../drivers/osdp/types.js';
 import type { SimPd } from './sim-pd.js';

@@ -7,7 +7,7 @@
  * out. Framing, SQN and the secure channel are in sim-pd.ts; the serial line in sim-line.ts.
  */
 import { EventEmitter } from 'node:events';
-import type { TimerHandle, Timers } from '../../gateway/clock.js';
+import type { TimerHandle, Timers } from '../../gateway/core/clock.js';
 import { rawFromCardHex } from '../../drivers/osdp/card.js';
 import { Cmd, NakCode, Reply, type LedControl, type PdIdentity } from '../../drivers/osdp/types.js';
 import { decodeBuzzer, decodeLed, decodeOut, outRecordToControl, ledRecordToControl, buzzerRecordToControl } from '../../drivers/osdp/messages-commands.js';

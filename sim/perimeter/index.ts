@@ -5,8 +5,8 @@
  * cabinets, with a scenario driving them by zone.
  */
 import { pino } from 'pino';
-import { realTimers, type Timers } from '../../gateway/clock.js';
-import type { Logger } from '../../gateway/log.js';
+import { realTimers, type Timers } from '../../gateway/core/clock.js';
+import type { Logger } from '../../gateway/core/log.js';
 import { ModbusRtuLine, ModbusTcpServer } from '../modbus/servers.js';
 import { PerimeterScenario, type SimZone } from './scenario.js';
 import { SimInputModule, type SimInputModuleOptions } from './sim-module.js';

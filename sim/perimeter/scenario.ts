@@ -6,7 +6,7 @@
  *
  * Timed actions run on the injected timers and resolve when they are over.
  */
-import type { TimerHandle, Timers } from '../../gateway/clock.js';
+import type { TimerHandle, Timers } from '../../gateway/core/clock.js';
 import type { SimInputModule } from './sim-module.js';
 
 export interface SimZone {

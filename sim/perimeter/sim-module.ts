@@ -13,7 +13,7 @@
  * Changes are timestamped (performance.now()) so a benchmark can measure from the moment
  * the input changed; coil writes are logged for tests.
  */
-import { GatehouseError } from '../../gateway/errors.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
 import type { ModbusRequest, ModbusResponse } from '../../drivers/modbus/pdu.js';
 import type { SimModbusUnit } from '../modbus/servers.js';
 

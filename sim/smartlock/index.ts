@@ -3,8 +3,8 @@
  * with its own credential, residents using them, and fault injection for tests and demos.
  */
 import { pino } from 'pino';
-import { realTimers, type Timers } from '../../gateway/clock.js';
-import type { Logger } from '../../gateway/log.js';
+import { realTimers, type Timers } from '../../gateway/core/clock.js';
+import type { Logger } from '../../gateway/core/log.js';
 import type { CredentialKind } from '../../drivers/smartlock/types.js';
 import { seededRandom, type Random } from './random.js';
 import { makeResidents, Scenario, type Resident, type ScenarioAction } from './scenario.js';

@@ -4,7 +4,7 @@
  * off the network for a while. All choices come from the injected random source and all
  * waiting from the injected timers, so a run is reproducible from its seed.
  */
-import type { TimerHandle, Timers } from '../../gateway/clock.js';
+import type { TimerHandle, Timers } from '../../gateway/core/clock.js';
 import type { CredentialKind } from '../../drivers/smartlock/types.js';
 import { between, digits, hex, pick, weighted, type Random } from './random.js';
 

@@ -6,8 +6,8 @@
  */
 import { EventEmitter } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { TimerHandle, Timers } from '../../gateway/clock.js';
-import type { Logger } from '../../gateway/log.js';
+import type { TimerHandle, Timers } from '../../gateway/core/clock.js';
+import type { Logger } from '../../gateway/core/log.js';
 import { encodeCommandResult, encodeEvent, encodeState, encodeStatus, parseLockCommand, type Encoded } from '../../drivers/smartlock/codec.js';
 import { lockTopics } from '../../drivers/smartlock/topics.js';
 import type { CredentialKind, LockCommand, LockEvt } from '../../drivers/smartlock/types.js';

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AccessConfig } from '../../config/access-schema.js';
-import { ManualClock } from '../../gateway/clock.js';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { AccessDecider } from '../../gateway/access/decider.js';
 import type { Credential, SnapshotChunk } from '../../gateway/access/credential-types.js';
 import { applyPragmas } from '../../gateway/outbox/schema.js';

@@ -20,7 +20,7 @@
 import { pino } from 'pino';
 import { ModbusBus } from '../../drivers/modbus/bus.js';
 import { decodePoll, pollPlan } from '../../drivers/cabinet/registers.js';
-import { realTimers, systemClock } from '../../gateway/clock.js';
+import { realTimers, systemClock } from '../../gateway/core/clock.js';
 import { createPtyPair, startSimulatedCabinets } from '../../sim/cabinet/index.js';
 
 const BAUD = 115_200;

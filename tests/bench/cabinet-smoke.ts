@@ -25,9 +25,9 @@ import { CabinetConfig } from '../../config/schema.js';
 import type { CabinetReading } from '../../drivers/cabinet/types.js';
 import { CabinetService } from '../../gateway/charging/cabinet-service.js';
 import type { CabinetUnit } from '../../gateway/charging/cabinet-unit.js';
-import { realTimers, systemClock } from '../../gateway/clock.js';
+import { realTimers, systemClock } from '../../gateway/core/clock.js';
 import type { CommandContext } from '../../gateway/commands/types.js';
-import { silentLogger } from '../../gateway/log.js';
+import { silentLogger } from '../../gateway/core/log.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { startSimulatedCabinets, type SimulatedCabinets } from '../../sim/cabinet/index.js';
 

@@ -17,13 +17,13 @@
  */
 import { spawn } from 'node:child_process';
 import mqtt from 'mqtt';
-import { silentLogger } from '../../gateway/log.js';
-import { realTimers, systemClock } from '../../gateway/clock.js';
+import { silentLogger } from '../../gateway/core/log.js';
+import { realTimers, systemClock } from '../../gateway/core/clock.js';
 import { MediaStore } from '../../gateway/cameras/media-store.js';
 import { MediaPublisher } from '../../gateway/cameras/media-publisher.js';
 import { LiveViewHub } from '../../gateway/cameras/live-view.js';
 import { ffmpegArgs } from '../../gateway/cameras/live-stream.js';
-import { procUsage } from '../../gateway/cameras/ffmpeg-process.js';
+import { procUsage } from '../../drivers/ffmpeg/ffmpeg-process.js';
 import { fetchSnapshot } from '../../drivers/onvif/snapshot.js';
 import { SimulatedCamera } from '../../sim/camera/sim-camera.js';
 import { startTestStream } from '../../sim/camera/rtsp.js';

@@ -33,8 +33,8 @@ import { AlarmsConfig } from '../../config/perimeter-schema.js';
 import { AlarmManager } from '../../gateway/alarms/alarm-manager.js';
 import type { Alarm, AlarmCondition, AlarmSink } from '../../gateway/alarms/types.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
-import { realTimers, systemClock } from '../../gateway/clock.js';
-import { silentLogger } from '../../gateway/log.js';
+import { realTimers, systemClock } from '../../gateway/core/clock.js';
+import { silentLogger } from '../../gateway/core/log.js';
 import { Dc09Receiver } from '../../gateway/perimeter/dc09-receiver.js';
 import { PanelService } from '../../gateway/perimeter/panel-service.js';
 

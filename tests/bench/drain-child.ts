@@ -6,10 +6,10 @@
  */
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { Uplink } from '../../gateway/uplink/uplink.js';
-import { systemClock } from '../../gateway/clock.js';
+import { systemClock } from '../../gateway/core/clock.js';
 import { secretsFrom } from '../../config/load.js';
 import { UplinkConfig } from '../../config/schema.js';
-import { silentLogger } from '../../gateway/log.js';
+import { silentLogger } from '../../gateway/core/log.js';
 
 const [file, url, window] = process.argv.slice(2) as [string, string, string];
 const rssMb = () => process.memoryUsage.rss() / 1024 / 1024;

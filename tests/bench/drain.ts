@@ -12,10 +12,10 @@ import { spawnSync } from 'node:child_process';
 import mqtt from 'mqtt';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { Uplink } from '../../gateway/uplink/uplink.js';
-import { systemClock } from '../../gateway/clock.js';
+import { systemClock } from '../../gateway/core/clock.js';
 import { secretsFrom } from '../../config/load.js';
 import { UplinkConfig } from '../../config/schema.js';
-import { silentLogger } from '../../gateway/log.js';
+import { silentLogger } from '../../gateway/core/log.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { sampleEvent } from './record-rate.js';
 

@@ -20,7 +20,7 @@ import { pino } from 'pino';
 import { SerialPort } from 'serialport';
 import { OsdpControlPanel } from '../../drivers/osdp/control-panel.js';
 import { Cmd } from '../../drivers/osdp/types.js';
-import { realTimers, systemClock } from '../../gateway/clock.js';
+import { realTimers, systemClock } from '../../gateway/core/clock.js';
 import { createPtyPair } from '../../sim/cabinet/pty.js';
 import { startSimulatedReaders } from '../../sim/osdp/index.js';
 

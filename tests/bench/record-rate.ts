@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Outbox } from '../../gateway/outbox/outbox.js';
-import { systemClock } from '../../gateway/clock.js';
-import type { EventInput } from '../../gateway/events.js';
+import { systemClock } from '../../gateway/core/clock.js';
+import type { EventInput } from '../../gateway/core/events.js';
 
 export interface RecordRateResult {
   events: number;

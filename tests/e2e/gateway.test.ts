@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { CompoundConfig } from '../../config/schema.js';
 import { secretsFrom } from '../../config/load.js';
-import { createLoggerFactory } from '../../gateway/log.js';
+import { createLoggerFactory } from '../../gateway/core/log.js';
 import { Gateway } from '../../gateway/app.js';
 import { startSimulatedLocks, type SimulatedLocks } from '../../sim/smartlock/index.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';

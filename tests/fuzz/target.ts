@@ -4,7 +4,7 @@
  * codec documents (expectCoded) and turn every broken property into an InvariantViolation.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { GatehouseError, type ErrorCode } from '../../gateway/errors.js';
+import { GatehouseError, type ErrorCode } from '../../gateway/core/errors.js';
 
 export interface FuzzTarget {
   /** Also the corpus folder: tests/fuzz/corpus/<name>/. */

@@ -5,9 +5,9 @@
  */
 import type { CommandContext, CommandDefinition } from '../../gateway/commands/types.js';
 import type { CabinetService } from '../../gateway/charging/cabinet-service.js';
-import { realTimers, type Clock } from '../../gateway/clock.js';
-import type { GatehouseError } from '../../gateway/errors.js';
-import { silentLogger } from '../../gateway/log.js';
+import { realTimers, type Clock } from '../../gateway/core/clock.js';
+import type { GatehouseError } from '../../gateway/core/errors.js';
+import { silentLogger } from '../../gateway/core/log.js';
 import type { Outbox } from '../../gateway/outbox/outbox.js';
 import { CabinetService as Service } from '../../gateway/charging/cabinet-service.js';
 

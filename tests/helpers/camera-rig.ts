@@ -7,9 +7,9 @@ import { secretsFrom } from '../../config/load.js';
 import type { Alarm, AlarmCondition, AlarmSink } from '../../gateway/alarms/types.js';
 import { createCameras, type CamerasComponent, type CreateCamerasOptions } from '../../gateway/cameras/create-cameras.js';
 import type { MediaStore } from '../../gateway/cameras/types.js';
-import { realTimers, systemClock } from '../../gateway/clock.js';
-import type { EventInput, EventSource } from '../../gateway/events.js';
-import { silentLogger, type LoggerFactory } from '../../gateway/log.js';
+import { realTimers, systemClock } from '../../gateway/core/clock.js';
+import type { EventInput, EventSource } from '../../gateway/core/events.js';
+import { silentLogger, type LoggerFactory } from '../../gateway/core/log.js';
 import type { SimulatedCamera } from '../../sim/camera/index.js';
 
 export interface SinkCall {

@@ -14,12 +14,12 @@ import { AlarmsConfig } from '../../config/perimeter-schema.js';
 import { ConsoleConfig } from '../../config/camera-schema.js';
 import { CommandsConfig } from '../../config/schema.js';
 import { createAlarms, type AlarmsComponent } from '../../gateway/alarms/create-alarms.js';
-import { ManualClock } from '../../gateway/clock.js';
-import { GatehouseError } from '../../gateway/errors.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
 import { CommandRouter } from '../../gateway/commands/router.js';
 import { defineCommand } from '../../gateway/commands/types.js';
 import { createConsole, type ConsoleServer } from '../../gateway/console/console-server.js';
-import { silentLogger, type LoggerFactory } from '../../gateway/log.js';
+import { silentLogger, type LoggerFactory } from '../../gateway/core/log.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 
 export const logs: LoggerFactory = { root: silentLogger(), child: () => silentLogger() };

@@ -10,8 +10,8 @@
 import { secretsFrom } from '../../config/load.js';
 import { AlarmsConfig, Dc09PanelConfig, Dc09ReceiverConfig } from '../../config/perimeter-schema.js';
 import { AlarmManager } from '../../gateway/alarms/alarm-manager.js';
-import { realTimers, systemClock } from '../../gateway/clock.js';
-import { silentLogger } from '../../gateway/log.js';
+import { realTimers, systemClock } from '../../gateway/core/clock.js';
+import { silentLogger } from '../../gateway/core/log.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { Dc09ReplayGuard } from '../../gateway/perimeter/dc09-replay.js';
 import { Dc09Receiver } from '../../gateway/perimeter/dc09-receiver.js';

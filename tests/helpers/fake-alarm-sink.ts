@@ -3,7 +3,7 @@
  * keeps which conditions are active, keyed like the manager (`kind|device|point`).
  */
 import type { Alarm, AlarmCondition, AlarmSink } from '../../gateway/alarms/types.js';
-import type { EventSource } from '../../gateway/events.js';
+import type { EventSource } from '../../gateway/core/events.js';
 
 export interface SinkCall {
   op: 'raise' | 'clear';

@@ -10,7 +10,7 @@ import { OsdpControlPanel, type OsdpReaderOptions } from '../../drivers/osdp/con
 import { OsdpDeframer } from '../../drivers/osdp/deframer.js';
 import type { OsdpLine } from '../../drivers/osdp/line.js';
 import type { OsdpFrame, ReaderEvent } from '../../drivers/osdp/types.js';
-import { ManualClock } from '../../gateway/clock.js';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { SimPd } from '../../sim/osdp/sim-pd.js';
 import { SimReader, type SimReaderOptions } from '../../sim/osdp/sim-reader.js';
 

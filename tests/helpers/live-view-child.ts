@@ -5,11 +5,11 @@
  *
  *   node dist/tests/helpers/live-view-child.js MARKER
  */
-import { systemClock } from '../../gateway/clock.js';
-import { silentLogger } from '../../gateway/log.js';
+import { systemClock } from '../../gateway/core/clock.js';
+import { silentLogger } from '../../gateway/core/log.js';
 import { LiveViewHub } from '../../gateway/cameras/live-view.js';
 import { startTestStream } from '../../sim/camera/rtsp.js';
-import { FfmpegProcess } from '../../gateway/cameras/ffmpeg-process.js';
+import { FfmpegProcess } from '../../drivers/ffmpeg/ffmpeg-process.js';
 
 const marker = process.argv[2] ?? 'gh-live-view-child';
 const ffmpeg = process.env.GATEHOUSE_FFMPEG ?? '/usr/bin/ffmpeg';

@@ -6,7 +6,7 @@
  */
 import { CompoundConfig } from '../../config/schema.js';
 import { secretsFrom } from '../../config/load.js';
-import { createLoggerFactory } from '../../gateway/log.js';
+import { createLoggerFactory } from '../../gateway/core/log.js';
 import { Gateway } from '../../gateway/app.js';
 import { sampleEvent } from '../bench/record-rate.js';
 

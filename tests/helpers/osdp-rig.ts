@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { OsdpControlPanel, type OsdpReaderOptions } from '../../drivers/osdp/control-panel.js';
 import type { ReaderEvent } from '../../drivers/osdp/types.js';
 import type { OsdpBusConfig } from '../../config/access-schema.js';
-import { realTimers, systemClock } from '../../gateway/clock.js';
+import { realTimers, systemClock } from '../../gateway/core/clock.js';
 import { startSimulatedReaders, type SimReaderOptions, type SimulatedReaders } from '../../sim/osdp/index.js';
 import { createPtyPair, type PtyPair } from './pty.js';
 

@@ -7,10 +7,10 @@
 import { join } from 'node:path';
 import { CompoundConfig } from '../../config/schema.js';
 import type { AlarmSink } from '../../gateway/alarms/types.js';
-import { realTimers, systemClock } from '../../gateway/clock.js';
+import { realTimers, systemClock } from '../../gateway/core/clock.js';
 import type { CommandContext, CommandDefinition } from '../../gateway/commands/types.js';
-import type { GatehouseError } from '../../gateway/errors.js';
-import { createLoggerFactory } from '../../gateway/log.js';
+import type { GatehouseError } from '../../gateway/core/errors.js';
+import { createLoggerFactory } from '../../gateway/core/log.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { createPerimeter, type PerimeterComponent } from '../../gateway/perimeter/create-perimeter.js';
 import type { SimZone } from '../../sim/perimeter/index.js';

@@ -9,7 +9,7 @@
  * written to its store or to the verifier dies with the broker. Such a loss is the broker's,
  * not the gateway's, and is reported separately: the gateway only deletes a row on PUBACK.
  */
-import { topicRoot } from '../../gateway/topics.js';
+import { topicRoot } from '../../gateway/core/topics.js';
 import { Verifier, type VerifierReport } from '../../sim/verifier.js';
 import type { Mosquitto } from './mosquitto.js';
 import { makeRig, outboxBacklog, startLoad } from './uplink-rig.js';

@@ -9,9 +9,9 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ManualClock } from '../../gateway/clock.js';
-import type { EventClass, EventInput, Envelope } from '../../gateway/events.js';
-import { topicRoot } from '../../gateway/topics.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import type { EventClass, EventInput, Envelope } from '../../gateway/core/events.js';
+import { topicRoot } from '../../gateway/core/topics.js';
 import { Verifier, type VerifierReport } from '../../sim/verifier.js';
 import type { Mosquitto } from './mosquitto.js';
 import { TcpProxy } from './tcp-proxy.js';

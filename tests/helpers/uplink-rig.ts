@@ -10,10 +10,10 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { secretsFrom, type Secrets } from '../../config/load.js';
 import { UplinkConfig, type OutboxConfig } from '../../config/schema.js';
-import { systemClock, type Clock } from '../../gateway/clock.js';
-import type { Envelope, EventClass, EventInput } from '../../gateway/events.js';
+import { systemClock, type Clock } from '../../gateway/core/clock.js';
+import type { Envelope, EventClass, EventInput } from '../../gateway/core/events.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
-import { topicRoot } from '../../gateway/topics.js';
+import { topicRoot } from '../../gateway/core/topics.js';
 import { Uplink, type UplinkOptions } from '../../gateway/uplink/uplink.js';
 
 export const TEST_ROOT = topicRoot('test-court', 'gw-1');

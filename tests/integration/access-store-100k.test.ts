@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../gateway/clock.js';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { AccessDecider } from '../../gateway/access/decider.js';
 import { applyPragmas } from '../../gateway/outbox/schema.js';
 import { BENCH_CONFIG, BENCH_DOORS, COMMAND_MAX_BYTES, benchCard, chunkSnapshot, syntheticCredentials } from '../bench/access-decide.js';

@@ -10,9 +10,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Decider } from '../../gateway/access/access-service.js';
 import type { AccessDecider } from '../../gateway/access/decider.js';
 import type { Credential } from '../../gateway/access/credential-types.js';
-import { GatehouseError, isGatehouseError } from '../../gateway/errors.js';
+import { GatehouseError, isGatehouseError } from '../../gateway/core/errors.js';
 import { applyPragmas } from '../../gateway/outbox/schema.js';
-import { ManualClock } from '../../gateway/clock.js';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { creds, makeDecider, SAT_NOON } from '../unit/access-fixtures.js';
 
 let dir: string;

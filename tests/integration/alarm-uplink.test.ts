@@ -7,10 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import { AlarmsConfig } from '../../config/perimeter-schema.js';
-import { realTimers } from '../../gateway/clock.js';
-import type { Envelope } from '../../gateway/events.js';
-import { silentLogger } from '../../gateway/log.js';
-import { evtTopic, stateTopic } from '../../gateway/topics.js';
+import { realTimers } from '../../gateway/core/clock.js';
+import type { Envelope } from '../../gateway/core/events.js';
+import { silentLogger } from '../../gateway/core/log.js';
+import { evtTopic, stateTopic } from '../../gateway/core/topics.js';
 import { doorEvent } from '../../gateway/access/access-events.js';
 import { AlarmManager } from '../../gateway/alarms/alarm-manager.js';
 import { withAlarmTap } from '../../gateway/alarms/alarm-tap.js';

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { connect as netConnect } from 'node:net';
 import { secretsFrom } from '../../config/load.js';
 import { EmbeddedBroker } from '../../gateway/broker/embedded-broker.js';
-import type { Logger } from '../../gateway/log.js';
+import type { Logger } from '../../gateway/core/log.js';
 
 const ROOT = 'gatehouse/v1/test-court/gw-1';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CabinetConfig } from '../../config/schema.js';
-import { systemClock } from '../../gateway/clock.js';
+import { systemClock } from '../../gateway/core/clock.js';
 import type { CabinetService } from '../../gateway/charging/cabinet-service.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { startSimulatedCabinets, type SimulatedCabinets } from '../../sim/cabinet/index.js';

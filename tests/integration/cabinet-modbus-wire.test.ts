@@ -13,7 +13,7 @@ import { CabinetConfig } from '../../config/schema.js';
 import { portControlAddress } from '../../drivers/cabinet/register-map.js';
 import { decodeRequestPdu, type ModbusRequest } from '../../drivers/modbus/pdu.js';
 import { TcpDeframer } from '../../drivers/modbus/tcp-frame.js';
-import { systemClock } from '../../gateway/clock.js';
+import { systemClock } from '../../gateway/core/clock.js';
 import type { CabinetService } from '../../gateway/charging/cabinet-service.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { startSimulatedCabinets, type SimulatedCabinets } from '../../sim/cabinet/index.js';

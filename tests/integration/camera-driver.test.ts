@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaStore as StoreBuiltSeparately } from '../../gateway/cameras/media-store.js';
 import type { MediaStore } from '../../gateway/cameras/types.js';
-import { isGatehouseError } from '../../gateway/errors.js';
+import { isGatehouseError } from '../../gateway/core/errors.js';
 import { startSimulatedCameras, type SimulatedCamera } from '../../sim/camera/index.js';
 import { validateMessage } from '../helpers/asyncapi.js';
 import { cameraRig, type CameraRig } from '../helpers/camera-rig.js';

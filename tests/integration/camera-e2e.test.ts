@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretsFrom } from '../../config/load.js';
 import { CompoundConfig } from '../../config/schema.js';
 import { Gateway } from '../../gateway/app.js';
-import { createLoggerFactory } from '../../gateway/log.js';
+import { createLoggerFactory } from '../../gateway/core/log.js';
 import { startSimulatedCameras, type SimulatedCamera } from '../../sim/camera/index.js';
 import { startTestStream, type TestStream } from '../../sim/camera/rtsp.js';
 import { Accounts } from '../../gateway/console/accounts.js';

@@ -7,7 +7,7 @@
 import { createServer, request, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnvifCamera } from '../../drivers/onvif/client.js';
-import { isGatehouseError, type GatehouseError } from '../../gateway/errors.js';
+import { isGatehouseError, type GatehouseError } from '../../gateway/core/errors.js';
 import { startSimulatedCameras, type SimulatedCamera } from '../../sim/camera/index.js';
 import { cameraRig } from '../helpers/camera-rig.js';
 import { waitFor } from '../helpers/wait.js';

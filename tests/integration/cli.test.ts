@@ -6,7 +6,7 @@ import mqtt from 'mqtt';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
-import { systemClock } from '../../gateway/clock.js';
+import { systemClock } from '../../gateway/core/clock.js';
 
 describe('gatehouse CLI', () => {
   it('prints usage and exits 2 without a command, 0 with --help', () => {

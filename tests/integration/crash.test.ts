@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { Verifier } from '../../sim/verifier.js';
 import { waitFor } from '../helpers/wait.js';
-import { topicRoot } from '../../gateway/topics.js';
+import { topicRoot } from '../../gateway/core/topics.js';
 import { requireBuild } from '../helpers/cli.js';
 import { LOAD_GATEWAY_SCRIPT as CHILD, startLoadGateway } from '../helpers/load-gateway-child.js';
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { CompoundConfig } from '../../config/schema.js';
 import { secretsFrom } from '../../config/load.js';
-import { createLoggerFactory } from '../../gateway/log.js';
+import { createLoggerFactory } from '../../gateway/core/log.js';
 import { Gateway } from '../../gateway/app.js';
 import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 import { spawn } from 'node:child_process';

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { silentLogger } from '../../gateway/log.js';
+import { silentLogger } from '../../gateway/core/log.js';
 import { MediaStore } from '../../gateway/cameras/media-store.js';
 import { MediaPublisher, mediaTopic } from '../../gateway/cameras/media-publisher.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';

@@ -11,8 +11,8 @@ import ModbusSerial from 'modbus-serial';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModbusBus } from '../../drivers/modbus/bus.js';
-import { realTimers, systemClock } from '../../gateway/clock.js';
-import type { GatehouseError } from '../../gateway/errors.js';
+import { realTimers, systemClock } from '../../gateway/core/clock.js';
+import type { GatehouseError } from '../../gateway/core/errors.js';
 import { createPtyPair, type PtyPair } from '../helpers/pty.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -8,8 +8,8 @@ import ModbusSerial from 'modbus-serial';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModbusBus } from '../../drivers/modbus/bus.js';
-import { realTimers, systemClock } from '../../gateway/clock.js';
-import { GatehouseError } from '../../gateway/errors.js';
+import { realTimers, systemClock } from '../../gateway/core/clock.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
 import { waitFor } from '../helpers/wait.js';
 
 const { ServerTCP } = ModbusSerial;

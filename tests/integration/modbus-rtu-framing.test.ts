@@ -22,7 +22,7 @@ import { ModbusBus } from '../../drivers/modbus/bus.js';
 import { decodeRequestPdu, encodeResponsePdu } from '../../drivers/modbus/pdu.js';
 import { RtuDeframer, frameRtu } from '../../drivers/modbus/rtu-frame.js';
 import { transportFor } from '../../gateway/charging/cabinet-service.js';
-import { realTimers, systemClock } from '../../gateway/clock.js';
+import { realTimers, systemClock } from '../../gateway/core/clock.js';
 import { createPtyPair, type PtyPair } from '../helpers/pty.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { cardHexFromRaw } from '../../drivers/osdp/card.js';
-import { isGatehouseError } from '../../gateway/errors.js';
+import { isGatehouseError } from '../../gateway/core/errors.js';
 import { startOsdpRig, type OsdpRig } from '../helpers/osdp-rig.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -17,7 +17,7 @@ import { CompoundConfig } from '../../config/schema.js';
 import { OsdpDeframer } from '../../drivers/osdp/deframer.js';
 import { Cmd } from '../../drivers/osdp/types.js';
 import { Gateway } from '../../gateway/app.js';
-import { createLoggerFactory } from '../../gateway/log.js';
+import { createLoggerFactory } from '../../gateway/core/log.js';
 import { startSimulatedReaders, type SimulatedReaders } from '../../sim/osdp/index.js';
 import { validateMessage } from '../helpers/asyncapi.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';

@@ -10,9 +10,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ManualClock } from '../../gateway/clock.js';
-import { isGatehouseError, type GatehouseError } from '../../gateway/errors.js';
-import type { Envelope } from '../../gateway/events.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { isGatehouseError, type GatehouseError } from '../../gateway/core/errors.js';
+import type { Envelope } from '../../gateway/core/events.js';
 import { Outbox, type DiskFullInfo } from '../../gateway/outbox/outbox.js';
 import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 import { testEvent } from '../helpers/uplink-rig.js';

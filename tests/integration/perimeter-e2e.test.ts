@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretsFrom } from '../../config/load.js';
 import { CompoundConfig } from '../../config/schema.js';
 import { Gateway } from '../../gateway/app.js';
-import { createLoggerFactory } from '../../gateway/log.js';
+import { createLoggerFactory } from '../../gateway/core/log.js';
 import { startSimulatedInputModules, type SimulatedInputModules } from '../../sim/perimeter/index.js';
 import { startSimulatedPanels, type SimulatedPanels } from '../../sim/dc09/index.js';
 import { validateMessage } from '../helpers/asyncapi.js';

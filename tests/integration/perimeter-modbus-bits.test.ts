@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModbusBus } from '../../drivers/modbus/bus.js';
-import { realTimers, systemClock } from '../../gateway/clock.js';
-import { silentLogger } from '../../gateway/log.js';
+import { realTimers, systemClock } from '../../gateway/core/clock.js';
+import { silentLogger } from '../../gateway/core/log.js';
 import { startSimulatedInputModules, type SimulatedInputModules } from '../../sim/perimeter/index.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretsFrom } from '../../config/load.js';
 import { CompoundConfig } from '../../config/schema.js';
 import { Gateway } from '../../gateway/app.js';
-import { createLoggerFactory } from '../../gateway/log.js';
+import { createLoggerFactory } from '../../gateway/core/log.js';
 import { startSimulatedReaders, type SimulatedReaders } from '../../sim/osdp/index.js';
 import { startSimulatedInputModules, type SimulatedInputModules } from '../../sim/perimeter/index.js';
 import { startSimulatedLocks, type SimulatedLocks } from '../../sim/smartlock/index.js';

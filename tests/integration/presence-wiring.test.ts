@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { secretsFrom } from '../../config/load.js';
 import { CompoundConfig } from '../../config/schema.js';
 import { Gateway } from '../../gateway/app.js';
-import { createLoggerFactory } from '../../gateway/log.js';
+import { createLoggerFactory } from '../../gateway/core/log.js';
 import { freePort } from '../helpers/mosquitto.js';
 
 describe('presence wiring', () => {

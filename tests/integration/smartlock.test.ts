@@ -12,12 +12,12 @@ import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { secretsFrom } from '../../config/load.js';
 import { LockConfig } from '../../config/schema.js';
-import { realTimers, systemClock } from '../../gateway/clock.js';
+import { realTimers, systemClock } from '../../gateway/core/clock.js';
 import { EmbeddedBroker } from '../../gateway/broker/embedded-broker.js';
 import { LockService } from '../../gateway/locks/lock-service.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import type { CommandContext, CommandDefinition } from '../../gateway/commands/types.js';
-import type { Envelope } from '../../gateway/events.js';
+import type { Envelope } from '../../gateway/core/events.js';
 import { Scenario, seededRandom, startSimulatedLocks, type SimulatedLocks } from '../../sim/smartlock/index.js';
 
 const ROOT = 'gatehouse/v1/test-court/gw-1';

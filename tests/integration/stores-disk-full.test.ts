@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import Database, { type Database as Db } from 'better-sqlite3';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ManualClock } from '../../gateway/clock.js';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { ReplayStore } from '../../gateway/commands/replay-store.js';
 import { ChargingSessions } from '../../gateway/charging/sessions.js';
 import { Sessions as ConsoleSessions } from '../../gateway/console/sessions.js';
@@ -18,8 +18,8 @@ import { tolerateStorageError } from '../../gateway/outbox/disk-space.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { AlarmManager } from '../../gateway/alarms/alarm-manager.js';
 import { AlarmsConfig } from '../../config/perimeter-schema.js';
-import { silentLogger } from '../../gateway/log.js';
-import type { Envelope } from '../../gateway/events.js';
+import { silentLogger } from '../../gateway/core/log.js';
+import type { Envelope } from '../../gateway/core/events.js';
 import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 
 describe('outbox.db side tables on a full disk', () => {

@@ -5,9 +5,9 @@
  * Each time: nothing lost, per-class order kept, and the uplink recovers by itself.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../gateway/clock.js';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { Verifier } from '../../sim/verifier.js';
-import { topicRoot } from '../../gateway/topics.js';
+import { topicRoot } from '../../gateway/core/topics.js';
 import { Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { makeRig, outboxBacklog, startLoad, testEvent, type Rig } from '../helpers/uplink-rig.js';

@@ -5,8 +5,8 @@
  * reported range and that the reported counts add up exactly, and every alarm must arrive.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventClass } from '../../gateway/events.js';
-import { topicRoot } from '../../gateway/topics.js';
+import type { EventClass } from '../../gateway/core/events.js';
+import { topicRoot } from '../../gateway/core/topics.js';
 import { Verifier } from '../../sim/verifier.js';
 import { Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';

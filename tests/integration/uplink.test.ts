@@ -10,8 +10,8 @@ import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor, nextEvent } from '../helpers/wait.js';
 import { makeRig, outboxBacklog, testEvent, TEST_ROOT, type Rig } from '../helpers/uplink-rig.js';
 import { Verifier } from '../../sim/verifier.js';
-import { cmdResTopic, cmdTopic, MAX_COMMAND_NAME_LENGTH, parseCmdTopic, stateTopic, statusTopic, topicRoot } from '../../gateway/topics.js';
-import { ManualClock } from '../../gateway/clock.js';
+import { cmdResTopic, cmdTopic, MAX_COMMAND_NAME_LENGTH, parseCmdTopic, stateTopic, statusTopic, topicRoot } from '../../gateway/core/topics.js';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { Backoff } from '../../gateway/uplink/connection.js';
 
 describe('topics', () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topicRoot } from '../../gateway/topics.js';
+import { topicRoot } from '../../gateway/core/topics.js';
 import { Verifier } from '../../sim/verifier.js';
 import { requireBuild } from '../helpers/cli.js';
 import { startLoadGateway } from '../helpers/load-gateway-child.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../gateway/clock.js';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { DoorMachine, type DoorEvent, type Passage, type RelayCommand } from '../../gateway/access/door-machine.js';
 
 function rig(opts: { hasContact?: boolean; fireUnlock?: boolean } = {}) {

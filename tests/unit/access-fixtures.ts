@@ -1,7 +1,7 @@
 /** Shared fixtures of the access tests: one config, one key, credentials by name. */
 import Database, { type Database as Db } from 'better-sqlite3';
 import { AccessConfig } from '../../config/access-schema.js';
-import { ManualClock } from '../../gateway/clock.js';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { AccessDecider } from '../../gateway/access/decider.js';
 import type { Credential } from '../../gateway/access/credential-types.js';
 

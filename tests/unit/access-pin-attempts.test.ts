@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../gateway/clock.js';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { PinAttempts } from '../../gateway/access/pin-attempts.js';
 
 describe('PinAttempts', () => {

@@ -7,11 +7,11 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { CompoundConfig } from '../../config/schema.js';
-import { ManualClock } from '../../gateway/clock.js';
-import { silentLogger } from '../../gateway/log.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { silentLogger } from '../../gateway/core/log.js';
 import { AccessService, type Decider, type Decision, type DecisionRequest, type ReaderLine } from '../../gateway/access/access-service.js';
 import { doorCommands } from '../../gateway/access/door-commands.js';
-import type { EventInput } from '../../gateway/events.js';
+import type { EventInput } from '../../gateway/core/events.js';
 import type { OutputControl, ReaderEvent } from '../../drivers/osdp/types.js';
 import { rawFromCardHex } from '../../drivers/osdp/card.js';
 

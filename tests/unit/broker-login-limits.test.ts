@@ -4,7 +4,7 @@
  * the operator ACL (no command subscriptions, no command wills).
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../gateway/clock.js';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { AuthThrottle } from '../../gateway/broker/auth-throttle.js';
 import { capacityRefusal, type ClientInfo } from '../../gateway/broker/login.js';
 import { authorizeSubscribe, authorizeWill, type Account } from '../../gateway/broker/acl.js';

@@ -4,7 +4,7 @@
  * then round trips through the cabinet-side encoder for the rest of the value space.
  */
 import { describe, expect, it } from 'vitest';
-import { isGatehouseError } from '../../gateway/errors.js';
+import { isGatehouseError } from '../../gateway/core/errors.js';
 import { decodeIdentity, decodePoll, decodePort, decodePortControl, decodeStatus, encodeCommand, encodeIdentity, encodePort, encodeStatus, identityRead, pollPlan, decodeCabinetControl } from '../../drivers/cabinet/registers.js';
 import type { CabinetCommand } from '../../drivers/cabinet/types.js';
 

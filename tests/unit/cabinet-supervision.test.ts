@@ -9,7 +9,7 @@ import { decodePollFields } from '../../drivers/cabinet/reading-decode.js';
 import type { CabinetReading, PortReading } from '../../drivers/cabinet/types.js';
 import { FAULT_REPORT_MS, FaultReporter } from '../../gateway/charging/cabinet-supervision.js';
 import { SafetyInterlock } from '../../gateway/charging/safety.js';
-import type { EventInput } from '../../gateway/events.js';
+import type { EventInput } from '../../gateway/core/events.js';
 
 const hex = (s: string): number[] => s.trim().split(/\s+/).map((h) => parseInt(h, 16));
 const PORT3 = hex('0002 0222 0140 00AF 0001 1170 013B 1234 5678 0000 0190 0000 0000 0000 0000 0000');

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChargingSessions, meterDelta } from '../../gateway/charging/sessions.js';
-import { ManualClock } from '../../gateway/clock.js';
-import { GatehouseError } from '../../gateway/errors.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 
 const MIN = 60_000;

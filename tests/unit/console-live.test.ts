@@ -6,10 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
 import type { WebSocket } from 'ws';
-import { ManualClock } from '../../gateway/clock.js';
-import type { Envelope } from '../../gateway/events.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import type { Envelope } from '../../gateway/core/events.js';
 import { EventRing, LiveFeed } from '../../gateway/console/live.js';
-import { silentLogger } from '../../gateway/log.js';
+import { silentLogger } from '../../gateway/core/log.js';
 
 const env = (seq: number, type = 'access.granted'): Envelope => ({ v: 1, id: `id${seq}`, seq, ts: '', clock: 'synced', type, source: { device: 'd' }, data: {} });
 

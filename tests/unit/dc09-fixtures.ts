@@ -1,6 +1,6 @@
 /** Shared fakes for the DC-09 tests: an AlarmSink and an outbox that remember what they got. */
 import type { Alarm, AlarmCondition, AlarmSink } from '../../gateway/alarms/types.js';
-import type { EventInput, EventSource } from '../../gateway/events.js';
+import type { EventInput, EventSource } from '../../gateway/core/events.js';
 import { Dc09PanelConfig, Dc09ReceiverConfig } from '../../config/perimeter-schema.js';
 
 export class FakeSink implements AlarmSink {

@@ -8,9 +8,9 @@ import { Dc09PanelConfig, PerimeterConfig } from '../../config/perimeter-schema.
 import { parseKeyHex } from '../../drivers/dc09/cipher.js';
 import { parseFrame } from '../../drivers/dc09/frame.js';
 import { encodeMessage, openContent } from '../../drivers/dc09/message.js';
-import { ManualClock } from '../../gateway/clock.js';
-import { isGatehouseError } from '../../gateway/errors.js';
-import { silentLogger } from '../../gateway/log.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { isGatehouseError } from '../../gateway/core/errors.js';
+import { silentLogger } from '../../gateway/core/log.js';
 import { Dc09Processor } from '../../gateway/perimeter/dc09-processor.js';
 import { PanelService } from '../../gateway/perimeter/panel-service.js';
 import { createDc09 } from '../../gateway/perimeter/create-dc09.js';

@@ -5,9 +5,9 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
-import { ManualClock } from '../../gateway/clock.js';
-import { silentLogger } from '../../gateway/log.js';
-import type { FfmpegHandle, FfmpegProcessEvents } from '../../gateway/cameras/ffmpeg-process.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { silentLogger } from '../../gateway/core/log.js';
+import type { FfmpegHandle, FfmpegProcessEvents } from '../../drivers/ffmpeg/ffmpeg-process.js';
 import { CLOSE_LIMIT, LiveViewHub } from '../../gateway/cameras/live-view.js';
 import { ffmpegArgs, mpeg1Rate, type ViewerSocket } from '../../gateway/cameras/live-stream.js';
 import { LiveViewConfig } from '../../config/camera-schema.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
-import { createLoggerFactory } from '../../gateway/log.js';
+import { createLoggerFactory } from '../../gateway/core/log.js';
 
 function capture() {
   const lines: string[] = [];

@@ -7,8 +7,8 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { BUSY_BACKOFF_MS, BUSY_RETRIES, ModbusBus } from '../../drivers/modbus/bus.js';
-import { ManualClock } from '../../gateway/clock.js';
-import { GatehouseError } from '../../gateway/errors.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
 import { FakeModbusTransport } from '../helpers/fake-modbus-transport.js';
 
 const log = pino({ level: 'silent' });

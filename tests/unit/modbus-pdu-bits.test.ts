@@ -5,7 +5,7 @@
  * the table-driven crc16 in rtu-frame.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { isGatehouseError } from '../../gateway/errors.js';
+import { isGatehouseError } from '../../gateway/core/errors.js';
 import { decodeRequestPdu, decodeResponsePdu, encodeRequestPdu, encodeResponsePdu, matchesRequest, packBits, unpackBits, type ModbusRequest, type ModbusResponse } from '../../drivers/modbus/pdu.js';
 import { encodeRtuRequest, encodeRtuResponse, expectedLength, RtuDeframer, unframeRtu } from '../../drivers/modbus/rtu-frame.js';
 

@@ -13,7 +13,7 @@
  * Frames published with a wrong CRC (found while collecting these) are kept as negative cases.
  */
 import { describe, expect, it } from 'vitest';
-import { isGatehouseError } from '../../gateway/errors.js';
+import { isGatehouseError } from '../../gateway/core/errors.js';
 import { decodeRequestPdu, decodeResponsePdu, encodeRequestPdu, encodeResponsePdu, matchesRequest, type ModbusRequest } from '../../drivers/modbus/pdu.js';
 import { crc16, crcOk, encodeRtuRequest, encodeRtuResponse, REGISTER_FCS, RtuDeframer, unframeRtu, type RtuDirection } from '../../drivers/modbus/rtu-frame.js';
 import { frameTcp, TcpDeframer } from '../../drivers/modbus/tcp-frame.js';

@@ -8,8 +8,8 @@ import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CameraConfig } from '../../config/camera-schema.js';
 import { CameraConnection } from '../../gateway/cameras/camera-connection.js';
-import { ManualClock, type Timers } from '../../gateway/clock.js';
-import { silentLogger } from '../../gateway/log.js';
+import { ManualClock, type Timers } from '../../gateway/core/clock.js';
+import { silentLogger } from '../../gateway/core/log.js';
 import { SimulatedCamera } from '../../sim/camera/index.js';
 import { waitFor } from '../helpers/wait.js';
 

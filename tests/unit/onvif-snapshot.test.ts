@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchSnapshot, parseChallenges } from '../../drivers/onvif/snapshot.js';
-import { ManualClock, realTimers } from '../../gateway/clock.js';
+import { ManualClock, realTimers } from '../../gateway/core/clock.js';
 import { waitFor } from '../helpers/wait.js';
 
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(100, 1), Buffer.from([0xff, 0xd9])]);

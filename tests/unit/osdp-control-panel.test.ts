@@ -9,8 +9,8 @@ import { OsdpControlPanel, type OsdpReaderOptions } from '../../drivers/osdp/con
 import { encodeFrame } from '../../drivers/osdp/frame.js';
 import { Cmd, NakCode, Reply } from '../../drivers/osdp/types.js';
 import type { OsdpBusConfig } from '../../config/access-schema.js';
-import { ManualClock } from '../../gateway/clock.js';
-import { isGatehouseError } from '../../gateway/errors.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { isGatehouseError } from '../../gateway/core/errors.js';
 import type { SimReaderOptions } from '../../sim/osdp/sim-reader.js';
 import { FakeOsdpLine, startFakeRig, type FakeRig } from '../helpers/fake-osdp-line.js';
 

@@ -18,7 +18,7 @@
  * checked byte by byte against the spec tables cited in the test name.
  */
 import { describe, expect, it } from 'vitest';
-import { isGatehouseError } from '../../gateway/errors.js';
+import { isGatehouseError } from '../../gateway/core/errors.js';
 import { decodeFrame } from '../../drivers/osdp/frame.js';
 import * as m from '../../drivers/osdp/messages.js';
 import { NakCode } from '../../drivers/osdp/types.js';

@@ -7,9 +7,9 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { ScheduleConfig } from '../../config/access-schema.js';
 import { PartitionConfig } from '../../config/perimeter-schema.js';
-import { ManualClock } from '../../gateway/clock.js';
-import type { EventInput } from '../../gateway/events.js';
-import { silentLogger } from '../../gateway/log.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import type { EventInput } from '../../gateway/core/events.js';
+import { silentLogger } from '../../gateway/core/log.js';
 import { Partitions, type PartitionStatus } from '../../gateway/perimeter/partitions.js';
 
 const ALL = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;

@@ -3,8 +3,8 @@
  * actions on a ManualClock (a beam broken for 300 ms, an intruder crossing beams in turn).
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../gateway/clock.js';
-import { isGatehouseError } from '../../gateway/errors.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { isGatehouseError } from '../../gateway/core/errors.js';
 import { PerimeterScenario } from '../../sim/perimeter/scenario.js';
 import { SimInputModule } from '../../sim/perimeter/sim-module.js';
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ZoneConfig, type ZoneConfig as ZoneCfg } from '../../config/perimeter-schema.js';
-import { ManualClock } from '../../gateway/clock.js';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { Debouncer, ZoneLogic } from '../../gateway/perimeter/zone-logic.js';
 import { FakeAlarmSink } from '../helpers/fake-alarm-sink.js';
 

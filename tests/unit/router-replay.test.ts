@@ -7,7 +7,7 @@ import Database, { type Database as Db } from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ManualClock } from '../../gateway/clock.js';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { ReplayStore } from '../../gateway/commands/replay-store.js';
 
 const HOUR = 3600_000;

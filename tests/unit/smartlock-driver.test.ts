@@ -3,8 +3,8 @@
  * sockets, no real time, every timeout exact.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../gateway/clock.js';
-import { isGatehouseError } from '../../gateway/errors.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { isGatehouseError } from '../../gateway/core/errors.js';
 import { SmartLockDriver } from '../../drivers/smartlock/driver.js';
 import { MemoryTransport, topicMatches } from '../../drivers/smartlock/memory-transport.js';
 import { lockTopics } from '../../drivers/smartlock/topics.js';

@@ -5,9 +5,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
 import { LockConfig } from '../../config/schema.js';
-import { ManualClock } from '../../gateway/clock.js';
-import { silentLogger } from '../../gateway/log.js';
-import type { EventInput } from '../../gateway/events.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { silentLogger } from '../../gateway/core/log.js';
+import type { EventInput } from '../../gateway/core/events.js';
 import type { CommandContext } from '../../gateway/commands/types.js';
 import { LockService } from '../../gateway/locks/lock-service.js';
 import { MemoryTransport } from '../../drivers/smartlock/memory-transport.js';

@@ -3,7 +3,7 @@
  * the scenario driver, which must make the same choices for the same seed.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../gateway/clock.js';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { CredentialStore } from '../../sim/smartlock/credentials.js';
 import { makeResidents, Scenario, type ScenarioLock } from '../../sim/smartlock/scenario.js';
 import { seededRandom, weighted } from '../../sim/smartlock/random.js';

@@ -6,7 +6,7 @@
  * longer than the limit.
  */
 import { checkSoapText } from '../../../drivers/onvif/guard.js';
-import { GatehouseError } from '../../../gateway/errors.js';
+import { GatehouseError } from '../../../gateway/core/errors.js';
 import { invariant, text, type FuzzTarget } from '../target.js';
 
 const ENV = 'http://www.w3.org/2003/05/soap-envelope';

@@ -3,7 +3,6 @@
  * with its own level. Secrets are redacted by key name wherever they appear.
  */
 import { pino, type Logger, type LevelWithSilent } from 'pino';
-import type { LogConfig } from '../config/schema.js';
 
 export type { Logger };
 
@@ -13,6 +12,12 @@ export function redactPaths(): string[] {
   const paths: string[] = [];
   for (const k of REDACTED_KEYS) paths.push(k, `*.${k}`, `*.*.${k}`);
   return paths;
+}
+
+/** The log section of the compound file, as the core needs it (config/schema.ts satisfies it). */
+export interface LogConfig {
+  level: string;
+  components?: Record<string, string>;
 }
 
 export interface LoggerFactory {

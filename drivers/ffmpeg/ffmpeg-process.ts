@@ -23,7 +23,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { accessSync, constants, readFileSync } from 'node:fs';
-import { GatehouseError } from '../errors.js';
+import { GatehouseError } from '../../gateway/core/errors.js';
 
 /** The wrapper script; `$0` is the ffmpeg path and `$@` its arguments. */
 export const WRAPPER_SCRIPT = [
