@@ -1,0 +1,125 @@
+/**
+ * The family contract: what a device family (locks, cabinets, access, perimeter, DC-09
+ * panels, cameras, and the next ones) declares so the composition root can iterate a
+ * registry without knowing any family's insides. After zigbee2mqtt's Extension (start,
+ * stop, failure isolation per extension) and fastify's declared plugin dependencies
+ * (`needs` is checked at boot and orders the start).
+ *
+ * A manifest is cheap to import: it holds zod schemas and declarations only. The family's
+ * code and its heavy dependencies (onvif/xml2js, serialport, ffmpeg supervision) are
+ * imported by `load()`, and only when `configured()` says the compound file uses it.
+ */
+import type { z } from 'zod';
+import type { Clock, Timers } from '../core/clock.js';
+import type { Logger, LoggerFactory } from '../core/log.js';
+import type { EventInput } from '../core/events.js';
+import type { CommandDefinition } from '../commands/types.js';
+
+/** A place in the compound file, for error messages (`cameras[2].id`). */
+export type ConfigPath = (string | number)[];
+
+/** One device id a family claims in the shared id space (`source.device`, `state/{device}`). */
+export interface DeviceClaim {
+  id: string;
+  path: ConfigPath;
+}
+
+/**
+ * One secret a family reads, with its name as the compound file resolves it (an explicit
+ * `passwordSecret`, else the family's default such as `cameras.{id}`). `gatehouse check`
+ * lists the missing ones; the family reads them through `ctx.secret(ref)`, never by
+ * composing the name again.
+ */
+export interface SecretRef {
+  name: string;
+  /** Where in the compound file it is asked for. */
+  path: ConfigPath;
+  /** What it is for, for the installer: "password of camera gate-cam". */
+  what: string;
+  /** A missing required secret fails `gatehouse check`; an optional one is a warning. */
+  required: boolean;
+}
+
+/** An alarm kind a family raises through the alarm sink, with its default priority. */
+export interface AlarmKind {
+  kind: string;
+  priority: 'critical' | 'high' | 'medium' | 'low';
+  /** What it means, for docs and the console. */
+  description: string;
+}
+
+/** One event type a family records: its class, its `data` schema (zod), what it means. */
+export interface EventDeclaration {
+  type: string;
+  class: EventInput['class'];
+  data: z.ZodType;
+  description: string;
+}
+
+/** One numbered step of a family's store (tables it owns in outbox.db). */
+export interface StoreMigration {
+  /** Strictly increasing per family, from 1. */
+  version: number;
+  description: string;
+  /** Runs inside the migration transaction. */
+  up(db: { exec(sql: string): unknown }): void;
+}
+
+/**
+ * What families provide to each other and the core provides to all. A family lists the
+ * names it needs; the registry refuses to boot when nobody provides one and starts the
+ * provider first.
+ */
+export type Capability =
+  | 'alarms' // the alarm sink (raise/clear) and the lifecycle
+  | 'presence' // presence damping (track device online/offline)
+  | 'broker' // the embedded MQTT broker (device accounts, device topics)
+  | 'outputs' // relay outputs linkage rules drive (perimeter)
+  | 'camera-linkage' // snapshots on alarm (cameras)
+  | 'media' // the snapshot store
+  | 'calendar' // the access time zone and holidays
+  | 'uplink-status'; // whether the platform hears us right now
+
+export interface FamilyManifest<C = Record<string, unknown>> {
+  /** Short, stable: the component name in status and logs. */
+  name: string;
+  /** The compound-file keys this family owns, composed by config/schema.ts. */
+  config: z.ZodRawShape;
+  /** Cross-references inside the family's slice (a reader's bus exists...). */
+  check?(config: C, issue: (path: ConfigPath, message: string) => void): void;
+  /** Whether the compound file uses this family at all; if not, its code is never imported. */
+  configured(config: C): boolean;
+  /** Device ids it claims; uniqueness across families is checked once, generically. */
+  devices(config: C): DeviceClaim[];
+  secrets?(config: C): SecretRef[];
+  needs?: Capability[];
+  provides?: Capability[];
+  alarms?: AlarmKind[];
+  events?: EventDeclaration[];
+  migrations?: StoreMigration[];
+  load(): Promise<{ create(ctx: FamilyContext<C>): FamilyInstance | Promise<FamilyInstance> }>;
+}
+
+/** What the core hands a family at create(). */
+export interface FamilyContext<C = Record<string, unknown>> {
+  config: C;
+  dataDir: string;
+  clock: Clock;
+  timers: Timers;
+  log: Logger;
+  logs: LoggerFactory;
+  /** The secret a SecretRef names (undefined when missing). */
+  secret(ref: SecretRef): string | undefined;
+  /** A capability another family or the core provides; throws if it was not declared in `needs`. */
+  use<T = unknown>(capability: Capability): T;
+}
+
+export interface FamilyInstance {
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
+  /** The family's part of the gateway status (`gatehouse status`, the console). */
+  status?(): unknown;
+  commands?(): CommandDefinition[];
+  /** Values for the capabilities its manifest `provides`. */
+  provides?: Partial<Record<Capability, unknown>>;
+}
