@@ -151,13 +151,14 @@ export class Gateway {
     this.presence = new PresencePolicy({ config: config.presence, clock: this.clock, timers, sink: this.alarms.manager, log: presenceLog });
     const presence = this.presence;
     const lockLog = logs.child('locks');
-    this.locks = new LockService({ locks: config.locks, broker: this.broker, outbox: this.outbox, sink: this.alarms.manager, clock: this.clock, timers, log: lockLog, presence });
+    const sink = this.alarms.manager;
+    this.locks = new LockService({ locks: config.locks, broker: this.broker, outbox: this.outbox, sink, clock: this.clock, timers, log: lockLog, presence });
     for (const def of this.locks.commands()) this.router.register(def);
     // Charging sessions live in the outbox database, so they survive a restart with it.
     this.cabinets = new CabinetService({
       cabinets: config.cabinets,
       outbox: this.outbox,
-      sink: this.alarms.manager,
+      sink,
       clock: this.clock,
       timers,
       log: logs.child('cabinets'),
@@ -174,7 +175,7 @@ export class Gateway {
       secrets: opts.secrets,
       dataDir: opts.dataDir,
       outbox: this.outbox,
-      sink: this.alarms.manager,
+      sink,
       clock: this.clock,
       timers,
       logs,

@@ -11,7 +11,11 @@ export const ALARM_KINDS: AlarmKind[] = [
   { kind: 'reader.tamper', priority: 'high', description: 'A reader reports tampering; clears when the reader says so.' },
   { kind: 'reader.offline', priority: 'medium', description: 'A reader stopped answering (one alarm per outage); clears when it is back.' },
   { kind: 'reader.power_failure', priority: 'medium', description: 'A reader reports a power failure; its door lock may lose power next.' },
-  { kind: 'access.fire_unlock', priority: 'critical', description: 'The fire input is active: the egress doors are unlocked; clears when it is released.' },
+  {
+    kind: 'access.fire_unlock',
+    priority: 'critical',
+    description: 'The fire input is active: the egress doors are unlocked; clears when it is released.',
+  },
 ];
 
 /** The declared priority of one of these kinds. */

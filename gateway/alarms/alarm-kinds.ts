@@ -31,7 +31,8 @@ export class AlarmKinds {
       const known = this.kinds.get(k.kind);
       if (!known) this.kinds.set(k.kind, { ...k });
       else if (known.priority !== k.priority) {
-        this.log.error({ kind: k.kind, kept: known.priority, refused: k.priority }, 'alarm kind declared twice with different priorities; the first one is kept');
+        const msg = 'alarm kind declared twice with different priorities; the first one is kept';
+        this.log.error({ kind: k.kind, kept: known.priority, refused: k.priority }, msg);
       }
     }
   }

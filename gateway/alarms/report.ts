@@ -42,9 +42,11 @@ export function conditionOfEvent(e: EventInput): ConditionReport {
 export function reportCondition(sink: AlarmSink, report: ConditionReport, log: Logger): void {
   try {
     if (report.active) {
-      sink.raise({ kind: report.kind, source: report.source, ...(report.priority ? { priority: report.priority } : {}), ...(report.data ? { data: report.data } : {}) });
+      const { kind, source, priority, data } = report;
+      sink.raise({ kind, source, ...(priority ? { priority } : {}), ...(data ? { data } : {}) });
     } else sink.clear(report.kind, report.source, report.data);
   } catch (err) {
-    log.error({ kind: report.kind, device: report.source.device, err: (err as Error).message }, 'alarm condition not reported; the event was recorded');
+    const why = { kind: report.kind, device: report.source.device, err: (err as Error).message };
+    log.error(why, 'alarm condition not reported; the event was recorded');
   }
 }

@@ -72,7 +72,8 @@ export class CabinetService {
       const onBus = this.byBus.get(key) ?? new Map<number, CabinetUnit>();
       if (onBus.has(cfg.unitId)) throw new GatehouseError('CONFIG_INVALID', `unit id ${cfg.unitId} is used twice on ${key}`);
       const unit = new CabinetUnit({
-        cfg, bus, sessions: this.sessions, outbox: opts.outbox, sink: opts.sink, clock: opts.clock, timers: opts.timers, log: opts.log, safety, latches, serials, liveStateMs,
+        cfg, bus, sessions: this.sessions, outbox: opts.outbox, sink: opts.sink,
+        clock: opts.clock, timers: opts.timers, log: opts.log, safety, latches, serials, liveStateMs,
         ...(opts.presence ? { presence: opts.presence } : {}),
       });
       onBus.set(cfg.unitId, unit);

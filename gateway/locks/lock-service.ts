@@ -180,7 +180,8 @@ export class LockService {
     if (!a.online) this.opts.log.warn({ lock, type: input.type, data: input.data }, 'lock event');
     this.opts.outbox.record(input).catch((err: unknown) => this.recordFailed(err, input.type, lock));
     // An announced outage is one device.offline alarm (the policy announces each outage once).
-    reportCondition(this.opts.sink, { kind: DEVICE_OFFLINE_ALARM.kind, source: input.source, active: !a.online, data: { ...input.data } }, this.opts.log);
+    const offline = { kind: DEVICE_OFFLINE_ALARM.kind, source: input.source, active: !a.online, data: { ...input.data } };
+    reportCondition(this.opts.sink, offline, this.opts.log);
     const driver = this.drivers.get(lock);
     if (driver) this.writeState(lock, driver.snapshot());
   }

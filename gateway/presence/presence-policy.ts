@@ -5,8 +5,9 @@
  * announce callback records `device.online` / `device.offline`, writes the retained
  * presence and raises or clears the family's offline alarm on the alarm sink (its own kind:
  * `reader.offline`, `module.offline`, `panel.offline`, or `device.offline` of alarm-kinds.ts
- * for locks and cabinets), but only when the policy says so: one alarm per outage. What the family does operationally (re-send a lock state, drop
- * a half-typed PIN) stays on the raw observation.
+ * for locks and cabinets), but only when the policy says so: one alarm per outage. What the
+ * family does operationally (re-send a lock state, drop a half-typed PIN) stays on the raw
+ * observation.
  *
  * Damping: announced changes are counted over `windowMs`. A change beyond `maxChanges`
  * starts a flapping episode: the device is announced offline (if it was online), one
