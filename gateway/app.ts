@@ -22,6 +22,13 @@ import { LockService } from './locks/lock-service.js';
 import { CabinetService } from './charging/cabinet-service.js';
 import { createAccess, type AccessComponent } from './access/create-access.js';
 import { createAlarms, type AlarmsComponent } from './alarms/create-alarms.js';
+import { ALARM_KINDS as ACCESS_ALARM_KINDS } from './access/alarm-kinds.js';
+import { ALARM_KINDS as CAMERA_ALARM_KINDS } from './cameras/alarm-kinds.js';
+import { ALARM_KINDS as OUTBOX_ALARM_KINDS } from './outbox/alarm-kinds.js';
+import { ALARM_KINDS as PERIMETER_ALARM_KINDS, DC09_ALARM_KINDS } from './perimeter/alarm-kinds.js';
+import { ALARM_KINDS as CHARGING_ALARM_KINDS } from './charging/alarm-kinds.js';
+import { ALARM_KINDS as LOCK_ALARM_KINDS } from './locks/alarm-kinds.js';
+import { ALARM_KINDS as PRESENCE_ALARM_KINDS } from './presence/alarm-kinds.js';
 import { createDc09, type Dc09Component } from './perimeter/create-dc09.js';
 import { createPerimeter, type PerimeterComponent } from './perimeter/create-perimeter.js';
 import { createCameras, type CamerasComponent } from './cameras/create-cameras.js';
@@ -130,22 +137,28 @@ export class Gateway {
     });
     this.router = new CommandRouter({ config: config.commands, outbox: this.outbox, clock: this.clock, log: logs.child('commands') });
     registerSystemCommands(this.router, { status: () => this.status() });
-    // The alarm lifecycle first: open alarms are restored before any source runs, and every
-    // device family records through the tap so its alarm events become alarms.
+    // The alarm lifecycle first: open alarms are restored before any source runs; every
+    // family reports its conditions to the manager (its alarm sink) with the kinds it declares.
     this.alarms = createAlarms({ config, outbox: this.outbox, clock: this.clock, timers, logs });
+    // Until the family registry wires `manifest.alarms`, each family's kinds are listed here.
+    this.alarms.manager.declareKinds([
+      ...OUTBOX_ALARM_KINDS, ...PRESENCE_ALARM_KINDS, ...LOCK_ALARM_KINDS, ...CHARGING_ALARM_KINDS, ...ACCESS_ALARM_KINDS,
+      ...PERIMETER_ALARM_KINDS, ...DC09_ALARM_KINDS, ...CAMERA_ALARM_KINDS,
+    ]);
     watchDiskFull(this.outbox, this.alarms.manager, outboxLog);
     for (const def of this.alarms.commands()) this.router.register(def);
-    const recorded = this.alarms.tap(this.outbox);
     const presenceLog = logs.child('presence');
     this.presence = new PresencePolicy({ config: config.presence, clock: this.clock, timers, sink: this.alarms.manager, log: presenceLog });
     const presence = this.presence;
     const lockLog = logs.child('locks');
-    this.locks = new LockService({ locks: config.locks, broker: this.broker, outbox: recorded, clock: this.clock, timers, log: lockLog, presence });
+    const sink = this.alarms.manager;
+    this.locks = new LockService({ locks: config.locks, broker: this.broker, outbox: this.outbox, sink, clock: this.clock, timers, log: lockLog, presence });
     for (const def of this.locks.commands()) this.router.register(def);
     // Charging sessions live in the outbox database, so they survive a restart with it.
     this.cabinets = new CabinetService({
       cabinets: config.cabinets,
-      outbox: recorded,
+      outbox: this.outbox,
+      sink,
       clock: this.clock,
       timers,
       log: logs.child('cabinets'),
@@ -161,7 +174,8 @@ export class Gateway {
       config,
       secrets: opts.secrets,
       dataDir: opts.dataDir,
-      outbox: recorded,
+      outbox: this.outbox,
+      sink,
       clock: this.clock,
       timers,
       logs,
@@ -169,8 +183,6 @@ export class Gateway {
       presence,
     });
     for (const def of this.access.commands()) this.router.register(def);
-    // Perimeter zones report their conditions to the alarm manager themselves, so they get the
-    // plain outbox (through the tap their partition events would become alarms too).
     this.perimeter = createPerimeter({ config, outbox: this.outbox, sink: this.alarms.manager, clock: this.clock, timers, logs, presence });
     for (const def of this.perimeter.commands()) this.router.register(def);
     // Snapshots live on disk beside the outbox; they reach the platform on media/{id}.
@@ -183,7 +195,6 @@ export class Gateway {
       isAlarmOpen: (id) => (this.alarms.manager.get(id)?.state ?? 'closed') !== 'closed',
     });
     this.mediaPublisher = new MediaPublisher({ store: this.media, root: this.root, log: logs.child('media') });
-    // Cameras raise their own conditions (tamper, line, field): plain outbox, like the perimeter.
     this.cameras = createCameras({ config, secrets: opts.secrets, outbox: this.outbox, sink: this.alarms.manager, mediaStore: this.media, clock: this.clock, timers, logs, presence });
     for (const def of this.cameras.commands()) this.router.register(def);
     this.alarms.linkage(this.perimeter.outputs, this.cameras.linkage);

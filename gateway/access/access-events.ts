@@ -9,6 +9,7 @@
 import type { ReaderCapabilities } from '../../drivers/osdp/capabilities.js';
 import type { EventInput } from '../core/events.js';
 import type { DoorEvent, DoorSnapshot } from './door-machine.js';
+import { accessAlarmPriority } from './alarm-kinds.js';
 
 export type Direction = 'in' | 'out';
 export type AccessMethod = 'card' | 'pin' | 'card+pin';
@@ -43,7 +44,14 @@ export function decisionEvent(d: DecisionRecord): EventInput {
   return { class: 'access', type: d.granted ? 'access.granted' : 'access.denied', source: { device: d.door, point: d.reader }, data };
 }
 
-const ALARM_PRIORITY = { forced: 'high', held: 'medium', tamper: 'high', offline: 'medium', powerFailure: 'medium' } as const;
+/** The raw events carry the priority access declares for their kind (alarm-kinds.ts), as the alarm does. */
+const ALARM_PRIORITY = {
+  forced: accessAlarmPriority('door.forced'),
+  held: accessAlarmPriority('door.held_open'),
+  tamper: accessAlarmPriority('reader.tamper'),
+  offline: accessAlarmPriority('reader.offline'),
+  powerFailure: accessAlarmPriority('reader.power_failure'),
+};
 
 /** A DoorMachine event as a platform event. */
 export function doorEvent(e: DoorEvent): EventInput {

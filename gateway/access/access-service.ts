@@ -16,6 +16,9 @@ import type { EventInput } from '../core/events.js';
 import { GatehouseError, isGatehouseError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
+import { conditionOfEvent, reportCondition } from '../alarms/report.js';
+import type { AlarmSink } from '../alarms/types.js';
+import { accessAlarmPriority } from './alarm-kinds.js';
 import {
   decisionEvent, doorEvent, doorState, powerFailureEvent, readerHealthEvent, readerOfflineAlarm, readerState, tamperEvent, type Direction,
 } from './access-events.js';
@@ -39,6 +42,8 @@ export interface AccessServiceOptions {
   readerInstalled(reader: ReaderConfig): boolean;
   onKeySet(reader: ReaderConfig, key: Uint8Array): void;
   outbox: Pick<Outbox, 'record' | 'setState'>;
+  /** Where forced, held-open, tamper, reader-offline, power-failure and fire-unlock conditions go (the alarm manager). */
+  sink: AlarmSink;
   uplinkConnected(): boolean;
   /** Decides what of a reader's raw online/offline is announced (gateway/presence); default: everything. */
   presence?: PresenceTracker;
@@ -135,7 +140,9 @@ export class AccessService {
         monotonic: () => opts.clock.monotonic(),
         relay: (cmd) => this.drive(cfg, cmd),
         emit: (e) => {
-          this.record(doorEvent(e));
+          const input = doorEvent(e);
+          if (input.class === 'alarm') this.recordAlarm(input);
+          else this.record(input);
           this.publishDoor(cfg.id);
         },
         passage: (p) => this.commitPassage(p),
@@ -221,13 +228,13 @@ export class AccessService {
       case 'local-status':
         if (e.tamper !== rt.tamper) {
           rt.tamper = e.tamper;
-          this.record(tamperEvent(rt.cfg.id, rt.door?.id, e.tamper));
+          this.recordAlarm(tamperEvent(rt.cfg.id, rt.door?.id, e.tamper));
           this.publishReader(rt);
         }
         if (e.power !== rt.powerFailure) {
           rt.powerFailure = e.power;
           this.opts.log.warn({ reader: rt.cfg.id, powerFailure: e.power }, e.power ? 'reader reports a power failure' : 'reader power restored');
-          this.record(powerFailureEvent(rt.cfg.id, rt.door?.id, e.power));
+          this.recordAlarm(powerFailureEvent(rt.cfg.id, rt.door?.id, e.power));
           this.publishReader(rt);
         }
         return;
@@ -283,13 +290,13 @@ export class AccessService {
       this.record(readerHealthEvent(rt.cfg.id, true, { secure, ...(identity ? { identity } : {}) }));
       if (this.offlineRaised.has(rt.cfg.id)) {
         this.offlineRaised.delete(rt.cfg.id);
-        this.record(readerOfflineAlarm(rt.cfg.id, rt.door?.id, false));
+        this.recordAlarm(readerOfflineAlarm(rt.cfg.id, rt.door?.id, false));
       }
     } else {
       const reason = a.reason ?? 'no answer';
       this.record(readerHealthEvent(rt.cfg.id, false, { reason }));
       this.offlineRaised.add(rt.cfg.id);
-      this.record(readerOfflineAlarm(rt.cfg.id, rt.door?.id, true, reason));
+      this.recordAlarm(readerOfflineAlarm(rt.cfg.id, rt.door?.id, true, reason));
     }
     this.publishReader(rt);
   }
@@ -320,7 +327,8 @@ export class AccessService {
     if (fireNow !== this.fireActive) {
       this.fireActive = fireNow;
       this.opts.log.warn({ active: fireNow }, fireNow ? 'fire input active: unlocking egress doors' : 'fire input cleared');
-      this.record({ class: 'alarm', type: 'access.fire_unlock', source: { device: rt.cfg.id }, data: { active: fireNow, priority: 'critical' } });
+      const priority = accessAlarmPriority('access.fire_unlock');
+      this.recordAlarm({ class: 'alarm', type: 'access.fire_unlock', source: { device: rt.cfg.id }, data: { active: fireNow, priority } });
       for (const d of this.doors.values()) d.machine.fireInput(fireNow);
     }
   }
@@ -418,6 +426,12 @@ export class AccessService {
 
   private record(e: EventInput): void {
     this.opts.outbox.record(e).catch((err: unknown) => this.recordFailed(err, e.type));
+  }
+
+  /** A raw alarm event (with `active`), then its condition on the alarm sink: the platform hears them in this order. */
+  private recordAlarm(e: EventInput): void {
+    this.record(e);
+    reportCondition(this.opts.sink, conditionOfEvent(e), this.opts.log);
   }
 
   private recordFailed(err: unknown, what: string): void {

@@ -19,6 +19,7 @@ import { doorCommands } from './door-commands.js';
 import { loadOrCreateHashKey, ReaderKeyStore } from './keys.js';
 import { publishAccessState, syncCommands } from './sync-commands.js';
 import type { PresenceTracker } from '../presence/presence-policy.js';
+import type { AlarmSink } from '../alarms/types.js';
 import { tolerateStorageError } from '../outbox/disk-space.js';
 
 export interface AccessComponent {
@@ -34,6 +35,8 @@ export interface CreateAccessOptions {
   secrets: Secrets;
   dataDir: string;
   outbox: Outbox;
+  /** Where the doors' and readers' alarm conditions go (the alarm manager). */
+  sink: AlarmSink;
   clock: Clock;
   timers: Timers;
   logs: LoggerFactory;
@@ -90,6 +93,7 @@ export function createAccess(opts: CreateAccessOptions): AccessComponent {
     readerInstalled: (r) => keys?.isInstalled(r.id) ?? false,
     onKeySet: (r, key) => keys?.remember(r.id, key),
     outbox: opts.outbox,
+    sink: opts.sink,
     uplinkConnected: opts.uplinkConnected,
     ...(opts.presence ? { presence: opts.presence } : {}),
     clock: opts.clock,

@@ -1,6 +1,6 @@
 /**
- * The alarm lifecycle of types.ts: conditions in (raise/clear from the sources, usually
- * through the alarm tap), alarms out (events in class `alarm`, the retained `state/alarms`,
+ * The alarm lifecycle of types.ts: conditions in (raise/clear, called by the families that
+ * own them), alarms out (events in class `alarm`, the retained `state/alarms`,
  * and EventEmitter events for linkage and the console).
  *
  * raise/clear are synchronous and never touch the disk on the caller's stack: the store
@@ -16,6 +16,8 @@ import { GatehouseError, isGatehouseError } from '../core/errors.js';
 import type { EventInput, EventSource } from '../core/events.js';
 import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
+import type { AlarmKind } from '../families/family.js';
+import { AlarmKinds } from './alarm-kinds.js';
 import { AlarmStore } from './alarm-store.js';
 import { actorData, iso, summary } from './alarm-views.js';
 import { UnrecordedEvents } from './unrecorded-events.js';
@@ -91,6 +93,8 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
   private readonly unrecordedRaised = new Set<string>();
   /** Alarm events the outbox refused for lack of disk space, in order, for retryUnrecorded(). */
   private readonly unrecorded = new UnrecordedEvents();
+  /** The kinds the families declared: the priority of a condition that brings none. */
+  private readonly kinds: AlarmKinds;
 
   constructor(opts: AlarmManagerOptions) {
     super();
@@ -102,12 +106,23 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     this.stateDebounceMs = opts.stateDebounceMs ?? 250;
     this.restoreGraceMs = opts.restoreGraceMs ?? 300_000;
     this.keepClosedMs = (opts.keepClosedDays ?? 30) * 86_400_000;
+    this.kinds = new AlarmKinds(this.log);
     this.store = new AlarmStore(opts.db, (err) => this.log.error({ err: err.message }, 'alarm store write failed; the alarm is kept in memory'));
     for (const a of this.store.loadOpen()) {
       this.byKey.set(a.key, a);
       this.byId.set(a.id, a);
       if (a.active) this.unconfirmed.add(a.id);
     }
+  }
+
+  /** Registers a family's alarm kinds with their default priorities (before its sources run). */
+  declareKinds(kinds: readonly AlarmKind[]): void {
+    this.kinds.declare(kinds);
+  }
+
+  /** The declared kinds, for the console and tests. */
+  declaredKinds(): AlarmKind[] {
+    return this.kinds.list();
   }
 
   /** Publishes the restored state and arms the restart grace and the daily prune. */
@@ -161,6 +176,8 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     const key = alarmKey(c.kind, c.source);
     const now = this.clock.now();
     const override = this.config.priorities[c.kind];
+    // Compound file over the source's own priority over the family's declared default.
+    const priority = this.kinds.priorityOf(c.kind, c.priority);
     const existing = this.byKey.get(key);
     if (!existing) {
       const alarm: Alarm = {
@@ -168,7 +185,7 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
         key,
         kind: c.kind,
         source: c.source.point === undefined ? { device: c.source.device } : { device: c.source.device, point: c.source.point },
-        priority: override ?? c.priority,
+        priority: override ?? priority,
         state: 'raised',
         active: c.momentary !== true,
         count: 1,
@@ -192,7 +209,7 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     Object.assign(existing.data, c.data);
     // A kind without an override escalates with its worst report, never de-escalates.
     if (override) existing.priority = override;
-    else if (PRIORITY_RANK[c.priority] > PRIORITY_RANK[existing.priority]) existing.priority = c.priority;
+    else if (PRIORITY_RANK[priority] > PRIORITY_RANK[existing.priority]) existing.priority = priority;
     const reactivated = existing.state === 'cleared';
     if (reactivated) {
       // Keeps an acknowledgement: the guard already owns this alarm; linkage fires again to tell them.

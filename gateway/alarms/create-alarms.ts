@@ -1,12 +1,12 @@
 /**
  * Builds the alarm lifecycle from the compound file: the manager on the outbox database
- * (open alarms are restored right here, before any source runs), the tap that the device
- * families record through, the linkage engine once outputs and cameras exist, and the
- * commands. Kept out of app.ts so the composition root stays a list of components.
+ * (open alarms are restored right here, before any source runs), the linkage engine once
+ * outputs and cameras exist, and the commands. Kept out of app.ts so the composition root
+ * stays a list of components. The families report their conditions to `manager` (their
+ * alarm sink) and declare their kinds with `manager.declareKinds()`.
  *
- * Order matters in two places: sources must record through `tap(outbox)` (else their
- * alarm events never become alarms), and the component must stop after the sources and
- * before the outbox closes (its final state/alarms write and pending events need the outbox).
+ * Order matters: the component must stop after the sources and before the outbox closes
+ * (its final state/alarms write and pending events need the outbox).
  */
 import type { CompoundConfig } from '../../config/schema.js';
 import type { Clock, Timers } from '../core/clock.js';
@@ -15,7 +15,6 @@ import type { LoggerFactory } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { alarmCommands } from './alarm-commands.js';
 import { AlarmManager } from './alarm-manager.js';
-import { withAlarmTap } from './alarm-tap.js';
 import { LinkageEngine } from './linkage.js';
 import type { CameraLinkage, OutputDriver } from './types.js';
 
@@ -28,8 +27,6 @@ export interface AlarmsComponent {
    * `notify` listener.
    */
   linkage(outputs?: OutputDriver, cameras?: CameraLinkage): LinkageEngine;
-  /** The outbox as device families must get it: forwards everything, feeds alarm conditions to the manager. */
-  tap<T extends Pick<Outbox, 'record'>>(outbox: T): T;
   commands(): CommandDefinition[];
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -66,7 +63,6 @@ export function createAlarms(opts: CreateAlarmsOptions): AlarmsComponent {
       if (started) engine.start();
       return engine;
     },
-    tap: (outbox) => withAlarmTap(outbox, manager, { log }),
     commands: () => alarmCommands(manager),
     async start() {
       started = true;

@@ -24,8 +24,12 @@ export interface AlarmCondition {
   /** Dotted kind, e.g. `zone.alarm`, `zone.tamper`, `panel.burglary`, `door.forced`, `charging.fire`, `device.offline`. */
   kind: string;
   source: EventSource;
-  /** Default priority of the kind; `alarms.priorities` in the compound file overrides it. */
-  priority: AlarmPriority;
+  /**
+   * This report's priority, when the source decides it per report; else the default the
+   * family declared for the kind (AlarmManager.declareKinds). `alarms.priorities` in the
+   * compound file overrides both.
+   */
+  priority?: AlarmPriority;
   /** Anything the guard or platform should see (zone name, DC-09 event code, temperature...). Never secrets. */
   data?: Record<string, unknown>;
   /**

@@ -10,8 +10,8 @@
  *   this.alarms.linkage(this.perimeter.outputs, this.cameras.linkage);   // both drivers: it rebuilds on what it is given
  *   components: { name: 'cameras', essential: false, start: () => this.cameras.start(), stop: () => this.cameras.stop() }
  *
- * The plain outbox, not the alarm tap: tamper, line and field reach the manager through
- * `sink`; what the family records itself is class `device` (online/offline, motion, input).
+ * Tamper, line and field reach the manager through `sink`; what the family records itself is
+ * class `device` (online/offline, motion, input).
  */
 import type { Secrets } from '../../config/load.js';
 import type { CompoundConfig } from '../../config/schema.js';

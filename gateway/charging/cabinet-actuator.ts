@@ -5,7 +5,8 @@
  *   1. power actions go on the bus at high priority, not awaited (a slow disk or uplink
  *      delays a record, never a cut);
  *   2. a new latch is written to the `charging_latches` table (after the cut is queued);
- *   3. the events that only inform.
+ *   3. the events that only inform; an alarm event is followed by its condition on the
+ *      alarm sink (kinds and priorities in alarm-kinds.ts).
  * `release` is charging.reset: refused while the cause is still read, otherwise the latch is
  * cleared durably first, then the contactor closed (cabinet command 2).
  */
@@ -16,6 +17,8 @@ import type { CommandContext } from '../commands/types.js';
 import { GatehouseError } from '../core/errors.js';
 import type { EventInput } from '../core/events.js';
 import type { Logger } from '../core/log.js';
+import { conditionOfEvent, reportCondition } from '../alarms/report.js';
+import type { AlarmSink } from '../alarms/types.js';
 import { safetyEvent } from './cabinet-events.js';
 import type { CabinetLatches } from './latches.js';
 import { TEMP_HYSTERESIS_C, energised, type CabinetCutReason, type SafetyAction, type SafetyInterlock } from './safety.js';
@@ -31,6 +34,8 @@ export interface ActuatorDeps {
   /** Writes one command at high priority; safety writes are not awaited. */
   send(cmd: CabinetCommand, why: 'safety' | 'command'): Promise<void>;
   record(e: EventInput): void;
+  /** Where the safety alarms go, after their raw event is recorded. */
+  sink: AlarmSink;
   /** A port was commanded off: not a local start until it reads de-energised. */
   stopping(port: number): void;
 }
@@ -80,6 +85,7 @@ export class SafetyActuator {
       if (!e) continue;
       if (e.class === 'alarm') this.d.log.warn({ cabinet: this.d.cabinet, type: e.type, data: e.data }, 'charging alarm');
       this.d.record(e);
+      if (e.class === 'alarm') reportCondition(this.d.sink, conditionOfEvent(e), this.d.log);
     }
   }
 

@@ -20,6 +20,7 @@ import { CabinetUnit } from './cabinet-unit.js';
 import { CabinetLatches, CabinetSerials } from './latches.js';
 import { ChargingSessions } from './sessions.js';
 import type { PresenceTracker } from '../presence/presence-policy.js';
+import type { AlarmSink } from '../alarms/types.js';
 
 /** Builds the bus of one line; `key` is cabinetBusKey() of the config, e.g. `tcp:10.0.0.5:502`. */
 export type BusFactory = (key: string, transport: TransportConfig) => ModbusBus;
@@ -32,6 +33,8 @@ export interface CabinetServiceOptions {
   /** The outbox records events and state; its database also keeps the charging sessions (unless `sessions` is given). */
   outbox: Pick<Outbox, 'record' | 'setState' | 'db'>;
   sessions?: ChargingSessions;
+  /** Where the safety alarms and announced outages go (the alarm manager). */
+  sink: AlarmSink;
   clock: Clock;
   timers: Timers;
   log: Logger;
@@ -69,7 +72,8 @@ export class CabinetService {
       const onBus = this.byBus.get(key) ?? new Map<number, CabinetUnit>();
       if (onBus.has(cfg.unitId)) throw new GatehouseError('CONFIG_INVALID', `unit id ${cfg.unitId} is used twice on ${key}`);
       const unit = new CabinetUnit({
-        cfg, bus, sessions: this.sessions, outbox: opts.outbox, clock: opts.clock, timers: opts.timers, log: opts.log, safety, latches, serials, liveStateMs,
+        cfg, bus, sessions: this.sessions, outbox: opts.outbox, sink: opts.sink,
+        clock: opts.clock, timers: opts.timers, log: opts.log, safety, latches, serials, liveStateMs,
         ...(opts.presence ? { presence: opts.presence } : {}),
       });
       onBus.set(cfg.unitId, unit);

@@ -31,12 +31,17 @@ import { SafetyActuator } from './cabinet-actuator.js';
 import { SafetyInterlock, energised } from './safety.js';
 import type { ChargingSessions } from './sessions.js';
 import { passThroughPresence, type DevicePresence, type PresenceTracker } from '../presence/presence-policy.js';
+import { reportCondition } from '../alarms/report.js';
+import type { AlarmSink } from '../alarms/types.js';
+import { DEVICE_OFFLINE_ALARM } from '../presence/alarm-kinds.js';
 
 export interface CabinetUnitDeps {
   cfg: CabinetConfig;
   bus: ModbusBus;
   sessions: ChargingSessions;
   outbox: Pick<Outbox, 'record' | 'setState'>;
+  /** Where the safety alarms and announced outages go (the alarm manager). */
+  sink: AlarmSink;
   clock: Clock;
   timers: Timers;
   log: Logger;
@@ -102,11 +107,14 @@ export class CabinetUnit {
     this.interlock = new SafetyInterlock(d.safety, latch?.reason ?? null);
     this.actuator = new SafetyActuator({
       cabinet: this.id, interlock: this.interlock, latches: d.latches, safety: d.safety, pollMs: d.cfg.pollMs, clock: d.clock, log: d.log,
-      send: (cmd, why) => this.send(cmd, why), record: (e) => this.record(e), stopping: (port) => this.stopping.add(port),
+      send: (cmd, why) => this.send(cmd, why), record: (e) => this.record(e), sink: d.sink, stopping: (port) => this.stopping.add(port),
     }, latch?.reason ?? null);
     this.faults = new FaultReporter(this.id, (e) => this.record(e));
     this.presence = (d.presence ?? passThroughPresence).track(this.id, 'cabinet', (a) => {
-      this.record(presenceEvent(this.id, a.online, a.reason));
+      const e = presenceEvent(this.id, a.online, a.reason);
+      this.record(e);
+      // One device.offline alarm per announced outage, after the raw event.
+      reportCondition(d.sink, { kind: DEVICE_OFFLINE_ALARM.kind, source: e.source, active: !a.online, data: { ...e.data } }, d.log);
       this.writeState(true);
     });
   }

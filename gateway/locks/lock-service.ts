@@ -1,7 +1,9 @@
 /**
  * The smart locks of the compound: one SmartLockDriver per configured lock, wired to the
  * embedded broker's in-process transport, their events recorded in the outbox, their
- * state kept as retained `state/{lock}`, and their commands offered to the router.
+ * state kept as retained `state/{lock}`, and their commands offered to the router. Tamper
+ * and an announced outage are conditions: the raw event is recorded, then the condition is
+ * reported to the alarm sink (kinds and priorities in alarm-kinds.ts).
  *
  * Nothing here waits on the uplink: events are recorded locally and the outbox delivers.
  */
@@ -13,6 +15,9 @@ import type { CommandDefinition } from '../commands/types.js';
 import { isGatehouseError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
+import { conditionOfEvent, reportCondition } from '../alarms/report.js';
+import type { AlarmSink } from '../alarms/types.js';
+import { DEVICE_OFFLINE_ALARM } from '../presence/alarm-kinds.js';
 import { lockCommands } from './commands.js';
 import { toPlatformEvent, toPlatformState } from './events.js';
 import { passThroughPresence, type DevicePresence, type PresenceAnnouncement, type PresenceTracker } from '../presence/presence-policy.js';
@@ -34,6 +39,8 @@ export interface LockServiceOptions {
   /** …or any transport, e.g. an in-memory bus in tests. */
   transport?: LockTransport;
   outbox: Pick<Outbox, 'record' | 'setState'>;
+  /** Where tamper and offline conditions go (the alarm manager). */
+  sink: AlarmSink;
   clock: Clock;
   timers: Timers;
   log: Logger;
@@ -163,6 +170,8 @@ export class LockService {
     const committed = this.opts.outbox.record(input);
     this.collecting?.push(committed);
     committed.catch((err: unknown) => this.recordFailed(err, input.type, e.lock));
+    // After its raw event, so the platform hears `lock.tamper` before the `alarm.raised` it causes.
+    if (e.type === 'tamper') reportCondition(this.opts.sink, conditionOfEvent(input), this.opts.log);
   }
 
   private announce(lock: string, a: PresenceAnnouncement): void {
@@ -170,6 +179,9 @@ export class LockService {
     if (!input) return;
     if (!a.online) this.opts.log.warn({ lock, type: input.type, data: input.data }, 'lock event');
     this.opts.outbox.record(input).catch((err: unknown) => this.recordFailed(err, input.type, lock));
+    // An announced outage is one device.offline alarm (the policy announces each outage once).
+    const offline = { kind: DEVICE_OFFLINE_ALARM.kind, source: input.source, active: !a.online, data: { ...input.data } };
+    reportCondition(this.opts.sink, offline, this.opts.log);
     const driver = this.drivers.get(lock);
     if (driver) this.writeState(lock, driver.snapshot());
   }

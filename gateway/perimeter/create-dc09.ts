@@ -3,8 +3,7 @@
  * composition root: `perimeter.dc09` (ports, timestamp window, connection cap) and
  * `alarmPanels` (accounts, keys by secret name, supervision).
  *
- * Like the perimeter, it reports conditions to `sink` itself: give it the plain outbox, not
- * the alarm tap's wrapper. Construction throws CONFIG_INVALID when a panel's key secret is
+ * Like every family, it reports conditions to `sink` itself. Construction throws CONFIG_INVALID when a panel's key secret is
  * missing or not 32/48/64 hex digits, so a bad key stops the start with its panel's name.
  */
 import type { CompoundConfig } from '../../config/schema.js';

@@ -3,9 +3,8 @@
  * schedules in the access time zone, with the access holidays) and outputs. Kept out of
  * app.ts so the composition root reads as a list of components.
  *
- * `outbox` must be the plain outbox, not the alarm tap's wrapper: the perimeter reports its
- * conditions to `sink` itself, and through the tap its partition.* events (class alarm,
- * no `active`) would become momentary alarms.
+ * Like every family, the perimeter reports its conditions to `sink` itself; what it records
+ * in the outbox (partition.*, zone.bypassed..., class alarm) are events, not conditions.
  */
 import type { CompoundConfig } from '../../config/schema.js';
 import type { AlarmSink, OutputDriver } from '../alarms/types.js';

@@ -7,7 +7,7 @@
  * Retained state: `state/{zone}`, `state/{partition}`, `state/{module}`, written on change.
  * Events (outbox): partition.armed / partition.disarmed, zone.bypassed / zone.unbypassed,
  * all class `alarm`. Alarms themselves are the AlarmManager's to record: this service only
- * reports conditions, so it must be given the plain outbox, not one behind the alarm tap.
+ * reports conditions to its sink.
  */
 import type { InputModuleConfig, OutputConfig, PartitionConfig, PerimeterConfig, ZoneConfig } from '../../config/schema.js';
 import { cabinetBusKey } from '../../config/schema.js';

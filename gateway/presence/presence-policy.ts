@@ -3,9 +3,11 @@
  * DC-09 panels, cameras). A family reports RAW observations of a device ("it answered",
  * "it stopped answering, because...") and the policy decides what is ANNOUNCED: the family's
  * announce callback records `device.online` / `device.offline`, writes the retained
- * presence and raises or clears the family's offline alarm, exactly as before, but only
- * when the policy says so. What the family does operationally (re-send a lock state, drop
- * a half-typed PIN) stays on the raw observation.
+ * presence and raises or clears the family's offline alarm on the alarm sink (its own kind:
+ * `reader.offline`, `module.offline`, `panel.offline`, or `device.offline` of alarm-kinds.ts
+ * for locks and cabinets), but only when the policy says so: one alarm per outage. What the
+ * family does operationally (re-send a lock state, drop a half-typed PIN) stays on the raw
+ * observation.
  *
  * Damping: announced changes are counted over `windowMs`. A change beyond `maxChanges`
  * starts a flapping episode: the device is announced offline (if it was online), one
@@ -25,6 +27,7 @@ import type { AlarmSink } from '../alarms/types.js';
 import type { Clock, TimerHandle, Timers } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
+import { DEVICE_FLAPPING_ALARM } from './alarm-kinds.js';
 
 export type DeviceFamily = 'reader' | 'lock' | 'cabinet' | 'module' | 'panel' | 'camera';
 
@@ -50,7 +53,6 @@ export interface PresenceTracker {
   track(device: string, family: DeviceFamily, announce: Announce): DevicePresence;
 }
 
-export const FLAPPING_ALARM = { kind: 'device.flapping', priority: 'medium' as const };
 /** The retained state of every device while the gateway is stopped (planned stop, not an outage). */
 export const GATEWAY_STOPPED = { online: null, reason: 'gateway_stopped' } as const;
 
@@ -191,9 +193,9 @@ export class PresencePolicy implements PresenceTracker {
     t.flappingRaised = true;
     try {
       this.opts.sink.raise({
-        kind: FLAPPING_ALARM.kind,
+        // Its priority is the one declared in alarm-kinds.ts.
+        kind: DEVICE_FLAPPING_ALARM.kind,
         source: { device: t.device },
-        priority: FLAPPING_ALARM.priority,
         data: { family: t.family, changes: t.changes.length + 1, windowMs, holdMs: t.holdMs, episode: t.episodes },
       });
     } catch (err) {
@@ -218,7 +220,7 @@ export class PresencePolicy implements PresenceTracker {
     if (this.stopped || t.held || !t.flappingRaised) return;
     t.flappingRaised = false;
     try {
-      this.opts.sink.clear(FLAPPING_ALARM.kind, { device: t.device }, { stableMs: 2 * t.holdMs });
+      this.opts.sink.clear(DEVICE_FLAPPING_ALARM.kind, { device: t.device }, { stableMs: 2 * t.holdMs });
     } catch (err) {
       this.opts.log.error({ device: t.device, err: (err as Error).message }, 'flapping alarm could not be cleared');
     }

@@ -30,6 +30,7 @@ import type { CommandContext } from '../../gateway/commands/types.js';
 import { silentLogger } from '../../gateway/core/log.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { startSimulatedCabinets, type SimulatedCabinets } from '../../sim/cabinet/index.js';
+import { FakeAlarmSink } from '../helpers/fake-alarm-sink.js';
 
 const POLL_MS = 200;
 const PORTS = 12;
@@ -96,7 +97,7 @@ export async function benchSmokeCutoff({ quick }: { quick: boolean }): Promise<S
     const ob = outbox;
     const cabinets = [CabinetConfig.parse({ id: CAB, bus: { tcp: { host: '127.0.0.1', port: s.tcpPort(CAB) } }, unitId: 1, ports: PORTS, pollMs: POLL_MS })];
     const makeService = () => new CabinetService({
-      cabinets, outbox: ob, clock, timers: realTimers, log: silentLogger(),
+      cabinets, outbox: ob, sink: new FakeAlarmSink(), clock, timers: realTimers, log: silentLogger(),
       busOptions: { timeoutMs: 150, retries: 0, deadAfter: 2, backoff: { minMs: 100, maxMs: 500 } },
     });
     const ctx = (): CommandContext => ({ id: 'bench', caller: { via: 'cli', role: 'admin', principal: 'bench' }, deadline: performance.now() + 10_000 });

@@ -56,7 +56,7 @@ class CountingSink implements AlarmSink {
   cleared = 0;
   raise(c: AlarmCondition): Alarm {
     this.raised++;
-    return { id: '', key: '', kind: c.kind, source: c.source, priority: c.priority, state: 'raised', active: true, count: 1, raisedAt: 0, lastAt: 0, data: {}, media: [] };
+    return { id: '', key: '', kind: c.kind, source: c.source, priority: c.priority ?? 'high', state: 'raised', active: true, count: 1, raisedAt: 0, lastAt: 0, data: {}, media: [] };
   }
   clear(): Alarm | undefined {
     this.cleared++;

@@ -1,7 +1,7 @@
 /**
  * Events per flapping device per hour, as the platform would receive them (everything the
  * outbox records with the device as source: device.*, reader.*, the lifecycle's alarm.*).
- * Simulated time (ManualClock), real outbox (SQLite file), real AlarmManager and alarm tap.
+ * Simulated time (ManualClock), real outbox (SQLite file), real AlarmManager (the families report to it).
  *
  * - reader, wrong security block from the first reply of each session (issue 11's firmware);
  * - reader, wrong security block a few exchanges into each session;
@@ -21,7 +21,6 @@ import { encodeStatus } from '../../drivers/smartlock/codec.js';
 import { MemoryTransport } from '../../drivers/smartlock/memory-transport.js';
 import { AccessService } from '../../gateway/access/access-service.js';
 import { AlarmManager } from '../../gateway/alarms/alarm-manager.js';
-import { withAlarmTap } from '../../gateway/alarms/alarm-tap.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { silentLogger } from '../../gateway/core/log.js';
 import { LockService } from '../../gateway/locks/lock-service.js';
@@ -88,7 +87,7 @@ async function flappingReader(goodReplies: number, hours: number): Promise<PerHo
     decider: { decide: () => ({ granted: false, reason: 'unknown', credential: '****', method: 'card' }), commitPassage: () => undefined },
     lineFactory: (bus, readers) => new OsdpControlPanel({ bus, readers, clock: w.clock, timers: w.clock, log, openPort: () => line }),
     readerKey: () => KEY, readerInstalled: () => false, onKeySet: () => undefined,
-    outbox: withAlarmTap(w.outbox, w.manager, { log }),
+    outbox: w.outbox, sink: w.manager,
     uplinkConnected: () => true,
     ...(w.presence ? { presence: w.presence as never } : {}),
     clock: w.clock, timers: w.clock, log,
@@ -114,7 +113,7 @@ async function flappingLock(hours: number, stepMs: number, next: (announced: boo
   const transport = new MemoryTransport();
   const log = silentLogger();
   const locks = new LockService({
-    locks: [{ id: 'flat-1', offlineAfterMs: 600_000 } as never], transport, outbox: withAlarmTap(w.outbox, w.manager, { log }), clock: w.clock, timers: w.clock, log,
+    locks: [{ id: 'flat-1', offlineAfterMs: 600_000 } as never], transport, outbox: w.outbox, sink: w.manager, clock: w.clock, timers: w.clock, log,
     ...(w.presence ? { presence: w.presence as never } : {}),
   });
   locks.start();

@@ -10,6 +10,7 @@ import type { GatehouseError } from '../../gateway/core/errors.js';
 import { silentLogger } from '../../gateway/core/log.js';
 import type { Outbox } from '../../gateway/outbox/outbox.js';
 import { CabinetService as Service } from '../../gateway/charging/cabinet-service.js';
+import { FakeAlarmSink } from './fake-alarm-sink.js';
 
 export type Json = Record<string, any>;
 export type RecordedEvent = Json & { class: string; body: string };
@@ -37,7 +38,9 @@ export function cabinetProbes(outbox: () => Outbox, service: () => CabinetServic
 
 type ServiceOptions = ConstructorParameters<typeof Service>[0];
 
-/** A service with the test defaults: real timers, no logs, meter values every 200 ms. */
-export function testCabinetService(opts: Pick<ServiceOptions, 'cabinets' | 'outbox' | 'busOptions'> & { clock: Clock; safety?: ServiceOptions['safety'] }): CabinetService {
-  return new Service({ timers: realTimers, log: silentLogger(), meterIntervalMs: 200, ...opts });
+/** A service with the test defaults: real timers, no logs, meter values every 200 ms, alarms into a recording sink. */
+export function testCabinetService(
+  opts: Pick<ServiceOptions, 'cabinets' | 'outbox' | 'busOptions'> & { clock: Clock; safety?: ServiceOptions['safety']; sink?: ServiceOptions['sink'] },
+): CabinetService {
+  return new Service({ timers: realTimers, log: silentLogger(), meterIntervalMs: 200, sink: new FakeAlarmSink(), ...opts });
 }

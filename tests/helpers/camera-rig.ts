@@ -24,7 +24,7 @@ export class RecordingSink implements AlarmSink {
   calls: SinkCall[] = [];
   raise(c: AlarmCondition): Alarm {
     this.calls.push({ op: 'raise', kind: c.kind, source: c.source, priority: c.priority, momentary: (c as { momentary?: boolean }).momentary });
-    return { id: `A${this.calls.length}`, key: '', kind: c.kind, source: c.source, priority: c.priority, state: 'raised', active: true, count: 1, raisedAt: 0, lastAt: 0, data: c.data ?? {}, media: [] };
+    return { id: `A${this.calls.length}`, key: '', kind: c.kind, source: c.source, priority: c.priority ?? 'high', state: 'raised', active: true, count: 1, raisedAt: 0, lastAt: 0, data: c.data ?? {}, media: [] };
   }
   clear(kind: string, source: EventSource): Alarm | undefined {
     this.calls.push({ op: 'clear', kind, source });

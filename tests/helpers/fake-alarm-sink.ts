@@ -26,7 +26,7 @@ export class FakeAlarmSink implements AlarmSink {
     this.onRaise?.(c);
     this.calls.push({ op: 'raise', kind: c.kind, device: c.source.device, priority: c.priority, ...(c.data ? { data: c.data } : {}), at });
     this.active.set(key(c.kind, c.source), c);
-    return { id: `fake-${this.calls.length}`, key: key(c.kind, c.source), kind: c.kind, source: c.source, priority: c.priority, state: 'raised', active: true, count: 1, raisedAt: Date.now(), lastAt: Date.now(), data: c.data ?? {}, media: [] };
+    return { id: `fake-${this.calls.length}`, key: key(c.kind, c.source), kind: c.kind, source: c.source, priority: c.priority ?? 'high', state: 'raised', active: true, count: 1, raisedAt: Date.now(), lastAt: Date.now(), data: c.data ?? {}, media: [] };
   }
 
   clear(kind: string, source: EventSource): Alarm | undefined {

@@ -1,6 +1,6 @@
 /**
- * The alarm lifecycle end to end on a real Mosquitto: a door's forced/cleared events go
- * through the alarm tap, a guard acknowledges and closes, and a platform subscriber gets
+ * The alarm lifecycle end to end on a real Mosquitto: a door's forced/cleared events are
+ * recorded and reported to the alarm manager as the access family does it, a guard acknowledges and closes, and a platform subscriber gets
  * alarm.raised → acknowledged → cleared → closed in that order on evt/alarm (next to the
  * door's own events), with state/alarms retained for a late subscriber.
  */
@@ -11,9 +11,11 @@ import { realTimers } from '../../gateway/core/clock.js';
 import type { Envelope } from '../../gateway/core/events.js';
 import { silentLogger } from '../../gateway/core/log.js';
 import { evtTopic, stateTopic } from '../../gateway/core/topics.js';
+import type { EventInput } from '../../gateway/core/events.js';
 import { doorEvent } from '../../gateway/access/access-events.js';
+import { ALARM_KINDS as ACCESS_ALARM_KINDS } from '../../gateway/access/alarm-kinds.js';
 import { AlarmManager } from '../../gateway/alarms/alarm-manager.js';
-import { withAlarmTap } from '../../gateway/alarms/alarm-tap.js';
+import { conditionOfEvent, reportCondition } from '../../gateway/alarms/report.js';
 import { Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
 import { makeRig, TEST_ROOT, type Rig } from '../helpers/uplink-rig.js';
 import { waitFor } from '../helpers/wait.js';
@@ -45,14 +47,20 @@ describe('alarms → uplink → mosquitto', () => {
     rig = makeRig({ url: broker.url });
     const clock = { now: () => Date.now(), monotonic: () => performance.now(), state: () => 'synced' as const };
     const manager = new AlarmManager({ db: rig.outbox.db, outbox: rig.outbox, config: AlarmsConfig.parse({}), clock, timers: realTimers, log: silentLogger(), stateDebounceMs: 50 });
+    manager.declareKinds(ACCESS_ALARM_KINDS);
     manager.start();
-    const tapped = withAlarmTap(rig.outbox, manager, { log: silentLogger() });
+    // What AccessService.recordAlarm does: the raw event, then its condition.
+    const door = { record: (e: EventInput) => {
+      const recorded = rig.outbox.record(e);
+      reportCondition(manager, conditionOfEvent(e), silentLogger());
+      return recorded;
+    } };
     rig.uplink.start();
 
-    await tapped.record(doorEvent({ type: 'door.forced', data: { door: 'gate' } }));
+    await door.record(doorEvent({ type: 'door.forced', data: { door: 'gate' } }));
     const id = manager.list()[0]!.id;
     manager.acknowledge(id, { by: 'anna', role: 'guard', note: 'on my way' });
-    await tapped.record(doorEvent({ type: 'door.forced_cleared', data: { door: 'gate' } }));
+    await door.record(doorEvent({ type: 'door.forced_cleared', data: { door: 'gate' } }));
     manager.close(id, { by: 'anna', role: 'guard', note: 'door repaired' });
 
     const lifecycle = () => alarmsSeen.filter((e) => e.type.startsWith('alarm.'));
@@ -69,7 +77,7 @@ describe('alarms → uplink → mosquitto', () => {
     expect(lifecycle()[3]!.data).toMatchObject({ kind: 'door.forced', priority: 'high', count: 1, by: 'anna', role: 'guard', note: 'door repaired', reason: 'operator' });
 
     // A second alarm stays open; a subscriber arriving later gets the retained summary.
-    await tapped.record({ class: 'alarm', type: 'door.held_open', source: { device: 'lobby' }, data: { door: 'lobby', active: true, priority: 'medium' } });
+    await door.record({ class: 'alarm', type: 'door.held_open', source: { device: 'lobby' }, data: { door: 'lobby', active: true, priority: 'medium' } });
     const late = await mqtt.connectAsync(broker.url, { clientId: 'test-platform-late', reconnectPeriod: 0 });
     try {
       const retained: { body: Record<string, any>; retain: boolean }[] = [];

@@ -19,6 +19,7 @@ import { Outbox } from '../../gateway/outbox/outbox.js';
 import type { CommandContext, CommandDefinition } from '../../gateway/commands/types.js';
 import type { Envelope } from '../../gateway/core/events.js';
 import { Scenario, seededRandom, startSimulatedLocks, type SimulatedLocks } from '../../sim/smartlock/index.js';
+import { FakeAlarmSink } from '../helpers/fake-alarm-sink.js';
 
 const ROOT = 'gatehouse/v1/test-court/gw-1';
 const LOCKS = ['flat-1-101', 'flat-1-102', 'flat-2-201'];
@@ -66,7 +67,7 @@ describe('smart locks: simulator → embedded broker → LockService → outbox'
     });
     url = `mqtt://127.0.0.1:${(await broker.start()).port}`;
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    service = new LockService({ locks: LOCKS.map((id) => LockConfig.parse({ id, offlineAfterMs: 60_000 })), broker, outbox, clock, timers: realTimers, log: log.child({ component: 'locks' }), commandTimeoutMs: 1500 });
+    service = new LockService({ locks: LOCKS.map((id) => LockConfig.parse({ id, offlineAfterMs: 60_000 })), broker, outbox, sink: new FakeAlarmSink(), clock, timers: realTimers, log: log.child({ component: 'locks' }), commandTimeoutMs: 1500 });
     commands = new Map(service.commands().map((c) => [c.name, c]));
     service.start();
     sim = await startSimulatedLocks({ url, locks: LOCKS.map((id) => ({ id, password: PASSWORDS[id]! })), seed: 7, scenario: false, timeScale: 0.02, reconnectPeriodMs: 200 });

@@ -14,6 +14,7 @@ import { doorCommands } from '../../gateway/access/door-commands.js';
 import type { EventInput } from '../../gateway/core/events.js';
 import type { OutputControl, ReaderEvent } from '../../drivers/osdp/types.js';
 import { rawFromCardHex } from '../../drivers/osdp/card.js';
+import { FakeAlarmSink } from '../helpers/fake-alarm-sink.js';
 
 class FakeLine extends EventEmitter implements ReaderLine {
   log: string[] = [];
@@ -49,6 +50,7 @@ function rig(decide: (r: DecisionRequest) => ReturnType<Decider['decide']>) {
   const requests: DecisionRequest[] = [];
   const passages: unknown[] = [];
   let uplink = true;
+  const sink = new FakeAlarmSink();
   const service = new AccessService({
     buses: config.osdpBuses,
     readers: config.readers,
@@ -67,13 +69,14 @@ function rig(decide: (r: DecisionRequest) => ReturnType<Decider['decide']>) {
       },
       setState: async () => undefined,
     },
+    sink,
     uplinkConnected: () => uplink,
     clock,
     timers: clock,
     log: silentLogger(),
   });
   const card = (hex: string, address = 1) => line.send({ kind: 'card', address, bits: 32, data: rawFromCardHex(hex, 32), format: 0 });
-  return { clock, line, events, requests, passages, service, card, setUplink: (v: boolean) => (uplink = v) };
+  return { clock, line, events, requests, passages, service, card, sink, setUplink: (v: boolean) => (uplink = v) };
 }
 
 const granted: Decision = { granted: true, reason: 'granted', credentialId: 'alice', credential: '****BEEF', method: 'card' };

@@ -10,13 +10,15 @@ import { join } from 'node:path';
 import { AlarmsConfig, LinkageRule } from '../../config/perimeter-schema.js';
 import { CommandsConfig } from '../../config/schema.js';
 import { ManualClock } from '../../gateway/core/clock.js';
-import type { Envelope } from '../../gateway/core/events.js';
+import type { Envelope, EventInput } from '../../gateway/core/events.js';
 import { silentLogger, type LoggerFactory } from '../../gateway/core/log.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { CommandRouter } from '../../gateway/commands/router.js';
 import type { Caller, CommandReply } from '../../gateway/commands/types.js';
 import { doorEvent } from '../../gateway/access/access-events.js';
 import { createAlarms, type AlarmsComponent } from '../../gateway/alarms/create-alarms.js';
+import { conditionOfEvent, reportCondition } from '../../gateway/alarms/report.js';
+import { ALARM_KINDS as ACCESS_ALARM_KINDS } from '../../gateway/access/alarm-kinds.js';
 
 const PLATFORM: Caller = { via: 'uplink', role: 'platform', principal: 'platform' };
 const GUARD: Caller = { via: 'console', role: 'guard', principal: 'anna' };
@@ -36,7 +38,12 @@ describe('alarm commands through the router', () => {
     if (!r.ok) throw new Error(`command failed: ${JSON.stringify(r.error)}`);
     return r.result;
   };
-  const forced = (door: string, active = true) => void alarms.tap(outbox).record(doorEvent({ type: active ? 'door.forced' : 'door.forced_cleared', data: { door } }));
+  /** A door condition as the access family reports it: the raw event, then the sink. */
+  const report = (e: EventInput) => {
+    void outbox.record(e);
+    reportCondition(alarms.manager, conditionOfEvent(e), silentLogger());
+  };
+  const forced = (door: string, active = true) => report(doorEvent({ type: active ? 'door.forced' : 'door.forced_cleared', data: { door } }));
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-alarm-cmds-'));
@@ -44,6 +51,7 @@ describe('alarm commands through the router', () => {
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
     router = new CommandRouter({ config: CommandsConfig.parse({}), outbox, clock, log: silentLogger(), timers: clock });
     alarms = createAlarms({ config: { alarms: AlarmsConfig.parse({}), linkage: [LinkageRule.parse({ when: { kinds: ['door.forced'] }, do: [{ notify: 'console' }] })] }, outbox, clock, timers: clock, logs });
+    alarms.manager.declareKinds(ACCESS_ALARM_KINDS);
     for (const def of alarms.commands()) router.register(def);
     alarms.linkage();
     await alarms.start();
@@ -108,13 +116,12 @@ describe('alarm commands through the router', () => {
   });
 
   it('alarm.list puts open alarms first (priority, newest) and then recently closed ones when asked', async () => {
-    const tapped = alarms.tap(outbox);
-    void tapped.record({ class: 'alarm', type: 'door.held_open', source: { device: 'lobby' }, data: { door: 'lobby', active: true, priority: 'medium' } });
+    report({ class: 'alarm', type: 'door.held_open', source: { device: 'lobby' }, data: { door: 'lobby', active: true, priority: 'medium' } });
     clock.advance(1000);
     forced('gate');
     clock.advance(1000);
     forced('back');
-    void tapped.record({ class: 'alarm', type: 'door.held_open', source: { device: 'lobby' }, data: { door: 'lobby', active: false, priority: 'medium' } });
+    report({ class: 'alarm', type: 'door.held_open', source: { device: 'lobby' }, data: { door: 'lobby', active: false, priority: 'medium' } });
     const lobby = alarms.manager.list().find((a) => a.source.device === 'lobby')!;
     alarms.manager.close(lobby.id, { by: 'anna' });
     expect(result(await run('alarm.list', {}, GUARD)).alarms.map((a: any) => a.source.device)).toEqual(['back', 'gate']);

@@ -16,6 +16,7 @@ import { LockService } from '../../gateway/locks/lock-service.js';
 import { LockConfig } from '../../config/schema.js';
 import { MemoryTransport } from '../../drivers/smartlock/memory-transport.js';
 import { lockTopics } from '../../drivers/smartlock/topics.js';
+import { FakeAlarmSink } from '../helpers/fake-alarm-sink.js';
 
 type Json = Record<string, unknown>;
 const ROOT = 'gatehouse/v1/maple-court/gw-1';
@@ -134,7 +135,7 @@ describe('what the gateway really records validates', () => {
     const clock = new ManualClock();
     const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
     const transport = new MemoryTransport();
-    const locks = new LockService({ locks: [LockConfig.parse({ id: 'flat-a', offlineAfterMs: 60_000 })], transport, outbox, clock, timers: clock, log: silentLogger() });
+    const locks = new LockService({ locks: [LockConfig.parse({ id: 'flat-a', offlineAfterMs: 60_000 })], transport, outbox, sink: new FakeAlarmSink(), clock, timers: clock, log: silentLogger() });
     locks.start();
     const A = lockTopics('flat-a');
     const say = (topic: string, body: unknown) => transport.publish(topic, JSON.stringify(body));

@@ -10,7 +10,7 @@ export class FakeSink implements AlarmSink {
     this.calls.push({ op: 'raise', condition });
     const key = `${condition.kind}|${condition.source.device}|${condition.source.point ?? ''}`;
     this.active.set(key, condition);
-    return { id: key, key, kind: condition.kind, source: condition.source, priority: condition.priority, state: 'raised', active: true, count: 1, raisedAt: 0, lastAt: 0, data: condition.data ?? {}, media: [] };
+    return { id: key, key, kind: condition.kind, source: condition.source, priority: condition.priority ?? 'high', state: 'raised', active: true, count: 1, raisedAt: 0, lastAt: 0, data: condition.data ?? {}, media: [] };
   }
   clear(kind: string, source: EventSource, data?: Record<string, unknown>): Alarm | undefined {
     this.calls.push(data ? { op: 'clear', kind, source, data } : { op: 'clear', kind, source });

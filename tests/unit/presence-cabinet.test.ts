@@ -49,6 +49,7 @@ describe('a cabinet rebooting in a loop', () => {
       bus,
       sessions: new ChargingSessions({ db: outbox.db, clock }),
       outbox,
+      sink,
       clock,
       timers: clock,
       log: silentLogger(),

@@ -1,6 +1,6 @@
 /**
- * The shared presence policy on a real outbox (SQLite file), the real AlarmManager and the
- * alarm tap, driven by a ManualClock: a device announced the way the lock and reader
+ * The shared presence policy on a real outbox (SQLite file) and the real AlarmManager (with
+ * the kinds the families declare), driven by a ManualClock: a device announced the way the lock and reader
  * families announce it, flapping in every pattern we could think of, must cost the platform
  * a bounded number of events per hour and raise one device.flapping alarm per episode.
  */
@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { AlarmsConfig } from '../../config/perimeter-schema.js';
 import { PresenceConfig } from '../../config/presence-schema.js';
 import { AlarmManager } from '../../gateway/alarms/alarm-manager.js';
-import { withAlarmTap } from '../../gateway/alarms/alarm-tap.js';
+import { reportCondition } from '../../gateway/alarms/report.js';
+import { ALARM_KINDS as ACCESS_ALARM_KINDS } from '../../gateway/access/alarm-kinds.js';
+import { ALARM_KINDS as LOCK_ALARM_KINDS } from '../../gateway/locks/alarm-kinds.js';
+import { ALARM_KINDS as PRESENCE_ALARM_KINDS } from '../../gateway/presence/alarm-kinds.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import type { Envelope } from '../../gateway/core/events.js';
 import { silentLogger } from '../../gateway/core/log.js';
@@ -33,24 +36,26 @@ describe('PresencePolicy', () => {
     outbox.flush();
     return outbox.readEvents(0, 100_000).map((r) => JSON.parse(r.body) as Envelope).filter((e) => e.source.device === device);
   };
-  /** A reader as access-service.ts announces it: device.* plus the reader.offline alarm event, through the tap. */
+  /** A reader as access-service.ts announces it: device.* plus the reader.offline alarm event, then its condition. */
   const reader = (id = 'gate-in'): DevicePresence => {
-    const tapped = withAlarmTap(outbox, manager, { log: silentLogger() });
     let raised = false;
     return policy.track(id, 'reader', (a) => {
       const source = { device: id };
-      void tapped.record(a.online ? { class: 'device', type: 'device.online', source, data: { family: 'reader', secure: true } } : { class: 'device', type: 'device.offline', source, data: { family: 'reader', reason: a.reason } });
+      void outbox.record(a.online ? { class: 'device', type: 'device.online', source, data: { family: 'reader', secure: true } } : { class: 'device', type: 'device.offline', source, data: { family: 'reader', reason: a.reason } });
       if (a.online && !raised) return;
       raised = !a.online;
-      void tapped.record({ class: 'alarm', type: 'reader.offline', source, data: { reader: id, active: !a.online, priority: 'medium' } });
+      void outbox.record({ class: 'alarm', type: 'reader.offline', source, data: { reader: id, active: !a.online, priority: 'medium' } });
+      reportCondition(manager, { kind: 'reader.offline', source, active: !a.online, data: { reader: id } }, silentLogger());
     });
   };
-  /** A lock as lock-service.ts announces it: device.online/offline through the alarm tap. */
+  /** A lock as lock-service.ts announces it: device.online/offline, then the device.offline condition. */
   const lock = (id = 'flat-1', p: { track: PresencePolicy['track'] } = policy): DevicePresence => {
-    const tapped = withAlarmTap(outbox, manager, { log: silentLogger() });
-    return p.track(id, 'lock', (a) =>
-      void tapped.record(a.online ? { class: 'device', type: 'device.online', source: { device: id }, data: { family: 'lock' } } : { class: 'device', type: 'device.offline', source: { device: id }, data: { family: 'lock', reason: a.reason } }),
-    );
+    return p.track(id, 'lock', (a) => {
+      const source = { device: id };
+      const data = a.online ? { family: 'lock' } : { family: 'lock', reason: a.reason };
+      void outbox.record({ class: 'device', type: a.online ? 'device.online' : 'device.offline', source, data });
+      reportCondition(manager, { kind: 'device.offline', source, active: !a.online, data }, silentLogger());
+    });
   };
   const make = (config: Partial<PresenceConfig> = {}) => new PresencePolicy({ config: PresenceConfig.parse(config), clock, timers: clock, sink: manager, log: silentLogger() });
 
@@ -59,6 +64,7 @@ describe('PresencePolicy', () => {
     clock = new ManualClock();
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
     manager = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+    manager.declareKinds([...PRESENCE_ALARM_KINDS, ...LOCK_ALARM_KINDS, ...ACCESS_ALARM_KINDS]);
     manager.start();
     policy = make();
   });

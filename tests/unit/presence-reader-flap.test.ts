@@ -2,7 +2,7 @@
  * The flapping reader of issue 11, through the whole access pipeline on a ManualClock: the
  * simulated reader's protocol layer (SimPd, with its "handshakes correctly, then a wrong
  * security block" fault) on an in-memory line, the real OsdpControlPanel, AccessService,
- * presence policy, alarm tap and AlarmManager, and a real outbox (SQLite file). What the
+ * presence policy and AlarmManager, and a real outbox (SQLite file). What the
  * platform would receive is what the outbox holds for the reader.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,7 +15,8 @@ import { CompoundConfig } from '../../config/schema.js';
 import { OsdpControlPanel } from '../../drivers/osdp/control-panel.js';
 import { AccessService } from '../../gateway/access/access-service.js';
 import { AlarmManager } from '../../gateway/alarms/alarm-manager.js';
-import { withAlarmTap } from '../../gateway/alarms/alarm-tap.js';
+import { ALARM_KINDS as ACCESS_ALARM_KINDS } from '../../gateway/access/alarm-kinds.js';
+import { ALARM_KINDS as PRESENCE_ALARM_KINDS } from '../../gateway/presence/alarm-kinds.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import type { Envelope } from '../../gateway/core/events.js';
 import { silentLogger } from '../../gateway/core/log.js';
@@ -41,6 +42,7 @@ function pipeline(fault: number) {
   const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
   const log = silentLogger();
   const manager = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log });
+  manager.declareKinds([...PRESENCE_ALARM_KINDS, ...ACCESS_ALARM_KINDS]);
   manager.start();
   const presence = new PresencePolicy({ config: PresenceConfig.parse({}), clock, timers: clock, sink: manager, log });
   const line = new FakeOsdpLine(clock, [{ address: 1, key: KEY }, { address: 2, key: KEY }]);
@@ -56,7 +58,8 @@ function pipeline(fault: number) {
     readerKey: () => KEY,
     readerInstalled: () => false,
     onKeySet: () => undefined,
-    outbox: withAlarmTap(outbox, manager, { log }),
+    outbox,
+    sink: manager,
     uplinkConnected: () => true,
     presence,
     clock,

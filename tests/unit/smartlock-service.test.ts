@@ -50,7 +50,7 @@ describe('LockService', () => {
     clock = new ManualClock();
     broker = new FakeBroker();
     outbox = new FakeOutbox();
-    service = new LockService({ locks: ['flat-a', 'flat-b'].map((id) => LockConfig.parse({ id, offlineAfterMs: 60_000 })), broker, outbox, clock, timers: clock, log: silentLogger() });
+    service = new LockService({ locks: ['flat-a', 'flat-b'].map((id) => LockConfig.parse({ id, offlineAfterMs: 60_000 })), broker, outbox, sink: new FakeAlarmSink(), clock, timers: clock, log: silentLogger() });
     service.start();
   });
 
@@ -134,7 +134,7 @@ describe('LockService', () => {
   it('with the presence policy: a lock on a bad Wi-Fi link is held offline (events and retained state) with one device.flapping', () => {
     const sink = new FakeAlarmSink();
     const presence = new PresencePolicy({ config: PresenceConfig.parse({}), clock, timers: clock, sink, log: silentLogger() });
-    const damped = new LockService({ locks: [LockConfig.parse({ id: 'flat-c' })], broker, outbox, clock, timers: clock, log: silentLogger(), presence });
+    const damped = new LockService({ locks: [LockConfig.parse({ id: 'flat-c' })], broker, outbox, sink, clock, timers: clock, log: silentLogger(), presence });
     damped.start();
     const C = lockTopics('flat-c');
     for (let i = 0; i < 100; i++) {
