@@ -49,6 +49,33 @@ export interface RunningScenario {
   stop(): Promise<void>;
 }
 
+/** What `gatehouse sim --config FILE` gives a family's simulators. */
+export interface SimBench {
+  /** The broker FILE names, for simulated MQTT devices. */
+  brokerUrl: string;
+  /** A secret of FILE's secrets (device passwords and keys the simulators must share). */
+  secret(name: string): string | undefined;
+}
+
+/** A family's simulators running for `gatehouse sim`: what to tell the installer, and the stop. */
+export interface SimulatedFamily {
+  lines: string[];
+  stop(): Promise<void>;
+}
+
+/** A bench that cannot start because of the compound file (exit 2, like any configuration error). */
+export class BenchConfigError extends Error {}
+
+/** Runs a family's start, naming what could not be simulated when it fails. */
+export async function simulating<T>(what: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    if (err instanceof BenchConfigError) throw err;
+    throw new Error(`cannot simulate the ${what}: ${(err as Error).message}`);
+  }
+}
+
 export interface DemoScenario {
   /** The family it plays (a name of the family registry). */
   family: string;
@@ -59,6 +86,11 @@ export interface DemoScenario {
    * it; undefined when the family is not in the compound or cannot run here (say why).
    */
   prepare(config: CompoundConfig, say: (line: string) => void, story: DemoStory): Promise<RunningScenario | undefined>;
+  /**
+   * `gatehouse sim --config FILE`: this family's devices of FILE, each where the gateway will
+   * look for it; undefined when FILE has none.
+   */
+  simulate?(config: CompoundConfig, bench: SimBench): Promise<SimulatedFamily | undefined>;
 }
 
 export const SCENARIO_FILE = 'demo-scenario';

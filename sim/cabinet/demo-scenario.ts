@@ -7,7 +7,7 @@
  * Also `startCabinetsOf`, for `gatehouse sim --config FILE`.
  */
 import type { CabinetConfig } from '../../config/schema.js';
-import type { DemoHost, DemoScenario } from '../scenarios.js';
+import { simulating, type DemoHost, type DemoScenario } from '../scenarios.js';
 import { startSimulatedCabinets, type SimulatedCabinets } from './index.js';
 
 /** Bikes plugged in when the demo starts, and the ones the demo starts charging. */
@@ -37,6 +37,19 @@ export const scenario: DemoScenario = {
       ],
       halt: () => charging?.stop(),
       stop: () => sim.stop(),
+    };
+  },
+  async simulate(config) {
+    if (config.cabinets.length === 0) return undefined;
+    const started = await simulating('cabinets', () => startCabinetsOf(config.cabinets));
+    return {
+      lines: config.cabinets.map((c) => {
+        const where = 'tcp' in c.bus ? `Modbus TCP ${c.bus.tcp.host}:${c.bus.tcp.port}` : `Modbus RTU ${c.bus.rtu.path} unit ${c.unitId}`;
+        return `simulating cabinet ${c.id} (${c.ports} ports) on ${where}`;
+      }),
+      stop: async () => {
+        await Promise.all(started.map((s) => s.stop()));
+      },
     };
   },
 };

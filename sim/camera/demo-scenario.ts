@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { CompoundConfig } from '../../config/schema.js';
-import type { DemoScenario } from '../scenarios.js';
+import { simulating, type DemoScenario } from '../scenarios.js';
 import { startSimulatedCameras, type SimulatedCamera } from './index.js';
 import { FFMPEG } from './jpeg.js';
 import { startTestStream, type TestStream } from './rtsp.js';
@@ -76,6 +76,10 @@ export const scenario: DemoScenario = {
         await stream?.stop();
       },
     };
+  },
+  async simulate(config, bench) {
+    if (config.cameras.length === 0) return undefined;
+    return simulating('cameras', () => startCamerasOf(config, (n) => bench.secret(n)));
   },
 };
 

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CompoundConfig } from '../../config/schema.js';
 import { createPtyPair, requireSocat, type PtyPair } from '../cabinet/pty.js';
-import type { DemoScenario } from '../scenarios.js';
+import { simulating, type DemoScenario } from '../scenarios.js';
 import { startSimulatedReaders, type SimulatedReaders } from './index.js';
 
 const RESIDENTS = [
@@ -103,6 +103,16 @@ export const scenario: DemoScenario = {
         await loop;
         await sim.close();
         await pty.stop();
+      },
+    };
+  },
+  async simulate(config, bench) {
+    if (config.osdpBuses.length === 0) return undefined;
+    const started = await simulating('OSDP readers', () => startReadersOf(config, (n) => bench.secret(n)));
+    return {
+      lines: config.osdpBuses.map((bus) => `simulating ${config.readers.filter((r) => r.bus === bus.id).length} OSDP reader(s) on ${bus.path} (give the gateway the other end of the line)`),
+      stop: async () => {
+        await Promise.all(started.map((r) => r.close()));
       },
     };
   },

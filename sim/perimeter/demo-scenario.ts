@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CompoundConfig, InputModuleConfig } from '../../config/schema.js';
-import type { DemoScenario } from '../scenarios.js';
+import { simulating, type DemoScenario } from '../scenarios.js';
 import { startSimulatedInputModules, type SimInputModuleOptions, type SimulatedInputModules, type SimZone } from './index.js';
 
 const INTRUDER_EVERY_MS = 20_000;
@@ -75,6 +75,10 @@ export const scenario: DemoScenario = {
         await modules.stop();
       },
     };
+  },
+  async simulate(config) {
+    if (config.inputModules.length === 0) return undefined;
+    return simulating('input modules', () => startInputModulesOf(config));
   },
 };
 

@@ -4,7 +4,7 @@
  * passwords), residents coming and going, and now and then a lock going offline for 10 s.
  */
 import { randomBytes } from 'node:crypto';
-import type { DemoScenario } from '../scenarios.js';
+import { BenchConfigError, type DemoScenario } from '../scenarios.js';
 import { startSimulatedLocks, type SimulatedLocks } from './index.js';
 
 export const scenario: DemoScenario = {
@@ -25,5 +25,13 @@ export const scenario: DemoScenario = {
         await sim?.stop();
       },
     };
+  },
+  async simulate(config, bench) {
+    if (config.locks.length === 0) return undefined;
+    const locks = config.locks.map((l) => ({ id: l.id, password: bench.secret(l.passwordSecret ?? `devices.${l.id}`) ?? '' }));
+    const without = locks.filter((l) => !l.password).map((l) => l.id);
+    if (without.length) throw new BenchConfigError(`no password secret for ${without.join(', ')}; add them to the secrets file`);
+    const sim = await startSimulatedLocks({ url: bench.brokerUrl, locks });
+    return { lines: [`simulating ${locks.length} lock(s) against ${bench.brokerUrl}`], stop: () => sim.stop() };
   },
 };
