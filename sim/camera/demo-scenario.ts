@@ -46,13 +46,24 @@ export const scenario: DemoScenario = {
     let stopping = false;
     const zone3 = config.zones[2];
     const cam = camera;
+    const motionEnds = new Set<NodeJS.Timeout>();
     if (cam && zone3) {
       story.on('zone-tripped', (zone) => {
         if (zone !== zone3.id || stopping) return;
         cam.motion(true);
-        setTimeout(() => !stopping && cam.motion(false), 2000);
+        const t = setTimeout(() => {
+          motionEnds.delete(t);
+          cam.motion(false);
+        }, 2000);
+        motionEnds.add(t);
       });
     }
+    // A pending end of motion would keep the process up after the demo stopped.
+    const halt = () => {
+      stopping = true;
+      for (const t of motionEnds) clearTimeout(t);
+      motionEnds.clear();
+    };
     return {
       secrets,
       config: {
@@ -67,11 +78,9 @@ export const scenario: DemoScenario = {
               `    ${pub('camera.snapshot', { camera: camera.id })}`,
             ]
           : [],
-      halt() {
-        stopping = true;
-      },
+      halt,
       async stop() {
-        stopping = true;
+        halt();
         await camera?.stop();
         await stream?.stop();
       },
