@@ -23,7 +23,7 @@ import type { CommandRouter } from '../commands/router.js';
 import type { LoggerFactory } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { Accounts } from './accounts.js';
-import { servedViewModules, type ConsoleCatalogue } from './catalogue.js';
+import { consoleCatalogue, servedViewModules, type ConsoleCatalogue } from './catalogue.js';
 import { ConsoleApi } from './api.js';
 import { SECURITY_HEADERS, sameOrigin, sendJson } from './http-util.js';
 import { LiveFeed, type LiveFeedOptions } from './live.js';
@@ -117,7 +117,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
     accountDelayMaxMs: cfg.loginAccountDelayMaxS * 1000,
   });
   const hashGate = new HashGate(cfg.loginConcurrentHashes, cfg.loginHashQueue);
-  const catalogue: ConsoleCatalogue = opts.catalogue ?? { views: [], devices: [{ id: 'alarms', family: 'alarms', kind: 'alarms' }] };
+  const catalogue: ConsoleCatalogue = opts.catalogue ?? consoleCatalogue([], {});
   // A family's page is served only when the compound configures the family.
   const viewModules = servedViewModules(catalogue);
   const feed = new LiveFeed({ outbox: opts.outbox, alarms: opts.alarms, linkage: opts.linkage, timers: opts.timers, log });
