@@ -36,6 +36,8 @@ import { MediaStore } from './cameras/media-store.js';
 import { MediaPublisher } from './cameras/media-publisher.js';
 import { LiveViewHub } from './cameras/live-view.js';
 import { createConsole, type ConsoleServer } from './console/console-server.js';
+import { consoleCatalogue } from './console/catalogue.js';
+import { FAMILY_CONSOLES } from './console/family-consoles.js';
 import { Uplink } from './uplink/uplink.js';
 import { redactUrl } from './uplink/connection.js';
 import { topicRoot } from './core/topics.js';
@@ -216,6 +218,7 @@ export class Gateway {
       status: () => this.status(),
       liveView: this.liveView,
       media: this.media,
+      catalogue: consoleCatalogue(FAMILY_CONSOLES, config),
       clock: this.clock,
       timers,
       logs,

@@ -16,7 +16,7 @@ import { createLoggerFactory } from './core/log.js';
 import { Gateway } from './app.js';
 import { prepareDataDir, PRIVATE_UMASK } from './data-dir.js';
 import { VERSION } from './version.js';
-import { runDemo, runSim } from './demo.js';
+import { untilSignal } from './signals.js';
 import { discoverOnvif } from './cameras/discover-command.js';
 import { runUserCli } from './console/user-cli.js';
 import { loadBrokerTls } from './broker/broker-tls.js';
@@ -68,12 +68,17 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   switch (command) {
-    case 'demo':
+    case 'demo': {
+      // The demo and the simulators are loaded only for these commands: the daemon never imports sim/.
+      const { runDemo } = await import('./demo/run-demo.js');
       return runDemo({ durationS: args.duration === undefined ? undefined : Number(args.duration) });
+    }
     case 'run':
       return withConfig(command, args.config, (loaded) => runDaemon(loaded, args.data ?? '/var/lib/gatehouse'));
-    case 'sim':
+    case 'sim': {
+      const { runSim } = await import('./demo/run-sim.js');
       return withConfig(command, args.config, (loaded) => runSim(loaded));
+    }
     case 'check':
       return withConfig(command, args.config, (loaded) => check(loaded, args.devices === true, args.data ?? '/var/lib/gatehouse'));
     case 'discover':
@@ -314,18 +319,4 @@ async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number>
   await gateway.stop();
   logs.root.info('stopped');
   return 0;
-}
-
-/** Resolves on the first SIGINT/SIGTERM; a second one forces exit. */
-export function untilSignal(): Promise<string> {
-  return new Promise((resolveSignal) => {
-    let stopping = false;
-    const handler = (sig: string) => {
-      if (stopping) process.exit(130);
-      stopping = true;
-      resolveSignal(sig);
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-  });
 }

@@ -16,6 +16,7 @@ import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { checkPassword, checkRole, checkUsername, MAX_PASSWORD_LENGTH, type Accounts, type ConsoleRole } from './accounts.js';
 import { parseCookies, readJson, remoteAddress, sameOrigin, sendError, sendJson, statusOf } from './http-util.js';
+import type { ConsoleCatalogue } from './catalogue.js';
 import type { EventRing } from './live.js';
 import type { HashGate, LoginLimiter, LoginVerdict } from './login-limiter.js';
 import { SESSION_COOKIE, type Session, type Sessions } from './sessions.js';
@@ -35,6 +36,8 @@ export interface ConsoleApiOptions {
   status: () => Record<string, unknown>;
   media?: { read(id: string): Buffer };
   ring: EventRing;
+  /** Which family each device belongs to and the family pages (GET /api/families). */
+  catalogue: ConsoleCatalogue;
   tls: boolean;
   log: Logger;
 }
@@ -64,6 +67,7 @@ export class ConsoleApi {
       { method: 'POST', pattern: /^\/api\/commands\/([^/]{1,64})$/, handler: (req, res, s, p) => this.command(req, res, s, p[0]!) },
       { method: 'GET', pattern: /^\/api\/status$/, roles: STAFF, handler: (_q, res) => sendJson(res, 200, this.o.status()) },
       { method: 'GET', pattern: /^\/api\/states$/, handler: (_q, res) => this.states(res) },
+      { method: 'GET', pattern: /^\/api\/families$/, handler: (_q, res) => sendJson(res, 200, this.o.catalogue) },
       { method: 'GET', pattern: /^\/api\/alarms$/, handler: (_q, res, _s, _p, q) => sendJson(res, 200, { alarms: this.o.alarms.list({ includeClosed: q.get('closed') === '1', limit: 500 }).map(alarmView) }) },
       { method: 'GET', pattern: /^\/api\/events$/, handler: (_q, res, _s, _p, q) => this.events(res, q) },
       { method: 'GET', pattern: /^\/api\/media\/([0-9A-Za-z]{26})$/, handler: (_q, res, _s, p) => this.mediaFile(res, p[0]!) },

@@ -12,7 +12,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createReadStream, readFileSync, rmSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { dirname, extname, join, resolve, sep } from 'node:path';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import type { CompoundConfig } from '../../config/schema.js';
@@ -23,6 +23,7 @@ import type { CommandRouter } from '../commands/router.js';
 import type { LoggerFactory } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { Accounts } from './accounts.js';
+import { consoleCatalogue, servedViewModules, type ConsoleCatalogue } from './catalogue.js';
 import { ConsoleApi } from './api.js';
 import { SECURITY_HEADERS, sameOrigin, sendJson } from './http-util.js';
 import { LiveFeed, type LiveFeedOptions } from './live.js';
@@ -51,6 +52,8 @@ export interface ConsoleOptions {
   print?: (line: string) => void;
   /** The static pages; default gateway/console/public of the package. */
   publicDir?: string;
+  /** The families' pages and devices (consoleCatalogue); without it, the core pages only. */
+  catalogue?: ConsoleCatalogue;
   /** openssl binary for the self-signed certificate (tests point it at a missing one). */
   openssl?: string;
 }
@@ -114,6 +117,9 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
     accountDelayMaxMs: cfg.loginAccountDelayMaxS * 1000,
   });
   const hashGate = new HashGate(cfg.loginConcurrentHashes, cfg.loginHashQueue);
+  const catalogue: ConsoleCatalogue = opts.catalogue ?? consoleCatalogue([], {});
+  // A family's page is served only when the compound configures the family.
+  const viewModules = servedViewModules(catalogue);
   const feed = new LiveFeed({ outbox: opts.outbox, alarms: opts.alarms, linkage: opts.linkage, timers: opts.timers, log });
   const tlsOn = cfg.tls.enabled;
   const api = new ConsoleApi({
@@ -129,10 +135,12 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
     status: opts.status,
     media: opts.media,
     ring: feed.ring,
+    catalogue,
     tls: tlsOn,
     log,
   });
   const publicDir = resolve(opts.publicDir ?? defaultPublicDir());
+  const viewsDir = join(publicDir, 'views');
   const print = opts.print ?? ((line: string) => void process.stdout.write(`${line}\n`));
   let server: Server | undefined;
   let guard: ConnectionGuard | undefined;
@@ -171,7 +179,9 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
 
   const serveStatic = (req: IncomingMessage, res: ServerResponse, pathname: string): void => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { ok: false, error: { code: 'CONSOLE_REQUEST_INVALID', message: 'method not allowed' } });
-    const file = staticFile(publicDir, pathname);
+    const found = staticFile(publicDir, pathname);
+    // Judged on the resolved file, so no spelling of the path (%-escapes, //) reaches another family's page.
+    const file = found && dirname(found) === viewsDir && !viewModules.has(basename(found)) ? undefined : found;
     if (!file) return sendJson(res, 404, { ok: false, error: { code: 'CONSOLE_NOT_FOUND', message: 'not found' } });
     res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': statSync(file).size, 'Cache-Control': 'no-cache' });
     if (req.method === 'HEAD') return void res.end();

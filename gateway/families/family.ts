@@ -97,7 +97,30 @@ export interface FamilyManifest<C = Record<string, unknown>> {
   alarms?: AlarmKind[];
   events?: EventDeclaration[];
   migrations?: StoreMigration[];
+  /** Its pages in the guard console and the kind of each device it shows there. */
+  console?: FamilyConsole<C>;
   load(): Promise<{ create(ctx: FamilyContext<C>): FamilyInstance | Promise<FamilyInstance> }>;
+}
+
+/**
+ * A page of the guard console a family owns: `public/views/{module}` served only when the
+ * family is configured, under the nav link `#/{route}` (label: strings.js `nav.{route}`).
+ */
+export interface ConsoleView {
+  route: string;
+  module: string;
+  /** Position among the family pages in the nav (the core pages frame them). */
+  order: number;
+}
+
+/**
+ * How the console shows a family: its pages, and the console kind of each of its devices
+ * (`door`, `reader`, `zone`…: the label `dkind.{kind}` and the page that lists it), so the
+ * browser never guesses a device's family from its state's keys. Cheap: declarations only.
+ */
+export interface FamilyConsole<C = Record<string, unknown>> {
+  views?: ConsoleView[];
+  devices(config: C): { id: string; kind: string }[];
 }
 
 /** What the core hands a family at create(). */

@@ -15,7 +15,9 @@
  *   6. security: nothing without a session (HTTP and both WebSockets), a guard gets 403 on the
  *      user API and sees none of the administrator's actions;
  *   7. repeated wrong passwords: the login form says how many seconds to wait (last: it
- *      throttles this address).
+ *      throttles this address);
+ *   8. the pages and device kinds come from the server's families: a lock whose state looks
+ *      like an input module's is listed as a smart lock; a family not configured has no page.
  */
 import { connect } from 'node:net';
 import type { Locator, Page } from 'playwright-core';
@@ -200,6 +202,26 @@ describe('guard console in a real browser', () => {
       await rig.screenshot(page, '05-chinese');
       await (await visible(page, '[data-testid=lang-en]', 'the English language switch')).click();
       await expect.poll(() => text(page.locator('a[data-route=alarms]').first()), { message: 'the alarms nav link back in English', timeout: 3000 }).not.toBe('告警');
+    });
+  });
+
+  it('8. each device shows under the family the server names, not one guessed from its state; unconfigured families have no page', async () => {
+    await rig.step(guard, '08-devices', async () => {
+      // `channels` is what an input module's state has: a page guessing from keys would call this lock a module.
+      await rig.gateway.outbox.setState(IDS.lock, { online: false, locked: true, channels: 8, outputs: [] });
+      await guard.reload();
+      const row = await go(guard, 'devices', `[data-testid=device-row][data-device="${IDS.lock}"]`, `the row of lock ${IDS.lock}`);
+      expect(await row.getAttribute('data-kind'), 'the kind of the lock').toBe('lock');
+      expect(await row.getAttribute('data-family'), 'the family of the lock').toBe('locks');
+      expect(await text(row.locator('td').nth(1)), 'the kind column').toBe('smart lock');
+      const module = guard.locator('[data-testid=device-row][data-device="wall-east"]');
+      expect(await module.getAttribute('data-kind'), 'the input module').toBe('module');
+      // The compound has no cabinets: no charging page in the nav, and its module is not served.
+      expect(await guard.locator('a[data-route=charging]').count(), 'a charging nav link').toBe(0);
+      for (const route of ['video', 'doors', 'zones']) expect(await guard.locator(`a[data-route=${route}]`).count(), `the ${route} nav link`).toBe(1);
+      const served = await guard.evaluate(async () => [(await fetch('/views/charging.js')).status, (await fetch('/views/zones.js')).status]);
+      expect(served, '/views/charging.js and /views/zones.js').toEqual([404, 200]);
+      await rig.screenshot(guard, '08-devices');
     });
   });
 

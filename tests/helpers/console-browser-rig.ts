@@ -61,7 +61,7 @@ export const USERS = {
 };
 
 /** The simulator's identities, so the tests name what they drive. */
-export const IDS = { alarmZone: 'east-beam', armedZone: 'north-beam', partition: 'north', door: 'main-gate', doorReader: 1, camera: 'cam-2', panel: 'panel-b7' };
+export const IDS = { alarmZone: 'east-beam', armedZone: 'north-beam', partition: 'north', door: 'main-gate', doorReader: 1, camera: 'cam-2', panel: 'panel-b7', lock: 'flat-9' };
 
 export interface PlatformMessage {
   topic: string;
@@ -136,6 +136,8 @@ export class ConsoleBrowserRig {
       ],
       doors: [{ id: IDS.door, entryReader: 'gate-in', exitReader: 'gate-out', lock: { reader: 'gate-in', index: 0 }, contact: { reader: 'gate-in', index: 0 }, unlockMs: 3000, heldOpenMs: 30_000 }],
       cameras: [{ id: IDS.camera, host: '127.0.0.1', port: this.camera.httpPort, username: 'gatehouse' }],
+      // Never connects: the devices page shows it from the state a test writes.
+      locks: [{ id: IDS.lock }],
       linkage: [{ when: { sources: [IDS.alarmZone] }, do: [{ camera: IDS.camera, snapshot: true, preset: 'gate' }] }],
       // A plain SIA DC-09 panel, so the board shows what panels add (verification links).
       perimeter: { dc09: { host: '127.0.0.1' } },
@@ -144,7 +146,7 @@ export class ConsoleBrowserRig {
       // The simulator's RTSP server speaks UDP only.
       liveView: { rtspTransport: 'udp', width: 320, lingerMs: 0 },
     });
-    const secrets = secretsFrom({ [`cameras.${IDS.camera}`]: CAMERA_PASSWORD, 'osdp.gate-in': keyIn.toString('hex'), 'osdp.gate-out': keyOut.toString('hex') });
+    const secrets = secretsFrom({ [`devices.${IDS.lock}`]: randomBytes(12).toString('base64url'), [`cameras.${IDS.camera}`]: CAMERA_PASSWORD, 'osdp.gate-in': keyIn.toString('hex'), 'osdp.gate-out': keyOut.toString('hex') });
     this.gateway = new Gateway({ config, secrets, dataDir: this.dir, logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }) });
     this.platform = await mqtt.connectAsync(this.broker.url, { clientId: 'platform-console-browser', reconnectPeriod: 100 });
     this.platform.on('message', (topic, payload) => {

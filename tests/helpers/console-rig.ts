@@ -18,6 +18,7 @@ import { ManualClock } from '../../gateway/core/clock.js';
 import { GatehouseError } from '../../gateway/core/errors.js';
 import { CommandRouter } from '../../gateway/commands/router.js';
 import { defineCommand } from '../../gateway/commands/types.js';
+import type { ConsoleCatalogue } from '../../gateway/console/catalogue.js';
 import { createConsole, type ConsoleServer } from '../../gateway/console/console-server.js';
 import { silentLogger, type LoggerFactory } from '../../gateway/core/log.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
@@ -42,6 +43,8 @@ export class ConsoleRig {
   printed: string[] = [];
   hubCalls: { camera: string; principal: { id: string; role?: string } }[] = [];
   media = new Map<string, Buffer>();
+  /** The families' pages and devices the console is given (none: core pages only). */
+  catalogue: ConsoleCatalogue | undefined;
 
   constructor(readonly dir = mkdtempSync(join(tmpdir(), 'gh-console-')), readonly consoleConfig: Record<string, unknown> = {}) {}
 
@@ -77,6 +80,7 @@ export class ConsoleRig {
       timers: this.clock,
       logs,
       print: (line) => this.printed.push(line),
+      ...(this.catalogue ? { catalogue: this.catalogue } : {}),
     });
     this.url = (await this.console.start()).url;
     return this;

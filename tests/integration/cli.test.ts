@@ -103,7 +103,7 @@ describe('gatehouse CLI', () => {
   });
 
   it('demo: runs the simulated compound, prints events, stops cleanly', async () => {
-    const child = spawnCli(['demo', '--duration', '6']);
+    const child = spawnCli(['demo', '--duration', '8']);
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     let err = '';
@@ -117,6 +117,13 @@ describe('gatehouse CLI', () => {
     expect(out).toMatch(/state\/flat-1-101/);
     expect(out).toMatch(/evt\/charging\s+charging\.(session_started|meter)/);
     expect(out).toMatch(/cmd\/charging\.stop' -m '\{"id":"demo-2","args":\{"cabinet":"cab-a","port":1\}\}'/);
+    // Every family's scenario came up: one device of each is heard by the gateway (a scenario
+    // that forgot its secrets or its ports shows here as a device that never comes online).
+    for (const [device, family] of [['flat-1-101', 'lock'], ['cab-a', 'cabinet'], ['main-gate-in', 'reader'], ['wall-north', 'module'], ['panel-b7', 'panel'], ['cam-2', 'camera']]) {
+      expect(out, `${device} online`).toMatch(new RegExp(`evt/device\\s+device\\.online\\s+${device} \\{"family":"${family}"`));
+    }
+    expect(out).toMatch(/evt\/device\s+panel\.test\s+panel-b7/);
+    expect(out).toMatch(/evt\/alarm\s+partition\.armed\s+north \{"partition":"north","by":"demo"/);
     expect(out).toContain('demo stopped cleanly');
   });
   it('demo: honours GATEHOUSE_UPLINK_URL, forwarding the compound to that platform broker', async () => {

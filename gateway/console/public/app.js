@@ -1,16 +1,13 @@
 // The guard console: session, navigation by hash routes, language switch, live feed.
 import { getLang, setLang, t } from './strings.js';
 import { api, setCsrf, showMessage, translate } from './common.js';
-import { connectLive, loadStates } from './store.js';
+import { connectLive, familyViews, loadFamilies, loadStates } from './store.js';
 import alarms from './views/alarms.js';
-import video from './views/video.js';
-import doors from './views/doors.js';
-import zones from './views/zones.js';
-import charging from './views/charging.js';
 import devices from './views/devices.js';
 import system from './views/system.js';
 
-const VIEWS = { alarms, video, doors, zones, charging, devices, system };
+/** The core's pages; the configured families' pages join them from /api/families (mountFamilyViews). */
+const VIEWS = { alarms, devices, system };
 const STAFF = ['installer', 'admin'];
 const view = document.getElementById('view');
 let session;
@@ -36,6 +33,28 @@ function route() {
   section.className = `view view-${name}`;
   view.append(section);
   current = { name, cleanup: VIEWS[name](section, { session }) };
+}
+
+/**
+ * The pages the families declare: each module from the server (only configured families'
+ * are served), each nav link between the alarms and devices links, in the declared order.
+ */
+async function mountFamilyViews() {
+  const before = document.querySelector('nav a[data-route=devices]');
+  for (const v of familyViews) {
+    try {
+      VIEWS[v.route] = (await import(`./views/${v.module}`)).default;
+    } catch (err) {
+      console.error(err);
+      continue;
+    }
+    const a = document.createElement('a');
+    a.href = `#/${v.route}`;
+    a.dataset.route = v.route;
+    a.dataset.family = v.family;
+    a.dataset.t = `nav.${v.route}`;
+    before.before(a);
+  }
 }
 
 function applyLang() {
@@ -67,6 +86,8 @@ async function main() {
   }
   session = r.data;
   setCsrf(session.csrf);
+  await loadFamilies();
+  await mountFamilyViews();
   document.getElementById('user').textContent = session.user;
   document.querySelector('nav a[data-route=system]').hidden = !STAFF.includes(session.role);
   applyLang();

@@ -16,24 +16,34 @@ export async function loadStates() {
   for (const s of r.data?.states ?? []) if (s.state) states.set(s.device, s.state);
 }
 
-/** The kind of a device, told apart by its state's keys (docs/asyncapi.yaml, state/{device}). */
-export function kindOf(device, s) {
-  if (device === 'alarms') return 'alarms';
-  if (device === 'access' || ('version' in s && 'count' in s)) return 'access';
-  if ('moduleOnline' in s) return 'zone';
-  if ('override' in s) return 'partition';
-  if ('channels' in s) return 'module';
-  if ('ports' in s) return 'cabinet';
-  if ('mode' in s && 'unlocked' in s) return 'door';
-  if ('secure' in s) return 'reader';
-  if ('locked' in s) return 'lock';
-  if ('events' in s) return 'camera';
-  return 'other';
+/** device id → { family, kind }, as the server's family registry declares them (/api/families). */
+const catalogue = new Map();
+/** The pages of the configured families: [{ family, route, module, order }]. */
+export let familyViews = [];
+
+/** Loads which family owns each device and which family pages there are (once, after login). */
+export async function loadFamilies() {
+  const r = await api('GET', '/api/families');
+  if (!r.ok) return false;
+  catalogue.clear();
+  for (const d of r.data?.devices ?? []) catalogue.set(d.id, { family: d.family, kind: d.kind });
+  familyViews = r.data?.views ?? [];
+  return true;
+}
+
+/** The kind of a device (door, zone, lock…), as its family declared it; 'other' for a device no family claims. */
+export function kindOf(device) {
+  return catalogue.get(device)?.kind ?? 'other';
+}
+
+/** The family of a device (access, perimeter…), or undefined. */
+export function familyOf(device) {
+  return catalogue.get(device)?.family;
 }
 
 /** [id, state] of one kind, sorted by id. */
 export function devicesOf(kind) {
-  return [...states].filter(([id, s]) => kindOf(id, s) === kind).sort(([a], [b]) => a.localeCompare(b));
+  return [...states].filter(([id]) => kindOf(id) === kind).sort(([a], [b]) => a.localeCompare(b));
 }
 
 /** Subscribes to live messages ({type:'event'|'state'|'alarm'|'notify'|'reconnected'}); returns the unsubscribe. */

@@ -1,7 +1,7 @@
 // #/devices: every device with a retained state, online or offline, and when it was last seen.
 import { t } from '../strings.js';
 import { fmtTime, h } from '../common.js';
-import { kindOf, onLive, states } from '../store.js';
+import { familyOf, kindOf, onLive, states } from '../store.js';
 
 /** true/false/null: whether a device answers, from whichever field its kind has. */
 export function onlineOf(kind, s) {
@@ -19,14 +19,14 @@ export default function devicesView(root) {
   let timer;
 
   function render() {
-    const rows = [...states].filter(([id, s]) => !['alarms', 'access'].includes(kindOf(id, s)))
-      .sort(([a, sa], [b, sb]) => kindOf(a, sa).localeCompare(kindOf(b, sb)) || a.localeCompare(b));
+    const rows = [...states].filter(([id]) => !['alarms', 'access'].includes(kindOf(id)))
+      .sort(([a], [b]) => kindOf(a).localeCompare(kindOf(b)) || a.localeCompare(b));
     empty.hidden = rows.length > 0;
     tbody.replaceChildren(...rows.map(([id, s]) => {
-      const kind = kindOf(id, s);
+      const kind = kindOf(id);
       const on = onlineOf(kind, s);
       const status = on === true ? 'online' : on === false ? 'offline' : 'unknown';
-      return h('tr', { 'data-testid': 'device-row', 'data-device': id, 'data-online': status, class: status },
+      return h('tr', { 'data-testid': 'device-row', 'data-device': id, 'data-kind': kind, 'data-family': familyOf(id) ?? '', 'data-online': status, class: status },
         h('td', { class: 'id' }, id), h('td', {}, t(`dkind.${kind}`)),
         h('td', { 'data-testid': 'device-status' }, h('span', { class: `dot ${status}` }), ' ', t(status === 'offline' ? 'offlineState' : status)),
         h('td', {}, fmtTime(s.lastSeen ?? s.ts)));
