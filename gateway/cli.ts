@@ -17,6 +17,7 @@ import { Gateway } from './app.js';
 import { prepareDataDir, PRIVATE_UMASK } from './data-dir.js';
 import { VERSION } from './version.js';
 import { runDemo, runSim } from './demo.js';
+import { untilSignal } from './signals.js';
 import { discoverOnvif } from './cameras/discover-command.js';
 import { runUserCli } from './console/user-cli.js';
 import { loadBrokerTls } from './broker/broker-tls.js';
@@ -314,18 +315,4 @@ async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number>
   await gateway.stop();
   logs.root.info('stopped');
   return 0;
-}
-
-/** Resolves on the first SIGINT/SIGTERM; a second one forces exit. */
-export function untilSignal(): Promise<string> {
-  return new Promise((resolveSignal) => {
-    let stopping = false;
-    const handler = (sig: string) => {
-      if (stopping) process.exit(130);
-      stopping = true;
-      resolveSignal(sig);
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-  });
 }

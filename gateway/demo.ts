@@ -12,7 +12,7 @@ import { parseCompound, secretsFrom, type LoadedConfig } from '../config/load.js
 import { createLoggerFactory } from './core/log.js';
 import { Gateway } from './app.js';
 import { redactUrl } from './uplink/connection.js';
-import { untilSignal } from './cli.js';
+import { untilSignal } from './signals.js';
 import { startSimulatedLocks } from '../sim/smartlock/index.js';
 import { startSimulatedCabinets, type SimulatedCabinets } from '../sim/cabinet/index.js';
 import type { CabinetConfig } from '../config/schema.js';
