@@ -9,7 +9,9 @@
  *   d. `gatehouse run` with the issue's 188-device compound (100 locks, 16 cabinets, 8 input
  *      modules with their 64 zones), connected and idle;
  *   e. the same plus every other family (48 OSDP readers on 3 lines, 12 SIA DC-09 panels,
- *      4 ONVIF cameras): what a compound that uses everything costs.
+ *      4 ONVIF cameras): what a compound that uses everything costs. `gatehouse sim` does not
+ *      simulate DC-09 panels (only the demo does), so the panels are configured, the receiver
+ *      listens, and they are reported as not online.
  * The devices are simulated by `gatehouse sim` on the same compound file in ANOTHER process,
  * so their memory and CPU are not counted; the uplink is a real Mosquitto.
  */
@@ -90,14 +92,14 @@ async function startNode(args: string[], ready: RegExp, what: string, timeoutMs 
         resolveReady();
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (c: Buffer) => (out += String(c)));
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (c: Buffer) => (out += String(c)));
     child.once('exit', (code, sig) => fail(new Error(`${what} exited (${code ?? sig}) before it was ready:\n${out.slice(-2000)}`)));
   });
   // Keep draining the pipes so a chatty child never blocks on a full pipe.
-  child.stdout!.removeAllListeners('data');
-  child.stdout!.resume();
-  child.stderr!.resume();
+  child.stdout.removeAllListeners('data');
+  child.stdout.resume();
+  child.stderr.resume();
   child.removeAllListeners('exit');
   return child;
 }
