@@ -18,21 +18,6 @@ export type Op =
 
 export type OpResult = number[] | boolean[];
 
-export function runOp(transport: ModbusTransport, unitId: number, op: Op, timeoutMs: number): Promise<OpResult> {
-  switch (op.kind) {
-    case 'read':
-      return transport.read(unitId, op.fc, op.address, op.count, timeoutMs);
-    case 'write':
-      return transport.write(unitId, op.address, op.values, timeoutMs).then(() => []);
-    case 'write1':
-      return transport.writeSingle(unitId, op.address, op.value, timeoutMs).then(() => []);
-    case 'bits':
-      return transport.readBits(unitId, op.fc, op.address, op.count, timeoutMs);
-    case 'coils':
-      return transport.writeCoils(unitId, op.address, op.values, timeoutMs).then(() => []);
-  }
-}
-
 /** One request as the bus queues it, with its attempts. */
 export interface Job {
   unitId: number;

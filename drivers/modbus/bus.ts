@@ -24,7 +24,8 @@ import type { Clock, TimerHandle, Timers } from '../../gateway/core/clock.js';
 import { GatehouseError, isGatehouseError } from '../../gateway/core/errors.js';
 import type { Logger } from '../../gateway/core/log.js';
 import { ModbusSerialTransport, ModbusTransportError, classifyModbusSerialError, type ModbusTransport } from './transport.js';
-import { BUSY_BACKOFF_MS, BUSY_RETRIES, ILLEGAL_FUNCTION, RANK, SERVER_BUSY, offlineError, checkBitOp, checkRange, checkUnit, runOp, type Job, type Op, type OpResult, type Outcome, type Backoff, type BusEvents, type BusState, type BusStats, type ModbusBusOptions, type Priority, type RequestOptions, type UnitOfflineReason, type UnitState } from './bus-types.js';
+import { BUSY_BACKOFF_MS, BUSY_RETRIES, ILLEGAL_FUNCTION, RANK, SERVER_BUSY, offlineError, checkBitOp, checkRange, checkUnit, type Job, type Op, type OpResult, type Outcome, type Backoff, type BusEvents, type BusState, type BusStats, type ModbusBusOptions, type Priority, type RequestOptions, type UnitOfflineReason, type UnitState } from './bus-types.js';
+import { runOp } from './run-op.js';
 
 export type { Backoff, BusEvents, BusState, BusStats, ModbusBusOptions, Priority, RequestOptions, UnitOfflineReason, UnitStats } from './bus-types.js';
 export { BUSY_BACKOFF_MS, BUSY_RETRIES } from './bus-types.js';

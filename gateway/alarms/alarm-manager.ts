@@ -128,7 +128,7 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
   /** Publishes the restored state and arms the restart grace and the daily prune. */
   start(): void {
     this.stopped = false;
-    this.publishState();
+    void this.publishState(); // never rejects: a failed write is logged
     if (this.unconfirmed.size) this.graceTimer = this.timers.setTimeout(() => this.expireUnconfirmed(), this.restoreGraceMs);
     this.store.prune(this.clock.now() - this.keepClosedMs);
     this.pruneTimer = this.timers.setInterval(() => this.store.prune(this.clock.now() - this.keepClosedMs), 86_400_000);

@@ -11,6 +11,7 @@ import { benchAccessDecide } from './access-decide.js';
 import { benchPerimeter } from './perimeter.js';
 import { benchDc09 } from './dc09.js';
 import { benchCamera } from './camera.js';
+import { benchIdle } from './idle.js';
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const args = new Set(process.argv.slice(2));
@@ -109,6 +110,21 @@ async function main(): Promise<void> {
     console.log(`   measured  alarm → fetched, stored, published on media/{id} and received : p50 ${num(c['snapshot.storedAndPublished.p50Ms']).toFixed(1)} / p99 ${num(c['snapshot.storedAndPublished.p99Ms']).toFixed(1)} ms (p50 ratio ${num(c['snapshot.ratio.p50']).toFixed(2)})`);
     console.log(`   baseline  bare ffmpeg transcode : ${num(c['liveView.baseline.bareFfmpeg.cpuCores']).toFixed(3)} cores, ${num(c['liveView.baseline.bareFfmpeg.rssMb']).toFixed(0)} MB`);
     console.log(`   measured  one live-view stream : ${num(c['liveView.stream.cpuCores']).toFixed(3)} cores (ratio ${num(c['liveView.stream.ratio.cpu']).toFixed(2)}), ${num(c['liveView.stream.rssMb']).toFixed(0)} MB; per extra viewer in the gateway: ${num(c['liveView.gateway.cpuCores.perExtraViewer']).toFixed(4)} cores, ${num(c['liveView.gateway.rssMb.perExtraViewer']).toFixed(2)} MB (${c['liveView.note']})\n`);
+  }
+  if (run(11)) {
+    const idle = await benchIdle({ quick });
+    const base = idle.rows[0]!;
+    console.log(`11. idle RSS and CPU with the unit's node flags (${idle.flags.join(' ')}), ${idle.settleS} s settle, ${idle.windowS} s window; simulators in another process`);
+    for (const r of idle.rows) {
+      const missing = r.online?.missing.length ? ` (not online: ${r.online.missing.slice(0, 6).join(', ')}${r.online.missing.length > 6 ? ', ...' : ''})` : '';
+      const online = r.online ? `, ${r.online.seen}/${r.online.of} devices online${missing}` : '';
+      const ratio = r === base ? 'baseline' : `× ${(r.rssMb / base.rssMb).toFixed(2)} of baseline, +${(r.rssMb - base.rssMb).toFixed(1)} MB`;
+      console.log(`   ${r.label.padEnd(46)} RSS ${r.rssMb.toFixed(1)} MB (max ${r.rssMaxMb.toFixed(1)}; ${ratio}), CPU ${r.cpuPct.toFixed(2)} % of one core${online}`);
+    }
+    const [, , locks, full, every] = idle.rows;
+    const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+    console.log(`   targets: locks-only <= 70 MB: ${met(locks!.rssMb <= 70)}; 188-device <= 90 MB: ${met(full!.rssMb <= 90)}; 188-device idle CPU <= 2.6 %: ${met(full!.cpuPct <= 2.6)}`);
+    console.log(`   (every family: ${every!.rssMb.toFixed(1)} MB, ${every!.cpuPct.toFixed(2)} % of one core; no target, the OSDP lines are polled continuously by design)\n`);
   }
 }
 

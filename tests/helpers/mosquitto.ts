@@ -108,7 +108,7 @@ export class Mosquitto {
   }
 
   static async start(opts: MosquittoOptions = {}): Promise<Mosquitto> {
-    const bin = requireMosquitto();
+    requireMosquitto();
     const dir = mkdtempSync(join(tmpdir(), 'gh-mosquitto-'));
     const port = await freePort();
     const tlsPort = opts.tls ? await freePort() : undefined;

@@ -6,7 +6,7 @@
  *   node sandbox-probe.mjs PTY_A PTY_B FFMPEG
  */
 import { SerialPort } from 'serialport';
-import { FfmpegProcess } from '../../dist/gateway/cameras/ffmpeg-process.js';
+import { FfmpegProcess } from '../../dist/drivers/ffmpeg/ffmpeg-process.js';
 
 const [a, b, ffmpeg] = process.argv.slice(2);
 const open = (path) =>

@@ -5,7 +5,7 @@
  * Every loop is bounded in count and time.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
+import { MqttClient, type IClientOptions } from 'mqtt';
 import { connect as netConnect, type Socket } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -26,7 +26,7 @@ describe('CabinetService over Modbus RTU (socat pty, two units on one line)', ()
   let outbox: Outbox;
   let service: CabinetService;
 
-  const { events, find, run, port } = cabinetProbes(() => outbox, () => service);
+  const { find, run, port } = cabinetProbes(() => outbox, () => service);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-cabinet-rtu-'));

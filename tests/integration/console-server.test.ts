@@ -4,14 +4,11 @@
  * authenticated and same-origin), static files, headers and the self-signed certificate.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
-import { ConsoleRig, PASSWORD, type Reply } from '../helpers/console-rig.js';
-import { waitFor } from '../helpers/wait.js';
+import { ConsoleRig, PASSWORD } from '../helpers/console-rig.js';
 
 /** The token of the setup link the console wrote to its data dir. */
 const setupToken = (rig: ConsoleRig): string => /#([A-Za-z0-9_-]+)$/.exec(readFileSync(join(rig.dir, 'console-setup-link.txt'), 'utf8').trim())![1]!;
