@@ -122,10 +122,11 @@ export async function prepareDemoPerimeter(config: CompoundConfig, say: (line: s
         })(),
       );
       if (!panelCfg) return;
-      if (!gateway.dc09Ports) return sayLine('  (DC-09 panel skipped: the gateway has no DC-09 receiver running)');
+      const dc09 = gateway.status().dc09 as { tcpPort: number } | null;
+      if (!dc09) return sayLine('  (DC-09 panel skipped: the gateway has no DC-09 receiver running)');
       panels = await startSimulatedPanels({
         host: '127.0.0.1',
-        port: gateway.dc09Ports.tcpPort,
+        port: dc09.tcpPort,
         protocol: 'tcp',
         ackTimeoutMs: 1000,
         maxAttempts: 3,

@@ -19,6 +19,7 @@ import type { CabinetConfig } from '../config/schema.js';
 import { prepareDemoReaders, startReadersOf } from './demo-access.js';
 import { prepareDemoPerimeter, startPerimeterOf, type PerimeterSims } from './demo-perimeter.js';
 import { SETUP_LINK_FILE } from './console/console-server.js';
+import type { CabinetsInstance } from './charging/create-cabinets.js';
 
 /** Bikes plugged in when the demo starts, and the ones the demo starts charging. */
 const DEMO_PLUGGED: Record<string, number[]> = { 'cab-a': [1, 2, 5], 'cab-b': [3] };
@@ -173,7 +174,7 @@ function startDemoCharging(gateway: Gateway, cabinets: readonly CabinetConfig[],
     while (pending.length && !stopping && performance.now() < deadline) {
       for (const [cabinet, port] of [...pending]) {
         // Only once the gateway has read the bike plugged in: no refused commands in the feed.
-        if (gateway.cabinets.unit(cabinet)?.last?.ports.find((p) => p.port === port)?.state !== 'plugged') continue;
+        if (gateway.family<CabinetsInstance>('cabinets').service.unit(cabinet)?.last?.ports.find((p) => p.port === port)?.state !== 'plugged') continue;
         const reply = await gateway.router.execute('charging.start', { id: `demo-start-${++n}`, args: { cabinet, port } }, { via: 'cli', role: 'admin', principal: 'demo' });
         if (reply.ok) pending.splice(pending.findIndex(([c, p]) => c === cabinet && p === port), 1);
       }
