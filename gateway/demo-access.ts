@@ -9,6 +9,7 @@ import type { CompoundConfig } from '../config/schema.js';
 import { createPtyPair, requireSocat, type PtyPair } from '../sim/cabinet/pty.js';
 import { startSimulatedReaders, type SimulatedReaders } from '../sim/osdp/index.js';
 import type { Gateway } from './app.js';
+import { readerKeySecret } from './access/family.js';
 
 export interface DemoReaders {
   /** The compound with the OSDP line pointed at the pty. */
@@ -121,7 +122,7 @@ export async function startReadersOf(config: CompoundConfig, secretOf: (name: st
       const readers = config.readers
         .filter((r) => r.bus === bus.id)
         .map((r) => {
-          const hex = r.secure === 'required' ? secretOf(r.keySecret ?? `osdp.${r.id}`) : undefined;
+          const hex = r.secure === 'required' ? secretOf(readerKeySecret(r)) : undefined;
           return { address: r.address, ...(hex && /^[0-9a-fA-F]{32}$/.test(hex) ? { key: Buffer.from(hex, 'hex') } : {}), ...(r.secure === 'off' ? { secureCapable: false } : {}) };
         });
       if (readers.length) started.push(await startSimulatedReaders({ path: bus.path, baudRate: bus.baudRate, readers }));

@@ -19,6 +19,7 @@ import { startSimulatedPanels, type SimulatedPanels } from '../sim/dc09/index.js
 import { startSimulatedCameras, type SimulatedCamera } from '../sim/camera/index.js';
 import { startTestStream, type TestStream } from '../sim/camera/rtsp.js';
 import type { Gateway } from './app.js';
+import { cameraPasswordSecret } from './cameras/family.js';
 
 /** The binary the test stream (and the gateway's live view) runs; no ffmpeg, no camera. */
 export const FFMPEG = '/usr/bin/ffmpeg';
@@ -60,7 +61,7 @@ export async function prepareDemoPerimeter(config: CompoundConfig, say: (line: s
     if (camCfg && !existsSync(FFMPEG)) say(`  (camera skipped: ${FFMPEG} not found; install ffmpeg for the camera and its RTSP stream)`);
     else if (camCfg) {
       const password = randomBytes(12).toString('base64url');
-      secrets[camCfg.passwordSecret ?? `cameras.${camCfg.id}`] = password;
+      secrets[cameraPasswordSecret(camCfg)] = password;
       stream = await startTestStream({ path: `/${camCfg.id}`, size: '640x360', fps: 10, ffmpegPath: FFMPEG, tag: DEMO_RTSP_TAG });
       camera = (await startSimulatedCameras([{ id: camCfg.id, username: camCfg.username, password, rtspUrl: stream.url }], { host: '127.0.0.1', discovery: false }))[0]!;
       camera.presets.set('north-wall', 'North wall');
@@ -240,7 +241,7 @@ export async function startPerimeterOf(config: CompoundConfig, secretOf: (name: 
     const haveFfmpeg = existsSync(FFMPEG);
     if (config.cameras.length && !haveFfmpeg) lines.push(`cameras without an RTSP stream: ${FFMPEG} not found`);
     for (const c of config.cameras) {
-      const secret = c.passwordSecret ?? `cameras.${c.id}`;
+      const secret = cameraPasswordSecret(c);
       const password = secretOf(secret);
       if (!password) throw new Error(`no password secret "${secret}" for camera ${c.id}; add it to the secrets file`);
       let rtspUrl: string | undefined;

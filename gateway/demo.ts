@@ -20,6 +20,7 @@ import { prepareDemoReaders, startReadersOf } from './demo-access.js';
 import { prepareDemoPerimeter, startPerimeterOf, type PerimeterSims } from './demo-perimeter.js';
 import { SETUP_LINK_FILE } from './console/console-server.js';
 import type { CabinetsInstance } from './charging/create-cabinets.js';
+import { lockPasswordSecret } from './locks/family.js';
 
 /** Bikes plugged in when the demo starts, and the ones the demo starts charging. */
 const DEMO_PLUGGED: Record<string, number[]> = { 'cab-a': [1, 2, 5], 'cab-b': [3] };
@@ -244,7 +245,7 @@ export async function runSim(loaded: LoadedConfig): Promise<number> {
   const { config, secrets } = loaded;
   const host = config.broker.host === '0.0.0.0' ? '127.0.0.1' : config.broker.host;
   const url = `mqtt://${host}:${config.broker.port}`;
-  const locks = config.locks.map((l) => ({ id: l.id, password: secrets.get(l.passwordSecret ?? `devices.${l.id}`) ?? '' }));
+  const locks = config.locks.map((l) => ({ id: l.id, password: secrets.get(lockPasswordSecret(l)) ?? '' }));
   const without = locks.filter((l) => !l.password).map((l) => l.id);
   if (without.length) {
     process.stderr.write(`gatehouse sim: no password secret for ${without.join(', ')}; add them to the secrets file\n`);
