@@ -1,7 +1,9 @@
 /**
- * The composition root. It builds every component from the compound file, starts them in
- * dependency order, stops them in reverse, and isolates failures: a device family that
- * cannot start is reported and the rest of the gateway keeps running. The outbox is
+ * The composition root. It builds the core services, loads the device families the compound
+ * file configures (gateway/families/registry.ts; no family code is imported otherwise),
+ * starts everything in dependency order (families by their declared needs), stops it in
+ * reverse, and isolates failures: a device family that cannot be created or started is
+ * reported and the rest of the gateway keeps running. The outbox is
  * essential — without it nothing can be recorded, so the daemon refuses to run — and so is
  * any component the compound file requires (requiredComponents()): a gateway without the
  * broker its locks log in to, or without the uplink to its platform, would run deaf and
@@ -101,6 +103,8 @@ export class Gateway {
   private readonly registry: readonly FamilyManifest<CompoundConfig>[];
   private readonly ordered: FamilyManifest<CompoundConfig>[];
   private readonly instances = new Map<string, FamilyInstance>();
+  /** Families whose load() or create() threw: they fail at their start, reported like any component. */
+  private readonly createErrors = new Map<string, Error>();
   /** What the core provides to families; families add theirs as they are created. */
   private readonly provided = new Map<Capability, unknown>();
   private prepared = false;
@@ -227,8 +231,6 @@ export class Gateway {
     if (!instance) throw new Error(`no family "${name}" in this gateway (not configured, not started yet, or it failed: ${this.failed.get(name) ?? 'not configured'})`);
     return instance as T;
   }
-
-  private readonly createErrors = new Map<string, Error>();
 
   private familyOrError(name: string): FamilyInstance {
     const err = this.createErrors.get(name);
