@@ -166,3 +166,6 @@ export function checkAccessReferences(
   );
   cfg.access.fireInputs.forEach((p, i) => point(['access', 'fireInputs', i], p));
 }
+
+/** The secure channel key secret of a reader: the one place its default name is written. */
+export const readerKeySecret = (reader: Pick<ReaderConfig, 'id' | 'keySecret'>): string => reader.keySecret ?? `osdp.${reader.id}`;

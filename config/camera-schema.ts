@@ -94,3 +94,6 @@ export const ConsoleConfig = z
   })
   .strict();
 export type ConsoleConfig = z.infer<typeof ConsoleConfig>;
+
+/** The password secret of a camera: the one place its default name is written. */
+export const cameraPasswordSecret = (cam: Pick<CameraConfig, 'id' | 'passwordSecret'>): string => cam.passwordSecret ?? `cameras.${cam.id}`;

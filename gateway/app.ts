@@ -1,7 +1,9 @@
 /**
- * The composition root. It builds every component from the compound file, starts them in
- * dependency order, stops them in reverse, and isolates failures: a device family that
- * cannot start is reported and the rest of the gateway keeps running. The outbox is
+ * The composition root. It builds the core services, loads the device families the compound
+ * file configures (gateway/families/registry.ts; no family code is imported otherwise),
+ * starts everything in dependency order (families by their declared needs), stops it in
+ * reverse, and isolates failures: a device family that cannot be created or started is
+ * reported and the rest of the gateway keeps running. The outbox is
  * essential — without it nothing can be recorded, so the daemon refuses to run — and so is
  * any component the compound file requires (requiredComponents()): a gateway without the
  * broker its locks log in to, or without the uplink to its platform, would run deaf and
@@ -18,26 +20,15 @@ import { Outbox } from './outbox/outbox.js';
 import { EmbeddedBroker } from './broker/embedded-broker.js';
 import { CommandRouter } from './commands/router.js';
 import { registerSystemCommands } from './commands/system-commands.js';
-import { LockService } from './locks/lock-service.js';
-import { CabinetService } from './charging/cabinet-service.js';
-import { createAccess, type AccessComponent } from './access/create-access.js';
 import { createAlarms, type AlarmsComponent } from './alarms/create-alarms.js';
-import { ALARM_KINDS as ACCESS_ALARM_KINDS } from './access/alarm-kinds.js';
-import { ALARM_KINDS as CAMERA_ALARM_KINDS } from './cameras/alarm-kinds.js';
-import { ALARM_KINDS as OUTBOX_ALARM_KINDS } from './outbox/alarm-kinds.js';
-import { ALARM_KINDS as PERIMETER_ALARM_KINDS, DC09_ALARM_KINDS } from './perimeter/alarm-kinds.js';
-import { ALARM_KINDS as CHARGING_ALARM_KINDS } from './charging/alarm-kinds.js';
-import { ALARM_KINDS as LOCK_ALARM_KINDS } from './locks/alarm-kinds.js';
-import { ALARM_KINDS as PRESENCE_ALARM_KINDS } from './presence/alarm-kinds.js';
-import { createDc09, type Dc09Component } from './perimeter/create-dc09.js';
-import { createPerimeter, type PerimeterComponent } from './perimeter/create-perimeter.js';
-import { createCameras, type CamerasComponent } from './cameras/create-cameras.js';
+import type { CameraLinkage, OutputDriver } from './alarms/types.js';
 import { MediaStore } from './cameras/media-store.js';
-import { MediaPublisher } from './cameras/media-publisher.js';
-import { LiveViewHub } from './cameras/live-view.js';
-import { createConsole, type ConsoleServer } from './console/console-server.js';
 import { consoleCatalogue } from './console/catalogue.js';
-import { FAMILY_CONSOLES } from './console/family-consoles.js';
+import { ALARM_KINDS as OUTBOX_ALARM_KINDS } from './outbox/alarm-kinds.js';
+import { ALARM_KINDS as PRESENCE_ALARM_KINDS } from './presence/alarm-kinds.js';
+import { MediaPublisher } from './cameras/media-publisher.js';
+import type { LiveViewHub } from './cameras/live-view.js';
+import type { ConsoleServer } from './console/console-server.js';
 import { Uplink } from './uplink/uplink.js';
 import { redactUrl } from './uplink/connection.js';
 import { topicRoot } from './core/topics.js';
@@ -46,6 +37,9 @@ import { PresencePolicy } from './presence/presence-policy.js';
 import { VERSION } from './version.js';
 import { GatehouseError } from './core/errors.js';
 import { reportOutboxStart, watchDiskFull } from './outbox/disk-full-alarm.js';
+import type { BrokerAccount, Capability, FamilyInstance, FamilyManifest } from './families/family.js';
+import { FAMILIES, configuredFamilies } from './families/registry.js';
+import { familyContext, orderFamilies } from './families/boot.js';
 
 export interface GatewayOptions {
   config: CompoundConfig;
@@ -58,6 +52,8 @@ export interface GatewayOptions {
   uplinkUrl?: string;
   /** Extra accounts on the embedded broker, e.g. the demo's platform watcher. */
   operators?: { username: string; password: string }[];
+  /** The device families; default the registry (tests add a fixture family). */
+  families?: readonly FamilyManifest<CompoundConfig>[];
 }
 
 interface Component {
@@ -69,28 +65,23 @@ interface Component {
   stop(): Promise<void> | void;
 }
 
+/** The live view's status while no camera exists (its hub is then never loaded). */
+const NO_LIVE_VIEW = { streams: [], viewers: 0, ffmpegMissing: false };
+
 export class Gateway {
   readonly outbox: Outbox;
   readonly broker: EmbeddedBroker;
   readonly router: CommandRouter;
-  readonly locks: LockService;
-  readonly cabinets: CabinetService;
-  readonly access: AccessComponent;
   readonly alarms: AlarmsComponent;
   /** What every family announces of its devices' presence: flapping devices held offline, silence on a planned stop. */
   readonly presence: PresencePolicy;
-  readonly perimeter: PerimeterComponent;
   readonly media: MediaStore;
-  readonly cameras: CamerasComponent;
-  /** Live video for the console: ffmpeg per watched camera; no port of its own (the console authenticates). */
-  readonly liveView: LiveViewHub;
+  /** Live video for the console: ffmpeg per watched camera; loaded at start, only when cameras exist. */
+  liveView: LiveViewHub | undefined;
   private readonly mediaPublisher: MediaPublisher;
-  /** The guards' web console: the only way into live video, behind its login. */
-  readonly consoleServer: ConsoleServer;
+  /** The guards' web console: the only way into live video, behind its login; loaded at start, only when enabled. */
+  consoleServer: ConsoleServer | undefined;
   consoleUrl: string | undefined;
-  /** The SIA DC-09 receiver, once started (undefined without `perimeter.dc09`). */
-  dc09: Dc09Component | undefined;
-  dc09Ports: { tcpPort: number; udpPort: number } | undefined;
   uplink: Uplink | undefined;
   readonly root: string;
   brokerPort = 0;
@@ -102,16 +93,30 @@ export class Gateway {
   private readonly required: Map<string, string>;
   private readonly notifier: SystemdNotifier;
   private readonly clock: Clock;
+  private readonly timers: Timers;
   private readonly internalPassword = randomBytes(24).toString('base64url');
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** Every family of the registry, and the configured ones in start order (needs before their providers' users). */
+  private readonly registry: readonly FamilyManifest<CompoundConfig>[];
+  private readonly ordered: FamilyManifest<CompoundConfig>[];
+  private readonly instances = new Map<string, FamilyInstance>();
+  /** Families whose load() or create() threw: they fail at their start, reported like any component. */
+  private readonly createErrors = new Map<string, Error>();
+  /** What the core provides to families; families add theirs as they are created. */
+  private readonly provided = new Map<Capability, unknown>();
+  private prepared = false;
 
   constructor(private readonly opts: GatewayOptions) {
     const { config, logs } = opts;
     this.log = logs.child('gateway');
     this.clock = opts.clock ?? systemClock({ syncedFlagFile: config.clock.syncedFlagFile, forceState: config.clock.force });
     const timers = opts.timers ?? realTimers;
+    this.timers = timers;
     this.root = topicRoot(config.compound.id, config.gateway.id);
-    this.required = requiredComponents(config, opts);
+    this.registry = opts.families ?? FAMILIES;
+    // Refuses (coded) a family whose needs nobody provides, or a cycle, before anything opens.
+    this.ordered = orderFamilies(configuredFamilies(config, this.registry), CORE_CAPABILITIES);
+    this.required = requiredComponents(config, opts, this.registry);
     this.notifier = new SystemdNotifier(logs.child('systemd'));
 
     this.outbox = new Outbox({ file: join(opts.dataDir, 'outbox.db'), clock: this.clock, timers, config: config.outbox });
@@ -123,7 +128,8 @@ export class Gateway {
     this.broker = new EmbeddedBroker({
       config: config.broker,
       secrets: opts.secrets,
-      devices: config.locks.map((l) => ({ id: l.id, passwordSecret: l.passwordSecret })),
+      // Declared by the families' manifests: the account table exists before any family code is loaded.
+      devices: brokerAccounts(config, this.ordered).map((a) => ({ id: a.username, passwordSecret: a.secret, family: a.kind })),
       internalAccounts: [
         { username: 'gatehouse-uplink', password: this.internalPassword, role: 'gateway' },
         ...(opts.operators ?? []).map((o) => ({ ...o, role: 'operator' as const })),
@@ -142,51 +148,11 @@ export class Gateway {
     // The alarm lifecycle first: open alarms are restored before any source runs; every
     // family reports its conditions to the manager (its alarm sink) with the kinds it declares.
     this.alarms = createAlarms({ config, outbox: this.outbox, clock: this.clock, timers, logs });
-    // Until the family registry wires `manifest.alarms`, each family's kinds are listed here.
-    this.alarms.manager.declareKinds([
-      ...OUTBOX_ALARM_KINDS, ...PRESENCE_ALARM_KINDS, ...LOCK_ALARM_KINDS, ...CHARGING_ALARM_KINDS, ...ACCESS_ALARM_KINDS,
-      ...PERIMETER_ALARM_KINDS, ...DC09_ALARM_KINDS, ...CAMERA_ALARM_KINDS,
-    ]);
+    this.alarms.manager.declareKinds([...OUTBOX_ALARM_KINDS, ...PRESENCE_ALARM_KINDS, ...this.registry.flatMap((m) => m.alarms ?? [])]);
     watchDiskFull(this.outbox, this.alarms.manager, outboxLog);
     for (const def of this.alarms.commands()) this.router.register(def);
     const presenceLog = logs.child('presence');
     this.presence = new PresencePolicy({ config: config.presence, clock: this.clock, timers, sink: this.alarms.manager, log: presenceLog });
-    const presence = this.presence;
-    const lockLog = logs.child('locks');
-    const sink = this.alarms.manager;
-    this.locks = new LockService({ locks: config.locks, broker: this.broker, outbox: this.outbox, sink, clock: this.clock, timers, log: lockLog, presence });
-    for (const def of this.locks.commands()) this.router.register(def);
-    // Charging sessions live in the outbox database, so they survive a restart with it.
-    this.cabinets = new CabinetService({
-      cabinets: config.cabinets,
-      outbox: this.outbox,
-      sink,
-      clock: this.clock,
-      timers,
-      log: logs.child('cabinets'),
-      safety: config.charging.safety,
-      meterIntervalMs: config.charging.meterIntervalMs,
-      presence,
-    });
-    for (const def of this.cabinets.commands()) this.router.register(def);
-    // "Offline" on an access decision means the platform did not hear of it at the time:
-    // with no platform configured (embedded broker only) every decision is offline.
-    const platformConfigured = (opts.uplinkUrl ?? config.uplink?.url) !== undefined;
-    this.access = createAccess({
-      config,
-      secrets: opts.secrets,
-      dataDir: opts.dataDir,
-      outbox: this.outbox,
-      sink,
-      clock: this.clock,
-      timers,
-      logs,
-      uplinkConnected: () => platformConfigured && (this.uplink?.status().connected ?? false),
-      presence,
-    });
-    for (const def of this.access.commands()) this.router.register(def);
-    this.perimeter = createPerimeter({ config, outbox: this.outbox, sink: this.alarms.manager, clock: this.clock, timers, logs, presence });
-    for (const def of this.perimeter.commands()) this.router.register(def);
     // Snapshots live on disk beside the outbox; they reach the platform on media/{id}.
     this.media = new MediaStore({
       dataDir: opts.dataDir,
@@ -197,32 +163,17 @@ export class Gateway {
       isAlarmOpen: (id) => (this.alarms.manager.get(id)?.state ?? 'closed') !== 'closed',
     });
     this.mediaPublisher = new MediaPublisher({ store: this.media, root: this.root, log: logs.child('media') });
-    this.cameras = createCameras({ config, secrets: opts.secrets, outbox: this.outbox, sink: this.alarms.manager, mediaStore: this.media, clock: this.clock, timers, logs, presence });
-    for (const def of this.cameras.commands()) this.router.register(def);
-    this.alarms.linkage(this.perimeter.outputs, this.cameras.linkage);
-    this.liveView = new LiveViewHub({
-      config: config.liveView,
-      hasCamera: (id) => this.cameras.service.has(id),
-      resolveUrl: (id) => this.cameraStreamUrl(id),
-      rtspTransport: config.liveView.rtspTransport,
-      clock: this.clock,
-      log: logs.child('live-view'),
-    });
-    this.consoleServer = createConsole({
-      config,
-      dataDir: opts.dataDir,
-      outbox: this.outbox,
-      router: this.router,
+    // "Offline" on an access decision means the platform did not hear of it at the time:
+    // with no platform configured (embedded broker only) every decision is offline.
+    const platformConfigured = (opts.uplinkUrl ?? config.uplink?.url) !== undefined;
+    const core: Record<(typeof CORE_CAPABILITIES)[number], unknown> = {
       alarms: this.alarms.manager,
-      linkage: this.alarms.linkage(),
-      status: () => this.status(),
-      liveView: this.liveView,
+      presence: this.presence,
+      broker: this.broker,
       media: this.media,
-      catalogue: consoleCatalogue(FAMILY_CONSOLES, config),
-      clock: this.clock,
-      timers,
-      logs,
-    });
+      'uplink-status': () => platformConfigured && (this.uplink?.status().connected ?? false),
+    };
+    for (const [name, value] of Object.entries(core)) this.provided.set(name as Capability, value);
 
     this.components.push(
       { name: 'outbox', essential: true, start: () => undefined, stop: () => this.outbox.close() },
@@ -241,30 +192,22 @@ export class Gateway {
       // Stops after every device family and before the uplink: a planned stop leaves each
       // device's retained state saying so (online: null, reason: gateway_stopped), delivered.
       { name: 'presence', essential: false, start: () => undefined, stop: () => this.presence.markStopped(this.outbox) },
-      { name: 'locks', essential: false, start: () => this.locks.start(), stop: () => this.locks.stop() },
-      { name: 'access', essential: false, start: () => this.access.start(), stop: () => this.access.stop() },
-      { name: 'cameras', essential: false, start: () => this.cameras.start(), stop: () => this.cameras.stop() },
+      // Each configured family in needs order; one that cannot be created or started is reported and the rest runs.
+      ...this.ordered.map((m): Component => ({
+        name: m.name,
+        essential: false,
+        start: () => this.familyOrError(m.name).start(),
+        stop: () => this.instances.get(m.name)?.stop(),
+      })),
       {
         name: 'media',
         essential: false,
         start: () => undefined,
         stop: async () => {
           this.mediaPublisher.close();
-          await this.liveView.close();
+          await this.liveView?.close();
         },
       },
-      { name: 'perimeter', essential: false, start: () => this.perimeter.start(), stop: () => this.perimeter.stop() },
-      {
-        name: 'dc09',
-        essential: false,
-        // Built at start, not in the constructor: a bad panel key fails this component only.
-        start: async () => {
-          this.dc09 = createDc09({ config, secrets: opts.secrets, outbox: this.outbox, sink: this.alarms.manager, clock: this.clock, timers, logs, presence });
-          if (this.dc09) this.dc09Ports = await this.dc09.start();
-        },
-        stop: () => this.dc09?.stop(),
-      },
-      { name: 'cabinets', essential: false, start: () => this.cabinets.start(), stop: () => this.cabinets.stop() },
       // After the sources it drives, so it stops before them: sirens it holds on are switched
       // off while the perimeter's bus is still open (the alarms component stops much later).
       { name: 'linkage', essential: false, start: () => undefined, stop: () => this.alarms.linkage().stop() },
@@ -273,11 +216,89 @@ export class Gateway {
         name: 'console',
         essential: false,
         start: async () => {
-          if (this.opts.config.console.enabled) this.consoleUrl = (await this.consoleServer.start()).url;
+          if (this.consoleServer) this.consoleUrl = (await this.consoleServer.start()).url;
         },
-        stop: () => this.consoleServer.stop(),
+        stop: () => this.consoleServer?.stop(),
       },
     );
+  }
+
+  /** A configured family's instance, e.g. `gateway.family<LocksInstance>('locks')`; throws when it was not created. */
+  family<T extends FamilyInstance = FamilyInstance>(name: string): T {
+    const instance = this.instances.get(name);
+    if (!instance) throw new Error(`no family "${name}" in this gateway (not configured, not started yet, or it failed: ${this.failed.get(name) ?? 'not configured'})`);
+    return instance as T;
+  }
+
+  private familyOrError(name: string): FamilyInstance {
+    const err = this.createErrors.get(name);
+    if (err) throw err;
+    return this.family(name);
+  }
+
+  /**
+   * Loads and creates every configured family (their code is imported here, never before),
+   * registers their commands and what they provide, then builds what depends on them: the
+   * linkage engine on outputs and cameras, the live view when cameras exist, the console
+   * when enabled. Nothing is started yet, so linkage listens before the first alarm.
+   */
+  private async prepare(): Promise<void> {
+    if (this.prepared) return;
+    this.prepared = true;
+    const { config, logs } = this.opts;
+    for (const m of this.ordered) {
+      try {
+        const code = await m.load();
+        const ctx = familyContext(m, {
+          config,
+          dataDir: this.opts.dataDir,
+          outbox: this.outbox,
+          secrets: this.opts.secrets,
+          clock: this.clock,
+          timers: this.timers,
+          log: logs.child(m.name),
+          logs,
+          provided: this.provided,
+        });
+        const instance = await code.create(ctx);
+        for (const def of instance.commands?.() ?? []) this.router.register(def);
+        for (const c of m.provides ?? []) this.provided.set(c, instance.provides?.[c]);
+        this.instances.set(m.name, instance);
+      } catch (err) {
+        this.createErrors.set(m.name, err as Error);
+      }
+    }
+    this.alarms.linkage(this.provided.get('outputs') as OutputDriver | undefined, this.provided.get('camera-linkage') as CameraLinkage | undefined);
+    const streams = this.provided.get('live-streams') as { has(id: string): boolean; streamUrl(id: string): Promise<string> } | undefined;
+    if (streams) {
+      const { LiveViewHub } = await import('./cameras/live-view.js');
+      this.liveView = new LiveViewHub({
+        config: config.liveView,
+        hasCamera: (id) => streams.has(id),
+        resolveUrl: (id) => streams.streamUrl(id),
+        rtspTransport: config.liveView.rtspTransport,
+        clock: this.clock,
+        log: logs.child('live-view'),
+      });
+    }
+    if (config.console.enabled) {
+      const { createConsole } = await import('./console/console-server.js');
+      this.consoleServer = createConsole({
+        config,
+        dataDir: this.opts.dataDir,
+        outbox: this.outbox,
+        router: this.router,
+        alarms: this.alarms.manager,
+        linkage: this.alarms.linkage(),
+        status: () => this.status(),
+        ...(this.liveView ? { liveView: this.liveView } : {}),
+        media: this.media,
+        catalogue: consoleCatalogue(this.registry, config),
+        clock: this.clock,
+        timers: this.timers,
+        logs,
+      });
+    }
   }
 
   private startUplink(): void {
@@ -312,19 +333,8 @@ export class Gateway {
     this.uplink.start();
   }
 
-  /** The camera's RTSP URL with its credentials, for ffmpeg (ONVIF stream URIs carry none). */
-  private async cameraStreamUrl(id: string): Promise<string> {
-    const url = new URL(await this.cameras.service.streamUri(id));
-    const cam = this.opts.config.cameras.find((c) => c.id === id);
-    const password = cam ? this.opts.secrets.get(cam.passwordSecret ?? `cameras.${cam.id}`) : undefined;
-    if (cam && password !== undefined && !url.username) {
-      url.username = cam.username;
-      url.password = password;
-    }
-    return url.toString();
-  }
-
   async start(): Promise<void> {
+    await this.prepare();
     for (const c of this.components) {
       try {
         await c.start();
@@ -398,14 +408,17 @@ export class Gateway {
       uplink: this.uplink?.status() ?? { connected: false },
       // The console polls status: per-class counts may be up to 10 s old (a table scan each).
       outbox: this.outbox.stats({ maxAgeMs: 10_000 }),
-      cabinets: this.cabinets.states(),
-      access: { ...this.access.service.states(), credentials: this.access.decider.syncState() },
       alarms: { open: this.alarms.manager.openCount() },
       presence: { flapping: this.presence.flapping() },
-      perimeter: this.perimeter.service.states(),
-      dc09: this.dc09Ports ?? null,
-      cameras: Object.fromEntries(this.opts.config.cameras.map((c) => [c.id, this.cameras.service.status(c.id) ?? null])),
-      liveView: this.liveView.stats(),
+      // Each family under its name; one not configured (or not created) keeps its key with its idle shape.
+      ...Object.fromEntries(
+        this.registry.flatMap((m) => {
+          const instance = this.instances.get(m.name);
+          if (instance?.status) return [[m.name, instance.status()]];
+          return m.idleStatus ? [[m.name, m.idleStatus(this.opts.config)]] : [];
+        }),
+      ),
+      liveView: this.liveView?.stats() ?? NO_LIVE_VIEW,
     };
   }
 }
@@ -415,16 +428,30 @@ export class Gateway {
  * operators log in to it, the uplink when a platform is configured. (An uplink that cannot
  * reach its platform is normal offline operation and not a failure: it keeps retrying.)
  */
-export function requiredComponents(config: CompoundConfig, opts: Pick<GatewayOptions, 'uplinkUrl' | 'operators'>): Map<string, string> {
+export function requiredComponents(
+  config: CompoundConfig,
+  opts: Pick<GatewayOptions, 'uplinkUrl' | 'operators'>,
+  families: readonly FamilyManifest<CompoundConfig>[] = FAMILIES,
+): Map<string, string> {
   const required = new Map<string, string>();
   const users: string[] = [];
-  if (config.locks.length) users.push(`${config.locks.length} lock${config.locks.length > 1 ? 's' : ''}`);
+  const kinds = new Map<string, number>();
+  for (const a of brokerAccounts(config, configuredFamilies(config, families))) kinds.set(a.kind, (kinds.get(a.kind) ?? 0) + 1);
+  for (const [kind, n] of kinds) users.push(`${n} ${kind}${n > 1 ? 's' : ''}`);
   const operators = config.broker.operators.length + (opts.operators?.length ?? 0);
   if (operators) users.push(`${operators} operator${operators > 1 ? 's' : ''}`);
   if (users.length) required.set('broker', `the compound file has ${users.join(' and ')} that log in to it`);
   const url = opts.uplinkUrl ?? config.uplink?.url;
   if (url !== undefined) required.set('uplink', `the compound file configures a platform (${redactUrl(url)})`);
   return required;
+}
+
+/** The capabilities the core provides to every family (gateway/families/family.ts). */
+const CORE_CAPABILITIES = ['alarms', 'presence', 'broker', 'media', 'uplink-status'] as const satisfies readonly Capability[];
+
+/** The device accounts the configured families declare for the embedded broker. */
+function brokerAccounts(config: CompoundConfig, families: readonly FamilyManifest<CompoundConfig>[]): BrokerAccount[] {
+  return families.flatMap((f) => f.brokerAccounts?.(config) ?? []);
 }
 
 /** What an installer can do about a required component that did not start. */

@@ -5,21 +5,19 @@
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import Database from 'better-sqlite3';
-import { ReaderKeyStore } from './access/keys.js';
-import { discoverReaders } from '../drivers/osdp/discover.js';
-import { SerialOsdpLine } from '../drivers/osdp/line.js';
 import { realTimers } from './core/clock.js';
 import { loadCompoundFile, ConfigError, type LoadedConfig } from '../config/load.js';
 import { isGatehouseError } from './core/errors.js';
 import { createLoggerFactory } from './core/log.js';
-import { Gateway } from './app.js';
+import type { Gateway } from './app.js';
 import { prepareDataDir, PRIVATE_UMASK } from './data-dir.js';
 import { VERSION } from './version.js';
+import { FAMILIES } from './families/registry.js';
+import { secretsOf } from './families/boot.js';
+import { readerKeySecret } from './access/family.js';
 import { untilSignal } from './signals.js';
-import { discoverOnvif } from './cameras/discover-command.js';
-import { runUserCli } from './console/user-cli.js';
-import { loadBrokerTls } from './broker/broker-tls.js';
+// Everything else (the daemon, family code, drivers, the console, the demo) is imported by
+// the subcommand that needs it: `gatehouse check` loads no device code at all.
 
 const USAGE = `gatehouse ${VERSION} — the compound security edge gateway
 
@@ -59,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   // Subcommands (`user add`) parse their own arguments.
-  if (command === 'user') return runUserCli(rest);
+  if (command === 'user') return (await import('./console/user-cli.js')).runUserCli(rest);
   let args: ReturnType<typeof parse>;
   try {
     args = parse(rest);
@@ -83,7 +81,10 @@ export async function main(argv: string[]): Promise<number> {
       return withConfig(command, args.config, (loaded) => check(loaded, args.devices === true, args.data ?? '/var/lib/gatehouse'));
     case 'discover':
       if (args.osdp) return discoverOsdp(args.osdp, args.baud === undefined ? 115_200 : Number(args.baud), args.addresses);
-      if (args.onvif) return args.config ? withConfig(command, args.config, (loaded) => discoverOnvif({ loaded })) : discoverOnvif();
+      if (args.onvif) {
+        const { discoverOnvif } = await import('./cameras/discover-command.js');
+        return args.config ? withConfig(command, args.config, (loaded) => discoverOnvif({ loaded })) : discoverOnvif();
+      }
       process.stderr.write(
         'gatehouse discover: say what to scan: --osdp PATH [--baud N] lists the OSDP readers on an RS-485 line;\n' +
           '--onvif [--config FILE] lists the ONVIF cameras on the local network (and checks their credentials).\n' +
@@ -140,22 +141,24 @@ async function withConfig(command: string, file: string | undefined, fn: (loaded
 
 async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): Promise<number> {
   const { config } = loaded;
-  const missing = config.locks.filter((l) => !loaded.secrets.has(l.passwordSecret ?? `devices.${l.id}`));
   if (config.uplink?.passwordSecret && !loaded.secrets.has(config.uplink.passwordSecret)) {
     process.stderr.write(`${loaded.file}: uplink.passwordSecret "${config.uplink.passwordSecret}" is not in the secrets file\n`);
     return 2;
   }
-  for (const l of missing) process.stderr.write(`${loaded.file}: lock ${l.id} has no password secret "${l.passwordSecret ?? `devices.${l.id}`}"; it will be refused by the broker\n`);
-  const readerProblems = checkReaderKeys(loaded, dataDir);
-  for (const p of readerProblems.errors) process.stderr.write(`${loaded.file}: ${p}\n`);
-  for (const p of readerProblems.warnings) process.stderr.write(`warning: ${loaded.file}: ${p}\n`);
-  if (readerProblems.errors.length) return 2;
+  // Every secret the configured families read, by the name their manifest resolves (defaults included).
+  const missing = secretsOf(FAMILIES, config).filter((ref) => ref.required && !loaded.secrets.has(ref.name));
+  for (const ref of missing) process.stderr.write(`${loaded.file}: ${ref.what} has no ${ref.kind ?? 'password'} secret "${ref.name}": add it to the secrets file\n`);
+  const problems = await checkFamilySecrets(loaded, dataDir);
+  for (const p of problems.errors) process.stderr.write(`${loaded.file}: ${p}\n`);
+  for (const p of problems.warnings) process.stderr.write(`warning: ${loaded.file}: ${p}\n`);
+  if (problems.errors.length || missing.length) return 2;
   process.stdout.write(`${loaded.file}: valid — compound ${config.compound.id}, gateway ${config.gateway.id}, ${config.locks.length} lock(s), ${config.doors.length} door(s) with ${config.readers.length} reader(s), ${config.cabinets.length} cabinet(s), uplink ${config.uplink ? 'configured' : 'none (embedded broker only)'}\n`);
   const loopback = /^(127\.|::1$|localhost$)/.test(config.broker.host);
   if (!loopback && !config.broker.tls?.only && config.locks.length) {
     process.stderr.write(`warning: ${loaded.file}: the embedded broker accepts plain MQTT on ${config.broker.host}: card and PIN pushes to locks using it cross the LAN in clear (set broker.tls, and tls.only once every lock uses TLS; see drivers/smartlock/README.md)\n`);
   }
   if (config.broker.tls) {
+    const { loadBrokerTls } = await import('./broker/broker-tls.js');
     // Lock vendors pin this (or trust the certificate itself as their CA): print it where installers look.
     try {
       const tls = loadBrokerTls(config.broker.tls, { dataDir: resolve(dataDir), host: config.broker.host });
@@ -165,7 +168,6 @@ async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): P
       return 2;
     }
   }
-  if (missing.length) return 2;
   if (!devices) return 0;
   // Locks dial in to us, so their reachability is what the running daemon last saw.
   const file = resolve(dataDir, 'outbox.db');
@@ -173,6 +175,7 @@ async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): P
     process.stdout.write(`no data in ${dataDir}: start the daemon (gatehouse run) and let the locks connect, then check again\n`);
     return 1;
   }
+  const { default: Database } = await import('better-sqlite3');
   const db = new Database(file, { readonly: true, fileMustExist: true });
   const states = new Map((db.prepare('SELECT device, body FROM states').all() as { device: string; body: string }[]).map((r) => [r.device, JSON.parse(r.body) as Record<string, unknown>]));
   db.close();
@@ -194,15 +197,21 @@ async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): P
   return bad ? 1 : 0;
 }
 
-/** A reader that must talk securely needs its key before the installer leaves the site. */
-function checkReaderKeys(loaded: LoadedConfig, dataDir: string): { errors: string[]; warnings: string[] } {
+/**
+ * What a secret's presence does not tell: a reader's key may be installed in the data
+ * directory instead (`secure: install`), and a DC-09 key must be AES-sized hex.
+ */
+async function checkFamilySecrets(loaded: LoadedConfig, dataDir: string): Promise<{ errors: string[]; warnings: string[] }> {
   const errors: string[] = [];
   const warnings: string[] = [];
-  let keys: ReaderKeyStore | undefined;
-  try {
-    keys = new ReaderKeyStore(resolve(dataDir), loaded.secrets, { readOnly: true });
-  } catch (err) {
-    errors.push((err as Error).message);
+  let keys: { keyFor(r: (typeof loaded.config.readers)[number]): Uint8Array | undefined } | undefined;
+  if (loaded.config.readers.length) {
+    try {
+      const { ReaderKeyStore } = await import('./access/keys.js');
+      keys = new ReaderKeyStore(resolve(dataDir), loaded.secrets, { readOnly: true });
+    } catch (err) {
+      errors.push((err as Error).message);
+    }
   }
   for (const r of loaded.config.readers) {
     if (r.secure === 'off') {
@@ -211,23 +220,19 @@ function checkReaderKeys(loaded: LoadedConfig, dataDir: string): { errors: strin
     }
     if (r.secure === 'install' || !keys) continue;
     try {
-      if (!keys.keyFor(r)) errors.push(`reader ${r.id} needs a secure channel key: add "${r.keySecret ?? `osdp.${r.id}`}" (32 hex digits) to the secrets file, or set secure: install for a new reader`);
+      if (!keys.keyFor(r)) errors.push(`reader ${r.id} needs a secure channel key: add "${readerKeySecret(r)}" (32 hex digits) to the secrets file, or set secure: install for a new reader`);
     } catch (err) {
       errors.push((err as Error).message);
     }
-  }
-  for (const cam of loaded.config.cameras) {
-    const name = cam.passwordSecret ?? `cameras.${cam.id}`;
-    if (!loaded.secrets.has(name)) errors.push(`camera ${cam.id} has no password secret "${name}": add it to the secrets file`);
   }
   for (const panel of loaded.config.alarmPanels) {
     if (!panel.keySecret) {
       warnings.push(`alarm panel ${panel.id} has no AES key (keySecret): its DC-09 messages are accepted unencrypted`);
       continue;
     }
+    // A missing one is reported with every family's missing secrets (secretsOf).
     const key = loaded.secrets.get(panel.keySecret);
-    if (key === undefined) errors.push(`alarm panel ${panel.id}: secret "${panel.keySecret}" is not in the secrets file`);
-    else if (!/^([0-9a-fA-F]{32}|[0-9a-fA-F]{48}|[0-9a-fA-F]{64})$/.test(key)) errors.push(`alarm panel ${panel.id}: secret "${panel.keySecret}" must be 32, 48 or 64 hex digits (AES-128/192/256)`);
+    if (key !== undefined && !/^([0-9a-fA-F]{32}|[0-9a-fA-F]{48}|[0-9a-fA-F]{64})$/.test(key)) errors.push(`alarm panel ${panel.id}: secret "${panel.keySecret}" must be 32, 48 or 64 hex digits (AES-128/192/256)`);
   }
   if (loaded.config.alarmPanels.length && !loaded.config.perimeter.dc09) warnings.push('alarmPanels are configured but perimeter.dc09 is not: no receiver will listen for them');
   const dc09Host = loaded.config.perimeter.dc09?.host;
@@ -250,6 +255,8 @@ async function discoverOsdp(path: string, baudRate: number, range: string | unde
     process.stderr.write('gatehouse discover: --addresses must be FROM-TO within 0-126, e.g. 1-16\n');
     return 2;
   }
+  const { discoverReaders } = await import('../drivers/osdp/discover.js');
+  const { SerialOsdpLine } = await import('../drivers/osdp/line.js');
   if (![9600, 19_200, 38_400, 57_600, 115_200, 230_400].includes(baudRate)) {
     process.stderr.write(`gatehouse discover: --baud must be one of 9600, 19200, 38400, 57600, 115200, 230400\n`);
     return 2;
@@ -291,6 +298,7 @@ async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number>
   let gateway: Gateway;
   try {
     const uplinkUrl = process.env.GATEHOUSE_UPLINK_URL || undefined;
+    const { Gateway } = await import('./app.js');
     gateway = new Gateway({ config: loaded.config, secrets: loaded.secrets, dataDir, logs, uplinkUrl });
   } catch (err) {
     // A new outbox.db cannot be created on a full disk: say so in one line, not a stack trace.

@@ -26,6 +26,7 @@ import { DoorMachine, type Passage, type RelayCommand } from './door-machine.js'
 import { KeypadEntry, PinGuessLimiter, type Entry } from './keypad-entry.js';
 import { sendBuzzer, sendLed } from './reader-feedback.js';
 import { passThroughPresence, type DevicePresence, type PresenceAnnouncement, type PresenceTracker } from '../presence/presence-policy.js';
+import { readerKeySecret } from './family.js';
 
 export type { Decider, Decision, DecisionRequest, LineReader, ReaderLine, ReaderLineFactory } from './service-types.js';
 
@@ -158,7 +159,7 @@ export class AccessService {
       return { address: r.address, secure: 'off' };
     }
     if (r.secure === 'install' && !this.opts.readerInstalled(r)) return { address: r.address, secure: 'install' };
-    if (!key) this.opts.log.error({ reader: r.id, secret: r.keySecret ?? `osdp.${r.id}` }, 'reader needs a secure channel key and none is known: add it to the secrets file, or set secure: install for a new reader');
+    if (!key) this.opts.log.error({ reader: r.id, secret: readerKeySecret(r) }, 'reader needs a secure channel key and none is known: add it to the secrets file, or set secure: install for a new reader');
     return { address: r.address, secure: 'required', ...(key ? { key } : {}) };
   }
 

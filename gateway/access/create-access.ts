@@ -21,6 +21,7 @@ import { publishAccessState, syncCommands } from './sync-commands.js';
 import type { PresenceTracker } from '../presence/presence-policy.js';
 import type { AlarmSink } from '../alarms/types.js';
 import { tolerateStorageError } from '../outbox/disk-space.js';
+import type { FamilyContext, FamilyInstance } from '../families/family.js';
 
 export interface AccessComponent {
   service: AccessService;
@@ -28,6 +29,25 @@ export interface AccessComponent {
   commands(): CommandDefinition[];
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The family instance (gateway/access/family.ts): the component, its status behind status(). */
+export type AccessInstance = FamilyInstance & AccessComponent;
+
+export function create(ctx: FamilyContext<CompoundConfig>): AccessInstance {
+  const access = createAccess({
+    config: ctx.config,
+    secrets: ctx.secrets,
+    dataDir: ctx.dataDir,
+    outbox: ctx.outbox,
+    sink: ctx.use<AlarmSink>('alarms'),
+    clock: ctx.clock,
+    timers: ctx.timers,
+    logs: ctx.logs,
+    uplinkConnected: ctx.use<() => boolean>('uplink-status'),
+    presence: ctx.use<PresenceTracker>('presence'),
+  });
+  return { ...access, status: () => ({ ...access.service.states(), credentials: access.decider.syncState() }) };
 }
 
 export interface CreateAccessOptions {

@@ -17,6 +17,7 @@ import type { Secrets } from '../../config/load.js';
 import type { ReaderConfig } from '../../config/schema.js';
 import { GatehouseError } from '../core/errors.js';
 import { readKeyFile, writeFileWithBackup, type DurableFs } from '../durable-file.js';
+import { readerKeySecret } from './family.js';
 
 const HASH_KEY_FILE = 'access.key';
 const READER_KEYS_FILE = 'osdp-keys.json';
@@ -91,7 +92,7 @@ export class ReaderKeyStore {
   keyFor(reader: ReaderConfig): Uint8Array | undefined {
     const installed = this.installed[reader.id];
     if (installed) return Buffer.from(installed, 'hex');
-    const name = reader.keySecret ?? `osdp.${reader.id}`;
+    const name = readerKeySecret(reader);
     const value = this.secrets.get(name);
     if (value === undefined) return undefined;
     if (!HEX_KEY.test(value)) throw new GatehouseError('CONFIG_INVALID', `secret "${name}" for reader ${reader.id} must be 32 hex digits (a 128-bit SCBK)`);

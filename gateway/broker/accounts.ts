@@ -10,7 +10,8 @@ import type { Account, AccountRole } from './acl.js';
 
 export interface DeviceAccountSpec {
   id: string;
-  passwordSecret?: string | undefined;
+  /** Resolved by the family's manifest (gateway/locks/family.ts writes the default name). */
+  passwordSecret: string;
   /** Local scheme family; defaults to `lock`. */
   family?: string;
 }
@@ -39,8 +40,7 @@ export class AccountTable {
 
   constructor(opts: { secrets: Secrets; devices: readonly DeviceAccountSpec[]; internal: readonly InternalAccountSpec[]; operators?: readonly { username: string; passwordSecret: string }[] }) {
     for (const d of opts.devices) {
-      const secretName = d.passwordSecret ?? `devices.${d.id}`;
-      const password = opts.secrets.get(secretName);
+      const password = opts.secrets.get(d.passwordSecret);
       if (!password) {
         this.devicesWithoutSecret.push(d.id);
         continue;

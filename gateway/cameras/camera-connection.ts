@@ -14,6 +14,7 @@ import type { Clock, TimerHandle, Timers } from '../core/clock.js';
 import { GatehouseError, toGatehouseError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { CameraStatus } from './types.js';
+import { cameraPasswordSecret } from './family.js';
 
 export interface BackoffOptions {
   initialMs: number;
@@ -125,7 +126,7 @@ export class CameraConnection {
     const gen = ++this.gen;
     const cfg = this.d.config;
     if (this.d.password === undefined) {
-      return this.lost(gen, new GatehouseError('CONFIG_INVALID', `no secret ${cfg.passwordSecret ?? `cameras.${cfg.id}`} for camera ${cfg.id}`));
+      return this.lost(gen, new GatehouseError('CONFIG_INVALID', `no secret ${cameraPasswordSecret(cfg)} for camera ${cfg.id}`));
     }
     const client = new OnvifCamera({ host: cfg.host, port: cfg.port, path: cfg.path, username: cfg.username, password: this.d.password, timeoutMs: this.d.requestTimeoutMs, maxResponseBytes: this.d.maxResponseBytes });
     this.client = client;

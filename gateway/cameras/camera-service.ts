@@ -40,6 +40,7 @@ import type { Outbox } from '../outbox/outbox.js';
 import { CameraConnection, type BackoffOptions } from './camera-connection.js';
 import type { CameraControl, CameraEvent, CameraServiceEvents, CameraStatus, Preset } from './types.js';
 import { passThroughPresence, type DevicePresence, type PresenceAnnouncement, type PresenceTracker } from '../presence/presence-policy.js';
+import { cameraPasswordSecret } from './family.js';
 
 export interface CameraServiceOptions {
   cameras: CameraConfig[];
@@ -84,7 +85,7 @@ export class CameraService extends EventEmitter<CameraServiceEvents> implements 
         cfg.id,
         new CameraConnection({
           config: cfg,
-          password: o.secrets.get(cfg.passwordSecret ?? `cameras.${cfg.id}`),
+          password: o.secrets.get(cameraPasswordSecret(cfg)),
           clock: o.clock,
           timers: o.timers,
           log,
@@ -120,7 +121,7 @@ export class CameraService extends EventEmitter<CameraServiceEvents> implements 
   async snapshot(camera: string): Promise<Buffer> {
     const conn = this.conn(camera);
     const cfg = this.configs.get(camera)!;
-    const password = this.o.secrets.get(cfg.passwordSecret ?? `cameras.${cfg.id}`) ?? '';
+    const password = this.o.secrets.get(cameraPasswordSecret(cfg)) ?? '';
     try {
       const uri = await conn.snapshotUri();
       return await fetchSnapshot(uri, { username: cfg.username, password, maxBytes: this.o.media.maxSnapshotBytes, timeoutMs: this.o.media.snapshotTimeoutMs, timers: this.o.timers });

@@ -1,14 +1,7 @@
 /**
  * Builds the camera family from the compound file: the service (one ONVIF connection per
- * camera), the CameraLinkage for alarm linkage, and the commands. Kept out of app.ts so the
- * composition root stays a list of components. Wiring in app.ts, after the perimeter:
- *
- *   this.media = new MediaStore({ dataDir: opts.dataDir, outbox: this.outbox, config: config.media, clock: this.clock, log: logs.child('media') });
- *   this.cameras = createCameras({ config, secrets: opts.secrets, outbox: this.outbox, sink: this.alarms.manager,
- *                                  mediaStore: this.media, clock: this.clock, timers, logs });
- *   for (const def of this.cameras.commands()) this.router.register(def);
- *   this.alarms.linkage(this.perimeter.outputs, this.cameras.linkage);   // both drivers: it rebuilds on what it is given
- *   components: { name: 'cameras', essential: false, start: () => this.cameras.start(), stop: () => this.cameras.stop() }
+ * camera), the CameraLinkage for alarm linkage, and the commands. `create(ctx)` is what the
+ * composition root calls (gateway/cameras/family.ts declares the family).
  *
  * Tamper, line and field reach the manager through `sink`; what the family records itself is
  * class `device` (online/offline, motion, input).
@@ -24,6 +17,8 @@ import { cameraCommands } from './camera-commands.js';
 import { CameraLinkageImpl } from './camera-linkage.js';
 import { CameraService, type CameraServiceOptions } from './camera-service.js';
 import type { MediaStore } from './types.js';
+import type { FamilyContext, FamilyInstance } from '../families/family.js';
+import { cameraPasswordSecret } from './family.js';
 
 export interface CamerasComponent {
   service: CameraService;
@@ -31,6 +26,48 @@ export interface CamerasComponent {
   commands(): CommandDefinition[];
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** What the console's live view needs of the cameras ('live-streams'). */
+export interface LiveStreams {
+  has(id: string): boolean;
+  /** The camera's RTSP URL with its credentials, for ffmpeg (ONVIF stream URIs carry none). */
+  streamUrl(id: string): Promise<string>;
+}
+
+/** The family instance (gateway/cameras/family.ts); provides `camera-linkage` and `live-streams`. */
+export type CamerasInstance = FamilyInstance & CamerasComponent;
+
+export function create(ctx: FamilyContext<CompoundConfig>): CamerasInstance {
+  const cameras = createCameras({
+    config: ctx.config,
+    secrets: ctx.secrets,
+    outbox: ctx.outbox,
+    sink: ctx.use<AlarmSink>('alarms'),
+    mediaStore: ctx.use<MediaStore>('media'),
+    clock: ctx.clock,
+    timers: ctx.timers,
+    logs: ctx.logs,
+    presence: ctx.use<NonNullable<CameraServiceOptions['presence']>>('presence'),
+  });
+  const streams: LiveStreams = {
+    has: (id) => cameras.service.has(id),
+    async streamUrl(id) {
+      const url = new URL(await cameras.service.streamUri(id));
+      const cam = ctx.config.cameras.find((c) => c.id === id);
+      const password = cam ? ctx.secrets.get(cameraPasswordSecret(cam)) : undefined;
+      if (cam && password !== undefined && !url.username) {
+        url.username = cam.username;
+        url.password = password;
+      }
+      return url.toString();
+    },
+  };
+  return {
+    ...cameras,
+    status: () => Object.fromEntries(ctx.config.cameras.map((c) => [c.id, cameras.service.status(c.id) ?? null])),
+    provides: { 'camera-linkage': cameras.linkage, 'live-streams': streams },
+  };
 }
 
 export interface CreateCamerasOptions {

@@ -8,6 +8,7 @@
 import type { LoadedConfig } from '../../config/load.js';
 import type { CameraConfig } from '../../config/schema.js';
 import { discoverCameras, type DiscoveredCamera, type DiscoverOptions } from '../../drivers/onvif/discovery.js';
+import { cameraPasswordSecret } from './family.js';
 
 export interface DiscoverOnvifOptions {
   loaded?: LoadedConfig;
@@ -40,7 +41,7 @@ export async function discoverOnvif(opts: DiscoverOnvifOptions = {}): Promise<nu
     credentials: (address) => {
       const [host, port] = address.split(/:(?=\d+$)/);
       const cam = port ? configured.find((c) => c.host === host && c.port === Number(port)) : configured.find((c) => c.host === address);
-      const password = cam && secrets?.get(cam.passwordSecret ?? `cameras.${cam.id}`);
+      const password = cam && secrets?.get(cameraPasswordSecret(cam));
       return cam && password !== undefined ? { username: cam.username, password } : undefined;
     },
   });
@@ -69,8 +70,8 @@ export async function discoverOnvif(opts: DiscoverOnvifOptions = {}): Promise<nu
     let verdict: string;
     if (!hit) verdict = 'NOT FOUND by the probe (powered off, another subnet, or multicast filtered)';
     else if (hit.credentialsOk) verdict = `found, credentials ok${hit.model ? ` (${hit.model})` : ''}`;
-    else if (hit.credentialsOk === false) verdict = `found, credentials REFUSED: check username "${cfg.username}" and secret ${cfg.passwordSecret ?? `cameras.${cfg.id}`}`;
-    else if (secrets?.has(cfg.passwordSecret ?? `cameras.${cfg.id}`) !== true) verdict = `found, but secret ${cfg.passwordSecret ?? `cameras.${cfg.id}`} is missing`;
+    else if (hit.credentialsOk === false) verdict = `found, credentials REFUSED: check username "${cfg.username}" and secret ${cameraPasswordSecret(cfg)}`;
+    else if (secrets?.has(cameraPasswordSecret(cfg)) !== true) verdict = `found, but secret ${cameraPasswordSecret(cfg)} is missing`;
     else verdict = `found, credentials not checked (${hit.error ?? 'no answer'})`;
     if (!hit || hit.credentialsOk !== true) problems++;
     out(`  ${cfg.id.padEnd(20)} ${`${cfg.host}:${cfg.port}`.padEnd(21)} ${verdict}`);

@@ -32,7 +32,7 @@ import { HashGate, LoginLimiter } from './login-limiter.js';
 import { Sessions } from './sessions.js';
 import { loadTls, tlsServerOptions } from './tls.js';
 import { writeFileDurable } from '../durable-file.js';
-import { tolerateStorageError } from '../outbox/disk-space.js';
+import { isStorageError, tolerateStorageError } from '../outbox/disk-space.js';
 
 export interface ConsoleOptions {
   config: Pick<CompoundConfig, 'console'>;
@@ -257,21 +257,30 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
       const shownHost = cfg.host === '0.0.0.0' || cfg.host === '::' ? 'localhost' : cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
       const url = `${tlsOn ? 'https' : 'http'}://${shownHost}:${port}`;
       log.info({ url }, 'console listening');
-      const linkFile = join(opts.dataDir, SETUP_LINK_FILE);
-      if (accounts.hasAdmin()) {
-        accounts.clearSetupTokens();
-        rmSync(linkFile, { force: true });
-      } else {
-        const { token, expiresAt } = accounts.createSetupToken();
-        // The link goes to a 0600 file, never to stdout or the log: under systemd both end in the
-        // journal, which every member of systemd-journal/adm can read. Only the path is printed.
-        writeFileDurable(linkFile, `${url}/setup.html#${token}\n`);
-        print(
-          `gatehouse console: no administrator yet. The one-time setup link (valid 24 h, one use) is in ${linkFile}; ` +
-            'or run: gatehouse user add --role admin',
-        );
-        const expires = new Date(expiresAt).toISOString();
-        log.warn({ file: linkFile, expiresAt: expires }, 'no console administrator: the one-time setup link is in this file');
+      try {
+        const linkFile = join(opts.dataDir, SETUP_LINK_FILE);
+        if (accounts.hasAdmin()) {
+          accounts.clearSetupTokens();
+          rmSync(linkFile, { force: true });
+        } else {
+          const { token, expiresAt } = accounts.createSetupToken();
+          // The link goes to a 0600 file, never to stdout or the log: under systemd both end in the
+          // journal, which every member of systemd-journal/adm can read. Only the path is printed.
+          writeFileDurable(linkFile, `${url}/setup.html#${token}\n`);
+          print(
+            `gatehouse console: no administrator yet. The one-time setup link (valid 24 h, one use) is in ${linkFile}; ` +
+              'or run: gatehouse user add --role admin',
+          );
+          const expires = new Date(expiresAt).toISOString();
+          log.warn({ file: linkFile, expiresAt: expires }, 'no console administrator: the one-time setup link is in this file');
+        }
+      } catch (err) {
+        // On a full disk the console still serves (signed-in guards keep working); only the setup link waits.
+        if (!isStorageError(err)) {
+          await this.stop();
+          throw err;
+        }
+        log.error({ err: (err as Error).message }, 'no console administrator, and the setup link cannot be stored on a full disk: free space, or run gatehouse user add');
       }
       return { url, port };
     },

@@ -96,7 +96,7 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
   const url = `mqtt://127.0.0.1:${gateway.brokerPort}`;
   const host: DemoHost = {
     brokerUrl: url,
-    dc09TcpPort: gateway.dc09Ports?.tcpPort,
+    dc09TcpPort: (gateway.status().dc09 as { tcpPort: number } | null)?.tcpPort,
     execute: (command, args, id) => gateway.router.execute(command, { id, args }, { via: 'cli', role: 'admin', principal: 'demo' }),
     state: (device) => states.get(device),
   };

@@ -14,6 +14,8 @@ import type { Clock, Timers } from '../core/clock.js';
 import type { Logger, LoggerFactory } from '../core/log.js';
 import type { EventInput } from '../core/events.js';
 import type { CommandDefinition } from '../commands/types.js';
+import type { Secrets } from '../../config/load.js';
+import type { Outbox } from '../outbox/outbox.js';
 
 /** A place in the compound file, for error messages (`cameras[2].id`). */
 export type ConfigPath = (string | number)[];
@@ -34,8 +36,10 @@ export interface SecretRef {
   name: string;
   /** Where in the compound file it is asked for. */
   path: ConfigPath;
-  /** What it is for, for the installer: "password of camera gate-cam". */
+  /** Whose it is, for the installer: "camera gate-cam" (`camera gate-cam has no password secret "cameras.gate-cam"`). */
   what: string;
+  /** What it holds; default `password`. */
+  kind?: 'password' | 'key';
   /** A missing required secret fails `gatehouse check`; an optional one is a warning. */
   required: boolean;
 }
@@ -76,6 +80,7 @@ export type Capability =
   | 'broker' // the embedded MQTT broker (device accounts, device topics)
   | 'outputs' // relay outputs linkage rules drive (perimeter)
   | 'camera-linkage' // snapshots on alarm (cameras)
+  | 'live-streams' // which cameras exist and their RTSP URL with credentials, for the console's live view (cameras)
   | 'media' // the snapshot store
   | 'calendar' // the access time zone and holidays
   | 'uplink-status'; // whether the platform hears us right now
@@ -92,6 +97,13 @@ export interface FamilyManifest<C = Record<string, unknown>> {
   /** Device ids it claims; uniqueness across families is checked once, generically. */
   devices(config: C): DeviceClaim[];
   secrets?(config: C): SecretRef[];
+  /**
+   * Devices that log in to the embedded broker, with their resolved password secret; the
+   * broker builds its account table from these before any family code is loaded.
+   */
+  brokerAccounts?(config: C): BrokerAccount[];
+  /** Its part of the gateway status while not configured, so status keeps its keys and shapes. */
+  idleStatus?(config: C): unknown;
   needs?: Capability[];
   provides?: Capability[];
   alarms?: AlarmKind[];
@@ -123,10 +135,21 @@ export interface FamilyConsole<C = Record<string, unknown>> {
   devices(config: C): { id: string; kind: string }[];
 }
 
+/** A device account on the embedded broker (`kind` words the "N locks log in to it" reason). */
+export interface BrokerAccount {
+  username: string;
+  secret: string;
+  kind: string;
+}
+
 /** What the core hands a family at create(). */
 export interface FamilyContext<C = Record<string, unknown>> {
   config: C;
   dataDir: string;
+  /** Where the family records its events and device states. */
+  outbox: Outbox;
+  /** The secrets file, for drivers that take it whole (names still come from the manifest). */
+  secrets: Secrets;
   clock: Clock;
   timers: Timers;
   log: Logger;

@@ -15,6 +15,7 @@ import { Dc09Receiver } from './dc09-receiver.js';
 import { Dc09ReplayGuard } from './dc09-replay.js';
 import { PanelService, type CommittingAlarmSink, type EventRecorder } from './panel-service.js';
 import type { PresenceTracker } from '../presence/presence-policy.js';
+import type { FamilyContext, FamilyInstance } from '../families/family.js';
 
 export interface Dc09Component {
   receiver: Dc09Receiver;
@@ -22,6 +23,30 @@ export interface Dc09Component {
   /** Binds TCP and UDP and arms supervision; resolves with the bound ports. */
   start(): Promise<{ tcpPort: number; udpPort: number }>;
   stop(): Promise<void>;
+}
+
+/** The family instance (gateway/perimeter/dc09-family.ts): the receiver once started, and its ports. */
+export interface Dc09Instance extends FamilyInstance {
+  component: Dc09Component | undefined;
+  ports: { tcpPort: number; udpPort: number } | undefined;
+}
+
+export function create(ctx: FamilyContext<CompoundConfig>): Dc09Instance {
+  const instance: Dc09Instance = {
+    component: undefined,
+    ports: undefined,
+    // Built at start, not at create: a bad panel key fails this family only.
+    async start() {
+      instance.component = createDc09({
+        config: ctx.config, secrets: ctx.secrets, outbox: ctx.outbox, sink: ctx.use<CommittingAlarmSink>('alarms'),
+        clock: ctx.clock, timers: ctx.timers, logs: ctx.logs, presence: ctx.use<PresenceTracker>('presence'),
+      });
+      if (instance.component) instance.ports = await instance.component.start();
+    },
+    stop: () => instance.component?.stop(),
+    status: () => instance.ports ?? null,
+  };
+  return instance;
 }
 
 export interface CreateDc09Options {

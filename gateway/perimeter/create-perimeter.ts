@@ -15,6 +15,7 @@ import type { Outbox } from '../outbox/outbox.js';
 import { perimeterCommands } from './perimeter-commands.js';
 import { PerimeterService, type PerimeterServiceOptions } from './perimeter-service.js';
 import type { PresenceTracker } from '../presence/presence-policy.js';
+import type { FamilyContext, FamilyInstance } from '../families/family.js';
 
 export interface PerimeterComponent {
   service: PerimeterService;
@@ -23,6 +24,22 @@ export interface PerimeterComponent {
   commands(): CommandDefinition[];
   start(): void;
   stop(): Promise<void>;
+}
+
+/** The family instance (gateway/perimeter/family.ts); provides `outputs` to the linkage rules. */
+export type PerimeterInstance = FamilyInstance & PerimeterComponent;
+
+export function create(ctx: FamilyContext<CompoundConfig>): PerimeterInstance {
+  const perimeter = createPerimeter({
+    config: ctx.config,
+    outbox: ctx.outbox,
+    sink: ctx.use<AlarmSink>('alarms'),
+    clock: ctx.clock,
+    timers: ctx.timers,
+    logs: ctx.logs,
+    presence: ctx.use<PresenceTracker>('presence'),
+  });
+  return { ...perimeter, status: () => perimeter.service.states(), provides: { outputs: perimeter.outputs } };
 }
 
 export interface CreatePerimeterOptions {

@@ -13,6 +13,7 @@ import { simulating, type DemoScenario } from '../scenarios.js';
 import { startSimulatedCameras, type SimulatedCamera } from './index.js';
 import { FFMPEG } from './jpeg.js';
 import { startTestStream, type TestStream } from './rtsp.js';
+import { cameraPasswordSecret } from '../../config/camera-schema.js';
 
 /** In the test stream's ffmpeg command line, so `pgrep -f` finds a leftover. */
 export const DEMO_RTSP_TAG = 'gatehouse-demo-rtsp';
@@ -32,7 +33,7 @@ export const scenario: DemoScenario = {
     else {
       try {
         const password = randomBytes(12).toString('base64url');
-        secrets[camCfg.passwordSecret ?? `cameras.${camCfg.id}`] = password;
+        secrets[cameraPasswordSecret(camCfg)] = password;
         stream = await startTestStream({ path: `/${camCfg.id}`, size: '640x360', fps: 10, ffmpegPath: FFMPEG, tag: DEMO_RTSP_TAG });
         camera = (await startSimulatedCameras([{ id: camCfg.id, username: camCfg.username, password, rtspUrl: stream.url }], { host: '127.0.0.1', discovery: false }))[0]!;
         camera.presets.set('north-wall', 'North wall');
@@ -106,7 +107,7 @@ export async function startCamerasOf(config: CompoundConfig, secretOf: (name: st
     const haveFfmpeg = existsSync(FFMPEG);
     if (config.cameras.length && !haveFfmpeg) lines.push(`cameras without an RTSP stream: ${FFMPEG} not found`);
     for (const c of config.cameras) {
-      const secret = c.passwordSecret ?? `cameras.${c.id}`;
+      const secret = cameraPasswordSecret(c);
       const password = secretOf(secret);
       if (!password) throw new Error(`no password secret "${secret}" for camera ${c.id}; add it to the secrets file`);
       let rtspUrl: string | undefined;

@@ -11,6 +11,7 @@ import type { CompoundConfig } from '../../config/schema.js';
 import { createPtyPair, requireSocat, type PtyPair } from '../cabinet/pty.js';
 import { simulating, type DemoScenario } from '../scenarios.js';
 import { startSimulatedReaders, type SimulatedReaders } from './index.js';
+import { readerKeySecret } from '../../config/access-schema.js';
 
 const RESIDENTS = [
   { id: 'r-101', card: '0A10101', groups: ['building-1'] },
@@ -60,7 +61,7 @@ export const scenario: DemoScenario = {
       });
     return {
       config: { osdpBuses: config.osdpBuses.map((b) => (b.id === bus.id ? { ...b, path: pty.a } : b)) },
-      secrets: Object.fromEntries(readers.map((r) => [r.keySecret ?? `osdp.${r.id}`, keys.get(r.id)!.toString('hex')])),
+      secrets: Object.fromEntries(readers.map((r) => [readerKeySecret(r), keys.get(r.id)!.toString('hex')])),
       async run(host) {
         const yesterday = new Date(Date.now() - 86400_000).toISOString();
         const credentials = [...RESIDENTS.map((r) => ({ ...r, mode: 'card' })), { ...FORMER_TENANT, mode: 'card', validTo: yesterday }];
@@ -131,7 +132,7 @@ export async function startReadersOf(config: CompoundConfig, secretOf: (name: st
       const readers = config.readers
         .filter((r) => r.bus === bus.id)
         .map((r) => {
-          const hex = r.secure === 'required' ? secretOf(r.keySecret ?? `osdp.${r.id}`) : undefined;
+          const hex = r.secure === 'required' ? secretOf(readerKeySecret(r)) : undefined;
           return { address: r.address, ...(hex && /^[0-9a-fA-F]{32}$/.test(hex) ? { key: Buffer.from(hex, 'hex') } : {}), ...(r.secure === 'off' ? { secureCapable: false } : {}) };
         });
       if (readers.length) started.push(await startSimulatedReaders({ path: bus.path, baudRate: bus.baudRate, readers }));

@@ -6,13 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import { BenchConfigError, type DemoScenario } from '../scenarios.js';
 import { startSimulatedLocks, type SimulatedLocks } from './index.js';
+import { lockPasswordSecret } from '../../config/lock-schema.js';
 
 export const scenario: DemoScenario = {
   family: 'locks',
   order: 10,
   async prepare(config) {
     if (config.locks.length === 0) return undefined;
-    const locks = config.locks.map((l) => ({ id: l.id, secret: l.passwordSecret ?? `devices.${l.id}`, password: randomBytes(12).toString('base64url') }));
+    const locks = config.locks.map((l) => ({ id: l.id, secret: lockPasswordSecret(l), password: randomBytes(12).toString('base64url') }));
     let sim: SimulatedLocks | undefined;
     return {
       secrets: Object.fromEntries(locks.map((l) => [l.secret, l.password])),
@@ -28,7 +29,7 @@ export const scenario: DemoScenario = {
   },
   async simulate(config, bench) {
     if (config.locks.length === 0) return undefined;
-    const locks = config.locks.map((l) => ({ id: l.id, password: bench.secret(l.passwordSecret ?? `devices.${l.id}`) ?? '' }));
+    const locks = config.locks.map((l) => ({ id: l.id, password: bench.secret(lockPasswordSecret(l)) ?? '' }));
     const without = locks.filter((l) => !l.password).map((l) => l.id);
     if (without.length) throw new BenchConfigError(`no password secret for ${without.join(', ')}; add them to the secrets file`);
     const sim = await startSimulatedLocks({ url: bench.brokerUrl, locks });

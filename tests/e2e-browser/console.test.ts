@@ -25,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wrapBody } from '../../drivers/dc09/frame.js';
 import { ConsoleBrowserRig, IDS, USERS, pngStats } from '../helpers/console-browser-rig.js';
 import { waitFor } from '../helpers/wait.js';
+import type { Dc09Instance } from '../../gateway/perimeter/create-dc09.js';
 
 /** Waits until `selector` is visible, or fails saying what the contract expected there. */
 async function visible(page: Page, selector: string, what: string, timeoutMs = 5000): Promise<Locator> {
@@ -124,7 +125,7 @@ describe('guard console in a real browser', () => {
   it('2b. a DC-09 panel alarm with a verification link: the row offers the link, nothing else becomes one', async () => {
     const url = 'https://nvr.example/clip/17?t=3';
     const send = async (seq: string, zone: string, xdata: string) => {
-      const socket = connect({ host: '127.0.0.1', port: rig.gateway.dc09Ports!.tcpPort });
+      const socket = connect({ host: '127.0.0.1', port: rig.gateway.family<Dc09Instance>('dc09').ports!.tcpPort });
       socket.on('error', () => undefined);
       let answer = '';
       socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
@@ -178,7 +179,7 @@ describe('guard console in a real browser', () => {
       for (;;) {
         last = await pngStats(rig.browser, await canvas.screenshot());
         if (last.stddev > 20 && last.colours >= 8) break;
-        if (Date.now() > deadline) throw new Error(`the video canvas stayed blank for 15 s: ${JSON.stringify(last)}; live view ${JSON.stringify(rig.gateway.liveView.stats())}`);
+        if (Date.now() > deadline) throw new Error(`the video canvas stayed blank for 15 s: ${JSON.stringify(last)}; live view ${JSON.stringify(rig.gateway.liveView!.stats())}`);
         await page.waitForTimeout(250);
       }
       // Live, not a still: the test card's frame counter changes the picture.
@@ -237,7 +238,7 @@ describe('guard console in a real browser', () => {
     expect(await rig.upgradeStatus('/api/live'), 'WebSocket /api/live without a session').toBe(401);
     expect(await rig.upgradeStatus(`/api/video/${IDS.camera}`), 'WebSocket /api/video without a session').toBe(401);
     expect(await rig.upgradeStatus('/api/video/x'), 'WebSocket /api/video/x without a session').toBe(401);
-    expect(rig.gateway.liveView.stats().streams.filter((s) => s.camera === 'x')).toEqual([]);
+    expect(rig.gateway.liveView!.stats().streams.filter((s) => s.camera === 'x')).toEqual([]);
   });
 
   it('6b. a guard gets 403 on the user API and sees none of the administrator actions', async () => {

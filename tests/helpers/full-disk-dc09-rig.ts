@@ -20,6 +20,7 @@ import { startSimulatedPanels, type SendResult } from '../../sim/dc09/index.js';
 import { startMosquitto } from './mosquitto.js';
 import { mountTmpfs } from './tmpfs.js';
 import { waitFor } from './wait.js';
+import type { Dc09Instance } from '../../gateway/perimeter/create-dc09.js';
 
 export interface FullDiskRunOptions {
   panels: number;
@@ -88,7 +89,7 @@ export async function runFullDiskDc09(opts: FullDiskRunOptions): Promise<FullDis
   process.on('uncaughtException', onCrash);
   await gateway.start();
   const panels = await startSimulatedPanels({
-    host: '127.0.0.1', port: gateway.dc09Ports!.tcpPort, protocol: 'tcp', ackTimeoutMs: 1000, maxAttempts: 3,
+    host: '127.0.0.1', port: gateway.family<Dc09Instance>('dc09').ports!.tcpPort, protocol: 'tcp', ackTimeoutMs: 1000, maxAttempts: 3,
     panels: accounts.map((account) => ({ account, key: PANEL_KEY, encrypted: true, periodicTestS: 0, format: 'SIA-DCS' as const })),
   });
   const first = new Map<string, SendResult>();

@@ -24,6 +24,7 @@ import { validateMessage } from '../helpers/asyncapi.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { createPtyPair, type PtyPair } from '../helpers/pty.js';
 import { waitFor } from '../helpers/wait.js';
+import type { AccessInstance } from '../../gateway/access/create-access.js';
 
 const ALICE = '1A2B3C4'; // 26-bit cards: 7 hex digits
 const BOB = '0BADF00';
@@ -144,10 +145,10 @@ describe('access control end to end', () => {
     door.shut();
     sim.reader(2).setTamper(true);
     sim.reader(2).unplug();
-    await waitFor(() => gateway.access.service.states().readers['gate-out'] && (gateway.access.service.states().readers['gate-out'] as { online: boolean }).online === false ? true : undefined, 'the exit reader reported offline', 10_000);
+    await waitFor(() => gateway.family<AccessInstance>('access').service.states().readers['gate-out'] && (gateway.family<AccessInstance>('access').service.states().readers['gate-out'] as { online: boolean }).online === false ? true : undefined, 'the exit reader reported offline', 10_000);
     sim.reader(2).setTamper(false);
     sim.reader(2).plug();
-    await waitFor(() => (gateway.access.service.states().readers['gate-out'] as { online: boolean }).online || undefined, 'the exit reader back online', 15_000);
+    await waitFor(() => (gateway.family<AccessInstance>('access').service.states().readers['gate-out'] as { online: boolean }).online || undefined, 'the exit reader back online', 15_000);
     expect(releases()).toBe(released + 1); // only the exit grant released the lock
     expect(evts().length).toBe(before); // nothing reached the platform while the broker was down
 

@@ -24,7 +24,9 @@ describe('access control with a damaged key file', () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-access-fail-'));
     mkdirSync(join(dir, 'data'));
     writeFileSync(join(dir, 'data', 'access.key'), 'not 32 bytes');
-    const config = CompoundConfig.parse({ compound: { id: 'c' }, gateway: { id: 'g' }, broker: { port: 0 }, console: { enabled: false }, log: { level: 'silent' } });
+    // One door, so the access family is configured (a compound without doors or readers never loads it).
+    const door = { osdpBuses: [{ id: 'bus-1', path: join(dir, 'no-such-tty') }], readers: [{ id: 'r-1', bus: 'bus-1', address: 1, secure: 'install' }], doors: [{ id: 'd-1', entryReader: 'r-1', lock: { reader: 'r-1', index: 0 } }] };
+    const config = CompoundConfig.parse({ compound: { id: 'c' }, gateway: { id: 'g' }, broker: { port: 0 }, console: { enabled: false }, log: { level: 'silent' }, ...door });
     gateway = new Gateway({ config, secrets: secretsFrom({}), dataDir: join(dir, 'data'), logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }) });
     await gateway.start();
     const status = gateway.status() as { failedComponents: Record<string, string> };

@@ -57,7 +57,7 @@ describe('EmbeddedBroker connection guard', () => {
     const broker = new EmbeddedBroker({
       config: { host: '127.0.0.1', port: 0, ...config },
       secrets: secretsFrom({ 'devices.lock-a': 'pw-a-secret', 'devices.lock-b': 'pw-b-secret' }),
-      devices: [{ id: 'lock-a' }, { id: 'lock-b' }],
+      devices: [{ id: 'lock-a', passwordSecret: 'devices.lock-a' }, { id: 'lock-b', passwordSecret: 'devices.lock-b' }],
       internalAccounts: [{ username: 'watch', password: 'watch-pass', role: 'operator' }],
       topicRoot: ROOT,
       log,

@@ -19,6 +19,7 @@ import { createLoggerFactory } from '../../gateway/core/log.js';
 import { Gateway } from '../../gateway/app.js';
 import { runCli } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
+import type { LocksInstance } from '../../gateway/locks/create-locks.js';
 
 const SECRETS = { 'devices.flat-1': 'lock-pass-flat-1', 'devices.flat-2': 'lock-pass-flat-2' };
 const PUSH = { lock: 'flat-1', credentialId: 'tenant-1-pin', kind: 'pin', value: '482915' };
@@ -71,7 +72,7 @@ describe('embedded broker over TLS', () => {
 
     const lock = await tlsLock(gateway.broker.tlsPort, 'flat-1', { ca: certPem, rejectUnauthorized: true });
     cleanup.push(() => lock.client.endAsync(true));
-    await waitFor(() => gateway.locks.states()['flat-1']?.online, 'the lock online');
+    await waitFor(() => gateway.family<LocksInstance>('locks').service.states()['flat-1']?.online, 'the lock online');
     const reply = await push(gateway, 'tls-push-1');
     expect(reply).toMatchObject({ ok: true, result: { lock: 'flat-1', credentialId: 'tenant-1-pin' } });
     expect(lock.commands).toEqual([expect.objectContaining({ op: 'credential.set', credentialId: 'tenant-1-pin', kind: 'pin', value: '482915' })]);
@@ -94,7 +95,7 @@ describe('embedded broker over TLS', () => {
 
     const lock = await tlsLock(gateway.broker.tlsPort, 'flat-1', certOf('flat-1'));
     cleanup.push(() => lock.client.endAsync(true));
-    await waitFor(() => gateway.locks.states()['flat-1']?.online, 'the lock online');
+    await waitFor(() => gateway.family<LocksInstance>('locks').service.states()['flat-1']?.online, 'the lock online');
     expect(await push(gateway, 'mtls-push-1')).toMatchObject({ ok: true });
     expect(lock.commands).toEqual([expect.objectContaining({ op: 'credential.set', value: '482915' })]);
 

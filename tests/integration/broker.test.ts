@@ -66,7 +66,7 @@ describe('EmbeddedBroker', () => {
     broker = new EmbeddedBroker({
       config: { host: '127.0.0.1', port: 0, maxPayloadBytes: 1024, maxTopicDepth: 8, maxQueuedPerClient: 10, maxConnections: 5 },
       secrets: secretsFrom({ 'devices.lock-a': 'pw-a-secret', 'devices.lock-b': 'pw-b-secret', 'ops.bms': 'bms-pass' }),
-      devices: [{ id: 'lock-a' }, { id: 'lock-b' }, { id: 'lock-c' }],
+      devices: [{ id: 'lock-a', passwordSecret: 'devices.lock-a' }, { id: 'lock-b', passwordSecret: 'devices.lock-b' }, { id: 'lock-c', passwordSecret: 'devices.lock-c' }],
       internalAccounts: [{ username: 'gatehouse-uplink', password: 'internal-pass', role: 'gateway' }, { username: 'watch', password: 'watch-pass', role: 'operator' }],
       topicRoot: ROOT,
       log: logs.log,
@@ -269,7 +269,7 @@ describe('EmbeddedBroker', () => {
 describe('EmbeddedBroker lifecycle', () => {
   it('raises a topic depth too small for its own topics, and refuses deeper ones', async () => {
     const { log, lines } = captureLog();
-    const b = new EmbeddedBroker({ config: { port: 0, maxTopicDepth: 3 }, secrets: secretsFrom({ 'devices.l1': 'p' }), devices: [{ id: 'l1' }], topicRoot: ROOT, log });
+    const b = new EmbeddedBroker({ config: { port: 0, maxTopicDepth: 3 }, secrets: secretsFrom({ 'devices.l1': 'p' }), devices: [{ id: 'l1', passwordSecret: 'devices.l1' }], topicRoot: ROOT, log });
     expect(b.config.maxTopicDepth).toBe(7);
     expect(logged(lines, 'broker.maxTopicDepth is too small for the gateway topics; raised')).toBe(true);
     const { port } = await b.start();
@@ -287,7 +287,7 @@ describe('EmbeddedBroker lifecycle', () => {
   });
 
   it('stops cleanly with clients connected and reports a port in use', async () => {
-    const mk = (port: number) => new EmbeddedBroker({ config: { port }, secrets: secretsFrom({ 'devices.l1': 'p' }), devices: [{ id: 'l1' }], topicRoot: ROOT, log: pino({ level: 'silent' }) });
+    const mk = (port: number) => new EmbeddedBroker({ config: { port }, secrets: secretsFrom({ 'devices.l1': 'p' }), devices: [{ id: 'l1', passwordSecret: 'devices.l1' }], topicRoot: ROOT, log: pino({ level: 'silent' }) });
     const b1 = mk(0);
     const { port } = await b1.start();
     const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { clientId: 'l1', username: 'l1', password: 'p', reconnectPeriod: 0 });

@@ -142,11 +142,11 @@ describe('cameras end to end', () => {
       setTimeout(() => reject(new Error(`no video within 20 s (${total} bytes)`)), 20_000).unref();
     });
     for (let i = 0; i + 188 <= bytes.length; i += 188) expect(bytes[i]).toBe(0x47);
-    const pid = gateway.liveView.stats().streams[0]?.pid;
+    const pid = gateway.liveView!.stats().streams[0]?.pid;
     expect(pid).toBeGreaterThan(0);
     ws.close();
     // The stream stops when the last viewer leaves (lingerMs 0): its ffmpeg is gone.
-    await waitFor(() => gateway.liveView.stats().streams.length === 0 || undefined, 'the live stream stopped after the viewer left', 10_000, () => gateway.liveView.stats());
+    await waitFor(() => gateway.liveView!.stats().streams.length === 0 || undefined, 'the live stream stopped after the viewer left', 10_000, () => gateway.liveView!.stats());
     const alive = (p: number) => {
       try {
         process.kill(p, 0);

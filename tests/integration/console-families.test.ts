@@ -8,7 +8,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompoundConfig } from '../../config/schema.js';
 import { consoleCatalogue } from '../../gateway/console/catalogue.js';
-import { FAMILY_CONSOLES } from '../../gateway/console/family-consoles.js';
+import { FAMILIES as FAMILY_CONSOLES } from '../../gateway/families/registry.js';
 import { ConsoleRig } from '../helpers/console-rig.js';
 
 /** Locks and cabinets only: no doors, zones or cameras. */

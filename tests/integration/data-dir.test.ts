@@ -33,7 +33,9 @@ function setup(): { config: string; data: string } {
   dir = mkdtempSync(join(tmpdir(), 'gh-datadir-'));
   chmodSync(dir, 0o755);
   const config = join(dir, 'c.yaml');
-  const yaml = 'compound: { id: c }\ngateway: { id: g }\nbroker: { port: 0 }\nconsole: { port: 0 }\nlog: { level: info }\n';
+  // One door, so the access family runs and writes its key files (a compound without doors never loads it).
+  const door = 'osdpBuses: [{ id: bus, path: /dev/null-no-such-tty }]\nreaders: [{ id: r-1, bus: bus, address: 1, secure: install }]\ndoors: [{ id: d-1, entryReader: r-1, lock: { reader: r-1, index: 0 } }]\n';
+  const yaml = `compound: { id: c }\ngateway: { id: g }\nbroker: { port: 0 }\nconsole: { port: 0 }\nlog: { level: info }\n${door}`;
   writeFileSync(config, yaml, { mode: 0o644 });
   return { config, data: join(dir, 'data') };
 }

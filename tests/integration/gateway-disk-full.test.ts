@@ -23,6 +23,7 @@ import { createPtyPair, type PtyPair } from '../helpers/pty.js';
 import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 import { validateMessage } from '../helpers/asyncapi.js';
 import { waitFor } from '../helpers/wait.js';
+import type { AccessInstance } from '../../gateway/access/create-access.js';
 
 const ALICE = '04A1B2C3D4E5F6';
 const secrets = secretsFrom({ 'osdp.gate-in': '00112233445566778899aabbccddeeff' });
@@ -94,8 +95,8 @@ describe('a gateway on a full disk', () => {
     gateway.outbox.on('error', (e) => void (e.code === 'OUTBOX_DISK_FULL' && refusedErrors++));
     await gateway.start();
     expect(gateway.outbox.exclusive).toBe(true);
-    expect(gateway.access.decider.decide({ door: 'main-gate', direction: 'in', card: ALICE })).toMatchObject({ granted: true, credentialId: 'alice' });
-    expect(gateway.access.decider.decide({ door: 'main-gate', direction: 'in', card: '0000000000' })).toMatchObject({ granted: false });
+    expect(gateway.family<AccessInstance>('access').decider.decide({ door: 'main-gate', direction: 'in', card: ALICE })).toMatchObject({ granted: true, credentialId: 'alice' });
+    expect(gateway.family<AccessInstance>('access').decider.decide({ door: 'main-gate', direction: 'in', card: '0000000000' })).toMatchObject({ granted: false });
 
     // Keep recording until the reserve's room is spent: then it is refused, coded.
     let refused: unknown;
@@ -112,7 +113,7 @@ describe('a gateway on a full disk', () => {
     // A credential sync cannot be stored: refused with the reason, and the doors keep the version they had.
     const refusedSync = await gateway.router.execute('access.credentials.snapshot', { id: 's-2', args: { version: 4, chunk: 0, chunks: 1, credentials: [] } }, { via: 'cli', role: 'admin', principal: 'test' });
     expect(refusedSync, JSON.stringify(refusedSync)).toMatchObject({ ok: false, error: { code: 'OUTBOX_DISK_FULL' } });
-    expect(gateway.access.decider.decide({ door: 'main-gate', direction: 'in', card: ALICE })).toMatchObject({ granted: true });
+    expect(gateway.family<AccessInstance>('access').decider.decide({ door: 'main-gate', direction: 'in', card: ALICE })).toMatchObject({ granted: true });
 
     // An alarm raised now lives in memory; its event is refused by the disk and kept for later.
     const errorsBefore = errorCount();

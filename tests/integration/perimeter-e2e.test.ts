@@ -22,6 +22,8 @@ import { startSimulatedPanels, type SimulatedPanels } from '../../sim/dc09/index
 import { validateMessage } from '../helpers/asyncapi.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/wait.js';
+import type { Dc09Instance } from '../../gateway/perimeter/create-dc09.js';
+import type { PerimeterInstance } from '../../gateway/perimeter/create-perimeter.js';
 
 const PANEL_KEY = randomBytes(32).toString('hex'); // AES-256
 const ZONES = [
@@ -92,8 +94,8 @@ describe('perimeter alarms end to end', () => {
     });
     await platform.subscribeAsync(`${gateway.root}/#`, { qos: 1 });
     await gateway.start();
-    expect(gateway.dc09Ports?.tcpPort).toBeGreaterThan(0);
-    panels = await startSimulatedPanels({ host: '127.0.0.1', port: gateway.dc09Ports!.tcpPort, protocol: 'tcp', panels: [
+    expect(gateway.family<Dc09Instance>('dc09').ports?.tcpPort).toBeGreaterThan(0);
+    panels = await startSimulatedPanels({ host: '127.0.0.1', port: gateway.family<Dc09Instance>('dc09').ports!.tcpPort, protocol: 'tcp', panels: [
         { account: 'B7A1', key: PANEL_KEY, encrypted: true, periodicTestS: 0, format: 'ADM-CID' },
         { account: 'B8A1', key: PANEL_KEY, encrypted: true, periodicTestS: 0, format: 'SIA-DCS' },
       ] });
@@ -112,10 +114,10 @@ describe('perimeter alarms end to end', () => {
   it('a beam crossed while disarmed raises nothing; armed, it raises one alarm, sounds the siren, and goes through the lifecycle', async () => {
     modules.scenario.beam('north-beam-1').block();
     // Disarmed: the beam is broken but no alarm. The zone reports its state and nothing else.
-    await waitFor(() => (gateway.perimeter.service.states().zones['north-beam-1'] as { state?: string } | undefined)?.state === 'alarm' || undefined, 'the gateway to see the beam broken');
+    await waitFor(() => (gateway.family<PerimeterInstance>('perimeter').service.states().zones['north-beam-1'] as { state?: string } | undefined)?.state === 'alarm' || undefined, 'the gateway to see the beam broken');
     expect(alarmEvents('alarm.raised', 'zone.alarm')).toEqual([]);
     modules.scenario.beam('north-beam-1').restore();
-    await waitFor(() => (gateway.perimeter.service.states().zones['north-beam-1'] as { state?: string }).state === 'normal' || undefined, 'the beam back to normal');
+    await waitFor(() => (gateway.family<PerimeterInstance>('perimeter').service.states().zones['north-beam-1'] as { state?: string }).state === 'normal' || undefined, 'the beam back to normal');
 
     const armed = await command('partition.arm', { partition: 'north' });
     expect(armed).toMatchObject({ ok: true });

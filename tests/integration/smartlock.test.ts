@@ -61,7 +61,7 @@ describe('smart locks: simulator → embedded broker → LockService → outbox'
     broker = new EmbeddedBroker({
       config: { host: '127.0.0.1', port: 0 },
       secrets: secretsFrom(Object.fromEntries(LOCKS.map((id) => [`devices.${id}`, PASSWORDS[id]!]))),
-      devices: LOCKS.map((id) => ({ id })),
+      devices: LOCKS.map((id) => ({ id, passwordSecret: `devices.${id}` })),
       topicRoot: ROOT,
       log: log.child({ component: 'broker' }),
     });
