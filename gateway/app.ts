@@ -29,6 +29,8 @@ import { MediaStore } from './cameras/media-store.js';
 import { MediaPublisher } from './cameras/media-publisher.js';
 import { LiveViewHub } from './cameras/live-view.js';
 import { createConsole, type ConsoleServer } from './console/console-server.js';
+import { ControlServer } from './control/control-socket.js';
+import { userControlHandlers } from './console/user-control.js';
 import { Uplink } from './uplink/uplink.js';
 import { redactUrl } from './uplink/connection.js';
 import { topicRoot } from './core/topics.js';
@@ -78,6 +80,8 @@ export class Gateway {
   private readonly mediaPublisher: MediaPublisher;
   /** The guards' web console: the only way into live video, behind its login. */
   readonly consoleServer: ConsoleServer;
+  /** The local control socket ({dataDir}/control.sock) for `gatehouse user`. */
+  private readonly control: ControlServer;
   consoleUrl: string | undefined;
   /** The SIA DC-09 receiver, once started (undefined without `perimeter.dc09`). */
   dc09: Dc09Component | undefined;
@@ -210,8 +214,15 @@ export class Gateway {
       logs,
     });
 
+    this.control = new ControlServer({
+      dataDir: opts.dataDir,
+      handlers: userControlHandlers({ outbox: this.outbox, now: () => this.clock.now(), log: logs.child('control') }),
+      log: logs.child('control'),
+    });
     this.components.push(
       { name: 'outbox', essential: true, start: () => undefined, stop: () => this.outbox.close() },
+      // `gatehouse user` reaches the daemon here (the change applied and audited by the owner of outbox.db).
+      { name: 'control', essential: false, start: () => this.control.start(), stop: () => this.control.stop() },
       // Started before the sources and stopped after them: its last state/alarms write needs the outbox.
       { name: 'alarms', essential: false, start: () => this.alarms.start(), stop: () => this.alarms.stop() },
       {

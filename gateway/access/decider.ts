@@ -23,7 +23,7 @@
  *     The platform's credential commands; see credential-sync.ts.
  *   store   the CredentialStore (version(), count(), pruneRevoked(days, now), ...).
  */
-import type { Database } from 'better-sqlite3';
+import type { StoreScope } from '../store/scope.js';
 import type { AccessConfig } from '../../config/access-schema.js';
 import type { Clock } from '../core/clock.js';
 import { AntiPassback, type Direction } from './anti-passback.js';
@@ -37,7 +37,7 @@ export type { Decision, DecisionReason, AccessRequest } from './decide.js';
 export type { SnapshotResult, DeltaResult } from './credential-sync.js';
 
 export interface AccessDeciderOptions {
-  db: Database;
+  db: StoreScope;
   hashKey: Buffer;
   config: AccessConfig;
   doors: string[];

@@ -28,7 +28,7 @@ export interface PerimeterComponent {
 
 export interface CreatePerimeterOptions {
   config: CompoundConfig;
-  outbox: Pick<Outbox, 'record' | 'setState' | 'db'>;
+  outbox: Pick<Outbox, 'record' | 'setState' | 'scope'>;
   sink: AlarmSink;
   clock: Clock;
   timers: Timers;

@@ -35,7 +35,7 @@ describe('withAlarmTap', () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-alarm-tap-'));
     clock = new ManualClock();
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    manager = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+    manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
     tapped = withAlarmTap(outbox, manager, { log: silentLogger() });
   });
   afterEach(async () => {
@@ -48,7 +48,7 @@ describe('withAlarmTap', () => {
     const env = await tapped.record(decisionEvent({ door: 'gate', reader: 'rd-in', direction: 'in', granted: true, reason: 'ok', method: 'card', credential: '1234', offline: false }));
     expect(env.type).toBe('access.granted');
     await tapped.setState('gate', { mode: 'normal' });
-    expect(tapped.db).toBe(outbox.db);
+    expect(tapped.config).toBe(outbox.config);
     expect(tapped.stats().events).toBe(1);
     expect(outbox.readStates().map((s) => s.device)).toEqual(['gate']);
     expect(open()).toEqual([]);
@@ -133,7 +133,7 @@ describe('withAlarmTap', () => {
   });
 
   it('the lifecycle events never loop back, and the source events reach the outbox next to them', () => {
-    const m2 = new AlarmManager({ db: outbox.db, outbox: tapped, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+    const m2 = new AlarmManager({ db: outbox.scope('alarms'), outbox: tapped, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
     const t2 = withAlarmTap(outbox, m2, { log: silentLogger() });
     void t2.record(doorEvent({ type: 'door.forced', data: { door: 'gate' } }));
     expect(m2.openCount()).toBe(1);

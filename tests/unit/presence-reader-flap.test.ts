@@ -40,7 +40,7 @@ function pipeline(fault: number) {
   const clock = new ManualClock();
   const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
   const log = silentLogger();
-  const manager = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log });
+  const manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log });
   manager.start();
   const presence = new PresencePolicy({ config: PresenceConfig.parse({}), clock, timers: clock, sink: manager, log });
   const line = new FakeOsdpLine(clock, [{ address: 1, key: KEY }, { address: 2, key: KEY }]);
