@@ -45,7 +45,8 @@ export class ControlServer {
 
   async start(): Promise<void> {
     await this.removeStale();
-    const server = createServer((socket) => this.serve(socket));
+    // Half-open: the client ends its side after the request and still reads the answer.
+    const server = createServer({ allowHalfOpen: true }, (socket) => this.serve(socket));
     server.maxConnections = MAX_CONNECTIONS;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -106,6 +107,10 @@ export class ControlServer {
         return;
       }
       void this.handle(buf.subarray(0, nl).toString('utf8')).then((a) => this.answer(socket, a));
+    });
+    // Ended before a whole line: nothing to answer.
+    socket.on('end', () => {
+      if (!answered) socket.destroy();
     });
   }
 
