@@ -22,6 +22,7 @@ import { ReplayStore } from '../../gateway/commands/replay-store.js';
 import { CabinetSerials } from '../../gateway/charging/latches.js';
 import { AlarmStore } from '../../gateway/alarms/alarm-store.js';
 import { ROOT } from '../helpers/cli.js';
+import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 
 const FIXTURE = resolve(ROOT, 'tests/fixtures/store/release-0.1-outbox.db');
 const T0 = Date.UTC(2026, 10, 21, 22, 0, 0);
@@ -204,5 +205,37 @@ describe('the registry', () => {
     const m = (version: number) => ({ version, description: 'x', up: () => undefined });
     expect(() => checkRegistry([{ owner: 'a', migrations: [m(1), m(3)] }])).toThrow(/migration 2 is numbered 3/);
     expect(() => checkRegistry([{ owner: 'a', migrations: [m(1)] }, { owner: 'a', migrations: [] }])).toThrow(/registered twice/);
+  });
+});
+
+describe('an upgrade on a full disk', () => {
+  let fs: Tmpfs | undefined;
+  afterEach(() => {
+    fs?.release();
+    fs?.unmount();
+    fs = undefined;
+  });
+
+  it('opens the old database all the same (events read and sent) and migrates at the first start with room', async () => {
+    fs = mountTmpfs(4 * 1024 * 1024);
+    const file = join(fs.dir, 'outbox.db');
+    copyFileSync(FIXTURE, file);
+    fs.fill();
+    const clock = new ManualClock(T0);
+    const first = new Outbox({ file, clock, timers: clock, config: { checkpointIntervalMs: 0, reserveBytes: 0 } });
+    open.push(first);
+    expect(first.exclusive).toBe(true);
+    expect(first.readEvents(0, 100)).toHaveLength(2);
+    first.close();
+    open.splice(0);
+    fs.release();
+    // Nothing could be migrated while the disk was full.
+    const db = raw(file);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'schema_migrations'").get()).toBeUndefined();
+    db.close();
+    open.splice(0);
+    const second = new Outbox({ file, clock, timers: clock, config: { checkpointIntervalMs: 0, reserveBytes: 0 } });
+    open.push(second);
+    expect(second.scope('outbox').prepare('SELECT owner FROM schema_migrations ORDER BY owner').pluck().all()).toEqual(STORE_OWNERS.map((o) => o.owner).sort());
   });
 });
