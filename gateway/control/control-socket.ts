@@ -8,8 +8,9 @@
  * kernel lets only the daemon's user (and root) connect. Node offers no SO_PEERCRED, so the
  * peer's uid is not checked again; the file permissions are the check.
  *
- * Protocol (`ping` is always there, to find out whether a daemon listens): one request per connection, one line of JSON (`{"op": "...", ...}`) answered by
+ * Protocol: one request per connection, one line of JSON (`{"op": "...", ...}`) answered by
  * one line of JSON (`{"ok": true, "result": ...}` or `{"ok": false, "error": {code, message}}`).
+ * `ping` is always there, so a client can tell whether a daemon listens.
  * Bounded: a request is at most MAX_REQUEST_BYTES, at most MAX_CONNECTIONS at once, and a
  * connection that sends nothing complete within IDLE_MS is closed. Bad input answers an
  * error and never throws into the daemon.
