@@ -197,8 +197,21 @@ describe('the registry', () => {
     const db = raw(join(tmp(), 'outbox.db'));
     migrate(db);
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations' ORDER BY name").pluck().all() as string[]);
-    const owned = STORE_OWNERS.flatMap((o) => o.baseline ?? []).sort();
+    const owned = STORE_OWNERS.flatMap((o) => o.tables).sort();
     expect(tables).toEqual(owned);
+  });
+
+  it('gives each module a scope that refuses another owner\'s tables', () => {
+    const outbox = new Outbox({ file: join(tmp(), 'outbox.db'), clock: new ManualClock(), config: { checkpointIntervalMs: 0, reserveBytes: 0 } });
+    open.push(outbox);
+    const access = outbox.scope('access');
+    expect(access.prepare('SELECT COUNT(*) AS n FROM access_credentials').get()).toEqual({ n: 0 });
+    expect(() => access.prepare('SELECT * FROM alarms')).toThrow('store scope "access" may not use table alarms of owner "alarms"');
+    expect(() => access.exec('DELETE FROM Events')).toThrow('table events of owner "outbox"');
+    expect(() => outbox.scope('console').prepare("UPDATE access_meta SET v = 0")).toThrow(/owner "access"/);
+    // Column names that merely contain a table's name are not mistaken for it.
+    expect(() => outbox.scope('alarms').prepare('SELECT id FROM alarms WHERE state = ?')).not.toThrow();
+    expect(() => outbox.scope('media').prepare('SELECT alarm_id FROM media_queue q JOIN media m USING (id)')).not.toThrow();
   });
 
   it('refuses migrations numbered out of order and an owner listed twice', () => {
