@@ -118,7 +118,7 @@ export async function runUserCli(argv: string[], io: UserCliIo = { stdin: proces
     const req = await request();
     const result = viaDaemon ? await throughDaemon(dataDir, req) : await direct(dataDir, req);
     if (result === undefined) {
-      io.stderr.write(`gatehouse user ${sub}: the daemon stopped while asked; nothing is known to be changed, run it again\n`);
+      io.stderr.write(`gatehouse user ${sub}: the daemon stopped before it was asked; nothing was changed, run it again\n`);
       return 1;
     }
     report(sub, args.username, result, io);
@@ -128,6 +128,10 @@ export async function runUserCli(argv: string[], io: UserCliIo = { stdin: proces
     if (isGatehouseError(err)) {
       io.stderr.write(`gatehouse user ${sub}: ${err.code}: ${err.message}\n`);
       return err.code === 'CONSOLE_REQUEST_INVALID' || err.code === 'CONSOLE_PASSWORD_WEAK' ? 2 : 1;
+    }
+    if (err instanceof DaemonLostError) {
+      io.stderr.write(`gatehouse user ${sub}: ${err.message}; the change may or may not be made: see gatehouse user list\n`);
+      return 1;
     }
     if (err instanceof DirectOpenError) {
       io.stderr.write(
@@ -141,10 +145,17 @@ export async function runUserCli(argv: string[], io: UserCliIo = { stdin: proces
 }
 
 class DirectOpenError extends Error {}
+class DaemonLostError extends Error {}
 
 /** The daemon applies it and records the audit event; its coded error comes back as one. */
 async function throughDaemon(dataDir: string, req: ControlRequest): Promise<unknown> {
-  const answer = await controlRequest(dataDir, req);
+  let answer;
+  try {
+    answer = await controlRequest(dataDir, req);
+  } catch (err) {
+    // Asked, but no answer came (the daemon stopped or hung meanwhile).
+    throw new DaemonLostError((err as Error).message);
+  }
   if (answer === undefined) return undefined;
   if (!answer.ok) throw new GatehouseError(answer.error.code, answer.error.message);
   return answer.result;

@@ -8,7 +8,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CompoundConfig } from '../../config/schema.js';
@@ -144,6 +144,30 @@ describe('gatehouse user with the daemon running and stopped', () => {
     expect(add).toEqual({ status: 0, stdout: 'user dora (guard) created\n', stderr: '' });
     expect(audits.map((e) => e.data)).toEqual([{ action: 'created', user: 'dora', role: 'guard', by: 'cli' }]);
     expect(audits.at(-1)?.data).toEqual({ action: 'created', user: 'dora', role: 'guard', by: 'cli' });
+  });
+});
+
+describe('gatehouse user when the daemon goes away mid-request', () => {
+  it('says the change may or may not be made, in one line, not a stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-user-lost-'));
+    try {
+      const config = join(dir, 'c.yaml');
+      writeFileSync(config, 'compound: { id: c }\ngateway: { id: g }\n');
+      // A daemon that answers the CLI's probe, then dies on the request itself (the connection closes unanswered).
+      const server = createServer({ allowHalfOpen: true }, (s) => {
+        s.once('data', (d: Buffer) => (d.toString().includes('"ping"') ? s.end('{"ok":true,"result":"pong"}\n') : s.destroy()));
+      });
+      await new Promise<void>((resolve) => server.listen(controlSocketPath(dir), resolve));
+      try {
+        const r = await user(['disable', '--config', config, '--data', dir, '--username', 'anna'], '');
+        expect(r.status).toBe(1);
+        expect(r.stderr).toMatch(/^gatehouse user disable: the daemon closed the control socket without an answer .*; the change may or may not be made: see gatehouse user list\n$/);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
