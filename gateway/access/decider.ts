@@ -5,8 +5,8 @@
  *
  * API (keep it small):
  *   new AccessDecider({ db, hashKey, config, doors, clock })
- *     db       better-sqlite3 handle of outbox.db (tables access_credentials, access_meta,
- *              access_staging, access_staging_chunks, access_apb are created if missing)
+ *     db       the access scope of outbox.db (outbox.scope('access')): tables access_credentials,
+ *              access_meta, access_staging, access_staging_chunks, access_apb, made by ./migrations.ts
  *     hashKey  the box's 32-byte credential hash key
  *     config   AccessConfig (door groups, schedules, holidays, anti-passback, PIN lockout)
  *     doors    ids of the doors this gateway controls
