@@ -29,6 +29,8 @@ import { ALARM_KINDS as PRESENCE_ALARM_KINDS } from './presence/alarm-kinds.js';
 import { MediaPublisher } from './cameras/media-publisher.js';
 import type { LiveViewHub } from './cameras/live-view.js';
 import type { ConsoleServer } from './console/console-server.js';
+import { ControlServer } from './control/control-socket.js';
+import { userControlHandlers } from './console/user-control.js';
 import { Uplink } from './uplink/uplink.js';
 import { redactUrl } from './uplink/connection.js';
 import { topicRoot } from './core/topics.js';
@@ -81,6 +83,8 @@ export class Gateway {
   private readonly mediaPublisher: MediaPublisher;
   /** The guards' web console: the only way into live video, behind its login; loaded at start, only when enabled. */
   consoleServer: ConsoleServer | undefined;
+  /** The local control socket ({dataDir}/control.sock) for `gatehouse user`. */
+  private readonly control: ControlServer;
   consoleUrl: string | undefined;
   uplink: Uplink | undefined;
   readonly root: string;
@@ -175,8 +179,15 @@ export class Gateway {
     };
     for (const [name, value] of Object.entries(core)) this.provided.set(name as Capability, value);
 
+    this.control = new ControlServer({
+      dataDir: opts.dataDir,
+      handlers: userControlHandlers({ outbox: this.outbox, now: () => this.clock.now(), log: logs.child('control') }),
+      log: logs.child('control'),
+    });
     this.components.push(
       { name: 'outbox', essential: true, start: () => undefined, stop: () => this.outbox.close() },
+      // `gatehouse user` reaches the daemon here (the change applied and audited by the owner of outbox.db).
+      { name: 'control', essential: false, start: () => this.control.start(), stop: () => this.control.stop() },
       // Started before the sources and stopped after them: its last state/alarms write needs the outbox.
       { name: 'alarms', essential: false, start: () => this.alarms.start(), stop: () => this.alarms.stop() },
       {

@@ -13,7 +13,7 @@
  * the state. Times are wall ms: the state has to survive a restart, which monotonic time
  * does not.
  */
-import type { Database } from 'better-sqlite3';
+import type { StoreScope } from '../store/scope.js';
 import type { AntiPassbackConfig } from '../../config/access-schema.js';
 
 export type Direction = 'in' | 'out';
@@ -25,18 +25,6 @@ interface Presence {
   movedAt: number;
 }
 
-export function migrateAntiPassback(db: Database): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS access_apb (
-      area TEXT NOT NULL,
-      credential_id TEXT NOT NULL,
-      inside INTEGER NOT NULL,
-      moved_at INTEGER NOT NULL,
-      PRIMARY KEY (area, credential_id)
-    );
-  `);
-}
-
 const keyOf = (area: string, credentialId: string) => `${area}\u0000${credentialId}`;
 
 export class AntiPassback {
@@ -44,7 +32,7 @@ export class AntiPassback {
   private readonly presence = new Map<string, Presence>();
   private readonly stmts;
 
-  constructor(opts: { db: Database; areas: AntiPassbackConfig[] }) {
+  constructor(opts: { db: StoreScope; areas: AntiPassbackConfig[] }) {
     for (const area of opts.areas) {
       for (const door of area.doors) {
         const list = this.areasByDoor.get(door) ?? [];
@@ -52,7 +40,6 @@ export class AntiPassback {
         this.areasByDoor.set(door, list);
       }
     }
-    migrateAntiPassback(opts.db);
     this.stmts = {
       all: opts.db.prepare('SELECT area, credential_id, inside, moved_at FROM access_apb'),
       put: opts.db.prepare(

@@ -89,7 +89,7 @@ export function createAccess(opts: CreateAccessOptions): AccessComponent {
   } catch (err) {
     keyError ??= err as Error;
   }
-  const decider = new AccessDecider({ db: opts.outbox.db, hashKey, config: config.access, doors: config.doors.map((d) => d.id), clock: opts.clock });
+  const decider = new AccessDecider({ db: opts.outbox.scope('access'), hashKey, config: config.access, doors: config.doors.map((d) => d.id), clock: opts.clock });
   const readerKey = (r: ReaderConfig): Uint8Array | undefined => {
     try {
       return keys?.keyFor(r);

@@ -17,12 +17,12 @@
  * partial indexes below are the safety net behind it.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { Database } from 'better-sqlite3';
+import type { StoreScope } from '../store/scope.js';
 import { GatehouseError } from '../core/errors.js';
 import { canonicalCard, cardHash, pinHash, pinOnlyHash, toStored, type Credential, type CredentialMode, type StoredCredential } from './credential-types.js';
 
 export interface CredentialStoreOptions {
-  db: Database;
+  db: StoreScope;
   /** 32 random bytes kept by the box (secrets file); losing it means a fresh snapshot. */
   hashKey: Buffer;
 }
@@ -40,29 +40,6 @@ export interface SyncState {
 export const CREDENTIAL_COLUMNS = 'id, mode, card_hash, card_mask, pin_hash, pin_lookup, groups, doors, schedule, valid_from, valid_to, revoked_at';
 
 type Row = [string, string, Buffer | null, string | null, Buffer | null, Buffer | null, string, string, string | null, number | null, number | null, number | null];
-
-export function migrateAccessStore(db: Database): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS access_credentials (
-      id TEXT PRIMARY KEY,
-      mode TEXT NOT NULL,
-      card_hash BLOB,
-      card_mask TEXT,
-      pin_hash BLOB,
-      pin_lookup BLOB,
-      groups TEXT NOT NULL,
-      doors TEXT NOT NULL,
-      schedule TEXT,
-      valid_from INTEGER,
-      valid_to INTEGER,
-      revoked_at INTEGER
-    );
-    CREATE UNIQUE INDEX IF NOT EXISTS access_credentials_card ON access_credentials(card_hash) WHERE card_hash IS NOT NULL AND revoked_at IS NULL;
-    CREATE UNIQUE INDEX IF NOT EXISTS access_credentials_pin ON access_credentials(pin_lookup) WHERE pin_lookup IS NOT NULL AND revoked_at IS NULL;
-    CREATE INDEX IF NOT EXISTS access_credentials_revoked ON access_credentials(revoked_at) WHERE revoked_at IS NOT NULL;
-    CREATE TABLE IF NOT EXISTS access_meta (k TEXT PRIMARY KEY, v INTEGER);
-  `);
-}
 
 /** The row a stored credential is written as (same order as CREDENTIAL_COLUMNS). */
 export function rowOf(c: StoredCredential): Row {
@@ -140,7 +117,7 @@ class HashIndex {
 }
 
 export class CredentialStore {
-  readonly db: Database;
+  readonly db: StoreScope;
   private readonly key: Buffer;
   private readonly byId = new Map<string, StoredCredential>();
   private readonly byCard = new HashIndex();
@@ -154,7 +131,6 @@ export class CredentialStore {
     }
     this.db = opts.db;
     this.key = Buffer.from(opts.hashKey);
-    migrateAccessStore(this.db);
     this.stmts = {
       all: this.db.prepare(`SELECT ${CREDENTIAL_COLUMNS} FROM access_credentials`).raw(),
       meta: this.db.prepare('SELECT k, v FROM access_meta'),

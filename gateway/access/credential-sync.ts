@@ -50,34 +50,6 @@ const UPDATE_SET = CREDENTIAL_COLUMNS.split(', ')
   .map((c) => `${c} = excluded.${c}`)
   .join(', ');
 
-export function migrateAccessStaging(db: CredentialStore['db']): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS access_staging (
-      version INTEGER NOT NULL,
-      chunk INTEGER NOT NULL,
-      id TEXT NOT NULL,
-      mode TEXT NOT NULL,
-      card_hash BLOB,
-      card_mask TEXT,
-      pin_hash BLOB,
-      pin_lookup BLOB,
-      groups TEXT NOT NULL,
-      doors TEXT NOT NULL,
-      schedule TEXT,
-      valid_from INTEGER,
-      valid_to INTEGER,
-      revoked_at INTEGER,
-      PRIMARY KEY (version, chunk, id)
-    );
-    CREATE TABLE IF NOT EXISTS access_staging_chunks (
-      version INTEGER NOT NULL,
-      chunk INTEGER NOT NULL,
-      chunks INTEGER NOT NULL,
-      PRIMARY KEY (version, chunk)
-    );
-  `);
-}
-
 function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }, input: unknown, what: string): T {
   const r = schema.safeParse(input);
   if (!r.success) throw new GatehouseError('CMD_INVALID', `${what}: ${describeIssues(r.error)}`);
@@ -97,7 +69,6 @@ export class CredentialSync {
     this.store = opts.store;
     this.clock = opts.clock;
     const db = this.store.db;
-    migrateAccessStaging(db);
     this.stmts = {
       newestStaged: db.prepare('SELECT MAX(version) FROM access_staging_chunks').pluck(),
       dropOlder: db.prepare('DELETE FROM access_staging WHERE version < ?'),

@@ -5,8 +5,8 @@
  *
  * API (keep it small):
  *   new AccessDecider({ db, hashKey, config, doors, clock })
- *     db       better-sqlite3 handle of outbox.db (tables access_credentials, access_meta,
- *              access_staging, access_staging_chunks, access_apb are created if missing)
+ *     db       the access scope of outbox.db (outbox.scope('access')): tables access_credentials,
+ *              access_meta, access_staging, access_staging_chunks, access_apb, made by ./migrations.ts
  *     hashKey  the box's 32-byte credential hash key
  *     config   AccessConfig (door groups, schedules, holidays, anti-passback, PIN lockout)
  *     doors    ids of the doors this gateway controls
@@ -23,7 +23,7 @@
  *     The platform's credential commands; see credential-sync.ts.
  *   store   the CredentialStore (version(), count(), pruneRevoked(days, now), ...).
  */
-import type { Database } from 'better-sqlite3';
+import type { StoreScope } from '../store/scope.js';
 import type { AccessConfig } from '../../config/access-schema.js';
 import type { Clock } from '../core/clock.js';
 import { AntiPassback, type Direction } from './anti-passback.js';
@@ -37,7 +37,7 @@ export type { Decision, DecisionReason, AccessRequest } from './decide.js';
 export type { SnapshotResult, DeltaResult } from './credential-sync.js';
 
 export interface AccessDeciderOptions {
-  db: Database;
+  db: StoreScope;
   hashKey: Buffer;
   config: AccessConfig;
   doors: string[];

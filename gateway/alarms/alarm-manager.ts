@@ -8,7 +8,7 @@
  * can throw into a source: record failures and listener exceptions are logged.
  */
 import { EventEmitter } from 'node:events';
-import type { Database } from 'better-sqlite3';
+import type { StoreScope } from '../store/scope.js';
 import { idGenerator } from '../core/ids.js';
 import type { AlarmPriority, AlarmsConfig } from '../../config/schema.js';
 import { realTimers, type Clock, type TimerHandle, type Timers } from '../core/clock.js';
@@ -36,7 +36,7 @@ export const priorityRank = (p: AlarmPriority): number => PRIORITY_RANK[p];
 export const alarmKey = (kind: string, source: EventSource): string => `${kind}|${source.device}|${source.point ?? ''}`;
 
 export interface AlarmManagerOptions {
-  db: Database;
+  db: StoreScope;
   outbox: Pick<Outbox, 'record' | 'setState'>;
   config: AlarmsConfig;
   clock: Clock;

@@ -8,23 +8,8 @@
  * called on device hot paths and must not pay an fsync each. A crash loses at most the
  * changes of the current turn, and the alarm.* events of that turn are lost with them.
  */
-import type { Database } from 'better-sqlite3';
+import type { StoreScope } from '../store/scope.js';
 import type { Alarm } from './types.js';
-
-export function migrateAlarms(db: Database): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS alarms (
-      id TEXT PRIMARY KEY,
-      key TEXT NOT NULL,
-      state TEXT NOT NULL,
-      raised_at INTEGER NOT NULL,
-      closed_at INTEGER,
-      body TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS alarms_open ON alarms(state) WHERE state != 'closed';
-    CREATE INDEX IF NOT EXISTS alarms_closed ON alarms(closed_at) WHERE closed_at IS NOT NULL;
-  `);
-}
 
 export class AlarmStore {
   private readonly stmts;
@@ -36,10 +21,9 @@ export class AlarmStore {
   private waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
 
   constructor(
-    private readonly db: Database,
+    private readonly db: StoreScope,
     private readonly onError: (err: Error) => void,
   ) {
-    migrateAlarms(db);
     this.stmts = {
       upsert: db.prepare(`INSERT INTO alarms (id, key, state, raised_at, closed_at, body) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT(id) DO UPDATE SET state = excluded.state, closed_at = excluded.closed_at, body = excluded.body`),

@@ -34,7 +34,7 @@ export interface AlarmsComponent {
 
 export interface CreateAlarmsOptions {
   config: Pick<CompoundConfig, 'alarms' | 'linkage'>;
-  outbox: Pick<Outbox, 'record' | 'setState' | 'db'>;
+  outbox: Pick<Outbox, 'record' | 'setState' | 'scope'>;
   clock: Clock;
   timers: Timers;
   logs: LoggerFactory;
@@ -42,7 +42,7 @@ export interface CreateAlarmsOptions {
 
 export function createAlarms(opts: CreateAlarmsOptions): AlarmsComponent {
   const log = opts.logs.child('alarms');
-  const manager = new AlarmManager({ db: opts.outbox.db, outbox: opts.outbox, config: opts.config.alarms, clock: opts.clock, timers: opts.timers, log });
+  const manager = new AlarmManager({ db: opts.outbox.scope('alarms'), outbox: opts.outbox, config: opts.config.alarms, clock: opts.clock, timers: opts.timers, log });
   let engine: LinkageEngine | undefined;
   let started = false;
   return {

@@ -18,7 +18,7 @@
  * - Crash safety: a file without an index row (crash between rename and commit) and a
  *   leftover temp file are removed at open; an index row whose file vanished is dropped.
  */
-import type { Database as Db } from 'better-sqlite3';
+import type { StoreScope } from '../store/scope.js';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
@@ -67,7 +67,7 @@ const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
 export class MediaStore extends EventEmitter<MediaStoreEvents> {
   readonly dir: string;
   readonly config: MediaConfig;
-  private readonly db: Db;
+  private readonly db: StoreScope;
   private readonly ulid = idGenerator();
   private readonly stmts;
   private total: number;
@@ -77,19 +77,7 @@ export class MediaStore extends EventEmitter<MediaStoreEvents> {
     this.config = MediaConfigSchema.parse(o.config ?? {});
     this.dir = join(o.dataDir, 'media');
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    this.db = o.outbox.db;
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS media (
-        id TEXT PRIMARY KEY,
-        camera TEXT NOT NULL,
-        alarm_id TEXT,
-        created_at INTEGER NOT NULL,
-        bytes INTEGER NOT NULL,
-        sha256 TEXT NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS media_by_alarm ON media(alarm_id);
-      CREATE TABLE IF NOT EXISTS media_queue (id TEXT PRIMARY KEY, queued_at INTEGER NOT NULL);
-    `);
+    this.db = o.outbox.scope('media');
     this.stmts = {
       insert: this.db.prepare('INSERT INTO media (id, camera, alarm_id, created_at, bytes, sha256) VALUES (?, ?, ?, ?, ?, ?)'),
       enqueue: this.db.prepare('INSERT OR IGNORE INTO media_queue (id, queued_at) VALUES (?, ?)'),

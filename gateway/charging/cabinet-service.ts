@@ -31,7 +31,7 @@ export interface CabinetServiceOptions {
   buses?: Map<string, ModbusBus> | BusFactory;
   busOptions?: Pick<ModbusBusOptions, 'timeoutMs' | 'retries' | 'deadAfter' | 'backoff' | 'openTimeoutMs'>;
   /** The outbox records events and state; its database also keeps the charging sessions (unless `sessions` is given). */
-  outbox: Pick<Outbox, 'record' | 'setState' | 'db'>;
+  outbox: Pick<Outbox, 'record' | 'setState' | 'scope'>;
   sessions?: ChargingSessions;
   /** Where the safety alarms and announced outages go (the alarm manager). */
   sink: AlarmSink;
@@ -61,9 +61,10 @@ export class CabinetService {
 
   constructor(private readonly opts: CabinetServiceOptions) {
     const safety = ChargingSafetySchema.parse(opts.safety ?? {});
-    this.sessions = opts.sessions ?? new ChargingSessions({ db: opts.outbox.db, clock: opts.clock, ...(opts.meterIntervalMs !== undefined ? { meterIntervalMs: opts.meterIntervalMs } : {}) });
-    const latches = new CabinetLatches(opts.outbox.db, opts.clock);
-    const serials = new CabinetSerials(opts.outbox.db, opts.clock);
+    const store = opts.outbox.scope('charging');
+    this.sessions = opts.sessions ?? new ChargingSessions({ db: store, clock: opts.clock, ...(opts.meterIntervalMs !== undefined ? { meterIntervalMs: opts.meterIntervalMs } : {}) });
+    const latches = new CabinetLatches(store, opts.clock);
+    const serials = new CabinetSerials(store, opts.clock);
     const liveStateMs = opts.meterIntervalMs ?? 60_000;
     for (const cfg of opts.cabinets) {
       if (this.units.has(cfg.id)) throw new GatehouseError('CONFIG_INVALID', `cabinet id "${cfg.id}" is used twice`);

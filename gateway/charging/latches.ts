@@ -7,7 +7,7 @@
  * (better-sqlite3) and happen after the cut is queued on the bus, never before it.
  * The cabinets' serial numbers are kept here too (CabinetSerials), for device.replaced.
  */
-import type { Database } from 'better-sqlite3';
+import type { StoreScope } from '../store/scope.js';
 import type { Clock } from '../core/clock.js';
 import type { CabinetCutReason } from './safety.js';
 
@@ -20,21 +20,10 @@ export interface CabinetLatch {
 
 const REASONS: readonly CabinetCutReason[] = ['smoke', 'over_temperature', 'unsupervised'];
 
-export function migrateChargingLatches(db: Database): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS charging_latches (
-      cabinet TEXT PRIMARY KEY,
-      reason TEXT NOT NULL,
-      since INTEGER NOT NULL
-    );
-  `);
-}
-
 export class CabinetLatches {
   private readonly stmts;
 
-  constructor(db: Database, private readonly clock: Clock) {
-    migrateChargingLatches(db);
+  constructor(db: StoreScope, private readonly clock: Clock) {
     this.stmts = {
       get: db.prepare('SELECT cabinet, reason, since FROM charging_latches WHERE cabinet = ?'),
       put: db.prepare('INSERT INTO charging_latches (cabinet, reason, since) VALUES (?, ?, ?) ON CONFLICT(cabinet) DO UPDATE SET reason = excluded.reason'),
@@ -68,8 +57,7 @@ export class CabinetLatches {
 export class CabinetSerials {
   private readonly stmts;
 
-  constructor(db: Database, private readonly clock: Clock) {
-    db.exec('CREATE TABLE IF NOT EXISTS cabinet_serials (cabinet TEXT PRIMARY KEY, serial TEXT NOT NULL, seen INTEGER NOT NULL)');
+  constructor(db: StoreScope, private readonly clock: Clock) {
     this.stmts = {
       get: db.prepare('SELECT serial FROM cabinet_serials WHERE cabinet = ?'),
       put: db.prepare(`INSERT INTO cabinet_serials (cabinet, serial, seen) VALUES (?, ?, ?)

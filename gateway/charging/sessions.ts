@@ -15,7 +15,7 @@
  * time is counted on the monotonic clock and persisted with each meter sample; the wall
  * clock is used across a restart only when it was synced at both ends.
  */
-import type { Database } from 'better-sqlite3';
+import type { StoreScope } from '../store/scope.js';
 import type { StopReason } from '../../drivers/cabinet/types.js';
 import { STOP_REASONS } from '../../drivers/cabinet/types.js';
 import type { Clock } from '../core/clock.js';
@@ -82,7 +82,8 @@ export interface StartInput {
 }
 
 export interface ChargingSessionsOptions {
-  db: Database;
+  /** The charging owner's tables (gateway/charging/migrations.ts). */
+  db: StoreScope;
   clock: Clock;
   /** MeterValues interval per session (OCPP MeterValueSampleInterval). */
   meterIntervalMs?: number;
@@ -99,33 +100,8 @@ interface Row {
   stopped_at: number | null; meter_stop_wh: number | null; stop_reason: string | null;
 }
 
-export function migrateChargingSessions(db: Database): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS charging_sessions (
-      session_id INTEGER PRIMARY KEY,
-      cabinet TEXT NOT NULL,
-      port INTEGER NOT NULL,
-      started_at INTEGER NOT NULL,
-      started_synced INTEGER NOT NULL,
-      started_via TEXT NOT NULL,
-      started_principal TEXT,
-      meter_start_wh INTEGER NOT NULL,
-      power_limit_w INTEGER,
-      max_duration_min INTEGER,
-      last_meter_wh INTEGER NOT NULL,
-      energy_wh INTEGER NOT NULL DEFAULT 0,
-      elapsed_ms INTEGER NOT NULL DEFAULT 0,
-      stopped_at INTEGER,
-      meter_stop_wh INTEGER,
-      stop_reason TEXT
-    );
-    CREATE UNIQUE INDEX IF NOT EXISTS charging_sessions_one_active ON charging_sessions(cabinet, port) WHERE stopped_at IS NULL;
-    CREATE INDEX IF NOT EXISTS charging_sessions_stopped ON charging_sessions(stopped_at) WHERE stopped_at IS NOT NULL;
-  `);
-}
-
 export class ChargingSessions {
-  private readonly db: Database;
+  private readonly db: StoreScope;
   private readonly clock: Clock;
   private readonly meterIntervalMs: number;
   /** Active sessions by `cabinet|port`, with the monotonic time their elapsed was last brought up to date. */
@@ -136,7 +112,6 @@ export class ChargingSessions {
     this.db = opts.db;
     this.clock = opts.clock;
     this.meterIntervalMs = opts.meterIntervalMs ?? 60_000;
-    migrateChargingSessions(this.db);
     this.stmts = {
       insert: this.db.prepare(`INSERT INTO charging_sessions (session_id, cabinet, port, started_at, started_synced, started_via, started_principal,
         meter_start_wh, power_limit_w, max_duration_min, last_meter_wh, energy_wh, elapsed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`),

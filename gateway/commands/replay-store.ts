@@ -12,7 +12,8 @@
  * window. So rows written while unsynced are kept until the clock is synced and then given
  * a full window from that moment (longer than needed, never shorter).
  */
-import type { Database as Db, Statement } from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import type { StoreScope } from '../store/scope.js';
 import type { Clock } from '../core/clock.js';
 import { tolerateStorageError } from '../outbox/disk-space.js';
 
@@ -26,19 +27,10 @@ export class ReplayStore {
   private lastPurge = Number.NEGATIVE_INFINITY;
 
   constructor(
-    private readonly db: Db,
+    db: StoreScope,
     private readonly clock: Clock,
     private readonly windowMs: number,
   ) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS commands_seen (
-        id TEXT PRIMARY KEY,
-        seen_at INTEGER NOT NULL,
-        keep_until INTEGER NOT NULL,
-        synced INTEGER NOT NULL
-      ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS commands_seen_keep ON commands_seen(keep_until);
-    `);
     this.stmts = {
       claim: db.prepare('INSERT INTO commands_seen (id, seen_at, keep_until, synced) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO NOTHING'),
       seen: db.prepare('SELECT seen_at FROM commands_seen WHERE id = ?'),

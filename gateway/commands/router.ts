@@ -28,7 +28,7 @@ import type { Caller, CommandContext, CommandDefinition, CommandRegistry, Comman
 import { isStorageError, sqliteCode } from '../outbox/disk-space.js';
 
 /** What the router needs from the outbox (the database hosts the replay table). */
-export type RouterOutbox = Pick<Outbox, 'record' | 'recordReply' | 'db'>;
+export type RouterOutbox = Pick<Outbox, 'record' | 'recordReply' | 'scope'>;
 
 export interface CommandRouterOptions {
   config: CommandsConfig;
@@ -79,7 +79,7 @@ export class CommandRouter implements CommandRegistry {
     this.clock = opts.clock;
     this.log = opts.log;
     this.timers = opts.timers ?? realTimers;
-    this.replay = new ReplayStore(opts.outbox.db, opts.clock, opts.config.replayWindowMs);
+    this.replay = new ReplayStore(opts.outbox.scope('commands'), opts.clock, opts.config.replayWindowMs);
     this.limiter = new RefusalLimiter(opts.clock, this.timers, { ...DEFAULT_REFUSAL_LIMITS, ...opts.refusalLimits }, (s) => this.recordSummary(s));
   }
 

@@ -8,7 +8,7 @@
  * parameters (`$scrypt$ln=15,r=8,p=1$salt$hash`) so the cost can be raised later without
  * invalidating existing hashes.
  */
-import type { Database } from 'better-sqlite3';
+import type { StoreScope } from '../store/scope.js';
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { GatehouseError } from '../core/errors.js';
 
@@ -83,30 +83,6 @@ export function checkRole(role: unknown): ConsoleRole {
   return role as ConsoleRole;
 }
 
-export function migrateConsole(db: Database): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS console_users (
-      username TEXT PRIMARY KEY,
-      role TEXT NOT NULL CHECK (role IN ('guard', 'installer', 'admin')),
-      password_hash TEXT NOT NULL,
-      disabled INTEGER NOT NULL DEFAULT 0,
-      created_at INTEGER NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS console_sessions (
-      id_hash TEXT PRIMARY KEY,
-      username TEXT NOT NULL,
-      created_at INTEGER NOT NULL,
-      last_seen INTEGER NOT NULL,
-      csrf TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS console_sessions_by_user ON console_sessions(username);
-    CREATE TABLE IF NOT EXISTS console_setup (
-      token_hash TEXT PRIMARY KEY,
-      expires_at INTEGER NOT NULL
-    );
-  `);
-}
-
 export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 export type LoginCheck = { ok: true; user: ConsoleUser } | { ok: false; reason: 'unknown-user' | 'wrong-password' | 'disabled' };
@@ -115,9 +91,7 @@ export class Accounts {
   /** Compared against for unknown users, so they cost the same scrypt as a wrong password. */
   private dummyHash: Promise<string> | undefined;
 
-  constructor(readonly db: Database, private readonly now: () => number) {
-    migrateConsole(db);
-  }
+  constructor(readonly db: StoreScope, private readonly now: () => number) {}
 
   async add(username: string, role: ConsoleRole, password: string): Promise<ConsoleUser> {
     const name = checkUsername(username);

@@ -109,8 +109,8 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
   const cfg = opts.config.console;
   const log = opts.logs.child('console');
   const now = () => opts.clock.now();
-  const accounts = new Accounts(opts.outbox.db, now);
-  const sessions = new Sessions(opts.outbox.db, now, { idleMs: cfg.sessionIdleMin * 60_000, maxMs: cfg.sessionMaxHours * 3600_000 });
+  const accounts = new Accounts(opts.outbox.scope('console'), now);
+  const sessions = new Sessions(opts.outbox.scope('console'), now, { idleMs: cfg.sessionIdleMin * 60_000, maxMs: cfg.sessionMaxHours * 3600_000 });
   const limiter = new LoginLimiter(now, {
     maxFailures: cfg.loginMaxFailures,
     lockoutMs: cfg.loginLockoutMin * 60_000,

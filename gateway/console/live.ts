@@ -7,7 +7,6 @@
  * buffer passes `maxBufferedBytes` is dropped (its page reconnects and reloads the lists).
  * Ping/pong finds clients that vanished without a close (Wi-Fi gone).
  */
-import type { Database } from 'better-sqlite3';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AlarmManager } from '../alarms/alarm-manager.js';
 import { alarmView } from '../alarms/alarm-views.js';
@@ -40,13 +39,12 @@ export class EventRing {
 }
 
 /** The class of just-recorded envelopes (the envelope itself does not carry it). */
-export function classesOf(db: Database, envs: Envelope[]): Map<number, EventClass> {
-  const out = new Map<number, EventClass>();
+export function classesOf(outbox: Pick<Outbox, 'eventClasses'>, envs: Envelope[]): Map<number, EventClass> {
+  let out = new Map<number, EventClass>();
   if (!envs.length) return out;
   const seqs = envs.map((e) => e.seq);
   try {
-    const rows = db.prepare('SELECT seq, class FROM events WHERE seq BETWEEN ? AND ?').all(Math.min(...seqs), Math.max(...seqs)) as { seq: number; class: EventClass }[];
-    for (const r of rows) out.set(r.seq, r.class);
+    out = outbox.eventClasses(Math.min(...seqs), Math.max(...seqs));
   } catch {
     /* falls back to the type prefix below */
   }
@@ -63,7 +61,7 @@ function guessClass(type: string): EventClass {
 }
 
 export interface LiveFeedOptions {
-  outbox: Pick<Outbox, 'on' | 'off' | 'db'>;
+  outbox: Pick<Outbox, 'on' | 'off' | 'eventClasses'>;
   alarms?: Pick<AlarmManager, 'on' | 'off'>;
   /** The linkage engine (its `notify` event), if the console should show notify actions. */
   linkage?: { on(e: 'notify', fn: (a: Alarm, info: { rule: number }) => void): unknown; off(e: 'notify', fn: (a: Alarm, info: { rule: number }) => void): unknown };
@@ -89,7 +87,7 @@ export class LiveFeed {
 
   start(): void {
     const onRecorded = (envs: Envelope[]): void => {
-      const classes = classesOf(this.opts.outbox.db, envs);
+      const classes = classesOf(this.opts.outbox, envs);
       for (const env of envs) {
         const cls = classes.get(env.seq)!;
         this.ring.push(cls, env);

@@ -5,9 +5,9 @@
  * password (which delete the rows) takes effect on the very next request, even when done
  * with `gatehouse user` from another process.
  */
-import type { Database } from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { migrateConsole, sha256, type ConsoleRole } from './accounts.js';
+import { sha256, type ConsoleRole } from './accounts.js';
+import type { StoreScope } from '../store/scope.js';
 import { tolerateStorageError } from '../outbox/disk-space.js';
 
 export const SESSION_COOKIE = 'gh_session';
@@ -38,9 +38,7 @@ interface Row {
 }
 
 export class Sessions {
-  constructor(private readonly db: Database, private readonly now: () => number, private readonly limits: SessionLimits) {
-    migrateConsole(db);
-  }
+  constructor(private readonly db: StoreScope, private readonly now: () => number, private readonly limits: SessionLimits) {}
 
   create(username: string): { id: string; session: Session } {
     const id = randomBytes(32).toString('base64url');

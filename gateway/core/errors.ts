@@ -13,6 +13,8 @@ export const ErrorCodes = {
   OUTBOX_FULL: 'Outbox disk cap reached and nothing left that may be evicted',
   OUTBOX_DISK_FULL: 'The disk holding the outbox is full',
   OUTBOX_CLOSED: 'The outbox is closed',
+  STORE_SCHEMA_NEWER: 'outbox.db was written by a newer Gatehouse than this one; upgrade Gatehouse or restore a backup of the data directory',
+  STORE_MIGRATION_FAILED: 'A store migration failed; outbox.db was left as it was',
   DATA_DIR_UNUSABLE: 'The data directory or a file in it cannot be written by the user the daemon runs as',
   CMD_MALFORMED: 'Command payload is not valid JSON or not an object',
   CMD_TOO_LARGE: 'Command payload exceeds the size limit',

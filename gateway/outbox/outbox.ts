@@ -14,11 +14,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { idGenerator } from '../core/ids.js';
 import { realTimers, type Clock } from '../core/clock.js';
-import type { Envelope, EventInput } from '../core/events.js';
+import type { Envelope, EventClass, EventInput } from '../core/events.js';
 import { GatehouseError, isGatehouseError } from '../core/errors.js';
 import type { OutboxConfig } from '../../config/schema.js';
 import { OutboxConfig as OutboxConfigSchema } from '../../config/schema.js';
 import { openOutboxDatabase } from './schema.js';
+import { scopeOf, type StoreScope } from '../store/scope.js';
+import type { StoreOwnerName } from '../store/owners.js';
 import { Evictor, type EvictionReport } from './eviction.js';
 import { checkCap, DiskReserve, isStorageError, reserveFile, sqliteCode, type CapCheck } from './disk-space.js';
 import { DiskFullState } from './disk-full.js';
@@ -31,7 +33,8 @@ export type { EventRow, ReplyRow, OutboxStats, OutboxOptions } from './types.js'
 
 export class Outbox extends EventEmitter<OutboxEvents> {
   private scanCache: { at: number; agg: { class: string; n: number; oldest: number }[] } | undefined;
-  readonly db: Db;
+  /** Private: modules reach their own tables through scope(), never the connection. */
+  private readonly db: Db;
   private readonly clock: Clock;
   readonly config: OutboxConfig;
   private nextSeq: number;
@@ -115,6 +118,21 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   }
 
   /** Records one event; resolves with its envelope once the commit is on disk. */
+  /**
+   * A module's handle on its own tables in outbox.db (created by its migrations, see
+   * gateway/store/owners.ts). The connection itself stays here: only the outbox closes,
+   * checkpoints or changes pragmas.
+   */
+  scope(owner: StoreOwnerName): StoreScope {
+    return scopeOf(this.db, owner);
+  }
+
+  /** The class of the recorded events with seq in [from, to]: the envelope does not carry it (the topic names it). */
+  eventClasses(from: number, to: number): Map<number, EventClass> {
+    const rows = this.db.prepare('SELECT seq, class FROM events WHERE seq BETWEEN ? AND ?').all(from, to) as { seq: number; class: EventClass }[];
+    return new Map(rows.map((r) => [r.seq, r.class]));
+  }
+
   record(input: EventInput, opts: { pinned?: boolean } = {}): Promise<Envelope> {
     if (this.closed) return Promise.reject(new GatehouseError('OUTBOX_CLOSED'));
     return new Promise((resolve, reject) => {

@@ -1,6 +1,7 @@
 /**
- * The outbox database layout and its pragmas. Kept apart from the logic so the layout
- * and the durability decision are in one readable place.
+ * Opening outbox.db: its pragmas and the store migrations (every owner's tables, see
+ * gateway/store/). Kept apart from the outbox's logic so the durability decision and the
+ * upgrade path are in one readable place.
  *
  * Durability decision: journal_mode=WAL with synchronous=FULL. better-sqlite3 leaves WAL at
  * SQLite's synchronous=NORMAL, where a commit is durable against a process crash but the
@@ -11,8 +12,12 @@
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { GatehouseError } from '../core/errors.js';
 import { isStorageError, sqliteCode } from './disk-space.js';
+import { OUTBOX_MIGRATIONS } from './migrations.js';
+import { migrateStore, type AppliedMigration, type StoreOwner } from '../store/migrate.js';
+import { STORE_OWNERS } from '../store/owners.js';
 
-export const OUTBOX_SCHEMA_VERSION = 1;
+/** The outbox owner's version this code knows (its migrations live in ./migrations.ts). */
+export const OUTBOX_SCHEMA_VERSION = OUTBOX_MIGRATIONS.length;
 
 export function applyPragmas(db: Database): void {
   db.pragma('journal_mode = WAL');
@@ -24,34 +29,39 @@ export function applyPragmas(db: Database): void {
   db.pragma('foreign_keys = OFF');
 }
 
-export function migrate(db: Database): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
-    CREATE TABLE IF NOT EXISTS events (
-      seq INTEGER PRIMARY KEY,
-      class TEXT NOT NULL,
-      recorded_at INTEGER NOT NULL,
-      synced INTEGER NOT NULL,
-      pinned INTEGER NOT NULL DEFAULT 0,
-      body TEXT NOT NULL
+/**
+ * Brings outbox.db to the layout of every owner this code knows (gateway/store/owners.ts),
+ * in one transaction. The marker of the release before the registry (`meta.schema_version`)
+ * is still honoured: a database it says is newer is refused like one schema_migrations says is.
+ */
+export function migrate(db: Database, owners: readonly StoreOwner[] = STORE_OWNERS, now: () => number = Date.now): AppliedMigration[] {
+  const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+  const legacy = hasMeta ? (db.prepare("SELECT v FROM meta WHERE k = 'schema_version'").get() as { v: number } | undefined) : undefined;
+  if (legacy && legacy.v > OUTBOX_SCHEMA_VERSION) {
+    throw new GatehouseError(
+      'STORE_SCHEMA_NEWER',
+      `outbox.db holds the "outbox" tables at version ${legacy.v}, but this Gatehouse knows versions up to ${OUTBOX_SCHEMA_VERSION}: ` +
+        'it was written by a newer Gatehouse. Upgrade Gatehouse, or restore a backup of the data directory made by this release.',
+      { owner: 'outbox', recorded: legacy.v, known: OUTBOX_SCHEMA_VERSION },
     );
-    CREATE INDEX IF NOT EXISTS events_by_class ON events(class, seq);
-    CREATE TABLE IF NOT EXISTS states (
-      device TEXT PRIMARY KEY,
-      body TEXT NOT NULL,
-      updated_at INTEGER NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS replies (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
-      topic TEXT NOT NULL,
-      body TEXT NOT NULL,
-      created_at INTEGER NOT NULL
-    );
-  `);
-  const row = db.prepare('SELECT v FROM meta WHERE k = ?').get('schema_version') as { v: number } | undefined;
-  if (!row) db.prepare('INSERT INTO meta (k, v) VALUES (?, ?)').run('schema_version', OUTBOX_SCHEMA_VERSION);
-  else if (row.v > OUTBOX_SCHEMA_VERSION) {
-    throw new Error(`outbox database has schema version ${row.v}, newer than this gatehouse (${OUTBOX_SCHEMA_VERSION}); upgrade gatehouse or move the data directory aside`);
+  }
+  return migrateStore(db, [...owners], now);
+}
+
+/**
+ * On a full disk a database that is already current opens (nothing to write); one that
+ * needs a migration cannot be migrated. When the outbox's own tables are there it opens all
+ * the same, so what is stored is read and sent and the other owners' tables wait for the
+ * next start with space (their modules already treat a missing or unwritable table as a
+ * storage failure); without them there is nothing to open.
+ */
+function migrateOrWait(db: Database): void {
+  try {
+    migrate(db);
+  } catch (err) {
+    const storage = isStorageError(err) || isStorageError((err as { cause?: unknown }).cause);
+    const outboxTables = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'events', 'states', 'replies')").get() as { n: number };
+    if (!storage || outboxTables.n < 4) throw err;
   }
 }
 
@@ -70,7 +80,7 @@ export function openOutboxDatabase(file: string): { db: Database; exclusive: boo
     try {
       if (exclusive) db.pragma('locking_mode = EXCLUSIVE');
       applyPragmas(db);
-      migrate(db);
+      migrateOrWait(db);
       return db;
     } catch (err) {
       db.close();

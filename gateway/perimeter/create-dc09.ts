@@ -8,7 +8,8 @@
  */
 import type { CompoundConfig } from '../../config/schema.js';
 import type { Secrets } from '../../config/load.js';
-import type { Database } from 'better-sqlite3';
+import type { StoreScope } from '../store/scope.js';
+import type { Outbox } from '../outbox/outbox.js';
 import type { Clock, Timers } from '../core/clock.js';
 import type { Logger, LoggerFactory } from '../core/log.js';
 import { Dc09Receiver } from './dc09-receiver.js';
@@ -52,8 +53,8 @@ export function create(ctx: FamilyContext<CompoundConfig>): Dc09Instance {
 export interface CreateDc09Options {
   config: Pick<CompoundConfig, 'alarmPanels' | 'perimeter'>;
   secrets: Secrets;
-  /** The outbox; its `db` (outbox.db) also keeps the replay guard's high-water marks. */
-  outbox: EventRecorder & { db?: Database };
+  /** The outbox; its `dc09` scope of outbox.db also keeps the replay guard's high-water marks. */
+  outbox: EventRecorder & { scope?: Outbox['scope'] };
   sink: CommittingAlarmSink;
   clock: Clock;
   timers: Timers;
@@ -77,7 +78,7 @@ export function createDc09(opts: CreateDc09Options): Dc09Component | undefined {
     panels: opts.config.alarmPanels, sink: opts.sink, outbox: opts.outbox, clock: opts.clock, timers: opts.timers, log,
     ...(opts.presence ? { presence: opts.presence } : {}),
   });
-  const replay = replayGuard(opts.outbox.db, cfg.replayWindowS * 1000, log);
+  const replay = replayGuard(opts.outbox.scope?.('dc09'), cfg.replayWindowS * 1000, log);
   const receiver = new Dc09Receiver({
     config: cfg, panels: opts.config.alarmPanels, secrets: opts.secrets, service, clock: opts.clock, timers: opts.timers, log, replay,
   });
@@ -90,7 +91,7 @@ export function createDc09(opts: CreateDc09Options): Dc09Component | undefined {
  * panels must still be heard, and replays before the restart are then refused only by the
  * timestamp window.
  */
-function replayGuard(db: Database | undefined, windowMs: number, log: Logger): Dc09ReplayGuard {
+function replayGuard(db: StoreScope | undefined, windowMs: number, log: Logger): Dc09ReplayGuard {
   const onError = (err: Error) => log.error({ err: err.message }, 'DC-09 replay high-water mark not saved: the message is NAKed and retried');
   if (!db) return new Dc09ReplayGuard({ windowMs, onError });
   try {

@@ -44,7 +44,7 @@ export function create(ctx: FamilyContext<CompoundConfig>): PerimeterInstance {
 
 export interface CreatePerimeterOptions {
   config: CompoundConfig;
-  outbox: Pick<Outbox, 'record' | 'setState' | 'db'>;
+  outbox: Pick<Outbox, 'record' | 'setState' | 'scope'>;
   sink: AlarmSink;
   clock: Clock;
   timers: Timers;

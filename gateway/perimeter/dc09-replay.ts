@@ -24,7 +24,7 @@
  * Plain messages are not guarded: anyone on the LAN can forge them, replaying adds nothing.
  * Writes are batched per event-loop turn; the receiver ACKs only after whenFlushed().
  */
-import type { Database } from 'better-sqlite3';
+import type { StoreScope } from '../store/scope.js';
 
 export type ReplayVerdict = 'new' | 'duplicate' | 'stale';
 
@@ -37,8 +37,8 @@ interface AccountMark {
 }
 
 export interface ReplayGuardOptions {
-  /** outbox.db; without it the guard only lasts as long as the process (unit tests). */
-  db?: Database;
+  /** The dc09 scope of outbox.db; without it the guard only lasts as long as the process (unit tests). */
+  db?: StoreScope;
   /** How far below the high-water mark messages are still remembered and accepted (default 10 min). */
   windowMs?: number;
   /** Remembered digests per account at most (default 2000). */
@@ -50,7 +50,7 @@ export class Dc09ReplayGuard {
   readonly windowMs: number;
   private readonly maxPerAccount: number;
   private readonly marks = new Map<string, AccountMark>();
-  private readonly db: Database | undefined;
+  private readonly db: StoreScope | undefined;
   private readonly stmts;
   private queued: { account: string; digest: string; ts: number; seq: string }[] = [];
   private waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
@@ -64,12 +64,6 @@ export class Dc09ReplayGuard {
       this.stmts = undefined;
       return;
     }
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS dc09_high_water (account TEXT PRIMARY KEY, ts INTEGER NOT NULL, floor INTEGER NOT NULL, seq TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS dc09_seen (
-        account TEXT NOT NULL, digest TEXT NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (account, digest)
-      ) WITHOUT ROWID;
-    `);
     this.stmts = {
       mark: this.db.prepare(`INSERT INTO dc09_high_water (account, ts, floor, seq) VALUES (?, ?, ?, ?)
         ON CONFLICT(account) DO UPDATE SET ts = excluded.ts, floor = excluded.floor, seq = excluded.seq`),

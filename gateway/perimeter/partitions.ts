@@ -17,7 +17,7 @@
  * (Two edges while down, e.g. a whole night window missed, look like none: the override
  * stays, which errs towards what a person last asked for.)
  */
-import type { Database } from 'better-sqlite3';
+import type { StoreScope } from '../store/scope.js';
 import type { PartitionConfig, ScheduleConfig } from '../../config/schema.js';
 import { isOpenAt } from '../access/schedule.js';
 import type { Clock, TimerHandle, Timers } from '../core/clock.js';
@@ -47,7 +47,7 @@ export interface PartitionsDeps {
   schedules: Record<string, ScheduleConfig>;
   timeZone: string;
   holidays: readonly string[];
-  db: Database;
+  db: StoreScope;
   clock: Clock;
   timers: Timers;
   log: Logger;
@@ -65,19 +65,6 @@ export interface ArmResult {
   notReady: string[];
 }
 
-export function migratePartitions(db: Database): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS perimeter_partitions (
-      partition TEXT PRIMARY KEY,
-      armed INTEGER NOT NULL,
-      by TEXT NOT NULL,
-      since INTEGER NOT NULL,
-      override INTEGER NOT NULL,
-      schedule_at INTEGER NOT NULL
-    );
-  `);
-}
-
 export class Partitions {
   private readonly rows = new Map<string, Row>();
   private readonly cfg = new Map<string, PartitionConfig>();
@@ -88,7 +75,6 @@ export class Partitions {
   constructor(private readonly d: PartitionsDeps) {
     for (const p of d.partitions) this.cfg.set(p.id, p);
     this.holidays = new Set(d.holidays);
-    migratePartitions(d.db);
     this.stmts = {
       all: d.db.prepare('SELECT partition, armed, by, since, override, schedule_at FROM perimeter_partitions'),
       put: d.db.prepare(

@@ -9,6 +9,7 @@
  * all class `alarm`. Alarms themselves are the AlarmManager's to record: this service only
  * reports conditions to its sink.
  */
+import type { StoreScope } from '../store/scope.js';
 import type { InputModuleConfig, OutputConfig, PartitionConfig, PerimeterConfig, ZoneConfig } from '../../config/schema.js';
 import { cabinetBusKey } from '../../config/schema.js';
 import { ModbusBus, type ModbusBusOptions } from '../../drivers/modbus/bus.js';
@@ -37,7 +38,7 @@ export interface PerimeterServiceOptions {
   /** access.timezone and access.holidays: arm schedules are read like access schedules. */
   timeZone: string;
   holidays: readonly string[];
-  outbox: Pick<Outbox, 'record' | 'setState' | 'db'>;
+  outbox: Pick<Outbox, 'record' | 'setState' | 'scope'>;
   sink: AlarmSink;
   clock: Clock;
   timers: Timers;
@@ -73,7 +74,6 @@ export class PerimeterService {
   private readonly published = new Map<string, string>();
   private readonly listeners: (() => void)[] = [];
   private running = false;
-  private bypassTableReady = false;
 
   constructor(private readonly o: PerimeterServiceOptions) {
     for (const cfg of o.modules) {
@@ -102,7 +102,7 @@ export class PerimeterService {
     });
     this.partitions = new Partitions({
       partitions: o.partitions, schedules: o.perimeter.armSchedules, timeZone: o.timeZone, holidays: o.holidays,
-      db: o.outbox.db, clock: o.clock, timers: o.timers, log: o.log,
+      db: o.outbox.scope('perimeter'), clock: o.clock, timers: o.timers, log: o.log,
       apply: (p, armed) => this.applyArmed(p, armed),
       record: (e) => this.record(e),
       publish: (p, s) => this.setState(p, { armed: s.armed, by: s.by, since: new Date(s.since).toISOString(), override: s.override, notReady: s.notReady }),
@@ -210,14 +210,11 @@ export class PerimeterService {
     }
   }
 
-  private bypassTable(): PerimeterServiceOptions['outbox']['db'] {
-    const db = this.o.outbox.db;
-    if (!this.bypassTableReady) {
-      db.exec('CREATE TABLE IF NOT EXISTS perimeter_bypasses (zone TEXT PRIMARY KEY, until INTEGER NOT NULL, by TEXT NOT NULL)');
-      this.bypassTableReady = true;
-    }
-    return db;
+  /** The perimeter owner's tables (gateway/perimeter/migrations.ts): partitions and bypasses. */
+  private bypassTable(): StoreScope {
+    return this.o.outbox.scope('perimeter');
   }
+
 
   zone(id: string): ZoneLogic {
     const z = this.zones.get(id);

@@ -5,7 +5,6 @@
  * decision against a baseline measured in the same run — a bare Map lookup plus the one
  * HMAC a card lookup needs, which is the floor any hashed store pays.
  */
-import Database from 'better-sqlite3';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +13,7 @@ import { AccessConfig } from '../../config/access-schema.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { AccessDecider } from '../../gateway/access/decider.js';
 import type { Credential, SnapshotChunk } from '../../gateway/access/credential-types.js';
-import { applyPragmas } from '../../gateway/outbox/schema.js';
+import { migratedDb, scoped } from '../helpers/store.js';
 
 /** The largest MQTT command the platform sends; the envelope around `credentials` gets 1 KB of it. */
 export const COMMAND_MAX_BYTES = 64 * 1024;
@@ -101,9 +100,8 @@ export async function benchAccessDecide(opts: { quick: boolean }): Promise<Recor
     // What arrives over MQTT is text: parsing it is part of applying a command.
     const commands = chunkSnapshot(1, credentials).map((c) => JSON.stringify(c));
 
-    let db = new Database(file);
-    applyPragmas(db);
-    let decider = new AccessDecider({ db, hashKey, config: BENCH_CONFIG, doors: BENCH_DOORS, clock });
+    let db = migratedDb(file);
+    let decider = new AccessDecider({ db: scoped(db, 'access'), hashKey, config: BENCH_CONFIG, doors: BENCH_DOORS, clock });
     let t0 = performance.now();
     for (const text of commands) decider.sync.applySnapshotChunk(JSON.parse(text));
     const snapshotMs = performance.now() - t0;
@@ -116,9 +114,8 @@ export async function benchAccessDecide(opts: { quick: boolean }): Promise<Recor
     gc?.();
     const heapBefore = process.memoryUsage().heapUsed;
     t0 = performance.now();
-    db = new Database(file);
-    applyPragmas(db);
-    decider = new AccessDecider({ db, hashKey, config: BENCH_CONFIG, doors: BENCH_DOORS, clock });
+    db = migratedDb(file);
+    decider = new AccessDecider({ db: scoped(db, 'access'), hashKey, config: BENCH_CONFIG, doors: BENCH_DOORS, clock });
     const reopenMs = performance.now() - t0;
     gc?.();
     const indexHeapMb: number = Math.max(0, process.memoryUsage().heapUsed - heapBefore) / 1024 ** 2;

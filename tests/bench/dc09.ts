@@ -158,7 +158,7 @@ async function committedPhase(n: number, batches: { text: string; seq: string }[
   const dir = mkdtempSync(join(tmpdir(), 'gh-bench-dc09-'));
   const clock = systemClock({ forceState: 'synced' });
   const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-  const sink = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, log: silentLogger(), timers: realTimers });
+  const sink = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, log: silentLogger(), timers: realTimers });
   try {
     const phase = await receiverPhase(n, batches, true, ms, { sink, outbox });
     await sink.stop();

@@ -15,12 +15,12 @@ const [file, url, window] = process.argv.slice(2) as [string, string, string];
 const rssMb = () => process.memoryUsage.rss() / 1024 / 1024;
 const clock = systemClock({ forceState: 'synced' });
 const outbox = new Outbox({ file, clock, config: { checkpointIntervalMs: 5000, maxBytes: 4 * 1024 ** 3 } });
-const events = (outbox.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+const events = (outbox.scope('outbox').prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
 const rssStartMb = rssMb();
 let rssMaxMb = rssStartMb;
 const sampler = setInterval(() => (rssMaxMb = Math.max(rssMaxMb, rssMb())), 100);
 const uplink = new Uplink({ config: UplinkConfig.parse({ url, inflightWindow: Number(window) }), secrets: secretsFrom({}), outbox, clock, log: silentLogger(), topicRoot: 'gatehouse/v1/bench/gw', onCommand: () => undefined });
-const anyLeft = outbox.db.prepare('SELECT EXISTS(SELECT 1 FROM events) AS x');
+const anyLeft = outbox.scope('outbox').prepare('SELECT EXISTS(SELECT 1 FROM events) AS x');
 const t0 = performance.now();
 uplink.start();
 await new Promise<void>((resolve) => {

@@ -82,7 +82,7 @@ async function runDebounce(debounceMs: number, trials: number, broker: Mosquitto
     const s = sims;
     rig = makeRig({ url: broker.url, dir });
     const outbox = rig.outbox;
-    manager = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, timers: realTimers, log: silentLogger() });
+    manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: realTimers, log: silentLogger() });
     const mgr = manager;
     mgr.start();
     let sinkAt: number | undefined;

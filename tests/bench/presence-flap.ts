@@ -50,14 +50,14 @@ async function world() {
   const dir = mkdtempSync(join(tmpdir(), 'gh-bench-presence-'));
   const clock = new ManualClock();
   const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-  const manager = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+  const manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
   manager.start();
   const presence = await makePresence(clock, manager);
   return {
     dir, clock, outbox, manager, presence,
     count(device: string): number {
       outbox.flush();
-      return (outbox.db.prepare("SELECT count(*) FROM events WHERE json_extract(body, '$.source.device') = ?").pluck().get(device) as number) ?? 0;
+      return (outbox.scope('outbox').prepare("SELECT count(*) FROM events WHERE json_extract(body, '$.source.device') = ?").pluck().get(device) as number) ?? 0;
     },
     async close() {
       presence?.stop();
@@ -119,7 +119,7 @@ async function flappingLock(hours: number, stepMs: number, next: (announced: boo
   locks.start();
   const announced = () => {
     w.outbox.flush();
-    const last = w.outbox.db.prepare("SELECT json_extract(body, '$.type') FROM events WHERE json_extract(body, '$.type') IN ('device.online', 'device.offline') ORDER BY seq DESC LIMIT 1").pluck().get() as string | undefined;
+    const last = w.outbox.scope('outbox').prepare("SELECT json_extract(body, '$.type') FROM events WHERE json_extract(body, '$.type') IN ('device.online', 'device.offline') ORDER BY seq DESC LIMIT 1").pluck().get() as string | undefined;
     return last === undefined ? null : last === 'device.online';
   };
   let up: boolean | undefined;

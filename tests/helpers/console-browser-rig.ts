@@ -168,7 +168,7 @@ export class ConsoleBrowserRig {
     this.browser = browser;
     if (!this.gateway.consoleUrl) throw new Error(`the console did not start: ${JSON.stringify(this.gateway.status().failedComponents)}`);
     this.base = new URL(this.gateway.consoleUrl);
-    const accounts = new Accounts(this.gateway.outbox.db, () => Date.now());
+    const accounts = new Accounts(this.gateway.outbox.scope('console'), () => Date.now());
     for (const u of Object.values(USERS)) await accounts.add(u.username, u.role, u.password);
     const state = (device: string) => this.messages.filter((m) => m.topic.endsWith(`/state/${device}`)).at(-1)?.body;
     await waitFor(

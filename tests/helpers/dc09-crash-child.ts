@@ -21,10 +21,10 @@ const [file, keyHex] = process.argv.slice(2) as [string, string];
 const clock = systemClock({ forceState: 'unsynced' });
 const log = silentLogger();
 const outbox = new Outbox({ file, clock, config: { checkpointIntervalMs: 0 } });
-const alarms = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, log, timers: realTimers });
+const alarms = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, log, timers: realTimers });
 const panels = [Dc09PanelConfig.parse({ id: 'panel-1', account: 'C0DE', keySecret: 'k', supervisionS: 0 })];
 const service = new PanelService({ panels, sink: alarms, outbox, clock, timers: realTimers, log });
-const replay = new Dc09ReplayGuard({ db: outbox.db, onError: () => undefined });
+const replay = new Dc09ReplayGuard({ db: outbox.scope('dc09'), onError: () => undefined });
 const receiver = new Dc09Receiver({
   config: Dc09ReceiverConfig.parse({ host: '127.0.0.1' }),
   panels,

@@ -44,7 +44,7 @@ describe('access control end to end', () => {
   const keyOut = randomBytes(16);
 
   /** Events recorded in the outbox and not yet delivered (the uplink is down). */
-  const recorded = (type: string) => gateway.outbox.db.prepare('SELECT body FROM events').all().filter((r) => (JSON.parse(String((r as { body: string }).body)) as { type: string }).type === type).length;
+  const recorded = (type: string) => gateway.outbox.scope('outbox').prepare('SELECT body FROM events').all().filter((r) => (JSON.parse(String((r as { body: string }).body)) as { type: string }).type === type).length;
   const evts = (type?: string) => messages.filter((m) => m.topic.includes('/evt/') && (type === undefined || m.body.type === type));
   const command = async (name: string, args: Record<string, unknown>) => {
     const id = `c-${randomBytes(6).toString('hex')}`;

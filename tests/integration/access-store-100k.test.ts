@@ -2,15 +2,15 @@
  * A compound-sized credential set: 100,000 credentials sent as 64 KB snapshot chunks on a
  * real file, a reopen that loads the index, and decisions from it.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { AccessDecider } from '../../gateway/access/decider.js';
-import { applyPragmas } from '../../gateway/outbox/schema.js';
 import { BENCH_CONFIG, BENCH_DOORS, COMMAND_MAX_BYTES, benchCard, chunkSnapshot, syntheticCredentials } from '../bench/access-decide.js';
+import { migratedDb, scoped } from '../helpers/store.js';
 
 const N = 100_000;
 const dir = mkdtempSync(join(tmpdir(), 'gh-access-100k-'));
@@ -20,9 +20,8 @@ const clock = new ManualClock(Date.UTC(2026, 10, 23, 4, 0, 0));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function open(): { db: Database.Database; decider: AccessDecider } {
-  const db = new Database(file);
-  applyPragmas(db);
-  return { db, decider: new AccessDecider({ db, hashKey, config: BENCH_CONFIG, doors: BENCH_DOORS, clock }) };
+  const db = migratedDb(file);
+  return { db, decider: new AccessDecider({ db: scoped(db, 'access'), hashKey, config: BENCH_CONFIG, doors: BENCH_DOORS, clock }) };
 }
 
 describe('100,000 credentials', () => {

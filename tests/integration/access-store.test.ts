@@ -2,7 +2,7 @@
  * The credential store and its sync on a real SQLite file: chunked snapshots, deltas,
  * uniqueness, atomicity when an apply fails, reopen, and no clear card or PIN on disk.
  */
-import Database, { type Database as Db } from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,17 +11,16 @@ import type { Decider } from '../../gateway/access/access-service.js';
 import type { AccessDecider } from '../../gateway/access/decider.js';
 import type { Credential } from '../../gateway/access/credential-types.js';
 import { GatehouseError, isGatehouseError } from '../../gateway/core/errors.js';
-import { applyPragmas } from '../../gateway/outbox/schema.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { creds, makeDecider, SAT_NOON } from '../unit/access-fixtures.js';
+import { migratedDb } from '../helpers/store.js';
 
 let dir: string;
 let file: string;
 const open: Db[] = [];
 
 function openDb(): Db {
-  const db = new Database(file);
-  applyPragmas(db);
+  const db = migratedDb(file);
   open.push(db);
   return db;
 }

@@ -46,7 +46,7 @@ describe('alarms → uplink → mosquitto', () => {
 
     rig = makeRig({ url: broker.url });
     const clock = { now: () => Date.now(), monotonic: () => performance.now(), state: () => 'synced' as const };
-    const manager = new AlarmManager({ db: rig.outbox.db, outbox: rig.outbox, config: AlarmsConfig.parse({}), clock, timers: realTimers, log: silentLogger(), stateDebounceMs: 50 });
+    const manager = new AlarmManager({ db: rig.outbox.scope('alarms'), outbox: rig.outbox, config: AlarmsConfig.parse({}), clock, timers: realTimers, log: silentLogger(), stateDebounceMs: 50 });
     manager.declareKinds(ACCESS_ALARM_KINDS);
     manager.start();
     // What AccessService.recordAlarm does: the raw event, then its condition.

@@ -107,7 +107,7 @@ describe('cameras end to end', () => {
   }, 20_000);
 
   it('live video reaches a logged-in guard through the console as MPEG-TS, and nobody else', async () => {
-    const accounts = new Accounts(gateway.outbox.db, () => Date.now());
+    const accounts = new Accounts(gateway.outbox.scope('console'), () => Date.now());
     await accounts.add('guard-1', 'guard', 'a long guard passphrase');
     const base = new URL(gateway.consoleUrl!);
     const login = await new Promise<{ cookie: string }>((resolve, reject) => {

@@ -39,7 +39,8 @@ describe('gatehouse user', () => {
   it('creates the first administrator from a piped password and refuses weak or duplicate ones', () => {
     expect(user(['add', ...base(), '--username', 'root', '--role', 'admin'], 'short\n').status).toBe(2);
     const ok = user(['add', ...base(), '--username', 'Root', '--role', 'admin'], `${PASSWORD}\n`);
-    expect(ok.stderr).toBe('');
+    // No daemon runs here: the CLI writes outbox.db itself and says that nothing was audited.
+    expect(ok.stderr).toBe('daemon not running: wrote outbox.db directly; no audit event\n');
     expect([ok.status, ok.stdout]).toEqual([0, 'user root (admin) created\n']);
     const dup = user(['add', ...base(), '--username', 'root', '--role', 'guard', '--password-stdin'], `${PASSWORD}\n`);
     expect(dup.status).toBe(1);

@@ -76,7 +76,7 @@ describe('console server (HTTPS)', () => {
   });
 
   it('stores scrypt hashes with their parameters and no plaintext password', async () => {
-    const row = rig.outbox.db.prepare("SELECT password_hash FROM console_users WHERE username = 'anna'").get() as { password_hash: string };
+    const row = rig.outbox.scope('console').prepare("SELECT password_hash FROM console_users WHERE username = 'anna'").get() as { password_hash: string };
     expect(row.password_hash).toMatch(/^\$scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=$/);
     rig.outbox.checkpoint();
     for (const f of ['outbox.db', 'outbox.db-wal']) {

@@ -104,7 +104,7 @@ describe('gatehouse user add run as root', () => {
     mkdirSync(data, { mode: 0o700 });
     chownSync(data, NOBODY, NOBODY);
     const r = userAdd(config, data);
-    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect([r.status, r.stderr]).toEqual([0, 'daemon not running: wrote outbox.db directly; no audit event\n']);
     const db = statSync(join(data, 'outbox.db'));
     expect([db.uid, db.gid, (db.mode & 0o777).toString(8)]).toEqual([NOBODY, NOBODY, '600']);
     const d = startDaemon(config, data, NOBODY);

@@ -26,6 +26,7 @@ import { Dc09Receiver } from '../../gateway/perimeter/dc09-receiver.js';
 import { PanelService } from '../../gateway/perimeter/panel-service.js';
 import { ROOT, requireBuild } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
+import { outboxConnection } from '../helpers/store.js';
 
 const KEY = '603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4';
 const ACCOUNT = 'C0DE';
@@ -117,10 +118,10 @@ describe('DC-09 ACK only after commit', () => {
     const outbox = new Outbox({ file, clock, config: { checkpointIntervalMs: 0 } });
     const failures: string[] = [];
     outbox.on('error', (err) => failures.push(err.code));
-    const alarms = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, log, timers: realTimers });
+    const alarms = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, log, timers: realTimers });
     const panels = [Dc09PanelConfig.parse({ id: 'panel-1', account: ACCOUNT, keySecret: 'k', supervisionS: 0 })];
     const service = new PanelService({ panels, sink: alarms, outbox, clock, timers: realTimers, log });
-    const replay = new Dc09ReplayGuard({ db: outbox.db, onError: () => undefined });
+    const replay = new Dc09ReplayGuard({ db: outbox.scope('dc09'), onError: () => undefined });
     const receiver = new Dc09Receiver({ config: Dc09ReceiverConfig.parse({}), panels, secrets: secretsFrom({ k: KEY }), service, clock, log, replay });
     const { tcpPort } = await receiver.start();
     cleanups.push(() => outbox.close());
@@ -131,11 +132,11 @@ describe('DC-09 ACK only after commit', () => {
     const panel = await panelConnection(tcpPort);
     // A real SQLite refusal of every write on the outbox's own connection (SQLITE_READONLY),
     // standing for a full disk or an I/O error.
-    outbox.db.pragma('query_only = ON');
+    outboxConnection(outbox).pragma('query_only = ON');
     const message = burglary(1, 5);
     expect(await panel.send(message)).toBe('NAK');
     expect(await panel.send(message)).toBe('NAK');
-    outbox.db.pragma('query_only = OFF');
+    outboxConnection(outbox).pragma('query_only = OFF');
     // The panel retransmits the very same message once the gateway can record again.
     expect(await panel.send(message)).toBe('*ACK');
     expect(await panel.send(message)).toBe('*ACK');

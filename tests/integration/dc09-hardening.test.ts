@@ -48,7 +48,7 @@ function message(seq: string, data: string, ts: number, extended: string[] = [])
 async function gateway(file: string, clock: ManualClock, dc09: Record<string, unknown> = {}, log: Logger = silentLogger()) {
   const outbox = new Outbox({ file, clock, config: { checkpointIntervalMs: 0 } });
   outbox.on('error', () => undefined);
-  const alarms = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, log, timers: clock });
+  const alarms = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, log, timers: clock });
   const config = { alarmPanels: [Dc09PanelConfig.parse({ id: 'panel-1', account: ACCOUNT, keySecret: 'k', supervisionS: 0 })], perimeter: PerimeterConfig.parse({ dc09: { host: '127.0.0.1', ...dc09 } }) };
   const logs = { root: log, child: () => log } as unknown as Parameters<typeof createDc09>[0]['logs'];
   const c = createDc09({ config, secrets: secretsFrom({ k: KEY }), outbox, sink: alarms, clock, timers: clock, logs })!;
@@ -62,7 +62,7 @@ async function gateway(file: string, clock: ManualClock, dc09: Record<string, un
     outbox.close();
   };
   cleanups.push(stop);
-  const rows = () => outbox.db.prepare('SELECT class, body FROM events ORDER BY seq').all() as { class: string; body: string }[];
+  const rows = () => outbox.scope('outbox').prepare('SELECT class, body FROM events ORDER BY seq').all() as { class: string; body: string }[];
   const events = () => rows().map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> });
   return { c, ports, stop, events, rows, alarms };
 }

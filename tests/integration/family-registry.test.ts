@@ -19,6 +19,7 @@ import type { FamilyManifest } from '../../gateway/families/family.js';
 import { chimeFamily, loaded, type ChimeCompound } from '../fixtures/families/chime/family.js';
 import type { ChimeInstance } from '../fixtures/families/chime/create-chime.js';
 import { waitFor } from '../helpers/wait.js';
+import { outboxConnection } from '../helpers/store.js';
 
 const base = { compound: { id: 'c' }, gateway: { id: 'g' }, broker: { port: 0 }, console: { enabled: false }, log: { level: 'silent' } };
 let gateway: Gateway | undefined;
@@ -84,7 +85,7 @@ describe('a family added through the registry', () => {
     expect(gw.status()).toMatchObject({ failedComponents: { chimes: 'chime wiring is wrong' }, chimes: {} });
     expect(gw.brokerPort).toBeGreaterThan(0);
     const failed = () =>
-      (gw.outbox.db.prepare('SELECT body FROM events').pluck().all() as string[])
+      (outboxConnection(gw.outbox).prepare('SELECT body FROM events').pluck().all() as string[])
         .map((b) => JSON.parse(b) as { type: string; data: unknown })
         .filter((e) => e.type === 'component.failed')
         .map((e) => e.data);

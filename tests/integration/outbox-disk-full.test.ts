@@ -16,6 +16,7 @@ import type { Envelope } from '../../gateway/core/events.js';
 import { Outbox, type DiskFullInfo } from '../../gateway/outbox/outbox.js';
 import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 import { testEvent } from '../helpers/uplink-rig.js';
+import { outboxConnection } from '../helpers/store.js';
 
 const MiB = 1024 * 1024;
 
@@ -107,7 +108,7 @@ describe('outbox on a full filesystem', () => {
     const end = o.readEvents(0, 1e6).map((r) => JSON.parse(r.body) as Envelope).filter((e) => e.type === 'outbox.disk_full').at(-1)!;
     expect(end.data).toMatchObject({ state: 'recovered', since: report!.data.since, rejected: recovered[0]!.rejected });
     await expect(o.record(testEvent(1, 'alarm'))).resolves.toMatchObject({ type: 'alarm.tick' });
-    expect(o.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(outboxConnection(o).pragma('integrity_check', { simple: true })).toBe('ok');
   });
 
   it('accounts for every seq after a full disk: each one is stored or named by an outbox.evicted report', async () => {

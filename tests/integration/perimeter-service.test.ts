@@ -52,10 +52,10 @@ describe('PerimeterService over Modbus TCP', () => {
     const s = states();
     expect(Object.values(s.zones).map((z) => z.state)).toEqual(['normal', 'normal', 'normal', 'normal', 'normal', 'normal']);
     expect(s.partitions.wall).toMatchObject({ armed: false, by: 'schedule' });
-    await waitFor(() => (rig.outbox.db.prepare("SELECT COUNT(*) AS n FROM states WHERE device IN ('beam-1', 'wall', 'mod-a', 'mod-b')").get() as { n: number }).n === 4, 'states stored');
-    const rows = rig.outbox.db.prepare('SELECT device, body FROM states').all() as { device: string; body: string }[];
+    await waitFor(() => (rig.outbox.scope('outbox').prepare("SELECT COUNT(*) AS n FROM states WHERE device IN ('beam-1', 'wall', 'mod-a', 'mod-b')").get() as { n: number }).n === 4, 'states stored');
+    const rows = rig.outbox.scope('outbox').prepare('SELECT device, body FROM states').all() as { device: string; body: string }[];
     const body = (d: string) => JSON.parse(rows.find((r) => r.device === d)!.body);
-    await waitFor(() => (rig.outbox.db.prepare("SELECT body FROM states WHERE device = 'mod-a'").get() as { body: string } | undefined)?.body.includes('"online":true'), 'mod-a online state');
+    await waitFor(() => (rig.outbox.scope('outbox').prepare("SELECT body FROM states WHERE device = 'mod-a'").get() as { body: string } | undefined)?.body.includes('"online":true'), 'mod-a online state');
     expect(body('beam-1')).toMatchObject({ zone: 'normal', type: 'perimeter', partition: 'wall', armed: false });
     expect(body('wall')).toMatchObject({ armed: false, by: 'schedule' });
   });

@@ -7,7 +7,7 @@
  * still throw).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import Database, { type Database as Db } from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '../../gateway/core/clock.js';
@@ -21,6 +21,7 @@ import { AlarmsConfig } from '../../config/perimeter-schema.js';
 import { silentLogger } from '../../gateway/core/log.js';
 import type { Envelope } from '../../gateway/core/events.js';
 import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
+import { migratedDb, scoped } from '../helpers/store.js';
 
 describe('outbox.db side tables on a full disk', () => {
   let fs: Tmpfs;
@@ -41,9 +42,7 @@ describe('outbox.db side tables on a full disk', () => {
   const openDb = (): Db => {
     dir = join(fs.dir, `case-${n++}`);
     mkdirSync(dir);
-    const db = new Database(join(dir, 'outbox.db'));
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
+    const db = migratedDb(join(dir, 'outbox.db'));
     dbs.push(db);
     return db;
   };
@@ -55,13 +54,13 @@ describe('outbox.db side tables on a full disk', () => {
   it('starts the command replay store on a full disk with ids to adopt and purge', () => {
     const db = openDb();
     const clock = new ManualClock(Date.UTC(2026, 10, 21, 12), 'unsynced');
-    const first = new ReplayStore(db, clock, 60_000);
+    const first = new ReplayStore(scoped(db, 'commands'), clock, 60_000);
     for (let i = 0; i < 50; i++) expect(first.claim(`cmd-${i}`).fresh).toBe(true);
     fillDisk(db);
     // The clock is now synced: start-up adopts the unsynced ids and purges the old ones, both writes.
     clock.setState('synced');
     clock.advance(3600_000);
-    const again = new ReplayStore(db, clock, 60_000);
+    const again = new ReplayStore(scoped(db, 'commands'), clock, 60_000);
     expect(again.purge()).toBe(0);
     fs.release();
     // Adopted now (kept one more window from now), then purged once that window is over.
@@ -73,7 +72,7 @@ describe('outbox.db side tables on a full disk', () => {
   it('keeps charging progress in memory while the disk is full (the cabinet poll that also evaluates smoke goes on)', () => {
     const db = openDb();
     const clock = new ManualClock();
-    const sessions = new ChargingSessions({ db, clock, meterIntervalMs: 1000 });
+    const sessions = new ChargingSessions({ db: scoped(db, 'charging'), clock, meterIntervalMs: 1000 });
     sessions.start({ cabinet: 'cab-1', port: 1, meterStartWh: 100, startedBy: 'local' });
     fillDisk(db);
     clock.advance(2000);
@@ -85,7 +84,7 @@ describe('outbox.db side tables on a full disk', () => {
   it('lets a logged-in guard keep using the console when the session touch cannot be written', () => {
     const db = openDb();
     const clock = new ManualClock();
-    const sessions = new ConsoleSessions(db, () => clock.now(), { idleMs: 3600_000, maxMs: 12 * 3600_000 });
+    const sessions = new ConsoleSessions(scoped(db, 'console'), () => clock.now(), { idleMs: 3600_000, maxMs: 12 * 3600_000 });
     db.prepare("INSERT INTO console_users (username, role, password_hash, disabled, created_at) VALUES ('guard', 'guard', 'x', 0, 0)").run();
     const { id } = sessions.create('guard');
     fillDisk(db);
@@ -99,7 +98,7 @@ describe('outbox.db side tables on a full disk', () => {
     const clock = new ManualClock();
     const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, timers: clock, config: { checkpointIntervalMs: 0, reserveBytes: 0 } });
     try {
-      const alarms = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+      const alarms = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
       const a = alarms.raise({ kind: 'panel.burglary', source: { device: 'panel-1', point: 'zone-3' }, priority: 'high', momentary: true });
       await new Promise((r) => setImmediate(r));
       outbox.checkpoint();
@@ -108,7 +107,7 @@ describe('outbox.db side tables on a full disk', () => {
       alarms.close(a.id, { by: 'guard-1' });
       const b = alarms.raise({ kind: 'panel.burglary', source: { device: 'panel-1', point: 'zone-4' }, priority: 'high' });
       for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
-      const row = (id: string) => outbox.db.prepare('SELECT state FROM alarms WHERE id = ?').get(id) as { state: string } | undefined;
+      const row = (id: string) => outbox.scope('alarms').prepare('SELECT state FROM alarms WHERE id = ?').get(id) as { state: string } | undefined;
       expect(row(a.id)).toEqual({ state: 'raised' });
       expect(row(b.id)).toBeUndefined();
       fs.release();
@@ -131,7 +130,7 @@ describe('outbox.db side tables on a full disk', () => {
     const clock = new ManualClock();
     const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, timers: clock, config: { checkpointIntervalMs: 0, reserveBytes: 0 } });
     try {
-      const alarms = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+      const alarms = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
       outbox.checkpoint();
       fs.fill();
       const condition = { kind: 'panel.burglary', source: { device: 'panel-1', point: 'zone-5' }, priority: 'high' as const };

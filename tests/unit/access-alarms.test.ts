@@ -69,7 +69,7 @@ describe('access raises its alarms on the sink', () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-access-alarms-'));
     clock = new ManualClock();
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    manager = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+    manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
     manager.declareKinds(ALARM_KINDS);
     manager.start();
     line = new Line();

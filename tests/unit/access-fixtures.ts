@@ -1,9 +1,10 @@
 /** Shared fixtures of the access tests: one config, one key, credentials by name. */
-import Database, { type Database as Db } from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
 import { AccessConfig } from '../../config/access-schema.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { AccessDecider } from '../../gateway/access/decider.js';
 import type { Credential } from '../../gateway/access/credential-types.js';
+import { migratedDb, scoped } from '../helpers/store.js';
 
 export const KEY = Buffer.alloc(32, 7);
 export const DOORS = ['gate', 'lobby', 'gym', 'garage'];
@@ -36,13 +37,13 @@ export const creds = {
 } satisfies Record<string, Credential>;
 
 export function openMemory(): Db {
-  return new Database(':memory:');
+  return migratedDb();
 }
 
 export function makeDecider(opts: { db?: Db; clock?: ManualClock; config?: AccessConfig; credentials?: Credential[] } = {}) {
   const db = opts.db ?? openMemory();
   const clock = opts.clock ?? new ManualClock(SAT_NOON);
-  const decider = new AccessDecider({ db, hashKey: KEY, config: opts.config ?? accessConfig(), doors: DOORS, clock });
+  const decider = new AccessDecider({ db: scoped(db, 'access'), hashKey: KEY, config: opts.config ?? accessConfig(), doors: DOORS, clock });
   if (opts.credentials) decider.sync.applySnapshotChunk({ version: 1, chunk: 0, chunks: 1, credentials: opts.credentials });
   return { db, clock, decider };
 }

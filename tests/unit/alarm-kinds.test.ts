@@ -36,7 +36,7 @@ describe('declared alarm kinds', () => {
   let manager: AlarmManager;
   let logged: ReturnType<typeof keepingLogger>;
 
-  const make = (config = AlarmsConfig.parse({})) => new AlarmManager({ db: outbox.db, outbox, config, clock, timers: clock, log: logged.log });
+  const make = (config = AlarmsConfig.parse({})) => new AlarmManager({ db: outbox.scope('alarms'), outbox, config, clock, timers: clock, log: logged.log });
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'gh-alarm-kinds-'));

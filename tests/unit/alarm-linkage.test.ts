@@ -43,7 +43,7 @@ describe('LinkageEngine', () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-linkage-'));
     clock = new ManualClock();
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    manager = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+    manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
     calls = [];
     engine = undefined;
   });

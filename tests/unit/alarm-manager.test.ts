@@ -35,7 +35,7 @@ describe('AlarmManager', () => {
   let manager: AlarmManager;
 
   const make = (config: Partial<AlarmsConfig> = {}, extra: Partial<ConstructorParameters<typeof AlarmManager>[0]> = {}) =>
-    new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse(config), clock, timers: clock, log: silentLogger(), ...extra });
+    new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse(config), clock, timers: clock, log: silentLogger(), ...extra });
 
   /** The alarm.* events committed so far (the outbox commits on flush()). */
   const events = (type?: string): Envelope[] => {
@@ -280,7 +280,7 @@ describe('AlarmManager', () => {
     const logged: string[] = [];
     const log = { ...silentLogger(), error: (_o: unknown, msg: string) => void logged.push(msg), warn: () => undefined, info: () => undefined } as never;
     const broken = { record: () => Promise.reject(new Error('disk gone')), setState: () => { throw new Error('sync failure'); } };
-    const m = new AlarmManager({ db: outbox.db, outbox: broken as never, config: AlarmsConfig.parse({}), clock, timers: clock, log });
+    const m = new AlarmManager({ db: outbox.scope('alarms'), outbox: broken as never, config: AlarmsConfig.parse({}), clock, timers: clock, log });
     m.on('raised', () => { throw new Error('listener bug'); });
     const a = m.raise(beam('x'));
     expect(a.state).toBe('raised');
@@ -299,7 +299,7 @@ describe('AlarmManager across a restart (real SQLite file)', () => {
     const clock = new ManualClock();
     const open = () => {
       const outbox = new Outbox({ file, clock, config: { checkpointIntervalMs: 0 } });
-      const manager = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger(), restoreGraceMs: 120_000 });
+      const manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger(), restoreGraceMs: 120_000 });
       return { outbox, manager };
     };
     try {

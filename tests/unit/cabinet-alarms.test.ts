@@ -52,22 +52,22 @@ describe('cabinets raise their alarms on the sink', () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-cabinet-alarms-'));
     clock = new ManualClock();
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    manager = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+    manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
     manager.declareKinds(ALARM_KINDS);
     manager.start();
     bus = new ModbusBus({ transport: new FakeModbusTransport(), clock, timers: clock, log: silentLogger() });
     unit = new CabinetUnit({
       cfg: CabinetConfig.parse({ id: 'cab-a', bus: { tcp: { host: '127.0.0.1', port: 1502 } }, ports: 1 }),
       bus,
-      sessions: new ChargingSessions({ db: outbox.db, clock }),
+      sessions: new ChargingSessions({ db: outbox.scope('charging'), clock }),
       outbox,
       sink: manager,
       clock,
       timers: clock,
       log: silentLogger(),
       safety: ChargingSafetyConfig.parse({}),
-      latches: new CabinetLatches(outbox.db, clock),
-      serials: new CabinetSerials(outbox.db, clock),
+      latches: new CabinetLatches(outbox.scope('charging'), clock),
+      serials: new CabinetSerials(outbox.scope('charging'), clock),
       liveStateMs: 60_000,
     });
   });

@@ -27,7 +27,7 @@ describe('ChargingSessions on the outbox database', () => {
   function openSessions(meterIntervalMs = MIN): { outbox: Outbox; sessions: ChargingSessions } {
     const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
     open.push(outbox);
-    return { outbox, sessions: new ChargingSessions({ db: outbox.db, clock, meterIntervalMs }) };
+    return { outbox, sessions: new ChargingSessions({ db: outbox.scope('charging'), clock, meterIntervalMs }) };
   }
   function closeAll(): void {
     for (const o of open.splice(0)) o.close();

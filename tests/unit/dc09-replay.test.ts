@@ -16,6 +16,7 @@ import { createLoggerFactory } from '../../gateway/core/log.js';
 import { createDc09 } from '../../gateway/perimeter/create-dc09.js';
 import { FakeOutbox, FakeSink, SECRETS, panels } from './dc09-fixtures.js';
 import { PassThrough } from 'node:stream';
+import { migratedDb, scoped } from '../helpers/store.js';
 
 const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
 const MIN = 60_000;
@@ -30,19 +31,19 @@ function db(): { file: string; open: () => Database.Database } {
   const dir = mkdtempSync(join(tmpdir(), 'gh-replay-'));
   dirs.push(dir);
   const file = join(dir, 'outbox.db');
-  return { file, open: () => new Database(file) };
+  return { file, open: () => migratedDb(file) };
 }
 
 describe('DC-09 replay guard', () => {
   it('remembers digests and the high-water mark across a reopen of outbox.db', async () => {
     const { open } = db();
     const d1 = open();
-    const g1 = new Dc09ReplayGuard({ db: d1, windowMs: 10 * MIN, onError: (e) => { throw e; } });
+    const g1 = new Dc09ReplayGuard({ db: scoped(d1, 'dc09'), windowMs: 10 * MIN, onError: (e) => { throw e; } });
     g1.remember('C0DE', 'a', T0, '0001', unsynced);
     g1.remember('C0DE', 'b', T0 + 15 * MIN, '0002', unsynced);
     await g1.whenFlushed();
     d1.close();
-    const g2 = new Dc09ReplayGuard({ db: open(), windowMs: 10 * MIN, onError: (e) => { throw e; } });
+    const g2 = new Dc09ReplayGuard({ db: scoped(open(), 'dc09'), windowMs: 10 * MIN, onError: (e) => { throw e; } });
     expect(g2.mark('C0DE')).toEqual({ highWater: T0 + 15 * MIN, floor: T0 + 5 * MIN, seq: '0002' });
     expect(g2.check('C0DE', 'b', T0 + 15 * MIN, unsynced)).toBe('duplicate');
     // 'a' was forgotten when the floor passed it, and is refused as stale.
@@ -79,7 +80,7 @@ describe('DC-09 replay guard', () => {
     const { open } = db();
     const d = open();
     const errors: string[] = [];
-    const g = new Dc09ReplayGuard({ db: d, onError: (e) => errors.push(e.message) });
+    const g = new Dc09ReplayGuard({ db: scoped(d, 'dc09'), onError: (e) => errors.push(e.message) });
     d.pragma('query_only = ON');
     g.remember('C0DE', 'a', T0, '0001', unsynced);
     await expect(g.whenFlushed()).rejects.toThrow(/readonly/);
@@ -88,15 +89,17 @@ describe('DC-09 replay guard', () => {
   });
 
   it('an outbox.db the guard cannot write (read-only on a full disk) does not keep the receiver from starting', async () => {
-    const { file, open } = db();
-    open().close();
+    const { file } = db();
+    // A database the migrations never reached (the disk was full at every start since the
+    // upgrade), opened read-only: the guard's tables are not there.
+    new Database(file).close();
     const ro = new Database(file, { readonly: true });
-    expect(() => new Dc09ReplayGuard({ db: ro, onError: () => undefined })).toThrow(/readonly/);
+    expect(() => new Dc09ReplayGuard({ db: scoped(ro, 'dc09'), onError: () => undefined })).toThrow(/no such table: dc09_high_water/);
     const lines: string[] = [];
     const out = new PassThrough();
     out.on('data', (d: Buffer) => lines.push(d.toString()));
     const logs = createLoggerFactory({ level: 'error' }, { destination: out });
-    const outbox = Object.assign(new FakeOutbox(), { db: ro });
+    const outbox = Object.assign(new FakeOutbox(), { scope: (owner: 'dc09') => scoped(ro, owner) });
     const clock = new ManualClock();
     const c = createDc09({ secrets: secretsFrom(SECRETS), outbox, sink: new FakeSink(), clock, timers: clock, logs, config: { alarmPanels: panels(), perimeter: PerimeterConfig.parse({ dc09: {} }) } })!;
     const ports = await c.start();

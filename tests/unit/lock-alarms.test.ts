@@ -41,7 +41,7 @@ describe('locks raise their alarms on the sink', () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-lock-alarms-'));
     clock = new ManualClock();
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    manager = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+    manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
     manager.declareKinds(ALARM_KINDS);
     manager.start();
     transport = new MemoryTransport();

@@ -17,6 +17,7 @@ import { Outbox, type OutboxOptions } from '../../gateway/outbox/outbox.js';
 import type { EvictionReport } from '../../gateway/outbox/eviction.js';
 import { EventChecker } from '../../sim/verifier.js';
 import { testEvent } from '../helpers/uplink-rig.js';
+import { outboxConnection } from '../helpers/store.js';
 
 describe('Outbox', () => {
   let dir: string;
@@ -208,8 +209,8 @@ describe('Outbox', () => {
     await recordMany(o, 50, 'alarm');
     const errors: GatehouseError[] = [];
     o.on('error', (e) => errors.push(e));
-    const pages = (o.db.pragma('page_count', { simple: true }) as number) + 2;
-    o.db.pragma(`max_page_count = ${pages}`);
+    const pages = (outboxConnection(o).pragma('page_count', { simple: true }) as number) + 2;
+    outboxConnection(o).pragma(`max_page_count = ${pages}`);
     // Alarms only: nothing may be evicted, so the disk really is full for us.
     const results = await Promise.allSettled(Array.from({ length: 2000 }, (_, i) => o.record(testEvent(i, 'alarm'))));
     const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -219,14 +220,14 @@ describe('Outbox', () => {
     expect(errors.some((e) => e.code === 'OUTBOX_DISK_FULL')).toBe(true);
     // Still alive: seq stays gap-free for what was committed, and recording resumes with room.
     const committed = results.filter((r): r is PromiseFulfilledResult<Envelope> => r.status === 'fulfilled').map((r) => r.value.seq);
-    o.db.pragma('max_page_count = 1073741823');
+    outboxConnection(o).pragma('max_page_count = 1073741823');
     const next = await o.record(testEvent(0, 'alarm'));
     // Gap-free: the alarms that committed, the pinned outbox.disk_full report(s), then this one.
     const seqs = o.readEvents(0, 100_000).map((r) => r.seq);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
     expect(next.seq).toBe(seqs.length);
     expect(seqs.length - 51 - committed.length).toBeLessThanOrEqual(2);
-    expect(o.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(outboxConnection(o).pragma('integrity_check', { simple: true })).toBe('ok');
   });
 
   it('never throws at the caller: a body that cannot be serialised rejects (coded paths stay promise-shaped)', async () => {
@@ -243,7 +244,7 @@ describe('Outbox', () => {
   it('on a full disk sacrifices telemetry (reported as disk-full) so alarms still commit', async () => {
     const o = make();
     await recordMany(o, 400, 'device');
-    o.db.pragma(`max_page_count = ${o.db.pragma('page_count', { simple: true }) as number}`);
+    outboxConnection(o).pragma(`max_page_count = ${outboxConnection(o).pragma('page_count', { simple: true }) as number}`);
     const reports: EvictionReport[] = [];
     o.on('evicted', (r) => reports.push(r));
     const alarms: Envelope[] = [];

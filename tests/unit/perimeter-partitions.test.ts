@@ -11,6 +11,7 @@ import { ManualClock } from '../../gateway/core/clock.js';
 import type { EventInput } from '../../gateway/core/events.js';
 import { silentLogger } from '../../gateway/core/log.js';
 import { Partitions, type PartitionStatus } from '../../gateway/perimeter/partitions.js';
+import { migratedDb, scoped } from '../helpers/store.js';
 
 const ALL = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 /** Nights in Shanghai (UTC+8): 22:00-06:00 local = 14:00-22:00 UTC. */
@@ -22,7 +23,7 @@ function rig(opts: { db?: Database.Database; clock?: ManualClock; holidays?: str
   // Saturday 2026-11-21 12:00:01 UTC = 20:00:01 in Shanghai: two hours before the night window
   // (one second past the minute, so advancing whole hours passes the minute tick, at :00.005).
   const clock = opts.clock ?? new ManualClock(Date.UTC(2026, 10, 21, 12, 0, 1));
-  const db = opts.db ?? new Database(':memory:');
+  const db = opts.db ?? migratedDb();
   const events: EventInput[] = [];
   const published: Record<string, PartitionStatus> = {};
   const applied: string[] = [];
@@ -32,7 +33,7 @@ function rig(opts: { db?: Database.Database; clock?: ManualClock; holidays?: str
     schedules: { nights: NIGHTS },
     timeZone: 'Asia/Shanghai',
     holidays: opts.holidays ?? [],
-    db,
+    db: scoped(db, 'perimeter'),
     clock,
     timers: clock,
     log: silentLogger(),
@@ -140,7 +141,7 @@ describe('Partitions: commands override until the next schedule edge', () => {
 
 describe('Partitions: restart', () => {
   it('comes back as it was, quietly, and re-applies the armed state to the zones', () => {
-    const db = new Database(':memory:');
+    const db = migratedDb();
     const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 0, 1));
     const a = rig({ db, clock });
     a.partitions.start();
@@ -159,7 +160,7 @@ describe('Partitions: restart', () => {
   });
 
   it('an edge passed while down: the schedule applies at start, with an event', () => {
-    const db = new Database(':memory:');
+    const db = migratedDb();
     const clock = new ManualClock(Date.UTC(2026, 10, 21, 12, 0, 1));
     const a = rig({ db, clock });
     a.partitions.start();

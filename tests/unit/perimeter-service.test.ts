@@ -14,6 +14,7 @@ import { createLoggerFactory, silentLogger } from '../../gateway/core/log.js';
 import { createPerimeter } from '../../gateway/perimeter/create-perimeter.js';
 import { FakeAlarmSink } from '../helpers/fake-alarm-sink.js';
 import { FakeModbusTransport } from '../helpers/fake-modbus-transport.js';
+import { migratedDb, scoped } from '../helpers/store.js';
 
 const POLL = 100;
 const ALL = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
@@ -40,8 +41,9 @@ function rig(reuse: { db?: Database.Database; clock?: ManualClock } = {}) {
   });
   const events: EventInput[] = [];
   const states = new Map<string, Record<string, unknown>>();
+  const db = reuse.db ?? migratedDb();
   const outbox = {
-    db: reuse.db ?? new Database(':memory:'),
+    scope: (owner: 'perimeter') => scoped(db, owner),
     record: async (e: EventInput) => (events.push(e), {} as never),
     setState: async (device: string, body: Record<string, unknown>) => void states.set(device, body),
   };
@@ -58,7 +60,7 @@ function rig(reuse: { db?: Database.Database; clock?: ManualClock } = {}) {
     }
   };
   return {
-    clock, transport, perimeter, sink, events, states, run, db: outbox.db,
+    clock, transport, perimeter, sink, events, states, run, db,
     /** Channel n's raw input (NC zones: 1 = all well). */
     setInput: (ch: number, v: number) => (inputs[ch] = v),
     setSupervision: (w: number) => (supervision = w),

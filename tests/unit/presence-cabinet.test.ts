@@ -47,15 +47,15 @@ describe('a cabinet rebooting in a loop', () => {
     const unit = new CabinetUnit({
       cfg: CabinetConfig.parse({ id: 'cab-a', bus: { tcp: { host: '127.0.0.1', port: 1502 } }, ports: 1 }),
       bus,
-      sessions: new ChargingSessions({ db: outbox.db, clock }),
+      sessions: new ChargingSessions({ db: outbox.scope('charging'), clock }),
       outbox,
       sink,
       clock,
       timers: clock,
       log: silentLogger(),
       safety: ChargingSafetyConfig.parse({}),
-      latches: new CabinetLatches(outbox.db, clock),
-      serials: new CabinetSerials(outbox.db, clock),
+      latches: new CabinetLatches(outbox.scope('charging'), clock),
+      serials: new CabinetSerials(outbox.scope('charging'), clock),
       liveStateMs: 60_000,
       presence,
     });

@@ -63,7 +63,7 @@ describe('PresencePolicy', () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-presence-'));
     clock = new ManualClock();
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    manager = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+    manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
     manager.declareKinds([...PRESENCE_ALARM_KINDS, ...LOCK_ALARM_KINDS, ...ACCESS_ALARM_KINDS]);
     manager.start();
     policy = make();

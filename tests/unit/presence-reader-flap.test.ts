@@ -41,7 +41,7 @@ function pipeline(fault: number) {
   const clock = new ManualClock();
   const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
   const log = silentLogger();
-  const manager = new AlarmManager({ db: outbox.db, outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log });
+  const manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log });
   manager.declareKinds([...PRESENCE_ALARM_KINDS, ...ACCESS_ALARM_KINDS]);
   manager.start();
   const presence = new PresencePolicy({ config: PresenceConfig.parse({}), clock, timers: clock, sink: manager, log });

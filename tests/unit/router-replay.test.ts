@@ -3,12 +3,13 @@
  * must not be purged early when NTP later steps the clock forward.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import Database, { type Database as Db } from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { ReplayStore } from '../../gateway/commands/replay-store.js';
+import { migratedDb, scoped } from '../helpers/store.js';
 
 const HOUR = 3600_000;
 
@@ -17,7 +18,7 @@ describe('ReplayStore', () => {
   let db: Db;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'gh-replay-'));
-    db = new Database(join(dir, 'outbox.db'));
+    db = migratedDb(join(dir, 'outbox.db'));
   });
   afterEach(() => {
     db.close();
@@ -26,7 +27,7 @@ describe('ReplayStore', () => {
 
   it('claims an id once and reports when it was first seen', () => {
     const clock = new ManualClock();
-    const store = new ReplayStore(db, clock, HOUR);
+    const store = new ReplayStore(scoped(db, 'commands'), clock, HOUR);
     expect(store.claim('a')).toEqual({ fresh: true });
     clock.advance(5000);
     expect(store.claim('a')).toEqual({ fresh: false, firstSeenAt: new Date(clock.now() - 5000).toISOString() });
@@ -35,7 +36,7 @@ describe('ReplayStore', () => {
 
   it('purges ids after the window', () => {
     const clock = new ManualClock();
-    const store = new ReplayStore(db, clock, HOUR);
+    const store = new ReplayStore(scoped(db, 'commands'), clock, HOUR);
     store.claim('a');
     clock.advance(HOUR - 1);
     expect(store.purge()).toBe(0);
@@ -47,11 +48,11 @@ describe('ReplayStore', () => {
   it('keeps ids claimed on an unsynced clock for a full window after the clock syncs', () => {
     // Booted with a clock two days behind (fake-hwclock); NTP then steps it forward.
     const clock = new ManualClock(Date.UTC(2026, 10, 19, 12), 'unsynced');
-    const store = new ReplayStore(db, clock, HOUR);
+    const store = new ReplayStore(scoped(db, 'commands'), clock, HOUR);
     store.claim('early');
     expect(store.purge()).toBe(0);
     const stepped = new ManualClock(Date.UTC(2026, 10, 21, 12), 'synced');
-    const after = new ReplayStore(db, stepped, HOUR);
+    const after = new ReplayStore(scoped(db, 'commands'), stepped, HOUR);
     // Stamped two days "ago", but the clock was wrong then: still refused.
     expect(after.claim('early').fresh).toBe(false);
     stepped.advance(HOUR - 1000);
@@ -64,9 +65,9 @@ describe('ReplayStore', () => {
 
   it('survives reopening the database', () => {
     const clock = new ManualClock();
-    new ReplayStore(db, clock, HOUR).claim('a');
+    new ReplayStore(scoped(db, 'commands'), clock, HOUR).claim('a');
     db.close();
-    db = new Database(join(dir, 'outbox.db'));
-    expect(new ReplayStore(db, clock, HOUR).claim('a').fresh).toBe(false);
+    db = migratedDb(join(dir, 'outbox.db'));
+    expect(new ReplayStore(scoped(db, 'commands'), clock, HOUR).claim('a').fresh).toBe(false);
   });
 });

@@ -1,0 +1,60 @@
+/**
+ * A module's handle on its own tables in outbox.db. The database is shared (one file, one
+ * WAL, one fsync per group commit), but no module holds the connection itself any more:
+ * each gets a scope with what it needs (prepare, exec, transaction) and the name of the
+ * owner it writes for, so its tables come from its migrations and nowhere else, and no
+ * module can close, re-pragma or checkpoint the outbox's connection.
+ *
+ * A scope also refuses SQL that names another owner's table: one module reading or writing
+ * another's rows is how a column change in one owner breaks a second one unnoticed. The check
+ * is a word match of the statement against the other owners' table names, at prepare time
+ * (statements are prepared once, at construction, almost everywhere).
+ */
+import type { Database, Statement, Transaction } from 'better-sqlite3';
+import { GatehouseError } from '../core/errors.js';
+import { STORE_OWNERS } from './owners.js';
+
+export interface StoreScope {
+  /** The schema_migrations owner whose tables this scope is for. */
+  readonly owner: string;
+  prepare<BindParameters extends unknown[] | {} = unknown[], Result = unknown>(sql: string): Statement<BindParameters, Result>;
+  exec(sql: string): void;
+  transaction<F extends (...args: any[]) => unknown>(fn: F): Transaction<F>;
+}
+
+const foreignCache = new Map<string, { pattern: RegExp; ownerOf: Map<string, string> }>();
+
+/** The other owners' tables as one word-bounded pattern, built once per owner. */
+function foreignTables(owner: string): { pattern: RegExp; ownerOf: Map<string, string> } | undefined {
+  let f = foreignCache.get(owner);
+  if (!f) {
+    const ownerOf = new Map<string, string>();
+    for (const o of STORE_OWNERS) if (o.owner !== owner) for (const t of o.tables) ownerOf.set(t, o.owner);
+    f = { pattern: new RegExp(`\\b(${[...ownerOf.keys()].join('|')})\\b`, 'i'), ownerOf };
+    foreignCache.set(owner, f);
+  }
+  return f.ownerOf.size ? f : undefined;
+}
+
+function checkOwn(owner: string, sql: string): void {
+  const f = foreignTables(owner);
+  const m = f?.pattern.exec(sql);
+  if (!m) return;
+  const table = m[1]!.toLowerCase();
+  throw new GatehouseError('INTERNAL', `store scope "${owner}" may not use table ${table} of owner "${f!.ownerOf.get(table)}"`, { owner, table });
+}
+
+export function scopeOf(db: Database, owner: string): StoreScope {
+  return {
+    owner,
+    prepare: (sql) => {
+      checkOwn(owner, sql);
+      return db.prepare(sql);
+    },
+    exec: (sql) => {
+      checkOwn(owner, sql);
+      db.exec(sql);
+    },
+    transaction: (fn) => db.transaction(fn),
+  };
+}
