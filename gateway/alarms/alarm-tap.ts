@@ -19,7 +19,7 @@
  * Priority: `data.priority` when it is a valid one, else the kind's default below.
  */
 import type { AlarmPriority } from '../../config/schema.js';
-import type { EventInput } from '../core/events.js';
+import type { AnyEventInput, EventInput } from '../core/events.js';
 import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { AlarmSink } from './types.js';
@@ -47,7 +47,7 @@ export interface AlarmTapOptions {
 }
 
 /** The condition an event reports, if any. Exported so tests and other taps use the same table. */
-export function conditionOf(e: EventInput, skipOfflineFamilies: readonly string[] = ['reader']):
+export function conditionOf(e: AnyEventInput, skipOfflineFamilies: readonly string[] = ['reader']):
   | { op: 'raise'; kind: string; priority: AlarmPriority; data: Record<string, unknown>; momentary: boolean }
   | { op: 'clear'; kind: string; data: Record<string, unknown> }
   | undefined {
@@ -66,7 +66,7 @@ export function conditionOf(e: EventInput, skipOfflineFamilies: readonly string[
   return undefined;
 }
 
-function priorityOf(e: EventInput): AlarmPriority {
+function priorityOf(e: AnyEventInput): AlarmPriority {
   const p = e.data?.priority;
   if (typeof p === 'string' && PRIORITIES.has(p)) return p as AlarmPriority;
   return DEFAULT_PRIORITIES[e.type] ?? FALLBACK_PRIORITY;

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AlarmsConfig } from '../../config/perimeter-schema.js';
 import { ManualClock } from '../../gateway/core/clock.js';
-import type { Envelope, EventInput } from '../../gateway/core/events.js';
+import type { Envelope } from '../../gateway/core/events.js';
+import { untyped } from '../helpers/untyped-event.js';
 import { silentLogger } from '../../gateway/core/log.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { decisionEvent, doorEvent, readerHealthEvent, readerOfflineAlarm, tamperEvent } from '../../gateway/access/access-events.js';
@@ -121,7 +122,7 @@ describe('withAlarmTap', () => {
   it('fire unlock (critical) and a one-shot alarm event without `active` (momentary: closable, counted)', () => {
     // The access service builds this one inline; same shape.
     void tapped.record({ class: 'alarm', type: 'access.fire_unlock', source: { device: 'gate' }, data: { active: true, priority: 'critical' } });
-    const oneShot: EventInput = { class: 'alarm', type: 'panel.burglary', source: { device: 'panel-1', point: 'zone-4' }, data: { code: 'BA', priority: 'critical' } };
+    const oneShot = untyped({ class: 'alarm', type: 'panel.burglary', source: { device: 'panel-1', point: 'zone-4' }, data: { code: 'BA', priority: 'critical' } });
     void tapped.record(oneShot);
     void tapped.record(oneShot);
     expect(open()).toEqual([
