@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { Id } from '../events/common-schemas.js';
-import type { EventDoc } from '../events/declare.js';
+import { eventList } from '../events/declare.js';
 
 export const CabinetPort = z.int().min(1).max(24).meta({"id":"CabinetPort"});
 export const ChargingAlarmData = z.strictObject({ cabinet: Id, active: z.boolean().meta({"description":"`true` when raised (the interlock acted), `false` when its condition is gone; the alarm stays for a human to acknowledge."}), priority: z.enum(["critical","high"]), port: CabinetPort.optional(), cause: z.enum(["smoke","over_temperature"]).meta({"description":"For `charging.fire`."}).optional(), value: z.number().meta({"description":"The measurement behind it: °C, A, the vendor fault code, 1 for smoke, or the blind polls for `cabinet.unsupervised`."}).optional() }).meta({"id":"ChargingAlarmData"});
@@ -31,7 +31,7 @@ const ChargingResetEvent = ChargingResetData;
 const DeviceProtocolFaultEvent = DeviceProtocolFaultData;
 const DeviceReplacedEvent = DeviceReplacedData;
 
-export const CHARGING_EVENTS = [
+export const CHARGING_EVENTS = eventList([
   { type: "charging.fire", class: "alarm", data: ChargingFireEvent, description: "Smoke or over-temperature in a cabinet; every port cut (critical)", examples: [{"name":"smoke","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C4A","seq":19000,"ts":"2026-11-21T22:00:00.000Z","clock":"synced","type":"charging.fire","source":{"device":"cab-1"},"data":{"cabinet":"cab-1","active":true,"priority":"critical","cause":"smoke","value":1}}}] },
   { type: "charging.port_over_temperature", class: "alarm", data: ChargingPortOverTemperatureEvent, description: "A port too hot; the port was stopped", examples: [{"name":"hot","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C4B","seq":19001,"ts":"2026-11-21T22:01:00.000Z","clock":"synced","type":"charging.port_over_temperature","source":{"device":"cab-1","point":"port-4"},"data":{"cabinet":"cab-1","active":true,"priority":"high","port":4,"value":61.5}}}] },
   { type: "charging.port_over_current", class: "alarm", data: ChargingPortOverCurrentEvent, description: "A port drawing too much current; the port was stopped", examples: [{"name":"short","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C4C","seq":19002,"ts":"2026-11-21T22:02:00.000Z","clock":"synced","type":"charging.port_over_current","source":{"device":"cab-1","point":"port-2"},"data":{"cabinet":"cab-1","active":true,"priority":"high","port":2,"value":25}}}] },
@@ -45,7 +45,7 @@ export const CHARGING_EVENTS = [
   { type: "charging.reset", class: "charging", data: ChargingResetEvent, description: "An operator released a latched cabinet (charging.reset) and its power was switched back on", examples: [{"name":"afterSmoke","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C4Q","seq":19011,"ts":"2026-11-21T23:10:00.000Z","clock":"synced","type":"charging.reset","source":{"device":"cab-1"},"data":{"cabinet":"cab-1","cause":"smoke","reason":"fire brigade checked the cabinet","principal":"platform","via":"uplink"}}}] },
   { type: "device.protocol_fault", class: "device", data: DeviceProtocolFaultEvent, description: "Modbus cabinets: one register outside the register map (a boolean holding 2, an unknown port state code, a temperature sensor's fault value) or a read the cabinet refused (`field: poll`, with the Modbus exception). Only that field is invalid; the rest of the reading is used. The first occurrence per field is reported at once, then at most every 10 minutes with `repeats` = polls that repeated it since.", title: "A device sent a value its protocol cannot carry (rate-limited per field)", examples: [{"name":"portState","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C4M","seq":19012,"ts":"2026-11-21T22:11:00.000Z","clock":"synced","type":"device.protocol_fault","source":{"device":"cab-1","point":"port-2"},"data":{"family":"cabinet","code":"DEVICE_PROTOCOL","field":"port2.state","register":"0x0110","raw":9,"port":2,"safety":false,"message":"unknown state code 9","repeats":0}}},{"name":"refusedRead","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C4N","seq":19013,"ts":"2026-11-21T22:12:00.000Z","clock":"synced","type":"device.protocol_fault","source":{"device":"cab-1"},"data":{"family":"cabinet","code":"DEVICE_PROTOCOL","field":"poll","register":"0x00F0","modbusCode":4,"safety":true,"message":"unit 1 answered with Modbus exception 4","repeats":0}}}] },
   { type: "device.replaced", class: "device", data: DeviceReplacedEvent, description: "Another unit (a different serial number) answers on a device's address", examples: [{"name":"cabinet","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C4P","seq":19014,"ts":"2026-11-21T22:13:00.000Z","clock":"synced","type":"device.replaced","source":{"device":"cab-1"},"data":{"family":"cabinet","oldSerial":"EBC12-00017","newSerial":"EBC12-00342","vendor":"ACME","model":"EBC-12","firmware":"2.4.1"}}}] },
-] satisfies EventDoc[];
+]);
 
 declare module '../core/events.js' {
   interface EventDataMap {

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Document, isMap, isSeq, parse, visit } from 'yaml';
 import { z } from 'zod';
+import type { EventType } from '../core/events.js';
 import type { EventDoc } from './declare.js';
 import { ACCESS_EVENTS } from '../access/event-schemas.js';
 import { ALARM_EVENTS } from '../alarms/event-schemas.js';
@@ -44,6 +45,15 @@ export const ALL_EVENTS: readonly EventDoc[] = [
   ...SYSTEM_EVENTS,
   ...CONSOLE_EVENTS,
 ];
+
+
+/** The lists and the EventDataMap augmentations must name the same types (else record() and the document disagree). */
+type Declared = (typeof ALL_EVENT_LISTS)[number][number]['type'];
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const ALL_EVENT_LISTS = [LOCK_EVENTS, ACCESS_EVENTS, CHARGING_EVENTS, CAMERA_EVENTS, PERIMETER_EVENTS, ALARM_EVENTS, PRESENCE_EVENTS,
+  COMMAND_EVENTS, OUTBOX_EVENTS, SYSTEM_EVENTS, CONSOLE_EVENTS] as const;
+const listsMatchTheMap: Same<Declared, EventType> = true;
+void listsMatchTheMap;
 
 type Json = Record<string, unknown>;
 const SCHEMA_REF = '#/components/schemas/';

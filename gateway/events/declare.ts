@@ -20,3 +20,11 @@ export interface EventDoc extends EventDeclaration {
   source?: z.ZodType;
   examples?: EventExample[];
 }
+
+/**
+ * An event-schemas file's list, with each `type` kept as its literal so the generator can
+ * check at compile time that the lists and the EventDataMap augmentations name the same types.
+ */
+export function eventList<const T extends string>(list: (EventDoc & { type: T })[]): (EventDoc & { type: T })[] {
+  return list;
+}

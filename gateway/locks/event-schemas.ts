@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { Id } from '../events/common-schemas.js';
-import type { EventDoc } from '../events/declare.js';
+import { eventList } from '../events/declare.js';
 
 export const LockTamperData = z.strictObject({ lock: Id, active: z.boolean() }).meta({"id":"LockTamperData"});
 export const LockMethod = z.enum(["card","pin","fingerprint","face","app","remote","key"]).meta({"id":"LockMethod"});
@@ -18,10 +18,10 @@ export const LockBatteryLowData = z.strictObject({ lock: Id, level: z.int().min(
 const LockTamperEvent = LockTamperData;
 const LockBatteryLowEvent = LockBatteryLowData;
 
-export const LOCK_EVENTS = [
+export const LOCK_EVENTS = eventList([
   { type: "lock.tamper", class: "alarm", data: LockTamperEvent, description: "`active: true` when the lock's tamper switch trips, `false` when it is restored.", title: "Lock tamper switch changed", examples: [{"name":"tamper","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C3E","seq":18342,"ts":"2026-11-21T21:03:11.123Z","clock":"synced","type":"lock.tamper","source":{"device":"flat-2-201"},"data":{"lock":"flat-2-201","active":true}}}] },
   { type: "lock.battery_low", class: "device", data: LockBatteryLowEvent, description: "A lock's battery is low", examples: [{"name":"low","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C3K","seq":18347,"ts":"2026-11-21T21:04:00.000Z","clock":"synced","type":"lock.battery_low","source":{"device":"flat-2-201"},"data":{"lock":"flat-2-201","level":12}}}] },
-] satisfies EventDoc[];
+]);
 
 declare module '../core/events.js' {
   interface EventDataMap {

@@ -1,0 +1,60 @@
+/**
+ * Typed events. The type-level half is checked by `tsc` (npm run build compiles tests/):
+ * every `@ts-expect-error` below must meet an error, so if `record()` stopped checking
+ * `data` against its type's zod schema, the build would fail on an unused directive.
+ * The run-time half checks each declaration's own examples against its zod schema.
+ */
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { EventDataMap, EventInput, EventType } from '../../gateway/core/events.js';
+import { withUncheckedData } from '../../gateway/core/events.js';
+import { ALL_EVENTS } from '../../gateway/events/asyncapi-gen.js';
+
+/** What the outbox's `record()` accepts. */
+const accept = (e: EventInput): EventInput => e;
+
+// Well-typed events compile.
+accept({ class: 'alarm', type: 'lock.tamper', source: { device: 'flat-1' }, data: { lock: 'flat-1', active: true } });
+accept({ class: 'device', type: 'device.offline', source: { device: 'gate-cam' }, data: { family: 'camera', reason: 'unreachable' } });
+accept({ class: 'access', type: 'access.granted', source: { device: 'flat-1' }, data: { lock: 'flat-1', method: 'card', credential: '****5678', by: 'lock' } });
+
+// @ts-expect-error a field the lock.tamper schema does not have
+accept({ class: 'alarm', type: 'lock.tamper', source: { device: 'flat-1' }, data: { lock: 'flat-1', active: true, level: 3 } });
+// @ts-expect-error a required field missing (active)
+accept({ class: 'alarm', type: 'lock.tamper', source: { device: 'flat-1' }, data: { lock: 'flat-1' } });
+// @ts-expect-error a wrong field type (level is an integer)
+accept({ class: 'device', type: 'lock.battery_low', source: { device: 'flat-1' }, data: { lock: 'flat-1', level: 'low' } });
+// @ts-expect-error a value outside the enum (family)
+accept({ class: 'device', type: 'device.offline', source: { device: 'x' }, data: { family: 'toaster' } });
+// @ts-expect-error a type nobody declares
+accept({ class: 'system', type: 'gateway.exploded', source: { device: 'gateway' }, data: {} });
+// @ts-expect-error the data of another type: the literal type picks the schema
+accept({ class: 'device', type: 'lock.battery_low', source: { device: 'flat-1' }, data: { lock: 'flat-1', active: true } });
+// @ts-expect-error a door-form grant must say by: 'gateway'
+accept({ class: 'access', type: 'access.granted', source: { device: 'g' }, data: { door: 'g', reader: 'r', direction: 'in', method: 'card', credential: '****', offline: false, by: 'lock' } });
+// @ts-expect-error withUncheckedData still wants a declared type
+withUncheckedData({ class: 'system', type: 'gateway.exploded', source: { device: 'gateway' }, data: {} });
+
+describe('typed events', () => {
+  it('the map is built from the schemas (and gateway/events/asyncapi-gen.ts checks it names exactly the listed types)', () => {
+    expectTypeOf<'lock.tamper'>().toMatchTypeOf<EventType>();
+    expectTypeOf<EventDataMap['lock.battery_low']>().toEqualTypeOf<{ lock: string; level: number }>();
+    expectTypeOf<EventDataMap['outbox.evicted']['reason']>().toEqualTypeOf<'disk-cap' | 'disk-full' | 'ttl'>();
+    expect(new Set(ALL_EVENTS.map((e) => e.type)).size).toBe(ALL_EVENTS.length);
+  });
+
+  it("every declaration's examples parse with its own data schema, and a broken one does not", () => {
+    let checked = 0;
+    for (const e of ALL_EVENTS) {
+      for (const ex of e.examples ?? []) {
+        const r = e.data.safeParse(ex.payload.data);
+        expect(r.success, `${e.type} example ${ex.name}: ${r.error?.message ?? ''}`).toBe(true);
+        expect(ex.payload.type, `${e.type} example ${ex.name}`).toBe(e.type);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(60);
+    const tamper = ALL_EVENTS.find((e) => e.type === 'lock.tamper')!;
+    expect(tamper.data.safeParse({ lock: 'flat-1', active: 'yes' }).success).toBe(false);
+    expect(tamper.data.safeParse({ lock: 'flat-1', active: true, extra: 1 }).success).toBe(false);
+  });
+});
