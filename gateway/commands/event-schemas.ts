@@ -7,16 +7,99 @@ import { z } from 'zod';
 import { ErrorCode, Timestamp } from '../events/common-schemas.js';
 import { eventList } from '../events/declare.js';
 
-export const Caller = z.strictObject({ via: z.enum(["uplink","embedded-broker","console","cli"]), role: z.enum(["platform","guard","installer","admin"]), principal: z.string().meta({"description":"User or MQTT account name; never a secret."}) }).meta({"id":"Caller"});
-export const CommandExecutedData = z.strictObject({ command: z.string().max(65).meta({"description":"The command name (an unsafe name is cut to 64 characters and `…`)."}), id: z.string().max(128).nullable().meta({"description":"The command id, null when it could not be read."}), caller: Caller, ok: z.boolean(), error: ErrorCode.optional(), durationMs: z.int().min(0) }).meta({"if":{"properties":{"ok":{"const":false}}},"then":{"required":["error"]},"else":{"not":{"required":["error"]}}}).meta({"id":"CommandExecutedData"});
-export const CommandRefusalsSuppressedData = z.strictObject({ caller: Caller, count: z.int().min(1).meta({"description":"Refusals not audited one by one in this minute."}), unanswered: z.int().min(0).meta({"description":"Of those, how many got no answer."}), byCode: z.partialRecord(ErrorCode, z.int().min(1)), from: Timestamp, to: Timestamp }).meta({"id":"CommandRefusalsSuppressedData"});
+export const Caller = z
+  .strictObject({
+    via: z.enum(['uplink', 'embedded-broker', 'console', 'cli']),
+    role: z.enum(['platform', 'guard', 'installer', 'admin']),
+    principal: z.string().meta({ description: 'User or MQTT account name; never a secret.' }),
+  })
+  .meta({ id: 'Caller' });
+export const CommandExecutedData = z
+  .strictObject({
+    command: z.string().max(65).meta({ description: 'The command name (an unsafe name is cut to 64 characters and `…`).' }),
+    id: z.string().max(128).nullable().meta({ description: 'The command id, null when it could not be read.' }),
+    caller: Caller,
+    ok: z.boolean(),
+    error: ErrorCode.optional(),
+    durationMs: z.int().min(0),
+  })
+  .meta({ if: { properties: { ok: { const: false } } }, then: { required: ['error'] }, else: { not: { required: ['error'] } } })
+  .meta({ id: 'CommandExecutedData' });
+export const CommandRefusalsSuppressedData = z
+  .strictObject({
+    caller: Caller,
+    count: z.int().min(1).meta({ description: 'Refusals not audited one by one in this minute.' }),
+    unanswered: z.int().min(0).meta({ description: 'Of those, how many got no answer.' }),
+    byCode: z.partialRecord(ErrorCode, z.int().min(1)),
+    from: Timestamp,
+    to: Timestamp,
+  })
+  .meta({ id: 'CommandRefusalsSuppressedData' });
 
 const CommandExecutedEvent = CommandExecutedData;
 const CommandRefusalsSuppressedEvent = CommandRefusalsSuppressedData;
 
 export const COMMAND_EVENTS = eventList([
-  { type: "command.executed", class: "system", data: CommandExecutedEvent, description: "Every command, run or refused, from the platform or the console. Never carries arguments or results (they may hold credentials).", title: "Audit of one command", examples: [{"name":"refused","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C3P","seq":18350,"ts":"2026-11-21T21:07:00.000Z","clock":"synced","type":"command.executed","source":{"device":"gateway"},"data":{"command":"lock.open","id":"c-7","caller":{"via":"uplink","role":"platform","principal":"platform"},"ok":false,"error":"CMD_EXPIRED","durationMs":0}}}] },
-  { type: "command.refusals_suppressed", class: "system", data: CommandRefusalsSuppressedEvent, description: "Past 20 refusals a minute from one caller, refusals are counted instead of audited one by one (and past 120 no longer answered); one summary per caller and minute.", title: "A flood of refused commands, summarised", examples: [{"name":"flood","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C3Q","seq":18351,"ts":"2026-11-21T21:08:00.000Z","clock":"synced","type":"command.refusals_suppressed","source":{"device":"gateway"},"data":{"caller":{"via":"uplink","role":"platform","principal":"platform"},"count":480,"unanswered":380,"byCode":{"CMD_MALFORMED":480},"from":"2026-11-21T21:07:00.000Z","to":"2026-11-21T21:08:00.000Z"}}}] },
+  {
+    type: 'command.executed',
+    class: 'system',
+    data: CommandExecutedEvent,
+    description:
+      'Every command, run or refused, from the platform or the console. Never carries arguments or results (they may hold credentials).',
+    title: 'Audit of one command',
+    examples: [
+      {
+        name: 'refused',
+        payload: {
+          v: 1,
+          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3P',
+          seq: 18350,
+          ts: '2026-11-21T21:07:00.000Z',
+          clock: 'synced',
+          type: 'command.executed',
+          source: { device: 'gateway' },
+          data: {
+            command: 'lock.open',
+            id: 'c-7',
+            caller: { via: 'uplink', role: 'platform', principal: 'platform' },
+            ok: false,
+            error: 'CMD_EXPIRED',
+            durationMs: 0,
+          },
+        },
+      },
+    ],
+  },
+  {
+    type: 'command.refusals_suppressed',
+    class: 'system',
+    data: CommandRefusalsSuppressedEvent,
+    description:
+      'Past 20 refusals a minute from one caller, refusals are counted instead of audited one by one (and past 120 no longer answered); one summary per caller and minute.',
+    title: 'A flood of refused commands, summarised',
+    examples: [
+      {
+        name: 'flood',
+        payload: {
+          v: 1,
+          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3Q',
+          seq: 18351,
+          ts: '2026-11-21T21:08:00.000Z',
+          clock: 'synced',
+          type: 'command.refusals_suppressed',
+          source: { device: 'gateway' },
+          data: {
+            caller: { via: 'uplink', role: 'platform', principal: 'platform' },
+            count: 480,
+            unanswered: 380,
+            byCode: { CMD_MALFORMED: 480 },
+            from: '2026-11-21T21:07:00.000Z',
+            to: '2026-11-21T21:08:00.000Z',
+          },
+        },
+      },
+    ],
+  },
 ]);
 
 declare module '../core/events.js' {

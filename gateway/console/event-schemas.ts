@@ -6,15 +6,80 @@
 import { z } from 'zod';
 import { eventList } from '../events/declare.js';
 
-export const ConsoleLoginData = z.strictObject({ user: z.string().max(64).meta({"description":"The username as typed (cut to 64 characters)."}), ok: z.boolean(), reason: z.enum(["unknown-user","wrong-password","disabled","locked-out","delayed","busy"]).meta({"description":"locked-out: the address is throttled; delayed: the account waits out its delay after repeated failures; busy: too many password checks at once. Refusals are recorded at most once a minute per address and reason."}).optional(), address: z.string().meta({"description":"The remote address of the browser."}) }).meta({"if":{"properties":{"ok":{"const":false}}},"then":{"required":["reason"]},"else":{"not":{"required":["reason"]}}}).meta({"id":"ConsoleLoginData"});
-export const ConsoleUserData = z.strictObject({ action: z.enum(["created","disabled","password"]), user: z.string().min(1).max(64), role: z.enum(["guard","installer","admin"]).optional(), by: z.string().meta({"description":"The administrator who did it, or `setup` for the one-time setup token."}) }).meta({"id":"ConsoleUserData"});
+export const ConsoleLoginData = z
+  .strictObject({
+    user: z.string().max(64).meta({ description: 'The username as typed (cut to 64 characters).' }),
+    ok: z.boolean(),
+    reason: z
+      .enum(['unknown-user', 'wrong-password', 'disabled', 'locked-out', 'delayed', 'busy'])
+      .meta({
+        description:
+          'locked-out: the address is throttled; delayed: the account waits out its delay after repeated failures; busy: too many password checks at once. Refusals are recorded at most once a minute per address and reason.',
+      })
+      .optional(),
+    address: z.string().meta({ description: 'The remote address of the browser.' }),
+  })
+  .meta({ if: { properties: { ok: { const: false } } }, then: { required: ['reason'] }, else: { not: { required: ['reason'] } } })
+  .meta({ id: 'ConsoleLoginData' });
+export const ConsoleUserData = z
+  .strictObject({
+    action: z.enum(['created', 'disabled', 'password']),
+    user: z.string().min(1).max(64),
+    role: z.enum(['guard', 'installer', 'admin']).optional(),
+    by: z.string().meta({ description: 'The administrator who did it, or `setup` for the one-time setup token.' }),
+  })
+  .meta({ id: 'ConsoleUserData' });
 
 const ConsoleLoginEvent = ConsoleLoginData;
 const ConsoleUserEvent = ConsoleUserData;
 
 export const CONSOLE_EVENTS = eventList([
-  { type: "console.login", class: "system", data: ConsoleLoginEvent, description: "Every login to the local console, successful or not, and attempts refused by the throttling (at most one a minute per address and reason). `reason` is for the audit only (the person at the console always sees the same answer for an unknown user, a wrong password and a disabled account). Never carries the password.", title: "A console login attempt", examples: [{"name":"wrong password","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C4A","seq":2201,"ts":"2026-11-21T22:10:00.000Z","clock":"synced","type":"console.login","source":{"device":"gateway","point":"console"},"data":{"user":"guard1","ok":false,"reason":"wrong-password","address":"192.168.1.40"}}}] },
-  { type: "console.user", class: "system", data: ConsoleUserEvent, description: "An administrator (or the one-time setup token, `by: setup`) created a console user, disabled one or changed a password. Changes made with `gatehouse user` on the box itself are not recorded here (the daemon may be running and owns the event sequence).", title: "A console account changed through the console", examples: [{"name":"created","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C4B","seq":2202,"ts":"2026-11-21T22:11:00.000Z","clock":"synced","type":"console.user","source":{"device":"gateway","point":"console"},"data":{"action":"created","user":"guard2","role":"guard","by":"admin"}}}] },
+  {
+    type: 'console.login',
+    class: 'system',
+    data: ConsoleLoginEvent,
+    description:
+      'Every login to the local console, successful or not, and attempts refused by the throttling (at most one a minute per address and reason). `reason` is for the audit only (the person at the console always sees the same answer for an unknown user, a wrong password and a disabled account). Never carries the password.',
+    title: 'A console login attempt',
+    examples: [
+      {
+        name: 'wrong password',
+        payload: {
+          v: 1,
+          id: '01JD3M6R9Q8Z4X7V2N5T0B1C4A',
+          seq: 2201,
+          ts: '2026-11-21T22:10:00.000Z',
+          clock: 'synced',
+          type: 'console.login',
+          source: { device: 'gateway', point: 'console' },
+          data: { user: 'guard1', ok: false, reason: 'wrong-password', address: '192.168.1.40' },
+        },
+      },
+    ],
+  },
+  {
+    type: 'console.user',
+    class: 'system',
+    data: ConsoleUserEvent,
+    description:
+      'An administrator (or the one-time setup token, `by: setup`) created a console user, disabled one or changed a password. Changes made with `gatehouse user` on the box itself are not recorded here (the daemon may be running and owns the event sequence).',
+    title: 'A console account changed through the console',
+    examples: [
+      {
+        name: 'created',
+        payload: {
+          v: 1,
+          id: '01JD3M6R9Q8Z4X7V2N5T0B1C4B',
+          seq: 2202,
+          ts: '2026-11-21T22:11:00.000Z',
+          clock: 'synced',
+          type: 'console.user',
+          source: { device: 'gateway', point: 'console' },
+          data: { action: 'created', user: 'guard2', role: 'guard', by: 'admin' },
+        },
+      },
+    ],
+  },
 ]);
 
 declare module '../core/events.js' {

@@ -7,20 +7,84 @@ import { z } from 'zod';
 import { Id } from '../events/common-schemas.js';
 import { eventList } from '../events/declare.js';
 
-export const LockTamperData = z.strictObject({ lock: Id, active: z.boolean() }).meta({"id":"LockTamperData"});
-export const LockMethod = z.enum(["card","pin","fingerprint","face","app","remote","key"]).meta({"id":"LockMethod"});
-export const MaskedCredential = z.string().regex(/^(none|\*{4}[0-9A-Za-z]{0,4})$/).meta({"id":"MaskedCredential","description":"`none` (remote, key), `****` (PIN, biometrics, short cards) or `****` and the last four characters of a card."});
-export const AccessGrantedData = z.strictObject({ lock: Id, method: LockMethod, credential: MaskedCredential, by: z.literal("lock").meta({"description":"Who decided; `lock` for decisions the lock took itself."}) }).meta({"id":"AccessGrantedData"});
-export const AccessDeniedData = z.strictObject({ lock: Id, method: LockMethod, credential: MaskedCredential, reason: z.enum(["unknown","expired","not_yet_valid","revoked","wrong_pin","disabled","unknown_reason"]).optional(), by: z.literal("lock") }).meta({"id":"AccessDeniedData"});
-export const LockRef = z.strictObject({ lock: Id }).meta({"id":"LockRef"});
-export const LockBatteryLowData = z.strictObject({ lock: Id, level: z.int().min(0).max(100).meta({"description":"Percent."}) }).meta({"id":"LockBatteryLowData"});
+export const LockTamperData = z.strictObject({ lock: Id, active: z.boolean() }).meta({ id: 'LockTamperData' });
+export const LockMethod = z.enum(['card', 'pin', 'fingerprint', 'face', 'app', 'remote', 'key']).meta({ id: 'LockMethod' });
+export const MaskedCredential = z
+  .string()
+  .regex(/^(none|\*{4}[0-9A-Za-z]{0,4})$/)
+  .meta({
+    id: 'MaskedCredential',
+    description: '`none` (remote, key), `****` (PIN, biometrics, short cards) or `****` and the last four characters of a card.',
+  });
+export const AccessGrantedData = z
+  .strictObject({
+    lock: Id,
+    method: LockMethod,
+    credential: MaskedCredential,
+    by: z.literal('lock').meta({ description: 'Who decided; `lock` for decisions the lock took itself.' }),
+  })
+  .meta({ id: 'AccessGrantedData' });
+export const AccessDeniedData = z
+  .strictObject({
+    lock: Id,
+    method: LockMethod,
+    credential: MaskedCredential,
+    reason: z.enum(['unknown', 'expired', 'not_yet_valid', 'revoked', 'wrong_pin', 'disabled', 'unknown_reason']).optional(),
+    by: z.literal('lock'),
+  })
+  .meta({ id: 'AccessDeniedData' });
+export const LockRef = z.strictObject({ lock: Id }).meta({ id: 'LockRef' });
+export const LockBatteryLowData = z
+  .strictObject({ lock: Id, level: z.int().min(0).max(100).meta({ description: 'Percent.' }) })
+  .meta({ id: 'LockBatteryLowData' });
 
 const LockTamperEvent = LockTamperData;
 const LockBatteryLowEvent = LockBatteryLowData;
 
 export const LOCK_EVENTS = eventList([
-  { type: "lock.tamper", class: "alarm", data: LockTamperEvent, description: "`active: true` when the lock's tamper switch trips, `false` when it is restored.", title: "Lock tamper switch changed", examples: [{"name":"tamper","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C3E","seq":18342,"ts":"2026-11-21T21:03:11.123Z","clock":"synced","type":"lock.tamper","source":{"device":"flat-2-201"},"data":{"lock":"flat-2-201","active":true}}}] },
-  { type: "lock.battery_low", class: "device", data: LockBatteryLowEvent, description: "A lock's battery is low", examples: [{"name":"low","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C3K","seq":18347,"ts":"2026-11-21T21:04:00.000Z","clock":"synced","type":"lock.battery_low","source":{"device":"flat-2-201"},"data":{"lock":"flat-2-201","level":12}}}] },
+  {
+    type: 'lock.tamper',
+    class: 'alarm',
+    data: LockTamperEvent,
+    description: "`active: true` when the lock's tamper switch trips, `false` when it is restored.",
+    title: 'Lock tamper switch changed',
+    examples: [
+      {
+        name: 'tamper',
+        payload: {
+          v: 1,
+          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3E',
+          seq: 18342,
+          ts: '2026-11-21T21:03:11.123Z',
+          clock: 'synced',
+          type: 'lock.tamper',
+          source: { device: 'flat-2-201' },
+          data: { lock: 'flat-2-201', active: true },
+        },
+      },
+    ],
+  },
+  {
+    type: 'lock.battery_low',
+    class: 'device',
+    data: LockBatteryLowEvent,
+    description: "A lock's battery is low",
+    examples: [
+      {
+        name: 'low',
+        payload: {
+          v: 1,
+          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3K',
+          seq: 18347,
+          ts: '2026-11-21T21:04:00.000Z',
+          clock: 'synced',
+          type: 'lock.battery_low',
+          source: { device: 'flat-2-201' },
+          data: { lock: 'flat-2-201', level: 12 },
+        },
+      },
+    ],
+  },
 ]);
 
 declare module '../core/events.js' {

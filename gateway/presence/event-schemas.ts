@@ -6,16 +6,135 @@
 import { z } from 'zod';
 import { eventList } from '../events/declare.js';
 
-export const ReaderIdentity = z.strictObject({ vendor: z.string().regex(/^[0-9A-F]{6}$/).meta({"description":"IEEE OUI of the manufacturer, as uppercase hex."}), model: z.int().min(0).max(255), version: z.int().min(0).max(255), serial: z.int().min(0).max(4294967295), firmware: z.string().regex(/^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$/).meta({"description":"`major.minor.build`."}) }).meta({"description":"What the reader reported in osdp_PDID."}).meta({"id":"ReaderIdentity"});
-export const DeviceOnlineData = z.strictObject({ family: z.enum(["lock","cabinet","reader","camera","module","panel"]), secure: z.boolean().meta({"description":"Readers only: the secure channel is up. `false` only for readers configured `secure: off`."}).optional(), identity: ReaderIdentity.optional() }).meta({"description":"`device.online`. Locks, cabinets, cameras, input modules and DC-09 panels send `{ family }` only; an OSDP reader also says whether its secure channel is up and, when it answered osdp_ID, who it is.","if":{"properties":{"family":{"const":"reader"}}},"then":{"required":["secure"]},"else":{"not":{"anyOf":[{"required":["secure"]},{"required":["identity"]}]}}}).meta({"id":"DeviceOnlineData"});
-export const DevicePresenceData = z.strictObject({ family: z.enum(["lock","cabinet","reader","camera","module","panel"]), reason: z.string().max(200).meta({"description":"Why it went offline, e.g. `connection_lost`, `no answer`; input modules `no_answer`, `bus_down`, `timeout`; DC-09 panels `silent` (not heard within supervisionS × 1.5 + 30 s); cameras: `unreachable`, `auth_failed`, `protocol_error`, `missing_secret`."}).optional() }).meta({"description":"`device.offline` (all families, announced by the shared presence policy: a flapping device is held offline, see `device.flapping`). Readers always carry a `reason`.","if":{"properties":{"family":{"const":"reader"}}},"then":{"required":["reason"]}}).meta({"id":"DevicePresenceData"});
+export const ReaderIdentity = z
+  .strictObject({
+    vendor: z
+      .string()
+      .regex(/^[0-9A-F]{6}$/)
+      .meta({ description: 'IEEE OUI of the manufacturer, as uppercase hex.' }),
+    model: z.int().min(0).max(255),
+    version: z.int().min(0).max(255),
+    serial: z.int().min(0).max(4294967295),
+    firmware: z
+      .string()
+      .regex(/^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$/)
+      .meta({ description: '`major.minor.build`.' }),
+  })
+  .meta({ description: 'What the reader reported in osdp_PDID.' })
+  .meta({ id: 'ReaderIdentity' });
+export const DeviceOnlineData = z
+  .strictObject({
+    family: z.enum(['lock', 'cabinet', 'reader', 'camera', 'module', 'panel']),
+    secure: z
+      .boolean()
+      .meta({ description: 'Readers only: the secure channel is up. `false` only for readers configured `secure: off`.' })
+      .optional(),
+    identity: ReaderIdentity.optional(),
+  })
+  .meta({
+    description:
+      '`device.online`. Locks, cabinets, cameras, input modules and DC-09 panels send `{ family }` only; an OSDP reader also says whether its secure channel is up and, when it answered osdp_ID, who it is.',
+    if: { properties: { family: { const: 'reader' } } },
+    then: { required: ['secure'] },
+    else: { not: { anyOf: [{ required: ['secure'] }, { required: ['identity'] }] } },
+  })
+  .meta({ id: 'DeviceOnlineData' });
+export const DevicePresenceData = z
+  .strictObject({
+    family: z.enum(['lock', 'cabinet', 'reader', 'camera', 'module', 'panel']),
+    reason: z
+      .string()
+      .max(200)
+      .meta({
+        description:
+          'Why it went offline, e.g. `connection_lost`, `no answer`; input modules `no_answer`, `bus_down`, `timeout`; DC-09 panels `silent` (not heard within supervisionS × 1.5 + 30 s); cameras: `unreachable`, `auth_failed`, `protocol_error`, `missing_secret`.',
+      })
+      .optional(),
+  })
+  .meta({
+    description:
+      '`device.offline` (all families, announced by the shared presence policy: a flapping device is held offline, see `device.flapping`). Readers always carry a `reason`.',
+    if: { properties: { family: { const: 'reader' } } },
+    then: { required: ['reason'] },
+  })
+  .meta({ id: 'DevicePresenceData' });
 
 const DeviceOnlineEvent = DeviceOnlineData;
 const DeviceOfflineEvent = DevicePresenceData;
 
 export const PRESENCE_EVENTS = eventList([
-  { type: "device.online", class: "device", data: DeviceOnlineEvent, description: "A device came online", examples: [{"name":"lock","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C3M","seq":18348,"ts":"2026-11-21T21:05:00.000Z","clock":"synced","type":"device.online","source":{"device":"flat-2-201"},"data":{"family":"lock"}}},{"name":"reader","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C5M","seq":20011,"ts":"2026-11-21T20:00:05.000Z","clock":"synced","type":"device.online","source":{"device":"main-gate-in"},"data":{"family":"reader","secure":true,"identity":{"vendor":"0A1B2C","model":3,"version":1,"serial":305419896,"firmware":"2.4.17"}}}}] },
-  { type: "device.offline", class: "device", data: DeviceOfflineEvent, description: "A device went offline", examples: [{"name":"lock","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C3N","seq":18349,"ts":"2026-11-21T21:06:00.000Z","clock":"synced","type":"device.offline","source":{"device":"flat-2-201"},"data":{"family":"lock","reason":"connection_lost"}}},{"name":"reader","payload":{"v":1,"id":"01JD3M6R9Q8Z4X7V2N5T0B1C5N","seq":20012,"ts":"2026-11-21T21:06:00.000Z","clock":"synced","type":"device.offline","source":{"device":"main-gate-in"},"data":{"family":"reader","reason":"no answer"}}}] },
+  {
+    type: 'device.online',
+    class: 'device',
+    data: DeviceOnlineEvent,
+    description: 'A device came online',
+    examples: [
+      {
+        name: 'lock',
+        payload: {
+          v: 1,
+          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3M',
+          seq: 18348,
+          ts: '2026-11-21T21:05:00.000Z',
+          clock: 'synced',
+          type: 'device.online',
+          source: { device: 'flat-2-201' },
+          data: { family: 'lock' },
+        },
+      },
+      {
+        name: 'reader',
+        payload: {
+          v: 1,
+          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5M',
+          seq: 20011,
+          ts: '2026-11-21T20:00:05.000Z',
+          clock: 'synced',
+          type: 'device.online',
+          source: { device: 'main-gate-in' },
+          data: {
+            family: 'reader',
+            secure: true,
+            identity: { vendor: '0A1B2C', model: 3, version: 1, serial: 305419896, firmware: '2.4.17' },
+          },
+        },
+      },
+    ],
+  },
+  {
+    type: 'device.offline',
+    class: 'device',
+    data: DeviceOfflineEvent,
+    description: 'A device went offline',
+    examples: [
+      {
+        name: 'lock',
+        payload: {
+          v: 1,
+          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3N',
+          seq: 18349,
+          ts: '2026-11-21T21:06:00.000Z',
+          clock: 'synced',
+          type: 'device.offline',
+          source: { device: 'flat-2-201' },
+          data: { family: 'lock', reason: 'connection_lost' },
+        },
+      },
+      {
+        name: 'reader',
+        payload: {
+          v: 1,
+          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5N',
+          seq: 20012,
+          ts: '2026-11-21T21:06:00.000Z',
+          clock: 'synced',
+          type: 'device.offline',
+          source: { device: 'main-gate-in' },
+          data: { family: 'reader', reason: 'no answer' },
+        },
+      },
+    ],
+  },
 ]);
 
 declare module '../core/events.js' {
