@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { AlarmPriority } from '../alarms/event-schemas.js';
 import { Id } from '../events/common-schemas.js';
 import { AccessDeniedData, AccessGrantedData, LockRef } from '../locks/event-schemas.js';
+import { EXAMPLES } from './event-examples.js';
 import { eventList } from '../events/declare.js';
 
 export const DoorAlarmData = z
@@ -60,13 +61,11 @@ export const CredentialId = z
   .string()
   .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
   .meta({ id: 'CredentialId' });
-export const AntiPassbackInfo = z
-  .strictObject({ area: Id, mode: z.enum(['soft']) })
-  .meta({
-    id: 'AntiPassbackInfo',
-    description:
-      'On a grant only: the credential broke the rule of a `soft` anti-passback area, which grants and reports. A `hard` area denies with reason `anti_passback` instead (without this field).',
-  });
+export const AntiPassbackInfo = z.strictObject({ area: Id, mode: z.enum(['soft']) }).meta({
+  id: 'AntiPassbackInfo',
+  description:
+    'On a grant only: the credential broke the rule of a `soft` anti-passback area, which grants and reports. A `hard` area denies with reason `anti_passback` instead (without this field).',
+});
 export const DoorAccessGrantedData = z
   .strictObject({
     door: Id,
@@ -137,199 +136,65 @@ export const AccessCredentialsSyncedData = z
   })
   .meta({ id: 'AccessCredentialsSyncedData' });
 
-const DoorForcedEvent = DoorAlarmData;
-const DoorHeldOpenEvent = DoorHeldOpenData;
-const ReaderTamperEvent = ReaderTamperData;
-const ReaderPowerFailureEvent = ReaderTamperData;
-const ReaderOfflineEvent = ReaderOfflineAlarmData;
-const AccessFireUnlockEvent = AccessFireUnlockData;
 const AccessGrantedEvent = z.xor([AccessGrantedData, DoorAccessGrantedData]);
 const AccessDeniedEvent = z.xor([AccessDeniedData, DoorAccessDeniedData]);
 const DoorOpenedEvent = z.xor([LockRef, DoorOpenedData]);
 const DoorClosedEvent = z.xor([LockRef, DoorClosedData]);
-const DoorExitRequestEvent = DoorRef;
-const DoorModeEvent = DoorModeData;
-const ReaderSecureFailedEvent = ReaderSecureFailedData;
-const ReaderKeySetEvent = ReaderRef;
-const AccessCredentialsSyncedEvent = AccessCredentialsSyncedData;
 
 export const ACCESS_EVENTS = eventList([
   {
     type: 'door.forced',
     class: 'alarm',
-    data: DoorForcedEvent,
+    data: DoorAlarmData,
     description:
       'Raised (`active: true`) when the contact opens with the lock relay off, no momentary unlock running and the door in mode normal; cleared (`active: false`) when the door closes or is unlocked.',
     title: 'A door opened while locked and nobody asked to leave (priority high)',
-    examples: [
-      {
-        name: 'raised',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5T',
-          seq: 20017,
-          ts: '2026-11-21T02:13:00.000Z',
-          clock: 'synced',
-          type: 'door.forced',
-          source: { device: 'lobby' },
-          data: { door: 'lobby', active: true, priority: 'high' },
-        },
-      },
-      {
-        name: 'cleared',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5V',
-          seq: 20018,
-          ts: '2026-11-21T02:13:20.000Z',
-          clock: 'synced',
-          type: 'door.forced',
-          source: { device: 'lobby' },
-          data: { door: 'lobby', active: false, priority: 'high' },
-        },
-      },
-    ],
+    examples: EXAMPLES['door.forced'],
   },
   {
     type: 'door.held_open',
     class: 'alarm',
-    data: DoorHeldOpenEvent,
+    data: DoorHeldOpenData,
     description:
       'Raised (`active: true`, with `openMs`) when a legitimately opened door in mode normal is still open after `heldOpenMs`; cleared (`active: false`, no `openMs`) when it closes or is unlocked. A forced door does not also raise held open.',
     title: 'A door stayed open past its heldOpenMs (priority medium)',
-    examples: [
-      {
-        name: 'raised',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5W',
-          seq: 20019,
-          ts: '2026-11-21T08:20:30.000Z',
-          clock: 'synced',
-          type: 'door.held_open',
-          source: { device: 'main-gate' },
-          data: { door: 'main-gate', active: true, priority: 'medium', openMs: 30000 },
-        },
-      },
-      {
-        name: 'cleared',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5X',
-          seq: 20020,
-          ts: '2026-11-21T08:21:05.000Z',
-          clock: 'synced',
-          type: 'door.held_open',
-          source: { device: 'main-gate' },
-          data: { door: 'main-gate', active: false, priority: 'medium' },
-        },
-      },
-    ],
+    examples: EXAMPLES['door.held_open'],
   },
   {
     type: 'reader.tamper',
     class: 'alarm',
-    data: ReaderTamperEvent,
+    data: ReaderTamperData,
     description:
       '`active: true` when the reader reports tamper, `false` when it is restored; `door` is the door the reader serves, if any.',
     title: "An OSDP reader's tamper switch changed (priority high)",
-    examples: [
-      {
-        name: 'raised',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5Y',
-          seq: 20021,
-          ts: '2026-11-21T01:40:00.000Z',
-          clock: 'synced',
-          type: 'reader.tamper',
-          source: { device: 'main-gate-in' },
-          data: { reader: 'main-gate-in', door: 'main-gate', active: true, priority: 'high' },
-        },
-      },
-    ],
+    examples: EXAMPLES['reader.tamper'],
   },
   {
     type: 'reader.power_failure',
     class: 'alarm',
-    data: ReaderPowerFailureEvent,
+    data: ReaderTamperData,
     description:
       "From the power byte of the reader's local status (osdp_LSTATR): `active: true` when the reader reports a power failure, `false` when power is restored; `door` is the door the reader serves, if any. The reader still answers (it runs on its backup), but the lock it drives may lose power next.",
     title: 'An OSDP reader reports a power failure (priority medium)',
-    examples: [
-      {
-        name: 'raised',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C6A',
-          seq: 20031,
-          ts: '2026-11-21T02:10:00.000Z',
-          clock: 'synced',
-          type: 'reader.power_failure',
-          source: { device: 'main-gate-in' },
-          data: { reader: 'main-gate-in', door: 'main-gate', active: true, priority: 'medium' },
-        },
-      },
-    ],
+    examples: EXAMPLES['reader.power_failure'],
   },
   {
     type: 'reader.offline',
     class: 'alarm',
-    data: ReaderOfflineEvent,
+    data: ReaderOfflineAlarmData,
     description:
       "Raised (`active: true`, with the `reason`) together with `device.offline`; cleared (`active: false`) when the reader is back online. While the reader driving a door's lock is offline, `door.open` is refused.",
     title: 'An OSDP reader stopped answering (priority medium)',
-    examples: [
-      {
-        name: 'raised',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5Z',
-          seq: 20022,
-          ts: '2026-11-21T21:06:00.000Z',
-          clock: 'synced',
-          type: 'reader.offline',
-          source: { device: 'main-gate-in' },
-          data: { reader: 'main-gate-in', door: 'main-gate', active: true, priority: 'medium', reason: 'no answer' },
-        },
-      },
-      {
-        name: 'cleared',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C6A',
-          seq: 20023,
-          ts: '2026-11-21T21:09:00.000Z',
-          clock: 'synced',
-          type: 'reader.offline',
-          source: { device: 'main-gate-in' },
-          data: { reader: 'main-gate-in', door: 'main-gate', active: false, priority: 'medium' },
-        },
-      },
-    ],
+    examples: EXAMPLES['reader.offline'],
   },
   {
     type: 'access.fire_unlock',
     class: 'alarm',
-    data: AccessFireUnlockEvent,
+    data: AccessFireUnlockData,
     description:
       'Raised (`active: true`) when any configured fire input becomes active: every door with `fireUnlock` goes to mode `fire`. Cleared (`active: false`) when no fire input is active any more. `source.device` is the reader whose input changed.',
     title: 'A fire input changed; egress doors unlocked or back (priority critical)',
-    examples: [
-      {
-        name: 'raised',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C6B',
-          seq: 20024,
-          ts: '2026-11-21T03:12:00.000Z',
-          clock: 'synced',
-          type: 'access.fire_unlock',
-          source: { device: 'lobby-in' },
-          data: { active: true, priority: 'critical' },
-        },
-      },
-    ],
+    examples: EXAMPLES['access.fire_unlock'],
   },
   {
     type: 'access.granted',
@@ -338,67 +203,7 @@ export const ACCESS_EVENTS = eventList([
     description:
       'Smart lock form: `by: lock`. Door form: `by: gateway`, `source.device` is the door and `source.point` the reader; the lock was commanded before the event was recorded.',
     title: 'A lock or a gateway-controlled door let someone in',
-    examples: [
-      {
-        name: 'card',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3F',
-          seq: 18343,
-          ts: '2026-11-21T21:03:12.000Z',
-          clock: 'synced',
-          type: 'access.granted',
-          source: { device: 'flat-2-201' },
-          data: { lock: 'flat-2-201', method: 'card', credential: '****5678', by: 'lock' },
-        },
-      },
-      {
-        name: 'doorCard',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5A',
-          seq: 20001,
-          ts: '2026-11-21T07:45:02.000Z',
-          clock: 'synced',
-          type: 'access.granted',
-          source: { device: 'main-gate', point: 'main-gate-in' },
-          data: {
-            door: 'main-gate',
-            reader: 'main-gate-in',
-            direction: 'in',
-            method: 'card',
-            credential: '****3F2A',
-            credentialId: 'resident-1042',
-            offline: false,
-            by: 'gateway',
-          },
-        },
-      },
-      {
-        name: 'doorSoftAntiPassback',
-        summary: 'Granted, but the credential was already inside a soft anti-passback area.',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5B',
-          seq: 20002,
-          ts: '2026-11-21T07:46:10.000Z',
-          clock: 'synced',
-          type: 'access.granted',
-          source: { device: 'garage-in', point: 'garage-reader' },
-          data: {
-            door: 'garage-in',
-            reader: 'garage-reader',
-            direction: 'in',
-            method: 'card+pin',
-            credential: '****3F2A',
-            credentialId: 'resident-1042',
-            offline: true,
-            antiPassback: { area: 'garage', mode: 'soft' },
-            by: 'gateway',
-          },
-        },
-      },
-    ],
+    examples: EXAMPLES['access.granted'],
   },
   {
     type: 'access.denied',
@@ -407,89 +212,7 @@ export const ACCESS_EVENTS = eventList([
     description:
       'Smart lock form: `by: lock`. Door form: `by: gateway`, always with a `reason`; `credentialId` only when the card or PIN matched a credential.',
     title: 'A lock or a gateway-controlled door refused someone',
-    examples: [
-      {
-        name: 'expiredCard',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3G',
-          seq: 18344,
-          ts: '2026-11-21T21:03:13.000Z',
-          clock: 'unsynced',
-          type: 'access.denied',
-          source: { device: 'flat-2-201' },
-          data: { lock: 'flat-2-201', method: 'pin', credential: '****', reason: 'expired', by: 'lock' },
-        },
-      },
-      {
-        name: 'doorUnknownCard',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5C',
-          seq: 20003,
-          ts: '2026-11-21T23:12:40.000Z',
-          clock: 'synced',
-          type: 'access.denied',
-          source: { device: 'main-gate', point: 'main-gate-in' },
-          data: {
-            door: 'main-gate',
-            reader: 'main-gate-in',
-            direction: 'in',
-            method: 'card',
-            credential: '****77E1',
-            reason: 'unknown',
-            offline: false,
-            by: 'gateway',
-          },
-        },
-      },
-      {
-        name: 'doorHardAntiPassback',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5D',
-          seq: 20004,
-          ts: '2026-11-21T07:47:00.000Z',
-          clock: 'synced',
-          type: 'access.denied',
-          source: { device: 'garage-in', point: 'garage-reader' },
-          data: {
-            door: 'garage-in',
-            reader: 'garage-reader',
-            direction: 'in',
-            method: 'card',
-            credential: '****3F2A',
-            credentialId: 'resident-1042',
-            reason: 'anti_passback',
-            offline: false,
-            by: 'gateway',
-          },
-        },
-      },
-      {
-        name: 'doorWrongPin',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5E',
-          seq: 20005,
-          ts: '2026-11-21T19:02:00.000Z',
-          clock: 'synced',
-          type: 'access.denied',
-          source: { device: 'lobby', point: 'lobby-in' },
-          data: {
-            door: 'lobby',
-            reader: 'lobby-in',
-            direction: 'in',
-            method: 'card+pin',
-            credential: '****3F2A',
-            credentialId: 'resident-1042',
-            reason: 'wrong_pin',
-            offline: false,
-            by: 'gateway',
-          },
-        },
-      },
-    ],
+    examples: EXAMPLES['access.denied'],
   },
   {
     type: 'door.opened',
@@ -498,34 +221,7 @@ export const ACCESS_EVENTS = eventList([
     description:
       'Smart lock form `{ lock }`; door form `{ door, authorised }`: `authorised` is false when nothing unlocked it (a `door.forced` alarm follows, except for the first contact reading after start-up).',
     title: 'A door opened',
-    examples: [
-      {
-        name: 'opened',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3H',
-          seq: 18345,
-          ts: '2026-11-21T21:03:14.000Z',
-          clock: 'synced',
-          type: 'door.opened',
-          source: { device: 'flat-2-201' },
-          data: { lock: 'flat-2-201' },
-        },
-      },
-      {
-        name: 'doorAfterGrant',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5F',
-          seq: 20006,
-          ts: '2026-11-21T07:45:04.000Z',
-          clock: 'synced',
-          type: 'door.opened',
-          source: { device: 'main-gate' },
-          data: { door: 'main-gate', authorised: true },
-        },
-      },
-    ],
+    examples: EXAMPLES['door.opened'],
   },
   {
     type: 'door.closed',
@@ -534,193 +230,70 @@ export const ACCESS_EVENTS = eventList([
     description:
       'Smart lock form `{ lock }`; door form `{ door, openMs }` (how long it was open). A granted door relocks as soon as it closes.',
     title: 'A door closed',
-    examples: [
-      {
-        name: 'closed',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3J',
-          seq: 18346,
-          ts: '2026-11-21T21:03:20.000Z',
-          clock: 'synced',
-          type: 'door.closed',
-          source: { device: 'flat-2-201' },
-          data: { lock: 'flat-2-201' },
-        },
-      },
-      {
-        name: 'door',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5G',
-          seq: 20007,
-          ts: '2026-11-21T07:45:09.000Z',
-          clock: 'synced',
-          type: 'door.closed',
-          source: { device: 'main-gate' },
-          data: { door: 'main-gate', openMs: 4870 },
-        },
-      },
-    ],
+    examples: EXAMPLES['door.closed'],
   },
   {
     type: 'door.exit_request',
     class: 'access',
-    data: DoorExitRequestEvent,
+    data: DoorRef,
     description: 'The door is unlocked for its `unlockMs` (a momentary unlock, no credential); a stuck button opens it once.',
     title: "Someone pressed a door's exit button",
-    examples: [
-      {
-        name: 'exit',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5H',
-          seq: 20008,
-          ts: '2026-11-21T08:10:00.000Z',
-          clock: 'synced',
-          type: 'door.exit_request',
-          source: { device: 'lobby' },
-          data: { door: 'lobby' },
-        },
-      },
-    ],
+    examples: EXAMPLES['door.exit_request'],
   },
   {
     type: 'door.mode',
     class: 'access',
-    data: DoorModeEvent,
+    data: DoorModeData,
     description:
       '`normal` (locked, credentials open it), `unlocked` (held unlocked by `door.unlock`) or `fire` (unlocked for egress while a fire input is active; the previous mode returns when it clears).',
     title: "A door's lock mode changed",
-    examples: [
-      {
-        name: 'unlocked',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5J',
-          seq: 20009,
-          ts: '2026-11-21T07:30:00.000Z',
-          clock: 'synced',
-          type: 'door.mode',
-          source: { device: 'main-gate' },
-          data: { door: 'main-gate', mode: 'unlocked' },
-        },
-      },
-      {
-        name: 'fire',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5K',
-          seq: 20010,
-          ts: '2026-11-21T03:12:00.000Z',
-          clock: 'synced',
-          type: 'door.mode',
-          source: { device: 'lobby' },
-          data: { door: 'lobby', mode: 'fire' },
-        },
-      },
-    ],
+    examples: EXAMPLES['door.mode'],
   },
   {
     type: 'reader.secure_failed',
     class: 'device',
-    data: ReaderSecureFailedEvent,
+    data: ReaderSecureFailedData,
     description:
       'The reader stays offline (it is never used in clear). Usually a wrong key (`osdp.{reader}` secret) or a reader reset to install mode.',
     title: 'The secure channel to an OSDP reader could not be opened',
-    examples: [
-      {
-        name: 'wrongKey',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5P',
-          seq: 20013,
-          ts: '2026-11-21T20:00:03.000Z',
-          clock: 'synced',
-          type: 'reader.secure_failed',
-          source: { device: 'lobby-in' },
-          data: { reader: 'lobby-in', reason: 'cryptogram mismatch' },
-        },
-      },
-    ],
+    examples: EXAMPLES['reader.secure_failed'],
   },
   {
     type: 'reader.key_set',
     class: 'system',
-    data: ReaderKeySetEvent,
+    data: ReaderRef,
     description:
       'A reader configured `secure: install` accepted a fresh key (KEYSET); the gateway keeps it in `osdp-keys.json` in its data directory. The key itself is never sent.',
     title: "The gateway installed a reader's own secure channel key",
-    examples: [
-      {
-        name: 'installed',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5Q',
-          seq: 20014,
-          ts: '2026-11-21T20:00:04.000Z',
-          clock: 'synced',
-          type: 'reader.key_set',
-          source: { device: 'lobby-in' },
-          data: { reader: 'lobby-in' },
-        },
-      },
-    ],
+    examples: EXAMPLES['reader.key_set'],
   },
   {
     type: 'access.credentials.synced',
     class: 'system',
-    data: AccessCredentialsSyncedEvent,
+    data: AccessCredentialsSyncedData,
     description:
       "`version` is now the compound's credential version and `count` its active credentials (the same figures as `state/access`).",
     title: 'A credential snapshot or delta was applied',
-    examples: [
-      {
-        name: 'snapshot',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5R',
-          seq: 20015,
-          ts: '2026-11-21T02:00:00.000Z',
-          clock: 'synced',
-          type: 'access.credentials.synced',
-          source: { device: 'gateway' },
-          data: { kind: 'snapshot', version: 812, count: 1460 },
-        },
-      },
-      {
-        name: 'delta',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5S',
-          seq: 20016,
-          ts: '2026-11-21T09:14:00.000Z',
-          clock: 'synced',
-          type: 'access.credentials.synced',
-          source: { device: 'gateway' },
-          data: { kind: 'delta', version: 813, count: 1461 },
-        },
-      },
-    ],
+    examples: EXAMPLES['access.credentials.synced'],
   },
 ]);
 
 declare module '../core/events.js' {
   interface EventDataMap {
-    'door.forced': z.input<typeof DoorForcedEvent>;
-    'door.held_open': z.input<typeof DoorHeldOpenEvent>;
-    'reader.tamper': z.input<typeof ReaderTamperEvent>;
-    'reader.power_failure': z.input<typeof ReaderPowerFailureEvent>;
-    'reader.offline': z.input<typeof ReaderOfflineEvent>;
-    'access.fire_unlock': z.input<typeof AccessFireUnlockEvent>;
+    'door.forced': z.input<typeof DoorAlarmData>;
+    'door.held_open': z.input<typeof DoorHeldOpenData>;
+    'reader.tamper': z.input<typeof ReaderTamperData>;
+    'reader.power_failure': z.input<typeof ReaderTamperData>;
+    'reader.offline': z.input<typeof ReaderOfflineAlarmData>;
+    'access.fire_unlock': z.input<typeof AccessFireUnlockData>;
     'access.granted': z.input<typeof AccessGrantedEvent>;
     'access.denied': z.input<typeof AccessDeniedEvent>;
     'door.opened': z.input<typeof DoorOpenedEvent>;
     'door.closed': z.input<typeof DoorClosedEvent>;
-    'door.exit_request': z.input<typeof DoorExitRequestEvent>;
-    'door.mode': z.input<typeof DoorModeEvent>;
-    'reader.secure_failed': z.input<typeof ReaderSecureFailedEvent>;
-    'reader.key_set': z.input<typeof ReaderKeySetEvent>;
-    'access.credentials.synced': z.input<typeof AccessCredentialsSyncedEvent>;
+    'door.exit_request': z.input<typeof DoorRef>;
+    'door.mode': z.input<typeof DoorModeData>;
+    'reader.secure_failed': z.input<typeof ReaderSecureFailedData>;
+    'reader.key_set': z.input<typeof ReaderRef>;
+    'access.credentials.synced': z.input<typeof AccessCredentialsSyncedData>;
   }
 }

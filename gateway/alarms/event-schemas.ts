@@ -5,15 +5,14 @@
  */
 import { z } from 'zod';
 import { Timestamp } from '../events/common-schemas.js';
+import { EXAMPLES } from './event-examples.js';
 import { eventList } from '../events/declare.js';
 
-export const AlarmPriority = z
-  .enum(['critical', 'high', 'medium', 'low'])
-  .meta({
-    id: 'AlarmPriority',
-    description:
-      'Access alarms today: `access.fire_unlock` critical; `door.forced`, `reader.tamper` high; `door.held_open`, `reader.offline`, `reader.power_failure` medium.',
-  });
+export const AlarmPriority = z.enum(['critical', 'high', 'medium', 'low']).meta({
+  id: 'AlarmPriority',
+  description:
+    'Access alarms today: `access.fire_unlock` critical; `door.forced`, `reader.tamper` high; `door.held_open`, `reader.offline`, `reader.power_failure` medium.',
+});
 export const AlarmId = z
   .string()
   .regex(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/)
@@ -32,12 +31,10 @@ export const AlarmKind = z
 export const AlarmSource = z
   .strictObject({ device: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/), point: z.string().min(1).max(128).optional() })
   .meta({ id: 'AlarmSource', description: "Where the condition is, as the source's events give it (`point` a part of the device)." });
-export const AlarmActive = z
-  .boolean()
-  .meta({
-    id: 'AlarmActive',
-    description: 'The condition holds right now (raised or re-triggered and not cleared since). Never true for a momentary report.',
-  });
+export const AlarmActive = z.boolean().meta({
+  id: 'AlarmActive',
+  description: 'The condition holds right now (raised or re-triggered and not cleared since). Never true for a momentary report.',
+});
 export const AlarmRaisedData = z
   .strictObject({
     alarmId: AlarmId,
@@ -106,13 +103,11 @@ export const AlarmClearedData = z
     data: z.looseObject({}).meta({ description: 'What the source reported with the clear (open).' }).optional(),
   })
   .meta({ id: 'AlarmClearedData' });
-export const AlarmCloseReason = z
-  .enum(['operator', 'auto', 'overflow'])
-  .meta({
-    id: 'AlarmCloseReason',
-    description:
-      '`operator`: alarm.close; `auto`: a kind of alarms.autoCloseOnClear cleared; `overflow`: more than alarms.maxOpen open alarms.',
-  });
+export const AlarmCloseReason = z.enum(['operator', 'auto', 'overflow']).meta({
+  id: 'AlarmCloseReason',
+  description:
+    '`operator`: alarm.close; `auto`: a kind of alarms.autoCloseOnClear cleared; `overflow`: more than alarms.maxOpen open alarms.',
+});
 export const AlarmClosedData = z
   .strictObject({
     alarmId: AlarmId,
@@ -129,13 +124,11 @@ export const AlarmClosedData = z
     reason: AlarmCloseReason,
   })
   .meta({ id: 'AlarmClosedData' });
-export const AlarmState = z
-  .enum(['raised', 'acknowledged', 'cleared', 'closed'])
-  .meta({
-    id: 'AlarmState',
-    description:
-      '`raised` (nobody has taken charge), `acknowledged` (a guard has), `cleared` (the condition is gone; acknowledged or not), `closed` (handled, no longer open).',
-  });
+export const AlarmState = z.enum(['raised', 'acknowledged', 'cleared', 'closed']).meta({
+  id: 'AlarmState',
+  description:
+    '`raised` (nobody has taken charge), `acknowledged` (a guard has), `cleared` (the condition is gone; acknowledged or not), `closed` (handled, no longer open).',
+});
 export const AlarmMediaData = z
   .strictObject({
     alarmId: AlarmId,
@@ -177,401 +170,81 @@ export const LinkageExecutedData = z
   })
   .meta({ id: 'LinkageExecutedData' });
 
-const AlarmRaisedEvent = AlarmRaisedData;
-const AlarmRetriggeredEvent = AlarmRetriggeredData;
-const AlarmAcknowledgedEvent = AlarmAcknowledgedData;
-const AlarmClearedEvent = AlarmClearedData;
-const AlarmClosedEvent = AlarmClosedData;
-const AlarmMediaEvent = AlarmMediaData;
-const LinkageExecutedEvent = LinkageExecutedData;
-
 export const ALARM_EVENTS = eventList([
   {
     type: 'alarm.raised',
     class: 'alarm',
-    data: AlarmRaisedEvent,
+    data: AlarmRaisedData,
     description:
       "A source reported a condition for which no alarm is open: a new alarm (new `alarmId`), `state: raised`, `count: 1`. `active` is false only for a momentary report (no clear will follow; it can be closed at once). `data` is what the source reported (its event's data without `active` and `priority`).",
     title: 'A condition became an alarm',
-    examples: [
-      {
-        name: 'doorForced',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1E01',
-          seq: 20030,
-          ts: '2026-11-21T02:13:00.001Z',
-          clock: 'synced',
-          type: 'alarm.raised',
-          source: { device: 'lobby' },
-          data: {
-            alarmId: '01JD3M6R9Q8Z4X7V2N5T0B1D01',
-            kind: 'door.forced',
-            source: { device: 'lobby' },
-            priority: 'high',
-            state: 'raised',
-            active: true,
-            count: 1,
-            lastAt: '2026-11-21T02:13:00.000Z',
-            raisedAt: '2026-11-21T02:13:00.000Z',
-            data: { door: 'lobby' },
-          },
-        },
-      },
-      {
-        name: 'portHot',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1E02',
-          seq: 19010,
-          ts: '2026-11-21T22:01:00.001Z',
-          clock: 'synced',
-          type: 'alarm.raised',
-          source: { device: 'cab-1', point: 'port-4' },
-          data: {
-            alarmId: '01JD3M6R9Q8Z4X7V2N5T0B1D02',
-            kind: 'charging.port_over_temperature',
-            source: { device: 'cab-1', point: 'port-4' },
-            priority: 'high',
-            state: 'raised',
-            active: true,
-            count: 1,
-            lastAt: '2026-11-21T22:01:00.000Z',
-            raisedAt: '2026-11-21T22:01:00.000Z',
-            data: { cabinet: 'cab-1', port: 4, value: 61.5 },
-          },
-        },
-      },
-    ],
+    examples: EXAMPLES['alarm.raised'],
   },
   {
     type: 'alarm.retriggered',
     class: 'alarm',
-    data: AlarmRetriggeredEvent,
+    data: AlarmRetriggeredData,
     description:
       'Counted on the open alarm (`count`, `lastAt`, `data` merged with the new report), never a new alarm; a cleared alarm becomes active again (`state` back to raised, or acknowledged if it was). At most one per alarm per 60 s: the trailing one carries the alarm as it is then. `data` is left out only on the trailing event written when the gateway stops.',
     title: "An open alarm's condition was reported again",
-    examples: [
-      {
-        name: 'again',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1E03',
-          seq: 20035,
-          ts: '2026-11-21T02:15:00.001Z',
-          clock: 'synced',
-          type: 'alarm.retriggered',
-          source: { device: 'lobby' },
-          data: {
-            alarmId: '01JD3M6R9Q8Z4X7V2N5T0B1D01',
-            kind: 'door.forced',
-            source: { device: 'lobby' },
-            priority: 'high',
-            state: 'acknowledged',
-            active: true,
-            count: 4,
-            lastAt: '2026-11-21T02:15:00.000Z',
-            data: { door: 'lobby' },
-          },
-        },
-      },
-    ],
+    examples: EXAMPLES['alarm.retriggered'],
   },
   {
     type: 'alarm.acknowledged',
     class: 'alarm',
-    data: AlarmAcknowledgedEvent,
+    data: AlarmAcknowledgedData,
     description:
       "After `alarm.acknowledge`: `by` is the caller's principal, `role` its role. A raised alarm becomes `acknowledged`; a cleared one stays `cleared` (it is acknowledged all the same).",
     title: 'Someone took charge of an alarm',
-    examples: [
-      {
-        name: 'guard',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1E04',
-          seq: 20031,
-          ts: '2026-11-21T02:13:40.000Z',
-          clock: 'synced',
-          type: 'alarm.acknowledged',
-          source: { device: 'lobby' },
-          data: {
-            alarmId: '01JD3M6R9Q8Z4X7V2N5T0B1D01',
-            kind: 'door.forced',
-            source: { device: 'lobby' },
-            priority: 'high',
-            state: 'acknowledged',
-            active: true,
-            count: 1,
-            lastAt: '2026-11-21T02:13:00.000Z',
-            by: 'guard-anna',
-            role: 'guard',
-            note: 'on my way',
-          },
-        },
-      },
-    ],
+    examples: EXAMPLES['alarm.acknowledged'],
   },
   {
     type: 'alarm.cleared',
     class: 'alarm',
-    data: AlarmClearedEvent,
+    data: AlarmClearedData,
     description:
       "The source reported the condition gone (or, after a restart, did not report it again within the grace: `data.unconfirmedAfterRestart`). The alarm stays open until closed, unless its kind closes itself (an `alarm.closed` with `reason: auto` follows at once). The first clear of an alarm goes out at once with `clearedAt` and the source's `data`; later clears of a flapping condition are rate-limited with its re-triggers and carry neither.",
     title: "An alarm's condition is gone",
-    examples: [
-      {
-        name: 'doorClosed',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1E05',
-          seq: 20033,
-          ts: '2026-11-21T02:14:20.001Z',
-          clock: 'synced',
-          type: 'alarm.cleared',
-          source: { device: 'lobby' },
-          data: {
-            alarmId: '01JD3M6R9Q8Z4X7V2N5T0B1D01',
-            kind: 'door.forced',
-            source: { device: 'lobby' },
-            priority: 'high',
-            state: 'cleared',
-            active: false,
-            count: 1,
-            lastAt: '2026-11-21T02:14:20.000Z',
-            clearedAt: '2026-11-21T02:14:20.000Z',
-            data: { door: 'lobby' },
-          },
-        },
-      },
-      {
-        name: 'afterRestart',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1E06',
-          seq: 20101,
-          ts: '2026-11-21T04:05:00.001Z',
-          clock: 'synced',
-          type: 'alarm.cleared',
-          source: { device: 'main-gate' },
-          data: {
-            alarmId: '01JD3M6R9Q8Z4X7V2N5T0B1D03',
-            kind: 'door.held_open',
-            source: { device: 'main-gate' },
-            priority: 'medium',
-            state: 'cleared',
-            active: false,
-            count: 1,
-            lastAt: '2026-11-21T04:05:00.000Z',
-            clearedAt: '2026-11-21T04:05:00.000Z',
-            data: { unconfirmedAfterRestart: true },
-          },
-        },
-      },
-    ],
+    examples: EXAMPLES['alarm.cleared'],
   },
   {
     type: 'alarm.closed',
     class: 'alarm',
-    data: AlarmClosedEvent,
+    data: AlarmClosedData,
     description:
       '`reason: operator` after `alarm.close` (`by`, `role`, `note` of the caller); `auto` when a kind of `alarms.autoCloseOnClear` cleared, and `overflow` when more than `alarms.maxOpen` alarms were open (`by: gateway` for both). The condition never holds at close (`active: false`). The next report of the same condition raises a new alarm.',
     title: 'An alarm was closed',
-    examples: [
-      {
-        name: 'guard',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1E07',
-          seq: 20034,
-          ts: '2026-11-21T02:20:00.000Z',
-          clock: 'synced',
-          type: 'alarm.closed',
-          source: { device: 'lobby' },
-          data: {
-            alarmId: '01JD3M6R9Q8Z4X7V2N5T0B1D01',
-            kind: 'door.forced',
-            source: { device: 'lobby' },
-            priority: 'high',
-            state: 'closed',
-            active: false,
-            count: 1,
-            lastAt: '2026-11-21T02:14:20.000Z',
-            by: 'guard-anna',
-            role: 'guard',
-            note: 'door repaired',
-            reason: 'operator',
-          },
-        },
-      },
-      {
-        name: 'auto',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1E08',
-          seq: 20041,
-          ts: '2026-11-21T21:09:00.001Z',
-          clock: 'synced',
-          type: 'alarm.closed',
-          source: { device: 'main-gate-in' },
-          data: {
-            alarmId: '01JD3M6R9Q8Z4X7V2N5T0B1D04',
-            kind: 'reader.offline',
-            source: { device: 'main-gate-in' },
-            priority: 'medium',
-            state: 'closed',
-            active: false,
-            count: 1,
-            lastAt: '2026-11-21T21:09:00.000Z',
-            by: 'gateway',
-            reason: 'auto',
-          },
-        },
-      },
-    ],
+    examples: EXAMPLES['alarm.closed'],
   },
   {
     type: 'alarm.media',
     class: 'alarm',
-    data: AlarmMediaEvent,
+    data: AlarmMediaData,
     description:
       "A camera linkage took a snapshot for the alarm (open or recently closed); `mediaId` names it for the camera family's media.",
     title: 'A picture was attached to an alarm',
-    examples: [
-      {
-        name: 'snapshot',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1E09',
-          seq: 20032,
-          ts: '2026-11-21T02:13:01.200Z',
-          clock: 'synced',
-          type: 'alarm.media',
-          source: { device: 'lobby' },
-          data: {
-            alarmId: '01JD3M6R9Q8Z4X7V2N5T0B1D01',
-            kind: 'door.forced',
-            source: { device: 'lobby' },
-            priority: 'high',
-            state: 'raised',
-            active: true,
-            count: 1,
-            lastAt: '2026-11-21T02:13:00.000Z',
-            mediaId: '01JD3M6R9Q8Z4X7V2N5T0B1F01',
-          },
-        },
-      },
-    ],
+    examples: EXAMPLES['alarm.media'],
   },
   {
     type: 'linkage.executed',
     class: 'system',
-    data: LinkageExecutedEvent,
+    data: LinkageExecutedData,
     description:
       'One per action of every matching `linkage` rule (index `rule`), when an alarm is raised or a cleared one becomes active again (not on every re-trigger). `output`: the output on for `seconds` (`extended` when it was already on: true if its end moved later, false if it already ran longer); `camera`: preset then snapshot, `mediaId` when a picture was taken; `notify`: the console was told. `ok: false` with `error` when the device failed; the alarm itself never waits for linkage.',
     title: 'A linkage action ran for an alarm',
     source: z.object({ device: z.literal('gateway'), point: z.literal('linkage') }),
-    examples: [
-      {
-        name: 'siren',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1E10',
-          seq: 20036,
-          ts: '2026-11-21T02:13:00.040Z',
-          clock: 'synced',
-          type: 'linkage.executed',
-          source: { device: 'gateway', point: 'linkage' },
-          data: {
-            rule: 0,
-            alarmId: '01JD3M6R9Q8Z4X7V2N5T0B1D01',
-            kind: 'door.forced',
-            alarmSource: { device: 'lobby' },
-            action: 'output',
-            target: 'siren-1',
-            seconds: 60,
-            ok: true,
-          },
-        },
-      },
-      {
-        name: 'snapshot',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1E11',
-          seq: 20037,
-          ts: '2026-11-21T02:13:01.210Z',
-          clock: 'synced',
-          type: 'linkage.executed',
-          source: { device: 'gateway', point: 'linkage' },
-          data: {
-            rule: 1,
-            alarmId: '01JD3M6R9Q8Z4X7V2N5T0B1D01',
-            kind: 'door.forced',
-            alarmSource: { device: 'lobby' },
-            action: 'camera',
-            target: 'cam-lobby',
-            preset: 'door',
-            ok: true,
-            mediaId: '01JD3M6R9Q8Z4X7V2N5T0B1F01',
-          },
-        },
-      },
-      {
-        name: 'noDriver',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1E12',
-          seq: 20038,
-          ts: '2026-11-21T02:13:00.041Z',
-          clock: 'synced',
-          type: 'linkage.executed',
-          source: { device: 'gateway', point: 'linkage' },
-          data: {
-            rule: 1,
-            alarmId: '01JD3M6R9Q8Z4X7V2N5T0B1D01',
-            kind: 'door.forced',
-            alarmSource: { device: 'lobby' },
-            action: 'camera',
-            target: 'cam-lobby',
-            ok: false,
-            error: 'no camera driver',
-          },
-        },
-      },
-      {
-        name: 'console',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1E13',
-          seq: 20039,
-          ts: '2026-11-21T02:13:00.042Z',
-          clock: 'synced',
-          type: 'linkage.executed',
-          source: { device: 'gateway', point: 'linkage' },
-          data: {
-            rule: 2,
-            alarmId: '01JD3M6R9Q8Z4X7V2N5T0B1D01',
-            kind: 'door.forced',
-            alarmSource: { device: 'lobby' },
-            action: 'notify',
-            target: 'console',
-            ok: true,
-          },
-        },
-      },
-    ],
+    examples: EXAMPLES['linkage.executed'],
   },
 ]);
 
 declare module '../core/events.js' {
   interface EventDataMap {
-    'alarm.raised': z.input<typeof AlarmRaisedEvent>;
-    'alarm.retriggered': z.input<typeof AlarmRetriggeredEvent>;
-    'alarm.acknowledged': z.input<typeof AlarmAcknowledgedEvent>;
-    'alarm.cleared': z.input<typeof AlarmClearedEvent>;
-    'alarm.closed': z.input<typeof AlarmClosedEvent>;
-    'alarm.media': z.input<typeof AlarmMediaEvent>;
-    'linkage.executed': z.input<typeof LinkageExecutedEvent>;
+    'alarm.raised': z.input<typeof AlarmRaisedData>;
+    'alarm.retriggered': z.input<typeof AlarmRetriggeredData>;
+    'alarm.acknowledged': z.input<typeof AlarmAcknowledgedData>;
+    'alarm.cleared': z.input<typeof AlarmClearedData>;
+    'alarm.closed': z.input<typeof AlarmClosedData>;
+    'alarm.media': z.input<typeof AlarmMediaData>;
+    'linkage.executed': z.input<typeof LinkageExecutedData>;
   }
 }

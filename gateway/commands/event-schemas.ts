@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ErrorCode, Timestamp } from '../events/common-schemas.js';
+import { EXAMPLES } from './event-examples.js';
 import { eventList } from '../events/declare.js';
 
 export const Caller = z
@@ -36,75 +37,30 @@ export const CommandRefusalsSuppressedData = z
   })
   .meta({ id: 'CommandRefusalsSuppressedData' });
 
-const CommandExecutedEvent = CommandExecutedData;
-const CommandRefusalsSuppressedEvent = CommandRefusalsSuppressedData;
-
 export const COMMAND_EVENTS = eventList([
   {
     type: 'command.executed',
     class: 'system',
-    data: CommandExecutedEvent,
+    data: CommandExecutedData,
     description:
       'Every command, run or refused, from the platform or the console. Never carries arguments or results (they may hold credentials).',
     title: 'Audit of one command',
-    examples: [
-      {
-        name: 'refused',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3P',
-          seq: 18350,
-          ts: '2026-11-21T21:07:00.000Z',
-          clock: 'synced',
-          type: 'command.executed',
-          source: { device: 'gateway' },
-          data: {
-            command: 'lock.open',
-            id: 'c-7',
-            caller: { via: 'uplink', role: 'platform', principal: 'platform' },
-            ok: false,
-            error: 'CMD_EXPIRED',
-            durationMs: 0,
-          },
-        },
-      },
-    ],
+    examples: EXAMPLES['command.executed'],
   },
   {
     type: 'command.refusals_suppressed',
     class: 'system',
-    data: CommandRefusalsSuppressedEvent,
+    data: CommandRefusalsSuppressedData,
     description:
       'Past 20 refusals a minute from one caller, refusals are counted instead of audited one by one (and past 120 no longer answered); one summary per caller and minute.',
     title: 'A flood of refused commands, summarised',
-    examples: [
-      {
-        name: 'flood',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3Q',
-          seq: 18351,
-          ts: '2026-11-21T21:08:00.000Z',
-          clock: 'synced',
-          type: 'command.refusals_suppressed',
-          source: { device: 'gateway' },
-          data: {
-            caller: { via: 'uplink', role: 'platform', principal: 'platform' },
-            count: 480,
-            unanswered: 380,
-            byCode: { CMD_MALFORMED: 480 },
-            from: '2026-11-21T21:07:00.000Z',
-            to: '2026-11-21T21:08:00.000Z',
-          },
-        },
-      },
-    ],
+    examples: EXAMPLES['command.refusals_suppressed'],
   },
 ]);
 
 declare module '../core/events.js' {
   interface EventDataMap {
-    'command.executed': z.input<typeof CommandExecutedEvent>;
-    'command.refusals_suppressed': z.input<typeof CommandRefusalsSuppressedEvent>;
+    'command.executed': z.input<typeof CommandExecutedData>;
+    'command.refusals_suppressed': z.input<typeof CommandRefusalsSuppressedData>;
   }
 }

@@ -4,6 +4,7 @@
  * by them and `npm run docs` generates docs/asyncapi.yaml from them.
  */
 import { z } from 'zod';
+import { EXAMPLES } from './event-examples.js';
 import { eventList } from '../events/declare.js';
 
 export const ConsoleLoginData = z
@@ -30,61 +31,30 @@ export const ConsoleUserData = z
   })
   .meta({ id: 'ConsoleUserData' });
 
-const ConsoleLoginEvent = ConsoleLoginData;
-const ConsoleUserEvent = ConsoleUserData;
-
 export const CONSOLE_EVENTS = eventList([
   {
     type: 'console.login',
     class: 'system',
-    data: ConsoleLoginEvent,
+    data: ConsoleLoginData,
     description:
       'Every login to the local console, successful or not, and attempts refused by the throttling (at most one a minute per address and reason). `reason` is for the audit only (the person at the console always sees the same answer for an unknown user, a wrong password and a disabled account). Never carries the password.',
     title: 'A console login attempt',
-    examples: [
-      {
-        name: 'wrong password',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C4A',
-          seq: 2201,
-          ts: '2026-11-21T22:10:00.000Z',
-          clock: 'synced',
-          type: 'console.login',
-          source: { device: 'gateway', point: 'console' },
-          data: { user: 'guard1', ok: false, reason: 'wrong-password', address: '192.168.1.40' },
-        },
-      },
-    ],
+    examples: EXAMPLES['console.login'],
   },
   {
     type: 'console.user',
     class: 'system',
-    data: ConsoleUserEvent,
+    data: ConsoleUserData,
     description:
       'An administrator (or the one-time setup token, `by: setup`) created a console user, disabled one or changed a password. Changes made with `gatehouse user` on the box itself are not recorded here (the daemon may be running and owns the event sequence).',
     title: 'A console account changed through the console',
-    examples: [
-      {
-        name: 'created',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C4B',
-          seq: 2202,
-          ts: '2026-11-21T22:11:00.000Z',
-          clock: 'synced',
-          type: 'console.user',
-          source: { device: 'gateway', point: 'console' },
-          data: { action: 'created', user: 'guard2', role: 'guard', by: 'admin' },
-        },
-      },
-    ],
+    examples: EXAMPLES['console.user'],
   },
 ]);
 
 declare module '../core/events.js' {
   interface EventDataMap {
-    'console.login': z.input<typeof ConsoleLoginEvent>;
-    'console.user': z.input<typeof ConsoleUserEvent>;
+    'console.login': z.input<typeof ConsoleLoginData>;
+    'console.user': z.input<typeof ConsoleUserData>;
   }
 }

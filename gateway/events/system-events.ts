@@ -4,6 +4,7 @@
  * by them and `npm run docs` generates docs/asyncapi.yaml from them.
  */
 import { z } from 'zod';
+import { EXAMPLES } from './system-event-examples.js';
 import { eventList } from './declare.js';
 
 export const GatewayLifecycleData = z
@@ -14,81 +15,35 @@ export const GatewayLifecycleData = z
   .meta({ id: 'GatewayLifecycleData' });
 export const ComponentFailedData = z.strictObject({ component: z.string().min(1), error: z.string() }).meta({ id: 'ComponentFailedData' });
 
-const GatewayStartedEvent = GatewayLifecycleData;
-const GatewayStoppingEvent = GatewayLifecycleData;
-const ComponentFailedEvent = ComponentFailedData;
-
 export const SYSTEM_EVENTS = eventList([
   {
     type: 'gateway.started',
     class: 'system',
-    data: GatewayStartedEvent,
+    data: GatewayLifecycleData,
     description: 'The gateway started',
-    examples: [
-      {
-        name: 'started',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3S',
-          seq: 1,
-          ts: '2026-11-21T20:00:00.000Z',
-          clock: 'unsynced',
-          type: 'gateway.started',
-          source: { device: 'gateway' },
-          data: { version: '0.1.0', failed: [] },
-        },
-      },
-    ],
+    examples: EXAMPLES['gateway.started'],
   },
   {
     type: 'gateway.stopping',
     class: 'system',
-    data: GatewayStoppingEvent,
+    data: GatewayLifecycleData,
     description: 'The gateway is stopping cleanly',
-    examples: [
-      {
-        name: 'stopping',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3T',
-          seq: 18353,
-          ts: '2026-11-21T22:00:00.000Z',
-          clock: 'synced',
-          type: 'gateway.stopping',
-          source: { device: 'gateway' },
-          data: { version: '0.1.0' },
-        },
-      },
-    ],
+    examples: EXAMPLES['gateway.stopping'],
   },
   {
     type: 'component.failed',
     class: 'system',
-    data: ComponentFailedEvent,
+    data: ComponentFailedData,
     description: 'The rest of the gateway keeps running; `source.point` names the component.',
     title: 'A gateway component could not start',
-    examples: [
-      {
-        name: 'broker',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3V',
-          seq: 2,
-          ts: '2026-11-21T20:00:00.000Z',
-          clock: 'unsynced',
-          type: 'component.failed',
-          source: { device: 'gateway', point: 'broker' },
-          data: { component: 'broker', error: 'listen EADDRINUSE: address already in use 127.0.0.1:1883' },
-        },
-      },
-    ],
+    examples: EXAMPLES['component.failed'],
   },
 ]);
 
 declare module '../core/events.js' {
   interface EventDataMap {
-    'gateway.started': z.input<typeof GatewayStartedEvent>;
-    'gateway.stopping': z.input<typeof GatewayStoppingEvent>;
-    'component.failed': z.input<typeof ComponentFailedEvent>;
+    'gateway.started': z.input<typeof GatewayLifecycleData>;
+    'gateway.stopping': z.input<typeof GatewayLifecycleData>;
+    'component.failed': z.input<typeof ComponentFailedData>;
   }
 }

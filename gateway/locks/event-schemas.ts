@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { Id } from '../events/common-schemas.js';
+import { EXAMPLES } from './event-examples.js';
 import { eventList } from '../events/declare.js';
 
 export const LockTamperData = z.strictObject({ lock: Id, active: z.boolean() }).meta({ id: 'LockTamperData' });
@@ -38,58 +39,27 @@ export const LockBatteryLowData = z
   .strictObject({ lock: Id, level: z.int().min(0).max(100).meta({ description: 'Percent.' }) })
   .meta({ id: 'LockBatteryLowData' });
 
-const LockTamperEvent = LockTamperData;
-const LockBatteryLowEvent = LockBatteryLowData;
-
 export const LOCK_EVENTS = eventList([
   {
     type: 'lock.tamper',
     class: 'alarm',
-    data: LockTamperEvent,
+    data: LockTamperData,
     description: "`active: true` when the lock's tamper switch trips, `false` when it is restored.",
     title: 'Lock tamper switch changed',
-    examples: [
-      {
-        name: 'tamper',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3E',
-          seq: 18342,
-          ts: '2026-11-21T21:03:11.123Z',
-          clock: 'synced',
-          type: 'lock.tamper',
-          source: { device: 'flat-2-201' },
-          data: { lock: 'flat-2-201', active: true },
-        },
-      },
-    ],
+    examples: EXAMPLES['lock.tamper'],
   },
   {
     type: 'lock.battery_low',
     class: 'device',
-    data: LockBatteryLowEvent,
+    data: LockBatteryLowData,
     description: "A lock's battery is low",
-    examples: [
-      {
-        name: 'low',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3K',
-          seq: 18347,
-          ts: '2026-11-21T21:04:00.000Z',
-          clock: 'synced',
-          type: 'lock.battery_low',
-          source: { device: 'flat-2-201' },
-          data: { lock: 'flat-2-201', level: 12 },
-        },
-      },
-    ],
+    examples: EXAMPLES['lock.battery_low'],
   },
 ]);
 
 declare module '../core/events.js' {
   interface EventDataMap {
-    'lock.tamper': z.input<typeof LockTamperEvent>;
-    'lock.battery_low': z.input<typeof LockBatteryLowEvent>;
+    'lock.tamper': z.input<typeof LockTamperData>;
+    'lock.battery_low': z.input<typeof LockBatteryLowData>;
   }
 }

@@ -4,6 +4,7 @@
  * by them and `npm run docs` generates docs/asyncapi.yaml from them.
  */
 import { z } from 'zod';
+import { EXAMPLES } from './event-examples.js';
 import { eventList } from '../events/declare.js';
 
 export const ReaderIdentity = z
@@ -59,87 +60,26 @@ export const DevicePresenceData = z
   })
   .meta({ id: 'DevicePresenceData' });
 
-const DeviceOnlineEvent = DeviceOnlineData;
-const DeviceOfflineEvent = DevicePresenceData;
-
 export const PRESENCE_EVENTS = eventList([
   {
     type: 'device.online',
     class: 'device',
-    data: DeviceOnlineEvent,
+    data: DeviceOnlineData,
     description: 'A device came online',
-    examples: [
-      {
-        name: 'lock',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3M',
-          seq: 18348,
-          ts: '2026-11-21T21:05:00.000Z',
-          clock: 'synced',
-          type: 'device.online',
-          source: { device: 'flat-2-201' },
-          data: { family: 'lock' },
-        },
-      },
-      {
-        name: 'reader',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5M',
-          seq: 20011,
-          ts: '2026-11-21T20:00:05.000Z',
-          clock: 'synced',
-          type: 'device.online',
-          source: { device: 'main-gate-in' },
-          data: {
-            family: 'reader',
-            secure: true,
-            identity: { vendor: '0A1B2C', model: 3, version: 1, serial: 305419896, firmware: '2.4.17' },
-          },
-        },
-      },
-    ],
+    examples: EXAMPLES['device.online'],
   },
   {
     type: 'device.offline',
     class: 'device',
-    data: DeviceOfflineEvent,
+    data: DevicePresenceData,
     description: 'A device went offline',
-    examples: [
-      {
-        name: 'lock',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C3N',
-          seq: 18349,
-          ts: '2026-11-21T21:06:00.000Z',
-          clock: 'synced',
-          type: 'device.offline',
-          source: { device: 'flat-2-201' },
-          data: { family: 'lock', reason: 'connection_lost' },
-        },
-      },
-      {
-        name: 'reader',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C5N',
-          seq: 20012,
-          ts: '2026-11-21T21:06:00.000Z',
-          clock: 'synced',
-          type: 'device.offline',
-          source: { device: 'main-gate-in' },
-          data: { family: 'reader', reason: 'no answer' },
-        },
-      },
-    ],
+    examples: EXAMPLES['device.offline'],
   },
 ]);
 
 declare module '../core/events.js' {
   interface EventDataMap {
-    'device.online': z.input<typeof DeviceOnlineEvent>;
-    'device.offline': z.input<typeof DeviceOfflineEvent>;
+    'device.online': z.input<typeof DeviceOnlineData>;
+    'device.offline': z.input<typeof DevicePresenceData>;
   }
 }
