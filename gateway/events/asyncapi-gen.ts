@@ -46,12 +46,22 @@ export const ALL_EVENTS: readonly EventDoc[] = [
   ...CONSOLE_EVENTS,
 ];
 
-
 /** The lists and the EventDataMap augmentations must name the same types (else record() and the document disagree). */
 type Declared = (typeof ALL_EVENT_LISTS)[number][number]['type'];
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const ALL_EVENT_LISTS = [LOCK_EVENTS, ACCESS_EVENTS, CHARGING_EVENTS, CAMERA_EVENTS, PERIMETER_EVENTS, ALARM_EVENTS, PRESENCE_EVENTS,
-  COMMAND_EVENTS, OUTBOX_EVENTS, SYSTEM_EVENTS, CONSOLE_EVENTS] as const;
+const ALL_EVENT_LISTS = [
+  LOCK_EVENTS,
+  ACCESS_EVENTS,
+  CHARGING_EVENTS,
+  CAMERA_EVENTS,
+  PERIMETER_EVENTS,
+  ALARM_EVENTS,
+  PRESENCE_EVENTS,
+  COMMAND_EVENTS,
+  OUTBOX_EVENTS,
+  SYSTEM_EVENTS,
+  CONSOLE_EVENTS,
+] as const;
 const listsMatchTheMap: Same<Declared, EventType> = true;
 void listsMatchTheMap;
 
@@ -63,7 +73,10 @@ const HEADER =
 
 /** `access.credentials.synced` -> `accessCredentialsSynced` (the message key). */
 function camel(type: string): string {
-  return type.split(/[._]/).map((p, i) => (i === 0 ? p : p.charAt(0).toUpperCase() + p.slice(1))).join('');
+  return type
+    .split(/[._]/)
+    .map((p, i) => (i === 0 ? p : p.charAt(0).toUpperCase() + p.slice(1)))
+    .join('');
 }
 
 /**
@@ -121,7 +134,9 @@ function eventSchemas(events: readonly EventDoc[]): { dataIds: Map<EventDoc, str
     }
     dataIds.set(e, id);
   }
-  const out = z.toJSONSchema(registry, { uri: (id) => `${SCHEMA_REF}${id}`, unrepresentable: 'throw' }) as { schemas: Record<string, Json> };
+  const out = z.toJSONSchema(registry, { uri: (id) => `${SCHEMA_REF}${id}`, unrepresentable: 'throw' }) as {
+    schemas: Record<string, Json>;
+  };
   if (out.schemas.__shared) throw new Error('asyncapi-gen: an unnamed schema is shared between events; name it with .meta({ id })');
   const schemas: Record<string, Json> = {};
   for (const [id, schema] of Object.entries(out.schemas)) schemas[id] = tidy(schema) as Json;

@@ -23,7 +23,9 @@ describe('generated AsyncAPI document', () => {
       const a = fresh.split('\n');
       const b = checkedIn.split('\n');
       const line = a.findIndex((l, i) => l !== b[i]);
-      expect.fail(`docs/asyncapi.yaml is stale: run \`npm run docs\` (first difference at line ${line + 1}: "${b[line] ?? ''}" should be "${a[line] ?? ''}")`);
+      expect.fail(
+        `docs/asyncapi.yaml is stale: run \`npm run docs\` (first difference at line ${line + 1}: "${b[line] ?? ''}" should be "${a[line] ?? ''}")`,
+      );
     }
   });
 
@@ -48,7 +50,9 @@ describe('generated AsyncAPI document', () => {
       expect(names, e.type).toContain(e.type);
     }
     const lockTamper = messages.lockTamper as { payload: { allOf: Json[] } };
-    expect(lockTamper.payload.allOf[1]).toEqual({ properties: { type: { const: 'lock.tamper' }, data: { $ref: '#/components/schemas/LockTamperData' } } });
+    expect(lockTamper.payload.allOf[1]).toEqual({
+      properties: { type: { const: 'lock.tamper' }, data: { $ref: '#/components/schemas/LockTamperData' } },
+    });
     expect((doc.components as { schemas: Json }).schemas.LockTamperData).toEqual({
       type: 'object',
       properties: { lock: { $ref: '#/components/schemas/Id' }, active: { type: 'boolean' } },
@@ -64,14 +68,21 @@ describe('generated AsyncAPI document', () => {
     expect(() => generateAsyncApi(base, [...ALL_EVENTS, status])).toThrow(/message status .* also in docs\/asyncapi.base.yaml/);
     const clash = z.strictObject({ a: z.string() }).meta({ id: 'LockState' });
     try {
-      expect(() => generateAsyncApi(base, [...ALL_EVENTS, { type: 'test.clash', class: 'system', data: clash, description: 'x' }])).toThrow(/schema LockState is both/);
+      expect(() => generateAsyncApi(base, [...ALL_EVENTS, { type: 'test.clash', class: 'system', data: clash, description: 'x' }])).toThrow(
+        /schema LockState is both/,
+      );
     } finally {
       z.globalRegistry.remove(clash); // named schemas live in zod's global registry
     }
   });
 
   it('names an undeclared data schema after its type', () => {
-    const doc = parse(generateAsyncApi(base, [...ALL_EVENTS, { type: 'test.thing_done', class: 'system', data: z.strictObject({ n: z.int().min(1) }), description: 'x' }])) as Json;
+    const doc = parse(
+      generateAsyncApi(base, [
+        ...ALL_EVENTS,
+        { type: 'test.thing_done', class: 'system', data: z.strictObject({ n: z.int().min(1) }), description: 'x' },
+      ]),
+    ) as Json;
     expect(((doc.components as Json).schemas as Json).TestThingDoneEventData).toEqual({
       type: 'object',
       properties: { n: { type: 'integer', minimum: 1 } },

@@ -15,7 +15,12 @@ const accept = (e: EventInput): EventInput => e;
 // Well-typed events compile.
 accept({ class: 'alarm', type: 'lock.tamper', source: { device: 'flat-1' }, data: { lock: 'flat-1', active: true } });
 accept({ class: 'device', type: 'device.offline', source: { device: 'gate-cam' }, data: { family: 'camera', reason: 'unreachable' } });
-accept({ class: 'access', type: 'access.granted', source: { device: 'flat-1' }, data: { lock: 'flat-1', method: 'card', credential: '****5678', by: 'lock' } });
+accept({
+  class: 'access',
+  type: 'access.granted',
+  source: { device: 'flat-1' },
+  data: { lock: 'flat-1', method: 'card', credential: '****5678', by: 'lock' },
+});
 
 // @ts-expect-error a field the lock.tamper schema does not have
 accept({ class: 'alarm', type: 'lock.tamper', source: { device: 'flat-1' }, data: { lock: 'flat-1', active: true, level: 3 } });
@@ -29,8 +34,10 @@ accept({ class: 'device', type: 'device.offline', source: { device: 'x' }, data:
 accept({ class: 'system', type: 'gateway.exploded', source: { device: 'gateway' }, data: {} });
 // @ts-expect-error the data of another type: the literal type picks the schema
 accept({ class: 'device', type: 'lock.battery_low', source: { device: 'flat-1' }, data: { lock: 'flat-1', active: true } });
+const doorGrant = { door: 'g', reader: 'r', direction: 'in', method: 'card', credential: '****', offline: false } as const;
+accept({ class: 'access', type: 'access.granted', source: { device: 'g' }, data: { ...doorGrant, by: 'gateway' } });
 // @ts-expect-error a door-form grant must say by: 'gateway'
-accept({ class: 'access', type: 'access.granted', source: { device: 'g' }, data: { door: 'g', reader: 'r', direction: 'in', method: 'card', credential: '****', offline: false, by: 'lock' } });
+accept({ class: 'access', type: 'access.granted', source: { device: 'g' }, data: { ...doorGrant, by: 'lock' } });
 // @ts-expect-error withUncheckedData still wants a declared type
 withUncheckedData({ class: 'system', type: 'gateway.exploded', source: { device: 'gateway' }, data: {} });
 
