@@ -24,6 +24,8 @@ export const CommandExecutedData = z
     error: ErrorCode.optional(),
     durationMs: z.int().min(0),
   })
+  // The document's if/then/else below, for zod's own parse (toJSONSchema leaves refinements out).
+  .refine((d) => (d.ok ? d.error === undefined : d.error !== undefined), { message: 'error is given exactly when ok is false' })
   .meta({ if: { properties: { ok: { const: false } } }, then: { required: ['error'] }, else: { not: { required: ['error'] } } })
   .meta({ id: 'CommandExecutedData' });
 export const CommandRefusalsSuppressedData = z

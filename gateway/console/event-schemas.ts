@@ -20,6 +20,8 @@ export const ConsoleLoginData = z
       .optional(),
     address: z.string().meta({ description: 'The remote address of the browser.' }),
   })
+  // The document's if/then/else below, for zod's own parse (toJSONSchema leaves refinements out).
+  .refine((d) => (d.ok ? d.reason === undefined : d.reason !== undefined), { message: 'reason is given exactly when ok is false' })
   .meta({ if: { properties: { ok: { const: false } } }, then: { required: ['reason'] }, else: { not: { required: ['reason'] } } })
   .meta({ id: 'ConsoleLoginData' });
 export const ConsoleUserData = z

@@ -32,6 +32,10 @@ export const DeviceOnlineData = z
       .optional(),
     identity: ReaderIdentity.optional(),
   })
+  // The document's if/then/else below, for zod's own parse (toJSONSchema leaves refinements out).
+  .refine((d) => (d.family === 'reader' ? d.secure !== undefined : d.secure === undefined && d.identity === undefined), {
+    message: 'a reader says secure; other families say neither secure nor identity',
+  })
   .meta({
     description:
       '`device.online`. Locks, cabinets, cameras, input modules and DC-09 panels send `{ family }` only; an OSDP reader also says whether its secure channel is up and, when it answered osdp_ID, who it is.',
@@ -52,6 +56,8 @@ export const DevicePresenceData = z
       })
       .optional(),
   })
+  // The document's if/then below, for zod's own parse (toJSONSchema leaves refinements out).
+  .refine((d) => d.family !== 'reader' || d.reason !== undefined, { message: 'a reader always says why it went offline' })
   .meta({
     description:
       '`device.offline` (all families, announced by the shared presence policy: a flapping device is held offline, see `device.flapping`). Readers always carry a `reason`.',

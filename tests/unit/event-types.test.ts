@@ -64,4 +64,22 @@ describe('typed events', () => {
     expect(tamper.data.safeParse({ lock: 'flat-1', active: 'yes' }).success).toBe(false);
     expect(tamper.data.safeParse({ lock: 'flat-1', active: true, extra: 1 }).success).toBe(false);
   });
+
+  it("zod's parse keeps the document's conditional rules (if/then/else), which the JSON Schema carries as such", () => {
+    const data = (type: string) => ALL_EVENTS.find((e) => e.type === type)!.data;
+    const caller = { via: 'uplink', role: 'platform', principal: 'platform' };
+    const executed = { command: 'lock.open', id: 'c', caller, durationMs: 3 };
+    expect(data('command.executed').safeParse({ ...executed, ok: true }).success).toBe(true);
+    expect(data('command.executed').safeParse({ ...executed, ok: false }).success).toBe(false);
+    expect(data('command.executed').safeParse({ ...executed, ok: true, error: 'CMD_FAILED' }).success).toBe(false);
+    expect(data('command.executed').safeParse({ ...executed, ok: false, error: 'CMD_FAILED' }).success).toBe(true);
+    expect(data('console.login').safeParse({ user: 'g', ok: false, address: '::1' }).success).toBe(false);
+    expect(data('console.login').safeParse({ user: 'g', ok: true, address: '::1' }).success).toBe(true);
+    expect(data('device.online').safeParse({ family: 'reader' }).success).toBe(false);
+    expect(data('device.online').safeParse({ family: 'reader', secure: true }).success).toBe(true);
+    expect(data('device.online').safeParse({ family: 'lock', secure: true }).success).toBe(false);
+    expect(data('device.online').safeParse({ family: 'lock' }).success).toBe(true);
+    expect(data('device.offline').safeParse({ family: 'reader' }).success).toBe(false);
+    expect(data('device.offline').safeParse({ family: 'camera' }).success).toBe(true);
+  });
 });
