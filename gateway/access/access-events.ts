@@ -7,7 +7,7 @@
  * reader health is `device`; installing a key and syncing credentials are `system`.
  */
 import type { ReaderCapabilities } from '../../drivers/osdp/capabilities.js';
-import type { EventInput } from '../core/events.js';
+import { withUncheckedData, type EventDataMap, type EventInput } from '../core/events.js';
 import type { DoorEvent, DoorSnapshot } from './door-machine.js';
 import { accessAlarmPriority } from './alarm-kinds.js';
 
@@ -28,20 +28,29 @@ export interface DecisionRecord {
   antiPassback?: { area: string; mode: string; violation: boolean };
 }
 
+/** What a reader reported in osdp_PDID, as `device.online` carries it. */
+export type ReaderIdentity = NonNullable<EventDataMap['device.online']['identity']>;
+
+type DoorDenyReason = Extract<EventDataMap['access.denied'], { by: 'gateway' }>['reason'];
+
 export function decisionEvent(d: DecisionRecord): EventInput {
-  const data: Record<string, unknown> = {
+  const data = {
     door: d.door,
     reader: d.reader,
     direction: d.direction,
     method: d.method,
     credential: d.credential,
     offline: d.offline,
-    by: 'gateway',
+    by: 'gateway' as const,
+    ...(d.credentialId !== undefined ? { credentialId: d.credentialId } : {}),
   };
-  if (d.credentialId !== undefined) data.credentialId = d.credentialId;
-  if (!d.granted) data.reason = d.reason;
-  if (d.antiPassback?.violation) data.antiPassback = { area: d.antiPassback.area, mode: d.antiPassback.mode };
-  return { class: 'access', type: d.granted ? 'access.granted' : 'access.denied', source: { device: d.door, point: d.reader }, data };
+  const source = { device: d.door, point: d.reader };
+  // Only a grant carries antiPassback: a soft area lets the violation through (decide.ts); a hard one denies without it.
+  if (d.granted) {
+    const antiPassback = d.antiPassback?.violation ? { antiPassback: { area: d.antiPassback.area, mode: d.antiPassback.mode as 'soft' } } : {};
+    return { class: 'access', type: 'access.granted', source, data: { ...data, ...antiPassback } };
+  }
+  return { class: 'access', type: 'access.denied', source, data: { ...data, reason: d.reason as DoorDenyReason } };
 }
 
 /** The raw events carry the priority access declares for their kind (alarm-kinds.ts), as the alarm does. */
@@ -67,10 +76,11 @@ export function doorEvent(e: DoorEvent): EventInput {
         class: 'alarm',
         type: 'door.held_open',
         source,
-        data: { door, active: e.type === 'door.held_open', priority: ALARM_PRIORITY.held, ...(e.data.openMs !== undefined ? { openMs: e.data.openMs } : {}) },
+        data: { door, active: e.type === 'door.held_open', priority: ALARM_PRIORITY.held, ...(e.data.openMs !== undefined ? { openMs: e.data.openMs as number } : {}) },
       };
     default:
-      return { class: 'access', type: e.type, source, data: e.data };
+      // DoorMachine's data is untyped (door, authorised, openMs, mode as each type has them).
+      return withUncheckedData({ class: 'access', type: e.type, source, data: e.data });
   }
 }
 
@@ -97,7 +107,7 @@ export function readerOfflineAlarm(reader: string, door: string | undefined, act
   };
 }
 
-export function readerHealthEvent(reader: string, online: boolean, detail: { secure?: boolean; reason?: string; identity?: Record<string, unknown> }): EventInput {
+export function readerHealthEvent(reader: string, online: boolean, detail: { secure?: boolean; reason?: string; identity?: ReaderIdentity }): EventInput {
   return online
     ? { class: 'device', type: 'device.online', source: { device: reader }, data: { family: 'reader', secure: detail.secure ?? false, ...(detail.identity ? { identity: detail.identity } : {}) } }
     : { class: 'device', type: 'device.offline', source: { device: reader }, data: { family: 'reader', reason: detail.reason ?? 'no answer' } };

@@ -21,6 +21,7 @@ import type { AlarmSink } from '../alarms/types.js';
 import { accessAlarmPriority } from './alarm-kinds.js';
 import {
   decisionEvent, doorEvent, doorState, powerFailureEvent, readerHealthEvent, readerOfflineAlarm, readerState, tamperEvent, type Direction,
+  type ReaderIdentity,
 } from './access-events.js';
 import { DoorMachine, type Passage, type RelayCommand } from './door-machine.js';
 import { KeypadEntry, PinGuessLimiter, type Entry } from './keypad-entry.js';
@@ -287,7 +288,7 @@ export class AccessService {
   private announce(rt: ReaderRuntime, a: PresenceAnnouncement): void {
     if (a.online) {
       const secure = a.detail?.secure === true;
-      const identity = a.detail?.identity as Record<string, unknown> | undefined;
+      const identity = a.detail?.identity as ReaderIdentity | undefined;
       this.record(readerHealthEvent(rt.cfg.id, true, { secure, ...(identity ? { identity } : {}) }));
       if (this.offlineRaised.has(rt.cfg.id)) {
         this.offlineRaised.delete(rt.cfg.id);

@@ -40,5 +40,6 @@ export const accessFamily: FamilyManifest<CompoundConfig> = {
   needs: ['presence', 'alarms', 'uplink-status'],
   alarms: ALARM_KINDS,
   console: accessConsole,
+  events: async () => (await import('./event-schemas.js')).ACCESS_EVENTS,
   load: () => import('./create-access.js'),
 };

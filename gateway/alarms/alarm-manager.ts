@@ -13,7 +13,7 @@ import { idGenerator } from '../core/ids.js';
 import type { AlarmPriority, AlarmsConfig } from '../../config/schema.js';
 import { realTimers, type Clock, type TimerHandle, type Timers } from '../core/clock.js';
 import { GatehouseError, isGatehouseError } from '../core/errors.js';
-import type { EventInput, EventSource } from '../core/events.js';
+import { withUncheckedData, type AnyEventInput, type EventInput, type EventSource } from '../core/events.js';
 import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { AlarmKind } from '../families/family.js';
@@ -22,6 +22,9 @@ import { AlarmStore } from './alarm-store.js';
 import { actorData, iso, summary } from './alarm-views.js';
 import { UnrecordedEvents } from './unrecorded-events.js';
 import type { Alarm, AlarmActor, AlarmCondition, AlarmManagerEvents, AlarmSink } from './types.js';
+
+/** The lifecycle events recordEvent() writes (their data is built from the alarm plus extras). */
+type AlarmEventType = 'alarm.raised' | 'alarm.retriggered' | 'alarm.acknowledged' | 'alarm.cleared' | 'alarm.closed' | 'alarm.media';
 
 /** The retained topic `state/alarms`. */
 export const ALARMS_STATE_DEVICE = 'alarms';
@@ -379,12 +382,12 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     }, f.lastNoisyAt + RETRIGGER_EVENT_INTERVAL_MS - now);
   }
 
-  private recordEvent(type: string, a: Alarm, extra: Record<string, unknown> = {}): void {
+  private recordEvent(type: AlarmEventType, a: Alarm, extra: Record<string, unknown> = {}): void {
     // Every event carries the full count and state, so it supersedes a suppressed one.
     const f = this.flood.get(a.id);
     if (f) f.pending = false;
     const data = { alarmId: a.id, kind: a.kind, source: { ...a.source }, priority: a.priority, state: a.state, active: a.active, count: a.count, lastAt: iso(a.lastAt), ...structuredClone(extra) };
-    this.recordInput({ class: 'alarm', type, source: { ...a.source }, data }, a.id);
+    this.recordInput(withUncheckedData({ class: 'alarm', type, source: { ...a.source }, data }), a.id);
   }
 
   /**
@@ -422,7 +425,7 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     if (dropped) this.log.error({ dropped }, 'alarm events refused on a full disk and not kept for a retry');
     let retried = 0;
     for (const input of pending) {
-      const alarmId = String(input.data?.alarmId ?? '');
+      const alarmId = String((input as AnyEventInput).data?.alarmId ?? '');
       // Its (still open) alarm was reported again meanwhile and recorded as raised then: not twice.
       if (input.type === 'alarm.raised' && this.byId.has(alarmId) && !this.unrecordedRaised.has(alarmId)) continue;
       this.recordInput(input, alarmId);

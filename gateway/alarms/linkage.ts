@@ -20,6 +20,10 @@ import type { Outbox } from '../outbox/outbox.js';
 import type { AlarmManager } from './alarm-manager.js';
 import { priorityRank } from './alarm-manager.js';
 import type { Alarm, CameraLinkage, OutputDriver } from './types.js';
+import type { EventDataMap } from '../core/events.js';
+
+/** What one rule's action did: `linkage.executed` data without the alarm's part. */
+type LinkageOutcome = Omit<EventDataMap['linkage.executed'], 'rule' | 'alarmId' | 'kind' | 'alarmSource'>;
 
 export interface LinkageEngineOptions {
   rules: LinkageRule[];
@@ -141,7 +145,7 @@ export class LinkageEngine extends EventEmitter<LinkageEvents> {
 
   private async camera(action: Extract<Action, { camera: string }>, rule: number, alarm: Alarm): Promise<void> {
     const cameras = this.opts.cameras;
-    const base = { action: 'camera', target: action.camera, ...(action.preset ? { preset: action.preset } : {}) };
+    const base = { action: 'camera' as const, target: action.camera, ...(action.preset ? { preset: action.preset } : {}) };
     if (!cameras) {
       this.opts.log.warn({ camera: action.camera }, 'linkage names a camera but no camera family is wired');
       return this.executed(rule, alarm, { ...base, ok: false, error: 'no camera driver' });
@@ -167,7 +171,7 @@ export class LinkageEngine extends EventEmitter<LinkageEvents> {
     this.executed(rule, alarm, { ...base, ok: errors.length === 0, ...(mediaId !== undefined ? { mediaId } : {}), ...(errors.length ? { error: errors.join('; ') } : {}) });
   }
 
-  private executed(rule: number, alarm: Alarm, data: Record<string, unknown>): void {
+  private executed(rule: number, alarm: Alarm, data: LinkageOutcome): void {
     const body = { rule, alarmId: alarm.id, kind: alarm.kind, alarmSource: alarm.source, ...data };
     this.opts.log.info(body, 'linkage executed');
     try {

@@ -9,7 +9,7 @@
  * pass by (the Proxy tap that did so, and its table of every family's priorities, are gone).
  */
 import type { AlarmPriority } from '../../config/schema.js';
-import type { EventInput, EventSource } from '../core/events.js';
+import type { AnyEventInput, EventSource } from '../core/events.js';
 import type { Logger } from '../core/log.js';
 import type { AlarmSink } from './types.js';
 
@@ -32,7 +32,7 @@ const CONTROL_FIELDS = new Set(['active', 'priority']);
  * the kind's declaration: the raw event carries the same one (the families build it from
  * their ALARM_KINDS).
  */
-export function conditionOfEvent(e: EventInput): ConditionReport {
+export function conditionOfEvent(e: AnyEventInput): ConditionReport {
   const data: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(e.data ?? {})) if (!CONTROL_FIELDS.has(k)) data[k] = v;
   return { kind: e.type, source: e.source, active: e.data?.active === true, data };

@@ -29,5 +29,6 @@ export const camerasFamily: FamilyManifest<CompoundConfig> = {
   provides: ['camera-linkage', 'live-streams'],
   alarms: ALARM_KINDS,
   console: camerasConsole,
+  events: async () => (await import('./event-schemas.js')).CAMERA_EVENTS,
   load: () => import('./create-cameras.js'),
 };

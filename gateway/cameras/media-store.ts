@@ -117,10 +117,9 @@ export class MediaStore extends EventEmitter<MediaStoreEvents> {
     }
     this.total += rec.bytes;
     this.enforceCap(rec.id);
-    const data: Record<string, unknown> = { mediaId: rec.id, camera, bytes: rec.bytes, sha256: rec.sha256 };
-    if (alarmId) data.alarmId = alarmId;
+    const data = { mediaId: rec.id, camera, bytes: rec.bytes, sha256: rec.sha256 };
     await this.o.outbox.record(alarmId
-      ? { class: 'alarm', type: 'media.snapshot', source: { device: camera }, data }
+      ? { class: 'alarm', type: 'media.snapshot', source: { device: camera }, data: { ...data, alarmId } }
       : { class: 'device', type: 'camera.snapshot', source: { device: camera }, data });
     this.emit('queued', rec);
     return rec.id;

@@ -5,10 +5,10 @@
  */
 import type { CabinetReading } from '../../drivers/cabinet/types.js';
 import type { EventInput } from '../core/events.js';
-import type { SafetyAction, SafetyAlarmKind } from './safety.js';
+import type { CabinetCutReason, SafetyAction, SafetyAlarmKind } from './safety.js';
 import type { ChargingSession, MeterValue, StoppedSession } from './sessions.js';
 
-const ALARM_TYPE: Record<SafetyAlarmKind, string> = {
+const ALARM_TYPE: Record<SafetyAlarmKind, 'charging.fire' | 'charging.port_over_temperature' | 'charging.port_over_current' | 'charging.port_fault' | 'cabinet.unsupervised'> = {
   fire: 'charging.fire',
   port_over_temperature: 'charging.port_over_temperature',
   port_over_current: 'charging.port_over_current',
@@ -27,7 +27,8 @@ export function safetyEvent(cabinet: string, a: SafetyAction): EventInput | unde
         class: 'alarm',
         type: ALARM_TYPE[a.alarm],
         source: portSource(cabinet, a.port),
-        data: { cabinet, active: true, priority: a.priority, ...(a.port !== undefined ? { port: a.port } : {}), ...(a.cause ? { cause: a.cause } : {}), ...(a.value !== undefined ? { value: round(a.value, 2) } : {}) },
+        // A cause is only set on charging.fire (smoke or over_temperature; safety.ts).
+        data: { cabinet, active: true, priority: a.priority, ...(a.port !== undefined ? { port: a.port } : {}), ...(a.cause ? { cause: a.cause as Exclude<CabinetCutReason, 'unsupervised'> } : {}), ...(a.value !== undefined ? { value: round(a.value, 2) } : {}) },
       };
     case 'restoreAlarm':
       return {

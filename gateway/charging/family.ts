@@ -32,5 +32,6 @@ export const cabinetsFamily: FamilyManifest<CompoundConfig> = {
   needs: ['presence', 'alarms'],
   alarms: ALARM_KINDS,
   console: chargingConsole,
+  events: async () => (await import('./event-schemas.js')).CHARGING_EVENTS,
   load: () => import('./create-cabinets.js'),
 };

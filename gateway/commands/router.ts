@@ -19,6 +19,7 @@
 import type { CommandsConfig } from '../../config/schema.js';
 import { realTimers, type Clock, type TimerHandle, type Timers } from '../core/clock.js';
 import { GatehouseError } from '../core/errors.js';
+import type { EventDataMap } from '../core/events.js';
 import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { RefusalLimiter, DEFAULT_REFUSAL_LIMITS, type RefusalLimits, type RefusalSummary } from './refusal-limiter.js';
@@ -301,7 +302,9 @@ export class CommandRouter implements CommandRegistry {
     const tasks: Promise<unknown>[] = [];
     if (answer && publish) tasks.push(attempt(() => this.outbox.recordReply(`cmd/${name}/res`, reply)));
     if (audit) {
-      const data = { command, id: reply.id, caller: who, ok: reply.ok, ...(code ? { error: code } : {}), durationMs };
+      // The reply's code is one of ErrorCodes (the router only answers with coded errors).
+      const error = code as EventDataMap['command.executed']['error'];
+      const data = { command, id: reply.id, caller: who, ok: reply.ok, ...(error ? { error } : {}), durationMs };
       tasks.push(attempt(() => this.outbox.record({ class: 'system', type: 'command.executed', source: { device: 'gateway' }, data })));
     }
     for (const r of await Promise.allSettled(tasks)) if (r.status === 'rejected') this.recordFailed(r.reason, command);

@@ -11,7 +11,7 @@ import type { AlarmManager } from '../alarms/alarm-manager.js';
 import { alarmView } from '../alarms/alarm-views.js';
 import type { CommandRouter } from '../commands/router.js';
 import { GatehouseError, toGatehouseError } from '../core/errors.js';
-import { isEventClass } from '../core/events.js';
+import { isEventClass, withUncheckedData, type EventDataMap } from '../core/events.js';
 import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { checkPassword, checkRole, checkUsername, MAX_PASSWORD_LENGTH, type Accounts, type ConsoleRole } from './accounts.js';
@@ -284,8 +284,8 @@ export class ConsoleApi {
     sendJson(res, 200, { ok: true });
   }
 
-  private audit(type: 'console.login' | 'console.user', data: Record<string, unknown>): void {
-    this.o.outbox.record({ class: 'system', type, source: { device: 'gateway', point: 'console' }, data }).catch((err: unknown) => {
+  private audit<T extends 'console.login' | 'console.user'>(type: T, data: EventDataMap[T]): void {
+    this.o.outbox.record(withUncheckedData({ class: 'system', type, source: { device: 'gateway', point: 'console' }, data })).catch((err: unknown) => {
       this.o.log.error({ type, err: (err as Error).message }, 'could not record a console audit event');
     });
   }

@@ -9,6 +9,7 @@ import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { ControlHandler, ControlRequest } from '../control/control-socket.js';
 import { Accounts, checkPassword, checkRole, checkUsername, type ConsoleUser } from './accounts.js';
+import type { EventDataMap } from '../core/events.js';
 
 /** The `by` of a console.user event for a change made with `gatehouse user` through the daemon. */
 export const CLI_PRINCIPAL = 'cli';
@@ -18,7 +19,7 @@ export function userControlHandlers(o: { outbox: Pick<Outbox, 'scope' | 'record'
   // Awaited: the CLI says "created" only once the audit event is committed too. The change is
   // committed first (scrypt runs outside any transaction); if its event cannot be, the answer
   // says that the change is made and its record is missing, rather than pretending neither is.
-  const audit = async (done: string, data: Record<string, unknown>): Promise<void> => {
+  const audit = async (done: string, data: EventDataMap['console.user']): Promise<void> => {
     try {
       await o.outbox.record({ class: 'system', type: 'console.user', source: { device: 'gateway', point: 'console' }, data });
     } catch (err) {

@@ -16,6 +16,7 @@ import type { EventInput } from '../core/events.js';
 import type { CommandDefinition } from '../commands/types.js';
 import type { Secrets } from '../../config/load.js';
 import type { Outbox } from '../outbox/outbox.js';
+import type { EventDoc } from '../events/declare.js';
 
 /** A place in the compound file, for error messages (`cameras[2].id`). */
 export type ConfigPath = (string | number)[];
@@ -107,7 +108,11 @@ export interface FamilyManifest<C = Record<string, unknown>> {
   needs?: Capability[];
   provides?: Capability[];
   alarms?: AlarmKind[];
-  events?: EventDeclaration[];
+  /**
+   * The event types it records, with their data schemas: read by `npm run docs` to generate
+   * docs/asyncapi.yaml, never at run time (so the schemas load lazily, like the family's code).
+   */
+  events?(): Promise<readonly EventDoc[]>;
   migrations?: StoreMigration[];
   /** Its pages in the guard console and the kind of each device it shows there. */
   console?: FamilyConsole<C>;

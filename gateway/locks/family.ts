@@ -27,5 +27,6 @@ export const locksFamily: FamilyManifest<CompoundConfig> = {
   needs: ['broker', 'presence', 'alarms'],
   alarms: ALARM_KINDS,
   console: locksConsole,
+  events: async () => (await import('./event-schemas.js')).LOCK_EVENTS,
   load: () => import('./create-locks.js'),
 };

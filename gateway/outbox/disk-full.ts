@@ -8,7 +8,7 @@
  * commit that succeeds) and `state: recovered` with how many events were refused.
  */
 import type { Clock, TimerHandle, Timers } from '../core/clock.js';
-import type { EventInput } from '../core/events.js';
+import type { EventDataMap, EventInput } from '../core/events.js';
 import type { DiskReserve } from './disk-space.js';
 
 /** The disk-full condition as reported in events and to listeners. */
@@ -88,7 +88,7 @@ export class DiskFullState {
     const now = this.o.clock.now();
     const since = new Date(s.since).toISOString();
     const events: { input: EventInput; ts: number }[] = [];
-    const add = (data: Record<string, unknown>, ts: number) => {
+    const add = (data: EventDataMap['outbox.disk_full'], ts: number) => {
       events.push({ input: { class: 'system', type: 'outbox.disk_full', source: SOURCE, data }, ts });
     };
     if (!s.reported) add({ state: 'full', since, code: s.code }, s.since);

@@ -34,5 +34,6 @@ export const perimeterFamily: FamilyManifest<CompoundConfig> = {
   provides: ['outputs'],
   alarms: ALARM_KINDS,
   console: perimeterConsole,
+  events: async () => (await import('./event-schemas.js')).PERIMETER_EVENTS,
   load: () => import('./create-perimeter.js'),
 };

@@ -30,7 +30,7 @@ import type { PanelEvent } from '../../drivers/dc09/events.js';
 import type { Dc09ExtendedData } from '../../drivers/dc09/xdata.js';
 import type { AlarmSink } from '../alarms/types.js';
 import type { Clock, TimerHandle, Timers } from '../core/clock.js';
-import type { EventInput, EventSource } from '../core/events.js';
+import { withUncheckedData, type EventInput, type EventSource } from '../core/events.js';
 import type { Logger } from '../core/log.js';
 import { passThroughPresence, type DevicePresence, type PresenceAnnouncement, type PresenceTracker } from '../presence/presence-policy.js';
 
@@ -200,21 +200,22 @@ export class PanelService {
     }
   }
 
+  /** `data` is the DC-09 message's PanelEventData, assembled field by field by the processor. */
   private record(ev: PanelEvent, source: EventSource, data: Record<string, unknown>): Promise<unknown> {
     let input: EventInput;
     switch (ev.kind) {
       case 'open':
       case 'close':
-        input = { class: 'access', type: ev.kind === 'open' ? 'panel.opened' : 'panel.closed', source: { device: source.device, ...(ev.area !== null ? { point: `area-${ev.area}` } : {}) }, data };
+        input = withUncheckedData({ class: 'access', type: ev.kind === 'open' ? 'panel.opened' : 'panel.closed', source: { device: source.device, ...(ev.area !== null ? { point: `area-${ev.area}` } : {}) }, data });
         break;
       case 'bypass':
-        input = { class: 'device', type: ev.restored ? 'panel.unbypassed' : 'panel.bypassed', source, data };
+        input = withUncheckedData({ class: 'device', type: ev.restored ? 'panel.unbypassed' : 'panel.bypassed', source, data });
         break;
       case 'test':
-        input = { class: 'device', type: 'panel.test', source: { device: source.device }, data };
+        input = withUncheckedData({ class: 'device', type: 'panel.test', source: { device: source.device }, data });
         break;
       default:
-        input = { class: 'device', type: 'panel.event', source, data };
+        input = withUncheckedData({ class: 'device', type: 'panel.event', source, data });
     }
     return this.recordInput(input);
   }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { systemClock } from '../../gateway/core/clock.js';
 import type { EventInput } from '../../gateway/core/events.js';
+import { untyped } from '../helpers/untyped-event.js';
 
 export interface RecordRateResult {
   events: number;
@@ -19,12 +20,12 @@ export interface RecordRateResult {
 }
 
 export function sampleEvent(i: number): EventInput {
-  return {
+  return untyped({
     class: i % 10 === 0 ? 'alarm' : i % 3 === 0 ? 'access' : 'charging',
     type: i % 10 === 0 ? 'alarm.raised' : i % 3 === 0 ? 'access.granted' : 'charging.meter',
     source: { device: `dev-${i % 50}`, point: `p-${i % 12}` },
     data: { n: i, power: 311.5, energyWh: 1234 + i, credential: '****5678' },
-  };
+  });
 }
 
 export async function benchRecordRate(events = 300_000): Promise<RecordRateResult> {

@@ -11,6 +11,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '../../gateway/core/clock.js';
 import type { EventClass, EventInput, Envelope } from '../../gateway/core/events.js';
+import { untyped } from './untyped-event.js';
 import { topicRoot } from '../../gateway/core/topics.js';
 import { Verifier, type VerifierReport } from '../../sim/verifier.js';
 import type { Mosquitto } from './mosquitto.js';
@@ -42,12 +43,12 @@ const PORTS = 12;
 function minuteTraffic(minute: number): EventInput[] {
   const out: EventInput[] = [];
   for (let p = 1; p <= PORTS; p++) {
-    out.push({ class: 'charging', type: 'charging.meter', source: { device: 'cab-1', point: `port-${p}` }, data: { powerW: 150 + ((minute * p) % 40), energyWh: minute * p } });
+    out.push(untyped({ class: 'charging', type: 'charging.meter', source: { device: 'cab-1', point: `port-${p}` }, data: { powerW: 150 + ((minute * p) % 40), energyWh: minute * p } }));
   }
   const cls: EventClass = 'access';
-  out.push({ class: cls, type: 'access.granted', source: { device: `reader-${minute % 4}` }, data: { credential: `card-${minute % 97}`, door: `door-${minute % 4}` } });
-  out.push({ class: 'device', type: 'lock.state', source: { device: `lock-${minute % 8}` }, data: { locked: minute % 2 === 0, battery: 80 } });
-  if (minute % 15 === 0) out.push({ class: 'alarm', type: 'alarm.raised', source: { device: 'panel-1', point: `zone-${minute % 9}` }, data: { code: 'BA', minute } });
+  out.push(untyped({ class: cls, type: 'access.granted', source: { device: `reader-${minute % 4}` }, data: { credential: `card-${minute % 97}`, door: `door-${minute % 4}` } }));
+  out.push(untyped({ class: 'device', type: 'lock.state', source: { device: `lock-${minute % 8}` }, data: { locked: minute % 2 === 0, battery: 80 } }));
+  if (minute % 15 === 0) out.push(untyped({ class: 'alarm', type: 'alarm.raised', source: { device: 'panel-1', point: `zone-${minute % 9}` }, data: { code: 'BA', minute } }));
   return out;
 }
 

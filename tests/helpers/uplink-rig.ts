@@ -12,6 +12,7 @@ import { secretsFrom, type Secrets } from '../../config/load.js';
 import { UplinkConfig, type OutboxConfig } from '../../config/schema.js';
 import { systemClock, type Clock } from '../../gateway/core/clock.js';
 import type { Envelope, EventClass, EventInput } from '../../gateway/core/events.js';
+import { untyped } from './untyped-event.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { topicRoot } from '../../gateway/core/topics.js';
 import { Uplink, type UplinkOptions } from '../../gateway/uplink/uplink.js';
@@ -81,7 +82,7 @@ const CLASSES: EventClass[] = ['access', 'device', 'charging', 'alarm', 'system'
 
 /** A plausible event; the class cycles unless given. */
 export function testEvent(i: number, cls: EventClass = CLASSES[i % CLASSES.length]!): EventInput {
-  return { class: cls, type: `${cls === 'alarm' ? 'alarm' : 'test'}.tick`, source: { device: `dev-${i % 7}`, point: `p${i % 3}` }, data: { i, pad: 'x'.repeat(40 + (i % 50)) } };
+  return untyped({ class: cls, type: `${cls === 'alarm' ? 'alarm' : 'test'}.tick`, source: { device: `dev-${i % 7}`, point: `p${i % 3}` }, data: { i, pad: 'x'.repeat(40 + (i % 50)) } });
 }
 
 export interface Load {

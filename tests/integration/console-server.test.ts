@@ -8,7 +8,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
-import { ConsoleRig, PASSWORD } from '../helpers/console-rig.js';
+import { ConsoleRig, PASSWORD, type Reply } from '../helpers/console-rig.js';
+import { waitFor } from '../helpers/wait.js';
+import { untyped } from '../helpers/untyped-event.js';
 
 /** The token of the setup link the console wrote to its data dir. */
 const setupToken = (rig: ConsoleRig): string => /#([A-Za-z0-9_-]+)$/.exec(readFileSync(join(rig.dir, 'console-setup-link.txt'), 'utf8').trim())![1]!;
@@ -212,7 +214,7 @@ describe('console server (HTTPS)', () => {
         if (msg.type === 'event' && msg.envelope.type === 'access.granted') resolve(msg);
       });
     });
-    await rig.outbox.record({ class: 'access', type: 'access.granted', source: { device: 'gate-1' }, data: { door: 'gate-1' } });
+    await rig.outbox.record(untyped({ class: 'access', type: 'access.granted', source: { device: 'gate-1' }, data: { door: 'gate-1' } }));
     const msg = await got;
     expect(msg.class).toBe('access');
     ws!.close();

@@ -24,6 +24,7 @@ import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 import { validateMessage } from '../helpers/asyncapi.js';
 import { waitFor } from '../helpers/wait.js';
 import type { AccessInstance } from '../../gateway/access/create-access.js';
+import { untyped } from '../helpers/untyped-event.js';
 
 const ALICE = '04A1B2C3D4E5F6';
 const secrets = secretsFrom({ 'osdp.gate-in': '00112233445566778899aabbccddeeff' });
@@ -101,7 +102,7 @@ describe('a gateway on a full disk', () => {
     // Keep recording until the reserve's room is spent: then it is refused, coded.
     let refused: unknown;
     for (let i = 0; i < 5000 && !refused; i++) {
-      refused = await gateway.outbox.record({ class: 'alarm', type: 'test.burglary', source: { device: 'panel-1' }, data: { i, pad: 'x'.repeat(200) } }).then(() => undefined, (e: unknown) => e);
+      refused = await gateway.outbox.record(untyped({ class: 'alarm', type: 'test.burglary', source: { device: 'panel-1' }, data: { i, pad: 'x'.repeat(200) } })).then(() => undefined, (e: unknown) => e);
     }
     expect(isGatehouseError(refused, 'OUTBOX_DISK_FULL')).toBe(true);
     const status = gateway.status() as { outbox: { diskFull: { since: string } | null; reserveHeld: boolean } };
@@ -124,7 +125,7 @@ describe('a gateway on a full disk', () => {
     timers.advance(5000);
     expect(gateway.outbox.stats().diskFull).toBeNull();
     expect(gateway.alarms.manager.get(alarm!.id)).toMatchObject({ active: false, state: 'cleared' });
-    await expect(gateway.outbox.record({ class: 'alarm', type: 'test.burglary', source: { device: 'panel-1' }, data: { after: true } })).resolves.toMatchObject({ seq: expect.any(Number) });
+    await expect(gateway.outbox.record(untyped({ class: 'alarm', type: 'test.burglary', source: { device: 'panel-1' }, data: { after: true } }))).resolves.toMatchObject({ seq: expect.any(Number) });
 
     await waitFor(() => events.some((e) => e.type === 'outbox.disk_full' && e.data.state === 'recovered'), 'the recovery report at the platform', 20_000);
     const reports = events.filter((e) => e.type === 'outbox.disk_full');

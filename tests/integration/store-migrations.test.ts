@@ -86,7 +86,7 @@ describe('a database written by the release before the registry', () => {
     expect(outbox.readEvents(0, 100).map((r) => (JSON.parse(r.body) as { type: string }).type)).toEqual(['gateway.started', 'access.granted']);
     expect(outbox.readStates()).toEqual([{ device: 'door-1', body: expect.stringContaining('"locked":true') }]);
     // The sequence goes on where the old release left it.
-    await expect(outbox.record({ class: 'system', type: 'gateway.started', source: { device: 'gateway' }, data: {} })).resolves.toMatchObject({ seq: 3 });
+    await expect(outbox.record({ class: 'system', type: 'gateway.started', source: { device: 'gateway' }, data: { version: '0.1.0', failed: [] } })).resolves.toMatchObject({ seq: 3 });
 
     const accounts = new Accounts(outbox.scope('console'), () => clock.now());
     expect(await accounts.check('fixture-admin', 'fixture-password-1234')).toMatchObject({ ok: true, user: { role: 'admin' } });

@@ -11,7 +11,7 @@ import { ManualClock } from '../../gateway/core/clock.js';
 import { silentLogger } from '../../gateway/core/log.js';
 import { AccessService, type Decider, type Decision, type DecisionRequest, type ReaderLine } from '../../gateway/access/access-service.js';
 import { doorCommands } from '../../gateway/access/door-commands.js';
-import type { EventInput } from '../../gateway/core/events.js';
+import type { AnyEventInput, EventInput } from '../../gateway/core/events.js';
 import type { OutputControl, ReaderEvent } from '../../drivers/osdp/types.js';
 import { rawFromCardHex } from '../../drivers/osdp/card.js';
 import { FakeAlarmSink } from '../helpers/fake-alarm-sink.js';
@@ -46,7 +46,7 @@ const config = CompoundConfig.parse({
 function rig(decide: (r: DecisionRequest) => ReturnType<Decider['decide']>) {
   const clock = new ManualClock();
   const line = new FakeLine();
-  const events: EventInput[] = [];
+  const events: AnyEventInput[] = [];
   const requests: DecisionRequest[] = [];
   const passages: unknown[] = [];
   let uplink = true;

@@ -87,7 +87,7 @@ describe('declared alarm kinds', () => {
   });
 
   it('reportCondition: the condition of a raw alarm event is its type, its data without active/priority; a failing sink is logged, not thrown', () => {
-    const e = { class: 'alarm' as const, type: 'door.held_open', source: { device: 'lobby' }, data: { door: 'lobby', active: true, priority: 'medium', openMs: 45_000 } };
+    const e = { class: 'alarm' as const, type: 'door.held_open' as const, source: { device: 'lobby' }, data: { door: 'lobby', active: true, priority: 'medium', openMs: 45_000 } };
     expect(conditionOfEvent(e)).toEqual({ kind: 'door.held_open', source: { device: 'lobby' }, active: true, data: { door: 'lobby', openMs: 45_000 } });
     expect(conditionOfEvent({ ...e, data: { door: 'lobby', active: false } }).active).toBe(false);
     const throwing = { raise: () => { throw new Error('bug'); }, clear: () => { throw new Error('bug'); } };

@@ -17,6 +17,7 @@ import { LockConfig } from '../../config/schema.js';
 import { MemoryTransport } from '../../drivers/smartlock/memory-transport.js';
 import { lockTopics } from '../../drivers/smartlock/topics.js';
 import { FakeAlarmSink } from '../helpers/fake-alarm-sink.js';
+import { untyped } from '../helpers/untyped-event.js';
 
 type Json = Record<string, unknown>;
 const ROOT = 'gatehouse/v1/maple-court/gw-1';
@@ -166,7 +167,7 @@ describe('what the gateway really records validates', () => {
     const clock = new ManualClock();
     const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0, maxBytes: 64 * 1024 } });
     const filler = 'x'.repeat(200);
-    await Promise.all(Array.from({ length: 600 }, (_, i) => outbox.record({ class: 'device', type: 'lock.battery_low', source: { device: 'flat-a' }, data: { lock: 'flat-a', level: i % 100, pad: filler } })));
+    await Promise.all(Array.from({ length: 600 }, (_, i) => outbox.record(untyped({ class: 'device', type: 'lock.battery_low', source: { device: 'flat-a' }, data: { lock: 'flat-a', level: i % 100, pad: filler } }))));
     // The shapes app.ts records (it cannot be imported here without the whole daemon).
     await outbox.record({ class: 'system', type: 'gateway.started', source: { device: 'gateway' }, data: { version: '0.1.0', failed: ['uplink'] } });
     await outbox.record({ class: 'system', type: 'component.failed', source: { device: 'gateway', point: 'uplink' }, data: { component: 'uplink', error: 'no uplink' } });

@@ -9,7 +9,7 @@ import { decodePollFields } from '../../drivers/cabinet/reading-decode.js';
 import type { CabinetReading, PortReading } from '../../drivers/cabinet/types.js';
 import { FAULT_REPORT_MS, FaultReporter } from '../../gateway/charging/cabinet-supervision.js';
 import { SafetyInterlock } from '../../gateway/charging/safety.js';
-import type { EventInput } from '../../gateway/core/events.js';
+import type { AnyEventInput } from '../../gateway/core/events.js';
 
 const hex = (s: string): number[] => s.trim().split(/\s+/).map((h) => parseInt(h, 16));
 const PORT3 = hex('0002 0222 0140 00AF 0001 1170 013B 1234 5678 0000 0190 0000 0000 0000 0000 0000');
@@ -128,7 +128,7 @@ describe('supervision rules', () => {
 
 describe('FaultReporter', () => {
   it('reports a fault once, then at most every FAULT_REPORT_MS with the repeats; a new raw value at once', () => {
-    const out: EventInput[] = [];
+    const out: AnyEventInput[] = [];
     const r = new FaultReporter('c', (e) => out.push(e));
     const f = { field: 'smoke', address: 0xf3, raw: 2, safety: true, message: 'smoke must be 0 or 1, got 2' };
     for (let t = 0; t < 100; t++) r.report([f], t * 1000);

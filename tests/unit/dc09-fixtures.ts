@@ -1,6 +1,6 @@
 /** Shared fakes for the DC-09 tests: an AlarmSink and an outbox that remember what they got. */
 import type { Alarm, AlarmCondition, AlarmSink } from '../../gateway/alarms/types.js';
-import type { EventInput, EventSource } from '../../gateway/core/events.js';
+import type { AnyEventInput, EventInput, EventSource } from '../../gateway/core/events.js';
 import { Dc09PanelConfig, Dc09ReceiverConfig } from '../../config/perimeter-schema.js';
 
 export class FakeSink implements AlarmSink {
@@ -31,8 +31,8 @@ export class FakeSink implements AlarmSink {
 
 export class FakeOutbox {
   /** Everything recorded but the panels' presence (device.online/offline), which has tests of its own. */
-  readonly events: EventInput[] = [];
-  readonly presence: EventInput[] = [];
+  readonly events: AnyEventInput[] = [];
+  readonly presence: AnyEventInput[] = [];
   record(input: EventInput): Promise<unknown> {
     if (input.type === 'device.online' || input.type === 'device.offline') this.presence.push(input);
     else this.events.push(input);

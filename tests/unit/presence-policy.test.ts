@@ -52,7 +52,7 @@ describe('PresencePolicy', () => {
   const lock = (id = 'flat-1', p: { track: PresencePolicy['track'] } = policy): DevicePresence => {
     return p.track(id, 'lock', (a) => {
       const source = { device: id };
-      const data = a.online ? { family: 'lock' } : { family: 'lock', reason: a.reason };
+      const data = a.online ? { family: 'lock' as const } : { family: 'lock' as const, reason: a.reason };
       void outbox.record({ class: 'device', type: a.online ? 'device.online' : 'device.offline', source, data });
       reportCondition(manager, { kind: 'device.offline', source, active: !a.online, data }, silentLogger());
     });
