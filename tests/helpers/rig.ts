@@ -51,6 +51,11 @@ export interface Rig {
   platform: Platform;
   config: CompoundConfig;
   dir: string;
+  /**
+   * A new Gateway on the same data dir and compound file, started: a restart as `gatehouse
+   * run` does it (stops the current one first if it still runs). `rig.gateway` is the new one.
+   */
+  restartGateway(): Promise<Gateway>;
   /** A family's component, as the gateway holds it. */
   family<K extends FamilyName>(name: K): Gateway[K];
   /** Stops the gateway, the platform client and Mosquitto, and removes the data dir. Idempotent. */
@@ -88,11 +93,18 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
     gateway = new Gateway({ ...opts.gateway, config, secrets: secretsFrom(opts.secrets ?? {}), dataDir: dir, logs });
     platform = await Platform.connect(broker.url, gateway.root, { clientId: `platform-${name}`, ...opts.platform });
     if (opts.start !== false) await gateway.start();
-    const g = gateway;
-    return {
-      broker, gateway: g, platform, config, dir, stop,
-      family: <K extends FamilyName>(family: K): Gateway[K] => g[family],
+    const make = () => new Gateway({ ...opts.gateway, config, secrets: secretsFrom(opts.secrets ?? {}), dataDir: dir!, logs });
+    const rig: Rig = {
+      broker, gateway, platform, config, dir, stop,
+      restartGateway: async () => {
+        await rig.gateway.stop();
+        rig.gateway = gateway = make();
+        await rig.gateway.start();
+        return rig.gateway;
+      },
+      family: <K extends FamilyName>(family: K): Gateway[K] => rig.gateway[family],
     };
+    return rig;
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
