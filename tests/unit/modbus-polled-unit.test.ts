@@ -19,7 +19,10 @@ function rig() {
   const clock = new ManualClock();
   const transport = new FakeModbusTransport();
   // Three misses make a unit dead; its probes then wait 1, 2, 4, 8 s.
-  const bus = new ModbusBus({ transport, name: 'line', timeoutMs: 100, probeTimeoutMs: 100, retries: 0, deadAfter: 3, backoff: { minMs: 1000, maxMs: 8000 }, clock, timers: clock, log: silentLogger() });
+  const bus = new ModbusBus({
+    transport, name: 'line', timeoutMs: 100, probeTimeoutMs: 100, retries: 0, deadAfter: 3, backoff: { minMs: 1000, maxMs: 8000 },
+    clock, timers: clock, log: silentLogger(),
+  });
   /** Monotonic time of every request that reached the wire, per unit id. */
   const wire = new Map<number, number[]>();
   const read = transport.read.bind(transport);
@@ -31,7 +34,8 @@ function rig() {
   const add = (unitId: number, extra: Partial<PolledUnitOptions<number[]>> = {}) => {
     const u = { unit: undefined as unknown as PolledUnit<number[]>, said: [] as string[], readings: 0, bad: [] as string[], forgets: 0 };
     u.unit = new PolledUnit<number[]>({
-      id: `unit-${unitId}`, unitId, pollMs: POLL_MS, bus, clock, timers: clock, log: silentLogger(), family: 'module', logKey: 'module', label: 'test unit',
+      id: `unit-${unitId}`, unitId, pollMs: POLL_MS, bus, clock, timers: clock, log: silentLogger(),
+      family: 'module', logKey: 'module', label: 'test unit',
       announce: (a) => u.said.push(a.online ? 'online' : `offline:${a.reason ?? ''}`),
       read: () => bus.read(unitId, 3, 0, 1),
       onReading: () => void u.readings++,
