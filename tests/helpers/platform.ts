@@ -117,7 +117,8 @@ export class Platform {
     const id = opts.id ?? `c-${randomBytes(6).toString('hex')}`;
     const since = this.messages.length;
     await this.send(name, JSON.stringify({ id, args, ...opts.extra }));
-    return waitFor(() => this.replies(since).find((r) => r.id === id), `answer to ${name} (${id})`, opts.timeoutMs ?? 10_000);
+    const detail = () => ({ connected: this.client.connected, since: this.messages.slice(since).map((m) => m.sub).slice(-20) });
+    return waitFor(() => this.replies(since).find((r) => r.id === id), `answer to ${name} (${id})`, opts.timeoutMs ?? 10_000, detail);
   }
 
   /**

@@ -10,11 +10,19 @@
  * marked as decided offline, each valid against docs/asyncapi.yaml, with no card number.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { secretsFrom } from '../../config/load.js';
+import { CompoundConfig } from '../../config/schema.js';
+import { Gateway } from '../../gateway/app.js';
+import { createLoggerFactory } from '../../gateway/core/log.js';
 import { startSimulatedReaders, type SimulatedReaders } from '../../sim/osdp/index.js';
 import { validateMessage } from '../helpers/asyncapi.js';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { createPtyPair, type PtyPair } from '../helpers/pty.js';
-import { startRig, type Rig } from '../helpers/rig.js';
 import { waitFor } from '../helpers/wait.js';
 
 const ALICE = '1A2B3C4'; // 26-bit cards: 7 hex digits
@@ -24,26 +32,38 @@ const MALLORY = '3FFFFFF';
 const DAVE = '0DA7E00'; // card + PIN
 
 describe('access control end to end', () => {
-  let rig: Rig;
+  let broker: Mosquitto;
   let pty: PtyPair;
   let sim: SimulatedReaders;
-  const messages = () => rig.platform.json();
-  const access = () => rig.family('access');
+  let gateway: Gateway;
+  let platform: MqttClient;
+  let dir: string;
+  const messages: { topic: string; body: Record<string, unknown>; raw: string }[] = [];
   const keyIn = randomBytes(16);
   const keyOut = randomBytes(16);
 
   /** Events recorded in the outbox and not yet delivered (the uplink is down). */
-  const recorded = (type: string) => rig.gateway.outbox.db.prepare('SELECT body FROM events').all().filter((r) => (JSON.parse(String((r as { body: string }).body)) as { type: string }).type === type).length;
-  const evts = (type?: string) => messages().filter((m) => m.topic.includes('/evt/') && (type === undefined || m.body.type === type));
-  // Generous: right after the broker restart the gateway may still be draining its backlog.
-  const command = (name: string, args: Record<string, unknown>) => rig.platform.command(name, args, { timeoutMs: 30_000 });
+  const recorded = (type: string) => gateway.outbox.db.prepare('SELECT body FROM events').all().filter((r) => (JSON.parse(String((r as { body: string }).body)) as { type: string }).type === type).length;
+  const evts = (type?: string) => messages.filter((m) => m.topic.includes('/evt/') && (type === undefined || m.body.type === type));
+  const command = async (name: string, args: Record<string, unknown>) => {
+    const id = `c-${randomBytes(6).toString('hex')}`;
+    await platform.publishAsync(`${gateway.root}/cmd/${name}`, JSON.stringify({ id, args }), { qos: 1 });
+    // Generous: right after the broker restart the gateway may still be draining its backlog.
+    return waitFor(() => messages.find((m) => m.topic.endsWith(`/cmd/${name}/res`) && m.body.id === id)?.body, `answer to ${name}`, 30_000);
+  };
 
   beforeAll(async () => {
+    broker = await startMosquitto({ persistence: true });
     pty = await createPtyPair();
     sim = await startSimulatedReaders({ path: pty.b, baudRate: 115_200, readers: [{ address: 1, key: keyIn }, { address: 2, key: keyOut }] });
-    const config = {
+    dir = mkdtempSync(join(tmpdir(), 'gh-access-e2e-'));
+    const config = CompoundConfig.parse({
       compound: { id: 'access-court' },
-      uplink: { keepaliveSeconds: 5, ackTimeoutMs: 2000, connectTimeoutMs: 2000, backoff: { minMs: 50, maxMs: 300 } },
+      gateway: { id: 'gw-1' },
+      broker: { port: 0 },
+      console: { enabled: false },
+      uplink: { url: broker.url, keepaliveSeconds: 5, ackTimeoutMs: 2000, connectTimeoutMs: 2000, backoff: { minMs: 50, maxMs: 300 } },
+      log: { level: 'silent' },
       osdpBuses: [{ id: 'rs485-1', path: pty.a }],
       readers: [
         { id: 'gate-in', bus: 'rs485-1', address: 1 },
@@ -51,23 +71,29 @@ describe('access control end to end', () => {
       ],
       doors: [{ id: 'main-gate', entryReader: 'gate-in', exitReader: 'gate-out', lock: { reader: 'gate-in', index: 0 }, contact: { reader: 'gate-in', index: 0 }, exitButton: { reader: 'gate-in', index: 1 }, unlockMs: 3000, heldOpenMs: 1500 }],
       access: { doorGroups: { residents: ['main-gate'] } },
-    };
-    const secrets = { 'osdp.gate-in': keyIn.toString('hex'), 'osdp.gate-out': keyOut.toString('hex') };
-    rig = await startRig({
-      name: 'access-e2e', config, secrets,
-      // A persistent platform session: what the gateway sends while it reconnects is queued for it.
-      mosquitto: { persistence: true },
-      platform: { clientId: 'platform-access', clean: false },
     });
-    const online = (r: string) => rig.platform.everState(r, (s) => s.online === true && s.secure === true);
+    const secrets = secretsFrom({ 'osdp.gate-in': keyIn.toString('hex'), 'osdp.gate-out': keyOut.toString('hex') });
+    gateway = new Gateway({ config, secrets, dataDir: dir, logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }) });
+    // A persistent platform session: what the gateway sends while it reconnects is queued for it.
+    platform = await mqtt.connectAsync(broker.url, { clientId: 'platform-access', clean: false, reconnectPeriod: 100 });
+    platform.on('message', (topic, payload) => {
+      const raw = payload.toString();
+      if (!raw) return;
+      messages.push({ topic, raw, body: JSON.parse(raw) as Record<string, unknown> });
+    });
+    await platform.subscribeAsync(`${gateway.root}/#`, { qos: 1 });
+    await gateway.start();
+    const online = (r: string) => messages.some((m) => m.topic.endsWith(`/state/${r}`) && m.body.online === true && m.body.secure === true);
     await waitFor(() => online('gate-in') && online('gate-out'), 'both readers online over the secure channel', 20_000);
   }, 60_000);
 
   afterAll(async () => {
-    await rig?.gateway.stop();
+    await gateway?.stop();
     await sim?.close();
     await pty?.stop();
-    await rig?.stop();
+    await platform?.endAsync(true);
+    await broker?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('syncs a chunked snapshot and a delta from the platform, and reports the version it holds', async () => {
@@ -88,13 +114,13 @@ describe('access control end to end', () => {
     expect(resent).toMatchObject({ ok: true, result: { applied: false, version: 8 } });
     const gap = await command('access.credentials.delta', { fromVersion: 9, toVersion: 10, changes: [] });
     expect(gap).toMatchObject({ ok: false, error: { code: 'ACCESS_VERSION_MISMATCH', details: { current: 8 } } });
-    await waitFor(() => messages().filter((m) => m.topic.endsWith('/state/access')).at(-1)?.body.version === 8, 'state/access at version 8');
-    expect(messages().filter((m) => m.topic.endsWith('/state/access')).at(-1)!.body).toMatchObject({ version: 8, count: 3 });
+    await waitFor(() => messages.filter((m) => m.topic.endsWith('/state/access')).at(-1)?.body.version === 8, 'state/access at version 8');
+    expect(messages.filter((m) => m.topic.endsWith('/state/access')).at(-1)!.body).toMatchObject({ version: 8, count: 3 });
   });
 
   it('decides at the door with the uplink down, and delivers every event when it returns', async () => {
-    await rig.broker.stop();
-    await waitFor(() => rig.gateway.uplink?.status().connected === false, 'the gateway to notice the uplink is down');
+    await broker.stop();
+    await waitFor(() => gateway.uplink?.status().connected === false, 'the gateway to notice the uplink is down');
     const before = evts().length;
     const door = sim.door(1);
     const reader = sim.reader(1);
@@ -118,14 +144,14 @@ describe('access control end to end', () => {
     door.shut();
     sim.reader(2).setTamper(true);
     sim.reader(2).unplug();
-    await waitFor(() => access().service.states().readers['gate-out'] && (access().service.states().readers['gate-out'] as { online: boolean }).online === false ? true : undefined, 'the exit reader reported offline', 10_000);
+    await waitFor(() => gateway.access.service.states().readers['gate-out'] && (gateway.access.service.states().readers['gate-out'] as { online: boolean }).online === false ? true : undefined, 'the exit reader reported offline', 10_000);
     sim.reader(2).setTamper(false);
     sim.reader(2).plug();
-    await waitFor(() => (access().service.states().readers['gate-out'] as { online: boolean }).online || undefined, 'the exit reader back online', 15_000);
+    await waitFor(() => (gateway.access.service.states().readers['gate-out'] as { online: boolean }).online || undefined, 'the exit reader back online', 15_000);
     expect(releases()).toBe(released + 1); // only the exit grant released the lock
     expect(evts().length).toBe(before); // nothing reached the platform while the broker was down
 
-    await rig.broker.restart();
+    await broker.restart();
     const want = ['access.granted', 'access.denied', 'door.opened', 'door.closed', 'door.held_open', 'door.forced', 'reader.tamper', 'reader.offline', 'device.offline', 'device.online'];
     await waitFor(() => want.every((t) => evts(t).some((m) => m.raw.includes('"active":false') || !['door.held_open', 'door.forced', 'reader.tamper', 'reader.offline'].includes(t))), 'every access event delivered after the uplink returned', 20_000, () => [...new Set(evts().map((m) => m.body.type))]);
 
@@ -142,7 +168,7 @@ describe('access control end to end', () => {
 
     // Every message valid; seq contiguous per class order; no card number anywhere.
     // What the gateway published (the platform's own command requests are on cmd/{name}).
-    for (const m of messages().filter((x) => !/\/cmd\/[^/]+$/.test(x.topic))) {
+    for (const m of messages.filter((x) => !/\/cmd\/[^/]+$/.test(x.topic))) {
       const v = validateMessage(m.topic, m.raw);
       expect(v.errors, `${m.topic} ${m.raw}`).toEqual([]);
       for (const card of [ALICE, BOB, CAROL, MALLORY]) expect(m.raw).not.toContain(card);
