@@ -56,7 +56,6 @@ export class CabinetService {
   private readonly units = new Map<string, CabinetUnit>();
   /** Per bus key: unit id -> cabinet. */
   private readonly byBus = new Map<string, Map<number, CabinetUnit>>();
-  private readonly listeners: (() => void)[] = [];
   private running = false;
 
   constructor(private readonly opts: CabinetServiceOptions) {
@@ -100,18 +99,8 @@ export class CabinetService {
   start(): void {
     if (this.running) return;
     this.running = true;
-    for (const [key, bus] of this.buses) {
-      const units = this.byBus.get(key)!;
-      const offline = (unitId: number, reason: string) => units.get(unitId)?.markOffline(reason);
-      const online = (unitId: number) => units.get(unitId)?.reconnected();
-      bus.on('unitOffline', offline);
-      bus.on('unitOnline', online);
-      this.listeners.push(() => {
-        bus.off('unitOffline', offline);
-        bus.off('unitOnline', online);
-      });
-      bus.start();
-    }
+    for (const bus of this.buses.values()) bus.start();
+    // Each unit listens to its bus's unit events itself (gateway/modbus/polled-unit.ts).
     for (const u of this.units.values()) u.start();
     this.opts.log.info({ cabinets: this.units.size, buses: this.buses.size }, 'cabinet service started');
   }
@@ -120,7 +109,6 @@ export class CabinetService {
     if (!this.running) return;
     this.running = false;
     for (const u of this.units.values()) u.stop();
-    for (const off of this.listeners.splice(0)) off();
     await Promise.all([...this.buses.values()].map((b) => b.stop()));
   }
 

@@ -17,7 +17,7 @@ import { decodePollFields } from '../../drivers/cabinet/reading-decode.js';
 import { decodeIdentity, encodeCommand, identityRead, pollPlan } from '../../drivers/cabinet/registers.js';
 import type { CabinetCommand, CabinetIdentity, CabinetReading, PortReading, PortStateRead, StopReason } from '../../drivers/cabinet/types.js';
 import type { ModbusBus } from '../../drivers/modbus/bus.js';
-import type { Clock, TimerHandle, Timers } from '../core/clock.js';
+import type { Clock, Timers } from '../core/clock.js';
 import type { CommandContext } from '../commands/types.js';
 import { GatehouseError, isGatehouseError } from '../core/errors.js';
 import type { EventInput } from '../core/events.js';
@@ -30,7 +30,8 @@ import type { CabinetLatches, CabinetSerials } from './latches.js';
 import { SafetyActuator } from './cabinet-actuator.js';
 import { SafetyInterlock, energised } from './safety.js';
 import type { ChargingSessions } from './sessions.js';
-import { passThroughPresence, type DevicePresence, type PresenceTracker } from '../presence/presence-policy.js';
+import type { PresenceTracker } from '../presence/presence-policy.js';
+import { PolledUnit } from '../modbus/polled-unit.js';
 import { reportCondition } from '../alarms/report.js';
 import type { AlarmSink } from '../alarms/types.js';
 import { DEVICE_OFFLINE_ALARM } from '../presence/alarm-kinds.js';
@@ -60,8 +61,6 @@ export interface CabinetUnitDeps {
 const STATE_REFRESH_MS = 5 * 60_000;
 /** After a start command, a port still reading `plugged` is the cabinet not having switched yet, not a stop. */
 const START_GRACE_POLLS = 3;
-/** A cabinet that has never answered is reported offline only after this (the link may still be opening). */
-const BOOT_GRACE_MS = 5000;
 
 const REFUSE_START: Partial<Record<PortStateRead, string>> = {
   unknown: 'port_unknown',
@@ -75,26 +74,23 @@ const REFUSE_START: Partial<Record<PortStateRead, string>> = {
 export class CabinetUnit {
   readonly id: string;
   identity: CabinetIdentity | null = null;
-  /** null until the first poll settles. */
-  online: boolean | null = null;
   last: CabinetReading | undefined;
   private lastSeen: number | null = null;
   private readonly interlock: SafetyInterlock;
-  private timer: TimerHandle | undefined;
-  private running = false;
   /** Ports commanded off (by safety or command), until they read de-energised: not a local start. */
   private readonly stopping = new Set<number>();
   /** Monotonic time of a start command per port, for the start grace. */
   private readonly startedAt = new Map<number, number>();
   private lastStateKey: string | undefined;
   private lastStateWrite = 0;
-  private lastPollError: string | undefined;
-  private startedMono = 0;
+  /** The register read of the poll in progress, for the fault of a refused one. */
+  private reading = 0;
   /** The serial of the cabinet last identified on this unit id: a different one is a replaced cabinet. */
   private knownSerial: string | undefined;
   private readonly faults: FaultReporter;
   private readonly actuator: SafetyActuator;
-  private readonly presence: DevicePresence;
+  /** The poll schedule, presence and the bus's unit events (gateway/modbus/polled-unit.ts). */
+  private readonly poller: PolledUnit<Omit<CabinetReading, 'cabinet' | 'at'>>;
 
   constructor(private readonly d: CabinetUnitDeps) {
     this.id = d.cfg.id;
@@ -110,13 +106,29 @@ export class CabinetUnit {
       send: (cmd, why) => this.send(cmd, why), record: (e) => this.record(e), sink: d.sink, stopping: (port) => this.stopping.add(port),
     }, latch?.reason ?? null);
     this.faults = new FaultReporter(this.id, (e) => this.record(e));
-    this.presence = (d.presence ?? passThroughPresence).track(this.id, 'cabinet', (a) => {
-      const e = presenceEvent(this.id, a.online, a.reason);
-      this.record(e);
-      // One device.offline alarm per announced outage, after the raw event.
-      reportCondition(d.sink, { kind: DEVICE_OFFLINE_ALARM.kind, source: e.source, active: !a.online, data: { ...e.data } }, d.log);
-      this.writeState(true);
+    this.poller = new PolledUnit({
+      id: this.id, unitId: d.cfg.unitId, pollMs: d.cfg.pollMs, bus: d.bus, clock: d.clock, timers: d.timers, log: d.log,
+      family: 'cabinet', logKey: 'cabinet', label: 'cabinet', ...(d.presence ? { presence: d.presence } : {}),
+      announce: (a) => {
+        const e = presenceEvent(this.id, a.online, a.reason);
+        this.record(e);
+        // One device.offline alarm per announced outage, after the raw event.
+        reportCondition(d.sink, { kind: DEVICE_OFFLINE_ALARM.kind, source: e.source, active: !a.online, data: { ...e.data } }, d.log);
+        this.writeState(true);
+      },
+      read: () => this.read(),
+      // Looked up on each poll: the bench wraps onReading to time it.
+      onReading: (r, at) => this.onReading({ cabinet: this.id, at, ...r }),
+      answeredBadly: (err, code) => this.answeredBadly(err, code),
+      // Offline, or answering again after being dead: read its identification before the next poll (it may have been replaced).
+      forget: () => (this.identity = null),
+      wentOffline: () => this.writeState(true),
     });
+  }
+
+  /** null until the first poll settles. */
+  get online(): boolean | null {
+    return this.poller.online;
   }
 
   get portCount(): number {
@@ -124,63 +136,36 @@ export class CabinetUnit {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.startedMono = this.d.clock.monotonic();
-    this.schedule(0);
+    this.poller.start();
   }
 
   stop(): void {
-    this.running = false;
-    this.timer?.cancel();
-    this.timer = undefined;
+    this.poller.stop();
   }
 
   /** The bus says the unit stopped answering (or the link is down). */
   markOffline(reason: string): void {
-    this.identity = null;
-    if (this.online === false) return;
-    this.online = false;
-    this.d.log.warn({ cabinet: this.id, reason }, 'cabinet offline');
-    this.presence.observe(false, reason);
-    this.writeState(true);
+    this.poller.markOffline(reason);
   }
 
-  /** The unit answers again: read its identification before the next poll (it may have been replaced). */
-  reconnected(): void {
-    this.identity = null;
-  }
-
-  private schedule(ms: number): void {
-    if (!this.running) return;
-    this.timer = this.d.timers.setTimeout(() => void this.poll(), ms);
-  }
-
-  private async poll(): Promise<void> {
-    const began = this.d.clock.monotonic();
+  /** The reads of one poll: the identification first when it is not known (yet, or any more). */
+  private async read(): Promise<Omit<CabinetReading, 'cabinet' | 'at'>> {
     const { bus, cfg } = this.d;
-    let reading = 0;
-    try {
-      if (!this.identity) {
-        const r = identityRead();
-        reading = r.address;
-        this.identity = decodeIdentity(await bus.read(cfg.unitId, r.fc, r.address, r.count, { priority: 'normal' }));
-        this.identified(this.identity);
-      }
-      const n = this.portCount;
-      const answers: number[][] = [];
-      for (const r of pollPlan(n)) {
-        reading = r.address;
-        answers.push(await bus.read(cfg.unitId, r.fc, r.address, r.count, { priority: 'normal' }));
-      }
-      const { status, ports, faults } = decodePollFields(n, answers);
-      this.lastPollError = undefined;
-      if (this.running) this.onReading({ cabinet: this.id, at: this.d.clock.monotonic(), status, ports, ...(faults.length ? { faults } : {}) });
-    } catch (err) {
-      if (this.running) this.onPollError(err, reading);
-    } finally {
-      this.schedule(Math.max(0, cfg.pollMs - (this.d.clock.monotonic() - began)));
+    this.reading = 0;
+    if (!this.identity) {
+      const r = identityRead();
+      this.reading = r.address;
+      this.identity = decodeIdentity(await bus.read(cfg.unitId, r.fc, r.address, r.count, { priority: 'normal' }));
+      this.identified(this.identity);
     }
+    const n = this.portCount;
+    const answers: number[][] = [];
+    for (const r of pollPlan(n)) {
+      this.reading = r.address;
+      answers.push(await bus.read(cfg.unitId, r.fc, r.address, r.count, { priority: 'normal' }));
+    }
+    const { status, ports, faults } = decodePollFields(n, answers);
+    return { status, ports, ...(faults.length ? { faults } : {}) };
   }
 
   private identified(identity: CabinetIdentity): void {
@@ -200,28 +185,20 @@ export class CabinetUnit {
     }
   }
 
-  /** `address`: the register read that failed. */
-  private onPollError(err: unknown, address: number): void {
-    const code = isGatehouseError(err) ? err.code : 'INTERNAL';
+  /**
+   * The cabinet answers, but not with its safety registers: never act on a reading we
+   * cannot trust, count the poll as blind (towards unsupervised), and read the identity
+   * again in case the map changed.
+   */
+  private answeredBadly(err: unknown, code: string): void {
+    if (code === 'DEVICE_PROTOCOL') this.identity = null;
     const message = (err as Error).message;
-    if (code === 'DEVICE_PROTOCOL' || code === 'DEVICE_REFUSED') {
-      // The cabinet answers, but not with its safety registers: never act on a reading we
-      // cannot trust, count the poll as blind (towards unsupervised), and read the identity
-      // again in case the map changed.
-      if (code === 'DEVICE_PROTOCOL') this.identity = null;
-      const modbusCode = isGatehouseError(err) ? err.details?.modbusCode : undefined;
-      const fault: ProtocolFault = { field: 'poll', address, safety: true, message, ...(typeof modbusCode === 'number' ? { modbusCode } : {}) };
-      this.faults.report([fault], this.d.clock.monotonic());
-      // Only a unit identified as a cabinet once (now or before a restart) may be cut blind:
-      // a wrong unit id pointing at another kind of device must not get register writes.
-      if (this.knownSerial !== undefined) this.actuator.apply(this.interlock.blind(this.d.clock.monotonic()), this.last);
-    } else if (this.online === null && this.d.clock.monotonic() - this.startedMono < Math.max(BOOT_GRACE_MS, 3 * this.d.cfg.pollMs)) {
-      // Still opening the link at start-up: not news yet.
-    } else if (code === 'DEVICE_OFFLINE' || !this.d.bus.isReachable(this.d.cfg.unitId)) {
-      this.markOffline(code === 'DEVICE_OFFLINE' ? 'no_answer' : 'bus_down');
-    }
-    if (this.lastPollError !== message) this.d.log.warn({ cabinet: this.id, code, err: message }, 'cabinet poll failed');
-    this.lastPollError = message;
+    const modbusCode = isGatehouseError(err) ? err.details?.modbusCode : undefined;
+    const fault: ProtocolFault = { field: 'poll', address: this.reading, safety: true, message, ...(typeof modbusCode === 'number' ? { modbusCode } : {}) };
+    this.faults.report([fault], this.d.clock.monotonic());
+    // Only a unit identified as a cabinet once (now or before a restart) may be cut blind:
+    // a wrong unit id pointing at another kind of device must not get register writes.
+    if (this.knownSerial !== undefined) this.actuator.apply(this.interlock.blind(this.d.clock.monotonic()), this.last);
   }
 
   /** Safety first (writes issued, not awaited), then events, sessions and state. */
@@ -231,11 +208,7 @@ export class CabinetUnit {
     const actions = this.interlock.evaluate(reading, sessions.forSafety(this.id), mono);
     const stopReasons = this.actuator.apply(actions, reading, false);
     // Everything below only informs: the power actions are already queued on the bus.
-    if (this.online !== true) {
-      this.online = true;
-      this.d.log.info({ cabinet: this.id, identity: this.identity }, 'cabinet online');
-      this.presence.observe(true);
-    }
+    this.poller.answered({ identity: this.identity });
     this.actuator.inform(actions);
     if (reading.faults) this.faults.report(reading.faults.map(fromFieldFault), mono);
     for (const [port, reason] of stopReasons) {
@@ -404,7 +377,7 @@ export class CabinetUnit {
 
   private writeState(force: boolean): void {
     const active = new Map(this.d.sessions.list(this.id).map((s) => [s.port, s.sessionId]));
-    const body = cabinetState(this.presence.announced === true, this.last, this.interlock.latched(), active, this.lastSeen, this.interlock.unsupervised());
+    const body = cabinetState(this.poller.presence.announced === true, this.last, this.interlock.latched(), active, this.lastSeen, this.interlock.unsupervised());
     const key = stateKey(body);
     const mono = this.d.clock.monotonic();
     // Power and current change on every poll: rewriting retained state for each would cost a

@@ -1,19 +1,19 @@
 /**
- * One digital input module on a Modbus bus: its poll loop and its availability. Each poll
+ * One digital input module on a Modbus bus: its reads and its samples. Each poll
  * is one request for the inputs (FC 02 discrete inputs by default, or coils / one register
  * with a bit per channel) and, for modules with line supervision, one for the supervision
  * register. The samples go to the service with the poll's monotonic time, which is what
  * zone debouncing measures.
  *
- * Online/offline comes from the bus (dead-unit detection, link down), as for cabinets; a
- * module that has never answered is reported offline only after a boot grace, because the
- * link may still be opening.
+ * The poll schedule, online/offline and presence are the polled unit's
+ * (gateway/modbus/polled-unit.ts), shared with the charging cabinets.
  */
 import type { InputModuleConfig } from '../../config/schema.js';
 import type { ModbusBus } from '../../drivers/modbus/bus.js';
-import type { Clock, TimerHandle, Timers } from '../core/clock.js';
-import { isGatehouseError } from '../core/errors.js';
+import type { Clock, Timers } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
+import { PolledUnit } from '../modbus/polled-unit.js';
+import type { DevicePresence, PresenceAnnouncement, PresenceTracker } from '../presence/presence-policy.js';
 
 export interface InputModuleDeps {
   cfg: InputModuleConfig;
@@ -23,54 +23,66 @@ export interface InputModuleDeps {
   log: Logger;
   /** One poll: input bits and fault bits per channel (index = channel), at monotonic `at`. */
   onSample(inputs: readonly boolean[], faults: readonly boolean[], at: number): void;
-  onPresence(online: boolean, reason?: string): void;
+  /** Decides what of the raw online/offline is announced (gateway/presence); default: everything. */
+  presence?: PresenceTracker;
+  /** What the presence policy decided to announce. */
+  announce(a: PresenceAnnouncement): void;
 }
-
-const BOOT_GRACE_MS = 5000;
 
 /** Bit `i` of a 16-bit register word, channel 0 = LSB. */
 export const wordBits = (word: number, n: number): boolean[] => Array.from({ length: n }, (_, i) => ((word >> i) & 1) === 1);
 
 export class InputModule {
   readonly id: string;
-  online: boolean | null = null;
   /** Last inputs and faults read, for state and tests. */
   inputs: boolean[] = [];
   faults: boolean[] = [];
-  polls = 0;
-  private timer: TimerHandle | undefined;
-  private running = false;
-  private startedMono = 0;
-  private lastError: string | undefined;
+  /** The poll schedule, presence and the bus's unit events (gateway/modbus/polled-unit.ts). */
+  private readonly poller: PolledUnit<{ inputs: boolean[]; faults: boolean[] }>;
 
   constructor(private readonly d: InputModuleDeps) {
     this.id = d.cfg.id;
+    this.poller = new PolledUnit({
+      id: this.id, unitId: d.cfg.unitId, pollMs: d.cfg.pollMs, bus: d.bus, clock: d.clock, timers: d.timers, log: d.log,
+      family: 'module', logKey: 'module', label: 'input module', ...(d.presence ? { presence: d.presence } : {}),
+      announce: (a) => d.announce(a),
+      read: () => this.read(),
+      onReading: ({ inputs, faults }, at) => {
+        this.inputs = inputs;
+        this.faults = faults;
+        // Online before the zones judge the sample: their state carries the module's presence.
+        this.poller.answered();
+        d.onSample(inputs, faults, at);
+      },
+    });
+  }
+
+  /** null until the first poll settles. */
+  get online(): boolean | null {
+    return this.poller.online;
+  }
+
+  /** Answered polls. */
+  get polls(): number {
+    return this.poller.polls;
+  }
+
+  /** What the presence policy announces for this module (the module's and its zones' state). */
+  get presence(): DevicePresence {
+    return this.poller.presence;
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.startedMono = this.d.clock.monotonic();
-    this.schedule(0);
+    this.poller.start();
   }
 
   stop(): void {
-    this.running = false;
-    this.timer?.cancel();
-    this.timer = undefined;
+    this.poller.stop();
   }
 
   /** The bus says the unit stopped answering or the link is down. */
   markOffline(reason: string): void {
-    if (this.online === false) return;
-    this.online = false;
-    this.d.log.warn({ module: this.id, reason }, 'input module offline');
-    this.d.onPresence(false, reason);
-  }
-
-  private schedule(ms: number): void {
-    if (!this.running) return;
-    this.timer = this.d.timers.setTimeout(() => void this.poll(), ms);
+    this.poller.markOffline(reason);
   }
 
   /** The two reads of one poll; exported through the class for the bench's floor. */
@@ -85,38 +97,5 @@ export class InputModule {
     const s = cfg.supervision;
     if (s) faults = wordBits((await bus.read(cfg.unitId, s.table === 'holding' ? 3 : 4, s.address, 1, { priority: 'normal' }))[0]!, n);
     return { inputs, faults };
-  }
-
-  private async poll(): Promise<void> {
-    const began = this.d.clock.monotonic();
-    try {
-      const { inputs, faults } = await this.read();
-      if (!this.running) return;
-      this.polls++;
-      this.inputs = inputs;
-      this.faults = faults;
-      this.lastError = undefined;
-      if (this.online !== true) {
-        this.online = true;
-        this.d.log.info({ module: this.id }, 'input module online');
-        this.d.onPresence(true);
-      }
-      this.d.onSample(inputs, faults, this.d.clock.monotonic());
-    } catch (err) {
-      if (this.running) this.onPollError(err);
-    } finally {
-      this.schedule(Math.max(0, this.d.cfg.pollMs - (this.d.clock.monotonic() - began)));
-    }
-  }
-
-  private onPollError(err: unknown): void {
-    const code = isGatehouseError(err) ? err.code : 'INTERNAL';
-    const message = (err as Error).message;
-    const booting = this.online === null && this.d.clock.monotonic() - this.startedMono < Math.max(BOOT_GRACE_MS, 3 * this.d.cfg.pollMs);
-    if (!booting && code !== 'DEVICE_PROTOCOL' && code !== 'DEVICE_REFUSED' && (code === 'DEVICE_OFFLINE' || !this.d.bus.isReachable(this.d.cfg.unitId))) {
-      this.markOffline(code === 'DEVICE_OFFLINE' ? 'no_answer' : 'bus_down');
-    }
-    if (this.lastError !== message) this.d.log.warn({ module: this.id, code, err: message }, 'input module poll failed');
-    this.lastError = message;
   }
 }

@@ -24,7 +24,7 @@ import { InputModule } from './input-module.js';
 import { PerimeterOutputs } from './outputs.js';
 import { Partitions, type ArmResult, type PartitionStatus } from './partitions.js';
 import { ZoneLogic, type ZoneState } from './zone-logic.js';
-import { passThroughPresence, type DevicePresence, type PresenceAnnouncement, type PresenceTracker } from '../presence/presence-policy.js';
+import type { PresenceAnnouncement, PresenceTracker } from '../presence/presence-policy.js';
 import { tolerateStorageError } from '../outbox/disk-space.js';
 
 export type PerimeterBusFactory = (key: string, transport: TransportConfig) => ModbusBus;
@@ -68,25 +68,23 @@ export class PerimeterService {
   readonly outputs: PerimeterOutputs;
   readonly partitions: Partitions;
   private readonly buses = new Map<string, ModbusBus>();
-  private readonly modules = new Map<string, { cfg: InputModuleConfig; bus: ModbusBus; unit: InputModule; zones: ZoneLogic[]; presence: DevicePresence }>();
+  private readonly modules = new Map<string, { cfg: InputModuleConfig; bus: ModbusBus; unit: InputModule; zones: ZoneLogic[] }>();
   private readonly zones = new Map<string, ZoneLogic>();
   private readonly bypassTimers = new Map<string, TimerHandle>();
   private readonly published = new Map<string, string>();
-  private readonly listeners: (() => void)[] = [];
   private running = false;
 
   constructor(private readonly o: PerimeterServiceOptions) {
     for (const cfg of o.modules) {
       if (this.modules.has(cfg.id)) throw new GatehouseError('CONFIG_INVALID', `input module id "${cfg.id}" is used twice`);
       const bus = this.busFor(cfg);
-      const presence = (o.presence ?? passThroughPresence).track(cfg.id, 'module', (a) => this.announce(cfg.id, a));
-      const entry = { cfg, bus, zones: [] as ZoneLogic[], unit: undefined as unknown as InputModule, presence };
-      entry.unit = new InputModule({
-        cfg, bus, clock: o.clock, timers: o.timers, log: o.log,
-        onSample: (inputs, faults, at) => this.onSample(entry.zones, inputs, faults, at),
-        onPresence: (online, reason) => presence.observe(online, reason),
+      const zones: ZoneLogic[] = [];
+      const unit = new InputModule({
+        cfg, bus, clock: o.clock, timers: o.timers, log: o.log, ...(o.presence ? { presence: o.presence } : {}),
+        onSample: (inputs, faults, at) => this.onSample(zones, inputs, faults, at),
+        announce: (a) => this.announce(cfg.id, a),
       });
-      this.modules.set(cfg.id, entry);
+      this.modules.set(cfg.id, { cfg, bus, zones, unit });
     }
     for (const z of o.zones) {
       const m = this.modules.get(z.module);
@@ -131,13 +129,8 @@ export class PerimeterService {
     for (const m of this.modules.keys()) this.publishModule(m);
     // Before polling: a restart must come back armed before the first sample is judged.
     this.partitions.start();
-    for (const bus of this.buses.values()) {
-      const onBus = [...this.modules.values()].filter((m) => m.bus === bus);
-      const offline = (unitId: number, reason: string) => onBus.filter((m) => m.cfg.unitId === unitId).forEach((m) => m.unit.markOffline(reason));
-      bus.on('unitOffline', offline);
-      this.listeners.push(() => bus.off('unitOffline', offline));
-      bus.start();
-    }
+    for (const bus of this.buses.values()) bus.start();
+    // Each module listens to its bus's unit events itself (gateway/modbus/polled-unit.ts).
     for (const m of this.modules.values()) m.unit.start();
     this.o.log.info({ modules: this.modules.size, zones: this.zones.size, partitions: this.o.partitions.length }, 'perimeter service started');
   }
@@ -150,7 +143,6 @@ export class PerimeterService {
     for (const t of this.bypassTimers.values()) t.cancel();
     this.bypassTimers.clear();
     for (const m of this.modules.values()) m.unit.stop();
-    for (const off of this.listeners.splice(0)) off();
     await Promise.all([...this.buses.values()].map((b) => b.stop()));
   }
 
@@ -232,7 +224,7 @@ export class PerimeterService {
       const s = z.snapshot();
       zones[id] = { state: s.state, armed: s.armed, type: z.type, ...(z.partition ? { partition: z.partition } : {}), bypassedUntil: s.bypassedUntil === null ? null : new Date(s.bypassedUntil).toISOString() };
     }
-    const modules = Object.fromEntries([...this.modules].map(([id, m]) => [id, { online: m.presence.announced }]));
+    const modules = Object.fromEntries([...this.modules].map(([id, m]) => [id, { online: m.unit.presence.announced }]));
     return { zones, modules, partitions: this.partitions.all() };
   }
 
@@ -273,7 +265,7 @@ export class PerimeterService {
   private publishZone(id: string): void {
     const z = this.zones.get(id)!;
     const s = z.snapshot();
-    const online = this.modules.get(z.module)?.presence.announced ?? null;
+    const online = this.modules.get(z.module)?.unit.presence.announced ?? null;
     this.setState(id, { zone: s.state, type: z.type, ...(z.partition ? { partition: z.partition } : {}), armed: s.armed, notReady: s.notReady, bypassedUntil: s.bypassedUntil === null ? null : new Date(s.bypassedUntil).toISOString(), moduleOnline: online });
   }
 
@@ -281,7 +273,7 @@ export class PerimeterService {
     const m = this.modules.get(id);
     if (!m) return;
     const outputs = Object.fromEntries(Object.entries(this.outputs?.all() ?? {}).filter(([, s]) => s.module === id).map(([o, s]) => [o, { on: s.on, kind: s.kind }]));
-    this.setState(id, { online: m.presence.announced, channels: m.cfg.channels, outputs });
+    this.setState(id, { online: m.unit.presence.announced, channels: m.cfg.channels, outputs });
   }
 
   /** Only on change: a poll every 100 ms must not become a state write every 100 ms. */

@@ -7,15 +7,7 @@
  * AsyncAPI document.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { secretsFrom } from '../../config/load.js';
-import { CompoundConfig } from '../../config/schema.js';
-import { Gateway } from '../../gateway/app.js';
-import { createLoggerFactory } from '../../gateway/core/log.js';
 import { startSimulatedCameras, type SimulatedCamera } from '../../sim/camera/index.js';
 import { startTestStream, type TestStream } from '../../sim/camera/rtsp.js';
 import { Accounts } from '../../gateway/console/accounts.js';
@@ -23,36 +15,29 @@ import WebSocket from 'ws';
 import { request as httpsRequest } from 'node:https';
 import { startSimulatedInputModules, type SimulatedInputModules } from '../../sim/perimeter/index.js';
 import { validateMessage } from '../helpers/asyncapi.js';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { startRig, type Rig, type RigCompound } from '../helpers/rig.js';
 import { waitFor } from '../helpers/wait.js';
 
 const CAMERA_PASSWORD = randomBytes(9).toString('base64url');
 
 describe('cameras end to end', () => {
-  let broker: Mosquitto;
+  let rig: Rig;
   let modules: SimulatedInputModules;
   let camera: SimulatedCamera;
   let stream: TestStream;
-  let gateway: Gateway;
-  let platform: MqttClient;
-  let dir: string;
-  const messages: { topic: string; payload: Buffer }[] = [];
-  const json = (m: { payload: Buffer }) => JSON.parse(m.payload.toString()) as Record<string, unknown> & { data: Record<string, unknown> };
-  const events = (type: string) => messages.filter((m) => m.topic.includes('/evt/') && json(m).type === type).map(json);
+  /** What reached the platform with a body (a cleared retained state has none). */
+  const messages = () => rig.platform.messages.filter((m) => m.payload.length);
+  const events = (type: string) => rig.platform.events({ type });
+  const gateway = () => rig.gateway;
 
   beforeAll(async () => {
-    broker = await startMosquitto({ persistence: false });
     modules = await startSimulatedInputModules({ tcp: [{ id: 'wall-east', channels: 8, port: 0, host: '127.0.0.1' }], zones: [{ id: 'east-beam', module: 'wall-east', channel: 2, contact: 'NC' }] });
     stream = await startTestStream({ path: '/cam2', size: '320x180', fps: 10, tag: 'gh-camera-e2e' });
     camera = (await startSimulatedCameras([{ id: 'cam-2', username: 'gatehouse', password: CAMERA_PASSWORD, rtspUrl: stream.url }], { host: '127.0.0.1', discovery: false }))[0]!;
     camera.presets.set('gate', 'Gate');
-    dir = mkdtempSync(join(tmpdir(), 'gh-camera-e2e-'));
-    const config = CompoundConfig.parse({
+    const config: RigCompound = {
       compound: { id: 'camera-court' },
-      gateway: { id: 'gw-1' },
-      broker: { port: 0 },
-      uplink: { url: broker.url, keepaliveSeconds: 5 },
-      log: { level: 'silent' },
+      uplink: { keepaliveSeconds: 5 },
       inputModules: [{ id: 'wall-east', bus: { tcp: { host: '127.0.0.1', port: modules.tcpPort('wall-east') } }, channels: 8, pollMs: 100 }],
       zones: [{ id: 'east-beam', module: 'wall-east', channel: 2, type: 'h24', contact: 'NC', debounceMs: 0 }],
       cameras: [{ id: 'cam-2', host: '127.0.0.1', port: camera.httpPort, username: 'gatehouse' }],
@@ -60,25 +45,17 @@ describe('cameras end to end', () => {
       // The console is the only way into live video; the simulator's RTSP server speaks UDP only.
       console: { port: 0, tls: { enabled: true } },
       liveView: { rtspTransport: 'udp', width: 320, lingerMs: 0 },
-    });
-    gateway = new Gateway({ config, secrets: secretsFrom({ 'cameras.cam-2': CAMERA_PASSWORD }), dataDir: dir, logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }) });
-    platform = await mqtt.connectAsync(broker.url, { clientId: 'platform-camera', reconnectPeriod: 100 });
-    platform.on('message', (topic, payload) => {
-      if (payload.length) messages.push({ topic, payload: Buffer.from(payload) });
-    });
-    await platform.subscribeAsync(`${gateway.root}/#`, { qos: 1 });
-    await gateway.start();
-    await waitFor(() => events('device.online').some((e) => (e.source as { device: string }).device === 'cam-2') || undefined, 'the camera online', 20_000);
+    };
+    rig = await startRig({ name: 'camera-e2e', config, secrets: { 'cameras.cam-2': CAMERA_PASSWORD }, platform: { clientId: 'platform-camera' } });
+    await waitFor(() => events('device.online').some((e) => e.source.device === 'cam-2') || undefined, 'the camera online', 20_000);
   }, 60_000);
 
   afterAll(async () => {
-    await gateway?.stop();
+    await rig?.gateway.stop();
     await camera?.stop();
     await stream?.stop();
     await modules?.stop();
-    await platform?.endAsync(true);
-    await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await rig?.stop();
   });
 
   it('an alarm turns the camera to its preset and delivers a snapshot attached to the alarm', async () => {
@@ -90,13 +67,13 @@ describe('cameras end to end', () => {
     const snapshot = events('media.snapshot').find((e) => e.data.mediaId === mediaId)!;
     expect(snapshot.data).toMatchObject({ camera: 'cam-2', alarmId });
     // The picture itself, as bytes on its own topic: a JPEG (SOI marker), the size announced.
-    const jpeg = await waitFor(() => messages.find((m) => m.topic === `${gateway.root}/media/${mediaId}`), `media/${mediaId} at the platform`, 15_000);
+    const jpeg = await waitFor(() => messages().find((m) => m.topic === `${gateway().root}/media/${mediaId}`), `media/${mediaId} at the platform`, 15_000);
     expect(jpeg.payload.subarray(0, 2).toString('hex')).toBe('ffd8');
     expect(jpeg.payload.length).toBe(snapshot.data.bytes);
     expect(camera.currentPreset).toBe('gate');
     // The alarm was recorded before the picture: its seq is lower than the media event's.
     expect(raised.seq as number).toBeLessThan(snapshot.seq as number);
-    expect(gateway.alarms.manager.get(alarmId)?.media).toContain(mediaId);
+    expect(gateway().alarms.manager.get(alarmId)?.media).toContain(mediaId);
     modules.scenario.beam('east-beam').restore();
   }, 30_000);
 
@@ -107,9 +84,9 @@ describe('cameras end to end', () => {
   }, 20_000);
 
   it('live video reaches a logged-in guard through the console as MPEG-TS, and nobody else', async () => {
-    const accounts = new Accounts(gateway.outbox.scope('console'), () => Date.now());
+    const accounts = new Accounts(gateway().outbox.scope('console'), () => Date.now());
     await accounts.add('guard-1', 'guard', 'a long guard passphrase');
-    const base = new URL(gateway.consoleUrl!);
+    const base = new URL(gateway().consoleUrl!);
     const login = await new Promise<{ cookie: string }>((resolve, reject) => {
       const body = JSON.stringify({ username: 'guard-1', password: 'a long guard passphrase' });
       const req = httpsRequest({ host: base.hostname, port: base.port, method: 'POST', path: '/api/login', rejectUnauthorized: false, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Origin: base.origin } }, (res) => {
@@ -142,11 +119,11 @@ describe('cameras end to end', () => {
       setTimeout(() => reject(new Error(`no video within 20 s (${total} bytes)`)), 20_000).unref();
     });
     for (let i = 0; i + 188 <= bytes.length; i += 188) expect(bytes[i]).toBe(0x47);
-    const pid = gateway.liveView!.stats().streams[0]?.pid;
+    const pid = gateway().liveView!.stats().streams[0]?.pid;
     expect(pid).toBeGreaterThan(0);
     ws.close();
     // The stream stops when the last viewer leaves (lingerMs 0): its ffmpeg is gone.
-    await waitFor(() => gateway.liveView!.stats().streams.length === 0 || undefined, 'the live stream stopped after the viewer left', 10_000, () => gateway.liveView!.stats());
+    await waitFor(() => gateway().liveView!.stats().streams.length === 0 || undefined, 'the live stream stopped after the viewer left', 10_000, () => gateway().liveView!.stats());
     const alive = (p: number) => {
       try {
         process.kill(p, 0);
@@ -159,7 +136,7 @@ describe('cameras end to end', () => {
   }, 40_000);
 
   it('publishes only JSON messages the AsyncAPI document describes', () => {
-    const jsonMessages = messages.filter((m) => !m.topic.includes('/media/'));
+    const jsonMessages = messages().filter((m) => !m.topic.includes('/media/'));
     const invalid = jsonMessages.map((m) => ({ m, v: validateMessage(m.topic, m.payload) })).filter((x) => !x.v.ok);
     expect(invalid.map((x) => `${x.m.topic}: ${x.m.payload.toString().slice(0, 160)} → ${x.v.errors.slice(0, 2).join('; ')}`)).toEqual([]);
   });

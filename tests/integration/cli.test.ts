@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
+import { Platform } from '../helpers/platform.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { systemClock } from '../../gateway/core/clock.js';
 
@@ -128,13 +128,9 @@ describe('gatehouse CLI', () => {
   });
   it('demo: honours GATEHOUSE_UPLINK_URL, forwarding the compound to that platform broker', async () => {
     const broker = await startMosquitto({ persistence: false });
-    const platform = await mqtt.connectAsync(broker.url, { clientId: 'platform-demo', reconnectPeriod: 0 });
-    const seen: { topic: string; body: Record<string, unknown> }[] = [];
-    platform.on('message', (topic, payload) => {
-      // media/{id} carries JPEG snapshots, not JSON.
-      if (payload.length && !topic.includes('/media/')) seen.push({ topic, body: JSON.parse(payload.toString()) as Record<string, unknown> });
-    });
-    await platform.subscribeAsync('gatehouse/v1/#', { qos: 1 });
+    // Every compound the demo runs: the platform listens below gatehouse/v1 (media/{id} is JPEG, not JSON).
+    const platform = await Platform.connect(broker.url, 'gatehouse/v1', { clientId: 'platform-demo', reconnectPeriod: 0 });
+    const seen = () => platform.json();
     try {
       const child = spawnCli(['demo', '--duration', '6'], { GATEHOUSE_UPLINK_URL: broker.url });
       let out = '';
@@ -148,11 +144,11 @@ describe('gatehouse CLI', () => {
       // The feed is still printed (from the outbox), and it is on the platform broker.
       expect(out).toMatch(/evt\/system\s+gateway\.started/);
       expect(out).toMatch(/mosquitto_sub -h 127\.0\.0\.1 -p \d+ -t 'gatehouse\/v1\//);
-      expect(seen.some((m) => /\/evt\/system$/.test(m.topic) && m.body.type === 'gateway.started')).toBe(true);
-      expect(seen.some((m) => /\/evt\/(access|device|charging)$/.test(m.topic))).toBe(true);
-      expect(seen.some((m) => m.topic.endsWith('/status') && m.body.state === 'online')).toBe(true);
+      expect(seen().some((m) => /\/evt\/system$/.test(m.topic) && m.body.type === 'gateway.started')).toBe(true);
+      expect(seen().some((m) => /\/evt\/(access|device|charging)$/.test(m.topic))).toBe(true);
+      expect(seen().some((m) => m.topic.endsWith('/status') && m.body.state === 'online')).toBe(true);
     } finally {
-      await platform.endAsync(true);
+      await platform.close();
       await broker.dispose();
     }
   }, 60_000);

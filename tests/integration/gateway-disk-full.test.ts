@@ -10,7 +10,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import { CompoundConfig } from '../../config/schema.js';
 import { secretsFrom } from '../../config/load.js';
 import { ManualClock } from '../../gateway/core/clock.js';
@@ -21,6 +20,7 @@ import { Gateway } from '../../gateway/app.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { createPtyPair, type PtyPair } from '../helpers/pty.js';
 import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
+import { Platform } from '../helpers/platform.js';
 import { validateMessage } from '../helpers/asyncapi.js';
 import { waitFor } from '../helpers/wait.js';
 import type { AccessInstance } from '../../gateway/access/create-access.js';
@@ -33,12 +33,11 @@ describe('a gateway on a full disk', () => {
   let fs: Tmpfs;
   let broker: Mosquitto;
   let pty: PtyPair;
-  let platform: MqttClient;
+  let platform: Platform;
   let gateway: Gateway | undefined;
   let config: CompoundConfig;
   let dataDir: string;
-  const events: Envelope[] = [];
-  const raw: { topic: string; payload: Buffer }[] = [];
+  const events = () => platform.events() as Envelope[];
   const logs = createLoggerFactory({ level: 'silent' }, { destination: process.stderr });
 
   beforeAll(async () => {
@@ -60,17 +59,13 @@ describe('a gateway on a full disk', () => {
       doors: [{ id: 'main-gate', entryReader: 'gate-in', lock: { reader: 'gate-in', index: 0 }, unlockMs: 3000 }],
       access: { doorGroups: { residents: ['main-gate'] } },
     });
-    platform = await mqtt.connectAsync(broker.url, { clientId: 'platform-full', reconnectPeriod: 100 });
-    platform.on('message', (topic, payload) => {
-      raw.push({ topic, payload });
-      if (topic.includes('/evt/')) events.push(JSON.parse(payload.toString()) as Envelope);
-    });
-    await platform.subscribeAsync('gatehouse/v1/full-court/gw-1/#', { qos: 1 });
+    // Two gateways live one after the other on this data dir: the platform outlives both (no rig).
+    platform = await Platform.connect(broker.url, 'gatehouse/v1/full-court/gw-1', { clientId: 'platform-full' });
   });
 
   afterAll(async () => {
     await gateway?.stop();
-    await platform?.endAsync(true);
+    await platform?.close();
     await broker?.stop();
     await pty?.stop();
     fs?.unmount();
@@ -127,16 +122,16 @@ describe('a gateway on a full disk', () => {
     expect(gateway.alarms.manager.get(alarm!.id)).toMatchObject({ active: false, state: 'cleared' });
     await expect(gateway.outbox.record(untyped({ class: 'alarm', type: 'test.burglary', source: { device: 'panel-1' }, data: { after: true } }))).resolves.toMatchObject({ seq: expect.any(Number) });
 
-    await waitFor(() => events.some((e) => e.type === 'outbox.disk_full' && e.data.state === 'recovered'), 'the recovery report at the platform', 20_000);
-    const reports = events.filter((e) => e.type === 'outbox.disk_full');
+    await waitFor(() => events().some((e) => e.type === 'outbox.disk_full' && e.data.state === 'recovered'), 'the recovery report at the platform', 20_000);
+    const reports = events().filter((e) => e.type === 'outbox.disk_full');
     expect(reports.map((e) => e.data.state)).toEqual(['full', 'recovered']);
     expect(reports[1]!.data.since).toBe(reports[0]!.data.since);
-    await waitFor(() => events.some((e) => e.type === 'alarm.cleared' && e.data.kind === 'outbox.disk_full'), 'the disk-full alarm cleared at the platform', 20_000);
-    await waitFor(() => events.some((e) => e.type === 'alarm.raised' && e.data.alarmId === burglary.id), 'the refused alarm event recorded after recovery', 20_000);
+    await waitFor(() => events().some((e) => e.type === 'alarm.cleared' && e.data.kind === 'outbox.disk_full'), 'the disk-full alarm cleared at the platform', 20_000);
+    await waitFor(() => events().some((e) => e.type === 'alarm.raised' && e.data.alarmId === burglary.id), 'the refused alarm event recorded after recovery', 20_000);
     // The reports and the status answer follow the published contract.
     const answer = await gateway.router.execute('system.status', { id: 'st-1' }, { via: 'cli', role: 'admin', principal: 'test' });
     expect(validateMessage(`${gateway.root}/cmd/system.status/res`, JSON.stringify(answer))).toEqual({ ok: true, errors: [] });
-    const invalid = raw.filter((m) => /outbox\.disk_full/.test(m.payload.toString())).map((m) => ({ topic: m.topic, r: validateMessage(m.topic, m.payload) })).filter((x) => !x.r.ok);
+    const invalid = platform.messages.filter((m) => /outbox\.disk_full/.test(m.payload.toString())).map((m) => ({ topic: m.topic, r: validateMessage(m.topic, m.payload) })).filter((x) => !x.r.ok);
     expect(invalid).toEqual([]);
   });
 });

@@ -7,42 +7,31 @@
  * (read off the line with the deframer); a power failure the reader reports (LSTATR) is the
  * `reader.power_failure` alarm while it lasts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { secretsFrom } from '../../config/load.js';
-import { CompoundConfig } from '../../config/schema.js';
 import { OsdpDeframer } from '../../drivers/osdp/deframer.js';
 import { Cmd } from '../../drivers/osdp/types.js';
-import { Gateway } from '../../gateway/app.js';
-import { createLoggerFactory } from '../../gateway/core/log.js';
 import { startSimulatedReaders, type SimulatedReaders } from '../../sim/osdp/index.js';
 import { validateMessage } from '../helpers/asyncapi.js';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { createPtyPair, type PtyPair } from '../helpers/pty.js';
+import { startRig, type Rig, type RigCompound } from '../helpers/rig.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** osdp_PDCAP data of a Brivo keypad, as captured in OSDP.Net's DeviceCapabilitiesTest. */
 const BRIVO_PDCAP = Uint8Array.of(3, 1, 1, 4, 4, 1, 5, 2, 1, 6, 0, 0, 7, 0, 0, 8, 1, 0, 9, 1, 1, 10, 194, 1, 14, 0, 0, 15, 0, 0, 16, 1, 0);
 
 describe('OSDP reader capabilities and power failure', () => {
-  let broker: Mosquitto;
+  let rig: Rig;
   let pty: PtyPair;
   let sim: SimulatedReaders;
-  let gateway: Gateway;
-  let platform: MqttClient;
-  let dir: string;
-  const messages: { topic: string; body: Record<string, unknown>; raw: string }[] = [];
+  /** What reached the platform with a body (a cleared retained state has none). */
+  const messages = () => rig.platform.json();
   /** Commands the readers received over the pty, in order: [address, command code]. */
   const onWire: [number, number][] = [];
   const sent = (address: number, code: number) => onWire.filter(([a, c]) => a === address && c === code).length;
-  const state = (reader: string) => messages.filter((m) => m.topic.endsWith(`/state/${reader}`)).at(-1)?.body;
-  const evts = (type: string) => messages.filter((m) => m.topic.includes('/evt/') && m.body.type === type);
+  const state = (reader: string) => messages().filter((m) => m.topic.endsWith(`/state/${reader}`)).at(-1)?.body;
+  const evts = (type: string) => messages().filter((m) => m.topic.includes('/evt/') && m.body.type === type);
 
   beforeAll(async () => {
-    broker = await startMosquitto({ persistence: false });
     pty = await createPtyPair();
     sim = await startSimulatedReaders({
       path: pty.b,
@@ -54,14 +43,9 @@ describe('OSDP reader capabilities and power failure', () => {
       if (direction !== 'rx') return;
       for (const out of deframer.push(bytes)) if (out.kind === 'frame' && !out.frame.reply) onWire.push([out.frame.address, out.frame.code]);
     });
-    dir = mkdtempSync(join(tmpdir(), 'gh-osdp-caps-'));
-    const config = CompoundConfig.parse({
+    const config: RigCompound = {
       compound: { id: 'caps-court' },
-      gateway: { id: 'gw-1' },
-      broker: { port: 0 },
-      console: { enabled: false },
-      uplink: { url: broker.url, keepaliveSeconds: 5 },
-      log: { level: 'silent' },
+      uplink: { keepaliveSeconds: 5 },
       osdpBuses: [{ id: 'rs485-1', path: pty.a }],
       readers: [
         { id: 'gate-in', bus: 'rs485-1', address: 1, secure: 'off' },
@@ -69,25 +53,16 @@ describe('OSDP reader capabilities and power failure', () => {
       ],
       doors: [{ id: 'main-gate', entryReader: 'gate-in', exitReader: 'gate-out', lock: { reader: 'gate-in', index: 0 } }],
       access: { doorGroups: { residents: ['main-gate'] } },
-    });
-    gateway = new Gateway({ config, secrets: secretsFrom({}), dataDir: dir, logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }) });
-    platform = await mqtt.connectAsync(broker.url, { clientId: 'platform-caps', reconnectPeriod: 100 });
-    platform.on('message', (topic, payload) => {
-      const raw = payload.toString();
-      if (raw) messages.push({ topic, raw, body: JSON.parse(raw) as Record<string, unknown> });
-    });
-    await platform.subscribeAsync(`${gateway.root}/#`, { qos: 1 });
-    await gateway.start();
+    };
+    rig = await startRig({ name: 'osdp-caps', config, platform: { clientId: 'platform-caps' } });
     await waitFor(() => state('gate-in')?.online === true && state('gate-out')?.online === true, 'both readers online', 20_000);
   }, 60_000);
 
   afterAll(async () => {
-    await gateway?.stop();
+    await rig?.gateway.stop();
     await sim?.close();
     await pty?.stop();
-    await platform?.endAsync(true);
-    await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await rig?.stop();
   });
 
   it("publishes each reader's capability report in its retained state", () => {
@@ -136,7 +111,7 @@ describe('OSDP reader capabilities and power failure', () => {
   });
 
   it('publishes only messages the AsyncAPI document describes', () => {
-    const json = messages.filter((m) => !m.topic.includes('/media/'));
+    const json = messages().filter((m) => !m.topic.includes('/media/'));
     expect(json.length).toBeGreaterThan(0);
     for (const m of json) expect(validateMessage(m.topic, m.raw), m.topic).toEqual({ ok: true, errors: [] });
   });

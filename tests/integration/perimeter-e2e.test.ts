@@ -8,22 +8,12 @@
  * publishes is valid against docs/asyncapi.yaml.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { secretsFrom } from '../../config/load.js';
-import { CompoundConfig } from '../../config/schema.js';
-import { Gateway } from '../../gateway/app.js';
-import { createLoggerFactory } from '../../gateway/core/log.js';
 import { startSimulatedInputModules, type SimulatedInputModules } from '../../sim/perimeter/index.js';
 import { startSimulatedPanels, type SimulatedPanels } from '../../sim/dc09/index.js';
 import { validateMessage } from '../helpers/asyncapi.js';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { startRig, type Rig, type RigCompound } from '../helpers/rig.js';
 import { waitFor } from '../helpers/wait.js';
-import type { Dc09Instance } from '../../gateway/perimeter/create-dc09.js';
-import type { PerimeterInstance } from '../../gateway/perimeter/create-perimeter.js';
 
 const PANEL_KEY = randomBytes(32).toString('hex'); // AES-256
 const ZONES = [
@@ -35,36 +25,24 @@ const ZONES = [
 ] as const;
 
 describe('perimeter alarms end to end', () => {
-  let broker: Mosquitto;
+  let rig: Rig;
   let modules: SimulatedInputModules;
   let panels: SimulatedPanels;
-  let gateway: Gateway;
-  let platform: MqttClient;
-  let dir: string;
-  const messages: { topic: string; body: Record<string, unknown>; raw: string }[] = [];
+  const messages = () => rig.platform.json();
 
   const alarmEvents = (type: string, kind?: string) =>
-    messages.filter((m) => m.topic.endsWith('/evt/alarm') && m.body.type === type && (kind === undefined || (m.body.data as { kind?: string }).kind === kind));
-  const command = async (name: string, args: Record<string, unknown>) => {
-    const id = `c-${randomBytes(6).toString('hex')}`;
-    await platform.publishAsync(`${gateway.root}/cmd/${name}`, JSON.stringify({ id, args }), { qos: 1 });
-    return waitFor(() => messages.find((m) => m.topic.endsWith(`/cmd/${name}/res`) && m.body.id === id)?.body, `answer to ${name}`);
-  };
+    messages().filter((m) => m.topic.endsWith('/evt/alarm') && m.body.type === type && (kind === undefined || (m.body.data as { kind?: string }).kind === kind));
+  const command = (name: string, args: Record<string, unknown>) => rig.platform.command(name, args);
+  const perimeter = () => rig.family('perimeter');
 
   beforeAll(async () => {
-    broker = await startMosquitto({ persistence: false });
     modules = await startSimulatedInputModules({
       tcp: [{ id: 'wall-north', channels: 8, port: 0, host: '127.0.0.1' }],
       zones: ZONES.map((z) => ({ id: z.id, module: 'wall-north', channel: z.channel, contact: z.contact })),
     });
-    dir = mkdtempSync(join(tmpdir(), 'gh-perimeter-e2e-'));
-    const config = CompoundConfig.parse({
+    const config: RigCompound = {
       compound: { id: 'perimeter-court' },
-      gateway: { id: 'gw-1' },
-      broker: { port: 0 },
-      console: { enabled: false },
-      uplink: { url: broker.url, keepaliveSeconds: 5 },
-      log: { level: 'silent' },
+      uplink: { keepaliveSeconds: 5 },
       inputModules: [
         {
           id: 'wall-north',
@@ -85,39 +63,29 @@ describe('perimeter alarms end to end', () => {
         // An older panel that never reports restores: its alarms must be closable once handled.
         { id: 'panel-b8', account: 'B8A1', keySecret: 'dc09.panel-b7', supervisionS: 0, sendsRestores: false },
       ],
-    });
-    gateway = new Gateway({ config, secrets: secretsFrom({ 'dc09.panel-b7': PANEL_KEY }), dataDir: dir, logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }) });
-    platform = await mqtt.connectAsync(broker.url, { clientId: 'platform-perimeter', reconnectPeriod: 100 });
-    platform.on('message', (topic, payload) => {
-      const raw = payload.toString();
-      if (raw) messages.push({ topic, raw, body: JSON.parse(raw) as Record<string, unknown> });
-    });
-    await platform.subscribeAsync(`${gateway.root}/#`, { qos: 1 });
-    await gateway.start();
-    expect(gateway.family<Dc09Instance>('dc09').ports?.tcpPort).toBeGreaterThan(0);
-    panels = await startSimulatedPanels({ host: '127.0.0.1', port: gateway.family<Dc09Instance>('dc09').ports!.tcpPort, protocol: 'tcp', panels: [
+    };
+    rig = await startRig({ name: 'perimeter-e2e', config, secrets: { 'dc09.panel-b7': PANEL_KEY }, platform: { clientId: 'platform-perimeter' } });
+    expect(rig.family('dc09').ports?.tcpPort).toBeGreaterThan(0);
+    panels = await startSimulatedPanels({ host: '127.0.0.1', port: rig.family('dc09').ports!.tcpPort, protocol: 'tcp', panels: [
         { account: 'B7A1', key: PANEL_KEY, encrypted: true, periodicTestS: 0, format: 'ADM-CID' },
         { account: 'B8A1', key: PANEL_KEY, encrypted: true, periodicTestS: 0, format: 'SIA-DCS' },
       ] });
-    await waitFor(() => messages.some((m) => m.topic.endsWith('/state/wall-north') && m.body.online === true) || undefined, 'the input module online');
+    await rig.platform.waitState('wall-north', (s) => s.online === true, 'the input module online');
   }, 60_000);
 
   afterAll(async () => {
     await panels?.stop();
-    await gateway?.stop();
+    await rig?.stop();
     await modules?.stop();
-    await platform?.endAsync(true);
-    await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('a beam crossed while disarmed raises nothing; armed, it raises one alarm, sounds the siren, and goes through the lifecycle', async () => {
     modules.scenario.beam('north-beam-1').block();
     // Disarmed: the beam is broken but no alarm. The zone reports its state and nothing else.
-    await waitFor(() => (gateway.family<PerimeterInstance>('perimeter').service.states().zones['north-beam-1'] as { state?: string } | undefined)?.state === 'alarm' || undefined, 'the gateway to see the beam broken');
+    await waitFor(() => (perimeter().service.states().zones['north-beam-1'] as { state?: string } | undefined)?.state === 'alarm' || undefined, 'the gateway to see the beam broken');
     expect(alarmEvents('alarm.raised', 'zone.alarm')).toEqual([]);
     modules.scenario.beam('north-beam-1').restore();
-    await waitFor(() => (gateway.family<PerimeterInstance>('perimeter').service.states().zones['north-beam-1'] as { state?: string }).state === 'normal' || undefined, 'the beam back to normal');
+    await waitFor(() => (perimeter().service.states().zones['north-beam-1'] as { state?: string }).state === 'normal' || undefined, 'the beam back to normal');
 
     const armed = await command('partition.arm', { partition: 'north' });
     expect(armed).toMatchObject({ ok: true });
@@ -133,7 +101,7 @@ describe('perimeter alarms end to end', () => {
     modules.scenario.beam('north-beam-1').restore();
     await waitFor(() => alarmEvents('alarm.cleared', 'zone.alarm').length || undefined, 'alarm.cleared');
     modules.scenario.beam('north-beam-1').block();
-    await waitFor(() => (gateway.alarms.manager.get(alarmId)?.count ?? 0) >= 2 || undefined, 'the re-trigger counted on the open alarm');
+    await waitFor(() => (rig.gateway.alarms.manager.get(alarmId)?.count ?? 0) >= 2 || undefined, 'the re-trigger counted on the open alarm');
     expect(alarmEvents('alarm.raised', 'zone.alarm')).toHaveLength(1);
 
     // Close is refused while the beam is still broken; acknowledge with a note, restore, close.
@@ -144,14 +112,14 @@ describe('perimeter alarms end to end', () => {
     const again = await command('alarm.acknowledge', { alarmId });
     expect(again).toMatchObject({ ok: false, error: { code: 'ALARM_ACKNOWLEDGED' } });
     modules.scenario.beam('north-beam-1').restore();
-    await waitFor(() => gateway.alarms.manager.get(alarmId)?.state === 'cleared' || undefined, 'the alarm cleared');
+    await waitFor(() => rig.gateway.alarms.manager.get(alarmId)?.state === 'cleared' || undefined, 'the alarm cleared');
     const closed = await command('alarm.close', { alarmId, note: 'cat on the wall' });
     expect(closed).toMatchObject({ ok: true });
     const closedAgain = await command('alarm.close', { alarmId });
     expect(closedAgain).toMatchObject({ ok: false, error: { code: 'ALARM_CLOSED' } });
     await waitFor(() => alarmEvents('alarm.closed', 'zone.alarm').length || undefined, 'alarm.closed at the platform');
 
-    const lifecycle = messages
+    const lifecycle = messages()
       .filter((m) => m.topic.endsWith('/evt/alarm') && String(m.body.type).startsWith('alarm.') && (m.body.data as { alarmId?: string }).alarmId === alarmId)
       .map((m) => m.body.type);
     expect(lifecycle[0]).toBe('alarm.raised');
@@ -198,7 +166,7 @@ describe('perimeter alarms end to end', () => {
   });
 
   it('publishes only messages the AsyncAPI document describes', () => {
-    const mine = messages.filter((m) => !/\/cmd\/[^/]+$/.test(m.topic));
+    const mine = messages().filter((m) => !/\/cmd\/[^/]+$/.test(m.topic));
     expect(mine.length).toBeGreaterThan(20);
     const invalid = mine.map((m) => ({ m, v: validateMessage(m.topic, m.raw) })).filter((x) => !x.v.ok);
     expect(invalid.map((x) => `${x.m.topic}: ${x.m.raw.slice(0, 160)} → ${x.v.errors.slice(0, 2).join('; ')}`)).toEqual([]);
@@ -208,7 +176,7 @@ describe('perimeter alarms end to end', () => {
     await command('partition.arm', { partition: 'north' });
     modules.scenario.beam('north-beam-2').block();
     await waitFor(() => modules.coil('wall-north', 0) || undefined, 'the siren on for the second beam');
-    await gateway.stop();
+    await rig.gateway.stop();
     expect(modules.coil('wall-north', 0)).toBe(false);
   });
 });
