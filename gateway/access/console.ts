@@ -1,7 +1,7 @@
 /** Access control in the guard console: the doors page; doors, readers and the credential store as devices. */
 import type { CompoundConfig } from '../../config/schema.js';
 import type { FamilyConsole } from '../families/family.js';
-import { ACCESS_STATE_DEVICE } from './sync-commands.js';
+import { ACCESS_STATE_DEVICE } from './state-device.js';
 
 export const accessConsole: FamilyConsole<Pick<CompoundConfig, 'doors' | 'readers'>> = {
   views: [{ route: 'doors', module: 'doors.js', order: 20 }],

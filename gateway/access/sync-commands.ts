@@ -11,9 +11,8 @@ import { GatehouseError } from '../core/errors.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { Delta, SnapshotChunk } from './credential-types.js';
 import type { AccessDecider } from './decider.js';
-
-/** The retained topic `state/access`; the schema reserves the id so no device can take it. */
-export const ACCESS_STATE_DEVICE = 'access';
+import { ACCESS_STATE_DEVICE } from './state-device.js';
+export { ACCESS_STATE_DEVICE };
 
 export function publishAccessState(decider: Pick<AccessDecider, 'syncState'>, outbox: Pick<Outbox, 'setState'>): Promise<void> {
   const s = decider.syncState();

@@ -42,7 +42,15 @@ describe('lazy loading of families', () => {
     expect(stdout).toMatch(/^started .*"failed":\{\}/);
     const loaded = ours(modules);
     expect(loaded).toEqual(expect.arrayContaining(['gateway/app.js', 'gateway/locks/create-locks.js', 'gateway/locks/lock-service.js']));
-    const foreign = loaded.filter((m) => /^gateway\/(access|charging|perimeter|console)\/(?!family\.js|dc09-family\.js)|^gateway\/cameras\/(?!family\.js|media-store\.js|media-publisher\.js|types\.js)|^drivers\/(osdp|onvif|modbus|dc09|ffmpeg)\//.test(m));
+    // Every manifest's declarations load (they are the registry); no other family code does. The
+    // control socket's user handling is core (gatehouse user), the console server is not.
+    const declarations = '(?!family\\.js|dc09-family\\.js|alarm-kinds\\.js|console\\.js|migrations\\.js|state-device\\.js)';
+    const foreign = loaded.filter((m) =>
+      new RegExp(
+        `^gateway\\/(access|charging|perimeter)\\/${declarations}|^gateway\\/console\\/(?!catalogue\\.js|user-control\\.js|accounts\\.js|migrations\\.js)` +
+          `|^gateway\\/cameras\\/${declarations}(?!media-store\\.js|media-publisher\\.js|types\\.js)|^drivers\\/(osdp|onvif|modbus|dc09|ffmpeg)\\/`,
+      ).test(m),
+    );
     expect(foreign).toEqual([]);
     const packages = modules.filter((u) => /node_modules\/(onvif|xml2js|serialport|@serialport|ws)\//.test(u));
     expect(packages).toEqual([]);
@@ -53,6 +61,6 @@ describe('lazy loading of families', () => {
     const { modules } = probe(compound, 'cameras:\n  cam-1: pw-cam-1-xyz\n');
     const loaded = ours(modules);
     expect(loaded).toEqual(expect.arrayContaining(['gateway/cameras/create-cameras.js', 'gateway/cameras/camera-service.js', 'gateway/cameras/live-view.js']));
-    expect(loaded.filter((m) => /^gateway\/locks\/(?!family\.js)/.test(m))).toEqual([]);
+    expect(loaded.filter((m) => /^gateway\/locks\/(?!family\.js|alarm-kinds\.js|console\.js)/.test(m))).toEqual([]);
   });
 });
