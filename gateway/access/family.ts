@@ -9,6 +9,7 @@ import type { FamilyManifest } from '../families/family.js';
 import { ALARM_KINDS } from './alarm-kinds.js';
 import { accessConsole } from './console.js';
 import { readerKeySecret } from '../../config/access-schema.js';
+import { ACCESS_MIGRATIONS, ACCESS_BASELINE } from './migrations.js';
 export { readerKeySecret };
 
 export const accessConfig = {
@@ -41,5 +42,6 @@ export const accessFamily: FamilyManifest<CompoundConfig> = {
   alarms: ALARM_KINDS,
   console: accessConsole,
   events: async () => (await import('./event-schemas.js')).ACCESS_EVENTS,
+  store: [{ owner: 'access', migrations: ACCESS_MIGRATIONS, tables: ACCESS_BASELINE }],
   load: () => import('./create-access.js'),
 };

@@ -8,6 +8,7 @@ import type { CompoundConfig } from '../../config/schema.js';
 import type { FamilyManifest } from '../families/family.js';
 import { ALARM_KINDS } from './alarm-kinds.js';
 import { chargingConsole } from './console.js';
+import { CHARGING_MIGRATIONS, CHARGING_BASELINE } from './migrations.js';
 
 export const cabinetsConfig = {
   cabinets: z.array(CabinetConfig).default([]),
@@ -33,5 +34,6 @@ export const cabinetsFamily: FamilyManifest<CompoundConfig> = {
   alarms: ALARM_KINDS,
   console: chargingConsole,
   events: async () => (await import('./event-schemas.js')).CHARGING_EVENTS,
+  store: [{ owner: 'charging', migrations: CHARGING_MIGRATIONS, tables: CHARGING_BASELINE }],
   load: () => import('./create-cabinets.js'),
 };

@@ -71,6 +71,17 @@ export interface StoreMigration {
 }
 
 /**
+ * An owner of tables in outbox.db: its stable name (recorded in schema_migrations, never
+ * renamed once shipped), its migrations, and its tables (its scoped handle may use them and
+ * no other may; their presence in a database from before the registry means version 1).
+ */
+export interface StoreOwnerDeclaration {
+  owner: string;
+  migrations: StoreMigration[];
+  tables: readonly string[];
+}
+
+/**
  * What families provide to each other and the core provides to all. A family lists the
  * names it needs; the registry refuses to boot when nobody provides one and starts the
  * provider first.
@@ -113,7 +124,8 @@ export interface FamilyManifest<C = Record<string, unknown>> {
    * docs/asyncapi.yaml, never at run time (so the schemas load lazily, like the family's code).
    */
   events?(): Promise<readonly EventDoc[]>;
-  migrations?: StoreMigration[];
+  /** Its tables in outbox.db, each owner with numbered migrations (gateway/store/). */
+  store?: readonly StoreOwnerDeclaration[];
   /** Its pages in the guard console and the kind of each device it shows there. */
   console?: FamilyConsole<C>;
   load(): Promise<{ create(ctx: FamilyContext<C>): FamilyInstance | Promise<FamilyInstance> }>;

@@ -7,6 +7,7 @@ import { Dc09PanelConfig } from '../../config/perimeter-schema.js';
 import type { CompoundConfig } from '../../config/schema.js';
 import type { FamilyManifest } from '../families/family.js';
 import { DC09_ALARM_KINDS } from './alarm-kinds.js';
+import { DC09_MIGRATIONS, DC09_BASELINE } from './migrations.js';
 
 export const dc09Config = {
   alarmPanels: z.array(Dc09PanelConfig).default([]),
@@ -31,5 +32,6 @@ export const dc09Family: FamilyManifest<CompoundConfig> = {
   idleStatus: () => null,
   needs: ['alarms', 'presence'],
   alarms: DC09_ALARM_KINDS,
+  store: [{ owner: 'dc09', migrations: DC09_MIGRATIONS, tables: DC09_BASELINE }],
   load: () => import('./create-dc09.js'),
 };

@@ -8,6 +8,7 @@ import type { CompoundConfig } from '../../config/schema.js';
 import type { FamilyManifest } from '../families/family.js';
 import { ALARM_KINDS } from './alarm-kinds.js';
 import { perimeterConsole } from './console.js';
+import { PERIMETER_MIGRATIONS, PERIMETER_BASELINE } from './migrations.js';
 
 export const perimeterConfig = {
   /** Perimeter alarms (issue 5): Modbus input modules, zones, partitions, outputs (DC-09 panels: gateway/perimeter/dc09-family.ts). */
@@ -35,5 +36,6 @@ export const perimeterFamily: FamilyManifest<CompoundConfig> = {
   alarms: ALARM_KINDS,
   console: perimeterConsole,
   events: async () => (await import('./event-schemas.js')).PERIMETER_EVENTS,
+  store: [{ owner: 'perimeter', migrations: PERIMETER_MIGRATIONS, tables: PERIMETER_BASELINE }],
   load: () => import('./create-perimeter.js'),
 };

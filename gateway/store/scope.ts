@@ -45,6 +45,10 @@ function checkOwn(owner: string, sql: string): void {
 }
 
 export function scopeOf(db: Database, owner: string): StoreScope {
+  // Owner names are plain strings (a family declares its own): a typo fails here, at start.
+  if (!STORE_OWNERS.some((o) => o.owner === owner)) {
+    throw new GatehouseError('INTERNAL', `no store owner "${owner}": declare it in a family manifest's store (or the core's in gateway/store/owners.ts)`, { owner });
+  }
   return {
     owner,
     prepare: (sql) => {

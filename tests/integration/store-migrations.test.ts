@@ -23,6 +23,7 @@ import { CabinetSerials } from '../../gateway/charging/latches.js';
 import { AlarmStore } from '../../gateway/alarms/alarm-store.js';
 import { ROOT } from '../helpers/cli.js';
 import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
+import { FAMILIES } from '../../gateway/families/registry.js';
 
 const FIXTURE = resolve(ROOT, 'tests/fixtures/store/release-0.1-outbox.db');
 const T0 = Date.UTC(2026, 10, 21, 22, 0, 0);
@@ -212,6 +213,15 @@ describe('the registry', () => {
     // Column names that merely contain a table's name are not mistaken for it.
     expect(() => outbox.scope('alarms').prepare('SELECT id FROM alarms WHERE state = ?')).not.toThrow();
     expect(() => outbox.scope('media').prepare('SELECT alarm_id FROM media_queue q JOIN media m USING (id)')).not.toThrow();
+    // Owner names are plain strings a family declares: an unknown one is refused, not silently unscoped.
+    expect(() => outbox.scope('acess')).toThrow('no store owner "acess"');
+  });
+
+  it('takes the families\' owners from their manifests (the registry), after the core\'s', () => {
+    const names = STORE_OWNERS.map((o) => o.owner);
+    expect(names.slice(0, 5)).toEqual(['outbox', 'commands', 'alarms', 'console', 'media']);
+    expect(names.slice(5)).toEqual(FAMILIES.flatMap((f) => f.store ?? []).map((o) => o.owner));
+    expect(names).toEqual(expect.arrayContaining(['access', 'charging', 'perimeter', 'dc09']));
   });
 
   it('refuses migrations numbered out of order and an owner listed twice', () => {
