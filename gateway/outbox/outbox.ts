@@ -20,7 +20,8 @@ import type { OutboxConfig } from '../../config/schema.js';
 import { OutboxConfig as OutboxConfigSchema } from '../../config/schema.js';
 import { openOutboxDatabase } from './schema.js';
 import { Evictor, type EvictionReport } from './eviction.js';
-import { checkCap, DiskReserve, isStorageError, reserveFile, sqliteCode, type CapCheck } from './disk-space.js';
+import { Footprint } from './footprint.js';
+import { checkCap, DiskReserve, isStorageError, reserveFile, sqliteCode, tolerateStorageError, type CapCheck } from './disk-space.js';
 import { DiskFullState } from './disk-full.js';
 import { AckBatcher } from './acks.js';
 
@@ -45,6 +46,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private lastCommitAt: number | null = null;
   private oldestPendingSince: number | null = null;
   private readonly evictor: Evictor;
+  /** What the cap counts: the database's pages and WAL, not row bytes (footprint.ts). */
+  private readonly footprint: Footprint;
   private readonly stmts;
   private readonly reserve: DiskReserve;
   private readonly diskFull: DiskFullState;
@@ -81,6 +84,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         // Space was freed: a cap lowered on the full disk (at start, say) may fit again.
         this.cap = checkCap(this.file, this.cap.configured, this.config.reserveBytes);
         this.config.maxBytes = this.cap.effective;
+        this.footprint.setCap(this.cap.effective);
         for (const input of this.unrecordedReports.splice(0)) this.recordEvictionReport(input);
         this.emit('diskRecovered', info);
       },
@@ -104,6 +108,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.readHigh = maxRow.m ?? 0;
     this.bytes = (this.db.prepare('SELECT COALESCE(SUM(LENGTH(body)), 0) AS b FROM events').get() as { b: number }).b;
     this.evictor = new Evictor(this.db, this.config, this.clock);
+    this.footprint = new Footprint(this.db, this.config.maxBytes);
+    tolerateStorageError(() => this.footprint.shrinkIfOversized(), false, (err) => this.reportError(storageError(err, 'outbox shrink failed')));
     this.acks = new AckBatcher({
       db: this.db, deleteEvent: this.stmts.deleteEvent, deleteReply: this.stmts.deleteReply,
       freed: (bytes) => void (this.bytes -= bytes), onError: (err) => this.reportError(err),
@@ -211,7 +217,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     if (committed.length) this.emit('recorded', committed);
     for (const [device, body] of states) this.emit('state', device, body);
     if (replies) this.emit('reply');
-    if (this.bytes > this.config.maxBytes) this.makeRoom(false);
+    if (this.footprint.overHighWater()) this.makeRoom(false);
   }
 
   /**
@@ -291,7 +297,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private makeRoom(diskFull: boolean): boolean {
     let reports: EvictionReport[];
     try {
-      reports = this.evictor.evictForCap(this.bytes, diskFull, this.readCursor);
+      reports = this.evictor.evictForCap(this.footprint, this.bytes, diskFull, this.readCursor);
     } catch (err) {
       // On a full disk the DELETE itself needs room in the WAL; the caller carries on without it.
       this.reportError(storageError(err, 'outbox eviction failed'));
