@@ -103,11 +103,15 @@ export class Footprint {
    * A database file bigger than its budget (written by a version that counted row bytes, or
    * a cap lowered since) keeps its size: free pages are reused, never given back. VACUUM once
    * rewrites it to the pages in use. Runs at open only, when the file is over budget and the
-   * free list would bring it under; a failure (full disk) leaves the file as it was.
+   * free list would bring it under, and when the filesystem has room for the rewrite (VACUUM
+   * writes the pages in use to a temporary copy and then through the WAL: twice their size).
+   * A failure leaves the file as it was (SQLite rolls VACUUM back).
    */
-  shrinkIfOversized(): boolean {
+  shrinkIfOversized(freeBytes: number | undefined): boolean {
     const file = this.fileBytes();
-    if (file <= this.split.db || this.usedBytes() > this.split.db) return false;
+    const used = this.usedBytes();
+    if (file <= this.split.db || used > this.split.db) return false;
+    if (freeBytes !== undefined && freeBytes < 2 * used) return false;
     this.db.exec('VACUUM');
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     return true;

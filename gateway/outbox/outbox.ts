@@ -21,7 +21,7 @@ import { OutboxConfig as OutboxConfigSchema } from '../../config/schema.js';
 import { openOutboxDatabase } from './schema.js';
 import { Evictor, type EvictionReport } from './eviction.js';
 import { Footprint } from './footprint.js';
-import { checkCap, DiskReserve, isStorageError, reserveFile, sqliteCode, tolerateStorageError, type CapCheck } from './disk-space.js';
+import { checkCap, DiskReserve, freeBytes, isStorageError, reserveFile, sqliteCode, type CapCheck } from './disk-space.js';
 import { DiskFullState } from './disk-full.js';
 import { AckBatcher } from './acks.js';
 
@@ -109,7 +109,12 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.bytes = (this.db.prepare('SELECT COALESCE(SUM(LENGTH(body)), 0) AS b FROM events').get() as { b: number }).b;
     this.evictor = new Evictor(this.db, this.config, this.clock);
     this.footprint = new Footprint(this.db, this.config.maxBytes);
-    tolerateStorageError(() => this.footprint.shrinkIfOversized(), false, (err) => this.reportError(storageError(err, 'outbox shrink failed')));
+    try {
+      this.footprint.shrinkIfOversized(freeBytes(dirname(opts.file)));
+    } catch (err) {
+      // Only an optimisation of the file's size: a busy or full database starts as it is.
+      this.reportError(storageError(err, 'outbox shrink failed'));
+    }
     this.acks = new AckBatcher({
       db: this.db, deleteEvent: this.stmts.deleteEvent, deleteReply: this.stmts.deleteReply,
       freed: (bytes) => void (this.bytes -= bytes), onError: (err) => this.reportError(err),
