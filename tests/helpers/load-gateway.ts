@@ -3,8 +3,8 @@
  * as fast as group commit allows and prints `acked N` each time a batch is durably
  * recorded (N = highest seq), so the parent knows what the gateway promised before it
  * was killed. Environment: GH_DATA, GH_UPLINK, GH_MODE=load|drain, and for the kill soak's mixed
- * load (all optional): GH_DC09_PORT (a SIA DC-09 receiver), GH_BROKER_PORT + GH_LOCKS
- * (`id:password,...`: smart locks on the embedded broker), GH_CABINETS (`id:port:ports,...`:
+ * load (all optional): GH_DC09_PORT (a SIA DC-09 receiver), GH_LOCKS (`id:password,...`:
+ * smart locks on the embedded broker, whose port is printed as `broker N`), GH_CABINETS (`id:port:ports,...`:
  * charging cabinets over Modbus TCP on 127.0.0.1).
  */
 import { CompoundConfig } from '../../config/schema.js';
@@ -24,7 +24,7 @@ const config = CompoundConfig.parse({
   compound: { id: 'crash-court' },
   console: { enabled: false },
   gateway: { id: 'gw-crash' },
-  broker: { host: '127.0.0.1', port: Number(process.env.GH_BROKER_PORT ?? 0) },
+  broker: { host: '127.0.0.1', port: 0 },
   uplink: { url: uplinkUrl, keepaliveSeconds: 5, ackTimeoutMs: 5000, backoff: { minMs: 50, maxMs: 500 } },
   outbox: { checkpointIntervalMs: 1000 },
   log: { level: 'warn' },
@@ -38,7 +38,8 @@ const config = CompoundConfig.parse({
 const secrets = secretsFrom(Object.fromEntries(locks.map(([id, password]) => [`devices.${id}`, password!])));
 const gateway = new Gateway({ config, secrets, dataDir, logs: createLoggerFactory(config.log, { destination: process.stderr }) });
 await gateway.start();
-process.stdout.write('ready\n');
+// The embedded broker's port is new each life: a fixed one can be taken by another program between two lives.
+process.stdout.write(`broker ${gateway.brokerPort}\nready\n`);
 
 let stopping = false;
 process.on('SIGTERM', () => {

@@ -112,11 +112,10 @@ describe('soak: gateway SIGKILLed at random moments', () => {
     });
     await platform.subscribeAsync([`${ROOT_TOPIC}/evt/#`, `${ROOT_TOPIC}/cmd/+/res`], { qos: 1 });
     const dc09Port = await freePort();
-    const brokerPort = await freePort();
     const sims = await startSimulatedCabinets({ tcp: ['cab-1', SMOKY].map((id) => ({ id, ports: CAB_PORTS, port: 0, host: '127.0.0.1' })), tickMs: 200 });
     const env = {
       GH_DATA: dir, GH_UPLINK: broker.url, GH_MODE: 'load', GH_DC09_PORT: String(dc09Port),
-      GH_BROKER_PORT: String(brokerPort), GH_LOCKS: LOCKS.map((l) => `${l.id}:${l.password}`).join(','),
+      GH_LOCKS: LOCKS.map((l) => `${l.id}:${l.password}`).join(','),
       GH_CABINETS: sims.cabinets.map((c) => `${c.id}:${sims.tcpPort(c.id)}:${CAB_PORTS}`).join(','),
     };
     const lockCounters = new Map<string, number>();
@@ -131,7 +130,7 @@ describe('soak: gateway SIGKILLed at random moments', () => {
       const child = startLoadGateway(env);
       await waitFor(() => child.ready || child.proc.exitCode !== null, `child ${i} ready`, 60_000, () => child.stderr.slice(-2000));
       const panel = panelLoad(dc09Port, i + 1);
-      const locks = lockLoad(`mqtt://127.0.0.1:${brokerPort}`, LOCKS, lockCounters, lockAcked);
+      const locks = lockLoad(`mqtt://127.0.0.1:${child.brokerPort}`, LOCKS, lockCounters, lockAcked);
       if (i === Math.floor(KILLS / 2)) {
         sims.inject({ kind: 'smoke', cabinet: SMOKY });
         smokeAtKill = i;
