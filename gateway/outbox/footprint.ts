@@ -63,7 +63,9 @@ export class Footprint {
     maxBytes: number,
   ) {
     this.pageSize = db.pragma('page_size', { simple: true }) as number;
-    this.usedStmt = db.prepare('SELECT (SELECT page_count FROM pragma_page_count()) AS pages, (SELECT freelist_count FROM pragma_freelist_count()) AS free');
+    this.usedStmt = db.prepare(
+      'SELECT (SELECT page_count FROM pragma_page_count()) AS pages, (SELECT freelist_count FROM pragma_freelist_count()) AS free',
+    );
     this.split = budgets(maxBytes, this.pageSize);
     this.applyWalLimits();
   }

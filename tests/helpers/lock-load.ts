@@ -35,7 +35,8 @@ export function lockLoad(url: string, locks: { id: string; password: string }[],
   const clients = new Set<mqtt.MqttClient>();
   const one = async (id: string, password: string): Promise<void> => {
     // No reconnect: the broker dies with the gateway; the next life connects again.
-    const client = await mqtt.connectAsync(url, { clientId: id, username: id, password, clean: true, reconnectPeriod: 0, connectTimeout: 3000 }).catch(() => undefined);
+    const options = { clientId: id, username: id, password, clean: true, reconnectPeriod: 0, connectTimeout: 3000 };
+    const client = await mqtt.connectAsync(url, options).catch(() => undefined);
     if (!client) return;
     clients.add(client);
     client.on('error', () => undefined);
@@ -46,7 +47,8 @@ export function lockLoad(url: string, locks: { id: string; password: string }[],
         const n = (counters.get(id) ?? 0) + 1;
         if (n > MAX_EVENTS_PER_LOCK) break;
         counters.set(id, n);
-        const e = encodeEvent(id, { eid: `${id}-${n}`, ts: new Date().toISOString(), type: 'unlock', result: 'granted', method: 'card', credential: `7700${String(n).padStart(4, '0')}` });
+        const credential = `7700${String(n).padStart(4, '0')}`;
+        const e = encodeEvent(id, { eid: `${id}-${n}`, ts: new Date().toISOString(), type: 'unlock', result: 'granted', method: 'card', credential });
         load.sent++;
         const ok = await client.publishAsync(e.topic, e.payload, { qos: 1 }).then(() => true, () => false);
         if (ok) acked.add(`${id}/${n}`);
