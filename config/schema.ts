@@ -31,7 +31,10 @@ const classPolicy = (ttlDays: number, evictRank: number) => ClassPolicy.default(
 
 export const OutboxConfig = z
   .object({
-    /** Hard cap of recorded-but-undelivered event bytes kept on disk. */
+    /**
+     * Hard cap of the outbox's files on disk: outbox.db + -wal + -shm (not row bytes; see
+     * gateway/outbox/footprint.ts). Caps below 256 KiB are held at 256 KiB on disk.
+     */
     maxBytes: z.number().int().min(64 * 1024).default(256 * 1024 * 1024),
     /** Group commit: at most this many events per transaction. */
     maxBatch: z.number().int().min(1).max(100_000).default(5000),

@@ -43,13 +43,6 @@ function sizeOf(file: string): number {
   }
 }
 
-/**
- * The database, its WAL and a committed row are not the same size: pages are partly filled,
- * the index repeats each seq, and a page is written to the WAL before its checkpoint. Event
- * bytes (what `maxBytes` counts) take up to about this many times as much on disk.
- */
-export const DISK_BYTES_PER_EVENT_BYTE = 2;
-
 export interface CapCheck {
   configured: number;
   effective: number;
@@ -59,15 +52,15 @@ export interface CapCheck {
 }
 
 /**
- * Whether `maxBytes` of events can fit on the data directory's filesystem. The space the
- * outbox files already occupy counts as available (the cap includes what is stored).
+ * Whether `maxBytes` can fit on the data directory's filesystem. The cap counts the outbox's
+ * files (footprint.ts), so the space they already occupy counts as available.
  */
 export function checkCap(dbFile: string, configured: number, reserveBytes: number): CapCheck {
   const free = freeBytes(dirname(dbFile));
   if (free === undefined) return { configured, effective: configured, available: undefined, lowered: false };
-  const held = sizeOf(dbFile) + sizeOf(`${dbFile}-wal`) + sizeOf(reserveFile(dbFile));
+  const held = sizeOf(dbFile) + sizeOf(`${dbFile}-wal`) + sizeOf(`${dbFile}-shm`) + sizeOf(reserveFile(dbFile));
   const available = Math.max(0, free + held - reserveBytes);
-  const fits = Math.floor(available / DISK_BYTES_PER_EVENT_BYTE);
+  const fits = available;
   if (fits >= configured) return { configured, effective: configured, available, lowered: false };
   // The schema's minimum cap; below it the outbox is useless anyway and disk-full handling takes over.
   return { configured, effective: Math.max(64 * 1024, fits), available, lowered: true };

@@ -1,7 +1,7 @@
 /**
- * Eviction policy of the outbox. When the disk cap is reached, the cheapest classes go
- * first (lowest evictRank), oldest first within a class; alarms and pinned rows (eviction
- * reports themselves) are never evicted. Rows the uplink has in flight are left alone.
+ * Eviction policy of the outbox. When the disk cap is reached (pages in use, footprint.ts),
+ * the cheapest classes go first (lowest evictRank), oldest first within a class; alarms and
+ * pinned rows (eviction reports themselves) are never evicted. Rows the uplink has in flight are left alone.
  *
  * Each report says: every undelivered event of `class` with seq in [fromSeq, toSeq] was
  * dropped, `count` in all. Because a class is always cut from its oldest row, no event of
@@ -11,6 +11,7 @@ import type { Database as Db } from 'better-sqlite3';
 import type { Clock } from '../core/clock.js';
 import type { EventClass } from '../core/events.js';
 import type { OutboxConfig } from '../../config/schema.js';
+import type { Footprint } from './footprint.js';
 
 export interface EvictionReport {
   class: EventClass;
@@ -21,9 +22,9 @@ export interface EvictionReport {
   reason: 'disk-cap' | 'disk-full' | 'ttl';
 }
 
-/** Evict down to this fraction of the cap, so we do not evict on every single commit. */
-const LOW_WATER = 0.9;
 const CHUNK = 2000;
+/** Measure-and-cut rounds per eviction; each cuts at least the estimate, so a few suffice. */
+const MAX_ROUNDS = 8;
 
 export class Evictor {
   constructor(
@@ -40,14 +41,36 @@ export class Evictor {
   }
 
   /**
-   * Frees space until `bytes` is under the low-water mark. With `diskFull` the disk itself
-   * is full, so we free a fixed chunk even when under our own cap.
+   * Frees database pages until those in use are under the footprint's target (see
+   * footprint.ts). Rows are cut by their body bytes, estimated from the current ratio of
+   * pages in use to row bytes; deleting rows leaves pages partly filled, so the pages are
+   * measured again and more is cut until the target is met or nothing evictable is left.
+   * With `diskFull` the disk itself is full, so a fixed share is freed even under the cap.
    */
-  evictForCap(bytes: number, diskFull: boolean, protectUpTo: number): EvictionReport[] {
-    const target = diskFull ? Math.max(0, Math.min(bytes, this.config.maxBytes) * 0.8) : this.config.maxBytes * LOW_WATER;
-    let toFree = bytes - target;
+  evictForCap(footprint: Footprint, rowBytes: number, diskFull: boolean, protectUpTo: number): EvictionReport[] {
+    const target = footprint.target(diskFull);
+    const reports = new Map<EventClass, EvictionReport>();
+    let rows = rowBytes;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const used = footprint.usedBytes();
+      if (used <= target) break;
+      const perRowByte = Math.max(1, used / Math.max(1, rows));
+      const cut = this.evictRowBytes(Math.ceil((used - target) / perRowByte), diskFull ? 'disk-full' : 'disk-cap', protectUpTo);
+      if (cut.length === 0) break;
+      for (const r of cut) {
+        rows -= r.bytes;
+        // Each round cuts a class from its oldest row above the cursor: rounds join into one exact range.
+        const prev = reports.get(r.class);
+        if (prev) Object.assign(prev, { toSeq: r.toSeq, count: prev.count + r.count, bytes: prev.bytes + r.bytes });
+        else reports.set(r.class, r);
+      }
+    }
+    return [...reports.values()];
+  }
+
+  /** Deletes about `toFree` row bytes, cheapest class first, oldest first within a class. */
+  private evictRowBytes(toFree: number, reason: 'disk-cap' | 'disk-full', protectUpTo: number): EvictionReport[] {
     const reports: EvictionReport[] = [];
-    if (toFree <= 0) return reports;
     const select = this.db.prepare('SELECT seq, LENGTH(body) AS len FROM events WHERE class = ? AND pinned = 0 AND seq > ? ORDER BY seq LIMIT ?');
     for (const cls of this.evictableClasses()) {
       if (toFree <= 0) break;
@@ -63,7 +86,7 @@ export class Evictor {
           if (freed >= toFree) break;
         }
         const res = this.db.prepare('DELETE FROM events WHERE class = ? AND pinned = 0 AND seq > ? AND seq <= ?').run(cls, protectUpTo, cut);
-        report ??= { class: cls, fromSeq: rows[0]!.seq, toSeq: cut, count: 0, bytes: 0, reason: diskFull ? 'disk-full' : 'disk-cap' };
+        report ??= { class: cls, fromSeq: rows[0]!.seq, toSeq: cut, count: 0, bytes: 0, reason };
         report.toSeq = cut;
         report.count += res.changes;
         report.bytes += freed;

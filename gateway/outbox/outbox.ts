@@ -22,7 +22,8 @@ import { openOutboxDatabase } from './schema.js';
 import { scopeOf, type StoreScope } from '../store/scope.js';
 import type { StoreOwnerName } from '../store/owners.js';
 import { Evictor, type EvictionReport } from './eviction.js';
-import { checkCap, DiskReserve, isStorageError, reserveFile, sqliteCode, type CapCheck } from './disk-space.js';
+import { Footprint } from './footprint.js';
+import { checkCap, DiskReserve, freeBytes, isStorageError, reserveFile, sqliteCode, type CapCheck } from './disk-space.js';
 import { DiskFullState } from './disk-full.js';
 import { AckBatcher } from './acks.js';
 
@@ -48,6 +49,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private lastCommitAt: number | null = null;
   private oldestPendingSince: number | null = null;
   private readonly evictor: Evictor;
+  /** What the cap counts: the database's pages and WAL, not row bytes (footprint.ts). */
+  private readonly footprint: Footprint;
   private readonly stmts;
   private readonly reserve: DiskReserve;
   private readonly diskFull: DiskFullState;
@@ -84,6 +87,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         // Space was freed: a cap lowered on the full disk (at start, say) may fit again.
         this.cap = checkCap(this.file, this.cap.configured, this.config.reserveBytes);
         this.config.maxBytes = this.cap.effective;
+        this.footprint.setCap(this.cap.effective);
         for (const input of this.unrecordedReports.splice(0)) this.recordEvictionReport(input);
         this.emit('diskRecovered', info);
       },
@@ -107,6 +111,13 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.readHigh = maxRow.m ?? 0;
     this.bytes = (this.db.prepare('SELECT COALESCE(SUM(LENGTH(body)), 0) AS b FROM events').get() as { b: number }).b;
     this.evictor = new Evictor(this.db, this.config, this.clock);
+    this.footprint = new Footprint(this.db, this.config.maxBytes);
+    try {
+      this.footprint.shrinkIfOversized(freeBytes(dirname(opts.file)));
+    } catch (err) {
+      // Only an optimisation of the file's size: a busy or full database starts as it is.
+      this.reportError(storageError(err, 'outbox shrink failed'));
+    }
     this.acks = new AckBatcher({
       db: this.db, deleteEvent: this.stmts.deleteEvent, deleteReply: this.stmts.deleteReply,
       freed: (bytes) => void (this.bytes -= bytes), onError: (err) => this.reportError(err),
@@ -229,7 +240,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     if (committed.length) this.emit('recorded', committed);
     for (const [device, body] of states) this.emit('state', device, body);
     if (replies) this.emit('reply');
-    if (this.bytes > this.config.maxBytes) this.makeRoom(false);
+    if (this.footprint.overHighWater()) this.makeRoom(false);
   }
 
   /**
@@ -309,7 +320,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private makeRoom(diskFull: boolean): boolean {
     let reports: EvictionReport[];
     try {
-      reports = this.evictor.evictForCap(this.bytes, diskFull, this.readCursor);
+      reports = this.evictor.evictForCap(this.footprint, this.bytes, diskFull, this.readCursor);
     } catch (err) {
       // On a full disk the DELETE itself needs room in the WAL; the caller carries on without it.
       this.reportError(storageError(err, 'outbox eviction failed'));

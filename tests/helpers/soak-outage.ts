@@ -40,7 +40,8 @@ export interface OutageResult {
 
 const PORTS = 12;
 
-function minuteTraffic(minute: number): EventInput[] {
+/** One simulated minute of a compound's traffic (15 events, an alarm every 15 minutes). */
+export function minuteTraffic(minute: number): EventInput[] {
   const out: EventInput[] = [];
   for (let p = 1; p <= PORTS; p++) {
     out.push(untyped({ class: 'charging', type: 'charging.meter', source: { device: 'cab-1', point: `port-${p}` }, data: { powerW: 150 + ((minute * p) % 40), energyWh: minute * p } }));
@@ -54,9 +55,10 @@ function minuteTraffic(minute: number): EventInput[] {
 
 const mb = (n: number): number => Math.round((n / 2 ** 20) * 10) / 10;
 
-function fileBytes(dir: string): number {
+/** What outbox.maxBytes caps: outbox.db, its WAL and its shared-memory index, as `ls -l` shows them. */
+export function outboxFileBytes(dir: string): number {
   let n = 0;
-  for (const f of ['outbox.db', 'outbox.db-wal']) {
+  for (const f of ['outbox.db', 'outbox.db-wal', 'outbox.db-shm']) {
     try {
       n += statSync(join(dir, f)).size;
     } catch {
@@ -88,7 +90,7 @@ export async function runSimulatedOutage(broker: Mosquitto, opts: { hours: numbe
         gc?.();
         const m = process.memoryUsage();
         const s = rig.outbox.stats();
-        samples.push({ hour: (minute + 1) / 60, rssMb: mb(m.rss), heapMb: mb(m.heapUsed), outboxBytes: s.bytes, fileBytes: fileBytes(rig.dir), events: s.events });
+        samples.push({ hour: (minute + 1) / 60, rssMb: mb(m.rss), heapMb: mb(m.heapUsed), outboxBytes: s.bytes, fileBytes: outboxFileBytes(rig.dir), events: s.events });
       }
     }
     // The link returns. Simulated time keeps moving (reconnect backoff, ack watchdog) while real I/O drains.

@@ -19,12 +19,14 @@ describe('soak, short versions', () => {
   });
 
   it('one simulated hour offline: the outbox stays within its cap and every alarm arrives when the link returns', async () => {
-    // ~840 events of ~200 B recorded against a 64 KiB cap: eviction must happen.
-    const r = await runSimulatedOutage(broker, { hours: 1, maxBytes: 64 * 1024, name: 'gw-soak-1h' });
+    // ~840 events of ~200 B recorded against a 256 KiB cap on the files (the smallest footprint the outbox promises): eviction must happen.
+    const r = await runSimulatedOutage(broker, { hours: 1, maxBytes: 256 * 1024, name: 'gw-soak-1h' });
     expect(r.recorded).toBeGreaterThan(800);
     expect(r.alarms.length).toBe(4);
     expect(r.alarmsDelivered).toBe(r.alarms.length);
     for (const s of r.samples) expect(s.outboxBytes).toBeLessThanOrEqual(r.maxBytes);
+    // The cap is the files on disk (outbox.db, -wal, -shm), not only the rows in them.
+    for (const s of r.samples) expect(s.fileBytes).toBeLessThanOrEqual(r.maxBytes);
     expect(r.report.problems).toEqual([]);
     expect(r.report.evictions.length).toBeGreaterThan(0);
     expect(r.report.evictionsExact).toBe(true);

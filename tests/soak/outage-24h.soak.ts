@@ -1,7 +1,7 @@
 /**
  * 24 hours of offline operation on a ManualClock (~20,300 events against a 1 MiB cap):
- * memory stays flat, the outbox stays within its cap, and when the link returns every alarm
- * reaches the platform and every evicted event is accounted for by an eviction report.
+ * memory stays flat, the outbox's files (db + WAL + shm) stay within the cap, and when the
+ * link returns every alarm reaches the platform and every evicted event is accounted for.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
@@ -29,7 +29,9 @@ describe('soak: 24 hours offline (simulated clock)', () => {
     expect(r.alarms.length).toBe(96);
     expect(r.alarmsDelivered).toBe(96);
     for (const s of r.samples) expect(s.outboxBytes).toBeLessThanOrEqual(maxBytes);
-    // The file holds the rows plus SQLite's pages, free list and WAL: bounded, not growing with time.
+    // The cap is the files on disk: outbox.db, its WAL and shm together (footprint.ts).
+    for (const s of r.samples) expect(s.fileBytes).toBeLessThanOrEqual(maxBytes);
+    // And bounded, not growing with time.
     expect(Math.max(...r.samples.slice(12).map((s) => s.fileBytes))).toBeLessThanOrEqual(Math.max(...r.samples.slice(0, 12).map((s) => s.fileBytes)) * 1.5);
     expect(last.heapMb - first.heapMb).toBeLessThan(16);
     expect(r.report.problems).toEqual([]);
