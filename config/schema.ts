@@ -33,7 +33,7 @@ export const OutboxConfig = z
   .object({
     /**
      * Hard cap of the outbox's files on disk: outbox.db + -wal + -shm (not row bytes; see
-     * gateway/outbox/footprint.ts). Caps below 256 KiB are held at 256 KiB on disk.
+     * gateway/outbox/footprint.ts). Caps below 512 KiB are held at 512 KiB on disk (the empty schema of every store owner is ~240 KiB).
      */
     maxBytes: z.number().int().min(64 * 1024).default(256 * 1024 * 1024),
     /** Group commit: at most this many events per transaction. */

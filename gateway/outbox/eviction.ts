@@ -50,31 +50,38 @@ export class Evictor {
   evictForCap(footprint: Footprint, rowBytes: number, diskFull: boolean, protectUpTo: number): EvictionReport[] {
     const target = footprint.target(diskFull);
     const reports = new Map<EventClass, EvictionReport>();
+    // Each DELETE commits on its own: a later one failing (a full disk needs WAL room for it)
+    // must not lose the reports of those already committed, or their seqs would vanish unreported.
+    const deleted = (r: EvictionReport): void => {
+      rows -= r.bytes;
+      // Each cut takes a class from its oldest row above the cursor: cuts join into one exact range.
+      const prev = reports.get(r.class);
+      if (prev) Object.assign(prev, { toSeq: r.toSeq, count: prev.count + r.count, bytes: prev.bytes + r.bytes });
+      else reports.set(r.class, { ...r });
+    };
     let rows = rowBytes;
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      const used = footprint.usedBytes();
-      if (used <= target) break;
-      const perRowByte = Math.max(1, used / Math.max(1, rows));
-      const cut = this.evictRowBytes(Math.ceil((used - target) / perRowByte), diskFull ? 'disk-full' : 'disk-cap', protectUpTo);
-      if (cut.length === 0) break;
-      for (const r of cut) {
-        rows -= r.bytes;
-        // Each round cuts a class from its oldest row above the cursor: rounds join into one exact range.
-        const prev = reports.get(r.class);
-        if (prev) Object.assign(prev, { toSeq: r.toSeq, count: prev.count + r.count, bytes: prev.bytes + r.bytes });
-        else reports.set(r.class, r);
+    try {
+      for (let round = 0; round < MAX_ROUNDS; round++) {
+        const used = footprint.usedBytes();
+        if (used <= target) break;
+        const perRowByte = Math.max(1, used / Math.max(1, rows));
+        const before = reports.size === 0 ? 0 : [...reports.values()].reduce((n, r) => n + r.count, 0);
+        this.evictRowBytes(Math.ceil((used - target) / perRowByte), diskFull ? 'disk-full' : 'disk-cap', protectUpTo, deleted);
+        const after = [...reports.values()].reduce((n, r) => n + r.count, 0);
+        if (after === before) break;
       }
+    } catch (err) {
+      if (reports.size === 0) throw err;
+      // What was deleted is reported; the caller sees less room than it asked for.
     }
     return [...reports.values()];
   }
 
-  /** Deletes about `toFree` row bytes, cheapest class first, oldest first within a class. */
-  private evictRowBytes(toFree: number, reason: 'disk-cap' | 'disk-full', protectUpTo: number): EvictionReport[] {
-    const reports: EvictionReport[] = [];
+  /** Deletes about `toFree` row bytes, cheapest class first, oldest first within a class; reports each committed cut. */
+  private evictRowBytes(toFree: number, reason: 'disk-cap' | 'disk-full', protectUpTo: number, deleted: (r: EvictionReport) => void): void {
     const select = this.db.prepare('SELECT seq, LENGTH(body) AS len FROM events WHERE class = ? AND pinned = 0 AND seq > ? ORDER BY seq LIMIT ?');
     for (const cls of this.evictableClasses()) {
       if (toFree <= 0) break;
-      let report: EvictionReport | undefined;
       while (toFree > 0) {
         const rows = select.all(cls, protectUpTo, CHUNK) as { seq: number; len: number }[];
         if (rows.length === 0) break;
@@ -86,15 +93,10 @@ export class Evictor {
           if (freed >= toFree) break;
         }
         const res = this.db.prepare('DELETE FROM events WHERE class = ? AND pinned = 0 AND seq > ? AND seq <= ?').run(cls, protectUpTo, cut);
-        report ??= { class: cls, fromSeq: rows[0]!.seq, toSeq: cut, count: 0, bytes: 0, reason };
-        report.toSeq = cut;
-        report.count += res.changes;
-        report.bytes += freed;
+        deleted({ class: cls, fromSeq: rows[0]!.seq, toSeq: cut, count: res.changes, bytes: freed, reason });
         toFree -= freed;
       }
-      if (report) reports.push(report);
     }
-    return reports;
   }
 
   /** Drops rows past their class TTL; rows recorded with an unsynced clock have no trustworthy age. */

@@ -13,9 +13,10 @@
  *   under the budget; pages freed by eviction go to SQLite's free list and are reused by the
  *   next commits, so the file stops growing at the budget instead of growing with time.
  *
- * The fixed part (shm, the empty schema's ~36 KiB, a minimal WAL) is ~100 KiB, so a cap
- * below FLOOR_BYTES (256 KiB; the schema allows 64 KiB) is treated as FLOOR_BYTES on disk:
- * the files stay within max(maxBytes, 256 KiB).
+ * The fixed part is ~310 KiB: shm, a minimal WAL, and the empty schema of every store owner
+ * (~240 KiB: the versioned store creates each family's tables at open, one page at least per
+ * table and index). A cap below FLOOR_BYTES (512 KiB; the schema allows 64 KiB) is treated
+ * as FLOOR_BYTES on disk: the files stay within max(maxBytes, 512 KiB).
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 
@@ -25,7 +26,7 @@ export const SHM_BYTES = 32 * 1024;
 const MAX_WAL_FRAMES = 1000;
 const MIN_WAL_FRAMES = 8;
 /** The smallest on-disk footprint the outbox promises, whatever the cap (caps below it get this). */
-export const FLOOR_BYTES = 256 * 1024;
+export const FLOOR_BYTES = 512 * 1024;
 /** Eviction starts when pages in use pass this share of the database budget... */
 export const HIGH_WATER = 0.95;
 /** ...and frees down to this share, so one eviction buys many commits. */

@@ -112,12 +112,6 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.bytes = (this.db.prepare('SELECT COALESCE(SUM(LENGTH(body)), 0) AS b FROM events').get() as { b: number }).b;
     this.evictor = new Evictor(this.db, this.config, this.clock);
     this.footprint = new Footprint(this.db, this.config.maxBytes);
-    try {
-      this.footprint.shrinkIfOversized(freeBytes(dirname(opts.file)));
-    } catch (err) {
-      // Only an optimisation of the file's size: a busy or full database starts as it is.
-      this.reportError(storageError(err, 'outbox shrink failed'));
-    }
     this.acks = new AckBatcher({
       db: this.db, deleteEvent: this.stmts.deleteEvent, deleteReply: this.stmts.deleteReply,
       freed: (bytes) => void (this.bytes -= bytes), onError: (err) => this.reportError(err),
@@ -125,6 +119,15 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     if (this.config.checkpointIntervalMs > 0) {
       this.checkpointTimer = setInterval(() => this.checkpoint(), this.config.checkpointIntervalMs);
       this.checkpointTimer.unref();
+    }
+    // A database over its budget (an older version's, or a cap lowered since): evict to the
+    // budget now (reported like any eviction), then give the freed pages back to the disk.
+    try {
+      if (this.footprint.overHighWater()) this.makeRoom(false);
+      this.footprint.shrinkIfOversized(freeBytes(dirname(opts.file)));
+    } catch (err) {
+      // Only an optimisation of the file's size: a busy or full database starts as it is.
+      this.reportError(storageError(err, 'outbox shrink failed'));
     }
   }
 

@@ -94,7 +94,10 @@ describe('outbox: the cap is the footprint on disk', () => {
     const after = outboxFileBytes(dir);
     console.log(JSON.stringify({ before, after }));
     expect(after).toBeLessThanOrEqual(budgets(MiB, 4096).total);
-    expect(o.readEvents(0, 1e6).length).toBeGreaterThan(2000);
+    // Rows beyond the budget were evicted (reported) before the rewrite; the budget also holds
+    // the empty tables of every store owner (~240 KiB), so ~1,800 of the rows stay.
+    expect(o.readEvents(0, 1e6).length).toBeGreaterThan(1500);
+    expect(o.readEvents(0, 1e6).some((r) => (JSON.parse(r.body) as { type?: string }).type === 'outbox.evicted') || o.stats().pendingCommit > 0).toBe(true);
     // And it keeps recording within the cap.
     const r = await offline(o, clock, dir, 1);
     expect(r.maxFiles).toBeLessThanOrEqual(MiB);

@@ -19,8 +19,8 @@ describe('soak, short versions', () => {
   });
 
   it('one simulated hour offline: the outbox stays within its cap and every alarm arrives when the link returns', async () => {
-    // ~840 events of ~200 B recorded against a 256 KiB cap on the files (the smallest footprint the outbox promises): eviction must happen.
-    const r = await runSimulatedOutage(broker, { hours: 1, maxBytes: 256 * 1024, name: 'gw-soak-1h' });
+    // ~840 events of ~200 B recorded against a 512 KiB cap on the files (the smallest footprint the outbox promises): eviction must happen.
+    const r = await runSimulatedOutage(broker, { hours: 1, maxBytes: 512 * 1024, name: 'gw-soak-1h' });
     expect(r.recorded).toBeGreaterThan(800);
     expect(r.alarms.length).toBe(4);
     expect(r.alarmsDelivered).toBe(r.alarms.length);
