@@ -17,8 +17,11 @@ import { STORE_OWNERS } from './owners.js';
 export interface StoreScope {
   /** The schema_migrations owner whose tables this scope is for. */
   readonly owner: string;
+  // The two signatures below mirror better-sqlite3's own Database methods, `{}` and `any` included.
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   prepare<BindParameters extends unknown[] | {} = unknown[], Result = unknown>(sql: string): Statement<BindParameters, Result>;
   exec(sql: string): void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   transaction<F extends (...args: any[]) => unknown>(fn: F): Transaction<F>;
 }
 

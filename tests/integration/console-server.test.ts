@@ -8,8 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
-import { ConsoleRig, PASSWORD, type Reply } from '../helpers/console-rig.js';
-import { waitFor } from '../helpers/wait.js';
+import { ConsoleRig, PASSWORD } from '../helpers/console-rig.js';
 import { untyped } from '../helpers/untyped-event.js';
 
 /** The token of the setup link the console wrote to its data dir. */

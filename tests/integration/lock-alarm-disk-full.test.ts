@@ -70,7 +70,7 @@ describe('a lock tamper on a full disk', () => {
       expect(types.filter((t) => t === 'lock.tamper')).toHaveLength(1);
       expect(types.indexOf('lock.tamper')).toBeLessThan(types.indexOf('alarm.raised'));
     } finally {
-      await service.stop();
+      service.stop();
       await manager.stop();
       outbox.close();
     }

@@ -49,7 +49,7 @@ describe('locks raise their alarms on the sink', () => {
     service.start();
   });
   afterEach(async () => {
-    await service.stop();
+    service.stop();
     await manager.stop();
     outbox.close();
     rmSync(dir, { recursive: true, force: true });
