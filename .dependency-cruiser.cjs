@@ -58,7 +58,7 @@ module.exports = {
       name: 'sim-reads-config-slices-only',
       comment:
         'A simulator is configured by the same compound file as the gateway (gatehouse sim --config FILE), so it may ' +
-        'use a family\'s config slice (its types, the default names of its secrets) but never the composed schema or ' +
+        "use a family's config slice (its types, the default names of its secrets) but never the composed schema or " +
         'the loader, which pull in the family registry (import type only).',
       severity: 'error',
       from: { path: '^sim/' },
@@ -83,7 +83,7 @@ module.exports = {
     {
       name: 'no-circular',
       comment:
-        'No cycle of modules that load each other at evaluation. Type-only imports are erased by tsc, and a manifest\'s ' +
+        "No cycle of modules that load each other at evaluation. Type-only imports are erased by tsc, and a manifest's " +
         'load() imports its family lazily, after every module is evaluated: neither can make a load-order bug. They are ' +
         'left out because the compound config type is composed from the family manifests, which are typed by it.',
       severity: 'error',

@@ -14,7 +14,9 @@ export const OsdpBusConfig = z
     id: Id,
     /** Serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/... */
     path: z.string().min(1),
-    baudRate: z.union([z.literal(9600), z.literal(19_200), z.literal(38_400), z.literal(57_600), z.literal(115_200), z.literal(230_400)]).default(115_200),
+    baudRate: z
+      .union([z.literal(9600), z.literal(19_200), z.literal(38_400), z.literal(57_600), z.literal(115_200), z.literal(230_400)])
+      .default(115_200),
     /** A PD must start its reply within this time (OSDP: 200 ms). */
     replyTimeoutMs: Duration.min(20).max(2000).default(200),
     /** Consecutive unanswered polls after which a reader is reported offline. */
@@ -58,7 +60,9 @@ export const DoorConfig = z
     /** Lock relay: energising the output unlocks (fail-safe maglocks are wired so too). */
     lock: ReaderPoint,
     /** Door position switch; `normallyClosed` means the input reads active while the door is shut. */
-    contact: ReaderPoint.extend({ normallyClosed: z.boolean().default(true) }).strict().optional(),
+    contact: ReaderPoint.extend({ normallyClosed: z.boolean().default(true) })
+      .strict()
+      .optional(),
     exitButton: ReaderPoint.optional(),
     /** How long a granted door stays unlocked. */
     unlockMs: Duration.min(500).max(60_000).default(5000),
@@ -141,7 +145,8 @@ export function checkAccessReferences(
   cfg.readers.forEach((r, i) => {
     if (!buses.has(r.bus)) issue(['readers', i, 'bus'], `no OSDP bus "${r.bus}" in osdpBuses`);
     const key = `${r.bus}#${r.address}`;
-    if (addresses.has(key)) issue(['readers', i, 'address'], `address ${r.address} is already used on bus "${r.bus}" by readers[${addresses.get(key)}]`);
+    if (addresses.has(key))
+      issue(['readers', i, 'address'], `address ${r.address} is already used on bus "${r.bus}" by readers[${addresses.get(key)}]`);
     else addresses.set(key, i);
   });
   const point = (path: (string | number)[], p: { reader: string } | undefined) => {

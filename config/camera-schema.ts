@@ -29,9 +29,17 @@ export const CameraConfig = z
 export const MediaConfig = z
   .object({
     /** On-disk cap of stored snapshots; the oldest are removed first. */
-    maxBytes: z.number().int().min(1024 * 1024).default(512 * 1024 * 1024),
+    maxBytes: z
+      .number()
+      .int()
+      .min(1024 * 1024)
+      .default(512 * 1024 * 1024),
     /** A snapshot larger than this is refused (a hostile camera cannot fill the disk in one go). */
-    maxSnapshotBytes: z.number().int().min(16 * 1024).default(5 * 1024 * 1024),
+    maxSnapshotBytes: z
+      .number()
+      .int()
+      .min(16 * 1024)
+      .default(5 * 1024 * 1024),
     /** A snapshot must arrive within this time after the alarm. */
     snapshotTimeoutMs: Duration.min(100).max(30_000).default(3000),
   })
@@ -72,8 +80,18 @@ export const ConsoleConfig = z
       .strict()
       .prefault({}),
     /** Idle sessions end after this long; a session never outlives `sessionMaxHours`. */
-    sessionIdleMin: z.number().int().min(5).max(24 * 60).default(120),
-    sessionMaxHours: z.number().int().min(1).max(24 * 14).default(12),
+    sessionIdleMin: z
+      .number()
+      .int()
+      .min(5)
+      .max(24 * 60)
+      .default(120),
+    sessionMaxHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 14)
+      .default(12),
     /**
      * Login attempts that did not succeed, per address, before that address waits
      * `loginLockoutMin`. Accounts are never locked: each failure past the third doubles a
@@ -81,7 +99,12 @@ export const ConsoleConfig = z
      * signed in to the account before skips it, so an attacker cannot lock a guard out).
      */
     loginMaxFailures: z.number().int().min(3).max(50).default(5),
-    loginLockoutMin: z.number().int().min(1).max(24 * 60).default(15),
+    loginLockoutMin: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60)
+      .default(15),
     loginAccountDelayMaxS: z.number().int().min(1).max(3600).default(60),
     /** Password hashes (scrypt: ~100 ms of a core and 32 MiB each) running at once, and waiting; more are refused. */
     loginConcurrentHashes: z.number().int().min(1).max(16).default(2),

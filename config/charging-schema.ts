@@ -21,7 +21,12 @@ export const ChargingSafetyConfig = z
     fullPowerW: z.number().nonnegative().default(10),
     fullForMin: z.number().positive().max(240).default(10),
     /** A session longer than this is stopped (8 h). */
-    maxSessionMin: z.number().int().positive().max(24 * 60).default(480),
+    maxSessionMin: z
+      .number()
+      .int()
+      .positive()
+      .max(24 * 60)
+      .default(480),
     /** Mains below this RMS voltage counts as lost. */
     mainsMinV: z.number().nonnegative().default(180),
     /** A safety command the cabinet has not obeyed after this long is sent again. */

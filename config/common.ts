@@ -62,7 +62,10 @@ export function checkSharedRtuLines(lines: RtuLineUse[], ctx: z.RefinementCtx): 
   const first = new Map<string, { at: string; settings: string }>();
   for (const l of lines) {
     const settings = `${l.rtu.baudRate} ${rtuFraming(l.rtu)}`;
-    const at = l.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').slice(1);
+    const at = l.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
+      .join('')
+      .slice(1);
     const f = first.get(l.rtu.path);
     if (!f) first.set(l.rtu.path, { at, settings });
     else if (f.settings !== settings) {

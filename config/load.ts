@@ -50,7 +50,12 @@ export function parseCompound(text: string, file: string): CompoundConfig {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const problems: ConfigProblem[] = [];
   for (const err of doc.errors) {
-    problems.push({ file, line: lineCounter.linePos(err.pos[0]).line, path: '', message: `YAML: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` });
+    problems.push({
+      file,
+      line: lineCounter.linePos(err.pos[0]).line,
+      path: '',
+      message: `YAML: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+    });
   }
   if (problems.length) throw new ConfigError(problems);
   const raw = doc.toJS() ?? {};
@@ -70,7 +75,10 @@ export function loadCompoundFile(file: string): LoadedConfig {
   try {
     text = readFileSync(abs, 'utf8');
   } catch (err) {
-    throw new GatehouseError('CONFIG_UNREADABLE', `${file}: cannot read the compound file (${(err as NodeJS.ErrnoException).code ?? err}); check the path given to --config`);
+    throw new GatehouseError(
+      'CONFIG_UNREADABLE',
+      `${file}: cannot read the compound file (${(err as NodeJS.ErrnoException).code ?? err}); check the path given to --config`,
+    );
   }
   const config = parseCompound(text, file);
   const warnings: string[] = [];
@@ -115,11 +123,24 @@ export function loadSecretsFile(path: string, warnings: string[]): Secrets {
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
   if (doc.errors.length) {
     // Never echo the YAML error message: it may quote a secret value.
-    throw new ConfigError(doc.errors.map((e) => ({ file: path, line: e.linePos?.[0]?.line ?? 1, path: '', message: 'secrets file is not valid YAML' })));
+    throw new ConfigError(
+      doc.errors.map((e) => ({ file: path, line: e.linePos?.[0]?.line ?? 1, path: '', message: 'secrets file is not valid YAML' })),
+    );
   }
   const parsed = SecretsFile.safeParse(doc.toJS() ?? {});
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => ({ file: path, line: lineOf(doc, lineCounter, i.path.map((k) => (typeof k === 'number' ? k : String(k)))), path: formatPath(i.path.map(String)), message: 'must be a string, or a map of strings' })));
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({
+        file: path,
+        line: lineOf(
+          doc,
+          lineCounter,
+          i.path.map((k) => (typeof k === 'number' ? k : String(k))),
+        ),
+        path: formatPath(i.path.map(String)),
+        message: 'must be a string, or a map of strings',
+      })),
+    );
   }
   const flat: Record<string, string> = {};
   for (const [k, v] of Object.entries(parsed.data)) {
@@ -135,7 +156,8 @@ function formatPath(path: (string | number)[]): string {
 
 function describeIssue(issue: { code: string; message: string; keys?: string[] }): string {
   if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) return 'required key is missing';
-  if (issue.code === 'unrecognized_keys' && issue.keys) return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling against config/README.md)`;
+  if (issue.code === 'unrecognized_keys' && issue.keys)
+    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (check the spelling against config/README.md)`;
   return issue.message;
 }
 

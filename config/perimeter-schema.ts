@@ -19,7 +19,10 @@ export const InputModuleConfig = z
     channels: z.union([z.literal(8), z.literal(16)]),
     /** Where the inputs are: discrete inputs (FC 02, most modules) or coils/registers. */
     inputs: z
-      .object({ table: z.enum(['discrete', 'coils', 'holding', 'input']).default('discrete'), address: z.number().int().min(0).max(65535).default(0) })
+      .object({
+        table: z.enum(['discrete', 'coils', 'holding', 'input']).default('discrete'),
+        address: z.number().int().min(0).max(65535).default(0),
+      })
       .strict()
       .prefault({}),
     /**
@@ -27,9 +30,15 @@ export const InputModuleConfig = z
      * register (input or holding) holding one bit per channel, set while the line is cut
      * or shorted.
      */
-    supervision: z.object({ table: z.enum(['holding', 'input']).default('input'), address: z.number().int().min(0).max(65535) }).strict().optional(),
+    supervision: z
+      .object({ table: z.enum(['holding', 'input']).default('input'), address: z.number().int().min(0).max(65535) })
+      .strict()
+      .optional(),
     /** Relay outputs driven as coils (FC 05/15), numbered from `address`. */
-    outputs: z.object({ address: z.number().int().min(0).max(65535).default(0), count: z.number().int().min(1).max(16) }).strict().optional(),
+    outputs: z
+      .object({ address: z.number().int().min(0).max(65535).default(0), count: z.number().int().min(1).max(16) })
+      .strict()
+      .optional(),
     /** Poll period: the input-to-alarm latency is about this plus debounce. */
     pollMs: Duration.min(20).max(10_000).default(100),
   })
@@ -52,7 +61,10 @@ export const ZoneConfig = z
     /** A change must hold this long before it counts. */
     debounceMs: Duration.max(10_000).default(200),
     /** IR beam sensitivity: only `count` alarm pulses within `windowMs` raise the alarm. */
-    pulses: z.object({ count: z.number().int().min(2).max(20), windowMs: Duration.min(100).max(600_000) }).strict().optional(),
+    pulses: z
+      .object({ count: z.number().int().min(2).max(20), windowMs: Duration.min(100).max(600_000) })
+      .strict()
+      .optional(),
     /** Perimeter zones belong to a partition that is armed and disarmed as a whole. */
     partition: Id.optional(),
   })
@@ -85,8 +97,14 @@ export const Dc09PanelConfig = z
     /** Account number the panel sends (3-16 hex digits). */
     account: z.string().regex(/^[0-9A-Fa-f]{3,16}$/, 'must be 3-16 hex digits'),
     /** Receiver/line prefix the panel uses (Rxxxx / Lxxxx), optional filter. */
-    receiver: z.string().regex(/^[0-9A-Fa-f]{1,6}$/).optional(),
-    line: z.string().regex(/^[0-9A-Fa-f]{1,6}$/).optional(),
+    receiver: z
+      .string()
+      .regex(/^[0-9A-Fa-f]{1,6}$/)
+      .optional(),
+    line: z
+      .string()
+      .regex(/^[0-9A-Fa-f]{1,6}$/)
+      .optional(),
     /** Secret holding the AES key (32, 48 or 64 hex digits); none = plain messages accepted. */
     keySecret: z.string().min(1).optional(),
     /** Refuse unencrypted messages from this panel (default when a key is configured). */
@@ -109,7 +127,10 @@ export const Dc09ReceiverConfig = z
     tcpPort: z.number().int().min(0).max(65535).default(0),
     udpPort: z.number().int().min(0).max(65535).default(0),
     /** Accepted timestamp skew of encrypted messages (DC-09: -20 s / +40 s). */
-    timestampWindow: z.object({ pastS: z.number().int().min(1).default(20), futureS: z.number().int().min(1).default(40) }).strict().prefault({}),
+    timestampWindow: z
+      .object({ pastS: z.number().int().min(1).default(20), futureS: z.number().int().min(1).default(40) })
+      .strict()
+      .prefault({}),
     maxConnections: z.number().int().min(1).max(10_000).default(200),
     /** TCP connections from one address at once (panels use one; a few for a NAT in front of several). */
     maxConnectionsPerAddress: z.number().int().min(1).max(10_000).default(4),
@@ -176,7 +197,13 @@ export type AlarmPriority = z.infer<typeof Priority>;
 
 /** Cross-reference checks, run from the compound schema's superRefine. */
 export function checkPerimeterReferences(
-  cfg: { inputModules: InputModuleConfig[]; zones: ZoneConfig[]; partitions: PartitionConfig[]; outputs: OutputConfig[]; perimeter: PerimeterConfig },
+  cfg: {
+    inputModules: InputModuleConfig[];
+    zones: ZoneConfig[];
+    partitions: PartitionConfig[];
+    outputs: OutputConfig[];
+    perimeter: PerimeterConfig;
+  },
   issue: (path: (string | number)[], message: string) => void,
 ): void {
   const modules = new Map(cfg.inputModules.map((m) => [m.id, m]));
@@ -189,16 +216,19 @@ export function checkPerimeterReferences(
     const key = `${z.module}#${z.channel}`;
     if (used.has(key)) issue(['zones', i, 'channel'], `channel ${z.channel} of ${z.module} is already zones[${used.get(key)}]`);
     else used.set(key, i);
-    if (z.type === 'perimeter' && !z.partition) issue(['zones', i, 'partition'], 'a perimeter zone needs a partition (that is what is armed and disarmed)');
+    if (z.type === 'perimeter' && !z.partition)
+      issue(['zones', i, 'partition'], 'a perimeter zone needs a partition (that is what is armed and disarmed)');
     if (z.partition && !partitions.has(z.partition)) issue(['zones', i, 'partition'], `no partition "${z.partition}" in partitions`);
   });
   cfg.partitions.forEach((p, i) => {
-    if (p.armSchedule && !cfg.perimeter.armSchedules[p.armSchedule]) issue(['partitions', i, 'armSchedule'], `no schedule "${p.armSchedule}" in perimeter.armSchedules`);
+    if (p.armSchedule && !cfg.perimeter.armSchedules[p.armSchedule])
+      issue(['partitions', i, 'armSchedule'], `no schedule "${p.armSchedule}" in perimeter.armSchedules`);
   });
   cfg.outputs.forEach((o, i) => {
     const m = modules.get(o.module);
     if (!m) return issue(['outputs', i, 'module'], `no input module "${o.module}" in inputModules`);
     if (!m.outputs) issue(['outputs', i, 'module'], `module ${m.id} has no outputs configured`);
-    else if (o.index >= m.outputs.count) issue(['outputs', i, 'index'], `module ${m.id} has ${m.outputs.count} outputs (0-${m.outputs.count - 1})`);
+    else if (o.index >= m.outputs.count)
+      issue(['outputs', i, 'index'], `module ${m.id} has ${m.outputs.count} outputs (0-${m.outputs.count - 1})`);
   });
 }

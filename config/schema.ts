@@ -35,7 +35,11 @@ export const OutboxConfig = z
      * Hard cap of the outbox's files on disk: outbox.db + -wal + -shm (not row bytes; see
      * gateway/outbox/footprint.ts). Caps below 512 KiB are held at 512 KiB on disk (the empty schema of every store owner is ~240 KiB).
      */
-    maxBytes: z.number().int().min(64 * 1024).default(256 * 1024 * 1024),
+    maxBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .default(256 * 1024 * 1024),
     /** Group commit: at most this many events per transaction. */
     maxBatch: z.number().int().min(1).max(100_000).default(5000),
     /** How often the WAL is checkpointed (truncated) so it cannot grow without bound. */
@@ -44,7 +48,12 @@ export const OutboxConfig = z
      * A reserve file of this size is kept beside outbox.db and deleted when the disk fills,
      * so the disk-full report and the alarms of that moment still fit (0 disables it).
      */
-    reserveBytes: z.number().int().min(0).max(64 * 1024 * 1024).default(1024 * 1024),
+    reserveBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
     /** While the disk is full, recording is retried this often; it resumes by itself. */
     diskRetryMs: Duration.default(5000),
     classes: z
@@ -92,7 +101,11 @@ export const BrokerConfig = z
     /** Interface address to bind. Defaults to loopback: exposing the LAN is a decision. */
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(1883),
-    maxPayloadBytes: z.number().int().min(256).default(64 * 1024),
+    maxPayloadBytes: z
+      .number()
+      .int()
+      .min(256)
+      .default(64 * 1024),
     maxTopicDepth: z.number().int().min(2).max(32).default(8),
     /** Undelivered QoS 1 messages kept for one client before it is disconnected. */
     maxQueuedPerClient: z.number().int().min(10).default(1000),
@@ -111,7 +124,11 @@ export const BrokerConfig = z
 
 export const CommandsConfig = z
   .object({
-    maxPayloadBytes: z.number().int().min(256).default(64 * 1024),
+    maxPayloadBytes: z
+      .number()
+      .int()
+      .min(256)
+      .default(64 * 1024),
     /** A command with no `expires` is dropped if it waited longer than this. */
     defaultTtlMs: Duration.default(60_000),
     /** How long seen command ids are remembered for replay refusal. */
@@ -161,7 +178,9 @@ type Compound = z.infer<z.ZodObject<CompoundShape>>;
  * object, the shared device-id space checked once, then each family's own checks and the
  * checks that span families (serial lines, linkage rules). Tests compose extra families.
  */
-export function compoundSchema<C extends Compound = Compound>(families: readonly FamilyManifest<C>[]): z.ZodObject<CompoundShape, z.core.$strict> {
+export function compoundSchema<C extends Compound = Compound>(
+  families: readonly FamilyManifest<C>[],
+): z.ZodObject<CompoundShape, z.core.$strict> {
   const shape = Object.assign({}, coreShape, ...families.map((f) => f.config)) as CompoundShape;
   return z
     .object(shape)
@@ -172,15 +191,20 @@ export function compoundSchema<C extends Compound = Compound>(families: readonly
       checkDeviceIds(families, cfg, issue);
       for (const f of families) f.check?.(cfg, issue);
       // One serial port per path: cabinets and input modules on it must agree on its settings.
-      checkSharedRtuLines([
-        ...cfg.cabinets.flatMap((c, i) => ('rtu' in c.bus ? [{ path: ['cabinets', i], rtu: c.bus.rtu }] : [])),
-        ...cfg.inputModules.flatMap((m, i) => ('rtu' in m.bus ? [{ path: ['inputModules', i], rtu: m.bus.rtu }] : [])),
-      ], ctx);
+      checkSharedRtuLines(
+        [
+          ...cfg.cabinets.flatMap((c, i) => ('rtu' in c.bus ? [{ path: ['cabinets', i], rtu: c.bus.rtu }] : [])),
+          ...cfg.inputModules.flatMap((m, i) => ('rtu' in m.bus ? [{ path: ['inputModules', i], rtu: m.bus.rtu }] : [])),
+        ],
+        ctx,
+      );
       const outputIds = new Set(cfg.outputs.map((o) => o.id));
       cfg.linkage.forEach((rule, i) =>
         rule.do.forEach((action, j) => {
-          if ('output' in action && !outputIds.has(action.output)) issue(['linkage', i, 'do', j, 'output'], `no output "${action.output}" in outputs`);
-          if ('camera' in action && !cfg.cameras.some((c) => c.id === action.camera)) issue(['linkage', i, 'do', j, 'camera'], `no camera "${action.camera}" in cameras`);
+          if ('output' in action && !outputIds.has(action.output))
+            issue(['linkage', i, 'do', j, 'output'], `no output "${action.output}" in outputs`);
+          if ('camera' in action && !cfg.cameras.some((c) => c.id === action.camera))
+            issue(['linkage', i, 'do', j, 'camera'], `no camera "${action.camera}" in cameras`);
         }),
       );
       if (cfg.uplink && (cfg.uplink.certFile === undefined) !== (cfg.uplink.keyFile === undefined)) {
@@ -202,8 +226,18 @@ export type { CabinetConfigInput } from './charging-schema.js';
 export type { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig, ScheduleConfig } from './access-schema.js';
 export type { CameraConfig, ConsoleConfig, LiveViewConfig, MediaConfig } from './camera-schema.js';
 export type { PresenceConfig } from './presence-schema.js';
-export type { AlarmsConfig, AlarmPriority, Dc09PanelConfig, Dc09ReceiverConfig, InputModuleConfig, LinkageRule, OutputConfig, PartitionConfig, PerimeterConfig, ZoneConfig } from './perimeter-schema.js';
-
+export type {
+  AlarmsConfig,
+  AlarmPriority,
+  Dc09PanelConfig,
+  Dc09ReceiverConfig,
+  InputModuleConfig,
+  LinkageRule,
+  OutputConfig,
+  PartitionConfig,
+  PerimeterConfig,
+  ZoneConfig,
+} from './perimeter-schema.js';
 
 /** Secrets file: flat names to strings, e.g. `uplink.password`, `devices.flat-3-201`. */
 export const SecretsFile = z.record(z.string(), z.union([z.string(), z.record(z.string(), z.string())]));

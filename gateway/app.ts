@@ -199,7 +199,13 @@ export class Gateway {
         },
         stop: () => this.broker.stop(),
       },
-      { name: 'uplink', essential: this.required.has('uplink'), requiredBecause: this.required.get('uplink'), start: () => this.startUplink(), stop: () => this.uplink?.stop() },
+      {
+        name: 'uplink',
+        essential: this.required.has('uplink'),
+        requiredBecause: this.required.get('uplink'),
+        start: () => this.startUplink(),
+        stop: () => this.uplink?.stop(),
+      },
       // Stops after every device family and before the uplink: a planned stop leaves each
       // device's retained state saying so (online: null, reason: gateway_stopped), delivered.
       { name: 'presence', essential: false, start: () => undefined, stop: () => this.presence.markStopped(this.outbox) },
@@ -237,7 +243,10 @@ export class Gateway {
   /** A configured family's instance, e.g. `gateway.family<LocksInstance>('locks')`; throws when it was not created. */
   family<T extends FamilyInstance = FamilyInstance>(name: string): T {
     const instance = this.instances.get(name);
-    if (!instance) throw new Error(`no family "${name}" in this gateway (not configured, not started yet, or it failed: ${this.failed.get(name) ?? 'not configured'})`);
+    if (!instance)
+      throw new Error(
+        `no family "${name}" in this gateway (not configured, not started yet, or it failed: ${this.failed.get(name) ?? 'not configured'})`,
+      );
     return instance as T;
   }
 
@@ -279,7 +288,10 @@ export class Gateway {
         this.createErrors.set(m.name, err as Error);
       }
     }
-    this.alarms.linkage(this.provided.get('outputs') as OutputDriver | undefined, this.provided.get('camera-linkage') as CameraLinkage | undefined);
+    this.alarms.linkage(
+      this.provided.get('outputs') as OutputDriver | undefined,
+      this.provided.get('camera-linkage') as CameraLinkage | undefined,
+    );
     const streams = this.provided.get('live-streams') as { has(id: string): boolean; streamUrl(id: string): Promise<string> } | undefined;
     if (streams) {
       const { LiveViewHub } = await import('./cameras/live-view.js');
@@ -320,7 +332,12 @@ export class Gateway {
     let secrets = this.opts.secrets;
     if (embedded) {
       // No platform: forward to the embedded broker so local consumers still get everything.
-      config = UplinkConfigSchema.parse({ url: `mqtt://127.0.0.1:${this.brokerPort}`, username: 'gatehouse-uplink', passwordSecret: 'internal.uplink', clientId: `gatehouse-${this.opts.config.gateway.id}` });
+      config = UplinkConfigSchema.parse({
+        url: `mqtt://127.0.0.1:${this.brokerPort}`,
+        username: 'gatehouse-uplink',
+        passwordSecret: 'internal.uplink',
+        clientId: `gatehouse-${this.opts.config.gateway.id}`,
+      });
       secrets = secretsFrom({ 'internal.uplink': this.internalPassword });
     } else {
       config = UplinkConfigSchema.parse({ ...this.opts.config.uplink, url });
@@ -334,7 +351,11 @@ export class Gateway {
       log,
       topicRoot: this.root,
       onCommand: (name, payload) => {
-        void this.router.handleMessage(name, payload, { via: embedded ? 'embedded-broker' : 'uplink', role: 'platform', principal: embedded ? 'embedded-broker' : 'platform' });
+        void this.router.handleMessage(name, payload, {
+          via: embedded ? 'embedded-broker' : 'uplink',
+          role: 'platform',
+          principal: embedded ? 'embedded-broker' : 'platform',
+        });
       },
     });
     log.info({ target: embedded ? 'embedded broker' : redactUrl(url!) }, 'uplink starting');
@@ -354,7 +375,14 @@ export class Gateway {
         const message = (err as Error).message;
         if (c.essential) {
           if (c.requiredBecause) {
-            await this.outbox.record({ class: 'system', type: 'component.failed', source: { device: 'gateway', point: c.name }, data: { component: c.name, error: message } }).catch(() => undefined);
+            await this.outbox
+              .record({
+                class: 'system',
+                type: 'component.failed',
+                source: { device: 'gateway', point: c.name },
+                data: { component: c.name, error: message },
+              })
+              .catch(() => undefined);
           }
           await this.stop();
           if (!c.requiredBecause) throw err;
@@ -367,7 +395,14 @@ export class Gateway {
         }
         this.failed.set(c.name, message);
         this.log.error({ component: c.name, err: message }, 'component failed to start; the rest of the gateway keeps running');
-        void this.outbox.record({ class: 'system', type: 'component.failed', source: { device: 'gateway', point: c.name }, data: { component: c.name, error: message } }).catch(() => undefined);
+        void this.outbox
+          .record({
+            class: 'system',
+            type: 'component.failed',
+            source: { device: 'gateway', point: c.name },
+            data: { component: c.name, error: message },
+          })
+          .catch(() => undefined);
       }
     }
     this.sweepTimer = setInterval(() => this.outbox.sweepExpired(), 3600_000);
@@ -375,7 +410,8 @@ export class Gateway {
     // Not awaited into start(): on a full disk the gateway still runs (doors decide from memory);
     // the disk-full state reports and retries.
     const started = { version: VERSION, failed: [...this.failed.keys()] };
-    await this.outbox.record({ class: 'system', type: 'gateway.started', source: { device: 'gateway' }, data: started })
+    await this.outbox
+      .record({ class: 'system', type: 'gateway.started', source: { device: 'gateway' }, data: started })
       .catch((err: Error) => this.log.error({ err: err.message }, 'gateway.started not recorded'));
     this.notifier.ready(`gateway ${this.opts.config.gateway.id} running`);
     this.notifier.startWatchdog([
@@ -395,7 +431,9 @@ export class Gateway {
     this.presence.stop();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.started.some((c) => c.name === 'outbox')) {
-      await this.outbox.record({ class: 'system', type: 'gateway.stopping', source: { device: 'gateway' }, data: { version: VERSION } }).catch(() => undefined);
+      await this.outbox
+        .record({ class: 'system', type: 'gateway.stopping', source: { device: 'gateway' }, data: { version: VERSION } })
+        .catch(() => undefined);
     }
     // A pending flood summary is an audit record: write it while the outbox is still open.
     this.router.flushRefusalSummaries();

@@ -126,7 +126,9 @@ async function withConfig(command: string, file: string | undefined, fn: (loaded
     loaded = loadCompoundFile(file);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`gatehouse ${command}: ${err.problems.length} problem${err.problems.length > 1 ? 's' : ''} in the configuration; nothing was started:\n${err.message}\n`);
+      process.stderr.write(
+        `gatehouse ${command}: ${err.problems.length} problem${err.problems.length > 1 ? 's' : ''} in the configuration; nothing was started:\n${err.message}\n`,
+      );
       return 2;
     }
     if (isGatehouseError(err, 'CONFIG_UNREADABLE')) {
@@ -147,22 +149,29 @@ async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): P
   }
   // Every secret the configured families read, by the name their manifest resolves (defaults included).
   const missing = secretsOf(FAMILIES, config).filter((ref) => ref.required && !loaded.secrets.has(ref.name));
-  for (const ref of missing) process.stderr.write(`${loaded.file}: ${ref.what} has no ${ref.kind ?? 'password'} secret "${ref.name}": add it to the secrets file\n`);
+  for (const ref of missing)
+    process.stderr.write(`${loaded.file}: ${ref.what} has no ${ref.kind ?? 'password'} secret "${ref.name}": add it to the secrets file\n`);
   const problems = await checkFamilySecrets(loaded, dataDir);
   for (const p of problems.errors) process.stderr.write(`${loaded.file}: ${p}\n`);
   for (const p of problems.warnings) process.stderr.write(`warning: ${loaded.file}: ${p}\n`);
   if (problems.errors.length || missing.length) return 2;
-  process.stdout.write(`${loaded.file}: valid — compound ${config.compound.id}, gateway ${config.gateway.id}, ${config.locks.length} lock(s), ${config.doors.length} door(s) with ${config.readers.length} reader(s), ${config.cabinets.length} cabinet(s), uplink ${config.uplink ? 'configured' : 'none (embedded broker only)'}\n`);
+  process.stdout.write(
+    `${loaded.file}: valid — compound ${config.compound.id}, gateway ${config.gateway.id}, ${config.locks.length} lock(s), ${config.doors.length} door(s) with ${config.readers.length} reader(s), ${config.cabinets.length} cabinet(s), uplink ${config.uplink ? 'configured' : 'none (embedded broker only)'}\n`,
+  );
   const loopback = /^(127\.|::1$|localhost$)/.test(config.broker.host);
   if (!loopback && !config.broker.tls?.only && config.locks.length) {
-    process.stderr.write(`warning: ${loaded.file}: the embedded broker accepts plain MQTT on ${config.broker.host}: card and PIN pushes to locks using it cross the LAN in clear (set broker.tls, and tls.only once every lock uses TLS; see drivers/smartlock/README.md)\n`);
+    process.stderr.write(
+      `warning: ${loaded.file}: the embedded broker accepts plain MQTT on ${config.broker.host}: card and PIN pushes to locks using it cross the LAN in clear (set broker.tls, and tls.only once every lock uses TLS; see drivers/smartlock/README.md)\n`,
+    );
   }
   if (config.broker.tls) {
     const { loadBrokerTls } = await import('./broker/broker-tls.js');
     // Lock vendors pin this (or trust the certificate itself as their CA): print it where installers look.
     try {
       const tls = loadBrokerTls(config.broker.tls, { dataDir: resolve(dataDir), host: config.broker.host });
-      process.stdout.write(`broker TLS on ${config.broker.host}:${config.broker.tls.port}: certificate ${tls.certFile}${tls.generated ? ' (generated now)' : ''}, SHA-256 fingerprint ${tls.fingerprint256}${tls.ca ? ', client certificates required (mutual TLS)' : ''}\n`);
+      process.stdout.write(
+        `broker TLS on ${config.broker.host}:${config.broker.tls.port}: certificate ${tls.certFile}${tls.generated ? ' (generated now)' : ''}, SHA-256 fingerprint ${tls.fingerprint256}${tls.ca ? ', client certificates required (mutual TLS)' : ''}\n`,
+      );
     } catch (err) {
       process.stderr.write(`${loaded.file}: broker.tls: ${(err as Error).message}\n`);
       return 2;
@@ -177,22 +186,32 @@ async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): P
   }
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(file, { readonly: true, fileMustExist: true });
-  const states = new Map((db.prepare('SELECT device, body FROM states').all() as { device: string; body: string }[]).map((r) => [r.device, JSON.parse(r.body) as Record<string, unknown>]));
+  const states = new Map(
+    (db.prepare('SELECT device, body FROM states').all() as { device: string; body: string }[]).map((r) => [
+      r.device,
+      JSON.parse(r.body) as Record<string, unknown>,
+    ]),
+  );
   db.close();
   let bad = 0;
   // After a planned stop presence is unknown, not offline (the daemon says so in the state).
-  const word = (s: Record<string, unknown> | undefined) => (s?.online === true ? 'online ' : s?.reason === 'gateway_stopped' ? 'UNKNOWN (gateway stopped)' : 'OFFLINE');
+  const word = (s: Record<string, unknown> | undefined) =>
+    s?.online === true ? 'online ' : s?.reason === 'gateway_stopped' ? 'UNKNOWN (gateway stopped)' : 'OFFLINE';
   for (const lock of config.locks) {
     const s = states.get(lock.id);
     const online = s?.online === true;
     if (!online) bad++;
-    process.stdout.write(`lock ${lock.id.padEnd(20)} ${word(s)} ${s ? `last seen ${String(s.lastSeen ?? s.ts)} battery ${String(s.battery ?? '?')}%` : 'never connected'}\n`);
+    process.stdout.write(
+      `lock ${lock.id.padEnd(20)} ${word(s)} ${s ? `last seen ${String(s.lastSeen ?? s.ts)} battery ${String(s.battery ?? '?')}%` : 'never connected'}\n`,
+    );
   }
   for (const reader of config.readers) {
     const s = states.get(reader.id);
     const online = s?.online === true;
     if (!online) bad++;
-    process.stdout.write(`reader ${reader.id.padEnd(18)} ${word(s)} ${s ? `last seen ${String(s.lastSeen ?? s.ts)} secure ${String(s.secure)}${s.tamper ? ' TAMPER' : ''}` : 'never seen'}\n`);
+    process.stdout.write(
+      `reader ${reader.id.padEnd(18)} ${word(s)} ${s ? `last seen ${String(s.lastSeen ?? s.ts)} secure ${String(s.secure)}${s.tamper ? ' TAMPER' : ''}` : 'never seen'}\n`,
+    );
   }
   return bad ? 1 : 0;
 }
@@ -220,7 +239,10 @@ async function checkFamilySecrets(loaded: LoadedConfig, dataDir: string): Promis
     }
     if (r.secure === 'install' || !keys) continue;
     try {
-      if (!keys.keyFor(r)) errors.push(`reader ${r.id} needs a secure channel key: add "${readerKeySecret(r)}" (32 hex digits) to the secrets file, or set secure: install for a new reader`);
+      if (!keys.keyFor(r))
+        errors.push(
+          `reader ${r.id} needs a secure channel key: add "${readerKeySecret(r)}" (32 hex digits) to the secrets file, or set secure: install for a new reader`,
+        );
     } catch (err) {
       errors.push((err as Error).message);
     }
@@ -232,12 +254,16 @@ async function checkFamilySecrets(loaded: LoadedConfig, dataDir: string): Promis
     }
     // A missing one is reported with every family's missing secrets (secretsOf).
     const key = loaded.secrets.get(panel.keySecret);
-    if (key !== undefined && !/^([0-9a-fA-F]{32}|[0-9a-fA-F]{48}|[0-9a-fA-F]{64})$/.test(key)) errors.push(`alarm panel ${panel.id}: secret "${panel.keySecret}" must be 32, 48 or 64 hex digits (AES-128/192/256)`);
+    if (key !== undefined && !/^([0-9a-fA-F]{32}|[0-9a-fA-F]{48}|[0-9a-fA-F]{64})$/.test(key))
+      errors.push(`alarm panel ${panel.id}: secret "${panel.keySecret}" must be 32, 48 or 64 hex digits (AES-128/192/256)`);
   }
-  if (loaded.config.alarmPanels.length && !loaded.config.perimeter.dc09) warnings.push('alarmPanels are configured but perimeter.dc09 is not: no receiver will listen for them');
+  if (loaded.config.alarmPanels.length && !loaded.config.perimeter.dc09)
+    warnings.push('alarmPanels are configured but perimeter.dc09 is not: no receiver will listen for them');
   const dc09Host = loaded.config.perimeter.dc09?.host;
   if (loaded.config.alarmPanels.length && dc09Host !== undefined && isLoopbackHost(dc09Host)) {
-    warnings.push(`perimeter.dc09 listens on ${dc09Host} only (the default): panels on the LAN cannot reach it; set perimeter.dc09.host to the LAN address they report to`);
+    warnings.push(
+      `perimeter.dc09 listens on ${dc09Host} only (the default): panels on the LAN cannot reach it; set perimeter.dc09.host to the LAN address they report to`,
+    );
   }
   return { errors, warnings };
 }
@@ -265,16 +291,24 @@ async function discoverOsdp(path: string, baudRate: number, range: string | unde
   try {
     await line.open();
   } catch (err) {
-    process.stderr.write(`gatehouse discover: cannot open ${path}: ${(err as Error).message} (is the RS-485 adapter plugged in, and is the daemon stopped? it holds the line)\n`);
+    process.stderr.write(
+      `gatehouse discover: cannot open ${path}: ${(err as Error).message} (is the RS-485 adapter plugged in, and is the daemon stopped? it holds the line)\n`,
+    );
     return 1;
   }
   process.stdout.write(`scanning OSDP addresses ${from}-${to} on ${path} at ${baudRate} baud…\n`);
   try {
     // 100 ms per silent address: a PDID reply takes ~30 ms on the wire even at 9600 baud.
-    const found = await discoverReaders(line, { timers: realTimers, replyTimeoutMs: 100, addresses: Array.from({ length: to - from + 1 }, (_, i) => from + i) });
+    const found = await discoverReaders(line, {
+      timers: realTimers,
+      replyTimeoutMs: 100,
+      addresses: Array.from({ length: to - from + 1 }, (_, i) => from + i),
+    });
     for (const r of found) {
       const id = r.identity;
-      process.stdout.write(`address ${String(r.address).padStart(3)}  ${id ? `vendor ${id.vendor} model ${id.model} version ${id.version} serial ${id.serial} firmware ${id.firmware}` : r.note ?? ''}\n`);
+      process.stdout.write(
+        `address ${String(r.address).padStart(3)}  ${id ? `vendor ${id.vendor} model ${id.model} version ${id.version} serial ${id.serial} firmware ${id.firmware}` : (r.note ?? '')}\n`,
+      );
     }
     process.stdout.write(`${found.length} reader(s) found\n`);
     return found.length ? 0 : 1;
@@ -320,7 +354,10 @@ async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number>
   // Every timer of the gateway is unref'd: with no listener open (a broker nobody needs that
   // could not start, an uplink waiting to reconnect) nothing else would keep the daemon alive.
   const keepAlive = setInterval(() => undefined, 1 << 30);
-  logs.root.info({ compound: loaded.config.compound.id, gateway: loaded.config.gateway.id, broker: gateway.brokerPort }, 'gatehouse running');
+  logs.root.info(
+    { compound: loaded.config.compound.id, gateway: loaded.config.gateway.id, broker: gateway.brokerPort },
+    'gatehouse running',
+  );
   await signalled;
   clearInterval(keepAlive);
   logs.root.info('stopping');

@@ -93,9 +93,7 @@ export function writeFileWithBackup(file: string, data: string | Uint8Array, opt
 }
 
 export type KeyFileRead<T> =
-  | { ok: true; value: T; recovered: false }
-  | { ok: true; value: T; recovered: true; problem: string }
-  | { ok: false; problem: string };
+  { ok: true; value: T; recovered: false } | { ok: true; value: T; recovered: true; problem: string } | { ok: false; problem: string };
 
 /**
  * Reads a key file with `parse` (which throws with a reason when the bytes are unusable).

@@ -23,7 +23,10 @@ function loadBinding(log: Logger): SdNotify | undefined {
   try {
     return createRequire(import.meta.url)('sd-notify') as SdNotify;
   } catch (err) {
-    log.error({ err: (err as Error).message }, 'running under systemd but the sd-notify binding is missing: install libsystemd-dev and run npm ci again, or the watchdog will restart the service');
+    log.error(
+      { err: (err as Error).message },
+      'running under systemd but the sd-notify binding is missing: install libsystemd-dev and run npm ci again, or the watchdog will restart the service',
+    );
     return undefined;
   }
 }
@@ -68,7 +71,10 @@ export class SystemdNotifier {
     this.lagTimer.unref();
     const periodMs = Math.max(500, Math.floor(intervalUs / 1000 / 2));
     this.timer = setInterval(() => {
-      const failed = checks.map((c) => c()).filter((r) => !r.ok).map((r) => r.name);
+      const failed = checks
+        .map((c) => c())
+        .filter((r) => !r.ok)
+        .map((r) => r.name);
       if (this.maxLagMs > maxEventLoopLagMs) failed.push(`event loop lag ${Math.round(this.maxLagMs)} ms`);
       this.maxLagMs = 0;
       if (failed.length === 0) this.sd?.watchdog();

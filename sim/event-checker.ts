@@ -180,11 +180,26 @@ export class EventChecker {
   private addNotice(cls: string, e: Envelope, topic: string, payload: Buffer): void {
     const d = e.data as Record<string, unknown>;
     const int = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
-    if (cls !== 'system' || typeof d.class !== 'string' || !CLASS_INDEX.has(d.class) || !int(d.fromSeq) || !int(d.toSeq) || !int(d.count) || (d.toSeq as number) < (d.fromSeq as number)) {
+    if (
+      cls !== 'system' ||
+      typeof d.class !== 'string' ||
+      !CLASS_INDEX.has(d.class) ||
+      !int(d.fromSeq) ||
+      !int(d.toSeq) ||
+      !int(d.count) ||
+      (d.toSeq as number) < (d.fromSeq as number)
+    ) {
       this.envelopeError(topic, 'malformed outbox.evicted report', payload);
       return;
     }
-    this.notices.push({ seq: e.seq, class: d.class, fromSeq: d.fromSeq as number, toSeq: d.toSeq as number, count: d.count as number, reason: String(d.reason) });
+    this.notices.push({
+      seq: e.seq,
+      class: d.class,
+      fromSeq: d.fromSeq as number,
+      toSeq: d.toSeq as number,
+      count: d.count as number,
+      reason: String(d.reason),
+    });
   }
 
   report(): VerifierReport {
@@ -196,7 +211,7 @@ export class EventChecker {
     const received: SeqRange[] = [];
     const missing: SeqRange[] = [];
     let missingCount = 0;
-    for (let s = this.fromSeq; s <= max; ) {
+    for (let s = this.fromSeq; s <= max;) {
       const got = this.counts[s]! > 0;
       let t = s;
       while (t + 1 <= max && this.counts[t + 1]! > 0 === got) t++;
@@ -235,13 +250,26 @@ export class EventChecker {
       }
     }
     const evictionsExact = uncoveredCount === 0 && straddling === 0 && evictedCount === missingCount && deliveredInEvictedCount === 0;
-    if (this.envelopeErrorCount) problems.push(`${this.envelopeErrorCount} message(s) with a bad envelope, first: ${this.envelopeErrors[0]!.error}`);
-    if (this.conflictCount) problems.push(`${this.conflictCount} conflicting re-delivery(ies), first: seq ${this.conflicts[0]!.seq} ${this.conflicts[0]!.error}`);
-    if (this.orderViolationCount) problems.push(`${this.orderViolationCount} per-class order violation(s), first: ${JSON.stringify(this.orderViolations[0])}`);
-    if (uncoveredCount) problems.push(`${uncoveredCount} missing seq(s) not covered by any eviction report, first ranges: ${JSON.stringify(uncovered.slice(0, 5))}`);
-    if (straddling) problems.push(`${straddling} eviction report(s) start before seq ${this.fromSeq}, where this verifier began: counts cannot be checked`);
-    if (!uncoveredCount && !straddling && evictedCount !== missingCount) problems.push(`eviction reports count ${evictedCount} event(s) but ${missingCount} seq(s) are missing`);
-    if (deliveredInEvictedCount) problems.push(`${deliveredInEvictedCount} event(s) delivered although reported evicted, first: ${deliveredInEvicted.slice(0, 5).join(', ')}`);
+    if (this.envelopeErrorCount)
+      problems.push(`${this.envelopeErrorCount} message(s) with a bad envelope, first: ${this.envelopeErrors[0]!.error}`);
+    if (this.conflictCount)
+      problems.push(`${this.conflictCount} conflicting re-delivery(ies), first: seq ${this.conflicts[0]!.seq} ${this.conflicts[0]!.error}`);
+    if (this.orderViolationCount)
+      problems.push(`${this.orderViolationCount} per-class order violation(s), first: ${JSON.stringify(this.orderViolations[0])}`);
+    if (uncoveredCount)
+      problems.push(
+        `${uncoveredCount} missing seq(s) not covered by any eviction report, first ranges: ${JSON.stringify(uncovered.slice(0, 5))}`,
+      );
+    if (straddling)
+      problems.push(
+        `${straddling} eviction report(s) start before seq ${this.fromSeq}, where this verifier began: counts cannot be checked`,
+      );
+    if (!uncoveredCount && !straddling && evictedCount !== missingCount)
+      problems.push(`eviction reports count ${evictedCount} event(s) but ${missingCount} seq(s) are missing`);
+    if (deliveredInEvictedCount)
+      problems.push(
+        `${deliveredInEvictedCount} event(s) delivered although reported evicted, first: ${deliveredInEvicted.slice(0, 5).join(', ')}`,
+      );
     const byClass: VerifierReport['byClass'] = {};
     for (const [cls, unique] of this.uniqueByClass) byClass[cls] = { unique, maxSeq: this.highest.get(cls) ?? 0 };
     return {

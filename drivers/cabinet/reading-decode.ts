@@ -36,7 +36,11 @@ export interface DecodedPoll {
 
 class FieldReader {
   readonly faults: FieldFault[] = [];
-  constructor(private readonly words: readonly number[], private readonly base: number, private readonly port?: number) {}
+  constructor(
+    private readonly words: readonly number[],
+    private readonly base: number,
+    private readonly port?: number,
+  ) {}
 
   private fault(field: string, offset: number, safety: boolean, message: string): void {
     const name = this.port === undefined ? field : `port${this.port}.${field}`;
@@ -114,7 +118,9 @@ export function decodePollFields(portCount: number, answers: readonly (readonly 
   plan.forEach((r, i) => {
     const a = answers[i]!;
     if (a.length !== r.count) throw protocol(`poll read at 0x${r.address.toString(16)}: expected ${r.count} registers, got ${a.length}`);
-    for (const w of a) if (!Number.isInteger(w) || w < 0 || w > 0xffff) throw protocol(`poll read at 0x${r.address.toString(16)}: a register is not a 16-bit word`);
+    for (const w of a)
+      if (!Number.isInteger(w) || w < 0 || w > 0xffff)
+        throw protocol(`poll read at 0x${r.address.toString(16)}: a register is not a 16-bit word`);
     all.push(...a);
   });
   const faults: FieldFault[] = [];

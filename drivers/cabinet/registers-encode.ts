@@ -7,7 +7,19 @@
  * Measurements saturate instead of failing (a real meter pegs at its range); control
  * words that the map does not allow come back as the Modbus exception the doc names.
  */
-import { CABINET, CABINET_CONTROL, EXCEPTION, IDENTITY, MAP_VERSION, MAX_DURATION_MIN, PORT, PORT_COMMAND, PORT_CONTROL, SIGNATURE, STATE_CODES } from './register-map.js';
+import {
+  CABINET,
+  CABINET_CONTROL,
+  EXCEPTION,
+  IDENTITY,
+  MAP_VERSION,
+  MAX_DURATION_MIN,
+  PORT,
+  PORT_COMMAND,
+  PORT_CONTROL,
+  SIGNATURE,
+  STATE_CODES,
+} from './register-map.js';
 import type { CabinetCommand, CabinetIdentity, CabinetStatus, PortReading } from './types.js';
 
 const clampU16 = (v: number): number => Math.max(0, Math.min(0xffff, Math.round(v)));
@@ -92,7 +104,8 @@ export function decodePortControl(port: number, words: readonly number[]): Contr
       const sessionId = (words[PORT_CONTROL.sessionId] ?? 0) * 0x10000 + (words[PORT_CONTROL.sessionId + 1] ?? 0);
       const maxDurationMin = words[PORT_CONTROL.maxDuration] ?? 0;
       if (sessionId === 0) return illegalValue('start needs a session id other than 0');
-      if (maxDurationMin < 1 || maxDurationMin > MAX_DURATION_MIN) return illegalValue(`max duration ${maxDurationMin} is outside 1-${MAX_DURATION_MIN}`);
+      if (maxDurationMin < 1 || maxDurationMin > MAX_DURATION_MIN)
+        return illegalValue(`max duration ${maxDurationMin} is outside 1-${MAX_DURATION_MIN}`);
       return { ok: true, command: { kind: 'start', port, sessionId, powerLimitW: words[PORT_CONTROL.powerLimit] ?? 0, maxDurationMin } };
     }
     case PORT_COMMAND.stop:

@@ -42,7 +42,8 @@ export interface RegisterWrite {
   values: number[];
 }
 
-const protocol = (message: string, details?: Record<string, unknown>): GatehouseError => new GatehouseError('DEVICE_PROTOCOL', message, details);
+const protocol = (message: string, details?: Record<string, unknown>): GatehouseError =>
+  new GatehouseError('DEVICE_PROTOCOL', message, details);
 const invalid = (message: string, details?: Record<string, unknown>): GatehouseError => new GatehouseError('CMD_INVALID', message, details);
 
 function checkWords(words: readonly number[], count: number, what: string): void {
@@ -83,11 +84,13 @@ function text(w: readonly number[], offset: number, words: number, what: string)
 
 export function decodeIdentity(words: readonly number[]): CabinetIdentity {
   checkWords(words, IDENTITY.count, 'identity block');
-  if (words[IDENTITY.signature] !== SIGNATURE) throw protocol('not a Gatehouse cabinet (signature at 0x0000 is not 0x4743)', { signature: words[IDENTITY.signature] });
+  if (words[IDENTITY.signature] !== SIGNATURE)
+    throw protocol('not a Gatehouse cabinet (signature at 0x0000 is not 0x4743)', { signature: words[IDENTITY.signature] });
   const major = words[IDENTITY.major]!;
   const minor = words[IDENTITY.minor]!;
   // A new minor only adds registers we do not read; a new major may move the ones we do.
-  if (major !== MAP_VERSION.major) throw protocol(`register map ${major}.${minor} is not supported (this gateway reads ${MAP_VERSION.major}.x)`, { major, minor });
+  if (major !== MAP_VERSION.major)
+    throw protocol(`register map ${major}.${minor} is not supported (this gateway reads ${MAP_VERSION.major}.x)`, { major, minor });
   const portCount = words[IDENTITY.portCount]!;
   if (portCount < 1 || portCount > MAX_PORTS) throw protocol(`port count ${portCount} is outside 1-${MAX_PORTS}`);
   return {
@@ -192,7 +195,9 @@ function checkInt(v: number, min: number, max: number, what: string): void {
  */
 export function encodeCommand(cmd: CabinetCommand, portCount: number = MAX_PORTS): RegisterWrite[] {
   if (cmd.kind === 'cabinetPower') {
-    return [{ fc: FC.writeSingle, address: CABINET_CONTROL.address, values: [cmd.on ? CABINET_CONTROL.powerOn : CABINET_CONTROL.powerCut] }];
+    return [
+      { fc: FC.writeSingle, address: CABINET_CONTROL.address, values: [cmd.on ? CABINET_CONTROL.powerOn : CABINET_CONTROL.powerCut] },
+    ];
   }
   checkPort(cmd.port, Math.min(portCount, MAX_PORTS), invalid);
   const base = portControlAddress(cmd.port);
@@ -201,14 +206,22 @@ export function encodeCommand(cmd: CabinetCommand, portCount: number = MAX_PORTS
       checkInt(cmd.sessionId, 1, 0xffffffff, 'sessionId');
       checkInt(cmd.powerLimitW, 0, 0xffff, 'powerLimitW');
       checkInt(cmd.maxDurationMin, 1, MAX_DURATION_MIN, 'maxDurationMin');
-      return [{ fc: FC.writeMultiple, address: base, values: [Math.floor(cmd.sessionId / 0x10000), cmd.sessionId & 0xffff, cmd.powerLimitW, cmd.maxDurationMin, PORT_COMMAND.start] }];
+      return [
+        {
+          fc: FC.writeMultiple,
+          address: base,
+          values: [Math.floor(cmd.sessionId / 0x10000), cmd.sessionId & 0xffff, cmd.powerLimitW, cmd.maxDurationMin, PORT_COMMAND.start],
+        },
+      ];
     case 'stop':
       return [{ fc: FC.writeSingle, address: base + PORT_CONTROL.command, values: [PORT_COMMAND.stop] }];
     case 'setLimit':
       checkInt(cmd.powerLimitW, 0, 0xffff, 'powerLimitW');
       return [{ fc: FC.writeMultiple, address: base + PORT_CONTROL.powerLimit, values: [cmd.powerLimitW, 0, PORT_COMMAND.setLimit] }];
     case 'enable':
-      return [{ fc: FC.writeSingle, address: base + PORT_CONTROL.command, values: [cmd.enabled ? PORT_COMMAND.enable : PORT_COMMAND.disable] }];
+      return [
+        { fc: FC.writeSingle, address: base + PORT_CONTROL.command, values: [cmd.enabled ? PORT_COMMAND.enable : PORT_COMMAND.disable] },
+      ];
   }
 }
 

@@ -88,5 +88,18 @@ export type CabinetCommand =
   | { kind: 'cabinetPower'; on: boolean };
 
 /** Why a session stopped (OCPP 1.6 StopTransaction reasons, adapted to cabinets). */
-export const STOP_REASONS = ['full', 'remote', 'unplugged', 'over_temperature', 'over_current', 'smoke', 'unsupervised', 'mains_loss', 'max_duration', 'fault', 'local', 'reboot'] as const;
+export const STOP_REASONS = [
+  'full',
+  'remote',
+  'unplugged',
+  'over_temperature',
+  'over_current',
+  'smoke',
+  'unsupervised',
+  'mains_loss',
+  'max_duration',
+  'fault',
+  'local',
+  'reboot',
+] as const;
 export type StopReason = (typeof STOP_REASONS)[number];

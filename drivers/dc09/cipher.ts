@@ -31,7 +31,8 @@ export function parseKeyHex(hex: string): Buffer | undefined {
 }
 
 function algorithm(key: Uint8Array): string {
-  if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new RangeError(`AES key of ${key.length} bytes (16, 24 or 32 expected)`);
+  if (key.length !== 16 && key.length !== 24 && key.length !== 32)
+    throw new RangeError(`AES key of ${key.length} bytes (16, 24 or 32 expected)`);
   return `aes-${key.length * 8}-cbc`;
 }
 
@@ -52,12 +53,15 @@ export function encryptContent(content: string, key: Uint8Array, randomBytes: Ra
   for (let i = 0; i < padLength; i++) pad += PAD_ALPHABET[rnd[i]! % PAD_ALPHABET.length];
   const cipher = createCipheriv(algorithm(key), key, ZERO_IV);
   cipher.setAutoPadding(false);
-  return Buffer.concat([cipher.update(Buffer.from(pad + plain, 'latin1')), cipher.final()]).toString('hex').toUpperCase();
+  return Buffer.concat([cipher.update(Buffer.from(pad + plain, 'latin1')), cipher.final()])
+    .toString('hex')
+    .toUpperCase();
 }
 
 /** Decrypts hex ciphertext and strips the pad; the result is plain content for parseContent(). */
 export function decryptContent(hex: string, key: Uint8Array, account?: string): Dc09Result<string> {
-  if (hex.length === 0 || hex.length % 32 !== 0 || !/^[0-9A-Fa-f]+$/.test(hex)) return fail('decrypt', `ciphertext is not a whole number of hex blocks (${hex.length} characters)`);
+  if (hex.length === 0 || hex.length % 32 !== 0 || !/^[0-9A-Fa-f]+$/.test(hex))
+    return fail('decrypt', `ciphertext is not a whole number of hex blocks (${hex.length} characters)`);
   let text: string;
   try {
     const decipher = createDecipheriv(algorithm(key), key, ZERO_IV);

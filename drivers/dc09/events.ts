@@ -6,8 +6,24 @@
 export type PanelEventKind = 'alarm' | 'restore' | 'trouble' | 'open' | 'close' | 'bypass' | 'test' | 'other';
 
 export type PanelEventCategory =
-  | 'burglary' | 'perimeter' | 'fire' | 'panic' | 'duress' | 'medical' | 'tamper' | 'water' | 'gas'
-  | 'ac' | 'battery' | 'comm' | 'sensor' | 'system' | 'arming' | 'test' | 'program' | 'other';
+  | 'burglary'
+  | 'perimeter'
+  | 'fire'
+  | 'panic'
+  | 'duress'
+  | 'medical'
+  | 'tamper'
+  | 'water'
+  | 'gas'
+  | 'ac'
+  | 'battery'
+  | 'comm'
+  | 'sensor'
+  | 'system'
+  | 'arming'
+  | 'test'
+  | 'program'
+  | 'other';
 
 export interface PanelEvent {
   protocol: 'SIA-DCS' | 'ADM-CID';
@@ -142,39 +158,73 @@ const T = (c: PanelEventCategory, t: string): SiaEntry => ['trouble', c, t];
 const TR = (c: PanelEventCategory, t: string): SiaEntry => ['restore', c, t, 'trouble'];
 
 export const SIA_CODES: Readonly<Record<string, SiaEntry>> = {
-  BA: A('burglary', 'Burglary alarm'), BR: R('burglary', 'Burglary restoral'),
-  BT: T('burglary', 'Burglary trouble'), BJ: TR('burglary', 'Burglary trouble restoral'),
-  UA: A('burglary', 'Untyped zone alarm'), UR: R('burglary', 'Untyped zone restoral'),
-  TA: A('tamper', 'Tamper alarm'), TR: R('tamper', 'Tamper restoral'),
-  ES: A('tamper', 'Expansion device tamper'), EJ: R('tamper', 'Expansion device tamper restoral'),
-  FA: A('fire', 'Fire alarm'), FR: R('fire', 'Fire restoral'),
-  KA: A('fire', 'Heat alarm'), KR: R('fire', 'Heat restoral'),
-  FT: T('fire', 'Fire trouble'), FJ: TR('fire', 'Fire trouble restoral'),
-  PA: A('panic', 'Panic alarm'), PR: R('panic', 'Panic restoral'),
-  QA: A('panic', 'Emergency alarm'), QR: R('panic', 'Emergency restoral'),
-  HA: A('duress', 'Holdup alarm'), HR: R('duress', 'Holdup restoral'),
-  MA: A('medical', 'Medical alarm'), MR: R('medical', 'Medical restoral'),
-  BH: R('burglary', 'Burglary alarm restore'), FH: R('fire', 'Fire alarm restore'), KH: R('fire', 'Heat alarm restore'),
-  PH: R('panic', 'Panic alarm restore'), QH: R('panic', 'Emergency alarm restore'), HH: R('duress', 'Holdup alarm restore'),
+  BA: A('burglary', 'Burglary alarm'),
+  BR: R('burglary', 'Burglary restoral'),
+  BT: T('burglary', 'Burglary trouble'),
+  BJ: TR('burglary', 'Burglary trouble restoral'),
+  UA: A('burglary', 'Untyped zone alarm'),
+  UR: R('burglary', 'Untyped zone restoral'),
+  TA: A('tamper', 'Tamper alarm'),
+  TR: R('tamper', 'Tamper restoral'),
+  ES: A('tamper', 'Expansion device tamper'),
+  EJ: R('tamper', 'Expansion device tamper restoral'),
+  FA: A('fire', 'Fire alarm'),
+  FR: R('fire', 'Fire restoral'),
+  KA: A('fire', 'Heat alarm'),
+  KR: R('fire', 'Heat restoral'),
+  FT: T('fire', 'Fire trouble'),
+  FJ: TR('fire', 'Fire trouble restoral'),
+  PA: A('panic', 'Panic alarm'),
+  PR: R('panic', 'Panic restoral'),
+  QA: A('panic', 'Emergency alarm'),
+  QR: R('panic', 'Emergency restoral'),
+  HA: A('duress', 'Holdup alarm'),
+  HR: R('duress', 'Holdup restoral'),
+  MA: A('medical', 'Medical alarm'),
+  MR: R('medical', 'Medical restoral'),
+  BH: R('burglary', 'Burglary alarm restore'),
+  FH: R('fire', 'Fire alarm restore'),
+  KH: R('fire', 'Heat alarm restore'),
+  PH: R('panic', 'Panic alarm restore'),
+  QH: R('panic', 'Emergency alarm restore'),
+  HH: R('duress', 'Holdup alarm restore'),
   MH: R('medical', 'Medical alarm restore'),
-  WA: A('water', 'Water alarm'), WH: R('water', 'Water alarm restoral'),
-  GA: A('gas', 'Gas alarm'), GH: R('gas', 'Gas alarm restoral'),
-  AT: T('ac', 'AC trouble'), AR: TR('ac', 'AC restoral'),
-  YT: T('battery', 'System battery trouble'), YR: TR('battery', 'System battery restoral'),
-  XT: T('battery', 'Transmitter battery trouble'), XR: TR('battery', 'Transmitter battery restoral'),
-  YC: T('comm', 'Communications fail'), YK: TR('comm', 'Communications restoral'),
-  LT: T('comm', 'Phone line trouble'), LR: TR('comm', 'Phone line restoral'),
-  ET: T('system', 'Expansion trouble'), ER: TR('system', 'Expansion restoral'),
-  OP: ['open', 'arming', 'Opening report'], CL: ['close', 'arming', 'Closing report'],
-  OA: ['open', 'arming', 'Automatic opening'], CA: ['close', 'arming', 'Automatic closing'],
-  OG: ['open', 'arming', 'Open area'], CG: ['close', 'arming', 'Close area'],
-  OR: ['open', 'arming', 'Disarm from alarm'], NL: ['close', 'arming', 'Perimeter armed'],
-  BB: ['bypass', 'burglary', 'Burglary bypass'], BU: ['bypass', 'burglary', 'Burglary unbypass'],
-  UB: ['bypass', 'burglary', 'Untyped bypass'], UU: ['bypass', 'burglary', 'Untyped unbypass'],
-  FB: ['bypass', 'fire', 'Fire bypass'], FU: ['bypass', 'fire', 'Fire unbypass'],
-  TB: ['bypass', 'tamper', 'Tamper bypass'], TU: ['bypass', 'tamper', 'Tamper unbypass'],
-  RP: ['test', 'test', 'Automatic test'], RX: ['test', 'test', 'Manual test'],
-  LB: ['other', 'program', 'Local program'], LX: ['other', 'program', 'Local programming ended'],
+  WA: A('water', 'Water alarm'),
+  WH: R('water', 'Water alarm restoral'),
+  GA: A('gas', 'Gas alarm'),
+  GH: R('gas', 'Gas alarm restoral'),
+  AT: T('ac', 'AC trouble'),
+  AR: TR('ac', 'AC restoral'),
+  YT: T('battery', 'System battery trouble'),
+  YR: TR('battery', 'System battery restoral'),
+  XT: T('battery', 'Transmitter battery trouble'),
+  XR: TR('battery', 'Transmitter battery restoral'),
+  YC: T('comm', 'Communications fail'),
+  YK: TR('comm', 'Communications restoral'),
+  LT: T('comm', 'Phone line trouble'),
+  LR: TR('comm', 'Phone line restoral'),
+  ET: T('system', 'Expansion trouble'),
+  ER: TR('system', 'Expansion restoral'),
+  OP: ['open', 'arming', 'Opening report'],
+  CL: ['close', 'arming', 'Closing report'],
+  OA: ['open', 'arming', 'Automatic opening'],
+  CA: ['close', 'arming', 'Automatic closing'],
+  OG: ['open', 'arming', 'Open area'],
+  CG: ['close', 'arming', 'Close area'],
+  OR: ['open', 'arming', 'Disarm from alarm'],
+  NL: ['close', 'arming', 'Perimeter armed'],
+  BB: ['bypass', 'burglary', 'Burglary bypass'],
+  BU: ['bypass', 'burglary', 'Burglary unbypass'],
+  UB: ['bypass', 'burglary', 'Untyped bypass'],
+  UU: ['bypass', 'burglary', 'Untyped unbypass'],
+  FB: ['bypass', 'fire', 'Fire bypass'],
+  FU: ['bypass', 'fire', 'Fire unbypass'],
+  TB: ['bypass', 'tamper', 'Tamper bypass'],
+  TU: ['bypass', 'tamper', 'Tamper unbypass'],
+  RP: ['test', 'test', 'Automatic test'],
+  RX: ['test', 'test', 'Manual test'],
+  LB: ['other', 'program', 'Local program'],
+  LX: ['other', 'program', 'Local programming ended'],
   RR: ['other', 'system', 'Power up'],
 };
 

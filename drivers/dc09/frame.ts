@@ -76,7 +76,14 @@ export function parseFrame(message: string): Dc09Result<Dc09Frame> {
   let m = HEADER.exec(body);
   if (m && m[7] !== undefined && m[2]!.toUpperCase() !== 'NAK') m = HEADER_NOT_NAK.exec(body);
   if (!m) return fail('format', 'header does not match "id"seq[Rrcvr][Lpref][#acct][');
-  const frame: Dc09Frame = { crc: crc.toUpperCase(), length, token: m[2]!.toUpperCase(), encrypted: m[1] === '*', seq: m[3]!, rest: body.slice(m[0].length) };
+  const frame: Dc09Frame = {
+    crc: crc.toUpperCase(),
+    length,
+    token: m[2]!.toUpperCase(),
+    encrypted: m[1] === '*',
+    seq: m[3]!,
+    rest: body.slice(m[0].length),
+  };
   if (m[4] !== undefined) frame.receiver = m[4].toUpperCase();
   if (m[5] !== undefined) frame.line = m[5].toUpperCase();
   const account = m[6] ?? m[7];
@@ -122,7 +129,8 @@ export function parseTimestamp(text: string): number | undefined {
   back.setUTCFullYear(y, mo - 1, d);
   back.setUTCHours(h, mi, s, 0);
   // Dates roll 02-30 over into March; a panel that sends it has a broken clock.
-  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) return undefined;
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59)
+    return undefined;
   return back.getTime();
 }
 

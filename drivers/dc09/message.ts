@@ -10,7 +10,17 @@
  * - DUH says "well formed, not understood" (an id or data format we do not handle).
  */
 import { decryptContent, encryptContent, type RandomBytes } from './cipher.js';
-import { fail, formatContent, formatHeader, parseContent, wrapBody, type Dc09Content, type Dc09Frame, type Dc09Header, type Dc09Result } from './frame.js';
+import {
+  fail,
+  formatContent,
+  formatHeader,
+  parseContent,
+  wrapBody,
+  type Dc09Content,
+  type Dc09Frame,
+  type Dc09Header,
+  type Dc09Result,
+} from './frame.js';
 
 /** The plain content of a frame; encrypted frames need the account's key and must carry a timestamp. */
 export function openContent(frame: Dc09Frame, key?: Uint8Array): Dc09Result<Dc09Content> {
@@ -42,7 +52,10 @@ export function ackFor(frame: Dc09Header, now: number, key?: Uint8Array, randomB
 }
 
 export function nakMessage(now: number): string {
-  return encodeMessage({ token: 'NAK', encrypted: false, seq: '0000', receiver: '0', line: '0', account: '0' }, { data: '', extended: [], timestamp: now });
+  return encodeMessage(
+    { token: 'NAK', encrypted: false, seq: '0000', receiver: '0', line: '0', account: '0' },
+    { data: '', extended: [], timestamp: now },
+  );
 }
 
 export function duhFor(frame: Dc09Header): string {

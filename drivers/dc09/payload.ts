@@ -136,7 +136,15 @@ export function decodeContactId(data: string): Dc09Result<PanelEvent[]> {
   const [q, code, group, point] = [m[1]!, m[2]!, Number(m[3]), Number(m[4])];
   const entry = CONTACT_ID_CODES[code];
   const qual = q === '1' ? 'E' : q === '3' ? 'R' : 'P';
-  const ev: PanelEvent = { protocol: 'ADM-CID', kind: 'other', category: entry?.[1] ?? 'other', area: group, zone: point, code: `${qual}${code}`, text: entry?.[2] ?? `Contact ID ${code}` };
+  const ev: PanelEvent = {
+    protocol: 'ADM-CID',
+    kind: 'other',
+    category: entry?.[1] ?? 'other',
+    area: group,
+    zone: point,
+    code: `${qual}${code}`,
+    text: entry?.[2] ?? `Contact ID ${code}`,
+  };
   const base = entry?.[0] ?? 'other';
   // Qualifier 6 (previously reported, still present) re-asserts the condition: raising is
   // idempotent downstream, so it is treated like a new event.

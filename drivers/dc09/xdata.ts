@@ -45,12 +45,37 @@ export interface Dc09ExtendedData {
   altitudeM?: number;
 }
 
-type TextField = 'authenticationHash' | 'supervisionCategory' | 'alarmText' | 'networkPath' | 'location' | 'networkAddress' | 'buildingName'
-  | 'program' | 'room' | 'siteName' | 'trigger' | 'longitude' | 'latitude' | 'altitude';
+type TextField =
+  | 'authenticationHash'
+  | 'supervisionCategory'
+  | 'alarmText'
+  | 'networkPath'
+  | 'location'
+  | 'networkAddress'
+  | 'buildingName'
+  | 'program'
+  | 'room'
+  | 'siteName'
+  | 'trigger'
+  | 'longitude'
+  | 'latitude'
+  | 'altitude';
 
 const TEXT_FIELDS: Readonly<Record<string, TextField>> = {
-  A: 'authenticationHash', C: 'supervisionCategory', I: 'alarmText', J: 'networkPath', L: 'location', N: 'networkAddress',
-  O: 'buildingName', P: 'program', R: 'room', S: 'siteName', T: 'trigger', X: 'longitude', Y: 'latitude', Z: 'altitude',
+  A: 'authenticationHash',
+  C: 'supervisionCategory',
+  I: 'alarmText',
+  J: 'networkPath',
+  L: 'location',
+  N: 'networkAddress',
+  O: 'buildingName',
+  P: 'program',
+  R: 'room',
+  S: 'siteName',
+  T: 'trigger',
+  X: 'longitude',
+  Y: 'latitude',
+  Z: 'altitude',
 };
 
 /** Decimal degrees from `E8.5432`, `-8.5432`, `8.5432W` or `N47.3769` style values; undefined otherwise. */

@@ -66,7 +66,12 @@ export function assertFfmpeg(path: string): void {
   try {
     accessSync(path, constants.X_OK);
   } catch (err) {
-    throw new GatehouseError('LIVE_VIEW_FFMPEG_MISSING', `ffmpeg not found or not executable at ${path} (liveView.ffmpegPath): install it with \`apt-get install ffmpeg\` or point liveView.ffmpegPath at it`, { ffmpegPath: path, errno: (err as NodeJS.ErrnoException).code }, { cause: err });
+    throw new GatehouseError(
+      'LIVE_VIEW_FFMPEG_MISSING',
+      `ffmpeg not found or not executable at ${path} (liveView.ffmpegPath): install it with \`apt-get install ffmpeg\` or point liveView.ffmpegPath at it`,
+      { ffmpegPath: path, errno: (err as NodeJS.ErrnoException).code },
+      { cause: err },
+    );
   }
 }
 
@@ -77,7 +82,11 @@ export class FfmpegProcess extends EventEmitter<FfmpegProcessEvents> implements 
   private stderrTail = '';
   private stopping: Promise<void> | undefined;
 
-  constructor(ffmpegPath: string, args: string[], private readonly killAfterMs = 2000) {
+  constructor(
+    ffmpegPath: string,
+    args: string[],
+    private readonly killAfterMs = 2000,
+  ) {
     super();
     this.child = spawn('/bin/sh', ['-c', WRAPPER_SCRIPT, ffmpegPath, ...args], {
       detached: true,

@@ -129,14 +129,25 @@ export function checkRange(address: number, count: number, max: number): string 
 
 /** Checks of a bit read (FC 01/02, up to 2000) or a coil write (FC 05/15, up to 1968). */
 export function checkBitOp(unitId: number, op: Op): string | undefined {
-  if (op.kind === 'bits') return checkUnit(unitId) ?? checkRange(op.address, op.count, 2000) ?? (op.fc === 1 || op.fc === 2 ? undefined : `function code ${op.fc as number} is not a bit read`);
-  if (op.kind === 'coils') return checkUnit(unitId) ?? checkRange(op.address, op.values.length, 1968) ?? (op.values.every((v) => typeof v === 'boolean') ? undefined : 'coil values must be booleans');
+  if (op.kind === 'bits')
+    return (
+      checkUnit(unitId) ??
+      checkRange(op.address, op.count, 2000) ??
+      (op.fc === 1 || op.fc === 2 ? undefined : `function code ${op.fc as number} is not a bit read`)
+    );
+  if (op.kind === 'coils')
+    return (
+      checkUnit(unitId) ??
+      checkRange(op.address, op.values.length, 1968) ??
+      (op.values.every((v) => typeof v === 'boolean') ? undefined : 'coil values must be booleans')
+    );
   return undefined;
 }
 
 export type OfflineReason = 'bus_down' | 'bus_stopped' | 'unit_dead';
 
 export function offlineError(bus: string, unitId: number, reason: OfflineReason, extra: Record<string, unknown> = {}): GatehouseError {
-  const what = reason === 'unit_dead' ? `unit ${unitId} is not answering` : reason === 'bus_down' ? `bus ${bus} is down` : `bus ${bus} is stopped`;
+  const what =
+    reason === 'unit_dead' ? `unit ${unitId} is not answering` : reason === 'bus_down' ? `bus ${bus} is down` : `bus ${bus} is stopped`;
   return new GatehouseError('DEVICE_OFFLINE', what, { bus, unitId, reason, ...extra });
 }

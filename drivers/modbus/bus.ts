@@ -24,12 +24,44 @@ import type { Clock, TimerHandle, Timers } from '../../gateway/core/clock.js';
 import { GatehouseError, isGatehouseError } from '../../gateway/core/errors.js';
 import type { Logger } from '../../gateway/core/log.js';
 import { ModbusSerialTransport, ModbusTransportError, classifyModbusSerialError, type ModbusTransport } from './transport.js';
-import { BUSY_BACKOFF_MS, BUSY_RETRIES, ILLEGAL_FUNCTION, RANK, SERVER_BUSY, offlineError, checkBitOp, checkRange, checkUnit, type Job, type Op, type OpResult, type Outcome, type Backoff, type BusEvents, type BusState, type BusStats, type ModbusBusOptions, type Priority, type RequestOptions, type UnitOfflineReason, type UnitState } from './bus-types.js';
+import {
+  BUSY_BACKOFF_MS,
+  BUSY_RETRIES,
+  ILLEGAL_FUNCTION,
+  RANK,
+  SERVER_BUSY,
+  offlineError,
+  checkBitOp,
+  checkRange,
+  checkUnit,
+  type Job,
+  type Op,
+  type OpResult,
+  type Outcome,
+  type Backoff,
+  type BusEvents,
+  type BusState,
+  type BusStats,
+  type ModbusBusOptions,
+  type Priority,
+  type RequestOptions,
+  type UnitOfflineReason,
+  type UnitState,
+} from './bus-types.js';
 import { runOp } from './run-op.js';
 
-export type { Backoff, BusEvents, BusState, BusStats, ModbusBusOptions, Priority, RequestOptions, UnitOfflineReason, UnitStats } from './bus-types.js';
+export type {
+  Backoff,
+  BusEvents,
+  BusState,
+  BusStats,
+  ModbusBusOptions,
+  Priority,
+  RequestOptions,
+  UnitOfflineReason,
+  UnitStats,
+} from './bus-types.js';
 export { BUSY_BACKOFF_MS, BUSY_RETRIES } from './bus-types.js';
-
 
 export class ModbusBus extends EventEmitter<BusEvents> {
   readonly name: string;
@@ -73,8 +105,17 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     this.clock = opts.clock;
     this.timers = opts.timers;
     this.log = opts.log;
-    if (this.timeoutMs <= 0 || this.retries < 0 || this.deadAfter < 1 || this.backoff.minMs <= 0 || this.backoff.maxMs < this.backoff.minMs) {
-      throw new GatehouseError('CONFIG_INVALID', `modbus bus ${this.name}: timeoutMs > 0, retries >= 0, deadAfter >= 1 and 0 < backoff.minMs <= backoff.maxMs are required`);
+    if (
+      this.timeoutMs <= 0 ||
+      this.retries < 0 ||
+      this.deadAfter < 1 ||
+      this.backoff.minMs <= 0 ||
+      this.backoff.maxMs < this.backoff.minMs
+    ) {
+      throw new GatehouseError(
+        'CONFIG_INVALID',
+        `modbus bus ${this.name}: timeoutMs > 0, retries >= 0, deadAfter >= 1 and 0 < backoff.minMs <= backoff.maxMs are required`,
+      );
     }
     this.transport.onClose((reason) => {
       if (this.state === 'open') this.linkDown(reason);
@@ -98,7 +139,10 @@ export class ModbusBus extends EventEmitter<BusEvents> {
   }
 
   read(unitId: number, fc: 3 | 4, address: number, count: number, opts: RequestOptions = {}): Promise<number[]> {
-    const bad = checkUnit(unitId) ?? checkRange(address, count, 125) ?? (fc === 3 || fc === 4 ? undefined : `function code ${fc} is not a register read`);
+    const bad =
+      checkUnit(unitId) ??
+      checkRange(address, count, 125) ??
+      (fc === 3 || fc === 4 ? undefined : `function code ${fc} is not a register read`);
     if (bad) return Promise.reject(new GatehouseError('INTERNAL', `modbus read refused: ${bad}`, { bus: this.name, unitId }));
     return this.submit(unitId, { kind: 'read', fc, address, count }, opts.priority ?? 'normal') as Promise<number[]>;
   }
@@ -115,7 +159,10 @@ export class ModbusBus extends EventEmitter<BusEvents> {
 
   /** Write multiple registers (FC 16). Defaults to high priority: writes are commands and stops. */
   async write(unitId: number, address: number, values: readonly number[], opts: RequestOptions = {}): Promise<void> {
-    const bad = checkUnit(unitId) ?? checkRange(address, values.length, 123) ?? (values.every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffff) ? undefined : 'register values must be integers 0..65535');
+    const bad =
+      checkUnit(unitId) ??
+      checkRange(address, values.length, 123) ??
+      (values.every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffff) ? undefined : 'register values must be integers 0..65535');
     if (bad) throw new GatehouseError('INTERNAL', `modbus write refused: ${bad}`, { bus: this.name, unitId });
     await this.submit(unitId, { kind: 'write', address, values: [...values] }, opts.priority ?? 'high');
   }
@@ -135,7 +182,10 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     } catch (err) {
       if (!isGatehouseError(err, 'DEVICE_REFUSED') || err.details?.modbusCode !== ILLEGAL_FUNCTION) throw err;
       this.fc16Only.add(unitId);
-      this.log.warn({ bus: this.name, unitId }, 'modbus unit refuses FC 06 (exception 01): its single-register writes go as FC 16 from now on');
+      this.log.warn(
+        { bus: this.name, unitId },
+        'modbus unit refuses FC 06 (exception 01): its single-register writes go as FC 16 from now on',
+      );
       await this.write(unitId, address, [value], opts);
     }
   }
@@ -150,16 +200,27 @@ export class ModbusBus extends EventEmitter<BusEvents> {
   }
 
   stats(): BusStats {
-    const units = [...this.units.values()]
-      .sort((a, b) => a.unitId - b.unitId)
-      .map(({ probeDelay: _d, probing: _p, ...s }) => ({ ...s }));
+    const units = [...this.units.values()].sort((a, b) => a.unitId - b.unitId).map(({ probeDelay: _d, probing: _p, ...s }) => ({ ...s }));
     return { name: this.name, state: this.state, reconnects: this.reconnects, queued: this.queue.length, units };
   }
 
   private unit(unitId: number): UnitState {
     let u = this.units.get(unitId);
     if (!u) {
-      u = { unitId, ok: 0, timeouts: 0, badFrames: 0, exceptions: 0, consecutiveFailures: 0, lastOkAt: null, dead: false, online: null, nextProbeAt: null, probeDelay: this.backoff.minMs, probing: false };
+      u = {
+        unitId,
+        ok: 0,
+        timeouts: 0,
+        badFrames: 0,
+        exceptions: 0,
+        consecutiveFailures: 0,
+        lastOkAt: null,
+        dead: false,
+        online: null,
+        nextProbeAt: null,
+        probeDelay: this.backoff.minMs,
+        probing: false,
+      };
       this.units.set(unitId, u);
     }
     return u;
@@ -168,7 +229,8 @@ export class ModbusBus extends EventEmitter<BusEvents> {
   private submit(unitId: number, op: Op, priority: Priority): Promise<OpResult> {
     const bad = checkBitOp(unitId, op);
     if (bad) return Promise.reject(new GatehouseError('INTERNAL', `modbus request refused: ${bad}`, { bus: this.name, unitId }));
-    if (this.state !== 'open') return Promise.reject(offlineError(this.name, unitId, this.state === 'stopped' ? 'bus_stopped' : 'bus_down'));
+    if (this.state !== 'open')
+      return Promise.reject(offlineError(this.name, unitId, this.state === 'stopped' ? 'bus_stopped' : 'bus_down'));
     const u = this.unit(unitId);
     let probe = false;
     if (u.dead) {
@@ -181,7 +243,17 @@ export class ModbusBus extends EventEmitter<BusEvents> {
       u.probing = true;
     }
     return new Promise<OpResult>((resolve, reject) => {
-      this.insert({ unitId, rank: RANK[priority], op, attempts: 0, maxAttempts: probe ? 1 : this.retries + 1, probe, busy: 0, resolve, reject });
+      this.insert({
+        unitId,
+        rank: RANK[priority],
+        op,
+        attempts: 0,
+        maxAttempts: probe ? 1 : this.retries + 1,
+        probe,
+        busy: 0,
+        resolve,
+        reject,
+      });
       this.pump();
     });
   }
@@ -237,7 +309,13 @@ export class ModbusBus extends EventEmitter<BusEvents> {
             this.waitOutBusy(job);
             break;
           }
-          job.reject(new GatehouseError('DEVICE_REFUSED', `unit ${job.unitId} answered with Modbus exception ${err.modbusCode ?? '?'}`, { bus: this.name, unitId: job.unitId, modbusCode: err.modbusCode }));
+          job.reject(
+            new GatehouseError('DEVICE_REFUSED', `unit ${job.unitId} answered with Modbus exception ${err.modbusCode ?? '?'}`, {
+              bus: this.name,
+              unitId: job.unitId,
+              modbusCode: err.modbusCode,
+            }),
+          );
           break;
         case 'closed':
           job.reject(offlineError(this.name, job.unitId, 'bus_down'));
@@ -259,7 +337,8 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     job.attempts--;
     const timer = this.timers.setTimeout(() => {
       this.busyWaits.delete(job);
-      if (this.state !== 'open') return job.reject(offlineError(this.name, job.unitId, this.state === 'stopped' ? 'bus_stopped' : 'bus_down'));
+      if (this.state !== 'open')
+        return job.reject(offlineError(this.name, job.unitId, this.state === 'stopped' ? 'bus_stopped' : 'bus_down'));
       this.insert(job, true);
       this.pump();
     }, delay);
@@ -286,9 +365,20 @@ export class ModbusBus extends EventEmitter<BusEvents> {
       job.reject(offlineError(this.name, job.unitId, 'unit_dead', { after: reason }));
       return;
     }
-    job.reject(err.kind === 'timeout'
-      ? new GatehouseError('CMD_TIMEOUT', `unit ${job.unitId} did not answer (${job.attempts} attempt(s) of ${this.timeoutMs} ms)`, { bus: this.name, unitId: job.unitId, attempts: job.attempts })
-      : new GatehouseError('CMD_FAILED', `unit ${job.unitId} sent no valid answer: ${err.message}`, { bus: this.name, unitId: job.unitId, attempts: job.attempts, kind: 'bad_frame' }));
+    job.reject(
+      err.kind === 'timeout'
+        ? new GatehouseError('CMD_TIMEOUT', `unit ${job.unitId} did not answer (${job.attempts} attempt(s) of ${this.timeoutMs} ms)`, {
+            bus: this.name,
+            unitId: job.unitId,
+            attempts: job.attempts,
+          })
+        : new GatehouseError('CMD_FAILED', `unit ${job.unitId} sent no valid answer: ${err.message}`, {
+            bus: this.name,
+            unitId: job.unitId,
+            attempts: job.attempts,
+            kind: 'bad_frame',
+          }),
+    );
   }
 
   private alive(u: UnitState): void {
@@ -429,4 +519,3 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     }, delay);
   }
 }
-

@@ -67,10 +67,12 @@ export const EXCEPTION_NAMES: Record<number, string> = {
   11: 'gateway target failed to respond',
 };
 
-const bad = (message: string, exception?: number): GatehouseError => new GatehouseError('DEVICE_PROTOCOL', message, exception === undefined ? undefined : { exception });
+const bad = (message: string, exception?: number): GatehouseError =>
+  new GatehouseError('DEVICE_PROTOCOL', message, exception === undefined ? undefined : { exception });
 
 function checkU16(v: number, what: string): void {
-  if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new GatehouseError('CMD_INVALID', `${what} must be a 16-bit unsigned integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 0 || v > 0xffff)
+    throw new GatehouseError('CMD_INVALID', `${what} must be a 16-bit unsigned integer, got ${v}`);
 }
 
 export function isException(r: ModbusResponse): r is { fc: number; exception: number } {
@@ -85,7 +87,8 @@ export function encodeRequestPdu(req: ModbusRequest): Buffer {
     case 3:
     case 4: {
       const max = req.fc <= 2 ? MAX_READ_BITS : MAX_READ;
-      if (!Number.isInteger(req.count) || req.count < 1 || req.count > max) throw new GatehouseError('CMD_INVALID', `read count must be 1-${max}, got ${req.count}`);
+      if (!Number.isInteger(req.count) || req.count < 1 || req.count > max)
+        throw new GatehouseError('CMD_INVALID', `read count must be 1-${max}, got ${req.count}`);
       const b = Buffer.alloc(5);
       b[0] = req.fc;
       b.writeUInt16BE(req.address, 1);
@@ -146,14 +149,16 @@ export function decodeRequestPdu(pdu: Uint8Array): ModbusRequest {
     if (b.length < 6) throw bad('FC 15 request too short', 3);
     const count = b.readUInt16BE(3);
     const byteCount = b[5]!;
-    if (count < 1 || count > MAX_WRITE_BITS || byteCount !== Math.ceil(count / 8) || b.length !== 6 + byteCount) throw bad('FC 15 quantity, byte count and length disagree', 3);
+    if (count < 1 || count > MAX_WRITE_BITS || byteCount !== Math.ceil(count / 8) || b.length !== 6 + byteCount)
+      throw bad('FC 15 quantity, byte count and length disagree', 3);
     return { fc, address: b.readUInt16BE(1), values: unpackBits(b.subarray(6), count) };
   }
   if (fc === 16) {
     if (b.length < 6) throw bad('FC 16 request too short', 3);
     const count = b.readUInt16BE(3);
     const byteCount = b[5]!;
-    if (count < 1 || count > MAX_WRITE || byteCount !== 2 * count || b.length !== 6 + byteCount) throw bad('FC 16 quantity, byte count and length disagree', 3);
+    if (count < 1 || count > MAX_WRITE || byteCount !== 2 * count || b.length !== 6 + byteCount)
+      throw bad('FC 16 quantity, byte count and length disagree', 3);
     const values: number[] = [];
     for (let i = 0; i < count; i++) values.push(b.readUInt16BE(6 + 2 * i));
     return { fc, address: b.readUInt16BE(1), values };

@@ -77,7 +77,12 @@ export const RTU_MAX_FRAME = 256;
  * Length of the frame that starts at `b[at]`, from its function code: a number, 'more' if
  * more bytes are needed to know, or 'invalid' if no frame can start here.
  */
-export function expectedLength(b: Uint8Array, at: number, direction: RtuDirection, functionCodes: readonly number[] = ALL_FCS): number | 'more' | 'invalid' {
+export function expectedLength(
+  b: Uint8Array,
+  at: number,
+  direction: RtuDirection,
+  functionCodes: readonly number[] = ALL_FCS,
+): number | 'more' | 'invalid' {
   const avail = b.length - at;
   if (avail < 2) return 'more';
   const unit = b[at]!;
@@ -123,7 +128,10 @@ export class RtuDeframer {
    * garbage to look like the start of a long frame (a bit response is any byte count), so a
    * blind master on a register-only line is better off with REGISTER_FCS.
    */
-  constructor(private readonly direction: RtuDirection, private readonly functionCodes: readonly number[] = ALL_FCS) {}
+  constructor(
+    private readonly direction: RtuDirection,
+    private readonly functionCodes: readonly number[] = ALL_FCS,
+  ) {}
 
   /**
    * A master knows which unit and function code it is waiting for: frames from anything else

@@ -16,7 +16,8 @@ export interface TcpFrame {
 export const MBAP_MAX_LENGTH = 254;
 
 export function frameTcp(transactionId: number, unit: number, pdu: Uint8Array): Buffer {
-  if (pdu.length < 1 || pdu.length > MBAP_MAX_LENGTH - 1) throw new GatehouseError('CMD_INVALID', `PDU of ${pdu.length} bytes does not fit an MBAP frame`);
+  if (pdu.length < 1 || pdu.length > MBAP_MAX_LENGTH - 1)
+    throw new GatehouseError('CMD_INVALID', `PDU of ${pdu.length} bytes does not fit an MBAP frame`);
   const b = Buffer.alloc(7 + pdu.length);
   b.writeUInt16BE(transactionId & 0xffff, 0);
   b.writeUInt16BE(0, 2);

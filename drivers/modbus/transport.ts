@@ -27,7 +27,12 @@ export type TransportErrorKind =
   | 'closed';
 
 export class ModbusTransportError extends Error {
-  constructor(readonly kind: TransportErrorKind, message: string, readonly modbusCode?: number, options?: { cause?: unknown }) {
+  constructor(
+    readonly kind: TransportErrorKind,
+    message: string,
+    readonly modbusCode?: number,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'ModbusTransportError';
   }
@@ -104,12 +109,20 @@ export class ModbusSerialTransport implements ModbusTransport {
         });
       }
     } catch (err) {
-      try { client.destroy(() => {}); } catch { /* already gone */ }
+      try {
+        client.destroy(() => {});
+      } catch {
+        /* already gone */
+      }
       throw classifyModbusSerialError(err);
     }
     if (gen !== this.generation) {
       // close() was called while connecting.
-      try { client.destroy(() => {}); } catch { /* already gone */ }
+      try {
+        client.destroy(() => {});
+      } catch {
+        /* already gone */
+      }
       throw new ModbusTransportError('closed', 'transport closed while opening');
     }
     this.client = client;

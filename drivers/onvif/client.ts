@@ -21,7 +21,12 @@ export interface CamLike {
   timeShift?: number;
   /** Service name (device, media, media2, ptz, events, imaging...) → URL, as advertised by GetServices or GetCapabilities. */
   uri?: Record<string, { path?: string } | undefined>;
-  profiles?: { $: { token: string }; name?: string; videoEncoderConfiguration?: { encoding?: string; resolution?: { width: number; height: number } }; PTZConfiguration?: unknown }[];
+  profiles?: {
+    $: { token: string };
+    name?: string;
+    videoEncoderConfiguration?: { encoding?: string; resolution?: { width: number; height: number } };
+    PTZConfiguration?: unknown;
+  }[];
   activeSource?: { profileToken: string };
   connect(cb: (err: Error | null) => void): void;
   getSystemDateAndTime(cb: (err: Error | null, date: Date) => void): void;
@@ -70,7 +75,16 @@ export interface PullResult {
   remainingMs: number;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 /** Maps what the package reports into our coded errors; never includes request bodies (they carry the digest). */
 export function toOnvifError(err: unknown, what: string): GatehouseError {
@@ -97,7 +111,8 @@ export const SERVICE_NAMES: Record<string, string> = {
   imaging: 'Imaging',
 };
 
-const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+const escapeXml = (s: string) =>
+  s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 
 function unsupported(service: string, advertised: string[]): GatehouseError {
   const name = SERVICE_NAMES[service] ?? service;
@@ -163,7 +178,10 @@ export class OnvifCamera {
         } catch (thrown) {
           // The package's own handling of an odd answer threw (it would have been an
           // uncaught exception): fail whatever is waiting on this camera instead.
-          const e = new GatehouseError('DEVICE_PROTOCOL', `camera answer not understood: ${String((thrown as Error)?.message ?? thrown).slice(0, 200)}`);
+          const e = new GatehouseError(
+            'DEVICE_PROTOCOL',
+            `camera answer not understood: ${String((thrown as Error)?.message ?? thrown).slice(0, 200)}`,
+          );
           for (const reject of [...this.pending]) reject(e);
         }
       });
@@ -227,7 +245,13 @@ export class OnvifCamera {
   async deviceInfo(): Promise<DeviceInfo> {
     const d = await this.call<Record<string, unknown>>('getDeviceInformation', [], 'GetDeviceInformation');
     const s = (k: string) => (d?.[k] === undefined ? '' : String(d[k]));
-    return { manufacturer: s('manufacturer'), model: s('model'), firmware: s('firmwareVersion'), serial: s('serialNumber'), hardwareId: s('hardwareId') };
+    return {
+      manufacturer: s('manufacturer'),
+      model: s('model'),
+      firmware: s('firmwareVersion'),
+      serial: s('serialNumber'),
+      hardwareId: s('hardwareId'),
+    };
   }
 
   profiles(): MediaProfile[] {
@@ -264,7 +288,11 @@ export class OnvifCamera {
 
   /** Stores the current position as a preset; returns its token (the camera's when new). */
   async setPreset(profileToken: string, name: string, token?: string): Promise<string> {
-    const data = await this.call<unknown>('setPreset', [{ profileToken, presetName: escapeXml(name), ...(token ? { presetToken: escapeXml(token) } : {}) }], 'SetPreset');
+    const data = await this.call<unknown>(
+      'setPreset',
+      [{ profileToken, presetName: escapeXml(name), ...(token ? { presetToken: escapeXml(token) } : {}) }],
+      'SetPreset',
+    );
     const body = data as { setPresetResponse?: { presetToken?: unknown[] }[] }[] | undefined;
     const got = body?.[0]?.setPresetResponse?.[0]?.presetToken?.[0];
     return got === undefined ? (token ?? name) : String(got);
@@ -275,9 +303,14 @@ export class OnvifCamera {
   }
 
   async pull(messageLimit = 20): Promise<PullResult> {
-    const d = await this.call<{ notificationMessage?: unknown; currentTime?: Date; terminationTime?: Date }>('pullMessages', [{ messageLimit }], 'PullMessages');
+    const d = await this.call<{ notificationMessage?: unknown; currentTime?: Date; terminationTime?: Date }>(
+      'pullMessages',
+      [{ messageLimit }],
+      'PullMessages',
+    );
     const m = d?.notificationMessage;
-    const remainingMs = d?.terminationTime instanceof Date && d.currentTime instanceof Date ? d.terminationTime.getTime() - d.currentTime.getTime() : 0;
+    const remainingMs =
+      d?.terminationTime instanceof Date && d.currentTime instanceof Date ? d.terminationTime.getTime() - d.currentTime.getTime() : 0;
     return { messages: m === undefined ? [] : Array.isArray(m) ? m : [m], remainingMs };
   }
 

@@ -69,7 +69,9 @@ export async function discoverCameras(opts: DiscoverOptions): Promise<Discovered
   let matches: ProbeMatch[];
   try {
     matches = await new Promise<ProbeMatch[]>((resolve) => {
-      Discovery.probe({ timeout: opts.timeoutMs, resolve: false, ...(opts.device ? { device: opts.device } : {}) }, (_errs, found) => resolve(found ?? []));
+      Discovery.probe({ timeout: opts.timeoutMs, resolve: false, ...(opts.device ? { device: opts.device } : {}) }, (_errs, found) =>
+        resolve(found ?? []),
+      );
     });
   } finally {
     Discovery.off('error', onError);
@@ -107,7 +109,14 @@ async function checkCredentials(c: DiscoveredCamera, opts: DiscoverOptions): Pro
   const cred = opts.credentials?.(`${c.address}:${c.port}`) ?? opts.credentials?.(c.address);
   if (!cred) return;
   const path = new URL(c.xaddr).pathname;
-  const cam = new OnvifCamera({ host: c.address, port: c.port, path, username: cred.username, password: cred.password, timeoutMs: opts.checkTimeoutMs ?? 3000 });
+  const cam = new OnvifCamera({
+    host: c.address,
+    port: c.port,
+    path,
+    username: cred.username,
+    password: cred.password,
+    timeoutMs: opts.checkTimeoutMs ?? 3000,
+  });
   try {
     // GetSystemDateAndTime first (unauthenticated) so a camera with a wrong clock is not mistaken for a wrong password.
     await cam.resyncTime();

@@ -71,7 +71,10 @@ export function topicPath(topic: string): string {
  * gives no time and to keep a skewed camera from dating events in our future.
  */
 export function normaliseNotification(message: unknown, skewMs: number, now: number): CameraEvent | undefined {
-  const m = message as { topic?: { _?: unknown } | string; message?: { message?: { $?: { UtcTime?: unknown; PropertyOperation?: unknown }; source?: unknown; data?: unknown } } };
+  const m = message as {
+    topic?: { _?: unknown } | string;
+    message?: { message?: { $?: { UtcTime?: unknown; PropertyOperation?: unknown }; source?: unknown; data?: unknown } };
+  };
   const rawTopic = typeof m?.topic === 'string' ? m.topic : m?.topic?._;
   if (typeof rawTopic !== 'string') return undefined;
   const rule = RULES[topicPath(rawTopic)];

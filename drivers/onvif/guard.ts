@@ -21,13 +21,20 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 const SOAP_NAMESPACES = ['http://www.w3.org/2003/05/soap-envelope', 'http://schemas.xmlsoap.org/soap/envelope/'];
 const DTD_MARKER = /<!\s*(doctype|entity)/i;
 
-export function refused(reason: 'too_large' | 'dtd' | 'namespace' | 'not_xml', detail: string, details: Record<string, unknown> = {}): GatehouseError {
+export function refused(
+  reason: 'too_large' | 'dtd' | 'namespace' | 'not_xml',
+  detail: string,
+  details: Record<string, unknown> = {},
+): GatehouseError {
   return new GatehouseError('DEVICE_RESPONSE_REFUSED', `camera response refused: ${detail}`, { reason, ...details });
 }
 
 /** An http.Agent whose sockets refuse oversized or DTD-carrying responses while they arrive. */
 export class GuardedAgent extends Agent {
-  constructor(private readonly maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES, opts: AgentOptions = {}) {
+  constructor(
+    private readonly maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
+    opts: AgentOptions = {},
+  ) {
     // No keep-alive: one socket per request, so the byte count is per response.
     super({ ...opts, keepAlive: false });
   }
@@ -65,6 +72,7 @@ export function checkSoapText(xml: string, maxBytes = DEFAULT_MAX_RESPONSE_BYTES
   const prefix = root[1] ? root[1].slice(0, -1) : '';
   const decl = new RegExp(`xmlns${prefix ? `:${prefix}` : ''}\\s*=\\s*["']([^"']*)["']`).exec(root[2] ?? '');
   const ns = decl?.[1];
-  if (!ns || !SOAP_NAMESPACES.includes(ns)) return refused('namespace', `its Envelope is in namespace ${JSON.stringify(ns ?? '')}, not SOAP`, { namespace: ns ?? null });
+  if (!ns || !SOAP_NAMESPACES.includes(ns))
+    return refused('namespace', `its Envelope is in namespace ${JSON.stringify(ns ?? '')}, not SOAP`, { namespace: ns ?? null });
   return undefined;
 }

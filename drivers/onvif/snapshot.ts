@@ -67,7 +67,10 @@ function digestHeader(c: Record<string, string>, method: string, uri: string, us
 function authorization(challenges: Challenge[], uri: string, opts: SnapshotOptions): string | undefined {
   const digests = challenges.filter((c) => c.scheme === 'digest');
   if (digests.length) {
-    const ordered = [...digests].sort((a, b) => Number((b.params.algorithm ?? '').toUpperCase() === 'SHA-256') - Number((a.params.algorithm ?? '').toUpperCase() === 'SHA-256'));
+    const ordered = [...digests].sort(
+      (a, b) =>
+        Number((b.params.algorithm ?? '').toUpperCase() === 'SHA-256') - Number((a.params.algorithm ?? '').toUpperCase() === 'SHA-256'),
+    );
     for (const d of ordered) {
       const header = digestHeader(d.params, 'GET', uri, opts.username, opts.password);
       if (header) return header;
@@ -105,18 +108,36 @@ export async function fetchSnapshot(url: string, opts: SnapshotOptions): Promise
 
 function check(r: { status: number; body: Buffer }): Buffer {
   if (r.status !== 200) throw new GatehouseError('DEVICE_REFUSED', `snapshot: HTTP ${r.status}`, { status: r.status });
-  if (r.body.length < 4 || r.body[0] !== 0xff || r.body[1] !== 0xd8) throw new GatehouseError('MEDIA_INVALID', 'the camera snapshot is not a JPEG');
+  if (r.body.length < 4 || r.body[0] !== 0xff || r.body[1] !== 0xd8)
+    throw new GatehouseError('MEDIA_INVALID', 'the camera snapshot is not a JPEG');
   return r.body;
 }
 
-function get(u: URL, path: string, auth: string | undefined, opts: SnapshotOptions, live: Set<{ destroy(err?: Error): void }>): Promise<{ status: number; rawHeaders: string[]; body: Buffer }> {
+function get(
+  u: URL,
+  path: string,
+  auth: string | undefined,
+  opts: SnapshotOptions,
+  live: Set<{ destroy(err?: Error): void }>,
+): Promise<{ status: number; rawHeaders: string[]; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port || 80, path, method: 'GET', agent: false, headers: { Accept: 'image/jpeg', ...(auth ? { Authorization: auth } : {}) } });
+    const req = request({
+      host: u.hostname,
+      port: u.port || 80,
+      path,
+      method: 'GET',
+      agent: false,
+      headers: { Accept: 'image/jpeg', ...(auth ? { Authorization: auth } : {}) },
+    });
     live.add(req);
     const done = () => live.delete(req);
     req.on('error', (err) => {
       done();
-      reject(err instanceof GatehouseError ? err : new GatehouseError('DEVICE_OFFLINE', `snapshot: camera unreachable (${(err as NodeJS.ErrnoException).code ?? err.message})`));
+      reject(
+        err instanceof GatehouseError
+          ? err
+          : new GatehouseError('DEVICE_OFFLINE', `snapshot: camera unreachable (${(err as NodeJS.ErrnoException).code ?? err.message})`),
+      );
     });
     req.on('response', (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
@@ -128,7 +149,8 @@ function get(u: URL, path: string, auth: string | undefined, opts: SnapshotOptio
       res.on('data', (c: Buffer) => {
         size += c.length;
         // A 401 page is drained only to 64 KiB; a picture up to the configured cap.
-        if (size > (status === 200 ? opts.maxBytes : 64 * 1024)) return void req.destroy(status === 200 ? tooLarge() : new GatehouseError('DEVICE_PROTOCOL', 'oversized error page'));
+        if (size > (status === 200 ? opts.maxBytes : 64 * 1024))
+          return void req.destroy(status === 200 ? tooLarge() : new GatehouseError('DEVICE_PROTOCOL', 'oversized error page'));
         if (status === 200) chunks.push(c);
       });
       res.on('end', () => {

@@ -15,7 +15,10 @@ export function cardHexFromRaw(bits: number, data: Uint8Array): string {
     const bit = (data[i >> 3]! >> (7 - (i & 7))) & 1;
     value = (value << 1n) | BigInt(bit);
   }
-  return value.toString(16).toUpperCase().padStart(Math.ceil(bits / 4), '0');
+  return value
+    .toString(16)
+    .toUpperCase()
+    .padStart(Math.ceil(bits / 4), '0');
 }
 
 /** The RAW bytes (MSB first, zero pad bits) of a canonical card number; the inverse of cardHexFromRaw. */

@@ -22,13 +22,28 @@ import type { Clock, TimerHandle, Timers } from '../../gateway/core/clock.js';
 import { GatehouseError } from '../../gateway/core/errors.js';
 import type { Logger } from '../../gateway/core/log.js';
 
-import { Cmd, type BuzzerControl, type LedControl, type OutputControl, type ReaderEvent, type ReaderLinkStatus, type OsdpFrame } from './types.js';
+import {
+  Cmd,
+  type BuzzerControl,
+  type LedControl,
+  type OutputControl,
+  type ReaderEvent,
+  type ReaderLinkStatus,
+  type OsdpFrame,
+} from './types.js';
 import { openSerialLine, type OsdpLine } from './line.js';
 import { CpDeframer, encodeBuzzer, encodeCommand, encodeKeyset, encodeLed, encodeOutput } from './cp-codec.js';
 import { ReaderMachine } from './cp-reader.js';
 import type { Job, LineState, OsdpBusConfig, OsdpControlPanelEvents, OsdpControlPanelOptions, OsdpLineStats, PdLink } from './cp-types.js';
 
-export type { OsdpBusConfig, OsdpControlPanelEvents, OsdpControlPanelOptions, OsdpLineStats, OsdpReaderOptions, SecureMode } from './cp-types.js';
+export type {
+  OsdpBusConfig,
+  OsdpControlPanelEvents,
+  OsdpControlPanelOptions,
+  OsdpLineStats,
+  OsdpReaderOptions,
+  SecureMode,
+} from './cp-types.js';
 
 /** Bits per character on the wire: start + 8 data + stop (OSDP is 8N1). */
 const BITS_PER_CHAR = 10;
@@ -58,7 +73,19 @@ export class OsdpControlPanel extends EventEmitter<OsdpControlPanelEvents> {
   private reopenTimer: TimerHandle | undefined;
   private reopenDelay: number;
   private linkToken = 0;
-  private readonly counters = { framesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0, droppedWrongAddress: 0, droppedWrongSqn: 0, droppedUnexpected: 0, badFrames: 0, interCharResets: 0, secureErrors: 0, reopens: 0 };
+  private readonly counters = {
+    framesSent: 0,
+    bytesSent: 0,
+    framesReceived: 0,
+    bytesReceived: 0,
+    droppedWrongAddress: 0,
+    droppedWrongSqn: 0,
+    droppedUnexpected: 0,
+    badFrames: 0,
+    interCharResets: 0,
+    secureErrors: 0,
+    reopens: 0,
+  };
 
   constructor(opts: OsdpControlPanelOptions) {
     super();
@@ -81,9 +108,12 @@ export class OsdpControlPanel extends EventEmitter<OsdpControlPanelEvents> {
       ...(opts.random ? { random: opts.random } : {}),
     });
     for (const r of opts.readers) {
-      if (!Number.isInteger(r.address) || r.address < 0 || r.address > 126) throw new GatehouseError('CONFIG_INVALID', `OSDP address must be 0-126, got ${r.address}`);
-      if (this.links.has(r.address)) throw new GatehouseError('CONFIG_INVALID', `OSDP address ${r.address} is used twice on ${opts.bus.id}`);
-      if (r.secure === 'required' && r.key?.length !== 16) throw new GatehouseError('CONFIG_INVALID', `reader ${r.address} on ${opts.bus.id}: secure 'required' needs a 16-byte key`);
+      if (!Number.isInteger(r.address) || r.address < 0 || r.address > 126)
+        throw new GatehouseError('CONFIG_INVALID', `OSDP address must be 0-126, got ${r.address}`);
+      if (this.links.has(r.address))
+        throw new GatehouseError('CONFIG_INVALID', `OSDP address ${r.address} is used twice on ${opts.bus.id}`);
+      if (r.secure === 'required' && r.key?.length !== 16)
+        throw new GatehouseError('CONFIG_INVALID', `reader ${r.address} on ${opts.bus.id}: secure 'required' needs a 16-byte key`);
       this.links.set(r.address, this.machine.newLink(r));
     }
     this.order = [...this.links.values()];
@@ -121,7 +151,11 @@ export class OsdpControlPanel extends EventEmitter<OsdpControlPanelEvents> {
   }
 
   stats(): OsdpLineStats {
-    return { state: this.state, ...this.counters, readers: this.order.map((l) => ({ address: l.address, phase: l.phase, polls: l.polls, replies: l.replies, misses: l.misses })) };
+    return {
+      state: this.state,
+      ...this.counters,
+      readers: this.order.map((l) => ({ address: l.address, phase: l.phase, polls: l.polls, replies: l.replies, misses: l.misses })),
+    };
   }
 
   output(address: number, controls: OutputControl[]): Promise<void> {
@@ -136,15 +170,20 @@ export class OsdpControlPanel extends EventEmitter<OsdpControlPanelEvents> {
   /** Sets a new SCBK over the open secure channel; the next session uses it. */
   keyset(address: number, key: Uint8Array): Promise<void> {
     const link = this.links.get(address);
-    if (link && link.online && !link.secure) return Promise.reject(new GatehouseError('DEVICE_REFUSED', `reader ${address} has no secure channel: a key is never sent in clear`, { address }));
+    if (link && link.online && !link.secure)
+      return Promise.reject(
+        new GatehouseError('DEVICE_REFUSED', `reader ${address} has no secure channel: a key is never sent in clear`, { address }),
+      );
     if (key.length !== 16) return Promise.reject(new GatehouseError('CMD_INVALID', 'an OSDP key is 16 bytes'));
     return this.command(address, Cmd.KEYSET, () => encodeKeyset(key), key);
   }
 
   private command(address: number, code: number, payload: () => Uint8Array, newKey?: Uint8Array): Promise<void> {
     const link = this.links.get(address);
-    if (!link) return Promise.reject(new GatehouseError('DEVICE_UNKNOWN', `no reader at address ${address} on ${this.bus.id}`, { address }));
-    if (this.state !== 'open' || link.phase !== 'ready' || !link.online) return Promise.reject(this.offline(link, this.state !== 'open' ? 'line down' : 'reader offline'));
+    if (!link)
+      return Promise.reject(new GatehouseError('DEVICE_UNKNOWN', `no reader at address ${address} on ${this.bus.id}`, { address }));
+    if (this.state !== 'open' || link.phase !== 'ready' || !link.online)
+      return Promise.reject(this.offline(link, this.state !== 'open' ? 'line down' : 'reader offline'));
     let data: Uint8Array;
     try {
       data = payload();
@@ -152,7 +191,16 @@ export class OsdpControlPanel extends EventEmitter<OsdpControlPanelEvents> {
       return Promise.reject(new GatehouseError('CMD_INVALID', err instanceof Error ? err.message : String(err), { address }));
     }
     return new Promise<void>((resolve, reject) => {
-      this.userQueue.push({ link, kind: 'user', code, data, sends: 0, resolve, reject, ...(newKey ? { newKey: Uint8Array.from(newKey) } : {}) } as Job);
+      this.userQueue.push({
+        link,
+        kind: 'user',
+        code,
+        data,
+        sends: 0,
+        resolve,
+        reject,
+        ...(newKey ? { newKey: Uint8Array.from(newKey) } : {}),
+      } as Job);
       this.kick();
     });
   }
@@ -228,11 +276,14 @@ export class OsdpControlPanel extends EventEmitter<OsdpControlPanelEvents> {
     if (at === Infinity || (this.wake && this.wakeAt <= at)) return undefined;
     this.wake?.cancel();
     this.wakeAt = at;
-    this.wake = this.timers.setTimeout(() => {
-      this.wake = undefined;
-      this.wakeAt = Infinity;
-      this.pump();
-    }, Math.max(0, at - this.clock.monotonic()));
+    this.wake = this.timers.setTimeout(
+      () => {
+        this.wake = undefined;
+        this.wakeAt = Infinity;
+        this.pump();
+      },
+      Math.max(0, at - this.clock.monotonic()),
+    );
     return undefined;
   }
 
@@ -244,7 +295,9 @@ export class OsdpControlPanel extends EventEmitter<OsdpControlPanelEvents> {
         job.bytes = encodeCommand(link.address, link.sqn, job.code, job.data, link.session);
       } catch (err) {
         this.log.error({ err, address: link.address, code: job.code }, 'OSDP command could not be encoded');
-        job.reject?.(new GatehouseError('INTERNAL', `reader ${link.address}: command could not be encoded`, { address: link.address }, { cause: err }));
+        job.reject?.(
+          new GatehouseError('INTERNAL', `reader ${link.address}: command could not be encoded`, { address: link.address }, { cause: err }),
+        );
         this.kick();
         return;
       }
@@ -336,7 +389,10 @@ export class OsdpControlPanel extends EventEmitter<OsdpControlPanelEvents> {
       (err: unknown) => {
         if (token !== this.linkToken || this.state === 'stopped') return;
         this.state = 'down';
-        this.log.debug({ line: this.line.describe(), err: err instanceof Error ? err.message : String(err), retryInMs: this.reopenDelay }, 'OSDP line cannot open');
+        this.log.debug(
+          { line: this.line.describe(), err: err instanceof Error ? err.message : String(err), retryInMs: this.reopenDelay },
+          'OSDP line cannot open',
+        );
         this.scheduleReopen();
       },
     );

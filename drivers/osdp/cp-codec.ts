@@ -53,7 +53,13 @@ export class CpDeframer {
 }
 
 /** One command as bytes: clear, or wrapped by an established secure session. */
-export function encodeCommand(address: number, sqn: 0 | 1 | 2 | 3, code: number, data: Uint8Array, session: CpSecure | undefined): Uint8Array {
+export function encodeCommand(
+  address: number,
+  sqn: 0 | 1 | 2 | 3,
+  code: number,
+  data: Uint8Array,
+  session: CpSecure | undefined,
+): Uint8Array {
   if (session?.established) return session.wrapCommand(address, sqn, code, data);
   if (session && (code === Cmd.CHLNG || code === Cmd.SCRYPT)) return session.handshakeFrame(address, sqn, code, data);
   return encodeFrame({ address, reply: false, sqn, crc: true, code, data });
@@ -63,9 +69,11 @@ export function encodeCommand(address: number, sqn: 0 | 1 | 2 | 3, code: number,
 export function openReply(frame: OsdpFrame & { raw?: Uint8Array }, session: CpSecure | undefined): { code: number; data: Uint8Array } {
   // BUSY and NAK may come in clear inside a session: a PD that could not process (or verify)
   // the command has nothing to MAC them with. Neither carries data we act on beyond a refusal.
-  if (session?.established && !(frame.scb === undefined && (frame.code === Reply.BUSY || frame.code === Reply.NAK))) return session.unwrapReply(frame);
+  if (session?.established && !(frame.scb === undefined && (frame.code === Reply.BUSY || frame.code === Reply.NAK)))
+    return session.unwrapReply(frame);
   // Before the session is up (or without one) a reply must not claim an SCB we did not ask for.
-  if (frame.scb && frame.scb.type >= 0x15) throw new SecureReplyError(`secure reply (SCS_${frame.scb.type.toString(16)}) without a session`);
+  if (frame.scb && frame.scb.type >= 0x15)
+    throw new SecureReplyError(`secure reply (SCS_${frame.scb.type.toString(16)}) without a session`);
   return { code: frame.code, data: frame.data };
 }
 

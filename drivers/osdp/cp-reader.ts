@@ -9,7 +9,17 @@ import { GatehouseError } from '../../gateway/core/errors.js';
 import type { Logger } from '../../gateway/core/log.js';
 import { Cmd, NakCode, Reply, type OsdpFrame, type ReaderEvent } from './types.js';
 import {
-  SCBK_D, createCpSession, decodeIdentity, decodePdcap, decodeInputs, decodeKeypad, decodeLocalStatus, decodeOutputs, decodeRaw, encodeKeyset, openReply,
+  SCBK_D,
+  createCpSession,
+  decodeIdentity,
+  decodePdcap,
+  decodeInputs,
+  decodeKeypad,
+  decodeLocalStatus,
+  decodeOutputs,
+  decodeRaw,
+  encodeKeyset,
+  openReply,
 } from './cp-codec.js';
 import type { Job, OsdpReaderOptions, PdLink } from './cp-types.js';
 
@@ -21,7 +31,17 @@ const BUSY_RETRY_MS = 50;
  * exchanges after every handshake would record reader.secure_failed on every retry.
  */
 const SECURE_FAILURE_MEMORY_MS = 60_000;
-const SETUP_NAMES: Record<number, string> = { [Cmd.ID]: 'ID', [Cmd.CAP]: 'CAP', [Cmd.CHLNG]: 'CHLNG', [Cmd.SCRYPT]: 'SCRYPT', [Cmd.KEYSET]: 'KEYSET', [Cmd.ISTAT]: 'ISTAT', [Cmd.OSTAT]: 'OSTAT', [Cmd.LSTAT]: 'LSTAT', [Cmd.POLL]: 'POLL' };
+const SETUP_NAMES: Record<number, string> = {
+  [Cmd.ID]: 'ID',
+  [Cmd.CAP]: 'CAP',
+  [Cmd.CHLNG]: 'CHLNG',
+  [Cmd.SCRYPT]: 'SCRYPT',
+  [Cmd.KEYSET]: 'KEYSET',
+  [Cmd.ISTAT]: 'ISTAT',
+  [Cmd.OSTAT]: 'OSTAT',
+  [Cmd.LSTAT]: 'LSTAT',
+  [Cmd.POLL]: 'POLL',
+};
 const commandName = (code: number) => SETUP_NAMES[code] ?? `0x${code.toString(16)}`;
 
 export interface ReaderMachineOptions {
@@ -50,11 +70,33 @@ export class ReaderMachine {
 
   newLink(r: OsdpReaderOptions): PdLink {
     return {
-      address: r.address, mode: r.secure, key: r.key ? Uint8Array.from(r.key) : undefined,
-      phase: 'down', sqn: 0, online: false, secure: false, session: undefined, newKey: undefined, scrypt: undefined,
-      identity: undefined, lastSeen: undefined, misses: 0, naks: 0, timeouts: 0, polls: 0, replies: 0,
-      retransmit: undefined, queries: [], nextTryAt: 0, backoffMs: this.opts.backoff.minMs,
-      inputs: undefined, outputs: undefined, local: undefined, failedReason: undefined, probation: false, onlineAt: undefined,
+      address: r.address,
+      mode: r.secure,
+      key: r.key ? Uint8Array.from(r.key) : undefined,
+      phase: 'down',
+      sqn: 0,
+      online: false,
+      secure: false,
+      session: undefined,
+      newKey: undefined,
+      scrypt: undefined,
+      identity: undefined,
+      lastSeen: undefined,
+      misses: 0,
+      naks: 0,
+      timeouts: 0,
+      polls: 0,
+      replies: 0,
+      retransmit: undefined,
+      queries: [],
+      nextTryAt: 0,
+      backoffMs: this.opts.backoff.minMs,
+      inputs: undefined,
+      outputs: undefined,
+      local: undefined,
+      failedReason: undefined,
+      probation: false,
+      onlineAt: undefined,
     };
   }
 
@@ -146,8 +188,16 @@ export class ReaderMachine {
       if (job.kind === 'setup') this.setupReply(job, reply.code, reply.data);
       else this.report(link, reply.code, reply.data);
     } catch (err) {
-      this.opts.log.warn({ address: link.address, code: reply.code, err: err instanceof Error ? err.message : String(err) }, 'OSDP reply could not be decoded');
-      if (job.kind === 'user') job.reject?.(new GatehouseError('DEVICE_PROTOCOL', `reader ${link.address}: undecodable reply 0x${reply.code.toString(16)}`, { address: link.address }));
+      this.opts.log.warn(
+        { address: link.address, code: reply.code, err: err instanceof Error ? err.message : String(err) },
+        'OSDP reply could not be decoded',
+      );
+      if (job.kind === 'user')
+        job.reject?.(
+          new GatehouseError('DEVICE_PROTOCOL', `reader ${link.address}: undecodable reply 0x${reply.code.toString(16)}`, {
+            address: link.address,
+          }),
+        );
       else if (job.kind === 'setup' && link.phase !== 'ready') this.down(link, `undecodable reply to ${commandName(job.code)}`);
       return true;
     }
@@ -171,7 +221,13 @@ export class ReaderMachine {
     link.naks++;
     this.opts.emit({ kind: 'nak', address: link.address, command: job.code, code });
     if (job.kind === 'user') {
-      job.reject?.(new GatehouseError('DEVICE_REFUSED', `reader ${link.address} refused ${commandName(job.code)} (NAK ${code})`, { address: link.address, command: job.code, nak: code }));
+      job.reject?.(
+        new GatehouseError('DEVICE_REFUSED', `reader ${link.address} refused ${commandName(job.code)} (NAK ${code})`, {
+          address: link.address,
+          command: job.code,
+          nak: code,
+        }),
+      );
     }
     if (code === NakCode.SEQUENCE) {
       this.down(link, 'sequence error', { immediate: true });
@@ -213,7 +269,12 @@ export class ReaderMachine {
         try {
           link.scrypt = link.session!.answerCcrypt(data);
         } catch {
-          return this.secureFailed(link, link.mode === 'install' ? 'reader does not accept the install key (already has its own key?)' : 'reader cryptogram does not match: wrong key');
+          return this.secureFailed(
+            link,
+            link.mode === 'install'
+              ? 'reader does not accept the install key (already has its own key?)'
+              : 'reader cryptogram does not match: wrong key',
+          );
         }
         link.phase = 'scrypt';
         return;
@@ -295,9 +356,24 @@ export class ReaderMachine {
   private down(link: PdLink, reason: string, how: { sent?: Job; immediate?: boolean; failed?: boolean } = {}): void {
     const wasOnline = link.online;
     const now = this.opts.clock.monotonic();
-    if (how.sent?.kind === 'user') how.sent.reject?.(new GatehouseError('CMD_TIMEOUT', `reader ${link.address}: ${reason}`, { address: link.address, reason }));
-    this.opts.rejectQueued(link, new GatehouseError('DEVICE_OFFLINE', `reader ${link.address}: ${reason}`, { address: link.address, reason }));
-    Object.assign(link, { phase: how.failed ? 'failed' : 'down', online: false, probation: false, secure: false, session: undefined, newKey: undefined, scrypt: undefined, retransmit: undefined, queries: [], misses: 0 });
+    if (how.sent?.kind === 'user')
+      how.sent.reject?.(new GatehouseError('CMD_TIMEOUT', `reader ${link.address}: ${reason}`, { address: link.address, reason }));
+    this.opts.rejectQueued(
+      link,
+      new GatehouseError('DEVICE_OFFLINE', `reader ${link.address}: ${reason}`, { address: link.address, reason }),
+    );
+    Object.assign(link, {
+      phase: how.failed ? 'failed' : 'down',
+      online: false,
+      probation: false,
+      secure: false,
+      session: undefined,
+      newKey: undefined,
+      scrypt: undefined,
+      retransmit: undefined,
+      queries: [],
+      misses: 0,
+    });
     if (how.immediate) {
       link.nextTryAt = 0;
       link.backoffMs = this.opts.backoff.minMs;

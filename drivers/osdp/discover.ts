@@ -18,7 +18,10 @@ export interface FoundReader {
   note?: string;
 }
 
-export async function discoverReaders(line: OsdpLine, opts: { timers: Timers; replyTimeoutMs?: number; addresses?: number[] }): Promise<FoundReader[]> {
+export async function discoverReaders(
+  line: OsdpLine,
+  opts: { timers: Timers; replyTimeoutMs?: number; addresses?: number[] },
+): Promise<FoundReader[]> {
   const addresses = opts.addresses ?? Array.from({ length: 127 }, (_, i) => i);
   const timeoutMs = opts.replyTimeoutMs ?? 200;
   const deframer = new OsdpDeframer();

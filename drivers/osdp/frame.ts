@@ -46,9 +46,7 @@ export interface EncodeOptions {
   mac?: (prefix: Uint8Array) => Uint8Array;
 }
 
-export type DecodeResult =
-  | { ok: true; frame: OsdpFrame; raw: Uint8Array }
-  | { ok: false; error: OsdpFrameError; detail: string };
+export type DecodeResult = { ok: true; frame: OsdpFrame; raw: Uint8Array } | { ok: false; error: OsdpFrameError; detail: string };
 
 function encodeError(what: string): GatehouseError {
   return new GatehouseError('INTERNAL', `OSDP encodeFrame: ${what}`);
@@ -147,7 +145,8 @@ export function packetLengthField(bytes: Uint8Array, offset = 0): number {
  * - 'scb': a malformed or unknown security control block.
  */
 export function decodeFrame(bytes: Uint8Array, maxLength: number = DEFAULT_MAX_PACKET_LENGTH): DecodeResult {
-  if (bytes.length < MIN_PACKET_LENGTH) return fail('length', `packet of ${bytes.length} bytes is shorter than the minimum ${MIN_PACKET_LENGTH}`);
+  if (bytes.length < MIN_PACKET_LENGTH)
+    return fail('length', `packet of ${bytes.length} bytes is shorter than the minimum ${MIN_PACKET_LENGTH}`);
   if (bytes[0] !== SOM) return fail('header', `first byte 0x${hex(bytes[0] as number)} is not SOM 0x53`);
   const declared = packetLengthField(bytes);
   if (declared !== bytes.length) return fail('length', `LEN field says ${declared} bytes, packet has ${bytes.length}`);
@@ -182,7 +181,8 @@ export function decodeFrame(bytes: Uint8Array, maxLength: number = DEFAULT_MAX_P
   let mac: Uint8Array | undefined;
   if (scb && scbHasMac(scb.type)) {
     dataEnd = bodyEnd - MAC_LENGTH;
-    if (dataEnd <= at) return fail('length', `SCS_${hex(scb.type)} packet of ${bytes.length} bytes has no room for code and ${MAC_LENGTH}-byte MAC`);
+    if (dataEnd <= at)
+      return fail('length', `SCS_${hex(scb.type)} packet of ${bytes.length} bytes has no room for code and ${MAC_LENGTH}-byte MAC`);
     mac = bytes.slice(dataEnd, bodyEnd);
   }
   const addressByte = bytes[1] as number;

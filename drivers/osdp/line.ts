@@ -37,7 +37,10 @@ export class SerialOsdpLine implements OsdpLine {
   private closeListener: ((reason: string) => void) | undefined;
   private generation = 0;
 
-  constructor(private readonly path: string, private readonly baudRate: number) {}
+  constructor(
+    private readonly path: string,
+    private readonly baudRate: number,
+  ) {}
 
   describe(): string {
     return `osdp:${this.path}@${this.baudRate}`;

@@ -144,14 +144,33 @@ export function ledControlToRecord(c: LedControl, reader = 0): LedRecord {
   const base = { reader: checkByte('osdp_LED', 'reader', reader), led: checkByte('osdp_LED', 'LED number', c.led) };
   if (c.ms !== undefined) {
     return {
-      ...base, tempCode: 2, tempOn: on, tempOff: off, tempOnColor: color, tempOffColor: LedColorCode.off,
+      ...base,
+      tempCode: 2,
+      tempOn: on,
+      tempOff: off,
+      tempOnColor: color,
+      tempOffColor: LedColorCode.off,
       tempTimer: toTenths('osdp_LED', 'temporary duration', c.ms, 1, 0xffff),
-      permCode: 0, permOn: 0, permOff: 0, permOnColor: 0, permOffColor: 0,
+      permCode: 0,
+      permOn: 0,
+      permOff: 0,
+      permOnColor: 0,
+      permOffColor: 0,
     };
   }
   return {
-    ...base, tempCode: 0, tempOn: 0, tempOff: 0, tempOnColor: 0, tempOffColor: 0, tempTimer: 0,
-    permCode: 1, permOn: on, permOff: off, permOnColor: color, permOffColor: LedColorCode.off,
+    ...base,
+    tempCode: 0,
+    tempOn: 0,
+    tempOff: 0,
+    tempOnColor: 0,
+    tempOffColor: 0,
+    tempTimer: 0,
+    permCode: 1,
+    permOn: on,
+    permOff: off,
+    permOnColor: color,
+    permOffColor: LedColorCode.off,
   };
 }
 
@@ -182,7 +201,8 @@ export function encodeLedRecords(records: readonly LedRecord[]): Uint8Array {
   records.forEach((r, i) => {
     const at = i * 14;
     LED_FIELDS.forEach((field, k) => (out[at + k] = checkByte('osdp_LED', field, r[field])));
-    if (!Number.isInteger(r.tempTimer) || r.tempTimer < 0 || r.tempTimer > 0xffff) throw invalidArgument('osdp_LED', `timer ${r.tempTimer} out of range`);
+    if (!Number.isInteger(r.tempTimer) || r.tempTimer < 0 || r.tempTimer > 0xffff)
+      throw invalidArgument('osdp_LED', `timer ${r.tempTimer} out of range`);
     out[at + 7] = r.tempTimer & 0xff;
     out[at + 8] = r.tempTimer >> 8;
     LED_PERM_FIELDS.forEach((field, k) => (out[at + 9 + k] = checkByte('osdp_LED', field, r[field])));
@@ -197,8 +217,19 @@ export function decodeLed(data: Uint8Array): LedRecord[] {
   for (let i = 0; i < count; i++) {
     const b = (k: number): number => data[i * 14 + k] as number;
     const record: LedRecord = {
-      reader: b(0), led: b(1), tempCode: b(2), tempOn: b(3), tempOff: b(4), tempOnColor: b(5), tempOffColor: b(6),
-      tempTimer: b(7) | (b(8) << 8), permCode: b(9), permOn: b(10), permOff: b(11), permOnColor: b(12), permOffColor: b(13),
+      reader: b(0),
+      led: b(1),
+      tempCode: b(2),
+      tempOn: b(3),
+      tempOff: b(4),
+      tempOnColor: b(5),
+      tempOffColor: b(6),
+      tempTimer: b(7) | (b(8) << 8),
+      permCode: b(9),
+      permOn: b(10),
+      permOff: b(11),
+      permOnColor: b(12),
+      permOffColor: b(13),
     };
     if (record.tempCode > 2) throw protocolError('osdp_LED', `record ${i}: unknown temporary control code ${record.tempCode}`);
     if (record.permCode > 1) throw protocolError('osdp_LED', `record ${i}: unknown permanent control code ${record.permCode}`);
@@ -232,8 +263,11 @@ export function encodeBuzzer(c: BuzzerControl, reader = 0): Uint8Array {
 
 export function encodeBuzzerRecord(r: BuzzerRecord): Uint8Array {
   return Uint8Array.of(
-    checkByte('osdp_BUZ', 'reader', r.reader), checkByte('osdp_BUZ', 'tone', r.tone),
-    checkByte('osdp_BUZ', 'on', r.on), checkByte('osdp_BUZ', 'off', r.off), checkByte('osdp_BUZ', 'count', r.count),
+    checkByte('osdp_BUZ', 'reader', r.reader),
+    checkByte('osdp_BUZ', 'tone', r.tone),
+    checkByte('osdp_BUZ', 'on', r.on),
+    checkByte('osdp_BUZ', 'off', r.off),
+    checkByte('osdp_BUZ', 'count', r.count),
   );
 }
 

@@ -38,7 +38,8 @@ export function encodePdid(id: PdIdentity): Uint8Array {
   if (firmware.length !== 3 || firmware.some((n) => !Number.isInteger(n) || n < 0 || n > 0xff)) {
     throw invalidArgument('osdp_PDID', `firmware "${id.firmware}" is not "major.minor.build" of bytes`);
   }
-  if (!Number.isInteger(id.serial) || id.serial < 0 || id.serial > 0xffffffff) throw invalidArgument('osdp_PDID', `serial ${id.serial} is not a u32`);
+  if (!Number.isInteger(id.serial) || id.serial < 0 || id.serial > 0xffffffff)
+    throw invalidArgument('osdp_PDID', `serial ${id.serial} is not a u32`);
   const out = new Uint8Array(12);
   out.set(Buffer.from(id.vendor, 'hex'), 0);
   out[3] = checkByte('osdp_PDID', 'model', id.model);
@@ -121,7 +122,8 @@ export interface RawCard {
   data: Uint8Array;
 }
 export function encodeRaw(card: RawCard): Uint8Array {
-  if (!Number.isInteger(card.bits) || card.bits < 0 || card.bits > 0xffff) throw invalidArgument('osdp_RAW', `bit count ${card.bits} out of range`);
+  if (!Number.isInteger(card.bits) || card.bits < 0 || card.bits > 0xffff)
+    throw invalidArgument('osdp_RAW', `bit count ${card.bits} out of range`);
   checkBytes('osdp_RAW', 'card data', card.data, Math.ceil(card.bits / 8));
   const out = new Uint8Array(4 + card.data.length);
   out[0] = checkByte('osdp_RAW', 'reader', card.reader);

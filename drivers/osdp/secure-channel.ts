@@ -114,7 +114,8 @@ export function decryptData(sEnc: Uint8Array, lastMacReceived: Uint8Array, ciphe
   const plain = cbc(true, sEnc, invert(lastMacReceived), cipherText);
   let end = plain.length - 1;
   while (end >= plain.length - 16 && plain[end] === 0x00) end--;
-  if (end < plain.length - 16 || plain[end] !== 0x80) throw new SecureChannelError('bad-padding', 'decrypted data lacks the 0x80 end marker');
+  if (end < plain.length - 16 || plain[end] !== 0x80)
+    throw new SecureChannelError('bad-padding', 'decrypted data lacks the 0x80 end marker');
   return plain.slice(0, end);
 }
 
@@ -206,7 +207,8 @@ export class SecureSession {
   /** Checks osdp_CCRYPT; returns the osdp_SCRYPT payload (send with SCS_13). */
   handleCcrypt(data: Uint8Array): Uint8Array {
     this.requireRole('cp');
-    if (this.stateValue !== 'handshake' || !this.rndA || this.serverCrypto) this.fail('bad-message', 'osdp_CCRYPT without a pending osdp_CHLNG');
+    if (this.stateValue !== 'handshake' || !this.rndA || this.serverCrypto)
+      this.fail('bad-message', 'osdp_CCRYPT without a pending osdp_CHLNG');
     if (data.length !== 32) this.fail('bad-message', `osdp_CCRYPT of ${data.length} bytes, expected 32`);
     const rndB = data.slice(8, 16);
     const keys = deriveSessionKeys(this.scbk, this.rndA);
@@ -222,7 +224,8 @@ export class SecureSession {
   /** Checks osdp_RMAC_I; the session is established afterwards. */
   handleRmacI(data: Uint8Array): void {
     this.requireRole('cp');
-    if (this.stateValue !== 'handshake' || !this.keys || !this.serverCrypto) this.fail('bad-message', 'osdp_RMAC_I without a pending osdp_SCRYPT');
+    if (this.stateValue !== 'handshake' || !this.keys || !this.serverCrypto)
+      this.fail('bad-message', 'osdp_RMAC_I without a pending osdp_SCRYPT');
     const expected = initialRmac(this.keys, this.serverCrypto);
     if (!sameBytes(expected, data)) this.fail('bad-cryptogram', 'R-MAC-I does not match');
     this.rmac = expected;
@@ -270,7 +273,8 @@ export class SecureSession {
   /** Checks osdp_SCRYPT; returns the osdp_RMAC_I payload (send with SCS_14). Established afterwards. */
   handleScrypt(data: Uint8Array): Uint8Array {
     this.requireRole('pd');
-    if (this.stateValue !== 'handshake' || !this.keys || !this.rndA || !this.rndB) this.fail('bad-message', 'osdp_SCRYPT without a pending osdp_CHLNG');
+    if (this.stateValue !== 'handshake' || !this.keys || !this.rndA || !this.rndB)
+      this.fail('bad-message', 'osdp_SCRYPT without a pending osdp_CHLNG');
     const expected = serverCryptogram(this.keys, this.rndA, this.rndB);
     if (!sameBytes(expected, data)) this.fail('bad-cryptogram', 'server cryptogram does not match: the panel holds another key');
     this.rmac = initialRmac(this.keys, expected);
@@ -300,7 +304,12 @@ export class SecureSession {
 
   // --- shared -------------------------------------------------------------------------
 
-  private wrap(header: FrameHeader, message: PlainMessage, reply: boolean, lastMacReceived: Uint8Array): { bytes: Uint8Array; mac: Uint8Array } {
+  private wrap(
+    header: FrameHeader,
+    message: PlainMessage,
+    reply: boolean,
+    lastMacReceived: Uint8Array,
+  ): { bytes: Uint8Array; mac: Uint8Array } {
     const keys = this.requireEstablished();
     const encrypted = message.data.length > 0;
     const type = reply ? (encrypted ? Scs.SCS_18 : Scs.SCS_16) : encrypted ? Scs.SCS_17 : Scs.SCS_15;
@@ -313,18 +322,27 @@ export class SecureSession {
     return { bytes, mac: mac! };
   }
 
-  private unwrap(frame: OsdpFrame, raw: Uint8Array | undefined, reply: boolean, lastMacSent: Uint8Array): { message: PlainMessage; mac: Uint8Array } {
+  private unwrap(
+    frame: OsdpFrame,
+    raw: Uint8Array | undefined,
+    reply: boolean,
+    lastMacSent: Uint8Array,
+  ): { message: PlainMessage; mac: Uint8Array } {
     const keys = this.requireEstablished();
     const [plainType, encryptedType] = reply ? [Scs.SCS_16, Scs.SCS_18] : [Scs.SCS_15, Scs.SCS_17];
     const type = frame.scb?.type;
     if (frame.reply !== reply || (type !== plainType && type !== encryptedType)) {
-      this.fail('bad-message', `expected a ${reply ? 'reply' : 'command'} with SCS_${plainType.toString(16)}/${encryptedType.toString(16)}, got ${type === undefined ? 'no SCB' : `SCS ${type.toString(16)}`}`);
+      this.fail(
+        'bad-message',
+        `expected a ${reply ? 'reply' : 'command'} with SCS_${plainType.toString(16)}/${encryptedType.toString(16)}, got ${type === undefined ? 'no SCB' : `SCS ${type.toString(16)}`}`,
+      );
     }
     if (!frame.mac || frame.mac.length !== MAC_LENGTH) this.fail('bad-message', 'packet without a MAC');
     const prefix = macInput(raw ?? encodeFrame(frame));
     if (!prefix) this.fail('bad-message', 'packet has no MAC to verify');
     const mac = computeMac(keys, lastMacSent, prefix);
-    if (!sameBytes(mac.subarray(0, MAC_LENGTH), frame.mac)) this.fail('bad-mac', `MAC mismatch on ${reply ? 'reply' : 'command'} 0x${frame.code.toString(16)}`);
+    if (!sameBytes(mac.subarray(0, MAC_LENGTH), frame.mac))
+      this.fail('bad-mac', `MAC mismatch on ${reply ? 'reply' : 'command'} 0x${frame.code.toString(16)}`);
     let data = frame.data;
     if (type === encryptedType && data.length > 0) {
       try {

@@ -9,12 +9,22 @@
  */
 import { z } from 'zod';
 import { parseLockTopic, lockTopic, type LockUpKind } from './topics.js';
-import { CREDENTIAL_KINDS, DENY_REASONS, LOCK_METHODS, type LockCommand, type LockEvt, type LockMessage, type LockStateMsg, type LockStatusMsg } from './types.js';
+import {
+  CREDENTIAL_KINDS,
+  DENY_REASONS,
+  LOCK_METHODS,
+  type LockCommand,
+  type LockEvt,
+  type LockMessage,
+  type LockStateMsg,
+  type LockStatusMsg,
+} from './types.js';
 
 /** Lock messages are small; anything bigger is a fault or an attack. */
 export const LOCK_MAX_PAYLOAD_BYTES = 4096;
 
-export type CodecErrorCode = 'TOPIC_UNKNOWN' | 'WRONG_DEVICE' | 'WRONG_DIRECTION' | 'TOO_LARGE' | 'MALFORMED_JSON' | 'NOT_AN_OBJECT' | 'UNKNOWN_TYPE' | 'INVALID';
+export type CodecErrorCode =
+  'TOPIC_UNKNOWN' | 'WRONG_DEVICE' | 'WRONG_DIRECTION' | 'TOO_LARGE' | 'MALFORMED_JSON' | 'NOT_AN_OBJECT' | 'UNKNOWN_TYPE' | 'INVALID';
 
 export interface CodecError {
   code: CodecErrorCode;
@@ -35,7 +45,14 @@ const ShortText = z.string().max(64);
 
 // ---- lock → gateway ------------------------------------------------------------
 
-const StatusBody = z.object({ state: z.enum(['online', 'offline']), reason: z.string().regex(/^[a-z0-9_]{1,32}$/).optional(), fw: ShortText.optional() });
+const StatusBody = z.object({
+  state: z.enum(['online', 'offline']),
+  reason: z
+    .string()
+    .regex(/^[a-z0-9_]{1,32}$/)
+    .optional(),
+  fw: ShortText.optional(),
+});
 
 const StateBody = z.object({
   locked: z.boolean(),
@@ -46,7 +63,14 @@ const StateBody = z.object({
 
 const EvtBase = { eid: z.string().min(1).max(64).optional(), ts: IsoTime.optional() };
 const EVT_SCHEMAS = {
-  unlock: z.object({ ...EvtBase, type: z.literal('unlock'), result: z.enum(['granted', 'denied']), method: z.enum(LOCK_METHODS), credential: ShortText.optional(), reason: z.enum(DENY_REASONS).optional() }),
+  unlock: z.object({
+    ...EvtBase,
+    type: z.literal('unlock'),
+    result: z.enum(['granted', 'denied']),
+    method: z.enum(LOCK_METHODS),
+    credential: ShortText.optional(),
+    reason: z.enum(DENY_REASONS).optional(),
+  }),
   door: z.object({ ...EvtBase, type: z.literal('door'), door: z.enum(['open', 'closed']) }),
   tamper: z.object({ ...EvtBase, type: z.literal('tamper'), active: z.boolean() }),
   battery_low: z.object({ ...EvtBase, type: z.literal('battery_low'), level: z.number().int().min(0).max(100) }),
@@ -55,7 +79,10 @@ const EVT_SCHEMAS = {
 const CmdResBody = z.object({
   cid: z.string().min(1).max(64),
   ok: z.boolean(),
-  code: z.string().regex(/^[a-z0-9_]{1,32}$/).optional(),
+  code: z
+    .string()
+    .regex(/^[a-z0-9_]{1,32}$/)
+    .optional(),
   message: z.string().max(200).optional(),
   result: z.record(z.string(), z.unknown()).optional(),
 });
@@ -66,11 +93,20 @@ const CmdBase = { cid: z.string().min(1).max(64), expires: IsoTime.optional() };
 const CMD_SCHEMAS = {
   open: z.object({ ...CmdBase, op: z.literal('open'), seconds: z.number().int().min(1).max(30).optional() }),
   'credential.set': z
-    .object({ ...CmdBase, op: z.literal('credential.set'), credentialId: CredentialId, kind: z.enum(CREDENTIAL_KINDS), value: z.string(), validFrom: IsoTime.optional(), validTo: IsoTime.optional() })
+    .object({
+      ...CmdBase,
+      op: z.literal('credential.set'),
+      credentialId: CredentialId,
+      kind: z.enum(CREDENTIAL_KINDS),
+      value: z.string(),
+      validFrom: IsoTime.optional(),
+      validTo: IsoTime.optional(),
+    })
     .superRefine((c, ctx) => {
       const check = (c.kind === 'card' ? CardNumber : Pin).safeParse(c.value);
       if (!check.success) ctx.addIssue({ code: 'custom', path: ['value'], message: check.error.issues[0]?.message ?? 'invalid value' });
-      if (c.validFrom && c.validTo && Date.parse(c.validTo) <= Date.parse(c.validFrom)) ctx.addIssue({ code: 'custom', path: ['validTo'], message: 'validTo must be after validFrom' });
+      if (c.validFrom && c.validTo && Date.parse(c.validTo) <= Date.parse(c.validFrom))
+        ctx.addIssue({ code: 'custom', path: ['validTo'], message: 'validTo must be after validFrom' });
     }),
   'credential.revoke': z.object({ ...CmdBase, op: z.literal('credential.revoke'), credentialId: CredentialId }),
 } as const;
@@ -112,7 +148,8 @@ export interface ParseOptions {
 function checkTopic(topic: string, opts: ParseOptions): Parsed<{ device: string; kind: LockUpKind | 'cmd' }> {
   const t = parseLockTopic(topic);
   if (!t) return fail('TOPIC_UNKNOWN', `not a topic of the lock scheme: ${topic.slice(0, 120)}`);
-  if (opts.device !== undefined && t.device !== opts.device) return fail('WRONG_DEVICE', `topic of lock ${t.device}, expected ${opts.device}`);
+  if (opts.device !== undefined && t.device !== opts.device)
+    return fail('WRONG_DEVICE', `topic of lock ${t.device}, expected ${opts.device}`);
   return { ok: true, value: t };
 }
 
@@ -136,7 +173,8 @@ export function parseLockMessage(topic: string, payload: Buffer | string, opts: 
     }
     case 'evt': {
       const type = body.type;
-      if (typeof type !== 'string' || !Object.hasOwn(EVT_SCHEMAS, type)) return fail('UNKNOWN_TYPE', `unknown event type ${JSON.stringify(typeof type === 'string' ? type.slice(0, 32) : type ?? null)}`);
+      if (typeof type !== 'string' || !Object.hasOwn(EVT_SCHEMAS, type))
+        return fail('UNKNOWN_TYPE', `unknown event type ${JSON.stringify(typeof type === 'string' ? type.slice(0, 32) : (type ?? null))}`);
       const r = validate(EVT_SCHEMAS[type as keyof typeof EVT_SCHEMAS] as z.ZodType<LockEvt>, body);
       return r.ok ? { ok: true, value: { kind, device, event: r.value } } : r;
     }
@@ -144,7 +182,9 @@ export function parseLockMessage(topic: string, payload: Buffer | string, opts: 
       const r = validate(CmdResBody, body);
       if (!r.ok) return r;
       const { cid, ok, code, message, result } = r.value;
-      return ok ? { ok: true, value: { kind, device, cid, ok: true, result } } : { ok: true, value: { kind, device, cid, ok: false, code: code ?? 'unspecified', message } };
+      return ok
+        ? { ok: true, value: { kind, device, cid, ok: true, result } }
+        : { ok: true, value: { kind, device, cid, ok: false, code: code ?? 'unspecified', message } };
     }
   }
 }
@@ -159,7 +199,8 @@ export function parseLockCommand(topic: string, payload: Buffer | string, opts: 
   // Keep the cid of a bad command, so the lock can still answer it with an error.
   const cid = typeof json.value.cid === 'string' ? json.value.cid.slice(0, 64) : undefined;
   const op = json.value.op;
-  if (typeof op !== 'string' || !Object.hasOwn(CMD_SCHEMAS, op)) return { ...fail('UNKNOWN_TYPE', `unknown op ${JSON.stringify(typeof op === 'string' ? op.slice(0, 32) : op ?? null)}`), cid };
+  if (typeof op !== 'string' || !Object.hasOwn(CMD_SCHEMAS, op))
+    return { ...fail('UNKNOWN_TYPE', `unknown op ${JSON.stringify(typeof op === 'string' ? op.slice(0, 32) : (op ?? null))}`), cid };
   const r = validate(CMD_SCHEMAS[op as keyof typeof CMD_SCHEMAS] as z.ZodType<LockCommand>, json.value);
   return r.ok ? r : { ...r, cid };
 }
@@ -189,6 +230,9 @@ export function encodeEvent(device: string, e: LockEvt): Encoded {
   return { topic: lockTopic(device, 'evt'), payload: JSON.stringify(e) };
 }
 
-export function encodeCommandResult(device: string, r: { cid: string; ok: true; result?: Record<string, unknown> } | { cid: string; ok: false; code: string; message?: string }): Encoded {
+export function encodeCommandResult(
+  device: string,
+  r: { cid: string; ok: true; result?: Record<string, unknown> } | { cid: string; ok: false; code: string; message?: string },
+): Encoded {
   return { topic: lockTopic(device, 'cmd/res'), payload: JSON.stringify(r) };
 }

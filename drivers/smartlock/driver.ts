@@ -155,7 +155,14 @@ export class SmartLockDriver extends EventEmitter<{ event: [LockDeviceEvent] }> 
         if (e.type === 'unlock') {
           const granted = e.result === 'granted';
           const reason = granted ? undefined : (e.reason ?? 'unknown_reason');
-          this.emitEvent({ type: 'access', lock: this.id, granted, method: e.method, credential: maskCredential(e.method, e.credential), ...(reason ? { reason } : {}) });
+          this.emitEvent({
+            type: 'access',
+            lock: this.id,
+            granted,
+            method: e.method,
+            credential: maskCredential(e.method, e.credential),
+            ...(reason ? { reason } : {}),
+          });
           if (granted) s.locked = false;
         } else if (e.type === 'door') {
           s.door = e.door;
@@ -211,8 +218,21 @@ export class SmartLockDriver extends EventEmitter<{ event: [LockDeviceEvent] }> 
     return this.send({ op: 'open', ...(seconds !== undefined ? { seconds } : {}) }, opts);
   }
 
-  setCredential(c: { credentialId: string; kind: 'card' | 'pin'; value: string; validFrom?: string | undefined; validTo?: string | undefined }, opts: CommandOptions = {}): Promise<Record<string, unknown>> {
-    return this.send({ op: 'credential.set', credentialId: c.credentialId, kind: c.kind, value: c.value, ...(c.validFrom ? { validFrom: c.validFrom } : {}), ...(c.validTo ? { validTo: c.validTo } : {}) }, opts);
+  setCredential(
+    c: { credentialId: string; kind: 'card' | 'pin'; value: string; validFrom?: string | undefined; validTo?: string | undefined },
+    opts: CommandOptions = {},
+  ): Promise<Record<string, unknown>> {
+    return this.send(
+      {
+        op: 'credential.set',
+        credentialId: c.credentialId,
+        kind: c.kind,
+        value: c.value,
+        ...(c.validFrom ? { validFrom: c.validFrom } : {}),
+        ...(c.validTo ? { validTo: c.validTo } : {}),
+      },
+      opts,
+    );
   }
 
   revokeCredential(credentialId: string, opts: CommandOptions = {}): Promise<Record<string, unknown>> {
@@ -233,7 +253,13 @@ export class SmartLockDriver extends EventEmitter<{ event: [LockDeviceEvent] }> 
     return new Promise((resolve, reject) => {
       const timer = this.opts.timers.setTimeout(() => {
         this.pending.delete(cid);
-        reject(new GatehouseError('CMD_TIMEOUT', `lock ${lock} did not answer ${body.op} within ${Math.round(waitMs)} ms`, { lock, op: body.op, cid }));
+        reject(
+          new GatehouseError('CMD_TIMEOUT', `lock ${lock} did not answer ${body.op} within ${Math.round(waitMs)} ms`, {
+            lock,
+            op: body.op,
+            cid,
+          }),
+        );
       }, waitMs);
       this.pending.set(cid, { op: body.op, resolve, reject, timer });
       Promise.resolve()
@@ -243,7 +269,12 @@ export class SmartLockDriver extends EventEmitter<{ event: [LockDeviceEvent] }> 
           if (!p) return;
           this.pending.delete(cid);
           p.timer.cancel();
-          p.reject(new GatehouseError('DEVICE_OFFLINE', `cannot send ${body.op} to lock ${lock}: ${(err as Error).message}`, { lock, op: body.op }));
+          p.reject(
+            new GatehouseError('DEVICE_OFFLINE', `cannot send ${body.op} to lock ${lock}: ${(err as Error).message}`, {
+              lock,
+              op: body.op,
+            }),
+          );
         });
     });
   }
@@ -254,7 +285,14 @@ export class SmartLockDriver extends EventEmitter<{ event: [LockDeviceEvent] }> 
     this.pending.delete(msg.cid);
     p.timer.cancel();
     if (msg.ok) p.resolve(msg.result ?? {});
-    else p.reject(new GatehouseError('DEVICE_REFUSED', `lock ${this.id} refused ${p.op}: ${msg.code}${msg.message ? ` (${msg.message})` : ''}`, { lock: this.id, op: p.op, reason: msg.code }));
+    else
+      p.reject(
+        new GatehouseError('DEVICE_REFUSED', `lock ${this.id} refused ${p.op}: ${msg.code}${msg.message ? ` (${msg.message})` : ''}`, {
+          lock: this.id,
+          op: p.op,
+          reason: msg.code,
+        }),
+      );
   }
 
   private failPending(err: GatehouseError): void {

@@ -23,7 +23,13 @@ export function lockTopic(id: string, kind: LockTopicKind): string {
 }
 
 export function lockTopics(id: string): Record<'status' | 'state' | 'evt' | 'cmd' | 'cmdRes', string> {
-  return { status: lockTopic(id, 'status'), state: lockTopic(id, 'state'), evt: lockTopic(id, 'evt'), cmd: lockTopic(id, 'cmd'), cmdRes: lockTopic(id, 'cmd/res') };
+  return {
+    status: lockTopic(id, 'status'),
+    state: lockTopic(id, 'state'),
+    evt: lockTopic(id, 'evt'),
+    cmd: lockTopic(id, 'cmd'),
+    cmdRes: lockTopic(id, 'cmd/res'),
+  };
 }
 
 /** Splits a topic of the scheme into its device id and kind; undefined for anything else. */

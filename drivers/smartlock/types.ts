@@ -66,7 +66,14 @@ export type LockMessage = LockStatusMsg | LockStateMsg | LockEventMsg | LockComm
 
 export type LockCommandBody =
   | { op: 'open'; seconds?: number | undefined }
-  | { op: 'credential.set'; credentialId: string; kind: CredentialKind; value: string; validFrom?: string | undefined; validTo?: string | undefined }
+  | {
+      op: 'credential.set';
+      credentialId: string;
+      kind: CredentialKind;
+      value: string;
+      validFrom?: string | undefined;
+      validTo?: string | undefined;
+    }
   | { op: 'credential.revoke'; credentialId: string };
 
 /** A command on the wire: a correlation id, an expiry, and the body. */

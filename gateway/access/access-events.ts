@@ -47,7 +47,9 @@ export function decisionEvent(d: DecisionRecord): EventInput {
   const source = { device: d.door, point: d.reader };
   // Only a grant carries antiPassback: a soft area lets the violation through (decide.ts); a hard one denies without it.
   if (d.granted) {
-    const antiPassback = d.antiPassback?.violation ? { antiPassback: { area: d.antiPassback.area, mode: d.antiPassback.mode as 'soft' } } : {};
+    const antiPassback = d.antiPassback?.violation
+      ? { antiPassback: { area: d.antiPassback.area, mode: d.antiPassback.mode as 'soft' } }
+      : {};
     return { class: 'access', type: 'access.granted', source, data: { ...data, ...antiPassback } };
   }
   return { class: 'access', type: 'access.denied', source, data: { ...data, reason: d.reason as DoorDenyReason } };
@@ -69,14 +71,24 @@ export function doorEvent(e: DoorEvent): EventInput {
   switch (e.type) {
     case 'door.forced':
     case 'door.forced_cleared':
-      return { class: 'alarm', type: 'door.forced', source, data: { door, active: e.type === 'door.forced', priority: ALARM_PRIORITY.forced } };
+      return {
+        class: 'alarm',
+        type: 'door.forced',
+        source,
+        data: { door, active: e.type === 'door.forced', priority: ALARM_PRIORITY.forced },
+      };
     case 'door.held_open':
     case 'door.held_cleared':
       return {
         class: 'alarm',
         type: 'door.held_open',
         source,
-        data: { door, active: e.type === 'door.held_open', priority: ALARM_PRIORITY.held, ...(e.data.openMs !== undefined ? { openMs: e.data.openMs as number } : {}) },
+        data: {
+          door,
+          active: e.type === 'door.held_open',
+          priority: ALARM_PRIORITY.held,
+          ...(e.data.openMs !== undefined ? { openMs: e.data.openMs as number } : {}),
+        },
       };
     default:
       // DoorMachine's data is untyped (door, authorised, openMs, mode as each type has them).
@@ -85,7 +97,12 @@ export function doorEvent(e: DoorEvent): EventInput {
 }
 
 export function tamperEvent(reader: string, door: string | undefined, active: boolean): EventInput {
-  return { class: 'alarm', type: 'reader.tamper', source: { device: reader }, data: { reader, ...(door ? { door } : {}), active, priority: ALARM_PRIORITY.tamper } };
+  return {
+    class: 'alarm',
+    type: 'reader.tamper',
+    source: { device: reader },
+    data: { reader, ...(door ? { door } : {}), active, priority: ALARM_PRIORITY.tamper },
+  };
 }
 
 /**
@@ -107,10 +124,24 @@ export function readerOfflineAlarm(reader: string, door: string | undefined, act
   };
 }
 
-export function readerHealthEvent(reader: string, online: boolean, detail: { secure?: boolean; reason?: string; identity?: ReaderIdentity }): EventInput {
+export function readerHealthEvent(
+  reader: string,
+  online: boolean,
+  detail: { secure?: boolean; reason?: string; identity?: ReaderIdentity },
+): EventInput {
   return online
-    ? { class: 'device', type: 'device.online', source: { device: reader }, data: { family: 'reader', secure: detail.secure ?? false, ...(detail.identity ? { identity: detail.identity } : {}) } }
-    : { class: 'device', type: 'device.offline', source: { device: reader }, data: { family: 'reader', reason: detail.reason ?? 'no answer' } };
+    ? {
+        class: 'device',
+        type: 'device.online',
+        source: { device: reader },
+        data: { family: 'reader', secure: detail.secure ?? false, ...(detail.identity ? { identity: detail.identity } : {}) },
+      }
+    : {
+        class: 'device',
+        type: 'device.offline',
+        source: { device: reader },
+        data: { family: 'reader', reason: detail.reason ?? 'no answer' },
+      };
 }
 
 export function doorState(s: DoorSnapshot, lockReaderOnline: boolean): Record<string, unknown> {

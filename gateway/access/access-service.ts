@@ -20,7 +20,15 @@ import { conditionOfEvent, reportCondition } from '../alarms/report.js';
 import type { AlarmSink } from '../alarms/types.js';
 import { accessAlarmPriority } from './alarm-kinds.js';
 import {
-  decisionEvent, doorEvent, doorState, powerFailureEvent, readerHealthEvent, readerOfflineAlarm, readerState, tamperEvent, type Direction,
+  decisionEvent,
+  doorEvent,
+  doorState,
+  powerFailureEvent,
+  readerHealthEvent,
+  readerOfflineAlarm,
+  readerState,
+  tamperEvent,
+  type Direction,
   type ReaderIdentity,
 } from './access-events.js';
 import { DoorMachine, type Passage, type RelayCommand } from './door-machine.js';
@@ -79,8 +87,14 @@ interface DoorRuntime {
   machine: DoorMachine;
 }
 
-const GRANT_FEEDBACK: { led: LedControl; buzz: BuzzerControl } = { led: { led: 0, color: 'green', ms: 2000 }, buzz: { onMs: 100, offMs: 100, count: 1 } };
-const DENY_FEEDBACK: { led: LedControl; buzz: BuzzerControl } = { led: { led: 0, color: 'red', ms: 2000 }, buzz: { onMs: 100, offMs: 100, count: 3 } };
+const GRANT_FEEDBACK: { led: LedControl; buzz: BuzzerControl } = {
+  led: { led: 0, color: 'green', ms: 2000 },
+  buzz: { onMs: 100, offMs: 100, count: 1 },
+};
+const DENY_FEEDBACK: { led: LedControl; buzz: BuzzerControl } = {
+  led: { led: 0, color: 'red', ms: 2000 },
+  buzz: { onMs: 100, offMs: 100, count: 3 },
+};
 const AWAIT_PIN_LED: LedControl = { led: 0, color: 'amber', ms: 10_000, blink: { onMs: 200, offMs: 200 } };
 
 export class AccessService {
@@ -103,7 +117,10 @@ export class AccessService {
     for (const bus of opts.buses) {
       const onBus = opts.readers.filter((r) => r.bus === bus.id);
       if (onBus.length === 0) continue;
-      const line = opts.lineFactory(bus, onBus.map((r) => this.lineReader(r)));
+      const line = opts.lineFactory(
+        bus,
+        onBus.map((r) => this.lineReader(r)),
+      );
       line.on('event', (e) => this.onReaderEvent(bus.id, e));
       this.lines.set(bus.id, line);
       const addresses = new Map<number, ReaderRuntime>();
@@ -115,7 +132,11 @@ export class AccessService {
           line,
           ...(served ? { door: served } : {}),
           keypad: new KeypadEntry({ pinTimeoutMs, timers: opts.timers, onEntry: (e) => this.onEntry(rt, e) }),
-          pinGuesses: new PinGuessLimiter({ maxAttempts: opts.access.pinMaxAttempts, lockoutMs: opts.access.pinLockoutMs, monotonic: () => opts.clock.monotonic() }),
+          pinGuesses: new PinGuessLimiter({
+            maxAttempts: opts.access.pinMaxAttempts,
+            lockoutMs: opts.access.pinLockoutMs,
+            monotonic: () => opts.clock.monotonic(),
+          }),
           online: false,
           presence: undefined as unknown as DevicePresence,
           secure: false,
@@ -160,7 +181,11 @@ export class AccessService {
       return { address: r.address, secure: 'off' };
     }
     if (r.secure === 'install' && !this.opts.readerInstalled(r)) return { address: r.address, secure: 'install' };
-    if (!key) this.opts.log.error({ reader: r.id, secret: readerKeySecret(r) }, 'reader needs a secure channel key and none is known: add it to the secrets file, or set secure: install for a new reader');
+    if (!key)
+      this.opts.log.error(
+        { reader: r.id, secret: readerKeySecret(r) },
+        'reader needs a secure channel key and none is known: add it to the secrets file, or set secure: install for a new reader',
+      );
     return { address: r.address, secure: 'required', ...(key ? { key } : {}) };
   }
 
@@ -219,7 +244,10 @@ export class AccessService {
         try {
           card = cardHexFromRaw(e.bits, e.data);
         } catch (err) {
-          return void this.opts.log.warn({ reader: rt.cfg.id, err: (err as Error).message }, 'reader sent a card read that does not hold its announced bits; ignored');
+          return void this.opts.log.warn(
+            { reader: rt.cfg.id, err: (err as Error).message },
+            'reader sent a card read that does not hold its announced bits; ignored',
+          );
         }
         return this.onCard(rt, card);
       }
@@ -235,7 +263,10 @@ export class AccessService {
         }
         if (e.power !== rt.powerFailure) {
           rt.powerFailure = e.power;
-          this.opts.log.warn({ reader: rt.cfg.id, powerFailure: e.power }, e.power ? 'reader reports a power failure' : 'reader power restored');
+          this.opts.log.warn(
+            { reader: rt.cfg.id, powerFailure: e.power },
+            e.power ? 'reader reports a power failure' : 'reader power restored',
+          );
           this.recordAlarm(powerFailureEvent(rt.cfg.id, rt.door?.id, e.power));
           this.publishReader(rt);
         }
@@ -249,8 +280,16 @@ export class AccessService {
       case 'offline':
         return this.onOffline(rt, e.reason);
       case 'secure-failed':
-        this.opts.log.error({ reader: rt.cfg.id, reason: e.reason }, 'secure channel to the reader failed: check its key (osdp.<reader> secret) or re-install it');
-        this.record({ class: 'device', type: 'reader.secure_failed', source: { device: rt.cfg.id }, data: { reader: rt.cfg.id, reason: e.reason } });
+        this.opts.log.error(
+          { reader: rt.cfg.id, reason: e.reason },
+          'secure channel to the reader failed: check its key (osdp.<reader> secret) or re-install it',
+        );
+        this.record({
+          class: 'device',
+          type: 'reader.secure_failed',
+          source: { device: rt.cfg.id },
+          data: { reader: rt.cfg.id, reason: e.reason },
+        });
         return;
       case 'key-set':
         this.opts.onKeySet(rt.cfg, e.key);
@@ -319,7 +358,8 @@ export class AccessService {
         d.machine.contact(contact.normallyClosed ? !active : active);
       }
       // A press is the edge, not the level: a stuck button opens the door once.
-      if (exitButton && exitButton.reader === rt.cfg.id && inputs[exitButton.index] && before[exitButton.index] === false) d.machine.exitButton();
+      if (exitButton && exitButton.reader === rt.cfg.id && inputs[exitButton.index] && before[exitButton.index] === false)
+        d.machine.exitButton();
     }
     const fireNow = this.opts.access.fireInputs.some((p) => {
       const r = this.readers.get(p.reader);
@@ -358,8 +398,7 @@ export class AccessService {
         decision = this.opts.decider.decide({ ...base, pin: e.pin });
         rt.pinGuesses.record(decision.reason === 'unknown');
       }
-    }
-    else if (e.kind === 'card+pin') decision = this.opts.decider.decide({ ...base, card: e.card, pin: e.pin });
+    } else if (e.kind === 'card+pin') decision = this.opts.decider.decide({ ...base, card: e.card, pin: e.pin });
     else decision = { ...this.opts.decider.decide({ ...base, card: e.card }), granted: false, reason: 'pin_required' };
     this.act(rt, decision);
   }
@@ -367,7 +406,8 @@ export class AccessService {
   /** Lock first, then tell the person, then record: the door never waits on the disk. */
   private act(rt: ReaderRuntime, decision: Decision): void {
     const door = rt.door!;
-    if (decision.granted) this.door(door.id).grant({ credentialId: decision.credentialId ?? decision.credential, direction: door.direction, door: door.id });
+    if (decision.granted)
+      this.door(door.id).grant({ credentialId: decision.credentialId ?? decision.credential, direction: door.direction, door: door.id });
     const feedback = decision.granted ? GRANT_FEEDBACK : DENY_FEEDBACK;
     this.led(rt, feedback.led);
     this.buzz(rt, feedback.buzz);
@@ -409,21 +449,32 @@ export class AccessService {
   private drive(cfg: DoorConfig, cmd: RelayCommand): void {
     const rt = this.readers.get(cfg.lock.reader);
     if (!rt) return;
-    const out: OutputControl = cmd.on ? (cmd.ms !== undefined ? { output: cfg.lock.index, action: 'pulse-on', ms: cmd.ms } : { output: cfg.lock.index, action: 'on' }) : { output: cfg.lock.index, action: 'off' };
+    const out: OutputControl = cmd.on
+      ? cmd.ms !== undefined
+        ? { output: cfg.lock.index, action: 'pulse-on', ms: cmd.ms }
+        : { output: cfg.lock.index, action: 'on' }
+      : { output: cfg.lock.index, action: 'off' };
     rt.line.output(rt.cfg.address, [out]).catch((err: unknown) => {
       const code = isGatehouseError(err) ? err.code : 'INTERNAL';
-      this.opts.log.warn({ door: cfg.id, reader: rt.cfg.id, code, err: (err as Error).message }, 'lock output command failed; it is sent again when the reader is back');
+      this.opts.log.warn(
+        { door: cfg.id, reader: rt.cfg.id, code, err: (err as Error).message },
+        'lock output command failed; it is sent again when the reader is back',
+      );
     });
   }
 
   private publishDoor(id: string): void {
     const d = this.doors.get(id);
     if (!d || !this.running) return;
-    this.opts.outbox.setState(id, doorState(d.machine.snapshot(), this.lockOnline(id))).catch((err: unknown) => this.recordFailed(err, 'door state'));
+    this.opts.outbox
+      .setState(id, doorState(d.machine.snapshot(), this.lockOnline(id)))
+      .catch((err: unknown) => this.recordFailed(err, 'door state'));
   }
 
   private publishReader(rt: ReaderRuntime): void {
-    this.opts.outbox.setState(rt.cfg.id, readerState(this.announcedView(rt))).catch((err: unknown) => this.recordFailed(err, 'reader state'));
+    this.opts.outbox
+      .setState(rt.cfg.id, readerState(this.announcedView(rt)))
+      .catch((err: unknown) => this.recordFailed(err, 'reader state'));
   }
 
   private record(e: EventInput): void {

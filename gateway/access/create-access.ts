@@ -89,7 +89,13 @@ export function createAccess(opts: CreateAccessOptions): AccessComponent {
   } catch (err) {
     keyError ??= err as Error;
   }
-  const decider = new AccessDecider({ db: opts.outbox.scope('access'), hashKey, config: config.access, doors: config.doors.map((d) => d.id), clock: opts.clock });
+  const decider = new AccessDecider({
+    db: opts.outbox.scope('access'),
+    hashKey,
+    config: config.access,
+    doors: config.doors.map((d) => d.id),
+    clock: opts.clock,
+  });
   const readerKey = (r: ReaderConfig): Uint8Array | undefined => {
     try {
       return keys?.keyFor(r);
@@ -101,7 +107,8 @@ export function createAccess(opts: CreateAccessOptions): AccessComponent {
   };
   const osdpLog = opts.logs.child('osdp');
   const lineFactory: ReaderLineFactory =
-    opts.lineFactory ?? ((bus, readers) => new OsdpControlPanel({ bus, readers, clock: opts.clock, timers: opts.timers, log: osdpLog.child({ bus: bus.id }) }));
+    opts.lineFactory ??
+    ((bus, readers) => new OsdpControlPanel({ bus, readers, clock: opts.clock, timers: opts.timers, log: osdpLog.child({ bus: bus.id }) }));
   const service = new AccessService({
     buses: config.osdpBuses,
     readers: config.readers,

@@ -19,7 +19,16 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { StoreScope } from '../store/scope.js';
 import { GatehouseError } from '../core/errors.js';
-import { canonicalCard, cardHash, pinHash, pinOnlyHash, toStored, type Credential, type CredentialMode, type StoredCredential } from './credential-types.js';
+import {
+  canonicalCard,
+  cardHash,
+  pinHash,
+  pinOnlyHash,
+  toStored,
+  type Credential,
+  type CredentialMode,
+  type StoredCredential,
+} from './credential-types.js';
 
 export interface CredentialStoreOptions {
   db: StoreScope;
@@ -37,16 +46,39 @@ export interface SyncState {
 }
 
 /** Column order shared by the store and the staging table of the sync. */
-export const CREDENTIAL_COLUMNS = 'id, mode, card_hash, card_mask, pin_hash, pin_lookup, groups, doors, schedule, valid_from, valid_to, revoked_at';
+export const CREDENTIAL_COLUMNS =
+  'id, mode, card_hash, card_mask, pin_hash, pin_lookup, groups, doors, schedule, valid_from, valid_to, revoked_at';
 
-type Row = [string, string, Buffer | null, string | null, Buffer | null, Buffer | null, string, string, string | null, number | null, number | null, number | null];
+type Row = [
+  string,
+  string,
+  Buffer | null,
+  string | null,
+  Buffer | null,
+  Buffer | null,
+  string,
+  string,
+  string | null,
+  number | null,
+  number | null,
+  number | null,
+];
 
 /** The row a stored credential is written as (same order as CREDENTIAL_COLUMNS). */
 export function rowOf(c: StoredCredential): Row {
   return [
-    c.id, c.mode, c.cardHash ? Buffer.from(c.cardHash, 'hex') : null, c.cardMask ?? null, c.pinHash ?? null,
-    c.pinLookup ? Buffer.from(c.pinLookup, 'hex') : null, JSON.stringify(c.groups), JSON.stringify(c.doors),
-    c.schedule ?? null, c.validFrom ?? null, c.validTo ?? null, c.revokedAt ?? null,
+    c.id,
+    c.mode,
+    c.cardHash ? Buffer.from(c.cardHash, 'hex') : null,
+    c.cardMask ?? null,
+    c.pinHash ?? null,
+    c.pinLookup ? Buffer.from(c.pinLookup, 'hex') : null,
+    JSON.stringify(c.groups),
+    JSON.stringify(c.doors),
+    c.schedule ?? null,
+    c.validFrom ?? null,
+    c.validTo ?? null,
+    c.revokedAt ?? null,
   ];
 }
 
@@ -64,7 +96,12 @@ function internedList(cache: Map<string, string[]>, json: string): string[] {
 }
 
 function fromRow(r: Row, lists: Map<string, string[]>): StoredCredential {
-  const c: StoredCredential = { id: r[0], mode: r[1] as CredentialMode, groups: internedList(lists, r[6]), doors: internedList(lists, r[7]) };
+  const c: StoredCredential = {
+    id: r[0],
+    mode: r[1] as CredentialMode,
+    groups: internedList(lists, r[6]),
+    doors: internedList(lists, r[7]),
+  };
   if (r[2]) c.cardHash = r[2].toString('hex');
   if (r[3] !== null) c.cardMask = r[3];
   if (r[4]) c.pinHash = r[4];

@@ -50,14 +50,22 @@ const UPDATE_SET = CREDENTIAL_COLUMNS.split(', ')
   .map((c) => `${c} = excluded.${c}`)
   .join(', ');
 
-function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }, input: unknown, what: string): T {
+function parse<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } },
+  input: unknown,
+  what: string,
+): T {
   const r = schema.safeParse(input);
   if (!r.success) throw new GatehouseError('CMD_INVALID', `${what}: ${describeIssues(r.error)}`);
   return r.data;
 }
 
 function duplicateError(kind: 'card' | 'pin', ids: string[]): GatehouseError {
-  return new GatehouseError('ACCESS_DUPLICATE_CREDENTIAL', `credentials ${ids.join(', ')} would share one ${kind === 'card' ? 'card' : 'PIN-only PIN'}`, { kind, ids });
+  return new GatehouseError(
+    'ACCESS_DUPLICATE_CREDENTIAL',
+    `credentials ${ids.join(', ')} would share one ${kind === 'card' ? 'card' : 'PIN-only PIN'}`,
+    { kind, ids },
+  );
 }
 
 export class CredentialSync {
@@ -79,16 +87,32 @@ export class CredentialSync {
       hasChunk: db.prepare('SELECT 1 FROM access_staging_chunks WHERE version = ? AND chunk = ?').pluck(),
       received: db.prepare('SELECT COUNT(*) FROM access_staging_chunks WHERE version = ?').pluck(),
       addChunk: db.prepare('INSERT INTO access_staging_chunks (version, chunk, chunks) VALUES (?, ?, ?)'),
-      stage: db.prepare(`INSERT INTO access_staging (version, chunk, ${CREDENTIAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      stage: db.prepare(
+        `INSERT INTO access_staging (version, chunk, ${CREDENTIAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
       stagedIdDup: db.prepare('SELECT id FROM access_staging WHERE version = ? GROUP BY id HAVING COUNT(*) > 1 LIMIT 1').pluck(),
-      stagedCardDup: db.prepare("SELECT group_concat(id, ',') FROM access_staging WHERE version = ? AND card_hash IS NOT NULL GROUP BY card_hash HAVING COUNT(*) > 1 LIMIT 1").pluck(),
-      stagedPinDup: db.prepare("SELECT group_concat(id, ',') FROM access_staging WHERE version = ? AND pin_lookup IS NOT NULL GROUP BY pin_lookup HAVING COUNT(*) > 1 LIMIT 1").pluck(),
+      stagedCardDup: db
+        .prepare(
+          "SELECT group_concat(id, ',') FROM access_staging WHERE version = ? AND card_hash IS NOT NULL GROUP BY card_hash HAVING COUNT(*) > 1 LIMIT 1",
+        )
+        .pluck(),
+      stagedPinDup: db
+        .prepare(
+          "SELECT group_concat(id, ',') FROM access_staging WHERE version = ? AND pin_lookup IS NOT NULL GROUP BY pin_lookup HAVING COUNT(*) > 1 LIMIT 1",
+        )
+        .pluck(),
       revokeAllActive: db.prepare('UPDATE access_credentials SET revoked_at = ? WHERE revoked_at IS NULL'),
-      promote: db.prepare(`INSERT INTO access_credentials (${CREDENTIAL_COLUMNS}) SELECT ${CREDENTIAL_COLUMNS} FROM access_staging WHERE version = ? ON CONFLICT(id) DO UPDATE SET ${UPDATE_SET}`),
+      promote: db.prepare(
+        `INSERT INTO access_credentials (${CREDENTIAL_COLUMNS}) SELECT ${CREDENTIAL_COLUMNS} FROM access_staging WHERE version = ? ON CONFLICT(id) DO UPDATE SET ${UPDATE_SET}`,
+      ),
       activeCount: db.prepare('SELECT COUNT(*) FROM access_credentials WHERE revoked_at IS NULL').pluck(),
       markRevoked: db.prepare('UPDATE access_credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
-      write: db.prepare(`INSERT INTO access_credentials (${CREDENTIAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET ${UPDATE_SET}`),
-      staging: db.prepare('SELECT version, COUNT(*) AS received, MAX(chunks) AS of FROM access_staging_chunks GROUP BY version ORDER BY version DESC LIMIT 1'),
+      write: db.prepare(
+        `INSERT INTO access_credentials (${CREDENTIAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET ${UPDATE_SET}`,
+      ),
+      staging: db.prepare(
+        'SELECT version, COUNT(*) AS received, MAX(chunks) AS of FROM access_staging_chunks GROUP BY version ORDER BY version DESC LIMIT 1',
+      ),
     };
   }
 
@@ -113,7 +137,9 @@ export class CredentialSync {
       this.stmts.dropOlderChunks.run(s.version);
       const chunks = this.stmts.chunksOf.get(s.version) as number | undefined;
       if (chunks !== undefined && chunks !== s.chunks) {
-        throw new GatehouseError('CMD_INVALID', `snapshot ${s.version} was announced with ${chunks} chunks, this chunk says ${s.chunks}`, { version: s.version });
+        throw new GatehouseError('CMD_INVALID', `snapshot ${s.version} was announced with ${chunks} chunks, this chunk says ${s.chunks}`, {
+          version: s.version,
+        });
       }
       if (!this.stmts.hasChunk.get(s.version, s.chunk)) {
         for (const c of stored) this.stmts.stage.run(s.version, s.chunk, ...rowOf(c));
@@ -147,7 +173,11 @@ export class CredentialSync {
     const current = this.store.version();
     if (d.toVersion <= current) return { applied: false, version: current };
     if (d.fromVersion !== current) {
-      throw new GatehouseError('ACCESS_VERSION_MISMATCH', `delta ${d.fromVersion}→${d.toVersion} does not start at version ${current}; send a snapshot`, { current });
+      throw new GatehouseError(
+        'ACCESS_VERSION_MISMATCH',
+        `delta ${d.fromVersion}→${d.toVersion} does not start at version ${current}; send a snapshot`,
+        { current },
+      );
     }
     const now = this.clock.now();
     // The final state of every credential the delta touches, later changes winning.
@@ -181,7 +211,8 @@ export class CredentialSync {
 
   private findStagedDuplicate(version: number): GatehouseError | undefined {
     const id = this.stmts.stagedIdDup.get(version) as string | undefined;
-    if (id !== undefined) return new GatehouseError('CMD_INVALID', `credential ${id} appears in two chunks of snapshot ${version}`, { ids: [id] });
+    if (id !== undefined)
+      return new GatehouseError('CMD_INVALID', `credential ${id} appears in two chunks of snapshot ${version}`, { ids: [id] });
     const cards = this.stmts.stagedCardDup.get(version) as string | undefined;
     if (cards) return duplicateError('card', cards.split(','));
     const pins = this.stmts.stagedPinDup.get(version) as string | undefined;

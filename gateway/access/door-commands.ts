@@ -23,7 +23,8 @@ export function doorCommands(service: Pick<AccessService, 'door' | 'lockOnline'>
       async handler(args) {
         const door = service.door(args.door);
         // A momentary open that cannot reach the lock would tell the guard a lie.
-        if (!service.lockOnline(args.door)) throw new GatehouseError('DEVICE_OFFLINE', `the reader driving door ${args.door}'s lock is offline`, { door: args.door });
+        if (!service.lockOnline(args.door))
+          throw new GatehouseError('DEVICE_OFFLINE', `the reader driving door ${args.door}'s lock is offline`, { door: args.door });
         door.remoteOpen(args.seconds !== undefined ? args.seconds * 1000 : undefined);
         return { door: args.door, opened: true, ...(args.seconds !== undefined ? { seconds: args.seconds } : {}) };
       },

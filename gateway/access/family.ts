@@ -20,7 +20,6 @@ export const accessConfig = {
   access: AccessConfig.prefault({}),
 };
 
-
 export const accessFamily: FamilyManifest<CompoundConfig> = {
   name: 'access',
   config: accessConfig,
@@ -34,7 +33,9 @@ export const accessFamily: FamilyManifest<CompoundConfig> = {
   // Optional: a key installed by `secure: install` is kept in the data directory instead (checked by `gatehouse check`).
   secrets: (c) =>
     c.readers.flatMap((r, i) =>
-      r.secure === 'off' ? [] : [{ name: readerKeySecret(r), path: ['readers', i, 'keySecret'], what: `reader ${r.id}`, kind: 'key', required: false }],
+      r.secure === 'off'
+        ? []
+        : [{ name: readerKeySecret(r), path: ['readers', i, 'keySecret'], what: `reader ${r.id}`, kind: 'key', required: false }],
     ),
   idleStatus: () => ({ doors: {}, readers: {}, lines: {}, credentials: null }),
   // Door, reader and fire conditions are reported to the alarm sink (alarms).

@@ -75,11 +75,18 @@ export class ReaderKeyStore {
   private readonly file: string;
   private installed: Record<string, string> = {};
 
-  constructor(dataDir: string, private readonly secrets: Secrets, private readonly opts: KeyFileOptions = {}) {
+  constructor(
+    dataDir: string,
+    private readonly secrets: Secrets,
+    private readonly opts: KeyFileOptions = {},
+  ) {
     this.file = join(dataDir, READER_KEYS_FILE);
     const read = readKeyFile(this.file, parseReaderKeys, { fs: opts.fs, readOnly: opts.readOnly });
     if (read && !read.ok) {
-      throw new GatehouseError('CONFIG_INVALID', `${read.problem}: restore it from a backup of the box, or set the reader keys in the secrets file`);
+      throw new GatehouseError(
+        'CONFIG_INVALID',
+        `${read.problem}: restore it from a backup of the box, or set the reader keys in the secrets file`,
+      );
     }
     if (read?.recovered) opts.onRecovered?.(read.problem);
     if (read?.ok) this.installed = read.value;
@@ -95,7 +102,8 @@ export class ReaderKeyStore {
     const name = readerKeySecret(reader);
     const value = this.secrets.get(name);
     if (value === undefined) return undefined;
-    if (!HEX_KEY.test(value)) throw new GatehouseError('CONFIG_INVALID', `secret "${name}" for reader ${reader.id} must be 32 hex digits (a 128-bit SCBK)`);
+    if (!HEX_KEY.test(value))
+      throw new GatehouseError('CONFIG_INVALID', `secret "${name}" for reader ${reader.id} must be 32 hex digits (a 128-bit SCBK)`);
     return Buffer.from(value, 'hex');
   }
 

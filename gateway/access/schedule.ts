@@ -71,7 +71,12 @@ export function minutesOf(hhmm: string): number {
 
 const inWindow = (minute: number, w: { from: string; to: string }) => minute >= minutesOf(w.from) && minute < minutesOf(w.to);
 
-export function isOpenAt(schedule: ScheduleConfig, holidays: ReadonlySet<string> | readonly string[], timeZone: string, epochMs: number): boolean {
+export function isOpenAt(
+  schedule: ScheduleConfig,
+  holidays: ReadonlySet<string> | readonly string[],
+  timeZone: string,
+  epochMs: number,
+): boolean {
   const local = localTime(timeZone, epochMs);
   const isHoliday = holidays instanceof Set ? holidays.has(local.date) : (holidays as readonly string[]).includes(local.date);
   if (isHoliday) return schedule.holidays.some((w) => inWindow(local.minute, w));

@@ -16,10 +16,18 @@ export { ACCESS_STATE_DEVICE };
 
 export function publishAccessState(decider: Pick<AccessDecider, 'syncState'>, outbox: Pick<Outbox, 'setState'>): Promise<void> {
   const s = decider.syncState();
-  return outbox.setState(ACCESS_STATE_DEVICE, { version: s.version, count: s.count, updatedAt: s.appliedAt === null ? null : new Date(s.appliedAt).toISOString() });
+  return outbox.setState(ACCESS_STATE_DEVICE, {
+    version: s.version,
+    count: s.count,
+    updatedAt: s.appliedAt === null ? null : new Date(s.appliedAt).toISOString(),
+  });
 }
 
-export function syncCommands(decider: Pick<AccessDecider, 'sync' | 'syncState'>, outbox: Pick<Outbox, 'record' | 'setState'>, failed: () => Error | undefined = () => undefined): CommandDefinition[] {
+export function syncCommands(
+  decider: Pick<AccessDecider, 'sync' | 'syncState'>,
+  outbox: Pick<Outbox, 'record' | 'setState'>,
+  failed: () => Error | undefined = () => undefined,
+): CommandDefinition[] {
   // With the box's hash key unreadable, anything stored now would be hashed under the wrong key.
   const refuseIfFailed = () => {
     const err = failed();
@@ -27,7 +35,12 @@ export function syncCommands(decider: Pick<AccessDecider, 'sync' | 'syncState'>,
   };
   const applied = async (kind: 'snapshot' | 'delta') => {
     const s = decider.syncState();
-    await outbox.record({ class: 'system', type: 'access.credentials.synced', source: { device: 'gateway', point: ACCESS_STATE_DEVICE }, data: { kind, version: s.version, count: s.count } });
+    await outbox.record({
+      class: 'system',
+      type: 'access.credentials.synced',
+      source: { device: 'gateway', point: ACCESS_STATE_DEVICE },
+      data: { kind, version: s.version, count: s.count },
+    });
     await publishAccessState(decider, outbox);
   };
   return [

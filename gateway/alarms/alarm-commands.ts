@@ -14,7 +14,11 @@ const AlarmId = z.string().regex(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/, 'an alarm id (
 const HandleArgs = z.object({ alarmId: AlarmId, note: z.string().min(1).max(500).optional() }).strict();
 const ListArgs = z.object({ includeClosed: z.boolean().optional(), limit: z.number().int().min(1).max(500).optional() }).strict();
 
-const actor = (ctx: CommandContext, note: string | undefined): AlarmActor => ({ by: ctx.caller.principal, role: ctx.caller.role, ...(note !== undefined ? { note } : {}) });
+const actor = (ctx: CommandContext, note: string | undefined): AlarmActor => ({
+  by: ctx.caller.principal,
+  role: ctx.caller.role,
+  ...(note !== undefined ? { note } : {}),
+});
 
 export function alarmCommands(manager: Pick<AlarmManager, 'acknowledge' | 'close' | 'list' | 'openCount'>): CommandDefinition[] {
   return [
@@ -38,7 +42,8 @@ export function alarmCommands(manager: Pick<AlarmManager, 'acknowledge' | 'close
     }),
     defineCommand({
       name: 'alarm.list',
-      description: 'Open alarms, highest priority then newest first; with includeClosed, then the most recently closed (limit 1-500, default 100).',
+      description:
+        'Open alarms, highest priority then newest first; with includeClosed, then the most recently closed (limit 1-500, default 100).',
       args: ListArgs,
       roles: ['platform', 'guard', 'installer', 'admin'],
       async handler(args) {

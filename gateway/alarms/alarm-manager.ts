@@ -110,7 +110,9 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     this.restoreGraceMs = opts.restoreGraceMs ?? 300_000;
     this.keepClosedMs = (opts.keepClosedDays ?? 30) * 86_400_000;
     this.kinds = new AlarmKinds(this.log);
-    this.store = new AlarmStore(opts.db, (err) => this.log.error({ err: err.message }, 'alarm store write failed; the alarm is kept in memory'));
+    this.store = new AlarmStore(opts.db, (err) =>
+      this.log.error({ err: err.message }, 'alarm store write failed; the alarm is kept in memory'),
+    );
     for (const a of this.store.loadOpen()) {
       this.byKey.set(a.key, a);
       this.byId.set(a.id, a);
@@ -222,7 +224,8 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     if (c.momentary !== true) existing.active = true;
     this.store.save(existing);
     // Its raise never reached the outbox: the platform must hear of it as raised, not re-triggered.
-    if (this.unrecordedRaised.has(existing.id)) this.recordEvent('alarm.raised', existing, { raisedAt: iso(existing.raisedAt), data: existing.data });
+    if (this.unrecordedRaised.has(existing.id))
+      this.recordEvent('alarm.raised', existing, { raisedAt: iso(existing.raisedAt), data: existing.data });
     else this.noisyEvent('alarm.retriggered', existing);
     this.emitSafe('retriggered', existing);
     if (reactivated) this.emitSafe('reactivated', existing);
@@ -255,8 +258,17 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
 
   acknowledge(id: string, actor: AlarmActor): Alarm {
     const a = this.openAlarm(id);
-    if (a.acknowledged) throw new GatehouseError('ALARM_ACKNOWLEDGED', `alarm ${id} was acknowledged by ${a.acknowledged.by}`, { alarmId: id, by: a.acknowledged.by });
-    a.acknowledged = { by: actor.by, ...(actor.role ? { role: actor.role } : {}), at: this.clock.now(), ...(actor.note ? { note: actor.note } : {}) };
+    if (a.acknowledged)
+      throw new GatehouseError('ALARM_ACKNOWLEDGED', `alarm ${id} was acknowledged by ${a.acknowledged.by}`, {
+        alarmId: id,
+        by: a.acknowledged.by,
+      });
+    a.acknowledged = {
+      by: actor.by,
+      ...(actor.role ? { role: actor.role } : {}),
+      at: this.clock.now(),
+      ...(actor.note ? { note: actor.note } : {}),
+    };
     if (a.state === 'raised') a.state = 'acknowledged';
     this.store.save(a);
     this.recordEvent('alarm.acknowledged', a, actorData(actor));
@@ -267,7 +279,11 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
 
   close(id: string, actor: AlarmActor): Alarm {
     const a = this.openAlarm(id);
-    if (a.active) throw new GatehouseError('ALARM_ACTIVE', `the condition of alarm ${id} (${a.kind} at ${a.source.device}) still holds`, { alarmId: id, kind: a.kind });
+    if (a.active)
+      throw new GatehouseError('ALARM_ACTIVE', `the condition of alarm ${id} (${a.kind} at ${a.source.device}) still holds`, {
+        alarmId: id,
+        kind: a.kind,
+      });
     this.doClose(a, 'operator', actor);
     this.stateChanged();
     return structuredClone(a);
@@ -291,7 +307,9 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
   /** Open alarms, highest priority then newest first; then, if asked, the most recently closed. */
   list(opts: AlarmListOptions = {}): Alarm[] {
     const limit = opts.limit ?? 100;
-    const open = this.sortedOpen().slice(0, limit).map((a) => structuredClone(a));
+    const open = this.sortedOpen()
+      .slice(0, limit)
+      .map((a) => structuredClone(a));
     if (!opts.includeClosed || open.length >= limit) return open;
     return [...open, ...this.store.recentClosed(limit - open.length)];
   }
@@ -308,7 +326,9 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
   }
 
   private sortedOpen(): Alarm[] {
-    return [...this.byId.values()].sort((x, y) => PRIORITY_RANK[y.priority] - PRIORITY_RANK[x.priority] || y.raisedAt - x.raisedAt || (y.id < x.id ? -1 : 1));
+    return [...this.byId.values()].sort(
+      (x, y) => PRIORITY_RANK[y.priority] - PRIORITY_RANK[x.priority] || y.raisedAt - x.raisedAt || (y.id < x.id ? -1 : 1),
+    );
   }
 
   private openAlarm(id: string): Alarm {
@@ -320,7 +340,13 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
 
   private doClose(a: Alarm, reason: 'operator' | 'auto' | 'overflow', actor: AlarmActor): void {
     a.state = 'closed';
-    a.closed = { by: actor.by, ...(actor.role ? { role: actor.role } : {}), at: this.clock.now(), ...(actor.note ? { note: actor.note } : {}), reason };
+    a.closed = {
+      by: actor.by,
+      ...(actor.role ? { role: actor.role } : {}),
+      at: this.clock.now(),
+      ...(actor.note ? { note: actor.note } : {}),
+      reason,
+    };
     this.byKey.delete(a.key);
     this.byId.delete(a.id);
     this.unconfirmed.delete(a.id);
@@ -340,7 +366,8 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
       if (this.byId.size <= this.config.maxOpen) break;
       this.doClose(a, 'overflow', { by: 'gateway' });
     }
-    if (this.byId.size > this.config.maxOpen) this.log.warn({ open: this.byId.size, maxOpen: this.config.maxOpen }, 'more active alarms than alarms.maxOpen; none is dropped');
+    if (this.byId.size > this.config.maxOpen)
+      this.log.warn({ open: this.byId.size, maxOpen: this.config.maxOpen }, 'more active alarms than alarms.maxOpen; none is dropped');
   }
 
   private expireUnconfirmed(): void {
@@ -350,7 +377,10 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     for (const id of ids) {
       const a = this.byId.get(id);
       if (a?.active) {
-        this.log.info({ alarmId: id, kind: a.kind, device: a.source.device }, 'restored alarm not reported again since the restart: cleared');
+        this.log.info(
+          { alarmId: id, kind: a.kind, device: a.source.device },
+          'restored alarm not reported again since the restart: cleared',
+        );
         this.clear(a.kind, a.source, { unconfirmedAfterRestart: true });
       }
     }
@@ -373,20 +403,37 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     }
     f.pending = true;
     if (f.timer || this.stopped) return;
-    f.timer = this.timers.setTimeout(() => {
-      f.timer = undefined;
-      const live = this.byId.get(a.id);
-      if (!f.pending || !live) return;
-      f.lastNoisyAt = this.clock.monotonic();
-      this.recordEvent(live.state === 'cleared' ? 'alarm.cleared' : 'alarm.retriggered', live, live.state === 'cleared' ? {} : { data: live.data });
-    }, f.lastNoisyAt + RETRIGGER_EVENT_INTERVAL_MS - now);
+    f.timer = this.timers.setTimeout(
+      () => {
+        f.timer = undefined;
+        const live = this.byId.get(a.id);
+        if (!f.pending || !live) return;
+        f.lastNoisyAt = this.clock.monotonic();
+        this.recordEvent(
+          live.state === 'cleared' ? 'alarm.cleared' : 'alarm.retriggered',
+          live,
+          live.state === 'cleared' ? {} : { data: live.data },
+        );
+      },
+      f.lastNoisyAt + RETRIGGER_EVENT_INTERVAL_MS - now,
+    );
   }
 
   private recordEvent(type: AlarmEventType, a: Alarm, extra: Record<string, unknown> = {}): void {
     // Every event carries the full count and state, so it supersedes a suppressed one.
     const f = this.flood.get(a.id);
     if (f) f.pending = false;
-    const data = { alarmId: a.id, kind: a.kind, source: { ...a.source }, priority: a.priority, state: a.state, active: a.active, count: a.count, lastAt: iso(a.lastAt), ...structuredClone(extra) };
+    const data = {
+      alarmId: a.id,
+      kind: a.kind,
+      source: { ...a.source },
+      priority: a.priority,
+      state: a.state,
+      active: a.active,
+      count: a.count,
+      lastAt: iso(a.lastAt),
+      ...structuredClone(extra),
+    };
     this.recordInput(withUncheckedData({ class: 'alarm', type, source: { ...a.source }, data }), a.id);
   }
 
@@ -406,12 +453,15 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     } catch (err) {
       recorded = Promise.reject(err as Error);
     }
-    recorded.then(() => raised && this.unrecordedRaised.delete(alarmId), (err: Error) => {
-      if (raised && this.byId.has(alarmId)) this.unrecordedRaised.add(alarmId);
-      this.log.error({ type, alarmId, err: err.message }, 'alarm event not recorded');
-      // A full disk refuses the event, not the alarm: it is recorded again once space is back.
-      if (isGatehouseError(err, 'OUTBOX_DISK_FULL')) this.unrecorded.keep(input);
-    });
+    recorded.then(
+      () => raised && this.unrecordedRaised.delete(alarmId),
+      (err: Error) => {
+        if (raised && this.byId.has(alarmId)) this.unrecordedRaised.add(alarmId);
+        this.log.error({ type, alarmId, err: err.message }, 'alarm event not recorded');
+        // A full disk refuses the event, not the alarm: it is recorded again once space is back.
+        if (isGatehouseError(err, 'OUTBOX_DISK_FULL')) this.unrecorded.keep(input);
+      },
+    );
     this.capture?.push(recorded);
   }
 
@@ -454,7 +504,9 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
 
   private publishState(): Promise<void> {
     try {
-      return this.outbox.setState(ALARMS_STATE_DEVICE, this.stateBody()).catch((err: Error) => this.log.error({ err: err.message }, 'state/alarms not written'));
+      return this.outbox
+        .setState(ALARMS_STATE_DEVICE, this.stateBody())
+        .catch((err: Error) => this.log.error({ err: err.message }, 'state/alarms not written'));
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'state/alarms not written');
       return Promise.resolve();

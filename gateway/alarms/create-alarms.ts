@@ -42,7 +42,14 @@ export interface CreateAlarmsOptions {
 
 export function createAlarms(opts: CreateAlarmsOptions): AlarmsComponent {
   const log = opts.logs.child('alarms');
-  const manager = new AlarmManager({ db: opts.outbox.scope('alarms'), outbox: opts.outbox, config: opts.config.alarms, clock: opts.clock, timers: opts.timers, log });
+  const manager = new AlarmManager({
+    db: opts.outbox.scope('alarms'),
+    outbox: opts.outbox,
+    config: opts.config.alarms,
+    clock: opts.clock,
+    timers: opts.timers,
+    log,
+  });
   let engine: LinkageEngine | undefined;
   let started = false;
   return {

@@ -81,7 +81,12 @@ export class LinkageEngine extends EventEmitter<LinkageEvents> {
   /** All conditions a rule gives must hold; a source matches the alarm's device or point (a zone on a module). */
   static matches(rule: LinkageRule, alarm: Alarm): boolean {
     const w = rule.when;
-    if (w.sources && !w.sources.includes(alarm.source.device) && !(alarm.source.point !== undefined && w.sources.includes(alarm.source.point))) return false;
+    if (
+      w.sources &&
+      !w.sources.includes(alarm.source.device) &&
+      !(alarm.source.point !== undefined && w.sources.includes(alarm.source.point))
+    )
+      return false;
     if (w.kinds && !w.kinds.includes(alarm.kind)) return false;
     if (w.minPriority && priorityRank(alarm.priority) < priorityRank(w.minPriority as AlarmPriority)) return false;
     return true;
@@ -125,7 +130,9 @@ export class LinkageEngine extends EventEmitter<LinkageEvents> {
       this.executed(rule, alarm, { action: 'output', target: output, seconds, ok: true, extended: true });
       return;
     }
-    void this.drive(output, true).then((error) => this.executed(rule, alarm, { action: 'output', target: output, seconds, ok: error === undefined, ...(error ? { error } : {}) }));
+    void this.drive(output, true).then((error) =>
+      this.executed(rule, alarm, { action: 'output', target: output, seconds, ok: error === undefined, ...(error ? { error } : {}) }),
+    );
   }
 
   /** Resolves with the error message, never rejects. */
@@ -168,14 +175,21 @@ export class LinkageEngine extends EventEmitter<LinkageEvents> {
       }
     }
     if (errors.length) this.opts.log.error({ camera: action.camera, alarmId: alarm.id, errors }, 'linkage camera action failed');
-    this.executed(rule, alarm, { ...base, ok: errors.length === 0, ...(mediaId !== undefined ? { mediaId } : {}), ...(errors.length ? { error: errors.join('; ') } : {}) });
+    this.executed(rule, alarm, {
+      ...base,
+      ok: errors.length === 0,
+      ...(mediaId !== undefined ? { mediaId } : {}),
+      ...(errors.length ? { error: errors.join('; ') } : {}),
+    });
   }
 
   private executed(rule: number, alarm: Alarm, data: LinkageOutcome): void {
     const body = { rule, alarmId: alarm.id, kind: alarm.kind, alarmSource: alarm.source, ...data };
     this.opts.log.info(body, 'linkage executed');
     try {
-      this.opts.outbox?.record({ class: 'system', type: 'linkage.executed', source: { device: 'gateway', point: 'linkage' }, data: body }).catch((err: Error) => this.opts.log.error({ err: err.message }, 'linkage.executed not recorded'));
+      this.opts.outbox
+        ?.record({ class: 'system', type: 'linkage.executed', source: { device: 'gateway', point: 'linkage' }, data: body })
+        .catch((err: Error) => this.opts.log.error({ err: err.message }, 'linkage.executed not recorded'));
     } catch (err) {
       this.opts.log.error({ err: (err as Error).message }, 'linkage.executed not recorded');
     }

@@ -38,7 +38,12 @@ export class AccountTable {
   /** Device ids that have no password in the secrets file: they can never log in. */
   readonly devicesWithoutSecret: string[] = [];
 
-  constructor(opts: { secrets: Secrets; devices: readonly DeviceAccountSpec[]; internal: readonly InternalAccountSpec[]; operators?: readonly { username: string; passwordSecret: string }[] }) {
+  constructor(opts: {
+    secrets: Secrets;
+    devices: readonly DeviceAccountSpec[];
+    internal: readonly InternalAccountSpec[];
+    operators?: readonly { username: string; passwordSecret: string }[];
+  }) {
     for (const d of opts.devices) {
       const password = opts.secrets.get(d.passwordSecret);
       if (!password) {
@@ -57,7 +62,9 @@ export class AccountTable {
   private add(account: Account, password: string): void {
     if (this.entries.has(account.username)) {
       // Two accounts with one name would make "who published this" ambiguous.
-      throw new Error(`embedded broker: account name "${account.username}" is used twice (device ids, operators and internal accounts must differ)`);
+      throw new Error(
+        `embedded broker: account name "${account.username}" is used twice (device ids, operators and internal accounts must differ)`,
+      );
     }
     if (password.length === 0) throw new Error(`embedded broker: empty password for "${account.username}"`);
     this.entries.set(account.username, { account, digest: digest(password) });

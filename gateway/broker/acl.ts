@@ -88,15 +88,23 @@ export function authorizeSubscribe(account: Account, filter: string, topicRoot: 
     case 'operator':
       if (!filter.startsWith(`${topicRoot}/`)) return deny('outside the gateway topic root');
       // Others' commands carry PINs; an operator's own answers come to it without subscribing.
-      if (filter === `${topicRoot}/cmd` || filter.startsWith(`${topicRoot}/cmd/`)) return deny('operators may not subscribe to commands or answers (their own answers are delivered to them)');
+      if (filter === `${topicRoot}/cmd` || filter.startsWith(`${topicRoot}/cmd/`))
+        return deny('operators may not subscribe to commands or answers (their own answers are delivered to them)');
       return allow;
     case 'device':
-      return filter === `${deviceSubtree(account.family ?? 'lock', account.username)}/cmd` ? allow : deny('devices may only subscribe to their own cmd topic');
+      return filter === `${deviceSubtree(account.family ?? 'lock', account.username)}/cmd`
+        ? allow
+        : deny('devices may only subscribe to their own cmd topic');
   }
 }
 
 /** The last will a device leaves must be its own retained-able status topic. */
-export function authorizeWill(account: Account, will: { topic: string; payloadBytes: number; retain: boolean } | undefined, topicRoot: string, limits: Limits): Decision {
+export function authorizeWill(
+  account: Account,
+  will: { topic: string; payloadBytes: number; retain: boolean } | undefined,
+  topicRoot: string,
+  limits: Limits,
+): Decision {
   if (!will) return allow;
   // A will is published when the connection drops: a command planted to run then.
   if (will.topic === `${topicRoot}/cmd` || will.topic.startsWith(`${topicRoot}/cmd/`)) return deny('a last will may not be a command');

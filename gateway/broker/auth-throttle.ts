@@ -104,7 +104,8 @@ export class AuthThrottle {
   }
 
   private prune(map: Map<string, Counter>, now: number): void {
-    for (const [k, c] of map) if (c.inflight === 0 && (c.failures === 0 || now - c.lastFailureAt >= this.limits.forgetAfterMs)) map.delete(k);
+    for (const [k, c] of map)
+      if (c.inflight === 0 && (c.failures === 0 || now - c.lastFailureAt >= this.limits.forgetAfterMs)) map.delete(k);
     // Still full of live entries (a LAN of thousands of guessing hosts): drop the oldest.
     for (const [k, c] of map) {
       if (map.size < MAX_TRACKED) break;

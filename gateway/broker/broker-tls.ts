@@ -42,7 +42,12 @@ function read(file: string, what: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new GatehouseError('CONFIG_UNREADABLE', `broker.tls ${what} ${file} cannot be read: ${(err as Error).message}`, { file }, { cause: err });
+    throw new GatehouseError(
+      'CONFIG_UNREADABLE',
+      `broker.tls ${what} ${file} cannot be read: ${(err as Error).message}`,
+      { file },
+      { cause: err },
+    );
   }
 }
 
@@ -52,7 +57,8 @@ export function loadBrokerTls(tls: TlsConfig, opts: { dataDir: string | undefine
   let keyFile = tls.keyFile;
   let generated = false;
   if (!certFile || !keyFile) {
-    if (!opts.dataDir) throw new GatehouseError('INTERNAL', 'broker.tls without certFile/keyFile needs a data directory for the generated pair');
+    if (!opts.dataDir)
+      throw new GatehouseError('INTERNAL', 'broker.tls without certFile/keyFile needs a data directory for the generated pair');
     certFile = join(opts.dataDir, BROKER_CERT);
     keyFile = join(opts.dataDir, BROKER_KEY);
     if (!existsSync(certFile) || !existsSync(keyFile)) {
@@ -66,7 +72,12 @@ export function loadBrokerTls(tls: TlsConfig, opts: { dataDir: string | undefine
   try {
     fingerprint256 = new X509Certificate(cert).fingerprint256;
   } catch (err) {
-    throw new GatehouseError('CONFIG_INVALID', `broker.tls certFile ${certFile} is not a PEM certificate: ${(err as Error).message}`, { file: certFile }, { cause: err });
+    throw new GatehouseError(
+      'CONFIG_INVALID',
+      `broker.tls certFile ${certFile} is not a PEM certificate: ${(err as Error).message}`,
+      { file: certFile },
+      { cause: err },
+    );
   }
   return { cert, key, ca: tls.caFile ? read(tls.caFile, 'caFile') : undefined, certFile, generated, fingerprint256 };
 }
@@ -85,18 +96,36 @@ function generate(certFile: string, keyFile: string, host: string, openssl: stri
   const r = spawnSync(
     openssl,
     [
-      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '3650', '-subj', '/CN=gatehouse-broker'],
+      ...[
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '3650',
+        '-subj',
+        '/CN=gatehouse-broker',
+      ],
       ...['-addext', `subjectAltName=${subjectAltName(host)}`, '-keyout', tmpKey, '-out', tmpCert],
     ],
     { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    throw new GatehouseError('INTERNAL', 'openssl is not installed: the broker cannot generate its TLS certificate (install openssl, or set broker.tls certFile and keyFile)');
+    throw new GatehouseError(
+      'INTERNAL',
+      'openssl is not installed: the broker cannot generate its TLS certificate (install openssl, or set broker.tls certFile and keyFile)',
+    );
   }
   if (r.status !== 0) {
     rmSync(tmpCert, { force: true });
     rmSync(tmpKey, { force: true });
-    throw new GatehouseError('INTERNAL', `openssl could not create the broker certificate: ${(r.stderr || r.error?.message || '').trim().slice(0, 500)}`);
+    throw new GatehouseError(
+      'INTERNAL',
+      `openssl could not create the broker certificate: ${(r.stderr || r.error?.message || '').trim().slice(0, 500)}`,
+    );
   }
   chmodSync(tmpKey, 0o600);
   chmodSync(tmpCert, 0o600);

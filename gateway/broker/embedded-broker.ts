@@ -64,8 +64,6 @@ export interface PublishOptions {
   retain?: boolean;
 }
 
-
-
 /** Room for the topic, packet id and properties around a payload of the maximum size. */
 const FRAME_OVERHEAD_BYTES = 8 * 1024;
 const AEDES_REFUSALS = /too many levels|is not allowed|empty topic|maxInflightInbound|Invalid subscription|invalid topic/i;
@@ -73,7 +71,6 @@ const AEDES_REFUSALS = /too many levels|is not allowed|empty topic|maxInflightIn
 const QUARANTINE_PREFIX = '$gatehouse/refused/';
 /** A device must send something (a PINGREQ at least) this often, or its last will fires. */
 const KEEPALIVE_LIMIT_S = 300;
-
 
 export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clientOffline: [string] }> {
   readonly config: BrokerConfig;
@@ -110,22 +107,45 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     // (`lan/v1/lock/{id}/cmd/res`) must fit, or the gateway would refuse itself.
     const needed = Math.max(topicDepth(opts.topicRoot) + 3, 6);
     if (this.config.maxTopicDepth < needed) {
-      this.log.warn({ configured: this.config.maxTopicDepth, used: needed }, 'broker.maxTopicDepth is too small for the gateway topics; raised');
+      this.log.warn(
+        { configured: this.config.maxTopicDepth, used: needed },
+        'broker.maxTopicDepth is too small for the gateway topics; raised',
+      );
       this.config.maxTopicDepth = needed;
     }
     this.limits = { maxPayloadBytes: this.config.maxPayloadBytes, maxTopicDepth: this.config.maxTopicDepth };
     this.timers = opts.timers ?? realTimers;
     this.throttle = new AuthThrottle(this.config.authThrottle, opts.clock ?? systemClock());
     this.operatorCommands = new OperatorCommands(opts.topicRoot, opts.onOperatorCommand, opts.log, (operator) =>
-      [...this.clients].filter(([, info]) => info.account.role === 'operator' && info.account.username === operator).map(([client]) => client),
+      [...this.clients]
+        .filter(([, info]) => info.account.role === 'operator' && info.account.username === operator)
+        .map(([client]) => client),
     );
     this.pending = new ConnectionGuard(this.config.pending, this.timers, (e) => this.reportGuard(e));
-    this.accounts = new AccountTable({ secrets: opts.secrets, devices: opts.devices, internal: opts.internalAccounts ?? [], operators: this.config.operators });
+    this.accounts = new AccountTable({
+      secrets: opts.secrets,
+      devices: opts.devices,
+      internal: opts.internalAccounts ?? [],
+      operators: this.config.operators,
+    });
     for (const id of this.accounts.devicesWithoutSecret) {
       this.log.warn({ device: id }, 'device has no password in the secrets file; the embedded broker will refuse it');
     }
     const { config, accounts, refusals, throttle, pending, timers, log, limits, origins, clients, online } = this;
-    this.loginContext = { config, accounts, refusals, throttle, pending, timers, log, topicRoot: opts.topicRoot, limits, origins, clients, online };
+    this.loginContext = {
+      config,
+      accounts,
+      refusals,
+      throttle,
+      pending,
+      timers,
+      log,
+      topicRoot: opts.topicRoot,
+      limits,
+      origins,
+      clients,
+      online,
+    };
   }
 
   get port(): number {
@@ -144,14 +164,21 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
       authenticate: (client, username, password, cb) => authenticate(this.loginContext, client, username, password, cb),
       authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
       authorizeSubscribe: (client, sub, cb) => this.authorizeSubscribe(client, sub, cb),
-      authorizeForward: (client, packet) => (this.clients.get(client)?.account.role !== 'operator' || this.operatorCommands.mayForward(packet) ? packet : null),
+      authorizeForward: (client, packet) =>
+        this.clients.get(client)?.account.role !== 'operator' || this.operatorCommands.mayForward(packet) ? packet : null,
     });
     this.aedes = aedes;
     aedes.on('clientReady', (client) => this.onReady(client));
     aedes.on('clientDisconnect', (client) => this.onGone(client));
     aedes.on('clientError', (client, err) => {
       // aedes checks topic syntax and depth itself and closes the connection: still a refusal to report.
-      if (AEDES_REFUSALS.test(err.message)) this.refusals.refuse({ kind: 'publish', username: this.clients.get(client)?.account.username, clientId: client.id, reason: err.message });
+      if (AEDES_REFUSALS.test(err.message))
+        this.refusals.refuse({
+          kind: 'publish',
+          username: this.clients.get(client)?.account.username,
+          clientId: client.id,
+          reason: err.message,
+        });
       else this.log.debug({ clientId: client.id, err: err.message }, 'client error');
     });
     aedes.on('connectionError', (_client, err) => this.log.debug({ err: err.message }, 'connection error'));
@@ -167,7 +194,12 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
       if (tlsConfig) {
         this.tls = loadBrokerTls(tlsConfig, { dataDir: this.opts.dataDir, host: this.config.host });
         const deadline = this.config.pending.connectDeadlineMs;
-        this.tlsServer = createTlsListener(this.tls, deadline, (raw) => this.admitRaw(raw), (socket, raw) => this.accept(socket, raw));
+        this.tlsServer = createTlsListener(
+          this.tls,
+          deadline,
+          (raw) => this.admitRaw(raw),
+          (socket, raw) => this.accept(socket, raw),
+        );
         this.tlsBoundPort = await listen(this.tlsServer, tlsConfig.port, this.config.host, maxSockets);
       }
     } catch (err) {
@@ -207,13 +239,27 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     if (!tls && !this.pending.admit(socket)) return;
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
-    const guard = new FrameGuard(socket, { maxFrameBytes: this.config.maxPayloadBytes + FRAME_OVERHEAD_BYTES, maxUnacked: this.config.maxQueuedPerClient }, (v) => {
-      const who = { clientId: client.id || undefined, username: this.clients.get(client)?.account.username, remote: socket.remoteAddress };
-      if (v.kind === 'frame') this.refusals.refuse({ kind: 'frame', ...who, reason: `${v.packetType} frame of ${v.announcedBytes} bytes exceeds ${v.limit}` });
-      else this.refusals.refuse({ kind: 'queue', ...who, reason: `more than ${v.limit} messages awaiting PUBACK; disconnected` });
-    });
+    const guard = new FrameGuard(
+      socket,
+      { maxFrameBytes: this.config.maxPayloadBytes + FRAME_OVERHEAD_BYTES, maxUnacked: this.config.maxQueuedPerClient },
+      (v) => {
+        const who = {
+          clientId: client.id || undefined,
+          username: this.clients.get(client)?.account.username,
+          remote: socket.remoteAddress,
+        };
+        if (v.kind === 'frame')
+          this.refusals.refuse({ kind: 'frame', ...who, reason: `${v.packetType} frame of ${v.announcedBytes} bytes exceeds ${v.limit}` });
+        else this.refusals.refuse({ kind: 'queue', ...who, reason: `more than ${v.limit} messages awaiting PUBACK; disconnected` });
+      },
+    );
     const client = this.aedes.handle(guard);
-    this.origins.set(client, { address: sourceAddress(socket), socket: raw ?? socket, tls, certCommonName: tls ? peerCommonName(socket as TLSSocket) : undefined });
+    this.origins.set(client, {
+      address: sourceAddress(socket),
+      socket: raw ?? socket,
+      tls,
+      certCommonName: tls ? peerCommonName(socket as TLSSocket) : undefined,
+    });
   }
 
   private reportGuard(e: GuardEvent): void {
@@ -233,14 +279,27 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     cb(null, true);
   }
 
-  private authorizePublish(client: Client | null, packet: { topic: string; payload: Buffer | string; retain: boolean }, cb: (err?: Error | null) => void): void {
+  private authorizePublish(
+    client: Client | null,
+    packet: { topic: string; payload: Buffer | string; retain: boolean },
+    cb: (err?: Error | null) => void,
+  ): void {
     if (!client) return cb(null); // a last will of a client already gone; checked at connect
     const info = this.clients.get(client);
     if (!info) return cb(new Error('not authenticated')); // cannot happen after CONNACK; close if it does
-    const d = authorizePublish(info.account, { topic: packet.topic, payloadBytes: Buffer.byteLength(packet.payload), retain: packet.retain }, this.opts.topicRoot, this.limits);
+    const d = authorizePublish(
+      info.account,
+      { topic: packet.topic, payloadBytes: Buffer.byteLength(packet.payload), retain: packet.retain },
+      this.opts.topicRoot,
+      this.limits,
+    );
     if (d.ok && info.account.role === 'operator') {
       // Run for this operator, off the bus (operator-commands.ts): nobody else reads it.
-      this.operatorCommands.take(info.account.username, packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+      this.operatorCommands.take(
+        info.account.username,
+        packet.topic,
+        Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+      );
       packet.topic = `${QUARANTINE_PREFIX}${client.id}`;
       return cb(null);
     }
@@ -292,7 +351,9 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
 
   private authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void): void {
     const info = this.clients.get(client);
-    const d = info ? authorizeSubscribe(info.account, sub.topic, this.opts.topicRoot, this.limits) : ({ ok: false, reason: 'not authenticated' } as const);
+    const d = info
+      ? authorizeSubscribe(info.account, sub.topic, this.opts.topicRoot, this.limits)
+      : ({ ok: false, reason: 'not authenticated' } as const);
     if (d.ok) return cb(null, sub);
     this.refusals.refuse({ kind: 'subscribe', username: info?.account.username, clientId: client.id, topic: sub.topic, reason: d.reason });
     cb(null, null); // SUBACK failure (0x80); the connection stays up
@@ -331,8 +392,19 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     const aedes = this.aedes;
     if (!aedes || this.stopping) return Promise.reject(new GatehouseError('INTERNAL', 'embedded broker is not running'));
     if (/[+#]/.test(topic)) return Promise.reject(new GatehouseError('INTERNAL', `cannot publish to a wildcard topic: ${topic}`));
-    const packet = { cmd: 'publish' as const, topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: opts.qos ?? 1, retain: opts.retain ?? false, dup: false };
-    return new Promise((resolve, reject) => aedes.publish(packet, (err) => (err ? reject(new GatehouseError('INTERNAL', `embedded publish failed: ${err.message}`, undefined, { cause: err })) : resolve())));
+    const packet = {
+      cmd: 'publish' as const,
+      topic,
+      payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+      qos: opts.qos ?? 1,
+      retain: opts.retain ?? false,
+      dup: false,
+    };
+    return new Promise((resolve, reject) =>
+      aedes.publish(packet, (err) =>
+        err ? reject(new GatehouseError('INTERNAL', `embedded publish failed: ${err.message}`, undefined, { cause: err })) : resolve(),
+      ),
+    );
   }
 
   /**
@@ -360,7 +432,9 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
 
   private async replayRetained(aedes: Aedes, pattern: string, handler: MessageHandler): Promise<void> {
     try {
-      const persistence = (aedes as unknown as { persistence: unknown }).persistence as { createRetainedStreamCombi(p: string[]): AsyncIterable<AedesPublishPacket> };
+      const persistence = (aedes as unknown as { persistence: unknown }).persistence as {
+        createRetainedStreamCombi(p: string[]): AsyncIterable<AedesPublishPacket>;
+      };
       for await (const packet of persistence.createRetainedStreamCombi([pattern])) {
         handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
       }

@@ -13,14 +13,30 @@
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 
-const PACKET_TYPES = ['reserved', 'connect', 'connack', 'publish', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'suback', 'unsubscribe', 'unsuback', 'pingreq', 'pingresp', 'disconnect', 'auth'];
+const PACKET_TYPES = [
+  'reserved',
+  'connect',
+  'connack',
+  'publish',
+  'puback',
+  'pubrec',
+  'pubrel',
+  'pubcomp',
+  'subscribe',
+  'suback',
+  'unsubscribe',
+  'unsuback',
+  'pingreq',
+  'pingresp',
+  'disconnect',
+  'auth',
+];
 const PUBLISH = 3;
 const PUBACK = 4;
 const PUBREC = 5;
 
 export type FrameViolation =
-  | { kind: 'frame'; packetType: string; announcedBytes: number; limit: number }
-  | { kind: 'queue'; unacked: number; limit: number };
+  { kind: 'frame'; packetType: string; announcedBytes: number; limit: number } | { kind: 'queue'; unacked: number; limit: number };
 
 /** Walks frame headers across arbitrary chunk boundaries. */
 class FrameScanner {
@@ -82,7 +98,12 @@ export class FrameGuard extends Duplex {
     this.remoteAddress = socket.remoteAddress;
     this.incoming = new FrameScanner((type, _flags, length) => {
       if (length > limits.maxFrameBytes) {
-        return this.violate({ kind: 'frame', packetType: PACKET_TYPES[type] ?? 'unknown', announcedBytes: length, limit: limits.maxFrameBytes });
+        return this.violate({
+          kind: 'frame',
+          packetType: PACKET_TYPES[type] ?? 'unknown',
+          announcedBytes: length,
+          limit: limits.maxFrameBytes,
+        });
       }
       if ((type === PUBACK || type === PUBREC) && this.unacked > 0) this.unacked--;
       return true;
@@ -105,7 +126,13 @@ export class FrameGuard extends Duplex {
   private violate(v: FrameViolation): false {
     this.violated = true;
     this.onViolation(v);
-    this.destroy(new Error(v.kind === 'frame' ? `MQTT frame of ${v.announcedBytes} bytes exceeds ${v.limit}` : `client owes ${v.unacked} acknowledgements, limit ${v.limit}`));
+    this.destroy(
+      new Error(
+        v.kind === 'frame'
+          ? `MQTT frame of ${v.announcedBytes} bytes exceeds ${v.limit}`
+          : `client owes ${v.unacked} acknowledgements, limit ${v.limit}`,
+      ),
+    );
     return false;
   }
 

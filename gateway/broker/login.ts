@@ -46,10 +46,17 @@ export interface LoginContext {
 
 type AuthCallback = (err: AuthenticateError | null, ok: boolean | null) => void;
 
-const authError = (message: string, returnCode: number): AuthenticateError => Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+const authError = (message: string, returnCode: number): AuthenticateError =>
+  Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 
 /** Login throttling (auth-throttle.ts) around the account check: aedes' authenticate hook. */
-export function authenticate(ctx: LoginContext, client: Client, username: string | undefined, password: Buffer | undefined, cb: AuthCallback): void {
+export function authenticate(
+  ctx: LoginContext,
+  client: Client,
+  username: string | undefined,
+  password: Buffer | undefined,
+  cb: AuthCallback,
+): void {
   const origin = ctx.origins.get(client);
   const remote = origin?.address ?? 'unknown';
   const attempt = ctx.throttle.begin(remote, ctx.accounts.role(username) ? username : undefined);
@@ -69,7 +76,14 @@ export function authenticate(ctx: LoginContext, client: Client, username: string
   ctx.timers.setTimeout(check, attempt.delayMs);
 }
 
-function login(ctx: LoginContext, client: Client, remote: string, username: string | undefined, password: Buffer | undefined, cb: AuthCallback): 'ok' | 'bad-credentials' | 'refused' {
+function login(
+  ctx: LoginContext,
+  client: Client,
+  remote: string,
+  username: string | undefined,
+  password: Buffer | undefined,
+  cb: AuthCallback,
+): 'ok' | 'bad-credentials' | 'refused' {
   const result = ctx.accounts.authenticate(username, password);
   if (!result.ok) {
     ctx.refusals.refuse({ kind: 'connect', username, clientId: client.id, remote, reason: result.reason });
@@ -80,7 +94,13 @@ function login(ctx: LoginContext, client: Client, remote: string, username: stri
   const origin = ctx.origins.get(client);
   if (ctx.config.tls?.caFile && origin?.tls && account.role === 'device' && origin.certCommonName !== account.username) {
     // Mutual TLS per device: the certificate must name the device logging in.
-    ctx.refusals.refuse({ kind: 'connect', username, clientId: client.id, remote, reason: `client certificate is for "${origin.certCommonName ?? '?'}", not this device` });
+    ctx.refusals.refuse({
+      kind: 'connect',
+      username,
+      clientId: client.id,
+      remote,
+      reason: `client certificate is for "${origin.certCommonName ?? '?'}", not this device`,
+    });
     cb(authError('not authorized', 5), null);
     return 'refused';
   }
@@ -111,9 +131,20 @@ function login(ctx: LoginContext, client: Client, remote: string, username: stri
     return 'refused';
   }
   const will = (client as unknown as { _will?: { topic: string; payload: Buffer | string; retain?: boolean } })._will;
-  const willCheck = authorizeWill(account, will ? { topic: will.topic, payloadBytes: Buffer.byteLength(will.payload ?? ''), retain: will.retain === true } : undefined, ctx.topicRoot, ctx.limits);
+  const willCheck = authorizeWill(
+    account,
+    will ? { topic: will.topic, payloadBytes: Buffer.byteLength(will.payload ?? ''), retain: will.retain === true } : undefined,
+    ctx.topicRoot,
+    ctx.limits,
+  );
   if (!willCheck.ok) {
-    ctx.refusals.refuse({ kind: 'connect', username, clientId: client.id, topic: will?.topic, reason: `last will refused: ${willCheck.reason}` });
+    ctx.refusals.refuse({
+      kind: 'connect',
+      username,
+      clientId: client.id,
+      topic: will?.topic,
+      reason: `last will refused: ${willCheck.reason}`,
+    });
     cb(authError('not authorized', 5), null);
     return 'refused';
   }
@@ -146,7 +177,8 @@ export function capacityRefusal(
     if (c.account.username === account.username) ofThisOperator++;
   }
   if (ofThisOperator === 0) return undefined;
-  if (ofThisOperator >= config.maxSessionsPerOperator) return `operator already has ${ofThisOperator} sessions (broker.maxSessionsPerOperator)`;
+  if (ofThisOperator >= config.maxSessionsPerOperator)
+    return `operator already has ${ofThisOperator} sessions (broker.maxSessionsPerOperator)`;
   const kept = accounts.devices - online.device.size + (accounts.operators - online.operator.size);
   if (sessions + kept >= config.maxConnections) {
     return `connection cap of ${config.maxConnections} reached (room kept for ${kept} configured devices and operators not connected)`;

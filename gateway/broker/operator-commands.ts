@@ -49,7 +49,8 @@ export class OperatorCommands {
       (answer) => {
         if (answer === undefined) return;
         const sessions = this.sessionsOf(operator).filter((c) => !(c as unknown as { closed: boolean }).closed);
-        if (sessions.length === 0) return void this.log.info({ operator, command: name }, 'operator has no session left for its answer; the answer was dropped');
+        if (sessions.length === 0)
+          return void this.log.info({ operator, command: name }, 'operator has no session left for its answer; the answer was dropped');
         const body = Buffer.isBuffer(answer) ? answer : Buffer.from(answer);
         this.directAnswers.add(body);
         for (const client of sessions) {

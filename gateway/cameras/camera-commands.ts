@@ -11,7 +11,11 @@ import { GatehouseError } from '../core/errors.js';
 import type { CameraControl, MediaStore } from './types.js';
 
 /** Preset tokens and names go into SOAP: printable, no markup, bounded. */
-const PresetRef = z.string().min(1).max(64).regex(/^[^<>&"'\x00-\x1f]+$/, 'printable characters only, no < > & " \'');
+const PresetRef = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[^<>&"'\x00-\x1f]+$/, 'printable characters only, no < > & " \'');
 
 export const SnapshotArgs = z.object({ camera: Id }).strict();
 export const GotoArgs = z.object({ camera: Id, preset: PresetRef }).strict();
@@ -24,7 +28,8 @@ export function cameraCommands(cameras: CameraControl, store: MediaStore): Comma
   return [
     defineCommand({
       name: 'camera.snapshot',
-      description: 'Takes a snapshot now and stores it (not tied to an alarm: the store announces it as `camera.snapshot`); answers with the media id.',
+      description:
+        'Takes a snapshot now and stores it (not tied to an alarm: the store announces it as `camera.snapshot`); answers with the media id.',
       args: SnapshotArgs,
       roles: ['platform', 'guard', 'admin'],
       handler: async (args) => {
@@ -47,7 +52,8 @@ export function cameraCommands(cameras: CameraControl, store: MediaStore): Comma
     }),
     defineCommand({
       name: 'camera.ptz.set',
-      description: 'Stores the current position as a preset: overwrites the preset with this token or name, or creates one named `name` (default `preset`).',
+      description:
+        'Stores the current position as a preset: overwrites the preset with this token or name, or creates one named `name` (default `preset`).',
       args: SetArgs,
       roles: ['platform', 'admin'],
       handler: async (args) => {

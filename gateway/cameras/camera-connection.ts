@@ -74,7 +74,10 @@ export class CameraConnection {
       // Best effort: free the camera's subscription slot now rather than at its expiry.
       await new Promise<void>((resolve) => {
         const t = this.d.timers.setTimeout(resolve, 1000);
-        client.unsubscribe().then(() => (t.cancel(), resolve()), () => (t.cancel(), resolve()));
+        client.unsubscribe().then(
+          () => (t.cancel(), resolve()),
+          () => (t.cancel(), resolve()),
+        );
       });
     }
     client?.close();
@@ -82,7 +85,11 @@ export class CameraConnection {
 
   /** The connected client, or DEVICE_OFFLINE. */
   ready(): OnvifCamera {
-    if (!this.client || !this.status.online) throw new GatehouseError('DEVICE_OFFLINE', `camera ${this.id} is not connected`, { camera: this.id, ...(this.status.lastError ? { lastError: this.status.lastError } : {}) });
+    if (!this.client || !this.status.online)
+      throw new GatehouseError('DEVICE_OFFLINE', `camera ${this.id} is not connected`, {
+        camera: this.id,
+        ...(this.status.lastError ? { lastError: this.status.lastError } : {}),
+      });
     return this.client;
   }
 
@@ -128,7 +135,15 @@ export class CameraConnection {
     if (this.d.password === undefined) {
       return this.lost(gen, new GatehouseError('CONFIG_INVALID', `no secret ${cameraPasswordSecret(cfg)} for camera ${cfg.id}`));
     }
-    const client = new OnvifCamera({ host: cfg.host, port: cfg.port, path: cfg.path, username: cfg.username, password: this.d.password, timeoutMs: this.d.requestTimeoutMs, maxResponseBytes: this.d.maxResponseBytes });
+    const client = new OnvifCamera({
+      host: cfg.host,
+      port: cfg.port,
+      path: cfg.path,
+      username: cfg.username,
+      password: this.d.password,
+      timeoutMs: this.d.requestTimeoutMs,
+      maxResponseBytes: this.d.maxResponseBytes,
+    });
     this.client = client;
     this.snapshotUriCache = undefined;
     try {
@@ -137,14 +152,33 @@ export class CameraConnection {
       const profiles = client.profiles();
       const profile = cfg.profile ?? profiles[0]?.token;
       if (!profile || !profiles.some((p) => p.token === profile)) {
-        throw new GatehouseError('DEVICE_PROTOCOL', cfg.profile ? `camera has no media profile "${cfg.profile}" (it has ${profiles.map((p) => p.token).join(', ') || 'none'})` : 'camera lists no media profile');
+        throw new GatehouseError(
+          'DEVICE_PROTOCOL',
+          cfg.profile
+            ? `camera has no media profile "${cfg.profile}" (it has ${profiles.map((p) => p.token).join(', ') || 'none'})`
+            : 'camera lists no media profile',
+        );
       }
       const streamUri = await client.streamUri(profile).catch(() => undefined);
       if (gen !== this.gen) return void client.close();
       const skewMs = client.skewMs(this.d.clock.now());
       const services = client.services();
-      this.status = { camera: cfg.id, online: true, info, profiles, profile, ...(streamUri ? { streamUri } : {}), skewMs, events: false, services };
-      if (Math.abs(skewMs) > 60_000) this.d.log.warn({ camera: cfg.id, skewMs }, 'camera clock is off; authenticating with its own time, but its event times are corrected by this much');
+      this.status = {
+        camera: cfg.id,
+        online: true,
+        info,
+        profiles,
+        profile,
+        ...(streamUri ? { streamUri } : {}),
+        skewMs,
+        events: false,
+        services,
+      };
+      if (Math.abs(skewMs) > 60_000)
+        this.d.log.warn(
+          { camera: cfg.id, skewMs },
+          'camera clock is off; authenticating with its own time, but its event times are corrected by this much',
+        );
       // A camera without an Events service is online all the same (snapshots, presets, live
       // view); subscribing would only fail and look like a lost connection.
       if (cfg.events && !client.hasService('events')) {

@@ -8,7 +8,10 @@ import type { Alarm, CameraLinkage } from '../alarms/types.js';
 import type { CameraControl, MediaStore } from './types.js';
 
 export class CameraLinkageImpl implements CameraLinkage {
-  constructor(private readonly cameras: Pick<CameraControl, 'snapshot' | 'gotoPreset'>, private readonly store: MediaStore) {}
+  constructor(
+    private readonly cameras: Pick<CameraControl, 'snapshot' | 'gotoPreset'>,
+    private readonly store: MediaStore,
+  ) {}
 
   async snapshot(camera: string, alarm: Alarm): Promise<string | undefined> {
     const jpeg = await this.cameras.snapshot(camera);

@@ -79,7 +79,10 @@ export class CameraService extends EventEmitter<CameraServiceEvents> implements 
     super();
     for (const cfg of o.cameras) {
       this.configs.set(cfg.id, cfg);
-      this.presence.set(cfg.id, (o.presence ?? passThroughPresence).track(cfg.id, 'camera', (a) => this.announce(cfg.id, a)));
+      this.presence.set(
+        cfg.id,
+        (o.presence ?? passThroughPresence).track(cfg.id, 'camera', (a) => this.announce(cfg.id, a)),
+      );
       const log = o.log.child({ camera: cfg.id });
       this.conns.set(
         cfg.id,
@@ -124,7 +127,13 @@ export class CameraService extends EventEmitter<CameraServiceEvents> implements 
     const password = this.o.secrets.get(cameraPasswordSecret(cfg)) ?? '';
     try {
       const uri = await conn.snapshotUri();
-      return await fetchSnapshot(uri, { username: cfg.username, password, maxBytes: this.o.media.maxSnapshotBytes, timeoutMs: this.o.media.snapshotTimeoutMs, timers: this.o.timers });
+      return await fetchSnapshot(uri, {
+        username: cfg.username,
+        password,
+        maxBytes: this.o.media.maxSnapshotBytes,
+        timeoutMs: this.o.media.snapshotTimeoutMs,
+        timers: this.o.timers,
+      });
     } catch (err) {
       conn.reportFailure(err);
       throw toGatehouseError(err, 'DEVICE_PROTOCOL');
@@ -147,7 +156,12 @@ export class CameraService extends EventEmitter<CameraServiceEvents> implements 
     const client = conn.readyFor('ptz');
     const list = await client.presets(conn.profileToken);
     const found = list.find((p) => p.token === preset) ?? list.find((p) => p.name === preset);
-    if (!found) throw new GatehouseError('DEVICE_REFUSED', `camera ${camera} has no preset "${preset}"`, { camera, preset, presets: list.map((p) => p.name) });
+    if (!found)
+      throw new GatehouseError('DEVICE_REFUSED', `camera ${camera} has no preset "${preset}"`, {
+        camera,
+        preset,
+        presets: list.map((p) => p.name),
+      });
     await client.gotoPreset(conn.profileToken, found.token);
   }
 
@@ -192,7 +206,10 @@ export class CameraService extends EventEmitter<CameraServiceEvents> implements 
 
   private onEvent(camera: string, ev: CameraEvent): void {
     this.emit('event', camera, ev);
-    const source = { device: camera, ...(ev.point !== undefined && (ev.kind === 'input' || ev.kind === 'line' || ev.kind === 'field') ? { point: ev.point } : {}) };
+    const source = {
+      device: camera,
+      ...(ev.point !== undefined && (ev.kind === 'input' || ev.kind === 'line' || ev.kind === 'field') ? { point: ev.point } : {}),
+    };
     const data = { camera, at: new Date(ev.at).toISOString(), ...(ev.point !== undefined ? { point: ev.point } : {}) };
     const key = `${camera}|${ev.kind}|${ev.point ?? ''}`;
     const changed = this.lastState.get(key) !== ev.active;
@@ -233,18 +250,23 @@ export class CameraService extends EventEmitter<CameraServiceEvents> implements 
   }
 
   private record(e: EventInput): void {
-    this.o.outbox.record(e).catch((err) => this.o.log.error({ err: toGatehouseError(err).toJSON(), type: e.type }, 'camera event not recorded'));
+    this.o.outbox
+      .record(e)
+      .catch((err) => this.o.log.error({ err: toGatehouseError(err).toJSON(), type: e.type }, 'camera event not recorded'));
   }
 
   private async publishState(camera: string): Promise<void> {
     const s = this.conns.get(camera)!.status;
     const online = this.presence.get(camera)?.announced === true;
     const state: Record<string, unknown> = { online, events: s.events };
-    if (s.info) Object.assign(state, { manufacturer: s.info.manufacturer, model: s.info.model, firmware: s.info.firmware, serial: s.info.serial });
+    if (s.info)
+      Object.assign(state, { manufacturer: s.info.manufacturer, model: s.info.model, firmware: s.info.firmware, serial: s.info.serial });
     if (s.profile) state.profile = s.profile;
     if (s.skewMs !== undefined) state.skewMs = s.skewMs;
     if (s.services) state.services = s.services;
     if (!online && s.lastError) state.lastError = s.lastError;
-    await this.o.outbox.setState(camera, state).catch((err) => this.o.log.error({ err: toGatehouseError(err).toJSON(), camera }, 'camera state not stored'));
+    await this.o.outbox
+      .setState(camera, state)
+      .catch((err) => this.o.log.error({ err: toGatehouseError(err).toJSON(), camera }, 'camera state not stored'));
   }
 }

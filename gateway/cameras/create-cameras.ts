@@ -80,7 +80,10 @@ export interface CreateCamerasOptions {
   timers: Timers;
   logs: LoggerFactory;
   /** Tuning for tests and special sites (backoff, timeouts, motion alarms). */
-  tuning?: Pick<CameraServiceOptions, 'backoff' | 'requestTimeoutMs' | 'maxResponseBytes' | 'probeIntervalMs' | 'motionAlarms' | 'motionMinIntervalMs'>;
+  tuning?: Pick<
+    CameraServiceOptions,
+    'backoff' | 'requestTimeoutMs' | 'maxResponseBytes' | 'probeIntervalMs' | 'motionAlarms' | 'motionMinIntervalMs'
+  >;
   /** The gateway's presence policy (flapping cameras are held offline). */
   presence?: CameraServiceOptions['presence'];
 }

@@ -47,7 +47,14 @@ export async function discoverOnvif(opts: DiscoverOnvifOptions = {}): Promise<nu
   });
   for (const c of found) {
     const cfg = match(configured, c.address, c.port);
-    const creds = c.credentialsOk === true ? 'credentials ok' : c.credentialsOk === false ? 'credentials REFUSED' : c.error ? `not checked (${c.error})` : undefined;
+    const creds =
+      c.credentialsOk === true
+        ? 'credentials ok'
+        : c.credentialsOk === false
+          ? 'credentials REFUSED'
+          : c.error
+            ? `not checked (${c.error})`
+            : undefined;
     out(
       [
         `${c.address}:${c.port}`.padEnd(21),
@@ -70,7 +77,8 @@ export async function discoverOnvif(opts: DiscoverOnvifOptions = {}): Promise<nu
     let verdict: string;
     if (!hit) verdict = 'NOT FOUND by the probe (powered off, another subnet, or multicast filtered)';
     else if (hit.credentialsOk) verdict = `found, credentials ok${hit.model ? ` (${hit.model})` : ''}`;
-    else if (hit.credentialsOk === false) verdict = `found, credentials REFUSED: check username "${cfg.username}" and secret ${cameraPasswordSecret(cfg)}`;
+    else if (hit.credentialsOk === false)
+      verdict = `found, credentials REFUSED: check username "${cfg.username}" and secret ${cameraPasswordSecret(cfg)}`;
     else if (secrets?.has(cameraPasswordSecret(cfg)) !== true) verdict = `found, but secret ${cameraPasswordSecret(cfg)} is missing`;
     else verdict = `found, credentials not checked (${hit.error ?? 'no answer'})`;
     if (!hit || hit.credentialsOk !== true) problems++;

@@ -17,13 +17,18 @@ export const camerasConfig = {
   cameras: z.array(CameraConfig).default([]),
 };
 
-
 export const camerasFamily: FamilyManifest<CompoundConfig> = {
   name: 'cameras',
   config: camerasConfig,
   configured: (c) => c.cameras.length > 0,
   devices: (c) => c.cameras.map((cam, i) => ({ id: cam.id, path: ['cameras', i, 'id'] })),
-  secrets: (c) => c.cameras.map((cam, i) => ({ name: cameraPasswordSecret(cam), path: ['cameras', i, 'passwordSecret'], what: `camera ${cam.id}`, required: true })),
+  secrets: (c) =>
+    c.cameras.map((cam, i) => ({
+      name: cameraPasswordSecret(cam),
+      path: ['cameras', i, 'passwordSecret'],
+      what: `camera ${cam.id}`,
+      required: true,
+    })),
   idleStatus: () => ({}),
   needs: ['alarms', 'media', 'presence'],
   provides: ['camera-linkage', 'live-streams'],

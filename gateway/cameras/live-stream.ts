@@ -68,21 +68,39 @@ export interface LiveStreamOptions {
 /** ffmpeg's arguments, the way node-rtsp-stream's Mpeg1Muxer builds them, plus what a supervisor needs. */
 export function ffmpegArgs(url: string, cfg: LiveViewConfig, transport: 'tcp' | 'udp', tag: string): string[] {
   return [
-    '-nostdin', '-hide_banner', '-loglevel', 'error',
-    '-rtsp_transport', transport,
+    '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-rtsp_transport',
+    transport,
     // Socket I/O timeout (µs): a camera that stops sending makes ffmpeg exit instead of hang.
-    '-timeout', '5000000',
+    '-timeout',
+    '5000000',
     // Analyse 1 s, not ffmpeg's default 5 s: a guard waits for the first picture.
-    '-analyzeduration', '1000000',
-    '-i', url,
-    '-an', '-f', 'mpegts', '-codec:v', 'mpeg1video',
+    '-analyzeduration',
+    '1000000',
+    '-i',
+    url,
+    '-an',
+    '-f',
+    'mpegts',
+    '-codec:v',
+    'mpeg1video',
     // At most `fps` distinct pictures; width from the config, height from the camera's own
     // aspect (4:3 and 16:9 both exist).
-    '-vf', `fps=${cfg.fps},scale=${cfg.width}:-2`,
+    '-vf',
+    `fps=${cfg.fps},scale=${cfg.width}:-2`,
     // MPEG-1 only knows 23.976…60 fps (15 is refused; JSMpeg's table has no other codes):
     // frame at the nearest legal rate, repeated pictures cost a few bits each.
-    '-r', String(mpeg1Rate(cfg.fps)), '-b:v', `${cfg.bitrateKbps}k`, '-bf', '0',
-    '-metadata', `title=${tag}`,
+    '-r',
+    String(mpeg1Rate(cfg.fps)),
+    '-b:v',
+    `${cfg.bitrateKbps}k`,
+    '-bf',
+    '0',
+    '-metadata',
+    `title=${tag}`,
     '-',
   ];
 }
@@ -181,7 +199,12 @@ export class LiveStream {
     if (proc !== this.proc) return;
     if (!this.stableTimer) {
       // Output for a while means the camera works again: the next drop starts the backoff afresh.
-      this.stableTimer = this.o.timers.setTimeout(() => { this.attempt = 0; }, Math.max(1000, this.o.stallMs));
+      this.stableTimer = this.o.timers.setTimeout(
+        () => {
+          this.attempt = 0;
+        },
+        Math.max(1000, this.o.stallMs),
+      );
     }
     this.lastDataAt = this.o.clock.monotonic();
     this.gotData = true;
@@ -225,7 +248,10 @@ export class LiveStream {
     if (proc !== this.proc) return;
     this.detach(proc);
     if (exit.requested) return;
-    this.o.log.warn({ camera: this.camera, code: exit.code, signal: exit.signal, stderr: exit.stderrTail }, 'live view ffmpeg exited (camera dropped?)');
+    this.o.log.warn(
+      { camera: this.camera, code: exit.code, signal: exit.signal, stderr: exit.stderrTail },
+      'live view ffmpeg exited (camera dropped?)',
+    );
     this.afterExit('exited');
   }
 

@@ -118,7 +118,10 @@ export class LiveViewHub {
     if (!this.o.hasCamera(cameraId)) return socket.close(CLOSE_UNKNOWN_CAMERA, `DEVICE_UNKNOWN: no camera "${cameraId.slice(0, 60)}"`);
     let stream = this.streams.get(cameraId);
     if (stream && stream.viewers.size >= this.config.maxViewersPerCamera) {
-      log.warn({ camera: cameraId, user: principal.id, viewers: stream.viewers.size }, 'live view refused: viewer cap of the camera reached');
+      log.warn(
+        { camera: cameraId, user: principal.id, viewers: stream.viewers.size },
+        'live view refused: viewer cap of the camera reached',
+      );
       return socket.close(CLOSE_LIMIT, `LIVE_VIEW_LIMIT: camera has ${this.config.maxViewersPerCamera} viewers already`);
     }
     if (!stream) {
@@ -177,7 +180,8 @@ export class LiveViewHub {
   private onFatal(stream: LiveStream, err: GatehouseError): void {
     if (err.code === 'LIVE_VIEW_FFMPEG_MISSING') {
       // Once, not per viewer: a guard zapping through cameras would flood the journal.
-      if (!this.missingReported) this.o.log.error({ code: err.code, ffmpegPath: this.config.ffmpegPath, err: err.message }, 'live view unavailable');
+      if (!this.missingReported)
+        this.o.log.error({ code: err.code, ffmpegPath: this.config.ffmpegPath, err: err.message }, 'live view unavailable');
       this.missingReported = true;
     } else this.o.log.error({ code: err.code, camera: stream.camera, err: err.message }, 'live view stream failed');
     for (const v of stream.viewers) v.socket.close(CLOSE_FFMPEG_MISSING, fatalReason(err));
@@ -185,7 +189,14 @@ export class LiveViewHub {
   }
 
   stats(): LiveViewStats {
-    const streams = [...this.streams.values()].map((s) => ({ camera: s.camera, state: s.state, pid: s.pid, viewers: s.viewers.size, restarts: s.restarts, bytesOut: s.bytesOut }));
+    const streams = [...this.streams.values()].map((s) => ({
+      camera: s.camera,
+      state: s.state,
+      pid: s.pid,
+      viewers: s.viewers.size,
+      restarts: s.restarts,
+      bytesOut: s.bytesOut,
+    }));
     return { streams, viewers: streams.reduce((n, s) => n + s.viewers, 0), ffmpegMissing: this.missingReported };
   }
 
@@ -198,4 +209,3 @@ export class LiveViewHub {
     this.wss.close();
   }
 }
-

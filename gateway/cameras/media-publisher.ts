@@ -96,7 +96,10 @@ export class MediaPublisher {
     const gen = this.generation;
     this.inflight.add(id);
     let settled = false;
-    const timeout = this.timers.setTimeout(() => settle(new Error(`no PUBACK within ${this.o.ackTimeoutMs ?? 30_000} ms`)), this.o.ackTimeoutMs ?? 30_000);
+    const timeout = this.timers.setTimeout(
+      () => settle(new Error(`no PUBACK within ${this.o.ackTimeoutMs ?? 30_000} ms`)),
+      this.o.ackTimeoutMs ?? 30_000,
+    );
     const settle = (err?: Error) => {
       if (settled) return;
       settled = true;
@@ -117,7 +120,10 @@ export class MediaPublisher {
         this.pump();
       }, this.o.retryMs ?? 2000);
     };
-    transport.publish(mediaTopic(this.o.root, id), jpeg, { qos: 1 }).then(() => settle(), (err: unknown) => settle(err instanceof Error ? err : new Error(String(err))));
+    transport.publish(mediaTopic(this.o.root, id), jpeg, { qos: 1 }).then(
+      () => settle(),
+      (err: unknown) => settle(err instanceof Error ? err : new Error(String(err))),
+    );
   }
 
   get inFlight(): number {

@@ -95,7 +95,11 @@ export class MediaStore extends EventEmitter<MediaStoreEvents> {
   /** Stores a snapshot and queues it for the platform; resolves with its media id. */
   async put(camera: string, alarmId: string | undefined, jpeg: Buffer): Promise<string> {
     if (jpeg.length > this.config.maxSnapshotBytes) {
-      throw new GatehouseError('MEDIA_TOO_LARGE', `snapshot of ${camera} is ${jpeg.length} bytes, over media.maxSnapshotBytes (${this.config.maxSnapshotBytes})`, { camera, bytes: jpeg.length, max: this.config.maxSnapshotBytes });
+      throw new GatehouseError(
+        'MEDIA_TOO_LARGE',
+        `snapshot of ${camera} is ${jpeg.length} bytes, over media.maxSnapshotBytes (${this.config.maxSnapshotBytes})`,
+        { camera, bytes: jpeg.length, max: this.config.maxSnapshotBytes },
+      );
     }
     if (jpeg.length < 4 || !jpeg.subarray(0, 3).equals(JPEG_SOI)) {
       throw new GatehouseError('MEDIA_INVALID', `snapshot of ${camera} is not a JPEG (no SOI marker)`, { camera, bytes: jpeg.length });
@@ -104,7 +108,14 @@ export class MediaStore extends EventEmitter<MediaStoreEvents> {
     // passes a `cmd-{id}` reference, which is no alarm a guard will ever close.
     if (alarmId !== undefined && !ULID.test(alarmId)) alarmId = undefined;
     const now = this.o.clock.now();
-    const rec: MediaRecord = { id: this.ulid(now), camera, alarmId: alarmId ?? null, createdAt: now, bytes: jpeg.length, sha256: createHash('sha256').update(jpeg).digest('hex') };
+    const rec: MediaRecord = {
+      id: this.ulid(now),
+      camera,
+      alarmId: alarmId ?? null,
+      createdAt: now,
+      bytes: jpeg.length,
+      sha256: createHash('sha256').update(jpeg).digest('hex'),
+    };
     this.writeAtomic(rec.id, jpeg);
     try {
       this.db.transaction(() => {
@@ -118,9 +129,11 @@ export class MediaStore extends EventEmitter<MediaStoreEvents> {
     this.total += rec.bytes;
     this.enforceCap(rec.id);
     const data = { mediaId: rec.id, camera, bytes: rec.bytes, sha256: rec.sha256 };
-    await this.o.outbox.record(alarmId
-      ? { class: 'alarm', type: 'media.snapshot', source: { device: camera }, data: { ...data, alarmId } }
-      : { class: 'device', type: 'camera.snapshot', source: { device: camera }, data });
+    await this.o.outbox.record(
+      alarmId
+        ? { class: 'alarm', type: 'media.snapshot', source: { device: camera }, data: { ...data, alarmId } }
+        : { class: 'device', type: 'camera.snapshot', source: { device: camera }, data },
+    );
     this.emit('queued', rec);
     return rec.id;
   }
@@ -156,7 +169,10 @@ export class MediaStore extends EventEmitter<MediaStoreEvents> {
     if (evicted.length) {
       const undelivered = evicted.filter((r) => this.wasQueued.has(r.id)).length;
       this.wasQueued.clear();
-      this.o.log.info({ count: evicted.length, bytes: evicted.reduce((n, r) => n + r.bytes, 0), undelivered }, 'media cap: removed the oldest snapshots');
+      this.o.log.info(
+        { count: evicted.length, bytes: evicted.reduce((n, r) => n + r.bytes, 0), undelivered },
+        'media cap: removed the oldest snapshots',
+      );
       this.emit('evicted', evicted);
     }
   }
@@ -165,10 +181,15 @@ export class MediaStore extends EventEmitter<MediaStoreEvents> {
 
   private removeRecord(r: MediaRecord): void {
     // On a full disk the row stays while the file goes: the start-up reconciliation drops rows without files.
-    tolerateStorageError(() => this.db.transaction(() => {
-      this.stmts.remove.run(r.id);
-      if (this.stmts.dequeue.run(r.id).changes) this.wasQueued.add(r.id);
-    })(), undefined, (err) => this.o.log.error({ mediaId: r.id, err: err.message }, 'media index not updated (disk full?)'));
+    tolerateStorageError(
+      () =>
+        this.db.transaction(() => {
+          this.stmts.remove.run(r.id);
+          if (this.stmts.dequeue.run(r.id).changes) this.wasQueued.add(r.id);
+        })(),
+      undefined,
+      (err) => this.o.log.error({ mediaId: r.id, err: err.message }, 'media index not updated (disk full?)'),
+    );
     this.total -= r.bytes;
     this.unlink(r.id);
   }

@@ -44,7 +44,10 @@ export class SafetyActuator {
   /** The latch reason last persisted, to write the table only when it changes. */
   private persisted: CabinetCutReason | null;
 
-  constructor(private readonly d: ActuatorDeps, persisted: CabinetCutReason | null) {
+  constructor(
+    private readonly d: ActuatorDeps,
+    persisted: CabinetCutReason | null,
+  ) {
     this.persisted = persisted;
   }
 
@@ -98,21 +101,28 @@ export class SafetyActuator {
       else this.d.latches.clear(this.d.cabinet);
       this.persisted = latched;
     } catch (err) {
-      this.d.log.error({ cabinet: this.d.cabinet, latched, err: (err as Error).message }, 'could not persist the cabinet latch; it holds until the gateway restarts');
+      this.d.log.error(
+        { cabinet: this.d.cabinet, latched, err: (err as Error).message },
+        'could not persist the cabinet latch; it holds until the gateway restarts',
+      );
     }
   }
 
   /** charging.reset, with the unit's last reading (undefined or `online` false: refused as offline). */
   async release(reason: string, ctx: CommandContext, last: CabinetReading | undefined, online: boolean): Promise<Record<string, unknown>> {
     const { cabinet, interlock } = this.d;
-    if (!online || !last) throw new GatehouseError('DEVICE_OFFLINE', `cabinet ${cabinet} is offline: a reset needs a fresh reading`, { cabinet });
+    if (!online || !last)
+      throw new GatehouseError('DEVICE_OFFLINE', `cabinet ${cabinet} is offline: a reset needs a fresh reading`, { cabinet });
     const latched = interlock.latched();
     if (!latched && last.status.powerOn) {
       throw new GatehouseError('DEVICE_REFUSED', `cabinet ${cabinet} is not cut off: nothing to reset`, { cabinet, reason: 'not_latched' });
     }
     // A reading older than three polls proves nothing about the cause.
     if (this.d.clock.monotonic() - last.at > 3 * this.d.pollMs + 1000) {
-      throw new GatehouseError('DEVICE_REFUSED', `cabinet ${cabinet} has not been read for a while: try the reset again in a moment`, { cabinet, reason: 'no_fresh_reading' });
+      throw new GatehouseError('DEVICE_REFUSED', `cabinet ${cabinet} has not been read for a while: try the reset again in a moment`, {
+        cabinet,
+        reason: 'no_fresh_reading',
+      });
     }
     const cause = this.causePresent(last);
     if (cause) {
@@ -125,8 +135,14 @@ export class SafetyActuator {
     interlock.resetCut();
     const who = { principal: ctx.caller.principal, via: ctx.caller.via };
     this.d.log.warn({ cabinet, released: latched, ...who, reason }, 'cabinet latch released by an operator');
-    this.d.record({ class: 'charging', type: 'charging.reset', source: { device: cabinet }, data: { cabinet, cause: latched, reason, ...who } });
-    if (latched === 'smoke' || latched === 'over_temperature') this.inform([{ kind: 'restoreAlarm', alarm: 'fire', value: last.status.temperature }]);
+    this.d.record({
+      class: 'charging',
+      type: 'charging.reset',
+      source: { device: cabinet },
+      data: { cabinet, cause: latched, reason, ...who },
+    });
+    if (latched === 'smoke' || latched === 'over_temperature')
+      this.inform([{ kind: 'restoreAlarm', alarm: 'fire', value: last.status.temperature }]);
     await this.d.send({ kind: 'cabinetPower', on: true }, 'command');
     return { cabinet, released: latched, powerOn: true };
   }

@@ -40,7 +40,8 @@ export function chargingCommands(control: ChargingControl): CommandDefinition[] 
   return [
     defineCommand({
       name: 'charging.start',
-      description: 'Starts a charging session on a plugged port, with an optional session id (the platform transaction), power limit and maximum duration.',
+      description:
+        'Starts a charging session on a plugged port, with an optional session id (the platform transaction), power limit and maximum duration.',
       args: StartArgs,
       roles: ['platform', 'admin'],
       handler: (args, ctx) => control.start(args, ctx),

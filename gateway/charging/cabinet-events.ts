@@ -8,7 +8,10 @@ import type { EventInput } from '../core/events.js';
 import type { CabinetCutReason, SafetyAction, SafetyAlarmKind } from './safety.js';
 import type { ChargingSession, MeterValue, StoppedSession } from './sessions.js';
 
-const ALARM_TYPE: Record<SafetyAlarmKind, 'charging.fire' | 'charging.port_over_temperature' | 'charging.port_over_current' | 'charging.port_fault' | 'cabinet.unsupervised'> = {
+const ALARM_TYPE: Record<
+  SafetyAlarmKind,
+  'charging.fire' | 'charging.port_over_temperature' | 'charging.port_over_current' | 'charging.port_fault' | 'cabinet.unsupervised'
+> = {
   fire: 'charging.fire',
   port_over_temperature: 'charging.port_over_temperature',
   port_over_current: 'charging.port_over_current',
@@ -16,7 +19,8 @@ const ALARM_TYPE: Record<SafetyAlarmKind, 'charging.fire' | 'charging.port_over_
   unsupervised: 'cabinet.unsupervised',
 };
 
-const portSource = (cabinet: string, port: number | undefined) => (port === undefined ? { device: cabinet } : { device: cabinet, point: `port-${port}` });
+const portSource = (cabinet: string, port: number | undefined) =>
+  port === undefined ? { device: cabinet } : { device: cabinet, point: `port-${port}` };
 const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits;
 
 /** The event of an informing safety action (alarms, mains), or undefined for the power actions. */
@@ -28,19 +32,37 @@ export function safetyEvent(cabinet: string, a: SafetyAction): EventInput | unde
         type: ALARM_TYPE[a.alarm],
         source: portSource(cabinet, a.port),
         // A cause is only set on charging.fire (smoke or over_temperature; safety.ts).
-        data: { cabinet, active: true, priority: a.priority, ...(a.port !== undefined ? { port: a.port } : {}), ...(a.cause ? { cause: a.cause as Exclude<CabinetCutReason, 'unsupervised'> } : {}), ...(a.value !== undefined ? { value: round(a.value, 2) } : {}) },
+        data: {
+          cabinet,
+          active: true,
+          priority: a.priority,
+          ...(a.port !== undefined ? { port: a.port } : {}),
+          ...(a.cause ? { cause: a.cause as Exclude<CabinetCutReason, 'unsupervised'> } : {}),
+          ...(a.value !== undefined ? { value: round(a.value, 2) } : {}),
+        },
       };
     case 'restoreAlarm':
       return {
         class: 'alarm',
         type: ALARM_TYPE[a.alarm],
         source: portSource(cabinet, a.port),
-        data: { cabinet, active: false, priority: a.alarm === 'fire' ? 'critical' : 'high', ...(a.port !== undefined ? { port: a.port } : {}), ...(a.value !== undefined ? { value: round(a.value, 2) } : {}) },
+        data: {
+          cabinet,
+          active: false,
+          priority: a.alarm === 'fire' ? 'critical' : 'high',
+          ...(a.port !== undefined ? { port: a.port } : {}),
+          ...(a.value !== undefined ? { value: round(a.value, 2) } : {}),
+        },
       };
     case 'mainsLost':
       return { class: 'charging', type: 'charging.mains_lost', source: { device: cabinet }, data: { cabinet, voltage: round(a.voltage) } };
     case 'mainsRestored':
-      return { class: 'charging', type: 'charging.mains_restored', source: { device: cabinet }, data: { cabinet, voltage: round(a.voltage) } };
+      return {
+        class: 'charging',
+        type: 'charging.mains_restored',
+        source: { device: cabinet },
+        data: { cabinet, voltage: round(a.voltage) },
+      };
     default:
       return undefined;
   }
@@ -90,7 +112,16 @@ export function sessionStoppedEvent(s: StoppedSession): EventInput {
     class: 'charging',
     type: 'charging.session_stopped',
     source: portSource(s.cabinet, s.port),
-    data: { cabinet: s.cabinet, port: s.port, sessionId: s.sessionId, meterStartWh: s.meterStartWh, meterStopWh: s.meterStopWh, energyWh: s.energyWh, durationS: s.durationS, reason: s.stopReason },
+    data: {
+      cabinet: s.cabinet,
+      port: s.port,
+      sessionId: s.sessionId,
+      meterStartWh: s.meterStartWh,
+      meterStopWh: s.meterStopWh,
+      energyWh: s.energyWh,
+      durationS: s.durationS,
+      reason: s.stopReason,
+    },
   };
 }
 
@@ -144,5 +175,11 @@ export function cabinetState(
 export function stateKey(body: Record<string, unknown>): string {
   const st = body.status as Record<string, unknown> | null;
   const ports = (body.ports as { port: number; state: string; sessionId: number | null }[]).map((p) => [p.port, p.state, p.sessionId]);
-  return JSON.stringify([body.online, body.latched, body.unsupervised, st ? [st.mainsPresent, st.smoke, st.doorOpen, st.powerOn] : null, ports]);
+  return JSON.stringify([
+    body.online,
+    body.latched,
+    body.unsupervised,
+    st ? [st.mainsPresent, st.smoke, st.doorOpen, st.powerOn] : null,
+    ports,
+  ]);
 }

@@ -61,7 +61,13 @@ export class CabinetService {
   constructor(private readonly opts: CabinetServiceOptions) {
     const safety = ChargingSafetySchema.parse(opts.safety ?? {});
     const store = opts.outbox.scope('charging');
-    this.sessions = opts.sessions ?? new ChargingSessions({ db: store, clock: opts.clock, ...(opts.meterIntervalMs !== undefined ? { meterIntervalMs: opts.meterIntervalMs } : {}) });
+    this.sessions =
+      opts.sessions ??
+      new ChargingSessions({
+        db: store,
+        clock: opts.clock,
+        ...(opts.meterIntervalMs !== undefined ? { meterIntervalMs: opts.meterIntervalMs } : {}),
+      });
     const latches = new CabinetLatches(store, opts.clock);
     const serials = new CabinetSerials(store, opts.clock);
     const liveStateMs = opts.meterIntervalMs ?? 60_000;
@@ -72,8 +78,18 @@ export class CabinetService {
       const onBus = this.byBus.get(key) ?? new Map<number, CabinetUnit>();
       if (onBus.has(cfg.unitId)) throw new GatehouseError('CONFIG_INVALID', `unit id ${cfg.unitId} is used twice on ${key}`);
       const unit = new CabinetUnit({
-        cfg, bus, sessions: this.sessions, outbox: opts.outbox, sink: opts.sink,
-        clock: opts.clock, timers: opts.timers, log: opts.log, safety, latches, serials, liveStateMs,
+        cfg,
+        bus,
+        sessions: this.sessions,
+        outbox: opts.outbox,
+        sink: opts.sink,
+        clock: opts.clock,
+        timers: opts.timers,
+        log: opts.log,
+        safety,
+        latches,
+        serials,
+        liveStateMs,
         ...(opts.presence ? { presence: opts.presence } : {}),
       });
       onBus.set(cfg.unitId, unit);
@@ -91,7 +107,15 @@ export class CabinetService {
       bus = buses.get(key);
       if (!bus) throw new GatehouseError('CONFIG_INVALID', `no bus given for ${key}`);
     } else if (buses) bus = buses(key, transportFor(cfg));
-    else bus = new ModbusBus({ ...this.opts.busOptions, transport: transportFor(cfg), name: key, clock: this.opts.clock, timers: this.opts.timers, log: this.opts.log });
+    else
+      bus = new ModbusBus({
+        ...this.opts.busOptions,
+        transport: transportFor(cfg),
+        name: key,
+        clock: this.opts.clock,
+        timers: this.opts.timers,
+        log: this.opts.log,
+      });
     this.buses.set(key, bus);
     return bus;
   }
@@ -122,7 +146,9 @@ export class CabinetService {
 
   /** Snapshot per cabinet for `status` and the console. */
   states(): Record<string, { online: boolean | null; ports: number; sessions: number }> {
-    return Object.fromEntries([...this.units].map(([id, u]) => [id, { online: u.online, ports: u.portCount, sessions: this.sessions.list(id).length }]));
+    return Object.fromEntries(
+      [...this.units].map(([id, u]) => [id, { online: u.online, ports: u.portCount, sessions: this.sessions.list(id).length }]),
+    );
   }
 
   /** The router's side: each command goes to the unit of its cabinet. */

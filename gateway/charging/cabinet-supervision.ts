@@ -45,14 +45,24 @@ export function protocolFaultEvent(cabinet: string, f: ProtocolFault, repeats: n
 }
 
 export function fromFieldFault(f: FieldFault): ProtocolFault {
-  return { field: f.field, address: f.address, raw: f.raw, safety: f.safety, message: f.message, ...(f.port !== undefined ? { port: f.port } : {}) };
+  return {
+    field: f.field,
+    address: f.address,
+    raw: f.raw,
+    safety: f.safety,
+    message: f.message,
+    ...(f.port !== undefined ? { port: f.port } : {}),
+  };
 }
 
 /** Per field: report the first occurrence at once, then at most every FAULT_REPORT_MS with the count in between. */
 export class FaultReporter {
   private readonly seen = new Map<string, { lastAt: number; repeats: number; raw: string }>();
 
-  constructor(private readonly cabinet: string, private readonly emit: (e: EventInput) => void) {}
+  constructor(
+    private readonly cabinet: string,
+    private readonly emit: (e: EventInput) => void,
+  ) {}
 
   report(faults: readonly ProtocolFault[], nowMono: number): void {
     for (const f of faults) {

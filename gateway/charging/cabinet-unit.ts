@@ -15,7 +15,14 @@ import type { CabinetConfig, ChargingSafetyConfig } from '../../config/schema.js
 import { MAX_DURATION_MIN } from '../../drivers/cabinet/register-map.js';
 import { decodePollFields } from '../../drivers/cabinet/reading-decode.js';
 import { decodeIdentity, encodeCommand, identityRead, pollPlan } from '../../drivers/cabinet/registers.js';
-import type { CabinetCommand, CabinetIdentity, CabinetReading, PortReading, PortStateRead, StopReason } from '../../drivers/cabinet/types.js';
+import type {
+  CabinetCommand,
+  CabinetIdentity,
+  CabinetReading,
+  PortReading,
+  PortStateRead,
+  StopReason,
+} from '../../drivers/cabinet/types.js';
 import type { ModbusBus } from '../../drivers/modbus/bus.js';
 import type { Clock, Timers } from '../core/clock.js';
 import type { CommandContext } from '../commands/types.js';
@@ -98,17 +105,41 @@ export class CabinetUnit {
     this.knownSerial = d.serials.get(this.id);
     if (latch) {
       const since = new Date(latch.since).toISOString();
-      d.log.warn({ cabinet: this.id, reason: latch.reason, since }, 'cabinet latched off before the restart: its power stays cut until charging.reset');
+      d.log.warn(
+        { cabinet: this.id, reason: latch.reason, since },
+        'cabinet latched off before the restart: its power stays cut until charging.reset',
+      );
     }
     this.interlock = new SafetyInterlock(d.safety, latch?.reason ?? null);
-    this.actuator = new SafetyActuator({
-      cabinet: this.id, interlock: this.interlock, latches: d.latches, safety: d.safety, pollMs: d.cfg.pollMs, clock: d.clock, log: d.log,
-      send: (cmd, why) => this.send(cmd, why), record: (e) => this.record(e), sink: d.sink, stopping: (port) => this.stopping.add(port),
-    }, latch?.reason ?? null);
+    this.actuator = new SafetyActuator(
+      {
+        cabinet: this.id,
+        interlock: this.interlock,
+        latches: d.latches,
+        safety: d.safety,
+        pollMs: d.cfg.pollMs,
+        clock: d.clock,
+        log: d.log,
+        send: (cmd, why) => this.send(cmd, why),
+        record: (e) => this.record(e),
+        sink: d.sink,
+        stopping: (port) => this.stopping.add(port),
+      },
+      latch?.reason ?? null,
+    );
     this.faults = new FaultReporter(this.id, (e) => this.record(e));
     this.poller = new PolledUnit({
-      id: this.id, unitId: d.cfg.unitId, pollMs: d.cfg.pollMs, bus: d.bus, clock: d.clock, timers: d.timers, log: d.log,
-      family: 'cabinet', logKey: 'cabinet', label: 'cabinet', ...(d.presence ? { presence: d.presence } : {}),
+      id: this.id,
+      unitId: d.cfg.unitId,
+      pollMs: d.cfg.pollMs,
+      bus: d.bus,
+      clock: d.clock,
+      timers: d.timers,
+      log: d.log,
+      family: 'cabinet',
+      logKey: 'cabinet',
+      label: 'cabinet',
+      ...(d.presence ? { presence: d.presence } : {}),
       announce: (a) => {
         const e = presenceEvent(this.id, a.online, a.reason);
         this.record(e);
@@ -170,7 +201,8 @@ export class CabinetUnit {
 
   private identified(identity: CabinetIdentity): void {
     const { cfg } = this.d;
-    if (identity.portCount < cfg.ports) this.d.log.warn({ cabinet: this.id, configured: cfg.ports, reported: identity.portCount }, 'cabinet has fewer ports than configured');
+    if (identity.portCount < cfg.ports)
+      this.d.log.warn({ cabinet: this.id, configured: cfg.ports, reported: identity.portCount }, 'cabinet has fewer ports than configured');
     if (this.knownSerial === identity.serial) return;
     if (this.knownSerial !== undefined) {
       const serials = { oldSerial: this.knownSerial, newSerial: identity.serial };
@@ -194,7 +226,13 @@ export class CabinetUnit {
     if (code === 'DEVICE_PROTOCOL') this.identity = null;
     const message = (err as Error).message;
     const modbusCode = isGatehouseError(err) ? err.details?.modbusCode : undefined;
-    const fault: ProtocolFault = { field: 'poll', address: this.reading, safety: true, message, ...(typeof modbusCode === 'number' ? { modbusCode } : {}) };
+    const fault: ProtocolFault = {
+      field: 'poll',
+      address: this.reading,
+      safety: true,
+      message,
+      ...(typeof modbusCode === 'number' ? { modbusCode } : {}),
+    };
     this.faults.report([fault], this.d.clock.monotonic());
     // Only a unit identified as a cabinet once (now or before a restart) may be cut blind:
     // a wrong unit id pointing at another kind of device must not get register writes.
@@ -236,15 +274,24 @@ export class CabinetUnit {
     if (session) {
       if (!live && !this.startedAt.has(p.port)) {
         const reason: StopReason =
-          p.state === 'available' ? 'unplugged'
-          : !reading.status.mainsPresent ? 'mains_loss'
-          : rebooted ? 'reboot'
-          : p.state === 'fault' ? 'fault'
-          : 'local';
+          p.state === 'available'
+            ? 'unplugged'
+            : !reading.status.mainsPresent
+              ? 'mains_loss'
+              : rebooted
+                ? 'reboot'
+                : p.state === 'fault'
+                  ? 'fault'
+                  : 'local';
         this.endSession(p.port, p.energyWh, reason);
         return;
       }
-      const m = sessions.meter(this.id, p.port, p.energyWh, { powerW: p.power, currentA: p.current, voltageV: p.voltage, temperatureC: p.temperature });
+      const m = sessions.meter(this.id, p.port, p.energyWh, {
+        powerW: p.power,
+        currentA: p.current,
+        voltageV: p.voltage,
+        temperatureC: p.temperature,
+      });
       if (m) this.record(meterEvent(m));
     } else if (live && !this.stopping.has(p.port)) {
       // Started at the cabinet (a button, a card reader) or before a gateway restart lost it.
@@ -273,19 +320,30 @@ export class CabinetUnit {
     const latched = this.interlock.latched();
     if (latched) throw refused(this.id, args.port, 'cabinet_cut', `cabinet ${this.id} is cut off (${latched}) until an operator resets it`);
     if (this.interlock.unsupervised()) {
-      throw refused(this.id, args.port, 'unsupervised', `cabinet ${this.id} cannot be supervised (its safety registers are unreadable): no start`);
+      throw refused(
+        this.id,
+        args.port,
+        'unsupervised',
+        `cabinet ${this.id} cannot be supervised (its safety registers are unreadable): no start`,
+      );
     }
     // The contactor open with no latch here: cut before a gateway restart, and nobody has reset it since.
     if (!this.last!.status.powerOn) throw refused(this.id, args.port, 'cabinet_cut', `cabinet ${this.id} has its power cut`);
     if (!this.last!.status.mainsPresent) throw refused(this.id, args.port, 'mains_lost', `cabinet ${this.id} has no mains`);
     const why = REFUSE_START[p.state];
     if (why) throw refused(this.id, args.port, why, `port ${args.port} of ${this.id} is ${p.state}: cannot start`, { state: p.state });
-    if (this.d.sessions.get(this.id, args.port)) throw refused(this.id, args.port, 'session_active', `port ${args.port} of ${this.id} already has a session`);
+    if (this.d.sessions.get(this.id, args.port))
+      throw refused(this.id, args.port, 'session_active', `port ${args.port} of ${this.id} already has a session`);
     const powerLimitW = args.powerLimitW ?? this.d.safety.perPortPowerCapW;
     const maxDurationMin = args.maxDurationMin ?? Math.min(this.d.safety.maxSessionMin, MAX_DURATION_MIN);
     const session = this.d.sessions.start({
-      cabinet: this.id, port: args.port, meterStartWh: p.energyWh, startedBy: { via: ctx.caller.via, principal: ctx.caller.principal },
-      powerLimitW, maxDurationMin, ...(args.sessionId !== undefined ? { sessionId: args.sessionId } : {}),
+      cabinet: this.id,
+      port: args.port,
+      meterStartWh: p.energyWh,
+      startedBy: { via: ctx.caller.via, principal: ctx.caller.principal },
+      powerLimitW,
+      maxDurationMin,
+      ...(args.sessionId !== undefined ? { sessionId: args.sessionId } : {}),
     });
     this.startedAt.set(args.port, this.d.clock.monotonic());
     try {
@@ -297,13 +355,21 @@ export class CabinetUnit {
       throw err;
     }
     this.record(sessionStartedEvent(session));
-    return { cabinet: this.id, port: args.port, sessionId: session.sessionId, meterStartWh: session.meterStartWh, powerLimitW, maxDurationMin };
+    return {
+      cabinet: this.id,
+      port: args.port,
+      sessionId: session.sessionId,
+      meterStartWh: session.meterStartWh,
+      powerLimitW,
+      maxDurationMin,
+    };
   }
 
   async stopPort(port: number): Promise<Record<string, unknown>> {
     const p = this.port(port);
     const session = this.d.sessions.get(this.id, port);
-    if (!session && !energised(p)) throw refused(this.id, port, 'not_charging', `port ${port} of ${this.id} is ${p.state}: nothing to stop`, { state: p.state });
+    if (!session && !energised(p))
+      throw refused(this.id, port, 'not_charging', `port ${port} of ${this.id} is ${p.state}: nothing to stop`, { state: p.state });
     await this.send({ kind: 'stop', port }, 'command');
     this.stopping.add(port);
     this.startedAt.delete(port);
@@ -315,7 +381,8 @@ export class CabinetUnit {
 
   async setLimit(port: number, powerLimitW: number): Promise<Record<string, unknown>> {
     const p = this.port(port);
-    if (p.state !== 'plugged' && p.state !== 'charging' && p.state !== 'finishing') throw refused(this.id, port, 'no_vehicle', `port ${port} of ${this.id} is ${p.state}: no limit to set`, { state: p.state });
+    if (p.state !== 'plugged' && p.state !== 'charging' && p.state !== 'finishing')
+      throw refused(this.id, port, 'no_vehicle', `port ${port} of ${this.id} is ${p.state}: no limit to set`, { state: p.state });
     const limit = powerLimitW === 0 ? this.d.safety.perPortPowerCapW : Math.min(powerLimitW, this.d.safety.perPortPowerCapW);
     await this.send({ kind: 'setLimit', port, powerLimitW: limit }, 'command');
     return { cabinet: this.id, port, powerLimitW: limit };
@@ -323,7 +390,8 @@ export class CabinetUnit {
 
   async enable(port: number, enabled: boolean): Promise<Record<string, unknown>> {
     const p = this.port(port);
-    if (!enabled && energised(p)) throw refused(this.id, port, 'charging', `port ${port} of ${this.id} is ${p.state}: stop it before disabling`, { state: p.state });
+    if (!enabled && energised(p))
+      throw refused(this.id, port, 'charging', `port ${port} of ${this.id} is ${p.state}: stop it before disabling`, { state: p.state });
     await this.send({ kind: 'enable', port, enabled }, 'command');
     return { cabinet: this.id, port, enabled };
   }
@@ -340,8 +408,10 @@ export class CabinetUnit {
   }
 
   private port(port: number): PortReading {
-    if (port > this.portCount) throw new GatehouseError('DEVICE_UNKNOWN', `cabinet ${this.id} has no port ${port}`, { cabinet: this.id, port });
-    if (this.online !== true || !this.last) throw new GatehouseError('DEVICE_OFFLINE', `cabinet ${this.id} is offline`, { cabinet: this.id });
+    if (port > this.portCount)
+      throw new GatehouseError('DEVICE_UNKNOWN', `cabinet ${this.id} has no port ${port}`, { cabinet: this.id, port });
+    if (this.online !== true || !this.last)
+      throw new GatehouseError('DEVICE_OFFLINE', `cabinet ${this.id} is offline`, { cabinet: this.id });
     const p = this.lastPort(port);
     if (!p) throw new GatehouseError('DEVICE_UNKNOWN', `cabinet ${this.id} has no port ${port}`, { cabinet: this.id, port });
     return p;
@@ -360,7 +430,11 @@ export class CabinetUnit {
       if (why === 'safety') return; // the interlock re-asserts when the next reading shows it did not take
       if (isGatehouseError(err, 'DEVICE_REFUSED')) {
         const port = 'port' in cmd ? cmd.port : undefined;
-        throw new GatehouseError('DEVICE_REFUSED', `cabinet ${this.id} refused ${cmd.kind}${port !== undefined ? ` on port ${port}` : ''} in its current state`, { cabinet: this.id, ...(port !== undefined ? { port } : {}), reason: 'refused_by_cabinet', modbusCode: err.details?.modbusCode });
+        throw new GatehouseError(
+          'DEVICE_REFUSED',
+          `cabinet ${this.id} refused ${cmd.kind}${port !== undefined ? ` on port ${port}` : ''} in its current state`,
+          { cabinet: this.id, ...(port !== undefined ? { port } : {}), reason: 'refused_by_cabinet', modbusCode: err.details?.modbusCode },
+        );
       }
       throw err;
     }
@@ -377,7 +451,14 @@ export class CabinetUnit {
 
   private writeState(force: boolean): void {
     const active = new Map(this.d.sessions.list(this.id).map((s) => [s.port, s.sessionId]));
-    const body = cabinetState(this.poller.presence.announced === true, this.last, this.interlock.latched(), active, this.lastSeen, this.interlock.unsupervised());
+    const body = cabinetState(
+      this.poller.presence.announced === true,
+      this.last,
+      this.interlock.latched(),
+      active,
+      this.lastSeen,
+      this.interlock.unsupervised(),
+    );
     const key = stateKey(body);
     const mono = this.d.clock.monotonic();
     // Power and current change on every poll: rewriting retained state for each would cost a
@@ -388,7 +469,8 @@ export class CabinetUnit {
     this.lastStateKey = key;
     this.lastStateWrite = mono;
     this.d.outbox.setState(this.id, body).catch((err: unknown) => {
-      if (!isGatehouseError(err, 'OUTBOX_CLOSED')) this.d.log.error({ cabinet: this.id, err: (err as Error).message }, 'could not store cabinet state');
+      if (!isGatehouseError(err, 'OUTBOX_CLOSED'))
+        this.d.log.error({ cabinet: this.id, err: (err as Error).message }, 'could not store cabinet state');
     });
   }
 }

@@ -23,10 +23,15 @@ const REASONS: readonly CabinetCutReason[] = ['smoke', 'over_temperature', 'unsu
 export class CabinetLatches {
   private readonly stmts;
 
-  constructor(db: StoreScope, private readonly clock: Clock) {
+  constructor(
+    db: StoreScope,
+    private readonly clock: Clock,
+  ) {
     this.stmts = {
       get: db.prepare('SELECT cabinet, reason, since FROM charging_latches WHERE cabinet = ?'),
-      put: db.prepare('INSERT INTO charging_latches (cabinet, reason, since) VALUES (?, ?, ?) ON CONFLICT(cabinet) DO UPDATE SET reason = excluded.reason'),
+      put: db.prepare(
+        'INSERT INTO charging_latches (cabinet, reason, since) VALUES (?, ?, ?) ON CONFLICT(cabinet) DO UPDATE SET reason = excluded.reason',
+      ),
       clear: db.prepare('DELETE FROM charging_latches WHERE cabinet = ?'),
     };
   }
@@ -57,7 +62,10 @@ export class CabinetLatches {
 export class CabinetSerials {
   private readonly stmts;
 
-  constructor(db: StoreScope, private readonly clock: Clock) {
+  constructor(
+    db: StoreScope,
+    private readonly clock: Clock,
+  ) {
     this.stmts = {
       get: db.prepare('SELECT serial FROM cabinet_serials WHERE cabinet = ?'),
       put: db.prepare(`INSERT INTO cabinet_serials (cabinet, serial, seen) VALUES (?, ?, ?)

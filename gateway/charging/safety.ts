@@ -87,7 +87,20 @@ const MAINS_HYSTERESIS_V = 10;
 const SHORT_FACTOR = 1.5;
 /** Below this current a port is not drawing anything (meter noise). */
 const IDLE_CURRENT_A = 0.05;
-const STOP_SEVERITY: StopReason[] = ['smoke', 'over_current', 'over_temperature', 'unsupervised', 'fault', 'mains_loss', 'max_duration', 'full', 'unplugged', 'remote', 'local', 'reboot'];
+const STOP_SEVERITY: StopReason[] = [
+  'smoke',
+  'over_current',
+  'over_temperature',
+  'unsupervised',
+  'fault',
+  'mains_loss',
+  'max_duration',
+  'full',
+  'unplugged',
+  'remote',
+  'local',
+  'reboot',
+];
 
 export function energised(p: PortReading): boolean {
   // A port whose state cannot be read may be charging: a stop is never refused, so it gets one.
@@ -107,7 +120,13 @@ export function evaluate(
   nowMono: number,
 ): { actions: SafetyAction[]; state: SafetyState } {
   const actions: SafetyAction[] = [];
-  const next: SafetyState = { cut: state.cut, mainsLost: state.mainsLost, ports: {}, blindPolls: state.blindPolls, unsupervised: state.unsupervised };
+  const next: SafetyState = {
+    cut: state.cut,
+    mainsLost: state.mainsLost,
+    ports: {},
+    blindPolls: state.blindPolls,
+    unsupervised: state.unsupervised,
+  };
   const due = (at: number | null) => at === null || nowMono - at >= cfg.reassertAfterMs;
   const st = now.status;
   const unknown = new Set((now.faults ?? []).filter((f) => f.safety).map((f) => f.field));
@@ -119,7 +138,13 @@ export function evaluate(
     const already = next.cut !== null;
     next.cut = { reason: cutCause, at: nowMono };
     if (!already || st.powerOn) actions.push({ kind: 'cutCabinet', reason: cutCause });
-    actions.push({ kind: 'raiseAlarm', alarm: 'fire', priority: 'critical', cause: cutCause, value: cutCause === 'smoke' ? 1 : st.temperature });
+    actions.push({
+      kind: 'raiseAlarm',
+      alarm: 'fire',
+      priority: 'critical',
+      cause: cutCause,
+      value: cutCause === 'smoke' ? 1 : st.temperature,
+    });
   } else if (next.cut && st.powerOn && due(next.cut.at)) {
     // Latched but the contactor is still on (the cut did not take, or the cabinet rebooted): send it again.
     next.cut = { ...next.cut, at: nowMono };
@@ -141,7 +166,9 @@ export function evaluate(
   const prevByPort = new Map((prev?.ports ?? []).map((p) => [p.port, p]));
   for (const p of now.ports) {
     const old = state.ports[p.port];
-    const ps: PortSafety = old ? { ...old } : { stop: null, limitAt: null, overTemp: false, overCurrent: false, fault: false, lowPowerSince: null };
+    const ps: PortSafety = old
+      ? { ...old }
+      : { stop: null, limitAt: null, overTemp: false, overCurrent: false, fault: false, lowPowerSince: null };
     next.ports[p.port] = ps;
     const session = sessionByPort.get(p.port);
     const live = energised(p);
@@ -150,7 +177,9 @@ export function evaluate(
     if (next.cut) reasons.push(next.cut.reason);
 
     const before = prevByPort.get(p.port);
-    const overCurrentNow = p.current > cfg.portMaxCurrentA && (p.current > cfg.portMaxCurrentA * SHORT_FACTOR || (before !== undefined && before.current > cfg.portMaxCurrentA));
+    const overCurrentNow =
+      p.current > cfg.portMaxCurrentA &&
+      (p.current > cfg.portMaxCurrentA * SHORT_FACTOR || (before !== undefined && before.current > cfg.portMaxCurrentA));
     if (overCurrentNow) {
       reasons.push('over_current');
       if (!ps.overCurrent) {
@@ -247,7 +276,11 @@ function supervise(next: SafetyState, blind: boolean, cfg: ChargingSafetyConfig,
  * the read, an answer of the wrong size). Counts towards unsupervised; a latched cut is sent
  * again every `reassertAfterMs`, since the contactor cannot be seen.
  */
-export function evaluateBlind(state: SafetyState, cfg: ChargingSafetyConfig, nowMono: number): { actions: SafetyAction[]; state: SafetyState } {
+export function evaluateBlind(
+  state: SafetyState,
+  cfg: ChargingSafetyConfig,
+  nowMono: number,
+): { actions: SafetyAction[]; state: SafetyState } {
   const actions: SafetyAction[] = [];
   const next: SafetyState = { ...state };
   const hadCut = next.cut !== null;
@@ -265,7 +298,10 @@ export class SafetyInterlock {
   private prev: CabinetReading | undefined;
 
   /** `latched`: a cut persisted before a restart; it is re-asserted on the first reading showing the contactor on. */
-  constructor(private readonly cfg: ChargingSafetyConfig, latched: CabinetCutReason | null = null) {
+  constructor(
+    private readonly cfg: ChargingSafetyConfig,
+    latched: CabinetCutReason | null = null,
+  ) {
     if (latched) this.state.cut = { reason: latched, at: Number.NEGATIVE_INFINITY };
   }
 
@@ -309,5 +345,8 @@ function mostSevere(reasons: StopReason[]): StopReason {
 /** Power first (cut, then stops, then limits), then everything that only informs. */
 function orderActions(actions: SafetyAction[]): SafetyAction[] {
   const rank = (a: SafetyAction) => (a.kind === 'cutCabinet' ? 0 : a.kind === 'stopPort' ? 1 : a.kind === 'limitPower' ? 2 : 3);
-  return actions.map((a, i) => ({ a, i })).sort((x, y) => rank(x.a) - rank(y.a) || x.i - y.i).map((x) => x.a);
+  return actions
+    .map((a, i) => ({ a, i }))
+    .sort((x, y) => rank(x.a) - rank(y.a) || x.i - y.i)
+    .map((x) => x.a);
 }

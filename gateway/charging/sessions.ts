@@ -94,10 +94,22 @@ const U32 = 0x1_0000_0000;
 const MAX_PLAUSIBLE_DELTA_WH = 50_000;
 
 interface Row {
-  session_id: number; cabinet: string; port: number; started_at: number; started_synced: number;
-  started_via: string; started_principal: string | null; meter_start_wh: number; power_limit_w: number | null;
-  max_duration_min: number | null; last_meter_wh: number; energy_wh: number; elapsed_ms: number;
-  stopped_at: number | null; meter_stop_wh: number | null; stop_reason: string | null;
+  session_id: number;
+  cabinet: string;
+  port: number;
+  started_at: number;
+  started_synced: number;
+  started_via: string;
+  started_principal: string | null;
+  meter_start_wh: number;
+  power_limit_w: number | null;
+  max_duration_min: number | null;
+  last_meter_wh: number;
+  energy_wh: number;
+  elapsed_ms: number;
+  stopped_at: number | null;
+  meter_stop_wh: number | null;
+  stop_reason: string | null;
 }
 
 export class ChargingSessions {
@@ -113,10 +125,13 @@ export class ChargingSessions {
     this.clock = opts.clock;
     this.meterIntervalMs = opts.meterIntervalMs ?? 60_000;
     this.stmts = {
-      insert: this.db.prepare(`INSERT INTO charging_sessions (session_id, cabinet, port, started_at, started_synced, started_via, started_principal,
+      insert: this.db
+        .prepare(`INSERT INTO charging_sessions (session_id, cabinet, port, started_at, started_synced, started_via, started_principal,
         meter_start_wh, power_limit_w, max_duration_min, last_meter_wh, energy_wh, elapsed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0)`),
       meter: this.db.prepare('UPDATE charging_sessions SET last_meter_wh = ?, energy_wh = ?, elapsed_ms = ? WHERE session_id = ?'),
-      stop: this.db.prepare('UPDATE charging_sessions SET last_meter_wh = ?, energy_wh = ?, elapsed_ms = ?, stopped_at = ?, meter_stop_wh = ?, stop_reason = ? WHERE session_id = ?'),
+      stop: this.db.prepare(
+        'UPDATE charging_sessions SET last_meter_wh = ?, energy_wh = ?, elapsed_ms = ?, stopped_at = ?, meter_stop_wh = ?, stop_reason = ? WHERE session_id = ?',
+      ),
       byId: this.db.prepare('SELECT * FROM charging_sessions WHERE session_id = ?'),
       maxId: this.db.prepare('SELECT MAX(session_id) AS m FROM charging_sessions'),
       activeRows: this.db.prepare('SELECT * FROM charging_sessions WHERE stopped_at IS NULL'),
@@ -143,7 +158,12 @@ export class ChargingSessions {
     const k = key(input.cabinet, input.port);
     const running = this.active.get(k);
     if (running) {
-      throw new GatehouseError('DEVICE_REFUSED', `port ${input.port} of ${input.cabinet} already has session ${running.s.sessionId}`, { cabinet: input.cabinet, port: input.port, reason: 'session_active', sessionId: running.s.sessionId });
+      throw new GatehouseError('DEVICE_REFUSED', `port ${input.port} of ${input.cabinet} already has session ${running.s.sessionId}`, {
+        cabinet: input.cabinet,
+        port: input.port,
+        reason: 'session_active',
+        sessionId: running.s.sessionId,
+      });
     }
     if (input.sessionId !== undefined && !(Number.isInteger(input.sessionId) && input.sessionId >= 1 && input.sessionId < U32)) {
       throw new GatehouseError('CMD_INVALID', `session id ${input.sessionId} is not 1..4294967295`, { sessionId: input.sessionId });
@@ -153,16 +173,42 @@ export class ChargingSessions {
       throw new GatehouseError('CMD_INVALID', `session id ${sessionId} was already used`, { sessionId, reason: 'session_id_used' });
     }
     const s: ChargingSession = {
-      sessionId, cabinet: input.cabinet, port: input.port, startedBy: input.startedBy,
-      startedAt: this.clock.now(), startedClock: this.clock.state(), meterStartWh: input.meterStartWh,
-      powerLimitW: input.powerLimitW ?? null, maxDurationMin: input.maxDurationMin ?? null,
-      lastMeterWh: input.meterStartWh, energyWh: 0, elapsedMs: 0, stoppedAt: null, meterStopWh: null, stopReason: null,
+      sessionId,
+      cabinet: input.cabinet,
+      port: input.port,
+      startedBy: input.startedBy,
+      startedAt: this.clock.now(),
+      startedClock: this.clock.state(),
+      meterStartWh: input.meterStartWh,
+      powerLimitW: input.powerLimitW ?? null,
+      maxDurationMin: input.maxDurationMin ?? null,
+      lastMeterWh: input.meterStartWh,
+      energyWh: 0,
+      elapsedMs: 0,
+      stoppedAt: null,
+      meterStopWh: null,
+      stopReason: null,
     };
     const by = s.startedBy === 'local' ? { via: 'local', principal: null } : s.startedBy;
     // A full disk must not break the poll that also evaluates smoke: the session runs in memory.
     const synced = s.startedClock === 'synced' ? 1 : 0;
-    tolerateStorageError(() => this.stmts.insert.run(s.sessionId, s.cabinet, s.port, s.startedAt, synced, by.via, by.principal,
-      s.meterStartWh, s.powerLimitW, s.maxDurationMin, s.lastMeterWh), undefined);
+    tolerateStorageError(
+      () =>
+        this.stmts.insert.run(
+          s.sessionId,
+          s.cabinet,
+          s.port,
+          s.startedAt,
+          synced,
+          by.via,
+          by.principal,
+          s.meterStartWh,
+          s.powerLimitW,
+          s.maxDurationMin,
+          s.lastMeterWh,
+        ),
+      undefined,
+    );
     const mono = this.clock.monotonic();
     this.active.set(k, { s, monoAt: mono, lastSampleMono: mono });
     return { ...s };
@@ -172,7 +218,12 @@ export class ChargingSessions {
    * Feeds the port's meter from a poll. Returns a MeterValues sample (and persists progress)
    * when the interval has elapsed for this session, else null; cheap to call every poll.
    */
-  meter(cabinet: string, port: number, meterWh: number, sample: Omit<MeterValue, 'sessionId' | 'cabinet' | 'port' | 'at' | 'meterWh' | 'energyWh' | 'durationS'> = {}): MeterValue | null {
+  meter(
+    cabinet: string,
+    port: number,
+    meterWh: number,
+    sample: Omit<MeterValue, 'sessionId' | 'cabinet' | 'port' | 'at' | 'meterWh' | 'energyWh' | 'durationS'> = {},
+  ): MeterValue | null {
     checkMeter(meterWh);
     const a = this.active.get(key(cabinet, port));
     if (!a) return null;
@@ -181,7 +232,16 @@ export class ChargingSessions {
     if (mono - a.lastSampleMono < this.meterIntervalMs) return null;
     a.lastSampleMono = mono;
     tolerateStorageError(() => this.stmts.meter.run(a.s.lastMeterWh, a.s.energyWh, a.s.elapsedMs, a.s.sessionId), undefined);
-    return { sessionId: a.s.sessionId, cabinet, port, at: this.clock.now(), meterWh, energyWh: a.s.energyWh, durationS: Math.floor(a.s.elapsedMs / 1000), ...sample };
+    return {
+      sessionId: a.s.sessionId,
+      cabinet,
+      port,
+      at: this.clock.now(),
+      meterWh,
+      energyWh: a.s.energyWh,
+      durationS: Math.floor(a.s.elapsedMs / 1000),
+      ...sample,
+    };
   }
 
   /** Ends the session of a port. `meterStopWh` null when the cabinet cannot be read (offline): energy so far stands. */
@@ -189,7 +249,8 @@ export class ChargingSessions {
     if (!(STOP_REASONS as readonly string[]).includes(reason)) throw new GatehouseError('INTERNAL', `unknown stop reason ${reason}`);
     const k = key(cabinet, port);
     const a = this.active.get(k);
-    if (!a) throw new GatehouseError('DEVICE_REFUSED', `port ${port} of ${cabinet} has no session`, { cabinet, port, reason: 'no_session' });
+    if (!a)
+      throw new GatehouseError('DEVICE_REFUSED', `port ${port} of ${cabinet} has no session`, { cabinet, port, reason: 'no_session' });
     if (meterStopWh !== null) checkMeter(meterStopWh);
     this.advance(a, meterStopWh ?? a.s.lastMeterWh);
     const s = a.s;
@@ -247,7 +308,11 @@ export class ChargingSessions {
     const m = (this.stmts.maxId.get() as { m: number | null }).m ?? 0;
     if (m + 1 < U32) return m + 1;
     // Wrapped after four billion sessions: take the lowest id not in the table.
-    const row = this.db.prepare('SELECT MIN(session_id + 1) AS f FROM charging_sessions WHERE session_id + 1 NOT IN (SELECT session_id FROM charging_sessions)').get() as { f: number | null };
+    const row = this.db
+      .prepare(
+        'SELECT MIN(session_id + 1) AS f FROM charging_sessions WHERE session_id + 1 NOT IN (SELECT session_id FROM charging_sessions)',
+      )
+      .get() as { f: number | null };
     return row.f ?? 1;
   }
 }
@@ -270,10 +335,20 @@ function key(cabinet: string, port: number): string {
 
 function fromRow(r: Row): ChargingSession {
   return {
-    sessionId: r.session_id, cabinet: r.cabinet, port: r.port,
+    sessionId: r.session_id,
+    cabinet: r.cabinet,
+    port: r.port,
     startedBy: r.started_via === 'local' ? 'local' : { via: r.started_via as Caller['via'], principal: r.started_principal ?? '' },
-    startedAt: r.started_at, startedClock: r.started_synced ? 'synced' : 'unsynced', meterStartWh: r.meter_start_wh,
-    powerLimitW: r.power_limit_w, maxDurationMin: r.max_duration_min, lastMeterWh: r.last_meter_wh, energyWh: r.energy_wh,
-    elapsedMs: r.elapsed_ms, stoppedAt: r.stopped_at, meterStopWh: r.meter_stop_wh, stopReason: r.stop_reason as StopReason | null,
+    startedAt: r.started_at,
+    startedClock: r.started_synced ? 'synced' : 'unsynced',
+    meterStartWh: r.meter_start_wh,
+    powerLimitW: r.power_limit_w,
+    maxDurationMin: r.max_duration_min,
+    lastMeterWh: r.last_meter_wh,
+    energyWh: r.energy_wh,
+    elapsedMs: r.elapsed_ms,
+    stoppedAt: r.stopped_at,
+    meterStopWh: r.meter_stop_wh,
+    stopReason: r.stop_reason as StopReason | null,
   };
 }

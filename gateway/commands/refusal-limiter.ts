@@ -67,7 +67,16 @@ export class RefusalLimiter {
     }
     if (!w) {
       if (this.windows.size >= MAX_CALLERS) this.evictOldest();
-      w = { caller: { ...caller }, startMono: now, startWall: this.clock.now(), count: 0, suppressed: 0, unanswered: 0, byCode: {}, timer: undefined };
+      w = {
+        caller: { ...caller },
+        startMono: now,
+        startWall: this.clock.now(),
+        count: 0,
+        suppressed: 0,
+        unanswered: 0,
+        byCode: {},
+        timer: undefined,
+      };
       this.windows.set(key, w);
     }
     w.count++;

@@ -57,7 +57,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Size first, then strict UTF-8, then JSON, then "is an object": never parses an oversized payload. */
 export function decodePayload(payload: Buffer, maxBytes: number): Record<string, unknown> {
   if (payload.length > maxBytes) {
-    throw new GatehouseError('CMD_TOO_LARGE', `command payload is ${payload.length} bytes; the limit is ${maxBytes}`, { size: payload.length, limit: maxBytes });
+    throw new GatehouseError('CMD_TOO_LARGE', `command payload is ${payload.length} bytes; the limit is ${maxBytes}`, {
+      size: payload.length,
+      limit: maxBytes,
+    });
   }
   let text: string;
   try {
@@ -74,7 +77,10 @@ export function decodePayload(payload: Buffer, maxBytes: number): Record<string,
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     const kind = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-    throw new GatehouseError('CMD_MALFORMED', `command payload must be a JSON object, not ${kind}`, { reason: 'not-object', received: kind });
+    throw new GatehouseError('CMD_MALFORMED', `command payload must be a JSON object, not ${kind}`, {
+      reason: 'not-object',
+      received: kind,
+    });
   }
   return value as Record<string, unknown>;
 }
@@ -87,7 +93,8 @@ export function encodeDirect(request: unknown): Buffer {
   } catch {
     throw new GatehouseError('CMD_MALFORMED', 'command request cannot be serialised as JSON', { reason: 'not-json' });
   }
-  if (text === undefined) throw new GatehouseError('CMD_MALFORMED', 'command request is empty', { reason: 'not-object', received: typeof request });
+  if (text === undefined)
+    throw new GatehouseError('CMD_MALFORMED', 'command request is empty', { reason: 'not-object', received: typeof request });
   return Buffer.from(text, 'utf8');
 }
 
@@ -115,7 +122,9 @@ export function summariseIssues(issues: readonly z.core.$ZodIssue[], prefix: rea
 export function parseRequest(raw: Record<string, unknown>): CommandRequest {
   const r = CommandRequestSchema.safeParse(raw);
   if (!r.success) {
-    throw new GatehouseError('CMD_INVALID', 'command request does not match {id, expires?, args?}', { issues: summariseIssues(r.error.issues) });
+    throw new GatehouseError('CMD_INVALID', 'command request does not match {id, expires?, args?}', {
+      issues: summariseIssues(r.error.issues),
+    });
   }
   const req: CommandRequest = { id: r.data.id };
   if (r.data.expires !== undefined) req.expires = r.data.expires;

@@ -24,7 +24,16 @@ import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { RefusalLimiter, DEFAULT_REFUSAL_LIMITS, type RefusalLimits, type RefusalSummary } from './refusal-limiter.js';
 import { ReplayStore } from './replay-store.js';
-import { decodePayload, displayName, encodeDirect, isRegistrableCommandName, isSafeCommandName, parseRequest, readId, summariseIssues } from './request.js';
+import {
+  decodePayload,
+  displayName,
+  encodeDirect,
+  isRegistrableCommandName,
+  isSafeCommandName,
+  parseRequest,
+  readId,
+  summariseIssues,
+} from './request.js';
 import type { Caller, CommandContext, CommandDefinition, CommandRegistry, CommandReply, Role } from './types.js';
 import { isStorageError, sqliteCode } from '../outbox/disk-space.js';
 
@@ -81,13 +90,18 @@ export class CommandRouter implements CommandRegistry {
     this.log = opts.log;
     this.timers = opts.timers ?? realTimers;
     this.replay = new ReplayStore(opts.outbox.scope('commands'), opts.clock, opts.config.replayWindowMs);
-    this.limiter = new RefusalLimiter(opts.clock, this.timers, { ...DEFAULT_REFUSAL_LIMITS, ...opts.refusalLimits }, (s) => this.recordSummary(s));
+    this.limiter = new RefusalLimiter(opts.clock, this.timers, { ...DEFAULT_REFUSAL_LIMITS, ...opts.refusalLimits }, (s) =>
+      this.recordSummary(s),
+    );
   }
 
   /** Adds a command. A bad or duplicate name is a programming error and throws at startup. */
   register<A>(def: CommandDefinition<A>): void {
     if (!isRegistrableCommandName(def.name)) {
-      throw new GatehouseError('INTERNAL', `command name "${displayName(def.name)}" must be lower-case dotted words (a-z 0-9 _ -), at most 64 characters`);
+      throw new GatehouseError(
+        'INTERNAL',
+        `command name "${displayName(def.name)}" must be lower-case dotted words (a-z 0-9 _ -), at most 64 characters`,
+      );
     }
     if (this.defs.has(def.name)) throw new GatehouseError('INTERNAL', `command "${def.name}" is registered twice`);
     this.defs.set(def.name, def as CommandDefinition<unknown>);
@@ -98,7 +112,9 @@ export class CommandRouter implements CommandRegistry {
   }
 
   list(): CommandInfo[] {
-    return [...this.defs.values()].map((d) => ({ name: d.name, description: d.description, roles: d.roles })).sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.defs.values()]
+      .map((d) => ({ name: d.name, description: d.description, roles: d.roles }))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /**
@@ -108,11 +124,15 @@ export class CommandRouter implements CommandRegistry {
   async handleMessage(name: string, payload: Buffer, caller: Caller): Promise<void> {
     try {
       // Our own answers, if a subscription is wide enough to hear them: not commands.
-      if (name.endsWith('/res')) return void this.log.debug({ command: displayName(name) }, 'ignored a command answer delivered as a command');
+      if (name.endsWith('/res'))
+        return void this.log.debug({ command: displayName(name) }, 'ignored a command answer delivered as a command');
       const out = await this.process(name, () => payload, caller);
       await this.settle(name, out, caller, isSafeCommandName(name));
     } catch (err) {
-      this.log.error({ command: displayName(name), err: (err as Error).message }, 'command router failed unexpectedly; the command was dropped');
+      this.log.error(
+        { command: displayName(name), err: (err as Error).message },
+        'command router failed unexpectedly; the command was dropped',
+      );
     }
   }
 
@@ -127,7 +147,10 @@ export class CommandRouter implements CommandRegistry {
       const out = await this.process(name, () => payload, caller);
       return (await this.settle(name, out, caller, false, isSafeCommandName(name))) ? out.reply : undefined;
     } catch (err) {
-      this.log.error({ command: displayName(name), err: (err as Error).message }, 'command router failed unexpectedly; the command was dropped');
+      this.log.error(
+        { command: displayName(name), err: (err as Error).message },
+        'command router failed unexpectedly; the command was dropped',
+      );
       return undefined;
     }
   }
@@ -165,14 +188,19 @@ export class CommandRouter implements CommandRegistry {
 
   private async prepare(name: string, payload: Buffer, caller: Caller, seen: { id: string | null }): Promise<Prepared> {
     if (!isSafeCommandName(name)) {
-      throw new GatehouseError('CMD_UNKNOWN', 'command name is not a safe topic level (1-64 characters, no "/", "+", "#" or control characters)', { reason: 'unsafe-name' });
+      throw new GatehouseError(
+        'CMD_UNKNOWN',
+        'command name is not a safe topic level (1-64 characters, no "/", "+", "#" or control characters)',
+        { reason: 'unsafe-name' },
+      );
     }
     const raw = decodePayload(payload, this.config.maxPayloadBytes);
     seen.id = readId(raw);
     const req = parseRequest(raw);
     const def = this.defs.get(name);
     if (!def) throw new GatehouseError('CMD_UNKNOWN', `no command "${name}"`, { command: name });
-    if (!def.roles.includes(caller.role)) throw new GatehouseError('CMD_FORBIDDEN', `role "${caller.role}" may not run "${name}"`, { role: caller.role });
+    if (!def.roles.includes(caller.role))
+      throw new GatehouseError('CMD_FORBIDDEN', `role "${caller.role}" may not run "${name}"`, { role: caller.role });
 
     const now = this.clock.now();
     const synced = this.clock.state() === 'synced';
@@ -180,13 +208,20 @@ export class CommandRouter implements CommandRegistry {
     if (req.expires !== undefined) {
       expiresAt = Date.parse(req.expires);
       if (expiresAt <= now) {
-        const details: Record<string, unknown> = { expires: req.expires, now: new Date(now).toISOString(), clock: synced ? 'synced' : 'unsynced' };
+        const details: Record<string, unknown> = {
+          expires: req.expires,
+          now: new Date(now).toISOString(),
+          clock: synced ? 'synced' : 'unsynced',
+        };
         if (!synced) details.note = 'the gateway clock is not synchronised; the command expired even by that clock';
         throw new GatehouseError('CMD_EXPIRED', `command expired at ${req.expires}`, details);
       }
     }
     const parsed = await def.args.safeParseAsync(req.args ?? {});
-    if (!parsed.success) throw new GatehouseError('CMD_INVALID', `arguments of "${name}" do not match its schema`, { issues: summariseIssues(parsed.error.issues, ['args']) });
+    if (!parsed.success)
+      throw new GatehouseError('CMD_INVALID', `arguments of "${name}" do not match its schema`, {
+        issues: summariseIssues(parsed.error.issues, ['args']),
+      });
 
     let claim;
     try {
@@ -195,11 +230,15 @@ export class CommandRouter implements CommandRegistry {
       // Without a durable record of the id, replay refusal cannot be promised: fail closed.
       this.log.error({ command: name, id: req.id, err: (err as Error).message }, 'could not record a command id');
       if (isStorageError(err)) {
-        throw new GatehouseError('OUTBOX_DISK_FULL', `the gateway's disk is full or failing (${sqliteCode(err)}): the command id could not be recorded, so the command was not run; send it again once space is freed`);
+        throw new GatehouseError(
+          'OUTBOX_DISK_FULL',
+          `the gateway's disk is full or failing (${sqliteCode(err)}): the command id could not be recorded, so the command was not run; send it again once space is freed`,
+        );
       }
       throw new GatehouseError('INTERNAL', 'the command id could not be recorded, so the command was not run');
     }
-    if (!claim.fresh) throw new GatehouseError('CMD_REPLAYED', `command id "${req.id}" was already received`, { firstSeenAt: claim.firstSeenAt });
+    if (!claim.fresh)
+      throw new GatehouseError('CMD_REPLAYED', `command id "${req.id}" was already received`, { firstSeenAt: claim.firstSeenAt });
 
     let budgetMs = this.config.defaultTtlMs > 0 ? this.config.defaultTtlMs : FALLBACK_BUDGET_MS;
     if (expiresAt !== undefined && synced) budgetMs = Math.min(budgetMs, expiresAt - now);
@@ -251,16 +290,25 @@ export class CommandRouter implements CommandRegistry {
     if (isStorageError(err)) {
       // Not a bug: the change could not be stored. Nothing was applied (the write was one transaction).
       this.log.error({ command: name, id, err: (err as Error).message }, 'command could not store its change: the disk is full or failing');
-      return new GatehouseError('OUTBOX_DISK_FULL', `the gateway's disk is full or failing (${sqliteCode(err)}): "${name}" was not applied; send it again once space is freed`);
+      return new GatehouseError(
+        'OUTBOX_DISK_FULL',
+        `the gateway's disk is full or failing (${sqliteCode(err)}): "${name}" was not applied; send it again once space is freed`,
+      );
     }
     // The platform gets a code; the operator gets the details in the local log.
-    this.log.error({ command: name, id, err: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined }, 'command handler threw');
+    this.log.error(
+      { command: name, id, err: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined },
+      'command handler threw',
+    );
     return new GatehouseError('CMD_FAILED');
   }
 
   private refusalError(err: unknown, name: string): GatehouseError {
     if (err instanceof GatehouseError) return err;
-    this.log.error({ command: displayName(name), err: err instanceof Error ? err.message : String(err) }, 'command validation failed unexpectedly');
+    this.log.error(
+      { command: displayName(name), err: err instanceof Error ? err.message : String(err) },
+      'command validation failed unexpectedly',
+    );
     return new GatehouseError('INTERNAL');
   }
 
@@ -312,14 +360,27 @@ export class CommandRouter implements CommandRegistry {
   }
 
   private recordSummary(s: RefusalSummary): void {
-    this.log.warn({ caller: s.caller, count: s.count, unanswered: s.unanswered, byCode: s.byCode }, 'command flood: refusals counted, not audited one by one');
-    const data = { caller: { via: s.caller.via, role: s.caller.role, principal: s.caller.principal }, count: s.count, unanswered: s.unanswered, byCode: s.byCode, from: s.from, to: s.to };
-    attempt(() => this.outbox.record({ class: 'system', type: 'command.refusals_suppressed', source: { device: 'gateway' }, data })).catch((err: unknown) => this.recordFailed(err, '(summary)'));
+    this.log.warn(
+      { caller: s.caller, count: s.count, unanswered: s.unanswered, byCode: s.byCode },
+      'command flood: refusals counted, not audited one by one',
+    );
+    const data = {
+      caller: { via: s.caller.via, role: s.caller.role, principal: s.caller.principal },
+      count: s.count,
+      unanswered: s.unanswered,
+      byCode: s.byCode,
+      from: s.from,
+      to: s.to,
+    };
+    attempt(() => this.outbox.record({ class: 'system', type: 'command.refusals_suppressed', source: { device: 'gateway' }, data })).catch(
+      (err: unknown) => this.recordFailed(err, '(summary)'),
+    );
   }
 
   private recordFailed(err: unknown, command: string): void {
     // At shutdown the outbox closes first; late answers are expected to go nowhere.
-    if (err instanceof GatehouseError && err.code === 'OUTBOX_CLOSED') return void this.log.debug({ command }, 'outbox closed; command answer or audit dropped');
+    if (err instanceof GatehouseError && err.code === 'OUTBOX_CLOSED')
+      return void this.log.debug({ command }, 'outbox closed; command answer or audit dropped');
     this.log.error({ command, err: (err as Error).message }, 'could not record a command answer or audit event');
   }
 

@@ -65,13 +65,17 @@ export async function verifyPassword(password: string, stored: string): Promise<
 
 export function checkPassword(password: unknown): string {
   if (typeof password !== 'string' || [...password].length < MIN_PASSWORD_LENGTH) throw new GatehouseError('CONSOLE_PASSWORD_WEAK');
-  if (password.length > MAX_PASSWORD_LENGTH) throw new GatehouseError('CONSOLE_REQUEST_INVALID', `passwords are at most ${MAX_PASSWORD_LENGTH} characters`);
+  if (password.length > MAX_PASSWORD_LENGTH)
+    throw new GatehouseError('CONSOLE_REQUEST_INVALID', `passwords are at most ${MAX_PASSWORD_LENGTH} characters`);
   return password;
 }
 
 export function checkUsername(username: unknown): string {
   if (typeof username !== 'string' || !USERNAME.test(username)) {
-    throw new GatehouseError('CONSOLE_REQUEST_INVALID', 'a username is 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
+    throw new GatehouseError(
+      'CONSOLE_REQUEST_INVALID',
+      'a username is 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+    );
   }
   return username.toLowerCase();
 }
@@ -91,14 +95,21 @@ export class Accounts {
   /** Compared against for unknown users, so they cost the same scrypt as a wrong password. */
   private dummyHash: Promise<string> | undefined;
 
-  constructor(readonly db: StoreScope, private readonly now: () => number) {}
+  constructor(
+    readonly db: StoreScope,
+    private readonly now: () => number,
+  ) {}
 
   async add(username: string, role: ConsoleRole, password: string): Promise<ConsoleUser> {
     const name = checkUsername(username);
     checkRole(role);
     const hash = await hashPassword(checkPassword(password));
     const createdAt = this.now();
-    const r = this.db.prepare('INSERT INTO console_users (username, role, password_hash, disabled, created_at) VALUES (?, ?, ?, 0, ?) ON CONFLICT(username) DO NOTHING').run(name, role, hash, createdAt);
+    const r = this.db
+      .prepare(
+        'INSERT INTO console_users (username, role, password_hash, disabled, created_at) VALUES (?, ?, ?, 0, ?) ON CONFLICT(username) DO NOTHING',
+      )
+      .run(name, role, hash, createdAt);
     if (r.changes === 0) throw new GatehouseError('CONSOLE_USER_EXISTS', undefined, { username: name });
     return { username: name, role, disabled: false, createdAt };
   }
@@ -121,8 +132,7 @@ export class Accounts {
     const name = username.toLowerCase();
     const r = this.db.transaction(() => {
       const target = this.db.prepare('SELECT role, disabled FROM console_users WHERE username = ?').get(name) as
-        | Pick<UserRow, 'role' | 'disabled'>
-        | undefined;
+        Pick<UserRow, 'role' | 'disabled'> | undefined;
       if (target?.role === 'admin' && !target.disabled) {
         const count = this.db.prepare("SELECT COUNT(*) AS n FROM console_users WHERE role = 'admin' AND disabled = 0");
         const admins = (count.get() as { n: number }).n;
@@ -157,9 +167,10 @@ export class Accounts {
    * the user exists or is disabled.
    */
   async check(username: string, password: string): Promise<LoginCheck> {
-    const row = typeof username === 'string' && USERNAME.test(username)
-      ? (this.db.prepare('SELECT * FROM console_users WHERE username = ?').get(username.toLowerCase()) as UserRow | undefined)
-      : undefined;
+    const row =
+      typeof username === 'string' && USERNAME.test(username)
+        ? (this.db.prepare('SELECT * FROM console_users WHERE username = ?').get(username.toLowerCase()) as UserRow | undefined)
+        : undefined;
     this.dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
     const ok = await verifyPassword(password, row?.password_hash ?? (await this.dummyHash));
     if (!row) return { ok: false, reason: 'unknown-user' };
@@ -191,10 +202,15 @@ export class Accounts {
     const hash = await hashPassword(pass);
     const createdAt = this.now();
     const ok = this.db.transaction(() => {
-      const row = this.db.prepare('SELECT expires_at FROM console_setup WHERE token_hash = ?').get(sha256(token)) as { expires_at: number } | undefined;
+      const row = this.db.prepare('SELECT expires_at FROM console_setup WHERE token_hash = ?').get(sha256(token)) as
+        { expires_at: number } | undefined;
       if (!row || row.expires_at <= createdAt || this.hasAdmin()) return false;
       this.db.prepare('DELETE FROM console_setup').run();
-      const r = this.db.prepare('INSERT INTO console_users (username, role, password_hash, disabled, created_at) VALUES (?, ?, ?, 0, ?) ON CONFLICT(username) DO NOTHING').run(name, 'admin', hash, createdAt);
+      const r = this.db
+        .prepare(
+          'INSERT INTO console_users (username, role, password_hash, disabled, created_at) VALUES (?, ?, ?, 0, ?) ON CONFLICT(username) DO NOTHING',
+        )
+        .run(name, 'admin', hash, createdAt);
       if (r.changes === 0) throw new GatehouseError('CONSOLE_USER_EXISTS', undefined, { username: name });
       return true;
     })();

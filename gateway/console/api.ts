@@ -62,19 +62,43 @@ export class ConsoleApi {
 
   constructor(private readonly o: ConsoleApiOptions) {
     this.routes = [
-      { method: 'GET', pattern: /^\/api\/session$/, handler: (_q, res, s) => sendJson(res, 200, { user: s.username, role: s.role, csrf: s.csrf }) },
+      {
+        method: 'GET',
+        pattern: /^\/api\/session$/,
+        handler: (_q, res, s) => sendJson(res, 200, { user: s.username, role: s.role, csrf: s.csrf }),
+      },
       { method: 'POST', pattern: /^\/api\/logout$/, handler: (_q, res, s) => this.logout(res, s) },
       { method: 'POST', pattern: /^\/api\/commands\/([^/]{1,64})$/, handler: (req, res, s, p) => this.command(req, res, s, p[0]!) },
       { method: 'GET', pattern: /^\/api\/status$/, roles: STAFF, handler: (_q, res) => sendJson(res, 200, this.o.status()) },
       { method: 'GET', pattern: /^\/api\/states$/, handler: (_q, res) => this.states(res) },
       { method: 'GET', pattern: /^\/api\/families$/, handler: (_q, res) => sendJson(res, 200, this.o.catalogue) },
-      { method: 'GET', pattern: /^\/api\/alarms$/, handler: (_q, res, _s, _p, q) => sendJson(res, 200, { alarms: this.o.alarms.list({ includeClosed: q.get('closed') === '1', limit: 500 }).map(alarmView) }) },
+      {
+        method: 'GET',
+        pattern: /^\/api\/alarms$/,
+        handler: (_q, res, _s, _p, q) =>
+          sendJson(res, 200, { alarms: this.o.alarms.list({ includeClosed: q.get('closed') === '1', limit: 500 }).map(alarmView) }),
+      },
       { method: 'GET', pattern: /^\/api\/events$/, handler: (_q, res, _s, _p, q) => this.events(res, q) },
       { method: 'GET', pattern: /^\/api\/media\/([0-9A-Za-z]{26})$/, handler: (_q, res, _s, p) => this.mediaFile(res, p[0]!) },
-      { method: 'GET', pattern: /^\/api\/users$/, roles: ADMIN, handler: (_q, res) => sendJson(res, 200, { users: this.o.accounts.list() }) },
+      {
+        method: 'GET',
+        pattern: /^\/api\/users$/,
+        roles: ADMIN,
+        handler: (_q, res) => sendJson(res, 200, { users: this.o.accounts.list() }),
+      },
       { method: 'POST', pattern: /^\/api\/users$/, roles: ADMIN, handler: (req, res, s) => this.addUser(req, res, s) },
-      { method: 'POST', pattern: /^\/api\/users\/([^/]{1,64})\/disable$/, roles: ADMIN, handler: (_q, res, s, p) => this.disableUser(res, s, p[0]!) },
-      { method: 'POST', pattern: /^\/api\/users\/([^/]{1,64})\/password$/, roles: ADMIN, handler: (req, res, s, p) => this.password(req, res, s, p[0]!) },
+      {
+        method: 'POST',
+        pattern: /^\/api\/users\/([^/]{1,64})\/disable$/,
+        roles: ADMIN,
+        handler: (_q, res, s, p) => this.disableUser(res, s, p[0]!),
+      },
+      {
+        method: 'POST',
+        pattern: /^\/api\/users\/([^/]{1,64})\/password$/,
+        roles: ADMIN,
+        handler: (req, res, s, p) => this.password(req, res, s, p[0]!),
+      },
     ];
   }
 
@@ -100,10 +124,12 @@ export class ConsoleApi {
           allowedMethods = true;
           continue;
         }
-        if (r.roles && !r.roles.includes(session.role)) throw new GatehouseError('CONSOLE_FORBIDDEN', `role "${session.role}" may not use ${r.method} ${path}`);
+        if (r.roles && !r.roles.includes(session.role))
+          throw new GatehouseError('CONSOLE_FORBIDDEN', `role "${session.role}" may not use ${r.method} ${path}`);
         return await r.handler(req, res, session, m.slice(1).map(decodeParam), url.searchParams);
       }
-      if (allowedMethods) return sendJson(res, 405, { ok: false, error: { code: 'CONSOLE_REQUEST_INVALID', message: 'method not allowed' } });
+      if (allowedMethods)
+        return sendJson(res, 405, { ok: false, error: { code: 'CONSOLE_REQUEST_INVALID', message: 'method not allowed' } });
       throw new GatehouseError('CONSOLE_NOT_FOUND');
     } catch (err) {
       const e = toGatehouseError(err);
@@ -117,7 +143,8 @@ export class ConsoleApi {
     const header = req.headers['x-csrf-token'];
     const given = Buffer.from(typeof header === 'string' ? header : '');
     const expected = Buffer.from(s.csrf);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected) || !sameOrigin(req, this.o.tls)) throw new GatehouseError('CONSOLE_CSRF');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected) || !sameOrigin(req, this.o.tls))
+      throw new GatehouseError('CONSOLE_CSRF');
   }
 
   private cookie(value: string, maxAge: number): string {
@@ -165,7 +192,12 @@ export class ConsoleApi {
     verdict.ticket.succeed();
     const { id, session } = this.o.sessions.create(check.user.username);
     this.audit('console.login', { user: check.user.username, ok: true, address });
-    sendJson(res, 200, { user: session.username, role: session.role, csrf: session.csrf }, { 'Set-Cookie': this.cookie(id, this.o.sessions.cookieMaxAgeS) });
+    sendJson(
+      res,
+      200,
+      { user: session.username, role: session.role, csrf: session.csrf },
+      { 'Set-Cookie': this.cookie(id, this.o.sessions.cookieMaxAgeS) },
+    );
   }
 
   /** The coded answer of a throttled attempt, with Retry-After in whole seconds. */
@@ -233,8 +265,13 @@ export class ConsoleApi {
   private async command(req: IncomingMessage, res: ServerResponse, s: Session, name: string): Promise<void> {
     const body = await readJson(req);
     const args = body.args ?? {};
-    if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new GatehouseError('CONSOLE_REQUEST_INVALID', '"args" must be an object');
-    const reply = await this.o.router.execute(name, { id: `console-${randomUUID()}`, args }, { via: 'console', role: s.role, principal: s.username });
+    if (typeof args !== 'object' || args === null || Array.isArray(args))
+      throw new GatehouseError('CONSOLE_REQUEST_INVALID', '"args" must be an object');
+    const reply = await this.o.router.execute(
+      name,
+      { id: `console-${randomUUID()}`, args },
+      { via: 'console', role: s.role, principal: s.username },
+    );
     sendJson(res, reply.ok ? 200 : statusOf(reply.error.code), reply);
   }
 
@@ -251,7 +288,8 @@ export class ConsoleApi {
 
   private events(res: ServerResponse, q: URLSearchParams): void {
     const cls = q.get('class') ?? undefined;
-    if (cls !== undefined && !isEventClass(cls)) throw new GatehouseError('CONSOLE_REQUEST_INVALID', 'class must be alarm, access, charging, device or system');
+    if (cls !== undefined && !isEventClass(cls))
+      throw new GatehouseError('CONSOLE_REQUEST_INVALID', 'class must be alarm, access, charging, device or system');
     const limit = Math.min(1000, Math.max(1, Number(q.get('limit') ?? 100) || 100));
     sendJson(res, 200, { events: this.o.ring.recent(cls, limit) });
   }
@@ -285,9 +323,11 @@ export class ConsoleApi {
   }
 
   private audit<T extends 'console.login' | 'console.user'>(type: T, data: EventDataMap[T]): void {
-    this.o.outbox.record(withUncheckedData({ class: 'system', type, source: { device: 'gateway', point: 'console' }, data })).catch((err: unknown) => {
-      this.o.log.error({ type, err: (err as Error).message }, 'could not record a console audit event');
-    });
+    this.o.outbox
+      .record(withUncheckedData({ class: 'system', type, source: { device: 'gateway', point: 'console' }, data }))
+      .catch((err: unknown) => {
+        this.o.log.error({ type, err: (err as Error).message }, 'could not record a console audit event');
+      });
   }
 }
 

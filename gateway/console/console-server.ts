@@ -110,7 +110,10 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
   const log = opts.logs.child('console');
   const now = () => opts.clock.now();
   const accounts = new Accounts(opts.outbox.scope('console'), now);
-  const sessions = new Sessions(opts.outbox.scope('console'), now, { idleMs: cfg.sessionIdleMin * 60_000, maxMs: cfg.sessionMaxHours * 3600_000 });
+  const sessions = new Sessions(opts.outbox.scope('console'), now, {
+    idleMs: cfg.sessionIdleMin * 60_000,
+    maxMs: cfg.sessionMaxHours * 3600_000,
+  });
   const limiter = new LoginLimiter(now, {
     maxFailures: cfg.loginMaxFailures,
     lockoutMs: cfg.loginLockoutMin * 60_000,
@@ -165,7 +168,8 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
 
   /** The one vendor file the pages use (JSMpeg for the video wall), from node_modules: the public dir has no build step. */
   const serveVendor = (req: IncomingMessage, res: ServerResponse): void => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { ok: false, error: { code: 'CONSOLE_REQUEST_INVALID', message: 'method not allowed' } });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return sendJson(res, 405, { ok: false, error: { code: 'CONSOLE_REQUEST_INVALID', message: 'method not allowed' } });
     let file: string;
     try {
       file = jsmpegFile();
@@ -174,18 +178,27 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
     }
     res.writeHead(200, { 'Content-Type': TYPES['.js']!, 'Content-Length': statSync(file).size, 'Cache-Control': 'max-age=86400' });
     if (req.method === 'HEAD') return void res.end();
-    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+    createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
   };
 
   const serveStatic = (req: IncomingMessage, res: ServerResponse, pathname: string): void => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { ok: false, error: { code: 'CONSOLE_REQUEST_INVALID', message: 'method not allowed' } });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return sendJson(res, 405, { ok: false, error: { code: 'CONSOLE_REQUEST_INVALID', message: 'method not allowed' } });
     const found = staticFile(publicDir, pathname);
     // Judged on the resolved file, so no spelling of the path (%-escapes, //) reaches another family's page.
     const file = found && dirname(found) === viewsDir && !viewModules.has(basename(found)) ? undefined : found;
     if (!file) return sendJson(res, 404, { ok: false, error: { code: 'CONSOLE_NOT_FOUND', message: 'not found' } });
-    res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Content-Length': statSync(file).size, 'Cache-Control': 'no-cache' });
+    res.writeHead(200, {
+      'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'Content-Length': statSync(file).size,
+      'Cache-Control': 'no-cache',
+    });
     if (req.method === 'HEAD') return void res.end();
-    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+    createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
   };
 
   const refuse = (socket: Duplex, status: 401 | 403 | 404, text: string): void => {
@@ -231,9 +244,16 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
         return { url: '', port: 0 };
       }
       if (tlsOn) {
-        const tls = loadTls({ certFile: cfg.tls.certFile, keyFile: cfg.tls.keyFile, dataDir: opts.dataDir, host: cfg.host, openssl: opts.openssl });
+        const tls = loadTls({
+          certFile: cfg.tls.certFile,
+          keyFile: cfg.tls.keyFile,
+          dataDir: opts.dataDir,
+          host: cfg.host,
+          openssl: opts.openssl,
+        });
         if (tls.repaired) log.warn({ problem: tls.repaired }, 'damaged console certificate or key repaired; check the SD card');
-        if (tls.generated) log.info({ file: tls.certFile }, 'self-signed console certificate generated; browsers will ask to trust it once');
+        if (tls.generated)
+          log.info({ file: tls.certFile }, 'self-signed console certificate generated; browsers will ask to trust it once');
         server = createHttpsServer(tlsServerOptions(tls), onRequest);
       } else {
         server = createHttpServer(onRequest);
@@ -280,7 +300,10 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
           await this.stop();
           throw err;
         }
-        log.error({ err: (err as Error).message }, 'no console administrator, and the setup link cannot be stored on a full disk: free space, or run gatehouse user add');
+        log.error(
+          { err: (err as Error).message },
+          'no console administrator, and the setup link cannot be stored on a full disk: free space, or run gatehouse user add',
+        );
       }
       return { url, port };
     },
@@ -306,7 +329,8 @@ export function staticFile(publicDir: string, pathname: string): string | undefi
   } catch {
     return undefined;
   }
-  if (rel.includes('\0') || rel.includes('\\') || rel.split('/').some((seg) => seg === '..' || seg.startsWith('.') && seg.length > 0)) return undefined;
+  if (rel.includes('\0') || rel.includes('\\') || rel.split('/').some((seg) => seg === '..' || (seg.startsWith('.') && seg.length > 0)))
+    return undefined;
   if (rel === '/' || rel === '') rel = '/index.html';
   const file = resolve(publicDir, `.${rel}`);
   if (!file.startsWith(publicDir + sep)) return undefined;

@@ -29,7 +29,9 @@ export const ConsoleUserData = z
     action: z.enum(['created', 'disabled', 'password']),
     user: z.string().min(1).max(64),
     role: z.enum(['guard', 'installer', 'admin']).optional(),
-    by: z.string().meta({ description: 'The administrator who did it, `setup` for the one-time setup token, or `cli` for `gatehouse user` on the box.' }),
+    by: z.string().meta({
+      description: 'The administrator who did it, `setup` for the one-time setup token, or `cli` for `gatehouse user` on the box.',
+    }),
   })
   .meta({ id: 'ConsoleUserData' });
 
@@ -48,7 +50,7 @@ export const CONSOLE_EVENTS = eventList([
     class: 'system',
     data: ConsoleUserData,
     description:
-      'An administrator (or the one-time setup token, `by: setup`) created a console user, disabled one or changed a password. `gatehouse user` on the box goes through the running daemon\'s control socket and is recorded here with `by: cli`; run while the daemon is stopped it writes the database directly and no event is recorded (the CLI says so).',
+      "An administrator (or the one-time setup token, `by: setup`) created a console user, disabled one or changed a password. `gatehouse user` on the box goes through the running daemon's control socket and is recorded here with `by: cli`; run while the daemon is stopped it writes the database directly and no event is recorded (the CLI says so).",
     title: 'A console account changed through the console or `gatehouse user`',
     examples: EXAMPLES['console.user'],
   },

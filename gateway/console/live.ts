@@ -64,7 +64,10 @@ export interface LiveFeedOptions {
   outbox: Pick<Outbox, 'on' | 'off' | 'eventClasses'>;
   alarms?: Pick<AlarmManager, 'on' | 'off'>;
   /** The linkage engine (its `notify` event), if the console should show notify actions. */
-  linkage?: { on(e: 'notify', fn: (a: Alarm, info: { rule: number }) => void): unknown; off(e: 'notify', fn: (a: Alarm, info: { rule: number }) => void): unknown };
+  linkage?: {
+    on(e: 'notify', fn: (a: Alarm, info: { rule: number }) => void): unknown;
+    off(e: 'notify', fn: (a: Alarm, info: { rule: number }) => void): unknown;
+  };
   timers: Timers;
   log: Logger;
   maxBufferedBytes?: number;
@@ -105,7 +108,10 @@ export class LiveFeed {
     };
     this.opts.outbox.on('recorded', onRecorded);
     this.opts.outbox.on('state', onState);
-    this.unsubscribe.push(() => this.opts.outbox.off('recorded', onRecorded), () => this.opts.outbox.off('state', onState));
+    this.unsubscribe.push(
+      () => this.opts.outbox.off('recorded', onRecorded),
+      () => this.opts.outbox.off('state', onState),
+    );
     const alarms = this.opts.alarms;
     if (alarms) {
       for (const event of ALARM_EVENTS) {

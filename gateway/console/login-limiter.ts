@@ -27,8 +27,7 @@ export interface LoginLimits {
 }
 
 export type LoginVerdict =
-  | { ok: true; ticket: LoginTicket }
-  | { ok: false; reason: 'address-throttled' | 'account-delayed'; retryAfterMs: number };
+  { ok: true; ticket: LoginTicket } | { ok: false; reason: 'address-throttled' | 'account-delayed'; retryAfterMs: number };
 
 /** One admitted attempt: exactly one of succeed() or fail() settles it. */
 export interface LoginTicket {
@@ -63,7 +62,10 @@ export class LoginLimiter {
   private readonly freeFailures: number;
   private readonly baseDelayMs: number;
 
-  constructor(private readonly now: () => number, private readonly limits: LoginLimits) {
+  constructor(
+    private readonly now: () => number,
+    private readonly limits: LoginLimits,
+  ) {
     this.maxKeys = limits.maxKeys ?? 10_000;
     this.freeFailures = limits.accountFreeFailures ?? 3;
     this.baseDelayMs = limits.accountDelayBaseMs ?? 1000;
@@ -163,7 +165,10 @@ export class HashGate {
   /** Highest number of hashes seen running at once (tests, the status page). */
   peak = 0;
 
-  constructor(private readonly maxConcurrent: number, private readonly maxQueued: number) {}
+  constructor(
+    private readonly maxConcurrent: number,
+    private readonly maxQueued: number,
+  ) {}
 
   /** Runs `fn` in its turn; returns undefined, without running it, when the queue is full. */
   async run<T>(fn: () => Promise<T>): Promise<{ value: T } | undefined> {

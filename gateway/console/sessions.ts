@@ -38,14 +38,20 @@ interface Row {
 }
 
 export class Sessions {
-  constructor(private readonly db: StoreScope, private readonly now: () => number, private readonly limits: SessionLimits) {}
+  constructor(
+    private readonly db: StoreScope,
+    private readonly now: () => number,
+    private readonly limits: SessionLimits,
+  ) {}
 
   create(username: string): { id: string; session: Session } {
     const id = randomBytes(32).toString('base64url');
     const csrf = randomBytes(32).toString('base64url');
     const now = this.now();
     const idHash = sha256(id);
-    this.db.prepare('INSERT INTO console_sessions (id_hash, username, created_at, last_seen, csrf) VALUES (?, ?, ?, ?, ?)').run(idHash, username, now, now, csrf);
+    this.db
+      .prepare('INSERT INTO console_sessions (id_hash, username, created_at, last_seen, csrf) VALUES (?, ?, ?, ?, ?)')
+      .run(idHash, username, now, now, csrf);
     const role = (this.db.prepare('SELECT role FROM console_users WHERE username = ?').get(username) as { role: ConsoleRole }).role;
     return { id, session: { idHash, username, role, csrf, createdAt: now, lastSeen: now } };
   }
@@ -55,7 +61,9 @@ export class Sessions {
     if (!id || id.length > 100) return undefined;
     const idHash = sha256(id);
     const row = this.db
-      .prepare('SELECT s.id_hash, s.username, u.role, s.csrf, s.created_at, s.last_seen FROM console_sessions s JOIN console_users u ON u.username = s.username WHERE s.id_hash = ? AND u.disabled = 0')
+      .prepare(
+        'SELECT s.id_hash, s.username, u.role, s.csrf, s.created_at, s.last_seen FROM console_sessions s JOIN console_users u ON u.username = s.username WHERE s.id_hash = ? AND u.disabled = 0',
+      )
       .get(idHash) as Row | undefined;
     if (!row) return undefined;
     const now = this.now();
@@ -78,7 +86,9 @@ export class Sessions {
   /** Drops expired rows (sessions nobody logs out of would otherwise pile up). */
   sweep(): number {
     const now = this.now();
-    return this.db.prepare('DELETE FROM console_sessions WHERE last_seen <= ? OR created_at <= ?').run(now - this.limits.idleMs, now - this.limits.maxMs).changes;
+    return this.db
+      .prepare('DELETE FROM console_sessions WHERE last_seen <= ? OR created_at <= ?')
+      .run(now - this.limits.idleMs, now - this.limits.maxMs).changes;
   }
 
   /** Seconds a cookie may live: never longer than the absolute session limit. */

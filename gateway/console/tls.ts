@@ -51,11 +51,14 @@ export const SELF_SIGNED_KEY = 'console-key.pem';
 
 export function loadTls(opts: { certFile?: string; keyFile?: string; dataDir: string; host: string; openssl?: string }): TlsMaterial {
   if (opts.certFile || opts.keyFile) {
-    if (!opts.certFile || !opts.keyFile) throw new GatehouseError('CONFIG_INVALID', 'console.tls needs both certFile and keyFile (or neither, for a self-signed certificate)');
+    if (!opts.certFile || !opts.keyFile)
+      throw new GatehouseError('CONFIG_INVALID', 'console.tls needs both certFile and keyFile (or neither, for a self-signed certificate)');
     try {
       return { cert: readFileSync(opts.certFile), key: readFileSync(opts.keyFile), generated: false, certFile: opts.certFile };
     } catch (err) {
-      throw new GatehouseError('CONFIG_UNREADABLE', `console TLS files cannot be read: ${(err as Error).message}`, undefined, { cause: err });
+      throw new GatehouseError('CONFIG_UNREADABLE', `console TLS files cannot be read: ${(err as Error).message}`, undefined, {
+        cause: err,
+      });
     }
   }
   const certFile = join(opts.dataDir, SELF_SIGNED_CERT);
@@ -63,7 +66,10 @@ export function loadTls(opts: { certFile?: string; keyFile?: string; dataDir: st
   const cert = readKeyFile(certFile, parseCert);
   const key = readKeyFile(keyFile, parseKey);
   if (cert?.ok && key?.ok) {
-    const repaired = [cert, key].filter((r) => r.recovered).map((r) => (r.recovered ? r.problem : '')).join('; ');
+    const repaired = [cert, key]
+      .filter((r) => r.recovered)
+      .map((r) => (r.recovered ? r.problem : ''))
+      .join('; ');
     return { cert: cert.value, key: key.value, generated: false, certFile, ...(repaired ? { repaired } : {}) };
   }
   const problems = [cert, key].flatMap((r) => (r && !r.ok ? [r.problem] : []));
@@ -85,7 +91,25 @@ function generate(certFile: string, keyFile: string, host: string, openssl: stri
   const tmpKey = `${keyFile}.openssl-tmp`;
   const r = spawnSync(
     openssl,
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '825', '-subj', '/CN=gatehouse', '-addext', `subjectAltName=${subjectAltName(host)}`, '-keyout', tmpKey, '-out', tmpCert],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '825',
+      '-subj',
+      '/CN=gatehouse',
+      '-addext',
+      `subjectAltName=${subjectAltName(host)}`,
+      '-keyout',
+      tmpKey,
+      '-out',
+      tmpCert,
+    ],
     { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const missing = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
@@ -93,7 +117,10 @@ function generate(certFile: string, keyFile: string, host: string, openssl: stri
   if (r.status !== 0) {
     rmSync(tmpCert, { force: true });
     rmSync(tmpKey, { force: true });
-    throw new GatehouseError('INTERNAL', `openssl could not create the console certificate: ${(r.stderr || r.error?.message || '').trim().slice(0, 500)}`);
+    throw new GatehouseError(
+      'INTERNAL',
+      `openssl could not create the console certificate: ${(r.stderr || r.error?.message || '').trim().slice(0, 500)}`,
+    );
   }
   try {
     // openssl wrote without fsync: copy both durably (key first, so a cert never outlives its key).

@@ -36,7 +36,10 @@ export interface UserCliIo {
   stderr: NodeJS.WritableStream;
 }
 
-export async function runUserCli(argv: string[], io: UserCliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function runUserCli(
+  argv: string[],
+  io: UserCliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   const [sub, ...rest] = argv;
   let args;
   try {
@@ -200,7 +203,9 @@ function report(sub: string, username: string | undefined, result: unknown, io: 
   switch (sub) {
     case 'list':
       for (const u of result as ConsoleUser[]) {
-        io.stdout.write(`${u.username.padEnd(24)} ${u.role.padEnd(10)} ${u.disabled ? 'disabled' : 'enabled '} created ${new Date(u.createdAt).toISOString()}\n`);
+        io.stdout.write(
+          `${u.username.padEnd(24)} ${u.role.padEnd(10)} ${u.disabled ? 'disabled' : 'enabled '} created ${new Date(u.createdAt).toISOString()}\n`,
+        );
       }
       return;
     case 'disable':

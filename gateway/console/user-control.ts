@@ -14,7 +14,11 @@ import type { EventDataMap } from '../core/events.js';
 /** The `by` of a console.user event for a change made with `gatehouse user` through the daemon. */
 export const CLI_PRINCIPAL = 'cli';
 
-export function userControlHandlers(o: { outbox: Pick<Outbox, 'scope' | 'record'>; now: () => number; log: Logger }): Record<string, ControlHandler> {
+export function userControlHandlers(o: {
+  outbox: Pick<Outbox, 'scope' | 'record'>;
+  now: () => number;
+  log: Logger;
+}): Record<string, ControlHandler> {
   const accounts = new Accounts(o.outbox.scope('console'), o.now);
   // Awaited: the CLI says "created" only once the audit event is committed too. The change is
   // committed first (scrypt runs outside any transaction); if its event cannot be, the answer

@@ -36,9 +36,7 @@ export class ControlServer {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
 
-  constructor(
-    private readonly o: { dataDir: string; handlers: Record<string, ControlHandler>; log: Logger; idleMs?: number },
-  ) {}
+  constructor(private readonly o: { dataDir: string; handlers: Record<string, ControlHandler>; log: Logger; idleMs?: number }) {}
 
   get path(): string {
     return controlSocketPath(this.o.dataDir);
@@ -86,7 +84,8 @@ export class ControlServer {
       });
       probe.once('error', () => resolve(false));
     });
-    if (alive) throw new GatehouseError('DATA_DIR_UNUSABLE', `another gatehouse answers on ${this.path}: two daemons on one data directory`);
+    if (alive)
+      throw new GatehouseError('DATA_DIR_UNUSABLE', `another gatehouse answers on ${this.path}: two daemons on one data directory`);
     unlinkSync(this.path);
   }
 
@@ -104,7 +103,10 @@ export class ControlServer {
       if (nl < 0 && buf.length <= MAX_REQUEST_BYTES) return;
       answered = true;
       if (nl < 0 || nl > MAX_REQUEST_BYTES) {
-        this.answer(socket, { ok: false, error: { code: 'CONSOLE_REQUEST_INVALID', message: `control requests are at most ${MAX_REQUEST_BYTES} bytes` } });
+        this.answer(socket, {
+          ok: false,
+          error: { code: 'CONSOLE_REQUEST_INVALID', message: `control requests are at most ${MAX_REQUEST_BYTES} bytes` },
+        });
         return;
       }
       void this.handle(buf.subarray(0, nl).toString('utf8')).then((a) => this.answer(socket, a));
@@ -125,7 +127,8 @@ export class ControlServer {
     const op = (req as { op?: unknown } | null)?.op;
     if (op === 'ping') return { ok: true, result: 'pong' };
     const handler = typeof op === 'string' && Object.hasOwn(this.o.handlers, op) ? this.o.handlers[op] : undefined;
-    if (!handler) return { ok: false, error: { code: 'CONSOLE_REQUEST_INVALID', message: `unknown control operation ${JSON.stringify(op)}` } };
+    if (!handler)
+      return { ok: false, error: { code: 'CONSOLE_REQUEST_INVALID', message: `unknown control operation ${JSON.stringify(op)}` } };
     try {
       return { ok: true, result: (await handler(req as ControlRequest)) ?? null };
     } catch (err) {
@@ -151,7 +154,9 @@ export function controlRequest(dataDir: string, req: ControlRequest, timeoutMs =
     const socket = connect(controlSocketPath(dataDir));
     const chunks: Buffer[] = [];
     let connected = false;
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`the daemon did not answer on ${controlSocketPath(dataDir)} within ${timeoutMs / 1000} s`)));
+    socket.setTimeout(timeoutMs, () =>
+      socket.destroy(new Error(`the daemon did not answer on ${controlSocketPath(dataDir)} within ${timeoutMs / 1000} s`)),
+    );
     socket.once('connect', () => {
       connected = true;
       socket.end(`${JSON.stringify(req)}\n`);

@@ -78,20 +78,36 @@ export class ManualClock implements Clock, Timers {
     this.wall = startWall;
     this.syncState = state;
   }
-  now(): number { return this.wall; }
-  monotonic(): number { return this.mono; }
-  state(): ClockState { return this.syncState; }
-  setState(s: ClockState): void { this.syncState = s; }
+  now(): number {
+    return this.wall;
+  }
+  monotonic(): number {
+    return this.mono;
+  }
+  state(): ClockState {
+    return this.syncState;
+  }
+  setState(s: ClockState): void {
+    this.syncState = s;
+  }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = this.nextId++;
     this.timers.push({ at: this.mono + ms, fn, id });
-    return { cancel: () => { this.timers = this.timers.filter((t) => t.id !== id); } };
+    return {
+      cancel: () => {
+        this.timers = this.timers.filter((t) => t.id !== id);
+      },
+    };
   }
   setInterval(fn: () => void, ms: number): TimerHandle {
     const id = this.nextId++;
     this.timers.push({ at: this.mono + ms, fn, every: ms, id });
-    return { cancel: () => { this.timers = this.timers.filter((t) => t.id !== id); } };
+    return {
+      cancel: () => {
+        this.timers = this.timers.filter((t) => t.id !== id);
+      },
+    };
   }
   /** Moves time forward, firing due timers in order. */
   advance(ms: number): void {

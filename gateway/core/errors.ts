@@ -13,7 +13,8 @@ export const ErrorCodes = {
   OUTBOX_FULL: 'Outbox disk cap reached and nothing left that may be evicted',
   OUTBOX_DISK_FULL: 'The disk holding the outbox is full',
   OUTBOX_CLOSED: 'The outbox is closed',
-  STORE_SCHEMA_NEWER: 'outbox.db was written by a newer Gatehouse than this one; upgrade Gatehouse or restore a backup of the data directory',
+  STORE_SCHEMA_NEWER:
+    'outbox.db was written by a newer Gatehouse than this one; upgrade Gatehouse or restore a backup of the data directory',
   STORE_MIGRATION_FAILED: 'A store migration failed; outbox.db was left as it was',
   DATA_DIR_UNUSABLE: 'The data directory or a file in it cannot be written by the user the daemon runs as',
   CMD_MALFORMED: 'Command payload is not valid JSON or not an object',
@@ -31,7 +32,8 @@ export const ErrorCodes = {
   DEVICE_PROTOCOL: 'The device sent data that does not follow its protocol',
   DEVICE_AUTH_FAILED: 'The device refused the configured credentials (wrong user or password, or its clock too far off)',
   DEVICE_UNSUPPORTED: 'The device does not offer what the request needs (the service or capability is named in the message)',
-  DEVICE_RESPONSE_REFUSED: 'The device sent a response the gateway refuses to read (too large, a DTD or entity declaration, or a foreign namespace)',
+  DEVICE_RESPONSE_REFUSED:
+    'The device sent a response the gateway refuses to read (too large, a DTD or entity declaration, or a foreign namespace)',
   ACCESS_VERSION_MISMATCH: 'The credential delta does not start at the stored version; send a snapshot',
   ACCESS_DUPLICATE_CREDENTIAL: 'Two credentials would share a card or a PIN-only PIN',
   ALARM_UNKNOWN: 'No open or recent alarm with this id',
@@ -56,7 +58,8 @@ export const ErrorCodes = {
   CONSOLE_PASSWORD_WEAK: 'The password is too short (at least 12 characters)',
   CONSOLE_REQUEST_INVALID: 'The request is malformed (not JSON, too large, or missing fields)',
   CONSOLE_NOT_FOUND: 'No such console page or API',
-  CONSOLE_OPENSSL_MISSING: 'openssl is not installed: the console cannot generate its self-signed certificate (install openssl, or set console.tls certFile and keyFile)',
+  CONSOLE_OPENSSL_MISSING:
+    'openssl is not installed: the console cannot generate its self-signed certificate (install openssl, or set console.tls certFile and keyFile)',
   INTERNAL: 'Internal error',
 } as const;
 

@@ -26,7 +26,10 @@ export interface LoggerFactory {
   child(component: string): Logger;
 }
 
-export function createLoggerFactory(cfg: Partial<LogConfig> = {}, opts: { destination?: NodeJS.WritableStream; pretty?: boolean } = {}): LoggerFactory {
+export function createLoggerFactory(
+  cfg: Partial<LogConfig> = {},
+  opts: { destination?: NodeJS.WritableStream; pretty?: boolean } = {},
+): LoggerFactory {
   const pretty = opts.pretty ?? (opts.destination === undefined && process.stdout.isTTY === true);
   const options = {
     level: cfg.level ?? 'info',
@@ -35,7 +38,10 @@ export function createLoggerFactory(cfg: Partial<LogConfig> = {}, opts: { destin
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   const root = pretty
-    ? pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } })
+    ? pino({
+        ...options,
+        transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
+      })
     : opts.destination
       ? pino(options, opts.destination as never)
       : pino(options);

@@ -24,7 +24,10 @@ export const MAX_COMMAND_NAME_LENGTH = 64;
  */
 function assertLevel(what: string, value: string): void {
   if (value.length === 0 || /[/+#\u0000]/.test(value)) {
-    throw new GatehouseError('CONFIG_INVALID', `${what} "${value}" cannot be an MQTT topic level (empty, or contains "/", "+", "#" or NUL)`);
+    throw new GatehouseError(
+      'CONFIG_INVALID',
+      `${what} "${value}" cannot be an MQTT topic level (empty, or contains "/", "+", "#" or NUL)`,
+    );
   }
 }
 

@@ -9,7 +9,8 @@ import { redactUrl } from '../uplink/connection.js';
 export function watchOutbox(gateway: Gateway): () => void {
   // The class is the row's, not the envelope's (it names the topic); read right after the commit.
   const onRecorded = (envelopes: { seq: number }[]) => {
-    for (const e of envelopes) printMessage(`evt/${String(gateway.outbox.eventClasses(e.seq, e.seq).get(e.seq) ?? '?')}`, Buffer.from(JSON.stringify(e)));
+    for (const e of envelopes)
+      printMessage(`evt/${String(gateway.outbox.eventClasses(e.seq, e.seq).get(e.seq) ?? '?')}`, Buffer.from(JSON.stringify(e)));
   };
   const onState = (device: string, body: string) => printMessage(`state/${device}`, Buffer.from(body));
   gateway.outbox.on('recorded', onRecorded);

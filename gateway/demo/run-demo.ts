@@ -69,10 +69,19 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
   const logs = createLoggerFactory({ ...config.log, level: 'error' });
   // The contract: GATEHOUSE_UPLINK_URL overrides uplink.url for every command, the demo included.
   const uplinkUrl = process.env.GATEHOUSE_UPLINK_URL || undefined;
-  const gateway = new Gateway({ config, secrets: secretsFrom(secretValues), dataDir, logs, operators: [{ username: 'watch', password: watchPassword }], ...(uplinkUrl ? { uplinkUrl } : {}) });
+  const gateway = new Gateway({
+    config,
+    secrets: secretsFrom(secretValues),
+    dataDir,
+    logs,
+    operators: [{ username: 'watch', password: watchPassword }],
+    ...(uplinkUrl ? { uplinkUrl } : {}),
+  });
   // Watch in-process from before the start, so the feed shows the very first events too: on the
   // embedded broker, or (forwarding to a platform, which the embedded broker then does not see) the outbox.
-  const unwatch = uplinkUrl ? watchOutbox(gateway) : gateway.broker.subscribe(`${gateway.root}/#`, (topic, payload) => printMessage(topic.slice(gateway.root.length + 1), payload));
+  const unwatch = uplinkUrl
+    ? watchOutbox(gateway)
+    : gateway.broker.subscribe(`${gateway.root}/#`, (topic, payload) => printMessage(topic.slice(gateway.root.length + 1), payload));
   // The retained states as the platform sees them, for scenarios that wait on a device (a bike plugged in).
   const states = new Map<string, Record<string, unknown>>();
   const onState = (device: string, body: string) => {
@@ -106,13 +115,16 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
   // Commands go where the uplink listens: the embedded broker, or the platform's.
   const mqttAuth = uplinkUrl ? platformTarget(uplinkUrl) : `-h 127.0.0.1 -p ${gateway.brokerPort} -u watch -P '${watchPassword}'`;
   let cmdN = 0;
-  const pub = (command: string, args: Record<string, unknown>) => `mosquitto_pub ${mqttAuth} -t '${root}/cmd/${command}' -m '${JSON.stringify({ id: `demo-${++cmdN}`, args })}'`;
+  const pub = (command: string, args: Record<string, unknown>) =>
+    `mosquitto_pub ${mqttAuth} -t '${root}/cmd/${command}' -m '${JSON.stringify({ id: `demo-${++cmdN}`, args })}'`;
   process.stdout.write(
     [
       '',
       `Gatehouse demo — compound ${config.compound.id}, gateway ${config.gateway.id}, ${config.locks.length} simulated smart locks`,
       `  embedded MQTT broker  ${url}   (data in ${dataDir})`,
-      ...(uplinkUrl ? [`  forwarding to the platform at ${redactUrl(uplinkUrl)} (GATEHOUSE_UPLINK_URL); the feed is there under ${root}/#`] : []),
+      ...(uplinkUrl
+        ? [`  forwarding to the platform at ${redactUrl(uplinkUrl)} (GATEHOUSE_UPLINK_URL); the feed is there under ${root}/#`]
+        : []),
       `  watch the platform feed:`,
       `    mosquitto_sub ${mqttAuth} -t '${root}/#' -v`,
       ...running.flatMap((r) => r.banner?.(pub) ?? []),
@@ -128,7 +140,10 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
     ].join('\n') + '\n',
   );
   let timer: NodeJS.Timeout | undefined;
-  const stopReason = await Promise.race([untilSignal(), ...(opts.durationS ? [new Promise<string>((r) => (timer = setTimeout(() => r('duration'), opts.durationS! * 1000)))] : [])]);
+  const stopReason = await Promise.race([
+    untilSignal(),
+    ...(opts.durationS ? [new Promise<string>((r) => (timer = setTimeout(() => r('duration'), opts.durationS! * 1000)))] : []),
+  ]);
   clearTimeout(timer);
   process.stdout.write(`\nstopping (${stopReason})…\n`);
   for (const r of running) await r.halt?.();

@@ -16,7 +16,10 @@ export const RESERVED_DEVICE_IDS: readonly string[] = ['access', 'alarms', 'gate
  * the registry order, so the order is the same on every boot. Refuses (coded) a need that
  * neither `core` nor any of `families` provides, and a cycle.
  */
-export function orderFamilies<M extends Pick<FamilyManifest, 'name' | 'needs' | 'provides'>>(families: readonly M[], core: readonly Capability[]): M[] {
+export function orderFamilies<M extends Pick<FamilyManifest, 'name' | 'needs' | 'provides'>>(
+  families: readonly M[],
+  core: readonly Capability[],
+): M[] {
   const providers = new Map<Capability, M[]>();
   for (const f of families) for (const c of f.provides ?? []) providers.set(c, [...(providers.get(c) ?? []), f]);
   const after = new Map<M, Set<M>>();
@@ -25,7 +28,11 @@ export function orderFamilies<M extends Pick<FamilyManifest, 'name' | 'needs' | 
     for (const need of f.needs ?? []) {
       const by = (providers.get(need) ?? []).filter((p) => p !== f);
       if (by.length === 0 && !core.includes(need)) {
-        throw new GatehouseError('FAMILY_NEEDS_MISSING', `family ${f.name} needs "${need}", which neither the core nor any configured family provides`, { family: f.name, capability: need });
+        throw new GatehouseError(
+          'FAMILY_NEEDS_MISSING',
+          `family ${f.name} needs "${need}", which neither the core nor any configured family provides`,
+          { family: f.name, capability: need },
+        );
       }
       for (const p of by) deps.add(p);
     }
@@ -38,7 +45,9 @@ export function orderFamilies<M extends Pick<FamilyManifest, 'name' | 'needs' | 
     const next = families.find((f) => !placed.has(f) && [...after.get(f)!].every((d) => placed.has(d)));
     if (!next) {
       const stuck = families.filter((f) => !placed.has(f)).map((f) => f.name);
-      throw new GatehouseError('FAMILY_NEEDS_CYCLE', `families ${stuck.join(', ')} need each other in a cycle: no start order exists`, { families: stuck });
+      throw new GatehouseError('FAMILY_NEEDS_CYCLE', `families ${stuck.join(', ')} need each other in a cycle: no start order exists`, {
+        families: stuck,
+      });
     }
     ordered.push(next);
     placed.add(next);
@@ -50,7 +59,11 @@ export function orderFamilies<M extends Pick<FamilyManifest, 'name' | 'needs' | 
  * Device ids share one space across families (`source.device`, `state/{device}`): a second
  * claim of an id, or a reserved id, is an issue at the claim's place in the file.
  */
-export function checkDeviceIds<C>(families: readonly FamilyManifest<C>[], config: C, issue: (path: ConfigPath, message: string) => void): void {
+export function checkDeviceIds<C>(
+  families: readonly FamilyManifest<C>[],
+  config: C,
+  issue: (path: ConfigPath, message: string) => void,
+): void {
   const first = new Map<string, ConfigPath>();
   for (const f of families) {
     for (const claim of f.devices(config)) {
@@ -90,10 +103,17 @@ export function familyContext<C>(manifest: FamilyManifest<C>, parts: ContextPart
     secret: (ref) => parts.secrets.get(ref.name),
     use<T>(capability: Capability): T {
       if (!needs.has(capability)) {
-        throw new GatehouseError('FAMILY_CAPABILITY_UNDECLARED', `family ${manifest.name} uses "${capability}" without declaring it in needs`, { family: manifest.name, capability });
+        throw new GatehouseError(
+          'FAMILY_CAPABILITY_UNDECLARED',
+          `family ${manifest.name} uses "${capability}" without declaring it in needs`,
+          { family: manifest.name, capability },
+        );
       }
       if (!provided.has(capability)) {
-        throw new GatehouseError('FAMILY_NEEDS_MISSING', `family ${manifest.name} needs "${capability}", which nothing provides`, { family: manifest.name, capability });
+        throw new GatehouseError('FAMILY_NEEDS_MISSING', `family ${manifest.name} needs "${capability}", which nothing provides`, {
+          family: manifest.name,
+          capability,
+        });
       }
       return provided.get(capability) as T;
     },

@@ -16,10 +16,22 @@ import { perimeterFamily, type perimeterConfig } from '../perimeter/family.js';
 import { dc09Family, type dc09Config } from '../perimeter/dc09-family.js';
 import { cabinetsFamily, type cabinetsConfig } from '../charging/family.js';
 
-export const FAMILIES: readonly FamilyManifest<CompoundConfig>[] = [locksFamily, accessFamily, camerasFamily, perimeterFamily, dc09Family, cabinetsFamily];
+export const FAMILIES: readonly FamilyManifest<CompoundConfig>[] = [
+  locksFamily,
+  accessFamily,
+  camerasFamily,
+  perimeterFamily,
+  dc09Family,
+  cabinetsFamily,
+];
 
 /** The compound-file keys the families own, for the types config/schema.ts infers (the values come from FAMILIES). */
-export type FamilyConfigShapes = typeof locksConfig & typeof accessConfig & typeof camerasConfig & typeof perimeterConfig & typeof dc09Config & typeof cabinetsConfig;
+export type FamilyConfigShapes = typeof locksConfig &
+  typeof accessConfig &
+  typeof camerasConfig &
+  typeof perimeterConfig &
+  typeof dc09Config &
+  typeof cabinetsConfig;
 
 /** The families whose devices the compound file configures: only their code is ever imported. */
 export function configuredFamilies<C>(config: C, families: readonly FamilyManifest<C>[]): FamilyManifest<C>[] {

@@ -16,12 +16,20 @@ const IsoTime = z.iso.datetime({ offset: true });
 export const OpenArgs = z.object({ lock: Id, seconds: z.number().int().min(1).max(30).optional() }).strict();
 
 export const SetCredentialArgs = z
-  .object({ lock: Id, credentialId: CredentialId, kind: z.enum(['card', 'pin']), value: z.string(), validFrom: IsoTime.optional(), validTo: IsoTime.optional() })
+  .object({
+    lock: Id,
+    credentialId: CredentialId,
+    kind: z.enum(['card', 'pin']),
+    value: z.string(),
+    validFrom: IsoTime.optional(),
+    validTo: IsoTime.optional(),
+  })
   .strict()
   .superRefine((a, ctx) => {
     const check = (a.kind === 'card' ? CardNumber : Pin).safeParse(a.value);
     if (!check.success) ctx.addIssue({ code: 'custom', path: ['value'], message: check.error.issues[0]?.message ?? 'invalid value' });
-    if (a.validFrom && a.validTo && Date.parse(a.validTo) <= Date.parse(a.validFrom)) ctx.addIssue({ code: 'custom', path: ['validTo'], message: 'validTo must be after validFrom' });
+    if (a.validFrom && a.validTo && Date.parse(a.validTo) <= Date.parse(a.validFrom))
+      ctx.addIssue({ code: 'custom', path: ['validTo'], message: 'validTo must be after validFrom' });
   });
 
 export const RevokeCredentialArgs = z.object({ lock: Id, credentialId: CredentialId }).strict();

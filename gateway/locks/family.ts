@@ -15,13 +15,13 @@ export const locksConfig = {
   locks: z.array(LockConfig).default([]),
 };
 
-
 export const locksFamily: FamilyManifest<CompoundConfig> = {
   name: 'locks',
   config: locksConfig,
   configured: (c) => c.locks.length > 0,
   devices: (c) => c.locks.map((l, i) => ({ id: l.id, path: ['locks', i, 'id'] })),
-  secrets: (c) => c.locks.map((l, i) => ({ name: lockPasswordSecret(l), path: ['locks', i, 'passwordSecret'], what: `lock ${l.id}`, required: true })),
+  secrets: (c) =>
+    c.locks.map((l, i) => ({ name: lockPasswordSecret(l), path: ['locks', i, 'passwordSecret'], what: `lock ${l.id}`, required: true })),
   brokerAccounts: (c) => c.locks.map((l) => ({ username: l.id, secret: lockPasswordSecret(l), kind: 'lock' })),
   // Tamper and offline locks are reported to the alarm sink (alarms).
   needs: ['broker', 'presence', 'alarms'],

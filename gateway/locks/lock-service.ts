@@ -80,7 +80,10 @@ export class LockService {
       });
       driver.on('event', (e) => this.onEvent(e));
       this.drivers.set(cfg.id, driver);
-      this.presence.set(cfg.id, (opts.presence ?? passThroughPresence).track(cfg.id, 'lock', (a) => this.announce(cfg.id, a)));
+      this.presence.set(
+        cfg.id,
+        (opts.presence ?? passThroughPresence).track(cfg.id, 'lock', (a) => this.announce(cfg.id, a)),
+      );
     }
   }
 
@@ -204,7 +207,8 @@ export class LockService {
 
   private recordFailed(err: unknown, what: string, lock: string): void {
     // During shutdown the outbox closes before late events settle; that is not news.
-    if (isGatehouseError(err, 'OUTBOX_CLOSED')) return void this.opts.log.debug({ lock, what }, 'outbox closed; lock event dropped at shutdown');
+    if (isGatehouseError(err, 'OUTBOX_CLOSED'))
+      return void this.opts.log.debug({ lock, what }, 'outbox closed; lock event dropped at shutdown');
     this.opts.log.error({ lock, what, err: (err as Error).message }, 'could not record a lock event');
   }
 }

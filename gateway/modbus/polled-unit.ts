@@ -25,7 +25,11 @@ import type { Clock, TimerHandle, Timers } from '../core/clock.js';
 import { isGatehouseError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import {
-  passThroughPresence, type DeviceFamily, type DevicePresence, type PresenceAnnouncement, type PresenceTracker,
+  passThroughPresence,
+  type DeviceFamily,
+  type DevicePresence,
+  type PresenceAnnouncement,
+  type PresenceTracker,
 } from '../presence/presence-policy.js';
 
 /** A unit that has never answered is reported offline only after this (the link may still be opening). */

@@ -36,7 +36,10 @@ export function reportOutboxStart(outbox: Outbox, log: Logger): void {
 export function watchDiskFull(outbox: Outbox, sink: AlarmSink & { retryUnrecorded(): number }, log: Logger): void {
   outbox.on('diskFull', (info) => {
     const since = new Date(info.since).toISOString();
-    log.error({ code: info.code, since }, 'the disk holding the outbox is full: events that cannot be committed are refused until space is freed');
+    log.error(
+      { code: info.code, since },
+      'the disk holding the outbox is full: events that cannot be committed are refused until space is freed',
+    );
     sink.raise({ kind: DISK_FULL_ALARM, source: SOURCE, priority: 'critical', data: { since, code: info.code } });
   });
   outbox.on('diskRecovered', (info) => {

@@ -112,7 +112,7 @@ export class DiskReserve {
       fd = openSync(tmp, 'w', 0o600);
       // Real zeros, not a sparse file: the blocks must be allocated to be worth anything.
       const chunk = Buffer.alloc(Math.min(this.bytes, 64 * 1024));
-      for (let written = 0; written < this.bytes; ) written += writeSync(fd, chunk, 0, Math.min(chunk.length, this.bytes - written));
+      for (let written = 0; written < this.bytes;) written += writeSync(fd, chunk, 0, Math.min(chunk.length, this.bytes - written));
       fsyncSync(fd);
       closeSync(fd);
       fd = undefined;

@@ -79,7 +79,9 @@ export class Evictor {
 
   /** Deletes about `toFree` row bytes, cheapest class first, oldest first within a class; reports each committed cut. */
   private evictRowBytes(toFree: number, reason: 'disk-cap' | 'disk-full', protectUpTo: number, deleted: (r: EvictionReport) => void): void {
-    const select = this.db.prepare('SELECT seq, LENGTH(body) AS len FROM events WHERE class = ? AND pinned = 0 AND seq > ? ORDER BY seq LIMIT ?');
+    const select = this.db.prepare(
+      'SELECT seq, LENGTH(body) AS len FROM events WHERE class = ? AND pinned = 0 AND seq > ? ORDER BY seq LIMIT ?',
+    );
     for (const cls of this.evictableClasses()) {
       if (toFree <= 0) break;
       while (toFree > 0) {
@@ -92,7 +94,9 @@ export class Evictor {
           freed += r.len;
           if (freed >= toFree) break;
         }
-        const res = this.db.prepare('DELETE FROM events WHERE class = ? AND pinned = 0 AND seq > ? AND seq <= ?').run(cls, protectUpTo, cut);
+        const res = this.db
+          .prepare('DELETE FROM events WHERE class = ? AND pinned = 0 AND seq > ? AND seq <= ?')
+          .run(cls, protectUpTo, cut);
         deleted({ class: cls, fromSeq: rows[0]!.seq, toSeq: cut, count: res.changes, bytes: freed, reason });
         toFree -= freed;
       }
@@ -113,9 +117,13 @@ export class Evictor {
         .get(cls, cutoff, protectUpTo) as { s: number | null };
       if (last.s === null) continue;
       const span = this.db
-        .prepare('SELECT MIN(seq) AS a, COUNT(*) AS n, COALESCE(SUM(LENGTH(body)), 0) AS b FROM events WHERE class = ? AND pinned = 0 AND seq > ? AND seq <= ?')
+        .prepare(
+          'SELECT MIN(seq) AS a, COUNT(*) AS n, COALESCE(SUM(LENGTH(body)), 0) AS b FROM events WHERE class = ? AND pinned = 0 AND seq > ? AND seq <= ?',
+        )
         .get(cls, protectUpTo, last.s) as { a: number; n: number; b: number };
-      const res = this.db.prepare('DELETE FROM events WHERE class = ? AND pinned = 0 AND seq > ? AND seq <= ?').run(cls, protectUpTo, last.s);
+      const res = this.db
+        .prepare('DELETE FROM events WHERE class = ? AND pinned = 0 AND seq > ? AND seq <= ?')
+        .run(cls, protectUpTo, last.s);
       reports.push({ class: cls, fromSeq: span.a, toSeq: last.s, count: res.changes, bytes: span.b, reason: 'ttl' });
     }
     return reports;

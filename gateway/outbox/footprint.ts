@@ -49,7 +49,6 @@ export function budgets(maxBytes: number, pageSize: number): Budgets {
   return { total, wal, walFrames, db: total - wal - SHM_BYTES };
 }
 
-
 /**
  * Page accounting of one open outbox database. Reading page_count and freelist_count costs
  * two header reads from the page cache, cheap enough to do after every commit.

@@ -94,14 +94,18 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     });
     this.stmts = {
       insertEvent: this.db.prepare('INSERT INTO events (seq, class, recorded_at, synced, pinned, body) VALUES (?, ?, ?, ?, ?, ?)'),
-      upsertState: this.db.prepare('INSERT INTO states (device, body, updated_at) VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at'),
+      upsertState: this.db.prepare(
+        'INSERT INTO states (device, body, updated_at) VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at',
+      ),
       insertReply: this.db.prepare('INSERT INTO replies (topic, body, created_at) VALUES (?, ?, ?)'),
       setNextSeq: this.db.prepare("INSERT INTO meta (k, v) VALUES ('next_seq', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v"),
       readEvents: this.db.prepare('SELECT seq, class, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
       readReplies: this.db.prepare('SELECT id, topic, body FROM replies WHERE id > ? ORDER BY id LIMIT ?'),
       deleteEvent: this.db.prepare('DELETE FROM events WHERE seq = ?'),
       deleteReply: this.db.prepare('DELETE FROM replies WHERE id = ?'),
-      recentPinnedSystem: this.db.prepare("SELECT seq, body FROM events WHERE class = 'system' AND pinned = 1 AND seq > ? ORDER BY seq DESC LIMIT 20"),
+      recentPinnedSystem: this.db.prepare(
+        "SELECT seq, body FROM events WHERE class = 'system' AND pinned = 1 AND seq > ? ORDER BY seq DESC LIMIT 20",
+      ),
       rewriteBody: this.db.prepare('UPDATE events SET body = ? WHERE seq = ?'),
     };
     const meta = this.db.prepare("SELECT v FROM meta WHERE k = 'next_seq'").get() as { v: number } | undefined;
@@ -113,8 +117,11 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.evictor = new Evictor(this.db, this.config, this.clock);
     this.footprint = new Footprint(this.db, this.config.maxBytes);
     this.acks = new AckBatcher({
-      db: this.db, deleteEvent: this.stmts.deleteEvent, deleteReply: this.stmts.deleteReply,
-      freed: (bytes) => void (this.bytes -= bytes), onError: (err) => this.reportError(err),
+      db: this.db,
+      deleteEvent: this.stmts.deleteEvent,
+      deleteReply: this.stmts.deleteReply,
+      freed: (bytes) => void (this.bytes -= bytes),
+      onError: (err) => this.reportError(err),
     });
     if (this.config.checkpointIntervalMs > 0) {
       this.checkpointTimer = setInterval(() => this.checkpoint(), this.config.checkpointIntervalMs);
@@ -143,14 +150,25 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   /** The class of the recorded events with seq in [from, to]: the envelope does not carry it (the topic names it). */
   eventClasses(from: number, to: number): Map<number, EventClass> {
-    const rows = this.db.prepare('SELECT seq, class FROM events WHERE seq BETWEEN ? AND ?').all(from, to) as { seq: number; class: EventClass }[];
+    const rows = this.db.prepare('SELECT seq, class FROM events WHERE seq BETWEEN ? AND ?').all(from, to) as {
+      seq: number;
+      class: EventClass;
+    }[];
     return new Map(rows.map((r) => [r.seq, r.class]));
   }
 
   record(input: EventInput, opts: { pinned?: boolean } = {}): Promise<Envelope> {
     if (this.closed) return Promise.reject(new GatehouseError('OUTBOX_CLOSED'));
     return new Promise((resolve, reject) => {
-      this.enqueue({ kind: 'event', input, ts: this.clock.now(), clock: this.clock.state(), pinned: opts.pinned ?? input.class === 'alarm', resolve, reject });
+      this.enqueue({
+        kind: 'event',
+        input,
+        ts: this.clock.now(),
+        clock: this.clock.state(),
+        pinned: opts.pinned ?? input.class === 'alarm',
+        resolve,
+        reject,
+      });
     });
   }
 
@@ -205,7 +223,16 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       let seq = startSeq;
       for (const op of batch) {
         if (op.kind === 'event') {
-          const env: Envelope = { v: 1, id: this.ulid(op.ts), seq, ts: new Date(op.ts).toISOString(), clock: op.clock, type: op.input.type, source: op.input.source, data: op.input.data };
+          const env: Envelope = {
+            v: 1,
+            id: this.ulid(op.ts),
+            seq,
+            ts: new Date(op.ts).toISOString(),
+            clock: op.clock,
+            type: op.input.type,
+            source: op.input.source,
+            data: op.input.data,
+          };
           const body = JSON.stringify(env);
           this.stmts.insertEvent.run(seq, op.input.class, op.ts, op.clock === 'synced' ? 1 : 0, op.pinned ? 1 : 0, body);
           addedBytes += body.length;
@@ -254,7 +281,12 @@ export class Outbox extends EventEmitter<OutboxEvents> {
    */
   private commitOnFullDisk(run: () => number, err: unknown, batch: PendingOp[]): number | undefined {
     if (!isStorageError(err)) {
-      const internal = new GatehouseError('INTERNAL', `outbox commit failed: ${(err as Error).message}`, { sqlite: sqliteCode(err) }, { cause: err });
+      const internal = new GatehouseError(
+        'INTERNAL',
+        `outbox commit failed: ${(err as Error).message}`,
+        { sqlite: sqliteCode(err) },
+        { cause: err },
+      );
       this.failBatch(batch, internal);
       return undefined;
     }
@@ -281,13 +313,16 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       this.diskFull.refused(batch.filter((op) => op.kind === 'event').length);
     }
     const code = sqliteCode(err);
-    this.failBatch(batch, new GatehouseError(
-      'OUTBOX_DISK_FULL',
-      `outbox commit failed: the disk holding the outbox is full or failing (${code}); ` +
-        'free space on the data partition or lower outbox.maxBytes; recording resumes by itself',
-      { sqlite: code },
-      { cause: err },
-    ));
+    this.failBatch(
+      batch,
+      new GatehouseError(
+        'OUTBOX_DISK_FULL',
+        `outbox commit failed: the disk holding the outbox is full or failing (${code}); ` +
+          'free space on the data partition or lower outbox.maxBytes; recording resumes by itself',
+        { sqlite: code },
+        { cause: err },
+      ),
+    );
     return undefined;
   }
 
@@ -309,7 +344,15 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private commitReports(events: { input: EventInput; ts: number }[]): boolean {
     let ok = true;
     const clock = this.clock.state();
-    const ops: PendingOp[] = events.map(({ input, ts }) => ({ kind: 'event', input, ts, clock, pinned: true, resolve: () => undefined, reject: () => void (ok = false) }));
+    const ops: PendingOp[] = events.map(({ input, ts }) => ({
+      kind: 'event',
+      input,
+      ts,
+      clock,
+      pinned: true,
+      resolve: () => undefined,
+      reject: () => void (ok = false),
+    }));
     this.reporting = true;
     try {
       this.commitBatch(ops);
@@ -444,7 +487,11 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   stats(opts: { maxAgeMs?: number } = {}): OutboxStats {
     const now = performance.now();
     if (!this.scanCache || now - this.scanCache.at > (opts.maxAgeMs ?? 0)) {
-      const agg = this.db.prepare('SELECT class, COUNT(*) AS n, MIN(recorded_at) AS oldest FROM events GROUP BY class').all() as { class: string; n: number; oldest: number }[];
+      const agg = this.db.prepare('SELECT class, COUNT(*) AS n, MIN(recorded_at) AS oldest FROM events GROUP BY class').all() as {
+        class: string;
+        n: number;
+        oldest: number;
+      }[];
       this.scanCache = { at: now, agg };
     }
     const agg = this.scanCache.agg;
@@ -459,8 +506,18 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     const replies = (this.db.prepare('SELECT COUNT(*) AS n FROM replies').get() as { n: number }).n;
     const diskFull = this.diskFull.view();
     return {
-      events, bytes: this.bytes, maxBytes: this.config.maxBytes, oldestRecordedAt: oldest, nextSeq: this.nextSeq, replies, pendingCommit: this.pending.length,
-      lastCommitAt: this.lastCommitAt, byClass, configuredMaxBytes: this.cap.configured, diskFull, reserveHeld: this.reserve.held,
+      events,
+      bytes: this.bytes,
+      maxBytes: this.config.maxBytes,
+      oldestRecordedAt: oldest,
+      nextSeq: this.nextSeq,
+      replies,
+      pendingCommit: this.pending.length,
+      lastCommitAt: this.lastCommitAt,
+      byClass,
+      configuredMaxBytes: this.cap.configured,
+      diskFull,
+      reserveHeld: this.reserve.held,
     };
   }
 

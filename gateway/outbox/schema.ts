@@ -60,7 +60,9 @@ function migrateOrWait(db: Database): void {
     migrate(db);
   } catch (err) {
     const storage = isStorageError(err) || isStorageError((err as { cause?: unknown }).cause);
-    const outboxTables = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'events', 'states', 'replies')").get() as { n: number };
+    const outboxTables = db
+      .prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'events', 'states', 'replies')")
+      .get() as { n: number };
     if (!storage || outboxTables.n < 4) throw err;
   }
 }

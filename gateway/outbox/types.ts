@@ -53,7 +53,15 @@ export interface OutboxEvents {
 
 /** One operation waiting for the next group commit. */
 export type PendingOp =
-  | { kind: 'event'; input: EventInput; ts: number; clock: 'synced' | 'unsynced'; pinned: boolean; resolve: (e: Envelope) => void; reject: (e: unknown) => void }
+  | {
+      kind: 'event';
+      input: EventInput;
+      ts: number;
+      clock: 'synced' | 'unsynced';
+      pinned: boolean;
+      resolve: (e: Envelope) => void;
+      reject: (e: unknown) => void;
+    }
   | { kind: 'state'; device: string; body: string; ts: number; resolve: () => void; reject: (e: unknown) => void }
   | { kind: 'reply'; topic: string; body: string; ts: number; resolve: () => void; reject: (e: unknown) => void };
 

@@ -39,8 +39,14 @@ export function create(ctx: FamilyContext<CompoundConfig>): Dc09Instance {
     // Built at start, not at create: a bad panel key fails this family only.
     async start() {
       instance.component = createDc09({
-        config: ctx.config, secrets: ctx.secrets, outbox: ctx.outbox, sink: ctx.use<CommittingAlarmSink>('alarms'),
-        clock: ctx.clock, timers: ctx.timers, logs: ctx.logs, presence: ctx.use<PresenceTracker>('presence'),
+        config: ctx.config,
+        secrets: ctx.secrets,
+        outbox: ctx.outbox,
+        sink: ctx.use<CommittingAlarmSink>('alarms'),
+        clock: ctx.clock,
+        timers: ctx.timers,
+        logs: ctx.logs,
+        presence: ctx.use<PresenceTracker>('presence'),
       });
       if (instance.component) instance.ports = await instance.component.start();
     },
@@ -68,19 +74,35 @@ export function createDc09(opts: CreateDc09Options): Dc09Component | undefined {
   const cfg = opts.config.perimeter.dc09;
   const log = opts.logs.child('dc09');
   if (!cfg) {
-    if (opts.config.alarmPanels.length > 0) log.warn({ panels: opts.config.alarmPanels.length }, 'alarmPanels configured but no perimeter.dc09 receiver: panels cannot report');
+    if (opts.config.alarmPanels.length > 0)
+      log.warn({ panels: opts.config.alarmPanels.length }, 'alarmPanels configured but no perimeter.dc09 receiver: panels cannot report');
     return undefined;
   }
   if (opts.config.alarmPanels.length > 0 && /^127\.|^::1$|^localhost$/.test(cfg.host)) {
-    log.warn({ host: cfg.host }, 'DC-09 receiver listens on loopback only: panels on the LAN cannot reach it (set perimeter.dc09.host to the LAN address)');
+    log.warn(
+      { host: cfg.host },
+      'DC-09 receiver listens on loopback only: panels on the LAN cannot reach it (set perimeter.dc09.host to the LAN address)',
+    );
   }
   const service = new PanelService({
-    panels: opts.config.alarmPanels, sink: opts.sink, outbox: opts.outbox, clock: opts.clock, timers: opts.timers, log,
+    panels: opts.config.alarmPanels,
+    sink: opts.sink,
+    outbox: opts.outbox,
+    clock: opts.clock,
+    timers: opts.timers,
+    log,
     ...(opts.presence ? { presence: opts.presence } : {}),
   });
   const replay = replayGuard(opts.outbox.scope?.('dc09'), cfg.replayWindowS * 1000, log);
   const receiver = new Dc09Receiver({
-    config: cfg, panels: opts.config.alarmPanels, secrets: opts.secrets, service, clock: opts.clock, timers: opts.timers, log, replay,
+    config: cfg,
+    panels: opts.config.alarmPanels,
+    secrets: opts.secrets,
+    service,
+    clock: opts.clock,
+    timers: opts.timers,
+    log,
+    replay,
   });
   return { receiver, service, start: () => receiver.start(), stop: () => receiver.stop() };
 }
@@ -92,12 +114,16 @@ export function createDc09(opts: CreateDc09Options): Dc09Component | undefined {
  * timestamp window.
  */
 function replayGuard(db: StoreScope | undefined, windowMs: number, log: Logger): Dc09ReplayGuard {
-  const onError = (err: Error) => log.error({ err: err.message }, 'DC-09 replay high-water mark not saved: the message is NAKed and retried');
+  const onError = (err: Error) =>
+    log.error({ err: err.message }, 'DC-09 replay high-water mark not saved: the message is NAKed and retried');
   if (!db) return new Dc09ReplayGuard({ windowMs, onError });
   try {
     return new Dc09ReplayGuard({ db, windowMs, onError });
   } catch (err) {
-    log.error({ err: (err as Error).message }, 'DC-09 replay high-water marks cannot be read or stored in outbox.db: kept in memory only until the next start');
+    log.error(
+      { err: (err as Error).message },
+      'DC-09 replay high-water marks cannot be read or stored in outbox.db: kept in memory only until the next start',
+    );
     return new Dc09ReplayGuard({ windowMs, onError });
   }
 }

@@ -28,7 +28,11 @@ export const dc09Family: FamilyManifest<CompoundConfig> = {
   devices: (c) => c.alarmPanels.map((p, i) => ({ id: p.id, path: ['alarmPanels', i, 'id'] })),
   // No default name: a panel without keySecret is accepted unencrypted (`gatehouse check` warns).
   secrets: (c) =>
-    c.alarmPanels.flatMap((p, i) => (p.keySecret ? [{ name: p.keySecret, path: ['alarmPanels', i, 'keySecret'], what: `alarm panel ${p.id}`, kind: 'key', required: true }] : [])),
+    c.alarmPanels.flatMap((p, i) =>
+      p.keySecret
+        ? [{ name: p.keySecret, path: ['alarmPanels', i, 'keySecret'], what: `alarm panel ${p.id}`, kind: 'key', required: true }]
+        : [],
+    ),
   idleStatus: () => null,
   needs: ['alarms', 'presence'],
   alarms: DC09_ALARM_KINDS,

@@ -97,13 +97,24 @@ export class Dc09Processor {
       const panel: Panel = { config: p, requireEncryption: false };
       if (p.keySecret) {
         const hex = opts.secrets.get(p.keySecret);
-        if (hex === undefined) throw new GatehouseError('CONFIG_INVALID', `alarm panel ${p.id}: secret "${p.keySecret}" (its AES key) is not in the secrets file`, { panel: p.id });
+        if (hex === undefined)
+          throw new GatehouseError(
+            'CONFIG_INVALID',
+            `alarm panel ${p.id}: secret "${p.keySecret}" (its AES key) is not in the secrets file`,
+            { panel: p.id },
+          );
         const key = parseKeyHex(hex);
-        if (!key) throw new GatehouseError('CONFIG_INVALID', `alarm panel ${p.id}: secret "${p.keySecret}" must be an AES key of 32, 48 or 64 hex digits (128/192/256 bit), got ${hex.trim().length} characters`, { panel: p.id });
+        if (!key)
+          throw new GatehouseError(
+            'CONFIG_INVALID',
+            `alarm panel ${p.id}: secret "${p.keySecret}" must be an AES key of 32, 48 or 64 hex digits (128/192/256 bit), got ${hex.trim().length} characters`,
+            { panel: p.id },
+          );
         panel.key = key;
       }
       panel.requireEncryption = p.requireEncryption ?? panel.key !== undefined;
-      if (panel.requireEncryption && !panel.key) throw new GatehouseError('CONFIG_INVALID', `alarm panel ${p.id}: requireEncryption needs a keySecret`, { panel: p.id });
+      if (panel.requireEncryption && !panel.key)
+        throw new GatehouseError('CONFIG_INVALID', `alarm panel ${p.id}: requireEncryption needs a keySecret`, { panel: p.id });
       this.panels.set(p.account.toUpperCase(), panel);
     }
   }
@@ -117,7 +128,8 @@ export class Dc09Processor {
       return a;
     }
     const frame = parsed.value;
-    if (frame.token === 'ACK' || frame.token === 'NAK' || frame.token === 'DUH') return this.nak(now, `a receiver answer (${frame.token}) sent to the receiver`);
+    if (frame.token === 'ACK' || frame.token === 'NAK' || frame.token === 'DUH')
+      return this.nak(now, `a receiver answer (${frame.token}) sent to the receiver`);
     const account = frame.account ?? (frame.encrypted ? undefined : splitAccount(dataOf(frame.rest)).account);
     const panel = account === undefined ? undefined : this.panels.get(account);
     if (!panel) {
@@ -125,17 +137,20 @@ export class Dc09Processor {
       return this.nak(now, `unknown account ${account ?? '(none)'}`);
     }
     const id = panel.config.id;
-    if (!sameHex(panel.config.receiver, frame.receiver) || !sameHex(panel.config.line, frame.line)) return this.nak(now, `receiver/line R${frame.receiver ?? ''}L${frame.line ?? ''} not configured for panel ${id}`, id);
+    if (!sameHex(panel.config.receiver, frame.receiver) || !sameHex(panel.config.line, frame.line))
+      return this.nak(now, `receiver/line R${frame.receiver ?? ''}L${frame.line ?? ''} not configured for panel ${id}`, id);
     if (!frame.encrypted && panel.requireEncryption) {
       this.opts.log.warn({ panel: id, remote: from.address }, 'plain DC-09 message from a panel that must encrypt: refused');
       return this.nak(now, 'plain message from an encrypted-only panel', id);
     }
     const content = openContent(frame, panel.key);
-    if (!content.ok) return content.error === 'token' ? this.duh(frame, content.detail, id) : this.nak(now, `${content.error}: ${content.detail}`, id);
+    if (!content.ok)
+      return content.error === 'token' ? this.duh(frame, content.detail, id) : this.nak(now, `${content.error}: ${content.detail}`, id);
     const ts = content.value.timestamp;
     if (frame.encrypted && ts !== undefined && this.opts.clock.state() === 'synced') {
       const { pastS, futureS } = this.opts.timestampWindow;
-      if (ts < now - pastS * 1000 || ts > now + futureS * 1000) return this.nak(now, `timestamp ${new Date(ts).toISOString()} outside -${pastS}/+${futureS} s`, id);
+      if (ts < now - pastS * 1000 || ts > now + futureS * 1000)
+        return this.nak(now, `timestamp ${new Date(ts).toISOString()} outside -${pastS}/+${futureS} s`, id);
     }
     let replay: ReplayRecord | undefined;
     if (frame.encrypted && ts !== undefined && this.opts.replay) {
@@ -157,11 +172,23 @@ export class Dc09Processor {
       }
       return this.nak(this.opts.clock.now(), 'the first copy of this message could not be recorded', id);
     }
-    const meta: PanelMessageMeta = { seq: frame.seq, token: frame.token, encrypted: frame.encrypted, transport: from.transport, remote: from.address };
+    const meta: PanelMessageMeta = {
+      seq: frame.seq,
+      token: frame.token,
+      encrypted: frame.encrypted,
+      transport: from.transport,
+      remote: from.address,
+    };
     if (ts !== undefined) meta.panelTime = ts;
     if (content.value.extended.length > 0) meta.extended = parseExtendedData(content.value.extended);
     const work = this.commit(panel.config, decoded.value, meta, replay);
-    const entry = { expiresAt: this.opts.clock.monotonic() + this.dedupWindowMs, committed: work.then(() => true, () => false) };
+    const entry = {
+      expiresAt: this.opts.clock.monotonic() + this.dedupWindowMs,
+      committed: work.then(
+        () => true,
+        () => false,
+      ),
+    };
     this.seen.set(key, entry);
     try {
       await work;
@@ -178,7 +205,12 @@ export class Dc09Processor {
 
   /** The answer to an encrypted message the replay guard knows (duplicate) or refuses (stale); undefined for a new one. */
   private replayAnswer(
-    guard: Dc09ReplayGuard, r: ReplayRecord, frame: Dc09Frame, panel: Panel, remote: string, now: number,
+    guard: Dc09ReplayGuard,
+    r: ReplayRecord,
+    frame: Dc09Frame,
+    panel: Panel,
+    remote: string,
+    now: number,
   ): Dc09Answer | undefined {
     const id = panel.config.id;
     const verdict = guard.check(r.account, r.digest, r.ts, { synced: this.opts.clock.state() === 'synced', now });
@@ -197,12 +229,19 @@ export class Dc09Processor {
   }
 
   /** Processes an accepted message; resolves once its records (and its replay digest) are committed. */
-  private async commit(panel: Dc09PanelConfig, events: PanelEvent[], meta: PanelMessageMeta, replay: ReplayRecord | undefined): Promise<void> {
+  private async commit(
+    panel: Dc09PanelConfig,
+    events: PanelEvent[],
+    meta: PanelMessageMeta,
+    replay: ReplayRecord | undefined,
+  ): Promise<void> {
     await this.opts.service.handle(panel, events, meta);
     if (!replay || !this.opts.replay) return;
     // Remembered only once processed: a NAKed message's retransmission must be processed, not skipped.
     const clock = {
-      synced: this.opts.clock.state() === 'synced', now: this.opts.clock.now(), futureMs: this.opts.timestampWindow.futureS * 1000,
+      synced: this.opts.clock.state() === 'synced',
+      now: this.opts.clock.now(),
+      futureMs: this.opts.timestampWindow.futureS * 1000,
     };
     this.opts.replay.remember(replay.account, replay.digest, replay.ts, meta.seq, clock);
     await this.opts.replay.whenFlushed();
@@ -247,7 +286,10 @@ export class Dc09Processor {
     // Bounded: a scan from many addresses must not grow this map without limit.
     if (this.warned.size >= MAX_WARN_SOURCES) this.warned.clear();
     this.warned.set(address, t);
-    this.opts.log.warn({ remote: address, account }, 'DC-09 message for an unknown account: NAK (warnings from this address muted for a while)');
+    this.opts.log.warn(
+      { remote: address, account },
+      'DC-09 message for an unknown account: NAK (warnings from this address muted for a while)',
+    );
   }
 }
 
@@ -259,7 +301,9 @@ interface ReplayRecord {
 
 /** What was authenticated, as a digest: the same captured message always gives the same one, whatever its pad. */
 function digestOf(frame: Dc09Frame, content: Dc09Content, ts: number): string {
-  return createHash('sha256').update(`${frame.token}|${frame.seq}|${content.data}|${content.extended.join('][')}|${ts}`).digest('base64url');
+  return createHash('sha256')
+    .update(`${frame.token}|${frame.seq}|${content.data}|${content.extended.join('][')}|${ts}`)
+    .digest('base64url');
 }
 
 /** The data of a plain message (up to the first ']'), to find `#acct|` when the header has none. */

@@ -95,7 +95,14 @@ export class Dc09Receiver {
   /** Throws GatehouseError CONFIG_INVALID when a panel's key secret is missing or malformed. */
   constructor(opts: Dc09ReceiverOptions) {
     this.opts = opts;
-    const p: ConstructorParameters<typeof Dc09Processor>[0] = { panels: opts.panels, secrets: opts.secrets, timestampWindow: opts.config.timestampWindow, service: opts.service, clock: opts.clock, log: opts.log };
+    const p: ConstructorParameters<typeof Dc09Processor>[0] = {
+      panels: opts.panels,
+      secrets: opts.secrets,
+      timestampWindow: opts.config.timestampWindow,
+      service: opts.service,
+      clock: opts.clock,
+      log: opts.log,
+    };
     if (opts.dedupWindowMs !== undefined) p.dedupWindowMs = opts.dedupWindowMs;
     if (opts.randomBytes) p.randomBytes = opts.randomBytes;
     if (opts.replay) p.replay = opts.replay;
@@ -219,7 +226,10 @@ export class Dc09Receiver {
   private admit(address: string): boolean {
     const { maxConnections, maxConnectionsPerAddress } = this.opts.config;
     if ((this.perAddress.get(address) ?? 0) >= maxConnectionsPerAddress) {
-      this.logRefusal(address, `already ${maxConnectionsPerAddress} connections from this address (perimeter.dc09.maxConnectionsPerAddress)`);
+      this.logRefusal(
+        address,
+        `already ${maxConnectionsPerAddress} connections from this address (perimeter.dc09.maxConnectionsPerAddress)`,
+      );
       return false;
     }
     // One slot per configured panel stays for connections that delivered a panel's message.
@@ -253,7 +263,10 @@ export class Dc09Receiver {
     conn.panel = panel;
     const mine = [...this.connections].filter((c) => c.panel === panel);
     for (const old of mine.slice(0, Math.max(0, mine.length - MAX_CONNECTIONS_PER_PANEL))) {
-      this.opts.log.warn({ remote: old.address, panel }, `DC-09 connection closed: panel ${panel} has more than ${MAX_CONNECTIONS_PER_PANEL} connections, the newest are kept`);
+      this.opts.log.warn(
+        { remote: old.address, panel },
+        `DC-09 connection closed: panel ${panel} has more than ${MAX_CONNECTIONS_PER_PANEL} connections, the newest are kept`,
+      );
       old.socket.destroy();
       this.release(old);
     }

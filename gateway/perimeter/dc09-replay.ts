@@ -70,9 +70,18 @@ export class Dc09ReplayGuard {
       seen: this.db.prepare('INSERT OR IGNORE INTO dc09_seen (account, digest, ts) VALUES (?, ?, ?)'),
       prune: this.db.prepare('DELETE FROM dc09_seen WHERE account = ? AND ts < ?'),
     };
-    const marks = this.db.prepare('SELECT account, ts, floor, seq FROM dc09_high_water').all() as { account: string; ts: number; floor: number; seq: string }[];
+    const marks = this.db.prepare('SELECT account, ts, floor, seq FROM dc09_high_water').all() as {
+      account: string;
+      ts: number;
+      floor: number;
+      seq: string;
+    }[];
     for (const r of marks) this.marks.set(r.account, { highWater: r.ts, floor: r.floor, seq: r.seq, seen: new Map() });
-    const seen = this.db.prepare('SELECT account, digest, ts FROM dc09_seen ORDER BY ts').all() as { account: string; digest: string; ts: number }[];
+    const seen = this.db.prepare('SELECT account, digest, ts FROM dc09_seen ORDER BY ts').all() as {
+      account: string;
+      digest: string;
+      ts: number;
+    }[];
     for (const r of seen) this.marks.get(r.account)?.seen.set(r.digest, r.ts);
   }
 

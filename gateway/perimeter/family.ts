@@ -3,7 +3,14 @@
  * linkage rules drive). Declarations only; load() imports the code when any of them exist.
  */
 import { z } from 'zod';
-import { InputModuleConfig, OutputConfig, PartitionConfig, PerimeterConfig, ZoneConfig, checkPerimeterReferences } from '../../config/perimeter-schema.js';
+import {
+  InputModuleConfig,
+  OutputConfig,
+  PartitionConfig,
+  PerimeterConfig,
+  ZoneConfig,
+  checkPerimeterReferences,
+} from '../../config/perimeter-schema.js';
 import type { CompoundConfig } from '../../config/schema.js';
 import type { FamilyManifest } from '../families/family.js';
 import { ALARM_KINDS } from './alarm-kinds.js';

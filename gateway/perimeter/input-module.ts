@@ -43,8 +43,17 @@ export class InputModule {
   constructor(private readonly d: InputModuleDeps) {
     this.id = d.cfg.id;
     this.poller = new PolledUnit({
-      id: this.id, unitId: d.cfg.unitId, pollMs: d.cfg.pollMs, bus: d.bus, clock: d.clock, timers: d.timers, log: d.log,
-      family: 'module', logKey: 'module', label: 'input module', ...(d.presence ? { presence: d.presence } : {}),
+      id: this.id,
+      unitId: d.cfg.unitId,
+      pollMs: d.cfg.pollMs,
+      bus: d.bus,
+      clock: d.clock,
+      timers: d.timers,
+      log: d.log,
+      family: 'module',
+      logKey: 'module',
+      label: 'input module',
+      ...(d.presence ? { presence: d.presence } : {}),
       announce: (a) => d.announce(a),
       read: () => this.read(),
       onReading: ({ inputs, faults }, at) => {
@@ -91,7 +100,8 @@ export class InputModule {
     const n = cfg.channels;
     let inputs: boolean[];
     const t = cfg.inputs.table;
-    if (t === 'discrete' || t === 'coils') inputs = await bus.readBits(cfg.unitId, t === 'discrete' ? 2 : 1, cfg.inputs.address, n, { priority: 'normal' });
+    if (t === 'discrete' || t === 'coils')
+      inputs = await bus.readBits(cfg.unitId, t === 'discrete' ? 2 : 1, cfg.inputs.address, n, { priority: 'normal' });
     else inputs = wordBits((await bus.read(cfg.unitId, t === 'holding' ? 3 : 4, cfg.inputs.address, 1, { priority: 'normal' }))[0]!, n);
     let faults = new Array<boolean>(n).fill(false);
     const s = cfg.supervision;

@@ -60,10 +60,17 @@ export class PerimeterOutputs implements OutputDriver {
         this.offTimers.delete(output);
         this.write(output, false, null).catch((err: unknown) => {
           this.d.log.warn({ output, err: (err as Error).message, retry }, 'timed output off failed');
-          if (retry) this.offTimers.set(output, this.d.timers.setTimeout(() => off(false), 1000));
+          if (retry)
+            this.offTimers.set(
+              output,
+              this.d.timers.setTimeout(() => off(false), 1000),
+            );
         });
       };
-      this.offTimers.set(output, this.d.timers.setTimeout(() => off(true), seconds! * 1000));
+      this.offTimers.set(
+        output,
+        this.d.timers.setTimeout(() => off(true), seconds! * 1000),
+      );
     }
     return this.state(output);
   }

@@ -71,9 +71,18 @@ export interface PanelMessageMeta {
 export const SUPERVISION_GRACE_S = 30;
 
 const PRIORITY: Record<string, AlarmPriority> = {
-  'panel.fire': 'critical', 'panel.panic': 'critical', 'panel.duress': 'critical', 'panel.gas': 'critical',
-  'panel.burglary': 'high', 'panel.perimeter': 'high', 'panel.medical': 'high', 'panel.tamper': 'high', 'panel.water': 'high',
-  'panel.offline': 'medium', 'panel.fire_trouble': 'medium', 'panel.comm_trouble': 'medium',
+  'panel.fire': 'critical',
+  'panel.panic': 'critical',
+  'panel.duress': 'critical',
+  'panel.gas': 'critical',
+  'panel.burglary': 'high',
+  'panel.perimeter': 'high',
+  'panel.medical': 'high',
+  'panel.tamper': 'high',
+  'panel.water': 'high',
+  'panel.offline': 'medium',
+  'panel.fire_trouble': 'medium',
+  'panel.comm_trouble': 'medium',
 };
 
 const TROUBLE_KIND: Partial<Record<string, string>> = { ac: 'panel.ac_loss', battery: 'panel.low_battery', comm: 'panel.comm_trouble' };
@@ -161,7 +170,12 @@ export class PanelService {
     }
     const silentS = (a.detail?.silentS as number | null | undefined) ?? null;
     void this.recordInput({ class: 'device', type: 'device.offline', source, data: { family: 'panel', reason: a.reason ?? 'silent' } });
-    this.opts.sink.raise({ kind: 'panel.offline', source, priority: 'medium', data: { account: s.panel.account, supervisionS: s.panel.supervisionS, silentS } });
+    this.opts.sink.raise({
+      kind: 'panel.offline',
+      source,
+      priority: 'medium',
+      data: { account: s.panel.account, supervisionS: s.panel.supervisionS, silentS },
+    });
   }
 
   /** Hands the decoded events of one accepted message to the gateway; resolves once all of it is committed. */
@@ -176,7 +190,15 @@ export class PanelService {
 
   private apply(panel: Dc09PanelConfig, events: PanelEvent[], meta: PanelMessageMeta, records: Promise<unknown>[]): void {
     for (const ev of events) {
-      const data: Record<string, unknown> = { account: panel.account, protocol: ev.protocol, code: ev.code, text: ev.text, area: ev.area, zone: ev.zone, seq: meta.seq };
+      const data: Record<string, unknown> = {
+        account: panel.account,
+        protocol: ev.protocol,
+        code: ev.code,
+        text: ev.text,
+        area: ev.area,
+        zone: ev.zone,
+        seq: meta.seq,
+      };
       if (ev.user !== undefined) data.user = ev.user;
       if (ev.note !== undefined) data.note = ev.note;
       if (ev.panelText !== undefined) data.panelText = ev.panelText;
@@ -193,7 +215,13 @@ export class PanelService {
         this.opts.sink.clear(kind, source, data);
       } else if (kind) {
         // A panel that never sends restores reports one-shot alarms (closable once handled).
-        this.opts.sink.raise({ kind, source, priority: conditionPriority(kind), data, ...(panel.sendsRestores ? {} : { momentary: true }) });
+        this.opts.sink.raise({
+          kind,
+          source,
+          priority: conditionPriority(kind),
+          data,
+          ...(panel.sendsRestores ? {} : { momentary: true }),
+        });
       } else {
         records.push(this.record(ev, source, data));
       }
@@ -206,7 +234,12 @@ export class PanelService {
     switch (ev.kind) {
       case 'open':
       case 'close':
-        input = withUncheckedData({ class: 'access', type: ev.kind === 'open' ? 'panel.opened' : 'panel.closed', source: { device: source.device, ...(ev.area !== null ? { point: `area-${ev.area}` } : {}) }, data });
+        input = withUncheckedData({
+          class: 'access',
+          type: ev.kind === 'open' ? 'panel.opened' : 'panel.closed',
+          source: { device: source.device, ...(ev.area !== null ? { point: `area-${ev.area}` } : {}) },
+          data,
+        });
         break;
       case 'bypass':
         input = withUncheckedData({ class: 'device', type: ev.restored ? 'panel.unbypassed' : 'panel.bypassed', source, data });

@@ -85,13 +85,34 @@ export class Partitions {
 
   /** Restores the stored states, applies them to the zones, then follows the schedules. */
   start(): void {
-    const stored = this.stmts.all.all() as { partition: string; armed: number; by: string; since: number; override: number; schedule_at: number }[];
+    const stored = this.stmts.all.all() as {
+      partition: string;
+      armed: number;
+      by: string;
+      since: number;
+      override: number;
+      schedule_at: number;
+    }[];
     for (const r of stored) {
       if (!this.cfg.has(r.partition)) continue;
-      this.rows.set(r.partition, { armed: r.armed === 1, by: r.by, since: r.since, override: r.override === 1, scheduleAt: r.schedule_at === 1, notReady: [] });
+      this.rows.set(r.partition, {
+        armed: r.armed === 1,
+        by: r.by,
+        since: r.since,
+        override: r.override === 1,
+        scheduleAt: r.schedule_at === 1,
+        notReady: [],
+      });
     }
     for (const id of this.cfg.keys()) {
-      const row = this.rows.get(id) ?? { armed: false, by: 'schedule', since: this.d.clock.now(), override: false, scheduleAt: false, notReady: [] };
+      const row = this.rows.get(id) ?? {
+        armed: false,
+        by: 'schedule',
+        since: this.d.clock.now(),
+        override: false,
+        scheduleAt: false,
+        notReady: [],
+      };
       this.rows.set(id, row);
       // Quietly: the zones start disarmed, and this is the state everyone already knew.
       row.notReady = row.armed ? this.d.apply(id, true) : [];
@@ -157,7 +178,12 @@ export class Partitions {
     row.notReady = this.d.apply(id, armed);
     this.save(id, row);
     this.d.log.info({ partition: id, armed, by, notReady: row.notReady }, armed ? 'partition armed' : 'partition disarmed');
-    this.d.record({ class: 'alarm', type: armed ? 'partition.armed' : 'partition.disarmed', source: { device: id }, data: { partition: id, by, notReady: [...row.notReady] } });
+    this.d.record({
+      class: 'alarm',
+      type: armed ? 'partition.armed' : 'partition.disarmed',
+      source: { device: id },
+      data: { partition: id, by, notReady: [...row.notReady] },
+    });
     this.d.publish(id, this.status(id));
   }
 

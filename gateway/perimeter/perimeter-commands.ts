@@ -18,7 +18,8 @@ export function perimeterCommands(service: Pick<PerimeterService, 'arm' | 'bypas
   return [
     defineCommand({
       name: 'partition.arm',
-      description: 'Arms a partition until the next edge of its arm schedule; zones tripped now are returned as notReady (not raised until back to normal).',
+      description:
+        'Arms a partition until the next edge of its arm schedule; zones tripped now are returned as notReady (not raised until back to normal).',
       args: PartitionArgs,
       roles: ['platform', 'guard', 'admin'],
       async handler(args, ctx) {

@@ -80,7 +80,12 @@ export class PerimeterService {
       const bus = this.busFor(cfg);
       const zones: ZoneLogic[] = [];
       const unit = new InputModule({
-        cfg, bus, clock: o.clock, timers: o.timers, log: o.log, ...(o.presence ? { presence: o.presence } : {}),
+        cfg,
+        bus,
+        clock: o.clock,
+        timers: o.timers,
+        log: o.log,
+        ...(o.presence ? { presence: o.presence } : {}),
         onSample: (inputs, faults, at) => this.onSample(zones, inputs, faults, at),
         announce: (a) => this.announce(cfg.id, a),
       });
@@ -95,15 +100,26 @@ export class PerimeterService {
       m.zones.push(zone);
     }
     this.outputs = new PerimeterOutputs({
-      outputs: o.outputs, modules: this.modules, timers: o.timers, now: () => o.clock.now(), log: o.log,
+      outputs: o.outputs,
+      modules: this.modules,
+      timers: o.timers,
+      now: () => o.clock.now(),
+      log: o.log,
       onChange: (_id, s) => this.publishModule(s.module),
     });
     this.partitions = new Partitions({
-      partitions: o.partitions, schedules: o.perimeter.armSchedules, timeZone: o.timeZone, holidays: o.holidays,
-      db: o.outbox.scope('perimeter'), clock: o.clock, timers: o.timers, log: o.log,
+      partitions: o.partitions,
+      schedules: o.perimeter.armSchedules,
+      timeZone: o.timeZone,
+      holidays: o.holidays,
+      db: o.outbox.scope('perimeter'),
+      clock: o.clock,
+      timers: o.timers,
+      log: o.log,
       apply: (p, armed) => this.applyArmed(p, armed),
       record: (e) => this.record(e),
-      publish: (p, s) => this.setState(p, { armed: s.armed, by: s.by, since: new Date(s.since).toISOString(), override: s.override, notReady: s.notReady }),
+      publish: (p, s) =>
+        this.setState(p, { armed: s.armed, by: s.by, since: new Date(s.since).toISOString(), override: s.override, notReady: s.notReady }),
     });
   }
 
@@ -115,7 +131,15 @@ export class PerimeterService {
     let bus: ModbusBus | undefined;
     if (buses instanceof Map) bus = buses.get(key);
     else if (buses) bus = buses(key, transportOf(cfg));
-    else bus = new ModbusBus({ ...this.o.busOptions, transport: transportOf(cfg), name: key, clock: this.o.clock, timers: this.o.timers, log: this.o.log });
+    else
+      bus = new ModbusBus({
+        ...this.o.busOptions,
+        transport: transportOf(cfg),
+        name: key,
+        clock: this.o.clock,
+        timers: this.o.timers,
+        log: this.o.log,
+      });
     if (!bus) throw new GatehouseError('CONFIG_INVALID', `no bus given for ${key}`);
     this.buses.set(key, bus);
     return bus;
@@ -132,7 +156,10 @@ export class PerimeterService {
     for (const bus of this.buses.values()) bus.start();
     // Each module listens to its bus's unit events itself (gateway/modbus/polled-unit.ts).
     for (const m of this.modules.values()) m.unit.start();
-    this.o.log.info({ modules: this.modules.size, zones: this.zones.size, partitions: this.o.partitions.length }, 'perimeter service started');
+    this.o.log.info(
+      { modules: this.modules.size, zones: this.zones.size, partitions: this.o.partitions.length },
+      'perimeter service started',
+    );
   }
 
   async stop(): Promise<void> {
@@ -158,9 +185,21 @@ export class PerimeterService {
     this.bypassTimers.get(zoneId)?.cancel();
     zone.bypass(until);
     // The timer, not the wall clock, ends it: an NTP step must not end a bypass early or late.
-    this.bypassTimers.set(zoneId, this.o.timers.setTimeout(() => this.endBypass(zoneId, 'expiry'), minutes * 60_000));
-    this.bypassTable().prepare('INSERT INTO perimeter_bypasses (zone, until, by) VALUES (?, ?, ?) ON CONFLICT(zone) DO UPDATE SET until = excluded.until, by = excluded.by').run(zoneId, until, principal);
-    this.record({ class: 'alarm', type: 'zone.bypassed', source: { device: zoneId }, data: { zone: zoneId, by: principal, minutes, until: new Date(until).toISOString() } });
+    this.bypassTimers.set(
+      zoneId,
+      this.o.timers.setTimeout(() => this.endBypass(zoneId, 'expiry'), minutes * 60_000),
+    );
+    this.bypassTable()
+      .prepare(
+        'INSERT INTO perimeter_bypasses (zone, until, by) VALUES (?, ?, ?) ON CONFLICT(zone) DO UPDATE SET until = excluded.until, by = excluded.by',
+      )
+      .run(zoneId, until, principal);
+    this.record({
+      class: 'alarm',
+      type: 'zone.bypassed',
+      source: { device: zoneId },
+      data: { zone: zoneId, by: principal, minutes, until: new Date(until).toISOString() },
+    });
     this.publishZone(zoneId);
     return { zone: zoneId, until: new Date(until).toISOString() };
   }
@@ -177,7 +216,9 @@ export class PerimeterService {
     this.zone(zoneId).unbypass();
     // Ended in memory whatever the disk says; a row left behind is ended again at the next start.
     const forget = () => this.bypassTable().prepare('DELETE FROM perimeter_bypasses WHERE zone = ?').run(zoneId);
-    tolerateStorageError(forget, undefined, (err) => this.o.log.error({ zone: zoneId, err: err.message }, 'ended bypass not stored (disk full?)'));
+    tolerateStorageError(forget, undefined, (err) =>
+      this.o.log.error({ zone: zoneId, err: err.message }, 'ended bypass not stored (disk full?)'),
+    );
     this.record({ class: 'alarm', type: 'zone.unbypassed', source: { device: zoneId }, data: { zone: zoneId, by } });
     this.publishZone(zoneId);
   }
@@ -194,11 +235,15 @@ export class PerimeterService {
       const zone = this.zones.get(r.zone);
       if (!zone || r.until <= now) {
         tolerateStorageError(() => this.bypassTable().prepare('DELETE FROM perimeter_bypasses WHERE zone = ?').run(r.zone), undefined);
-        if (zone) this.record({ class: 'alarm', type: 'zone.unbypassed', source: { device: r.zone }, data: { zone: r.zone, by: 'expiry' } });
+        if (zone)
+          this.record({ class: 'alarm', type: 'zone.unbypassed', source: { device: r.zone }, data: { zone: r.zone, by: 'expiry' } });
         continue;
       }
       zone.bypass(r.until);
-      this.bypassTimers.set(r.zone, this.o.timers.setTimeout(() => this.endBypass(r.zone, 'expiry'), r.until - now));
+      this.bypassTimers.set(
+        r.zone,
+        this.o.timers.setTimeout(() => this.endBypass(r.zone, 'expiry'), r.until - now),
+      );
     }
   }
 
@@ -206,7 +251,6 @@ export class PerimeterService {
   private bypassTable(): StoreScope {
     return this.o.outbox.scope('perimeter');
   }
-
 
   zone(id: string): ZoneLogic {
     const z = this.zones.get(id);
@@ -222,7 +266,13 @@ export class PerimeterService {
     const zones: PerimeterStates['zones'] = {};
     for (const [id, z] of this.zones) {
       const s = z.snapshot();
-      zones[id] = { state: s.state, armed: s.armed, type: z.type, ...(z.partition ? { partition: z.partition } : {}), bypassedUntil: s.bypassedUntil === null ? null : new Date(s.bypassedUntil).toISOString() };
+      zones[id] = {
+        state: s.state,
+        armed: s.armed,
+        type: z.type,
+        ...(z.partition ? { partition: z.partition } : {}),
+        bypassedUntil: s.bypassedUntil === null ? null : new Date(s.bypassedUntil).toISOString(),
+      };
     }
     const modules = Object.fromEntries([...this.modules].map(([id, m]) => [id, { online: m.unit.presence.announced }]));
     return { zones, modules, partitions: this.partitions.all() };
@@ -266,13 +316,25 @@ export class PerimeterService {
     const z = this.zones.get(id)!;
     const s = z.snapshot();
     const online = this.modules.get(z.module)?.unit.presence.announced ?? null;
-    this.setState(id, { zone: s.state, type: z.type, ...(z.partition ? { partition: z.partition } : {}), armed: s.armed, notReady: s.notReady, bypassedUntil: s.bypassedUntil === null ? null : new Date(s.bypassedUntil).toISOString(), moduleOnline: online });
+    this.setState(id, {
+      zone: s.state,
+      type: z.type,
+      ...(z.partition ? { partition: z.partition } : {}),
+      armed: s.armed,
+      notReady: s.notReady,
+      bypassedUntil: s.bypassedUntil === null ? null : new Date(s.bypassedUntil).toISOString(),
+      moduleOnline: online,
+    });
   }
 
   private publishModule(id: string): void {
     const m = this.modules.get(id);
     if (!m) return;
-    const outputs = Object.fromEntries(Object.entries(this.outputs?.all() ?? {}).filter(([, s]) => s.module === id).map(([o, s]) => [o, { on: s.on, kind: s.kind }]));
+    const outputs = Object.fromEntries(
+      Object.entries(this.outputs?.all() ?? {})
+        .filter(([, s]) => s.module === id)
+        .map(([o, s]) => [o, { on: s.on, kind: s.kind }]),
+    );
     this.setState(id, { online: m.unit.presence.announced, channels: m.cfg.channels, outputs });
   }
 
@@ -282,13 +344,15 @@ export class PerimeterService {
     if (this.published.get(device) === key) return;
     this.published.set(device, key);
     this.o.outbox.setState(device, body).catch((err: unknown) => {
-      if (!isGatehouseError(err, 'OUTBOX_CLOSED')) this.o.log.error({ device, err: (err as Error).message }, 'could not store perimeter state');
+      if (!isGatehouseError(err, 'OUTBOX_CLOSED'))
+        this.o.log.error({ device, err: (err as Error).message }, 'could not store perimeter state');
     });
   }
 
   private record(e: EventInput): void {
     this.o.outbox.record(e).catch((err: unknown) => {
-      if (!isGatehouseError(err, 'OUTBOX_CLOSED')) this.o.log.error({ type: e.type, err: (err as Error).message }, 'could not record a perimeter event');
+      if (!isGatehouseError(err, 'OUTBOX_CLOSED'))
+        this.o.log.error({ type: e.type, err: (err as Error).message }, 'could not record a perimeter event');
     });
   }
 }

@@ -39,7 +39,11 @@ export class Debouncer {
   private since: number | null = null;
 
   /** `slackMs`: polls run on timers, and one a few ms early must not cost a whole extra period. */
-  constructor(private readonly ms: number, public value = false, private readonly slackMs = 0) {}
+  constructor(
+    private readonly ms: number,
+    public value = false,
+    private readonly slackMs = 0,
+  ) {}
 
   /** Feeds one sample; true when the debounced value changed. */
   update(raw: boolean, at: number): boolean {
@@ -94,17 +98,28 @@ export class ZoneLogic {
    * `debounceSlackMs`: tolerance on the debounce for poll timing jitter (the service passes
    * a few ms); 0 in the pure tests, where sample times are exact.
    */
-  constructor(private readonly cfg: ZoneConfig, private readonly sink: AlarmSink, opts: { debounceSlackMs?: number } = {}) {
+  constructor(
+    private readonly cfg: ZoneConfig,
+    private readonly sink: AlarmSink,
+    opts: { debounceSlackMs?: number } = {},
+  ) {
     this.id = cfg.id;
     this.type = cfg.type;
     this.partition = cfg.partition;
     this.module = cfg.module;
     this.channel = cfg.channel;
-    const slack = cfg.debounceMs > 0 ? opts.debounceSlackMs ?? 0 : 0;
+    const slack = cfg.debounceMs > 0 ? (opts.debounceSlackMs ?? 0) : 0;
     this.input = new Debouncer(cfg.debounceMs, false, slack);
     this.fault = new Debouncer(cfg.debounceMs, false, slack);
     this.armed = cfg.type !== 'perimeter';
-    this.data = { zone: cfg.id, type: cfg.type, module: cfg.module, channel: cfg.channel, ...(cfg.name ? { name: cfg.name } : {}), ...(cfg.partition ? { partition: cfg.partition } : {}) };
+    this.data = {
+      zone: cfg.id,
+      type: cfg.type,
+      module: cfg.module,
+      channel: cfg.channel,
+      ...(cfg.name ? { name: cfg.name } : {}),
+      ...(cfg.partition ? { partition: cfg.partition } : {}),
+    };
   }
 
   /** One poll of the module: the channel's input bit and supervision bit, at poll time `at` (ms). */
@@ -193,6 +208,12 @@ export class ZoneLogic {
 
   snapshot(): ZoneSnapshot {
     const state: ZoneState = this.bypassUntil !== null ? 'bypassed' : this.fault.value ? 'fault' : this.triggered ? 'alarm' : 'normal';
-    return { state, armed: this.armed, notReady: this.notReady, bypassedUntil: this.bypassUntil, raised: this.alarmRaised || this.faultRaised };
+    return {
+      state,
+      armed: this.armed,
+      notReady: this.notReady,
+      bypassedUntil: this.bypassUntil,
+      raised: this.alarmRaised || this.faultRaised,
+    };
   }
 }

@@ -92,9 +92,19 @@ export class PresencePolicy implements PresenceTracker {
 
   track(device: string, family: DeviceFamily, announce: Announce): DevicePresence {
     const t: Tracked = {
-      device, family, announce,
-      announced: null, raw: null, changes: [], held: false, episodes: 0,
-      holdMs: this.opts.config.holdMs, releasedAt: undefined, release: undefined, flappingRaised: false, clearFlapping: undefined,
+      device,
+      family,
+      announce,
+      announced: null,
+      raw: null,
+      changes: [],
+      held: false,
+      episodes: 0,
+      holdMs: this.opts.config.holdMs,
+      releasedAt: undefined,
+      release: undefined,
+      flappingRaised: false,
+      clearFlapping: undefined,
       observe: (online, reason, detail) => this.observe(t, online, reason, detail),
     };
     this.devices.set(device, t);
@@ -130,17 +140,19 @@ export class PresencePolicy implements PresenceTracker {
   async markStopped(outbox: Pick<Outbox, 'readStates' | 'setState'>): Promise<void> {
     const last = new Map(outbox.readStates().map((s) => [s.device, s.body]));
     await Promise.all(
-      [...this.devices.keys()].filter((device) => last.has(device)).map((device) => {
-        let body: Record<string, unknown> = {};
-        try {
-          const parsed = JSON.parse(last.get(device)!) as unknown;
-          if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
-        } catch {
-          // An unreadable body is replaced by the stopped marker alone.
-        }
-        delete body.ts;
-        return outbox.setState(device, { ...body, ...GATEWAY_STOPPED });
-      }),
+      [...this.devices.keys()]
+        .filter((device) => last.has(device))
+        .map((device) => {
+          let body: Record<string, unknown> = {};
+          try {
+            const parsed = JSON.parse(last.get(device)!) as unknown;
+            if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+          } catch {
+            // An unreadable body is replaced by the stopped marker alone.
+          }
+          delete body.ts;
+          return outbox.setState(device, { ...body, ...GATEWAY_STOPPED });
+        }),
     );
   }
 

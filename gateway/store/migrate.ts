@@ -53,7 +53,8 @@ export function checkRegistry(owners: StoreOwner[]): void {
     if (names.has(o.owner)) throw new Error(`store owner "${o.owner}" is registered twice`);
     names.add(o.owner);
     o.migrations.forEach((m, i) => {
-      if (m.version !== i + 1) throw new Error(`store owner "${o.owner}": migration ${i + 1} is numbered ${m.version}; number them 1, 2, 3, ...`);
+      if (m.version !== i + 1)
+        throw new Error(`store owner "${o.owner}": migration ${i + 1} is numbered ${m.version}; number them 1, 2, 3, ...`);
     });
   }
 }

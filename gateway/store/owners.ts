@@ -23,7 +23,12 @@ export const STORE_OWNERS: readonly ListedOwner[] = [
   { owner: 'alarms', migrations: ALARMS_MIGRATIONS, tables: ALARMS_BASELINE, baseline: ALARMS_BASELINE },
   { owner: 'console', migrations: CONSOLE_MIGRATIONS, tables: CONSOLE_BASELINE, baseline: CONSOLE_BASELINE },
   { owner: 'media', migrations: MEDIA_MIGRATIONS, tables: MEDIA_BASELINE, baseline: MEDIA_BASELINE },
-  ...FAMILIES.flatMap((f) => f.store ?? []).map((o) => ({ owner: o.owner, migrations: o.migrations, tables: o.tables, baseline: [...o.tables] })),
+  ...FAMILIES.flatMap((f) => f.store ?? []).map((o) => ({
+    owner: o.owner,
+    migrations: o.migrations,
+    tables: o.tables,
+    baseline: [...o.tables],
+  })),
 ];
 
 /** An owner's name as outbox.scope() takes it (checked against STORE_OWNERS at run time). */

@@ -44,13 +44,20 @@ function checkOwn(owner: string, sql: string): void {
   const m = f?.pattern.exec(sql);
   if (!m) return;
   const table = m[1]!.toLowerCase();
-  throw new GatehouseError('INTERNAL', `store scope "${owner}" may not use table ${table} of owner "${f!.ownerOf.get(table)}"`, { owner, table });
+  throw new GatehouseError('INTERNAL', `store scope "${owner}" may not use table ${table} of owner "${f!.ownerOf.get(table)}"`, {
+    owner,
+    table,
+  });
 }
 
 export function scopeOf(db: Database, owner: string): StoreScope {
   // Owner names are plain strings (a family declares its own): a typo fails here, at start.
   if (!STORE_OWNERS.some((o) => o.owner === owner)) {
-    throw new GatehouseError('INTERNAL', `no store owner "${owner}": declare it in a family manifest's store (or the core's in gateway/store/owners.ts)`, { owner });
+    throw new GatehouseError(
+      'INTERNAL',
+      `no store owner "${owner}": declare it in a family manifest's store (or the core's in gateway/store/owners.ts)`,
+      { owner },
+    );
   }
   return {
     owner,

@@ -71,7 +71,10 @@ function readPem(what: string, file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new GatehouseError('CONFIG_UNREADABLE', `uplink.${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new GatehouseError(
+      'CONFIG_UNREADABLE',
+      `uplink.${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 
@@ -79,7 +82,12 @@ function readPem(what: string, file: string): Buffer {
  * MQTT.js options for one attempt. PEM files are read on every attempt, so a renewed
  * certificate or a CA that was missing at boot is picked up without a restart.
  */
-export function buildClientOptions(cfg: UplinkConfig, password: string | undefined, clientId: string, will: { topic: string; payload: string }): IClientOptions {
+export function buildClientOptions(
+  cfg: UplinkConfig,
+  password: string | undefined,
+  clientId: string,
+  will: { topic: string; payload: string },
+): IClientOptions {
   const opts: IClientOptions = {
     clientId,
     clean: true,
@@ -135,7 +143,8 @@ export class ConnectionLoop {
     if (this.cfg.passwordSecret !== undefined) {
       this.password = opts.secrets.get(this.cfg.passwordSecret);
       // A missing secret is a configuration mistake, not an outage: refuse to start.
-      if (this.password === undefined) throw new GatehouseError('CONFIG_INVALID', `uplink.passwordSecret "${this.cfg.passwordSecret}" is not in the secrets file`);
+      if (this.password === undefined)
+        throw new GatehouseError('CONFIG_INVALID', `uplink.passwordSecret "${this.cfg.passwordSecret}" is not in the secrets file`);
     }
   }
 

@@ -131,7 +131,13 @@ export class Drain {
 
   /** Whether anything is waiting to be delivered as far as this connection knows. */
   waiting(): boolean {
-    return this.inflight > 0 || !this.eventsExhausted || !this.repliesExhausted || this.evtPos < this.evtBuf.length || this.replyPos < this.replyBuf.length;
+    return (
+      this.inflight > 0 ||
+      !this.eventsExhausted ||
+      !this.repliesExhausted ||
+      this.evtPos < this.evtBuf.length ||
+      this.replyPos < this.replyBuf.length
+    );
   }
 
   /** Age of the oldest publish still waiting for its PUBACK, 0 when none. */

@@ -151,7 +151,10 @@ export class Uplink extends EventEmitter<UplinkEvents> {
   private onConnected(link: Link): void {
     this.link = link;
     const reconnect = this.loop.connections > 1;
-    this.log.info({ url: redactUrl(this.cfg.url), reconnects: this.loop.connections - 1 }, reconnect ? 'uplink reconnected' : 'uplink connected');
+    this.log.info(
+      { url: redactUrl(this.cfg.url), reconnects: this.loop.connections - 1 },
+      reconnect ? 'uplink reconnected' : 'uplink connected',
+    );
     link.publish(statusTopic(this.root), this.statusPayload('online'), true, (err) => {
       if (err && link === this.link) this.log.warn({ err: err.message }, 'uplink could not publish its online status');
     });
@@ -197,7 +200,10 @@ export class Uplink extends EventEmitter<UplinkEvents> {
     if (!this.link) return;
     const age = this.drain.oldestInflightAgeMs();
     if (age > this.cfg.ackTimeoutMs) {
-      this.log.warn({ ageMs: Math.round(age), inflight: this.drain.inflight }, 'uplink got no PUBACK in time; dropping the half-open connection');
+      this.log.warn(
+        { ageMs: Math.round(age), inflight: this.drain.inflight },
+        'uplink got no PUBACK in time; dropping the half-open connection',
+      );
       this.loop.destroy(`no PUBACK for ${Math.round(age)} ms`);
     }
   }
@@ -265,7 +271,11 @@ export class Uplink extends EventEmitter<UplinkEvents> {
       }
       this.drain.finish(lastSeq);
       const settled = await this.drain.whenSettled(waitMs);
-      if (!settled || !this.link) this.log.warn({ inflight: this.drain.inflight }, 'uplink stopping before everything was acknowledged; the rest stays in the outbox');
+      if (!settled || !this.link)
+        this.log.warn(
+          { inflight: this.drain.inflight },
+          'uplink stopping before everything was acknowledged; the rest stays in the outbox',
+        );
     }
     this.detachOutbox();
     this.drain.pause();

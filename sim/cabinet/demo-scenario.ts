@@ -12,7 +12,11 @@ import { startSimulatedCabinets, type SimulatedCabinets } from './index.js';
 
 /** Bikes plugged in when the demo starts, and the ones the demo starts charging. */
 const DEMO_PLUGGED: Record<string, number[]> = { 'cab-a': [1, 2, 5], 'cab-b': [3] };
-const DEMO_CHARGING: [string, number][] = [['cab-a', 1], ['cab-a', 2], ['cab-b', 3]];
+const DEMO_CHARGING: [string, number][] = [
+  ['cab-a', 1],
+  ['cab-a', 2],
+  ['cab-b', 3],
+];
 
 export const scenario: DemoScenario = {
   family: 'cabinets',
@@ -23,7 +27,9 @@ export const scenario: DemoScenario = {
       tcp: config.cabinets.filter((c) => 'tcp' in c.bus).map((c) => ({ id: c.id, ports: c.ports, port: 0, host: '127.0.0.1' })),
       plugged: Object.fromEntries(config.cabinets.map((c) => [c.id, (DEMO_PLUGGED[c.id] ?? []).filter((p) => p <= c.ports)])),
     });
-    const cabinets = config.cabinets.map((c): CabinetConfig => ('tcp' in c.bus ? { ...c, bus: { tcp: { host: '127.0.0.1', port: sim.tcpPort(c.id) } } } : c));
+    const cabinets = config.cabinets.map((c): CabinetConfig =>
+      'tcp' in c.bus ? { ...c, bus: { tcp: { host: '127.0.0.1', port: sim.tcpPort(c.id) } } } : c,
+    );
     let charging: { stop(): Promise<void> } | undefined;
     const cab = cabinets[0]!;
     return {
@@ -71,7 +77,11 @@ function startDemoCharging(host: DemoHost, cabinets: readonly CabinetConfig[], s
       for (const [cabinet, port] of [...pending]) {
         if (!plugged(cabinet, port)) continue;
         const reply = await host.execute('charging.start', { cabinet, port }, `demo-start-${++n}`);
-        if (reply.ok) pending.splice(pending.findIndex(([c, p]) => c === cabinet && p === port), 1);
+        if (reply.ok)
+          pending.splice(
+            pending.findIndex(([c, p]) => c === cabinet && p === port),
+            1,
+          );
       }
       if (pending.length) await new Promise((r) => setTimeout(r, 250));
     }
@@ -105,7 +115,8 @@ export async function startCabinetsOf(cabinets: readonly CabinetConfig[]): Promi
       line.units.push({ id: c.id, ports: c.ports, unitId: c.unitId });
       lines.set(c.bus.rtu.path, line);
     }
-    for (const [path, line] of lines) started.push(await startSimulatedCabinets({ rtu: { path, baudRate: line.baudRate, units: line.units } }));
+    for (const [path, line] of lines)
+      started.push(await startSimulatedCabinets({ rtu: { path, baudRate: line.baudRate, units: line.units } }));
   } catch (err) {
     await Promise.all(started.map((s) => s.stop()));
     throw err;

@@ -123,11 +123,14 @@ export async function startSimulatedCabinets(opts: SimulatedCabinetsOptions): Pr
 
   let last = now();
   const tickMs = opts.tickMs ?? 1000;
-  const tick = tickMs > 0 ? timers.setInterval(() => {
-    const t = now();
-    for (const c of cabinets) c.step(t - last);
-    last = t;
-  }, tickMs) : undefined;
+  const tick =
+    tickMs > 0
+      ? timers.setInterval(() => {
+          const t = now();
+          for (const c of cabinets) c.step(t - last);
+          last = t;
+        }, tickMs)
+      : undefined;
 
   return {
     cabinets,
@@ -145,7 +148,10 @@ export async function startSimulatedCabinets(opts: SimulatedCabinetsOptions): Pr
       const c = cabinet(f.cabinet);
       switch (f.kind) {
         case 'plug':
-          return c.plug(f.port, { ...(f.soc !== undefined ? { soc: f.soc } : {}), ...(f.capacityWh !== undefined ? { capacityWh: f.capacityWh } : {}) });
+          return c.plug(f.port, {
+            ...(f.soc !== undefined ? { soc: f.soc } : {}),
+            ...(f.capacityWh !== undefined ? { capacityWh: f.capacityWh } : {}),
+          });
         case 'unplug':
           return c.unplug(f.port);
         case 'smoke':
@@ -181,7 +187,10 @@ export async function startSimulatedCabinets(opts: SimulatedCabinetsOptions): Pr
           else c.rawRegisters.set(f.address, f.raw);
           return;
         case 'safetyUnreadable':
-          c.unreadable = f.active === false ? undefined : { from: CABINET.address, to: CABINET.address + CABINET.count - 1, exception: f.exception ?? 4 };
+          c.unreadable =
+            f.active === false
+              ? undefined
+              : { from: CABINET.address, to: CABINET.address + CABINET.count - 1, exception: f.exception ?? 4 };
           return;
         case 'busy':
           c.busyNext = f.count;

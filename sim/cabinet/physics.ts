@@ -48,7 +48,23 @@ export interface SimPort {
 }
 
 export function newPort(port: number, ambient: number): SimPort {
-  return { port, state: 'available', battery: undefined, voltage: 0, current: 0, power: 0, energyWh: 0, temperature: ambient, sessionId: 0, faultCode: 0, powerLimit: 0, maxDurationMs: 0, sessionMs: 0, overheatC: 0, shorted: false };
+  return {
+    port,
+    state: 'available',
+    battery: undefined,
+    voltage: 0,
+    current: 0,
+    power: 0,
+    energyWh: 0,
+    temperature: ambient,
+    sessionId: 0,
+    faultCode: 0,
+    powerLimit: 0,
+    maxDurationMs: 0,
+    sessionMs: 0,
+    overheatC: 0,
+    shorted: false,
+  };
 }
 
 export const outputOn = (p: SimPort): boolean => p.state === 'charging' || p.state === 'finishing';

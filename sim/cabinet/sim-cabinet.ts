@@ -8,7 +8,17 @@
  * does not cut itself on smoke or over-current, so the gateway's own interlocks are what
  * the tests see act.
  */
-import { CABINET, CABINET_CONTROL, EXCEPTION, FAULT_CODES, IDENTITY, MAX_DURATION_MIN, PORT_CONTROL, portBlockAddress, portControlAddress } from '../../drivers/cabinet/register-map.js';
+import {
+  CABINET,
+  CABINET_CONTROL,
+  EXCEPTION,
+  FAULT_CODES,
+  IDENTITY,
+  MAX_DURATION_MIN,
+  PORT_CONTROL,
+  portBlockAddress,
+  portControlAddress,
+} from '../../drivers/cabinet/register-map.js';
 import { decodeCabinetControl, decodePortControl, encodeIdentity, encodePort, encodeStatus } from '../../drivers/cabinet/registers.js';
 import type { CabinetCommand, CabinetIdentity, CabinetStatus, PortReading } from '../../drivers/cabinet/types.js';
 import type { ModbusRequest, ModbusResponse } from '../../drivers/modbus/pdu.js';
@@ -69,7 +79,14 @@ export class SimCabinet {
     this.ambientC = opts.ambientC ?? 20;
     this.mainsVoltage = opts.mainsVoltage ?? 230;
     this.temperature = this.ambientC;
-    this.identity = { vendor: opts.vendor ?? 'Gatehouse Sim', model: opts.model ?? `SIM-${opts.ports}`, serial: opts.serial ?? `SIM-${opts.id}`.slice(0, 16), firmware: opts.firmware ?? '1.0.0', mapVersion: { major: 1, minor: 0 }, portCount: opts.ports };
+    this.identity = {
+      vendor: opts.vendor ?? 'Gatehouse Sim',
+      model: opts.model ?? `SIM-${opts.ports}`,
+      serial: opts.serial ?? `SIM-${opts.id}`.slice(0, 16),
+      firmware: opts.firmware ?? '1.0.0',
+      mapVersion: { major: 1, minor: 0 },
+      portCount: opts.ports,
+    };
     this.ports = Array.from({ length: opts.ports }, (_, i) => newPort(i + 1, this.ambientC));
   }
 
@@ -94,7 +111,18 @@ export class SimCabinet {
 
   reading(n: number): PortReading {
     const p = this.port(n);
-    return { port: n, state: p.state, voltage: p.voltage, current: p.current, power: p.power, energyWh: Math.floor(p.energyWh), temperature: p.temperature, sessionId: p.sessionId, faultCode: p.faultCode, powerLimit: p.powerLimit };
+    return {
+      port: n,
+      state: p.state,
+      voltage: p.voltage,
+      current: p.current,
+      power: p.power,
+      energyWh: Math.floor(p.energyWh),
+      temperature: p.temperature,
+      sessionId: p.sessionId,
+      faultCode: p.faultCode,
+      powerLimit: p.powerLimit,
+    };
   }
 
   // ---- the world around the cabinet -----------------------------------------------
@@ -156,7 +184,8 @@ export class SimCabinet {
     }
     if (req.fc === 6 && this.noFc6) return { fc: 6, exception: EXCEPTION.illegalFunction };
     const u = this.unreadable;
-    if (u && (req.fc === 3 || req.fc === 4) && req.address <= u.to && req.address + req.count - 1 >= u.from) return { fc: req.fc, exception: u.exception };
+    if (u && (req.fc === 3 || req.fc === 4) && req.address <= u.to && req.address + req.count - 1 >= u.from)
+      return { fc: req.fc, exception: u.exception };
     switch (req.fc) {
       case 3:
       case 4: {
@@ -214,7 +243,8 @@ export class SimCabinet {
       const a = address + i;
       if (!this.isHolding(a)) return EXCEPTION.illegalAddress;
       // Reserved registers of a control block (+5..+7) are not writable.
-      if (a !== CABINET_CONTROL.address && (a - PORT_CONTROL.base) % PORT_CONTROL.stride > PORT_CONTROL.command) return EXCEPTION.illegalAddress;
+      if (a !== CABINET_CONTROL.address && (a - PORT_CONTROL.base) % PORT_CONTROL.stride > PORT_CONTROL.command)
+        return EXCEPTION.illegalAddress;
     }
     values.forEach((v, i) => this.holding.set(address + i, v));
     const end = address + values.length;
@@ -277,4 +307,3 @@ export class SimCabinet {
     return undefined;
   }
 }
-

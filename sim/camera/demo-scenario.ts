@@ -35,7 +35,12 @@ export const scenario: DemoScenario = {
         const password = randomBytes(12).toString('base64url');
         secrets[cameraPasswordSecret(camCfg)] = password;
         stream = await startTestStream({ path: `/${camCfg.id}`, size: '640x360', fps: 10, ffmpegPath: FFMPEG, tag: DEMO_RTSP_TAG });
-        camera = (await startSimulatedCameras([{ id: camCfg.id, username: camCfg.username, password, rtspUrl: stream.url }], { host: '127.0.0.1', discovery: false }))[0]!;
+        camera = (
+          await startSimulatedCameras([{ id: camCfg.id, username: camCfg.username, password, rtspUrl: stream.url }], {
+            host: '127.0.0.1',
+            discovery: false,
+          })
+        )[0]!;
         camera.presets.set('north-wall', 'North wall');
       } catch (err) {
         await stream?.stop();
@@ -70,7 +75,9 @@ export const scenario: DemoScenario = {
       config: {
         cameras,
         // Without the camera, its linkage actions go too (the rest of the rule still holds).
-        linkage: config.linkage.map((r) => ({ ...r, do: r.do.filter((a) => !('camera' in a) || cameraIds.has(a.camera)) })).filter((r) => r.do.length > 0),
+        linkage: config.linkage
+          .map((r) => ({ ...r, do: r.do.filter((a) => !('camera' in a) || cameraIds.has(a.camera)) }))
+          .filter((r) => r.do.length > 0),
       },
       banner: (pub) =>
         camera
@@ -97,7 +104,10 @@ export const scenario: DemoScenario = {
  * `gatehouse sim --config FILE`: the cameras of FILE, each serving ONVIF on its configured
  * host:port with the password from the secrets, and (with ffmpeg) an RTSP test picture as its stream.
  */
-export async function startCamerasOf(config: CompoundConfig, secretOf: (name: string) => string | undefined): Promise<{ lines: string[]; stop(): Promise<void> }> {
+export async function startCamerasOf(
+  config: CompoundConfig,
+  secretOf: (name: string) => string | undefined,
+): Promise<{ lines: string[]; stop(): Promise<void> }> {
   const lines: string[] = [];
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
@@ -116,7 +126,11 @@ export async function startCamerasOf(config: CompoundConfig, secretOf: (name: st
         stops.push(() => stream.stop());
         rtspUrl = stream.url;
       }
-      const [cam] = await startSimulatedCameras([{ id: c.id, username: c.username, password, ...(rtspUrl ? { rtspUrl } : {}) }], { host: c.host, port: c.port, discovery: false });
+      const [cam] = await startSimulatedCameras([{ id: c.id, username: c.username, password, ...(rtspUrl ? { rtspUrl } : {}) }], {
+        host: c.host,
+        port: c.port,
+        discovery: false,
+      });
       stops.push(() => cam!.stop());
       lines.push(`simulating camera ${c.id} (ONVIF) on http://${c.host}:${c.port}${c.path}${rtspUrl ? `, RTSP ${rtspUrl}` : ''}`);
     }

@@ -53,7 +53,8 @@ export class HttpAuthenticator {
     for (const m of header.slice(7).matchAll(/([a-zA-Z0-9-]+)\s*=\s*(?:"([^"]*)"|([^\s,]+))/g)) p[m[1]!.toLowerCase()] = m[2] ?? m[3] ?? '';
     const issued = p.nonce !== undefined ? this.nonces.get(p.nonce) : undefined;
     if (issued === undefined || now - issued > this.nonceTtlMs) return false;
-    if (p.realm !== this.realm || (p.algorithm && p.algorithm.toUpperCase() !== 'MD5') || p.qop !== 'auth' || !p.nc || !p.cnonce) return false;
+    if (p.realm !== this.realm || (p.algorithm && p.algorithm.toUpperCase() !== 'MD5') || p.qop !== 'auth' || !p.nc || !p.cnonce)
+      return false;
     if (p.uri !== req.url) return false;
     const password = p.username !== undefined ? this.users().get(p.username) : undefined;
     if (password === undefined) return false;

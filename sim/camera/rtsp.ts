@@ -60,7 +60,13 @@ function installExitHook(): void {
   // Synchronous on purpose: 'exit' handlers cannot wait. The wrapper's pipe closes with us
   // anyway; this also covers a process.exit() while a child is mid-start.
   process.on('exit', () => {
-    for (const p of live) if (p.pid) try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
+    for (const p of live)
+      if (p.pid)
+        try {
+          process.kill(-p.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
   });
 }
 
@@ -105,11 +111,30 @@ export async function startTestStream(opts: TestStreamOptions = {}): Promise<Tes
 
   const startPublisher = async (): Promise<void> => {
     const args = [
-      '-nostdin', '-hide_banner', '-loglevel', 'error',
-      '-re', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=${fps}`,
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', String(fps),
-      '-metadata', `title=${opts.tag ?? 'gatehouse-sim-rtsp'}`,
-      '-f', 'rtsp', `rtsp://127.0.0.1:${publishPort}${path}`,
+      '-nostdin',
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc=size=${size}:rate=${fps}`,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-pix_fmt',
+      'yuv420p',
+      '-g',
+      String(fps),
+      '-metadata',
+      `title=${opts.tag ?? 'gatehouse-sim-rtsp'}`,
+      '-f',
+      'rtsp',
+      `rtsp://127.0.0.1:${publishPort}${path}`,
     ];
     const p = new FfmpegProcess(ffmpegPath, args);
     publisher = p;
@@ -160,7 +185,9 @@ export async function startTestStream(opts: TestStreamOptions = {}): Promise<Tes
       stopped = true;
       await stopPublisher();
       for (const m of Object.keys(server.Mounts.mounts)) server.Mounts.deleteMount(`rtsp://127.0.0.1:${publishPort}${m}`);
-      const closing = ([server.ClientServer.server, server.PublishServer.server] as unknown as NetServer[]).map((srv) => new Promise<void>((r) => srv.close(() => r())));
+      const closing = ([server.ClientServer.server, server.PublishServer.server] as unknown as NetServer[]).map(
+        (srv) => new Promise<void>((r) => srv.close(() => r())),
+      );
       for (const sock of sockets) sock.destroy();
       await Promise.all(closing);
     },

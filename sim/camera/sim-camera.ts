@@ -93,10 +93,20 @@ export class SimulatedCamera {
     this.skewMs = opts.skewMs ?? 0;
     this.users = new Map([[opts.username, opts.password]]);
     this.auth = new UsernameTokenChecker(() => this.users, opts.authWindowMs ?? 30_000);
-    this.httpAuth = new HttpAuthenticator(`Sim camera ${opts.id}`, () => this.users, () => opts.snapshotAuth ?? 'digest');
+    this.httpAuth = new HttpAuthenticator(
+      `Sim camera ${opts.id}`,
+      () => this.users,
+      () => opts.snapshotAuth ?? 'digest',
+    );
     this.pullPoints = new PullPointManager(() => opts.maxPullHoldMs ?? 10_000);
     this.services = new SimServices(opts.services);
-    this.identity = { manufacturer: 'Gatehouse', model: 'SimCam 2000', firmware: '1.0.0', serial: `SIM-${opts.id}`, hardwareId: opts.hardware ?? 'SimCam-HW1' };
+    this.identity = {
+      manufacturer: 'Gatehouse',
+      model: 'SimCam 2000',
+      firmware: '1.0.0',
+      serial: `SIM-${opts.id}`,
+      hardwareId: opts.hardware ?? 'SimCam-HW1',
+    };
     this.profiles = [{ token: 'profile_1', name: 'MainStream', width: 1920, height: 1080, ptz: this.hasPtz }];
     if ((opts.profiles ?? 2) === 2) this.profiles.push({ token: 'profile_2', name: 'SubStream', width: 640, height: 360, ptz: false });
     if (opts.discovery !== false) {
@@ -151,22 +161,32 @@ export class SimulatedCamera {
   // ---- scenario helpers ----
   motion(on: boolean): void {
     this.state.motion = on;
-    this.publish('tns1:RuleEngine/CellMotionDetector/Motion', this.analyticsSource('MyMotionDetectorRule'), [{ name: 'IsMotion', value: String(on) }]);
+    this.publish('tns1:RuleEngine/CellMotionDetector/Motion', this.analyticsSource('MyMotionDetectorRule'), [
+      { name: 'IsMotion', value: String(on) },
+    ]);
   }
   tamper(on = true): void {
     this.state.tamper = on;
-    this.publish('tns1:VideoSource/GlobalSceneChange/ImagingService', [{ name: 'Source', value: 'VS_1' }], [{ name: 'State', value: String(on) }]);
+    this.publish(
+      'tns1:VideoSource/GlobalSceneChange/ImagingService',
+      [{ name: 'Source', value: 'VS_1' }],
+      [{ name: 'State', value: String(on) }],
+    );
   }
   digitalInput(on: boolean, token = 'DI_1'): void {
     this.state.inputs.set(token, on);
     this.publish('tns1:Device/Trigger/DigitalInput', [{ name: 'InputToken', value: token }], [{ name: 'LogicalState', value: String(on) }]);
   }
   lineCrossed(objectId = 1): void {
-    this.publish('tns1:RuleEngine/LineDetector/Crossed', this.analyticsSource('MyLineDetectorRule'), [{ name: 'ObjectId', value: String(objectId) }]);
+    this.publish('tns1:RuleEngine/LineDetector/Crossed', this.analyticsSource('MyLineDetectorRule'), [
+      { name: 'ObjectId', value: String(objectId) },
+    ]);
   }
   fieldInside(on: boolean): void {
     this.state.field = on;
-    this.publish('tns1:RuleEngine/FieldDetector/ObjectsInside', this.analyticsSource('MyFieldDetectorRule'), [{ name: 'IsInside', value: String(on) }]);
+    this.publish('tns1:RuleEngine/FieldDetector/ObjectsInside', this.analyticsSource('MyFieldDetectorRule'), [
+      { name: 'IsInside', value: String(on) },
+    ]);
   }
   setSkew(ms: number): void {
     this.skewMs = ms;
@@ -229,12 +249,28 @@ export class SimulatedCamera {
 
   private initialState(): SimNotification[] {
     const at = this.cameraNow();
-    const n = (topic: string, source: SimNotification['source'], data: SimNotification['data']): SimNotification => ({ topic, utcTime: at, operation: 'Initialized', source, data });
+    const n = (topic: string, source: SimNotification['source'], data: SimNotification['data']): SimNotification => ({
+      topic,
+      utcTime: at,
+      operation: 'Initialized',
+      source,
+      data,
+    });
     return [
-      n('tns1:RuleEngine/CellMotionDetector/Motion', this.analyticsSource('MyMotionDetectorRule'), [{ name: 'IsMotion', value: String(this.state.motion) }]),
-      n('tns1:VideoSource/GlobalSceneChange/ImagingService', [{ name: 'Source', value: 'VS_1' }], [{ name: 'State', value: String(this.state.tamper) }]),
-      ...[...this.state.inputs].map(([token, on]) => n('tns1:Device/Trigger/DigitalInput', [{ name: 'InputToken', value: token }], [{ name: 'LogicalState', value: String(on) }])),
-      n('tns1:RuleEngine/FieldDetector/ObjectsInside', this.analyticsSource('MyFieldDetectorRule'), [{ name: 'IsInside', value: String(this.state.field) }]),
+      n('tns1:RuleEngine/CellMotionDetector/Motion', this.analyticsSource('MyMotionDetectorRule'), [
+        { name: 'IsMotion', value: String(this.state.motion) },
+      ]),
+      n(
+        'tns1:VideoSource/GlobalSceneChange/ImagingService',
+        [{ name: 'Source', value: 'VS_1' }],
+        [{ name: 'State', value: String(this.state.tamper) }],
+      ),
+      ...[...this.state.inputs].map(([token, on]) =>
+        n('tns1:Device/Trigger/DigitalInput', [{ name: 'InputToken', value: token }], [{ name: 'LogicalState', value: String(on) }]),
+      ),
+      n('tns1:RuleEngine/FieldDetector/ObjectsInside', this.analyticsSource('MyFieldDetectorRule'), [
+        { name: 'IsInside', value: String(this.state.field) },
+      ]),
     ];
   }
 
@@ -353,7 +389,8 @@ export class SimulatedCamera {
     const id = Number(/^\/onvif\/events\/sub\/(\d+)$/.exec(url)?.[1]);
     const sub = Number.isFinite(id) ? this.pullPoints.get(id, this.cameraNow()) : undefined;
     if (!sub) return [400, fault('Sender', 'wsrf-rw:ResourceUnknownFault', 'No such subscription')];
-    const times = () => `<wsnt:CurrentTime>${new Date(this.cameraNow()).toISOString()}</wsnt:CurrentTime><wsnt:TerminationTime>${new Date(sub.terminationTime).toISOString()}</wsnt:TerminationTime>`;
+    const times = () =>
+      `<wsnt:CurrentTime>${new Date(this.cameraNow()).toISOString()}</wsnt:CurrentTime><wsnt:TerminationTime>${new Date(sub.terminationTime).toISOString()}</wsnt:TerminationTime>`;
     if (action === 'Unsubscribe') {
       this.pullPoints.remove(id);
       return [200, envelope('<wsnt:UnsubscribeResponse/>')];
@@ -368,13 +405,19 @@ export class SimulatedCamera {
     }
     const limit = Math.max(1, Math.min(1000, Number(textOf(xml, 'MessageLimit') ?? 10) || 10));
     const msgs = await this.pullPoints.pull(sub, parseDuration(textOf(xml, 'Timeout')) ?? 0, limit);
-    return [200, envelope(`<tev:PullMessagesResponse>${times().replace(/wsnt:(Current|Termination)Time/g, 'tev:$1Time')}${msgs.map(notificationXml).join('')}</tev:PullMessagesResponse>`)];
+    return [
+      200,
+      envelope(
+        `<tev:PullMessagesResponse>${times().replace(/wsnt:(Current|Termination)Time/g, 'tev:$1Time')}${msgs.map(notificationXml).join('')}</tev:PullMessagesResponse>`,
+      ),
+    ];
   }
 
   private snapshot(req: IncomingMessage, res: ServerResponse): void {
     const verdict = this.httpAuth.check(req);
     this.stats.snapshotSchemes.push(verdict.scheme ?? 'none');
-    if (!verdict.ok) return void res.writeHead(401, { 'WWW-Authenticate': verdict.challenge ?? '', 'Content-Type': 'text/plain' }).end('Unauthorized');
+    if (!verdict.ok)
+      return void res.writeHead(401, { 'WWW-Authenticate': verdict.challenge ?? '', 'Content-Type': 'text/plain' }).end('Unauthorized');
     const token = /^\/onvif\/snapshot\/([\w-]+)\.jpg$/.exec(req.url ?? '')?.[1];
     if (!token || !this.profiles.some((p) => p.token === token)) return void res.writeHead(404).end();
     this.stats.snapshots++;
@@ -391,7 +434,10 @@ export interface SimCameraSpec {
 }
 
 /** Starts one simulated camera per spec; `extra` applies to all (host, discovery, profiles...). */
-export async function startSimulatedCameras(specs: SimCameraSpec[], extra: Omit<SimCameraOptions, keyof SimCameraSpec> = {}): Promise<SimulatedCamera[]> {
+export async function startSimulatedCameras(
+  specs: SimCameraSpec[],
+  extra: Omit<SimCameraOptions, keyof SimCameraSpec> = {},
+): Promise<SimulatedCamera[]> {
   const cams: SimulatedCamera[] = [];
   try {
     for (const spec of specs) {
@@ -405,4 +451,3 @@ export async function startSimulatedCameras(specs: SimCameraSpec[], extra: Omit<
   }
   return cams;
 }
-

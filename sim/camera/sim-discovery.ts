@@ -34,7 +34,10 @@ export class DiscoveryResponder {
   /** Probes answered, for tests. */
   answered = 0;
 
-  constructor(private readonly identity: DiscoveryIdentity, private readonly opts: DiscoveryOptions = {}) {}
+  constructor(
+    private readonly identity: DiscoveryIdentity,
+    private readonly opts: DiscoveryOptions = {},
+  ) {}
 
   async start(): Promise<void> {
     const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });

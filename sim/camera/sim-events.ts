@@ -106,7 +106,9 @@ export class PullPointManager {
 }
 
 const items = (tag: string, list: SimItem[]) =>
-  list.length ? `<tt:${tag}>${list.map((i) => `<tt:SimpleItem Name="${escapeXml(i.name)}" Value="${escapeXml(i.value)}"/>`).join('')}</tt:${tag}>` : '';
+  list.length
+    ? `<tt:${tag}>${list.map((i) => `<tt:SimpleItem Name="${escapeXml(i.name)}" Value="${escapeXml(i.value)}"/>`).join('')}</tt:${tag}>`
+    : '';
 
 export function notificationXml(n: SimNotification): string {
   return (

@@ -78,7 +78,8 @@ export function parseDuration(s: string | undefined): number | undefined {
   return ((Number(m[1] ?? 0) * 24 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 60_000 + Number(m[4] ?? 0) * 1000;
 }
 
-export type AuthResult = { ok: true; username: string } | { ok: false; reason: 'missing' | 'unknown_user' | 'bad_digest' | 'stale' | 'replayed' };
+export type AuthResult =
+  { ok: true; username: string } | { ok: false; reason: 'missing' | 'unknown_user' | 'bad_digest' | 'stale' | 'replayed' };
 
 /**
  * WS-Security UsernameToken with PasswordDigest = Base64(SHA1(nonce + created + password)),
@@ -87,7 +88,10 @@ export type AuthResult = { ok: true; username: string } | { ok: false; reason: '
  */
 export class UsernameTokenChecker {
   private readonly seen = new Map<string, number>();
-  constructor(private readonly users: () => Map<string, string>, private readonly windowMs: number) {}
+  constructor(
+    private readonly users: () => Map<string, string>,
+    private readonly windowMs: number,
+  ) {}
 
   check(xml: string, cameraNow: number): AuthResult {
     const username = textOf(xml, 'Username');
@@ -97,7 +101,9 @@ export class UsernameTokenChecker {
     if (!username || !digest || !nonce || !created) return { ok: false, reason: 'missing' };
     const password = this.users().get(username);
     if (password === undefined) return { ok: false, reason: 'unknown_user' };
-    const expected = createHash('sha1').update(Buffer.concat([Buffer.from(nonce, 'base64'), Buffer.from(created, 'utf8'), Buffer.from(password, 'utf8')])).digest('base64');
+    const expected = createHash('sha1')
+      .update(Buffer.concat([Buffer.from(nonce, 'base64'), Buffer.from(created, 'utf8'), Buffer.from(password, 'utf8')]))
+      .digest('base64');
     if (expected !== digest) return { ok: false, reason: 'bad_digest' };
     const at = Date.parse(created);
     if (!Number.isFinite(at) || Math.abs(at - cameraNow) > this.windowMs) return { ok: false, reason: 'stale' };

@@ -19,7 +19,11 @@ export const scenario: DemoScenario = {
     const secrets: Record<string, string> = {};
     for (const p of config.alarmPanels) if (p.keySecret) secrets[p.keySecret] = randomBytes(32).toString('hex'); // AES-256
     const abort = new AbortController();
-    const pause = (ms: number): Promise<boolean> => sleep(ms, undefined, { signal: abort.signal }).then(() => true, () => false);
+    const pause = (ms: number): Promise<boolean> =>
+      sleep(ms, undefined, { signal: abort.signal }).then(
+        () => true,
+        () => false,
+      );
     let panels: SimulatedPanels | undefined;
     let loop: Promise<void> = Promise.resolve();
     return {
@@ -32,7 +36,15 @@ export const scenario: DemoScenario = {
           protocol: 'tcp',
           ackTimeoutMs: 1000,
           maxAttempts: 3,
-          panels: [{ account: panelCfg.account, key: panelCfg.keySecret ? secrets[panelCfg.keySecret] : undefined, encrypted: panelCfg.keySecret !== undefined, periodicTestS: PANEL_TEST_S, format: 'SIA-DCS' }],
+          panels: [
+            {
+              account: panelCfg.account,
+              key: panelCfg.keySecret ? secrets[panelCfg.keySecret] : undefined,
+              encrypted: panelCfg.keySecret !== undefined,
+              periodicTestS: PANEL_TEST_S,
+              format: 'SIA-DCS',
+            },
+          ],
         });
         const panel = panels.panel(panelCfg.account);
         loop = (async () => {

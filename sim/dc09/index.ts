@@ -114,7 +114,10 @@ export class SimulatedPanel {
   }
   /** A user disarming ('open') or arming ('close') area 1. */
   openClose(user: number, what: 'open' | 'close' = 'close', area = 1): Promise<SendResult> {
-    return this.event(`Nri${area}/${what === 'open' ? 'OP' : 'CL'}${pad3(user)}`, `${what === 'open' ? 1 : 3}401 ${pad2(area)} ${pad3(user)}`);
+    return this.event(
+      `Nri${area}/${what === 'open' ? 'OP' : 'CL'}${pad3(user)}`,
+      `${what === 'open' ? 1 : 3}401 ${pad2(area)} ${pad3(user)}`,
+    );
   }
   periodicTest(): Promise<SendResult> {
     return this.event('Nri0/RP000', '1602 00 000');

@@ -71,7 +71,10 @@ export class ModbusTcpServer {
   private readonly delayer: Delayer;
   port = 0;
 
-  constructor(readonly cabinet: SimModbusUnit, private readonly opts: { host?: string; port: number; timers: Timers; log: Logger }) {
+  constructor(
+    readonly cabinet: SimModbusUnit,
+    private readonly opts: { host?: string; port: number; timers: Timers; log: Logger },
+  ) {
     this.delayer = new Delayer(opts.timers);
   }
 
@@ -204,7 +207,8 @@ export class ModbusRtuLine {
         cabinet.corruptNext--;
         frame[frame.length - 1] = frame[frame.length - 1]! ^ 0x5a;
       }
-      const wireMs = this.opts.emulateWire === false ? 0 : (((request.length + 3 + frame.length) * BITS_PER_CHAR) / this.opts.baudRate) * 1000;
+      const wireMs =
+        this.opts.emulateWire === false ? 0 : (((request.length + 3 + frame.length) * BITS_PER_CHAR) / this.opts.baudRate) * 1000;
       this.delayer.run(wireMs + cabinet.slowMs, () => this.port?.isOpen && this.port.write(frame));
     }
   }

@@ -43,7 +43,11 @@ export const scenario: DemoScenario = {
     const keys = new Map(readers.map((r) => [r.id, randomBytes(16)]));
     let sim: SimulatedReaders;
     try {
-      sim = await startSimulatedReaders({ path: pty.b, baudRate: bus.baudRate, readers: readers.map((r) => ({ address: r.address, key: keys.get(r.id)! })) });
+      sim = await startSimulatedReaders({
+        path: pty.b,
+        baudRate: bus.baudRate,
+        readers: readers.map((r) => ({ address: r.address, key: keys.get(r.id)! })),
+      });
     } catch (err) {
       await pty.stop();
       throw err;
@@ -111,7 +115,10 @@ export const scenario: DemoScenario = {
     if (config.osdpBuses.length === 0) return undefined;
     const started = await simulating('OSDP readers', () => startReadersOf(config, (n) => bench.secret(n)));
     return {
-      lines: config.osdpBuses.map((bus) => `simulating ${config.readers.filter((r) => r.bus === bus.id).length} OSDP reader(s) on ${bus.path} (give the gateway the other end of the line)`),
+      lines: config.osdpBuses.map(
+        (bus) =>
+          `simulating ${config.readers.filter((r) => r.bus === bus.id).length} OSDP reader(s) on ${bus.path} (give the gateway the other end of the line)`,
+      ),
       stop: async () => {
         await Promise.all(started.map((r) => r.close()));
       },
@@ -133,7 +140,11 @@ export async function startReadersOf(config: CompoundConfig, secretOf: (name: st
         .filter((r) => r.bus === bus.id)
         .map((r) => {
           const hex = r.secure === 'required' ? secretOf(readerKeySecret(r)) : undefined;
-          return { address: r.address, ...(hex && /^[0-9a-fA-F]{32}$/.test(hex) ? { key: Buffer.from(hex, 'hex') } : {}), ...(r.secure === 'off' ? { secureCapable: false } : {}) };
+          return {
+            address: r.address,
+            ...(hex && /^[0-9a-fA-F]{32}$/.test(hex) ? { key: Buffer.from(hex, 'hex') } : {}),
+            ...(r.secure === 'off' ? { secureCapable: false } : {}),
+          };
         });
       if (readers.length) started.push(await startSimulatedReaders({ path: bus.path, baudRate: bus.baudRate, readers }));
     }

@@ -44,7 +44,13 @@ export interface SimulatedReaders {
 export async function startSimulatedReaders(opts: SimulatedReadersOptions): Promise<SimulatedReaders> {
   const timers = opts.timers ?? realTimers;
   const log = opts.log ?? pino({ level: 'silent' });
-  const line = new SimOsdpLine({ path: opts.path, baudRate: opts.baudRate, timers, log, ...(opts.emulateWire !== undefined ? { emulateWire: opts.emulateWire } : {}) });
+  const line = new SimOsdpLine({
+    path: opts.path,
+    baudRate: opts.baudRate,
+    timers,
+    log,
+    ...(opts.emulateWire !== undefined ? { emulateWire: opts.emulateWire } : {}),
+  });
   const pds = new Map<number, SimPd>();
   for (const spec of opts.readers) {
     const pd = new SimPd(new SimReader(spec, timers));

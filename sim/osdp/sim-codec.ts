@@ -7,8 +7,15 @@ import type { PdIdentity } from '../../drivers/osdp/types.js';
 
 /** PDCAP function codes (spec table 7.4) the simulated reader announces. */
 const CAP = {
-  CONTACT_STATUS: 1, OUTPUT_CONTROL: 2, CARD_FORMAT: 3, READER_LED: 4, READER_AUDIBLE: 5, READER_TEXT: 6,
-  CHECK_CHARACTER: 8, SECURITY: 9, RECEIVE_BUFFER: 10,
+  CONTACT_STATUS: 1,
+  OUTPUT_CONTROL: 2,
+  CARD_FORMAT: 3,
+  READER_LED: 4,
+  READER_AUDIBLE: 5,
+  READER_TEXT: 6,
+  CHECK_CHARACTER: 8,
+  SECURITY: 9,
+  RECEIVE_BUFFER: 10,
 } as const;
 
 export interface SimCapabilities {

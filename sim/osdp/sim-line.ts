@@ -165,12 +165,13 @@ export class SimOsdpLine {
     this.reopen?.cancel();
     const port = this.port;
     this.port = undefined;
-    if (port?.isOpen) await new Promise<void>((r) => {
-      const t = setTimeout(r, 500);
-      port.close(() => {
-        clearTimeout(t);
-        r();
+    if (port?.isOpen)
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 500);
+        port.close(() => {
+          clearTimeout(t);
+          r();
+        });
       });
-    });
   }
 }

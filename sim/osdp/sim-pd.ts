@@ -147,7 +147,8 @@ export class SimPd {
     const address = this.reader.address;
     let bytes: Uint8Array;
     if (secured && this.session?.established) bytes = this.spoilSecurityBlock(this.session.wrapReply(address, sqn, reply.code, reply.data));
-    else if (this.session && (reply.code === Reply.CCRYPT || reply.code === Reply.RMAC_I)) bytes = this.session.handshakeReply(address, sqn, reply.code, reply.data);
+    else if (this.session && (reply.code === Reply.CCRYPT || reply.code === Reply.RMAC_I))
+      bytes = this.session.handshakeReply(address, sqn, reply.code, reply.data);
     else bytes = encodeFrame({ address, reply: true, sqn, crc: true, code: reply.code, data: reply.data });
     if (this.reader.corruptCrc) {
       bytes = Uint8Array.from(bytes);

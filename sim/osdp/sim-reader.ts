@@ -10,7 +10,14 @@ import { EventEmitter } from 'node:events';
 import type { TimerHandle, Timers } from '../../gateway/core/clock.js';
 import { rawFromCardHex } from '../../drivers/osdp/card.js';
 import { Cmd, NakCode, Reply, type LedControl, type PdIdentity } from '../../drivers/osdp/types.js';
-import { decodeBuzzer, decodeLed, decodeOut, outRecordToControl, ledRecordToControl, buzzerRecordToControl } from '../../drivers/osdp/messages-commands.js';
+import {
+  decodeBuzzer,
+  decodeLed,
+  decodeOut,
+  outRecordToControl,
+  ledRecordToControl,
+  buzzerRecordToControl,
+} from '../../drivers/osdp/messages-commands.js';
 import { replyCap, replyId, replyInputs, replyKeypad, replyLocalStatus, replyNak, replyOutputs, replyRaw } from './sim-codec.js';
 import { SimDoor } from './door.js';
 
@@ -96,7 +103,10 @@ export class SimReader extends EventEmitter<SimReaderEvents> {
   private readonly reports: ClearReply[] = [];
   private readonly outputTimers = new Map<number, TimerHandle>();
 
-  constructor(opts: SimReaderOptions, private readonly timers: Timers) {
+  constructor(
+    opts: SimReaderOptions,
+    private readonly timers: Timers,
+  ) {
     super();
     this.address = opts.address;
     this.identity = { vendor: '0A1B2C', model: 1, version: 1, serial: 100_000 + opts.address, firmware: '1.0.0', ...opts.identity };
@@ -256,10 +266,13 @@ export class SimReader extends EventEmitter<SimReaderEvents> {
       this.outputTimers.delete(c.output);
       if (c.action === 'pulse-on') {
         this.setOutput(c.output, true);
-        this.outputTimers.set(c.output, this.timers.setTimeout(() => {
-          this.outputTimers.delete(c.output);
-          this.setOutput(c.output, false);
-        }, c.ms));
+        this.outputTimers.set(
+          c.output,
+          this.timers.setTimeout(() => {
+            this.outputTimers.delete(c.output);
+            this.setOutput(c.output, false);
+          }, c.ms),
+        );
       } else this.setOutput(c.output, c.action === 'on');
     }
     return ack();

@@ -21,10 +21,19 @@ export const scenario: DemoScenario = {
     if (config.inputModules.length === 0) return undefined;
     const tcpModules = config.inputModules.filter((m) => 'tcp' in m.bus);
     const zones = simZones(config, new Set(tcpModules.map((m) => m.id)));
-    const modules = await startSimulatedInputModules({ tcp: tcpModules.map((m) => ({ ...moduleSpec(m), port: 0, host: '127.0.0.1' })), zones });
-    const beams = config.zones.filter((z) => z.type === 'perimeter' && z.partition === 'north' && modules.modules.some((m) => m.id === z.module)).map((z) => z.id);
+    const modules = await startSimulatedInputModules({
+      tcp: tcpModules.map((m) => ({ ...moduleSpec(m), port: 0, host: '127.0.0.1' })),
+      zones,
+    });
+    const beams = config.zones
+      .filter((z) => z.type === 'perimeter' && z.partition === 'north' && modules.modules.some((m) => m.id === z.module))
+      .map((z) => z.id);
     const abort = new AbortController();
-    const pause = (ms: number): Promise<boolean> => sleep(ms, undefined, { signal: abort.signal }).then(() => true, () => false);
+    const pause = (ms: number): Promise<boolean> =>
+      sleep(ms, undefined, { signal: abort.signal }).then(
+        () => true,
+        () => false,
+      );
     const stopped = new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true }));
     let loop: Promise<void> = Promise.resolve();
 
@@ -43,7 +52,11 @@ export const scenario: DemoScenario = {
     }
 
     return {
-      config: { inputModules: config.inputModules.map((m): InputModuleConfig => ('tcp' in m.bus ? { ...m, bus: { tcp: { host: '127.0.0.1', port: modules.tcpPort(m.id) } } } : m)) },
+      config: {
+        inputModules: config.inputModules.map((m): InputModuleConfig =>
+          'tcp' in m.bus ? { ...m, bus: { tcp: { host: '127.0.0.1', port: modules.tcpPort(m.id) } } } : m,
+        ),
+      },
       async run(host, say) {
         const armed = await host.execute('partition.arm', { partition: 'north' }, `demo-arm-${Date.now()}`);
         if (!armed.ok) say(`  (north wall not armed: ${JSON.stringify(armed)})`);
@@ -95,7 +108,9 @@ function moduleSpec(m: InputModuleConfig): SimInputModuleOptions {
 
 /** The zones on the given modules, so NC beams start receiving (normal) and scenarios speak zones. */
 function simZones(config: CompoundConfig, modules: ReadonlySet<string>): SimZone[] {
-  return config.zones.filter((z) => modules.has(z.module)).map((z) => ({ id: z.id, module: z.module, channel: z.channel, contact: z.contact }));
+  return config.zones
+    .filter((z) => modules.has(z.module))
+    .map((z) => ({ id: z.id, module: z.module, channel: z.channel, contact: z.contact }));
 }
 
 /**
@@ -113,11 +128,17 @@ export async function startInputModulesOf(config: CompoundConfig): Promise<{ lin
     const tcp = config.inputModules.filter((m) => 'tcp' in m.bus);
     if (tcp.length) {
       const sim = await startSimulatedInputModules({
-        tcp: tcp.map((m) => ({ ...moduleSpec(m), host: 'tcp' in m.bus ? m.bus.tcp.host : '127.0.0.1', port: 'tcp' in m.bus ? m.bus.tcp.port : 0 })),
+        tcp: tcp.map((m) => ({
+          ...moduleSpec(m),
+          host: 'tcp' in m.bus ? m.bus.tcp.host : '127.0.0.1',
+          port: 'tcp' in m.bus ? m.bus.tcp.port : 0,
+        })),
         zones: simZones(config, new Set(tcp.map((m) => m.id))),
       });
       stops.push(() => sim.stop());
-      for (const m of tcp) if ('tcp' in m.bus) lines.push(`simulating input module ${m.id} (${m.channels} channels) on Modbus TCP ${m.bus.tcp.host}:${m.bus.tcp.port}`);
+      for (const m of tcp)
+        if ('tcp' in m.bus)
+          lines.push(`simulating input module ${m.id} (${m.channels} channels) on Modbus TCP ${m.bus.tcp.host}:${m.bus.tcp.port}`);
     }
     const rtuLines = new Map<string, { baudRate: number; units: InputModuleConfig[] }>();
     for (const m of config.inputModules) {
@@ -132,7 +153,10 @@ export async function startInputModulesOf(config: CompoundConfig): Promise<{ lin
         zones: simZones(config, new Set(line.units.map((m) => m.id))),
       });
       stops.push(() => sim.stop());
-      for (const m of line.units) lines.push(`simulating input module ${m.id} (${m.channels} channels) on Modbus RTU ${path} unit ${m.unitId} (give the gateway the other end of the line)`);
+      for (const m of line.units)
+        lines.push(
+          `simulating input module ${m.id} (${m.channels} channels) on Modbus RTU ${path} unit ${m.unitId} (give the gateway the other end of the line)`,
+        );
     }
   } catch (err) {
     await stop();

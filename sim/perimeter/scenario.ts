@@ -20,7 +20,11 @@ export class PerimeterScenario {
   private readonly zones = new Map<string, SimZone>();
   private readonly pending = new Set<TimerHandle>();
 
-  constructor(private readonly modules: ReadonlyMap<string, SimInputModule>, zones: readonly SimZone[], private readonly timers: Timers) {
+  constructor(
+    private readonly modules: ReadonlyMap<string, SimInputModule>,
+    zones: readonly SimZone[],
+    private readonly timers: Timers,
+  ) {
     for (const z of zones) {
       if (!modules.has(z.module)) throw new Error(`zone ${z.id}: no simulated module "${z.module}"`);
       this.zones.set(z.id, z);

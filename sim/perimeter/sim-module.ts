@@ -74,7 +74,8 @@ export class SimInputModule implements SimModbusUnit {
   }
 
   private check(channel: number): void {
-    if (!Number.isInteger(channel) || channel < 0 || channel >= this.channels) throw new Error(`module ${this.id} has no channel ${channel}`);
+    if (!Number.isInteger(channel) || channel < 0 || channel >= this.channels)
+      throw new Error(`module ${this.id} has no channel ${channel}`);
   }
 
   private word(bits: readonly boolean[]): number {

@@ -19,7 +19,11 @@ export const scenario: DemoScenario = {
       secrets: Object.fromEntries(locks.map((l) => [l.secret, l.password])),
       // The locks connect once the broker listens.
       async run(host) {
-        sim = await startSimulatedLocks({ url: host.brokerUrl, locks: locks.map(({ id, password }) => ({ id, password })), scenario: { meanIntervalMs: 1500, offlineForMs: 10_000 } });
+        sim = await startSimulatedLocks({
+          url: host.brokerUrl,
+          locks: locks.map(({ id, password }) => ({ id, password })),
+          scenario: { meanIntervalMs: 1500, offlineForMs: 10_000 },
+        });
       },
       banner: (pub) => ['  open a flat door remotely:', `    ${pub('lock.open', { lock: locks[0]!.id })}`],
       stop: async () => {

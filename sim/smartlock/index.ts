@@ -72,7 +72,12 @@ export async function startSimulatedLocks(opts: SimulatedLocksOptions): Promise<
       timeScale: opts.timeScale ?? 1,
       log,
       fw: 'sim-1.0',
-      credentials: people.map((p) => ({ credentialId: p.credentialId, kind: p.kind, value: p.value, ...(p.validTo ? { validTo: p.validTo } : {}) })),
+      credentials: people.map((p) => ({
+        credentialId: p.credentialId,
+        kind: p.kind,
+        value: p.value,
+        ...(p.validTo ? { validTo: p.validTo } : {}),
+      })),
     });
   });
   const byId = new Map(locks.map((l) => [l.id, l]));
@@ -92,7 +97,15 @@ export async function startSimulatedLocks(opts: SimulatedLocksOptions): Promise<
 
   let scenario: Scenario | undefined;
   if (opts.scenario !== false) {
-    scenario = new Scenario({ locks, residents, timers, random, meanIntervalMs: opts.scenario?.meanIntervalMs ?? 4000, weights: opts.scenario?.weights ?? {}, offlineForMs: opts.scenario?.offlineForMs ?? 20_000 });
+    scenario = new Scenario({
+      locks,
+      residents,
+      timers,
+      random,
+      meanIntervalMs: opts.scenario?.meanIntervalMs ?? 4000,
+      weights: opts.scenario?.weights ?? {},
+      offlineForMs: opts.scenario?.offlineForMs ?? 20_000,
+    });
     scenario.start();
   }
 

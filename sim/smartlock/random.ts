@@ -28,7 +28,10 @@ export function between(random: Random, min: number, max: number): number {
 
 export function hex(random: Random, digits: number): string {
   let s = '';
-  for (let i = 0; i < digits; i++) s += Math.floor(random() * 16).toString(16).toUpperCase();
+  for (let i = 0; i < digits; i++)
+    s += Math.floor(random() * 16)
+      .toString(16)
+      .toUpperCase();
   return s;
 }
 

@@ -56,7 +56,13 @@ export function makeResidents(lockId: string, random: Random, now: number): Resi
   return [
     { name: `tenant ${flat} A`, credentialId: `${lockId}-a-card`, kind: 'card', value: hex(random, 10) },
     { name: `tenant ${flat} B`, credentialId: `${lockId}-b-pin`, kind: 'pin', value: digits(random, 6) },
-    { name: `former tenant ${flat}`, credentialId: `${lockId}-old-card`, kind: 'card', value: hex(random, 10), validTo: new Date(now - 30 * 86_400_000).toISOString() },
+    {
+      name: `former tenant ${flat}`,
+      credentialId: `${lockId}-old-card`,
+      kind: 'card',
+      value: hex(random, 10),
+      validTo: new Date(now - 30 * 86_400_000).toISOString(),
+    },
   ];
 }
 

@@ -8,7 +8,14 @@ import { EventEmitter } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { TimerHandle, Timers } from '../../gateway/core/clock.js';
 import type { Logger } from '../../gateway/core/log.js';
-import { encodeCommandResult, encodeEvent, encodeState, encodeStatus, parseLockCommand, type Encoded } from '../../drivers/smartlock/codec.js';
+import {
+  encodeCommandResult,
+  encodeEvent,
+  encodeState,
+  encodeStatus,
+  parseLockCommand,
+  type Encoded,
+} from '../../drivers/smartlock/codec.js';
 import { lockTopics } from '../../drivers/smartlock/topics.js';
 import type { CredentialKind, LockCommand, LockEvt } from '../../drivers/smartlock/types.js';
 import { CredentialStore, type StoredCredential, type Decision } from './credentials.js';
@@ -114,10 +121,13 @@ export class SimLock extends EventEmitter<{ connected: []; command: [LockCommand
   }
 
   private later(ms: number, fn: () => void): void {
-    const h = this.opts.timers.setTimeout(() => {
-      this.pendingTimers.delete(h);
-      if (!this.stopped) fn();
-    }, Math.max(1, Math.round(ms * this.opts.timeScale)));
+    const h = this.opts.timers.setTimeout(
+      () => {
+        this.pendingTimers.delete(h);
+        if (!this.stopped) fn();
+      },
+      Math.max(1, Math.round(ms * this.opts.timeScale)),
+    );
     this.pendingTimers.add(h);
   }
 
@@ -127,7 +137,13 @@ export class SimLock extends EventEmitter<{ connected: []; command: [LockCommand
   present(kind: CredentialKind, value: string, opts: { walkIn?: boolean } = {}): Decision {
     const d = this.credentials.check(kind, value, this.opts.now());
     // The lock reports what was presented; the gateway masks it before it leaves the box.
-    this.sendEvent({ type: 'unlock', result: d.granted ? 'granted' : 'denied', method: kind, credential: value, ...(d.granted ? {} : { reason: d.reason }) });
+    this.sendEvent({
+      type: 'unlock',
+      result: d.granted ? 'granted' : 'denied',
+      method: kind,
+      credential: value,
+      ...(d.granted ? {} : { reason: d.reason }),
+    });
     if (d.granted) this.unlockFor(5000, opts.walkIn ?? true);
     return d;
   }
@@ -188,11 +204,13 @@ export class SimLock extends EventEmitter<{ connected: []; command: [LockCommand
         return this.answer({ cid: cmd.cid, ok: true });
       case 'credential.set': {
         const { credentialId, kind, value, validFrom, validTo } = cmd;
-        if (!this.credentials.set({ credentialId, kind, value, validFrom, validTo })) return this.answer({ cid: cmd.cid, ok: false, code: 'storage_full' });
+        if (!this.credentials.set({ credentialId, kind, value, validFrom, validTo }))
+          return this.answer({ cid: cmd.cid, ok: false, code: 'storage_full' });
         return this.answer({ cid: cmd.cid, ok: true });
       }
       case 'credential.revoke':
-        if (!this.credentials.revoke(cmd.credentialId)) return this.answer({ cid: cmd.cid, ok: false, code: 'unknown_credential', message: `no credential ${cmd.credentialId}` });
+        if (!this.credentials.revoke(cmd.credentialId))
+          return this.answer({ cid: cmd.cid, ok: false, code: 'unknown_credential', message: `no credential ${cmd.credentialId}` });
         return this.answer({ cid: cmd.cid, ok: true });
     }
   }
@@ -233,7 +251,10 @@ export class SimLock extends EventEmitter<{ connected: []; command: [LockCommand
     const client = this.client;
     this.client = undefined;
     if (!client) return;
-    if (client.connected) await client.publishAsync(this.topics.status, JSON.stringify({ state: 'offline', reason: 'shutdown' }), { qos: 1, retain: true }).catch(() => undefined);
+    if (client.connected)
+      await client
+        .publishAsync(this.topics.status, JSON.stringify({ state: 'offline', reason: 'shutdown' }), { qos: 1, retain: true })
+        .catch(() => undefined);
     await client.endAsync(!client.connected).catch(() => undefined);
   }
 }

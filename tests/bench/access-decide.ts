@@ -37,11 +37,12 @@ export function syntheticCredentials(n: number): Credential[] {
   const out: Credential[] = [];
   for (let i = 0; i < n; i++) {
     const groups = i % 3 === 0 ? ['residents', 'sport'] : i % 3 === 1 ? ['residents'] : ['residents', 'parking'];
-    const c: Credential = i % 10 === 8
-      ? { id: `res-${i}`, pin: String(10_000_000 + i), mode: 'pin', groups }
-      : i % 10 === 9
-        ? { id: `res-${i}`, card: benchCard(i), pin: String(1000 + (i % 9000)), mode: 'card+pin', groups }
-        : { id: `res-${i}`, card: benchCard(i), mode: 'card', groups };
+    const c: Credential =
+      i % 10 === 8
+        ? { id: `res-${i}`, pin: String(10_000_000 + i), mode: 'pin', groups }
+        : i % 10 === 9
+          ? { id: `res-${i}`, card: benchCard(i), pin: String(1000 + (i % 9000)), mode: 'card+pin', groups }
+          : { id: `res-${i}`, card: benchCard(i), mode: 'card', groups };
     if (i % 7 === 0) c.schedule = 'daytime';
     if (i % 5 === 0) c.validTo = '2030-01-01T00:00:00+08:00';
     out.push(c);
@@ -123,7 +124,8 @@ export async function benchAccessDecide(opts: { quick: boolean }): Promise<Recor
     const reqs = requests(decisions, n);
     // Baseline: the same lookups as a bare Map keyed by the card's HMAC.
     const bare = new Map<string, string>();
-    for (const c of credentials) if (c.card && c.mode !== 'pin') bare.set(createHmac('sha256', hashKey).update(`card:${c.card}`).digest('hex'), c.id);
+    for (const c of credentials)
+      if (c.card && c.mode !== 'pin') bare.set(createHmac('sha256', hashKey).update(`card:${c.card}`).digest('hex'), c.id);
     const baseline = new Float64Array(reqs.length);
     const measured = new Float64Array(reqs.length);
     let sink = 0;
@@ -171,4 +173,3 @@ export async function benchAccessDecide(opts: { quick: boolean }): Promise<Recor
     rmSync(dir, { recursive: true, force: true });
   }
 }
-

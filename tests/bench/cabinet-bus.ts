@@ -85,7 +85,14 @@ export async function benchCabinetBus({ quick }: { quick: boolean }): Promise<Ca
   let bus: ModbusBus | undefined;
   try {
     sim = await startSimulatedCabinets({ rtu: { path: pty.b, baudRate: BAUD, emulateWire: true, units }, plugged, tickMs: 1000 });
-    bus = new ModbusBus({ transport: { kind: 'rtu', path: pty.a, baudRate: BAUD }, name: 'bench-cabinets', timeoutMs: TIMEOUT_MS, clock: systemClock({ forceState: 'synced' }), timers: realTimers, log });
+    bus = new ModbusBus({
+      transport: { kind: 'rtu', path: pty.a, baudRate: BAUD },
+      name: 'bench-cabinets',
+      timeoutMs: TIMEOUT_MS,
+      clock: systemClock({ forceState: 'synced' }),
+      timers: realTimers,
+      log,
+    });
     const b = bus;
     b.start();
     const t0 = performance.now();

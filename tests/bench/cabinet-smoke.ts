@@ -95,12 +95,24 @@ export async function benchSmokeCutoff({ quick }: { quick: boolean }): Promise<S
     for (const p of CHARGING) s.inject({ kind: 'plug', cabinet: CAB, port: p, soc: 0.2, capacityWh: 5000 });
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
     const ob = outbox;
-    const cabinets = [CabinetConfig.parse({ id: CAB, bus: { tcp: { host: '127.0.0.1', port: s.tcpPort(CAB) } }, unitId: 1, ports: PORTS, pollMs: POLL_MS })];
-    const makeService = () => new CabinetService({
-      cabinets, outbox: ob, sink: new FakeAlarmSink(), clock, timers: realTimers, log: silentLogger(),
-      busOptions: { timeoutMs: 150, retries: 0, deadAfter: 2, backoff: { minMs: 100, maxMs: 500 } },
+    const cabinets = [
+      CabinetConfig.parse({ id: CAB, bus: { tcp: { host: '127.0.0.1', port: s.tcpPort(CAB) } }, unitId: 1, ports: PORTS, pollMs: POLL_MS }),
+    ];
+    const makeService = () =>
+      new CabinetService({
+        cabinets,
+        outbox: ob,
+        sink: new FakeAlarmSink(),
+        clock,
+        timers: realTimers,
+        log: silentLogger(),
+        busOptions: { timeoutMs: 150, retries: 0, deadAfter: 2, backoff: { minMs: 100, maxMs: 500 } },
+      });
+    const ctx = (): CommandContext => ({
+      id: 'bench',
+      caller: { via: 'cli', role: 'admin', principal: 'bench' },
+      deadline: performance.now() + 10_000,
     });
-    const ctx = (): CommandContext => ({ id: 'bench', caller: { via: 'cli', role: 'admin', principal: 'bench' }, deadline: performance.now() + 10_000 });
 
     // One listener at a time on the unit's reads and on the cabinet's accepted commands.
     let onRead: ((r: CabinetReading, t: number) => void) | undefined;
@@ -130,7 +142,14 @@ export async function benchSmokeCutoff({ quick }: { quick: boolean }): Promise<S
       hook(unit);
       const start = svc.commands().find((d) => d.name === 'charging.start')!;
       svc.start();
-      await until(() => unit.online === true && unit.last?.status.powerOn && !unit.last.status.smoke && CHARGING.every((p) => unit.last!.ports[p - 1]?.state === 'plugged'), 'the cabinet online, powered, ports plugged');
+      await until(
+        () =>
+          unit.online === true &&
+          unit.last?.status.powerOn &&
+          !unit.last.status.smoke &&
+          CHARGING.every((p) => unit.last!.ports[p - 1]?.state === 'plugged'),
+        'the cabinet online, powered, ports plugged',
+      );
       for (const port of CHARGING) await start.handler(start.args.parse({ cabinet: CAB, port }), ctx());
       await until(() => CHARGING.every((p) => live(unit.last!.ports[p - 1]?.state ?? '')), 'every port charging as read');
       return unit;
@@ -192,7 +211,19 @@ export async function benchSmokeCutoff({ quick }: { quick: boolean }): Promise<S
 
     const c = pct(cutoff);
     const n = pct(reads);
-    return { trials, pollMs: POLL_MS, ports: PORTS, charging: CHARGING.length, cutoff: c, nextRead: n, smokeSeen: pct(seen), reaction: pct(reaction), ratio: c.p99 / n.p99, boundMs: BOUND_MS, met: c.p99 <= BOUND_MS };
+    return {
+      trials,
+      pollMs: POLL_MS,
+      ports: PORTS,
+      charging: CHARGING.length,
+      cutoff: c,
+      nextRead: n,
+      smokeSeen: pct(seen),
+      reaction: pct(reaction),
+      ratio: c.p99 / n.p99,
+      boundMs: BOUND_MS,
+      met: c.p99 <= BOUND_MS,
+    };
   } finally {
     await service?.stop();
     await sims?.stop();

@@ -50,9 +50,16 @@ async function benchSnapshotPath(trials: number): Promise<Record<string, number 
   const cam = new SimulatedCamera({ id: 'cam-bench', username: 'admin', password: 'bench-pass' });
   await cam.start();
   const url = `http://${cam.host}:${new URL(cam.xaddr).port}/onvif/snapshot/profile_1.jpg`;
-  const snap = () => fetchSnapshot(url, { username: 'admin', password: 'bench-pass', maxBytes: 5 * 1024 * 1024, timeoutMs: 3000, timers: realTimers });
+  const snap = () =>
+    fetchSnapshot(url, { username: 'admin', password: 'bench-pass', maxBytes: 5 * 1024 * 1024, timeoutMs: 3000, timers: realTimers });
   const rig = makeRig({ url: broker.url });
-  const store = new MediaStore({ dataDir: rig.dir, outbox: rig.outbox, clock: systemClock({ forceState: 'synced' }), log: silentLogger(), config: { maxBytes: 64 * 1024 * 1024 } });
+  const store = new MediaStore({
+    dataDir: rig.dir,
+    outbox: rig.outbox,
+    clock: systemClock({ forceState: 'synced' }),
+    log: silentLogger(),
+    config: { maxBytes: 64 * 1024 * 1024 },
+  });
   const publisher = new MediaPublisher({ store, root: rig.root, log: silentLogger() });
   rig.uplink.on('connected', () => publisher.attach({ publish: (t, p) => rig.uplink.publishRaw(t, p) }));
   rig.uplink.on('disconnected', () => publisher.detach());
@@ -122,14 +129,24 @@ async function benchLiveView(windowMs: number, extraViewers: number): Promise<Re
   try {
     // Baseline: the bare ffmpeg, as node-rtsp-stream spawns it.
     const { LiveViewConfig } = await import('../../config/camera-schema.js');
-    const bare = spawn(cfg.ffmpegPath, ffmpegArgs(source.url, LiveViewConfig.parse(cfg), 'udp', 'gh-bench-bare'), { stdio: ['ignore', 'pipe', 'ignore'] });
+    const bare = spawn(cfg.ffmpegPath, ffmpegArgs(source.url, LiveViewConfig.parse(cfg), 'udp', 'gh-bench-bare'), {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let bareBytes = 0;
     bare.stdout.on('data', (d: Buffer) => (bareBytes += d.length));
     await waitFor(() => bareBytes > 50_000, 'bare ffmpeg output', 20_000);
     const baseline = await sampleTree(bare.pid!, windowMs);
     bare.kill('SIGKILL');
 
-    const hub = new LiveViewHub({ config: cfg, hasCamera: () => true, resolveUrl: async () => source.url, clock: systemClock({ forceState: 'synced' }), log: silentLogger(), rtspTransport: 'udp', tag: 'gh-bench-live' });
+    const hub = new LiveViewHub({
+      config: cfg,
+      hasCamera: () => true,
+      resolveUrl: async () => source.url,
+      clock: systemClock({ forceState: 'synced' }),
+      log: silentLogger(),
+      rtspTransport: 'udp',
+      tag: 'gh-bench-live',
+    });
     let received = 0;
     const sink = () => ({ bufferedAmount: 0, readyState: 1, send: (d: Buffer) => void (received += d.length), close() {} });
     hub.attach('gate', sink(), { id: 'bench-0' }, () => undefined);
@@ -160,7 +177,8 @@ async function benchLiveView(windowMs: number, extraViewers: number): Promise<Re
       'liveView.gateway.cpuCores.1viewer': gwOne,
       'liveView.gateway.cpuCores.perExtraViewer': (gwMany - gwOne) / extraViewers,
       'liveView.gateway.rssMb.perExtraViewer': (rssMany - rssOne) / 1024 / 1024 / extraViewers,
-      'liveView.note': 'gateway CPU includes the RTSP test server and its publisher bookkeeping in this process; viewers are in-process sinks',
+      'liveView.note':
+        'gateway CPU includes the RTSP test server and its publisher bookkeeping in this process; viewers are in-process sinks',
     };
   } finally {
     await source.stop();

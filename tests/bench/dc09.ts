@@ -56,7 +56,20 @@ class CountingSink implements AlarmSink {
   cleared = 0;
   raise(c: AlarmCondition): Alarm {
     this.raised++;
-    return { id: '', key: '', kind: c.kind, source: c.source, priority: c.priority ?? 'high', state: 'raised', active: true, count: 1, raisedAt: 0, lastAt: 0, data: {}, media: [] };
+    return {
+      id: '',
+      key: '',
+      kind: c.kind,
+      source: c.source,
+      priority: c.priority ?? 'high',
+      state: 'raised',
+      active: true,
+      count: 1,
+      raisedAt: 0,
+      lastAt: 0,
+      data: {},
+      media: [],
+    };
   }
   clear(): Alarm | undefined {
     this.cleared++;
@@ -79,9 +92,19 @@ function messages(i: number, count: number, key: Buffer | undefined): { text: st
   for (let k = 0; k < count; k++) {
     const seq = formatSeq((k % 9999) + 1);
     const zone = String((k % 97) + 1).padStart(3, '0');
-    const data = k % 4 === 0 ? `#${account}|Nri1/BA${zone}` : k % 4 === 1 ? `#${account}|Nri1/BR${zone}` : k % 4 === 2 ? `#${account}|1401 01 ${zone}` : `#${account}|3401 01 ${zone}`;
+    const data =
+      k % 4 === 0
+        ? `#${account}|Nri1/BA${zone}`
+        : k % 4 === 1
+          ? `#${account}|Nri1/BR${zone}`
+          : k % 4 === 2
+            ? `#${account}|1401 01 ${zone}`
+            : `#${account}|3401 01 ${zone}`;
     const token = k % 4 < 2 ? 'SIA-DCS' : 'ADM-CID';
-    out.push({ seq, text: encodeMessage({ token, encrypted: !!key, seq, line: '0', account }, { data, extended: [], timestamp: now }, key) });
+    out.push({
+      seq,
+      text: encodeMessage({ token, encrypted: !!key, seq, line: '0', account }, { data, extended: [], timestamp: now }, key),
+    });
   }
   return out;
 }
@@ -108,7 +131,8 @@ async function drive(port: number, batches: { text: string; seq: string }[][], m
         socket.on('data', (chunk) => {
           for (const out of d.push(chunk)) {
             if (out.kind !== 'message') continue;
-            if (!out.text.includes(`"${ackToken}"${msgs[k]!.seq}`)) return reject(new Error(`expected ${ackToken} ${msgs[k]!.seq}, got ${JSON.stringify(out.text.slice(0, 40))}`));
+            if (!out.text.includes(`"${ackToken}"${msgs[k]!.seq}`))
+              return reject(new Error(`expected ${ackToken} ${msgs[k]!.seq}, got ${JSON.stringify(out.text.slice(0, 40))}`));
             lat.push(performance.now() - t0);
             k++;
             sendNext();
@@ -158,7 +182,14 @@ async function committedPhase(n: number, batches: { text: string; seq: string }[
   const dir = mkdtempSync(join(tmpdir(), 'gh-bench-dc09-'));
   const clock = systemClock({ forceState: 'synced' });
   const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-  const sink = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, log: silentLogger(), timers: realTimers });
+  const sink = new AlarmManager({
+    db: outbox.scope('alarms'),
+    outbox,
+    config: AlarmsConfig.parse({}),
+    clock,
+    log: silentLogger(),
+    timers: realTimers,
+  });
   try {
     const phase = await receiverPhase(n, batches, true, ms, { sink, outbox });
     await sink.stop();
@@ -178,7 +209,9 @@ async function receiverPhase(
   real?: { sink: AlarmManager; outbox: Outbox },
 ): Promise<Phase & { raised: number; recorded: number }> {
   const key = KEY;
-  const panels = Array.from({ length: n }, (_, i) => Dc09PanelConfig.parse({ id: `p${i}`, account: accountOf(i), supervisionS: 0, ...(encrypted ? { keySecret: 'k' } : {}) }));
+  const panels = Array.from({ length: n }, (_, i) =>
+    Dc09PanelConfig.parse({ id: `p${i}`, account: accountOf(i), supervisionS: 0, ...(encrypted ? { keySecret: 'k' } : {}) }),
+  );
   const counting = new CountingSink();
   let recorded = 0;
   const stub = { record: () => (recorded++, Promise.resolve()) };
@@ -186,7 +219,12 @@ async function receiverPhase(
   const outbox = real?.outbox ?? stub;
   const clock = systemClock({ forceState: 'synced' });
   const service = new PanelService({ panels, sink, outbox, clock, timers: realTimers, log: silentLogger() });
-  const config = Dc09ReceiverConfig.parse({ host: '127.0.0.1', timestampWindow: { pastS: 600, futureS: 60 }, maxConnections: n + 10, maxConnectionsPerAddress: n + 10 });
+  const config = Dc09ReceiverConfig.parse({
+    host: '127.0.0.1',
+    timestampWindow: { pastS: 600, futureS: 60 },
+    maxConnections: n + 10,
+    maxConnectionsPerAddress: n + 10,
+  });
   const receiver = new Dc09Receiver({ config, panels, secrets: secretsFrom({ k: key }), service, clock, log: silentLogger() });
   const { tcpPort } = await receiver.start();
   try {
@@ -215,12 +253,18 @@ export async function benchDc09(opts: { quick: boolean }): Promise<Record<string
   }
   gc?.();
   const aes = await receiverPhase(n, aesBatches, true, ms);
-  if (aes.raised + aes.recorded !== aes.count) throw new Error(`AES phase: ${aes.count} ACKs but ${aes.raised} sink calls + ${aes.recorded} records`);
+  if (aes.raised + aes.recorded !== aes.count)
+    throw new Error(`AES phase: ${aes.count} ACKs but ${aes.raised} sink calls + ${aes.recorded} records`);
   gc?.();
   const committed = await committedPhase(n, aesBatches, ms);
   aesBatches.length = 0;
   gc?.();
-  const plain = await receiverPhase(n, Array.from({ length: n }, (_, i) => messages(i, perPanel, undefined)), false, ms);
+  const plain = await receiverPhase(
+    n,
+    Array.from({ length: n }, (_, i) => messages(i, perPanel, undefined)),
+    false,
+    ms,
+  );
   return {
     'dc09.connections': n,
     'dc09.echo_msgs_per_s': round(base.perSec, 0),

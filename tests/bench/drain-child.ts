@@ -19,7 +19,15 @@ const events = (outbox.scope('outbox').prepare('SELECT COUNT(*) AS n FROM events
 const rssStartMb = rssMb();
 let rssMaxMb = rssStartMb;
 const sampler = setInterval(() => (rssMaxMb = Math.max(rssMaxMb, rssMb())), 100);
-const uplink = new Uplink({ config: UplinkConfig.parse({ url, inflightWindow: Number(window) }), secrets: secretsFrom({}), outbox, clock, log: silentLogger(), topicRoot: 'gatehouse/v1/bench/gw', onCommand: () => undefined });
+const uplink = new Uplink({
+  config: UplinkConfig.parse({ url, inflightWindow: Number(window) }),
+  secrets: secretsFrom({}),
+  outbox,
+  clock,
+  log: silentLogger(),
+  topicRoot: 'gatehouse/v1/bench/gw',
+  onCommand: () => undefined,
+});
 const anyLeft = outbox.scope('outbox').prepare('SELECT EXISTS(SELECT 1 FROM events) AS x');
 const t0 = performance.now();
 uplink.start();

@@ -34,7 +34,6 @@ export interface DrainResult {
   rssEndMb: number;
 }
 
-
 async function countingSubscriber(url: string, topic: string, onMessage?: (payload: Buffer) => void) {
   const sub = await mqtt.connectAsync(url, { clientId: `bench-sub-${Math.random().toString(36).slice(2)}`, reconnectPeriod: 0 });
   let count = 0;
@@ -48,7 +47,14 @@ async function countingSubscriber(url: string, topic: string, onMessage?: (paylo
 
 async function baselinePublish(url: string, n: number): Promise<number> {
   const client = await mqtt.connectAsync(url, { clientId: 'bench-baseline', reconnectPeriod: 0, clean: true });
-  const body = JSON.stringify({ v: 1, id: '01JD3M6R9Q8ZABCDEFGHJKMNPQ', seq: 1, ts: new Date().toISOString(), clock: 'synced', ...sampleEvent(1) });
+  const body = JSON.stringify({
+    v: 1,
+    id: '01JD3M6R9Q8ZABCDEFGHJKMNPQ',
+    seq: 1,
+    ts: new Date().toISOString(),
+    clock: 'synced',
+    ...sampleEvent(1),
+  });
   const t0 = performance.now();
   await new Promise<void>((resolve, reject) => {
     let sent = 0;
@@ -86,9 +92,19 @@ export async function benchDrain(events: number): Promise<DrainResult> {
     }
     outbox.close();
     // Drain in a fresh process, as after a restart: the backlog is on disk only.
-    const child = spawnSync(process.execPath, [...productionNodeFlags(), join(import.meta.dirname, 'drain-child.js'), file, broker.url, String(WINDOW)], { encoding: 'utf8', timeout: 600_000 });
+    const child = spawnSync(
+      process.execPath,
+      [...productionNodeFlags(), join(import.meta.dirname, 'drain-child.js'), file, broker.url, String(WINDOW)],
+      { encoding: 'utf8', timeout: 600_000 },
+    );
     if (child.status !== 0) throw new Error(`drain child failed (${child.status}): ${child.stderr}`);
-    const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as { events: number; ms: number; rssStartMb: number; rssMaxMb: number; rssEndMb: number };
+    const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as {
+      events: number;
+      ms: number;
+      rssStartMb: number;
+      rssMaxMb: number;
+      rssEndMb: number;
+    };
     if (r.events !== events) throw new Error(`drain child saw ${r.events} events, expected ${events}`);
     const { ms, rssStartMb, rssMaxMb, rssEndMb } = r;
     const uplinkPerSec = (events / ms) * 1000;
@@ -129,13 +145,18 @@ async function atRate(rate: number, seconds: number, fn: (i: number) => void): P
   }
 }
 
-export async function benchLatency(rate: number, seconds: number): Promise<{ rate: number; seconds: number; baseline: Percentiles; gateway: Percentiles }> {
+export async function benchLatency(
+  rate: number,
+  seconds: number,
+): Promise<{ rate: number; seconds: number; baseline: Percentiles; gateway: Percentiles }> {
   const broker = await startMosquitto(BROKER);
   const dir = mkdtempSync(join(tmpdir(), 'gh-bench-lat-'));
   try {
     // Baseline: publish straight to the broker, stamp the send time in the payload.
     const baseSamples: number[] = [];
-    const { sub: baseSub } = await countingSubscriber(broker.url, 'bench/base', (p) => baseSamples.push(performance.now() - Number(p.toString())));
+    const { sub: baseSub } = await countingSubscriber(broker.url, 'bench/base', (p) =>
+      baseSamples.push(performance.now() - Number(p.toString())),
+    );
     const pub = await mqtt.connectAsync(broker.url, { clientId: 'bench-lat-pub', reconnectPeriod: 0 });
     await atRate(rate, seconds, () => pub.publish('bench/base', String(performance.now()), { qos: 1 }));
     await waitUntil(() => baseSamples.length >= rate * seconds * 0.999, 10_000);
@@ -154,7 +175,15 @@ export async function benchLatency(rate: number, seconds: number): Promise<{ rat
         sentAt.delete(seq);
       }
     });
-    const uplink = new Uplink({ config: UplinkConfig.parse({ url: broker.url, inflightWindow: WINDOW }), secrets: secretsFrom({}), outbox, clock, log: silentLogger(), topicRoot: ROOT, onCommand: () => undefined });
+    const uplink = new Uplink({
+      config: UplinkConfig.parse({ url: broker.url, inflightWindow: WINDOW }),
+      secrets: secretsFrom({}),
+      outbox,
+      clock,
+      log: silentLogger(),
+      topicRoot: ROOT,
+      onCommand: () => undefined,
+    });
     uplink.start();
     await waitUntil(() => uplink.status().connected === true, 5000);
     let seqGuess = outbox.stats().nextSeq;

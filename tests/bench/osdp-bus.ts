@@ -71,14 +71,19 @@ async function openLine(secure: boolean): Promise<Line> {
     });
     const c = new OsdpControlPanel({
       bus: { id: 'bench-osdp', path: pty.a, baudRate: BAUD, replyTimeoutMs: 200, offlineAfterMisses: 4, idleMs: 0 },
-      readers: addresses.map((address) => (secure ? { address, secure: 'required' as const, key: key(address) } : { address, secure: 'off' as const })),
+      readers: addresses.map((address) =>
+        secure ? { address, secure: 'required' as const, key: key(address) } : { address, secure: 'off' as const },
+      ),
       clock: systemClock({ forceState: 'synced' }),
       timers: realTimers,
       log: pino({ level: 'silent' }),
     });
     cp = c;
     c.start();
-    await waitUntil(() => c.status().every((r) => r.online && r.secure === secure), `all ${READERS} readers online${secure ? ' (secure)' : ''}`);
+    await waitUntil(
+      () => c.status().every((r) => r.online && r.secure === secure),
+      `all ${READERS} readers online${secure ? ' (secure)' : ''}`,
+    );
     await sleep(300); // status queries done, JIT warm
     return { sim, cp: c, close };
   } catch (err) {
@@ -100,7 +105,15 @@ async function pollCycle(cp: OsdpControlPanel, windowMs: number) {
   const bytes = a1.bytesSent - a0.bytesSent + (a1.bytesReceived - a0.bytesReceived);
   const wireMs = (bytes * BITS_PER_CHAR * 1000) / BAUD + exchanges * TURNAROUND_MS;
   const cycles = exchanges / READERS;
-  return { elapsed, cycles, bytesPerCycle: bytes / cycles, wireMsPerCycle: wireMs / cycles, cycleMs: elapsed / cycles, utilisation: wireMs / elapsed, timeouts };
+  return {
+    elapsed,
+    cycles,
+    bytesPerCycle: bytes / cycles,
+    wireMsPerCycle: wireMs / cycles,
+    cycleMs: elapsed / cycles,
+    utilisation: wireMs / elapsed,
+    timeouts,
+  };
 }
 
 /** (b) Card read -> lock command, as the simulated reader sees it. */

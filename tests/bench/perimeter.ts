@@ -78,11 +78,21 @@ async function runDebounce(debounceMs: number, trials: number, broker: Mosquitto
   let manager: AlarmManager | undefined;
   let sub: mqtt.MqttClient | undefined;
   try {
-    sims = await startSimulatedInputModules({ tcp: [{ id: MODULE, channels: 16, port: 0, host: '127.0.0.1' }], zones: [{ id: ZONE, module: MODULE, channel: 0, contact: 'NC' }] });
+    sims = await startSimulatedInputModules({
+      tcp: [{ id: MODULE, channels: 16, port: 0, host: '127.0.0.1' }],
+      zones: [{ id: ZONE, module: MODULE, channel: 0, contact: 'NC' }],
+    });
     const s = sims;
     rig = makeRig({ url: broker.url, dir });
     const outbox = rig.outbox;
-    manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: realTimers, log: silentLogger() });
+    manager = new AlarmManager({
+      db: outbox.scope('alarms'),
+      outbox,
+      config: AlarmsConfig.parse({}),
+      clock,
+      timers: realTimers,
+      log: silentLogger(),
+    });
     const mgr = manager;
     mgr.start();
     let sinkAt: number | undefined;
@@ -94,7 +104,10 @@ async function runDebounce(debounceMs: number, trials: number, broker: Mosquitto
       clear: (kind, source, data) => mgr.clear(kind, source, data),
     };
     let mqttAt: number | undefined;
-    sub = await mqtt.connectAsync(broker.url, { clientId: `bench-perimeter-${debounceMs}-${Math.random().toString(36).slice(2)}`, reconnectPeriod: 0 });
+    sub = await mqtt.connectAsync(broker.url, {
+      clientId: `bench-perimeter-${debounceMs}-${Math.random().toString(36).slice(2)}`,
+      reconnectPeriod: 0,
+    });
     sub.on('message', (_topic, payload) => {
       const e = JSON.parse(payload.toString()) as { type: string; source: { device: string } };
       if (e.type === 'alarm.raised' && e.source.device === ZONE) mqttAt ??= performance.now();
@@ -110,7 +123,15 @@ async function runDebounce(debounceMs: number, trials: number, broker: Mosquitto
       zones: [{ id: ZONE, module: MODULE, channel: 0, type: 'perimeter', contact: 'NC', partition: 'wall', debounceMs }],
       partitions: [{ id: 'wall' }],
     });
-    perimeter = createPerimeter({ config, outbox, sink, clock, timers: realTimers, logs: createLoggerFactory({ level: 'silent' }), busOptions: { timeoutMs: 300, retries: 1 } });
+    perimeter = createPerimeter({
+      config,
+      outbox,
+      sink,
+      clock,
+      timers: realTimers,
+      logs: createLoggerFactory({ level: 'silent' }),
+      busOptions: { timeoutMs: 300, retries: 1 },
+    });
     const unit = perimeter.service.module(MODULE)!;
     // Timestamp every completed poll read, before the samples reach the zones.
     let readAt: number | undefined;
@@ -165,7 +186,11 @@ export async function benchPerimeter(opts: { quick: boolean }): Promise<Record<s
   const trials = opts.quick ? 15 : 60;
   const broker = await startMosquitto({ persistence: false });
   try {
-    const out: Record<string, number | string> = { pollMs: POLL_MS, trials, chain: 'sim input → Modbus TCP poll → zone → AlarmManager → outbox → uplink → Mosquitto → subscriber' };
+    const out: Record<string, number | string> = {
+      pollMs: POLL_MS,
+      trials,
+      chain: 'sim input → Modbus TCP poll → zone → AlarmManager → outbox → uplink → Mosquitto → subscriber',
+    };
     for (const debounceMs of [0, 200]) {
       const r = await runDebounce(debounceMs, trials, broker);
       const k = `debounce${debounceMs}`;

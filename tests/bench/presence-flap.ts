@@ -50,14 +50,31 @@ async function world() {
   const dir = mkdtempSync(join(tmpdir(), 'gh-bench-presence-'));
   const clock = new ManualClock();
   const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-  const manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+  const manager = new AlarmManager({
+    db: outbox.scope('alarms'),
+    outbox,
+    config: AlarmsConfig.parse({}),
+    clock,
+    timers: clock,
+    log: silentLogger(),
+  });
   manager.start();
   const presence = await makePresence(clock, manager);
   return {
-    dir, clock, outbox, manager, presence,
+    dir,
+    clock,
+    outbox,
+    manager,
+    presence,
     count(device: string): number {
       outbox.flush();
-      return (outbox.scope('outbox').prepare("SELECT count(*) FROM events WHERE json_extract(body, '$.source.device') = ?").pluck().get(device) as number) ?? 0;
+      return (
+        (outbox
+          .scope('outbox')
+          .prepare("SELECT count(*) FROM events WHERE json_extract(body, '$.source.device') = ?")
+          .pluck()
+          .get(device) as number) ?? 0
+      );
     },
     async close() {
       presence?.stop();
@@ -75,7 +92,8 @@ type PerHour = number[];
 async function flappingReader(goodReplies: number, hours: number): Promise<PerHour> {
   const w = await world();
   const config = CompoundConfig.parse({
-    compound: { id: 'c' }, gateway: { id: 'g' },
+    compound: { id: 'c' },
+    gateway: { id: 'g' },
     osdpBuses: [{ id: 'bus-1', path: '/dev/fake' }],
     readers: [{ id: 'gate-in', bus: 'bus-1', address: 1 }],
   });
@@ -83,14 +101,22 @@ async function flappingReader(goodReplies: number, hours: number): Promise<PerHo
   (line.reader(1) as { wrongSecurityBlockAfter?: number }).wrongSecurityBlockAfter = goodReplies;
   const log = silentLogger();
   const service = new AccessService({
-    buses: config.osdpBuses, readers: config.readers, doors: [], access: config.access,
+    buses: config.osdpBuses,
+    readers: config.readers,
+    doors: [],
+    access: config.access,
     decider: { decide: () => ({ granted: false, reason: 'unknown', credential: '****', method: 'card' }), commitPassage: () => undefined },
     lineFactory: (bus, readers) => new OsdpControlPanel({ bus, readers, clock: w.clock, timers: w.clock, log, openPort: () => line }),
-    readerKey: () => KEY, readerInstalled: () => false, onKeySet: () => undefined,
-    outbox: w.outbox, sink: w.manager,
+    readerKey: () => KEY,
+    readerInstalled: () => false,
+    onKeySet: () => undefined,
+    outbox: w.outbox,
+    sink: w.manager,
     uplinkConnected: () => true,
     ...(w.presence ? { presence: w.presence as never } : {}),
-    clock: w.clock, timers: w.clock, log,
+    clock: w.clock,
+    timers: w.clock,
+    log,
   });
   await service.start();
   const perHour: PerHour = [];
@@ -113,13 +139,25 @@ async function flappingLock(hours: number, stepMs: number, next: (announced: boo
   const transport = new MemoryTransport();
   const log = silentLogger();
   const locks = new LockService({
-    locks: [{ id: 'flat-1', offlineAfterMs: 600_000 } as never], transport, outbox: w.outbox, sink: w.manager, clock: w.clock, timers: w.clock, log,
+    locks: [{ id: 'flat-1', offlineAfterMs: 600_000 } as never],
+    transport,
+    outbox: w.outbox,
+    sink: w.manager,
+    clock: w.clock,
+    timers: w.clock,
+    log,
     ...(w.presence ? { presence: w.presence as never } : {}),
   });
   locks.start();
   const announced = () => {
     w.outbox.flush();
-    const last = w.outbox.scope('outbox').prepare("SELECT json_extract(body, '$.type') FROM events WHERE json_extract(body, '$.type') IN ('device.online', 'device.offline') ORDER BY seq DESC LIMIT 1").pluck().get() as string | undefined;
+    const last = w.outbox
+      .scope('outbox')
+      .prepare(
+        "SELECT json_extract(body, '$.type') FROM events WHERE json_extract(body, '$.type') IN ('device.online', 'device.offline') ORDER BY seq DESC LIMIT 1",
+      )
+      .pluck()
+      .get() as string | undefined;
     return last === undefined ? null : last === 'device.online';
   };
   let up: boolean | undefined;
@@ -131,7 +169,7 @@ async function flappingLock(hours: number, stepMs: number, next: (announced: boo
     const heartbeat = want && (step * stepMs) % 60_000 === 0;
     if (want !== up || heartbeat) {
       up = want;
-      const m = encodeStatus('flat-1', want ? { state: 'online' } : { state: 'offline', reason: 'connection_lost' } as never);
+      const m = encodeStatus('flat-1', want ? { state: 'online' } : ({ state: 'offline', reason: 'connection_lost' } as never));
       transport.publish(m.topic, m.payload);
     }
     w.clock.advance(stepMs);
@@ -156,5 +194,6 @@ if (process.argv[1]?.endsWith('presence-flap.js')) {
   const hours = Math.max(1, Math.round(Number(process.argv[2] ?? 1)));
   const r = await benchPresenceFlap(hours);
   console.log(`events per flapping device, hour by hour (${hours} h simulated):`);
-  for (const [k, v] of Object.entries(r)) console.log(`  ${k.padEnd(26)} max ${String(Math.max(...v)).padStart(6)}   per hour: ${v.join(', ')}`);
+  for (const [k, v] of Object.entries(r))
+    console.log(`  ${k.padEnd(26)} max ${String(Math.max(...v)).padStart(6)}   per hour: ${v.join(', ')}`);
 }

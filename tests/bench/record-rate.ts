@@ -36,7 +36,9 @@ export async function benchRecordRate(events = 300_000): Promise<RecordRateResul
     db.pragma('journal_mode = WAL');
     db.exec('CREATE TABLE events (seq INTEGER PRIMARY KEY, class TEXT, recorded_at INTEGER, synced INTEGER, pinned INTEGER, body TEXT)');
     const insert = db.prepare('INSERT INTO events VALUES (?, ?, ?, 1, 0, ?)');
-    const bodies = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ v: 1, id: '01JD3M6R9Q8ZABCDEFGHJKMNPQ', seq: i, ts: new Date().toISOString(), clock: 'synced', ...sampleEvent(i) }));
+    const bodies = Array.from({ length: 1000 }, (_, i) =>
+      JSON.stringify({ v: 1, id: '01JD3M6R9Q8ZABCDEFGHJKMNPQ', seq: i, ts: new Date().toISOString(), clock: 'synced', ...sampleEvent(i) }),
+    );
     const tx = db.transaction((from: number, to: number) => {
       for (let i = from; i < to; i++) insert.run(i + 1, 'charging', Date.now(), bodies[i % 1000]);
     });
@@ -45,7 +47,11 @@ export async function benchRecordRate(events = 300_000): Promise<RecordRateResul
     const baselineMs = performance.now() - t0;
     db.close();
 
-    const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock: systemClock({ forceState: 'synced' }), config: { checkpointIntervalMs: 0, maxBytes: 4 * 1024 ** 3 } });
+    const outbox = new Outbox({
+      file: join(dir, 'outbox.db'),
+      clock: systemClock({ forceState: 'synced' }),
+      config: { checkpointIntervalMs: 0, maxBytes: 4 * 1024 ** 3 },
+    });
     t0 = performance.now();
     // Producers record in bursts, as drivers do; each burst is one group commit.
     const burst = 5000;

@@ -33,7 +33,10 @@ async function visible(page: Page, selector: string, what: string, timeoutMs = 5
   try {
     await loc.waitFor({ state: 'visible', timeout: timeoutMs });
   } catch {
-    const count = await page.locator(selector).count().catch(() => -1);
+    const count = await page
+      .locator(selector)
+      .count()
+      .catch(() => -1);
     throw new Error(`${what}: no visible \`${selector}\` within ${timeoutMs} ms (${count} in the DOM) on ${page.url()}`);
   }
   return loc;
@@ -75,7 +78,9 @@ describe('guard console in a real browser', () => {
       await rig.screenshot(page, '01-login-form');
       await page.locator('button[type=submit]').click();
       const user = await visible(page, '[data-testid=user]', 'the signed-in user after login');
-      await expect.poll(() => text(user), { message: '[data-testid=user] shows the username', timeout: 3000 }).toContain(USERS.guard.username);
+      await expect
+        .poll(() => text(user), { message: '[data-testid=user] shows the username', timeout: 3000 })
+        .toContain(USERS.guard.username);
       await rig.screenshot(page, '01-signed-in');
     });
   });
@@ -91,7 +96,11 @@ describe('guard console in a real browser', () => {
       page.on('framenavigated', onNav);
       const t0 = Date.now();
       rig.modules.scenario.beam(IDS.alarmZone).block();
-      const raised = await waitFor(() => rig.events('alarm.raised').find((e) => e.body.source?.device === IDS.alarmZone), 'alarm.raised for the beam at the platform', 5000);
+      const raised = await waitFor(
+        () => rig.events('alarm.raised').find((e) => e.body.source?.device === IDS.alarmZone),
+        'alarm.raised for the beam at the platform',
+        5000,
+      );
       const alarmId = raised.body.data.alarmId as string;
       const rowSel = `[data-testid=alarm-row][data-alarm-id="${alarmId}"]`;
       const row = await visible(page, rowSel, `the new alarm's row, pushed live (beam blocked ${Date.now() - t0} ms ago)`, 2500);
@@ -103,7 +112,12 @@ describe('guard console in a real browser', () => {
       expect(await text(row.locator('[data-testid=alarm-state]'))).toBe('raised');
       // The linked camera's snapshot, fetched by the gateway, shows on the row (not a broken image).
       const snap = await visible(page, `${rowSel} img[data-testid=alarm-snapshot]`, 'the camera snapshot on the alarm row', 15_000);
-      await expect.poll(() => snap.evaluate((img: any) => (img.complete ? img.naturalWidth : 0)), { message: 'the snapshot image loaded', timeout: 5000 }).toBeGreaterThan(0);
+      await expect
+        .poll(() => snap.evaluate((img: any) => (img.complete ? img.naturalWidth : 0)), {
+          message: 'the snapshot image loaded',
+          timeout: 5000,
+        })
+        .toBeGreaterThan(0);
       await rig.screenshot(page, '02-alarm-board');
 
       const note = 'guard on the way to the east wall';
@@ -116,7 +130,12 @@ describe('guard console in a real browser', () => {
         () => rig.messages.filter((m) => m.topic.endsWith('/evt/alarm')).map((m) => m.body.type),
       );
       expect(acked.body.data).toMatchObject({ by: USERS.guard.username, note });
-      await expect.poll(() => text(page.locator(`${rowSel} [data-testid=alarm-state]`)), { message: 'the row shows the alarm acknowledged', timeout: 3000 }).toBe('acknowledged');
+      await expect
+        .poll(() => text(page.locator(`${rowSel} [data-testid=alarm-state]`)), {
+          message: 'the row shows the alarm acknowledged',
+          timeout: 3000,
+        })
+        .toBe('acknowledged');
       await rig.screenshot(page, '02-alarm-acknowledged');
       rig.modules.scenario.beam(IDS.alarmZone).restore();
     });
@@ -130,17 +149,30 @@ describe('guard console in a real browser', () => {
       let answer = '';
       socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
       socket.write(wrapBody(`"SIA-DCS"${seq}L0#B7A1[#B7A1|Nri1/BA${zone}]${xdata}`), 'latin1');
-      await waitFor(() => answer.includes('"ACK"'), `the receiver's ACK of ${seq}`, 5000, () => answer);
+      await waitFor(
+        () => answer.includes('"ACK"'),
+        `the receiver's ACK of ${seq}`,
+        5000,
+        () => answer,
+      );
       socket.destroy();
     };
     await go(guard, 'alarms', '[data-testid=user]', 'the alarm board');
     await send('0001', '021', `[V${url}]`);
     await send('0002', '022', '[Vjavascript:alert(1)]');
     const alarmRow = async (point: string) => {
-      const raised = await waitFor(() => rig.events('alarm.raised').find((e) => e.body.source?.device === IDS.panel && e.body.source?.point === point), `alarm.raised for ${point}`, 5000);
+      const raised = await waitFor(
+        () => rig.events('alarm.raised').find((e) => e.body.source?.device === IDS.panel && e.body.source?.point === point),
+        `alarm.raised for ${point}`,
+        5000,
+      );
       return `[data-testid=alarm-row][data-alarm-id="${raised.body.data.alarmId as string}"]`;
     };
-    const link = await visible(guard, `${await alarmRow('zone-21')} a[data-testid=alarm-verification]`, 'the verification link on the panel alarm');
+    const link = await visible(
+      guard,
+      `${await alarmRow('zone-21')} a[data-testid=alarm-verification]`,
+      'the verification link on the panel alarm',
+    );
     expect(await link.getAttribute('href')).toBe(url);
     expect(await link.getAttribute('rel')).toContain('noopener');
     const other = guard.locator(`${await alarmRow('zone-22')} a[data-testid=alarm-verification]`);
@@ -163,7 +195,12 @@ describe('guard console in a real browser', () => {
       // Nothing opens before the guard confirms.
       expect(door.released, 'the lock released before confirmation').toBe(false);
       await dialog.locator('[data-testid=confirm-yes]').click();
-      await waitFor(() => door.history.filter((h) => h.event === 'released').length > releasesBefore || undefined, 'the simulated lock to release after confirming', 5000, () => door.history.slice(-5));
+      await waitFor(
+        () => door.history.filter((h) => h.event === 'released').length > releasesBefore || undefined,
+        'the simulated lock to release after confirming',
+        5000,
+        () => door.history.slice(-5),
+      );
       await rig.screenshot(page, '03-door-opened');
     });
   });
@@ -179,7 +216,10 @@ describe('guard console in a real browser', () => {
       for (;;) {
         last = await pngStats(rig.browser, await canvas.screenshot());
         if (last.stddev > 20 && last.colours >= 8) break;
-        if (Date.now() > deadline) throw new Error(`the video canvas stayed blank for 15 s: ${JSON.stringify(last)}; live view ${JSON.stringify(rig.gateway.liveView!.stats())}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `the video canvas stayed blank for 15 s: ${JSON.stringify(last)}; live view ${JSON.stringify(rig.gateway.liveView!.stats())}`,
+          );
         await page.waitForTimeout(250);
       }
       // Live, not a still: the test card's frame counter changes the picture.
@@ -198,11 +238,15 @@ describe('guard console in a real browser', () => {
     const page = guard;
     await rig.step(page, '05-zh', async () => {
       await (await visible(page, '[data-testid=lang-zh]', 'the Chinese language switch')).click();
-      await expect.poll(() => text(page.locator('a[data-route=alarms]').first()), { message: 'the alarms nav link in Chinese', timeout: 3000 }).toBe('告警');
+      await expect
+        .poll(() => text(page.locator('a[data-route=alarms]').first()), { message: 'the alarms nav link in Chinese', timeout: 3000 })
+        .toBe('告警');
       await go(page, 'alarms', '[data-testid=user]', 'the alarm board in Chinese');
       await rig.screenshot(page, '05-chinese');
       await (await visible(page, '[data-testid=lang-en]', 'the English language switch')).click();
-      await expect.poll(() => text(page.locator('a[data-route=alarms]').first()), { message: 'the alarms nav link back in English', timeout: 3000 }).not.toBe('告警');
+      await expect
+        .poll(() => text(page.locator('a[data-route=alarms]').first()), { message: 'the alarms nav link back in English', timeout: 3000 })
+        .not.toBe('告警');
     });
   });
 
@@ -219,8 +263,12 @@ describe('guard console in a real browser', () => {
       expect(await module.getAttribute('data-kind'), 'the input module').toBe('module');
       // The compound has no cabinets: no charging page in the nav, and its module is not served.
       expect(await guard.locator('a[data-route=charging]').count(), 'a charging nav link').toBe(0);
-      for (const route of ['video', 'doors', 'zones']) expect(await guard.locator(`a[data-route=${route}]`).count(), `the ${route} nav link`).toBe(1);
-      const served = await guard.evaluate(async () => [(await fetch('/views/charging.js')).status, (await fetch('/views/zones.js')).status]);
+      for (const route of ['video', 'doors', 'zones'])
+        expect(await guard.locator(`a[data-route=${route}]`).count(), `the ${route} nav link`).toBe(1);
+      const served = await guard.evaluate(async () => [
+        (await fetch('/views/charging.js')).status,
+        (await fetch('/views/zones.js')).status,
+      ]);
       expect(served, '/views/charging.js and /views/zones.js').toEqual([404, 200]);
       await rig.screenshot(guard, '08-devices');
     });
@@ -251,10 +299,16 @@ describe('guard console in a real browser', () => {
       p.evaluate(() => {
         const d = (globalThis as any).document;
         const out: string[] = [];
-        for (const el of d.querySelectorAll('main button, main input, main select, main textarea, main form, [data-testid] button, [data-testid] input, form button, form input')) {
+        for (const el of d.querySelectorAll(
+          'main button, main input, main select, main textarea, main form, [data-testid] button, [data-testid] input, form button, form input',
+        )) {
           const r = el.getBoundingClientRect();
           if (!r.width || !r.height) continue;
-          out.push(el.getAttribute('data-testid') ?? el.getAttribute('name') ?? `${el.tagName.toLowerCase()}:${(el.textContent ?? '').trim().slice(0, 40)}`);
+          out.push(
+            el.getAttribute('data-testid') ??
+              el.getAttribute('name') ??
+              `${el.tagName.toLowerCase()}:${(el.textContent ?? '').trim().slice(0, 40)}`,
+          );
         }
         return [...new Set(out)].sort();
       });
@@ -282,10 +336,17 @@ describe('guard console in a real browser', () => {
     if (guardView.url !== systemUrl) return;
     // …or the page is shown without the administrator's actions: nothing the admin does not
     // also see there, and no user management whatever it is called.
-    expect(guardView.controls.filter((c) => /users?[-_]|password|role|disable/i.test(c)), "user-management controls on the guard's system page").toEqual([]);
-    expect(guardView.controls.filter((c) => !adminControls.includes(c)), `controls on the guard's system page beyond the admin's (${adminControls.join(', ') || 'none'})`).toEqual([]);
+    expect(
+      guardView.controls.filter((c) => /users?[-_]|password|role|disable/i.test(c)),
+      "user-management controls on the guard's system page",
+    ).toEqual([]);
+    expect(
+      guardView.controls.filter((c) => !adminControls.includes(c)),
+      `controls on the guard's system page beyond the admin's (${adminControls.join(', ') || 'none'})`,
+    ).toEqual([]);
     const adminOnly = adminControls.filter((c) => !guardView.controls.includes(c));
-    if (adminControls.length) expect(adminOnly.length, `the admin's actions (${adminControls.join(', ')}) are all offered to a guard too`).toBeGreaterThan(0);
+    if (adminControls.length)
+      expect(adminOnly.length, `the admin's actions (${adminControls.join(', ')}) are all offered to a guard too`).toBeGreaterThan(0);
   });
 
   it('7. repeated wrong passwords: the login form says how long to wait', async () => {
@@ -304,7 +365,9 @@ describe('guard console in a real browser', () => {
       }
       expect(status, 'a throttled login within 10 wrong passwords').toBe(429);
       const error = await visible(page, '#error', 'the login error');
-      await expect.poll(() => text(error), { message: '#error says how many seconds to wait', timeout: 3000 }).toMatch(/^Too many failed attempts\. Try again in \d+ s\. \[CONSOLE_LOCKED_OUT\]$/);
+      await expect
+        .poll(() => text(error), { message: '#error says how many seconds to wait', timeout: 3000 })
+        .toMatch(/^Too many failed attempts\. Try again in \d+ s\. \[CONSOLE_LOCKED_OUT\]$/);
       await rig.screenshot(page, '07-throttled');
     });
   });

@@ -19,12 +19,26 @@ describe('gateway end to end against Mosquitto', () => {
   beforeAll(async () => {
     rig = await startRig({
       name: 'e2e',
-      config: { compound: { id: 'e2e-court' }, uplink: { keepaliveSeconds: 10 }, commands: { maxPayloadBytes: 4096 }, locks: LOCKS.map((id) => ({ id })) },
+      config: {
+        compound: { id: 'e2e-court' },
+        uplink: { keepaliveSeconds: 10 },
+        commands: { maxPayloadBytes: 4096 },
+        locks: LOCKS.map((id) => ({ id })),
+      },
       secrets: PASSWORDS,
       platform: { reconnectPeriod: 0 },
     });
-    sim = await startSimulatedLocks({ url: `mqtt://127.0.0.1:${rig.gateway.brokerPort}`, locks: LOCKS.map((id) => ({ id, password: PASSWORDS[`devices.${id}`]! })), scenario: false, seed: 7 });
-    await waitFor(() => LOCKS.every((id) => rig.platform.everState(id, (s) => s.online === true)), 'every lock online at the platform', 15_000);
+    sim = await startSimulatedLocks({
+      url: `mqtt://127.0.0.1:${rig.gateway.brokerPort}`,
+      locks: LOCKS.map((id) => ({ id, password: PASSWORDS[`devices.${id}`]! })),
+      scenario: false,
+      seed: 7,
+    });
+    await waitFor(
+      () => LOCKS.every((id) => rig.platform.everState(id, (s) => s.online === true)),
+      'every lock online at the platform',
+      15_000,
+    );
   });
 
   afterAll(async () => {
@@ -64,8 +78,14 @@ describe('gateway end to end against Mosquitto', () => {
     expect((await rig.platform.answer('unknown-1')).error).toMatchObject({ code: 'CMD_UNKNOWN' });
     expect((await rig.platform.answer('expired-1')).error).toMatchObject({ code: 'CMD_EXPIRED' });
     expect((await rig.platform.answer('nolock-1')).error).toMatchObject({ code: 'DEVICE_UNKNOWN' });
-    await waitFor(() => allAnswers().filter((a) => a.id === null).length >= 2, 'answers with a null id for malformed and oversized commands', 10_000);
-    const nullIdCodes = allAnswers().filter((a) => a.id === null).map((a) => (a.error as { code: string }).code);
+    await waitFor(
+      () => allAnswers().filter((a) => a.id === null).length >= 2,
+      'answers with a null id for malformed and oversized commands',
+      10_000,
+    );
+    const nullIdCodes = allAnswers()
+      .filter((a) => a.id === null)
+      .map((a) => (a.error as { code: string }).code);
     expect(nullIdCodes).toEqual(expect.arrayContaining(['CMD_MALFORMED', 'CMD_TOO_LARGE']));
     // Replay: the same id again is refused even though the first one ran.
     await command('system.ping', JSON.stringify({ id: 'replay-1' }));
@@ -80,7 +100,12 @@ describe('gateway end to end against Mosquitto', () => {
 
   it('refuses a lock publishing as another lock, and nothing reaches the platform', async () => {
     const before = published().filter((m) => m.topic.endsWith('/evt/access')).length;
-    await sim.inject({ kind: 'raw', lock: 'flat-1-101', topic: 'lan/v1/lock/flat-1-102/evt', payload: JSON.stringify({ type: 'unlock', result: 'granted', method: 'card', credential: '****1111' }) });
+    await sim.inject({
+      kind: 'raw',
+      lock: 'flat-1-101',
+      topic: 'lan/v1/lock/flat-1-102/evt',
+      payload: JSON.stringify({ type: 'unlock', result: 'granted', method: 'card', credential: '****1111' }),
+    });
     // A genuine event afterwards proves the pipeline is flowing, so the forged one had its chance.
     await sim.inject({ kind: 'present', lock: 'flat-1-102', method: 'pin', value: '000000' });
     await waitFor(() => published().filter((m) => m.topic.endsWith('/evt/access')).length > before, 'the genuine event', 10_000);

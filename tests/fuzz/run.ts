@@ -25,13 +25,20 @@ export interface TargetRun {
 }
 
 export function listTargets(): string[] {
-  return readdirSync(TARGETS).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3)).sort();
+  return readdirSync(TARGETS)
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => f.slice(0, -3))
+    .sort();
 }
 
 /** Runs main.js for one target (a name, or a module path for fixtures). */
 export function fuzzOne(target: string, args: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<TargetRun> {
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, ['--import', join(ENGINE, 'register.js'), join(ENGINE, 'main.js'), target, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', join(ENGINE, 'register.js'), join(ENGINE, 'main.js'), target, ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -41,7 +48,13 @@ export function fuzzOne(target: string, args: string[] = [], env: NodeJS.Process
     });
     child.on('close', (code, signal) => {
       const line = stdout.split('\n').find((l) => l.startsWith('FUZZ-RESULT '));
-      resolvePromise({ target, code, signal, stderr, ...(line ? { result: JSON.parse(line.slice('FUZZ-RESULT '.length)) as Record<string, unknown> } : {}) });
+      resolvePromise({
+        target,
+        code,
+        signal,
+        stderr,
+        ...(line ? { result: JSON.parse(line.slice('FUZZ-RESULT '.length)) as Record<string, unknown> } : {}),
+      });
     });
   });
 }
@@ -61,9 +74,14 @@ async function main(): Promise<void> {
       if (merge && run.code === 0) await fuzzOne(t, ['--runs', '0', '--merge', '--extra', newDir]);
       const r = run.result;
       const outcome = run.code === 0 ? 'ok' : run.signal ? `killed (${run.signal}): hang?` : 'FAILED';
-      process.stdout.write(r
-        ? `${t.padEnd(18)} ${outcome.padEnd(6)} ${String(r.execs).padStart(11)} execs ${String(r.execsPerSecond).padStart(7)}/s  cov ${r.covered}/${r.counters}  corpus ${r.corpus}\n`
-        : `${t.padEnd(18)} ${outcome}\n${run.stderr.split('\n').filter((l) => l.startsWith('FUZZ-')).join('\n')}\n`);
+      process.stdout.write(
+        r
+          ? `${t.padEnd(18)} ${outcome.padEnd(6)} ${String(r.execs).padStart(11)} execs ${String(r.execsPerSecond).padStart(7)}/s  cov ${r.covered}/${r.counters}  corpus ${r.corpus}\n`
+          : `${t.padEnd(18)} ${outcome}\n${run.stderr
+              .split('\n')
+              .filter((l) => l.startsWith('FUZZ-'))
+              .join('\n')}\n`,
+      );
       if (run.code !== 0) process.stdout.write(`${run.stderr.slice(-4000)}\n`);
       runs.push(run);
     }

@@ -58,7 +58,10 @@ export function asyncApiPath(): string {
 export function resolvePointer(doc: unknown, ref: string): unknown {
   if (!ref.startsWith('#')) throw new Error(`only local references are supported: ${ref}`);
   let node: unknown = doc;
-  for (const raw of ref.slice(1).split('/').filter((s) => s !== '')) {
+  for (const raw of ref
+    .slice(1)
+    .split('/')
+    .filter((s) => s !== '')) {
     const part = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
     if (node === null || typeof node !== 'object' || !(part in (node as Json))) throw new Error(`unresolved reference ${ref}`);
     node = (node as Json)[part];
@@ -131,12 +134,18 @@ export function loadAsyncApi(): AsyncApi {
     const messages = Object.keys((raw.messages ?? {}) as Json).map((mk) => {
       const pointer = finalPointer(doc, `#/channels/${key}/messages/${mk}`);
       const message = resolvePointer(doc, pointer) as Json;
-      return { key: mk, name: typeof message.name === 'string' ? message.name : undefined, pointer, validate: compile(payloadPointer(pointer)) };
+      return {
+        key: mk,
+        name: typeof message.name === 'string' ? message.name : undefined,
+        pointer,
+        validate: compile(payloadPointer(pointer)),
+      };
     });
     channels.push({ key, address, params, enums, isEvent: /\/evt\/[^/]+$/.test(address), messages, regex: new RegExp(`^${pattern}$`) });
   }
   // Messages only reachable from components must compile too.
-  for (const mk of Object.keys(((doc.components as Json | undefined)?.messages ?? {}) as Json)) compile(payloadPointer(`#/components/messages/${mk}`));
+  for (const mk of Object.keys(((doc.components as Json | undefined)?.messages ?? {}) as Json))
+    compile(payloadPointer(`#/components/messages/${mk}`));
   cached = { file, doc, channels };
   return cached;
 }
@@ -186,7 +195,14 @@ export function validateMessage(topic: string, payload: Buffer | string): { ok: 
     const message = channel.messages.find((m) => m.name === type);
     if (!message) {
       const home = loadAsyncApi().channels.find((c) => c.isEvent && c.messages.some((m) => m.name === type));
-      return { ok: false, errors: [home ? `event type "${type}" belongs on ${home.address}, not ${channel.address}` : `unknown event type "${type}" on ${channel.address}`] };
+      return {
+        ok: false,
+        errors: [
+          home
+            ? `event type "${type}" belongs on ${home.address}, not ${channel.address}`
+            : `unknown event type "${type}" on ${channel.address}`,
+        ],
+      };
     }
     const ok = message.validate(value) as boolean;
     return { ok, errors: ok ? [] : describe(message.validate.errors, `${message.key}: `) };

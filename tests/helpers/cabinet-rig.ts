@@ -16,11 +16,20 @@ export type Json = Record<string, any>;
 export type RecordedEvent = Json & { class: string; body: string };
 
 export function cabinetProbes(outbox: () => Outbox, service: () => CabinetService) {
-  const events = (): RecordedEvent[] => outbox().readEvents(0, 100_000).map((r) => ({ ...(JSON.parse(r.body) as Json), class: r.class, body: r.body }));
+  const events = (): RecordedEvent[] =>
+    outbox()
+      .readEvents(0, 100_000)
+      .map((r) => ({ ...(JSON.parse(r.body) as Json), class: r.class, body: r.body }));
   const find = (type: string, pred: (e: Json) => boolean = () => true) => events().find((e) => e.type === type && pred(e));
-  const ctx = (): CommandContext => ({ id: 'c', caller: { via: 'cli', role: 'admin', principal: 'tester' }, deadline: performance.now() + 10_000 });
+  const ctx = (): CommandContext => ({
+    id: 'c',
+    caller: { via: 'cli', role: 'admin', principal: 'tester' },
+    deadline: performance.now() + 10_000,
+  });
   const run = (name: string, args: Record<string, unknown>) => {
-    const def = service().commands().find((d) => d.name === name) as CommandDefinition | undefined;
+    const def = service()
+      .commands()
+      .find((d) => d.name === name) as CommandDefinition | undefined;
     if (!def) throw new Error(`no command ${name}`);
     return def.handler(def.args.parse(args), ctx());
   };
@@ -32,7 +41,10 @@ export function cabinetProbes(outbox: () => Outbox, service: () => CabinetServic
     }
     throw new Error(`${name} did not fail`);
   };
-  const port = (cab: string, n: number) => service().unit(cab)!.last?.ports.find((p) => p.port === n);
+  const port = (cab: string, n: number) =>
+    service()
+      .unit(cab)!
+      .last?.ports.find((p) => p.port === n);
   return { events, find, run, runError, port };
 }
 
@@ -40,7 +52,11 @@ type ServiceOptions = ConstructorParameters<typeof Service>[0];
 
 /** A service with the test defaults: real timers, no logs, meter values every 200 ms, alarms into a recording sink. */
 export function testCabinetService(
-  opts: Pick<ServiceOptions, 'cabinets' | 'outbox' | 'busOptions'> & { clock: Clock; safety?: ServiceOptions['safety']; sink?: ServiceOptions['sink'] },
+  opts: Pick<ServiceOptions, 'cabinets' | 'outbox' | 'busOptions'> & {
+    clock: Clock;
+    safety?: ServiceOptions['safety'];
+    sink?: ServiceOptions['sink'];
+  },
 ): CabinetService {
   return new Service({ timers: realTimers, log: silentLogger(), meterIntervalMs: 200, sink: new FakeAlarmSink(), ...opts });
 }

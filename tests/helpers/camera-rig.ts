@@ -23,8 +23,27 @@ export interface SinkCall {
 export class RecordingSink implements AlarmSink {
   calls: SinkCall[] = [];
   raise(c: AlarmCondition): Alarm {
-    this.calls.push({ op: 'raise', kind: c.kind, source: c.source, priority: c.priority, momentary: (c as { momentary?: boolean }).momentary });
-    return { id: `A${this.calls.length}`, key: '', kind: c.kind, source: c.source, priority: c.priority ?? 'high', state: 'raised', active: true, count: 1, raisedAt: 0, lastAt: 0, data: c.data ?? {}, media: [] };
+    this.calls.push({
+      op: 'raise',
+      kind: c.kind,
+      source: c.source,
+      priority: c.priority,
+      momentary: (c as { momentary?: boolean }).momentary,
+    });
+    return {
+      id: `A${this.calls.length}`,
+      key: '',
+      kind: c.kind,
+      source: c.source,
+      priority: c.priority ?? 'high',
+      state: 'raised',
+      active: true,
+      count: 1,
+      raisedAt: 0,
+      lastAt: 0,
+      data: c.data ?? {},
+      media: [],
+    };
   }
   clear(kind: string, source: EventSource): Alarm | undefined {
     this.calls.push({ op: 'clear', kind, source });
@@ -37,7 +56,16 @@ export class RecordingOutbox {
   states = new Map<string, Record<string, unknown>>();
   async record(e: EventInput) {
     this.events.push(e);
-    return { v: 1 as const, id: 'x', seq: this.events.length, ts: new Date().toISOString(), clock: 'synced' as const, type: e.type, source: e.source, data: e.data };
+    return {
+      v: 1 as const,
+      id: 'x',
+      seq: this.events.length,
+      ts: new Date().toISOString(),
+      clock: 'synced' as const,
+      type: e.type,
+      source: e.source,
+      data: e.data,
+    };
   }
   async setState(device: string, state: Record<string, unknown>) {
     this.states.set(device, state);
@@ -65,13 +93,26 @@ export interface CameraRig {
 }
 
 /** Camera configs pointing at the simulators; `passwords` overrides the secrets (default: the sim's). */
-export function cameraRig(sims: SimulatedCamera[], passwords: Record<string, string>, opts: { configs?: Record<string, Partial<CameraConfig>>; media?: Partial<MediaConfig>; tuning?: CreateCamerasOptions['tuning'] } = {}): CameraRig {
+export function cameraRig(
+  sims: SimulatedCamera[],
+  passwords: Record<string, string>,
+  opts: { configs?: Record<string, Partial<CameraConfig>>; media?: Partial<MediaConfig>; tuning?: CreateCamerasOptions['tuning'] } = {},
+): CameraRig {
   const sink = new RecordingSink();
   const outbox = new RecordingOutbox();
   const store = new RecordingMediaStore();
   const cameras = createCameras({
     config: {
-      cameras: sims.map((s) => CameraConfig.parse({ id: s.id, host: '127.0.0.1', port: s.httpPort, username: 'admin', offlineAfterMs: 1000, ...opts.configs?.[s.id] })),
+      cameras: sims.map((s) =>
+        CameraConfig.parse({
+          id: s.id,
+          host: '127.0.0.1',
+          port: s.httpPort,
+          username: 'admin',
+          offlineAfterMs: 1000,
+          ...opts.configs?.[s.id],
+        }),
+      ),
       // Not parsed: tests may go below the schema's minimum to exercise the cap on a small picture.
       media: { ...MediaConfig.parse({}), ...opts.media },
     },

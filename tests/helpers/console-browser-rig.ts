@@ -32,7 +32,17 @@ import { createPtyPair, type PtyPair } from './pty.js';
 import { waitFor } from './wait.js';
 
 export const CHROMIUM_BIN = process.env.GATEHOUSE_CHROMIUM ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--ignore-certificate-errors'];
+export const CHROMIUM_ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--ignore-certificate-errors',
+];
 
 /** The repository root, from the sources or from dist/. */
 function repoRoot(): string {
@@ -61,7 +71,16 @@ export const USERS = {
 };
 
 /** The simulator's identities, so the tests name what they drive. */
-export const IDS = { alarmZone: 'east-beam', armedZone: 'north-beam', partition: 'north', door: 'main-gate', doorReader: 1, camera: 'cam-2', panel: 'panel-b7', lock: 'flat-9' };
+export const IDS = {
+  alarmZone: 'east-beam',
+  armedZone: 'north-beam',
+  partition: 'north',
+  door: 'main-gate',
+  doorReader: 1,
+  camera: 'cam-2',
+  panel: 'panel-b7',
+  lock: 'flat-9',
+};
 
 export interface PlatformMessage {
   topic: string;
@@ -112,8 +131,20 @@ export class ConsoleBrowserRig {
       startTestStream({ path: '/cam2', size: '320x180', fps: 10, tag: 'gh-console-browser' }),
     ]);
     Object.assign(this, { broker, modules, pty, stream });
-    this.readers = await startSimulatedReaders({ path: this.pty.b, baudRate: 115_200, readers: [{ address: 1, key: keyIn }, { address: 2, key: keyOut }] });
-    this.camera = (await startSimulatedCameras([{ id: IDS.camera, username: 'gatehouse', password: CAMERA_PASSWORD, rtspUrl: this.stream.url }], { host: '127.0.0.1', discovery: false }))[0]!;
+    this.readers = await startSimulatedReaders({
+      path: this.pty.b,
+      baudRate: 115_200,
+      readers: [
+        { address: 1, key: keyIn },
+        { address: 2, key: keyOut },
+      ],
+    });
+    this.camera = (
+      await startSimulatedCameras([{ id: IDS.camera, username: 'gatehouse', password: CAMERA_PASSWORD, rtspUrl: this.stream.url }], {
+        host: '127.0.0.1',
+        discovery: false,
+      })
+    )[0]!;
     this.camera.presets.set('gate', 'Gate');
     this.dir = mkdtempSync(join(tmpdir(), 'gh-console-browser-'));
     const config = CompoundConfig.parse({
@@ -122,7 +153,9 @@ export class ConsoleBrowserRig {
       broker: { port: 0 },
       uplink: { url: this.broker.url, keepaliveSeconds: 5 },
       log: { level: 'silent' },
-      inputModules: [{ id: 'wall-east', bus: { tcp: { host: '127.0.0.1', port: this.modules.tcpPort('wall-east') } }, channels: 8, pollMs: 100 }],
+      inputModules: [
+        { id: 'wall-east', bus: { tcp: { host: '127.0.0.1', port: this.modules.tcpPort('wall-east') } }, channels: 8, pollMs: 100 },
+      ],
       zones: [
         // h24: alarms armed or not, so the board gets an alarm without arming first.
         { id: IDS.alarmZone, module: 'wall-east', channel: 2, type: 'h24', contact: 'NC', debounceMs: 0 },
@@ -134,7 +167,17 @@ export class ConsoleBrowserRig {
         { id: 'gate-in', bus: 'rs485-1', address: 1 },
         { id: 'gate-out', bus: 'rs485-1', address: 2 },
       ],
-      doors: [{ id: IDS.door, entryReader: 'gate-in', exitReader: 'gate-out', lock: { reader: 'gate-in', index: 0 }, contact: { reader: 'gate-in', index: 0 }, unlockMs: 3000, heldOpenMs: 30_000 }],
+      doors: [
+        {
+          id: IDS.door,
+          entryReader: 'gate-in',
+          exitReader: 'gate-out',
+          lock: { reader: 'gate-in', index: 0 },
+          contact: { reader: 'gate-in', index: 0 },
+          unlockMs: 3000,
+          heldOpenMs: 30_000,
+        },
+      ],
       cameras: [{ id: IDS.camera, host: '127.0.0.1', port: this.camera.httpPort, username: 'gatehouse' }],
       // Never connects: the devices page shows it from the state a test writes.
       locks: [{ id: IDS.lock }],
@@ -146,8 +189,18 @@ export class ConsoleBrowserRig {
       // The simulator's RTSP server speaks UDP only.
       liveView: { rtspTransport: 'udp', width: 320, lingerMs: 0 },
     });
-    const secrets = secretsFrom({ [`devices.${IDS.lock}`]: randomBytes(12).toString('base64url'), [`cameras.${IDS.camera}`]: CAMERA_PASSWORD, 'osdp.gate-in': keyIn.toString('hex'), 'osdp.gate-out': keyOut.toString('hex') });
-    this.gateway = new Gateway({ config, secrets, dataDir: this.dir, logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }) });
+    const secrets = secretsFrom({
+      [`devices.${IDS.lock}`]: randomBytes(12).toString('base64url'),
+      [`cameras.${IDS.camera}`]: CAMERA_PASSWORD,
+      'osdp.gate-in': keyIn.toString('hex'),
+      'osdp.gate-out': keyOut.toString('hex'),
+    });
+    this.gateway = new Gateway({
+      config,
+      secrets,
+      dataDir: this.dir,
+      logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }),
+    });
     this.platform = await mqtt.connectAsync(this.broker.url, { clientId: 'platform-console-browser', reconnectPeriod: 100 });
     this.platform.on('message', (topic, payload) => {
       const raw = payload.toString();
@@ -172,7 +225,10 @@ export class ConsoleBrowserRig {
     for (const u of Object.values(USERS)) await accounts.add(u.username, u.role, u.password);
     const state = (device: string) => this.messages.filter((m) => m.topic.endsWith(`/state/${device}`)).at(-1)?.body;
     await waitFor(
-      () => state('gate-in')?.online === true && state('wall-east')?.online === true && this.events('device.online').some((e) => e.body.source?.device === IDS.camera),
+      () =>
+        state('gate-in')?.online === true &&
+        state('wall-east')?.online === true &&
+        this.events('device.online').some((e) => e.body.source?.device === IDS.camera),
       'the door reader, the input module and the camera online',
       20_000,
       () => ({ gateIn: state('gate-in'), module: state('wall-east'), failed: this.gateway.status().failedComponents }),
@@ -182,7 +238,12 @@ export class ConsoleBrowserRig {
 
   /** A fresh browser context (own cookies and storage) that accepts the console's self-signed certificate. */
   async context(): Promise<BrowserContext> {
-    const ctx = await this.browser.newContext({ ignoreHTTPSErrors: true, baseURL: this.base.origin, viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+    const ctx = await this.browser.newContext({
+      ignoreHTTPSErrors: true,
+      baseURL: this.base.origin,
+      viewport: { width: 1280, height: 800 },
+      locale: 'en-US',
+    });
     this.contexts.push(ctx);
     ctx.on('page', (p) => this.watch(p));
     return ctx;
@@ -201,7 +262,10 @@ export class ConsoleBrowserRig {
   /** A page already signed in through the API (the login form is scenario 1's business). */
   async signedIn(user: { username: string; password: string }): Promise<Page> {
     const ctx = await this.context();
-    const res = await ctx.request.post('/api/login', { data: { username: user.username, password: user.password }, headers: { Origin: this.base.origin } });
+    const res = await ctx.request.post('/api/login', {
+      data: { username: user.username, password: user.password },
+      headers: { Origin: this.base.origin },
+    });
     if (res.status() !== 200) throw new Error(`API login of ${user.username} answered ${res.status()}: ${await res.text()}`);
     const page = await ctx.newPage();
     await page.goto('/');
@@ -230,11 +294,21 @@ export class ConsoleBrowserRig {
   /** An unauthenticated HTTPS GET from outside the browser. */
   get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
     return new Promise((resolvePromise, reject) => {
-      const req = httpsRequest({ host: this.base.hostname, port: this.base.port, path, method: 'GET', rejectUnauthorized: false, headers: { Origin: this.base.origin, ...headers } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      });
+      const req = httpsRequest(
+        {
+          host: this.base.hostname,
+          port: this.base.port,
+          path,
+          method: 'GET',
+          rejectUnauthorized: false,
+          headers: { Origin: this.base.origin, ...headers },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        },
+      );
       req.on('error', reject);
       req.setTimeout(5000, () => req.destroy(new Error(`GET ${path} timed out`)));
       req.end();
@@ -244,7 +318,10 @@ export class ConsoleBrowserRig {
   /** The HTTP status an unauthenticated WebSocket upgrade gets (101 if it was let in). */
   upgradeStatus(path: string, headers: Record<string, string> = {}): Promise<number> {
     return new Promise((resolvePromise, reject) => {
-      const ws = new WebSocket(`wss://${this.base.host}${path}`, { headers: { Origin: this.base.origin, ...headers }, rejectUnauthorized: false });
+      const ws = new WebSocket(`wss://${this.base.host}${path}`, {
+        headers: { Origin: this.base.origin, ...headers },
+        rejectUnauthorized: false,
+      });
       const t = setTimeout(() => reject(new Error(`no answer to the upgrade of ${path} within 5 s`)), 5000);
       ws.on('unexpected-response', (_req, res) => {
         clearTimeout(t);

@@ -46,17 +46,49 @@ export class ConsoleRig {
   /** The families' pages and devices the console is given (none: core pages only). */
   catalogue: ConsoleCatalogue | undefined;
 
-  constructor(readonly dir = mkdtempSync(join(tmpdir(), 'gh-console-')), readonly consoleConfig: Record<string, unknown> = {}) {}
+  constructor(
+    readonly dir = mkdtempSync(join(tmpdir(), 'gh-console-')),
+    readonly consoleConfig: Record<string, unknown> = {},
+  ) {}
 
   async start(): Promise<this> {
     this.outbox = new Outbox({ file: join(this.dir, 'outbox.db'), clock: this.clock, config: { checkpointIntervalMs: 0 } });
-    this.router = new CommandRouter({ config: CommandsConfig.parse({}), outbox: this.outbox, clock: this.clock, log: silentLogger(), timers: this.clock });
-    this.alarms = createAlarms({ config: { alarms: AlarmsConfig.parse({}), linkage: [] }, outbox: this.outbox, clock: this.clock, timers: this.clock, logs });
+    this.router = new CommandRouter({
+      config: CommandsConfig.parse({}),
+      outbox: this.outbox,
+      clock: this.clock,
+      log: silentLogger(),
+      timers: this.clock,
+    });
+    this.alarms = createAlarms({
+      config: { alarms: AlarmsConfig.parse({}), linkage: [] },
+      outbox: this.outbox,
+      clock: this.clock,
+      timers: this.clock,
+      logs,
+    });
     for (const def of this.alarms.commands()) this.router.register(def);
-    this.router.register(defineCommand({ name: 'test.admin_only', description: 'admins only', args: z.object({}).strict(), roles: ['admin'], handler: async () => ({ done: true }) }));
+    this.router.register(
+      defineCommand({
+        name: 'test.admin_only',
+        description: 'admins only',
+        args: z.object({}).strict(),
+        roles: ['admin'],
+        handler: async () => ({ done: true }),
+      }),
+    );
     await this.alarms.start();
     this.console = createConsole({
-      config: { console: ConsoleConfig.parse({ port: 0, loginMaxFailures: 3, loginLockoutMin: 10, sessionIdleMin: 30, sessionMaxHours: 2, ...this.consoleConfig }) },
+      config: {
+        console: ConsoleConfig.parse({
+          port: 0,
+          loginMaxFailures: 3,
+          loginLockoutMin: 10,
+          sessionIdleMin: 30,
+          sessionMaxHours: 2,
+          ...this.consoleConfig,
+        }),
+      },
       dataDir: this.dir,
       outbox: this.outbox,
       router: this.router,
@@ -101,7 +133,11 @@ export class ConsoleRig {
   }
 
   /** One request; `origin: null` sends none, default is the server's own origin. */
-  call(method: string, path: string, opts: { body?: unknown; cookie?: string; csrf?: string; origin?: string | null; headers?: Record<string, string> } = {}): Promise<Reply> {
+  call(
+    method: string,
+    path: string,
+    opts: { body?: unknown; cookie?: string; csrf?: string; origin?: string | null; headers?: Record<string, string> } = {},
+  ): Promise<Reply> {
     const u = new URL(this.url);
     const data = opts.body === undefined ? undefined : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
     const headers: Record<string, string | number> = { ...opts.headers };
@@ -148,6 +184,10 @@ export class ConsoleRig {
   }
 
   systemEvents(type: string): any[] {
-    return this.outbox.readEvents(0, 100_000).filter((r) => r.class === 'system').map((r) => JSON.parse(r.body)).filter((e) => e.type === type);
+    return this.outbox
+      .readEvents(0, 100_000)
+      .filter((r) => r.class === 'system')
+      .map((r) => JSON.parse(r.body))
+      .filter((e) => e.type === type);
   }
 }

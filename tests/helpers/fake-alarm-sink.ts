@@ -26,7 +26,20 @@ export class FakeAlarmSink implements AlarmSink {
     this.onRaise?.(c);
     this.calls.push({ op: 'raise', kind: c.kind, device: c.source.device, priority: c.priority, ...(c.data ? { data: c.data } : {}), at });
     this.active.set(key(c.kind, c.source), c);
-    return { id: `fake-${this.calls.length}`, key: key(c.kind, c.source), kind: c.kind, source: c.source, priority: c.priority ?? 'high', state: 'raised', active: true, count: 1, raisedAt: Date.now(), lastAt: Date.now(), data: c.data ?? {}, media: [] };
+    return {
+      id: `fake-${this.calls.length}`,
+      key: key(c.kind, c.source),
+      kind: c.kind,
+      source: c.source,
+      priority: c.priority ?? 'high',
+      state: 'raised',
+      active: true,
+      count: 1,
+      raisedAt: Date.now(),
+      lastAt: Date.now(),
+      data: c.data ?? {},
+      media: [],
+    };
   }
 
   clear(kind: string, source: EventSource): Alarm | undefined {
@@ -40,7 +53,9 @@ export class FakeAlarmSink implements AlarmSink {
   }
 
   raises(kind?: string, device?: string): SinkCall[] {
-    return this.calls.filter((c) => c.op === 'raise' && (kind === undefined || c.kind === kind) && (device === undefined || c.device === device));
+    return this.calls.filter(
+      (c) => c.op === 'raise' && (kind === undefined || c.kind === kind) && (device === undefined || c.device === device),
+    );
   }
 
   /** `raise zone.alarm beam-1`, `clear zone.fault fence-1`: compact for toEqual. */

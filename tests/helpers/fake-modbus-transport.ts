@@ -34,15 +34,21 @@ export class FakeModbusTransport implements ModbusTransport {
   private closeListener: ((reason: string) => void) | undefined;
   private held: (() => void)[] = [];
 
-  describe(): string { return 'fake'; }
-  onClose(listener: (reason: string) => void): void { this.closeListener = listener; }
+  describe(): string {
+    return 'fake';
+  }
+  onClose(listener: (reason: string) => void): void {
+    this.closeListener = listener;
+  }
 
   async open(): Promise<void> {
     if (this.refuseOpen) throw new ModbusTransportError('closed', 'ENOENT: no such file or directory, /dev/ttyUSB0');
     this.opens++;
     this.open_ = true;
   }
-  async close(): Promise<void> { this.open_ = false; }
+  async close(): Promise<void> {
+    this.open_ = false;
+  }
 
   /** Simulates pulling the adapter out: the link closes on its own. */
   unplug(): void {
@@ -50,7 +56,9 @@ export class FakeModbusTransport implements ModbusTransport {
     this.refuseOpen = true;
     this.closeListener?.('disconnected');
   }
-  plugIn(): void { this.refuseOpen = false; }
+  plugIn(): void {
+    this.refuseOpen = false;
+  }
 
   release(): void {
     const h = this.held.shift();
@@ -97,7 +105,11 @@ export class FakeModbusTransport implements ModbusTransport {
   }
 
   writeCoils(unitId: number, address: number, values: readonly boolean[]): Promise<void> {
-    return this.write(unitId, address, values.map((v) => (v ? 1 : 0)));
+    return this.write(
+      unitId,
+      address,
+      values.map((v) => (v ? 1 : 0)),
+    );
   }
 
   private run(unitId: number, answer: () => number[]): Promise<number[]> {
@@ -105,16 +117,25 @@ export class FakeModbusTransport implements ModbusTransport {
     const b = this.units.get(unitId) ?? { kind: 'answer' };
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-    const done = <T>(v: T): T => { this.inFlight--; return v; };
+    const done = <T>(v: T): T => {
+      this.inFlight--;
+      return v;
+    };
     switch (b.kind) {
       case 'silent':
         // Never answers; the bus's timer must give up. Counted as finished for concurrency.
         this.inFlight--;
         return new Promise(() => {});
       case 'exception':
-        return Promise.resolve().then(() => { done(0); throw new ModbusTransportError('exception', `Modbus exception ${b.code}`, b.code); });
+        return Promise.resolve().then(() => {
+          done(0);
+          throw new ModbusTransportError('exception', `Modbus exception ${b.code}`, b.code);
+        });
       case 'garbage':
-        return Promise.resolve().then(() => { done(0); throw new ModbusTransportError('bad_frame', 'CRC error'); });
+        return Promise.resolve().then(() => {
+          done(0);
+          throw new ModbusTransportError('bad_frame', 'CRC error');
+        });
       case 'manual':
         return new Promise((resolve) => this.held.push(() => resolve(done(answer()))));
       default:

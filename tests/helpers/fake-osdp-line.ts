@@ -37,7 +37,10 @@ export class FakeOsdpLine implements OsdpLine {
   private closeListener: ((reason: string) => void) | undefined;
   private readonly deframer = new OsdpDeframer();
 
-  constructor(private readonly clock: ManualClock, readers: SimReaderOptions[]) {
+  constructor(
+    private readonly clock: ManualClock,
+    readers: SimReaderOptions[],
+  ) {
     for (const r of readers) this.pds.set(r.address, new SimPd(new SimReader(r, clock)));
   }
 

@@ -8,7 +8,14 @@ import { Gateway } from '../../gateway/app.js';
 import { createLoggerFactory } from '../../gateway/core/log.js';
 
 const loaded = loadCompoundFile(process.env.GATEHOUSE_PROBE_CONFIG!);
-const gateway = new Gateway({ config: loaded.config, secrets: loaded.secrets, dataDir: process.env.GATEHOUSE_PROBE_DATA!, logs: createLoggerFactory({ level: 'silent' }) });
+const gateway = new Gateway({
+  config: loaded.config,
+  secrets: loaded.secrets,
+  dataDir: process.env.GATEHOUSE_PROBE_DATA!,
+  logs: createLoggerFactory({ level: 'silent' }),
+});
 await gateway.start();
-process.stdout.write(`started ${JSON.stringify({ rss: process.memoryUsage().rss, failed: (gateway.status() as { failedComponents: object }).failedComponents })}\n`);
+process.stdout.write(
+  `started ${JSON.stringify({ rss: process.memoryUsage().rss, failed: (gateway.status() as { failedComponents: object }).failedComponents })}\n`,
+);
 await gateway.stop();

@@ -12,7 +12,9 @@ export const FFPROBE = process.env.GATEHOUSE_FFPROBE ?? '/usr/bin/ffprobe';
 export function requireFfmpeg(): void {
   for (const bin of [FFMPEG, FFPROBE]) {
     if (!existsSync(bin)) {
-      throw new Error(`${bin} is not installed. The camera tests need a real ffmpeg: install it with \`sudo apt-get install -y ffmpeg\` (the .ci/run script does), or point GATEHOUSE_FFMPEG/GATEHOUSE_FFPROBE at the binaries.`);
+      throw new Error(
+        `${bin} is not installed. The camera tests need a real ffmpeg: install it with \`sudo apt-get install -y ffmpeg\` (the .ci/run script does), or point GATEHOUSE_FFMPEG/GATEHOUSE_FFPROBE at the binaries.`,
+      );
     }
   }
 }
@@ -20,7 +22,11 @@ export function requireFfmpeg(): void {
 /** PIDs whose command line contains `marker` (pgrep -f), excluding pgrep itself. */
 export function pgrep(marker: string): number[] {
   const r = spawnSync('pgrep', ['-f', marker], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter(Boolean).map(Number).filter((p) => p !== r.pid);
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map(Number)
+    .filter((p) => p !== r.pid);
 }
 
 /** Unique per test file and run, so parallel files never see each other's processes. */

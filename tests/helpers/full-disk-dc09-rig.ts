@@ -68,7 +68,12 @@ export async function runFullDiskDc09(opts: FullDiskRunOptions): Promise<FullDis
     alarmPanels: accounts.map((account, i) => ({ id: `panel-${i + 1}`, account, keySecret: 'dc09.key', supervisionS: 0 })),
     alarms: { maxOpen: 100_000 },
   });
-  const gateway = new Gateway({ config, secrets: secretsFrom({ 'dc09.key': PANEL_KEY }), dataDir, logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }) });
+  const gateway = new Gateway({
+    config,
+    secrets: secretsFrom({ 'dc09.key': PANEL_KEY }),
+    dataDir,
+    logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }),
+  });
   let diskFullErrors = 0;
   gateway.outbox.on('error', (e) => void (e.code === 'OUTBOX_DISK_FULL' && diskFullErrors++));
   const platform = await mqtt.connectAsync(broker.url, { clientId: 'platform-fulldisk', reconnectPeriod: 100 });
@@ -89,7 +94,11 @@ export async function runFullDiskDc09(opts: FullDiskRunOptions): Promise<FullDis
   process.on('uncaughtException', onCrash);
   await gateway.start();
   const panels = await startSimulatedPanels({
-    host: '127.0.0.1', port: gateway.family<Dc09Instance>('dc09').ports!.tcpPort, protocol: 'tcp', ackTimeoutMs: 1000, maxAttempts: 3,
+    host: '127.0.0.1',
+    port: gateway.family<Dc09Instance>('dc09').ports!.tcpPort,
+    protocol: 'tcp',
+    ackTimeoutMs: 1000,
+    maxAttempts: 3,
     panels: accounts.map((account) => ({ account, key: PANEL_KEY, encrypted: true, periodicTestS: 0, format: 'SIA-DCS' as const })),
   });
   const first = new Map<string, SendResult>();
@@ -111,13 +120,15 @@ export async function runFullDiskDc09(opts: FullDiskRunOptions): Promise<FullDis
         full = !full;
       }
     };
-    await Promise.all(accounts.map(async (account, i) => {
-      const panel = panels.panel(account);
-      for (let zone = 1; zone <= opts.alarmsPerPanel; zone++) {
-        first.set(`panel-${i + 1}/zone-${zone}`, await panel.alarm(zone));
-        afterSend();
-      }
-    }));
+    await Promise.all(
+      accounts.map(async (account, i) => {
+        const panel = panels.panel(account);
+        for (let zone = 1; zone <= opts.alarmsPerPanel; zone++) {
+          first.set(`panel-${i + 1}/zone-${zone}`, await panel.alarm(zone));
+          afterSend();
+        }
+      }),
+    );
     fs.release();
     // Whatever the panel was not told ACK, it sends again now that there is room.
     const resend = [...first].filter(([, r]) => r.answer !== 'ACK');
@@ -127,9 +138,23 @@ export async function runFullDiskDc09(opts: FullDiskRunOptions): Promise<FullDis
       const again = await panels.panel(account).alarm(Number(zone.slice('zone-'.length)));
       if (again.answer !== 'ACK') throw new Error(`${key}: still ${again.answer} after space was freed`);
     }
-    await waitFor(() => gateway.outbox.stats().diskFull === null || undefined, 'the outbox to leave the disk-full state', 20_000, () => gateway.outbox.stats());
-    await waitFor(() => [...first.keys()].every((k) => raised.has(k)) || undefined, 'every alarm on the platform', 30_000, () => [...first.keys()].filter((k) => !raised.has(k)));
-    await waitFor(() => diskFullReports.includes('recovered') || diskFullErrors === 0 || undefined, 'the recovery report on the platform', 20_000);
+    await waitFor(
+      () => gateway.outbox.stats().diskFull === null || undefined,
+      'the outbox to leave the disk-full state',
+      20_000,
+      () => gateway.outbox.stats(),
+    );
+    await waitFor(
+      () => [...first.keys()].every((k) => raised.has(k)) || undefined,
+      'every alarm on the platform',
+      30_000,
+      () => [...first.keys()].filter((k) => !raised.has(k)),
+    );
+    await waitFor(
+      () => diskFullReports.includes('recovered') || diskFullErrors === 0 || undefined,
+      'the recovery report on the platform',
+      20_000,
+    );
     const ackedButLost = [...first].filter(([k, r]) => r.answer === 'ACK' && !raised.has(k)).map(([k]) => k);
     const neverDelivered = [...first.keys()].filter((k) => !raised.has(k));
     let duplicates = 0;
@@ -141,7 +166,14 @@ export async function runFullDiskDc09(opts: FullDiskRunOptions): Promise<FullDis
       sent: first.size,
       ackedFirstTime: [...first.values()].filter((r) => r.answer === 'ACK').length,
       refusedFirstTime: [...first.values()].filter((r) => r.answer !== 'ACK').length,
-      ackedButLost, neverDelivered, duplicates, diskFullErrors, diskFullReports, integrity, crashed, ms: Date.now() - t0,
+      ackedButLost,
+      neverDelivered,
+      duplicates,
+      diskFullErrors,
+      diskFullReports,
+      integrity,
+      crashed,
+      ms: Date.now() - t0,
     };
   } finally {
     process.off('uncaughtException', onCrash);

@@ -15,7 +15,19 @@ const marker = process.argv[2] ?? 'gh-live-view-child';
 const ffmpeg = process.env.GATEHOUSE_FFMPEG ?? '/usr/bin/ffmpeg';
 // An ffmpeg that never writes to its stdout (a camera that accepted the connection and
 // went silent): no EPIPE will ever end it, only the watchdog can.
-new FfmpegProcess(ffmpeg, ['-nostdin', '-re', '-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=5', '-metadata', `title=${marker}-silent`, '-f', 'null', '-']);
+new FfmpegProcess(ffmpeg, [
+  '-nostdin',
+  '-re',
+  '-f',
+  'lavfi',
+  '-i',
+  'testsrc=size=64x64:rate=5',
+  '-metadata',
+  `title=${marker}-silent`,
+  '-f',
+  'null',
+  '-',
+]);
 const source = await startTestStream({ size: '320x180', fps: 15, tag: `${marker}-source` });
 const hub = new LiveViewHub({
   config: { ffmpegPath: ffmpeg, width: 320 },
@@ -29,16 +41,21 @@ const hub = new LiveViewHub({
 let bytes = 0;
 let announced = false;
 // A viewer without a network: the orphan question is about ffmpeg, not WebSocket.
-hub.attach('gate', {
-  bufferedAmount: 0,
-  readyState: 1,
-  send(data: Buffer) {
-    bytes += data.length;
-    if (!announced && bytes > 10_000) {
-      announced = true;
-      process.stdout.write(`READY ${JSON.stringify(hub.stats().streams)}\n`);
-    }
+hub.attach(
+  'gate',
+  {
+    bufferedAmount: 0,
+    readyState: 1,
+    send(data: Buffer) {
+      bytes += data.length;
+      if (!announced && bytes > 10_000) {
+        announced = true;
+        process.stdout.write(`READY ${JSON.stringify(hub.stats().streams)}\n`);
+      }
+    },
+    close() {},
   },
-  close() {},
-}, { id: 'orphan-test' }, () => undefined);
+  { id: 'orphan-test' },
+  () => undefined,
+);
 setInterval(() => undefined, 60_000); // stay alive until killed

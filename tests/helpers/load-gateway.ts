@@ -30,10 +30,19 @@ const config = CompoundConfig.parse({
   log: { level: 'warn' },
   // GH_DC09_PORT: also receive SIA DC-09 from a simulated panel (the soak's mixed load).
   ...(process.env.GH_DC09_PORT
-    ? { alarmPanels: [{ id: 'panel-soak', account: '1234', supervisionS: 0 }], perimeter: { dc09: { host: '127.0.0.1', tcpPort: Number(process.env.GH_DC09_PORT) } } }
+    ? {
+        alarmPanels: [{ id: 'panel-soak', account: '1234', supervisionS: 0 }],
+        perimeter: { dc09: { host: '127.0.0.1', tcpPort: Number(process.env.GH_DC09_PORT) } },
+      }
     : {}),
   locks: locks.map(([id]) => ({ id })),
-  cabinets: cabinets.map(([id, port, ports]) => ({ id, bus: { tcp: { host: '127.0.0.1', port: Number(port) } }, unitId: 1, ports: Number(ports), pollMs: 200 })),
+  cabinets: cabinets.map(([id, port, ports]) => ({
+    id,
+    bus: { tcp: { host: '127.0.0.1', port: Number(port) } },
+    unitId: 1,
+    ports: Number(ports),
+    pollMs: 200,
+  })),
 });
 const secrets = secretsFrom(Object.fromEntries(locks.map(([id, password]) => [`devices.${id}`, password!])));
 const gateway = new Gateway({ config, secrets, dataDir, logs: createLoggerFactory(config.log, { destination: process.stderr }) });

@@ -29,7 +29,12 @@ export function lockEventKey(lock: string, credential: string): string {
   return `${lock}/${Number(credential.replace(/\D/g, ''))}`;
 }
 
-export function lockLoad(url: string, locks: { id: string; password: string }[], counters: Map<string, number>, acked: Set<string>): LockLoad {
+export function lockLoad(
+  url: string,
+  locks: { id: string; password: string }[],
+  counters: Map<string, number>,
+  acked: Set<string>,
+): LockLoad {
   let running = true;
   const load: LockLoad = { acked, sent: 0, stop: async () => undefined };
   const clients = new Set<mqtt.MqttClient>();
@@ -42,15 +47,31 @@ export function lockLoad(url: string, locks: { id: string; password: string }[],
     client.on('error', () => undefined);
     try {
       const status = encodeStatus(id, { state: 'online', fw: 'soak-1' });
-      if (!(await client.publishAsync(status.topic, status.payload, { qos: 1, retain: true }).then(() => true, () => false))) return;
+      if (
+        !(await client.publishAsync(status.topic, status.payload, { qos: 1, retain: true }).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return;
       while (running && client.connected) {
         const n = (counters.get(id) ?? 0) + 1;
         if (n > MAX_EVENTS_PER_LOCK) break;
         counters.set(id, n);
         const credential = `7700${String(n).padStart(4, '0')}`;
-        const e = encodeEvent(id, { eid: `${id}-${n}`, ts: new Date().toISOString(), type: 'unlock', result: 'granted', method: 'card', credential });
+        const e = encodeEvent(id, {
+          eid: `${id}-${n}`,
+          ts: new Date().toISOString(),
+          type: 'unlock',
+          result: 'granted',
+          method: 'card',
+          credential,
+        });
         load.sent++;
-        const ok = await client.publishAsync(e.topic, e.payload, { qos: 1 }).then(() => true, () => false);
+        const ok = await client.publishAsync(e.topic, e.payload, { qos: 1 }).then(
+          () => true,
+          () => false,
+        );
         if (ok) acked.add(`${id}/${n}`);
         await new Promise((r) => setTimeout(r, 15));
       }

@@ -11,14 +11,21 @@ import mqtt from 'mqtt';
 const db = new Database(process.env.GH_DB!);
 db.pragma('busy_timeout = 5000');
 const lock = process.env.GH_LOCK!;
-const client = await mqtt.connectAsync(process.env.GH_URL!, { clientId: lock, username: lock, password: process.env.GH_PASSWORD!, reconnectPeriod: 0 });
+const client = await mqtt.connectAsync(process.env.GH_URL!, {
+  clientId: lock,
+  username: lock,
+  password: process.env.GH_PASSWORD!,
+  reconnectPeriod: 0,
+});
 let held = true;
 let pubackWhileHeld = false;
 client.on('packetreceive', (p) => {
   if (p.cmd === 'puback' && held) pubackWhileHeld = true;
 });
 db.exec('BEGIN IMMEDIATE');
-const acked = client.publishAsync(`lan/v1/lock/${lock}/evt`, JSON.stringify({ type: 'door', eid: `${lock}-held`, door: 'open' }), { qos: 1 });
+const acked = client.publishAsync(`lan/v1/lock/${lock}/evt`, JSON.stringify({ type: 'door', eid: `${lock}-held`, door: 'open' }), {
+  qos: 1,
+});
 await new Promise((r) => setTimeout(r, Number(process.env.GH_HOLD_MS ?? 1000)));
 held = false;
 db.exec('ROLLBACK');

@@ -60,9 +60,31 @@ export function makeTestCerts(dir: string, caName = 'Gatehouse Test CA'): TestCe
   openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', `/CN=${caName}`], dir);
   writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   openssl(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'], dir);
-  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'server.ext'], dir);
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.crt',
+      '-days',
+      '2',
+      '-extfile',
+      'server.ext',
+    ],
+    dir,
+  );
   openssl(['req', ...ec, '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=gw-test'], dir);
-  openssl(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '2'], dir);
+  openssl(
+    ['x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '2'],
+    dir,
+  );
   return {
     dir,
     caFile: join(dir, 'ca.crt'),
@@ -145,7 +167,13 @@ export class Mosquitto {
     lines.push(`listener ${port} 127.0.0.1`);
     if (certs && tlsPort) {
       const requireCert = typeof opts.tls === 'object' && opts.tls.requireClientCertificate === true;
-      lines.push(`listener ${tlsPort} 127.0.0.1`, `cafile ${certs.caFile}`, `certfile ${certs.serverCertFile}`, `keyfile ${certs.serverKeyFile}`, `require_certificate ${requireCert}`);
+      lines.push(
+        `listener ${tlsPort} 127.0.0.1`,
+        `cafile ${certs.caFile}`,
+        `certfile ${certs.serverCertFile}`,
+        `keyfile ${certs.serverKeyFile}`,
+        `require_certificate ${requireCert}`,
+      );
     }
     lines.push(...(opts.extraConfig ?? []));
     const confFile = join(dir, 'mosquitto.conf');

@@ -29,11 +29,29 @@ export interface OsdpRig {
   stop(): Promise<void>;
 }
 
-export async function startOsdpRig(opts: { sim: SimReaderOptions[]; cp: OsdpReaderOptions[]; bus?: Partial<OsdpBusConfig>; emulateWire?: boolean }): Promise<OsdpRig> {
+export async function startOsdpRig(opts: {
+  sim: SimReaderOptions[];
+  cp: OsdpReaderOptions[];
+  bus?: Partial<OsdpBusConfig>;
+  emulateWire?: boolean;
+}): Promise<OsdpRig> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-osdp-'));
   let pty = await createPtyPair({ dir });
-  const sim = await startSimulatedReaders({ path: pty.b, baudRate: 115_200, readers: opts.sim, ...(opts.emulateWire !== undefined ? { emulateWire: opts.emulateWire } : {}) });
-  const bus: OsdpBusConfig = { id: 'osdp-test', path: pty.a, baudRate: 115_200, replyTimeoutMs: 200, offlineAfterMisses: 4, idleMs: 0, ...opts.bus };
+  const sim = await startSimulatedReaders({
+    path: pty.b,
+    baudRate: 115_200,
+    readers: opts.sim,
+    ...(opts.emulateWire !== undefined ? { emulateWire: opts.emulateWire } : {}),
+  });
+  const bus: OsdpBusConfig = {
+    id: 'osdp-test',
+    path: pty.a,
+    baudRate: 115_200,
+    replyTimeoutMs: 200,
+    offlineAfterMisses: 4,
+    idleMs: 0,
+    ...opts.bus,
+  };
   const cp = new OsdpControlPanel({
     bus,
     readers: opts.cp,

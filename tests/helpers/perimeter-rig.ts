@@ -37,7 +37,15 @@ export function perimeterConfig(buses: { a: ModuleBus; b: ModuleBus; unitA?: num
     compound: { id: 'maple-court' },
     gateway: { id: 'gw-1' },
     inputModules: [
-      { id: 'mod-a', bus: buses.a, unitId: buses.unitA ?? 1, channels: 16, supervision: { table: 'input', address: 100 }, outputs: { address: 0, count: 4 }, pollMs: POLL_MS },
+      {
+        id: 'mod-a',
+        bus: buses.a,
+        unitId: buses.unitA ?? 1,
+        channels: 16,
+        supervision: { table: 'input', address: 100 },
+        outputs: { address: 0, count: 4 },
+        pollMs: POLL_MS,
+      },
       { id: 'mod-b', bus: buses.b, unitId: buses.unitB ?? 1, channels: 8, pollMs: POLL_MS },
     ],
     zones: ZONES.map((z) => ({ ...z, debounceMs: DEBOUNCE_MS })),
@@ -56,7 +64,12 @@ export function startPerimeter(dir: string, config: CompoundConfig, sink: AlarmS
   const clock = systemClock({ forceState: 'synced' });
   const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
   const perimeter = createPerimeter({
-    config, outbox, sink, clock, timers: realTimers, logs: createLoggerFactory({ level: 'silent' }),
+    config,
+    outbox,
+    sink,
+    clock,
+    timers: realTimers,
+    logs: createLoggerFactory({ level: 'silent' }),
     busOptions: { timeoutMs: 150, probeTimeoutMs: 100, retries: 0, deadAfter: 2, backoff: { minMs: 200, maxMs: 400 } },
   });
   perimeter.start();
@@ -72,10 +85,19 @@ export async function stopPerimeter(rig: PerimeterRig | undefined): Promise<void
 export type Json = Record<string, any>;
 
 export function perimeterProbes(rig: () => PerimeterRig) {
-  const events = (): Json[] => rig().outbox.readEvents(0, 100_000).map((r) => ({ ...(JSON.parse(r.body) as Json), class: r.class }));
-  const ctx = (): CommandContext => ({ id: 'c', caller: { via: 'cli', role: 'guard', principal: 'guard-anna' }, deadline: performance.now() + 10_000 });
+  const events = (): Json[] =>
+    rig()
+      .outbox.readEvents(0, 100_000)
+      .map((r) => ({ ...(JSON.parse(r.body) as Json), class: r.class }));
+  const ctx = (): CommandContext => ({
+    id: 'c',
+    caller: { via: 'cli', role: 'guard', principal: 'guard-anna' },
+    deadline: performance.now() + 10_000,
+  });
   const run = (name: string, args: Record<string, unknown>) => {
-    const def = rig().perimeter.commands().find((d) => d.name === name) as CommandDefinition | undefined;
+    const def = rig()
+      .perimeter.commands()
+      .find((d) => d.name === name) as CommandDefinition | undefined;
     if (!def) throw new Error(`no command ${name}`);
     return def.handler(def.args.parse(args), ctx());
   };

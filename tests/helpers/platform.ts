@@ -45,13 +45,20 @@ export interface PlatformOptions {
 export class Platform {
   readonly messages: PlatformMessage[] = [];
 
-  private constructor(readonly client: MqttClient, readonly root: string) {
+  private constructor(
+    readonly client: MqttClient,
+    readonly root: string,
+  ) {
     client.on('message', (topic, payload) => this.messages.push(parse(root, topic, payload)));
   }
 
   /** Connects to `url` and subscribes to `{root}/#` at QoS 1 before resolving. */
   static async connect(url: string, root: string, opts: PlatformOptions): Promise<Platform> {
-    const client = await mqtt.connectAsync(url, { clientId: opts.clientId, clean: opts.clean ?? true, reconnectPeriod: opts.reconnectPeriod ?? 100 });
+    const client = await mqtt.connectAsync(url, {
+      clientId: opts.clientId,
+      clean: opts.clean ?? true,
+      reconnectPeriod: opts.reconnectPeriod ?? 100,
+    });
     const p = new Platform(client, root);
     await client.subscribeAsync(`${root}/#`, { qos: 1 });
     return p;
@@ -67,7 +74,12 @@ export class Platform {
     return this.json()
       .filter((m) => m.sub.startsWith('evt/') && (f.class === undefined || m.sub === `evt/${f.class}`))
       .map((m) => m.body)
-      .filter((e) => (f.type === undefined || e.type === f.type) && (f.device === undefined || e.source?.device === f.device) && (!f.where || f.where(e)));
+      .filter(
+        (e) =>
+          (f.type === undefined || e.type === f.type) &&
+          (f.device === undefined || e.source?.device === f.device) &&
+          (!f.where || f.where(e)),
+      );
   }
 
   /** Waits for the first event matching the filter. */
@@ -101,7 +113,10 @@ export class Platform {
 
   /** Replies (`cmd/{name}/res` bodies), in arrival order; from message index `since` on. */
   replies(since = 0): Body[] {
-    return this.messages.slice(since).filter((m) => /^cmd\/[^/]+\/res$/.test(m.sub) && m.body !== undefined).map((m) => m.body!);
+    return this.messages
+      .slice(since)
+      .filter((m) => /^cmd\/[^/]+\/res$/.test(m.sub) && m.body !== undefined)
+      .map((m) => m.body!);
   }
 
   /** Waits for the reply carrying `id` that arrives after message index `since`. */
@@ -113,11 +128,21 @@ export class Platform {
    * Sends `{ id, args }` (a fresh id unless given) to `cmd/{name}` and resolves with its reply.
    * Only a reply that arrives after the send counts, so the same id sent twice (a replay) gets its own.
    */
-  async command(name: string, args: Record<string, unknown>, opts: { id?: string; timeoutMs?: number; extra?: Record<string, unknown> } = {}): Promise<Body> {
+  async command(
+    name: string,
+    args: Record<string, unknown>,
+    opts: { id?: string; timeoutMs?: number; extra?: Record<string, unknown> } = {},
+  ): Promise<Body> {
     const id = opts.id ?? `c-${randomBytes(6).toString('hex')}`;
     const since = this.messages.length;
     await this.send(name, JSON.stringify({ id, args, ...opts.extra }));
-    const detail = () => ({ connected: this.client.connected, since: this.messages.slice(since).map((m) => m.sub).slice(-20) });
+    const detail = () => ({
+      connected: this.client.connected,
+      since: this.messages
+        .slice(since)
+        .map((m) => m.sub)
+        .slice(-20),
+    });
     return waitFor(() => this.replies(since).find((r) => r.id === id), `answer to ${name} (${id})`, opts.timeoutMs ?? 10_000, detail);
   }
 

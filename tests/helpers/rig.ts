@@ -110,7 +110,12 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
     if (opts.start !== false) await gateway.start();
     const make = () => new Gateway({ ...opts.gateway, config, secrets: secretsFrom(opts.secrets ?? {}), dataDir: dir!, logs });
     const rig: Rig = {
-      broker, gateway, platform, config, dir, stop,
+      broker,
+      gateway,
+      platform,
+      config,
+      dir,
+      stop,
       restartGateway: async () => {
         await rig.gateway.stop();
         rig.gateway = gateway = make();

@@ -29,7 +29,21 @@ try {
 } catch (err) {
   result.serial = `error: ${err.message}`;
 }
-const args = ['-hide_banner', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-frames:v', '10', '-an', '-f', 'mpegts', '-codec:v', 'mpeg1video', '-'];
+const args = [
+  '-hide_banner',
+  '-f',
+  'lavfi',
+  '-i',
+  'testsrc=size=160x120:rate=25',
+  '-frames:v',
+  '10',
+  '-an',
+  '-f',
+  'mpegts',
+  '-codec:v',
+  'mpeg1video',
+  '-',
+];
 const ff = new FfmpegProcess(ffmpeg, args);
 let bytes = 0;
 ff.on('data', (d) => (bytes += d.length));

@@ -25,7 +25,10 @@ export interface BrokerKillResult {
   report: VerifierReport;
 }
 
-export async function runBrokerKills(broker: Mosquitto, opts: { kills: number; everyMs: number; name: string; perTick?: number }): Promise<BrokerKillResult> {
+export async function runBrokerKills(
+  broker: Mosquitto,
+  opts: { kills: number; everyMs: number; name: string; perTick?: number },
+): Promise<BrokerKillResult> {
   const root = topicRoot('soak-court', opts.name);
   const verifier = await Verifier.connect({ url: broker.url, root, clientId: `verifier-${opts.name}`, persistentSession: true });
   // A clean restart writes the verifier's subscription to the broker's store: every SIGKILL
@@ -47,14 +50,23 @@ export async function runBrokerKills(broker: Mosquitto, opts: { kills: number; e
       await broker.start();
     }
     const recorded = await load.stop();
-    await waitFor(() => outboxBacklog(rig.outbox) === 0, 'the backlog to drain after the last kill', 60_000, () => rig.uplink.status());
+    await waitFor(
+      () => outboxBacklog(rig.outbox) === 0,
+      'the backlog to drain after the last kill',
+      60_000,
+      () => rig.uplink.status(),
+    );
     await waitFor(() => recorded.every((e) => verifier.has(e.seq)), 'every recorded event at the platform', 30_000).catch(() => undefined);
     const lost = recorded.filter((e) => !verifier.has(e.seq)).map((e) => e.seq);
     const report = verifier.report();
     return {
-      kills, recorded: recorded.length, lost, duplicates: report.duplicates,
+      kills,
+      recorded: recorded.length,
+      lost,
+      duplicates: report.duplicates,
       duplicatePercent: Math.round((report.duplicates / Math.max(1, report.unique)) * 10_000) / 100,
-      reconnects: rig.uplink.status().reconnects, report,
+      reconnects: rig.uplink.status().reconnects,
+      report,
     };
   } finally {
     await rig.dispose();

@@ -44,12 +44,41 @@ const PORTS = 12;
 export function minuteTraffic(minute: number): EventInput[] {
   const out: EventInput[] = [];
   for (let p = 1; p <= PORTS; p++) {
-    out.push(untyped({ class: 'charging', type: 'charging.meter', source: { device: 'cab-1', point: `port-${p}` }, data: { powerW: 150 + ((minute * p) % 40), energyWh: minute * p } }));
+    out.push(
+      untyped({
+        class: 'charging',
+        type: 'charging.meter',
+        source: { device: 'cab-1', point: `port-${p}` },
+        data: { powerW: 150 + ((minute * p) % 40), energyWh: minute * p },
+      }),
+    );
   }
   const cls: EventClass = 'access';
-  out.push(untyped({ class: cls, type: 'access.granted', source: { device: `reader-${minute % 4}` }, data: { credential: `card-${minute % 97}`, door: `door-${minute % 4}` } }));
-  out.push(untyped({ class: 'device', type: 'lock.state', source: { device: `lock-${minute % 8}` }, data: { locked: minute % 2 === 0, battery: 80 } }));
-  if (minute % 15 === 0) out.push(untyped({ class: 'alarm', type: 'alarm.raised', source: { device: 'panel-1', point: `zone-${minute % 9}` }, data: { code: 'BA', minute } }));
+  out.push(
+    untyped({
+      class: cls,
+      type: 'access.granted',
+      source: { device: `reader-${minute % 4}` },
+      data: { credential: `card-${minute % 97}`, door: `door-${minute % 4}` },
+    }),
+  );
+  out.push(
+    untyped({
+      class: 'device',
+      type: 'lock.state',
+      source: { device: `lock-${minute % 8}` },
+      data: { locked: minute % 2 === 0, battery: 80 },
+    }),
+  );
+  if (minute % 15 === 0)
+    out.push(
+      untyped({
+        class: 'alarm',
+        type: 'alarm.raised',
+        source: { device: 'panel-1', point: `zone-${minute % 9}` },
+        data: { code: 'BA', minute },
+      }),
+    );
   return out;
 }
 
@@ -68,13 +97,22 @@ export function outboxFileBytes(dir: string): number {
   return n;
 }
 
-export async function runSimulatedOutage(broker: Mosquitto, opts: { hours: number; maxBytes: number; name: string }): Promise<OutageResult> {
+export async function runSimulatedOutage(
+  broker: Mosquitto,
+  opts: { hours: number; maxBytes: number; name: string },
+): Promise<OutageResult> {
   const root = topicRoot('soak-court', opts.name);
   const clock = new ManualClock();
   const proxy = await TcpProxy.start({ port: broker.port });
   proxy.refuse();
   const verifier = await Verifier.connect({ url: broker.url, root, persistentSession: false });
-  const rig = makeRig({ url: proxy.url, root, clock, outbox: { maxBytes: opts.maxBytes, checkpointIntervalMs: 60_000 }, extra: { timers: clock } });
+  const rig = makeRig({
+    url: proxy.url,
+    root,
+    clock,
+    outbox: { maxBytes: opts.maxBytes, checkpointIntervalMs: 60_000 },
+    extra: { timers: clock },
+  });
   const gc = (globalThis as { gc?: () => void }).gc;
   const samples: HourSample[] = [];
   const alarms: Envelope[] = [];
@@ -90,7 +128,14 @@ export async function runSimulatedOutage(broker: Mosquitto, opts: { hours: numbe
         gc?.();
         const m = process.memoryUsage();
         const s = rig.outbox.stats();
-        samples.push({ hour: (minute + 1) / 60, rssMb: mb(m.rss), heapMb: mb(m.heapUsed), outboxBytes: s.bytes, fileBytes: outboxFileBytes(rig.dir), events: s.events });
+        samples.push({
+          hour: (minute + 1) / 60,
+          rssMb: mb(m.rss),
+          heapMb: mb(m.heapUsed),
+          outboxBytes: s.bytes,
+          fileBytes: outboxFileBytes(rig.dir),
+          events: s.events,
+        });
       }
     }
     // The link returns. Simulated time keeps moving (reconnect backoff, ack watchdog) while real I/O drains.
@@ -99,14 +144,27 @@ export async function runSimulatedOutage(broker: Mosquitto, opts: { hours: numbe
     const ticker = setInterval(() => clock.advance(200), 10);
     try {
       await waitFor(() => rig.uplink.status().connected, 'the uplink to reconnect when the link returns', 30_000);
-      await waitFor(() => outboxBacklog(rig.outbox) === 0, 'the backlog to drain', 120_000, () => rig.outbox.stats());
+      await waitFor(
+        () => outboxBacklog(rig.outbox) === 0,
+        'the backlog to drain',
+        120_000,
+        () => rig.outbox.stats(),
+      );
       await waitFor(() => alarms.every((a) => verifier.has(a.seq)), 'every alarm at the platform', 30_000);
     } finally {
       clearInterval(ticker);
     }
     const drainMs = Date.now() - t0;
     const report = verifier.report();
-    return { recorded, alarms, samples, maxBytes: opts.maxBytes, report, alarmsDelivered: alarms.filter((a) => verifier.has(a.seq)).length, drainMs };
+    return {
+      recorded,
+      alarms,
+      samples,
+      maxBytes: opts.maxBytes,
+      report,
+      alarmsDelivered: alarms.filter((a) => verifier.has(a.seq)).length,
+      drainMs,
+    };
   } finally {
     await rig.dispose();
     await verifier.close();

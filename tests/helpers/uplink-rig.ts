@@ -46,7 +46,15 @@ export interface Rig {
 
 /** Fast fault detection for tests: ~1 s to notice a dead link, reconnect within 200 ms. */
 export function testUplinkConfig(url: string, overrides: Partial<UplinkConfig> = {}): UplinkConfig {
-  return { ...UplinkConfig.parse({ url }), keepaliveSeconds: 5, ackTimeoutMs: 1000, connectTimeoutMs: 1000, inflightWindow: 100, backoff: { minMs: 20, maxMs: 200 }, ...overrides };
+  return {
+    ...UplinkConfig.parse({ url }),
+    keepaliveSeconds: 5,
+    ackTimeoutMs: 1000,
+    connectTimeoutMs: 1000,
+    inflightWindow: 100,
+    backoff: { minMs: 20, maxMs: 200 },
+    ...overrides,
+  };
 }
 
 export function makeRig(opts: RigOptions): Rig {
@@ -55,7 +63,16 @@ export function makeRig(opts: RigOptions): Rig {
   const clock = opts.clock ?? systemClock({ forceState: 'synced' });
   const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0, ...opts.outbox } });
   const logs: string[] = [];
-  const log = pino({ level: 'debug' }, new Writable({ write(c, _e, cb) { logs.push(String(c)); if (logs.length > 20_000) logs.splice(0, 10_000); cb(); } }));
+  const log = pino(
+    { level: 'debug' },
+    new Writable({
+      write(c, _e, cb) {
+        logs.push(String(c));
+        if (logs.length > 20_000) logs.splice(0, 10_000);
+        cb();
+      },
+    }),
+  );
   const commands: Rig['commands'] = [];
   const uplink = new Uplink({
     config: testUplinkConfig(opts.url, opts.uplink),
@@ -75,14 +92,31 @@ export function makeRig(opts: RigOptions): Rig {
     await uplink.stop();
     outbox.close();
   };
-  return { dir, root, outbox, uplink, commands, logs, close, dispose: async () => { await close(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    dir,
+    root,
+    outbox,
+    uplink,
+    commands,
+    logs,
+    close,
+    dispose: async () => {
+      await close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 const CLASSES: EventClass[] = ['access', 'device', 'charging', 'alarm', 'system'];
 
 /** A plausible event; the class cycles unless given. */
 export function testEvent(i: number, cls: EventClass = CLASSES[i % CLASSES.length]!): EventInput {
-  return untyped({ class: cls, type: `${cls === 'alarm' ? 'alarm' : 'test'}.tick`, source: { device: `dev-${i % 7}`, point: `p${i % 3}` }, data: { i, pad: 'x'.repeat(40 + (i % 50)) } });
+  return untyped({
+    class: cls,
+    type: `${cls === 'alarm' ? 'alarm' : 'test'}.tick`,
+    source: { device: `dev-${i % 7}`, point: `p${i % 3}` },
+    data: { i, pad: 'x'.repeat(40 + (i % 50)) },
+  });
 }
 
 export interface Load {

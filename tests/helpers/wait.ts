@@ -3,7 +3,12 @@
  * fixed time, so tests are as fast as the system and fail with a message saying what
  * never happened (plus whatever `detail` can tell about the state at that moment).
  */
-export async function waitFor<T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 10_000, detail?: () => unknown): Promise<T> {
+export async function waitFor<T>(
+  probe: () => T | undefined | null | false,
+  what: string,
+  timeoutMs = 10_000,
+  detail?: () => unknown,
+): Promise<T> {
   const start = Date.now();
   for (;;) {
     const v = probe();
@@ -17,7 +22,11 @@ export async function waitFor<T>(probe: () => T | undefined | null | false, what
 }
 
 /** Resolves with the arguments of the next `event` of `emitter`, or rejects after `timeoutMs`. */
-export function nextEvent<A extends unknown[]>(emitter: { once(event: string, fn: (...args: A) => void): unknown; off(event: string, fn: (...args: A) => void): unknown }, event: string, timeoutMs = 10_000): Promise<A> {
+export function nextEvent<A extends unknown[]>(
+  emitter: { once(event: string, fn: (...args: A) => void): unknown; off(event: string, fn: (...args: A) => void): unknown },
+  event: string,
+  timeoutMs = 10_000,
+): Promise<A> {
   return new Promise((resolve, reject) => {
     const fn = (...args: A) => {
       clearTimeout(t);

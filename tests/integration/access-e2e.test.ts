@@ -44,7 +44,12 @@ describe('access control end to end', () => {
   const keyOut = randomBytes(16);
 
   /** Events recorded in the outbox and not yet delivered (the uplink is down). */
-  const recorded = (type: string) => gateway.outbox.scope('outbox').prepare('SELECT body FROM events').all().filter((r) => (JSON.parse(String((r as { body: string }).body)) as { type: string }).type === type).length;
+  const recorded = (type: string) =>
+    gateway.outbox
+      .scope('outbox')
+      .prepare('SELECT body FROM events')
+      .all()
+      .filter((r) => (JSON.parse(String((r as { body: string }).body)) as { type: string }).type === type).length;
   const evts = (type?: string) => messages.filter((m) => m.topic.includes('/evt/') && (type === undefined || m.body.type === type));
   const command = async (name: string, args: Record<string, unknown>) => {
     const id = `c-${randomBytes(6).toString('hex')}`;
@@ -56,7 +61,14 @@ describe('access control end to end', () => {
   beforeAll(async () => {
     broker = await startMosquitto({ persistence: true });
     pty = await createPtyPair();
-    sim = await startSimulatedReaders({ path: pty.b, baudRate: 115_200, readers: [{ address: 1, key: keyIn }, { address: 2, key: keyOut }] });
+    sim = await startSimulatedReaders({
+      path: pty.b,
+      baudRate: 115_200,
+      readers: [
+        { address: 1, key: keyIn },
+        { address: 2, key: keyOut },
+      ],
+    });
     dir = mkdtempSync(join(tmpdir(), 'gh-access-e2e-'));
     const config = CompoundConfig.parse({
       compound: { id: 'access-court' },
@@ -70,11 +82,27 @@ describe('access control end to end', () => {
         { id: 'gate-in', bus: 'rs485-1', address: 1 },
         { id: 'gate-out', bus: 'rs485-1', address: 2 },
       ],
-      doors: [{ id: 'main-gate', entryReader: 'gate-in', exitReader: 'gate-out', lock: { reader: 'gate-in', index: 0 }, contact: { reader: 'gate-in', index: 0 }, exitButton: { reader: 'gate-in', index: 1 }, unlockMs: 3000, heldOpenMs: 1500 }],
+      doors: [
+        {
+          id: 'main-gate',
+          entryReader: 'gate-in',
+          exitReader: 'gate-out',
+          lock: { reader: 'gate-in', index: 0 },
+          contact: { reader: 'gate-in', index: 0 },
+          exitButton: { reader: 'gate-in', index: 1 },
+          unlockMs: 3000,
+          heldOpenMs: 1500,
+        },
+      ],
       access: { doorGroups: { residents: ['main-gate'] } },
     });
     const secrets = secretsFrom({ 'osdp.gate-in': keyIn.toString('hex'), 'osdp.gate-out': keyOut.toString('hex') });
-    gateway = new Gateway({ config, secrets, dataDir: dir, logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }) });
+    gateway = new Gateway({
+      config,
+      secrets,
+      dataDir: dir,
+      logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }),
+    });
     // A persistent platform session: what the gateway sends while it reconnects is queued for it.
     platform = await mqtt.connectAsync(broker.url, { clientId: 'platform-access', clean: false, reconnectPeriod: 100 });
     platform.on('message', (topic, payload) => {
@@ -145,19 +173,59 @@ describe('access control end to end', () => {
     door.shut();
     sim.reader(2).setTamper(true);
     sim.reader(2).unplug();
-    await waitFor(() => gateway.family<AccessInstance>('access').service.states().readers['gate-out'] && (gateway.family<AccessInstance>('access').service.states().readers['gate-out'] as { online: boolean }).online === false ? true : undefined, 'the exit reader reported offline', 10_000);
+    await waitFor(
+      () =>
+        gateway.family<AccessInstance>('access').service.states().readers['gate-out'] &&
+        (gateway.family<AccessInstance>('access').service.states().readers['gate-out'] as { online: boolean }).online === false
+          ? true
+          : undefined,
+      'the exit reader reported offline',
+      10_000,
+    );
     sim.reader(2).setTamper(false);
     sim.reader(2).plug();
-    await waitFor(() => (gateway.family<AccessInstance>('access').service.states().readers['gate-out'] as { online: boolean }).online || undefined, 'the exit reader back online', 15_000);
+    await waitFor(
+      () => (gateway.family<AccessInstance>('access').service.states().readers['gate-out'] as { online: boolean }).online || undefined,
+      'the exit reader back online',
+      15_000,
+    );
     expect(releases()).toBe(released + 1); // only the exit grant released the lock
     expect(evts().length).toBe(before); // nothing reached the platform while the broker was down
 
     await broker.restart();
-    const want = ['access.granted', 'access.denied', 'door.opened', 'door.closed', 'door.held_open', 'door.forced', 'reader.tamper', 'reader.offline', 'device.offline', 'device.online'];
-    await waitFor(() => want.every((t) => evts(t).some((m) => m.raw.includes('"active":false') || !['door.held_open', 'door.forced', 'reader.tamper', 'reader.offline'].includes(t))), 'every access event delivered after the uplink returned', 20_000, () => [...new Set(evts().map((m) => m.body.type))]);
+    const want = [
+      'access.granted',
+      'access.denied',
+      'door.opened',
+      'door.closed',
+      'door.held_open',
+      'door.forced',
+      'reader.tamper',
+      'reader.offline',
+      'device.offline',
+      'device.online',
+    ];
+    await waitFor(
+      () =>
+        want.every((t) =>
+          evts(t).some(
+            (m) => m.raw.includes('"active":false') || !['door.held_open', 'door.forced', 'reader.tamper', 'reader.offline'].includes(t),
+          ),
+        ),
+      'every access event delivered after the uplink returned',
+      20_000,
+      () => [...new Set(evts().map((m) => m.body.type))],
+    );
 
-    const decisions = evts().filter((m) => m.body.type === 'access.granted' || m.body.type === 'access.denied').slice(-5);
-    expect(decisions.map((m) => `${m.body.type as string}:${(m.body.data as { direction: string }).direction}:${(m.body.data as { reason?: string }).reason ?? ''}`)).toEqual([
+    const decisions = evts()
+      .filter((m) => m.body.type === 'access.granted' || m.body.type === 'access.denied')
+      .slice(-5);
+    expect(
+      decisions.map(
+        (m) =>
+          `${m.body.type as string}:${(m.body.data as { direction: string }).direction}:${(m.body.data as { reason?: string }).reason ?? ''}`,
+      ),
+    ).toEqual([
       'access.granted:in:',
       'access.denied:in:expired',
       'access.denied:in:revoked',
@@ -196,7 +264,10 @@ describe('access control end to end', () => {
     reader.swipe(DAVE);
     reader.typePin('1111#');
     await waitFor(() => decisions().length >= 1 || undefined, 'the wrong PIN decision at the platform');
-    expect(decisions()[0]!.body).toMatchObject({ type: 'access.denied', data: { reason: 'wrong_pin', credentialId: 'dave', offline: false } });
+    expect(decisions()[0]!.body).toMatchObject({
+      type: 'access.denied',
+      data: { reason: 'wrong_pin', credentialId: 'dave', offline: false },
+    });
     const released = sim.door(1).history.filter((h) => h.event === 'released').length;
     reader.swipe(DAVE);
     reader.typePin('4321#');

@@ -43,10 +43,16 @@ describe('100,000 credentials', () => {
   it('are there after a reopen, and decide from memory', () => {
     const { db, decider } = open();
     expect(decider.syncState()).toMatchObject({ version: 1, count: N, staging: null });
-    expect(decider.decide({ door: 'lobby', direction: 'in', card: benchCard(12_345) })).toMatchObject({ granted: true, credentialId: 'res-12345' });
+    expect(decider.decide({ door: 'lobby', direction: 'in', card: benchCard(12_345) })).toMatchObject({
+      granted: true,
+      credentialId: 'res-12345',
+    });
     expect(decider.decide({ door: 'gym', direction: 'in', card: benchCard(12_346) }).reason).toBe('wrong_door'); // residents only
     expect(decider.decide({ door: 'lobby', direction: 'in', card: 'FFFFFFFFFFFFFFFF' }).reason).toBe('unknown');
-    expect(decider.decide({ door: 'lobby', direction: 'in', pin: String(10_000_000 + 99_998) })).toMatchObject({ granted: true, credentialId: 'res-99998' });
+    expect(decider.decide({ door: 'lobby', direction: 'in', pin: String(10_000_000 + 99_998) })).toMatchObject({
+      granted: true,
+      credentialId: 'res-99998',
+    });
     expect(decider.decide({ door: 'lobby', direction: 'in', card: benchCard(99_999) }).reason).toBe('pin_required');
     // a decision must not touch the disk: it still answers with the database closed
     db.close();

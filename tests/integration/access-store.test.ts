@@ -62,7 +62,13 @@ describe('snapshot sync', () => {
     expect(decider.decide({ door: 'lobby', direction: 'in', pin: creds.bob.pin }).reason).toBe('granted');
     expect(decider.syncState()).toEqual({ version: 5, count: 4, appliedAt: SAT_NOON, staging: null });
     // a late re-send of any chunk of the applied version changes nothing
-    expect(decider.sync.applySnapshotChunk(chunk(5, 1, 3, parts[1]!))).toEqual({ applied: false, version: 5, received: 3, of: 3, stale: false });
+    expect(decider.sync.applySnapshotChunk(chunk(5, 1, 3, parts[1]!))).toEqual({
+      applied: false,
+      version: 5,
+      received: 3,
+      of: 3,
+      stale: false,
+    });
   });
 
   it('a newer snapshot abandons an older staging; older chunks arriving later are stale', () => {
@@ -73,7 +79,7 @@ describe('snapshot sync', () => {
     expect(decider.sync.applySnapshotChunk(chunk(3, 1, 2, [creds.dave]))).toEqual({ applied: true, version: 3, received: 2, of: 2 });
     expect(at(decider, creds.alice.card)).toBe('unknown');
     expect(decider.store.count()).toBe(2);
-    expect((openDb().prepare('SELECT COUNT(*) FROM access_staging').pluck().get() as number)).toBe(0);
+    expect(openDb().prepare('SELECT COUNT(*) FROM access_staging').pluck().get() as number).toBe(0);
     // a snapshot older than the applied one is stale too
     expect(decider.sync.applySnapshotChunk(chunk(2, 0, 1, [creds.alice]))).toMatchObject({ applied: false, version: 3, stale: true });
   });
@@ -106,14 +112,24 @@ describe('snapshot sync', () => {
   it('a card moved to another credential by a snapshot belongs to the new one', () => {
     const { decider } = makeDecider({ db: openDb(), credentials: [creds.alice] });
     decider.sync.applySnapshotChunk(chunk(2, 0, 1, [{ ...creds.alice, id: 'alice-2' }]));
-    expect(decider.decide({ door: 'lobby', direction: 'in', card: creds.alice.card })).toMatchObject({ reason: 'granted', credentialId: 'alice-2' });
+    expect(decider.decide({ door: 'lobby', direction: 'in', card: creds.alice.card })).toMatchObject({
+      reason: 'granted',
+      credentialId: 'alice-2',
+    });
   });
 });
 
 describe('delta sync', () => {
   it('applies on top of its version, and a re-sent or older delta is a success that changes nothing', () => {
     const { decider } = makeDecider({ db: openDb(), credentials: [creds.alice, creds.bob] });
-    const delta = { fromVersion: 1, toVersion: 2, changes: [{ op: 'revoke', id: 'alice' }, { op: 'upsert', credential: creds.carol }] };
+    const delta = {
+      fromVersion: 1,
+      toVersion: 2,
+      changes: [
+        { op: 'revoke', id: 'alice' },
+        { op: 'upsert', credential: creds.carol },
+      ],
+    };
     expect(decider.sync.applyDelta(delta)).toEqual({ applied: true, version: 2 });
     expect(decider.sync.applyDelta(delta)).toEqual({ applied: false, version: 2 });
     expect(decider.sync.applyDelta({ fromVersion: 0, toVersion: 1, changes: [] })).toEqual({ applied: false, version: 2 });
@@ -141,10 +157,21 @@ describe('delta sync', () => {
 
   it('upsert replaces a credential (old card forgotten) and re-activates a revoked one', () => {
     const { decider } = makeDecider({ db: openDb(), credentials: [creds.alice] });
-    decider.sync.applyDelta({ fromVersion: 1, toVersion: 2, changes: [{ op: 'upsert', credential: { ...creds.alice, card: '1111222233334444' } }] });
+    decider.sync.applyDelta({
+      fromVersion: 1,
+      toVersion: 2,
+      changes: [{ op: 'upsert', credential: { ...creds.alice, card: '1111222233334444' } }],
+    });
     expect(at(decider, creds.alice.card)).toBe('unknown');
     expect(at(decider, '1111222233334444')).toBe('granted');
-    decider.sync.applyDelta({ fromVersion: 2, toVersion: 3, changes: [{ op: 'revoke', id: 'alice' }, { op: 'revoke', id: 'nobody' }] });
+    decider.sync.applyDelta({
+      fromVersion: 2,
+      toVersion: 3,
+      changes: [
+        { op: 'revoke', id: 'alice' },
+        { op: 'revoke', id: 'nobody' },
+      ],
+    });
     expect(at(decider, '1111222233334444')).toBe('revoked');
     decider.sync.applyDelta({ fromVersion: 3, toVersion: 4, changes: [{ op: 'upsert', credential: creds.alice }] });
     expect(at(decider, creds.alice.card)).toBe('granted');
@@ -154,10 +181,27 @@ describe('delta sync', () => {
   it('a card still held by a revoked credential stays revoked when its new holder lets go of it', () => {
     const { decider } = makeDecider({ db: openDb(), credentials: [creds.alice] });
     // alice's card is revoked, then re-issued to alice-2, who later gets another card
-    decider.sync.applyDelta({ fromVersion: 1, toVersion: 2, changes: [{ op: 'revoke', id: 'alice' }, { op: 'upsert', credential: { ...creds.alice, id: 'alice-2' } }] });
-    expect(decider.decide({ door: 'lobby', direction: 'in', card: creds.alice.card })).toMatchObject({ reason: 'granted', credentialId: 'alice-2' });
-    decider.sync.applyDelta({ fromVersion: 2, toVersion: 3, changes: [{ op: 'upsert', credential: { ...creds.alice, id: 'alice-2', card: '5555666677778888' } }] });
-    expect(decider.decide({ door: 'lobby', direction: 'in', card: creds.alice.card })).toMatchObject({ reason: 'revoked', credentialId: 'alice' });
+    decider.sync.applyDelta({
+      fromVersion: 1,
+      toVersion: 2,
+      changes: [
+        { op: 'revoke', id: 'alice' },
+        { op: 'upsert', credential: { ...creds.alice, id: 'alice-2' } },
+      ],
+    });
+    expect(decider.decide({ door: 'lobby', direction: 'in', card: creds.alice.card })).toMatchObject({
+      reason: 'granted',
+      credentialId: 'alice-2',
+    });
+    decider.sync.applyDelta({
+      fromVersion: 2,
+      toVersion: 3,
+      changes: [{ op: 'upsert', credential: { ...creds.alice, id: 'alice-2', card: '5555666677778888' } }],
+    });
+    expect(decider.decide({ door: 'lobby', direction: 'in', card: creds.alice.card })).toMatchObject({
+      reason: 'revoked',
+      credentialId: 'alice',
+    });
   });
 
   it('a card can move from one credential to another within one delta', () => {
@@ -167,7 +211,10 @@ describe('delta sync', () => {
       { op: 'upsert', credential: { ...creds.dave, card: creds.alice.card } },
     ];
     expect(decider.sync.applyDelta({ fromVersion: 1, toVersion: 2, changes: swapped })).toEqual({ applied: true, version: 2 });
-    expect(decider.decide({ door: 'lobby', direction: 'in', card: creds.dave.card })).toMatchObject({ reason: 'granted', credentialId: 'alice' });
+    expect(decider.decide({ door: 'lobby', direction: 'in', card: creds.dave.card })).toMatchObject({
+      reason: 'granted',
+      credentialId: 'alice',
+    });
   });
 });
 
@@ -188,20 +235,50 @@ describe('uniqueness', () => {
 
   it('a delta that would duplicate a PIN-only PIN or a card is refused and changes nothing', () => {
     const { decider } = makeDecider({ db: openDb(), credentials: [creds.alice, creds.bob] });
-    const pinDup = thrown(() => decider.sync.applyDelta({ fromVersion: 1, toVersion: 2, changes: [{ op: 'revoke', id: 'alice' }, { op: 'upsert', credential: bobTwin }] }));
+    const pinDup = thrown(() =>
+      decider.sync.applyDelta({
+        fromVersion: 1,
+        toVersion: 2,
+        changes: [
+          { op: 'revoke', id: 'alice' },
+          { op: 'upsert', credential: bobTwin },
+        ],
+      }),
+    );
     expect(pinDup.code).toBe('ACCESS_DUPLICATE_CREDENTIAL');
     expect(pinDup.details).toEqual({ kind: 'pin', ids: ['bob', 'bob-twin'] });
-    const cardDup = thrown(() => decider.sync.applyDelta({ fromVersion: 1, toVersion: 2, changes: [{ op: 'upsert', credential: { ...creds.dave, card: creds.alice.card } }] }));
+    const cardDup = thrown(() =>
+      decider.sync.applyDelta({
+        fromVersion: 1,
+        toVersion: 2,
+        changes: [{ op: 'upsert', credential: { ...creds.dave, card: creds.alice.card } }],
+      }),
+    );
     expect(cardDup.details).toEqual({ kind: 'card', ids: ['alice', 'dave'] });
     expect(decider.syncState()).toMatchObject({ version: 1, count: 2 });
     expect(at(decider, creds.alice.card)).toBe('granted');
     // once the old holder is revoked in the same delta, the PIN is free
-    expect(decider.sync.applyDelta({ fromVersion: 1, toVersion: 2, changes: [{ op: 'revoke', id: 'bob' }, { op: 'upsert', credential: bobTwin }] }).applied).toBe(true);
-    expect(decider.decide({ door: 'lobby', direction: 'in', pin: creds.bob.pin })).toMatchObject({ reason: 'granted', credentialId: 'bob-twin' });
+    expect(
+      decider.sync.applyDelta({
+        fromVersion: 1,
+        toVersion: 2,
+        changes: [
+          { op: 'revoke', id: 'bob' },
+          { op: 'upsert', credential: bobTwin },
+        ],
+      }).applied,
+    ).toBe(true);
+    expect(decider.decide({ door: 'lobby', direction: 'in', pin: creds.bob.pin })).toMatchObject({
+      reason: 'granted',
+      credentialId: 'bob-twin',
+    });
   });
 
   it('equal PINs on card+pin credentials are fine (the PIN hash is bound to the credential)', () => {
-    const { decider } = makeDecider({ db: openDb(), credentials: [creds.carol, { ...creds.carol, id: 'carol-2', card: '0000111122223333' }] });
+    const { decider } = makeDecider({
+      db: openDb(),
+      credentials: [creds.carol, { ...creds.carol, id: 'carol-2', card: '0000111122223333' }],
+    });
     expect(decider.store.count()).toBe(2);
     expect(decider.decide({ door: 'lobby', direction: 'in', card: '0000111122223333', pin: creds.carol.pin }).reason).toBe('granted');
   });
@@ -212,10 +289,21 @@ describe('durability', () => {
     const db = openDb();
     const { decider } = makeDecider({ db, credentials: [creds.alice] });
     // A fault in the middle of the swap: the trigger aborts when the last credential is written.
-    db.exec("CREATE TRIGGER fail_boom BEFORE INSERT ON access_credentials WHEN NEW.id = 'boom' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END");
+    db.exec(
+      "CREATE TRIGGER fail_boom BEFORE INSERT ON access_credentials WHEN NEW.id = 'boom' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END",
+    );
     const boom = { ...creds.bob, id: 'boom', pin: '777777' };
     expect(() => decider.sync.applySnapshotChunk(chunk(2, 0, 1, [creds.carol, boom]))).toThrow(/disk on fire/);
-    expect(() => decider.sync.applyDelta({ fromVersion: 1, toVersion: 2, changes: [{ op: 'revoke', id: 'alice' }, { op: 'upsert', credential: boom }] })).toThrow(/disk on fire/);
+    expect(() =>
+      decider.sync.applyDelta({
+        fromVersion: 1,
+        toVersion: 2,
+        changes: [
+          { op: 'revoke', id: 'alice' },
+          { op: 'upsert', credential: boom },
+        ],
+      }),
+    ).toThrow(/disk on fire/);
     const check = (d: AccessDecider) => {
       expect(d.syncState()).toMatchObject({ version: 1, count: 1 });
       expect(at(d, creds.alice.card)).toBe('granted');
@@ -255,7 +343,16 @@ describe('durability', () => {
     const delta = { id: 'delta', pin: '31415926', mode: 'pin' as const, groups: [] };
     decider.sync.applyDelta({ fromVersion: 1, toVersion: 2, changes: [{ op: 'upsert', credential: delta }] });
     decider.sync.applySnapshotChunk(chunk(3, 0, 2, [staged]));
-    const secrets = [creds.alice.card, creds.carol.card, creds.dave.card, staged.card, creds.bob.pin, creds.carol.pin, staged.pin, delta.pin];
+    const secrets = [
+      creds.alice.card,
+      creds.carol.card,
+      creds.dave.card,
+      staged.card,
+      creds.bob.pin,
+      creds.carol.pin,
+      staged.pin,
+      delta.pin,
+    ];
     const scan = () => {
       const bytes = Buffer.concat([file, `${file}-wal`].filter(existsSync).map((f) => readFileSync(f)));
       // the scan does see what is stored: the mask of alice's card is there
@@ -280,6 +377,11 @@ describe('durability', () => {
 describe('coded errors', () => {
   it('are GatehouseErrors', () => {
     const { decider } = makeDecider();
-    expect(isGatehouseError(thrown(() => decider.sync.applyDelta({ nope: 1 })), 'CMD_INVALID')).toBe(true);
+    expect(
+      isGatehouseError(
+        thrown(() => decider.sync.applyDelta({ nope: 1 })),
+        'CMD_INVALID',
+      ),
+    ).toBe(true);
   });
 });

@@ -46,15 +46,25 @@ describe('alarms → uplink → mosquitto', () => {
 
     rig = makeRig({ url: broker.url });
     const clock = { now: () => Date.now(), monotonic: () => performance.now(), state: () => 'synced' as const };
-    const manager = new AlarmManager({ db: rig.outbox.scope('alarms'), outbox: rig.outbox, config: AlarmsConfig.parse({}), clock, timers: realTimers, log: silentLogger(), stateDebounceMs: 50 });
+    const manager = new AlarmManager({
+      db: rig.outbox.scope('alarms'),
+      outbox: rig.outbox,
+      config: AlarmsConfig.parse({}),
+      clock,
+      timers: realTimers,
+      log: silentLogger(),
+      stateDebounceMs: 50,
+    });
     manager.declareKinds(ACCESS_ALARM_KINDS);
     manager.start();
     // What AccessService.recordAlarm does: the raw event, then its condition.
-    const door = { record: (e: EventInput) => {
-      const recorded = rig.outbox.record(e);
-      reportCondition(manager, conditionOfEvent(e), silentLogger());
-      return recorded;
-    } };
+    const door = {
+      record: (e: EventInput) => {
+        const recorded = rig.outbox.record(e);
+        reportCondition(manager, conditionOfEvent(e), silentLogger());
+        return recorded;
+      },
+    };
     rig.uplink.start();
 
     await door.record(doorEvent({ type: 'door.forced', data: { door: 'gate' } }));
@@ -64,8 +74,20 @@ describe('alarms → uplink → mosquitto', () => {
     manager.close(id, { by: 'anna', role: 'guard', note: 'door repaired' });
 
     const lifecycle = () => alarmsSeen.filter((e) => e.type.startsWith('alarm.'));
-    await waitFor(() => lifecycle().length === 4, 'four lifecycle events at the platform', 10_000, () => alarmsSeen.map((e) => e.type));
-    expect(alarmsSeen.map((e) => e.type)).toEqual(['door.forced', 'alarm.raised', 'alarm.acknowledged', 'door.forced', 'alarm.cleared', 'alarm.closed']);
+    await waitFor(
+      () => lifecycle().length === 4,
+      'four lifecycle events at the platform',
+      10_000,
+      () => alarmsSeen.map((e) => e.type),
+    );
+    expect(alarmsSeen.map((e) => e.type)).toEqual([
+      'door.forced',
+      'alarm.raised',
+      'alarm.acknowledged',
+      'door.forced',
+      'alarm.cleared',
+      'alarm.closed',
+    ]);
     const seqs = alarmsSeen.map((e) => e.seq);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
     expect(lifecycle().map((e) => [e.data.state, e.data.alarmId, e.source.device])).toEqual([
@@ -74,21 +96,42 @@ describe('alarms → uplink → mosquitto', () => {
       ['cleared', id, 'gate'],
       ['closed', id, 'gate'],
     ]);
-    expect(lifecycle()[3]!.data).toMatchObject({ kind: 'door.forced', priority: 'high', count: 1, by: 'anna', role: 'guard', note: 'door repaired', reason: 'operator' });
+    expect(lifecycle()[3]!.data).toMatchObject({
+      kind: 'door.forced',
+      priority: 'high',
+      count: 1,
+      by: 'anna',
+      role: 'guard',
+      note: 'door repaired',
+      reason: 'operator',
+    });
 
     // A second alarm stays open; a subscriber arriving later gets the retained summary.
-    await door.record({ class: 'alarm', type: 'door.held_open', source: { device: 'lobby' }, data: { door: 'lobby', active: true, priority: 'medium' } });
+    await door.record({
+      class: 'alarm',
+      type: 'door.held_open',
+      source: { device: 'lobby' },
+      data: { door: 'lobby', active: true, priority: 'medium' },
+    });
     const late = await mqtt.connectAsync(broker.url, { clientId: 'test-platform-late', reconnectPeriod: 0 });
     try {
       const retained: { body: Record<string, any>; retain: boolean }[] = [];
       late.on('message', (_t, body, pkt) => retained.push({ body: JSON.parse(body.toString()), retain: pkt.retain }));
       // Once the platform has it live, the broker holds it retained. (Match the lobby alarm:
       // an earlier state/alarms also had total 1 — the gate alarm, cleared but not yet closed.)
-      const lobbyOnly = (b: { total: number; open?: { source: { device: string } }[] }) => b.total === 1 && b.open?.[0]?.source.device === 'lobby';
+      const lobbyOnly = (b: { total: number; open?: { source: { device: string } }[] }) =>
+        b.total === 1 && b.open?.[0]?.source.device === 'lobby';
       await waitFor(() => states.some(lobbyOnly), 'state/alarms with the open alarm at the platform');
       await late.subscribeAsync(stateTopic(TEST_ROOT, 'alarms'), { qos: 1 });
-      const got = await waitFor(() => retained.find((m) => m.retain && lobbyOnly(m.body as { total: number })), 'the retained state/alarms');
-      expect(got.body).toMatchObject({ total: 1, counts: { raised: 1, acknowledged: 0, cleared: 0 }, open: [{ kind: 'door.held_open', source: { device: 'lobby' }, priority: 'medium', state: 'raised', active: true, count: 1 }] });
+      const got = await waitFor(
+        () => retained.find((m) => m.retain && lobbyOnly(m.body as { total: number })),
+        'the retained state/alarms',
+      );
+      expect(got.body).toMatchObject({
+        total: 1,
+        counts: { raised: 1, acknowledged: 0, cleared: 0 },
+        open: [{ kind: 'door.held_open', source: { device: 'lobby' }, priority: 'medium', state: 'raised', active: true, count: 1 }],
+      });
     } finally {
       await late.endAsync(true);
     }

@@ -20,13 +20,23 @@ const ROOT = 'gatehouse/v1/test-court/gw-1';
 
 function captureLog(): { log: EmbeddedBrokerOptions['log']; lines: string[] } {
   const lines: string[] = [];
-  const dest = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const dest = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   return { log: pino({ level: 'info' }, dest), lines };
 }
 
 /** An MQTT.js client whose socket leaves from `localAddress`. Resolves with the CONNACK outcome. */
 async function connectFrom(port: number, localAddress: string, opts: IClientOptions): Promise<{ result: string; client: MqttClient }> {
-  const client = new MqttClient(() => netConnect({ port, host: '127.0.0.1', localAddress }), { reconnectPeriod: 0, connectTimeout: 8000, protocolVersion: 4, ...opts });
+  const client = new MqttClient(() => netConnect({ port, host: '127.0.0.1', localAddress }), {
+    reconnectPeriod: 0,
+    connectTimeout: 8000,
+    protocolVersion: 4,
+    ...opts,
+  });
   const result = await new Promise<string>((resolve) => {
     client.once('connect', () => resolve('ok'));
     client.once('error', (err) => resolve(err.message));
@@ -52,12 +62,18 @@ describe('EmbeddedBroker connection guard', () => {
     for (const fn of cleanup.splice(0).reverse()) await fn();
   });
 
-  async function startBroker(config: EmbeddedBrokerOptions['config'], dataDir?: string): Promise<{ broker: EmbeddedBroker; port: number; lines: string[] }> {
+  async function startBroker(
+    config: EmbeddedBrokerOptions['config'],
+    dataDir?: string,
+  ): Promise<{ broker: EmbeddedBroker; port: number; lines: string[] }> {
     const { log, lines } = captureLog();
     const broker = new EmbeddedBroker({
       config: { host: '127.0.0.1', port: 0, ...config },
       secrets: secretsFrom({ 'devices.lock-a': 'pw-a-secret', 'devices.lock-b': 'pw-b-secret' }),
-      devices: [{ id: 'lock-a', passwordSecret: 'devices.lock-a' }, { id: 'lock-b', passwordSecret: 'devices.lock-b' }],
+      devices: [
+        { id: 'lock-a', passwordSecret: 'devices.lock-a' },
+        { id: 'lock-b', passwordSecret: 'devices.lock-b' },
+      ],
       internalAccounts: [{ username: 'watch', password: 'watch-pass', role: 'operator' }],
       topicRoot: ROOT,
       log,
@@ -79,12 +95,24 @@ describe('EmbeddedBroker connection guard', () => {
       s.once('close', () => closedByBroker++);
       sockets.push(s);
     }
-    await waitFor(() => closedByBroker >= 192, 'all but 8 of the attacker sockets closed', 5000, () => ({ closedByBroker }));
+    await waitFor(
+      () => closedByBroker >= 192,
+      'all but 8 of the attacker sockets closed',
+      5000,
+      () => ({ closedByBroker }),
+    );
     const lock = await connectFrom(port, '127.0.0.2', { clientId: 'lock-a', username: 'lock-a', password: 'pw-a-secret' });
     cleanup.push(() => lock.client.endAsync(true));
     expect(lock.result).toBe('ok');
     expect(closedByBroker).toBe(192);
-    expect(lines.some((l) => l.includes('embedded broker refused pending') && l.includes('"remote":"127.0.0.1"') && l.includes('from this address have not logged in'))).toBe(true);
+    expect(
+      lines.some(
+        (l) =>
+          l.includes('embedded broker refused pending') &&
+          l.includes('"remote":"127.0.0.1"') &&
+          l.includes('from this address have not logged in'),
+      ),
+    ).toBe(true);
   });
 
   it('closes a socket that sends no valid CONNECT within the deadline, a slow drip included', async () => {
@@ -103,7 +131,10 @@ describe('EmbeddedBroker connection guard', () => {
   });
 
   it('holds a TLS handshake to the same deadline and per-address cap', async () => {
-    const { broker, lines } = await startBroker({ tls: { port: 0, only: true }, pending: { connectDeadlineMs: 400, perAddress: 2, total: 64 } }, mkdtempSync(join(tmpdir(), 'gh-guard-tls-')));
+    const { broker, lines } = await startBroker(
+      { tls: { port: 0, only: true }, pending: { connectDeadlineMs: 400, perAddress: 2, total: 64 } },
+      mkdtempSync(join(tmpdir(), 'gh-guard-tls-')),
+    );
     const t0 = performance.now();
     const silent = await halfOpen(broker.tlsPort, '127.0.0.4');
     const second = await halfOpen(broker.tlsPort, '127.0.0.4');
@@ -144,13 +175,17 @@ describe('EmbeddedBroker connection guard', () => {
     const before = await guessFor(open.port, 1500);
     const guarded = await startBroker({ authThrottle: { maxDelayMs: 1000 } });
     const after = await guessFor(guarded.port, 3000);
-    console.info(`password guesses checked per second from one address: ${before.perSecond.toFixed(0)} unthrottled, ${after.perSecond.toFixed(2)} throttled`);
+    console.info(
+      `password guesses checked per second from one address: ${before.perSecond.toFixed(0)} unthrottled, ${after.perSecond.toFixed(2)} throttled`,
+    );
     expect(before.checked).toBeGreaterThan(100);
     // 3 free, then 250, 500, 1000 ms; after that the address is refused unchecked.
     expect(after.checked).toBeLessThanOrEqual(7);
     expect(after.refused).toBeGreaterThan(0);
     expect(after.perSecond).toBeLessThan(3);
-    expect(guarded.lines.some((l) => l.includes('too many failed logins from this address') && l.includes('"remote":"127.0.0.5"'))).toBe(true);
+    expect(guarded.lines.some((l) => l.includes('too many failed logins from this address') && l.includes('"remote":"127.0.0.5"'))).toBe(
+      true,
+    );
     expect(guarded.lines.some((l) => l.includes('"reason":"bad_password"') && l.includes('"remote":"127.0.0.5"'))).toBe(true);
 
     // The lock itself, from its own address, still logs in (its username delay is capped).

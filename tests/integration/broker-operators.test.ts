@@ -35,12 +35,28 @@ describe('operators on the embedded broker', () => {
       gateway: { id: 'gw-op' },
       console: { enabled: false },
       clock: { force: 'synced' },
-      broker: { port: 0, operators: [{ username: 'bms-a', passwordSecret: 'ops.bms-a' }, { username: 'bms-b', passwordSecret: 'ops.bms-b' }] },
+      broker: {
+        port: 0,
+        operators: [
+          { username: 'bms-a', passwordSecret: 'ops.bms-a' },
+          { username: 'bms-b', passwordSecret: 'ops.bms-b' },
+        ],
+      },
       locks: [{ id: 'flat-1' }],
       log: { level: 'info' },
     });
-    const destination = new Writable({ write(c, _e, cb) { logLines.push(String(c)); cb(); } });
-    gateway = new Gateway({ config, secrets: secretsFrom(SECRETS), dataDir: mkdtempSync(join(tmpdir(), 'gh-ops-')), logs: createLoggerFactory(config.log, { destination }) });
+    const destination = new Writable({
+      write(c, _e, cb) {
+        logLines.push(String(c));
+        cb();
+      },
+    });
+    gateway = new Gateway({
+      config,
+      secrets: secretsFrom(SECRETS),
+      dataDir: mkdtempSync(join(tmpdir(), 'gh-ops-')),
+      logs: createLoggerFactory(config.log, { destination }),
+    });
     await gateway.start();
     root = gateway.root;
     url = `mqtt://127.0.0.1:${gateway.brokerPort}`;
@@ -54,7 +70,14 @@ describe('operators on the embedded broker', () => {
   });
 
   const operator = async (username: 'bms-a' | 'bms-b', extra: mqtt.IClientOptions = {}): Promise<MqttClient> => {
-    const c = await mqtt.connectAsync(url, { clientId: `${username}-${clients.length}`, username, password: SECRETS[`ops.${username}`], reconnectPeriod: 0, protocolVersion: 4, ...extra });
+    const c = await mqtt.connectAsync(url, {
+      clientId: `${username}-${clients.length}`,
+      username,
+      password: SECRETS[`ops.${username}`],
+      reconnectPeriod: 0,
+      protocolVersion: 4,
+      ...extra,
+    });
     clients.push(c);
     return c;
   };
@@ -85,9 +108,23 @@ describe('operators on the embedded broker', () => {
     const args = { lock: 'flat-1', credentialId: 'res-77', kind: 'pin', value: '864209' };
     await a.publishAsync(`${root}/cmd/lock.credential.set`, JSON.stringify({ id: 'op-a-1', args }), { qos: 1 });
     await b.publishAsync(`${root}/cmd/system.ping`, JSON.stringify({ id: 'op-b-1' }), { qos: 1 });
-    const answerA = await waitFor(() => seenByA.find((m) => m.startsWith(`${root}/cmd/lock.credential.set/res `)), "bms-a's answer", 10_000, () => seenByA);
-    expect(JSON.parse(answerA.slice(answerA.indexOf(' ') + 1))).toMatchObject({ id: 'op-a-1', ok: true, result: { lock: 'flat-1', credentialId: 'res-77' } });
-    await waitFor(() => seenByB.find((m) => m.startsWith(`${root}/cmd/system.ping/res `)), "bms-b's answer", 10_000, () => seenByB);
+    const answerA = await waitFor(
+      () => seenByA.find((m) => m.startsWith(`${root}/cmd/lock.credential.set/res `)),
+      "bms-a's answer",
+      10_000,
+      () => seenByA,
+    );
+    expect(JSON.parse(answerA.slice(answerA.indexOf(' ') + 1))).toMatchObject({
+      id: 'op-a-1',
+      ok: true,
+      result: { lock: 'flat-1', credentialId: 'res-77' },
+    });
+    await waitFor(
+      () => seenByB.find((m) => m.startsWith(`${root}/cmd/system.ping/res `)),
+      "bms-b's answer",
+      10_000,
+      () => seenByB,
+    );
     await pushed;
     await waitFor(() => seenByWatcherA.includes(`${root}/cmd/lock.credential.set/res`), "bms-a's answer at its other session");
     // bms-b saw its own answer and events, never bms-a's command or answer (nor the PIN).
@@ -100,7 +137,11 @@ describe('operators on the embedded broker', () => {
       const all = audits();
       return all.some((x) => x.id === 'op-a-1') && all.some((x) => x.id === 'op-b-1') ? all : undefined;
     }, 'both audit events');
-    expect(mine.find((x) => x.id === 'op-a-1')).toMatchObject({ command: 'lock.credential.set', ok: true, caller: { via: 'embedded-broker', principal: 'bms-a' } });
+    expect(mine.find((x) => x.id === 'op-a-1')).toMatchObject({
+      command: 'lock.credential.set',
+      ok: true,
+      caller: { via: 'embedded-broker', principal: 'bms-a' },
+    });
     expect(mine.find((x) => x.id === 'op-b-1')).toMatchObject({ command: 'system.ping', caller: { principal: 'bms-b' } });
     expect(mine.some((x) => x.caller.principal === 'embedded-broker')).toBe(false);
     // What operators receive follows the published contract: answers and the audit events.
@@ -111,7 +152,12 @@ describe('operators on the embedded broker', () => {
   });
 
   it('refuses a last will on a command topic', async () => {
-    const will = { topic: `${root}/cmd/lock.open`, payload: Buffer.from('{"id":"planted","args":{"lock":"flat-1"}}'), qos: 1 as const, retain: false };
+    const will = {
+      topic: `${root}/cmd/lock.open`,
+      payload: Buffer.from('{"id":"planted","args":{"lock":"flat-1"}}'),
+      qos: 1 as const,
+      retain: false,
+    };
     await expect(operator('bms-a', { will })).rejects.toThrow(/Not authorized/i);
     expect(logLines.some((l) => l.includes('last will refused: a last will may not be a command'))).toBe(true);
     expect(audits().some((x) => x.id === 'planted')).toBe(false);

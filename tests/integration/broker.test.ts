@@ -16,7 +16,12 @@ const ROOT = 'gatehouse/v1/test-court/gw-1';
 
 function captureLog(): { log: Logger; lines: string[] } {
   const lines: string[] = [];
-  const dest = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const dest = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   return { log: pino({ level: 'debug' }, dest), lines };
 }
 
@@ -27,7 +32,8 @@ const mqttString = (v: string): Buffer => {
   return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
 };
 /** One MQTT frame; bodies here stay under 128 bytes, so the length is a single byte. */
-const mqttPacket = (type: number, flags: number, body: Buffer): Buffer => Buffer.concat([Buffer.from([(type << 4) | flags, body.length]), body]);
+const mqttPacket = (type: number, flags: number, body: Buffer): Buffer =>
+  Buffer.concat([Buffer.from([(type << 4) | flags, body.length]), body]);
 
 /** True when a log line with message `msg` also contains every fragment. */
 function logged(lines: string[], msg: string, ...fragments: string[]): boolean {
@@ -66,8 +72,15 @@ describe('EmbeddedBroker', () => {
     broker = new EmbeddedBroker({
       config: { host: '127.0.0.1', port: 0, maxPayloadBytes: 1024, maxTopicDepth: 8, maxQueuedPerClient: 10, maxConnections: 5 },
       secrets: secretsFrom({ 'devices.lock-a': 'pw-a-secret', 'devices.lock-b': 'pw-b-secret', 'ops.bms': 'bms-pass' }),
-      devices: [{ id: 'lock-a', passwordSecret: 'devices.lock-a' }, { id: 'lock-b', passwordSecret: 'devices.lock-b' }, { id: 'lock-c', passwordSecret: 'devices.lock-c' }],
-      internalAccounts: [{ username: 'gatehouse-uplink', password: 'internal-pass', role: 'gateway' }, { username: 'watch', password: 'watch-pass', role: 'operator' }],
+      devices: [
+        { id: 'lock-a', passwordSecret: 'devices.lock-a' },
+        { id: 'lock-b', passwordSecret: 'devices.lock-b' },
+        { id: 'lock-c', passwordSecret: 'devices.lock-c' },
+      ],
+      internalAccounts: [
+        { username: 'gatehouse-uplink', password: 'internal-pass', role: 'gateway' },
+        { username: 'watch', password: 'watch-pass', role: 'operator' },
+      ],
       topicRoot: ROOT,
       log: logs.log,
       onOperatorCommand: async (operator, name, payload) => {
@@ -234,7 +247,19 @@ describe('EmbeddedBroker', () => {
     await new Promise((r) => sock.once('connect', r));
     const received: Buffer[] = [];
     sock.on('data', (b: Buffer) => received.push(b));
-    sock.write(mqttPacket(1, 0, Buffer.concat([mqttString('MQTT'), Buffer.from([4, 0xc2, 0, 60]), mqttString('watch-slow'), mqttString('watch'), mqttString('watch-pass')])));
+    sock.write(
+      mqttPacket(
+        1,
+        0,
+        Buffer.concat([
+          mqttString('MQTT'),
+          Buffer.from([4, 0xc2, 0, 60]),
+          mqttString('watch-slow'),
+          mqttString('watch'),
+          mqttString('watch-pass'),
+        ]),
+      ),
+    );
     await waitFor(() => received.length > 0, 'CONNACK');
     expect([...received[0]!.subarray(0, 4)]).toEqual([0x20, 2, 0, 0]);
     sock.write(mqttPacket(8, 2, Buffer.concat([Buffer.from([0, 1]), mqttString(`${ROOT}/evt/#`), Buffer.from([1])])));
@@ -269,7 +294,13 @@ describe('EmbeddedBroker', () => {
 describe('EmbeddedBroker lifecycle', () => {
   it('raises a topic depth too small for its own topics, and refuses deeper ones', async () => {
     const { log, lines } = captureLog();
-    const b = new EmbeddedBroker({ config: { port: 0, maxTopicDepth: 3 }, secrets: secretsFrom({ 'devices.l1': 'p' }), devices: [{ id: 'l1', passwordSecret: 'devices.l1' }], topicRoot: ROOT, log });
+    const b = new EmbeddedBroker({
+      config: { port: 0, maxTopicDepth: 3 },
+      secrets: secretsFrom({ 'devices.l1': 'p' }),
+      devices: [{ id: 'l1', passwordSecret: 'devices.l1' }],
+      topicRoot: ROOT,
+      log,
+    });
     expect(b.config.maxTopicDepth).toBe(7);
     expect(logged(lines, 'broker.maxTopicDepth is too small for the gateway topics; raised')).toBe(true);
     const { port } = await b.start();
@@ -287,7 +318,14 @@ describe('EmbeddedBroker lifecycle', () => {
   });
 
   it('stops cleanly with clients connected and reports a port in use', async () => {
-    const mk = (port: number) => new EmbeddedBroker({ config: { port }, secrets: secretsFrom({ 'devices.l1': 'p' }), devices: [{ id: 'l1', passwordSecret: 'devices.l1' }], topicRoot: ROOT, log: pino({ level: 'silent' }) });
+    const mk = (port: number) =>
+      new EmbeddedBroker({
+        config: { port },
+        secrets: secretsFrom({ 'devices.l1': 'p' }),
+        devices: [{ id: 'l1', passwordSecret: 'devices.l1' }],
+        topicRoot: ROOT,
+        log: pino({ level: 'silent' }),
+      });
     const b1 = mk(0);
     const { port } = await b1.start();
     const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { clientId: 'l1', username: 'l1', password: 'p', reconnectPeriod: 0 });

@@ -25,7 +25,10 @@ describe('CabinetService under cabinet faults', () => {
   let outbox: Outbox;
   let service: CabinetService;
 
-  const { events, find, run, port } = cabinetProbes(() => outbox, () => service);
+  const { events, find, run, port } = cabinetProbes(
+    () => outbox,
+    () => service,
+  );
 
   /** Plugs a bike in, starts a session by command and waits until the service reads it charging. */
   const startCharging = async (cab: string, n: number, soc = 0.3): Promise<number> => {
@@ -42,16 +45,42 @@ describe('CabinetService under cabinet faults', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-cabinet-faults-'));
-    sims = await startSimulatedCabinets({ tcp: [{ id: 'cab-a', ports: 4, port: 0, host: '127.0.0.1' }, { id: 'cab-r', ports: 2, port: 0, host: '127.0.0.1' }], tickMs: 0 });
+    sims = await startSimulatedCabinets({
+      tcp: [
+        { id: 'cab-a', ports: 4, port: 0, host: '127.0.0.1' },
+        { id: 'cab-r', ports: 2, port: 0, host: '127.0.0.1' },
+      ],
+      tickMs: 0,
+    });
     const clock = systemClock({ forceState: 'synced' });
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
     const cabinets = [
-      CabinetConfig.parse({ id: 'cab-a', bus: { tcp: { host: '127.0.0.1', port: sims.tcpPort('cab-a') } }, unitId: 1, ports: 4, pollMs: POLL_MS }),
-      CabinetConfig.parse({ id: 'cab-r', bus: { tcp: { host: '127.0.0.1', port: sims.tcpPort('cab-r') } }, unitId: 1, ports: 2, pollMs: POLL_MS }),
+      CabinetConfig.parse({
+        id: 'cab-a',
+        bus: { tcp: { host: '127.0.0.1', port: sims.tcpPort('cab-a') } },
+        unitId: 1,
+        ports: 4,
+        pollMs: POLL_MS,
+      }),
+      CabinetConfig.parse({
+        id: 'cab-r',
+        bus: { tcp: { host: '127.0.0.1', port: sims.tcpPort('cab-r') } },
+        unitId: 1,
+        ports: 2,
+        pollMs: POLL_MS,
+      }),
     ];
-    service = testCabinetService({ cabinets, outbox, clock, busOptions: { timeoutMs: 150, retries: 0, deadAfter: 2, backoff: { minMs: 200, maxMs: 1000 } } });
+    service = testCabinetService({
+      cabinets,
+      outbox,
+      clock,
+      busOptions: { timeoutMs: 150, retries: 0, deadAfter: 2, backoff: { minMs: 200, maxMs: 1000 } },
+    });
     service.start();
-    await waitFor(() => find('device.online', (e) => e.source.device === 'cab-a') && find('device.online', (e) => e.source.device === 'cab-r'), 'both cabinets online');
+    await waitFor(
+      () => find('device.online', (e) => e.source.device === 'cab-a') && find('device.online', (e) => e.source.device === 'cab-r'),
+      'both cabinets online',
+    );
   });
 
   afterAll(async () => {
@@ -120,7 +149,11 @@ describe('CabinetService under cabinet faults', () => {
     // The other cabinet is unaffected.
     await waitFor(() => service.unit('cab-a')!.last!.at > before + POLL_MS, 'cab-a still polled');
     expect(find('device.offline', (e) => e.source.device === 'cab-a')).toBeUndefined();
-    await waitFor(() => events().filter((e) => e.type === 'device.online' && e.source.device === 'cab-r').length === 2, 'cab-r back online', 10_000);
+    await waitFor(
+      () => events().filter((e) => e.type === 'device.online' && e.source.device === 'cab-r').length === 2,
+      'cab-r back online',
+      10_000,
+    );
     const back = service.unit('cab-r')!.last!.at;
     await waitFor(() => service.unit('cab-r')!.last!.at > back + POLL_MS, 'cab-r polled again');
     // The rebooted controller forgot the session: the gateway does not keep it open forever.
@@ -136,9 +169,20 @@ describe('CabinetService under cabinet faults', () => {
 
   it('recorded only events and states the AsyncAPI document describes', () => {
     const all = events();
-    for (const e of all) expect(validateMessage(`gatehouse/v1/c/g/evt/${e.class}`, e.body), `${e.type}: ${e.body}`).toEqual({ ok: true, errors: [] });
-    for (const s of outbox.readStates()) expect(validateMessage(`gatehouse/v1/c/g/state/${s.device}`, s.body), s.body).toEqual({ ok: true, errors: [] });
+    for (const e of all)
+      expect(validateMessage(`gatehouse/v1/c/g/evt/${e.class}`, e.body), `${e.type}: ${e.body}`).toEqual({ ok: true, errors: [] });
+    for (const s of outbox.readStates())
+      expect(validateMessage(`gatehouse/v1/c/g/state/${s.device}`, s.body), s.body).toEqual({ ok: true, errors: [] });
     const types = new Set(all.map((e) => e.type));
-    for (const t of ['device.online', 'device.offline', 'charging.session_started', 'charging.session_stopped', 'charging.port_over_current', 'charging.mains_lost', 'charging.mains_restored']) expect(types).toContain(t);
+    for (const t of [
+      'device.online',
+      'device.offline',
+      'charging.session_started',
+      'charging.session_stopped',
+      'charging.port_over_current',
+      'charging.mains_lost',
+      'charging.mains_restored',
+    ])
+      expect(types).toContain(t);
   });
 });

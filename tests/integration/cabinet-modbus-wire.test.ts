@@ -33,8 +33,15 @@ describe('cabinet Modbus writes on the wire (TCP, frames sniffed by a proxy)', (
   /** Every request frame the gateway sent, per cabinet, decoded from the sniffed bytes. */
   const wire = new Map<string, ModbusRequest[]>();
   const clock = systemClock({ forceState: 'synced' });
-  const { find, run, port } = cabinetProbes(() => outbox, () => service);
-  const writes = (cab: string, from = 0) => wire.get(cab)!.slice(from).filter((r) => r.fc === 6 || r.fc === 16);
+  const { find, run, port } = cabinetProbes(
+    () => outbox,
+    () => service,
+  );
+  const writes = (cab: string, from = 0) =>
+    wire
+      .get(cab)!
+      .slice(from)
+      .filter((r) => r.fc === 6 || r.fc === 16);
 
   const startCharging = async (cab: string, n: number) => {
     sims.inject({ kind: 'plug', cabinet: cab, port: n, soc: 0.3 });
@@ -51,12 +58,21 @@ describe('cabinet Modbus writes on the wire (TCP, frames sniffed by a proxy)', (
       const proxy = await TcpProxy.start({ port: sims.tcpPort(id) });
       const deframer = new TcpDeframer();
       wire.set(id, []);
-      proxy.tap = (b) => { for (const f of deframer.push(b)) wire.get(id)!.push(decodeRequestPdu(f.pdu)); };
+      proxy.tap = (b) => {
+        for (const f of deframer.push(b)) wire.get(id)!.push(decodeRequestPdu(f.pdu));
+      };
       proxies.set(id, proxy);
     }
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    const cabinets = IDS.map((id) => CabinetConfig.parse({ id, bus: { tcp: { host: '127.0.0.1', port: proxies.get(id)!.port } }, unitId: 1, ports: 4, pollMs: POLL_MS }));
-    service = testCabinetService({ cabinets, outbox, clock, busOptions: { timeoutMs: 300, retries: 0, deadAfter: 2, backoff: { minMs: 200, maxMs: 1000 } } });
+    const cabinets = IDS.map((id) =>
+      CabinetConfig.parse({ id, bus: { tcp: { host: '127.0.0.1', port: proxies.get(id)!.port } }, unitId: 1, ports: 4, pollMs: POLL_MS }),
+    );
+    service = testCabinetService({
+      cabinets,
+      outbox,
+      clock,
+      busOptions: { timeoutMs: 300, retries: 0, deadAfter: 2, backoff: { minMs: 200, maxMs: 1000 } },
+    });
     service.start();
     await waitFor(() => IDS.every((id) => find('device.online', (e) => e.source.device === id)), 'every cabinet online');
   });
@@ -97,7 +113,10 @@ describe('cabinet Modbus writes on the wire (TCP, frames sniffed by a proxy)', (
     const from = wire.get('fc16')!.length;
     await run('charging.stop', { cabinet: 'fc16', port: 1 });
     const stopAt = portControlAddress(1) + 4;
-    expect(writes('fc16', from)).toEqual([{ fc: 6, address: stopAt, value: 2 }, { fc: 16, address: stopAt, values: [2] }]);
+    expect(writes('fc16', from)).toEqual([
+      { fc: 6, address: stopAt, value: 2 },
+      { fc: 16, address: stopAt, values: [2] },
+    ]);
     expect(sims.cabinet('fc16').accepted.at(-1)).toEqual({ kind: 'stop', port: 1 });
     await waitFor(() => port('fc16', 1)?.state === 'plugged', 'port 1 read stopped');
     const again = wire.get('fc16')!.length;

@@ -26,13 +26,23 @@ describe('CabinetService over Modbus RTU (socat pty, two units on one line)', ()
   let outbox: Outbox;
   let service: CabinetService;
 
-  const { find, run, port } = cabinetProbes(() => outbox, () => service);
+  const { find, run, port } = cabinetProbes(
+    () => outbox,
+    () => service,
+  );
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-cabinet-rtu-'));
     pty = await createPtyPair();
     sims = await startSimulatedCabinets({
-      rtu: { path: pty.b, baudRate: 115_200, units: [{ id: 'north', unitId: 1, ports: 6 }, { id: 'south', unitId: 2, ports: 4 }] },
+      rtu: {
+        path: pty.b,
+        baudRate: 115_200,
+        units: [
+          { id: 'north', unitId: 1, ports: 6 },
+          { id: 'south', unitId: 2, ports: 4 },
+        ],
+      },
       tickMs: 0,
     });
     const clock = systemClock({ forceState: 'synced' });
@@ -41,7 +51,12 @@ describe('CabinetService over Modbus RTU (socat pty, two units on one line)', ()
       CabinetConfig.parse({ id: 'north', bus: { rtu: { path: pty.a, baudRate: 115_200 } }, unitId: 1, ports: 6, pollMs: POLL_MS }),
       CabinetConfig.parse({ id: 'south', bus: { rtu: { path: pty.a, baudRate: 115_200 } }, unitId: 2, ports: 4, pollMs: POLL_MS }),
     ];
-    service = testCabinetService({ cabinets, outbox, clock, busOptions: { timeoutMs: 200, retries: 1, deadAfter: 3, backoff: { minMs: 200, maxMs: 1000 } } });
+    service = testCabinetService({
+      cabinets,
+      outbox,
+      clock,
+      busOptions: { timeoutMs: 200, retries: 1, deadAfter: 3, backoff: { minMs: 200, maxMs: 1000 } },
+    });
     service.start();
   });
 
@@ -54,7 +69,11 @@ describe('CabinetService over Modbus RTU (socat pty, two units on one line)', ()
   });
 
   it('reads both units of the line online', async () => {
-    await waitFor(() => find('device.online', (e) => e.source.device === 'north') && find('device.online', (e) => e.source.device === 'south'), 'both units online', 10_000);
+    await waitFor(
+      () => find('device.online', (e) => e.source.device === 'north') && find('device.online', (e) => e.source.device === 'south'),
+      'both units online',
+      10_000,
+    );
     expect(service.unit('north')!.portCount).toBe(6);
     expect(service.unit('south')!.portCount).toBe(4);
   });
@@ -68,11 +87,21 @@ describe('CabinetService over Modbus RTU (socat pty, two units on one line)', ()
     const south = await run('charging.start', { cabinet: 'south', port: 1, sessionId: 7002 });
     expect(south).toMatchObject({ cabinet: 'south', port: 1, sessionId: 7002 });
     expect(sims.cabinet('north').port(2).state).toBe('charging');
-    await waitFor(() => find('charging.session_started', (e) => e.data.sessionId === 7001) && find('charging.session_started', (e) => e.data.sessionId === 7002), 'both sessions started', 5000);
-    const meter = await waitFor(() => {
-      sims.step(60_000);
-      return find('charging.meter', (e) => e.data.sessionId === 7001 && e.data.energyWh > 0);
-    }, 'a meter value with energy on north', 10_000);
+    await waitFor(
+      () =>
+        find('charging.session_started', (e) => e.data.sessionId === 7001) &&
+        find('charging.session_started', (e) => e.data.sessionId === 7002),
+      'both sessions started',
+      5000,
+    );
+    const meter = await waitFor(
+      () => {
+        sims.step(60_000);
+        return find('charging.meter', (e) => e.data.sessionId === 7001 && e.data.energyWh > 0);
+      },
+      'a meter value with energy on north',
+      10_000,
+    );
     expect(meter.data).toMatchObject({ cabinet: 'north', port: 2 });
   });
 
@@ -80,12 +109,21 @@ describe('CabinetService over Modbus RTU (socat pty, two units on one line)', ()
     const north = sims.cabinet('north');
     const seen = north.accepted.length;
     sims.inject({ kind: 'smoke', cabinet: 'north' });
-    await waitFor(() => {
-      const after = north.accepted.slice(seen);
-      return after.some((c) => c.kind === 'cabinetPower' && !c.on) && after.some((c) => c.kind === 'stop' && c.port === 2);
-    }, 'north power cut and port 2 stopped', 5000, () => north.accepted.slice(seen));
+    await waitFor(
+      () => {
+        const after = north.accepted.slice(seen);
+        return after.some((c) => c.kind === 'cabinetPower' && !c.on) && after.some((c) => c.kind === 'stop' && c.port === 2);
+      },
+      'north power cut and port 2 stopped',
+      5000,
+      () => north.accepted.slice(seen),
+    );
     await waitFor(() => find('charging.fire', (e) => e.data.cabinet === 'north'), 'fire alarm on north', 5000);
-    await waitFor(() => find('charging.session_stopped', (e) => e.data.sessionId === 7001 && e.data.reason === 'smoke'), 'north session stopped for smoke', 5000);
+    await waitFor(
+      () => find('charging.session_stopped', (e) => e.data.sessionId === 7001 && e.data.reason === 'smoke'),
+      'north session stopped for smoke',
+      5000,
+    );
     expect(north.ports.every((p) => p.state !== 'charging' && p.state !== 'finishing')).toBe(true);
 
     // The other unit on the same line: untouched, still polled, still charging.
@@ -102,10 +140,27 @@ describe('CabinetService over Modbus RTU (socat pty, two units on one line)', ()
     const south = sims.cabinet('south');
     const seen = south.accepted.length;
     sims.inject({ kind: 'register', cabinet: 'south', address: CABINET.address + CABINET.smoke, raw: 2 });
-    await waitFor(() => find('cabinet.unsupervised', (e) => e.source.device === 'south' && e.data.active === true), 'south unsupervised', 5000);
-    await waitFor(() => south.accepted.slice(seen).some((c) => c.kind === 'cabinetPower' && !c.on), 'south cut', 5000, () => south.accepted.slice(seen));
-    await waitFor(() => find('charging.session_stopped', (e) => e.data.sessionId === 7002 && e.data.reason === 'unsupervised'), 'south session stopped as unsupervised', 5000);
-    expect(find('device.protocol_fault', (e) => e.source.device === 'south')!.data).toMatchObject({ field: 'smoke', register: '0x00F3', raw: 2 });
+    await waitFor(
+      () => find('cabinet.unsupervised', (e) => e.source.device === 'south' && e.data.active === true),
+      'south unsupervised',
+      5000,
+    );
+    await waitFor(
+      () => south.accepted.slice(seen).some((c) => c.kind === 'cabinetPower' && !c.on),
+      'south cut',
+      5000,
+      () => south.accepted.slice(seen),
+    );
+    await waitFor(
+      () => find('charging.session_stopped', (e) => e.data.sessionId === 7002 && e.data.reason === 'unsupervised'),
+      'south session stopped as unsupervised',
+      5000,
+    );
+    expect(find('device.protocol_fault', (e) => e.source.device === 'south')!.data).toMatchObject({
+      field: 'smoke',
+      register: '0x00F3',
+      raw: 2,
+    });
     expect(find('device.offline', (e) => e.source.device === 'south')).toBeUndefined();
   });
 });

@@ -26,15 +26,30 @@ describe('CabinetService over Modbus TCP', () => {
   let service: CabinetService;
   let makeService: () => CabinetService;
 
-  const { events, find, run, runError, port } = cabinetProbes(() => outbox, () => service);
+  const { events, find, run, runError, port } = cabinetProbes(
+    () => outbox,
+    () => service,
+  );
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-cabinet-svc-'));
-    sims = await startSimulatedCabinets({ tcp: [{ id: 'cab-a', ports: 4, port: 0, host: '127.0.0.1' }, { id: 'cab-b', ports: 2, port: 0, host: '127.0.0.1' }], tickMs: 0 });
+    sims = await startSimulatedCabinets({
+      tcp: [
+        { id: 'cab-a', ports: 4, port: 0, host: '127.0.0.1' },
+        { id: 'cab-b', ports: 2, port: 0, host: '127.0.0.1' },
+      ],
+      tickMs: 0,
+    });
     const clock = systemClock({ forceState: 'synced' });
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
     const cabinets = ['cab-a', 'cab-b'].map((id) =>
-      CabinetConfig.parse({ id, bus: { tcp: { host: '127.0.0.1', port: sims.tcpPort(id) } }, unitId: 1, ports: id === 'cab-a' ? 4 : 2, pollMs: POLL_MS }),
+      CabinetConfig.parse({
+        id,
+        bus: { tcp: { host: '127.0.0.1', port: sims.tcpPort(id) } },
+        unitId: 1,
+        ports: id === 'cab-a' ? 4 : 2,
+        pollMs: POLL_MS,
+      }),
     );
     makeService = () =>
       testCabinetService({
@@ -57,7 +72,10 @@ describe('CabinetService over Modbus TCP', () => {
   });
 
   it('reports both cabinets online with retained state', async () => {
-    await waitFor(() => find('device.online', (e) => e.source.device === 'cab-a') && find('device.online', (e) => e.source.device === 'cab-b'), 'both cabinets online');
+    await waitFor(
+      () => find('device.online', (e) => e.source.device === 'cab-a') && find('device.online', (e) => e.source.device === 'cab-b'),
+      'both cabinets online',
+    );
     const states = await waitFor(() => (outbox.readStates().length >= 2 ? outbox.readStates() : undefined), 'retained states');
     const a = JSON.parse(states.find((s) => s.device === 'cab-a')!.body) as Json;
     expect(a.online).toBe(true);
@@ -80,11 +98,16 @@ describe('CabinetService over Modbus TCP', () => {
     expect(meter.data).toMatchObject({ cabinet: 'cab-a', port: 1 });
 
     // Constant voltage: the current tapers; the gateway stops the port once power stays low.
-    const stopped = await waitFor(() => {
-      // Well under the 10 W threshold: the register holds whole watts, so 9.8 W reads as 10.
-      if (sims.cabinet('cab-a').port(1).power >= 5) sims.cabinet('cab-a').step(300_000);
-      return find('charging.session_stopped', (e) => e.data.sessionId === 4242);
-    }, 'session stopped as full', 20_000, () => sims.cabinet('cab-a').reading(1));
+    const stopped = await waitFor(
+      () => {
+        // Well under the 10 W threshold: the register holds whole watts, so 9.8 W reads as 10.
+        if (sims.cabinet('cab-a').port(1).power >= 5) sims.cabinet('cab-a').step(300_000);
+        return find('charging.session_stopped', (e) => e.data.sessionId === 4242);
+      },
+      'session stopped as full',
+      20_000,
+      () => sims.cabinet('cab-a').reading(1),
+    );
     expect(stopped.data.reason).toBe('full');
     expect(stopped.data.energyWh).toBeGreaterThan(0);
     expect(stopped.data.durationS).toBeGreaterThanOrEqual(0);
@@ -99,7 +122,10 @@ describe('CabinetService over Modbus TCP', () => {
     const { sessionId } = await run('charging.start', { cabinet: 'cab-a', port: 4 });
     sims.inject({ kind: 'overheat', cabinet: 'cab-a', port: 4, extraC: 70 });
     sims.cabinet('cab-a').step(600_000);
-    const stopped = await waitFor(() => find('charging.session_stopped', (e) => e.data.sessionId === sessionId), 'session stopped on over-temperature');
+    const stopped = await waitFor(
+      () => find('charging.session_stopped', (e) => e.data.sessionId === sessionId),
+      'session stopped on over-temperature',
+    );
     expect(stopped.data.reason).toBe('over_temperature');
     const alarm = find('charging.port_over_temperature', (e) => e.data.port === 4)!;
     expect(alarm.class).toBe('alarm');
@@ -123,7 +149,11 @@ describe('CabinetService over Modbus TCP', () => {
     expect((await runError('charging.start', { cabinet: 'cab-b', port: 2 })).details).toMatchObject({ reason: 'port_disabled' });
     await run('charging.port_enable', { cabinet: 'cab-b', port: 2, enabled: true });
     await waitFor(() => port('cab-b', 2)?.state === 'plugged', 'port enabled again');
-    expect(await run('charging.set_limit', { cabinet: 'cab-b', port: 2, powerLimitW: 150 })).toEqual({ cabinet: 'cab-b', port: 2, powerLimitW: 150 });
+    expect(await run('charging.set_limit', { cabinet: 'cab-b', port: 2, powerLimitW: 150 })).toEqual({
+      cabinet: 'cab-b',
+      port: 2,
+      powerLimitW: 150,
+    });
   });
 
   it('cuts every port and records the fire alarm within one poll period + 100 ms of smoke, with no uplink', async () => {
@@ -135,19 +165,29 @@ describe('CabinetService over Modbus TCP', () => {
     const seen = sim.accepted.length;
     const t0 = performance.now();
     sims.inject({ kind: 'smoke', cabinet: 'cab-a' });
-    await waitFor(() => {
-      const after = sim.accepted.slice(seen);
-      return after.some((c) => c.kind === 'cabinetPower' && !c.on) && [2, 3].every((p) => after.some((c) => c.kind === 'stop' && c.port === p));
-    }, 'power cut and every port stopped', 5000);
+    await waitFor(
+      () => {
+        const after = sim.accepted.slice(seen);
+        return (
+          after.some((c) => c.kind === 'cabinetPower' && !c.on) && [2, 3].every((p) => after.some((c) => c.kind === 'stop' && c.port === p))
+        );
+      },
+      'power cut and every port stopped',
+      5000,
+    );
     const offAt = performance.now() - t0;
     await waitFor(() => find('charging.fire'), 'fire alarm recorded', 5000);
     const alarmAt = performance.now() - t0;
-    if (process.env.GATEHOUSE_REPORT_TIMINGS) console.info(`smoke -> all ports off ${offAt.toFixed(1)} ms, fire alarm recorded ${alarmAt.toFixed(1)} ms (poll ${POLL_MS} ms)`);
+    if (process.env.GATEHOUSE_REPORT_TIMINGS)
+      console.info(`smoke -> all ports off ${offAt.toFixed(1)} ms, fire alarm recorded ${alarmAt.toFixed(1)} ms (poll ${POLL_MS} ms)`);
     expect(offAt, 'smoke -> every port off, ms').toBeLessThanOrEqual(POLL_MS + 100);
     expect(alarmAt, 'smoke -> fire alarm on disk, ms').toBeLessThanOrEqual(POLL_MS + 100);
     expect(sim.ports.every((p) => p.state !== 'charging' && p.state !== 'finishing')).toBe(true);
     expect(find('charging.fire')!.data).toMatchObject({ cabinet: 'cab-a', priority: 'critical', cause: 'smoke', active: true });
-    await waitFor(() => [2, 3].every((p) => find('charging.session_stopped', (e) => e.data.port === p && e.data.reason === 'smoke')), 'sessions stopped for smoke');
+    await waitFor(
+      () => [2, 3].every((p) => find('charging.session_stopped', (e) => e.data.port === p && e.data.reason === 'smoke')),
+      'sessions stopped for smoke',
+    );
     // Latched: no start until an operator resets the cabinet, even after the smoke clears.
     sims.inject({ kind: 'smoke', cabinet: 'cab-a', active: false });
     expect((await runError('charging.start', { cabinet: 'cab-a', port: 2 })).details).toMatchObject({ reason: 'cabinet_cut' });
@@ -161,7 +201,11 @@ describe('CabinetService over Modbus TCP', () => {
     await waitFor(() => service.unit('cab-a')!.last!.at > before + POLL_MS, 'cab-a still polled');
     expect((await runError('charging.stop', { cabinet: 'cab-b', port: 2 })).code).toBe('DEVICE_OFFLINE');
     sims.inject({ kind: 'dead', cabinet: 'cab-b', active: false });
-    await waitFor(() => events().filter((e) => e.type === 'device.online' && e.source.device === 'cab-b').length === 2, 'cab-b back online', 10_000);
+    await waitFor(
+      () => events().filter((e) => e.type === 'device.online' && e.source.device === 'cab-b').length === 2,
+      'cab-b back online',
+      10_000,
+    );
   });
 
   it('carries a session on across a gateway restart mid-charge', async () => {
@@ -174,22 +218,41 @@ describe('CabinetService over Modbus TCP', () => {
     service = makeService();
     expect(service.sessions.get('cab-b', 1)?.sessionId).toBe(sessionId);
     service.start();
-    await waitFor(() => find('charging.meter', (e) => e.data.sessionId === sessionId && e.data.energyWh > 0), 'meter values after the restart');
+    await waitFor(
+      () => find('charging.meter', (e) => e.data.sessionId === sessionId && e.data.energyWh > 0),
+      'meter values after the restart',
+    );
     const res = await run('charging.stop', { cabinet: 'cab-b', port: 1 });
     expect(res).toMatchObject({ stopped: true, sessionId });
-    const stopped = await waitFor(() => find('charging.session_stopped', (e) => e.data.sessionId === sessionId), 'session_stopped recorded');
+    const stopped = await waitFor(
+      () => find('charging.session_stopped', (e) => e.data.sessionId === sessionId),
+      'session_stopped recorded',
+    );
     expect(stopped.data.reason).toBe('remote');
     expect(stopped.data.energyWh).toBeGreaterThan(0);
     expect(events().filter((e) => e.type === 'charging.session_started' && e.data.sessionId === sessionId)).toHaveLength(1);
-    expect(events().filter((e) => e.type === 'charging.session_started' && e.data.cabinet === 'cab-b' && e.data.startedBy === 'local')).toHaveLength(0);
+    expect(
+      events().filter((e) => e.type === 'charging.session_started' && e.data.cabinet === 'cab-b' && e.data.startedBy === 'local'),
+    ).toHaveLength(0);
   });
 
   it('recorded only events and states the AsyncAPI document describes', () => {
     const all = events();
     expect(all.length).toBeGreaterThan(10);
-    for (const e of all) expect(validateMessage(`gatehouse/v1/c/g/evt/${e.class}`, e.body), `${e.type}: ${e.body}`).toEqual({ ok: true, errors: [] });
-    for (const s of outbox.readStates()) expect(validateMessage(`gatehouse/v1/c/g/state/${s.device}`, s.body), s.body).toEqual({ ok: true, errors: [] });
+    for (const e of all)
+      expect(validateMessage(`gatehouse/v1/c/g/evt/${e.class}`, e.body), `${e.type}: ${e.body}`).toEqual({ ok: true, errors: [] });
+    for (const s of outbox.readStates())
+      expect(validateMessage(`gatehouse/v1/c/g/state/${s.device}`, s.body), s.body).toEqual({ ok: true, errors: [] });
     const types = new Set(all.map((e) => e.type));
-    for (const t of ['device.online', 'device.offline', 'charging.session_started', 'charging.meter', 'charging.session_stopped', 'charging.fire', 'charging.port_over_temperature']) expect(types).toContain(t);
+    for (const t of [
+      'device.online',
+      'device.offline',
+      'charging.session_started',
+      'charging.meter',
+      'charging.session_stopped',
+      'charging.fire',
+      'charging.port_over_temperature',
+    ])
+      expect(types).toContain(t);
   });
 });

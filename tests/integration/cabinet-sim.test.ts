@@ -17,7 +17,10 @@ type Client = InstanceType<typeof ModbusSerial.default>;
 
 async function readPoll(client: Client, ports: number) {
   const answers: number[][] = [];
-  for (const r of pollPlan(ports)) answers.push((r.fc === 4 ? await client.readInputRegisters(r.address, r.count) : await client.readHoldingRegisters(r.address, r.count)).data);
+  for (const r of pollPlan(ports))
+    answers.push(
+      (r.fc === 4 ? await client.readInputRegisters(r.address, r.count) : await client.readHoldingRegisters(r.address, r.count)).data,
+    );
   return decodePoll(ports, answers);
 }
 
@@ -54,7 +57,13 @@ describe('simulated cabinet over Modbus TCP', () => {
   beforeAll(async () => {
     // Physics on a hand-driven clock; replies (slowMs) on real timers would need advancing too, so the
     // slow-reply case below drives the clock itself.
-    sim = await startSimulatedCabinets({ tcp: [{ id: 'north', port: 0, ports: 12, vendor: 'ACME', serial: 'N-0001' }], timers: clock, now: () => clock.monotonic(), tickMs: 1000, plugged: { north: [1, 2] } });
+    sim = await startSimulatedCabinets({
+      tcp: [{ id: 'north', port: 0, ports: 12, vendor: 'ACME', serial: 'N-0001' }],
+      timers: clock,
+      now: () => clock.monotonic(),
+      tickMs: 1000,
+      plugged: { north: [1, 2] },
+    });
     client = new ModbusRTU();
     await client.connectTCP('127.0.0.1', { port: sim.tcpPort('north') });
     client.setID(1);
@@ -67,7 +76,12 @@ describe('simulated cabinet over Modbus TCP', () => {
   });
 
   it('identifies itself and answers a full poll in the documented blocks', async () => {
-    expect(await readIdentity(client)).toMatchObject({ vendor: 'ACME', serial: 'N-0001', portCount: 12, mapVersion: { major: 1, minor: 0 } });
+    expect(await readIdentity(client)).toMatchObject({
+      vendor: 'ACME',
+      serial: 'N-0001',
+      portCount: 12,
+      mapVersion: { major: 1, minor: 0 },
+    });
     const { status, ports } = await readPoll(client, 12);
     expect(status).toMatchObject({ mainsPresent: true, mainsVoltage: 230, smoke: false, powerOn: true });
     expect(ports.map((p) => p.state)).toEqual(['plugged', 'plugged', ...new Array(10).fill('available')]);
@@ -86,7 +100,9 @@ describe('simulated cabinet over Modbus TCP', () => {
   });
 
   it('a write in a wrong state returns exception 04; a bad value 03; a bad address 02', async () => {
-    expect((await modbusError(send(client, { kind: 'start', port: 5, sessionId: 1, powerLimitW: 0, maxDurationMin: 60 }))).modbusCode).toBe(4);
+    expect((await modbusError(send(client, { kind: 'start', port: 5, sessionId: 1, powerLimitW: 0, maxDurationMin: 60 }))).modbusCode).toBe(
+      4,
+    );
     expect((await modbusError(client.writeRegister(0x1104, 99))).modbusCode).toBe(3);
     expect((await modbusError(client.readInputRegisters(0x0100 + 12 * 16, 16))).modbusCode).toBe(2);
     // Still answering normally afterwards.
@@ -145,7 +161,14 @@ describe('simulated cabinets on one RTU bus (socat pty)', () => {
   beforeAll(async () => {
     pty = await createPtyPair();
     sim = await startSimulatedCabinets({
-      rtu: { path: pty.b, baudRate: 115_200, units: [{ id: 'east', unitId: 1, ports: 12 }, { id: 'west', unitId: 2, ports: 24 }] },
+      rtu: {
+        path: pty.b,
+        baudRate: 115_200,
+        units: [
+          { id: 'east', unitId: 1, ports: 12 },
+          { id: 'west', unitId: 2, ports: 24 },
+        ],
+      },
       tickMs: 0,
       plugged: { west: [24] },
     });
@@ -184,7 +207,9 @@ describe('simulated cabinets on one RTU bus (socat pty)', () => {
 
   it('start on a port in the wrong state is refused with exception 04 over RTU too', async () => {
     client.setID(2);
-    expect((await modbusError(send(client, { kind: 'start', port: 1, sessionId: 5, powerLimitW: 0, maxDurationMin: 30 }))).modbusCode).toBe(4);
+    expect((await modbusError(send(client, { kind: 'start', port: 1, sessionId: 5, powerLimitW: 0, maxDurationMin: 30 }))).modbusCode).toBe(
+      4,
+    );
     await send(client, { kind: 'start', port: 24, sessionId: 5, powerLimitW: 0, maxDurationMin: 30 });
     sim.step(60_000);
     expect((await readPoll(client, 24)).ports[23]).toMatchObject({ state: 'charging', sessionId: 5 });

@@ -35,17 +35,32 @@ describe('cabinet supervision: bad fields, unreadable safety registers, persiste
   let service: CabinetService;
   const clock = systemClock({ forceState: 'synced' });
 
-  const { events, find, run, runError, port } = cabinetProbes(() => outbox, () => service);
+  const { events, find, run, runError, port } = cabinetProbes(
+    () => outbox,
+    () => service,
+  );
   const ofCab = (cab: string) => (e: Json) => e.source.device === cab;
-  const cut = (cab: string, since: number) => sims.cabinet(cab).accepted.slice(since).some((c) => c.kind === 'cabinetPower' && !c.on);
+  const cut = (cab: string, since: number) =>
+    sims
+      .cabinet(cab)
+      .accepted.slice(since)
+      .some((c) => c.kind === 'cabinetPower' && !c.on);
   const state = (cab: string): Json | undefined => {
     const s = outbox.readStates().find((x) => x.device === cab);
     return s ? (JSON.parse(s.body) as Json) : undefined;
   };
 
   const makeService = () => {
-    const cabinets = [...IDS, STRANGER].map((id) => CabinetConfig.parse({ id, bus: { tcp: { host: '127.0.0.1', port: sims.tcpPort(id) } }, unitId: 1, ports: 4, pollMs: POLL_MS }));
-    return testCabinetService({ cabinets, outbox, clock, safety: { reassertAfterMs: 500 }, busOptions: { timeoutMs: 150, retries: 0, deadAfter: 2, backoff: { minMs: 200, maxMs: 1000 } } });
+    const cabinets = [...IDS, STRANGER].map((id) =>
+      CabinetConfig.parse({ id, bus: { tcp: { host: '127.0.0.1', port: sims.tcpPort(id) } }, unitId: 1, ports: 4, pollMs: POLL_MS }),
+    );
+    return testCabinetService({
+      cabinets,
+      outbox,
+      clock,
+      safety: { reassertAfterMs: 500 },
+      busOptions: { timeoutMs: 150, retries: 0, deadAfter: 2, backoff: { minMs: 200, maxMs: 1000 } },
+    });
   };
 
   const startCharging = async (cab: string, n: number): Promise<number> => {
@@ -79,7 +94,15 @@ describe('cabinet supervision: bad fields, unreadable safety registers, persiste
     const sim = sims.cabinet('bad-port');
     sims.inject({ kind: 'register', cabinet: 'bad-port', address: portBlockAddress(2), raw: 9 });
     const fault = await waitFor(() => find('device.protocol_fault', ofCab('bad-port')), 'protocol fault recorded');
-    expect(fault.data).toMatchObject({ family: 'cabinet', code: 'DEVICE_PROTOCOL', field: 'port2.state', register: '0x0110', raw: 9, port: 2, safety: false });
+    expect(fault.data).toMatchObject({
+      family: 'cabinet',
+      code: 'DEVICE_PROTOCOL',
+      field: 'port2.state',
+      register: '0x0110',
+      raw: 9,
+      port: 2,
+      safety: false,
+    });
     // The rest of the reading stands: port 1 is still read and metered, port 2 is unknown.
     const at = service.unit('bad-port')!.last!.at;
     await waitFor(() => service.unit('bad-port')!.last!.at > at + 3 * POLL_MS, 'several more readings');
@@ -91,9 +114,17 @@ describe('cabinet supervision: bad fields, unreadable safety registers, persiste
 
     const seen = sim.accepted.length;
     sims.inject({ kind: 'smoke', cabinet: 'bad-port' });
-    await waitFor(() => cut('bad-port', seen), 'the power cut reached the cabinet', 5000, () => sim.accepted.slice(seen));
+    await waitFor(
+      () => cut('bad-port', seen),
+      'the power cut reached the cabinet',
+      5000,
+      () => sim.accepted.slice(seen),
+    );
     await waitFor(() => find('charging.fire', (e) => e.data.cabinet === 'bad-port' && e.data.active === true), 'fire alarm');
-    await waitFor(() => find('charging.session_stopped', (e) => e.data.sessionId === sessionId && e.data.reason === 'smoke'), 'session stopped for smoke');
+    await waitFor(
+      () => find('charging.session_stopped', (e) => e.data.sessionId === sessionId && e.data.reason === 'smoke'),
+      'session stopped for smoke',
+    );
     expect(sim.powerOn).toBe(false);
   });
 
@@ -108,7 +139,10 @@ describe('cabinet supervision: bad fields, unreadable safety registers, persiste
 
     sims.inject({ kind: 'smoke', cabinet: 'bad-port', active: false });
     const at = service.unit('bad-port')!.last!.at;
-    await waitFor(() => service.unit('bad-port')!.last!.at > at && service.unit('bad-port')!.last!.status.smoke === false, 'smoke read clear');
+    await waitFor(
+      () => service.unit('bad-port')!.last!.at > at && service.unit('bad-port')!.last!.status.smoke === false,
+      'smoke read clear',
+    );
     // Still latched: a cleared detector does not switch power back on by itself.
     expect(state('bad-port')?.latched).toBe('smoke');
     expect((await runError('charging.start', { cabinet: 'bad-port', port: 1 })).details).toMatchObject({ reason: 'cabinet_cut' });
@@ -118,9 +152,18 @@ describe('cabinet supervision: bad fields, unreadable safety registers, persiste
     expect(sim.powerOn).toBe(true);
     expect(sim.accepted.at(-1)).toEqual({ kind: 'cabinetPower', on: true });
     const reset = find('charging.reset', ofCab('bad-port'))!;
-    expect(reset.data).toMatchObject({ cabinet: 'bad-port', cause: 'smoke', reason: 'fire brigade checked the cabinet', principal: 'tester', via: 'cli' });
+    expect(reset.data).toMatchObject({
+      cabinet: 'bad-port',
+      cause: 'smoke',
+      reason: 'fire brigade checked the cabinet',
+      principal: 'tester',
+      via: 'cli',
+    });
     await waitFor(() => find('charging.fire', (e) => e.data.cabinet === 'bad-port' && e.data.active === false), 'fire condition cleared');
-    await waitFor(() => state('bad-port')?.latched === null && state('bad-port')?.status.powerOn === true, 'retained state unlatched and powered');
+    await waitFor(
+      () => state('bad-port')?.latched === null && state('bad-port')?.status.powerOn === true,
+      'retained state unlatched and powered',
+    );
     sims.inject({ kind: 'register', cabinet: 'bad-port', address: portBlockAddress(2) });
   });
 
@@ -129,22 +172,39 @@ describe('cabinet supervision: bad fields, unreadable safety registers, persiste
     const sessionId = await startCharging('bad-smoke', 3);
     const seen = sim.accepted.length;
     sims.inject({ kind: 'register', cabinet: 'bad-smoke', address: CABINET.address + CABINET.smoke, raw: 2 });
-    const alarm = await waitFor(() => find('cabinet.unsupervised', (e) => e.source.device === 'bad-smoke' && e.data.active === true), 'cabinet.unsupervised raised');
+    const alarm = await waitFor(
+      () => find('cabinet.unsupervised', (e) => e.source.device === 'bad-smoke' && e.data.active === true),
+      'cabinet.unsupervised raised',
+    );
     expect(alarm.class).toBe('alarm');
     expect(alarm.data).toMatchObject({ cabinet: 'bad-smoke', active: true, priority: 'high' });
     expect(alarm.data.value).toBe(3); // unsupervisedAfterPolls, default
-    await waitFor(() => cut('bad-smoke', seen), 'the unsupervised cabinet cut', 5000, () => sim.accepted.slice(seen));
-    await waitFor(() => find('charging.session_stopped', (e) => e.data.sessionId === sessionId && e.data.reason === 'unsupervised'), 'session stopped as unsupervised');
+    await waitFor(
+      () => cut('bad-smoke', seen),
+      'the unsupervised cabinet cut',
+      5000,
+      () => sim.accepted.slice(seen),
+    );
+    await waitFor(
+      () => find('charging.session_stopped', (e) => e.data.sessionId === sessionId && e.data.reason === 'unsupervised'),
+      'session stopped as unsupervised',
+    );
     const fault = find('device.protocol_fault', ofCab('bad-smoke'))!;
     expect(fault.data).toMatchObject({ field: 'smoke', register: '0x00F3', raw: 2, safety: true });
-    await waitFor(() => state('bad-smoke')?.unsupervised === true && state('bad-smoke')?.status.smoke === null, 'retained state says smoke unknown');
+    await waitFor(
+      () => state('bad-smoke')?.unsupervised === true && state('bad-smoke')?.status.smoke === null,
+      'retained state says smoke unknown',
+    );
     expect(state('bad-smoke')?.latched).toBe('unsupervised');
     expect(find('device.offline', ofCab('bad-smoke'))).toBeUndefined();
     expect((await runError('charging.reset', { cabinet: 'bad-smoke', reason: 'x' })).details).toMatchObject({ cause: 'unsupervised' });
 
     // The register reads right again: the alarm clears, the cut stays latched until a reset.
     sims.inject({ kind: 'register', cabinet: 'bad-smoke', address: CABINET.address + CABINET.smoke });
-    await waitFor(() => find('cabinet.unsupervised', (e) => e.source.device === 'bad-smoke' && e.data.active === false), 'unsupervised cleared');
+    await waitFor(
+      () => find('cabinet.unsupervised', (e) => e.source.device === 'bad-smoke' && e.data.active === false),
+      'unsupervised cleared',
+    );
     expect(sim.powerOn).toBe(false);
 
     // Through the real command router: a guard may not reset, the platform may; both audited.
@@ -165,19 +225,38 @@ describe('cabinet supervision: bad fields, unreadable safety registers, persiste
     const at = service.unit('bad-smoke')!.last!.at;
     await waitFor(() => service.unit('bad-smoke')!.last!.at > at, 'a fresh reading');
     const platform = await send('r-platform', { via: 'uplink', role: 'platform', principal: 'platform' });
-    expect(platform, JSON.stringify(platform)).toMatchObject({ ok: true, result: { cabinet: 'bad-smoke', released: 'unsupervised', powerOn: true } });
+    expect(platform, JSON.stringify(platform)).toMatchObject({
+      ok: true,
+      result: { cabinet: 'bad-smoke', released: 'unsupervised', powerOn: true },
+    });
     expect(sim.powerOn).toBe(true);
     const audits = events().filter((e) => e.type === 'command.executed' && e.data.command === 'charging.reset');
-    expect(audits.map((e) => [e.data.id, e.data.ok, e.data.caller.principal])).toEqual([['r-guard', false, 'night-guard'], ['r-platform', true, 'platform']]);
-    expect(find('charging.reset', ofCab('bad-smoke'))!.data).toMatchObject({ cause: 'unsupervised', reason: 'register fixed by the vendor', principal: 'platform', via: 'uplink' });
+    expect(audits.map((e) => [e.data.id, e.data.ok, e.data.caller.principal])).toEqual([
+      ['r-guard', false, 'night-guard'],
+      ['r-platform', true, 'platform'],
+    ]);
+    expect(find('charging.reset', ofCab('bad-smoke'))!.data).toMatchObject({
+      cause: 'unsupervised',
+      reason: 'register fixed by the vendor',
+      principal: 'platform',
+      via: 'uplink',
+    });
   });
 
   it('a cabinet that answers but refuses its safety registers is reported with the register and cut', async () => {
     const sim = sims.cabinet('blind');
     const seen = sim.accepted.length;
     sims.inject({ kind: 'safetyUnreadable', cabinet: 'blind', exception: 4 });
-    await waitFor(() => find('cabinet.unsupervised', (e) => e.source.device === 'blind' && e.data.active === true), 'cabinet.unsupervised raised');
-    await waitFor(() => cut('blind', seen), 'the blind cabinet cut', 5000, () => sim.accepted.slice(seen));
+    await waitFor(
+      () => find('cabinet.unsupervised', (e) => e.source.device === 'blind' && e.data.active === true),
+      'cabinet.unsupervised raised',
+    );
+    await waitFor(
+      () => cut('blind', seen),
+      'the blind cabinet cut',
+      5000,
+      () => sim.accepted.slice(seen),
+    );
     const faults = events().filter((e) => e.type === 'device.protocol_fault' && e.source.device === 'blind');
     expect(faults).toHaveLength(1);
     expect(faults[0]!.data).toMatchObject({ family: 'cabinet', field: 'poll', register: '0x00F0', modbusCode: 4, safety: true });
@@ -186,7 +265,10 @@ describe('cabinet supervision: bad fields, unreadable safety registers, persiste
     const cuts = () => sim.accepted.slice(seen).filter((c) => c.kind === 'cabinetPower' && !c.on).length;
     await waitFor(() => cuts() >= 2, 'cut re-asserted while blind', 5000);
     sims.inject({ kind: 'safetyUnreadable', cabinet: 'blind', active: false });
-    await waitFor(() => find('cabinet.unsupervised', (e) => e.source.device === 'blind' && e.data.active === false), 'unsupervised cleared');
+    await waitFor(
+      () => find('cabinet.unsupervised', (e) => e.source.device === 'blind' && e.data.active === false),
+      'unsupervised cleared',
+    );
   });
 
   it('never cuts blind a unit that was never identified as a cabinet (it may be another device): fault only', async () => {
@@ -216,7 +298,12 @@ describe('cabinet supervision: bad fields, unreadable safety registers, persiste
     const again = sim.accepted.length;
     service = makeService();
     service.start();
-    await waitFor(() => cut('latch', again), 'the persisted latch re-asserted on the rebooted cabinet', 5000, () => sim.accepted.slice(again));
+    await waitFor(
+      () => cut('latch', again),
+      'the persisted latch re-asserted on the rebooted cabinet',
+      5000,
+      () => sim.accepted.slice(again),
+    );
     expect(sim.powerOn).toBe(false);
     await waitFor(() => state('latch')?.latched === 'smoke', 'retained state latched after the restart');
     const res = await run('charging.reset', { cabinet: 'latch', reason: 'inspected after the restart' });
@@ -238,15 +325,30 @@ describe('cabinet supervision: bad fields, unreadable safety registers, persiste
   it('shows live port power in the retained state, as the meter events do', async () => {
     await startCharging('swap', 2);
     sims.cabinet('swap').step(60_000);
-    const first = await waitFor(() => find('charging.meter', (e) => e.data.cabinet === 'swap' && e.data.port === 2 && e.data.powerW > 0), 'a meter value with power');
+    const first = await waitFor(
+      () => find('charging.meter', (e) => e.data.cabinet === 'swap' && e.data.port === 2 && e.data.powerW > 0),
+      'a meter value with power',
+    );
     // The power changes while the port's state does not (a lower limit): only a live refresh shows it.
     await run('charging.set_limit', { cabinet: 'swap', port: 2, powerLimitW: Math.floor(first.data.powerW / 2) });
     sims.cabinet('swap').step(1000);
-    const meter = await waitFor(() => find('charging.meter', (e) => e.data.cabinet === 'swap' && e.data.port === 2 && e.data.powerW > 0 && e.data.powerW < first.data.powerW), 'a meter value with the limited power');
-    const live = await waitFor(() => {
-      const p = (state('swap')?.ports as Json[] | undefined)?.find((x) => x.port === 2);
-      return p && p.powerW === meter.data.powerW ? p : undefined;
-    }, 'retained state with the metered power', 5000, () => state('swap'));
+    const meter = await waitFor(
+      () =>
+        find(
+          'charging.meter',
+          (e) => e.data.cabinet === 'swap' && e.data.port === 2 && e.data.powerW > 0 && e.data.powerW < first.data.powerW,
+        ),
+      'a meter value with the limited power',
+    );
+    const live = await waitFor(
+      () => {
+        const p = (state('swap')?.ports as Json[] | undefined)?.find((x) => x.port === 2);
+        return p && p.powerW === meter.data.powerW ? p : undefined;
+      },
+      'retained state with the metered power',
+      5000,
+      () => state('swap'),
+    );
     expect(live.powerW).toBeGreaterThan(0);
     expect(live.currentA).toBe(meter.data.currentA);
   });
@@ -257,14 +359,23 @@ describe('cabinet supervision: bad fields, unreadable safety registers, persiste
     await waitFor(() => !sims.cabinet('swap').dead, 'the swapped cabinet answers');
     service = makeService();
     service.start();
-    const e = await waitFor(() => find('device.replaced', (x) => x.source.device === 'swap' && x.data.newSerial === 'NEW-0043'), 'device.replaced after the restart');
+    const e = await waitFor(
+      () => find('device.replaced', (x) => x.source.device === 'swap' && x.data.newSerial === 'NEW-0043'),
+      'device.replaced after the restart',
+    );
     expect(e.data).toMatchObject({ family: 'cabinet', oldSerial: 'NEW-0042', newSerial: 'NEW-0043' });
     // The others were not replaced: no event for them after the restart.
-    expect(events().filter((x) => x.type === 'device.replaced').map((x) => x.source.device)).toEqual(['swap', 'swap']);
+    expect(
+      events()
+        .filter((x) => x.type === 'device.replaced')
+        .map((x) => x.source.device),
+    ).toEqual(['swap', 'swap']);
   });
 
   it('recorded only events and states the AsyncAPI document describes', () => {
-    for (const e of events()) expect(validateMessage(`gatehouse/v1/c/g/evt/${e.class}`, e.body), `${e.type}: ${e.body}`).toEqual({ ok: true, errors: [] });
-    for (const s of outbox.readStates()) expect(validateMessage(`gatehouse/v1/c/g/state/${s.device}`, s.body), s.body).toEqual({ ok: true, errors: [] });
+    for (const e of events())
+      expect(validateMessage(`gatehouse/v1/c/g/evt/${e.class}`, e.body), `${e.type}: ${e.body}`).toEqual({ ok: true, errors: [] });
+    for (const s of outbox.readStates())
+      expect(validateMessage(`gatehouse/v1/c/g/state/${s.device}`, s.body), s.body).toEqual({ ok: true, errors: [] });
   });
 });

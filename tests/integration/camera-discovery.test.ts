@@ -39,11 +39,25 @@ describe('ONVIF discovery', () => {
   it('finds the simulated cameras with name, hardware and, with credentials, model and a verdict', async () => {
     const found = await discoverCameras({
       timeoutMs: 1000,
-      credentials: (address) => (address === `127.0.0.1:${sims[0]!.httpPort}` ? { username: 'admin', password: 'gate-pw' } : address === `127.0.0.1:${sims[1]!.httpPort}` ? { username: 'admin', password: 'wrong' } : undefined),
+      credentials: (address) =>
+        address === `127.0.0.1:${sims[0]!.httpPort}`
+          ? { username: 'admin', password: 'gate-pw' }
+          : address === `127.0.0.1:${sims[1]!.httpPort}`
+            ? { username: 'admin', password: 'wrong' }
+            : undefined,
     });
     const gate = found.find((c) => c.name === `SimCam ${tag}-gate`);
     const yard = found.find((c) => c.name === `SimCam ${tag}-yard`);
-    expect(gate).toMatchObject({ address: '127.0.0.1', port: sims[0]!.httpPort, xaddr: sims[0]!.xaddr, hardware: 'SimCam-HW1', model: 'SimCam 2000', manufacturer: 'Gatehouse', credentialsOk: true, endpoint: sims[0]!.endpoint });
+    expect(gate).toMatchObject({
+      address: '127.0.0.1',
+      port: sims[0]!.httpPort,
+      xaddr: sims[0]!.xaddr,
+      hardware: 'SimCam-HW1',
+      model: 'SimCam 2000',
+      manufacturer: 'Gatehouse',
+      credentialsOk: true,
+      endpoint: sims[0]!.endpoint,
+    });
     expect(yard).toMatchObject({ port: sims[1]!.httpPort, credentialsOk: false, error: 'DEVICE_AUTH_FAILED' });
     expect(yard!.model).toBeUndefined();
   });
@@ -73,13 +87,26 @@ describe('ONVIF discovery', () => {
 
   it('discover --onvif with a compound file: which configured cameras were found and whether their credentials work', async () => {
     const { _yard, ...raw } = compound('wrong');
-    const loaded: LoadedConfig = { config: CompoundConfig.parse(raw), file: 'x.yaml', warnings: [], secrets: secretsFrom({ [`cameras.${tag}-gate`]: 'gate-pw', 'cams.yard': _yard }) };
+    const loaded: LoadedConfig = {
+      config: CompoundConfig.parse(raw),
+      file: 'x.yaml',
+      warnings: [],
+      secrets: secretsFrom({ [`cameras.${tag}-gate`]: 'gate-pw', 'cams.yard': _yard }),
+    };
     const lines: string[] = [];
     const status = await discoverOnvif({ loaded, timeoutMs: 1000, out: (l) => lines.push(l) });
     const text = lines.join('\n');
     expect(status).toBe(1);
-    expect(text).toMatch(new RegExp(`127\\.0\\.0\\.1:${sims[0]!.httpPort}\\s+name "SimCam ${tag}-gate"\\s+hardware SimCam-HW1\\s+model Gatehouse SimCam 2000\\s+credentials ok\\s+\\(configured as ${tag}-gate\\)`));
-    expect(text).toMatch(new RegExp(`${tag}-yard\\s+127\\.0\\.0\\.1:${sims[1]!.httpPort}\\s+found, credentials REFUSED: check username "admin" and secret cams.yard`));
+    expect(text).toMatch(
+      new RegExp(
+        `127\\.0\\.0\\.1:${sims[0]!.httpPort}\\s+name "SimCam ${tag}-gate"\\s+hardware SimCam-HW1\\s+model Gatehouse SimCam 2000\\s+credentials ok\\s+\\(configured as ${tag}-gate\\)`,
+      ),
+    );
+    expect(text).toMatch(
+      new RegExp(
+        `${tag}-yard\\s+127\\.0\\.0\\.1:${sims[1]!.httpPort}\\s+found, credentials REFUSED: check username "admin" and secret cams.yard`,
+      ),
+    );
     expect(text).toMatch(new RegExp(`${tag}-gone\\s+127\\.0\\.0\\.1:9\\s+NOT FOUND`));
     expect(text).not.toContain('gate-pw');
   });
@@ -88,7 +115,9 @@ describe('ONVIF discovery', () => {
     const { _yard, ...raw } = compound('yard-pw');
     raw.cameras = raw.cameras.slice(0, 2);
     writeFileSync(join(dir, 'compound.json.yaml'), JSON.stringify(raw));
-    writeFileSync(join(dir, 'secrets.yaml'), JSON.stringify({ [`cameras.${tag}-gate`]: 'gate-pw', cams: { yard: _yard } }), { mode: 0o600 });
+    writeFileSync(join(dir, 'secrets.yaml'), JSON.stringify({ [`cameras.${tag}-gate`]: 'gate-pw', cams: { yard: _yard } }), {
+      mode: 0o600,
+    });
     // Asynchronous: the simulators answer from this process, which must keep running meanwhile.
     const child = spawnCli(['discover', '--onvif', '--config', join(dir, 'compound.json.yaml')]);
     const r = { stdout: '', stderr: '', status: null as number | null };

@@ -36,7 +36,12 @@ describe('camera service against simulated cameras', () => {
     );
     rig = cameraRig(sims, { 'gate-cam': 'gate-pw', 'fast-cam': 'fast-pw', 'slow-cam': 'slow-pw', 'bad-pw-cam': 'wrong-pw' });
     await rig.cameras.start();
-    await waitFor(() => ['gate-cam', 'fast-cam', 'slow-cam'].every((id) => rig.cameras.service.status(id)?.events), 'three cameras online with events', 10_000, () => sims.map((s) => rig.cameras.service.status(s.id)));
+    await waitFor(
+      () => ['gate-cam', 'fast-cam', 'slow-cam'].every((id) => rig.cameras.service.status(id)?.events),
+      'three cameras online with events',
+      10_000,
+      () => sims.map((s) => rig.cameras.service.status(s.id)),
+    );
   });
 
   afterAll(async () => {
@@ -52,12 +57,20 @@ describe('camera service against simulated cameras', () => {
     expect(s.profiles![0]).toMatchObject({ width: 1920, height: 1080, ptz: true });
     expect(s.profile).toBe('profile_1');
     expect(s.streamUri).toBe('rtsp://127.0.0.1:8554/gate');
-    expect(rig.outbox.events).toContainEqual({ class: 'device', type: 'device.online', source: { device: 'gate-cam' }, data: { family: 'camera' } });
+    expect(rig.outbox.events).toContainEqual({
+      class: 'device',
+      type: 'device.online',
+      source: { device: 'gate-cam' },
+      data: { family: 'camera' },
+    });
     expect(rig.outbox.states.get('gate-cam')).toMatchObject({ online: true, model: 'SimCam 2000', profile: 'profile_1', events: true });
   });
 
   it('authenticates with cameras five minutes fast and five minutes slow, and measures their skew', () => {
-    for (const [id, skew] of [['fast-cam', FIVE_MIN], ['slow-cam', -FIVE_MIN]] as const) {
+    for (const [id, skew] of [
+      ['fast-cam', FIVE_MIN],
+      ['slow-cam', -FIVE_MIN],
+    ] as const) {
       const s = rig.cameras.service.status(id)!;
       expect(s.online, id).toBe(true);
       expect(Math.abs(s.skewMs! - skew), id).toBeLessThan(2000);
@@ -80,9 +93,15 @@ describe('camera service against simulated cameras', () => {
     const sim = byId('gate-cam');
     sim.tamper(true);
     await waitFor(() => rig.sink.calls.find((c) => c.op === 'raise' && c.kind === 'camera.tamper'), 'camera.tamper raised');
-    expect(rig.sink.calls.find((c) => c.op === 'raise' && c.kind === 'camera.tamper')).toMatchObject({ source: { device: 'gate-cam' }, priority: 'high' });
+    expect(rig.sink.calls.find((c) => c.op === 'raise' && c.kind === 'camera.tamper')).toMatchObject({
+      source: { device: 'gate-cam' },
+      priority: 'high',
+    });
     sim.tamper(false);
-    await waitFor(() => rig.sink.calls.filter((c) => c.kind === 'camera.tamper' && c.op === 'clear').length >= 2, 'camera.tamper cleared after the raise');
+    await waitFor(
+      () => rig.sink.calls.filter((c) => c.kind === 'camera.tamper' && c.op === 'clear').length >= 2,
+      'camera.tamper cleared after the raise',
+    );
   });
 
   it('motion and digital input become camera.motion / camera.input device events; line crossing a momentary alarm', async () => {
@@ -90,13 +109,23 @@ describe('camera service against simulated cameras', () => {
     sim.motion(true);
     sim.digitalInput(true);
     sim.lineCrossed(7);
-    await waitFor(() => rig.outbox.types('gate-cam').includes('camera.input') && rig.sink.calls.some((c) => c.kind === 'camera.line'), 'input event and line alarm');
+    await waitFor(
+      () => rig.outbox.types('gate-cam').includes('camera.input') && rig.sink.calls.some((c) => c.kind === 'camera.line'),
+      'input event and line alarm',
+    );
     await waitFor(() => rig.outbox.types('gate-cam').includes('camera.motion'), 'motion event');
     const motion = rig.outbox.events.find((e) => e.type === 'camera.motion')!;
     expect(motion).toMatchObject({ class: 'device', source: { device: 'gate-cam' }, data: { camera: 'gate-cam', active: true } });
     expect(Math.abs(Date.parse(String(motion.data.at)) - Date.now())).toBeLessThan(5000);
-    expect(rig.outbox.events.find((e) => e.type === 'camera.input')).toMatchObject({ source: { device: 'gate-cam', point: 'DI_1' }, data: { active: true } });
-    expect(rig.sink.calls.find((c) => c.kind === 'camera.line')).toMatchObject({ op: 'raise', momentary: true, source: { device: 'gate-cam', point: 'MyLineDetectorRule' } });
+    expect(rig.outbox.events.find((e) => e.type === 'camera.input')).toMatchObject({
+      source: { device: 'gate-cam', point: 'DI_1' },
+      data: { active: true },
+    });
+    expect(rig.sink.calls.find((c) => c.kind === 'camera.line')).toMatchObject({
+      op: 'raise',
+      momentary: true,
+      source: { device: 'gate-cam', point: 'MyLineDetectorRule' },
+    });
     // Motion is not an alarm unless configured.
     expect(rig.sink.calls.some((c) => c.kind === 'camera.motion')).toBe(false);
     sim.motion(false);
@@ -111,7 +140,17 @@ describe('camera service against simulated cameras', () => {
     // subscription's initial state. Either way it is the camera telling us "inside".
     rig.cameras.service.on('event', (cam, ev) => cam === 'fast-cam' && ev.kind === 'field' && ev.active && seen.push(ev.at));
     sim.fieldInside(true);
-    await waitFor(() => seen.length > 0, 'field event from fast-cam', 10_000, () => ({ status: rig.cameras.service.status('fast-cam'), subs: sim.subscriptions, auth: sim.stats.authFailures, events: rig.outbox.types('fast-cam') }));
+    await waitFor(
+      () => seen.length > 0,
+      'field event from fast-cam',
+      10_000,
+      () => ({
+        status: rig.cameras.service.status('fast-cam'),
+        subs: sim.subscriptions,
+        auth: sim.stats.authFailures,
+        events: rig.outbox.types('fast-cam'),
+      }),
+    );
     expect(Math.abs(seen[0]! - Date.now())).toBeLessThan(5000);
     await waitFor(() => rig.sink.calls.some((c) => c.kind === 'camera.field' && c.op === 'raise'), 'camera.field raised');
   });
@@ -152,8 +191,15 @@ describe('camera service against simulated cameras', () => {
     const root = 'gatehouse/v1/maple-court/gw-1';
     const goto = await cmds['camera.ptz.goto']!.handler({ camera: 'gate-cam', preset: 'Home' }, ctx);
     const set = await cmds['camera.ptz.set']!.handler({ camera: 'gate-cam', preset: 'Home', name: 'Home' }, ctx);
-    for (const [name, result] of [['camera.snapshot', r], ['camera.ptz.goto', goto], ['camera.ptz.set', set]] as const) {
-      expect(validateMessage(`${root}/cmd/${name}/res`, JSON.stringify({ id: 'c1', ok: true, ts: '2026-11-21T21:04:00.000Z', result })), name).toEqual({ ok: true, errors: [] });
+    for (const [name, result] of [
+      ['camera.snapshot', r],
+      ['camera.ptz.goto', goto],
+      ['camera.ptz.set', set],
+    ] as const) {
+      expect(
+        validateMessage(`${root}/cmd/${name}/res`, JSON.stringify({ id: 'c1', ok: true, ts: '2026-11-21T21:04:00.000Z', result })),
+        name,
+      ).toEqual({ ok: true, errors: [] });
     }
     expect(rig.store.items.at(-1)!.alarmId).toBeUndefined();
     await expect(cmds['camera.snapshot']!.handler({ camera: 'nope' }, ctx)).rejects.toMatchObject({ code: 'DEVICE_UNKNOWN' });
@@ -161,7 +207,11 @@ describe('camera service against simulated cameras', () => {
   });
 
   it('snapshot larger than media.maxSnapshotBytes is refused with MEDIA_TOO_LARGE', async () => {
-    const small = cameraRig([byId('gate-cam')], { 'gate-cam': 'gate-pw' }, { configs: { 'gate-cam': { events: false } }, media: { maxSnapshotBytes: 4096 } });
+    const small = cameraRig(
+      [byId('gate-cam')],
+      { 'gate-cam': 'gate-pw' },
+      { configs: { 'gate-cam': { events: false } }, media: { maxSnapshotBytes: 4096 } },
+    );
     await small.cameras.start();
     try {
       await waitFor(() => small.cameras.service.status('gate-cam')?.online, 'second service online');
@@ -173,8 +223,14 @@ describe('camera service against simulated cameras', () => {
   });
 
   it('wrong password: coded DEVICE_AUTH_FAILED, reported offline with reason auth_failed, no crash', async () => {
-    await waitFor(() => rig.outbox.events.find((e) => e.type === 'device.offline' && e.source.device === 'bad-pw-cam'), 'bad-pw-cam offline');
-    expect(rig.outbox.events.find((e) => e.type === 'device.offline' && e.source.device === 'bad-pw-cam')!.data).toEqual({ family: 'camera', reason: 'auth_failed' });
+    await waitFor(
+      () => rig.outbox.events.find((e) => e.type === 'device.offline' && e.source.device === 'bad-pw-cam'),
+      'bad-pw-cam offline',
+    );
+    expect(rig.outbox.events.find((e) => e.type === 'device.offline' && e.source.device === 'bad-pw-cam')!.data).toEqual({
+      family: 'camera',
+      reason: 'auth_failed',
+    });
     expect(rig.cameras.service.status('bad-pw-cam')).toMatchObject({ online: false, lastError: 'DEVICE_AUTH_FAILED' });
     expect(rig.outbox.states.get('bad-pw-cam')).toMatchObject({ online: false, lastError: 'DEVICE_AUTH_FAILED' });
     const err = await rig.cameras.service.snapshot('bad-pw-cam').catch((e: unknown) => e);
@@ -191,7 +247,10 @@ describe('camera service against simulated cameras', () => {
     await sim.goOffline();
     await waitFor(() => offlines() === 1, 'device.offline for slow-cam', 5000);
     expect(Date.now() - wentAt).toBeGreaterThanOrEqual(900);
-    expect(rig.outbox.events.find((e) => e.type === 'device.offline' && e.source.device === 'slow-cam')!.data).toEqual({ family: 'camera', reason: 'unreachable' });
+    expect(rig.outbox.events.find((e) => e.type === 'device.offline' && e.source.device === 'slow-cam')!.data).toEqual({
+      family: 'camera',
+      reason: 'unreachable',
+    });
     expect(rig.outbox.states.get('slow-cam')).toMatchObject({ online: false });
     await sim.comeBack();
     await waitFor(() => onlines() === onlinesBefore + 1, 'device.online for slow-cam again', 5000);
@@ -200,18 +259,35 @@ describe('camera service against simulated cameras', () => {
     expect(offlines()).toBe(1);
     // Events flow again on the new subscription.
     sim.tamper(true);
-    await waitFor(() => rig.sink.calls.some((c) => c.kind === 'camera.tamper' && c.op === 'raise' && c.source.device === 'slow-cam'), 'tamper after reconnect');
+    await waitFor(
+      () => rig.sink.calls.some((c) => c.kind === 'camera.tamper' && c.op === 'raise' && c.source.device === 'slow-cam'),
+      'tamper after reconnect',
+    );
   });
 
   it('every event and retained state recorded follows docs/asyncapi.yaml', () => {
     const root = 'gatehouse/v1/maple-court/gw-1';
-    expect(new Set(rig.outbox.events.map((e) => e.type))).toEqual(new Set(['device.online', 'device.offline', 'camera.motion', 'camera.input']));
+    expect(new Set(rig.outbox.events.map((e) => e.type))).toEqual(
+      new Set(['device.online', 'device.offline', 'camera.motion', 'camera.input']),
+    );
     rig.outbox.events.forEach((e, i) => {
-      const envelope = { v: 1, id: '01JD3M6R9Q8Z4X7V2N5T0B1C3K', seq: i + 1, ts: '2026-11-21T21:04:00.000Z', clock: 'synced', type: e.type, source: e.source, data: e.data };
+      const envelope = {
+        v: 1,
+        id: '01JD3M6R9Q8Z4X7V2N5T0B1C3K',
+        seq: i + 1,
+        ts: '2026-11-21T21:04:00.000Z',
+        clock: 'synced',
+        type: e.type,
+        source: e.source,
+        data: e.data,
+      };
       expect(validateMessage(`${root}/evt/${e.class}`, JSON.stringify(envelope)), e.type).toEqual({ ok: true, errors: [] });
     });
     for (const [device, state] of rig.outbox.states) {
-      expect(validateMessage(`${root}/state/${device}`, JSON.stringify({ ...state, ts: '2026-11-21T21:04:00.000Z' })), device).toEqual({ ok: true, errors: [] });
+      expect(validateMessage(`${root}/state/${device}`, JSON.stringify({ ...state, ts: '2026-11-21T21:04:00.000Z' })), device).toEqual({
+        ok: true,
+        errors: [],
+      });
     }
   });
 });

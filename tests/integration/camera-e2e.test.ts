@@ -31,14 +31,24 @@ describe('cameras end to end', () => {
   const gateway = () => rig.gateway;
 
   beforeAll(async () => {
-    modules = await startSimulatedInputModules({ tcp: [{ id: 'wall-east', channels: 8, port: 0, host: '127.0.0.1' }], zones: [{ id: 'east-beam', module: 'wall-east', channel: 2, contact: 'NC' }] });
+    modules = await startSimulatedInputModules({
+      tcp: [{ id: 'wall-east', channels: 8, port: 0, host: '127.0.0.1' }],
+      zones: [{ id: 'east-beam', module: 'wall-east', channel: 2, contact: 'NC' }],
+    });
     stream = await startTestStream({ path: '/cam2', size: '320x180', fps: 10, tag: 'gh-camera-e2e' });
-    camera = (await startSimulatedCameras([{ id: 'cam-2', username: 'gatehouse', password: CAMERA_PASSWORD, rtspUrl: stream.url }], { host: '127.0.0.1', discovery: false }))[0]!;
+    camera = (
+      await startSimulatedCameras([{ id: 'cam-2', username: 'gatehouse', password: CAMERA_PASSWORD, rtspUrl: stream.url }], {
+        host: '127.0.0.1',
+        discovery: false,
+      })
+    )[0]!;
     camera.presets.set('gate', 'Gate');
     const config: RigCompound = {
       compound: { id: 'camera-court' },
       uplink: { keepaliveSeconds: 5 },
-      inputModules: [{ id: 'wall-east', bus: { tcp: { host: '127.0.0.1', port: modules.tcpPort('wall-east') } }, channels: 8, pollMs: 100 }],
+      inputModules: [
+        { id: 'wall-east', bus: { tcp: { host: '127.0.0.1', port: modules.tcpPort('wall-east') } }, channels: 8, pollMs: 100 },
+      ],
       zones: [{ id: 'east-beam', module: 'wall-east', channel: 2, type: 'h24', contact: 'NC', debounceMs: 0 }],
       cameras: [{ id: 'cam-2', host: '127.0.0.1', port: camera.httpPort, username: 'gatehouse' }],
       linkage: [{ when: { sources: ['east-beam'] }, do: [{ camera: 'cam-2', snapshot: true, preset: 'gate' }] }],
@@ -46,7 +56,12 @@ describe('cameras end to end', () => {
       console: { port: 0, tls: { enabled: true } },
       liveView: { rtspTransport: 'udp', width: 320, lingerMs: 0 },
     };
-    rig = await startRig({ name: 'camera-e2e', config, secrets: { 'cameras.cam-2': CAMERA_PASSWORD }, platform: { clientId: 'platform-camera' } });
+    rig = await startRig({
+      name: 'camera-e2e',
+      config,
+      secrets: { 'cameras.cam-2': CAMERA_PASSWORD },
+      platform: { clientId: 'platform-camera' },
+    });
     await waitFor(() => events('device.online').some((e) => e.source.device === 'cam-2') || undefined, 'the camera online', 20_000);
   }, 60_000);
 
@@ -62,12 +77,20 @@ describe('cameras end to end', () => {
     modules.scenario.beam('east-beam').block();
     const raised = await waitFor(() => events('alarm.raised').find((e) => e.data.kind === 'zone.tamper'), 'alarm.raised for the beam');
     const alarmId = raised.data.alarmId as string;
-    const attached = await waitFor(() => events('alarm.media').find((e) => e.data.alarmId === alarmId), 'the snapshot attached to the alarm', 15_000);
+    const attached = await waitFor(
+      () => events('alarm.media').find((e) => e.data.alarmId === alarmId),
+      'the snapshot attached to the alarm',
+      15_000,
+    );
     const mediaId = attached.data.mediaId as string;
     const snapshot = events('media.snapshot').find((e) => e.data.mediaId === mediaId)!;
     expect(snapshot.data).toMatchObject({ camera: 'cam-2', alarmId });
     // The picture itself, as bytes on its own topic: a JPEG (SOI marker), the size announced.
-    const jpeg = await waitFor(() => messages().find((m) => m.topic === `${gateway().root}/media/${mediaId}`), `media/${mediaId} at the platform`, 15_000);
+    const jpeg = await waitFor(
+      () => messages().find((m) => m.topic === `${gateway().root}/media/${mediaId}`),
+      `media/${mediaId} at the platform`,
+      15_000,
+    );
     expect(jpeg.payload.subarray(0, 2).toString('hex')).toBe('ffd8');
     expect(jpeg.payload.length).toBe(snapshot.data.bytes);
     expect(camera.currentPreset).toBe('gate');
@@ -79,7 +102,11 @@ describe('cameras end to end', () => {
 
   it('a camera tamper (scene change) is an alarm', async () => {
     camera.tamper();
-    const raised = await waitFor(() => events('alarm.raised').find((e) => e.data.kind === 'camera.tamper'), 'alarm.raised for the camera tamper', 15_000);
+    const raised = await waitFor(
+      () => events('alarm.raised').find((e) => e.data.kind === 'camera.tamper'),
+      'alarm.raised for the camera tamper',
+      15_000,
+    );
     expect(raised).toMatchObject({ source: { device: 'cam-2' }, data: { priority: 'high' } });
   }, 20_000);
 
@@ -89,14 +116,29 @@ describe('cameras end to end', () => {
     const base = new URL(gateway().consoleUrl!);
     const login = await new Promise<{ cookie: string }>((resolve, reject) => {
       const body = JSON.stringify({ username: 'guard-1', password: 'a long guard passphrase' });
-      const req = httpsRequest({ host: base.hostname, port: base.port, method: 'POST', path: '/api/login', rejectUnauthorized: false, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Origin: base.origin } }, (res) => {
-        res.resume();
-        res.on('end', () => (res.statusCode === 200 ? resolve({ cookie: String(res.headers['set-cookie']?.[0] ?? '').split(';')[0]! }) : reject(new Error(`login ${res.statusCode}`))));
-      });
+      const req = httpsRequest(
+        {
+          host: base.hostname,
+          port: base.port,
+          method: 'POST',
+          path: '/api/login',
+          rejectUnauthorized: false,
+          headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Origin: base.origin },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () =>
+            res.statusCode === 200
+              ? resolve({ cookie: String(res.headers['set-cookie']?.[0] ?? '').split(';')[0]! })
+              : reject(new Error(`login ${res.statusCode}`)),
+          );
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
-    const video = (headers: Record<string, string>) => new WebSocket(`wss://${base.host}/api/video/cam-2`, { headers: { Origin: base.origin, ...headers }, rejectUnauthorized: false });
+    const video = (headers: Record<string, string>) =>
+      new WebSocket(`wss://${base.host}/api/video/cam-2`, { headers: { Origin: base.origin, ...headers }, rejectUnauthorized: false });
     // Without the session cookie: refused before any stream starts.
     const refused = await new Promise<number>((resolve) => {
       const ws = video({});
@@ -123,7 +165,12 @@ describe('cameras end to end', () => {
     expect(pid).toBeGreaterThan(0);
     ws.close();
     // The stream stops when the last viewer leaves (lingerMs 0): its ffmpeg is gone.
-    await waitFor(() => gateway().liveView!.stats().streams.length === 0 || undefined, 'the live stream stopped after the viewer left', 10_000, () => gateway().liveView!.stats());
+    await waitFor(
+      () => gateway().liveView!.stats().streams.length === 0 || undefined,
+      'the live stream stopped after the viewer left',
+      10_000,
+      () => gateway().liveView!.stats(),
+    );
     const alive = (p: number) => {
       try {
         process.kill(p, 0);

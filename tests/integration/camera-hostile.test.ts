@@ -27,7 +27,9 @@ describe('hostile camera responses', () => {
   let hostile: Hostile;
 
   beforeAll(async () => {
-    sim = (await startSimulatedCameras([{ id: 'victim', username: 'admin', password: 'pw' }], { discovery: false, maxPullHoldMs: 200 }))[0]!;
+    sim = (
+      await startSimulatedCameras([{ id: 'victim', username: 'admin', password: 'pw' }], { discovery: false, maxPullHoldMs: 200 })
+    )[0]!;
     proxy = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -57,7 +59,14 @@ describe('hostile camera responses', () => {
   });
 
   const connect = async (): Promise<GatehouseError> => {
-    const cam = new OnvifCamera({ host: '127.0.0.1', port, path: '/onvif/device_service', username: 'admin', password: 'pw', timeoutMs: 3000 });
+    const cam = new OnvifCamera({
+      host: '127.0.0.1',
+      port,
+      path: '/onvif/device_service',
+      username: 'admin',
+      password: 'pw',
+      timeoutMs: 3000,
+    });
     try {
       await cam.connect();
       await cam.deviceInfo();
@@ -70,7 +79,8 @@ describe('hostile camera responses', () => {
     }
   };
 
-  const soap = (res: import('node:http').ServerResponse, xml: string) => res.writeHead(200, { 'Content-Type': 'application/soap+xml' }).end(xml);
+  const soap = (res: import('node:http').ServerResponse, xml: string) =>
+    res.writeHead(200, { 'Content-Type': 'application/soap+xml' }).end(xml);
 
   it('passes a well-behaved camera through (the proxy itself is sound)', async () => {
     hostile = undefined;
@@ -127,14 +137,24 @@ describe('hostile camera responses', () => {
   });
 
   it('refuses an Envelope in a foreign namespace', async () => {
-    hostile = { action: 'GetDeviceInformation', answer: (res) => soap(res, '<s:Envelope xmlns:s="http://evil.example/soap"><s:Body><GetDeviceInformationResponse><Model>X</Model></GetDeviceInformationResponse></s:Body></s:Envelope>') };
+    hostile = {
+      action: 'GetDeviceInformation',
+      answer: (res) =>
+        soap(
+          res,
+          '<s:Envelope xmlns:s="http://evil.example/soap"><s:Body><GetDeviceInformationResponse><Model>X</Model></GetDeviceInformationResponse></s:Body></s:Envelope>',
+        ),
+    };
     const err = await connect();
     expect(err.code).toBe('DEVICE_RESPONSE_REFUSED');
     expect(err.details).toMatchObject({ reason: 'namespace', namespace: 'http://evil.example/soap' });
   });
 
   it('refuses an answer that is not XML at all', async () => {
-    hostile = { action: 'GetDeviceInformation', answer: (res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html><body>Hello</body></html>') };
+    hostile = {
+      action: 'GetDeviceInformation',
+      answer: (res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html><body>Hello</body></html>'),
+    };
     const err = await connect();
     expect(err.code).toBe('DEVICE_RESPONSE_REFUSED');
     expect(err.details).toMatchObject({ reason: 'not_xml' });
@@ -144,7 +164,10 @@ describe('hostile camera responses', () => {
     hostile = {
       action: 'GetVideoSources',
       answer: (res) =>
-        soap(res, `<s:Envelope xmlns:s="${SOAP}"><s:Body><GetVideoSourcesResponse><VideoSources token="OTHER"><Framerate>25</Framerate></VideoSources></GetVideoSourcesResponse></s:Body></s:Envelope>`),
+        soap(
+          res,
+          `<s:Envelope xmlns:s="${SOAP}"><s:Body><GetVideoSourcesResponse><VideoSources token="OTHER"><Framerate>25</Framerate></VideoSources></GetVideoSourcesResponse></s:Body></s:Envelope>`,
+        ),
     };
     const err = await connect();
     expect(err.code).toBe('DEVICE_PROTOCOL');

@@ -24,8 +24,15 @@ describe('cameras are asked only for the services they advertise', () => {
     const bare = { services: { events: false, ptz: false } };
     sims = [
       ...(await startSimulatedCameras([{ id: 'bare-cam', username: 'admin', password: 'bare-pw' }], { discovery: false, ...bare })),
-      ...(await startSimulatedCameras([{ id: 'old-cam', username: 'admin', password: 'old-pw' }], { discovery: false, getServices: false, services: { events: false } })),
-      ...(await startSimulatedCameras([{ id: 'full-cam', username: 'admin', password: 'full-pw' }], { discovery: false, maxPullHoldMs: 500 })),
+      ...(await startSimulatedCameras([{ id: 'old-cam', username: 'admin', password: 'old-pw' }], {
+        discovery: false,
+        getServices: false,
+        services: { events: false },
+      })),
+      ...(await startSimulatedCameras([{ id: 'full-cam', username: 'admin', password: 'full-pw' }], {
+        discovery: false,
+        maxPullHoldMs: 500,
+      })),
     ];
     rig = cameraRig(sims, { 'bare-cam': 'bare-pw', 'old-cam': 'old-pw', 'full-cam': 'full-pw' });
     await rig.cameras.start();
@@ -56,9 +63,18 @@ describe('cameras are asked only for the services they advertise', () => {
     const snap = await cmds['camera.snapshot']!.handler({ camera: 'bare-cam' }, ctx);
     expect(snap).toMatchObject({ camera: 'bare-cam', media: expect.stringMatching(/^M\d+$/) });
     expect([...rig.store.items.at(-1)!.jpeg.subarray(0, 2)]).toEqual([0xff, 0xd8]);
-    for (const [name, args] of [['camera.ptz.goto', { camera: 'bare-cam', preset: 'Home' }], ['camera.ptz.set', { camera: 'bare-cam', preset: 'Gate' }]] as const) {
-      const err = await cmds[name]!.handler(args, ctx).then(() => undefined, (e: unknown) => e);
-      expect(err, name).toMatchObject({ code: 'DEVICE_UNSUPPORTED', details: { camera: 'bare-cam', service: 'PTZ', services: ['device', 'media'] } });
+    for (const [name, args] of [
+      ['camera.ptz.goto', { camera: 'bare-cam', preset: 'Home' }],
+      ['camera.ptz.set', { camera: 'bare-cam', preset: 'Gate' }],
+    ] as const) {
+      const err = await cmds[name]!.handler(args, ctx).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, name).toMatchObject({
+        code: 'DEVICE_UNSUPPORTED',
+        details: { camera: 'bare-cam', service: 'PTZ', services: ['device', 'media'] },
+      });
       expect((err as Error).message).toMatch(/PTZ service/);
       const reply = { id: 'c1', ok: false, ts: '2026-11-21T21:04:00.000Z', error: (err as { toJSON(): unknown }).toJSON() };
       expect(validateMessage(`${root}/cmd/${name}/res`, JSON.stringify(reply)), name).toEqual({ ok: true, errors: [] });
@@ -77,7 +93,13 @@ describe('cameras are asked only for the services they advertise', () => {
 
   it('the driver refuses a call to a service that was not advertised instead of posting to the literal path', async () => {
     const sim = byId('bare-cam');
-    const client = new OnvifCamera({ host: '127.0.0.1', port: sim.httpPort, path: '/onvif/device_service', username: 'admin', password: 'bare-pw' });
+    const client = new OnvifCamera({
+      host: '127.0.0.1',
+      port: sim.httpPort,
+      path: '/onvif/device_service',
+      username: 'admin',
+      password: 'bare-pw',
+    });
     try {
       await client.connect();
       expect(client.services()).toEqual(['device', 'media']);
@@ -91,7 +113,10 @@ describe('cameras are asked only for the services they advertise', () => {
 
   it('every state recorded follows docs/asyncapi.yaml', () => {
     for (const [device, state] of rig.outbox.states) {
-      expect(validateMessage(`${root}/state/${device}`, JSON.stringify({ ...state, ts: '2026-11-21T21:04:00.000Z' })), device).toEqual({ ok: true, errors: [] });
+      expect(validateMessage(`${root}/state/${device}`, JSON.stringify({ ...state, ts: '2026-11-21T21:04:00.000Z' })), device).toEqual({
+        ok: true,
+        errors: [],
+      });
     }
   });
 });

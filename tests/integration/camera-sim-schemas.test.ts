@@ -22,7 +22,9 @@ const SOAP = 'http://www.w3.org/2003/05/soap-envelope';
 function requireXmllint(): void {
   const r = spawnSync(XMLLINT, ['--version']);
   if (r.error || r.status !== 0) {
-    throw new Error(`xmllint is not installed at ${XMLLINT}: the simulator's SOAP answers are validated with it. Install libxml2-utils (.ci/run does), or point GATEHOUSE_XMLLINT at the binary.`);
+    throw new Error(
+      `xmllint is not installed at ${XMLLINT}: the simulator's SOAP answers are validated with it. Install libxml2-utils (.ci/run does), or point GATEHOUSE_XMLLINT at the binary.`,
+    );
   }
 }
 
@@ -33,7 +35,9 @@ function validate(docs: Record<string, string>, dir: string): Record<string, str
     writeFileSync(file, xml);
     return { name, file };
   });
-  const r = spawnSync(XMLLINT, ['--nonet', '--noout', '--schema', join(SCHEMAS, 'all.xsd'), ...files.map((f) => f.file)], { encoding: 'utf8' });
+  const r = spawnSync(XMLLINT, ['--nonet', '--noout', '--schema', join(SCHEMAS, 'all.xsd'), ...files.map((f) => f.file)], {
+    encoding: 'utf8',
+  });
   const lines = r.stderr.split('\n').filter((l) => l && !l.includes('parser warning'));
   const failed: Record<string, string[]> = {};
   for (const f of files) {
@@ -47,7 +51,9 @@ function validate(docs: Record<string, string>, dir: string): Record<string, str
 function request(body: string, username: string, password: string, now: number): string {
   const nonce = randomBytes(16);
   const created = new Date(now).toISOString();
-  const digest = createHash('sha1').update(Buffer.concat([nonce, Buffer.from(created), Buffer.from(password)])).digest('base64');
+  const digest = createHash('sha1')
+    .update(Buffer.concat([nonce, Buffer.from(created), Buffer.from(password)]))
+    .digest('base64');
   const wsse = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd';
   return (
     `<s:Envelope xmlns:s="${SOAP}"><s:Header><Security xmlns="${wsse}"><UsernameToken><Username>${username}</Username>` +
@@ -82,8 +88,21 @@ describe('camera simulator SOAP answers are valid against the ONVIF and WS-* sch
   beforeAll(async () => {
     requireXmllint();
     dir = mkdtempSync(join(tmpdir(), 'gh-soap-schemas-'));
-    full = new SimulatedCamera({ id: 'full', username: 'admin', password: 'sim-pw', discovery: { port: 0, multicast: false }, maxPullHoldMs: 200 });
-    const bare = new SimulatedCamera({ id: 'bare', username: 'admin', password: 'sim-pw', discovery: false, services: { events: false, ptz: false }, getServices: false });
+    full = new SimulatedCamera({
+      id: 'full',
+      username: 'admin',
+      password: 'sim-pw',
+      discovery: { port: 0, multicast: false },
+      maxPullHoldMs: 200,
+    });
+    const bare = new SimulatedCamera({
+      id: 'bare',
+      username: 'admin',
+      password: 'sim-pw',
+      discovery: false,
+      services: { events: false, ptz: false },
+      getServices: false,
+    });
     cams.push(full, bare);
     for (const c of cams) await c.start();
 
@@ -107,11 +126,24 @@ describe('camera simulator SOAP answers are valid against the ONVIF and WS-* sch
     keep('GetPresets', await ptz('GetPresets', '<ProfileToken>profile_1</ProfileToken>'));
     keep('GotoPreset', await ptz('GotoPreset', '<ProfileToken>profile_1</ProfileToken><PresetToken>preset_1</PresetToken>'));
     keep('SetPreset', await ptz('SetPreset', '<ProfileToken>profile_1</ProfileToken><PresetName>Gate</PresetName>'));
-    const created = keep('CreatePullPointSubscription', await post(full, '/onvif/events_service', `<CreatePullPointSubscription xmlns="${ns.tev}"><InitialTerminationTime>PT60S</InitialTerminationTime></CreatePullPointSubscription>`));
+    const created = keep(
+      'CreatePullPointSubscription',
+      await post(
+        full,
+        '/onvif/events_service',
+        `<CreatePullPointSubscription xmlns="${ns.tev}"><InitialTerminationTime>PT60S</InitialTerminationTime></CreatePullPointSubscription>`,
+      ),
+    );
     const sub = new URL(/<wsa:Address>([^<]+)<\/wsa:Address>/.exec(created)![1]!).pathname;
-    keep('PullMessages', await post(full, sub, `<PullMessages xmlns="${ns.tev}"><Timeout>PT1S</Timeout><MessageLimit>10</MessageLimit></PullMessages>`));
+    keep(
+      'PullMessages',
+      await post(full, sub, `<PullMessages xmlns="${ns.tev}"><Timeout>PT1S</Timeout><MessageLimit>10</MessageLimit></PullMessages>`),
+    );
     expect(answers.PullMessages).toContain('NotificationMessage'); // the initial state: messages are in this answer
-    keep('PullMessages-empty', await post(full, sub, `<PullMessages xmlns="${ns.tev}"><Timeout>PT0S</Timeout><MessageLimit>10</MessageLimit></PullMessages>`));
+    keep(
+      'PullMessages-empty',
+      await post(full, sub, `<PullMessages xmlns="${ns.tev}"><Timeout>PT0S</Timeout><MessageLimit>10</MessageLimit></PullMessages>`),
+    );
     keep('Renew', await post(full, sub, `<Renew xmlns="${ns.wsnt}"><TerminationTime>PT120S</TerminationTime></Renew>`));
     keep('Unsubscribe', await post(full, sub, `<Unsubscribe xmlns="${ns.wsnt}"/>`));
     // Faults: each kind the simulator answers.
@@ -119,9 +151,24 @@ describe('camera simulator SOAP answers are valid against the ONVIF and WS-* sch
     keep('fault-ResourceUnknown', await post(full, sub, `<Renew xmlns="${ns.wsnt}"><TerminationTime>PT60S</TerminationTime></Renew>`), 400);
     keep('fault-InvalidArgVal', await media('GetStreamUri', '<ProfileToken>nope</ProfileToken>'), 400);
     keep('fault-ActionNotSupported', await dev('GetHostname'), 400);
-    keep('fault-NoPtzService', await post(bare, '/onvif/device_service', `<GetPresets xmlns="${ns.tptz}"><ProfileToken>profile_1</ProfileToken></GetPresets>`), 400);
-    keep('fault-NoGetServices', await post(bare, '/onvif/device_service', `<GetServices xmlns="${ns.tds}"><IncludeCapability>false</IncludeCapability></GetServices>`), 400);
-    keep('bare-GetCapabilities', await post(bare, '/onvif/device_service', `<GetCapabilities xmlns="${ns.tds}"><Category>All</Category></GetCapabilities>`));
+    keep(
+      'fault-NoPtzService',
+      await post(bare, '/onvif/device_service', `<GetPresets xmlns="${ns.tptz}"><ProfileToken>profile_1</ProfileToken></GetPresets>`),
+      400,
+    );
+    keep(
+      'fault-NoGetServices',
+      await post(
+        bare,
+        '/onvif/device_service',
+        `<GetServices xmlns="${ns.tds}"><IncludeCapability>false</IncludeCapability></GetServices>`,
+      ),
+      400,
+    );
+    keep(
+      'bare-GetCapabilities',
+      await post(bare, '/onvif/device_service', `<GetCapabilities xmlns="${ns.tds}"><Category>All</Category></GetCapabilities>`),
+    );
 
     // WS-Discovery: a Probe by unicast to the responder, the ProbeMatch off the UDP socket.
     const socket = dgram.createSocket('udp4');
@@ -156,7 +203,10 @@ describe('camera simulator SOAP answers are valid against the ONVIF and WS-* sch
   });
 
   it('the check is strict: the old Renew order, a ProbeMatch with an undeclared prefix and incomplete ONVIF answers are refused', () => {
-    const oldRenew = answers.Renew!.replace(/(<wsnt:TerminationTime>[^<]*<\/wsnt:TerminationTime>)(<wsnt:CurrentTime>[^<]*<\/wsnt:CurrentTime>)/, '$2$1');
+    const oldRenew = answers.Renew!.replace(
+      /(<wsnt:TerminationTime>[^<]*<\/wsnt:TerminationTime>)(<wsnt:CurrentTime>[^<]*<\/wsnt:CurrentTime>)/,
+      '$2$1',
+    );
     expect(oldRenew).not.toBe(answers.Renew);
     const undeclared = answers.ProbeMatch!.replace(/ xmlns:tds="[^"]*"/, '');
     expect(undeclared).not.toBe(answers.ProbeMatch);
@@ -173,16 +223,25 @@ describe('camera simulator SOAP answers are valid against the ONVIF and WS-* sch
     expect(noSessionTimeout).not.toBe(answers.GetProfiles);
     const failed = validate({ oldRenew, undeclared, noHardwareId, noTimeout, noStreaming, badOperation, noSessionTimeout }, dir);
     expect(failed.noSessionTimeout!.join('\n')).toMatch(/Expected is \( \{http:\/\/www.onvif.org\/ver10\/schema\}SessionTimeout \)/);
-    expect(failed.badOperation!.join('\n')).toMatch(/PropertyOperation': \[facet 'enumeration'\] The value 'Started' is not an element of the set/);
+    expect(failed.badOperation!.join('\n')).toMatch(
+      /PropertyOperation': \[facet 'enumeration'\] The value 'Started' is not an element of the set/,
+    );
     expect(failed.noStreaming!.join('\n')).toMatch(/Expected is \( \{http:\/\/www.onvif.org\/ver10\/schema\}StreamingCapabilities \)/);
-    expect(failed.noHardwareId!.join('\n')).toMatch(/Missing child element\(s\). Expected is \( \{http:\/\/www.onvif.org\/ver10\/device\/wsdl\}HardwareId \)/);
+    expect(failed.noHardwareId!.join('\n')).toMatch(
+      /Missing child element\(s\). Expected is \( \{http:\/\/www.onvif.org\/ver10\/device\/wsdl\}HardwareId \)/,
+    );
     expect(failed.noTimeout!.join('\n')).toMatch(/Expected is \( \{http:\/\/www.onvif.org\/ver10\/schema\}Timeout \)/);
-    expect(failed.oldRenew!.join('\n')).toMatch(/CurrentTime': This element is not expected. Expected is \( \{http:\/\/docs.oasis-open.org\/wsn\/b-2\}TerminationTime \)/);
+    expect(failed.oldRenew!.join('\n')).toMatch(
+      /CurrentTime': This element is not expected. Expected is \( \{http:\/\/docs.oasis-open.org\/wsn\/b-2\}TerminationTime \)/,
+    );
     expect(failed.undeclared!.join('\n')).toMatch(/'tds:Device' has no corresponding namespace declaration/);
   });
 
   it('xmllint really reads the schemas (a document outside them is not silently accepted)', () => {
-    const r = spawnSync(XMLLINT, ['--nonet', '--noout', '--schema', join(SCHEMAS, 'all.xsd'), '-'], { input: `<s:Envelope xmlns:s="${SOAP}"><s:Nobody/></s:Envelope>`, encoding: 'utf8' });
+    const r = spawnSync(XMLLINT, ['--nonet', '--noout', '--schema', join(SCHEMAS, 'all.xsd'), '-'], {
+      input: `<s:Envelope xmlns:s="${SOAP}"><s:Nobody/></s:Envelope>`,
+      encoding: 'utf8',
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/Nobody': This element is not expected/);
   });

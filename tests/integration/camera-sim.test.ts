@@ -16,7 +16,15 @@ const NodeOnvif = require('node-onvif') as any;
 
 function camConnect(cam: SimulatedCamera, password: string, extra: Record<string, unknown> = {}): Promise<any> {
   return new Promise((resolve, reject) => {
-    const c = new Cam({ hostname: '127.0.0.1', port: cam.httpPort, username: 'admin', password, timeout: 5000, autoconnect: false, ...extra });
+    const c = new Cam({
+      hostname: '127.0.0.1',
+      port: cam.httpPort,
+      username: 'admin',
+      password,
+      timeout: 5000,
+      autoconnect: false,
+      ...extra,
+    });
     c.connect((err: Error | null) => (err ? reject(err) : resolve(c)));
   });
 }
@@ -82,7 +90,12 @@ describe('camera simulator', () => {
     const first = await call<{ notificationMessage: unknown[] }>(c, 'pullMessages', { messageLimit: 10 });
     expect(first.notificationMessage.length).toBe(4);
     setTimeout(() => cams[0]!.motion(true), 50);
-    const next = await call<{ notificationMessage: { topic: { _: string }; message: { message: { data: { simpleItem: { $: { Name: string; Value: unknown } } } } } } }>(c, 'pullMessages', { messageLimit: 10 });
+    const next = await call<{
+      notificationMessage: {
+        topic: { _: string };
+        message: { message: { data: { simpleItem: { $: { Name: string; Value: unknown } } } } };
+      };
+    }>(c, 'pullMessages', { messageLimit: 10 });
     expect(next.notificationMessage.topic._).toBe('tns1:RuleEngine/CellMotionDetector/Motion');
     expect(next.notificationMessage.message.message.data.simpleItem.$).toEqual({ Name: 'IsMotion', Value: true });
     await call(c, 'renew', {});

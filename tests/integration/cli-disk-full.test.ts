@@ -34,7 +34,10 @@ describe('gatehouse run on a full disk', () => {
     fs = mountTmpfs(12 * 1024 * 1024);
     mkdirSync(join(fs.dir, 'etc'));
     conf = join(fs.dir, 'etc', 'c.yaml');
-    writeFileSync(conf, 'compound: { id: c }\ngateway: { id: g }\nbroker: { port: 0 }\nconsole: { enabled: true, host: 127.0.0.1, port: 0 }\nlog: { level: info }\n');
+    writeFileSync(
+      conf,
+      'compound: { id: c }\ngateway: { id: g }\nbroker: { port: 0 }\nconsole: { enabled: true, host: 127.0.0.1, port: 0 }\nlog: { level: info }\n',
+    );
   });
   afterAll(() => fs?.unmount());
 
@@ -45,7 +48,12 @@ describe('gatehouse run on a full disk', () => {
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     child.once('exit', (c) => (code = c));
-    await waitFor(() => out.includes('gatehouse running') || code !== undefined || undefined, 'the daemon to report running (or exit)', 30_000, () => out.slice(-2000));
+    await waitFor(
+      () => out.includes('gatehouse running') || code !== undefined || undefined,
+      'the daemon to report running (or exit)',
+      30_000,
+      () => out.slice(-2000),
+    );
     return { child, out: () => out, exited: () => code };
   };
   const stop = async (d: { child: ChildProcess; exited: () => number | null | undefined }) => {
@@ -62,8 +70,15 @@ describe('gatehouse run on a full disk', () => {
     fs.fill();
     const second = await start(dataDir);
     expect(second.exited(), second.out().slice(-2000)).toBeUndefined();
-    await waitFor(() => second.out().includes('the disk holding the outbox is full') || undefined, 'the disk-full state reported', 10_000, () => second.out().slice(-2000));
-    expect(second.out()).toMatch(/outbox\.maxBytes \(268435456 bytes\) cannot fit on the data directory's filesystem \(\d+ bytes available for the outbox\); using \d+ bytes/);
+    await waitFor(
+      () => second.out().includes('the disk holding the outbox is full') || undefined,
+      'the disk-full state reported',
+      10_000,
+      () => second.out().slice(-2000),
+    );
+    expect(second.out()).toMatch(
+      /outbox\.maxBytes \(268435456 bytes\) cannot fit on the data directory's filesystem \(\d+ bytes available for the outbox\); using \d+ bytes/,
+    );
     expect(second.out()).toMatch(/opened on a full disk without shared memory/);
     // The console serves (its key and certificate were made in the first life).
     const url = /"url":"(https:\/\/127\.0\.0\.1:\d+)","msg":"console listening"/.exec(second.out())?.[1];

@@ -47,7 +47,9 @@ describe('gatehouse run: required components', () => {
     const file = compound(dir, `broker: { port: ${port} }\nlocks:\n  - id: flat-1\n`);
     const { out, exited } = run(file, dir);
     expect(await exited).toBe(1);
-    expect(out.stderr).toContain(`gatehouse run: the broker could not start and the compound file has 1 lock that log in to it: embedded broker cannot listen on 127.0.0.1:${port} (EADDRINUSE)`);
+    expect(out.stderr).toContain(
+      `gatehouse run: the broker could not start and the compound file has 1 lock that log in to it: embedded broker cannot listen on 127.0.0.1:${port} (EADDRINUSE)`,
+    );
     expect(out.stderr).toMatch(/Another program holds the port .*stop it, or set broker\.port\. Nothing was started\./);
     expect(out.stdout).not.toContain('gatehouse running');
     expect(out.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
@@ -63,7 +65,12 @@ describe('gatehouse run: required components', () => {
     const file = compound(dir, `broker: { port: ${port} }\n`);
     const { child, out, exited } = run(file, dir, { GATEHOUSE_UPLINK_URL: `mqtt://127.0.0.1:${deadPort}` });
     cleanup.push(() => child.kill('SIGKILL'));
-    await waitFor(() => out.stdout.includes('gatehouse running') || out.code !== undefined, 'the daemon to report running', 20_000, () => out);
+    await waitFor(
+      () => out.stdout.includes('gatehouse running') || out.code !== undefined,
+      'the daemon to report running',
+      20_000,
+      () => out,
+    );
     expect(out.stdout).toContain('gatehouse running');
     expect(out.stdout).toMatch(/component failed to start; the rest of the gateway keeps running/);
     // Nothing holds a socket open here: the daemon must still wait for its signal, not exit.

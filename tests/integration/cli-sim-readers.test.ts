@@ -51,7 +51,11 @@ describe('gatehouse sim --config with OSDP readers', () => {
   it('the daemon finds the simulated readers online over the secure channel', async () => {
     pty = await createPtyPair();
     dir = mkdtempSync(join(tmpdir(), 'gh-cli-sim-'));
-    writeFileSync(join(dir, 'secrets.yaml'), `osdp:\n  gate-in: "${randomBytes(16).toString('hex')}"\n  gate-out: "${randomBytes(16).toString('hex')}"\n`, { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'secrets.yaml'),
+      `osdp:\n  gate-in: "${randomBytes(16).toString('hex')}"\n  gate-out: "${randomBytes(16).toString('hex')}"\n`,
+      { mode: 0o600 },
+    );
     writeFileSync(join(dir, 'gateway.yaml'), compound(pty.a));
     writeFileSync(join(dir, 'sim.yaml'), compound(pty.b));
     const sim = spawnCli(['sim', '--config', join(dir, 'sim.yaml')]);
@@ -59,7 +63,12 @@ describe('gatehouse sim --config with OSDP readers', () => {
     let simOut = '';
     sim.stdout!.on('data', (d: Buffer) => (simOut += d.toString()));
     sim.stderr!.on('data', (d: Buffer) => (simOut += d.toString()));
-    await waitFor(() => simOut.includes('simulating 2 OSDP reader(s)') || undefined, 'the simulator to start', 15_000, () => simOut);
+    await waitFor(
+      () => simOut.includes('simulating 2 OSDP reader(s)') || undefined,
+      'the simulator to start',
+      15_000,
+      () => simOut,
+    );
     const daemon = spawnCli(['run', '--config', join(dir, 'gateway.yaml'), '--data', join(dir, 'data')]);
     children.push(daemon);
     let daemonErr = '';
@@ -83,13 +92,22 @@ describe('gatehouse discover --osdp', () => {
   it('lists the readers on a line with their identity, and exits 1 on a line with none', async () => {
     pty = await createPtyPair();
     dir = mkdtempSync(join(tmpdir(), 'gh-cli-disc-'));
-    writeFileSync(join(dir, 'secrets.yaml'), `osdp:\n  gate-in: "${randomBytes(16).toString('hex')}"\n  gate-out: "${randomBytes(16).toString('hex')}"\n`, { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'secrets.yaml'),
+      `osdp:\n  gate-in: "${randomBytes(16).toString('hex')}"\n  gate-out: "${randomBytes(16).toString('hex')}"\n`,
+      { mode: 0o600 },
+    );
     writeFileSync(join(dir, 'sim.yaml'), compound(pty.b));
     const sim = spawnCli(['sim', '--config', join(dir, 'sim.yaml')]);
     children.push(sim);
     let simOut = '';
     sim.stdout!.on('data', (d: Buffer) => (simOut += d.toString()));
-    await waitFor(() => simOut.includes('simulating 2 OSDP reader(s)') || undefined, 'the simulator to start', 15_000, () => simOut);
+    await waitFor(
+      () => simOut.includes('simulating 2 OSDP reader(s)') || undefined,
+      'the simulator to start',
+      15_000,
+      () => simOut,
+    );
     const scan = async (range: string) => {
       const child = spawnCli(['discover', '--osdp', pty!.a, '--addresses', range]);
       children.push(child);

@@ -52,7 +52,12 @@ describe('gatehouse sim --config', () => {
     let out = '';
     sim.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     sim.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    await waitFor(() => out.includes('Ctrl-C stops') || undefined, 'the bench to start', 15_000, () => out);
+    await waitFor(
+      () => out.includes('Ctrl-C stops') || undefined,
+      'the bench to start',
+      15_000,
+      () => out,
+    );
     expect(out).toContain(`simulating cabinet cab-a (4 ports) on Modbus TCP 127.0.0.1:${cab}`);
     expect(out).toContain(`simulating input module m-1 (8 channels) on Modbus TCP 127.0.0.1:${mod}`);
     expect(await accepts(cab), 'the cabinet port').toBe(true);
@@ -64,7 +69,9 @@ describe('gatehouse sim --config', () => {
 
   it('refuses a lock without its password secret (exit 2) before starting anything', async () => {
     const cab = await freePort();
-    const file = compound(`locks:\n  - { id: flat-1 }\ncabinets:\n  - { id: cab-a, ports: 4, bus: { tcp: { host: 127.0.0.1, port: ${cab} } } }\n`);
+    const file = compound(
+      `locks:\n  - { id: flat-1 }\ncabinets:\n  - { id: cab-a, ports: 4, bus: { tcp: { host: 127.0.0.1, port: ${cab} } } }\n`,
+    );
     const r = runCli(['sim', '--config', file]);
     expect(r.stderr).toContain('gatehouse sim: no password secret for flat-1; add them to the secrets file');
     expect(r.status).toBe(2);

@@ -13,7 +13,8 @@ describe('gatehouse CLI', () => {
     expect(runCli([]).status).toBe(2);
     const help = runCli(['--help']);
     expect(help.status).toBe(0);
-    for (const cmd of ['demo', 'run --config', 'sim --config', 'check --config', 'discover']) expect(help.stdout).toContain(`gatehouse ${cmd}`);
+    for (const cmd of ['demo', 'run --config', 'sim --config', 'check --config', 'discover'])
+      expect(help.stdout).toContain(`gatehouse ${cmd}`);
   });
 
   it('exits 2 on unknown commands and options', () => {
@@ -57,9 +58,20 @@ describe('gatehouse CLI', () => {
   it('check --devices: after a planned stop a device is reported unknown (gateway stopped), not offline', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
     writeFileSync(join(dir, 's.yaml'), 'devices:\n  flat-1: pw-flat-1-xyz\n  flat-2: pw-flat-2-xyz\n');
-    writeFileSync(join(dir, 'c.yaml'), 'compound: { id: c }\ngateway: { id: g }\nsecretsFile: s.yaml\nlocks:\n  - id: flat-1\n  - id: flat-2\n');
+    writeFileSync(
+      join(dir, 'c.yaml'),
+      'compound: { id: c }\ngateway: { id: g }\nsecretsFile: s.yaml\nlocks:\n  - id: flat-1\n  - id: flat-2\n',
+    );
     const outbox = new Outbox({ file: join(dir, 'data', 'outbox.db'), clock: systemClock({ forceState: 'synced' }), config: {} });
-    await outbox.setState('flat-1', { online: null, reason: 'gateway_stopped', locked: true, door: 'closed', battery: 80, tamper: false, lastSeen: null });
+    await outbox.setState('flat-1', {
+      online: null,
+      reason: 'gateway_stopped',
+      locked: true,
+      door: 'closed',
+      battery: 80,
+      tamper: false,
+      lastSeen: null,
+    });
     await outbox.setState('flat-2', { online: false, locked: null, door: 'unknown', battery: null, tamper: false, lastSeen: null });
     outbox.close();
     const r = runCli(['check', '--config', join(dir, 'c.yaml'), '--data', join(dir, 'data'), '--devices']);
@@ -70,7 +82,8 @@ describe('gatehouse CLI', () => {
 
   it('check: a reader that must talk securely without a key is a configuration error; one without secure channel is a warning', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
-    const readers = 'osdpBuses: [{ id: bus, path: /dev/ttyUSB0 }]\nreaders:\n  - { id: r-1, bus: bus, address: 1 }\n  - { id: r-2, bus: bus, address: 2, secure: "off" }\n  - { id: r-3, bus: bus, address: 3, secure: install }\n';
+    const readers =
+      'osdpBuses: [{ id: bus, path: /dev/ttyUSB0 }]\nreaders:\n  - { id: r-1, bus: bus, address: 1 }\n  - { id: r-2, bus: bus, address: 2, secure: "off" }\n  - { id: r-3, bus: bus, address: 3, secure: install }\n';
     writeFileSync(join(dir, 'c.yaml'), `compound: { id: c }\ngateway: { id: g }\n${readers}`);
     const r = runCli(['check', '--config', join(dir, 'c.yaml'), '--data', join(dir, 'data')]);
     expect(r.status).toBe(2);
@@ -119,7 +132,14 @@ describe('gatehouse CLI', () => {
     expect(out).toMatch(/cmd\/charging\.stop' -m '\{"id":"demo-2","args":\{"cabinet":"cab-a","port":1\}\}'/);
     // Every family's scenario came up: one device of each is heard by the gateway (a scenario
     // that forgot its secrets or its ports shows here as a device that never comes online).
-    for (const [device, family] of [['flat-1-101', 'lock'], ['cab-a', 'cabinet'], ['main-gate-in', 'reader'], ['wall-north', 'module'], ['panel-b7', 'panel'], ['cam-2', 'camera']]) {
+    for (const [device, family] of [
+      ['flat-1-101', 'lock'],
+      ['cab-a', 'cabinet'],
+      ['main-gate-in', 'reader'],
+      ['wall-north', 'module'],
+      ['panel-b7', 'panel'],
+      ['cam-2', 'camera'],
+    ]) {
       expect(out, `${device} online`).toMatch(new RegExp(`evt/device\\s+device\\.online\\s+${device} \\{"family":"${family}"`));
     }
     expect(out).toMatch(/evt\/device\s+panel\.test\s+panel-b7/);

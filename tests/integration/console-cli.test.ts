@@ -62,7 +62,9 @@ describe('gatehouse user', () => {
     await rig.login('root', 'another long password');
     const last = user(['disable', ...base(), '--username', 'root'], '');
     expect(last.status).toBe(1);
-    expect(last.stderr).toBe('gatehouse user disable: CONSOLE_LAST_ADMIN: This is the last enabled administrator: create or enable another administrator first\n');
+    expect(last.stderr).toBe(
+      'gatehouse user disable: CONSOLE_LAST_ADMIN: This is the last enabled administrator: create or enable another administrator first\n',
+    );
     expect(user(['disable', ...base(), '--username', 'anna'], '').status).toBe(0);
     expect((await rig.call('GET', '/api/session', { cookie: anna.cookie })).status).toBe(401);
     expect(user(['list', ...base()], '').stdout).toMatch(/anna +guard +disabled/);

@@ -52,11 +52,19 @@ describe('console families from the server', () => {
     expect(r.body.views).toEqual([{ family: 'cabinets', route: 'charging', module: 'charging.js', order: 40 }]);
   });
 
-  it('serves the core pages and configured families\' pages, and no other family\'s, however spelled', async () => {
+  it("serves the core pages and configured families' pages, and no other family's, however spelled", async () => {
     for (const path of ['/views/alarms.js', '/views/devices.js', '/views/system.js', '/views/users.js', '/views/charging.js']) {
       expect((await rig.call('GET', path)).status, path).toBe(200);
     }
-    for (const path of ['/views/zones.js', '/views/video.js', '/views/doors.js', '/views//zones.js', '/views/%7Aones.js', '/views/./zones.js', '/%76iews/doors.js']) {
+    for (const path of [
+      '/views/zones.js',
+      '/views/video.js',
+      '/views/doors.js',
+      '/views//zones.js',
+      '/views/%7Aones.js',
+      '/views/./zones.js',
+      '/%76iews/doors.js',
+    ]) {
       const r = await rawGet(rig, path);
       expect(r.split(' ')[1], path).toMatch(/^40[04]$/);
       expect(r, path).not.toContain('export default');
@@ -78,7 +86,9 @@ describe('console families from the server', () => {
 function rawGet(rig: ConsoleRig, path: string): Promise<string> {
   const u = new URL(rig.url);
   return new Promise((resolve, reject) => {
-    const s = tlsConnect({ host: u.hostname, port: Number(u.port), rejectUnauthorized: false }, () => s.write(`GET ${path} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\n\r\n`));
+    const s = tlsConnect({ host: u.hostname, port: Number(u.port), rejectUnauthorized: false }, () =>
+      s.write(`GET ${path} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\n\r\n`),
+    );
     let out = '';
     s.on('data', (c) => (out += String(c)));
     s.on('end', () => resolve(out));

@@ -77,7 +77,8 @@ describe('console login throttling under a concurrent burst', () => {
     rig = await new ConsoleRig(undefined, { maxConnectionsPerAddress: 1000, maxConnections: 1000 }).start();
     const n = countChecks(rig);
     const cpu = process.cpuUsage();
-    const setup = (i: number) => rig!.call('POST', '/api/setup', { body: { token: `guess-${i}-${'x'.repeat(20)}`, username: 'mallory', password: PASSWORD } });
+    const setup = (i: number) =>
+      rig!.call('POST', '/api/setup', { body: { token: `guess-${i}-${'x'.repeat(20)}`, username: 'mallory', password: PASSWORD } });
     const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => setup(i)));
     const used = process.cpuUsage(cpu);
     expect(n.setups).toBe(0);

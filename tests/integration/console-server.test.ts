@@ -12,7 +12,8 @@ import { ConsoleRig, PASSWORD } from '../helpers/console-rig.js';
 import { untyped } from '../helpers/untyped-event.js';
 
 /** The token of the setup link the console wrote to its data dir. */
-const setupToken = (rig: ConsoleRig): string => /#([A-Za-z0-9_-]+)$/.exec(readFileSync(join(rig.dir, 'console-setup-link.txt'), 'utf8').trim())![1]!;
+const setupToken = (rig: ConsoleRig): string =>
+  /#([A-Za-z0-9_-]+)$/.exec(readFileSync(join(rig.dir, 'console-setup-link.txt'), 'utf8').trim())![1]!;
 
 const wsOpen = (url: string, headers: Record<string, string>): Promise<{ ws?: WebSocket; status?: number }> =>
   new Promise((resolve) => {
@@ -56,13 +57,22 @@ describe('console server (HTTPS)', () => {
     expect(again.status).toBe(401);
     expect(existsSync(linkFile)).toBe(false);
     await rig.settle();
-    expect(rig.systemEvents('console.user')).toEqual([expect.objectContaining({ data: { action: 'created', user: 'root', role: 'admin', by: 'setup' } })]);
+    expect(rig.systemEvents('console.user')).toEqual([
+      expect.objectContaining({ data: { action: 'created', user: 'root', role: 'admin', by: 'setup' } }),
+    ]);
   });
 
   it('an administrator creates users; a guard cannot reach /api/users', async () => {
     const admin = await rig.login('root');
-    for (const [username, role] of [['anna', 'guard'], ['ivan', 'installer']]) {
-      const r = await rig.call('POST', '/api/users', { body: { username, role, password: PASSWORD }, cookie: admin.cookie, csrf: admin.csrf });
+    for (const [username, role] of [
+      ['anna', 'guard'],
+      ['ivan', 'installer'],
+    ]) {
+      const r = await rig.call('POST', '/api/users', {
+        body: { username, role, password: PASSWORD },
+        cookie: admin.cookie,
+        csrf: admin.csrf,
+      });
       expect(r.status).toBe(201);
     }
     const list = await rig.call('GET', '/api/users', { cookie: admin.cookie });
@@ -70,14 +80,24 @@ describe('console server (HTTPS)', () => {
     expect(JSON.stringify(list.body)).not.toMatch(/scrypt|hash/);
     const guard = await rig.login('anna');
     expect((await rig.call('GET', '/api/users', { cookie: guard.cookie })).status).toBe(403);
-    expect((await rig.call('POST', '/api/users', { body: { username: 'x', role: 'admin', password: PASSWORD }, cookie: guard.cookie, csrf: guard.csrf })).status).toBe(403);
+    expect(
+      (
+        await rig.call('POST', '/api/users', {
+          body: { username: 'x', role: 'admin', password: PASSWORD },
+          cookie: guard.cookie,
+          csrf: guard.csrf,
+        })
+      ).status,
+    ).toBe(403);
     expect((await rig.call('GET', '/api/status', { cookie: guard.cookie })).status).toBe(403);
     const installer = await rig.login('ivan');
     expect((await rig.call('GET', '/api/status', { cookie: installer.cookie })).body).toEqual({ version: 'test' });
   });
 
   it('stores scrypt hashes with their parameters and no plaintext password', async () => {
-    const row = rig.outbox.scope('console').prepare("SELECT password_hash FROM console_users WHERE username = 'anna'").get() as { password_hash: string };
+    const row = rig.outbox.scope('console').prepare("SELECT password_hash FROM console_users WHERE username = 'anna'").get() as {
+      password_hash: string;
+    };
     expect(row.password_hash).toMatch(/^\$scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=$/);
     rig.outbox.checkpoint();
     for (const f of ['outbox.db', 'outbox.db-wal']) {
@@ -115,7 +135,8 @@ describe('console server (HTTPS)', () => {
   it('locks a username out after N failures, even for the right password, until the lockout ends', async () => {
     // The earlier test's two failures from this address are forgiven after one lockout period.
     rig.clock.advance(10 * 60_000 + 1);
-    for (let i = 0; i < 3; i++) expect((await rig.call('POST', '/api/login', { body: { username: 'ivan', password: `wrong password ${i}` } })).status).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect((await rig.call('POST', '/api/login', { body: { username: 'ivan', password: `wrong password ${i}` } })).status).toBe(401);
     const locked = await rig.call('POST', '/api/login', { body: { username: 'ivan', password: PASSWORD } });
     expect(locked.status).toBe(429);
     expect(locked.body.error.code).toBe('CONSOLE_LOCKED_OUT');
@@ -152,17 +173,40 @@ describe('console server (HTTPS)', () => {
     const none = await rig.call('POST', '/api/commands/alarm.list', { body: { args: {} }, cookie: a.cookie });
     expect(none.status).toBe(403);
     expect(none.body.error.code).toBe('CONSOLE_CSRF');
-    expect((await rig.call('POST', '/api/commands/alarm.list', { body: { args: {} }, cookie: a.cookie, csrf: 'x'.repeat(43) })).status).toBe(403);
-    expect((await rig.call('POST', '/api/commands/alarm.list', { body: { args: {} }, cookie: a.cookie, csrf: a.csrf, origin: 'https://evil.example' })).status).toBe(403);
-    expect((await rig.call('POST', '/api/commands/alarm.list', { body: { args: {} }, cookie: a.cookie, csrf: a.csrf, origin: null })).status).toBe(403);
-    expect((await rig.call('POST', '/api/login', { body: { username: 'anna', password: PASSWORD }, origin: 'https://evil.example' })).status).toBe(403);
+    expect(
+      (await rig.call('POST', '/api/commands/alarm.list', { body: { args: {} }, cookie: a.cookie, csrf: 'x'.repeat(43) })).status,
+    ).toBe(403);
+    expect(
+      (
+        await rig.call('POST', '/api/commands/alarm.list', {
+          body: { args: {} },
+          cookie: a.cookie,
+          csrf: a.csrf,
+          origin: 'https://evil.example',
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (await rig.call('POST', '/api/commands/alarm.list', { body: { args: {} }, cookie: a.cookie, csrf: a.csrf, origin: null })).status,
+    ).toBe(403);
+    expect(
+      (await rig.call('POST', '/api/login', { body: { username: 'anna', password: PASSWORD }, origin: 'https://evil.example' })).status,
+    ).toBe(403);
     const ok = await rig.call('POST', '/api/commands/alarm.list', { body: { args: {} }, cookie: a.cookie, csrf: a.csrf });
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ ok: true, result: { open: 0 } });
   });
 
   it('answers 401 to every API without a session', async () => {
-    for (const path of ['/api/session', '/api/states', '/api/alarms', '/api/events', '/api/status', '/api/users', '/api/media/01JD3M6R9Q8Z4X7V2N5T0B1C3V']) {
+    for (const path of [
+      '/api/session',
+      '/api/states',
+      '/api/alarms',
+      '/api/events',
+      '/api/status',
+      '/api/users',
+      '/api/media/01JD3M6R9Q8Z4X7V2N5T0B1C3V',
+    ]) {
       expect((await rig.call('GET', path)).status, path).toBe(401);
     }
     expect((await rig.call('POST', '/api/commands/alarm.list', { body: {} })).status).toBe(401);
@@ -173,17 +217,31 @@ describe('console server (HTTPS)', () => {
     const alarm = rig.alarms.manager.raise({ kind: 'door.forced', source: { device: 'lobby' }, priority: 'high' });
     const list = await rig.call('GET', '/api/alarms', { cookie: a.cookie });
     expect(list.body.alarms.map((x: { id: string }) => x.id)).toEqual([alarm.id]);
-    const ack = await rig.call('POST', '/api/commands/alarm.acknowledge', { body: { args: { alarmId: alarm.id } }, cookie: a.cookie, csrf: a.csrf });
+    const ack = await rig.call('POST', '/api/commands/alarm.acknowledge', {
+      body: { args: { alarmId: alarm.id } },
+      cookie: a.cookie,
+      csrf: a.csrf,
+    });
     expect(ack.status).toBe(200);
     expect(ack.body.result.alarm.acknowledged.by).toBe('anna');
-    const again = await rig.call('POST', '/api/commands/alarm.acknowledge', { body: { args: { alarmId: alarm.id } }, cookie: a.cookie, csrf: a.csrf });
+    const again = await rig.call('POST', '/api/commands/alarm.acknowledge', {
+      body: { args: { alarmId: alarm.id } },
+      cookie: a.cookie,
+      csrf: a.csrf,
+    });
     expect([again.status, again.body.error.code]).toEqual([409, 'ALARM_ACKNOWLEDGED']);
-    const bad = await rig.call('POST', '/api/commands/alarm.acknowledge', { body: { args: { alarmId: 'nope' } }, cookie: a.cookie, csrf: a.csrf });
+    const bad = await rig.call('POST', '/api/commands/alarm.acknowledge', {
+      body: { args: { alarmId: 'nope' } },
+      cookie: a.cookie,
+      csrf: a.csrf,
+    });
     expect([bad.status, bad.body.error.code]).toEqual([400, 'CMD_INVALID']);
     const forbidden = await rig.call('POST', '/api/commands/test.admin_only', { body: { args: {} }, cookie: a.cookie, csrf: a.csrf });
     expect([forbidden.status, forbidden.body.error.code]).toEqual([403, 'CMD_FORBIDDEN']);
     const admin = await rig.login('root');
-    expect((await rig.call('POST', '/api/commands/test.admin_only', { body: { args: {} }, cookie: admin.cookie, csrf: admin.csrf })).status).toBe(200);
+    expect(
+      (await rig.call('POST', '/api/commands/test.admin_only', { body: { args: {} }, cookie: admin.cookie, csrf: admin.csrf })).status,
+    ).toBe(200);
     await rig.settle();
     const audits = rig.systemEvents('command.executed').filter((e) => e.data.caller.via === 'console');
     expect(audits.some((e) => e.data.command === 'alarm.acknowledge' && e.data.caller.principal === 'anna' && e.data.ok)).toBe(true);
@@ -248,7 +306,14 @@ describe('console server (HTTPS)', () => {
     const api = await rig.call('GET', '/api/session');
     expect(api.headers['cache-control']).toBe('no-store');
     expect(api.headers['content-security-policy']).toContain("default-src 'self'");
-    for (const path of ['/../package.json', '/%2e%2e/package.json', '/..%2f..%2fpackage.json', '/%2e%2e%2f%2e%2e%2fpackage.json', '/.%2e/.%2e/package.json', '/login.html%00.js']) {
+    for (const path of [
+      '/../package.json',
+      '/%2e%2e/package.json',
+      '/..%2f..%2fpackage.json',
+      '/%2e%2e%2f%2e%2e%2fpackage.json',
+      '/.%2e/.%2e/package.json',
+      '/login.html%00.js',
+    ]) {
       const r = await rawGet(rig, path);
       expect(r, path).not.toContain('"name": "gatehouse"');
       expect(r.split(' ')[1], path).toMatch(/^40[04]$/);
@@ -274,10 +339,20 @@ describe('console server (HTTPS)', () => {
     const last = await rig.call('POST', '/api/users/root/disable', { cookie: admin.cookie, csrf: admin.csrf });
     expect([last.status, last.body.error.code]).toEqual([409, 'CONSOLE_LAST_ADMIN']);
     expect((await rig.call('GET', '/api/session', { cookie: admin.cookie })).status).toBe(200);
-    expect((await rig.call('POST', '/api/users', { body: { username: 'boss', role: 'admin', password: PASSWORD }, cookie: admin.cookie, csrf: admin.csrf })).status).toBe(201);
+    expect(
+      (
+        await rig.call('POST', '/api/users', {
+          body: { username: 'boss', role: 'admin', password: PASSWORD },
+          cookie: admin.cookie,
+          csrf: admin.csrf,
+        })
+      ).status,
+    ).toBe(201);
     expect((await rig.call('POST', '/api/users/root/disable', { cookie: admin.cookie, csrf: admin.csrf })).status).toBe(200);
     const boss = await rig.login('boss');
-    expect((await rig.call('POST', '/api/users/boss/disable', { cookie: boss.cookie, csrf: boss.csrf })).body.error.code).toBe('CONSOLE_LAST_ADMIN');
+    expect((await rig.call('POST', '/api/users/boss/disable', { cookie: boss.cookie, csrf: boss.csrf })).body.error.code).toBe(
+      'CONSOLE_LAST_ADMIN',
+    );
   });
 });
 
@@ -285,7 +360,9 @@ describe('console server (HTTPS)', () => {
 function rawGet(rig: ConsoleRig, path: string): Promise<string> {
   const u = new URL(rig.url);
   return new Promise((resolve, reject) => {
-    const s = tlsConnect({ host: u.hostname, port: Number(u.port), rejectUnauthorized: false }, () => s.write(`GET ${path} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\n\r\n`));
+    const s = tlsConnect({ host: u.hostname, port: Number(u.port), rejectUnauthorized: false }, () =>
+      s.write(`GET ${path} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\n\r\n`),
+    );
     let out = '';
     s.on('data', (c) => (out += String(c)));
     s.on('end', () => resolve(out));

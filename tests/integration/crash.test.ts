@@ -40,7 +40,12 @@ describe('crash safety under load (SIGKILL)', () => {
       const child = startLoadGateway(env);
       // Kill at a random point: after a random amount of newly acknowledged work.
       const target = promised + 200 + Math.floor(Math.random() * 3000);
-      await waitFor(() => child.acked >= target || child.proc.exitCode !== null, `child ${i} to record past seq ${target}`, 30_000, () => child.stderr.slice(-2000));
+      await waitFor(
+        () => child.acked >= target || child.proc.exitCode !== null,
+        `child ${i} to record past seq ${target}`,
+        30_000,
+        () => child.stderr.slice(-2000),
+      );
       expect(child.proc.exitCode, child.stderr).toBeNull();
       child.proc.kill('SIGKILL');
       await new Promise((r) => child.proc.once('exit', r));
@@ -48,16 +53,25 @@ describe('crash safety under load (SIGKILL)', () => {
     }
     // Restart without load and let the backlog drain, then stop cleanly.
     const drainer = startLoadGateway({ ...env, GH_MODE: 'drain' });
-    await waitFor(() => drainer.ready, 'drain gateway ready', 20_000, () => drainer.stderr);
+    await waitFor(
+      () => drainer.ready,
+      'drain gateway ready',
+      20_000,
+      () => drainer.stderr,
+    );
     const db = () => new Database(join(dir, 'outbox.db'), { readonly: true });
-    await waitFor(() => {
-      const d = db();
-      try {
-        return (d.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n === 0;
-      } finally {
-        d.close();
-      }
-    }, 'the backlog to drain', 60_000);
+    await waitFor(
+      () => {
+        const d = db();
+        try {
+          return (d.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n === 0;
+        } finally {
+          d.close();
+        }
+      },
+      'the backlog to drain',
+      60_000,
+    );
     drainer.proc.kill('SIGTERM');
     const code = await new Promise((r) => drainer.proc.once('exit', r));
     expect(code, drainer.stderr).toBe(0);

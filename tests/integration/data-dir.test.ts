@@ -34,7 +34,8 @@ function setup(): { config: string; data: string } {
   chmodSync(dir, 0o755);
   const config = join(dir, 'c.yaml');
   // One door, so the access family runs and writes its key files (a compound without doors never loads it).
-  const door = 'osdpBuses: [{ id: bus, path: /dev/null-no-such-tty }]\nreaders: [{ id: r-1, bus: bus, address: 1, secure: install }]\ndoors: [{ id: d-1, entryReader: r-1, lock: { reader: r-1, index: 0 } }]\n';
+  const door =
+    'osdpBuses: [{ id: bus, path: /dev/null-no-such-tty }]\nreaders: [{ id: r-1, bus: bus, address: 1, secure: install }]\ndoors: [{ id: d-1, entryReader: r-1, lock: { reader: r-1, index: 0 } }]\n';
   const yaml = `compound: { id: c }\ngateway: { id: g }\nbroker: { port: 0 }\nconsole: { port: 0 }\nlog: { level: info }\n${door}`;
   writeFileSync(config, yaml, { mode: 0o644 });
   return { config, data: join(dir, 'data') };
@@ -77,7 +78,12 @@ describe('data directory modes', () => {
     chmodSync(join(data, 'media'), 0o755);
     writeFileSync(join(data, 'osdp-keys.json'), '{}', { mode: 0o644 });
     const d = startDaemon(config, data);
-    await waitFor(() => d.out().includes('gatehouse running'), 'the daemon running', 30_000, () => d.out());
+    await waitFor(
+      () => d.out().includes('gatehouse running'),
+      'the daemon running',
+      30_000,
+      () => d.out(),
+    );
     const m = modes(data);
     // The files the daemon writes are all there: database with WAL and shared memory, keys, console pair and setup link.
     const expected = ['outbox.db', 'outbox.db-wal', 'outbox.db-shm', 'access.key', 'access.key.bak'];
@@ -108,7 +114,12 @@ describe('gatehouse user add run as root', () => {
     const db = statSync(join(data, 'outbox.db'));
     expect([db.uid, db.gid, (db.mode & 0o777).toString(8)]).toEqual([NOBODY, NOBODY, '600']);
     const d = startDaemon(config, data, NOBODY);
-    await waitFor(() => d.out().includes('gatehouse running') || child!.exitCode !== null, 'the daemon running as nobody', 30_000, () => d.out());
+    await waitFor(
+      () => d.out().includes('gatehouse running') || child!.exitCode !== null,
+      'the daemon running as nobody',
+      30_000,
+      () => d.out(),
+    );
     expect(d.out()).toContain('gatehouse running');
     // An administrator exists: no setup link was made.
     expect(readdirSync(data)).not.toContain('console-setup-link.txt');
@@ -122,7 +133,7 @@ describe('gatehouse user add run as root', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('the daemon run as root over the service user\'s data directory refuses instead of leaving root-owned files', async () => {
+  it("the daemon run as root over the service user's data directory refuses instead of leaving root-owned files", async () => {
     const { config, data } = setup();
     mkdirSync(data, { mode: 0o700 });
     chownSync(data, NOBODY, NOBODY);
@@ -139,7 +150,9 @@ describe('gatehouse user add run as root', () => {
     writeFileSync(join(data, 'outbox.db'), '', { mode: 0o600 });
     const d = startDaemon(config, data, NOBODY);
     expect(await d.exited).toBe(1);
-    expect(d.out()).toMatch(/^gatehouse run: .*outbox\.db is not writable by user nobody \(it belongs to uid 0.*run: sudo chown -R nobody: .*data/m);
+    expect(d.out()).toMatch(
+      /^gatehouse run: .*outbox\.db is not writable by user nobody \(it belongs to uid 0.*run: sudo chown -R nobody: .*data/m,
+    );
     expect(d.out()).not.toMatch(/\n\s+at /);
   });
 });

@@ -45,7 +45,11 @@ function tempDb(): string {
 /** An AES-256 message: a burglary on `zone` and an open by user `zone` in one SIA-DCS message. */
 function burglary(seq: number, zone: number, ts = Date.now()): string {
   const z = String(zone).padStart(3, '0');
-  return encodeMessage({ token: 'SIA-DCS', encrypted: true, seq: formatSeq(seq), line: '0', account: ACCOUNT }, { data: `#${ACCOUNT}|Nri1/BA${z}/OP${z}`, extended: [], timestamp: ts }, parseKeyHex(KEY));
+  return encodeMessage(
+    { token: 'SIA-DCS', encrypted: true, seq: formatSeq(seq), line: '0', account: ACCOUNT },
+    { data: `#${ACCOUNT}|Nri1/BA${z}/OP${z}`, extended: [], timestamp: ts },
+    parseKeyHex(KEY),
+  );
 }
 
 /** One TCP connection of a panel: send a message, get the next answer's token. */
@@ -78,8 +82,12 @@ interface Stored {
 function stored(file: string): Stored {
   const db = new Database(file, { readonly: true });
   try {
-    const bodies = (db.prepare('SELECT body FROM events ORDER BY seq').all() as { body: string }[]).map((r) => JSON.parse(r.body) as { type: string; source: { point?: string }; data: { kind?: string } });
-    const alarmRaised = bodies.filter((e) => e.type === 'alarm.raised' && e.data.kind === 'panel.burglary').map((e) => e.source.point ?? '');
+    const bodies = (db.prepare('SELECT body FROM events ORDER BY seq').all() as { body: string }[]).map(
+      (r) => JSON.parse(r.body) as { type: string; source: { point?: string }; data: { kind?: string } },
+    );
+    const alarmRaised = bodies
+      .filter((e) => e.type === 'alarm.raised' && e.data.kind === 'panel.burglary')
+      .map((e) => e.source.point ?? '');
     const opened = bodies.filter((e) => e.type === 'panel.opened').map((e) => JSON.stringify(e.data));
     const alarmRows = (db.prepare("SELECT COUNT(*) AS n FROM alarms WHERE body LIKE '%panel.burglary%'").get() as { n: number }).n;
     return { alarmRaised, opened, alarmRows };
@@ -94,13 +102,24 @@ describe('DC-09 ACK only after commit', () => {
     const file = tempDb();
     const rounds = 6;
     for (let i = 1; i <= rounds; i++) {
-      const child = spawn(process.execPath, [resolve(ROOT, 'dist/tests/helpers/dc09-crash-child.js'), file, KEY], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [resolve(ROOT, 'dist/tests/helpers/dc09-crash-child.js'), file, KEY], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (out += d.toString()));
       const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_code, signal) => r(signal)));
       cleanups.push(() => void child.kill('SIGKILL'));
-      const port = Number((await waitFor(() => /READY (\d+)/.exec(out), 'the child receiver to listen', 20_000, () => out))[1]);
+      const port = Number(
+        (
+          await waitFor(
+            () => /READY (\d+)/.exec(out),
+            'the child receiver to listen',
+            20_000,
+            () => out,
+          )
+        )[1],
+      );
       const panel = await panelConnection(port);
       expect(await panel.send(burglary(i, i))).toBe('*ACK');
       expect(await exited).toBe('SIGKILL');
@@ -122,7 +141,15 @@ describe('DC-09 ACK only after commit', () => {
     const panels = [Dc09PanelConfig.parse({ id: 'panel-1', account: ACCOUNT, keySecret: 'k', supervisionS: 0 })];
     const service = new PanelService({ panels, sink: alarms, outbox, clock, timers: realTimers, log });
     const replay = new Dc09ReplayGuard({ db: outbox.scope('dc09'), onError: () => undefined });
-    const receiver = new Dc09Receiver({ config: Dc09ReceiverConfig.parse({}), panels, secrets: secretsFrom({ k: KEY }), service, clock, log, replay });
+    const receiver = new Dc09Receiver({
+      config: Dc09ReceiverConfig.parse({}),
+      panels,
+      secrets: secretsFrom({ k: KEY }),
+      service,
+      clock,
+      log,
+      replay,
+    });
     const { tcpPort } = await receiver.start();
     cleanups.push(() => outbox.close());
     cleanups.push(async () => {

@@ -41,7 +41,11 @@ function tempDir(): string {
 }
 
 function message(seq: string, data: string, ts: number, extended: string[] = []): string {
-  return encodeMessage({ token: 'SIA-DCS', encrypted: true, seq, line: '0', account: ACCOUNT }, { data: `#${ACCOUNT}|${data}`, extended, timestamp: ts }, parseKeyHex(KEY));
+  return encodeMessage(
+    { token: 'SIA-DCS', encrypted: true, seq, line: '0', account: ACCOUNT },
+    { data: `#${ACCOUNT}|${data}`, extended, timestamp: ts },
+    parseKeyHex(KEY),
+  );
 }
 
 /** A gateway's DC-09 part as app.ts builds it (createDc09 on the outbox and the AlarmManager). */
@@ -49,7 +53,10 @@ async function gateway(file: string, clock: ManualClock, dc09: Record<string, un
   const outbox = new Outbox({ file, clock, config: { checkpointIntervalMs: 0 } });
   outbox.on('error', () => undefined);
   const alarms = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, log, timers: clock });
-  const config = { alarmPanels: [Dc09PanelConfig.parse({ id: 'panel-1', account: ACCOUNT, keySecret: 'k', supervisionS: 0 })], perimeter: PerimeterConfig.parse({ dc09: { host: '127.0.0.1', ...dc09 } }) };
+  const config = {
+    alarmPanels: [Dc09PanelConfig.parse({ id: 'panel-1', account: ACCOUNT, keySecret: 'k', supervisionS: 0 })],
+    perimeter: PerimeterConfig.parse({ dc09: { host: '127.0.0.1', ...dc09 } }),
+  };
   const logs = { root: log, child: () => log } as unknown as Parameters<typeof createDc09>[0]['logs'];
   const c = createDc09({ config, secrets: secretsFrom({ k: KEY }), outbox, sink: alarms, clock, timers: clock, logs })!;
   const ports = await c.start();
@@ -62,12 +69,16 @@ async function gateway(file: string, clock: ManualClock, dc09: Record<string, un
     outbox.close();
   };
   cleanups.push(stop);
-  const rows = () => outbox.scope('outbox').prepare('SELECT class, body FROM events ORDER BY seq').all() as { class: string; body: string }[];
+  const rows = () =>
+    outbox.scope('outbox').prepare('SELECT class, body FROM events ORDER BY seq').all() as { class: string; body: string }[];
   const events = () => rows().map((r) => JSON.parse(r.body) as { type: string; data: Record<string, unknown> });
   return { c, ports, stop, events, rows, alarms };
 }
 
-async function client(port: number, localAddress = '127.0.0.1'): Promise<{ socket: Socket; send: (m: string) => Promise<string>; closed: Promise<void> }> {
+async function client(
+  port: number,
+  localAddress = '127.0.0.1',
+): Promise<{ socket: Socket; send: (m: string) => Promise<string>; closed: Promise<void> }> {
   const socket = connect({ host: '127.0.0.1', port, localAddress });
   socket.on('error', () => undefined);
   const closed = new Promise<void>((r) => socket.once('close', () => r()));
@@ -114,7 +125,13 @@ describe('DC-09 replay guard across restarts', () => {
     expect(second.events()).toHaveLength(before);
     // The real panel goes on after its sequence number wrapped 9999 → 0001.
     expect(await attacker.send(message('0001', 'Nri1/BA004', T0 + 16 * 60_000))).toBe('*ACK');
-    expect(second.events().slice(before).filter((e) => e.type === 'alarm.raised').map((e) => (e.data as { kind: string }).kind)).toEqual(['panel.burglary']);
+    expect(
+      second
+        .events()
+        .slice(before)
+        .filter((e) => e.type === 'alarm.raised')
+        .map((e) => (e.data as { kind: string }).kind),
+    ).toEqual(['panel.burglary']);
   });
 });
 
@@ -126,16 +143,37 @@ describe('DC-09 extended data end to end', () => {
     const xdata = ['Vhttps://nvr.example/clip/17', 'X8.5417E', 'YN47.3769', 'KAAAAAAAAAAAAAAAA'];
     expect(await panel.send(message('0001', 'Nri1/BA03|ABack door', T0, xdata))).toBe('*ACK');
     const [alarm] = gw.alarms.list();
-    expect(alarm).toMatchObject({ kind: 'panel.burglary', source: { device: 'panel-1', point: 'zone-3' }, data: { verificationUrl: 'https://nvr.example/clip/17', panelText: 'Back door', extended: { longitudeDeg: 8.5417, latitudeDeg: 47.3769, keyChange: true } } });
+    expect(alarm).toMatchObject({
+      kind: 'panel.burglary',
+      source: { device: 'panel-1', point: 'zone-3' },
+      data: {
+        verificationUrl: 'https://nvr.example/clip/17',
+        panelText: 'Back door',
+        extended: { longitudeDeg: 8.5417, latitudeDeg: 47.3769, keyChange: true },
+      },
+    });
     const raised = gw.events().find((e) => e.type === 'alarm.raised')!;
-    expect(raised.data).toMatchObject({ data: { verificationUrl: 'https://nvr.example/clip/17', extended: { raw: ['Vhttps://nvr.example/clip/17', 'X8.5417E', 'YN47.3769', 'K[redacted]'] } } });
+    expect(raised.data).toMatchObject({
+      data: {
+        verificationUrl: 'https://nvr.example/clip/17',
+        extended: { raw: ['Vhttps://nvr.example/clip/17', 'X8.5417E', 'YN47.3769', 'K[redacted]'] },
+      },
+    });
     expect(JSON.stringify(gw.events())).not.toContain('AAAAAAAAAAAAAAAA');
     // A text-only message is a panel.event with the text and no invented code.
     expect(await panel.send(message('0002', 'AService visit', T0 + 1000, ['M0026B9E4268B']))).toBe('*ACK');
     await waitFor(() => gw.events().some((e) => e.type === 'panel.event'), 'the text message recorded');
-    expect(gw.events().find((e) => e.type === 'panel.event')!.data).toMatchObject({ code: '', text: 'Service visit', panelText: 'Service visit', extended: { mac: '0026B9E4268B' } });
+    expect(gw.events().find((e) => e.type === 'panel.event')!.data).toMatchObject({
+      code: '',
+      text: 'Service visit',
+      panelText: 'Service visit',
+      extended: { mac: '0026B9E4268B' },
+    });
     // Everything recorded is what docs/asyncapi.yaml says the platform gets.
-    const invalid = gw.rows().map((r) => ({ r, v: validateMessage(`gatehouse/v1/court/gw-1/evt/${r.class}`, r.body) })).filter((x) => !x.v.ok);
+    const invalid = gw
+      .rows()
+      .map((r) => ({ r, v: validateMessage(`gatehouse/v1/court/gw-1/evt/${r.class}`, r.body) }))
+      .filter((x) => !x.v.ok);
     expect(invalid.map((x) => x.v.errors)).toEqual([]);
   });
 });
@@ -156,16 +194,29 @@ describe('DC-09 connection caps', () => {
       cleanups.push(() => void s.destroy());
     }
     const { receiver } = gw.c;
-    await waitFor(() => receiver.stats.refusedConnections + receiver.stats.connections === 200, 'all 200 connection attempts handled', 20_000, () => receiver.stats);
+    await waitFor(
+      () => receiver.stats.refusedConnections + receiver.stats.connections === 200,
+      'all 200 connection attempts handled',
+      20_000,
+      () => receiver.stats,
+    );
     expect(receiver.stats.connections).toBe(4);
     expect(receiver.openConnections).toBe(4);
     // The panel is another host on the LAN.
     const panel = await client(gw.ports.tcpPort, '127.0.0.2');
     expect(await panel.send(message('0001', 'Nri1/BA001', T0))).toBe('*ACK');
-    await waitFor(() => lines.some((l) => l.includes('"remote":"127.0.0.1"') && l.includes('connection refused')), 'a refusal logged with the address');
+    await waitFor(
+      () => lines.some((l) => l.includes('"remote":"127.0.0.1"') && l.includes('connection refused')),
+      'a refusal logged with the address',
+    );
     // Ten seconds without a framed message: the idle sockets are closed, the panel is not.
     clock.advance(10_000);
-    await waitFor(() => receiver.openConnections === 1, 'only the panel left', 5000, () => receiver.stats);
+    await waitFor(
+      () => receiver.openConnections === 1,
+      'only the panel left',
+      5000,
+      () => receiver.stats,
+    );
     expect(lines.some((l) => l.includes('"remote":"127.0.0.1"') && l.includes('no framed DC-09 message within 10 s'))).toBe(true);
     expect(await panel.send(message('0002', 'Nri1/BR001', T0 + 10_000))).toBe('*ACK');
   });
@@ -182,7 +233,12 @@ describe('DC-09 connection caps', () => {
       cleanups.push(() => void s.destroy());
       await new Promise<void>((r) => s.once('connect', () => r()).once('error', () => r()));
     }
-    await waitFor(() => receiver.stats.connections === 31, 'every attempt accepted or evicting', 10_000, () => receiver.stats);
+    await waitFor(
+      () => receiver.stats.connections === 31,
+      'every attempt accepted or evicting',
+      10_000,
+      () => receiver.stats,
+    );
     // One slot per configured panel is kept: 9 unproven + the proven panel.
     expect(receiver.openConnections).toBe(10);
     expect(receiver.stats.evictedConnections).toBe(21);
@@ -202,7 +258,12 @@ describe('DC-09 connection caps', () => {
       expect(await c.send(captured)).toBe('*ACK');
       clients.push(c);
     }
-    await waitFor(() => gw.c.receiver.openConnections === 2, 'two connections left for the panel', 5000, () => gw.c.receiver.stats);
+    await waitFor(
+      () => gw.c.receiver.openConnections === 2,
+      'two connections left for the panel',
+      5000,
+      () => gw.c.receiver.stats,
+    );
     await Promise.all(clients.slice(0, 3).map((c) => c.closed));
     expect(clients.slice(3).every((c) => !c.socket.destroyed)).toBe(true);
     expect(gw.c.receiver.processor.counts).toMatchObject({ ack: 1, duplicate: 4 });

@@ -40,14 +40,27 @@ async function rig(o: { clock?: Clock; timers?: Timers; maxConnections?: number;
   const outbox = new FakeOutbox();
   const ps = o.panels ?? panels();
   const service = new PanelService({ panels: ps, sink, outbox, clock, timers, log: silentLogger() });
-  const receiver = new Dc09Receiver({ config: receiverConfig({ maxConnections: o.maxConnections ?? 200 }), panels: ps, secrets: secretsFrom(SECRETS), service, clock, log: silentLogger() });
+  const receiver = new Dc09Receiver({
+    config: receiverConfig({ maxConnections: o.maxConnections ?? 200 }),
+    panels: ps,
+    secrets: secretsFrom(SECRETS),
+    service,
+    clock,
+    log: silentLogger(),
+  });
   const ports = await receiver.start();
   cleanups.push(() => receiver.stop());
   return { receiver, service, sink, outbox, ports };
 }
 
 async function sims(r: Rig, protocol: 'tcp' | 'udp', specs = SIM, ackTimeoutMs = 1000): Promise<SimulatedPanels> {
-  const s = await startSimulatedPanels({ host: '127.0.0.1', port: protocol === 'tcp' ? r.ports.tcpPort : r.ports.udpPort, protocol, panels: specs, ackTimeoutMs });
+  const s = await startSimulatedPanels({
+    host: '127.0.0.1',
+    port: protocol === 'tcp' ? r.ports.tcpPort : r.ports.udpPort,
+    protocol,
+    panels: specs,
+    ackTimeoutMs,
+  });
   cleanups.push(() => s.stop());
   return s;
 }
@@ -56,7 +69,11 @@ describe.each(['tcp', 'udp'] as const)('DC-09 receiver over %s', (protocol) => {
   it('ACKs plain and encrypted SIA-DCS and Contact ID events after raising and recording them', async () => {
     const r = await rig();
     const s = await sims(r, protocol);
-    const [plain, aes, cid] = s.panels as [NonNullable<SimulatedPanels['panels'][0]>, NonNullable<SimulatedPanels['panels'][0]>, NonNullable<SimulatedPanels['panels'][0]>];
+    const [plain, aes, cid] = s.panels as [
+      NonNullable<SimulatedPanels['panels'][0]>,
+      NonNullable<SimulatedPanels['panels'][0]>,
+      NonNullable<SimulatedPanels['panels'][0]>,
+    ];
     expect(await plain.alarm(4)).toMatchObject({ answer: 'ACK', attempts: 1 });
     expect(await aes.tamper()).toMatchObject({ answer: 'ACK', attempts: 1 });
     expect(await cid.alarm(15, 2)).toMatchObject({ answer: 'ACK', attempts: 1 });
@@ -71,9 +88,16 @@ describe.each(['tcp', 'udp'] as const)('DC-09 receiver over %s', (protocol) => {
     expect(await plain.periodicTest()).toMatchObject({ answer: 'ACK' });
     expect(await plain.poll()).toMatchObject({ answer: 'ACK' });
     expect(r.sink.isActive('panel.burglary', 'panel-cid', 'zone-15')).toBe(false);
-    expect(r.outbox.events.map((e) => [e.class, e.type, e.source.device])).toEqual([['access', 'panel.opened', 'panel-aes'], ['device', 'panel.test', 'panel-plain']]);
+    expect(r.outbox.events.map((e) => [e.class, e.type, e.source.device])).toEqual([
+      ['access', 'panel.opened', 'panel-aes'],
+      ['device', 'panel.test', 'panel-plain'],
+    ]);
     // Each panel is announced online once, when first heard (not on every message).
-    expect(r.outbox.presence.map((e) => [e.type, e.source.device]).sort()).toEqual([['device.online', 'panel-aes'], ['device.online', 'panel-cid'], ['device.online', 'panel-plain']]);
+    expect(r.outbox.presence.map((e) => [e.type, e.source.device]).sort()).toEqual([
+      ['device.online', 'panel-aes'],
+      ['device.online', 'panel-cid'],
+      ['device.online', 'panel-plain'],
+    ]);
     if (protocol === 'tcp') expect(r.receiver.stats.connections).toBe(3); // several messages per connection
   });
 
@@ -100,7 +124,15 @@ describe.each(['tcp', 'udp'] as const)('DC-09 receiver over %s', (protocol) => {
 
   it('NAKs an unknown account and a plain message from an encrypted-only panel', async () => {
     const r = await rig();
-    const s = await sims(r, protocol, [{ account: '9999', encrypted: false, periodicTestS: 0 }, { account: 'AB12', encrypted: false, periodicTestS: 0 }], 100);
+    const s = await sims(
+      r,
+      protocol,
+      [
+        { account: '9999', encrypted: false, periodicTestS: 0 },
+        { account: 'AB12', encrypted: false, periodicTestS: 0 },
+      ],
+      100,
+    );
     for (const p of s.panels) expect(await p.alarm(1)).toMatchObject({ answer: 'NAK' });
     expect(r.sink.calls).toEqual([]);
   });
@@ -115,7 +147,8 @@ describe('DC-09 receiver over udp, hostile datagrams', () => {
     cleanups.push(() => new Promise((res) => sock.close(() => res())));
     const got: string[] = [];
     sock.on('message', (m) => got.push(m.toString('latin1')));
-    const send = (text: string) => new Promise<void>((res) => sock.send(Buffer.from(text, 'latin1'), r.ports.udpPort, '127.0.0.1', () => res()));
+    const send = (text: string) =>
+      new Promise<void>((res) => sock.send(Buffer.from(text, 'latin1'), r.ports.udpPort, '127.0.0.1', () => res()));
     await send('x');
     await send('\n0123456789'.slice(0, 10));
     await send('\n0000001F"SIA-DCS"0001L0#1234[#1234|Nri1/BA001]\r');
@@ -128,7 +161,12 @@ describe('DC-09 receiver over udp, hostile datagrams', () => {
     expect(got[0]).toMatch(/"NAK"0000R0L0A0\[\]_/);
     expect(got[0]!.length).toBeLessThanOrEqual(unknown.length);
     await waitFor(() => r.receiver.stats.datagrams === 5, 'all datagrams received');
-    await waitFor(() => r.receiver.stats.unansweredDatagrams === 4, 'four left unanswered', 5000, () => r.receiver.stats);
+    await waitFor(
+      () => r.receiver.stats.unansweredDatagrams === 4,
+      'four left unanswered',
+      5000,
+      () => r.receiver.stats,
+    );
     expect(got).toHaveLength(1);
     expect(r.sink.calls).toEqual([]);
   });
@@ -167,7 +205,12 @@ describe('DC-09 receiver against hostile TCP clients', () => {
   it('refuses connections beyond maxConnectionsPerAddress and names the address', async () => {
     const r = await rig({ maxConnections: 200 });
     const clients = await Promise.all(Array.from({ length: 6 }, () => rawClient(r.ports.tcpPort)));
-    await waitFor(() => r.receiver.stats.refusedConnections === 2, 'two connections refused', 5000, () => r.receiver.stats);
+    await waitFor(
+      () => r.receiver.stats.refusedConnections === 2,
+      'two connections refused',
+      5000,
+      () => r.receiver.stats,
+    );
     expect(r.receiver.openConnections).toBe(4);
     for (const c of clients) c.socket.destroy();
   });
@@ -177,9 +220,15 @@ describe('supervision with real sockets', () => {
   it('a silent panel raises panel.offline; hearing it again clears it', async () => {
     // Messages travel over real sockets; only the supervision timer runs on a ManualClock.
     const clock = new ManualClock(Date.now());
-    const ps = [Dc09PanelConfig.parse({ id: 'panel-plain', account: '1234', supervisionS: 60 }), Dc09PanelConfig.parse({ id: 'panel-other', account: '4321', supervisionS: 60 })];
+    const ps = [
+      Dc09PanelConfig.parse({ id: 'panel-plain', account: '1234', supervisionS: 60 }),
+      Dc09PanelConfig.parse({ id: 'panel-other', account: '4321', supervisionS: 60 }),
+    ];
     const r = await rig({ clock, timers: clock, panels: ps });
-    const s = await sims(r, 'tcp', [{ account: '1234', encrypted: false, periodicTestS: 0 }, { account: '4321', encrypted: false, periodicTestS: 0 }]);
+    const s = await sims(r, 'tcp', [
+      { account: '1234', encrypted: false, periodicTestS: 0 },
+      { account: '4321', encrypted: false, periodicTestS: 0 },
+    ]);
     const [silent, talking] = s.panels as [NonNullable<SimulatedPanels['panels'][0]>, NonNullable<SimulatedPanels['panels'][0]>];
     expect(await silent.periodicTest()).toMatchObject({ answer: 'ACK' });
     silent.silence();

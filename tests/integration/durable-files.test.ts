@@ -85,7 +85,8 @@ describe('key files across power cuts', () => {
     fs.cut();
     expect(loadOrCreateHashKey(dir).equals(key)).toBe(true);
     expect(new ReaderKeyStore(dir, secretsFrom({})).isInstalled('gate-1')).toBe(true);
-    for (const f of ['access.key', 'access.key.bak', 'osdp-keys.json', 'osdp-keys.json.bak']) expect(statSync(join(dir, f)).mode & 0o777, f).toBe(0o600);
+    for (const f of ['access.key', 'access.key.bak', 'osdp-keys.json', 'osdp-keys.json.bak'])
+      expect(statSync(join(dir, f)).mode & 0o777, f).toBe(0o600);
   });
 
   it('a damaged access.key is restored from its backup and reported; without a backup it is refused with what to do', () => {
@@ -98,7 +99,9 @@ describe('key files across power cuts', () => {
     expect(readFileSync(join(dir, 'access.key')).equals(key)).toBe(true);
     writeFileSync(join(dir, 'access.key'), 'short');
     rmSync(join(dir, 'access.key.bak'));
-    expect(() => loadOrCreateHashKey(dir)).toThrow(/access\.key is damaged: 5 bytes, expected 32; no usable backup .*: restore .* from a backup of the box/);
+    expect(() => loadOrCreateHashKey(dir)).toThrow(
+      /access\.key is damaged: 5 bytes, expected 32; no usable backup .*: restore .* from a backup of the box/,
+    );
   });
 
   it('a key file from before backups existed gets its backup on the next start; check mode writes nothing', () => {

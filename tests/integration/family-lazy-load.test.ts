@@ -24,11 +24,20 @@ function probe(compound: string, secrets: string): { modules: string[]; stdout: 
   writeFileSync(join(dir, 's.yaml'), secrets, { mode: 0o600 });
   writeFileSync(join(dir, 'c.yaml'), compound);
   const log = join(dir, 'modules.log');
-  const r = spawnSync(process.execPath, ['--import', resolve(ROOT, 'tests/helpers/module-log-hooks.mjs'), resolve(ROOT, 'dist/tests/helpers/family-probe-child.js')], {
-    env: { ...process.env, GATEHOUSE_MODULE_LOG: log, GATEHOUSE_PROBE_CONFIG: join(dir, 'c.yaml'), GATEHOUSE_PROBE_DATA: join(dir, 'data') },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', resolve(ROOT, 'tests/helpers/module-log-hooks.mjs'), resolve(ROOT, 'dist/tests/helpers/family-probe-child.js')],
+    {
+      env: {
+        ...process.env,
+        GATEHOUSE_MODULE_LOG: log,
+        GATEHOUSE_PROBE_CONFIG: join(dir, 'c.yaml'),
+        GATEHOUSE_PROBE_DATA: join(dir, 'data'),
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   expect(r.status, r.stderr).toBe(0);
   return { modules: readFileSync(log, 'utf8').split('\n').filter(Boolean), stdout: r.stdout };
 }
@@ -37,7 +46,8 @@ const ours = (modules: string[]) => modules.filter((u) => u.includes('/dist/')).
 
 describe('lazy loading of families', () => {
   it('a locks-only compound imports the locks family and no other family, console or live view', () => {
-    const compound = 'compound: { id: c }\ngateway: { id: g }\nsecretsFile: s.yaml\nbroker: { port: 0 }\nconsole: { enabled: false }\nlocks:\n  - id: flat-1\n';
+    const compound =
+      'compound: { id: c }\ngateway: { id: g }\nsecretsFile: s.yaml\nbroker: { port: 0 }\nconsole: { enabled: false }\nlocks:\n  - id: flat-1\n';
     const { modules, stdout } = probe(compound, 'devices:\n  flat-1: pw-flat-1-xyz\n');
     expect(stdout).toMatch(/^started .*"failed":\{\}/);
     const loaded = ours(modules);
@@ -57,10 +67,13 @@ describe('lazy loading of families', () => {
   });
 
   it('a compound with cameras imports the camera family (the probe sees what is configured)', () => {
-    const compound = 'compound: { id: c }\ngateway: { id: g }\nsecretsFile: s.yaml\nbroker: { port: 0 }\nconsole: { enabled: false }\ncameras:\n  - { id: cam-1, host: 127.0.0.1, port: 9, username: viewer }\n';
+    const compound =
+      'compound: { id: c }\ngateway: { id: g }\nsecretsFile: s.yaml\nbroker: { port: 0 }\nconsole: { enabled: false }\ncameras:\n  - { id: cam-1, host: 127.0.0.1, port: 9, username: viewer }\n';
     const { modules } = probe(compound, 'cameras:\n  cam-1: pw-cam-1-xyz\n');
     const loaded = ours(modules);
-    expect(loaded).toEqual(expect.arrayContaining(['gateway/cameras/create-cameras.js', 'gateway/cameras/camera-service.js', 'gateway/cameras/live-view.js']));
+    expect(loaded).toEqual(
+      expect.arrayContaining(['gateway/cameras/create-cameras.js', 'gateway/cameras/camera-service.js', 'gateway/cameras/live-view.js']),
+    );
     expect(loaded.filter((m) => /^gateway\/locks\/(?!family\.js|alarm-kinds\.js|console\.js)/.test(m))).toEqual([]);
   });
 });

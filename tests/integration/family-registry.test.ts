@@ -38,7 +38,13 @@ function withChimes(chime: FamilyManifest<ChimeCompound>) {
 function startGateway(config: ChimeCompound, families: readonly FamilyManifest<ChimeCompound>[]): Gateway {
   dir = mkdtempSync(join(tmpdir(), 'gh-family-'));
   const logs = createLoggerFactory({ level: 'silent' });
-  gateway = new Gateway({ config: config as CompoundConfig, secrets: secretsFrom({ 'chimes.hall': 'ding' }), dataDir: dir, logs, families: families as readonly FamilyManifest<CompoundConfig>[] });
+  gateway = new Gateway({
+    config: config as CompoundConfig,
+    secrets: secretsFrom({ 'chimes.hall': 'ding' }),
+    dataDir: dir,
+    logs,
+    families: families as readonly FamilyManifest<CompoundConfig>[],
+  });
   return gateway;
 }
 
@@ -49,7 +55,9 @@ describe('a family added through the registry', () => {
     expect(config.chimes).toEqual([{ id: 'hall' }]);
     expect(secretsOf(families, config).map((r) => r.name)).toEqual(['chimes.hall']);
     const dup = schema.safeParse({ ...base, locks: [{ id: 'hall' }], chimes: [{ id: 'hall' }] });
-    expect(dup.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['chimes.0.id: duplicate device id "hall" (also locks[0])']);
+    expect(dup.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'chimes.0.id: duplicate device id "hall" (also locks[0])',
+    ]);
     // Without the family its key is unknown: the registry is what makes it exist.
     expect(compoundSchema(FAMILIES).safeParse({ ...base, chimes: [] }).success).toBe(false);
   });
@@ -61,7 +69,11 @@ describe('a family added through the registry', () => {
     expect(loaded.count).toBe(1);
     const chimes = gw.family<ChimeInstance>('chimes');
     expect(chimes.journal).toEqual(['secret hall=ding', 'start']);
-    const reply = await gw.router.execute('chime.ring', { id: 'r-1', args: { chime: 'hall' } }, { via: 'cli', role: 'admin', principal: 'test' });
+    const reply = await gw.router.execute(
+      'chime.ring',
+      { id: 'r-1', args: { chime: 'hall' } },
+      { via: 'cli', role: 'admin', principal: 'test' },
+    );
     expect(reply).toMatchObject({ ok: true, result: { rung: 'hall' } });
     expect(gw.status()).toMatchObject({ chimes: { rings: 1 }, failedComponents: {} });
     await gw.stop();
@@ -74,7 +86,11 @@ describe('a family added through the registry', () => {
     await gw.start();
     expect(gw.status()).toMatchObject({ chimes: {} });
     expect(() => gw.family('chimes')).toThrow(/no family "chimes"/);
-    const reply = await gw.router.execute('chime.ring', { id: 'r-2', args: { chime: 'hall' } }, { via: 'cli', role: 'admin', principal: 'test' });
+    const reply = await gw.router.execute(
+      'chime.ring',
+      { id: 'r-2', args: { chime: 'hall' } },
+      { via: 'cli', role: 'admin', principal: 'test' },
+    );
     expect(reply).toMatchObject({ ok: false, error: { code: 'CMD_UNKNOWN' } });
   });
 
@@ -89,12 +105,16 @@ describe('a family added through the registry', () => {
         .map((b) => JSON.parse(b) as { type: string; data: unknown })
         .filter((e) => e.type === 'component.failed')
         .map((e) => e.data);
-    expect(await waitFor(() => failed().length > 0 && failed(), 'component.failed recorded')).toEqual([{ component: 'chimes', error: 'chime wiring is wrong' }]);
+    expect(await waitFor(() => failed().length > 0 && failed(), 'component.failed recorded')).toEqual([
+      { component: 'chimes', error: 'chime wiring is wrong' },
+    ]);
   });
 
   it('refuses to build a gateway whose family needs what nobody provides', () => {
     const { schema, families } = withChimes(chimeFamily({ needs: ['outputs'] }));
     // No perimeter configured: nothing provides `outputs`.
-    expect(() => startGateway(schema.parse({ ...base, chimes: [{ id: 'hall' }] }) as ChimeCompound, families)).toThrow(/family chimes needs "outputs"/);
+    expect(() => startGateway(schema.parse({ ...base, chimes: [{ id: 'hall' }] }) as ChimeCompound, families)).toThrow(
+      /family chimes needs "outputs"/,
+    );
   });
 });

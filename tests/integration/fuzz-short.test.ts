@@ -47,9 +47,11 @@ describe('coverage-guided fuzzing (short pass)', () => {
     const queue = [...targets];
     const runs: TargetRun[] = [];
     // Two at a time: the machine has two cores.
-    await Promise.all([0, 1].map(async () => {
-      for (let t = queue.shift(); t; t = queue.shift()) runs.push(await fuzzOne(t, ['--seconds', SECONDS]));
-    }));
+    await Promise.all(
+      [0, 1].map(async () => {
+        for (let t = queue.shift(); t; t = queue.shift()) runs.push(await fuzzOne(t, ['--seconds', SECONDS]));
+      }),
+    );
     for (const run of runs) {
       expect(run.code, `${run.target}: ${explain(run)}`).toBe(0);
       expect(run.result?.ok, run.target).toBe(true);

@@ -75,7 +75,14 @@ describe('a gateway on a full disk', () => {
     // First life: credentials arrive and are stored, then a clean stop.
     gateway = new Gateway({ config, secrets, dataDir, logs });
     await gateway.start();
-    const sync = await gateway.router.execute('access.credentials.snapshot', { id: 's-1', args: { version: 3, chunk: 0, chunks: 1, credentials: [{ id: 'alice', card: ALICE, mode: 'card', groups: ['residents'] }] } }, { via: 'cli', role: 'admin', principal: 'test' });
+    const sync = await gateway.router.execute(
+      'access.credentials.snapshot',
+      {
+        id: 's-1',
+        args: { version: 3, chunk: 0, chunks: 1, credentials: [{ id: 'alice', card: ALICE, mode: 'card', groups: ['residents'] }] },
+      },
+      { via: 'cli', role: 'admin', principal: 'test' },
+    );
     expect(sync).toMatchObject({ ok: true, result: { applied: true } });
     await gateway.stop();
     gateway = undefined;
@@ -91,15 +98,33 @@ describe('a gateway on a full disk', () => {
     gateway.outbox.on('error', (e) => void (e.code === 'OUTBOX_DISK_FULL' && refusedErrors++));
     await gateway.start();
     expect(gateway.outbox.exclusive).toBe(true);
-    expect(gateway.family<AccessInstance>('access').decider.decide({ door: 'main-gate', direction: 'in', card: ALICE })).toMatchObject({ granted: true, credentialId: 'alice' });
-    expect(gateway.family<AccessInstance>('access').decider.decide({ door: 'main-gate', direction: 'in', card: '0000000000' })).toMatchObject({ granted: false });
+    expect(gateway.family<AccessInstance>('access').decider.decide({ door: 'main-gate', direction: 'in', card: ALICE })).toMatchObject({
+      granted: true,
+      credentialId: 'alice',
+    });
+    expect(
+      gateway.family<AccessInstance>('access').decider.decide({ door: 'main-gate', direction: 'in', card: '0000000000' }),
+    ).toMatchObject({ granted: false });
 
     // Keep recording until the reserve's room is spent: then it is refused, coded.
     let refused: unknown;
     // In groups faster than the uplink drains: the outbox reuses the pages of delivered rows, so one at a time never fills the disk.
     for (let i = 0; i < 5000 && !refused; i += 100) {
-      const group = Array.from({ length: 100 }, (_, j) => gateway!.outbox.record(untyped({ class: 'alarm', type: 'test.burglary', source: { device: 'panel-1' }, data: { i: i + j, pad: 'x'.repeat(200) } })));
-      refused = (await Promise.all(group.map((p) => p.then(() => undefined, (e: unknown) => e)))).find((e) => e !== undefined);
+      const group = Array.from({ length: 100 }, (_, j) =>
+        gateway!.outbox.record(
+          untyped({ class: 'alarm', type: 'test.burglary', source: { device: 'panel-1' }, data: { i: i + j, pad: 'x'.repeat(200) } }),
+        ),
+      );
+      refused = (
+        await Promise.all(
+          group.map((p) =>
+            p.then(
+              () => undefined,
+              (e: unknown) => e,
+            ),
+          ),
+        )
+      ).find((e) => e !== undefined);
     }
     expect(isGatehouseError(refused, 'OUTBOX_DISK_FULL')).toBe(true);
     const status = gateway.status() as { outbox: { diskFull: { since: string } | null; reserveHeld: boolean } };
@@ -109,31 +134,59 @@ describe('a gateway on a full disk', () => {
     expect(alarm).toMatchObject({ active: true, priority: 'critical', source: { device: 'gateway', point: 'outbox' } });
 
     // A credential sync cannot be stored: refused with the reason, and the doors keep the version they had.
-    const refusedSync = await gateway.router.execute('access.credentials.snapshot', { id: 's-2', args: { version: 4, chunk: 0, chunks: 1, credentials: [] } }, { via: 'cli', role: 'admin', principal: 'test' });
+    const refusedSync = await gateway.router.execute(
+      'access.credentials.snapshot',
+      { id: 's-2', args: { version: 4, chunk: 0, chunks: 1, credentials: [] } },
+      { via: 'cli', role: 'admin', principal: 'test' },
+    );
     expect(refusedSync, JSON.stringify(refusedSync)).toMatchObject({ ok: false, error: { code: 'OUTBOX_DISK_FULL' } });
-    expect(gateway.family<AccessInstance>('access').decider.decide({ door: 'main-gate', direction: 'in', card: ALICE })).toMatchObject({ granted: true });
+    expect(gateway.family<AccessInstance>('access').decider.decide({ door: 'main-gate', direction: 'in', card: ALICE })).toMatchObject({
+      granted: true,
+    });
 
     // An alarm raised now lives in memory; its event is refused by the disk and kept for later.
     const errorsBefore = errorCount();
-    const burglary = gateway.alarms.manager.raise({ kind: 'panel.burglary', source: { device: 'panel-1', point: 'zone-9' }, priority: 'high', data: { zone: 9 } });
+    const burglary = gateway.alarms.manager.raise({
+      kind: 'panel.burglary',
+      source: { device: 'panel-1', point: 'zone-9' },
+      priority: 'high',
+      data: { zone: 9 },
+    });
     await waitFor(() => errorCount() > errorsBefore || undefined, 'the alarm event refused by the full disk');
 
     fs.release();
     timers.advance(5000);
     expect(gateway.outbox.stats().diskFull).toBeNull();
     expect(gateway.alarms.manager.get(alarm!.id)).toMatchObject({ active: false, state: 'cleared' });
-    await expect(gateway.outbox.record(untyped({ class: 'alarm', type: 'test.burglary', source: { device: 'panel-1' }, data: { after: true } }))).resolves.toMatchObject({ seq: expect.any(Number) });
+    await expect(
+      gateway.outbox.record(untyped({ class: 'alarm', type: 'test.burglary', source: { device: 'panel-1' }, data: { after: true } })),
+    ).resolves.toMatchObject({ seq: expect.any(Number) });
 
-    await waitFor(() => events().some((e) => e.type === 'outbox.disk_full' && e.data.state === 'recovered'), 'the recovery report at the platform', 20_000);
+    await waitFor(
+      () => events().some((e) => e.type === 'outbox.disk_full' && e.data.state === 'recovered'),
+      'the recovery report at the platform',
+      20_000,
+    );
     const reports = events().filter((e) => e.type === 'outbox.disk_full');
     expect(reports.map((e) => e.data.state)).toEqual(['full', 'recovered']);
     expect(reports[1]!.data.since).toBe(reports[0]!.data.since);
-    await waitFor(() => events().some((e) => e.type === 'alarm.cleared' && e.data.kind === 'outbox.disk_full'), 'the disk-full alarm cleared at the platform', 20_000);
-    await waitFor(() => events().some((e) => e.type === 'alarm.raised' && e.data.alarmId === burglary.id), 'the refused alarm event recorded after recovery', 20_000);
+    await waitFor(
+      () => events().some((e) => e.type === 'alarm.cleared' && e.data.kind === 'outbox.disk_full'),
+      'the disk-full alarm cleared at the platform',
+      20_000,
+    );
+    await waitFor(
+      () => events().some((e) => e.type === 'alarm.raised' && e.data.alarmId === burglary.id),
+      'the refused alarm event recorded after recovery',
+      20_000,
+    );
     // The reports and the status answer follow the published contract.
     const answer = await gateway.router.execute('system.status', { id: 'st-1' }, { via: 'cli', role: 'admin', principal: 'test' });
     expect(validateMessage(`${gateway.root}/cmd/system.status/res`, JSON.stringify(answer))).toEqual({ ok: true, errors: [] });
-    const invalid = platform.messages.filter((m) => /outbox\.disk_full/.test(m.payload.toString())).map((m) => ({ topic: m.topic, r: validateMessage(m.topic, m.payload) })).filter((x) => !x.r.ok);
+    const invalid = platform.messages
+      .filter((m) => /outbox\.disk_full/.test(m.payload.toString()))
+      .map((m) => ({ topic: m.topic, r: validateMessage(m.topic, m.payload) }))
+      .filter((x) => !x.r.ok);
     expect(invalid).toEqual([]);
   });
 });

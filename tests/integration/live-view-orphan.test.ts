@@ -16,18 +16,30 @@ const MARKER = uniqueMarker('orphan');
 
 afterAll(async () => {
   const left = pgrep(MARKER);
-  for (const pid of left) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  for (const pid of left)
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   expect(left, 'ffmpeg processes left behind').toEqual([]);
 });
 
 it('a SIGKILLed daemon leaves no ffmpeg behind', async () => {
   requireFfmpeg();
   requireBuild();
-  const child = spawn(process.execPath, [resolve(ROOT, 'dist/tests/helpers/live-view-child.js'), MARKER], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [resolve(ROOT, 'dist/tests/helpers/live-view-child.js'), MARKER], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor(() => out.includes('READY'), 'the child to stream MPEG-TS', 30_000, () => out);
+  await waitFor(
+    () => out.includes('READY'),
+    'the child to stream MPEG-TS',
+    30_000,
+    () => out,
+  );
   // The publisher and the live-view ffmpeg, each with its sh wrapper and watcher.
   const running = pgrep(MARKER);
   expect(running.length).toBeGreaterThanOrEqual(4);
@@ -36,5 +48,10 @@ it('a SIGKILLed daemon leaves no ffmpeg behind', async () => {
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   // The watchdog reacts to EOF at once; ffmpeg takes a moment to end (SIGKILL after 2 s at worst).
-  await waitFor(() => pgrep(MARKER).length === 0, 'every ffmpeg of the killed child to end', 6000, () => pgrep(MARKER));
+  await waitFor(
+    () => pgrep(MARKER).length === 0,
+    'every ffmpeg of the killed child to end',
+    6000,
+    () => pgrep(MARKER),
+  );
 });

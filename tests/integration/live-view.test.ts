@@ -30,7 +30,9 @@ function makeHub(over: Partial<LiveViewHubOptions> = {}, config: LiveViewHubOpti
     hasCamera: (id) => id === 'gate' || id === 'yard',
     resolveUrl: async () => source.url,
     clock: systemClock({ forceState: 'synced' }),
-    log: process.env.LV_DEBUG ? createLoggerFactory({ level: 'debug' }, { pretty: false, destination: process.stderr }).root : silentLogger(),
+    log: process.env.LV_DEBUG
+      ? createLoggerFactory({ level: 'debug' }, { pretty: false, destination: process.stderr }).root
+      : silentLogger(),
     rtspTransport: 'udp', // the simulator's server has no interleaved TCP
     tag: MARKER,
     backoffMinMs: 200,
@@ -55,7 +57,9 @@ function connect(camera: string, token: string | undefined): Client {
   const chunks: Buffer[] = [];
   ws.on('message', (d: Buffer) => chunks.push(d));
   ws.on('error', () => undefined);
-  const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((r) =>
+    ws.on('close', (code, reason) => r({ code, reason: reason.toString() })),
+  );
   const opened = new Promise<void>((resolve, reject) => {
     ws.on('open', () => resolve());
     ws.on('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
@@ -114,13 +118,35 @@ afterAll(async () => {
   await source?.stop();
   await new Promise<void>((r) => (http ? http.close(() => r()) : r()));
   // Nothing this file started may outlive it.
-  await waitFor(() => pgrep(MARKER).length === 0, 'every ffmpeg of this test to be gone', 5000, () => pgrep(MARKER));
+  await waitFor(
+    () => pgrep(MARKER).length === 0,
+    'every ffmpeg of this test to be gone',
+    5000,
+    () => pgrep(MARKER),
+  );
 });
 
 describe('live view over a real RTSP stream', () => {
   it('the test stream is real RTSP: ffmpeg reads frames from it', async () => {
     // Asynchronous: the RTSP server lives in this process and must keep answering.
-    const out = await run(FFPROBE, ['-v', 'error', '-analyzeduration', '1000000', '-rtsp_transport', 'udp', '-select_streams', 'v', '-count_packets', '-read_intervals', '%+#5', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', source.url]);
+    const out = await run(FFPROBE, [
+      '-v',
+      'error',
+      '-analyzeduration',
+      '1000000',
+      '-rtsp_transport',
+      'udp',
+      '-select_streams',
+      'v',
+      '-count_packets',
+      '-read_intervals',
+      '%+#5',
+      '-show_entries',
+      'stream=codec_name,width,height',
+      '-of',
+      'json',
+      source.url,
+    ]);
     expect(out.code, out.stderr).toBe(0);
     expect(JSON.parse(out.stdout).streams[0]).toEqual({ codec_name: 'h264', width: 320, height: 180 });
     const frames = await run(FFMPEG, ['-nostdin', '-v', 'error', '-i', source.url, '-frames:v', '5', '-f', 'null', '-']);
@@ -128,7 +154,8 @@ describe('live view over a real RTSP stream', () => {
   });
 
   it('refuses a viewer without a token, and the hub opens no port of its own', async () => {
-    const servers = () => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().filter((h) => h instanceof NetServer).length;
+    const servers = () =>
+      (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().filter((h) => h instanceof NetServer).length;
     const before = servers();
     makeHub();
     const c = connect('gate', undefined);
@@ -142,7 +169,12 @@ describe('live view over a real RTSP stream', () => {
     makeHub();
     const a = connect('gate', TOKEN);
     await a.opened;
-    await waitFor(() => a.bytes() > 20 * TS_PACKET, 'MPEG-TS on the first viewer', 20_000, () => hub!.stats());
+    await waitFor(
+      () => a.bytes() > 20 * TS_PACKET,
+      'MPEG-TS on the first viewer',
+      20_000,
+      () => hub!.stats(),
+    );
     const pid = hub!.stats().streams[0]!.pid;
     expect(pid).toBeDefined();
     const b = connect('gate', TOKEN);
@@ -173,10 +205,20 @@ describe('live view over a real RTSP stream', () => {
     await waitFor(() => a.bytes() > 10 * TS_PACKET, 'first picture', 20_000);
     const pid = hub!.stats().streams[0]!.pid;
     const drop = source.dropFor(2500);
-    await waitFor(() => hub!.stats().streams[0]?.restarts, 'the hub to notice the drop', 15_000, () => hub!.stats());
+    await waitFor(
+      () => hub!.stats().streams[0]?.restarts,
+      'the hub to notice the drop',
+      15_000,
+      () => hub!.stats(),
+    );
     await drop;
     const before = a.bytes();
-    await waitFor(() => a.bytes() > before + 10 * TS_PACKET, 'the picture to come back', 20_000, () => hub!.stats());
+    await waitFor(
+      () => a.bytes() > before + 10 * TS_PACKET,
+      'the picture to come back',
+      20_000,
+      () => hub!.stats(),
+    );
     const s = hub!.stats().streams[0]!;
     expect(s.pid).not.toBe(pid);
     expect(s.state).toBe('running');

@@ -37,10 +37,25 @@ describe('a lock tamper on a full disk', () => {
     mkdirSync(dir);
     const clock = new ManualClock();
     const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, timers: clock, config: { checkpointIntervalMs: 0, reserveBytes: 0 } });
-    const manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+    const manager = new AlarmManager({
+      db: outbox.scope('alarms'),
+      outbox,
+      config: AlarmsConfig.parse({}),
+      clock,
+      timers: clock,
+      log: silentLogger(),
+    });
     manager.declareKinds(ALARM_KINDS);
     const transport = new MemoryTransport();
-    const service = new LockService({ locks: [LockConfig.parse({ id: 'flat-a', offlineAfterMs: 60_000 })], transport, outbox, sink: manager, clock, timers: clock, log: silentLogger() });
+    const service = new LockService({
+      locks: [LockConfig.parse({ id: 'flat-a', offlineAfterMs: 60_000 })],
+      transport,
+      outbox,
+      sink: manager,
+      clock,
+      timers: clock,
+      log: silentLogger(),
+    });
     const A = lockTopics('flat-a');
     const say = (topic: string, body: unknown) => transport.publish(topic, JSON.stringify(body));
     try {

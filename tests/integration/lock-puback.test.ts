@@ -50,9 +50,20 @@ describe('lock events are acknowledged only after commit', () => {
       log: { level: 'silent' },
       locks: [{ id: LOCK }],
     });
-    gateway = new Gateway({ config, secrets: secretsFrom({ [`devices.${LOCK}`]: PASSWORD }), dataDir, logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }) });
+    gateway = new Gateway({
+      config,
+      secrets: secretsFrom({ [`devices.${LOCK}`]: PASSWORD }),
+      dataDir,
+      logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }),
+    });
     await gateway.start();
-    lock = await mqtt.connectAsync(`mqtt://127.0.0.1:${gateway.brokerPort}`, { clientId: LOCK, username: LOCK, password: PASSWORD, reconnectPeriod: 100, clean: true });
+    lock = await mqtt.connectAsync(`mqtt://127.0.0.1:${gateway.brokerPort}`, {
+      clientId: LOCK,
+      username: LOCK,
+      password: PASSWORD,
+      reconnectPeriod: 100,
+      clean: true,
+    });
   });
 
   afterAll(async () => {
@@ -86,7 +97,14 @@ describe('lock events are acknowledged only after commit', () => {
   it('sends no PUBACK while the gateway cannot commit (another process holds the write lock), then one after', async () => {
     await lock.endAsync(true);
     const child = spawn(process.execPath, [resolve(ROOT, 'dist/tests/helpers/lock-under-write-lock.js')], {
-      env: { ...process.env, GH_DB: file, GH_URL: `mqtt://127.0.0.1:${gateway.brokerPort}`, GH_LOCK: LOCK, GH_PASSWORD: PASSWORD, GH_HOLD_MS: '1000' },
+      env: {
+        ...process.env,
+        GH_DB: file,
+        GH_URL: `mqtt://127.0.0.1:${gateway.brokerPort}`,
+        GH_LOCK: LOCK,
+        GH_PASSWORD: PASSWORD,
+        GH_HOLD_MS: '1000',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -96,7 +114,13 @@ describe('lock events are acknowledged only after commit', () => {
     expect(code, out).toBe(0);
     expect(JSON.parse(out.trim())).toEqual({ pubackWhileHeld: false, pubackAfterRelease: true });
     expect(onDisk('door.opened')).toBe(2);
-    lock = await mqtt.connectAsync(`mqtt://127.0.0.1:${gateway.brokerPort}`, { clientId: LOCK, username: LOCK, password: PASSWORD, reconnectPeriod: 100, clean: true });
+    lock = await mqtt.connectAsync(`mqtt://127.0.0.1:${gateway.brokerPort}`, {
+      clientId: LOCK,
+      username: LOCK,
+      password: PASSWORD,
+      reconnectPeriod: 100,
+      clean: true,
+    });
   });
 
   it('withholds the PUBACK while the event cannot be committed, and records the resend once after space is freed', async () => {

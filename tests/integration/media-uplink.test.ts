@@ -40,7 +40,12 @@ afterAll(async () => {
 
 it('JPEGs stored during an outage reach the platform on media/{id} after the uplink returns', async () => {
   rig = makeRig({ url: broker.url });
-  const store = new MediaStore({ dataDir: rig.dir, outbox: rig.outbox, clock: { now: () => Date.now(), monotonic: () => performance.now(), state: () => 'synced' }, log: silentLogger() });
+  const store = new MediaStore({
+    dataDir: rig.dir,
+    outbox: rig.outbox,
+    clock: { now: () => Date.now(), monotonic: () => performance.now(), state: () => 'synced' },
+    log: silentLogger(),
+  });
   const publisher = new MediaPublisher({ store, root: rig.root, log: silentLogger(), retryMs: 100 });
   rig.uplink.on('connected', () => publisher.attach({ publish: (t, p) => rig.uplink.publishRaw(t, p) }));
   rig.uplink.on('disconnected', () => publisher.detach());
@@ -64,7 +69,12 @@ it('JPEGs stored during an outage reach the platform on media/{id} after the upl
   await expect(rig.uplink.publishRaw(mediaTopic(rig.root, ids[0]!), pics[0]!)).rejects.toThrow(/not connected/);
 
   await broker.start();
-  await waitFor(() => got.size === 3, 'three JPEGs at the platform', 20_000, () => ({ got: [...got.keys()], status: rig.uplink.status(), pending: store.pending() }));
+  await waitFor(
+    () => got.size === 3,
+    'three JPEGs at the platform',
+    20_000,
+    () => ({ got: [...got.keys()], status: rig.uplink.status(), pending: store.pending() }),
+  );
   for (const [i, id] of ids.entries()) {
     const bytes = got.get(id)!;
     expect(bytes.equals(pics[i]!)).toBe(true);

@@ -24,7 +24,8 @@ function startServer(path: string): Promise<Server> {
   const server = new ServerSerial(
     {
       getHoldingRegister: (addr: number, unit: number) => unit * 1000 + addr,
-      getMultipleHoldingRegisters: (addr: number, len: number, unit: number) => Array.from({ length: len }, (_, i) => unit * 1000 + addr + i),
+      getMultipleHoldingRegisters: (addr: number, len: number, unit: number) =>
+        Array.from({ length: len }, (_, i) => unit * 1000 + addr + i),
     },
     { path, baudRate: 115200, unitID: 5 },
   );
@@ -33,7 +34,15 @@ function startServer(path: string): Promise<Server> {
     server.on('error', reject);
   });
 }
-const closeServer = (s: Server) => new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } setTimeout(r, 500); });
+const closeServer = (s: Server) =>
+  new Promise<void>((r) => {
+    try {
+      s.close(() => r());
+    } catch {
+      r();
+    }
+    setTimeout(r, 500);
+  });
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -46,8 +55,21 @@ describe('ModbusBus over a real serial line (pty)', () => {
     cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
     let pty: PtyPair = await createPtyPair({ dir });
     let server = await startServer(pty.b);
-    const bus = new ModbusBus({ transport: { kind: 'rtu', path: pty.a, baudRate: 115200 }, timeoutMs: 300, retries: 1, deadAfter: 3, backoff: { minMs: 100, maxMs: 400 }, clock: systemClock({ forceState: 'synced' }), timers: realTimers, log });
-    cleanup.push(async () => { await bus.stop(); await closeServer(server); await pty.stop(); });
+    const bus = new ModbusBus({
+      transport: { kind: 'rtu', path: pty.a, baudRate: 115200 },
+      timeoutMs: 300,
+      retries: 1,
+      deadAfter: 3,
+      backoff: { minMs: 100, maxMs: 400 },
+      clock: systemClock({ forceState: 'synced' }),
+      timers: realTimers,
+      log,
+    });
+    cleanup.push(async () => {
+      await bus.stop();
+      await closeServer(server);
+      await pty.stop();
+    });
     const events: string[] = [];
     bus.on('busDown', () => events.push('down'));
     bus.on('busUp', () => events.push('up'));
@@ -58,7 +80,12 @@ describe('ModbusBus over a real serial line (pty)', () => {
     // Unplug: the tty disappears under the open port.
     await closeServer(server);
     await pty.stop();
-    await waitFor(() => events.includes('down'), 'bus down after the tty went away', 5000, () => bus.stats());
+    await waitFor(
+      () => events.includes('down'),
+      'bus down after the tty went away',
+      5000,
+      () => bus.stats(),
+    );
     const err = await bus.read(5, 3, 10, 2).catch((e: GatehouseError) => e);
     expect(err).toMatchObject({ code: 'DEVICE_OFFLINE', details: { reason: 'bus_down' } });
     await new Promise((r) => setTimeout(r, 300)); // a few refused reopens
@@ -66,7 +93,12 @@ describe('ModbusBus over a real serial line (pty)', () => {
     // Plug back on the same device path.
     pty = await createPtyPair({ dir });
     server = await startServer(pty.b);
-    await waitFor(() => bus.isUp(), 'serial bus up again', 5000, () => bus.stats());
+    await waitFor(
+      () => bus.isUp(),
+      'serial bus up again',
+      5000,
+      () => bus.stats(),
+    );
     expect(await bus.read(5, 3, 20, 2)).toEqual([5020, 5021]);
     expect(bus.stats().reconnects).toBe(1);
   });

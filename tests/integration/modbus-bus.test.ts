@@ -36,7 +36,11 @@ function startServer(port: number, silent: Set<number>, memory: Map<string, numb
         if (!silent.has(unit)) cb(null, value(unit, addr));
       },
       getMultipleHoldingRegisters: (addr: number, len: number, unit: number, cb: (e: Error | null, v: number[]) => void) => {
-        if (!silent.has(unit)) cb(null, Array.from({ length: len }, (_, i) => value(unit, addr + i)));
+        if (!silent.has(unit))
+          cb(
+            null,
+            Array.from({ length: len }, (_, i) => value(unit, addr + i)),
+          );
       },
       setRegisterArray: (addr: number, values: number[], unit: number, cb: (e: Error | null) => void) => {
         if (silent.has(unit)) return;
@@ -67,7 +71,16 @@ describe('ModbusBus over real Modbus TCP', () => {
     const silent = new Set([3]);
     const server = await startServer(port, silent, new Map());
     cleanup.push(() => closeServer(server));
-    const bus = new ModbusBus({ transport: { kind: 'tcp', host: '127.0.0.1', port }, timeoutMs: 150, retries: 1, deadAfter: 2, backoff: { minMs: 400, maxMs: 1600 }, clock: systemClock({ forceState: 'synced' }), timers: realTimers, log });
+    const bus = new ModbusBus({
+      transport: { kind: 'tcp', host: '127.0.0.1', port },
+      timeoutMs: 150,
+      retries: 1,
+      deadAfter: 2,
+      backoff: { minMs: 400, maxMs: 1600 },
+      clock: systemClock({ forceState: 'synced' }),
+      timers: realTimers,
+      log,
+    });
     cleanup.push(() => bus.stop());
     const offline: [number, string][] = [];
     const online: number[] = [];
@@ -99,10 +112,14 @@ describe('ModbusBus over real Modbus TCP', () => {
 
     // The unit comes back: a probe finds it and it is online again.
     silent.delete(3);
-    await waitFor(() => {
-      void bus.read(3, 3, 0, 2).catch(() => undefined);
-      return online.includes(3);
-    }, 'unit 3 back online', 5000);
+    await waitFor(
+      () => {
+        void bus.read(3, 3, 0, 2).catch(() => undefined);
+        return online.includes(3);
+      },
+      'unit 3 back online',
+      5000,
+    );
     expect(await bus.read(3, 3, 5, 2)).toEqual([3005, 3006]);
   });
 
@@ -110,7 +127,16 @@ describe('ModbusBus over real Modbus TCP', () => {
     const port = await freePort();
     const memory = new Map<string, number>();
     let server = await startServer(port, new Set(), memory);
-    const bus = new ModbusBus({ transport: { kind: 'tcp', host: '127.0.0.1', port }, timeoutMs: 300, retries: 0, deadAfter: 3, backoff: { minMs: 100, maxMs: 400 }, clock: systemClock({ forceState: 'synced' }), timers: realTimers, log });
+    const bus = new ModbusBus({
+      transport: { kind: 'tcp', host: '127.0.0.1', port },
+      timeoutMs: 300,
+      retries: 0,
+      deadAfter: 3,
+      backoff: { minMs: 100, maxMs: 400 },
+      clock: systemClock({ forceState: 'synced' }),
+      timers: realTimers,
+      log,
+    });
     cleanup.push(() => bus.stop());
     const events: string[] = [];
     bus.on('busDown', () => events.push('down'));
@@ -140,7 +166,14 @@ describe('ModbusBus over real Modbus TCP', () => {
 
   it('keeps retrying when nothing listens at start', async () => {
     const port = await freePort();
-    const bus = new ModbusBus({ transport: { kind: 'tcp', host: '127.0.0.1', port }, timeoutMs: 200, backoff: { minMs: 50, maxMs: 200 }, clock: systemClock({ forceState: 'synced' }), timers: realTimers, log });
+    const bus = new ModbusBus({
+      transport: { kind: 'tcp', host: '127.0.0.1', port },
+      timeoutMs: 200,
+      backoff: { minMs: 50, maxMs: 200 },
+      clock: systemClock({ forceState: 'synced' }),
+      timers: realTimers,
+      log,
+    });
     cleanup.push(() => bus.stop());
     bus.start();
     await waitFor(() => bus.stats().state === 'down', 'bus down', 5000);

@@ -30,7 +30,11 @@ const log = pino({ level: 'silent' });
 
 /** The termios flags of a tty, read back as stty prints them (`-parenb`, `parodd`...). */
 function termios(path: string): Set<string> {
-  return new Set(execFileSync('stty', ['-F', path, '-a'], { encoding: 'utf8' }).split(/[\s;]+/).filter(Boolean));
+  return new Set(
+    execFileSync('stty', ['-F', path, '-a'], { encoding: 'utf8' })
+      .split(/[\s;]+/)
+      .filter(Boolean),
+  );
 }
 
 const FRAMINGS = [
@@ -57,8 +61,19 @@ describe('RTU line framing from the compound file to the pty', () => {
   for (const f of FRAMINGS) {
     it(`${f.name}: the gateway opens the line with it, and a cabinet end opened ${f.name} decodes the power cut (FC 06)`, async () => {
       pty = await createPtyPair();
-      const cfg = CabinetConfig.parse({ id: 'cab', bus: { rtu: { path: pty.a, baudRate: 19_200, parity: f.parity, stopBits: f.stopBits } }, ports: 4 });
-      bus = new ModbusBus({ transport: transportFor(cfg), timeoutMs: 1000, retries: 0, clock: systemClock({ forceState: 'synced' }), timers: realTimers, log });
+      const cfg = CabinetConfig.parse({
+        id: 'cab',
+        bus: { rtu: { path: pty.a, baudRate: 19_200, parity: f.parity, stopBits: f.stopBits } },
+        ports: 4,
+      });
+      bus = new ModbusBus({
+        transport: transportFor(cfg),
+        timeoutMs: 1000,
+        retries: 0,
+        clock: systemClock({ forceState: 'synced' }),
+        timers: realTimers,
+        log,
+      });
       bus.start();
       await waitFor(() => bus!.isUp(), 'the gateway opened its end');
 

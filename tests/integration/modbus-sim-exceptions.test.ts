@@ -44,7 +44,9 @@ describe('simulated units answer unsupported requests alike over TCP and RTU', (
     tcp = createConnection({ host: '127.0.0.1', port: sims.tcpPort('tcp-cab') });
     await new Promise<void>((r) => tcp.once('connect', () => r()));
     const td = new TcpDeframer();
-    tcp.on('data', (b: Buffer) => { for (const f of td.push(b)) tcpAnswers.push(f.pdu); });
+    tcp.on('data', (b: Buffer) => {
+      for (const f of td.push(b)) tcpAnswers.push(f.pdu);
+    });
     serial = new SerialPort({ path: pty.a, baudRate: 115_200, autoOpen: false });
     await new Promise<void>((resolve, reject) => serial.open((e) => (e ? reject(e) : resolve())));
     serial.on('data', (b: Buffer) => (rtuBytes = Buffer.concat([rtuBytes, b])));

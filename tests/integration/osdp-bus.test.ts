@@ -26,10 +26,18 @@ describe('OSDP control panel over a pty', () => {
   it('brings four readers online with their identity and reports cards, keys, outputs and inputs', async () => {
     rig = await fourReaders({ 3: { identity: { model: 7, serial: 4242 } } });
     const r = rig;
-    await waitFor(() => ADDRESSES.every((a) => r.online(a)), 'four readers online', 5000, () => r.cp.stats());
+    await waitFor(
+      () => ADDRESSES.every((a) => r.online(a)),
+      'four readers online',
+      5000,
+      () => r.cp.stats(),
+    );
     const online = r.of('online');
     expect(online.map((e) => e.address).sort()).toEqual(ADDRESSES);
-    expect(online.find((e) => e.address === 3)).toMatchObject({ secure: false, identity: { vendor: '0A1B2C', model: 7, serial: 4242, firmware: '1.0.0' } });
+    expect(online.find((e) => e.address === 3)).toMatchObject({
+      secure: false,
+      identity: { vendor: '0A1B2C', model: 7, serial: 4242, firmware: '1.0.0' },
+    });
     // The first status queries report the initial state: door shut (contact active), outputs off.
     await waitFor(() => r.of('inputs', 2).length > 0 && r.of('local-status', 2).length > 0, 'initial status of reader 2');
     expect(r.of('inputs', 2)[0]!.inputs).toEqual([true, false]);
@@ -103,7 +111,10 @@ describe('OSDP door scenarios and slow readers over a pty', () => {
   it('reports a tailgater holding the door, the exit button and a power failure', async () => {
     rig = await fourReaders();
     const r = rig;
-    await waitFor(() => r.online(1) && r.of('inputs', 1).length > 0 && r.of('local-status', 1).length > 0, 'reader 1 online with its status');
+    await waitFor(
+      () => r.online(1) && r.of('inputs', 1).length > 0 && r.of('local-status', 1).length > 0,
+      'reader 1 online with its status',
+    );
     const held = r.sim.reader(1).tailgate(0.4);
     await waitFor(() => r.of('inputs', 1).at(-1)?.inputs[0] === false, 'door held open');
     await held;
@@ -161,7 +172,8 @@ describe('OSDP line faults over a pty', () => {
     const timeoutsBefore = r.cp.status().find((s) => s.address === 4)!.timeouts;
     let timeoutsAtOffline = -1;
     r.cp.on('event', (e) => {
-      if (e.kind === 'offline' && e.address === 4) timeoutsAtOffline = r.cp.status().find((s) => s.address === 4)!.timeouts - timeoutsBefore;
+      if (e.kind === 'offline' && e.address === 4)
+        timeoutsAtOffline = r.cp.status().find((s) => s.address === 4)!.timeouts - timeoutsBefore;
     });
     r.sim.reader(4).unplug();
     const t0 = performance.now();
@@ -204,14 +216,24 @@ describe('OSDP line faults over a pty', () => {
     const downs: string[] = [];
     r.cp.on('lineDown', (reason) => downs.push(reason));
     await r.unplugAdapter();
-    await waitFor(() => r.of('offline').length === 4, 'all readers offline with the line', 5000, () => r.cp.stats());
+    await waitFor(
+      () => r.of('offline').length === 4,
+      'all readers offline with the line',
+      5000,
+      () => r.cp.stats(),
+    );
     expect(downs.length).toBe(1);
     const err = await r.cp.output(1, [{ output: 0, action: 'on' }]).catch((e: unknown) => e);
     expect(isGatehouseError(err, 'DEVICE_OFFLINE')).toBe(true);
     await new Promise((res) => setTimeout(res, 300)); // a few refused reopens
 
     await r.plugAdapter();
-    await waitFor(() => ADDRESSES.every((a) => r.online(a)), 'four readers online again', 10_000, () => r.cp.stats());
+    await waitFor(
+      () => ADDRESSES.every((a) => r.online(a)),
+      'four readers online again',
+      10_000,
+      () => r.cp.stats(),
+    );
     r.sim.reader(3).swipe('0000001');
     await waitFor(() => r.of('card', 3)[0], 'card after the reconnect');
     expect(r.cp.stats().reopens).toBeGreaterThan(0);

@@ -28,7 +28,10 @@ describe('OSDP reader capabilities and power failure', () => {
   /** Commands the readers received over the pty, in order: [address, command code]. */
   const onWire: [number, number][] = [];
   const sent = (address: number, code: number) => onWire.filter(([a, c]) => a === address && c === code).length;
-  const state = (reader: string) => messages().filter((m) => m.topic.endsWith(`/state/${reader}`)).at(-1)?.body;
+  const state = (reader: string) =>
+    messages()
+      .filter((m) => m.topic.endsWith(`/state/${reader}`))
+      .at(-1)?.body;
   const evts = (type: string) => messages().filter((m) => m.topic.includes('/evt/') && m.body.type === type);
 
   beforeAll(async () => {
@@ -36,12 +39,16 @@ describe('OSDP reader capabilities and power failure', () => {
     sim = await startSimulatedReaders({
       path: pty.b,
       baudRate: 115_200,
-      readers: [{ address: 1, pdcap: BRIVO_PDCAP }, { address: 2, buzzer: false, led: 3 }],
+      readers: [
+        { address: 1, pdcap: BRIVO_PDCAP },
+        { address: 2, buzzer: false, led: 3 },
+      ],
     });
     const deframer = new OsdpDeframer();
     sim.tap((direction, bytes) => {
       if (direction !== 'rx') return;
-      for (const out of deframer.push(bytes)) if (out.kind === 'frame' && !out.frame.reply) onWire.push([out.frame.address, out.frame.code]);
+      for (const out of deframer.push(bytes))
+        if (out.kind === 'frame' && !out.frame.reply) onWire.push([out.frame.address, out.frame.code]);
     });
     const config: RigCompound = {
       compound: { id: 'caps-court' },
@@ -79,9 +86,24 @@ describe('OSDP reader capabilities and power failure', () => {
       receiveBufferBytes: 450,
       largestMessageBytes: 0,
       osdpVersion: 1,
-      raw: [[3, 1, 1], [4, 4, 1], [5, 2, 1], [6, 0, 0], [7, 0, 0], [8, 1, 0], [9, 1, 1], [10, 194, 1], [14, 0, 0], [15, 0, 0], [16, 1, 0]],
+      raw: [
+        [3, 1, 1],
+        [4, 4, 1],
+        [5, 2, 1],
+        [6, 0, 0],
+        [7, 0, 0],
+        [8, 1, 0],
+        [9, 1, 1],
+        [10, 194, 1],
+        [14, 0, 0],
+        [15, 0, 0],
+        [16, 1, 0],
+      ],
     });
-    expect(state('gate-out')).toMatchObject({ powerFailure: false, capabilities: { inputs: 2, outputs: 2, ledColors: ['off', 'red', 'green'], buzzer: false, text: null } });
+    expect(state('gate-out')).toMatchObject({
+      powerFailure: false,
+      capabilities: { inputs: 2, outputs: 2, ledColors: ['off', 'red', 'green'], buzzer: false, text: null },
+    });
   });
 
   it('a refused card beeps on the reader with a buzzer; the one without gets its LED but no osdp_BUZ on the wire', async () => {
@@ -89,7 +111,10 @@ describe('OSDP reader capabilities and power failure', () => {
     await waitFor(() => sent(1, Cmd.BUZ) > 0 || undefined, 'osdp_BUZ to reader 1');
     expect(sim.reader(1).buzzer).toBeDefined();
     sim.reader(2).swipe('3FFFFFF');
-    await waitFor(() => evts('access.denied').some((m) => (m.body.data as { reader: string }).reader === 'gate-out') || undefined, 'the refusal at the exit reader');
+    await waitFor(
+      () => evts('access.denied').some((m) => (m.body.data as { reader: string }).reader === 'gate-out') || undefined,
+      'the refusal at the exit reader',
+    );
     await waitFor(() => sent(2, Cmd.LED) > 0 || undefined, 'osdp_LED to reader 2');
     expect(sim.reader(2).leds[0]).toMatchObject({ color: 'red' });
     // The buzzer command would follow the LED at once; let reader 2 be polled a few more times.
@@ -101,9 +126,15 @@ describe('OSDP reader capabilities and power failure', () => {
   it('a power failure the reader reports is the reader.power_failure alarm while it lasts, and shows in its state', async () => {
     sim.reader(1).setPowerFailure(true);
     await waitFor(() => evts('reader.power_failure').length === 1 || undefined, 'reader.power_failure raised');
-    expect(evts('reader.power_failure')[0]!.body).toMatchObject({ source: { device: 'gate-in' }, data: { reader: 'gate-in', door: 'main-gate', active: true, priority: 'medium' } });
+    expect(evts('reader.power_failure')[0]!.body).toMatchObject({
+      source: { device: 'gate-in' },
+      data: { reader: 'gate-in', door: 'main-gate', active: true, priority: 'medium' },
+    });
     await waitFor(() => state('gate-in')?.powerFailure === true || undefined, 'powerFailure in the state');
-    await waitFor(() => evts('alarm.raised').some((m) => (m.body.data as { kind: string }).kind === 'reader.power_failure') || undefined, 'an alarm raised for it');
+    await waitFor(
+      () => evts('alarm.raised').some((m) => (m.body.data as { kind: string }).kind === 'reader.power_failure') || undefined,
+      'an alarm raised for it',
+    );
     sim.reader(1).setPowerFailure(false);
     await waitFor(() => evts('reader.power_failure').length === 2 || undefined, 'reader.power_failure cleared');
     expect(evts('reader.power_failure')[1]!.body).toMatchObject({ data: { active: false } });

@@ -28,12 +28,20 @@ describe('OSDP secure channel over a pty', () => {
   it("brings a 'required' reader online secure and its card crosses the wire encrypted (a clear reader's does not)", async () => {
     rig = await startOsdpRig({
       sim: [{ address: 1, key: KEY_1 }, { address: 2 }],
-      cp: [{ address: 1, secure: 'required', key: KEY_1 }, { address: 2, secure: 'off' }],
+      cp: [
+        { address: 1, secure: 'required', key: KEY_1 },
+        { address: 2, secure: 'off' },
+      ],
     });
     const r = rig;
     const line: Buffer[] = [];
     r.sim.tap((_dir, bytes) => line.push(Buffer.from(bytes)));
-    await waitFor(() => r.online(1) && r.online(2), 'both readers online', 5000, () => r.cp.stats());
+    await waitFor(
+      () => r.online(1) && r.online(2),
+      'both readers online',
+      5000,
+      () => r.cp.stats(),
+    );
     expect(r.of('online', 1)[0]).toMatchObject({ secure: true });
     expect(r.cp.status().find((s) => s.address === 1)).toMatchObject({ online: true, secure: true });
     expect(r.sim.pd(1).secure).toBe(true);
@@ -57,13 +65,24 @@ describe('OSDP secure channel over a pty', () => {
 
   it("keeps a reader with another key offline with 'secure-failed', never in clear, while the others work", async () => {
     rig = await startOsdpRig({
-      sim: [{ address: 1, key: KEY_1 }, { address: 2, key: KEY_2 }],
-      cp: [{ address: 1, secure: 'required', key: WRONG }, { address: 2, secure: 'required', key: KEY_2 }],
+      sim: [
+        { address: 1, key: KEY_1 },
+        { address: 2, key: KEY_2 },
+      ],
+      cp: [
+        { address: 1, secure: 'required', key: WRONG },
+        { address: 2, secure: 'required', key: KEY_2 },
+      ],
     });
     const r = rig;
     const reached: number[] = [];
     r.sim.reader(1).on('command', (c) => reached.push(c.code));
-    await waitFor(() => r.of('secure-failed', 1)[0], 'secure-failed for reader 1', 5000, () => r.cp.stats());
+    await waitFor(
+      () => r.of('secure-failed', 1)[0],
+      'secure-failed for reader 1',
+      5000,
+      () => r.cp.stats(),
+    );
     expect(r.of('secure-failed', 1)[0]!.reason).toMatch(/wrong key/);
     await waitFor(() => r.online(2), 'reader 2 online', 5000);
     // A few more handshake retries: still no online, no second event, and nothing but set-up in clear.
@@ -83,10 +102,20 @@ describe('OSDP secure channel over a pty', () => {
   it("installs a fresh key on an 'install' reader with KEYSET, then runs secure with the new key", async () => {
     rig = await startOsdpRig({ sim: [{ address: 5 }], cp: [{ address: 5, secure: 'install' }] });
     const r = rig;
-    const keySet = await waitFor(() => r.of('key-set', 5)[0], 'key-set event', 5000, () => r.cp.stats());
+    const keySet = await waitFor(
+      () => r.of('key-set', 5)[0],
+      'key-set event',
+      5000,
+      () => r.cp.stats(),
+    );
     expect(keySet.key).toHaveLength(16);
     expect(Buffer.from(keySet.key).equals(Buffer.from(SCBK_D))).toBe(false);
-    await waitFor(() => r.online(5), 'reader 5 online after KEYSET', 5000, () => r.cp.stats());
+    await waitFor(
+      () => r.online(5),
+      'reader 5 online after KEYSET',
+      5000,
+      () => r.cp.stats(),
+    );
     expect(r.of('online', 5)[0]).toMatchObject({ secure: true });
     // The reader now holds exactly the key the event carried, and refuses clear text.
     expect(Buffer.from(r.sim.reader(5).key!).equals(Buffer.from(keySet.key))).toBe(true);
@@ -103,14 +132,22 @@ describe('OSDP secure channel over a pty', () => {
   it('brings secure readers back after the adapter was unplugged (socat killed and restarted)', async () => {
     rig = await startOsdpRig({
       sim: [{ address: 1, key: KEY_1 }, { address: 2 }],
-      cp: [{ address: 1, secure: 'required', key: KEY_1 }, { address: 2, secure: 'off' }],
+      cp: [
+        { address: 1, secure: 'required', key: KEY_1 },
+        { address: 2, secure: 'off' },
+      ],
     });
     const r = rig;
     await waitFor(() => r.online(1) && r.online(2), 'both readers online', 5000);
     await r.unplugAdapter();
     await waitFor(() => r.of('offline').length === 2, 'both offline', 5000);
     await r.plugAdapter();
-    await waitFor(() => r.online(1) && r.online(2), 'both back', 10_000, () => r.cp.stats());
+    await waitFor(
+      () => r.online(1) && r.online(2),
+      'both back',
+      10_000,
+      () => r.cp.stats(),
+    );
     expect(r.of('online', 1).at(-1)).toMatchObject({ secure: true });
     r.sim.reader(1).swipe('0000007');
     await waitFor(() => r.of('card', 1)[0], 'card after reconnect');

@@ -41,7 +41,12 @@ describe('outbox on a full filesystem', () => {
     dir = join(fs.dir, `case-${n++}`);
     mkdirSync(dir);
     clock = new ManualClock();
-    const o = new Outbox({ file: join(dir, 'outbox.db'), clock, timers: clock, config: { checkpointIntervalMs: 0, maxBytes: 64 * MiB, ...config } });
+    const o = new Outbox({
+      file: join(dir, 'outbox.db'),
+      clock,
+      timers: clock,
+      config: { checkpointIntervalMs: 0, maxBytes: 64 * MiB, ...config },
+    });
     open.push(o);
     return o;
   };
@@ -93,7 +98,10 @@ describe('outbox on a full filesystem', () => {
     expect(full).toHaveLength(1);
     expect(o.stats().reserveHeld).toBe(false);
     // The report went in first, with the room the reserve gave back.
-    const report = o.readEvents(0, 1e6).map((r) => JSON.parse(r.body) as Envelope).find((e) => e.type === 'outbox.disk_full');
+    const report = o
+      .readEvents(0, 1e6)
+      .map((r) => JSON.parse(r.body) as Envelope)
+      .find((e) => e.type === 'outbox.disk_full');
     expect(report?.data).toMatchObject({ state: 'full', code: 'SQLITE_FULL' });
     // Still full: the retry changes nothing.
     clock.advance(5000);
@@ -105,7 +113,11 @@ describe('outbox on a full filesystem', () => {
     expect(recovered[0]!.rejected).toBeGreaterThanOrEqual(rejected + 1);
     expect(o.stats()).toMatchObject({ diskFull: null, reserveHeld: true });
     expect(types(o).filter((t) => t === 'outbox.disk_full')).toHaveLength(2);
-    const end = o.readEvents(0, 1e6).map((r) => JSON.parse(r.body) as Envelope).filter((e) => e.type === 'outbox.disk_full').at(-1)!;
+    const end = o
+      .readEvents(0, 1e6)
+      .map((r) => JSON.parse(r.body) as Envelope)
+      .filter((e) => e.type === 'outbox.disk_full')
+      .at(-1)!;
     expect(end.data).toMatchObject({ state: 'recovered', since: report!.data.since, rejected: recovered[0]!.rejected });
     await expect(o.record(testEvent(1, 'alarm'))).resolves.toMatchObject({ type: 'alarm.tick' });
     expect(outboxConnection(o).pragma('integrity_check', { simple: true })).toBe('ok');
@@ -145,7 +157,10 @@ describe('outbox on a full filesystem', () => {
     expect(types(o)).not.toContain('outbox.disk_full');
     fs.release();
     clock.advance(1000);
-    const reports = o.readEvents(0, 1e6).map((r) => JSON.parse(r.body) as Envelope).filter((e) => e.type === 'outbox.disk_full');
+    const reports = o
+      .readEvents(0, 1e6)
+      .map((r) => JSON.parse(r.body) as Envelope)
+      .filter((e) => e.type === 'outbox.disk_full');
     expect(reports.map((r) => r.data.state)).toEqual(['full', 'recovered']);
     // Stamped with the time the condition started, not the time it could be written.
     expect(reports[0]!.data.since).toBe(reports[1]!.data.since);

@@ -27,12 +27,22 @@ describe('outbox: the cap is the footprint on disk', () => {
 
   function make(dir: string, clock: ManualClock, maxBytes: number): Outbox {
     // The daemon's default checkpoint timer (30 s real time) never fires in a fast run: only the cap's own limits hold the WAL.
-    const o = new Outbox({ file: join(dir, 'outbox.db'), clock, timers: clock, config: { maxBytes, checkpointIntervalMs: 0, reserveBytes: 0 } });
+    const o = new Outbox({
+      file: join(dir, 'outbox.db'),
+      clock,
+      timers: clock,
+      config: { maxBytes, checkpointIntervalMs: 0, reserveBytes: 0 },
+    });
     open.push(o);
     return o;
   }
 
-  async function offline(o: Outbox, clock: ManualClock, dir: string, hours: number): Promise<{ maxFiles: number; alarms: Envelope[]; rows: number }> {
+  async function offline(
+    o: Outbox,
+    clock: ManualClock,
+    dir: string,
+    hours: number,
+  ): Promise<{ maxFiles: number; alarms: Envelope[]; rows: number }> {
     let maxFiles = 0;
     const alarms: Envelope[] = [];
     for (let minute = 0; minute < hours * 60; minute++) {
@@ -52,7 +62,16 @@ describe('outbox: the cap is the footprint on disk', () => {
     const evicted: number[] = [];
     o.on('evicted', (r) => evicted.push(r.count));
     const r = await offline(o, clock, dir, 6);
-    console.log(JSON.stringify({ cap: MiB, maxFiles: r.maxFiles, endFiles: outboxFileBytes(dir), rowBytes: o.stats().bytes, rows: r.rows, evicted: evicted.reduce((a, b) => a + b, 0) }));
+    console.log(
+      JSON.stringify({
+        cap: MiB,
+        maxFiles: r.maxFiles,
+        endFiles: outboxFileBytes(dir),
+        rowBytes: o.stats().bytes,
+        rows: r.rows,
+        evicted: evicted.reduce((a, b) => a + b, 0),
+      }),
+    );
     expect(evicted.length).toBeGreaterThan(0);
     expect(r.maxFiles).toBeLessThanOrEqual(MiB);
     // Not an empty outbox either: the budget is used, most of the cap holds rows.
@@ -97,7 +116,9 @@ describe('outbox: the cap is the footprint on disk', () => {
     // Rows beyond the budget were evicted (reported) before the rewrite; the budget also holds
     // the empty tables of every store owner (~240 KiB), so ~1,800 of the rows stay.
     expect(o.readEvents(0, 1e6).length).toBeGreaterThan(1500);
-    expect(o.readEvents(0, 1e6).some((r) => (JSON.parse(r.body) as { type?: string }).type === 'outbox.evicted') || o.stats().pendingCommit > 0).toBe(true);
+    expect(
+      o.readEvents(0, 1e6).some((r) => (JSON.parse(r.body) as { type?: string }).type === 'outbox.evicted') || o.stats().pendingCommit > 0,
+    ).toBe(true);
     // And it keeps recording within the cap.
     const r = await offline(o, clock, dir, 1);
     expect(r.maxFiles).toBeLessThanOrEqual(MiB);

@@ -31,7 +31,10 @@ describe('perimeter alarms end to end', () => {
   const messages = () => rig.platform.json();
 
   const alarmEvents = (type: string, kind?: string) =>
-    messages().filter((m) => m.topic.endsWith('/evt/alarm') && m.body.type === type && (kind === undefined || (m.body.data as { kind?: string }).kind === kind));
+    messages().filter(
+      (m) =>
+        m.topic.endsWith('/evt/alarm') && m.body.type === type && (kind === undefined || (m.body.data as { kind?: string }).kind === kind),
+    );
   const command = (name: string, args: Record<string, unknown>) => rig.platform.command(name, args);
   const perimeter = () => rig.family('perimeter');
 
@@ -53,10 +56,20 @@ describe('perimeter alarms end to end', () => {
           pollMs: 100,
         },
       ],
-      zones: ZONES.map((z) => ({ id: z.id, module: 'wall-north', channel: z.channel, type: z.type, contact: z.contact, debounceMs: 0, ...(z.type === 'perimeter' ? { partition: 'north' } : {}) })),
+      zones: ZONES.map((z) => ({
+        id: z.id,
+        module: 'wall-north',
+        channel: z.channel,
+        type: z.type,
+        contact: z.contact,
+        debounceMs: 0,
+        ...(z.type === 'perimeter' ? { partition: 'north' } : {}),
+      })),
       partitions: [{ id: 'north' }],
       outputs: [{ id: 'siren-north', module: 'wall-north', index: 0 }],
-      linkage: [{ when: { sources: ['north-beam-1', 'north-beam-2'] }, do: [{ output: 'siren-north', seconds: 2 }, { notify: 'console' }] }],
+      linkage: [
+        { when: { sources: ['north-beam-1', 'north-beam-2'] }, do: [{ output: 'siren-north', seconds: 2 }, { notify: 'console' }] },
+      ],
       perimeter: { dc09: { host: '127.0.0.1', tcpPort: 0, udpPort: 0 } },
       alarmPanels: [
         { id: 'panel-b7', account: 'B7A1', keySecret: 'dc09.panel-b7', supervisionS: 1 },
@@ -64,12 +77,22 @@ describe('perimeter alarms end to end', () => {
         { id: 'panel-b8', account: 'B8A1', keySecret: 'dc09.panel-b7', supervisionS: 0, sendsRestores: false },
       ],
     };
-    rig = await startRig({ name: 'perimeter-e2e', config, secrets: { 'dc09.panel-b7': PANEL_KEY }, platform: { clientId: 'platform-perimeter' } });
+    rig = await startRig({
+      name: 'perimeter-e2e',
+      config,
+      secrets: { 'dc09.panel-b7': PANEL_KEY },
+      platform: { clientId: 'platform-perimeter' },
+    });
     expect(rig.family('dc09').ports?.tcpPort).toBeGreaterThan(0);
-    panels = await startSimulatedPanels({ host: '127.0.0.1', port: rig.family('dc09').ports!.tcpPort, protocol: 'tcp', panels: [
+    panels = await startSimulatedPanels({
+      host: '127.0.0.1',
+      port: rig.family('dc09').ports!.tcpPort,
+      protocol: 'tcp',
+      panels: [
         { account: 'B7A1', key: PANEL_KEY, encrypted: true, periodicTestS: 0, format: 'ADM-CID' },
         { account: 'B8A1', key: PANEL_KEY, encrypted: true, periodicTestS: 0, format: 'SIA-DCS' },
-      ] });
+      ],
+    });
     await rig.platform.waitState('wall-north', (s) => s.online === true, 'the input module online');
   }, 60_000);
 
@@ -82,10 +105,16 @@ describe('perimeter alarms end to end', () => {
   it('a beam crossed while disarmed raises nothing; armed, it raises one alarm, sounds the siren, and goes through the lifecycle', async () => {
     modules.scenario.beam('north-beam-1').block();
     // Disarmed: the beam is broken but no alarm. The zone reports its state and nothing else.
-    await waitFor(() => (perimeter().service.states().zones['north-beam-1'] as { state?: string } | undefined)?.state === 'alarm' || undefined, 'the gateway to see the beam broken');
+    await waitFor(
+      () => (perimeter().service.states().zones['north-beam-1'] as { state?: string } | undefined)?.state === 'alarm' || undefined,
+      'the gateway to see the beam broken',
+    );
     expect(alarmEvents('alarm.raised', 'zone.alarm')).toEqual([]);
     modules.scenario.beam('north-beam-1').restore();
-    await waitFor(() => (perimeter().service.states().zones['north-beam-1'] as { state?: string }).state === 'normal' || undefined, 'the beam back to normal');
+    await waitFor(
+      () => (perimeter().service.states().zones['north-beam-1'] as { state?: string }).state === 'normal' || undefined,
+      'the beam back to normal',
+    );
 
     const armed = await command('partition.arm', { partition: 'north' });
     expect(armed).toMatchObject({ ok: true });
@@ -94,14 +123,20 @@ describe('perimeter alarms end to end', () => {
     modules.scenario.beam('north-beam-1').block();
     const raised = await waitFor(() => alarmEvents('alarm.raised', 'zone.alarm')[0], 'alarm.raised for the beam');
     const alarmId = (raised.body.data as { alarmId: string }).alarmId;
-    expect(raised.body).toMatchObject({ source: { device: 'north-beam-1' }, data: { priority: 'high', state: 'raised', active: true, count: 1 } });
+    expect(raised.body).toMatchObject({
+      source: { device: 'north-beam-1' },
+      data: { priority: 'high', state: 'raised', active: true, count: 1 },
+    });
     await waitFor(() => modules.coil('wall-north', 0) || undefined, 'the siren on through linkage');
 
     // The same zone tripping again while the alarm is open is counted, not a new alarm.
     modules.scenario.beam('north-beam-1').restore();
     await waitFor(() => alarmEvents('alarm.cleared', 'zone.alarm').length || undefined, 'alarm.cleared');
     modules.scenario.beam('north-beam-1').block();
-    await waitFor(() => (rig.gateway.alarms.manager.get(alarmId)?.count ?? 0) >= 2 || undefined, 'the re-trigger counted on the open alarm');
+    await waitFor(
+      () => (rig.gateway.alarms.manager.get(alarmId)?.count ?? 0) >= 2 || undefined,
+      'the re-trigger counted on the open alarm',
+    );
     expect(alarmEvents('alarm.raised', 'zone.alarm')).toHaveLength(1);
 
     // Close is refused while the beam is still broken; acknowledge with a note, restore, close.
@@ -120,7 +155,12 @@ describe('perimeter alarms end to end', () => {
     await waitFor(() => alarmEvents('alarm.closed', 'zone.alarm').length || undefined, 'alarm.closed at the platform');
 
     const lifecycle = messages()
-      .filter((m) => m.topic.endsWith('/evt/alarm') && String(m.body.type).startsWith('alarm.') && (m.body.data as { alarmId?: string }).alarmId === alarmId)
+      .filter(
+        (m) =>
+          m.topic.endsWith('/evt/alarm') &&
+          String(m.body.type).startsWith('alarm.') &&
+          (m.body.data as { alarmId?: string }).alarmId === alarmId,
+      )
       .map((m) => m.body.type);
     expect(lifecycle[0]).toBe('alarm.raised');
     expect(lifecycle).toContain('alarm.acknowledged');
@@ -128,7 +168,12 @@ describe('perimeter alarms end to end', () => {
     // The second clear fell inside the 60 s flood-control window: the platform sees the
     // closed alarm's final count and state on alarm.closed instead of every flap.
     expect(lifecycle).toContain('alarm.cleared');
-    expect(alarmEvents('alarm.closed', 'zone.alarm')[0]!.body.data).toMatchObject({ count: 2, reason: 'operator', by: 'platform', note: 'cat on the wall' });
+    expect(alarmEvents('alarm.closed', 'zone.alarm')[0]!.body.data).toMatchObject({
+      count: 2,
+      reason: 'operator',
+      by: 'platform',
+      note: 'cat on the wall',
+    });
     const ackEvent = alarmEvents('alarm.acknowledged').find((m) => (m.body.data as { alarmId: string }).alarmId === alarmId)!;
     expect(ackEvent.body.data).toMatchObject({ by: 'platform', note: 'guard on the way' });
     await waitFor(() => !modules.coil('wall-north', 0) || undefined, 'the siren off after its seconds');
@@ -157,7 +202,10 @@ describe('perimeter alarms end to end', () => {
     await waitFor(() => alarmEvents('alarm.cleared', 'panel.burglary')[0], 'the burglary cleared by the restore');
     // The burglary of a panel without restores is a one-shot report: closable without a restore.
     expect((await panels.panel('B8A1').alarm(3)).answer).toBe('ACK');
-    const oneShot = await waitFor(() => alarmEvents('alarm.raised', 'panel.burglary').find((m) => (m.body.source as { device: string }).device === 'panel-b8'), 'the one-shot panel alarm');
+    const oneShot = await waitFor(
+      () => alarmEvents('alarm.raised', 'panel.burglary').find((m) => (m.body.source as { device: string }).device === 'panel-b8'),
+      'the one-shot panel alarm',
+    );
     const closed = await command('alarm.close', { alarmId: (oneShot.body.data as { alarmId: string }).alarmId, note: 'checked on site' });
     expect(closed).toMatchObject({ ok: true });
     // A panel that is heard is not offline. (A silent panel raising panel.offline takes

@@ -17,7 +17,13 @@ describe('Modbus bit function codes end to end (TCP)', () => {
 
   beforeAll(async () => {
     sims = await startSimulatedInputModules({ tcp: [{ id: 'm', channels: 16, port: 0, coils: 10 }] });
-    bus = new ModbusBus({ transport: { kind: 'tcp', host: '127.0.0.1', port: sims.tcpPort('m') }, clock: systemClock(), timers: realTimers, log: silentLogger(), timeoutMs: 500 });
+    bus = new ModbusBus({
+      transport: { kind: 'tcp', host: '127.0.0.1', port: sims.tcpPort('m') },
+      clock: systemClock(),
+      timers: realTimers,
+      log: silentLogger(),
+      timeoutMs: 500,
+    });
     bus.start();
     await waitFor(() => bus.isUp(), 'bus up');
   });
@@ -32,7 +38,24 @@ describe('Modbus bit function codes end to end (TCP)', () => {
     m.setInput(0, true);
     m.setInput(9, true);
     m.setInput(15, true);
-    expect(await bus.readBits(1, 2, 0, 16)).toEqual([true, false, false, false, false, false, false, false, false, true, false, false, false, false, false, true]);
+    expect(await bus.readBits(1, 2, 0, 16)).toEqual([
+      true,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      true,
+      false,
+      false,
+      false,
+      false,
+      false,
+      true,
+    ]);
     expect(await bus.readBits(1, 2, 9, 3)).toEqual([true, false, false]);
   });
 

@@ -28,7 +28,14 @@ describe('PerimeterService over Modbus RTU (socat pty, two modules on one line)'
     dir = mkdtempSync(join(tmpdir(), 'gh-perimeter-rtu-'));
     pty = await createPtyPair();
     sims = await startSimulatedInputModules({
-      rtu: { path: pty.b, baudRate: BAUD, units: [{ id: 'mod-a', unitId: 1, channels: 16, supervisionAddress: 100, coils: 4 }, { id: 'mod-b', unitId: 2, channels: 8 }] },
+      rtu: {
+        path: pty.b,
+        baudRate: BAUD,
+        units: [
+          { id: 'mod-a', unitId: 1, channels: 16, supervisionAddress: 100, coils: 4 },
+          { id: 'mod-b', unitId: 2, channels: 8 },
+        ],
+      },
       zones: SIM_ZONES,
     });
     const line = { rtu: { path: pty.a, baudRate: BAUD } };
@@ -51,7 +58,12 @@ describe('PerimeterService over Modbus RTU (socat pty, two modules on one line)'
     expect(sink.raises()).toEqual([]);
     await run('partition.arm', { partition: 'wall' });
     await sims.scenario.intruder(['beam-1', 'beam-2', 'beam-3'], { stepMs: 400, crossMs: 300 });
-    await waitFor(() => sink.raises('zone.alarm').length === 3, 'three zone.alarm raises', 5000, () => sink.log());
+    await waitFor(
+      () => sink.raises('zone.alarm').length === 3,
+      'three zone.alarm raises',
+      5000,
+      () => sink.log(),
+    );
     await run('partition.disarm', { partition: 'wall' });
   });
 

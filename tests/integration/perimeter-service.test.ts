@@ -18,7 +18,11 @@ describe('PerimeterService over Modbus TCP', () => {
   let rig: PerimeterRig;
   const sink = new FakeAlarmSink();
   const { events, run, runError, states } = perimeterProbes(() => rig);
-  const config = () => perimeterConfig({ a: { tcp: { host: '127.0.0.1', port: sims.tcpPort('mod-a') } }, b: { tcp: { host: '127.0.0.1', port: sims.tcpPort('mod-b') } } });
+  const config = () =>
+    perimeterConfig({
+      a: { tcp: { host: '127.0.0.1', port: sims.tcpPort('mod-a') } },
+      b: { tcp: { host: '127.0.0.1', port: sims.tcpPort('mod-b') } },
+    });
   /** Enough polls for a change to be seen and debounced. */
   const settled = async () => {
     const m = rig.perimeter.service.module('mod-a')!;
@@ -29,7 +33,10 @@ describe('PerimeterService over Modbus TCP', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-perimeter-'));
     sims = await startSimulatedInputModules({
-      tcp: [{ id: 'mod-a', channels: 16, port: 0, supervisionAddress: 100, coils: 4 }, { id: 'mod-b', channels: 8, port: 0 }],
+      tcp: [
+        { id: 'mod-a', channels: 16, port: 0, supervisionAddress: 100, coils: 4 },
+        { id: 'mod-b', channels: 8, port: 0 },
+      ],
       zones: SIM_ZONES,
     });
     rig = startPerimeter(dir, config(), sink);
@@ -52,10 +59,25 @@ describe('PerimeterService over Modbus TCP', () => {
     const s = states();
     expect(Object.values(s.zones).map((z) => z.state)).toEqual(['normal', 'normal', 'normal', 'normal', 'normal', 'normal']);
     expect(s.partitions.wall).toMatchObject({ armed: false, by: 'schedule' });
-    await waitFor(() => (rig.outbox.scope('outbox').prepare("SELECT COUNT(*) AS n FROM states WHERE device IN ('beam-1', 'wall', 'mod-a', 'mod-b')").get() as { n: number }).n === 4, 'states stored');
+    await waitFor(
+      () =>
+        (
+          rig.outbox
+            .scope('outbox')
+            .prepare("SELECT COUNT(*) AS n FROM states WHERE device IN ('beam-1', 'wall', 'mod-a', 'mod-b')")
+            .get() as { n: number }
+        ).n === 4,
+      'states stored',
+    );
     const rows = rig.outbox.scope('outbox').prepare('SELECT device, body FROM states').all() as { device: string; body: string }[];
     const body = (d: string) => JSON.parse(rows.find((r) => r.device === d)!.body);
-    await waitFor(() => (rig.outbox.scope('outbox').prepare("SELECT body FROM states WHERE device = 'mod-a'").get() as { body: string } | undefined)?.body.includes('"online":true'), 'mod-a online state');
+    await waitFor(
+      () =>
+        (
+          rig.outbox.scope('outbox').prepare("SELECT body FROM states WHERE device = 'mod-a'").get() as { body: string } | undefined
+        )?.body.includes('"online":true'),
+      'mod-a online state',
+    );
     expect(body('beam-1')).toMatchObject({ zone: 'normal', type: 'perimeter', partition: 'wall', armed: false });
     expect(body('wall')).toMatchObject({ armed: false, by: 'schedule' });
   });
@@ -70,11 +92,21 @@ describe('PerimeterService over Modbus TCP', () => {
     const res = await run('partition.arm', { partition: 'wall' });
     expect(res).toMatchObject({ partition: 'wall', armed: true, by: 'guard-anna', changed: true, notReady: [] });
     await sims.scenario.intruder(['beam-1', 'beam-2', 'beam-3'], { stepMs: 400, crossMs: 300 });
-    await waitFor(() => sink.raises('zone.alarm').length === 3, 'three zone.alarm raises', 5000, () => sink.log());
+    await waitFor(
+      () => sink.raises('zone.alarm').length === 3,
+      'three zone.alarm raises',
+      5000,
+      () => sink.log(),
+    );
     expect(sink.raises('zone.alarm').map((c) => c.device)).toEqual(['beam-1', 'beam-2', 'beam-3']);
-    expect(sink.raises('zone.alarm')[0]).toMatchObject({ priority: 'high', data: { zone: 'beam-1', partition: 'wall', module: 'mod-a', channel: 0 } });
+    expect(sink.raises('zone.alarm')[0]).toMatchObject({
+      priority: 'high',
+      data: { zone: 'beam-1', partition: 'wall', module: 'mod-a', channel: 0 },
+    });
     await waitFor(() => !sink.isActive('zone.alarm', 'beam-3'), 'beam-3 cleared');
-    expect(events().filter((e) => e.type === 'partition.armed')).toEqual([expect.objectContaining({ class: 'alarm', source: { device: 'wall' }, data: { partition: 'wall', by: 'guard-anna', notReady: [] } })]);
+    expect(events().filter((e) => e.type === 'partition.armed')).toEqual([
+      expect.objectContaining({ class: 'alarm', source: { device: 'wall' }, data: { partition: 'wall', by: 'guard-anna', notReady: [] } }),
+    ]);
     const dis = await run('partition.disarm', { partition: 'wall' });
     expect(dis).toMatchObject({ armed: false, changed: true });
   });
@@ -122,7 +154,14 @@ describe('PerimeterService over Modbus TCP', () => {
     expect(await run('zone.unbypass', { zone: 'beam-1' })).toMatchObject({ zone: 'beam-1', wasBypassed: true, bypassed: false });
     expect(sink.raises('zone.alarm', 'beam-1')).toHaveLength(1);
     await waitFor(() => events().some((e) => e.type === 'zone.unbypassed'), 'zone.unbypassed recorded');
-    expect(events().filter((e) => e.type.startsWith('zone.')).map((e) => [e.type, e.data.by])).toEqual([['zone.bypassed', 'guard-anna'], ['zone.unbypassed', 'guard-anna']]);
+    expect(
+      events()
+        .filter((e) => e.type.startsWith('zone.'))
+        .map((e) => [e.type, e.data.by]),
+    ).toEqual([
+      ['zone.bypassed', 'guard-anna'],
+      ['zone.unbypassed', 'guard-anna'],
+    ]);
     await run('partition.disarm', { partition: 'wall' });
     expect((await runError('zone.bypass', { zone: 'nope', minutes: 5 })).code).toBe('DEVICE_UNKNOWN');
   });

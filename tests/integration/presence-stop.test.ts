@@ -38,15 +38,27 @@ describe('planned stop and restart', () => {
   /** The locks connect to the embedded broker of the gateway now running. */
   const startLocks = async (): Promise<void> => {
     running = true;
-    locks = await startSimulatedLocks({ url: `mqtt://127.0.0.1:${rig.gateway.brokerPort}`, locks: LOCKS.map((id) => ({ id, password: passwords[`devices.${id}`]! })), scenario: false, seed: 3 });
+    locks = await startSimulatedLocks({
+      url: `mqtt://127.0.0.1:${rig.gateway.brokerPort}`,
+      locks: LOCKS.map((id) => ({ id, password: passwords[`devices.${id}`]! })),
+      scenario: false,
+      seed: 3,
+    });
   };
-  const evts = (from: number) => messages().slice(from).filter((m) => m.topic.includes('/evt/'));
-  const announcedOnline = (from: number, device: string) => evts(from).some((m) => m.body.type === 'device.online' && (m.body.source as { device: string }).device === device);
+  const evts = (from: number) =>
+    messages()
+      .slice(from)
+      .filter((m) => m.topic.includes('/evt/'));
+  const announcedOnline = (from: number, device: string) =>
+    evts(from).some((m) => m.body.type === 'device.online' && (m.body.source as { device: string }).device === device);
 
   beforeAll(async () => {
     pty = await createPtyPair();
     readers = await startSimulatedReaders({ path: pty.b, baudRate: 115_200, readers: keys.map((key, i) => ({ address: i + 1, key })) });
-    modules = await startSimulatedInputModules({ tcp: [{ id: MODULE, channels: 8, port: 0, host: '127.0.0.1' }], zones: [{ id: 'north-beam', module: MODULE, channel: 0, contact: 'NC' }] });
+    modules = await startSimulatedInputModules({
+      tcp: [{ id: MODULE, channels: 8, port: 0, host: '127.0.0.1' }],
+      zones: [{ id: 'north-beam', module: MODULE, channel: 0, contact: 'NC' }],
+    });
     const config: RigCompound = {
       compound: { id: 'stop-court' },
       uplink: { keepaliveSeconds: 5 },
@@ -60,7 +72,11 @@ describe('planned stop and restart', () => {
     rig = await startRig({ name: 'presence-stop', config, secrets, platform: { clientId: 'platform-stop' } });
     expect(rig.platform.root).toBe('gatehouse/v1/stop-court/gw-1');
     await startLocks();
-    await waitFor(() => DEVICES.every((d) => announcedOnline(0, d)) || undefined, 'every reader, lock and the module announced online', 20_000);
+    await waitFor(
+      () => DEVICES.every((d) => announcedOnline(0, d)) || undefined,
+      'every reader, lock and the module announced online',
+      20_000,
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -79,7 +95,13 @@ describe('planned stop and restart', () => {
     // The devices are still there: they go away only now, as in a real compound the gateway just stops.
     await locks!.stop();
     locks = undefined;
-    await waitFor(() => messages().slice(mark).some((m) => m.topic.endsWith('/status') && m.body.state === 'offline') || undefined, 'the gateway offline status');
+    await waitFor(
+      () =>
+        messages()
+          .slice(mark)
+          .some((m) => m.topic.endsWith('/status') && m.body.state === 'offline') || undefined,
+      'the gateway offline status',
+    );
     const after = evts(mark);
     expect(after.filter((m) => m.body.type === 'alarm.raised')).toEqual([]);
     expect(after.filter((m) => m.body.type === 'device.offline' || (m.body.data as { active?: boolean }).active === true)).toEqual([]);
@@ -87,7 +109,11 @@ describe('planned stop and restart', () => {
     // What a platform (or a console) reading the retained topics now sees.
     const reader = await mqtt.connectAsync(rig.broker.url, { clientId: 'platform-retained', reconnectPeriod: 0 });
     const retained = new Map<string, Record<string, unknown>>();
-    reader.on('message', (topic, payload) => payload.length && retained.set(topic.split('/').pop()!, JSON.parse(payload.toString()) as Record<string, unknown>));
+    reader.on(
+      'message',
+      (topic, payload) =>
+        payload.length && retained.set(topic.split('/').pop()!, JSON.parse(payload.toString()) as Record<string, unknown>),
+    );
     await reader.subscribeAsync('gatehouse/v1/stop-court/gw-1/state/+', { qos: 1 });
     await waitFor(() => DEVICES.every((d) => retained.has(d)) || undefined, 'retained state of every device');
     await reader.endAsync();
@@ -106,7 +132,15 @@ describe('planned stop and restart', () => {
     const after = evts(mark);
     expect(after.filter((m) => m.body.type === 'alarm.raised')).toEqual([]);
     expect(after.filter((m) => m.body.type === 'device.offline')).toEqual([]);
-    await waitFor(() => DEVICES.every((d) => messages().slice(mark).some((m) => m.topic.endsWith(`/state/${d}`) && m.body.online === true)) || undefined, 'retained states online again');
+    await waitFor(
+      () =>
+        DEVICES.every((d) =>
+          messages()
+            .slice(mark)
+            .some((m) => m.topic.endsWith(`/state/${d}`) && m.body.online === true),
+        ) || undefined,
+      'retained states online again',
+    );
     for (const m of messages().slice(mark)) expect(validateMessage(m.topic, JSON.stringify(m.body)).errors, m.topic).toEqual([]);
   }, 30_000);
 });

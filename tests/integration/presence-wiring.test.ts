@@ -40,11 +40,26 @@ describe('presence wiring', () => {
       cameras: [{ id: 'cam-gate', host: '127.0.0.1', port: cameraPort, username: 'admin' }],
     });
     const secrets = secretsFrom({ 'devices.flat-1': 'pw-flat-1-xyz', 'cameras.cam-gate': 'camera-pw' });
-    const gateway = new Gateway({ config, secrets, dataDir: dir, logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }) });
+    const gateway = new Gateway({
+      config,
+      secrets,
+      dataDir: dir,
+      logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }),
+    });
     await gateway.start();
     try {
-      expect(gateway.presence.tracked().map((t) => [t.device, t.family]).sort()).toEqual([
-        ['cab-a', 'cabinet'], ['cam-gate', 'camera'], ['flat-1', 'lock'], ['gate-in', 'reader'], ['panel-1', 'panel'], ['wall-north', 'module'],
+      expect(
+        gateway.presence
+          .tracked()
+          .map((t) => [t.device, t.family])
+          .sort(),
+      ).toEqual([
+        ['cab-a', 'cabinet'],
+        ['cam-gate', 'camera'],
+        ['flat-1', 'lock'],
+        ['gate-in', 'reader'],
+        ['panel-1', 'panel'],
+        ['wall-north', 'module'],
       ]);
       expect(gateway.status().presence).toEqual({ flapping: [] });
     } finally {

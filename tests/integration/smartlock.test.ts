@@ -39,7 +39,15 @@ describe('smart locks: simulator → embedded broker → LockService → outbox'
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-locks-'));
   const clock = systemClock({ forceState: 'synced' });
   const logLines: string[] = [];
-  const log = pino({ level: 'debug' }, new Writable({ write(c, _e, cb) { logLines.push(String(c)); cb(); } }));
+  const log = pino(
+    { level: 'debug' },
+    new Writable({
+      write(c, _e, cb) {
+        logLines.push(String(c));
+        cb();
+      },
+    }),
+  );
   let broker: EmbeddedBroker;
   let outbox: Outbox;
   let service: LockService;
@@ -51,7 +59,11 @@ describe('smart locks: simulator → embedded broker → LockService → outbox'
   const classOf = (seq: number) => outbox.readEvents(seq - 1, 1)[0]?.class;
   const find = (pred: (e: Envelope) => boolean, afterSeq = 0) => events().find((e) => e.seq > afterSeq && pred(e));
   const lastSeq = () => events().at(-1)?.seq ?? 0;
-  const ctx = (ms = 5000): CommandContext => ({ id: `cmd-${Math.random()}`, caller: { via: 'console', role: 'admin', principal: 'test' }, deadline: clock.monotonic() + ms });
+  const ctx = (ms = 5000): CommandContext => ({
+    id: `cmd-${Math.random()}`,
+    caller: { via: 'console', role: 'admin', principal: 'test' },
+    deadline: clock.monotonic() + ms,
+  });
   const run = async (name: string, args: unknown) => {
     const def = commands.get(name)!;
     return def.handler(def.args.parse(args), ctx());
@@ -67,10 +79,26 @@ describe('smart locks: simulator → embedded broker → LockService → outbox'
     });
     url = `mqtt://127.0.0.1:${(await broker.start()).port}`;
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    service = new LockService({ locks: LOCKS.map((id) => LockConfig.parse({ id, offlineAfterMs: 60_000 })), broker, outbox, sink: new FakeAlarmSink(), clock, timers: realTimers, log: log.child({ component: 'locks' }), commandTimeoutMs: 1500 });
+    service = new LockService({
+      locks: LOCKS.map((id) => LockConfig.parse({ id, offlineAfterMs: 60_000 })),
+      broker,
+      outbox,
+      sink: new FakeAlarmSink(),
+      clock,
+      timers: realTimers,
+      log: log.child({ component: 'locks' }),
+      commandTimeoutMs: 1500,
+    });
     commands = new Map(service.commands().map((c) => [c.name, c]));
     service.start();
-    sim = await startSimulatedLocks({ url, locks: LOCKS.map((id) => ({ id, password: PASSWORDS[id]! })), seed: 7, scenario: false, timeScale: 0.02, reconnectPeriodMs: 200 });
+    sim = await startSimulatedLocks({
+      url,
+      locks: LOCKS.map((id) => ({ id, password: PASSWORDS[id]! })),
+      seed: 7,
+      scenario: false,
+      timeScale: 0.02,
+      reconnectPeriodMs: 200,
+    });
     await waitFor(() => LOCKS.every((id) => find((e) => e.type === 'device.online' && e.source.device === id)), 'every lock online');
   });
 
@@ -87,7 +115,9 @@ describe('smart locks: simulator → embedded broker → LockService → outbox'
     expect(commands.get('lock.open')!.roles).toEqual(['platform', 'guard', 'admin']);
     expect(commands.get('lock.credential.set')!.roles).toEqual(['platform', 'admin']);
     expect(commands.get('lock.credential.revoke')!.roles).toEqual(['platform', 'admin']);
-    expect(commands.get('lock.credential.set')!.args.safeParse({ lock: 'flat-1-101', credentialId: 'x', kind: 'pin', value: 'abc' }).success).toBe(false);
+    expect(
+      commands.get('lock.credential.set')!.args.safeParse({ lock: 'flat-1-101', credentialId: 'x', kind: 'pin', value: 'abc' }).success,
+    ).toBe(false);
   });
 
   it('records what residents do with the right classes, types and masked credentials', async () => {
@@ -106,11 +136,27 @@ describe('smart locks: simulator → embedded broker → LockService → outbox'
 
     const mine = events().filter((e) => e.seq > from && e.source.device === id);
     const story = mine.map((e) => [classOf(e.seq), e.type, e.data]);
-    expect(story).toContainEqual(['access', 'access.granted', { lock: id, method: 'card', credential: `****${card!.value.slice(-4)}`, by: 'lock' }]);
+    expect(story).toContainEqual([
+      'access',
+      'access.granted',
+      { lock: id, method: 'card', credential: `****${card!.value.slice(-4)}`, by: 'lock' },
+    ]);
     expect(story).toContainEqual(['access', 'access.granted', { lock: id, method: 'pin', credential: '****', by: 'lock' }]);
-    expect(story).toContainEqual(['access', 'access.denied', { lock: id, method: 'pin', credential: '****', reason: 'wrong_pin', by: 'lock' }]);
-    expect(story).toContainEqual(['access', 'access.denied', { lock: id, method: 'card', credential: '****EF42', reason: 'unknown', by: 'lock' }]);
-    expect(story).toContainEqual(['access', 'access.denied', { lock: id, method: 'card', credential: `****${former!.value.slice(-4)}`, reason: 'expired', by: 'lock' }]);
+    expect(story).toContainEqual([
+      'access',
+      'access.denied',
+      { lock: id, method: 'pin', credential: '****', reason: 'wrong_pin', by: 'lock' },
+    ]);
+    expect(story).toContainEqual([
+      'access',
+      'access.denied',
+      { lock: id, method: 'card', credential: '****EF42', reason: 'unknown', by: 'lock' },
+    ]);
+    expect(story).toContainEqual([
+      'access',
+      'access.denied',
+      { lock: id, method: 'card', credential: `****${former!.value.slice(-4)}`, reason: 'expired', by: 'lock' },
+    ]);
     expect(story).toContainEqual(['access', 'door.opened', { lock: id }]);
     expect(story).toContainEqual(['access', 'door.closed', { lock: id }]);
     expect(story).toContainEqual(['alarm', 'lock.tamper', { lock: id, active: true }]);
@@ -137,23 +183,39 @@ describe('smart locks: simulator → embedded broker → LockService → outbox'
   it('remote open: the command resolves on the lock answer and the lock reports the unlock', async () => {
     const from = lastSeq();
     await expect(run('lock.open', { lock: 'flat-1-102', seconds: 2 })).resolves.toEqual({ lock: 'flat-1-102', opened: true, seconds: 2 });
-    const e = await waitFor(() => find((x) => x.type === 'access.granted' && x.source.device === 'flat-1-102', from), 'the remote unlock event');
+    const e = await waitFor(
+      () => find((x) => x.type === 'access.granted' && x.source.device === 'flat-1-102', from),
+      'the remote unlock event',
+    );
     expect(e.data).toEqual({ lock: 'flat-1-102', method: 'remote', credential: 'none', by: 'lock' });
   });
 
   it('set and revoke a credential, then the revoked card is denied as revoked', async () => {
     const id = 'flat-2-201';
     const lock = sim.lock(id);
-    const set = await run('lock.credential.set', { lock: id, credentialId: 'tenant-x', kind: 'card', value: '0011223344', validTo: new Date(Date.now() + 86_400_000).toISOString() });
+    const set = await run('lock.credential.set', {
+      lock: id,
+      credentialId: 'tenant-x',
+      kind: 'card',
+      value: '0011223344',
+      validTo: new Date(Date.now() + 86_400_000).toISOString(),
+    });
     expect(set).toEqual({ lock: id, credentialId: 'tenant-x', kind: 'card', credential: '****3344' });
     expect(lock.credentials.has('tenant-x')).toBe(true);
     expect(lock.present('card', '0011223344', { walkIn: false })).toMatchObject({ granted: true });
-    await expect(run('lock.credential.revoke', { lock: id, credentialId: 'tenant-x' })).resolves.toEqual({ lock: id, credentialId: 'tenant-x', revoked: true });
+    await expect(run('lock.credential.revoke', { lock: id, credentialId: 'tenant-x' })).resolves.toEqual({
+      lock: id,
+      credentialId: 'tenant-x',
+      revoked: true,
+    });
     const from = lastSeq();
     expect(lock.present('card', '0011223344', { walkIn: false })).toEqual({ granted: false, reason: 'revoked' });
     const denied = await waitFor(() => find((e) => e.type === 'access.denied' && e.source.device === id, from), 'the denied swipe');
     expect(denied.data).toEqual({ lock: id, method: 'card', credential: '****3344', reason: 'revoked', by: 'lock' });
-    await expect(run('lock.credential.revoke', { lock: id, credentialId: 'tenant-x' })).rejects.toMatchObject({ code: 'DEVICE_REFUSED', details: { reason: 'unknown_credential' } });
+    await expect(run('lock.credential.revoke', { lock: id, credentialId: 'tenant-x' })).rejects.toMatchObject({
+      code: 'DEVICE_REFUSED',
+      details: { reason: 'unknown_credential' },
+    });
   });
 
   it('answers DEVICE_UNKNOWN, DEVICE_OFFLINE and CMD_TIMEOUT with codes', async () => {
@@ -173,7 +235,13 @@ describe('smart locks: simulator → embedded broker → LockService → outbox'
     await expect(run('lock.open', { lock: 'flat-2-201' })).rejects.toMatchObject({ code: 'DEVICE_OFFLINE' });
 
     // A lock that is connected but never answers.
-    const mute = await mqtt.connectAsync(url, { clientId: 'flat-2-201', username: 'flat-2-201', password: PASSWORDS['flat-2-201'], protocolVersion: 4, reconnectPeriod: 0 });
+    const mute = await mqtt.connectAsync(url, {
+      clientId: 'flat-2-201',
+      username: 'flat-2-201',
+      password: PASSWORDS['flat-2-201'],
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
     await mute.publishAsync('lan/v1/lock/flat-2-201/status', '{"state":"online"}', { qos: 1, retain: true });
     await mute.subscribeAsync('lan/v1/lock/flat-2-201/cmd', { qos: 1 });
     await waitFor(() => service.driver('flat-2-201')!.snapshot().online, 'the mute lock online');
@@ -189,13 +257,29 @@ describe('smart locks: simulator → embedded broker → LockService → outbox'
   it('a lock publishing garbage or as another lock is refused and logged; everything keeps running', async () => {
     const from = lastSeq();
     await sim.inject({ kind: 'raw', lock: 'flat-1-101', topic: 'lan/v1/lock/flat-1-101/evt', payload: '{"type":"unlock",' });
-    await waitFor(() => logLines.some((l) => l.includes('lock sent a message that was refused') && l.includes('MALFORMED_JSON') && l.includes('flat-1-101')), 'the protocol warning');
+    await waitFor(
+      () =>
+        logLines.some(
+          (l) => l.includes('lock sent a message that was refused') && l.includes('MALFORMED_JSON') && l.includes('flat-1-101'),
+        ),
+      'the protocol warning',
+    );
     await sim.inject({ kind: 'raw', lock: 'flat-1-101', topic: 'lan/v1/lock/flat-1-102/evt', payload: '{"type":"tamper","active":true}' });
-    await waitFor(() => logLines.some((l) => l.includes('embedded broker refused publish') && l.includes('"device":"flat-1-101"') && l.includes('flat-1-102/evt')), 'the refusal');
+    await waitFor(
+      () =>
+        logLines.some(
+          (l) => l.includes('embedded broker refused publish') && l.includes('"device":"flat-1-101"') && l.includes('flat-1-102/evt'),
+        ),
+      'the refusal',
+    );
     // The impostor's message reached nobody, and nothing was recorded for either lock.
     await sim.inject({ kind: 'door', lock: 'flat-1-101', door: 'open' });
     await waitFor(() => find((e) => e.type === 'door.opened' && e.source.device === 'flat-1-101', from), 'a later legitimate event');
-    expect(events().filter((e) => e.seq > from).map((e) => `${e.source.device} ${e.type}`)).toEqual(['flat-1-101 door.opened']);
+    expect(
+      events()
+        .filter((e) => e.seq > from)
+        .map((e) => `${e.source.device} ${e.type}`),
+    ).toEqual(['flat-1-101 door.opened']);
     expect(sim.lock('flat-1-101').connected).toBe(true);
     expect(logLines.join('')).not.toContain(PASSWORDS['flat-1-101']);
     await sim.inject({ kind: 'door', lock: 'flat-1-101', door: 'closed' });
@@ -204,12 +288,27 @@ describe('smart locks: simulator → embedded broker → LockService → outbox'
 
   it('residents acting on their own produce only well-formed lock events', async () => {
     const from = lastSeq();
-    const scenario = new Scenario({ locks: sim.locks, residents: sim.residents, timers: realTimers, random: seededRandom(99), meanIntervalMs: 20, weights: { offline: 0 } });
+    const scenario = new Scenario({
+      locks: sim.locks,
+      residents: sim.residents,
+      timers: realTimers,
+      random: seededRandom(99),
+      meanIntervalMs: 20,
+      weights: { offline: 0 },
+    });
     scenario.start();
     await waitFor(() => scenario.log.length >= 40, 'forty actions');
     scenario.stop();
     await waitFor(() => events().filter((e) => e.seq > from && e.type.startsWith('access.')).length >= 20, 'their access events');
-    const allowed = new Set(['access.granted', 'access.denied', 'door.opened', 'door.closed', 'lock.battery_low', 'device.online', 'device.offline']);
+    const allowed = new Set([
+      'access.granted',
+      'access.denied',
+      'door.opened',
+      'door.closed',
+      'lock.battery_low',
+      'device.online',
+      'device.offline',
+    ]);
     for (const e of events().filter((x) => x.seq > from)) {
       expect(allowed.has(e.type), e.type).toBe(true);
       if (e.type.startsWith('access.')) expect((e.data as { credential: string }).credential).toMatch(/^(\*\*\*\*[0-9A-F]{0,4}|none)$/);

@@ -54,7 +54,11 @@ function raw(file: string): Db {
 
 /** Every table and index as SQLite stores its definition, but the registry's own table. */
 const layout = (db: Db) =>
-  db.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'schema_migrations%' AND name NOT LIKE 'sqlite_%' ORDER BY name").all();
+  db
+    .prepare(
+      "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'schema_migrations%' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
+    .all();
 
 const thrown = (fn: () => unknown): unknown => {
   try {
@@ -74,25 +78,34 @@ describe('a database written by the release before the registry', () => {
     expect(applied.map((a) => `${a.owner} ${a.version} ${a.how}`)).toEqual(STORE_OWNERS.map((o) => `${o.owner} 1 baseline`));
     expect(layout(db)).toEqual(before);
     const rows = db.prepare('SELECT owner, version, applied_at FROM schema_migrations ORDER BY owner').all();
-    expect(rows).toEqual([...STORE_OWNERS].map((o) => ({ owner: o.owner, version: 1, applied_at: T0 })).sort((a, b) => a.owner.localeCompare(b.owner)));
+    expect(rows).toEqual(
+      [...STORE_OWNERS].map((o) => ({ owner: o.owner, version: 1, applied_at: T0 })).sort((a, b) => a.owner.localeCompare(b.owner)),
+    );
     // Opening again finds everything current.
     expect(migrate(db, STORE_OWNERS)).toEqual([]);
   });
 
-  it('opens in the daemon\'s outbox and every module reads its rows back', async () => {
+  it("opens in the daemon's outbox and every module reads its rows back", async () => {
     const file = fixtureCopy();
     const clock = new ManualClock(T0 + 60_000);
     const outbox = new Outbox({ file, clock, timers: clock, config: { checkpointIntervalMs: 0, reserveBytes: 0 } });
     open.push(outbox);
-    expect(outbox.readEvents(0, 100).map((r) => (JSON.parse(r.body) as { type: string }).type)).toEqual(['gateway.started', 'access.granted']);
+    expect(outbox.readEvents(0, 100).map((r) => (JSON.parse(r.body) as { type: string }).type)).toEqual([
+      'gateway.started',
+      'access.granted',
+    ]);
     expect(outbox.readStates()).toEqual([{ device: 'door-1', body: expect.stringContaining('"locked":true') }]);
     // The sequence goes on where the old release left it.
-    await expect(outbox.record({ class: 'system', type: 'gateway.started', source: { device: 'gateway' }, data: { version: '0.1.0', failed: [] } })).resolves.toMatchObject({ seq: 3 });
+    await expect(
+      outbox.record({ class: 'system', type: 'gateway.started', source: { device: 'gateway' }, data: { version: '0.1.0', failed: [] } }),
+    ).resolves.toMatchObject({ seq: 3 });
 
     const accounts = new Accounts(outbox.scope('console'), () => clock.now());
     expect(await accounts.check('fixture-admin', 'fixture-password-1234')).toMatchObject({ ok: true, user: { role: 'admin' } });
     const access = outbox.scope('access');
-    expect(access.prepare('SELECT id, mode, doors FROM access_credentials').all()).toEqual([{ id: 'cred-1', mode: 'card', doors: '["door-1"]' }]);
+    expect(access.prepare('SELECT id, mode, doors FROM access_credentials').all()).toEqual([
+      { id: 'cred-1', mode: 'card', doors: '["door-1"]' },
+    ]);
     expect(access.prepare("SELECT v FROM access_meta WHERE k = 'revision'").get()).toEqual({ v: 7 });
     const alarms = new AlarmStore(outbox.scope('alarms'), (err) => {
       throw err;
@@ -101,7 +114,12 @@ describe('a database written by the release before the registry', () => {
     const perimeter = outbox.scope('perimeter');
     expect(perimeter.prepare('SELECT partition, armed FROM perimeter_partitions').all()).toEqual([{ partition: 'perimeter', armed: 1 }]);
     expect(perimeter.prepare('SELECT zone, by FROM perimeter_bypasses').all()).toEqual([{ zone: 'z2', by: 'fixture' }]);
-    const guard = new Dc09ReplayGuard({ db: outbox.scope('dc09'), onError: (err) => { throw err; } });
+    const guard = new Dc09ReplayGuard({
+      db: outbox.scope('dc09'),
+      onError: (err) => {
+        throw err;
+      },
+    });
     expect(guard.mark('1234')).toMatchObject({ highWater: T0, seq: '0042' });
     expect(new ReplayStore(outbox.scope('commands'), clock, 600_000).claim('cmd-1').fresh).toBe(false);
     const serials = new CabinetSerials(outbox.scope('charging'), clock);
@@ -114,7 +132,13 @@ describe('a database written by the release before the registry', () => {
     const owners: StoreOwner[] = STORE_OWNERS.map((o) =>
       o.owner !== 'alarms'
         ? o
-        : { ...o, migrations: [...o.migrations, { version: 2, description: 'alarm notes', up: (d) => d.exec('ALTER TABLE alarms ADD COLUMN note TEXT') }] },
+        : {
+            ...o,
+            migrations: [
+              ...o.migrations,
+              { version: 2, description: 'alarm notes', up: (d) => d.exec('ALTER TABLE alarms ADD COLUMN note TEXT') },
+            ],
+          },
     );
     const applied = migrate(db, owners, () => T0);
     expect(applied.filter((a) => a.owner === 'alarms').map((a) => `${a.version} ${a.how}`)).toEqual(['1 baseline', '2 ran']);
@@ -144,7 +168,12 @@ describe('a database written by a newer Gatehouse', () => {
     const db = raw(file);
     db.prepare("UPDATE meta SET v = 2 WHERE k = 'schema_version'").run();
     const before = layout(db);
-    expect(isGatehouseError(thrown(() => migrate(db)), 'STORE_SCHEMA_NEWER')).toBe(true);
+    expect(
+      isGatehouseError(
+        thrown(() => migrate(db)),
+        'STORE_SCHEMA_NEWER',
+      ),
+    ).toBe(true);
     expect(layout(db)).toEqual(before);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'schema_migrations'").get()).toBeUndefined();
   });
@@ -167,14 +196,18 @@ describe('migrations run in one transaction', () => {
     const err = thrown(() => migrateStore(db, failing));
     expect(isGatehouseError(err, 'STORE_MIGRATION_FAILED')).toBe(true);
     expect((err as GatehouseError).message).toMatch(/second 2 \("a broken step"\) failed: no such table: no_such_table/);
-    expect(db.prepare("SELECT name FROM sqlite_master").all()).toEqual([]);
+    expect(db.prepare('SELECT name FROM sqlite_master').all()).toEqual([]);
   });
 
   it('a failing migration leaves an existing database exactly as it was (rows, layout, recorded versions)', () => {
     const file = fixtureCopy();
     const db = raw(file);
     migrate(db, STORE_OWNERS, () => T0);
-    const before = { layout: layout(db), recorded: db.prepare('SELECT * FROM schema_migrations ORDER BY owner').all(), alarms: db.prepare('SELECT * FROM alarms').all() };
+    const before = {
+      layout: layout(db),
+      recorded: db.prepare('SELECT * FROM schema_migrations ORDER BY owner').all(),
+      alarms: db.prepare('SELECT * FROM alarms').all(),
+    };
     const owners: StoreOwner[] = STORE_OWNERS.map((o) =>
       o.owner !== 'alarms'
         ? o
@@ -182,13 +215,26 @@ describe('migrations run in one transaction', () => {
             ...o,
             migrations: [
               ...o.migrations,
-              { version: 2, description: 'drops a column', up: (d) => d.exec('CREATE TABLE alarms_new (id TEXT); INSERT INTO alarms_new SELECT id FROM alarms; DROP TABLE alarms') },
+              {
+                version: 2,
+                description: 'drops a column',
+                up: (d) => d.exec('CREATE TABLE alarms_new (id TEXT); INSERT INTO alarms_new SELECT id FROM alarms; DROP TABLE alarms'),
+              },
               { version: 3, description: 'broken', up: (d) => d.exec('ALTER TABLE nothing_here ADD COLUMN x TEXT') },
             ],
           },
     );
-    expect(isGatehouseError(thrown(() => migrate(db, owners)), 'STORE_MIGRATION_FAILED')).toBe(true);
-    expect({ layout: layout(db), recorded: db.prepare('SELECT * FROM schema_migrations ORDER BY owner').all(), alarms: db.prepare('SELECT * FROM alarms').all() }).toEqual(before);
+    expect(
+      isGatehouseError(
+        thrown(() => migrate(db, owners)),
+        'STORE_MIGRATION_FAILED',
+      ),
+    ).toBe(true);
+    expect({
+      layout: layout(db),
+      recorded: db.prepare('SELECT * FROM schema_migrations ORDER BY owner').all(),
+      alarms: db.prepare('SELECT * FROM alarms').all(),
+    }).toEqual(before);
   });
 });
 
@@ -197,19 +243,28 @@ describe('the registry', () => {
     expect(() => checkRegistry([...STORE_OWNERS])).not.toThrow();
     const db = raw(join(tmp(), 'outbox.db'));
     migrate(db);
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations' ORDER BY name").pluck().all() as string[]);
+    const tables = db
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations' ORDER BY name",
+      )
+      .pluck()
+      .all() as string[];
     const owned = STORE_OWNERS.flatMap((o) => o.tables).sort();
     expect(tables).toEqual(owned);
   });
 
-  it('gives each module a scope that refuses another owner\'s tables', () => {
-    const outbox = new Outbox({ file: join(tmp(), 'outbox.db'), clock: new ManualClock(), config: { checkpointIntervalMs: 0, reserveBytes: 0 } });
+  it("gives each module a scope that refuses another owner's tables", () => {
+    const outbox = new Outbox({
+      file: join(tmp(), 'outbox.db'),
+      clock: new ManualClock(),
+      config: { checkpointIntervalMs: 0, reserveBytes: 0 },
+    });
     open.push(outbox);
     const access = outbox.scope('access');
     expect(access.prepare('SELECT COUNT(*) AS n FROM access_credentials').get()).toEqual({ n: 0 });
     expect(() => access.prepare('SELECT * FROM alarms')).toThrow('store scope "access" may not use table alarms of owner "alarms"');
     expect(() => access.exec('DELETE FROM Events')).toThrow('table events of owner "outbox"');
-    expect(() => outbox.scope('console').prepare("UPDATE access_meta SET v = 0")).toThrow(/owner "access"/);
+    expect(() => outbox.scope('console').prepare('UPDATE access_meta SET v = 0')).toThrow(/owner "access"/);
     // Column names that merely contain a table's name are not mistaken for it.
     expect(() => outbox.scope('alarms').prepare('SELECT id FROM alarms WHERE state = ?')).not.toThrow();
     expect(() => outbox.scope('media').prepare('SELECT alarm_id FROM media_queue q JOIN media m USING (id)')).not.toThrow();
@@ -217,7 +272,7 @@ describe('the registry', () => {
     expect(() => outbox.scope('acess')).toThrow('no store owner "acess"');
   });
 
-  it('takes the families\' owners from their manifests (the registry), after the core\'s', () => {
+  it("takes the families' owners from their manifests (the registry), after the core's", () => {
     const names = STORE_OWNERS.map((o) => o.owner);
     expect(names.slice(0, 5)).toEqual(['outbox', 'commands', 'alarms', 'console', 'media']);
     expect(names.slice(5)).toEqual(FAMILIES.flatMap((f) => f.store ?? []).map((o) => o.owner));
@@ -227,7 +282,12 @@ describe('the registry', () => {
   it('refuses migrations numbered out of order and an owner listed twice', () => {
     const m = (version: number) => ({ version, description: 'x', up: () => undefined });
     expect(() => checkRegistry([{ owner: 'a', migrations: [m(1), m(3)] }])).toThrow(/migration 2 is numbered 3/);
-    expect(() => checkRegistry([{ owner: 'a', migrations: [m(1)] }, { owner: 'a', migrations: [] }])).toThrow(/registered twice/);
+    expect(() =>
+      checkRegistry([
+        { owner: 'a', migrations: [m(1)] },
+        { owner: 'a', migrations: [] },
+      ]),
+    ).toThrow(/registered twice/);
   });
 });
 
@@ -259,6 +319,8 @@ describe('an upgrade on a full disk', () => {
     open.splice(0);
     const second = new Outbox({ file, clock, timers: clock, config: { checkpointIntervalMs: 0, reserveBytes: 0 } });
     open.push(second);
-    expect(second.scope('outbox').prepare('SELECT owner FROM schema_migrations ORDER BY owner').pluck().all()).toEqual(STORE_OWNERS.map((o) => o.owner).sort());
+    expect(second.scope('outbox').prepare('SELECT owner FROM schema_migrations ORDER BY owner').pluck().all()).toEqual(
+      STORE_OWNERS.map((o) => o.owner).sort(),
+    );
   });
 });

@@ -85,7 +85,9 @@ describe('outbox.db side tables on a full disk', () => {
     const db = openDb();
     const clock = new ManualClock();
     const sessions = new ConsoleSessions(scoped(db, 'console'), () => clock.now(), { idleMs: 3600_000, maxMs: 12 * 3600_000 });
-    db.prepare("INSERT INTO console_users (username, role, password_hash, disabled, created_at) VALUES ('guard', 'guard', 'x', 0, 0)").run();
+    db.prepare(
+      "INSERT INTO console_users (username, role, password_hash, disabled, created_at) VALUES ('guard', 'guard', 'x', 0, 0)",
+    ).run();
     const { id } = sessions.create('guard');
     fillDisk(db);
     clock.advance(10 * 60_000);
@@ -98,7 +100,14 @@ describe('outbox.db side tables on a full disk', () => {
     const clock = new ManualClock();
     const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, timers: clock, config: { checkpointIntervalMs: 0, reserveBytes: 0 } });
     try {
-      const alarms = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+      const alarms = new AlarmManager({
+        db: outbox.scope('alarms'),
+        outbox,
+        config: AlarmsConfig.parse({}),
+        clock,
+        timers: clock,
+        log: silentLogger(),
+      });
       const a = alarms.raise({ kind: 'panel.burglary', source: { device: 'panel-1', point: 'zone-3' }, priority: 'high', momentary: true });
       await new Promise((r) => setImmediate(r));
       outbox.checkpoint();
@@ -107,7 +116,8 @@ describe('outbox.db side tables on a full disk', () => {
       alarms.close(a.id, { by: 'guard-1' });
       const b = alarms.raise({ kind: 'panel.burglary', source: { device: 'panel-1', point: 'zone-4' }, priority: 'high' });
       for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
-      const row = (id: string) => outbox.scope('alarms').prepare('SELECT state FROM alarms WHERE id = ?').get(id) as { state: string } | undefined;
+      const row = (id: string) =>
+        outbox.scope('alarms').prepare('SELECT state FROM alarms WHERE id = ?').get(id) as { state: string } | undefined;
       expect(row(a.id)).toEqual({ state: 'raised' });
       expect(row(b.id)).toBeUndefined();
       fs.release();
@@ -130,7 +140,14 @@ describe('outbox.db side tables on a full disk', () => {
     const clock = new ManualClock();
     const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, timers: clock, config: { checkpointIntervalMs: 0, reserveBytes: 0 } });
     try {
-      const alarms = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+      const alarms = new AlarmManager({
+        db: outbox.scope('alarms'),
+        outbox,
+        config: AlarmsConfig.parse({}),
+        clock,
+        timers: clock,
+        log: silentLogger(),
+      });
       outbox.checkpoint();
       fs.fill();
       const condition = { kind: 'panel.burglary', source: { device: 'panel-1', point: 'zone-5' }, priority: 'high' as const };
@@ -142,7 +159,10 @@ describe('outbox.db side tables on a full disk', () => {
       for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
       expect(alarms.retryUnrecorded()).toBe(0);
       for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
-      const raised = outbox.readEvents(0, 1e6).map((r) => JSON.parse(r.body) as Envelope).filter((e) => e.type === 'alarm.raised');
+      const raised = outbox
+        .readEvents(0, 1e6)
+        .map((r) => JSON.parse(r.body) as Envelope)
+        .filter((e) => e.type === 'alarm.raised');
       expect(raised.map((e) => (e.data as { alarmId: string }).alarmId)).toEqual([b.id]);
       await alarms.stop();
     } finally {
@@ -151,9 +171,21 @@ describe('outbox.db side tables on a full disk', () => {
   });
 
   it('rethrows errors that are not the disk', () => {
-    expect(() => tolerateStorageError(() => { throw Object.assign(new Error('constraint'), { code: 'SQLITE_CONSTRAINT' }); }, 0)).toThrow('constraint');
+    expect(() =>
+      tolerateStorageError(() => {
+        throw Object.assign(new Error('constraint'), { code: 'SQLITE_CONSTRAINT' });
+      }, 0),
+    ).toThrow('constraint');
     const seen: string[] = [];
-    expect(tolerateStorageError(() => { throw Object.assign(new Error('full'), { code: 'SQLITE_FULL' }); }, 7, (e) => seen.push(e.message))).toBe(7);
+    expect(
+      tolerateStorageError(
+        () => {
+          throw Object.assign(new Error('full'), { code: 'SQLITE_FULL' });
+        },
+        7,
+        (e) => seen.push(e.message),
+      ),
+    ).toBe(7);
     expect(seen).toEqual(['full']);
   });
 });

@@ -26,16 +26,37 @@ describe('systemd notify protocol', () => {
     receiver.stdout!.on('data', (d: Buffer) => (got += d.toString()));
     try {
       await waitFor(() => existsSync(sock), 'socat to bind the notify socket', 5000);
-      writeFileSync(join(dir, 'c.yaml'), 'compound: { id: notify-court }\ngateway: { id: gw-1 }\nbroker: { port: 0 }\nconsole: { enabled: false }\nlog: { level: warn }\n');
-      const daemon = spawnCli(['run', '--config', join(dir, 'c.yaml'), '--data', join(dir, 'data')], { NOTIFY_SOCKET: sock, WATCHDOG_USEC: '1000000' });
+      writeFileSync(
+        join(dir, 'c.yaml'),
+        'compound: { id: notify-court }\ngateway: { id: gw-1 }\nbroker: { port: 0 }\nconsole: { enabled: false }\nlog: { level: warn }\n',
+      );
+      const daemon = spawnCli(['run', '--config', join(dir, 'c.yaml'), '--data', join(dir, 'data')], {
+        NOTIFY_SOCKET: sock,
+        WATCHDOG_USEC: '1000000',
+      });
       let stderr = '';
       daemon.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      await waitFor(() => got.includes('READY=1'), 'READY=1', 15_000, () => stderr);
-      await waitFor(() => (got.match(/WATCHDOG=1/g) ?? []).length >= 3, 'three watchdog pets', 10_000, () => got);
+      await waitFor(
+        () => got.includes('READY=1'),
+        'READY=1',
+        15_000,
+        () => stderr,
+      );
+      await waitFor(
+        () => (got.match(/WATCHDOG=1/g) ?? []).length >= 3,
+        'three watchdog pets',
+        10_000,
+        () => got,
+      );
       daemon.kill('SIGTERM');
       const code = await new Promise((r) => daemon.once('exit', r));
       expect(code, stderr).toBe(0);
-      await waitFor(() => got.includes('STOPPING=1'), 'STOPPING=1', 5000, () => got);
+      await waitFor(
+        () => got.includes('STOPPING=1'),
+        'STOPPING=1',
+        5000,
+        () => got,
+      );
       expect(got.indexOf('READY=1')).toBeLessThan(got.indexOf('WATCHDOG=1'));
       expect(got).toMatch(/STATUS=gateway gw-1 running/);
     } finally {

@@ -23,12 +23,15 @@ const PYTHON = '/usr/bin/python3';
 
 function requireHarness(): void {
   const r = spawnSync(PYTHON, ['-c', 'import seccomp'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${PYTHON} with the seccomp module is required: apt-get install python3-seccomp (${r.stderr || r.error?.message})`);
+  if (r.status !== 0)
+    throw new Error(`${PYTHON} with the seccomp module is required: apt-get install python3-seccomp (${r.stderr || r.error?.message})`);
 }
 
 /** The node flags of the unit's ExecStart, so the daemon runs with the heap caps it has in service. */
 function unitNodeFlags(): string[] {
-  const exec = readFileSync(UNIT, 'utf8').split('\n').find((l) => l.startsWith('ExecStart='))!;
+  const exec = readFileSync(UNIT, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('ExecStart='))!;
   return exec.split(' ').filter((w) => w.startsWith('--max-'));
 }
 
@@ -62,7 +65,9 @@ describe('under the unit system call filter', () => {
       'try:\n  socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\n  print("packet allowed")\nexcept OSError:\n  print("packet refused")',
     ].join('\n');
     expect(spawnSync(PYTHON, sandboxed([PYTHON, '-c', families]), { encoding: 'utf8' }).stdout.trim()).toBe('packet refused');
-    const ifaces = spawnSync(PYTHON, sandboxed([process.execPath, '-e', 'console.log(Object.keys(require("os").networkInterfaces()))']), { encoding: 'utf8' });
+    const ifaces = spawnSync(PYTHON, sandboxed([process.execPath, '-e', 'console.log(Object.keys(require("os").networkInterfaces()))']), {
+      encoding: 'utf8',
+    });
     expect(ifaces.stdout, ifaces.stderr).toContain("'lo'");
   });
 
@@ -77,7 +82,12 @@ describe('under the unit system call filter', () => {
     let out = '';
     child.stdout!.on('data', (c) => (out += String(c)));
     child.stderr!.on('data', (c) => (out += String(c)));
-    await waitFor(() => out.includes('gatehouse running') || child!.exitCode !== null, 'the sandboxed daemon running', 30_000, () => out);
+    await waitFor(
+      () => out.includes('gatehouse running') || child!.exitCode !== null,
+      'the sandboxed daemon running',
+      30_000,
+      () => out,
+    );
     expect(out).toContain('gatehouse running');
     const consoleUrl = /"url":"(https:\/\/127\.0\.0\.1:\d+)","msg":"console listening"/.exec(out)![1]!;
     const brokerPort = /"port":(\d+),"accounts":\d+,"msg":"embedded broker listening"/.exec(out)![1]!;
@@ -116,7 +126,10 @@ describe('under the unit system call filter', () => {
     pty = await createPtyPair({ dir });
     const probe = join(ROOT, 'tests', 'helpers', 'sandbox-probe.mjs');
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const p = spawn(PYTHON, sandboxed([process.execPath, probe, pty!.a, pty!.b, '/usr/bin/ffmpeg']), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(PYTHON, sandboxed([process.execPath, probe, pty!.a, pty!.b, '/usr/bin/ffmpeg']), {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       p.stdout.on('data', (c) => (out += String(c)));
       p.stderr.on('data', (c) => (out += String(c)));

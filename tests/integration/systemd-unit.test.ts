@@ -34,7 +34,10 @@ describe('gatehouse.service', () => {
       const copy = join(dir, 'gatehouse.service');
       writeFileSync(copy, readFileSync(UNIT, 'utf8').replace('ExecStart=/usr/bin/node ', `ExecStart=${process.execPath} `));
       const r = analyze(['verify', copy]);
-      expect(r.stderr.split('\n').filter((l) => l.includes('gatehouse.service')), r.stderr).toEqual([]);
+      expect(
+        r.stderr.split('\n').filter((l) => l.includes('gatehouse.service')),
+        r.stderr,
+      ).toEqual([]);
       expect(r.status, r.stderr).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -43,7 +46,11 @@ describe('gatehouse.service', () => {
 
   it('does not restart a bad configuration (exit 2) every 2 s, keeps files private and the JIT working', () => {
     const unit = readFileSync(UNIT, 'utf8');
-    const set = (key: string) => unit.split('\n').filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
+    const set = (key: string) =>
+      unit
+        .split('\n')
+        .filter((l) => l.startsWith(`${key}=`))
+        .map((l) => l.slice(key.length + 1));
     expect(set('RestartPreventExitStatus')).toEqual(['2']);
     expect(set('UMask')).toEqual(['0077']);
     expect(set('StateDirectoryMode')).toEqual(['0700']);

@@ -52,7 +52,12 @@ describe('uplink faults', () => {
   /** Waits until every recorded seq reached the verifier and the outbox is empty, then checks the report. */
   async function expectAllDelivered(r: Rig, v: Verifier, recorded: { seq: number }[]) {
     const last = recorded[recorded.length - 1]!.seq;
-    await waitFor(() => recorded.every((e) => v.has(e.seq)) && outboxBacklog(r.outbox) === 0, `all ${recorded.length} events delivered`, 20_000, () => ({ unique: v.unique, last, status: r.uplink.status(), backlog: r.outbox.stats().events }));
+    await waitFor(
+      () => recorded.every((e) => v.has(e.seq)) && outboxBacklog(r.outbox) === 0,
+      `all ${recorded.length} events delivered`,
+      20_000,
+      () => ({ unique: v.unique, last, status: r.uplink.status(), backlog: r.outbox.stats().events }),
+    );
     const report = v.report();
     expect(report.problems).toEqual([]);
     expect(report.missingCount).toBe(0);
@@ -95,7 +100,11 @@ describe('uplink faults', () => {
     expect(reason).toMatch(/no PUBACK/);
     // Attempts through the blackhole get no CONNACK and time out; the loop keeps trying.
     const attempts = r.uplink.status().attempts;
-    await waitFor(() => r.uplink.status().attempts >= attempts + 1 && !r.uplink.status().connected, 'a failed attempt through the blackhole', 5000);
+    await waitFor(
+      () => r.uplink.status().attempts >= attempts + 1 && !r.uplink.status().connected,
+      'a failed attempt through the blackhole',
+      5000,
+    );
     expect(r.uplink.healthy()).toBe(true); // an outage is not a reason for systemd to restart us
     p.pass();
     await waitFor(() => r.uplink.status().connected, 'reconnected after the blackhole', 10_000);

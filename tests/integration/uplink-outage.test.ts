@@ -52,7 +52,12 @@ describe('uplink outage longer than the outbox cap', () => {
 
       proxy.pass();
       await waitFor(() => r.uplink.status().connected, 'reconnected after the outage', 10_000);
-      await waitFor(() => outboxBacklog(r.outbox) === 0, 'the backlog drained', 20_000, () => ({ status: r.uplink.status(), stats: r.outbox.stats() }));
+      await waitFor(
+        () => outboxBacklog(r.outbox) === 0,
+        'the backlog drained',
+        20_000,
+        () => ({ status: r.uplink.status(), stats: r.outbox.stats() }),
+      );
       const alarms = recorded.filter((e) => e.type === 'alarm.tick');
       await waitFor(() => alarms.every((e) => v.has(e.seq)), 'every alarm');
 

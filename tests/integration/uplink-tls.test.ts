@@ -47,11 +47,21 @@ describe('uplink over TLS with a client certificate and a password', () => {
   it('delivers over mqtts with CA, client certificate and password, and never logs the password', async () => {
     const root = topicRoot('test-court', 'gw-tls');
     const v = await Verifier.connect({ url: broker.url, root, username: 'platform', password: 'platform-pw', persistentSession: false });
-    const r = makeRig({ url: broker.tlsUrl!, root, uplink: tlsConfig(broker.certs!.caFile), secrets: secretsFrom({ 'uplink.password': PASSWORD }) });
+    const r = makeRig({
+      url: broker.tlsUrl!,
+      root,
+      uplink: tlsConfig(broker.certs!.caFile),
+      secrets: secretsFrom({ 'uplink.password': PASSWORD }),
+    });
     try {
       await Promise.all(Array.from({ length: 200 }, (_, i) => r.outbox.record(testEvent(i))));
       r.uplink.start();
-      await waitFor(() => v.unique === 200 && outboxBacklog(r.outbox) === 0, 'delivery over TLS', 10_000, () => r.uplink.status());
+      await waitFor(
+        () => v.unique === 200 && outboxBacklog(r.outbox) === 0,
+        'delivery over TLS',
+        10_000,
+        () => r.uplink.status(),
+      );
       expect(v.report().ok).toBe(true);
       expect(v.statuses.some((s) => s.state === 'online')).toBe(true);
     } finally {
@@ -75,7 +85,12 @@ describe('uplink over TLS with a client certificate and a password', () => {
       expect(r.uplink.status().lastError).toMatch(/certificate|self.signed|verify/i);
       expect(r.uplink.healthy()).toBe(true);
       copyFileSync(broker.certs!.caFile, caFile);
-      await waitFor(() => v.unique === 1, 'the alarm after the CA was fixed', 10_000, () => r.uplink.status());
+      await waitFor(
+        () => v.unique === 1,
+        'the alarm after the CA was fixed',
+        10_000,
+        () => r.uplink.status(),
+      );
     } finally {
       await r.dispose();
       await v.close();
@@ -84,7 +99,12 @@ describe('uplink over TLS with a client certificate and a password', () => {
 
   it('treats refused credentials as an outage (keeps trying, says why) and a missing secret as a configuration error', async () => {
     const root = topicRoot('test-court', 'gw-tls-pw');
-    const r = makeRig({ url: broker.tlsUrl!, root, uplink: tlsConfig(broker.certs!.caFile), secrets: secretsFrom({ 'uplink.password': 'wrong' }) });
+    const r = makeRig({
+      url: broker.tlsUrl!,
+      root,
+      uplink: tlsConfig(broker.certs!.caFile),
+      secrets: secretsFrom({ 'uplink.password': 'wrong' }),
+    });
     try {
       r.uplink.start();
       await waitFor(() => r.uplink.status().attempts >= 3, 'several refused attempts', 10_000);
@@ -95,7 +115,15 @@ describe('uplink over TLS with a client certificate and a password', () => {
     }
     let err: unknown;
     try {
-      new Uplink({ config: testUplinkConfig(broker.tlsUrl!, { passwordSecret: 'uplink.missing' }), secrets: secretsFrom({}), outbox: undefined as never, clock: undefined as never, log: silentLogger(), topicRoot: root, onCommand: () => undefined });
+      new Uplink({
+        config: testUplinkConfig(broker.tlsUrl!, { passwordSecret: 'uplink.missing' }),
+        secrets: secretsFrom({}),
+        outbox: undefined as never,
+        clock: undefined as never,
+        log: silentLogger(),
+        topicRoot: root,
+        onCommand: () => undefined,
+      });
     } catch (e) {
       err = e;
     }

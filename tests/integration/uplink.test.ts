@@ -10,7 +10,15 @@ import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor, nextEvent } from '../helpers/wait.js';
 import { makeRig, outboxBacklog, testEvent, TEST_ROOT, type Rig } from '../helpers/uplink-rig.js';
 import { Verifier } from '../../sim/verifier.js';
-import { cmdResTopic, cmdTopic, MAX_COMMAND_NAME_LENGTH, parseCmdTopic, stateTopic, statusTopic, topicRoot } from '../../gateway/core/topics.js';
+import {
+  cmdResTopic,
+  cmdTopic,
+  MAX_COMMAND_NAME_LENGTH,
+  parseCmdTopic,
+  stateTopic,
+  statusTopic,
+  topicRoot,
+} from '../../gateway/core/topics.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import { Backoff } from '../../gateway/uplink/connection.js';
 
@@ -94,7 +102,12 @@ describe('uplink → mosquitto', () => {
     r.uplink.start();
     await nextEvent(r.uplink, 'connected');
     await Promise.all(Array.from({ length: 1000 }, (_, i) => r.outbox.record(testEvent(3000 + i))));
-    await waitFor(() => v.unique === 4000 && outboxBacklog(r.outbox) === 0, '4000 events delivered and acknowledged', 15_000, () => ({ unique: v.unique, status: r.uplink.status() }));
+    await waitFor(
+      () => v.unique === 4000 && outboxBacklog(r.outbox) === 0,
+      '4000 events delivered and acknowledged',
+      15_000,
+      () => ({ unique: v.unique, status: r.uplink.status() }),
+    );
     clearInterval(sampler);
     const report = v.report();
     expect(report.problems).toEqual([]);
@@ -118,7 +131,11 @@ describe('uplink → mosquitto', () => {
     r.uplink.start();
     await waitFor(() => retries() === 1, 'the first refusal');
     // Delays: 0.5 × min(4000, 1000·2^n) = 500, 1000, 2000, 2000 …
-    for (const [delay, attempt] of [[500, 2], [1000, 3], [2000, 4]] as const) {
+    for (const [delay, attempt] of [
+      [500, 2],
+      [1000, 3],
+      [2000, 4],
+    ] as const) {
       timers.advance(delay - 1);
       expect(r.uplink.status().attempts).toBe(attempt - 1);
       timers.advance(1);
@@ -136,7 +153,12 @@ describe('uplink → mosquitto', () => {
     const r = rig({ url: broker.url, root, uplink: { protocolVersion: 5 } });
     await Promise.all(Array.from({ length: 300 }, (_, i) => r.outbox.record(testEvent(i))));
     r.uplink.start();
-    await waitFor(() => outboxBacklog(r.outbox) === 0, 'the backlog acknowledged with no subscriber at all', 10_000, () => r.uplink.status());
+    await waitFor(
+      () => outboxBacklog(r.outbox) === 0,
+      'the backlog acknowledged with no subscriber at all',
+      10_000,
+      () => r.uplink.status(),
+    );
     const v = await verifier(root);
     const e = await r.outbox.record(testEvent(300));
     await waitFor(() => v.has(e.seq), 'a v5 event at the platform');
@@ -146,7 +168,12 @@ describe('uplink → mosquitto', () => {
   it('keeps trying through a DNS failure without being told to', async () => {
     const r = rig({ url: 'mqtt://gatehouse-no-such-host.invalid:1883' });
     r.uplink.start();
-    await waitFor(() => r.uplink.status().attempts >= 3, 'three attempts', 10_000, () => r.uplink.status());
+    await waitFor(
+      () => r.uplink.status().attempts >= 3,
+      'three attempts',
+      10_000,
+      () => r.uplink.status(),
+    );
     expect(r.uplink.status()).toMatchObject({ connected: false, lastError: expect.stringMatching(/ENOTFOUND|EAI_AGAIN|getaddrinfo/) });
     expect(r.uplink.healthy()).toBe(true);
   });

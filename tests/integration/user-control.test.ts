@@ -18,7 +18,13 @@ import { ManualClock } from '../../gateway/core/clock.js';
 import { Gateway } from '../../gateway/app.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { Accounts } from '../../gateway/console/accounts.js';
-import { ControlServer, controlRequest, controlSocketPath, MAX_CONNECTIONS, MAX_REQUEST_BYTES } from '../../gateway/control/control-socket.js';
+import {
+  ControlServer,
+  controlRequest,
+  controlSocketPath,
+  MAX_CONNECTIONS,
+  MAX_REQUEST_BYTES,
+} from '../../gateway/control/control-socket.js';
 import { userControlHandlers } from '../../gateway/console/user-control.js';
 import { BIN, ROOT, requireBuild } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
@@ -49,7 +55,11 @@ const recordedAudits = (outbox: Pick<Outbox, 'on'>): Audit[] => {
   outbox.on('recorded', (envs) => seen.push(...(envs as unknown as Audit[]).filter(isAudit)));
   return seen;
 };
-const storedAudits = (outbox: Pick<Outbox, 'readEvents'>): Audit[] => outbox.readEvents(0, 10_000).map((r) => JSON.parse(r.body) as Audit).filter(isAudit);
+const storedAudits = (outbox: Pick<Outbox, 'readEvents'>): Audit[] =>
+  outbox
+    .readEvents(0, 10_000)
+    .map((r) => JSON.parse(r.body) as Audit)
+    .filter(isAudit);
 
 describe('gatehouse user with the daemon running and stopped', () => {
   let dir: string;
@@ -71,8 +81,19 @@ describe('gatehouse user with the daemon running and stopped', () => {
   });
 
   const startGateway = async () => {
-    const cfg = CompoundConfig.parse({ compound: { id: 'c' }, gateway: { id: 'g' }, console: { enabled: false }, broker: { port: 0 }, outbox: { checkpointIntervalMs: 0 } });
-    gateway = new Gateway({ config: cfg, secrets: secretsFrom({}), dataDir: data, logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }) });
+    const cfg = CompoundConfig.parse({
+      compound: { id: 'c' },
+      gateway: { id: 'g' },
+      console: { enabled: false },
+      broker: { port: 0 },
+      outbox: { checkpointIntervalMs: 0 },
+    });
+    gateway = new Gateway({
+      config: cfg,
+      secrets: secretsFrom({}),
+      dataDir: data,
+      logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }),
+    });
     await gateway.start();
     return gateway;
   };
@@ -92,17 +113,37 @@ describe('gatehouse user with the daemon running and stopped', () => {
 
     // Refusals keep their codes and exit statuses, and record nothing.
     const dup = await user(['add', ...base(), '--username', 'root', '--role', 'guard'], `${PASSWORD}\n`);
-    expect([dup.status, dup.stderr]).toEqual([1, 'gatehouse user add: CONSOLE_USER_EXISTS: A console user with this name already exists\n']);
+    expect([dup.status, dup.stderr]).toEqual([
+      1,
+      'gatehouse user add: CONSOLE_USER_EXISTS: A console user with this name already exists\n',
+    ]);
     expect((await user(['add', ...base(), '--username', 'bob', '--role', 'guard'], 'short\n')).status).toBe(2);
     const last = await user(['disable', ...base(), '--username', 'root'], '');
-    expect([last.status, last.stderr]).toEqual([1, 'gatehouse user disable: CONSOLE_LAST_ADMIN: This is the last enabled administrator: create or enable another administrator first\n']);
+    expect([last.status, last.stderr]).toEqual([
+      1,
+      'gatehouse user disable: CONSOLE_LAST_ADMIN: This is the last enabled administrator: create or enable another administrator first\n',
+    ]);
 
-    expect(audits).toEqual([
-      { type: 'console.user', source: { device: 'gateway', point: 'console' }, data: { action: 'created', user: 'root', role: 'admin', by: 'cli' } },
-      { type: 'console.user', source: { device: 'gateway', point: 'console' }, data: { action: 'created', user: 'anna', role: 'guard', by: 'cli' } },
-      { type: 'console.user', source: { device: 'gateway', point: 'console' }, data: { action: 'password', user: 'root', by: 'cli' } },
-      { type: 'console.user', source: { device: 'gateway', point: 'console' }, data: { action: 'disabled', user: 'anna', role: 'guard', by: 'cli' } },
-    ].map((e) => expect.objectContaining(e)));
+    expect(audits).toEqual(
+      [
+        {
+          type: 'console.user',
+          source: { device: 'gateway', point: 'console' },
+          data: { action: 'created', user: 'root', role: 'admin', by: 'cli' },
+        },
+        {
+          type: 'console.user',
+          source: { device: 'gateway', point: 'console' },
+          data: { action: 'created', user: 'anna', role: 'guard', by: 'cli' },
+        },
+        { type: 'console.user', source: { device: 'gateway', point: 'console' }, data: { action: 'password', user: 'root', by: 'cli' } },
+        {
+          type: 'console.user',
+          source: { device: 'gateway', point: 'console' },
+          data: { action: 'disabled', user: 'anna', role: 'guard', by: 'cli' },
+        },
+      ].map((e) => expect.objectContaining(e)),
+    );
     const accounts = new Accounts(gw.outbox.scope('console'), () => Date.now());
     expect(await accounts.check('root', 'another long password')).toMatchObject({ ok: true });
 
@@ -129,7 +170,11 @@ describe('gatehouse user with the daemon running and stopped', () => {
   it('a socket file left by a killed daemon: the CLI writes directly, and the next daemon replaces the file', async () => {
     // A process that listens on the path and is SIGKILLed leaves the socket file behind.
     const path = controlSocketPath(data);
-    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -161,7 +206,9 @@ describe('gatehouse user when the daemon goes away mid-request', () => {
       try {
         const r = await user(['disable', '--config', config, '--data', dir, '--username', 'anna'], '');
         expect(r.status).toBe(1);
-        expect(r.stderr).toMatch(/^gatehouse user disable: the daemon closed the control socket without an answer .*; the change may or may not be made: see gatehouse user list\n$/);
+        expect(r.stderr).toMatch(
+          /^gatehouse user disable: the daemon closed the control socket without an answer .*; the change may or may not be made: see gatehouse user list\n$/,
+        );
       } finally {
         await new Promise((resolve) => server.close(resolve));
       }
@@ -180,7 +227,12 @@ describe('the control socket', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-ctl-'));
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock: new ManualClock(), config: { checkpointIntervalMs: 0 } });
-    server = new ControlServer({ dataDir: dir, handlers: userControlHandlers({ outbox, now: () => 0, log: silentLogger() }), log: silentLogger(), idleMs: 300 });
+    server = new ControlServer({
+      dataDir: dir,
+      handlers: userControlHandlers({ outbox, now: () => 0, log: silentLogger() }),
+      log: silentLogger(),
+      idleMs: 300,
+    });
     await server.start();
   });
   afterEach(() => {
@@ -206,9 +258,14 @@ describe('the control socket', () => {
     });
 
   it('answers bad input with a coded error and keeps serving', async () => {
-    expect(JSON.parse(await exchange('not json\n'))).toEqual({ ok: false, error: { code: 'CONSOLE_REQUEST_INVALID', message: 'a control request is one line of JSON' } });
+    expect(JSON.parse(await exchange('not json\n'))).toEqual({
+      ok: false,
+      error: { code: 'CONSOLE_REQUEST_INVALID', message: 'a control request is one line of JSON' },
+    });
     expect(JSON.parse(await exchange('{"op":"user.drop"}\n'))).toMatchObject({ ok: false, error: { code: 'CONSOLE_REQUEST_INVALID' } });
-    expect(JSON.parse(await exchange('{"op":"user.add","username":"x y","role":"admin","password":"long enough password"}\n'))).toMatchObject({ ok: false, error: { code: 'CONSOLE_REQUEST_INVALID' } });
+    expect(
+      JSON.parse(await exchange('{"op":"user.add","username":"x y","role":"admin","password":"long enough password"}\n')),
+    ).toMatchObject({ ok: false, error: { code: 'CONSOLE_REQUEST_INVALID' } });
     expect(JSON.parse(await exchange('null\n'))).toMatchObject({ ok: false, error: { code: 'CONSOLE_REQUEST_INVALID' } });
     expect(JSON.parse(await exchange('{"op":"__proto__"}\n'))).toMatchObject({ ok: false, error: { code: 'CONSOLE_REQUEST_INVALID' } });
     expect(await controlRequest(dir, { op: 'ping' })).toEqual({ ok: true, result: 'pong' });
@@ -223,11 +280,13 @@ describe('the control socket', () => {
   it('closes a connection that sends nothing complete, and holds at most MAX_CONNECTIONS at once', async () => {
     expect(await exchange('{"op":"pi')).toBe('');
     const idle = await Promise.all(
-      Array.from({ length: MAX_CONNECTIONS }, () =>
-        new Promise<Socket>((resolve) => {
-          const s = connect(controlSocketPath(dir), () => resolve(s));
-          sockets.push(s);
-        }),
+      Array.from(
+        { length: MAX_CONNECTIONS },
+        () =>
+          new Promise<Socket>((resolve) => {
+            const s = connect(controlSocketPath(dir), () => resolve(s));
+            sockets.push(s);
+          }),
       ),
     );
     // One more is closed by the server at once, unanswered.
@@ -246,8 +305,18 @@ describe('the control socket', () => {
     expect(statSync(controlSocketPath(dir)).mode & 0o777).toBe(0o600);
     // Root bypasses file modes; elsewhere show that another uid is refused by the kernel.
     if (process.getuid?.() !== 0) return;
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e',
-      `require('net').connect(${JSON.stringify(controlSocketPath(dir))}).on('error', (e) => { console.log(e.code); }).on('connect', () => console.log('connected'))`], { encoding: 'utf8' });
+    const r = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        '-e',
+        `require('net').connect(${JSON.stringify(controlSocketPath(dir))}).on('error', (e) => { console.log(e.code); }).on('connect', () => console.log('connected'))`,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.stdout.trim()).toBe('EACCES');
   });
 });

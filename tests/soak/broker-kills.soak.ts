@@ -19,7 +19,16 @@ describe('soak: broker killed every 5 s', () => {
 
   it(`${KILLS} broker SIGKILLs: 0 lost, < 1 % duplicates`, async () => {
     const r = await runBrokerKills(broker, { kills: KILLS, everyMs: 5000, name: 'gw-soak-broker' });
-    console.log(JSON.stringify({ kills: r.kills, recorded: r.recorded, lost: r.lost.length, duplicates: r.duplicates, duplicatePercent: r.duplicatePercent, reconnects: r.reconnects }));
+    console.log(
+      JSON.stringify({
+        kills: r.kills,
+        recorded: r.recorded,
+        lost: r.lost.length,
+        duplicates: r.duplicates,
+        duplicatePercent: r.duplicatePercent,
+        reconnects: r.reconnects,
+      }),
+    );
     expect(r.kills).toBe(KILLS);
     expect(r.lost).toEqual([]);
     expect(r.duplicatePercent).toBeLessThan(1);

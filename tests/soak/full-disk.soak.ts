@@ -16,7 +16,9 @@ import { runFullDiskDc09 } from '../helpers/full-disk-dc09-rig.js';
 describe('full-disk soak', () => {
   it('delivers every DC-09 alarm through twenty full-disk cycles', async () => {
     const r = await runFullDiskDc09({ panels: 8, alarmsPerPanel: 500, cycles: 20 });
-    process.stdout.write(`full-disk soak: ${JSON.stringify({ ...r, ackedButLost: r.ackedButLost.length, neverDelivered: r.neverDelivered.length })}\n`);
+    process.stdout.write(
+      `full-disk soak: ${JSON.stringify({ ...r, ackedButLost: r.ackedButLost.length, neverDelivered: r.neverDelivered.length })}\n`,
+    );
     expect(r.crashed).toBe(false);
     expect(r.integrity).toBe('ok');
     expect(r.diskFullErrors).toBeGreaterThan(0);

@@ -44,7 +44,11 @@ function riders(sims: SimulatedCabinets, platform: mqtt.MqttClient, stopped: () 
     if (Math.random() < 0.3) return sims.inject({ kind: 'unplug', cabinet: cab.id, port });
     sims.inject({ kind: 'plug', cabinet: cab.id, port, soc: 0.3 });
     r.starts++;
-    void platform.publishAsync(`${ROOT_TOPIC}/cmd/charging.start`, JSON.stringify({ id: `soak-start-${++n}`, args: { cabinet: cab.id, port } }), { qos: 1 }).catch(() => undefined);
+    void platform
+      .publishAsync(`${ROOT_TOPIC}/cmd/charging.start`, JSON.stringify({ id: `soak-start-${++n}`, args: { cabinet: cab.id, port } }), {
+        qos: 1,
+      })
+      .catch(() => undefined);
   }, 300);
   return r;
 }
@@ -57,10 +61,19 @@ function panelLoad(port: number, area: number): { acked: Set<string>; stop: () =
   const acked = new Set<string>();
   let running = true;
   const loop = (async () => {
-    const sim = await startSimulatedPanels({ host: '127.0.0.1', port, protocol: 'tcp', panels: [{ account: '1234', encrypted: false, periodicTestS: 0 }], ackTimeoutMs: 1000 });
+    const sim = await startSimulatedPanels({
+      host: '127.0.0.1',
+      port,
+      protocol: 'tcp',
+      panels: [{ account: '1234', encrypted: false, periodicTestS: 0 }],
+      ackTimeoutMs: 1000,
+    });
     try {
       for (let user = 1; running && user <= 999; user++) {
-        const r = await sim.panel('1234').send('SIA-DCS', `#1234|Nri${area}/OP${user}`).catch(() => undefined);
+        const r = await sim
+          .panel('1234')
+          .send('SIA-DCS', `#1234|Nri${area}/OP${user}`)
+          .catch(() => undefined);
         if (r?.answer === 'ACK') acked.add(`${area}/${user}`);
         else await new Promise((res) => setTimeout(res, 20));
       }
@@ -68,7 +81,13 @@ function panelLoad(port: number, area: number): { acked: Set<string>; stop: () =
       await sim.stop();
     }
   })();
-  return { acked, stop: async () => { running = false; await loop; } };
+  return {
+    acked,
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
 }
 
 describe('soak: gateway SIGKILLed at random moments', () => {
@@ -95,7 +114,15 @@ describe('soak: gateway SIGKILLed at random moments', () => {
     const cmdAnswers = { ok: 0, refused: 0 }; // charging.start answers; refused while a cabinet is offline after a restart
     const platform = await mqtt.connectAsync(broker.url, { clientId: 'soak-kills-panel-check', clean: true });
     platform.on('message', (_t, payload) => {
-      type Data = { area?: number; user?: number | string; lock?: string; credential?: string; cabinet?: string; cause?: string; active?: boolean };
+      type Data = {
+        area?: number;
+        user?: number | string;
+        lock?: string;
+        credential?: string;
+        cabinet?: string;
+        cause?: string;
+        active?: boolean;
+      };
       if (_t.endsWith('/res')) {
         if ((JSON.parse(payload.toString()) as { ok?: boolean }).ok) cmdAnswers.ok++;
         else cmdAnswers.refused++;
@@ -112,9 +139,15 @@ describe('soak: gateway SIGKILLed at random moments', () => {
     });
     await platform.subscribeAsync([`${ROOT_TOPIC}/evt/#`, `${ROOT_TOPIC}/cmd/+/res`], { qos: 1 });
     const dc09Port = await freePort();
-    const sims = await startSimulatedCabinets({ tcp: ['cab-1', SMOKY].map((id) => ({ id, ports: CAB_PORTS, port: 0, host: '127.0.0.1' })), tickMs: 200 });
+    const sims = await startSimulatedCabinets({
+      tcp: ['cab-1', SMOKY].map((id) => ({ id, ports: CAB_PORTS, port: 0, host: '127.0.0.1' })),
+      tickMs: 200,
+    });
     const env = {
-      GH_DATA: dir, GH_UPLINK: broker.url, GH_MODE: 'load', GH_DC09_PORT: String(dc09Port),
+      GH_DATA: dir,
+      GH_UPLINK: broker.url,
+      GH_MODE: 'load',
+      GH_DC09_PORT: String(dc09Port),
       GH_LOCKS: LOCKS.map((l) => `${l.id}:${l.password}`).join(','),
       GH_CABINETS: sims.cabinets.map((c) => `${c.id}:${sims.tcpPort(c.id)}:${CAB_PORTS}`).join(','),
     };
@@ -128,7 +161,12 @@ describe('soak: gateway SIGKILLed at random moments', () => {
     let kills = 0;
     for (let i = 0; i < KILLS; i++) {
       const child = startLoadGateway(env);
-      await waitFor(() => child.ready || child.proc.exitCode !== null, `child ${i} ready`, 60_000, () => child.stderr.slice(-2000));
+      await waitFor(
+        () => child.ready || child.proc.exitCode !== null,
+        `child ${i} ready`,
+        60_000,
+        () => child.stderr.slice(-2000),
+      );
       const panel = panelLoad(dc09Port, i + 1);
       const locks = lockLoad(`mqtt://127.0.0.1:${child.brokerPort}`, LOCKS, lockCounters, lockAcked);
       if (i === Math.floor(KILLS / 2)) {
@@ -138,11 +176,17 @@ describe('soak: gateway SIGKILLed at random moments', () => {
       // Half the kills early (during start-up and recovery), half after a random amount of new work.
       const early = Math.random() < 0.5;
       const target = early ? promised + 1 : promised + 200 + Math.floor(Math.random() * 3000);
-      await waitFor(() => child.acked >= target || child.proc.exitCode !== null, `child ${i} to record past seq ${target}`, 60_000, () => child.stderr.slice(-2000));
+      await waitFor(
+        () => child.acked >= target || child.proc.exitCode !== null,
+        `child ${i} to record past seq ${target}`,
+        60_000,
+        () => child.stderr.slice(-2000),
+      );
       // The late half also lives long enough for the devices' traffic (locks connect, cabinets are polled every 200 ms).
       if (!early) await new Promise((r) => setTimeout(r, 500 + Math.floor(Math.random() * 2500)));
       expect(child.proc.exitCode, child.stderr).toBeNull();
-      if (process.env.SOAK_VERBOSE) console.log(JSON.stringify({ life: i, early, target, acked: child.acked, locks: locks.sent, dc09: panel.acked.size }));
+      if (process.env.SOAK_VERBOSE)
+        console.log(JSON.stringify({ life: i, early, target, acked: child.acked, locks: locks.sent, dc09: panel.acked.size }));
       child.proc.kill('SIGKILL');
       await new Promise((r) => child.proc.once('exit', r));
       await panel.stop();
@@ -153,22 +197,34 @@ describe('soak: gateway SIGKILLed at random moments', () => {
       promised = Math.max(promised, child.acked);
     }
     const drainer = startLoadGateway({ ...env, GH_MODE: 'drain' });
-    await waitFor(() => drainer.ready, 'drain gateway ready', 60_000, () => drainer.stderr);
+    await waitFor(
+      () => drainer.ready,
+      'drain gateway ready',
+      60_000,
+      () => drainer.stderr,
+    );
     const db = () => new Database(join(dir, 'outbox.db'), { readonly: true });
-    await waitFor(() => {
-      const d = db();
-      try {
-        return (d.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n === 0;
-      } finally {
-        d.close();
-      }
-    }, 'the backlog to drain', 300_000);
+    await waitFor(
+      () => {
+        const d = db();
+        try {
+          return (d.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n === 0;
+        } finally {
+          d.close();
+        }
+      },
+      'the backlog to drain',
+      300_000,
+    );
     // The devices' side, while the drain gateway is up: every PUBACKed lock event arrives, the smoke (latched, re-read) is reported.
     const lockPending = () => [...lockAcked].filter((k) => !lockArrived.has(k));
     // Riders keep going until a session has started: with few kills the short lives may have had none.
     const started = () => (cabinetEvents.get('charging.session_started') ?? 0) > 0;
-    await waitFor(() => (lockPending().length === 0 && smokeOnPlatform && started()) || undefined, 'the locks, the smoke and a session at the platform', 30_000)
-      .catch(() => undefined); // asserted below, with the figures printed first
+    await waitFor(
+      () => (lockPending().length === 0 && smokeOnPlatform && started()) || undefined,
+      'the locks, the smoke and a session at the platform',
+      30_000,
+    ).catch(() => undefined); // asserted below, with the figures printed first
     rider.stop();
     drainer.proc.kill('SIGTERM');
     expect(await new Promise((r) => drainer.proc.once('exit', r)), drainer.stderr).toBe(0);
@@ -186,10 +242,33 @@ describe('soak: gateway SIGKILLed at random moments', () => {
     const smokyPowerOn = sims.cabinet(SMOKY).powerOn;
     await sims.stop();
     await platform.endAsync();
-    console.log(JSON.stringify({ kills, promised, lastSeq, delivered: report.unique, missing: report.missingCount, duplicates: report.duplicates, integrity,
-      dc09Acked: ackedByPanel.size, dc09Arrived: arrived.size, dc09AckedLost: lostAcked.length, dc09AckedLostSample: lostAcked.slice(0, 10),
-      lockSent, lockAcked: lockAcked.size, lockArrived: lockArrived.size, lockAckedLost: lockLost.length, lockAckedLostSample: lockLost.slice(0, 10), lockDuplicated,
-      riderStarts: rider.starts, cabinetEvents: Object.fromEntries(cabinetEvents), smokeAtKill, smokeOnPlatform, smokyPowerOn, cmdAnswers }));
+    console.log(
+      JSON.stringify({
+        kills,
+        promised,
+        lastSeq,
+        delivered: report.unique,
+        missing: report.missingCount,
+        duplicates: report.duplicates,
+        integrity,
+        dc09Acked: ackedByPanel.size,
+        dc09Arrived: arrived.size,
+        dc09AckedLost: lostAcked.length,
+        dc09AckedLostSample: lostAcked.slice(0, 10),
+        lockSent,
+        lockAcked: lockAcked.size,
+        lockArrived: lockArrived.size,
+        lockAckedLost: lockLost.length,
+        lockAckedLostSample: lockLost.slice(0, 10),
+        lockDuplicated,
+        riderStarts: rider.starts,
+        cabinetEvents: Object.fromEntries(cabinetEvents),
+        smokeAtKill,
+        smokeOnPlatform,
+        smokyPowerOn,
+        cmdAnswers,
+      }),
+    );
     expect(kills).toBe(KILLS);
     expect(integrity).toBe('ok');
     expect(lastSeq).toBeGreaterThanOrEqual(promised);

@@ -21,10 +21,22 @@ describe('soak: 24 hours offline (simulated clock)', () => {
     const r = await runSimulatedOutage(broker, { hours: 24, maxBytes, name: 'gw-soak-24h' });
     const first = r.samples[1]!; // hour 2: the cap is reached within the first hours
     const last = r.samples.at(-1)!;
-    console.log(JSON.stringify({ recorded: r.recorded, alarms: r.alarms.length, delivered: r.alarmsDelivered, drainMs: r.drainMs,
-      rssStartMb: r.samples[0]!.rssMb, rssEndMb: last.rssMb, heapHour2Mb: first.heapMb, heapEndMb: last.heapMb,
-      maxOutboxBytes: Math.max(...r.samples.map((s) => s.outboxBytes)), maxFileBytes: Math.max(...r.samples.map((s) => s.fileBytes)),
-      evicted: r.report.evictedCount, duplicates: r.report.duplicates }));
+    console.log(
+      JSON.stringify({
+        recorded: r.recorded,
+        alarms: r.alarms.length,
+        delivered: r.alarmsDelivered,
+        drainMs: r.drainMs,
+        rssStartMb: r.samples[0]!.rssMb,
+        rssEndMb: last.rssMb,
+        heapHour2Mb: first.heapMb,
+        heapEndMb: last.heapMb,
+        maxOutboxBytes: Math.max(...r.samples.map((s) => s.outboxBytes)),
+        maxFileBytes: Math.max(...r.samples.map((s) => s.fileBytes)),
+        evicted: r.report.evictedCount,
+        duplicates: r.report.duplicates,
+      }),
+    );
     expect(r.samples).toHaveLength(24);
     expect(r.alarms.length).toBe(96);
     expect(r.alarmsDelivered).toBe(96);
@@ -32,7 +44,9 @@ describe('soak: 24 hours offline (simulated clock)', () => {
     // The cap is the files on disk: outbox.db, its WAL and shm together (footprint.ts).
     for (const s of r.samples) expect(s.fileBytes).toBeLessThanOrEqual(maxBytes);
     // And bounded, not growing with time.
-    expect(Math.max(...r.samples.slice(12).map((s) => s.fileBytes))).toBeLessThanOrEqual(Math.max(...r.samples.slice(0, 12).map((s) => s.fileBytes)) * 1.5);
+    expect(Math.max(...r.samples.slice(12).map((s) => s.fileBytes))).toBeLessThanOrEqual(
+      Math.max(...r.samples.slice(0, 12).map((s) => s.fileBytes)) * 1.5,
+    );
     expect(last.heapMb - first.heapMb).toBeLessThan(16);
     expect(r.report.problems).toEqual([]);
     expect(r.report.evictionsExact).toBe(true);

@@ -31,16 +31,31 @@ class Line extends EventEmitter implements ReaderLine {
   async output() {}
   async led() {}
   async buzzer() {}
-  status() { return []; }
-  send(e: ReaderEvent) { this.emit('event', e); }
+  status() {
+    return [];
+  }
+  send(e: ReaderEvent) {
+    this.emit('event', e);
+  }
 }
 
 const config = CompoundConfig.parse({
   compound: { id: 'c' },
   gateway: { id: 'g' },
   osdpBuses: [{ id: 'bus-1', path: '/dev/null' }],
-  readers: [{ id: 'gate-in', bus: 'bus-1', address: 1 }, { id: 'gate-out', bus: 'bus-1', address: 2 }],
-  doors: [{ id: 'gate', entryReader: 'gate-in', exitReader: 'gate-out', lock: { reader: 'gate-in', index: 0 }, contact: { reader: 'gate-in', index: 0 } }],
+  readers: [
+    { id: 'gate-in', bus: 'bus-1', address: 1 },
+    { id: 'gate-out', bus: 'bus-1', address: 2 },
+  ],
+  doors: [
+    {
+      id: 'gate',
+      entryReader: 'gate-in',
+      exitReader: 'gate-out',
+      lock: { reader: 'gate-in', index: 0 },
+      contact: { reader: 'gate-in', index: 0 },
+    },
+  ],
   access: { fireInputs: [{ reader: 'gate-out', index: 3 }] },
 });
 
@@ -53,7 +68,8 @@ describe('access raises its alarms on the sink', () => {
   let service: AccessService;
 
   const declared = (kind: string) => ALARM_KINDS.find((k) => k.kind === kind)!.priority;
-  const alarm = (kind: string, device: string) => manager.list({ includeClosed: true, limit: 500 }).find((a) => a.kind === kind && a.source.device === device);
+  const alarm = (kind: string, device: string) =>
+    manager.list({ includeClosed: true, limit: 500 }).find((a) => a.kind === kind && a.source.device === device);
   const summary = (kind: string, device: string) => {
     const a = alarm(kind, device);
     return a && { priority: a.priority, state: a.state, active: a.active, count: a.count };
@@ -63,13 +79,23 @@ describe('access raises its alarms on the sink', () => {
     return outbox.readEvents(0, 10_000).map((r) => ({ ...(JSON.parse(r.body) as Envelope), class: r.class, body: r.body }));
   };
   /** evt/alarm as the platform gets it, for one device: raw events and lifecycle events in order. */
-  const alarmTopic = (device: string) => recorded().filter((e) => e.class === 'alarm' && e.source.device === device).map((e) => `${e.type}:${String(e.data.active)}`);
+  const alarmTopic = (device: string) =>
+    recorded()
+      .filter((e) => e.class === 'alarm' && e.source.device === device)
+      .map((e) => `${e.type}:${String(e.data.active)}`);
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-access-alarms-'));
     clock = new ManualClock();
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+    manager = new AlarmManager({
+      db: outbox.scope('alarms'),
+      outbox,
+      config: AlarmsConfig.parse({}),
+      clock,
+      timers: clock,
+      log: silentLogger(),
+    });
     manager.declareKinds(ALARM_KINDS);
     manager.start();
     line = new Line();
@@ -78,7 +104,10 @@ describe('access raises its alarms on the sink', () => {
       readers: config.readers,
       doors: config.doors,
       access: config.access,
-      decider: { decide: () => ({ granted: true, reason: 'granted', credentialId: 'alice', credential: '****BEEF', method: 'card' }), commitPassage: () => undefined },
+      decider: {
+        decide: () => ({ granted: true, reason: 'granted', credentialId: 'alice', credential: '****BEEF', method: 'card' }),
+        commitPassage: () => undefined,
+      },
       lineFactory: () => line,
       readerKey: () => Buffer.alloc(16, 1),
       readerInstalled: () => false,
@@ -118,8 +147,14 @@ describe('access raises its alarms on the sink', () => {
     expect(summary('door.held_open', 'gate')).toMatchObject({ state: 'cleared', active: false });
 
     expect(alarmTopic('gate')).toEqual([
-      'door.forced:true', 'alarm.raised:true', 'door.forced:false', 'alarm.cleared:false',
-      'door.held_open:true', 'alarm.raised:true', 'door.held_open:false', 'alarm.cleared:false',
+      'door.forced:true',
+      'alarm.raised:true',
+      'door.forced:false',
+      'alarm.cleared:false',
+      'door.held_open:true',
+      'alarm.raised:true',
+      'door.held_open:false',
+      'alarm.cleared:false',
     ]);
     const raw = recorded().find((e) => e.type === 'door.held_open')!;
     expect(raw.data).toMatchObject({ door: 'gate', active: true, priority: 'medium' });
@@ -129,7 +164,12 @@ describe('access raises its alarms on the sink', () => {
   it('reader tamper and power failure raise and clear; a reader outage is one reader.offline alarm, auto-closed, and no device.offline', () => {
     line.send({ kind: 'local-status', address: 2, tamper: true, power: true });
     expect(summary('reader.tamper', 'gate-out')).toEqual({ priority: declared('reader.tamper'), state: 'raised', active: true, count: 1 });
-    expect(summary('reader.power_failure', 'gate-out')).toEqual({ priority: declared('reader.power_failure'), state: 'raised', active: true, count: 1 });
+    expect(summary('reader.power_failure', 'gate-out')).toEqual({
+      priority: declared('reader.power_failure'),
+      state: 'raised',
+      active: true,
+      count: 1,
+    });
     expect(alarm('reader.tamper', 'gate-out')!.data).toEqual({ reader: 'gate-out', door: 'gate' });
     line.send({ kind: 'local-status', address: 2, tamper: false, power: false });
     expect(summary('reader.tamper', 'gate-out')).toMatchObject({ state: 'cleared', active: false });
@@ -141,7 +181,13 @@ describe('access raises its alarms on the sink', () => {
     line.send({ kind: 'online', address: 1, secure: true });
     expect(alarm('reader.offline', 'gate-in')!.closed?.reason).toBe('auto');
     expect(alarm('device.offline', 'gate-in')).toBeUndefined();
-    expect(alarmTopic('gate-in')).toEqual(['reader.offline:true', 'alarm.raised:true', 'reader.offline:false', 'alarm.cleared:false', 'alarm.closed:false']);
+    expect(alarmTopic('gate-in')).toEqual([
+      'reader.offline:true',
+      'alarm.raised:true',
+      'reader.offline:false',
+      'alarm.cleared:false',
+      'alarm.closed:false',
+    ]);
   });
 
   it('fire unlock is critical, declared and in the raw event', () => {
@@ -150,6 +196,13 @@ describe('access raises its alarms on the sink', () => {
     expect(declared('access.fire_unlock')).toBe('critical');
     line.send({ kind: 'inputs', address: 2, inputs: [false, false, false, false] });
     expect(summary('access.fire_unlock', 'gate-out')).toMatchObject({ state: 'cleared', active: false });
-    expect(recorded().filter((e) => e.type === 'access.fire_unlock').map((e) => e.data)).toEqual([{ active: true, priority: 'critical' }, { active: false, priority: 'critical' }]);
+    expect(
+      recorded()
+        .filter((e) => e.type === 'access.fire_unlock')
+        .map((e) => e.data),
+    ).toEqual([
+      { active: true, priority: 'critical' },
+      { active: false, priority: 'critical' },
+    ]);
   });
 });

@@ -41,13 +41,19 @@ describe('AntiPassback', () => {
   });
 
   it('a hard area wins over a soft one sharing the door', () => {
-    const apb = new AntiPassback({ db: scoped(migratedDb(), 'access'), areas: [area({ id: 'outer', mode: 'soft' }), area({ id: 'inner', mode: 'hard', doors: ['gate'] })] });
+    const apb = new AntiPassback({
+      db: scoped(migratedDb(), 'access'),
+      areas: [area({ id: 'outer', mode: 'soft' }), area({ id: 'inner', mode: 'hard', doors: ['gate'] })],
+    });
     apb.commit('a', 'gate', 'in', SAT_NOON);
     expect(apb.check('a', 'gate', 'in', SAT_NOON + 1)).toEqual({ ok: false, area: 'inner', mode: 'hard' });
   });
 
   it('forgets the state after resetAfterMin without a move, and never when it is 0', () => {
-    const apb = new AntiPassback({ db: scoped(migratedDb(), 'access'), areas: [area({ resetAfterMin: 30 }), area({ id: 'forever', doors: ['vault'], resetAfterMin: 0 })] });
+    const apb = new AntiPassback({
+      db: scoped(migratedDb(), 'access'),
+      areas: [area({ resetAfterMin: 30 }), area({ id: 'forever', doors: ['vault'], resetAfterMin: 0 })],
+    });
     apb.commit('a', 'gate', 'in', SAT_NOON);
     apb.commit('a', 'vault', 'in', SAT_NOON);
     expect(apb.check('a', 'gate', 'in', SAT_NOON + 30 * MIN - 1).ok).toBe(false);
@@ -88,7 +94,9 @@ describe('AntiPassback', () => {
     const second = makeDecider({ db });
     expect(second.decider.decide({ door: 'gate', direction: 'in', card: creds.alice.card }).reason).toBe('anti_passback');
     // resetAfterMin is 60 in the fixture config
-    expect(second.decider.decide({ door: 'gate', direction: 'in', card: creds.alice.card, now: SAT_NOON + 60 * MIN }).reason).toBe('granted');
+    expect(second.decider.decide({ door: 'gate', direction: 'in', card: creds.alice.card, now: SAT_NOON + 60 * MIN }).reason).toBe(
+      'granted',
+    );
     db.close();
   });
 });

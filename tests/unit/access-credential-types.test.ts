@@ -42,7 +42,10 @@ describe('Credential schema', () => {
   it('snapshot chunks and deltas are checked too', () => {
     expect(SnapshotChunk.safeParse({ version: 1, chunk: 1, chunks: 1, credentials: [] }).success).toBe(false);
     expect(SnapshotChunk.safeParse({ version: 0, chunk: 0, chunks: 1, credentials: [] }).success).toBe(false);
-    const dupIds = [{ id: 'a', pin: '1234', mode: 'pin', groups: [] }, { id: 'a', pin: '5678', mode: 'pin', groups: [] }];
+    const dupIds = [
+      { id: 'a', pin: '1234', mode: 'pin', groups: [] },
+      { id: 'a', pin: '5678', mode: 'pin', groups: [] },
+    ];
     expect(SnapshotChunk.safeParse({ version: 1, chunk: 0, chunks: 1, credentials: dupIds }).success).toBe(false);
     expect(Delta.safeParse({ fromVersion: 2, toVersion: 2, changes: [] }).success).toBe(false);
     expect(Delta.safeParse({ fromVersion: 1, toVersion: 2, changes: [{ op: 'delete', id: 'a' }] }).success).toBe(false);

@@ -19,13 +19,28 @@ describe('AccessDecider.decide: each reason code', () => {
 
   it('grants a PIN-only credential by its PIN, masked as ****', () => {
     const { decider } = makeDecider({ credentials: all });
-    expect(decider.decide({ door: 'lobby', direction: 'in', pin: creds.bob.pin })).toEqual({ granted: true, reason: 'granted', credentialId: 'bob', credential: '****', method: 'pin' });
+    expect(decider.decide({ door: 'lobby', direction: 'in', pin: creds.bob.pin })).toEqual({
+      granted: true,
+      reason: 'granted',
+      credentialId: 'bob',
+      credential: '****',
+      method: 'pin',
+    });
   });
 
   it('unknown: a card, a PIN, nothing, and something that is not hex', () => {
     const { decider } = makeDecider({ credentials: all });
-    expect(decider.decide({ door: 'lobby', direction: 'in', card: '0011223344556677' })).toEqual({ granted: false, reason: 'unknown', credential: '****6677', method: 'card' });
-    expect(decider.decide({ door: 'lobby', direction: 'in', pin: '000000' })).toMatchObject({ reason: 'unknown', credential: '****', method: 'pin' });
+    expect(decider.decide({ door: 'lobby', direction: 'in', card: '0011223344556677' })).toEqual({
+      granted: false,
+      reason: 'unknown',
+      credential: '****6677',
+      method: 'card',
+    });
+    expect(decider.decide({ door: 'lobby', direction: 'in', pin: '000000' })).toMatchObject({
+      reason: 'unknown',
+      credential: '****',
+      method: 'pin',
+    });
     expect(decider.decide({ door: 'lobby', direction: 'in' }).reason).toBe('unknown');
     expect(decider.decide({ door: 'lobby', direction: 'in', card: 'not-a-card' })).toMatchObject({ reason: 'unknown', credential: '****' });
   });
@@ -33,7 +48,11 @@ describe('AccessDecider.decide: each reason code', () => {
   it('revoked: a revoked card is reported as revoked, not unknown', () => {
     const { decider } = makeDecider({ credentials: all });
     decider.sync.applyDelta({ fromVersion: 1, toVersion: 2, changes: [{ op: 'revoke', id: 'alice' }] });
-    expect(decider.decide({ door: 'lobby', direction: 'in', card: creds.alice.card })).toMatchObject({ granted: false, reason: 'revoked', credentialId: 'alice' });
+    expect(decider.decide({ door: 'lobby', direction: 'in', card: creds.alice.card })).toMatchObject({
+      granted: false,
+      reason: 'revoked',
+      credentialId: 'alice',
+    });
   });
 
   it('not_yet_valid and expired at the exact boundaries (validTo is exclusive)', () => {
@@ -68,9 +87,22 @@ describe('AccessDecider.decide: each reason code', () => {
 
   it('pin_required, wrong_pin, then granted for card+pin', () => {
     const { decider } = makeDecider({ credentials: all });
-    expect(decider.decide({ door: 'lobby', direction: 'in', card: creds.carol.card })).toMatchObject({ granted: false, reason: 'pin_required', credentialId: 'carol', method: 'card' });
-    expect(decider.decide({ door: 'lobby', direction: 'in', card: creds.carol.card, pin: '1111' })).toMatchObject({ reason: 'wrong_pin', method: 'card+pin' });
-    expect(decider.decide({ door: 'lobby', direction: 'in', card: creds.carol.card, pin: creds.carol.pin })).toMatchObject({ granted: true, reason: 'granted', credential: '****5678', method: 'card+pin' });
+    expect(decider.decide({ door: 'lobby', direction: 'in', card: creds.carol.card })).toMatchObject({
+      granted: false,
+      reason: 'pin_required',
+      credentialId: 'carol',
+      method: 'card',
+    });
+    expect(decider.decide({ door: 'lobby', direction: 'in', card: creds.carol.card, pin: '1111' })).toMatchObject({
+      reason: 'wrong_pin',
+      method: 'card+pin',
+    });
+    expect(decider.decide({ door: 'lobby', direction: 'in', card: creds.carol.card, pin: creds.carol.pin })).toMatchObject({
+      granted: true,
+      reason: 'granted',
+      credential: '****5678',
+      method: 'card+pin',
+    });
   });
 
   it('a card+pin PIN typed alone is not a PIN-only credential', () => {
@@ -120,7 +152,11 @@ describe('AccessDecider.decide: each reason code', () => {
     const { decider } = makeDecider({ credentials: all, config });
     decider.commitPassage({ credentialId: 'alice', door: 'gate', direction: 'in' });
     expect(decider.decide({ door: 'gate', direction: 'in', card: creds.alice.card })).toEqual({
-      granted: true, reason: 'granted', credentialId: 'alice', credential: '****0718', method: 'card',
+      granted: true,
+      reason: 'granted',
+      credentialId: 'alice',
+      credential: '****0718',
+      method: 'card',
       antiPassback: { area: 'compound', mode: 'soft', violation: true },
     });
   });
@@ -133,7 +169,14 @@ describe('AccessDecider.decide: each reason code', () => {
       decider.decide({ door: 'lobby', direction: 'in', pin: creds.bob.pin }),
       decider.decide({ door: 'lobby', direction: 'in', card: '99887766554433221100' }),
     ]);
-    for (const secret of [creds.carol.card, creds.carol.pin, creds.bob.pin, '55555555', '99887766554433221100', creds.carol.card.slice(0, 8)]) {
+    for (const secret of [
+      creds.carol.card,
+      creds.carol.pin,
+      creds.bob.pin,
+      '55555555',
+      '99887766554433221100',
+      creds.carol.card.slice(0, 8),
+    ]) {
       expect(out).not.toContain(secret);
     }
   });
@@ -153,32 +196,59 @@ describe('decide: order of checks', () => {
     ...over,
   });
   const req = { door: 'd', direction: 'in' as const, card: 'ABCD', pin: '1234', now: 1000 };
-  const everythingWrong = ctx({ ...base, revokedAt: 1, validFrom: 5000, validTo: 500, schedule: 's' }, {
-    doors: new Set(['other']), scheduleOpen: () => false, pinLockedOut: () => true, checkPin: () => false,
-    antiPassback: () => ({ ok: false, area: 'a', mode: 'hard' }),
-  });
+  const everythingWrong = ctx(
+    { ...base, revokedAt: 1, validFrom: 5000, validTo: 500, schedule: 's' },
+    {
+      doors: new Set(['other']),
+      scheduleOpen: () => false,
+      pinLockedOut: () => true,
+      checkPin: () => false,
+      antiPassback: () => ({ ok: false, area: 'a', mode: 'hard' }),
+    },
+  );
 
   it('peels off one failing check at a time, in the documented order', () => {
     const seen: string[] = [];
     // Start from a context where everything fails, and fix the reason just reported each round.
     const cred: StoredCredential = { ...base, revokedAt: 1, validFrom: 5000, validTo: 500, schedule: 's' };
     let over: Partial<DecideContext> = {
-      doors: new Set(['other']), scheduleOpen: () => false, pinLockedOut: () => true, checkPin: () => false,
+      doors: new Set(['other']),
+      scheduleOpen: () => false,
+      pinLockedOut: () => true,
+      checkPin: () => false,
       antiPassback: () => ({ ok: false, area: 'a', mode: 'hard' }),
     };
     let r: Partial<typeof req> = { pin: undefined };
     expect(decide({ ...req, card: undefined, pin: undefined }, everythingWrong).reason).toBe('unknown');
     seen.push('unknown');
     const fixes: Record<string, () => void> = {
-      revoked: () => { delete cred.revokedAt; },
-      not_yet_valid: () => { delete cred.validFrom; },
-      expired: () => { delete cred.validTo; },
-      wrong_door: () => { over = { ...over, doors: new Set(['d']) }; },
-      outside_schedule: () => { over = { ...over, scheduleOpen: () => true }; },
-      pin_required: () => { r = {}; },
-      pin_locked_out: () => { over = { ...over, pinLockedOut: () => false }; },
-      wrong_pin: () => { over = { ...over, checkPin: () => true }; },
-      anti_passback: () => { over = { ...over, antiPassback: () => ({ ok: true }) }; },
+      revoked: () => {
+        delete cred.revokedAt;
+      },
+      not_yet_valid: () => {
+        delete cred.validFrom;
+      },
+      expired: () => {
+        delete cred.validTo;
+      },
+      wrong_door: () => {
+        over = { ...over, doors: new Set(['d']) };
+      },
+      outside_schedule: () => {
+        over = { ...over, scheduleOpen: () => true };
+      },
+      pin_required: () => {
+        r = {};
+      },
+      pin_locked_out: () => {
+        over = { ...over, pinLockedOut: () => false };
+      },
+      wrong_pin: () => {
+        over = { ...over, checkPin: () => true };
+      },
+      anti_passback: () => {
+        over = { ...over, antiPassback: () => ({ ok: true }) };
+      },
     };
     for (let round = 0; round < 20; round++) {
       const d = decide({ ...req, ...r }, ctx(cred, over));
@@ -188,6 +258,18 @@ describe('decide: order of checks', () => {
       expect(fix, `no fix for ${d.reason}`).toBeDefined();
       fix!();
     }
-    expect(seen).toEqual(['unknown', 'revoked', 'not_yet_valid', 'expired', 'wrong_door', 'outside_schedule', 'pin_required', 'pin_locked_out', 'wrong_pin', 'anti_passback', 'granted']);
+    expect(seen).toEqual([
+      'unknown',
+      'revoked',
+      'not_yet_valid',
+      'expired',
+      'wrong_door',
+      'outside_schedule',
+      'pin_required',
+      'pin_locked_out',
+      'wrong_pin',
+      'anti_passback',
+      'granted',
+    ]);
   });
 });

@@ -141,7 +141,18 @@ describe('DoorMachine', () => {
   it('a door already open at start-up is not forced', () => {
     const clock = new ManualClock();
     const events: DoorEvent[] = [];
-    const door = new DoorMachine({ door: 'd', unlockMs: 5000, heldOpenMs: 30_000, fireUnlock: true, hasContact: true, timers: clock, monotonic: () => clock.monotonic(), relay: () => undefined, emit: (e) => events.push(e), passage: () => undefined });
+    const door = new DoorMachine({
+      door: 'd',
+      unlockMs: 5000,
+      heldOpenMs: 30_000,
+      fireUnlock: true,
+      hasContact: true,
+      timers: clock,
+      monotonic: () => clock.monotonic(),
+      relay: () => undefined,
+      emit: (e) => events.push(e),
+      passage: () => undefined,
+    });
     door.contact(true);
     expect(events.map((e) => e.type)).toEqual(['door.opened']);
   });

@@ -18,7 +18,12 @@ describe('isOpenAt', () => {
   });
 
   it('24:00 closes at the end of the day, and the next day is its own', () => {
-    const evenings = sched({ weekly: [{ days: ['mon'], from: '20:00', to: '24:00' }, { days: ['tue'], from: '00:00', to: '01:00' }] });
+    const evenings = sched({
+      weekly: [
+        { days: ['mon'], from: '20:00', to: '24:00' },
+        { days: ['tue'], from: '00:00', to: '01:00' },
+      ],
+    });
     expect(isOpenAt(evenings, [], 'UTC', utc('2026-11-23T23:59:59Z'))).toBe(true);
     expect(isOpenAt(evenings, [], 'UTC', utc('2026-11-24T00:00:00Z'))).toBe(true); // tuesday's own window
     expect(isOpenAt(evenings, [], 'UTC', utc('2026-11-24T01:00:00Z'))).toBe(false);

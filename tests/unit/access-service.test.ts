@@ -25,10 +25,18 @@ class FakeLine extends EventEmitter implements ReaderLine {
     this.log.push(`out:${address}`);
     this.outputs.push({ address, cmds });
   }
-  async led(address: number) { this.log.push(`led:${address}`); }
-  async buzzer(address: number) { this.log.push(`buz:${address}`); }
-  status() { return []; }
-  send(e: ReaderEvent) { this.emit('event', e); }
+  async led(address: number) {
+    this.log.push(`led:${address}`);
+  }
+  async buzzer(address: number) {
+    this.log.push(`buz:${address}`);
+  }
+  status() {
+    return [];
+  }
+  send(e: ReaderEvent) {
+    this.emit('event', e);
+  }
 }
 
 const config = CompoundConfig.parse({
@@ -39,7 +47,16 @@ const config = CompoundConfig.parse({
     { id: 'gate-in', bus: 'bus-1', address: 1 },
     { id: 'gate-out', bus: 'bus-1', address: 2 },
   ],
-  doors: [{ id: 'gate', entryReader: 'gate-in', exitReader: 'gate-out', lock: { reader: 'gate-in', index: 0 }, contact: { reader: 'gate-in', index: 0 }, exitButton: { reader: 'gate-in', index: 1 } }],
+  doors: [
+    {
+      id: 'gate',
+      entryReader: 'gate-in',
+      exitReader: 'gate-out',
+      lock: { reader: 'gate-in', index: 0 },
+      contact: { reader: 'gate-in', index: 0 },
+      exitButton: { reader: 'gate-in', index: 1 },
+    },
+  ],
   access: { fireInputs: [{ reader: 'gate-out', index: 3 }] },
 });
 
@@ -91,7 +108,11 @@ describe('AccessService', () => {
     expect(r.line.log.indexOf('out:1')).toBeLessThan(r.line.log.indexOf('rec:access.granted'));
     expect(r.line.outputs[0]!.cmds).toEqual([{ output: 0, action: 'pulse-on', ms: 5000 }]);
     const ev = r.events.find((e) => e.type === 'access.granted')!;
-    expect(ev).toMatchObject({ class: 'access', source: { device: 'gate', point: 'gate-in' }, data: { door: 'gate', direction: 'in', credential: '****BEEF', credentialId: 'alice', offline: false, by: 'gateway' } });
+    expect(ev).toMatchObject({
+      class: 'access',
+      source: { device: 'gate', point: 'gate-in' },
+      data: { door: 'gate', direction: 'in', credential: '****BEEF', credentialId: 'alice', offline: false, by: 'gateway' },
+    });
     expect(JSON.stringify(r.events)).not.toContain('DEADBEEF');
     r.line.send({ kind: 'inputs', address: 1, inputs: [false, false] });
     expect(r.passages).toHaveLength(1);
@@ -108,7 +129,11 @@ describe('AccessService', () => {
   });
 
   it('card+PIN: the card waits for the PIN typed on the same reader, then one decision is made', async () => {
-    const r = rig((req) => (req.pin === undefined ? { granted: false, reason: 'pin_required', credentialId: 'carol', credential: '****0002', method: 'card+pin' } : { ...granted, method: 'card+pin' }));
+    const r = rig((req) =>
+      req.pin === undefined
+        ? { granted: false, reason: 'pin_required', credentialId: 'carol', credential: '****0002', method: 'card+pin' }
+        : { ...granted, method: 'card+pin' },
+    );
     await r.service.start();
     r.card('00000002');
     expect(r.events.filter((e) => e.class === 'access')).toEqual([]);
@@ -134,7 +159,13 @@ describe('AccessService', () => {
     r.line.send({ kind: 'local-status', address: 2, tamper: true, power: false });
     const alarms = r.events.filter((e) => e.class === 'alarm').map((e) => `${e.type}:${String(e.data.active)}`);
     // LSTATR's second byte is the power-failure report: an alarm of its own while it lasts.
-    expect(alarms).toEqual(['reader.tamper:true', 'reader.power_failure:true', 'reader.offline:true', 'reader.offline:false', 'reader.power_failure:false']);
+    expect(alarms).toEqual([
+      'reader.tamper:true',
+      'reader.power_failure:true',
+      'reader.offline:true',
+      'reader.offline:false',
+      'reader.power_failure:false',
+    ]);
     // Back online: the lock is told its state again.
     expect(r.line.outputs.at(-1)!.cmds).toEqual([{ output: 0, action: 'off' }]);
   });
@@ -176,7 +207,11 @@ describe('AccessService', () => {
 
 describe('AccessService keypad guessing', () => {
   it('after pinMaxAttempts unknown PINs the keypad refuses PINs for pinLockoutMs without asking the decider', async () => {
-    const r = rig((req) => (req.pin === '9999' ? { ...granted, method: 'pin' as const } : { granted: false, reason: 'unknown', credential: '****', method: 'pin' as const }));
+    const r = rig((req) =>
+      req.pin === '9999'
+        ? { ...granted, method: 'pin' as const }
+        : { granted: false, reason: 'unknown', credential: '****', method: 'pin' as const },
+    );
     await r.service.start();
     for (let i = 0; i < 5; i++) r.line.send({ kind: 'keypad', address: 1, keys: `000${i}#` });
     const asked = r.requests.length;

@@ -24,7 +24,8 @@ function keepingLogger(): { log: Logger; lines: { level: string; obj: Record<str
   const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
   const log = silentLogger();
   for (const level of ['warn', 'error'] as const) {
-    (log as unknown as Record<string, unknown>)[level] = (obj: Record<string, unknown>, msg: string) => void lines.push({ level, obj, msg });
+    (log as unknown as Record<string, unknown>)[level] = (obj: Record<string, unknown>, msg: string) =>
+      void lines.push({ level, obj, msg });
   }
   return { log, lines };
 }
@@ -36,7 +37,8 @@ describe('declared alarm kinds', () => {
   let manager: AlarmManager;
   let logged: ReturnType<typeof keepingLogger>;
 
-  const make = (config = AlarmsConfig.parse({})) => new AlarmManager({ db: outbox.scope('alarms'), outbox, config, clock, timers: clock, log: logged.log });
+  const make = (config = AlarmsConfig.parse({})) =>
+    new AlarmManager({ db: outbox.scope('alarms'), outbox, config, clock, timers: clock, log: logged.log });
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'gh-alarm-kinds-'));
@@ -87,12 +89,32 @@ describe('declared alarm kinds', () => {
   });
 
   it('reportCondition: the condition of a raw alarm event is its type, its data without active/priority; a failing sink is logged, not thrown', () => {
-    const e = { class: 'alarm' as const, type: 'door.held_open' as const, source: { device: 'lobby' }, data: { door: 'lobby', active: true, priority: 'medium', openMs: 45_000 } };
-    expect(conditionOfEvent(e)).toEqual({ kind: 'door.held_open', source: { device: 'lobby' }, active: true, data: { door: 'lobby', openMs: 45_000 } });
+    const e = {
+      class: 'alarm' as const,
+      type: 'door.held_open' as const,
+      source: { device: 'lobby' },
+      data: { door: 'lobby', active: true, priority: 'medium', openMs: 45_000 },
+    };
+    expect(conditionOfEvent(e)).toEqual({
+      kind: 'door.held_open',
+      source: { device: 'lobby' },
+      active: true,
+      data: { door: 'lobby', openMs: 45_000 },
+    });
     expect(conditionOfEvent({ ...e, data: { door: 'lobby', active: false } }).active).toBe(false);
-    const throwing = { raise: () => { throw new Error('bug'); }, clear: () => { throw new Error('bug'); } };
+    const throwing = {
+      raise: () => {
+        throw new Error('bug');
+      },
+      clear: () => {
+        throw new Error('bug');
+      },
+    };
     expect(() => reportCondition(throwing, conditionOfEvent(e), logged.log)).not.toThrow();
     expect(() => reportCondition(throwing, { ...conditionOfEvent(e), active: false }, logged.log)).not.toThrow();
-    expect(logged.lines.map((l) => l.msg)).toEqual(['alarm condition not reported; the event was recorded', 'alarm condition not reported; the event was recorded']);
+    expect(logged.lines.map((l) => l.msg)).toEqual([
+      'alarm condition not reported; the event was recorded',
+      'alarm condition not reported; the event was recorded',
+    ]);
   });
 });

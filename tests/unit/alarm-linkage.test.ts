@@ -18,7 +18,11 @@ import type { Alarm, AlarmCondition, CameraLinkage, OutputDriver } from '../../g
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 const rule = (r: unknown) => LinkageRule.parse(r);
-const zone = (point: string, priority: AlarmCondition['priority'] = 'high'): AlarmCondition => ({ kind: 'zone.alarm', source: { device: 'inputs-1', point }, priority });
+const zone = (point: string, priority: AlarmCondition['priority'] = 'high'): AlarmCondition => ({
+  kind: 'zone.alarm',
+  source: { device: 'inputs-1', point },
+  priority,
+});
 
 describe('LinkageEngine', () => {
   let dir: string;
@@ -30,20 +34,40 @@ describe('LinkageEngine', () => {
   const outputs: OutputDriver = { setOutput: async (o, on) => void calls.push(`${o}:${on ? 'on' : 'off'}@${clock.monotonic()}`) };
 
   const make = (rules: unknown[], cameras?: CameraLinkage, out: OutputDriver | null = outputs) => {
-    engine = new LinkageEngine({ rules: rules.map(rule), manager, ...(out ? { outputs: out } : {}), ...(cameras ? { cameras } : {}), timers: clock, clock, outbox, log: silentLogger() });
+    engine = new LinkageEngine({
+      rules: rules.map(rule),
+      manager,
+      ...(out ? { outputs: out } : {}),
+      ...(cameras ? { cameras } : {}),
+      timers: clock,
+      clock,
+      outbox,
+      log: silentLogger(),
+    });
     engine.start();
     return engine;
   };
   const executed = (): Record<string, unknown>[] => {
     outbox.flush();
-    return outbox.readEvents(0, 10_000).map((r) => JSON.parse(r.body) as Envelope).filter((e) => e.type === 'linkage.executed').map((e) => e.data);
+    return outbox
+      .readEvents(0, 10_000)
+      .map((r) => JSON.parse(r.body) as Envelope)
+      .filter((e) => e.type === 'linkage.executed')
+      .map((e) => e.data);
   };
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'gh-linkage-'));
     clock = new ManualClock();
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+    manager = new AlarmManager({
+      db: outbox.scope('alarms'),
+      outbox,
+      config: AlarmsConfig.parse({}),
+      clock,
+      timers: clock,
+      log: silentLogger(),
+    });
     calls = [];
     engine = undefined;
   });
@@ -64,7 +88,12 @@ describe('LinkageEngine', () => {
     expect(LinkageEngine.matches(rule({ when: { kinds: ['door.forced'] }, do: [{ notify: 'console' }] }), a)).toBe(false);
     expect(LinkageEngine.matches(rule({ when: { minPriority: 'medium' }, do: [{ notify: 'console' }] }), a)).toBe(true);
     expect(LinkageEngine.matches(rule({ when: { minPriority: 'high' }, do: [{ notify: 'console' }] }), a)).toBe(false);
-    expect(LinkageEngine.matches(rule({ when: { sources: ['fence-n'], kinds: ['zone.alarm'], minPriority: 'critical' }, do: [{ notify: 'console' }] }), a)).toBe(false);
+    expect(
+      LinkageEngine.matches(
+        rule({ when: { sources: ['fence-n'], kinds: ['zone.alarm'], minPriority: 'critical' }, do: [{ notify: 'console' }] }),
+        a,
+      ),
+    ).toBe(false);
   });
 
   it('turns an output on for its seconds, then off; re-triggers do not restart it, re-activation does', async () => {
@@ -86,7 +115,10 @@ describe('LinkageEngine', () => {
     manager.raise(zone('fence-n'));
     await tick();
     expect(calls.at(-1)).toBe('siren-1:on@61000');
-    expect(executed().map((e) => [e.action, e.target, e.ok, e.seconds])).toEqual([['output', 'siren-1', true, 60], ['output', 'siren-1', true, 60]]);
+    expect(executed().map((e) => [e.action, e.target, e.ok, e.seconds])).toEqual([
+      ['output', 'siren-1', true, 60],
+      ['output', 'siren-1', true, 60],
+    ]);
   });
 
   it('a second trigger extends the output to the later end and never shortens it', async () => {
@@ -109,7 +141,11 @@ describe('LinkageEngine', () => {
     await tick();
     expect(calls).toEqual(['siren-1:on@0', 'siren-1:off@90000']);
     // The first switch-on is reported once the driver answered; the others needed no driver call.
-    expect(executed().map((e) => [e.rule, e.extended])).toEqual([[1, false], [0, true], [0, undefined]]);
+    expect(executed().map((e) => [e.rule, e.extended])).toEqual([
+      [1, false],
+      [0, true],
+      [0, undefined],
+    ]);
   });
 
   it('stop turns held outputs off', async () => {
@@ -140,7 +176,17 @@ describe('LinkageEngine', () => {
     expect(manager.get(a.id)!.media).toEqual(['media-42']);
     expect(executed()).toEqual([
       { rule: 0, alarmId: a.id, kind: 'door.forced', alarmSource: { device: 'gate' }, action: 'notify', target: 'console', ok: true },
-      { rule: 0, alarmId: a.id, kind: 'door.forced', alarmSource: { device: 'gate' }, action: 'camera', target: 'cam-gate', preset: 'gate', ok: true, mediaId: 'media-42' },
+      {
+        rule: 0,
+        alarmId: a.id,
+        kind: 'door.forced',
+        alarmSource: { device: 'gate' },
+        action: 'camera',
+        target: 'cam-gate',
+        preset: 'gate',
+        ok: true,
+        mediaId: 'media-42',
+      },
     ]);
     outbox.flush();
     expect(outbox.readEvents(0, 100).map((r) => JSON.parse(r.body).type)).toContain('alarm.media');
@@ -148,7 +194,9 @@ describe('LinkageEngine', () => {
 
   it('a failing or hanging camera never affects the alarm, and a missing driver is reported', async () => {
     const failing: CameraLinkage = {
-      gotoPreset: () => { throw new Error('ptz refused'); },
+      gotoPreset: () => {
+        throw new Error('ptz refused');
+      },
       snapshot: () => Promise.reject(new Error('rtsp timeout')),
     };
     make([{ when: { kinds: ['door.forced'] }, do: [{ camera: 'cam-1', preset: 'p1' }] }], failing);
@@ -177,7 +225,9 @@ describe('LinkageEngine', () => {
   });
 
   it('a failing output is reported and the alarm goes on', async () => {
-    make([{ when: {}, do: [{ output: 'siren-1', seconds: 5 }] }], undefined, { setOutput: () => Promise.reject(new Error('modbus timeout')) });
+    make([{ when: {}, do: [{ output: 'siren-1', seconds: 5 }] }], undefined, {
+      setOutput: () => Promise.reject(new Error('modbus timeout')),
+    });
     const a = manager.raise(zone('a'));
     await tick();
     expect(manager.get(a.id)!.state).toBe('raised');

@@ -17,7 +17,12 @@ import { AlarmManager, RETRIGGER_EVENT_INTERVAL_MS } from '../../gateway/alarms/
 import type { Alarm, AlarmCondition } from '../../gateway/alarms/types.js';
 
 const GUARD = { by: 'guard-anna', role: 'guard' };
-const beam = (point = 'zone-3'): AlarmCondition => ({ kind: 'zone.alarm', source: { device: 'inputs-1', point }, priority: 'high', data: { zone: point } });
+const beam = (point = 'zone-3'): AlarmCondition => ({
+  kind: 'zone.alarm',
+  source: { device: 'inputs-1', point },
+  priority: 'high',
+  data: { zone: point },
+});
 
 const codeOf = (fn: () => unknown): string | undefined => {
   try {
@@ -35,7 +40,15 @@ describe('AlarmManager', () => {
   let manager: AlarmManager;
 
   const make = (config: Partial<AlarmsConfig> = {}, extra: Partial<ConstructorParameters<typeof AlarmManager>[0]> = {}) =>
-    new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse(config), clock, timers: clock, log: silentLogger(), ...extra });
+    new AlarmManager({
+      db: outbox.scope('alarms'),
+      outbox,
+      config: AlarmsConfig.parse(config),
+      clock,
+      timers: clock,
+      log: silentLogger(),
+      ...extra,
+    });
 
   /** The alarm.* events committed so far (the outbox commits on flush()). */
   const events = (type?: string): Envelope[] => {
@@ -65,21 +78,44 @@ describe('AlarmManager', () => {
 
   it('raise → acknowledge → clear → close, with an event for each and its data', () => {
     const seen: string[] = [];
-    for (const e of ['raised', 'retriggered', 'acknowledged', 'cleared', 'closed'] as const) manager.on(e, (a: Alarm) => seen.push(`${e}:${a.state}`));
+    for (const e of ['raised', 'retriggered', 'acknowledged', 'cleared', 'closed'] as const)
+      manager.on(e, (a: Alarm) => seen.push(`${e}:${a.state}`));
     const a = manager.raise(beam());
-    expect(a).toMatchObject({ kind: 'zone.alarm', key: 'zone.alarm|inputs-1|zone-3', state: 'raised', active: true, count: 1, priority: 'high', media: [] });
+    expect(a).toMatchObject({
+      kind: 'zone.alarm',
+      key: 'zone.alarm|inputs-1|zone-3',
+      state: 'raised',
+      active: true,
+      count: 1,
+      priority: 'high',
+      media: [],
+    });
     expect(a.id).toMatch(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
     clock.advance(5000);
-    expect(manager.acknowledge(a.id, { ...GUARD, note: 'on my way' })).toMatchObject({ state: 'acknowledged', active: true, acknowledged: { by: 'guard-anna', role: 'guard', note: 'on my way', at: clock.now() } });
+    expect(manager.acknowledge(a.id, { ...GUARD, note: 'on my way' })).toMatchObject({
+      state: 'acknowledged',
+      active: true,
+      acknowledged: { by: 'guard-anna', role: 'guard', note: 'on my way', at: clock.now() },
+    });
     clock.advance(5000);
-    expect(manager.clear('zone.alarm', { device: 'inputs-1', point: 'zone-3' }, { restoredBy: 'beam' })).toMatchObject({ state: 'cleared', active: false, clearedAt: clock.now() });
-    expect(manager.close(a.id, { ...GUARD, note: 'cat' })).toMatchObject({ state: 'closed', closed: { by: 'guard-anna', role: 'guard', note: 'cat', reason: 'operator' } });
+    expect(manager.clear('zone.alarm', { device: 'inputs-1', point: 'zone-3' }, { restoredBy: 'beam' })).toMatchObject({
+      state: 'cleared',
+      active: false,
+      clearedAt: clock.now(),
+    });
+    expect(manager.close(a.id, { ...GUARD, note: 'cat' })).toMatchObject({
+      state: 'closed',
+      closed: { by: 'guard-anna', role: 'guard', note: 'cat', reason: 'operator' },
+    });
     expect(seen).toEqual(['raised:raised', 'acknowledged:acknowledged', 'cleared:cleared', 'closed:closed']);
 
     const evs = events();
     expect(evs.map((e) => e.type)).toEqual(['alarm.raised', 'alarm.acknowledged', 'alarm.cleared', 'alarm.closed']);
     const base = { alarmId: a.id, kind: 'zone.alarm', source: { device: 'inputs-1', point: 'zone-3' }, priority: 'high', count: 1 };
-    expect(evs[0]).toMatchObject({ source: { device: 'inputs-1', point: 'zone-3' }, data: { ...base, state: 'raised', active: true, raisedAt: new Date(a.raisedAt).toISOString(), data: { zone: 'zone-3' } } });
+    expect(evs[0]).toMatchObject({
+      source: { device: 'inputs-1', point: 'zone-3' },
+      data: { ...base, state: 'raised', active: true, raisedAt: new Date(a.raisedAt).toISOString(), data: { zone: 'zone-3' } },
+    });
     expect(evs[1]!.data).toMatchObject({ ...base, state: 'acknowledged', by: 'guard-anna', role: 'guard', note: 'on my way' });
     expect(evs[2]!.data).toMatchObject({ ...base, state: 'cleared', active: false, data: { restoredBy: 'beam' } });
     expect(evs[3]!.data).toMatchObject({ ...base, state: 'closed', by: 'guard-anna', note: 'cat', reason: 'operator' });
@@ -178,7 +214,11 @@ describe('AlarmManager', () => {
     const a = manager.raise(offline);
     const closed = manager.clear('device.offline', { device: 'lock-7' });
     expect(closed).toMatchObject({ state: 'closed', closed: { by: 'gateway', reason: 'auto' } });
-    expect(events().map((e) => [e.type, e.data.state])).toEqual([['alarm.raised', 'raised'], ['alarm.cleared', 'cleared'], ['alarm.closed', 'closed']]);
+    expect(events().map((e) => [e.type, e.data.state])).toEqual([
+      ['alarm.raised', 'raised'],
+      ['alarm.cleared', 'cleared'],
+      ['alarm.closed', 'closed'],
+    ]);
     expect(events('alarm.closed')[0]!.data).toMatchObject({ reason: 'auto', by: 'gateway' });
     const b = manager.raise(offline);
     expect(b.id).not.toBe(a.id);
@@ -222,15 +262,27 @@ describe('AlarmManager', () => {
   });
 
   it('a momentary condition raises an alarm a guard can close at once; a later report counts on it', () => {
-    const a = manager.raise({ kind: 'panel.burglary', source: { device: 'panel-1', point: 'zone-12' }, priority: 'critical', momentary: true });
+    const a = manager.raise({
+      kind: 'panel.burglary',
+      source: { device: 'panel-1', point: 'zone-12' },
+      priority: 'critical',
+      momentary: true,
+    });
     expect(a).toMatchObject({ state: 'raised', active: false });
-    expect(manager.raise({ kind: 'panel.burglary', source: { device: 'panel-1', point: 'zone-12' }, priority: 'critical', momentary: true })).toMatchObject({ id: a.id, count: 2, active: false });
+    expect(
+      manager.raise({ kind: 'panel.burglary', source: { device: 'panel-1', point: 'zone-12' }, priority: 'critical', momentary: true }),
+    ).toMatchObject({ id: a.id, count: 2, active: false });
     expect(manager.close(a.id, GUARD).state).toBe('closed');
   });
 
   it('publishes state/alarms at most every 250 ms: open alarms by priority then newest, and counts', () => {
     manager.start();
-    expect(state()).toEqual({ open: [], total: 0, counts: { raised: 0, acknowledged: 0, cleared: 0 }, ts: new Date(clock.now()).toISOString() });
+    expect(state()).toEqual({
+      open: [],
+      total: 0,
+      counts: { raised: 0, acknowledged: 0, cleared: 0 },
+      ts: new Date(clock.now()).toISOString(),
+    });
     const low = manager.raise({ kind: 'door.held_open', source: { device: 'door-1' }, priority: 'low' });
     clock.advance(10);
     const hi1 = manager.raise(beam('a'));
@@ -243,7 +295,18 @@ describe('AlarmManager', () => {
     const s = state()!;
     expect(s.open.map((x: { id: string }) => x.id)).toEqual([hi2.id, hi1.id, low.id]);
     expect(s.counts).toEqual({ raised: 1, acknowledged: 1, cleared: 1 });
-    expect(s.open[1]).toEqual({ id: hi1.id, kind: 'zone.alarm', source: { device: 'inputs-1', point: 'a' }, priority: 'high', state: 'acknowledged', active: true, count: 1, raisedAt: new Date(hi1.raisedAt).toISOString(), lastAt: new Date(hi1.lastAt).toISOString(), acknowledgedBy: 'guard-anna' });
+    expect(s.open[1]).toEqual({
+      id: hi1.id,
+      kind: 'zone.alarm',
+      source: { device: 'inputs-1', point: 'a' },
+      priority: 'high',
+      state: 'acknowledged',
+      active: true,
+      count: 1,
+      raisedAt: new Date(hi1.raisedAt).toISOString(),
+      lastAt: new Date(hi1.lastAt).toISOString(),
+      acknowledgedBy: 'guard-anna',
+    });
   });
 
   it('stop writes the pending state at once and records suppressed re-triggers', async () => {
@@ -273,22 +336,46 @@ describe('AlarmManager', () => {
     manager.clear(a.kind, a.source);
     manager.close(a.id, GUARD);
     expect(manager.attachMedia(a.id, 'snap-2').media).toEqual(['snap-1', 'snap-2']);
-    expect(events('alarm.media').map((e) => e.data)).toMatchObject([{ alarmId: a.id, mediaId: 'snap-1', state: 'raised' }, { alarmId: a.id, mediaId: 'snap-2', state: 'closed' }]);
+    expect(events('alarm.media').map((e) => e.data)).toMatchObject([
+      { alarmId: a.id, mediaId: 'snap-1', state: 'raised' },
+      { alarmId: a.id, mediaId: 'snap-2', state: 'closed' },
+    ]);
   });
 
   it('a failing outbox or a throwing listener never reaches the source', () => {
     const logged: string[] = [];
-    const log = { ...silentLogger(), error: (_o: unknown, msg: string) => void logged.push(msg), warn: () => undefined, info: () => undefined } as never;
-    const broken = { record: () => Promise.reject(new Error('disk gone')), setState: () => { throw new Error('sync failure'); } };
-    const m = new AlarmManager({ db: outbox.scope('alarms'), outbox: broken as never, config: AlarmsConfig.parse({}), clock, timers: clock, log });
-    m.on('raised', () => { throw new Error('listener bug'); });
+    const log = {
+      ...silentLogger(),
+      error: (_o: unknown, msg: string) => void logged.push(msg),
+      warn: () => undefined,
+      info: () => undefined,
+    } as never;
+    const broken = {
+      record: () => Promise.reject(new Error('disk gone')),
+      setState: () => {
+        throw new Error('sync failure');
+      },
+    };
+    const m = new AlarmManager({
+      db: outbox.scope('alarms'),
+      outbox: broken as never,
+      config: AlarmsConfig.parse({}),
+      clock,
+      timers: clock,
+      log,
+    });
+    m.on('raised', () => {
+      throw new Error('listener bug');
+    });
     const a = m.raise(beam('x'));
     expect(a.state).toBe('raised');
     clock.advance(250);
-    return new Promise<void>((resolve) => setImmediate(() => {
-      expect(logged).toEqual(expect.arrayContaining(['alarm listener failed', 'alarm event not recorded', 'state/alarms not written']));
-      resolve();
-    }));
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        expect(logged).toEqual(expect.arrayContaining(['alarm listener failed', 'alarm event not recorded', 'state/alarms not written']));
+        resolve();
+      }),
+    );
   });
 });
 
@@ -299,7 +386,15 @@ describe('AlarmManager across a restart (real SQLite file)', () => {
     const clock = new ManualClock();
     const open = () => {
       const outbox = new Outbox({ file, clock, config: { checkpointIntervalMs: 0 } });
-      const manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger(), restoreGraceMs: 120_000 });
+      const manager = new AlarmManager({
+        db: outbox.scope('alarms'),
+        outbox,
+        config: AlarmsConfig.parse({}),
+        clock,
+        timers: clock,
+        log: silentLogger(),
+        restoreGraceMs: 120_000,
+      });
       return { outbox, manager };
     };
     try {
@@ -330,7 +425,10 @@ describe('AlarmManager across a restart (real SQLite file)', () => {
       outbox.flush();
       expect(JSON.parse(outbox.readStates().find((s) => s.device === 'alarms')!.body).total).toBe(3);
       // The lifecycle continues on the same alarms.
-      expect(manager.raise({ kind: 'door.forced', source: { device: 'door-1' }, priority: 'high' })).toMatchObject({ id: forced.id, count: 3 });
+      expect(manager.raise({ kind: 'door.forced', source: { device: 'door-1' }, priority: 'high' })).toMatchObject({
+        id: forced.id,
+        count: 3,
+      });
       expect(manager.close(gone.id, { by: 'guard-bob' }).state).toBe('closed');
       // The fire's source never reported it again: after the grace it is cleared (not closed) so a guard can close it.
       clock.advance(120_000);

@@ -73,12 +73,14 @@ describe('AsyncAPI document structure', () => {
       const channelRef = (op.channel as Json).$ref as string;
       expect(channelRef, key).toMatch(/^#\/channels\/[^/]+$/);
       referenced.add(channelRef);
-      for (const m of (op.messages ?? []) as Json[]) expect(String(m.$ref).startsWith(`${channelRef}/messages/`), `${key}: ${String(m.$ref)}`).toBe(true);
+      for (const m of (op.messages ?? []) as Json[])
+        expect(String(m.$ref).startsWith(`${channelRef}/messages/`), `${key}: ${String(m.$ref)}`).toBe(true);
       if (op.reply) {
         const reply = op.reply as Json;
         const replyRef = (reply.channel as Json).$ref as string;
         referenced.add(replyRef);
-        for (const m of (reply.messages ?? []) as Json[]) expect(String(m.$ref).startsWith(`${replyRef}/messages/`), `${key} reply`).toBe(true);
+        for (const m of (reply.messages ?? []) as Json[])
+          expect(String(m.$ref).startsWith(`${replyRef}/messages/`), `${key} reply`).toBe(true);
       }
     }
     // Every channel that carries messages is used by some operation.
@@ -92,7 +94,11 @@ describe('AsyncAPI document structure', () => {
     expect(servers.platform?.protocol).toBe('secure-mqtt');
     expect(servers.embedded?.protocol).toBe('mqtt');
     const schemes = (doc.components as Json).securitySchemes as Record<string, Json>;
-    expect(Object.values(schemes).map((s) => s.type).sort()).toEqual(['X509', 'userPassword']);
+    expect(
+      Object.values(schemes)
+        .map((s) => s.type)
+        .sort(),
+    ).toEqual(['X509', 'userPassword']);
     for (const s of Object.values(servers)) {
       expect(typeof s.host).toBe('string');
       for (const sec of (s.security ?? []) as Json[]) expect(String(sec.$ref)).toMatch(/^#\/components\/securitySchemes\//);
@@ -109,7 +115,49 @@ describe('AsyncAPI document structure', () => {
     const types = api.channels.filter((c) => c.isEvent).flatMap((c) => c.messages.map((m) => m.name));
     expect(types.every((t) => typeof t === 'string')).toBe(true);
     expect(new Set(types).size).toBe(types.length);
-    expect(types).toEqual(expect.arrayContaining(['access.granted', 'access.denied', 'door.opened', 'door.closed', 'lock.tamper', 'lock.battery_low', 'device.online', 'device.offline', 'command.executed', 'outbox.evicted', 'gateway.started', 'gateway.stopping', 'door.exit_request', 'door.mode', 'door.forced', 'door.held_open', 'reader.tamper', 'reader.offline', 'access.fire_unlock', 'reader.secure_failed', 'reader.key_set', 'access.credentials.synced', 'alarm.raised', 'alarm.retriggered', 'alarm.acknowledged', 'alarm.cleared', 'alarm.closed', 'alarm.media', 'linkage.executed', 'partition.armed', 'partition.disarmed', 'zone.bypassed', 'zone.unbypassed', 'panel.opened', 'panel.closed', 'panel.bypassed', 'panel.unbypassed', 'panel.test', 'panel.event']));
+    expect(types).toEqual(
+      expect.arrayContaining([
+        'access.granted',
+        'access.denied',
+        'door.opened',
+        'door.closed',
+        'lock.tamper',
+        'lock.battery_low',
+        'device.online',
+        'device.offline',
+        'command.executed',
+        'outbox.evicted',
+        'gateway.started',
+        'gateway.stopping',
+        'door.exit_request',
+        'door.mode',
+        'door.forced',
+        'door.held_open',
+        'reader.tamper',
+        'reader.offline',
+        'access.fire_unlock',
+        'reader.secure_failed',
+        'reader.key_set',
+        'access.credentials.synced',
+        'alarm.raised',
+        'alarm.retriggered',
+        'alarm.acknowledged',
+        'alarm.cleared',
+        'alarm.closed',
+        'alarm.media',
+        'linkage.executed',
+        'partition.armed',
+        'partition.disarmed',
+        'zone.bypassed',
+        'zone.unbypassed',
+        'panel.opened',
+        'panel.closed',
+        'panel.bypassed',
+        'panel.unbypassed',
+        'panel.test',
+        'panel.event',
+      ]),
+    );
   });
 
   it('has valid examples for every message, and they validate', () => {
@@ -136,7 +184,15 @@ describe('what the gateway really records validates', () => {
     const clock = new ManualClock();
     const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
     const transport = new MemoryTransport();
-    const locks = new LockService({ locks: [LockConfig.parse({ id: 'flat-a', offlineAfterMs: 60_000 })], transport, outbox, sink: new FakeAlarmSink(), clock, timers: clock, log: silentLogger() });
+    const locks = new LockService({
+      locks: [LockConfig.parse({ id: 'flat-a', offlineAfterMs: 60_000 })],
+      transport,
+      outbox,
+      sink: new FakeAlarmSink(),
+      clock,
+      timers: clock,
+      log: silentLogger(),
+    });
     locks.start();
     const A = lockTopics('flat-a');
     const say = (topic: string, body: unknown) => transport.publish(topic, JSON.stringify(body));
@@ -154,7 +210,18 @@ describe('what the gateway really records validates', () => {
     locks.stop();
     const rows = outbox.readEvents(0, 100);
     const types = rows.map((r) => (JSON.parse(r.body) as Json).type);
-    expect(types).toEqual(expect.arrayContaining(['device.online', 'access.granted', 'access.denied', 'door.opened', 'door.closed', 'lock.tamper', 'lock.battery_low', 'device.offline']));
+    expect(types).toEqual(
+      expect.arrayContaining([
+        'device.online',
+        'access.granted',
+        'access.denied',
+        'door.opened',
+        'door.closed',
+        'lock.tamper',
+        'lock.battery_low',
+        'device.offline',
+      ]),
+    );
     for (const r of rows) expect(validateMessage(`${ROOT}/evt/${r.class}`, r.body), r.body).toEqual({ ok: true, errors: [] });
     const states = outbox.readStates();
     expect(states.length).toBe(1);
@@ -167,10 +234,31 @@ describe('what the gateway really records validates', () => {
     const clock = new ManualClock();
     const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0, maxBytes: 64 * 1024 } });
     const filler = 'x'.repeat(200);
-    await Promise.all(Array.from({ length: 600 }, (_, i) => outbox.record(untyped({ class: 'device', type: 'lock.battery_low', source: { device: 'flat-a' }, data: { lock: 'flat-a', level: i % 100, pad: filler } }))));
+    await Promise.all(
+      Array.from({ length: 600 }, (_, i) =>
+        outbox.record(
+          untyped({
+            class: 'device',
+            type: 'lock.battery_low',
+            source: { device: 'flat-a' },
+            data: { lock: 'flat-a', level: i % 100, pad: filler },
+          }),
+        ),
+      ),
+    );
     // The shapes app.ts records (it cannot be imported here without the whole daemon).
-    await outbox.record({ class: 'system', type: 'gateway.started', source: { device: 'gateway' }, data: { version: '0.1.0', failed: ['uplink'] } });
-    await outbox.record({ class: 'system', type: 'component.failed', source: { device: 'gateway', point: 'uplink' }, data: { component: 'uplink', error: 'no uplink' } });
+    await outbox.record({
+      class: 'system',
+      type: 'gateway.started',
+      source: { device: 'gateway' },
+      data: { version: '0.1.0', failed: ['uplink'] },
+    });
+    await outbox.record({
+      class: 'system',
+      type: 'component.failed',
+      source: { device: 'gateway', point: 'uplink' },
+      data: { component: 'uplink', error: 'no uplink' },
+    });
     await outbox.record({ class: 'system', type: 'gateway.stopping', source: { device: 'gateway' }, data: { version: '0.1.0' } });
     const system = outbox.readEvents(0, 10_000).filter((r) => r.class === 'system');
     expect(system.map((r) => (JSON.parse(r.body) as Json).type)).toContain('outbox.evicted');
@@ -183,7 +271,16 @@ describe('what the gateway really records validates', () => {
 });
 
 describe('broken messages are refused', () => {
-  const good = { v: 1, id: '01JD3M6R9Q8Z4X7V2N5T0B1C3F', seq: 7, ts: '2026-11-21T21:03:12.000Z', clock: 'synced', type: 'access.granted', source: { device: 'flat-2-201' }, data: { lock: 'flat-2-201', method: 'card', credential: '****5678', by: 'lock' } };
+  const good = {
+    v: 1,
+    id: '01JD3M6R9Q8Z4X7V2N5T0B1C3F',
+    seq: 7,
+    ts: '2026-11-21T21:03:12.000Z',
+    clock: 'synced',
+    type: 'access.granted',
+    source: { device: 'flat-2-201' },
+    data: { lock: 'flat-2-201', method: 'card', credential: '****5678', by: 'lock' },
+  };
   const evt = (cls: string, body: unknown) => validateMessage(`${ROOT}/evt/${cls}`, JSON.stringify(body));
   const without = (k: string): Json => Object.fromEntries(Object.entries(good).filter(([key]) => key !== k));
 
@@ -227,11 +324,28 @@ describe('broken messages are refused', () => {
 
   it('status, state and command answers with wrong values', () => {
     expect(validateMessage(`${ROOT}/status`, JSON.stringify({ state: 'maybe', ts: '2026-11-21T21:03:12.000Z' })).ok).toBe(false);
-    expect(validateMessage(`${ROOT}/state/flat-a`, JSON.stringify({ online: true, locked: 'yes', door: 'closed', battery: 80, tamper: false, lastSeen: null, ts: '2026-11-21T21:03:12.000Z' })).ok).toBe(false);
+    expect(
+      validateMessage(
+        `${ROOT}/state/flat-a`,
+        JSON.stringify({
+          online: true,
+          locked: 'yes',
+          door: 'closed',
+          battery: 80,
+          tamper: false,
+          lastSeen: null,
+          ts: '2026-11-21T21:03:12.000Z',
+        }),
+      ).ok,
+    ).toBe(false);
     const ts = '2026-11-21T21:03:12.000Z';
-    expect(validateMessage(`${ROOT}/cmd/x.y/res`, JSON.stringify({ id: 'c', ok: false, ts, error: { code: 'OOPS', message: 'm' } })).ok).toBe(false);
+    expect(
+      validateMessage(`${ROOT}/cmd/x.y/res`, JSON.stringify({ id: 'c', ok: false, ts, error: { code: 'OOPS', message: 'm' } })).ok,
+    ).toBe(false);
     expect(validateMessage(`${ROOT}/cmd/x.y/res`, JSON.stringify({ id: null, ok: true, ts, result: {} })).ok).toBe(false);
-    expect(validateMessage(`${ROOT}/cmd/x.y/res`, JSON.stringify({ id: 'c', ok: true, ts, result: {}, stack: 'Error: at x' })).ok).toBe(false);
+    expect(validateMessage(`${ROOT}/cmd/x.y/res`, JSON.stringify({ id: 'c', ok: true, ts, result: {}, stack: 'Error: at x' })).ok).toBe(
+      false,
+    );
     // A credential answer must never echo the value.
     const echoed = { id: 'c', ok: true, ts, result: { lock: 'flat-a', credentialId: 't', kind: 'pin', credential: '****', value: '1234' } };
     expect(validateMessage(`${ROOT}/cmd/lock.credential.set/res`, JSON.stringify(echoed)).ok).toBe(false);
@@ -240,7 +354,12 @@ describe('broken messages are refused', () => {
   it('command requests: per-command argument schemas, and the generic form', () => {
     expect(validateMessage(`${ROOT}/cmd/lock.open`, JSON.stringify({ id: 'c', args: { lock: 'flat-a', seconds: 5 } })).ok).toBe(true);
     expect(validateMessage(`${ROOT}/cmd/lock.open`, JSON.stringify({ id: 'c', args: { lock: 'flat-a', seconds: 'five' } })).ok).toBe(false);
-    expect(validateMessage(`${ROOT}/cmd/lock.credential.set`, JSON.stringify({ id: 'c', args: { lock: 'flat-a', credentialId: 't', kind: 'pin', value: 'abcd' } })).ok).toBe(false);
+    expect(
+      validateMessage(
+        `${ROOT}/cmd/lock.credential.set`,
+        JSON.stringify({ id: 'c', args: { lock: 'flat-a', credentialId: 't', kind: 'pin', value: 'abcd' } }),
+      ).ok,
+    ).toBe(false);
     expect(validateMessage(`${ROOT}/cmd/door.melt`, JSON.stringify({ id: 'c', args: {} })).ok).toBe(true);
     expect(validateMessage(`${ROOT}/cmd/door.melt`, JSON.stringify({ id: 'c', expire: '2026-11-21T21:03:12Z' })).ok).toBe(false);
   });

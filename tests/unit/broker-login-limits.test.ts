@@ -66,10 +66,14 @@ describe('capacityRefusal', () => {
     expect(capacityRefusal({ username: 'gw', role: 'gateway' }, live, accounts, { ...config, maxConnections: 1 })).toBeUndefined();
     expect(capacityRefusal({ username: 'bms', role: 'operator' }, live, accounts, { ...config, maxConnections: 1 })).toBeUndefined();
     // A second session of ops: 2 sessions + room for lock-2, lock-3 and bms = 5 > 4.
-    expect(capacityRefusal({ username: 'ops', role: 'operator' }, live, accounts, config)).toMatch(/room kept for 3 configured devices and operators/);
+    expect(capacityRefusal({ username: 'ops', role: 'operator' }, live, accounts, config)).toMatch(
+      /room kept for 3 configured devices and operators/,
+    );
     expect(capacityRefusal({ username: 'ops', role: 'operator' }, live, accounts, { ...config, maxConnections: 6 })).toBeUndefined();
     const two = [...live, session('ops', 'operator')];
-    expect(capacityRefusal({ username: 'ops', role: 'operator' }, two, accounts, { ...config, maxConnections: 100 })).toMatch(/already has 2 sessions/);
+    expect(capacityRefusal({ username: 'ops', role: 'operator' }, two, accounts, { ...config, maxConnections: 100 })).toMatch(
+      /already has 2 sessions/,
+    );
   });
 });
 

@@ -28,8 +28,30 @@ import { FakeModbusTransport } from '../helpers/fake-modbus-transport.js';
 const reading = (at: number, opts: { smoke?: boolean; portTemp?: number } = {}): CabinetReading => ({
   cabinet: 'cab-a',
   at,
-  status: { mainsVoltage: 230, mainsPresent: true, temperature: 25, smoke: opts.smoke ?? false, doorOpen: false, fanOn: false, powerOn: true, uptimeS: 5 },
-  ports: [{ port: 1, state: 'available', voltage: 0, current: 0, power: 0, energyWh: 0, temperature: opts.portTemp ?? 24, sessionId: 0, faultCode: 0, powerLimit: 0 }],
+  status: {
+    mainsVoltage: 230,
+    mainsPresent: true,
+    temperature: 25,
+    smoke: opts.smoke ?? false,
+    doorOpen: false,
+    fanOn: false,
+    powerOn: true,
+    uptimeS: 5,
+  },
+  ports: [
+    {
+      port: 1,
+      state: 'available',
+      voltage: 0,
+      current: 0,
+      power: 0,
+      energyWh: 0,
+      temperature: opts.portTemp ?? 24,
+      sessionId: 0,
+      faultCode: 0,
+      powerLimit: 0,
+    },
+  ],
 });
 
 describe('cabinets raise their alarms on the sink', () => {
@@ -40,7 +62,8 @@ describe('cabinets raise their alarms on the sink', () => {
   let bus: ModbusBus;
   let unit: CabinetUnit;
 
-  const open = () => manager.list({ limit: 500 }).map((a) => ({ kind: a.kind, source: a.source, priority: a.priority, state: a.state, active: a.active }));
+  const open = () =>
+    manager.list({ limit: 500 }).map((a) => ({ kind: a.kind, source: a.source, priority: a.priority, state: a.state, active: a.active }));
   const declared = (kind: string) => ALARM_KINDS.find((k) => k.kind === kind)!.priority;
   const recorded = async (): Promise<(Envelope & { class: string; body: string })[]> => {
     await new Promise((r) => setImmediate(r));
@@ -52,7 +75,14 @@ describe('cabinets raise their alarms on the sink', () => {
     dir = mkdtempSync(join(tmpdir(), 'gh-cabinet-alarms-'));
     clock = new ManualClock();
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+    manager = new AlarmManager({
+      db: outbox.scope('alarms'),
+      outbox,
+      config: AlarmsConfig.parse({}),
+      clock,
+      timers: clock,
+      log: silentLogger(),
+    });
     manager.declareKinds(ALARM_KINDS);
     manager.start();
     bus = new ModbusBus({ transport: new FakeModbusTransport(), clock, timers: clock, log: silentLogger() });
@@ -83,7 +113,13 @@ describe('cabinets raise their alarms on the sink', () => {
     clock.advance(1000);
     unit.onReading(reading(clock.monotonic(), { portTemp: 70 }));
     expect(open()).toEqual([
-      { kind: 'charging.port_over_temperature', source: { device: 'cab-a', point: 'port-1' }, priority: declared('charging.port_over_temperature'), state: 'raised', active: true },
+      {
+        kind: 'charging.port_over_temperature',
+        source: { device: 'cab-a', point: 'port-1' },
+        priority: declared('charging.port_over_temperature'),
+        state: 'raised',
+        active: true,
+      },
     ]);
     expect(manager.list()[0]!.data).toEqual({ cabinet: 'cab-a', port: 1, value: 70 });
     clock.advance(1000);
@@ -102,7 +138,9 @@ describe('cabinets raise their alarms on the sink', () => {
 
   it('smoke raises charging.fire as critical (declared, and in the raw event)', async () => {
     unit.onReading(reading(clock.monotonic(), { smoke: true }));
-    expect(open()).toEqual([{ kind: 'charging.fire', source: { device: 'cab-a' }, priority: declared('charging.fire'), state: 'raised', active: true }]);
+    expect(open()).toEqual([
+      { kind: 'charging.fire', source: { device: 'cab-a' }, priority: declared('charging.fire'), state: 'raised', active: true },
+    ]);
     expect(declared('charging.fire')).toBe('critical');
     const fire = (await recorded()).find((e) => e.type === 'charging.fire')!;
     expect(fire.data).toMatchObject({ active: true, priority: 'critical', cause: 'smoke' });
@@ -112,12 +150,21 @@ describe('cabinets raise their alarms on the sink', () => {
     unit.onReading(reading(clock.monotonic()));
     unit.markOffline('no_answer');
     unit.markOffline('no_answer');
-    expect(open()).toEqual([{ kind: 'device.offline', source: { device: 'cab-a' }, priority: declared('device.offline'), state: 'raised', active: true }]);
+    expect(open()).toEqual([
+      { kind: 'device.offline', source: { device: 'cab-a' }, priority: declared('device.offline'), state: 'raised', active: true },
+    ]);
     expect(declared('device.offline')).toBe('medium');
     expect(manager.list()[0]!.data).toEqual({ family: 'cabinet', reason: 'no_answer' });
     clock.advance(1000);
     unit.onReading(reading(clock.monotonic()));
     expect(open()).toEqual([]);
-    expect((await recorded()).map((e) => e.type)).toEqual(['device.online', 'device.offline', 'alarm.raised', 'device.online', 'alarm.cleared', 'alarm.closed']);
+    expect((await recorded()).map((e) => e.type)).toEqual([
+      'device.online',
+      'device.offline',
+      'alarm.raised',
+      'device.online',
+      'alarm.cleared',
+      'alarm.closed',
+    ]);
   });
 });

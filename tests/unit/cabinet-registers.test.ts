@@ -5,10 +5,27 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isGatehouseError } from '../../gateway/core/errors.js';
-import { decodeIdentity, decodePoll, decodePort, decodePortControl, decodeStatus, encodeCommand, encodeIdentity, encodePort, encodeStatus, identityRead, pollPlan, decodeCabinetControl } from '../../drivers/cabinet/registers.js';
+import {
+  decodeIdentity,
+  decodePoll,
+  decodePort,
+  decodePortControl,
+  decodeStatus,
+  encodeCommand,
+  encodeIdentity,
+  encodePort,
+  encodeStatus,
+  identityRead,
+  pollPlan,
+  decodeCabinetControl,
+} from '../../drivers/cabinet/registers.js';
 import type { CabinetCommand } from '../../drivers/cabinet/types.js';
 
-const hex = (s: string): number[] => s.trim().split(/\s+/).map((h) => parseInt(h, 16));
+const hex = (s: string): number[] =>
+  s
+    .trim()
+    .split(/\s+/)
+    .map((h) => parseInt(h, 16));
 
 function expectCode(fn: () => unknown, code: 'DEVICE_PROTOCOL' | 'CMD_INVALID'): void {
   try {
@@ -32,15 +49,42 @@ const IDENT = hex(`
 
 describe('decoding the doc examples', () => {
   it('port block (section 7)', () => {
-    expect(decodePort(PORT3, 3)).toEqual({ port: 3, state: 'charging', voltage: 54.6, current: 3.2, power: 175, energyWh: 70_000, temperature: 31.5, sessionId: 0x12345678, faultCode: 0, powerLimit: 400 });
+    expect(decodePort(PORT3, 3)).toEqual({
+      port: 3,
+      state: 'charging',
+      voltage: 54.6,
+      current: 3.2,
+      power: 175,
+      energyWh: 70_000,
+      temperature: 31.5,
+      sessionId: 0x12345678,
+      faultCode: 0,
+      powerLimit: 400,
+    });
   });
 
   it('cabinet block with a negative temperature and a 32-bit uptime', () => {
-    expect(decodeStatus(CAB)).toEqual({ mainsVoltage: 230.4, mainsPresent: true, temperature: -5.5, smoke: false, doorOpen: false, fanOn: true, powerOn: true, uptimeS: 100_000 });
+    expect(decodeStatus(CAB)).toEqual({
+      mainsVoltage: 230.4,
+      mainsPresent: true,
+      temperature: -5.5,
+      smoke: false,
+      doorOpen: false,
+      fanOn: true,
+      powerOn: true,
+      uptimeS: 100_000,
+    });
   });
 
   it('identity block: ASCII high byte first, NUL padded', () => {
-    expect(decodeIdentity(IDENT)).toEqual({ vendor: 'ACME', model: 'EBC-12', serial: 'SN0001', firmware: '2.4.1', mapVersion: { major: 1, minor: 0 }, portCount: 12 });
+    expect(decodeIdentity(IDENT)).toEqual({
+      vendor: 'ACME',
+      model: 'EBC-12',
+      serial: 'SN0001',
+      firmware: '2.4.1',
+      mapVersion: { major: 1, minor: 0 },
+      portCount: 12,
+    });
     expect(identityRead()).toEqual({ fc: 4, address: 0, count: 32 });
   });
 
@@ -116,9 +160,13 @@ describe('poll plan (section 6)', () => {
 
 describe('commands (section 7)', () => {
   it('encode to the exact writes of the doc', () => {
-    expect(encodeCommand({ kind: 'start', port: 3, sessionId: 0x12345678, powerLimitW: 400, maxDurationMin: 480 })).toEqual([{ fc: 16, address: 0x1110, values: hex('1234 5678 0190 01E0 0001') }]);
+    expect(encodeCommand({ kind: 'start', port: 3, sessionId: 0x12345678, powerLimitW: 400, maxDurationMin: 480 })).toEqual([
+      { fc: 16, address: 0x1110, values: hex('1234 5678 0190 01E0 0001') },
+    ]);
     expect(encodeCommand({ kind: 'stop', port: 3 })).toEqual([{ fc: 6, address: 0x1114, values: [2] }]);
-    expect(encodeCommand({ kind: 'setLimit', port: 3, powerLimitW: 250 })).toEqual([{ fc: 16, address: 0x1112, values: hex('00FA 0000 0003') }]);
+    expect(encodeCommand({ kind: 'setLimit', port: 3, powerLimitW: 250 })).toEqual([
+      { fc: 16, address: 0x1112, values: hex('00FA 0000 0003') },
+    ]);
     expect(encodeCommand({ kind: 'enable', port: 24, enabled: false })).toEqual([{ fc: 6, address: 0x11bc, values: [5] }]);
     expect(encodeCommand({ kind: 'enable', port: 1, enabled: true })).toEqual([{ fc: 6, address: 0x1104, values: [4] }]);
     expect(encodeCommand({ kind: 'cabinetPower', on: false })).toEqual([{ fc: 6, address: 0x1000, values: [1] }]);
@@ -166,9 +214,24 @@ describe('commands (section 7)', () => {
     expect(encodePort(decodePort(PORT3, 3))).toEqual(PORT3);
     expect(encodeStatus(decodeStatus(CAB))).toEqual(CAB);
     expect(encodeIdentity(decodeIdentity(IDENT))).toEqual(IDENT);
-    const r = { port: 9, state: 'fault' as const, voltage: 0, current: 0, power: 0, energyWh: 4_000_000_000, temperature: -40, sessionId: 0, faultCode: 0x8001, powerLimit: 0 };
+    const r = {
+      port: 9,
+      state: 'fault' as const,
+      voltage: 0,
+      current: 0,
+      power: 0,
+      energyWh: 4_000_000_000,
+      temperature: -40,
+      sessionId: 0,
+      faultCode: 0x8001,
+      powerLimit: 0,
+    };
     expect(decodePort(encodePort(r), 9)).toEqual(r);
     // Measurements saturate instead of wrapping.
-    expect(decodePort(encodePort({ ...r, voltage: 9999, current: 1000, temperature: 5000 }), 9)).toMatchObject({ voltage: 6553.5, current: 655.35, temperature: 3276.7 });
+    expect(decodePort(encodePort({ ...r, voltage: 9999, current: 1000, temperature: 5000 }), 9)).toMatchObject({
+      voltage: 6553.5,
+      current: 655.35,
+      temperature: 3276.7,
+    });
   });
 });

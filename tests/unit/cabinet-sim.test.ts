@@ -10,7 +10,9 @@ import { SimCabinet } from '../../sim/cabinet/sim-cabinet.js';
 
 function send(c: SimCabinet, cmd: CabinetCommand): ModbusResponse {
   const [w] = encodeCommand(cmd);
-  return w!.fc === 6 ? c.handle({ fc: 6, address: w!.address, value: w!.values[0]! }) : c.handle({ fc: 16, address: w!.address, values: w!.values });
+  return w!.fc === 6
+    ? c.handle({ fc: 6, address: w!.address, value: w!.values[0]! })
+    : c.handle({ fc: 16, address: w!.address, values: w!.values });
 }
 
 function poll(c: SimCabinet) {
@@ -32,7 +34,11 @@ describe('simulated cabinet', () => {
   it('charges constant-current, then constant-voltage tapering to near zero, integrating energy', () => {
     const c = new SimCabinet({ id: 'c', ports: 2 });
     c.plug(1, { soc: 0.5, capacityWh: 500 });
-    expect(send(c, { kind: 'start', port: 1, sessionId: 42, powerLimitW: 0, maxDurationMin: 1440 })).toEqual({ fc: 16, address: 0x1100, count: 5 });
+    expect(send(c, { kind: 'start', port: 1, sessionId: 42, powerLimitW: 0, maxDurationMin: 1440 })).toEqual({
+      fc: 16,
+      address: 0x1100,
+      count: 5,
+    });
     c.step(1000);
     const cc = port(c, 1);
     expect(cc).toMatchObject({ state: 'charging', sessionId: 42, current: 3.5 });

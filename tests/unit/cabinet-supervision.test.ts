@@ -11,7 +11,11 @@ import { FAULT_REPORT_MS, FaultReporter } from '../../gateway/charging/cabinet-s
 import { SafetyInterlock } from '../../gateway/charging/safety.js';
 import type { AnyEventInput } from '../../gateway/core/events.js';
 
-const hex = (s: string): number[] => s.trim().split(/\s+/).map((h) => parseInt(h, 16));
+const hex = (s: string): number[] =>
+  s
+    .trim()
+    .split(/\s+/)
+    .map((h) => parseInt(h, 16));
 const PORT3 = hex('0002 0222 0140 00AF 0001 1170 013B 1234 5678 0000 0190 0000 0000 0000 0000 0000');
 const CAB = hex('0900 0001 FFC9 0000 0000 0001 0001 0001 86A0 0000 0000 0000 0000 0000 0000 0000');
 const IDLE = hex('0000 0000 0000 0000 0000 0000 00C8 0000 0000 0000 0000 0000 0000 0000 0000 0000');
@@ -61,16 +65,46 @@ describe('decodePollFields', () => {
 });
 
 const cfg = ChargingSafetyConfig.parse({});
-const port = (n: number, over: Partial<PortReading> = {}): PortReading => ({ port: n, state: 'charging', voltage: 54, current: 3, power: 160, energyWh: 0, temperature: 30, sessionId: 0, faultCode: 0, powerLimit: 0, ...over });
-function reading(over: Partial<CabinetReading['status']> = {}, ports: PortReading[] = [port(1)], faults: CabinetReading['faults'] = undefined): CabinetReading {
-  return { cabinet: 'c', at: 0, status: { mainsVoltage: 230, mainsPresent: true, temperature: 25, smoke: false, doorOpen: false, fanOn: false, powerOn: true, ...over }, ports, ...(faults ? { faults } : {}) };
+const port = (n: number, over: Partial<PortReading> = {}): PortReading => ({
+  port: n,
+  state: 'charging',
+  voltage: 54,
+  current: 3,
+  power: 160,
+  energyWh: 0,
+  temperature: 30,
+  sessionId: 0,
+  faultCode: 0,
+  powerLimit: 0,
+  ...over,
+});
+function reading(
+  over: Partial<CabinetReading['status']> = {},
+  ports: PortReading[] = [port(1)],
+  faults: CabinetReading['faults'] = undefined,
+): CabinetReading {
+  return {
+    cabinet: 'c',
+    at: 0,
+    status: { mainsVoltage: 230, mainsPresent: true, temperature: 25, smoke: false, doorOpen: false, fanOn: false, powerOn: true, ...over },
+    ports,
+    ...(faults ? { faults } : {}),
+  };
 }
 const smokeFault = [{ field: 'smoke', address: 0xf3, raw: 2, safety: true, message: '' }];
 
 describe('supervision rules', () => {
   it('smoke cuts even when a port state is unknown, and the unknown port gets a stop', () => {
     const s = new SafetyInterlock(cfg);
-    const actions = s.evaluate(reading({ smoke: true }, [port(1), port(2, { state: 'unknown', current: 0 })], [{ field: 'port2.state', address: 0x110, raw: 9, safety: false, message: '' }]), [], 0);
+    const actions = s.evaluate(
+      reading(
+        { smoke: true },
+        [port(1), port(2, { state: 'unknown', current: 0 })],
+        [{ field: 'port2.state', address: 0x110, raw: 9, safety: false, message: '' }],
+      ),
+      [],
+      0,
+    );
     expect(actions[0]).toEqual({ kind: 'cutCabinet', reason: 'smoke' });
     expect(actions).toContainEqual({ kind: 'stopPort', port: 2, reason: 'smoke' });
   });
@@ -87,7 +121,9 @@ describe('supervision rules', () => {
     ]);
     expect(s.latched()).toBe('unsupervised');
     // Supervision back: the alarm clears, the latch stays.
-    expect(s.evaluate(reading({ powerOn: false }, [port(1, { state: 'plugged', current: 0 })]), [], 3000)).toEqual([{ kind: 'restoreAlarm', alarm: 'unsupervised' }]);
+    expect(s.evaluate(reading({ powerOn: false }, [port(1, { state: 'plugged', current: 0 })]), [], 3000)).toEqual([
+      { kind: 'restoreAlarm', alarm: 'unsupervised' },
+    ]);
     expect(s.latched()).toBe('unsupervised');
   });
 
@@ -122,7 +158,9 @@ describe('supervision rules', () => {
 
   it('unknown mains is not a mains loss, nor a restore', () => {
     const s = new SafetyInterlock(cfg);
-    expect(s.evaluate(reading({ mainsPresent: true }, [], [{ field: 'mainsPresent', address: 0xf1, raw: 7, safety: true, message: '' }]), [], 0)).toEqual([]);
+    expect(
+      s.evaluate(reading({ mainsPresent: true }, [], [{ field: 'mainsPresent', address: 0xf1, raw: 7, safety: true, message: '' }]), [], 0),
+    ).toEqual([]);
   });
 });
 

@@ -7,20 +7,67 @@ const cfg = ChargingSafetyConfig.parse({});
 const MIN = 60_000;
 
 function port(n: number, over: Partial<PortReading> = {}): PortReading {
-  return { port: n, state: 'available', voltage: 0, current: 0, power: 0, energyWh: 0, temperature: 25, sessionId: 0, faultCode: 0, powerLimit: 0, ...over };
+  return {
+    port: n,
+    state: 'available',
+    voltage: 0,
+    current: 0,
+    power: 0,
+    energyWh: 0,
+    temperature: 25,
+    sessionId: 0,
+    faultCode: 0,
+    powerLimit: 0,
+    ...over,
+  };
 }
 /** A port charging a typical e-bike battery: 54.6 V, 3 A, 164 W. */
 function charging(n: number, over: Partial<PortReading> = {}): PortReading {
-  return port(n, { state: 'charging', voltage: 54.6, current: 3, power: 164, energyWh: 100, temperature: 35, sessionId: 1000 + n, ...over });
+  return port(n, {
+    state: 'charging',
+    voltage: 54.6,
+    current: 3,
+    power: 164,
+    energyWh: 100,
+    temperature: 35,
+    sessionId: 1000 + n,
+    ...over,
+  });
 }
 function reading(ports: PortReading[], status: Partial<CabinetReading['status']> = {}, at = 0): CabinetReading {
-  return { cabinet: 'cab-1', at, status: { mainsVoltage: 230, mainsPresent: true, temperature: 30, smoke: false, doorOpen: false, fanOn: false, powerOn: true, ...status }, ports };
+  return {
+    cabinet: 'cab-1',
+    at,
+    status: {
+      mainsVoltage: 230,
+      mainsPresent: true,
+      temperature: 30,
+      smoke: false,
+      doorOpen: false,
+      fanOn: false,
+      powerOn: true,
+      ...status,
+    },
+    ports,
+  };
 }
 const sessions = (...ports: number[]): ActiveSession[] => ports.map((p) => ({ port: p, startedAt: 0 }));
 
 describe('charging safety config', () => {
   it('has the safe defaults', () => {
-    expect(cfg).toEqual({ portMaxTempC: 60, portMaxCurrentA: 10, cabinetMaxTempC: 55, perPortPowerCapW: 600, fullPowerW: 10, fullForMin: 10, maxSessionMin: 480, mainsMinV: 180, reassertAfterMs: 5000, unsupervisedAfterPolls: 3, unsupervisedPolicy: 'cut' });
+    expect(cfg).toEqual({
+      portMaxTempC: 60,
+      portMaxCurrentA: 10,
+      cabinetMaxTempC: 55,
+      perPortPowerCapW: 600,
+      fullPowerW: 10,
+      fullForMin: 10,
+      maxSessionMin: 480,
+      mainsMinV: 180,
+      reassertAfterMs: 5000,
+      unsupervisedAfterPolls: 3,
+      unsupervisedPolicy: 'cut',
+    });
     expect(() => ChargingSafetyConfig.parse({ portMaxTempC: 150 })).toThrow();
     expect(() => ChargingSafetyConfig.parse({ bogus: 1 })).toThrow();
   });
@@ -62,7 +109,9 @@ describe('charging safety rules', () => {
       { kind: 'stopPort', port: 4, reason: 'over_temperature' },
       { kind: 'raiseAlarm', alarm: 'fire', priority: 'critical', cause: 'over_temperature', value: 55 },
     ]);
-    expect(evaluate(initialSafetyState(), undefined, reading([charging(4)], { temperature: 54.9 }), sessions(4), cfg, 0).actions).toEqual([]);
+    expect(evaluate(initialSafetyState(), undefined, reading([charging(4)], { temperature: 54.9 }), sessions(4), cfg, 0).actions).toEqual(
+      [],
+    );
   });
 
   it('re-sends the cut when the contactor is still on after reassertAfterMs, not before', () => {
@@ -70,7 +119,10 @@ describe('charging safety rules', () => {
     s.evaluate(reading([charging(1)], { smoke: true }), sessions(1), 0);
     const still = reading([charging(1)], { smoke: true });
     expect(s.evaluate(still, sessions(1), 4999)).toEqual([]);
-    expect(s.evaluate(still, sessions(1), 5000)).toEqual([{ kind: 'cutCabinet', reason: 'smoke' }, { kind: 'stopPort', port: 1, reason: 'smoke' }]);
+    expect(s.evaluate(still, sessions(1), 5000)).toEqual([
+      { kind: 'cutCabinet', reason: 'smoke' },
+      { kind: 'stopPort', port: 1, reason: 'smoke' },
+    ]);
   });
 
   it('port over-temperature: stops that port only, one high alarm, restore below the hysteresis', () => {
@@ -87,7 +139,10 @@ describe('charging safety rules', () => {
       { kind: 'restoreAlarm', alarm: 'port_over_temperature', port: 1, value: 54 },
     ]);
     // A new episode later is acted on again.
-    expect(s.evaluate(reading([charging(1, { temperature: 60 }), charging(2)]), sessions(1, 2), 4000).map((a) => a.kind)).toEqual(['stopPort', 'raiseAlarm']);
+    expect(s.evaluate(reading([charging(1, { temperature: 60 }), charging(2)]), sessions(1, 2), 4000).map((a) => a.kind)).toEqual([
+      'stopPort',
+      'raiseAlarm',
+    ]);
   });
 
   it('re-sends a port stop the cabinet ignored, but only after reassertAfterMs', () => {
@@ -109,17 +164,27 @@ describe('charging safety rules', () => {
     expect(mild.evaluate(reading([charging(1, { current: 11 })]), sessions(1), 0)).toEqual([]);
     expect(mild.evaluate(reading([charging(1, { current: 3 })]), sessions(1), 1000)).toEqual([]);
     expect(mild.evaluate(reading([charging(1, { current: 11 })]), sessions(1), 2000)).toEqual([]);
-    expect(mild.evaluate(reading([charging(1, { current: 11.5 })]), sessions(1), 3000).map((a) => a.kind)).toEqual(['stopPort', 'raiseAlarm']);
+    expect(mild.evaluate(reading([charging(1, { current: 11.5 })]), sessions(1), 3000).map((a) => a.kind)).toEqual([
+      'stopPort',
+      'raiseAlarm',
+    ]);
     expect(mild.evaluate(reading([port(1)]), [], 4000)).toEqual([{ kind: 'restoreAlarm', alarm: 'port_over_current', port: 1, value: 0 }]);
   });
 
   it('over-current outranks over-temperature as the stop reason, and a worse cause found later re-stops with it', () => {
     const s = new SafetyInterlock(cfg);
-    expect(s.evaluate(reading([charging(1, { temperature: 70, current: 20 })]), sessions(1), 0)[0]).toEqual({ kind: 'stopPort', port: 1, reason: 'over_current' });
+    expect(s.evaluate(reading([charging(1, { temperature: 70, current: 20 })]), sessions(1), 0)[0]).toEqual({
+      kind: 'stopPort',
+      port: 1,
+      reason: 'over_current',
+    });
     const t = new SafetyInterlock(cfg);
     t.evaluate(reading([charging(1, { temperature: 61 })]), sessions(1), 0);
     const acts = t.evaluate(reading([charging(1, { temperature: 61 })], { smoke: true }), sessions(1), 500);
-    expect(acts.slice(0, 2)).toEqual([{ kind: 'cutCabinet', reason: 'smoke' }, { kind: 'stopPort', port: 1, reason: 'smoke' }]);
+    expect(acts.slice(0, 2)).toEqual([
+      { kind: 'cutCabinet', reason: 'smoke' },
+      { kind: 'stopPort', port: 1, reason: 'smoke' },
+    ]);
   });
 
   it('port fault during a session: stop with reason fault and a high alarm', () => {
@@ -133,10 +198,14 @@ describe('charging safety rules', () => {
 
   it('power above the cap: limits the port to the cap once, again only if still over after the reassert delay', () => {
     const s = new SafetyInterlock(cfg);
-    expect(s.evaluate(reading([charging(1, { power: 700, current: 6 })]), sessions(1), 0)).toEqual([{ kind: 'limitPower', port: 1, powerLimitW: 600 }]);
+    expect(s.evaluate(reading([charging(1, { power: 700, current: 6 })]), sessions(1), 0)).toEqual([
+      { kind: 'limitPower', port: 1, powerLimitW: 600 },
+    ]);
     expect(s.evaluate(reading([charging(1, { power: 690, current: 6, powerLimit: 600 })]), sessions(1), 2000)).toEqual([]);
     expect(s.evaluate(reading([charging(1, { power: 590, current: 5, powerLimit: 600 })]), sessions(1), 4000)).toEqual([]);
-    expect(s.evaluate(reading([charging(1, { power: 650, current: 6, powerLimit: 600 })]), sessions(1), 6000)).toEqual([{ kind: 'limitPower', port: 1, powerLimitW: 600 }]);
+    expect(s.evaluate(reading([charging(1, { power: 650, current: 6, powerLimit: 600 })]), sessions(1), 6000)).toEqual([
+      { kind: 'limitPower', port: 1, powerLimitW: 600 },
+    ]);
   });
 
   it('full: power under the threshold for fullForMin while charging stops with reason full; a rise resets the timer', () => {
@@ -155,7 +224,8 @@ describe('charging safety rules', () => {
 
   it('does not call a port full when it is merely plugged (not charging) with low power', () => {
     const s = new SafetyInterlock(cfg);
-    for (let t = 0; t <= 30 * MIN; t += MIN) expect(s.evaluate(reading([port(1, { state: 'plugged', power: 0 })]), sessions(1), t)).toEqual([]);
+    for (let t = 0; t <= 30 * MIN; t += MIN)
+      expect(s.evaluate(reading([port(1, { state: 'plugged', power: 0 })]), sessions(1), t)).toEqual([]);
   });
 
   it('max duration: stops a session at maxSessionMin, counted from its start', () => {

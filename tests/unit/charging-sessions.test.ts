@@ -35,14 +35,39 @@ describe('ChargingSessions on the outbox database', () => {
 
   it('runs a session from start to stop: meter values at the interval, energy, duration, reason', () => {
     const { sessions } = openSessions();
-    const s = sessions.start({ cabinet: 'cab-1', port: 3, sessionId: 305419896, meterStartWh: 12_000, startedBy: { via: 'uplink', principal: 'platform' }, powerLimitW: 400, maxDurationMin: 480 });
-    expect(s).toMatchObject({ sessionId: 305419896, cabinet: 'cab-1', port: 3, meterStartWh: 12_000, startedClock: 'synced', startedBy: { via: 'uplink', principal: 'platform' }, powerLimitW: 400, stoppedAt: null });
+    const s = sessions.start({
+      cabinet: 'cab-1',
+      port: 3,
+      sessionId: 305419896,
+      meterStartWh: 12_000,
+      startedBy: { via: 'uplink', principal: 'platform' },
+      powerLimitW: 400,
+      maxDurationMin: 480,
+    });
+    expect(s).toMatchObject({
+      sessionId: 305419896,
+      cabinet: 'cab-1',
+      port: 3,
+      meterStartWh: 12_000,
+      startedClock: 'synced',
+      startedBy: { via: 'uplink', principal: 'platform' },
+      powerLimitW: 400,
+      stoppedAt: null,
+    });
 
     clock.advance(30_000);
     expect(sessions.meter('cab-1', 3, 12_001, { powerW: 160 })).toBeNull();
     clock.advance(30_000);
     expect(sessions.meter('cab-1', 3, 12_003, { powerW: 160, currentA: 2.9 })).toEqual({
-      sessionId: 305419896, cabinet: 'cab-1', port: 3, at: clock.now(), meterWh: 12_003, energyWh: 3, durationS: 60, powerW: 160, currentA: 2.9,
+      sessionId: 305419896,
+      cabinet: 'cab-1',
+      port: 3,
+      at: clock.now(),
+      meterWh: 12_003,
+      energyWh: 3,
+      durationS: 60,
+      powerW: 160,
+      currentA: 2.9,
     });
     clock.advance(10_000);
     expect(sessions.meter('cab-1', 3, 12_004)).toBeNull();
@@ -50,7 +75,14 @@ describe('ChargingSessions on the outbox database', () => {
 
     clock.advance(50_000);
     const stopped = sessions.stop('cab-1', 3, 12_020, 'full');
-    expect(stopped).toMatchObject({ sessionId: 305419896, meterStopWh: 12_020, energyWh: 20, durationS: 120, stopReason: 'full', stoppedAt: clock.now() });
+    expect(stopped).toMatchObject({
+      sessionId: 305419896,
+      meterStopWh: 12_020,
+      energyWh: 20,
+      durationS: 120,
+      stopReason: 'full',
+      stoppedAt: clock.now(),
+    });
     expect(sessions.get('cab-1', 3)).toBeUndefined();
     expect(sessions.byId(305419896)).toMatchObject({ stopReason: 'full', energyWh: 20 });
     expect(sessions.forSafety('cab-1')).toEqual([]);
@@ -70,7 +102,10 @@ describe('ChargingSessions on the outbox database', () => {
     clock.advance(5 * MIN);
     ({ sessions } = openSessions());
     const list = sessions.list('cab-2');
-    expect(list.map((s) => [s.port, s.startedBy])).toEqual([[1, guard], [2, 'local']]);
+    expect(list.map((s) => [s.port, s.startedBy])).toEqual([
+      [1, guard],
+      [2, 'local'],
+    ]);
     expect(list[0]).toMatchObject({ sessionId: 1, lastMeterWh: 540, energyWh: 40, elapsedMs: 6 * MIN + 20_000 });
     expect(list[1]).toMatchObject({ sessionId: 2, meterStartWh: 900 });
 
@@ -100,15 +135,28 @@ describe('ChargingSessions on the outbox database', () => {
   it('refuses a second session on a busy port, a reused id and a bad id, with coded errors', () => {
     const { sessions } = openSessions();
     sessions.start({ cabinet: 'c', port: 1, sessionId: 7, meterStartWh: 0, startedBy: 'local' });
-    const code = (f: () => unknown) => { try { f(); return 'ok'; } catch (e) { return `${(e as GatehouseError).code}:${String((e as GatehouseError).details?.reason ?? '')}`; } };
-    expect(code(() => sessions.start({ cabinet: 'c', port: 1, meterStartWh: 0, startedBy: 'local' }))).toBe('DEVICE_REFUSED:session_active');
-    expect(code(() => sessions.start({ cabinet: 'c', port: 2, sessionId: 7, meterStartWh: 0, startedBy: 'local' }))).toBe('CMD_INVALID:session_id_used');
+    const code = (f: () => unknown) => {
+      try {
+        f();
+        return 'ok';
+      } catch (e) {
+        return `${(e as GatehouseError).code}:${String((e as GatehouseError).details?.reason ?? '')}`;
+      }
+    };
+    expect(code(() => sessions.start({ cabinet: 'c', port: 1, meterStartWh: 0, startedBy: 'local' }))).toBe(
+      'DEVICE_REFUSED:session_active',
+    );
+    expect(code(() => sessions.start({ cabinet: 'c', port: 2, sessionId: 7, meterStartWh: 0, startedBy: 'local' }))).toBe(
+      'CMD_INVALID:session_id_used',
+    );
     expect(code(() => sessions.start({ cabinet: 'c', port: 2, sessionId: 0, meterStartWh: 0, startedBy: 'local' }))).toBe('CMD_INVALID:');
     expect(code(() => sessions.stop('c', 2, 0, 'remote'))).toBe('DEVICE_REFUSED:no_session');
     expect(code(() => sessions.stop('c', 1, 0, 'bogus' as 'remote'))).toBe('INTERNAL:');
     sessions.stop('c', 1, 5, 'unplugged');
     // After it stopped the port is free; the old id stays used.
-    expect(code(() => sessions.start({ cabinet: 'c', port: 1, sessionId: 7, meterStartWh: 5, startedBy: 'local' }))).toBe('CMD_INVALID:session_id_used');
+    expect(code(() => sessions.start({ cabinet: 'c', port: 1, sessionId: 7, meterStartWh: 5, startedBy: 'local' }))).toBe(
+      'CMD_INVALID:session_id_used',
+    );
     expect(sessions.start({ cabinet: 'c', port: 1, sessionId: 8, meterStartWh: 5, startedBy: 'local' }).sessionId).toBe(8);
   });
 

@@ -98,7 +98,9 @@ describe('compound file', () => {
     expect(loadCompoundFile(join(dir, 'c.yaml')).warnings).toEqual([]);
     chownSync(secrets, 65534, 65534);
     const warning = loadCompoundFile(join(dir, 'c.yaml')).warnings.join();
-    expect(warning).toMatch(/readable by its group while not owned by root \(mode 0640\); for the systemd service run: sudo chown root:gatehouse/);
+    expect(warning).toMatch(
+      /readable by its group while not owned by root \(mode 0640\); for the systemd service run: sudo chown root:gatehouse/,
+    );
     chmodSync(secrets, 0o660);
     expect(loadCompoundFile(join(dir, 'c.yaml')).warnings.join()).toMatch(/readable by its group with more than read \(mode 0660\)/);
   });
@@ -116,7 +118,9 @@ describe('compound file', () => {
     const load = `import('${pathToFileURL(join(ROOT, 'dist/config/load.js')).href}')`;
     const script = `${load}.then((m) => { try { m.loadCompoundFile('${join(dir, 'c.yaml')}'); } catch (e) { console.log(e.message); } })`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
-    expect(r.stdout).toMatch(/cannot read the secrets file \(EACCES\): the user running gatehouse cannot read it; for the systemd service run: sudo chown root:gatehouse .*s\.yaml && sudo chmod 640/);
+    expect(r.stdout).toMatch(
+      /cannot read the secrets file \(EACCES\): the user running gatehouse cannot read it; for the systemd service run: sudo chown root:gatehouse .*s\.yaml && sudo chmod 640/,
+    );
   });
 
   it('never echoes a secret when the secrets file is broken', () => {

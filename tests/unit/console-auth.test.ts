@@ -150,7 +150,17 @@ describe('static files', () => {
   it('serves the pages and nothing outside the public dir', () => {
     expect(staticFile(dir, '/')).toBe(resolve(dir, 'index.html'));
     expect(staticFile(dir, '/login.html')).toBe(resolve(dir, 'login.html'));
-    for (const p of ['/../package.json', '/%2e%2e/package.json', '/..%2fpackage.json', '/x/../../package.json', '/.%2e/package.json', '/%2e%2e%5cpackage.json', '/login.html%00', '/%E0%A4%A', '/.hidden']) {
+    for (const p of [
+      '/../package.json',
+      '/%2e%2e/package.json',
+      '/..%2fpackage.json',
+      '/x/../../package.json',
+      '/.%2e/package.json',
+      '/%2e%2e%5cpackage.json',
+      '/login.html%00',
+      '/%E0%A4%A',
+      '/.hidden',
+    ]) {
       expect(staticFile(dir, p), p).toBeUndefined();
     }
   });

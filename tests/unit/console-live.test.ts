@@ -11,7 +11,16 @@ import type { Envelope } from '../../gateway/core/events.js';
 import { EventRing, LiveFeed } from '../../gateway/console/live.js';
 import { silentLogger } from '../../gateway/core/log.js';
 
-const env = (seq: number, type = 'access.granted'): Envelope => ({ v: 1, id: `id${seq}`, seq, ts: '', clock: 'synced', type, source: { device: 'd' }, data: {} });
+const env = (seq: number, type = 'access.granted'): Envelope => ({
+  v: 1,
+  id: `id${seq}`,
+  seq,
+  ts: '',
+  clock: 'synced',
+  type,
+  source: { device: 'd' },
+  data: {},
+});
 
 class FakeWs extends EventEmitter {
   readonly OPEN = 1;
@@ -20,10 +29,18 @@ class FakeWs extends EventEmitter {
   sent: string[] = [];
   terminated = false;
   pings = 0;
-  send(d: string): void { this.sent.push(d); }
-  terminate(): void { this.terminated = true; }
-  ping(): void { this.pings++; }
-  close(): void { this.readyState = 3; }
+  send(d: string): void {
+    this.sent.push(d);
+  }
+  terminate(): void {
+    this.terminated = true;
+  }
+  ping(): void {
+    this.pings++;
+  }
+  close(): void {
+    this.readyState = 3;
+  }
 }
 
 describe('console live feed', () => {
@@ -38,7 +55,13 @@ describe('console live feed', () => {
   it('drops a slow client, feeds the rest, and drops a client that stops answering pings', () => {
     const clock = new ManualClock();
     const outbox = new EventEmitter() as EventEmitter & { db: never };
-    const feed = new LiveFeed({ outbox: outbox as never, timers: clock, log: silentLogger(), maxBufferedBytes: 1000, pingIntervalMs: 10_000 });
+    const feed = new LiveFeed({
+      outbox: outbox as never,
+      timers: clock,
+      log: silentLogger(),
+      maxBufferedBytes: 1000,
+      pingIntervalMs: 10_000,
+    });
     feed.start();
     const fast = new FakeWs();
     const slow = new FakeWs();

@@ -13,8 +13,22 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  ackFor, decodeContactId, decodePayload, decodeSiaDcs, decryptContent, dc09CrcHex, duhFor, encodeMessage, encryptContent,
-  nakMessage, openContent, parseFrame, parseKeyHex, parseTimestamp, formatTimestamp, type Dc09Frame,
+  ackFor,
+  decodeContactId,
+  decodePayload,
+  decodeSiaDcs,
+  decryptContent,
+  dc09CrcHex,
+  duhFor,
+  encodeMessage,
+  encryptContent,
+  nakMessage,
+  openContent,
+  parseFrame,
+  parseKeyHex,
+  parseTimestamp,
+  formatTimestamp,
+  type Dc09Frame,
 } from '../../drivers/dc09/index.js';
 
 /** CRC-16/ARC bit by bit: reflected 0x8005 = 0xA001, init 0. */
@@ -42,8 +56,14 @@ const GOLDEN = [
   ['dc09rs', '\nE4410025"NAK"0000R0L0A0[]_16:20:01,09-24-2025\r'],
   ['pysia', '76D80055"*NULL"0000R0L0#AAAB[B4BC8B40D0E6D959D6BEA78E88CC0B2155741A3C44FBB96D476A3E557CAD64D9'],
   ['pysia', '43580023"SIA-DCS"0084L0#AAA[#AAA|Nri1/XC12]'],
-  ['pysia', '85DF0078"*SIA-DCS"4480L0#EA1984[83F153789366885D5F83DD5A8D19F691DE6602D5D71342E244C040C5D10D89040444068312750F38DF7E63AD3DE8AD5A'],
-  ['pysia', '021A0078"*SIA-DCS"0764L0#EA1984[E759F1FE2FDBAF5B30AED69378DF87CF9DA82AA9292D0661E3EBA6DF2AD55AEA4D91968EE8460EC206B8AEAD69B33BCB'],
+  [
+    'pysia',
+    '85DF0078"*SIA-DCS"4480L0#EA1984[83F153789366885D5F83DD5A8D19F691DE6602D5D71342E244C040C5D10D89040444068312750F38DF7E63AD3DE8AD5A',
+  ],
+  [
+    'pysia',
+    '021A0078"*SIA-DCS"0764L0#EA1984[E759F1FE2FDBAF5B30AED69378DF87CF9DA82AA9292D0661E3EBA6DF2AD55AEA4D91968EE8460EC206B8AEAD69B33BCB',
+  ],
 ] as const;
 
 const PYSIA_KEY = Buffer.from('AAAAAAAAAAAAAAAA', 'latin1');
@@ -83,7 +103,12 @@ describe('DC-09 CRC and length against published messages', () => {
   });
 
   it('rebuilds the dc09rs to_string message and the NAK byte for byte', () => {
-    expect(encodeMessage({ token: 'SIA-DCS', encrypted: false, seq: '0001', receiver: 'F3', line: '77', account: '1234' }, { data: '#1234|NRR|Atest', extended: [] })).toBe(GOLDEN[2][1]);
+    expect(
+      encodeMessage(
+        { token: 'SIA-DCS', encrypted: false, seq: '0001', receiver: 'F3', line: '77', account: '1234' },
+        { data: '#1234|NRR|Atest', extended: [] },
+      ),
+    ).toBe(GOLDEN[2][1]);
     expect(nakMessage(Date.UTC(2025, 8, 24, 16, 20, 1))).toBe(GOLDEN[4][1]);
   });
 
@@ -100,7 +125,10 @@ describe('payloads', () => {
     const c = openContent(frame(GOLDEN[0][1]));
     expect(c.ok && c.value.data).toBe('#12345A|1110 00 129');
     const ev = decodePayload('ADM-CID', '#12345A|1110 00 129');
-    expect(ev).toEqual({ ok: true, value: [{ protocol: 'ADM-CID', kind: 'alarm', category: 'fire', area: 0, zone: 129, code: 'E110', text: 'Fire alarm' }] });
+    expect(ev).toEqual({
+      ok: true,
+      value: [{ protocol: 'ADM-CID', kind: 'alarm', category: 'fire', area: 0, zone: 129, code: 'E110', text: 'Fire alarm' }],
+    });
   });
 
   it('decodes the spec SIA-DCS example NFA129 and pysiaalarm samples', () => {
@@ -110,31 +138,58 @@ describe('payloads', () => {
     expect(decodeSiaDcs('#1234|NOP501')).toMatchObject({ ok: true, value: [{ kind: 'open', code: 'OP', user: 501 }] });
     expect(decodeSiaDcs('|Nri1/CL501')).toMatchObject({ ok: true, value: [{ kind: 'close', area: 1, zone: null, user: 501, code: 'CL' }] });
     expect(decodeSiaDcs('#3080|Nti19:44/id1/ri4/RP')).toMatchObject({ ok: true, value: [{ kind: 'test', area: 4, user: 1, code: 'RP' }] });
-    expect(decodeSiaDcs('#123456|Nri0KR1^TAST. 001 ^')).toMatchObject({ ok: true, value: [{ kind: 'restore', restoreOf: 'alarm', category: 'fire', area: 0, zone: 1, note: 'TAST. 001' }] });
+    expect(decodeSiaDcs('#123456|Nri0KR1^TAST. 001 ^')).toMatchObject({
+      ok: true,
+      value: [{ kind: 'restore', restoreOf: 'alarm', category: 'fire', area: 0, zone: 1, note: 'TAST. 001' }],
+    });
     expect(decodeSiaDcs('#006969|Nri04/OP001NM')).toMatchObject({ ok: true, value: [{ kind: 'open', area: 4, user: 1 }] });
     expect(decodeSiaDcs('Nri1/WA000')).toMatchObject({ ok: true, value: [{ kind: 'alarm', category: 'water', zone: 0 }] });
     expect(decodeSiaDcs('#AAA|Nri1/XC12')).toMatchObject({ ok: true, value: [{ kind: 'other', category: 'other', code: 'XC', zone: 12 }] });
   });
 
   it.each([
-    ['Nri1/BA001', 'alarm', 'burglary'], ['Nri1/BR001', 'restore', 'burglary'], ['NTA', 'alarm', 'tamper'], ['NAT', 'trouble', 'ac'],
-    ['NAR', 'restore', 'ac'], ['NYT', 'trouble', 'battery'], ['Nri2/BB005', 'bypass', 'burglary'], ['NPA', 'alarm', 'panic'],
+    ['Nri1/BA001', 'alarm', 'burglary'],
+    ['Nri1/BR001', 'restore', 'burglary'],
+    ['NTA', 'alarm', 'tamper'],
+    ['NAT', 'trouble', 'ac'],
+    ['NAR', 'restore', 'ac'],
+    ['NYT', 'trouble', 'battery'],
+    ['Nri2/BB005', 'bypass', 'burglary'],
+    ['NPA', 'alarm', 'panic'],
   ])('SIA %s → %s/%s', (data, kind, category) => {
     expect(decodeSiaDcs(data)).toMatchObject({ ok: true, value: [{ kind, category }] });
   });
 
   it.each([
-    ['1100 01 001', 'alarm', 'medical'], ['1110 01 002', 'alarm', 'fire'], ['1120 01 003', 'alarm', 'panic'], ['1121 01 004', 'alarm', 'duress'],
-    ['1130 01 015', 'alarm', 'burglary'], ['3130 01 015', 'restore', 'burglary'], ['1131 02 007', 'alarm', 'perimeter'], ['1137 00 000', 'alarm', 'tamper'],
-    ['1301 00 000', 'trouble', 'ac'], ['3301 00 000', 'restore', 'ac'], ['1302 00 000', 'trouble', 'battery'], ['1350 00 000', 'trouble', 'comm'],
-    ['1401 01 003', 'open', 'arming'], ['3401 01 003', 'close', 'arming'], ['1570 01 009', 'bypass', 'burglary'], ['1602 00 000', 'test', 'test'],
-    ['1627 00 000', 'other', 'program'], ['1628 00 000', 'other', 'program'], ['6130 01 015', 'alarm', 'burglary'], ['1999 00 000', 'other', 'other'],
+    ['1100 01 001', 'alarm', 'medical'],
+    ['1110 01 002', 'alarm', 'fire'],
+    ['1120 01 003', 'alarm', 'panic'],
+    ['1121 01 004', 'alarm', 'duress'],
+    ['1130 01 015', 'alarm', 'burglary'],
+    ['3130 01 015', 'restore', 'burglary'],
+    ['1131 02 007', 'alarm', 'perimeter'],
+    ['1137 00 000', 'alarm', 'tamper'],
+    ['1301 00 000', 'trouble', 'ac'],
+    ['3301 00 000', 'restore', 'ac'],
+    ['1302 00 000', 'trouble', 'battery'],
+    ['1350 00 000', 'trouble', 'comm'],
+    ['1401 01 003', 'open', 'arming'],
+    ['3401 01 003', 'close', 'arming'],
+    ['1570 01 009', 'bypass', 'burglary'],
+    ['1602 00 000', 'test', 'test'],
+    ['1627 00 000', 'other', 'program'],
+    ['1628 00 000', 'other', 'program'],
+    ['6130 01 015', 'alarm', 'burglary'],
+    ['1999 00 000', 'other', 'other'],
   ])('Contact ID %s → %s/%s', (data, kind, category) => {
     expect(decodeContactId(`#1234|${data}`)).toMatchObject({ ok: true, value: [{ kind, category }] });
   });
 
   it('Contact ID user events carry the user, not a zone; 570 qualifier 3 is an unbypass', () => {
-    expect(decodeContactId('#1234|3401 02 012')).toMatchObject({ ok: true, value: [{ kind: 'close', area: 2, zone: null, user: 12, code: 'R401' }] });
+    expect(decodeContactId('#1234|3401 02 012')).toMatchObject({
+      ok: true,
+      value: [{ kind: 'close', area: 2, zone: null, user: 12, code: 'R401' }],
+    });
     expect(decodeContactId('#1234|3570 01 009')).toMatchObject({ ok: true, value: [{ kind: 'bypass', restored: true, zone: 9 }] });
     expect(decodeContactId('#1234|1130 1 015').ok).toBe(false);
   });
@@ -151,7 +206,10 @@ describe('AES', () => {
   it('decrypts two real Ajax messages with the published key; their pads are random bytes', () => {
     const rp = frame(GOLDEN[7][1]);
     expect(rp).toMatchObject({ token: 'SIA-DCS', encrypted: true, seq: '4480', line: '0', account: 'EA1984' });
-    expect(openContent(rp, AJAX_KEY)).toEqual({ ok: true, value: { data: '#EA1984|Nri0/RP0000', extended: [], timestamp: Date.UTC(2020, 7, 11, 16, 57, 20) } });
+    expect(openContent(rp, AJAX_KEY)).toEqual({
+      ok: true,
+      value: { data: '#EA1984|Nri0/RP0000', extended: [], timestamp: Date.UTC(2020, 7, 11, 16, 57, 20) },
+    });
     expect(decodeSiaDcs('#EA1984|Nri0/RP0000')).toMatchObject({ ok: true, value: [{ kind: 'test', code: 'RP', area: 0, zone: 0 }] });
     const yg = openContent(frame(GOLDEN[8][1]), AJAX_KEY);
     expect(yg).toEqual({ ok: true, value: { data: '#EA1984|Nri0/YG0', extended: [], timestamp: Date.UTC(2020, 6, 17, 12, 56, 10) } });
@@ -188,7 +246,13 @@ describe('AES', () => {
     const hex = encryptContent('#1234|Nri1/BA001]', key, (n) => new Uint8Array(n).map((_, i) => i * 37));
     const d = decryptContent(hex, key, '1234');
     expect(d).toEqual({ ok: true, value: '#1234|Nri1/BA001]' });
-    const f = frame(encodeMessage({ token: 'SIA-DCS', encrypted: true, seq: '0001', line: '0', account: '1234' }, { data: '#1234|Nri1/BA001', extended: [] }, key));
+    const f = frame(
+      encodeMessage(
+        { token: 'SIA-DCS', encrypted: true, seq: '0001', line: '0', account: '1234' },
+        { data: '#1234|Nri1/BA001', extended: [] },
+        key,
+      ),
+    );
     expect(openContent(f, key)).toMatchObject({ ok: false, error: 'timestamp' });
   });
 
@@ -207,7 +271,13 @@ describe('responses', () => {
   });
   it('an encrypted message gets an encrypted ACK with our timestamp', () => {
     const key = parseKeyHex('ab'.repeat(32))!;
-    const enc = frame(encodeMessage({ token: 'SIA-DCS', encrypted: true, seq: '0007', line: '0', account: '1234' }, { data: '#1234|Nri1/BA001', extended: [], timestamp: 1e12 }, key));
+    const enc = frame(
+      encodeMessage(
+        { token: 'SIA-DCS', encrypted: true, seq: '0007', line: '0', account: '1234' },
+        { data: '#1234|Nri1/BA001', extended: [], timestamp: 1e12 },
+        key,
+      ),
+    );
     const ack = frame(ackFor(enc, 1_700_000_000_000, key));
     expect(ack).toMatchObject({ token: 'ACK', encrypted: true, seq: '0007', account: '1234' });
     expect(openContent(ack, key)).toEqual({ ok: true, value: { data: '', extended: [], timestamp: 1_700_000_000_000 } });

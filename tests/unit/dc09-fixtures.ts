@@ -4,13 +4,28 @@ import type { AnyEventInput, EventInput, EventSource } from '../../gateway/core/
 import { Dc09PanelConfig, Dc09ReceiverConfig } from '../../config/perimeter-schema.js';
 
 export class FakeSink implements AlarmSink {
-  readonly calls: ({ op: 'raise'; condition: AlarmCondition } | { op: 'clear'; kind: string; source: EventSource; data?: Record<string, unknown> })[] = [];
+  readonly calls: (
+    { op: 'raise'; condition: AlarmCondition } | { op: 'clear'; kind: string; source: EventSource; data?: Record<string, unknown> }
+  )[] = [];
   readonly active = new Map<string, AlarmCondition>();
   raise(condition: AlarmCondition): Alarm {
     this.calls.push({ op: 'raise', condition });
     const key = `${condition.kind}|${condition.source.device}|${condition.source.point ?? ''}`;
     this.active.set(key, condition);
-    return { id: key, key, kind: condition.kind, source: condition.source, priority: condition.priority ?? 'high', state: 'raised', active: true, count: 1, raisedAt: 0, lastAt: 0, data: condition.data ?? {}, media: [] };
+    return {
+      id: key,
+      key,
+      kind: condition.kind,
+      source: condition.source,
+      priority: condition.priority ?? 'high',
+      state: 'raised',
+      active: true,
+      count: 1,
+      raisedAt: 0,
+      lastAt: 0,
+      data: condition.data ?? {},
+      media: [],
+    };
   }
   clear(kind: string, source: EventSource, data?: Record<string, unknown>): Alarm | undefined {
     this.calls.push(data ? { op: 'clear', kind, source, data } : { op: 'clear', kind, source });
@@ -53,4 +68,5 @@ export function panels(): Dc09PanelConfig[] {
 
 export const SECRETS = { 'dc09.aes': KEY256, 'dc09.cid': KEY128 };
 
-export const receiverConfig = (over: Record<string, unknown> = {}): Dc09ReceiverConfig => Dc09ReceiverConfig.parse({ host: '127.0.0.1', ...over });
+export const receiverConfig = (over: Record<string, unknown> = {}): Dc09ReceiverConfig =>
+  Dc09ReceiverConfig.parse({ host: '127.0.0.1', ...over });

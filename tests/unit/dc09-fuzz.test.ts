@@ -31,7 +31,16 @@ function rng(seed: number) {
 }
 
 const ALPHABET = '\n\r"[]|#_*,:-/^0123456789ABCDEFNRLKabcri SIA-DCSADM-CIDNULL';
-const DATA = ['#1234|Nri1/BA001', '#1234|1130 01 015', '#AB12|Nri0/RP000', '', '#5678|3401 01 003', '|Nti19:44/id1/ri4/RP', 'Nri1/BB', '#1234|NRR|Atest'];
+const DATA = [
+  '#1234|Nri1/BA001',
+  '#1234|1130 01 015',
+  '#AB12|Nri0/RP000',
+  '',
+  '#5678|3401 01 003',
+  '|Nti19:44/id1/ri4/RP',
+  'Nri1/BB',
+  '#1234|NRR|Atest',
+];
 
 function mutate(r: ReturnType<typeof rng>, s: string): string {
   const chars = s.split('');
@@ -39,10 +48,17 @@ function mutate(r: ReturnType<typeof rng>, s: string): string {
   for (let i = 0; i < n; i++) {
     const at = r.int(chars.length + 1);
     switch (r.int(4)) {
-      case 0: chars.splice(at, 1); break;
-      case 1: chars.splice(at, 0, r.pick(ALPHABET.split(''))); break;
-      case 2: chars[at] = String.fromCharCode(r.int(256)); break;
-      default: chars.splice(at, r.int(8));
+      case 0:
+        chars.splice(at, 1);
+        break;
+      case 1:
+        chars.splice(at, 0, r.pick(ALPHABET.split('')));
+        break;
+      case 2:
+        chars[at] = String.fromCharCode(r.int(256));
+        break;
+      default:
+        chars.splice(at, r.int(8));
     }
   }
   return chars.join('');
@@ -53,7 +69,11 @@ function validMessage(r: ReturnType<typeof rng>, now: number): string {
   const account = encrypted ? 'AB12' : r.pick(['1234', '9999', '5678']);
   const token = r.pick(['SIA-DCS', 'ADM-CID', 'NULL', 'SIA-DCS']);
   const data = r.pick(DATA);
-  return encodeMessage({ token, encrypted, seq: String(r.int(10000)).padStart(4, '0'), line: '0', account }, { data, extended: r.next() < 0.2 ? ['X12.5'] : [], timestamp: now - r.int(30_000) }, encrypted ? parseKeyHex(KEY256) : undefined);
+  return encodeMessage(
+    { token, encrypted, seq: String(r.int(10000)).padStart(4, '0'), line: '0', account },
+    { data, extended: r.next() < 0.2 ? ['X12.5'] : [], timestamp: now - r.int(30_000) },
+    encrypted ? parseKeyHex(KEY256) : undefined,
+  );
 }
 
 describe('DC-09 fuzzing', () => {
@@ -61,7 +81,10 @@ describe('DC-09 fuzzing', () => {
     const r = rng(0xdc09);
     const key = parseKeyHex(KEY256)!;
     for (let i = 0; i < 20_000; i++) {
-      const s = r.next() < 0.3 ? Array.from({ length: r.int(120) }, () => String.fromCharCode(r.int(256))).join('') : mutate(r, validMessage(r, 1.7e12));
+      const s =
+        r.next() < 0.3
+          ? Array.from({ length: r.int(120) }, () => String.fromCharCode(r.int(256))).join('')
+          : mutate(r, validMessage(r, 1.7e12));
       const f = parseFrame(s);
       if (f.ok) {
         const c = openContent(f.value, key);
@@ -76,12 +99,19 @@ describe('DC-09 fuzzing', () => {
     const clock = new ManualClock();
     const sink = new FakeSink();
     const service = new PanelService({ panels: panels(), sink, outbox: new FakeOutbox(), clock, timers: clock, log: silentLogger() });
-    const p = new Dc09Processor({ panels: panels(), secrets: secretsFrom(SECRETS), timestampWindow: { pastS: 20, futureS: 40 }, service, clock, log: silentLogger() });
+    const p = new Dc09Processor({
+      panels: panels(),
+      secrets: secretsFrom(SECRETS),
+      timestampWindow: { pastS: 20, futureS: 40 },
+      service,
+      clock,
+      log: silentLogger(),
+    });
     const outcomes: Record<string, number> = {};
     for (let i = 0; i < 20_000; i++) {
       const valid = validMessage(r, clock.now());
       const s = r.next() < 0.5 ? valid : mutate(r, valid);
-      const a = (await p.handle(s, { transport: 'udp', address: `10.0.${r.int(4)}.${r.int(250)}` }));
+      const a = await p.handle(s, { transport: 'udp', address: `10.0.${r.int(4)}.${r.int(250)}` });
       outcomes[a.outcome] = (outcomes[a.outcome] ?? 0) + 1;
       const reply = parseFrame(a.reply);
       expect(reply.ok && ['ACK', 'NAK', 'DUH'].includes(reply.value.token)).toBe(true);
@@ -104,7 +134,9 @@ describe('DC-09 fuzzing', () => {
         stream += m;
       } else if (kind < 8) {
         // Noise without LF or CR (skipped between messages; a CR after a cut message would end it).
-        stream += Array.from({ length: r.int(50) }, () => String.fromCharCode(r.int(256))).join('').replace(/[\n\r]/g, '');
+        stream += Array.from({ length: r.int(50) }, () => String.fromCharCode(r.int(256)))
+          .join('')
+          .replace(/[\n\r]/g, '');
       } else if (kind < 9) {
         // An overlong line: refused, resynchronised by the next LF.
         stream += '\n' + 'A'.repeat(MAX_MESSAGE_LENGTH + r.int(5000));

@@ -38,12 +38,24 @@ describe('DC-09 replay guard', () => {
   it('remembers digests and the high-water mark across a reopen of outbox.db', async () => {
     const { open } = db();
     const d1 = open();
-    const g1 = new Dc09ReplayGuard({ db: scoped(d1, 'dc09'), windowMs: 10 * MIN, onError: (e) => { throw e; } });
+    const g1 = new Dc09ReplayGuard({
+      db: scoped(d1, 'dc09'),
+      windowMs: 10 * MIN,
+      onError: (e) => {
+        throw e;
+      },
+    });
     g1.remember('C0DE', 'a', T0, '0001', unsynced);
     g1.remember('C0DE', 'b', T0 + 15 * MIN, '0002', unsynced);
     await g1.whenFlushed();
     d1.close();
-    const g2 = new Dc09ReplayGuard({ db: scoped(open(), 'dc09'), windowMs: 10 * MIN, onError: (e) => { throw e; } });
+    const g2 = new Dc09ReplayGuard({
+      db: scoped(open(), 'dc09'),
+      windowMs: 10 * MIN,
+      onError: (e) => {
+        throw e;
+      },
+    });
     expect(g2.mark('C0DE')).toEqual({ highWater: T0 + 15 * MIN, floor: T0 + 5 * MIN, seq: '0002' });
     expect(g2.check('C0DE', 'b', T0 + 15 * MIN, unsynced)).toBe('duplicate');
     // 'a' was forgotten when the floor passed it, and is refused as stale.
@@ -101,7 +113,15 @@ describe('DC-09 replay guard', () => {
     const logs = createLoggerFactory({ level: 'error' }, { destination: out });
     const outbox = Object.assign(new FakeOutbox(), { scope: (owner: 'dc09') => scoped(ro, owner) });
     const clock = new ManualClock();
-    const c = createDc09({ secrets: secretsFrom(SECRETS), outbox, sink: new FakeSink(), clock, timers: clock, logs, config: { alarmPanels: panels(), perimeter: PerimeterConfig.parse({ dc09: {} }) } })!;
+    const c = createDc09({
+      secrets: secretsFrom(SECRETS),
+      outbox,
+      sink: new FakeSink(),
+      clock,
+      timers: clock,
+      logs,
+      config: { alarmPanels: panels(), perimeter: PerimeterConfig.parse({ dc09: {} }) },
+    })!;
     const ports = await c.start();
     expect(ports.tcpPort).toBeGreaterThan(0);
     await c.stop();

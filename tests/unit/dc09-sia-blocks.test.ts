@@ -13,7 +13,15 @@
  * No published message with X/Y coordinates was found; those inputs are hand-written.
  */
 import { describe, expect, it } from 'vitest';
-import { CONTACT_ID_CODES, decodeContactId, decodePayload, openContent, parseContent, parseExtendedData, parseFrame } from '../../drivers/dc09/index.js';
+import {
+  CONTACT_ID_CODES,
+  decodeContactId,
+  decodePayload,
+  openContent,
+  parseContent,
+  parseExtendedData,
+  parseFrame,
+} from '../../drivers/dc09/index.js';
 
 const open = (msg: string) => {
   const f = parseFrame(msg);
@@ -28,26 +36,53 @@ describe('SIA-DCS data blocks', () => {
     const { frame, content } = open('\nF4D20029"SIA-DCS"0001RF3L77#1234[#1234|NRR|Atest]\r');
     expect(decodePayload(frame.token, content.data)).toEqual({
       ok: true,
-      value: [{ protocol: 'SIA-DCS', kind: 'other', category: 'system', area: null, zone: null, code: 'RR', text: 'Power up', panelText: 'test' }],
+      value: [
+        { protocol: 'SIA-DCS', kind: 'other', category: 'system', area: null, zone: null, code: 'RR', text: 'Power up', panelText: 'test' },
+      ],
     });
     expect(decodePayload('SIA-DCS', '#1234|NRR|AStart')).toMatchObject({ ok: true, value: [{ code: 'RR', panelText: 'Start' }] });
   });
 
   it('[issue] a text-only message keeps its text and invents no code (was event code "AS")', () => {
     const r = decodePayload('SIA-DCS', '#1234|AService visit');
-    expect(r).toEqual({ ok: true, value: [{ protocol: 'SIA-DCS', kind: 'other', category: 'other', area: null, zone: null, code: '', text: 'Service visit', panelText: 'Service visit' }] });
-    expect(decodePayload('SIA-DCS', '#1234|Nri1/BA01')).toMatchObject({ ok: true, value: [{ kind: 'alarm', category: 'burglary', code: 'BA', area: 1, zone: 1 }] });
+    expect(r).toEqual({
+      ok: true,
+      value: [
+        {
+          protocol: 'SIA-DCS',
+          kind: 'other',
+          category: 'other',
+          area: null,
+          zone: null,
+          code: '',
+          text: 'Service visit',
+          panelText: 'Service visit',
+        },
+      ],
+    });
+    expect(decodePayload('SIA-DCS', '#1234|Nri1/BA01')).toMatchObject({
+      ok: true,
+      value: [{ kind: 'alarm', category: 'burglary', code: 'BA', area: 1, zone: 1 }],
+    });
   });
 
   it('codes that start with A are still codes: AT (AC trouble) and AR (AC restoral)', () => {
-    expect(decodePayload('SIA-DCS', '#1234|AT000')).toMatchObject({ ok: true, value: [{ kind: 'trouble', category: 'ac', code: 'AT', zone: 0 }] });
-    expect(decodePayload('SIA-DCS', '#1234|NAR|APower back')).toMatchObject({ ok: true, value: [{ kind: 'restore', code: 'AR', panelText: 'Power back' }] });
+    expect(decodePayload('SIA-DCS', '#1234|AT000')).toMatchObject({
+      ok: true,
+      value: [{ kind: 'trouble', category: 'ac', code: 'AT', zone: 0 }],
+    });
+    expect(decodePayload('SIA-DCS', '#1234|NAR|APower back')).toMatchObject({
+      ok: true,
+      value: [{ kind: 'restore', code: 'AR', panelText: 'Power back' }],
+    });
   });
 
   it('several events in one message: per "/" part and per event block, the text on each', () => {
     const r = decodePayload('SIA-DCS', '#1234|Nri1/BA01/BA02|Nri2/TA05|AEntrance hall');
     expect(r.ok && r.value.map((e) => [e.code, e.area, e.zone, e.panelText])).toEqual([
-      ['BA', 1, 1, 'Entrance hall'], ['BA', 1, 2, 'Entrance hall'], ['TA', 2, 5, 'Entrance hall'],
+      ['BA', 1, 1, 'Entrance hall'],
+      ['BA', 1, 2, 'Entrance hall'],
+      ['TA', 2, 5, 'Entrance hall'],
     ]);
   });
 
@@ -64,7 +99,10 @@ describe('SIA-DCS data blocks', () => {
 describe('DC-09 extended data', () => {
   it('[pysia] M: the MAC address, with the closing report it came with', () => {
     const c = parseContent('|Nri1/CL501][M0026B9E4268B]_14:12:04,09-25-2019');
-    expect(c).toMatchObject({ ok: true, value: { data: '|Nri1/CL501', extended: ['M0026B9E4268B'], timestamp: Date.UTC(2019, 8, 25, 14, 12, 4) } });
+    expect(c).toMatchObject({
+      ok: true,
+      value: { data: '|Nri1/CL501', extended: ['M0026B9E4268B'], timestamp: Date.UTC(2019, 8, 25, 14, 12, 4) },
+    });
     if (!c.ok) return;
     expect(parseExtendedData(c.value.extended)).toEqual({ raw: ['M0026B9E4268B'], mac: '0026B9E4268B' });
     expect(decodePayload('SIA-DCS', c.value.data)).toMatchObject({ ok: true, value: [{ kind: 'close', code: 'CL', user: 501, area: 1 }] });
@@ -80,17 +118,65 @@ describe('DC-09 extended data', () => {
 
   it('every identifier of the DC-09 list gets its named field; coordinates and time are parsed', () => {
     const x = parseExtendedData([
-      'X8.5417E', 'YN47.3769', 'Z408', 'Vhttps://nvr.example/clip/17?t=3', 'IDoor forced', 'H10:11:12,03-12-2026', 'LGarage', 'OBlock B',
-      'RRoom 12', 'SGreen Court', 'Tz', 'J2', 'N192.168.1.20', 'C2', 'Aabcdef123456', 'Pprog', 'Qvendor',
+      'X8.5417E',
+      'YN47.3769',
+      'Z408',
+      'Vhttps://nvr.example/clip/17?t=3',
+      'IDoor forced',
+      'H10:11:12,03-12-2026',
+      'LGarage',
+      'OBlock B',
+      'RRoom 12',
+      'SGreen Court',
+      'Tz',
+      'J2',
+      'N192.168.1.20',
+      'C2',
+      'Aabcdef123456',
+      'Pprog',
+      'Qvendor',
     ]);
     expect(x).toEqual({
-      raw: ['X8.5417E', 'YN47.3769', 'Z408', 'Vhttps://nvr.example/clip/17?t=3', 'IDoor forced', 'H10:11:12,03-12-2026', 'LGarage', 'OBlock B',
-        'RRoom 12', 'SGreen Court', 'Tz', 'J2', 'N192.168.1.20', 'C2', 'Aabcdef123456', 'Pprog', 'Qvendor'],
-      longitude: '8.5417E', longitudeDeg: 8.5417, latitude: 'N47.3769', latitudeDeg: 47.3769, altitude: '408', altitudeM: 408,
-      verification: 'https://nvr.example/clip/17?t=3', verificationUrl: 'https://nvr.example/clip/17?t=3',
-      alarmText: 'Door forced', occurredAt: '10:11:12,03-12-2026', occurredAtIso: '2026-03-12T10:11:12.000Z', location: 'Garage',
-      buildingName: 'Block B', room: 'Room 12', siteName: 'Green Court', trigger: 'z', networkPath: '2', networkAddress: '192.168.1.20',
-      supervisionCategory: '2', authenticationHash: 'abcdef123456', program: 'prog',
+      raw: [
+        'X8.5417E',
+        'YN47.3769',
+        'Z408',
+        'Vhttps://nvr.example/clip/17?t=3',
+        'IDoor forced',
+        'H10:11:12,03-12-2026',
+        'LGarage',
+        'OBlock B',
+        'RRoom 12',
+        'SGreen Court',
+        'Tz',
+        'J2',
+        'N192.168.1.20',
+        'C2',
+        'Aabcdef123456',
+        'Pprog',
+        'Qvendor',
+      ],
+      longitude: '8.5417E',
+      longitudeDeg: 8.5417,
+      latitude: 'N47.3769',
+      latitudeDeg: 47.3769,
+      altitude: '408',
+      altitudeM: 408,
+      verification: 'https://nvr.example/clip/17?t=3',
+      verificationUrl: 'https://nvr.example/clip/17?t=3',
+      alarmText: 'Door forced',
+      occurredAt: '10:11:12,03-12-2026',
+      occurredAtIso: '2026-03-12T10:11:12.000Z',
+      location: 'Garage',
+      buildingName: 'Block B',
+      room: 'Room 12',
+      siteName: 'Green Court',
+      trigger: 'z',
+      networkPath: '2',
+      networkAddress: '192.168.1.20',
+      supervisionCategory: '2',
+      authenticationHash: 'abcdef123456',
+      program: 'prog',
     });
     expect(parseExtendedData(['XW0.1278', 'YS33.8688'])).toMatchObject({ longitudeDeg: -0.1278, latitudeDeg: -33.8688 });
     expect(parseExtendedData(['X999', 'Ynorth'])).toEqual({ raw: ['X999', 'Ynorth'], longitude: '999', latitude: 'north' });

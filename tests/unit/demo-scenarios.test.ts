@@ -13,14 +13,17 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURES = join(ROOT, 'tests', 'fixtures', 'demo-scenarios');
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Module specifiers of the static and dynamic imports of a file (type-only imports apart). */
 function imports(file: string): { spec: string; typeOnly: boolean }[] {
   const text = readFileSync(file, 'utf8');
   const found: { spec: string; typeOnly: boolean }[] = [];
-  for (const m of text.matchAll(/^\s*(import|export)\s+(type\s+)?[^'"]*?from\s+'([^']+)'/gm)) found.push({ spec: m[3]!, typeOnly: m[2] !== undefined });
+  for (const m of text.matchAll(/^\s*(import|export)\s+(type\s+)?[^'"]*?from\s+'([^']+)'/gm))
+    found.push({ spec: m[3]!, typeOnly: m[2] !== undefined });
   for (const m of text.matchAll(/import\(\s*'([^']+)'\s*\)/g)) found.push({ spec: m[1]!, typeOnly: false });
   return found;
 }
@@ -55,7 +58,10 @@ describe('demo scenarios', () => {
         const target = relative(ROOT, join(file, '..', spec));
         const composed = /^config\/(schema|load)\.js$/.test(target);
         const ok =
-          target.startsWith('sim/') || target.startsWith('drivers/') || target.startsWith('gateway/core/') || (target.startsWith('config/') && (typeOnly || !composed));
+          target.startsWith('sim/') ||
+          target.startsWith('drivers/') ||
+          target.startsWith('gateway/core/') ||
+          (target.startsWith('config/') && (typeOnly || !composed));
         if (!ok) offenders.push(`${relative(ROOT, file)} imports ${spec}${typeOnly ? ' (type)' : ''}`);
       }
     }

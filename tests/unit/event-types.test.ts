@@ -26,8 +26,17 @@ import { PERIMETER_EVENTS } from '../../gateway/perimeter/event-schemas.js';
  * events() (the run-time test below checks the manifests hand out exactly these lists).
  */
 const EVENT_LISTS = [
-  ALARM_EVENTS, PRESENCE_EVENTS, COMMAND_EVENTS, OUTBOX_EVENTS, SYSTEM_EVENTS, CONSOLE_EVENTS,
-  LOCK_EVENTS, ACCESS_EVENTS, CHARGING_EVENTS, CAMERA_EVENTS, PERIMETER_EVENTS,
+  ALARM_EVENTS,
+  PRESENCE_EVENTS,
+  COMMAND_EVENTS,
+  OUTBOX_EVENTS,
+  SYSTEM_EVENTS,
+  CONSOLE_EVENTS,
+  LOCK_EVENTS,
+  ACCESS_EVENTS,
+  CHARGING_EVENTS,
+  CAMERA_EVENTS,
+  PERIMETER_EVENTS,
 ] as const;
 type Declared = (typeof EVENT_LISTS)[number][number]['type'];
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -24,7 +24,13 @@ const base = { compound: { id: 'c' }, gateway: { id: 'g' } };
 
 describe('family start order', () => {
   it('starts a provider before the families that need it, and keeps the registry order otherwise', () => {
-    const list = [fam('sirens', ['outputs']), fam('locks', ['broker']), fam('perimeter', ['alarms'], ['outputs']), fam('snaps', ['camera-linkage']), fam('cameras', [], ['camera-linkage'])];
+    const list = [
+      fam('sirens', ['outputs']),
+      fam('locks', ['broker']),
+      fam('perimeter', ['alarms'], ['outputs']),
+      fam('snaps', ['camera-linkage']),
+      fam('cameras', [], ['camera-linkage']),
+    ];
     expect(names(orderFamilies(list, ['alarms', 'broker']))).toEqual(['locks', 'perimeter', 'sirens', 'cameras', 'snaps']);
     // Deterministic: the same list gives the same order every time.
     expect(names(orderFamilies(list, ['alarms', 'broker']))).toEqual(names(orderFamilies(list, ['alarms', 'broker'])));
@@ -44,13 +50,31 @@ describe('family start order', () => {
   });
 
   it('orders the real registry with the core capabilities the composition root provides', () => {
-    expect(names(orderFamilies(FAMILIES, ['alarms', 'presence', 'broker', 'media', 'uplink-status']))).toEqual(['locks', 'access', 'cameras', 'perimeter', 'dc09', 'cabinets']);
+    expect(names(orderFamilies(FAMILIES, ['alarms', 'presence', 'broker', 'media', 'uplink-status']))).toEqual([
+      'locks',
+      'access',
+      'cameras',
+      'perimeter',
+      'dc09',
+      'cabinets',
+    ]);
   });
 
   it('hands a family only the capabilities its manifest declares', () => {
-    const manifest = { ...fam('chimes', ['presence']), config: {}, configured: () => true, devices: () => [], load: async () => ({ create: () => ({ start() {}, stop() {} }) }) } as FamilyManifest;
+    const manifest = {
+      ...fam('chimes', ['presence']),
+      config: {},
+      configured: () => true,
+      devices: () => [],
+      load: async () => ({ create: () => ({ start() {}, stop() {} }) }),
+    } as FamilyManifest;
     const presence = { track: () => undefined };
-    const ctx = familyContext(manifest, { provided: new Map<Capability, unknown>([['presence', presence], ['broker', {}]]) } as never);
+    const ctx = familyContext(manifest, {
+      provided: new Map<Capability, unknown>([
+        ['presence', presence],
+        ['broker', {}],
+      ]),
+    } as never);
     expect(ctx.use('presence')).toBe(presence);
     expect(codeOf(() => ctx.use('broker'))).toBe('FAMILY_CAPABILITY_UNDECLARED');
   });
@@ -58,21 +82,35 @@ describe('family start order', () => {
 
 describe('device ids across families', () => {
   it('reports an id claimed by two families at the later claim, naming the first', () => {
-    const r = CompoundConfig.safeParse({ ...base, locks: [{ id: 'gate' }], cameras: [{ id: 'gate', host: '10.0.0.9', username: 'viewer' }] });
+    const r = CompoundConfig.safeParse({
+      ...base,
+      locks: [{ id: 'gate' }],
+      cameras: [{ id: 'gate', host: '10.0.0.9', username: 'viewer' }],
+    });
     expect(r.success).toBe(false);
     const issues = r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     expect(issues).toEqual(['cameras.0.id: duplicate device id "gate" (also locks[0])']);
   });
 
   it('refuses the reserved ids in every family', () => {
-    const r = CompoundConfig.safeParse({ ...base, locks: [{ id: 'gateway' }], cameras: [{ id: 'alarms', host: '10.0.0.9', username: 'viewer' }] });
+    const r = CompoundConfig.safeParse({
+      ...base,
+      locks: [{ id: 'gateway' }],
+      cameras: [{ id: 'alarms', host: '10.0.0.9', username: 'viewer' }],
+    });
     expect(r.error!.issues.map((i) => i.path.join('.'))).toEqual(['locks.0.id', 'cameras.0.id']);
     expect(r.error!.issues[1]!.message).toBe('"alarms" is reserved (state/alarms is the gateway\'s own topic); choose another id');
   });
 
   it('is generic: any manifest list shares the one id space', () => {
     const a = { name: 'a', devices: () => [{ id: 'x', path: ['as', 0, 'id'] }] } as unknown as FamilyManifest<null>;
-    const b = { name: 'b', devices: () => [{ id: 'y', path: ['bs', 0, 'id'] }, { id: 'x', path: ['bs', 1, 'id'] }] } as unknown as FamilyManifest<null>;
+    const b = {
+      name: 'b',
+      devices: () => [
+        { id: 'y', path: ['bs', 0, 'id'] },
+        { id: 'x', path: ['bs', 1, 'id'] },
+      ],
+    } as unknown as FamilyManifest<null>;
     const issues: string[] = [];
     checkDeviceIds([a, b], null, (path, message) => issues.push(`${path.join('.')}: ${message}`));
     expect(issues).toEqual(['bs.1.id: duplicate device id "x" (also as[0])']);
@@ -86,11 +124,19 @@ describe('secrets of the configured families', () => {
       locks: [{ id: 'flat-1' }, { id: 'flat-2', passwordSecret: 'vendor.flat-2' }],
       cameras: [{ id: 'cam-1', host: '10.0.0.9', username: 'viewer' }],
       osdpBuses: [{ id: 'bus', path: '/dev/ttyUSB0' }],
-      readers: [{ id: 'r-1', bus: 'bus', address: 1 }, { id: 'r-2', bus: 'bus', address: 2, secure: 'off' }],
+      readers: [
+        { id: 'r-1', bus: 'bus', address: 1 },
+        { id: 'r-2', bus: 'bus', address: 2, secure: 'off' },
+      ],
       perimeter: { dc09: { tcpPort: 9000 } },
-      alarmPanels: [{ id: 'p1', account: '1234', keySecret: 'dc09.p1' }, { id: 'p2', account: '1235' }],
+      alarmPanels: [
+        { id: 'p1', account: '1234', keySecret: 'dc09.p1' },
+        { id: 'p2', account: '1235' },
+      ],
     });
-    const refs = secretsOf(FAMILIES, config).map((r) => `${r.what} ${r.kind ?? 'password'} ${r.name} ${r.required ? 'required' : 'optional'}`);
+    const refs = secretsOf(FAMILIES, config).map(
+      (r) => `${r.what} ${r.kind ?? 'password'} ${r.name} ${r.required ? 'required' : 'optional'}`,
+    );
     expect(refs).toEqual([
       'lock flat-1 password devices.flat-1 required',
       'lock flat-2 password vendor.flat-2 required',

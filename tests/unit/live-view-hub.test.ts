@@ -214,7 +214,9 @@ describe('LiveViewHub supervision', () => {
   it('builds the ffmpeg command line of node-rtsp-stream with a legal MPEG-1 rate', () => {
     const cfg = LiveViewConfig.parse({ width: 640, fps: 15, bitrateKbps: 800 });
     const args = ffmpegArgs('rtsp://u:p@cam/1', cfg, 'tcp', 'gatehouse-live-view:gate');
-    expect(args.join(' ')).toMatch(/-rtsp_transport tcp .*-i rtsp:\/\/u:p@cam\/1 .*-f mpegts -codec:v mpeg1video -vf fps=15,scale=640:-2 -r 24 -b:v 800k -bf 0 .*-$/);
+    expect(args.join(' ')).toMatch(
+      /-rtsp_transport tcp .*-i rtsp:\/\/u:p@cam\/1 .*-f mpegts -codec:v mpeg1video -vf fps=15,scale=640:-2 -r 24 -b:v 800k -bf 0 .*-$/,
+    );
     expect([mpeg1Rate(10), mpeg1Rate(25), mpeg1Rate(26), mpeg1Rate(30)]).toEqual([24, 25, 30, 30]);
   });
 });

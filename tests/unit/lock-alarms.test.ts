@@ -34,18 +34,36 @@ describe('locks raise their alarms on the sink', () => {
     outbox.flush();
     return outbox.readEvents(0, 10_000).map((r) => ({ ...(JSON.parse(r.body) as Envelope), class: r.class, body: r.body }));
   };
-  const open = () => manager.list({ limit: 500 }).map((a) => ({ kind: a.kind, source: a.source, priority: a.priority, state: a.state, active: a.active, count: a.count }));
+  const open = () =>
+    manager
+      .list({ limit: 500 })
+      .map((a) => ({ kind: a.kind, source: a.source, priority: a.priority, state: a.state, active: a.active, count: a.count }));
   const declared = (kind: string) => ALARM_KINDS.find((k) => k.kind === kind)!.priority;
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'gh-lock-alarms-'));
     clock = new ManualClock();
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+    manager = new AlarmManager({
+      db: outbox.scope('alarms'),
+      outbox,
+      config: AlarmsConfig.parse({}),
+      clock,
+      timers: clock,
+      log: silentLogger(),
+    });
     manager.declareKinds(ALARM_KINDS);
     manager.start();
     transport = new MemoryTransport();
-    service = new LockService({ locks: [LockConfig.parse({ id: 'flat-a', offlineAfterMs: 60_000 })], transport, outbox, sink: manager, clock, timers: clock, log: silentLogger() });
+    service = new LockService({
+      locks: [LockConfig.parse({ id: 'flat-a', offlineAfterMs: 60_000 })],
+      transport,
+      outbox,
+      sink: manager,
+      clock,
+      timers: clock,
+      log: silentLogger(),
+    });
     service.start();
   });
   afterEach(async () => {
@@ -58,7 +76,9 @@ describe('locks raise their alarms on the sink', () => {
   it('tamper raises and clears lock.tamper at its declared priority; the raw event goes out first, unchanged', () => {
     say(A.status, { state: 'online' });
     say(A.evt, { type: 'tamper', active: true });
-    expect(open()).toEqual([{ kind: 'lock.tamper', source: { device: 'flat-a' }, priority: declared('lock.tamper'), state: 'raised', active: true, count: 1 }]);
+    expect(open()).toEqual([
+      { kind: 'lock.tamper', source: { device: 'flat-a' }, priority: declared('lock.tamper'), state: 'raised', active: true, count: 1 },
+    ]);
     expect(manager.list()[0]!.data).toEqual({ lock: 'flat-a' });
     say(A.evt, { type: 'tamper', active: false });
     expect(open().map((a) => [a.kind, a.state, a.active])).toEqual([['lock.tamper', 'cleared', false]]);
@@ -78,14 +98,30 @@ describe('locks raise their alarms on the sink', () => {
     say(A.status, { state: 'offline', reason: 'lwt' });
     // Silence on top of the outage is not a second one.
     clock.advance(120_000);
-    expect(open()).toEqual([{ kind: 'device.offline', source: { device: 'flat-a' }, priority: declared('device.offline'), state: 'raised', active: true, count: 1 }]);
+    expect(open()).toEqual([
+      {
+        kind: 'device.offline',
+        source: { device: 'flat-a' },
+        priority: declared('device.offline'),
+        state: 'raised',
+        active: true,
+        count: 1,
+      },
+    ]);
     expect(manager.list()[0]!.data).toEqual({ family: 'lock', reason: 'lwt' });
     say(A.status, { state: 'online' });
     expect(open()).toEqual([]);
     const closed = manager.list({ includeClosed: true })[0]!;
     expect([closed.kind, closed.state, closed.closed?.reason]).toEqual(['device.offline', 'closed', 'auto']);
     const events = recorded();
-    expect(events.map((e) => e.type)).toEqual(['device.online', 'device.offline', 'alarm.raised', 'device.online', 'alarm.cleared', 'alarm.closed']);
+    expect(events.map((e) => e.type)).toEqual([
+      'device.online',
+      'device.offline',
+      'alarm.raised',
+      'device.online',
+      'alarm.cleared',
+      'alarm.closed',
+    ]);
     // Every message still validates against the published contract.
     for (const e of events) expect(validateMessage(`gatehouse/v1/c/g/evt/${e.class}`, e.body).errors).toEqual([]);
   });

@@ -18,7 +18,10 @@ describe('logging', () => {
     const { lines, destination } = capture();
     const logs = createLoggerFactory({ level: 'info' }, { destination });
     const log = logs.child('uplink');
-    log.info({ password: 'hunter2-secret', uplink: { password: 'p2-secret', token: 't-secret' }, a: { b: { key: 'k-secret' } }, url: 'mqtts://x' }, 'connecting');
+    log.info(
+      { password: 'hunter2-secret', uplink: { password: 'p2-secret', token: 't-secret' }, a: { b: { key: 'k-secret' } }, url: 'mqtts://x' },
+      'connecting',
+    );
     const text = lines.join('\n');
     expect(text).not.toMatch(/hunter2|p2-secret|t-secret|k-secret/);
     const rec = JSON.parse(lines[0]!);

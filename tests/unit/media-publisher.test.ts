@@ -43,7 +43,11 @@ afterEach(() => {
 });
 
 it('sends oldest first within the window and dequeues only on success', async () => {
-  const ids = [await store.put('cam', undefined, pic(1)), await store.put('cam', undefined, pic(2)), await store.put('cam', undefined, pic(3))];
+  const ids = [
+    await store.put('cam', undefined, pic(1)),
+    await store.put('cam', undefined, pic(2)),
+    await store.put('cam', undefined, pic(3)),
+  ];
   const pub = new MediaPublisher({ store, root: 'gatehouse/v1/c/g', log: silentLogger(), timers: clock, window: 2 });
   const { transport, calls } = scripted();
   pub.attach(transport);

@@ -65,7 +65,11 @@ describe('MediaStore', () => {
     const rows = outbox.readEvents(0, 10);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.class).toBe('alarm');
-    expect(JSON.parse(rows[0]!.body)).toMatchObject({ type: 'media.snapshot', source: { device: 'cam-gate' }, data: { mediaId: id, camera: 'cam-gate', alarmId: ALARM_A, bytes: 20_000, sha256: sha } });
+    expect(JSON.parse(rows[0]!.body)).toMatchObject({
+      type: 'media.snapshot',
+      source: { device: 'cam-gate' },
+      data: { mediaId: id, camera: 'cam-gate', alarmId: ALARM_A, bytes: 20_000, sha256: sha },
+    });
     expect(validateMessage(`${ROOT}/evt/alarm`, rows[0]!.body)).toEqual({ ok: true, errors: [] });
   });
 
@@ -84,7 +88,9 @@ describe('MediaStore', () => {
   it('refuses a snapshot over maxSnapshotBytes and one that is not a JPEG, writing nothing', async () => {
     const store = makeStore({ maxSnapshotBytes: 64 * 1024 });
     await expect(store.put('cam-gate', ALARM_A, jpeg(64 * 1024 + 1))).rejects.toSatisfy((e) => isGatehouseError(e, 'MEDIA_TOO_LARGE'));
-    await expect(store.put('cam-gate', ALARM_A, Buffer.from('<html>login</html>'))).rejects.toSatisfy((e) => isGatehouseError(e, 'MEDIA_INVALID'));
+    await expect(store.put('cam-gate', ALARM_A, Buffer.from('<html>login</html>'))).rejects.toSatisfy((e) =>
+      isGatehouseError(e, 'MEDIA_INVALID'),
+    );
     expect(readdirSync(store.dir)).toEqual([]);
     expect(store.stats()).toMatchObject({ count: 0, bytes: 0, pending: 0 });
     expect(outbox.readEvents(0, 10)).toEqual([]);
@@ -99,7 +105,9 @@ describe('MediaStore', () => {
       ids.push(await store.put('cam-gate', undefined, jpeg(200 * 1024, i)));
       clock.advance(1000);
     }
-    const onDisk = readdirSync(store.dir).map((f) => f.replace('.jpg', '')).sort();
+    const onDisk = readdirSync(store.dir)
+      .map((f) => f.replace('.jpg', ''))
+      .sort();
     expect(onDisk).toEqual(ids.slice(-5));
     const bytes = onDisk.reduce((n, id) => n + statSync(store.file(id)).size, 0);
     expect(bytes).toBeLessThanOrEqual(MB);
@@ -113,7 +121,10 @@ describe('MediaStore', () => {
   it('spares the snapshots of open alarms, unless over the cap by more than one snapshot', async () => {
     const store = makeStore({ maxBytes: MB, maxSnapshotBytes: 300 * 1024 });
     open.add(ALARM_A);
-    const alarmPics = [await store.put('cam-gate', ALARM_A, jpeg(250 * 1024, 1)), await store.put('cam-gate', ALARM_A, jpeg(250 * 1024, 2))];
+    const alarmPics = [
+      await store.put('cam-gate', ALARM_A, jpeg(250 * 1024, 1)),
+      await store.put('cam-gate', ALARM_A, jpeg(250 * 1024, 2)),
+    ];
     const other: string[] = [];
     for (let i = 0; i < 6; i++) other.push(await store.put('cam-yard', ALARM_B, jpeg(250 * 1024, 10 + i)));
     // ALARM_B is closed: its pictures went first, the open alarm's stayed.

@@ -12,12 +12,24 @@ import { GatehouseError } from '../../gateway/core/errors.js';
 import { FakeModbusTransport } from '../helpers/fake-modbus-transport.js';
 
 const log = pino({ level: 'silent' });
-const tick = async () => { for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); };
+const tick = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
 
 async function started() {
   const clock = new ManualClock();
   const transport = new FakeModbusTransport();
-  const bus = new ModbusBus({ transport, name: 'line', timeoutMs: 100, retries: 0, deadAfter: 1, backoff: { minMs: 1000, maxMs: 8000 }, clock, timers: clock, log });
+  const bus = new ModbusBus({
+    transport,
+    name: 'line',
+    timeoutMs: 100,
+    retries: 0,
+    deadAfter: 1,
+    backoff: { minMs: 1000, maxMs: 8000 },
+    clock,
+    timers: clock,
+    log,
+  });
   const offline: number[] = [];
   bus.on('unitOffline', (u) => offline.push(u));
   bus.start();
@@ -87,7 +99,11 @@ describe('ModbusBus: FC 06 with fallback to FC 16', () => {
     await bus.writeSingle(1, 0x1104, 2);
     await bus.writeSingle(2, 0x1104, 2);
     expect(transport.log.map((r) => `${r.unitId}:${r.op}:${r.address.toString(16)}`)).toEqual([
-      '2:write1:1000', '1:write1:1000', '1:write:1000', '1:write:1104', '2:write1:1104',
+      '2:write1:1000',
+      '1:write1:1000',
+      '1:write:1000',
+      '1:write:1104',
+      '2:write1:1104',
     ]);
   });
 

@@ -12,7 +12,17 @@ const tick = () => new Promise((r) => setImmediate(r));
 function rig(opts: { retries?: number; deadAfter?: number; timeoutMs?: number } = {}) {
   const clock = new ManualClock();
   const transport = new FakeModbusTransport();
-  const bus = new ModbusBus({ transport, name: 'line-1', timeoutMs: opts.timeoutMs ?? 100, retries: opts.retries ?? 1, deadAfter: opts.deadAfter ?? 3, backoff: { minMs: 1000, maxMs: 8000 }, clock, timers: clock, log });
+  const bus = new ModbusBus({
+    transport,
+    name: 'line-1',
+    timeoutMs: opts.timeoutMs ?? 100,
+    retries: opts.retries ?? 1,
+    deadAfter: opts.deadAfter ?? 3,
+    backoff: { minMs: 1000, maxMs: 8000 },
+    clock,
+    timers: clock,
+    log,
+  });
   const events: string[] = [];
   bus.on('unitOnline', (u) => events.push(`online:${u}`));
   bus.on('unitOffline', (u, r: UnitOfflineReason) => events.push(`offline:${u}:${r}`));
@@ -167,7 +177,12 @@ describe('ModbusBus dead-unit isolation', () => {
     clock.advance(8000);
     expect(await bus.read(7, 3, 42, 1)).toEqual([42]);
     expect(events.at(-1)).toBe('online:7');
-    expect(bus.stats().units.find((u) => u.unitId === 7)).toMatchObject({ dead: false, online: true, consecutiveFailures: 0, nextProbeAt: null });
+    expect(bus.stats().units.find((u) => u.unitId === 7)).toMatchObject({
+      dead: false,
+      online: true,
+      consecutiveFailures: 0,
+      nextProbeAt: null,
+    });
     expect(await bus.read(7, 3, 43, 1)).toEqual([43]);
   });
 
@@ -220,18 +235,26 @@ describe('ModbusBus link loss', () => {
     const opensBefore = transport.opens;
     let attempts = 0;
     const origOpen = transport.open.bind(transport);
-    transport.open = () => { attempts++; return origOpen(); };
-    clock.advance(999); await tick();
+    transport.open = () => {
+      attempts++;
+      return origOpen();
+    };
+    clock.advance(999);
+    await tick();
     expect(attempts).toBe(0);
-    clock.advance(1); await tick();
+    clock.advance(1);
+    await tick();
     expect(attempts).toBe(1);
-    clock.advance(2000); await tick();
+    clock.advance(2000);
+    await tick();
     expect(attempts).toBe(2);
-    clock.advance(3999); await tick();
+    clock.advance(3999);
+    await tick();
     expect(attempts).toBe(2);
     transport.plugIn();
     transport.units.set(1, { kind: 'answer' });
-    clock.advance(1); await tick();
+    clock.advance(1);
+    await tick();
     expect(attempts).toBe(3);
     expect(transport.opens).toBe(opensBefore + 1);
     expect(bus.isUp()).toBe(true);
@@ -280,12 +303,15 @@ describe('ModbusBus link loss', () => {
     transport.open = () => (hang ? new Promise(() => {}) : orig());
     const bus = new ModbusBus({ transport, openTimeoutMs: 500, backoff: { minMs: 200, maxMs: 1000 }, clock, timers: clock, log });
     bus.start();
-    clock.advance(499); await tick();
+    clock.advance(499);
+    await tick();
     expect(bus.stats().state).toBe('opening');
-    clock.advance(1); await tick();
+    clock.advance(1);
+    await tick();
     expect(bus.stats().state).toBe('down');
     hang = false;
-    clock.advance(200); await tick();
+    clock.advance(200);
+    await tick();
     expect(bus.isUp()).toBe(true);
   });
 

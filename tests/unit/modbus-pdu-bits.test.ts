@@ -6,7 +6,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isGatehouseError } from '../../gateway/core/errors.js';
-import { decodeRequestPdu, decodeResponsePdu, encodeRequestPdu, encodeResponsePdu, matchesRequest, packBits, unpackBits, type ModbusRequest, type ModbusResponse } from '../../drivers/modbus/pdu.js';
+import {
+  decodeRequestPdu,
+  decodeResponsePdu,
+  encodeRequestPdu,
+  encodeResponsePdu,
+  matchesRequest,
+  packBits,
+  unpackBits,
+  type ModbusRequest,
+  type ModbusResponse,
+} from '../../drivers/modbus/pdu.js';
 import { encodeRtuRequest, encodeRtuResponse, expectedLength, RtuDeframer, unframeRtu } from '../../drivers/modbus/rtu-frame.js';
 
 const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');

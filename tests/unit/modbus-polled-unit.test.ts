@@ -20,8 +20,16 @@ function rig() {
   const transport = new FakeModbusTransport();
   // Three misses make a unit dead; its probes then wait 1, 2, 4, 8 s.
   const bus = new ModbusBus({
-    transport, name: 'line', timeoutMs: 100, probeTimeoutMs: 100, retries: 0, deadAfter: 3, backoff: { minMs: 1000, maxMs: 8000 },
-    clock, timers: clock, log: silentLogger(),
+    transport,
+    name: 'line',
+    timeoutMs: 100,
+    probeTimeoutMs: 100,
+    retries: 0,
+    deadAfter: 3,
+    backoff: { minMs: 1000, maxMs: 8000 },
+    clock,
+    timers: clock,
+    log: silentLogger(),
   });
   /** Monotonic time of every request that reached the wire, per unit id. */
   const wire = new Map<number, number[]>();
@@ -34,8 +42,16 @@ function rig() {
   const add = (unitId: number, extra: Partial<PolledUnitOptions<number[]>> = {}) => {
     const u = { unit: undefined as unknown as PolledUnit<number[]>, said: [] as string[], readings: 0, bad: [] as string[], forgets: 0 };
     u.unit = new PolledUnit<number[]>({
-      id: `unit-${unitId}`, unitId, pollMs: POLL_MS, bus, clock, timers: clock, log: silentLogger(),
-      family: 'module', logKey: 'module', label: 'test unit',
+      id: `unit-${unitId}`,
+      unitId,
+      pollMs: POLL_MS,
+      bus,
+      clock,
+      timers: clock,
+      log: silentLogger(),
+      family: 'module',
+      logKey: 'module',
+      label: 'test unit',
       announce: (a) => u.said.push(a.online ? 'online' : `offline:${a.reason ?? ''}`),
       read: () => bus.read(unitId, 3, 0, 1),
       onReading: () => void u.readings++,
@@ -158,7 +174,11 @@ describe('PolledUnit', () => {
 
   it('one unit failing on a bus event does not keep it from the other units on the line', async () => {
     const r = rig();
-    const a = r.add(1, { forget: () => { throw new Error('broken unit'); } });
+    const a = r.add(1, {
+      forget: () => {
+        throw new Error('broken unit');
+      },
+    });
     const b = r.add(2);
     await r.start();
     await r.until(1500);

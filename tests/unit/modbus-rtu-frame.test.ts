@@ -14,8 +14,24 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isGatehouseError } from '../../gateway/core/errors.js';
-import { decodeRequestPdu, decodeResponsePdu, encodeRequestPdu, encodeResponsePdu, matchesRequest, type ModbusRequest } from '../../drivers/modbus/pdu.js';
-import { crc16, crcOk, encodeRtuRequest, encodeRtuResponse, REGISTER_FCS, RtuDeframer, unframeRtu, type RtuDirection } from '../../drivers/modbus/rtu-frame.js';
+import {
+  decodeRequestPdu,
+  decodeResponsePdu,
+  encodeRequestPdu,
+  encodeResponsePdu,
+  matchesRequest,
+  type ModbusRequest,
+} from '../../drivers/modbus/pdu.js';
+import {
+  crc16,
+  crcOk,
+  encodeRtuRequest,
+  encodeRtuResponse,
+  REGISTER_FCS,
+  RtuDeframer,
+  unframeRtu,
+  type RtuDirection,
+} from '../../drivers/modbus/rtu-frame.js';
 import { frameTcp, TcpDeframer } from '../../drivers/modbus/tcp-frame.js';
 import { seededRandom } from '../../sim/smartlock/random.js';
 
@@ -48,7 +64,12 @@ describe('golden RTU frames', () => {
   });
 
   it('frames published with a wrong CRC are rejected', () => {
-    for (const bad of ['01 03 00 6B 00 03 76 87', '01 06 00 6B 00 03 09 76', '01 03 06 00 0A 01 02 00 00 C5 CD', '01 10 30 0C 00 01 02 00 01 FA C8']) {
+    for (const bad of [
+      '01 03 00 6B 00 03 76 87',
+      '01 06 00 6B 00 03 09 76',
+      '01 03 06 00 0A 01 02 00 00 C5 CD',
+      '01 10 30 0C 00 01 02 00 01 FA C8',
+    ]) {
       expect(crcOk(h(bad))).toBe(false);
       expect(() => unframeRtu(h(bad))).toThrow(/CRC/);
       expect(new RtuDeframer('request').push(h(bad))).toEqual([]);
@@ -91,7 +112,9 @@ describe('golden RTU frames', () => {
 describe('golden TCP frames', () => {
   it('MBAP read, response and write', () => {
     expect(frameTcp(1, 1, encodeRequestPdu({ fc: 3, address: 3, count: 2 }))).toEqual(h('00 01 00 00 00 06 01 03 00 03 00 02'));
-    expect(frameTcp(1, 1, encodeRequestPdu({ fc: 16, address: 3, values: [1234, 3456] }))).toEqual(h('00 01 00 00 00 0B 01 10 00 03 00 02 04 04 D2 0D 80'));
+    expect(frameTcp(1, 1, encodeRequestPdu({ fc: 16, address: 3, values: [1234, 3456] }))).toEqual(
+      h('00 01 00 00 00 0B 01 10 00 03 00 02 04 04 D2 0D 80'),
+    );
     const d = new TcpDeframer();
     const resp = h('00 01 00 00 00 07 01 03 04 00 05 00 06');
     expect(d.push(resp.subarray(0, 5))).toEqual([]);
@@ -205,7 +228,7 @@ describe('fuzz', () => {
   function deframeAll(direction: RtuDirection, stream: Buffer, random: () => number) {
     const d = new RtuDeframer(direction);
     const frames = [];
-    for (let i = 0; i < stream.length; ) {
+    for (let i = 0; i < stream.length;) {
       const n = 1 + Math.floor(random() * 64);
       frames.push(...d.push(stream.subarray(i, i + n)));
       i += n;

@@ -33,7 +33,10 @@ describe('CameraConnection backoff and availability', () => {
     const port = await freePort();
     const clock = new ManualClock();
     const delays: number[] = [];
-    const timers: Timers = { setTimeout: (fn, ms) => (delays.push(ms), clock.setTimeout(fn, ms)), setInterval: (fn, ms) => clock.setInterval(fn, ms) };
+    const timers: Timers = {
+      setTimeout: (fn, ms) => (delays.push(ms), clock.setTimeout(fn, ms)),
+      setInterval: (fn, ms) => clock.setInterval(fn, ms),
+    };
     const failures: number[] = [];
     const log = silentLogger();
     const warn = log.warn.bind(log);

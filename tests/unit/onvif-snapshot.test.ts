@@ -35,20 +35,34 @@ describe('fetchSnapshot', () => {
     await new Promise<void>((r) => server.close(() => r()));
   });
 
-  const opts = (over: Partial<Parameters<typeof fetchSnapshot>[1]> = {}) => ({ username: 'admin', password: 'secret', maxBytes: 64 * 1024, timeoutMs: 3000, timers: realTimers, ...over });
+  const opts = (over: Partial<Parameters<typeof fetchSnapshot>[1]> = {}) => ({
+    username: 'admin',
+    password: 'secret',
+    maxBytes: 64 * 1024,
+    timeoutMs: 3000,
+    timers: realTimers,
+    ...over,
+  });
 
   /** A camera offering the given challenges; accepts a correct Digest (MD5 or SHA-256) or Basic answer. */
-  const camera = (challenges: string[]): Handler => (req, res) => {
-    const a = req.headers.authorization ?? '';
-    if (a.startsWith('Basic ') && challenges.some((c) => c.startsWith('Basic')) && Buffer.from(a.slice(6), 'base64').toString() === 'admin:secret') return void res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(JPEG);
-    if (a.startsWith('Digest ')) {
-      const p = Object.fromEntries([...a.matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]+))/g)].map((m) => [m[1], m[2] ?? m[3]]));
-      const h = p.algorithm === 'SHA-256' ? sha256 : md5;
-      const expected = h(`${h(`admin:cam:secret`)}:${p.nonce}:${p.nc}:${p.cnonce}:auth:${h(`GET:${p.uri}`)}`);
-      if (p.response === expected) return void res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(JPEG);
-    }
-    res.writeHead(401, [...challenges.map((c) => ['WWW-Authenticate', c] as [string, string])]).end();
-  };
+  const camera =
+    (challenges: string[]): Handler =>
+    (req, res) => {
+      const a = req.headers.authorization ?? '';
+      if (
+        a.startsWith('Basic ') &&
+        challenges.some((c) => c.startsWith('Basic')) &&
+        Buffer.from(a.slice(6), 'base64').toString() === 'admin:secret'
+      )
+        return void res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(JPEG);
+      if (a.startsWith('Digest ')) {
+        const p = Object.fromEntries([...a.matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]+))/g)].map((m) => [m[1], m[2] ?? m[3]]));
+        const h = p.algorithm === 'SHA-256' ? sha256 : md5;
+        const expected = h(`${h(`admin:cam:secret`)}:${p.nonce}:${p.nc}:${p.cnonce}:auth:${h(`GET:${p.uri}`)}`);
+        if (p.response === expected) return void res.writeHead(200, { 'Content-Type': 'image/jpeg' }).end(JPEG);
+      }
+      res.writeHead(401, [...challenges.map((c) => ['WWW-Authenticate', c] as [string, string])]).end();
+    };
 
   it('answers a Digest challenge (MD5, qop=auth) and never sends Basic when Digest is offered', async () => {
     handler = camera(['Basic realm="cam"', 'Digest realm="cam", qop="auth", nonce="n1", algorithm=MD5']);
@@ -60,7 +74,10 @@ describe('fetchSnapshot', () => {
   });
 
   it('prefers SHA-256 when the camera offers both algorithms', async () => {
-    handler = camera(['Digest realm="cam", qop="auth", nonce="n2", algorithm=MD5', 'Digest realm="cam", qop="auth", nonce="n3", algorithm=SHA-256']);
+    handler = camera([
+      'Digest realm="cam", qop="auth", nonce="n2", algorithm=MD5',
+      'Digest realm="cam", qop="auth", nonce="n3", algorithm=SHA-256',
+    ]);
     seen.length = 0;
     expect(await fetchSnapshot(`${base}/snap.jpg`, opts())).toEqual(JPEG);
     expect(seen[1]).toMatch(/algorithm=SHA-256/);

@@ -25,7 +25,15 @@ describe('osdp_PDCAP from other implementations', () => {
     const records = decodePdcap(f.frame.data);
     expect(records).toEqual([{ function: 4, compliance: 4, count: 1 }]);
     const caps = summariseCapabilities(records);
-    expect(caps).toMatchObject({ ledColors: ['off', 'red', 'green', 'amber'], leds: 1, buzzer: false, text: null, inputs: 0, outputs: 0, secureChannel: false });
+    expect(caps).toMatchObject({
+      ledColors: ['off', 'red', 'green', 'amber'],
+      leds: 1,
+      buzzer: false,
+      text: null,
+      inputs: 0,
+      outputs: 0,
+      secureChannel: false,
+    });
     expect(unsupportedBy(caps, { led: 'amber' })).toBeUndefined();
     expect(unsupportedBy(caps, { led: 'blue' })).toMatch(/cannot show blue/);
     expect(unsupportedBy(caps, { buzzer: true })).toMatch(/no buzzer/);
@@ -60,7 +68,8 @@ describe('osdp_PDCAP from other implementations', () => {
   });
 
   it('LED rules: none, single colour (any colour lights it), bi-colour; buzzer and text by compliance and count', () => {
-    const caps = (...records: [number, number, number][]) => summariseCapabilities(records.map(([fn, compliance, count]) => ({ function: fn, compliance, count })));
+    const caps = (...records: [number, number, number][]) =>
+      summariseCapabilities(records.map(([fn, compliance, count]) => ({ function: fn, compliance, count })));
     expect(unsupportedBy(caps([4, 0, 0]), { led: 'red' })).toMatch(/no LED control/);
     expect(unsupportedBy(caps(), { led: 'off' })).toMatch(/no LED control/);
     expect(unsupportedBy(caps([4, 1, 1]), { led: 'green' })).toBeUndefined();

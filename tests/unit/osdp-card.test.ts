@@ -19,7 +19,14 @@ describe('OSDP card numbers', () => {
   });
 
   it('round-trips for common formats and wide cards', () => {
-    for (const [hex, bits] of [['2000001', 26], ['1ABCDEF', 26], ['00000001', 32], ['0123456789ABCDEF01', 72], ['7FFFFFFFF', 35], ['0', 1]] as const) {
+    for (const [hex, bits] of [
+      ['2000001', 26],
+      ['1ABCDEF', 26],
+      ['00000001', 32],
+      ['0123456789ABCDEF01', 72],
+      ['7FFFFFFFF', 35],
+      ['0', 1],
+    ] as const) {
       expect(cardHexFromRaw(bits, rawFromCardHex(hex, bits))).toBe(hex);
     }
   });

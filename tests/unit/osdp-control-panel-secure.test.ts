@@ -22,7 +22,7 @@ const rig = (readers: SimReaderOptions[], cp: OsdpReaderOptions[]) => (current =
 const online = (r: FakeRig, a: number) => r.cp.status().find((s) => s.address === a)?.online === true;
 
 describe('OsdpControlPanel secure channel', () => {
-  it("opens the session after ID and CAP, then wraps every command (SCS_15 without data, SCS_17 with)", async () => {
+  it('opens the session after ID and CAP, then wraps every command (SCS_15 without data, SCS_17 with)', async () => {
     const r = rig([{ address: 1, key: KEY }], [{ address: 1, secure: 'required', key: KEY }]);
     await r.run(100);
     expect(r.of('online', 1)).toEqual([expect.objectContaining({ secure: true })]);
@@ -38,13 +38,25 @@ describe('OsdpControlPanel secure channel', () => {
     expect(after.every((f) => f.scb?.type === Scs.SCS_15 || f.scb?.type === Scs.SCS_17)).toBe(true);
     expect(after.filter((f) => f.code === Cmd.POLL).every((f) => f.scb?.type === Scs.SCS_15 && f.mac?.length === 4)).toBe(true);
     await Promise.all([r.cp.output(1, [{ output: 0, action: 'on' }]), r.run(20)]);
-    const out = r.line.framesTo(1).map((w) => w.frame).find((f) => f.code === Cmd.OUT)!;
+    const out = r.line
+      .framesTo(1)
+      .map((w) => w.frame)
+      .find((f) => f.code === Cmd.OUT)!;
     expect(out.scb?.type).toBe(Scs.SCS_17);
     expect(r.line.reader(1).outputs[0]).toBe(true);
   });
 
   it("reports 'secure-failed' once for a wrong key, retries at the longest backoff and never polls in clear", async () => {
-    const r = rig([{ address: 1, key: OTHER }, { address: 2, key: KEY }], [{ address: 1, secure: 'required', key: KEY }, { address: 2, secure: 'required', key: KEY }]);
+    const r = rig(
+      [
+        { address: 1, key: OTHER },
+        { address: 2, key: KEY },
+      ],
+      [
+        { address: 1, secure: 'required', key: KEY },
+        { address: 2, secure: 'required', key: KEY },
+      ],
+    );
     await r.run(10_000);
     expect(r.of('secure-failed', 1)).toHaveLength(1);
     expect(r.of('online', 1)).toHaveLength(0);
@@ -83,7 +95,9 @@ describe('OsdpControlPanel secure channel', () => {
     await r.run(10_000);
     // ID and CAP look fine, but a reader is announced only after a good exchange in the
     // session, and the first clear query is refused: never online, so never offline either.
-    expect(r.of('secure-failed', 1)).toEqual([{ kind: 'secure-failed', address: 1, reason: expect.stringMatching(/requires the secure channel/) }]);
+    expect(r.of('secure-failed', 1)).toEqual([
+      { kind: 'secure-failed', address: 1, reason: expect.stringMatching(/requires the secure channel/) },
+    ]);
     expect(r.of('online', 1)).toHaveLength(0);
     expect(r.of('offline', 1)).toHaveLength(0);
     expect(r.of('nak', 1).every((e) => e.code === NakCode.ENCRYPTION_REQUIRED)).toBe(true);
@@ -96,7 +110,16 @@ describe('OsdpControlPanel secure channel', () => {
     expect(r.line.framesTo(1).some((w) => w.frame.code === Cmd.KEYSET)).toBe(false);
   });
   it('a reader that handshakes correctly then gets the security block wrong: never online, one secure-failed, retried with backoff', async () => {
-    const r = rig([{ address: 1, key: KEY }, { address: 2, key: KEY }], [{ address: 1, secure: 'required', key: KEY }, { address: 2, secure: 'required', key: KEY }]);
+    const r = rig(
+      [
+        { address: 1, key: KEY },
+        { address: 2, key: KEY },
+      ],
+      [
+        { address: 1, secure: 'required', key: KEY },
+        { address: 2, secure: 'required', key: KEY },
+      ],
+    );
     r.line.reader(1).wrongSecurityBlockAfter = 0;
     await r.run(60_000);
     expect(r.of('online', 1)).toHaveLength(0);

@@ -105,11 +105,19 @@ describe('OsdpControlPanel scheduling', () => {
     const offAt = misses[3]!.at + 200;
     const probesAfter = async (ms: number) => {
       await r.run(ms);
-      return r.line.framesTo(2).filter((w) => w.at > offAt).map((w) => Math.round(w.at - offAt));
+      return r.line
+        .framesTo(2)
+        .filter((w) => w.at > offAt)
+        .map((w) => Math.round(w.at - offAt));
     };
     const probes = await probesAfter(8000);
     // Probes (ID, SQN 0) from +500 ms, each failed one waiting twice as long (up to 4 s) after its reply timeout.
-    expect(r.line.framesTo(2).filter((w) => w.at > offAt).every((w) => w.frame.code === Cmd.ID && w.frame.sqn === 0)).toBe(true);
+    expect(
+      r.line
+        .framesTo(2)
+        .filter((w) => w.at > offAt)
+        .every((w) => w.frame.code === Cmd.ID && w.frame.sqn === 0),
+    ).toBe(true);
     const gaps = probes.slice(1).map((p, i) => p - probes[i]!);
     expect(probes[0]).toBeGreaterThanOrEqual(500);
     expect(probes[0]).toBeLessThan(520);
@@ -153,7 +161,9 @@ describe('OsdpControlPanel scheduling', () => {
   it('emits nak and rejects with DEVICE_REFUSED; a NAK SEQUENCE restarts the reader from SQN 0', async () => {
     const r = rig([{ address: 1, buzzer: false }]);
     await r.run(50);
-    const err = await Promise.all([r.cp.buzzer(1, { onMs: 100, offMs: 100, count: 1 }).catch((e: unknown) => e), r.run(20)]).then(([e]) => e);
+    const err = await Promise.all([r.cp.buzzer(1, { onMs: 100, offMs: 100, count: 1 }).catch((e: unknown) => e), r.run(20)]).then(
+      ([e]) => e,
+    );
     expect(err).toMatchObject({ code: 'DEVICE_REFUSED', details: { nak: NakCode.UNKNOWN_COMMAND } });
     expect(r.of('nak', 1)).toEqual([{ kind: 'nak', address: 1, command: Cmd.BUZ, code: NakCode.UNKNOWN_COMMAND }]);
     expect(online(r, 1)).toBe(true);
@@ -182,7 +192,14 @@ describe('OsdpControlPanel scheduling', () => {
       n++;
       return n === 1
         ? encodeFrame({ address: f.address === 1 ? 2 : 1, reply: true, sqn: f.sqn, crc: true, code: Reply.ACK, data: new Uint8Array(0) })
-        : encodeFrame({ address: f.address, reply: true, sqn: ((f.sqn % 3) + 1) as 1 | 2 | 3, crc: true, code: Reply.ACK, data: new Uint8Array(0) });
+        : encodeFrame({
+            address: f.address,
+            reply: true,
+            sqn: ((f.sqn % 3) + 1) as 1 | 2 | 3,
+            crc: true,
+            code: Reply.ACK,
+            data: new Uint8Array(0),
+          });
     };
     await r.run(600);
     const s = r.cp.stats();
@@ -252,8 +269,23 @@ describe('OsdpControlPanel scheduling', () => {
 
   it('refuses a bad configuration', () => {
     const clock = new ManualClock();
-    const base = { bus: { id: 'x', path: '/dev/x', baudRate: 9600 as const, replyTimeoutMs: 200, offlineAfterMisses: 4, idleMs: 0 }, clock, timers: clock, log: pino({ level: 'silent' }), openPort: () => new FakeOsdpLine(clock, []) };
-    expect(() => new OsdpControlPanel({ ...base, readers: [{ address: 1, secure: 'off' }, { address: 1, secure: 'off' }] })).toThrow(/used twice/);
+    const base = {
+      bus: { id: 'x', path: '/dev/x', baudRate: 9600 as const, replyTimeoutMs: 200, offlineAfterMisses: 4, idleMs: 0 },
+      clock,
+      timers: clock,
+      log: pino({ level: 'silent' }),
+      openPort: () => new FakeOsdpLine(clock, []),
+    };
+    expect(
+      () =>
+        new OsdpControlPanel({
+          ...base,
+          readers: [
+            { address: 1, secure: 'off' },
+            { address: 1, secure: 'off' },
+          ],
+        }),
+    ).toThrow(/used twice/);
     expect(() => new OsdpControlPanel({ ...base, readers: [{ address: 127, secure: 'off' }] })).toThrow(/0-126/);
     expect(() => new OsdpControlPanel({ ...base, readers: [{ address: 1, secure: 'required' }] })).toThrow(/16-byte key/);
   });

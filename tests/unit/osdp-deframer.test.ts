@@ -11,7 +11,13 @@ import { OsdpDeframer, type DeframerOutput } from '../../drivers/osdp/deframer.j
 import { encodeFrame } from '../../drivers/osdp/frame.js';
 import { Cmd, Reply, Scs, type OsdpFrame } from '../../drivers/osdp/types.js';
 
-const hex = (s: string): Uint8Array => Uint8Array.from(s.split(/[\s-]+/).filter(Boolean).map((x) => parseInt(x, 16)));
+const hex = (s: string): Uint8Array =>
+  Uint8Array.from(
+    s
+      .split(/[\s-]+/)
+      .filter(Boolean)
+      .map((x) => parseInt(x, 16)),
+  );
 const concat = (...parts: Uint8Array[]): Uint8Array => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
@@ -111,7 +117,15 @@ describe('OsdpDeframer', () => {
   });
 
   it('drops a packet with a good check but malformed SCB as a whole', () => {
-    const f: OsdpFrame = { address: 1, reply: false, sqn: 0, crc: true, code: Cmd.POLL, data: new Uint8Array(), scb: { type: Scs.SCS_11, data: hex('00') } };
+    const f: OsdpFrame = {
+      address: 1,
+      reply: false,
+      sqn: 0,
+      crc: true,
+      code: Cmd.POLL,
+      data: new Uint8Array(),
+      scb: { type: Scs.SCS_11, data: hex('00') },
+    };
     const packet = encodeFrame(f);
     packet[6] = 0x42; // unknown SCB type; fix the CRC so only the SCB is wrong
     const crc = referenceCrc(packet.subarray(0, -2));

@@ -20,7 +20,13 @@ import { checksum8, crc16 } from '../../drivers/osdp/crc.js';
 import { decodeFrame, encodeFrame, macInput, macLayout, scbHasMac } from '../../drivers/osdp/frame.js';
 import { Cmd, NakCode, Reply, Scs, type OsdpFrame } from '../../drivers/osdp/types.js';
 
-const hex = (s: string): Uint8Array => Uint8Array.from(s.split(/[\s-]+/).filter(Boolean).map((x) => parseInt(x, 16)));
+const hex = (s: string): Uint8Array =>
+  Uint8Array.from(
+    s
+      .split(/[\s-]+/)
+      .filter(Boolean)
+      .map((x) => parseInt(x, 16)),
+  );
 
 /** Independent bitwise CRC-16 (poly 0x1021, init 0x1D0F, MSB first, no final XOR). */
 function referenceCrc(bytes: Uint8Array): number {
@@ -53,40 +59,91 @@ interface Golden {
 }
 
 const GOLDEN: Golden[] = [
-  { source: 'SIA-E CRC example 1 (osdp_COMSET broadcast, 9600 Bd, address 0)', bytes: '53 7F 0D 00 04 6E 00 80 25 00 00 6E 38',
-    expect: { address: 0x7f, reply: false, sqn: 0, crc: true, code: Cmd.COMSET, data: '00 80 25 00 00' } },
-  { source: 'SIA-E CRC example 2 (osdp_ID)', bytes: '53 00 09 00 04 61 00 C0 66',
-    expect: { address: 0, reply: false, sqn: 0, crc: true, code: Cmd.ID, data: '00' } },
-  { source: 'SIA-E checksum example 1', bytes: '53 7F 0C 00 00 6E 00 80 25 00 00 0F',
-    expect: { address: 0x7f, reply: false, sqn: 0, crc: false, code: Cmd.COMSET, data: '00 80 25 00 00' } },
-  { source: 'SIA-E checksum example 2', bytes: '53 00 08 00 00 61 00 44',
-    expect: { address: 0, reply: false, sqn: 0, crc: false, code: Cmd.ID, data: '00' } },
-  { source: 'LIBOSDP-PHY test_cp_build_packet_poll', bytes: '53 65 08 00 04 60 60 90',
-    expect: { address: 101, reply: false, sqn: 0, crc: true, code: Cmd.POLL, data: '' } },
-  { source: 'LIBOSDP-PHY test_cp_build_packet_id', bytes: '53 65 09 00 04 61 00 d9 7a',
-    expect: { address: 101, reply: false, sqn: 0, crc: true, code: Cmd.ID, data: '00' } },
-  { source: 'LIBOSDP-PHY test_cp_build_packet_chlng', bytes: '53 65 10 00 04 76 01 02 03 04 05 06 07 08 0d 20',
-    expect: { address: 101, reply: false, sqn: 0, crc: true, code: Cmd.CHLNG, data: '01 02 03 04 05 06 07 08' } },
-  { source: 'LIBOSDP-FSM resp_id (osdp_PDID)', bytes: '53 e5 14 00 04 45 a1 a2 a3 b1 c1 d1 d2 d3 d4 e1 e2 e3 f8 d9',
-    expect: { address: 101, reply: true, sqn: 0, crc: true, code: Reply.PDID, data: 'a1 a2 a3 b1 c1 d1 d2 d3 d4 e1 e2 e3' } },
-  { source: 'LIBOSDP-FSM resp_cap (osdp_PDCAP)', bytes: '53 e5 0b 00 05 46 04 04 01 b3 ec',
-    expect: { address: 101, reply: true, sqn: 1, crc: true, code: Reply.PDCAP, data: '04 04 01' } },
-  { source: 'LIBOSDP-FSM resp_ack', bytes: '53 e5 08 00 06 40 b0 f0',
-    expect: { address: 101, reply: true, sqn: 2, crc: true, code: Reply.ACK, data: '' } },
-  { source: 'NET-POLL CRC', bytes: '53-00-08-00-06-60-89-CC',
-    expect: { address: 0, reply: false, sqn: 2, crc: true, code: Cmd.POLL, data: '' } },
-  { source: 'NET-POLL checksum', bytes: '53-00-07-00-02-60-44',
-    expect: { address: 0, reply: false, sqn: 2, crc: false, code: Cmd.POLL, data: '' } },
-  { source: 'NET-OUT CRC', bytes: '53-00-10-00-06-68-00-03-64-00-01-06-78-00-0B-5B',
-    expect: { address: 0, reply: false, sqn: 2, crc: true, code: Cmd.OUT, data: '00 03 64 00 01 06 78 00' } },
-  { source: 'NET-OUT checksum', bytes: '53-00-0F-00-02-68-00-03-64-00-01-06-78-00-4E',
-    expect: { address: 0, reply: false, sqn: 2, crc: false, code: Cmd.OUT, data: '00 03 64 00 01 06 78 00' } },
-  { source: 'NET-TRACE ParseMessage_Command (osdp_BUZ)', bytes: '53-00-0D-00-06-6A-00-02-02-02-01-59-92',
-    expect: { address: 0, reply: false, sqn: 2, crc: true, code: Cmd.BUZ, data: '00 02 02 02 01' } },
-  { source: 'NET-TRACE ParseMessage_Reply (osdp_PDID)', bytes: '53-80-14-00-06-45-00-0E-E3-10-10-00-00-74-97-23-06-06-1B-88',
-    expect: { address: 0, reply: true, sqn: 2, crc: true, code: Reply.PDID, data: '00 0E E3 10 10 00 00 74 97 23 06 06' } },
-  { source: 'NET-ACK (captured from a real reader)', bytes: '53 80 08 00 05 40 68 9F',
-    expect: { address: 0, reply: true, sqn: 1, crc: true, code: Reply.ACK, data: '' } },
+  {
+    source: 'SIA-E CRC example 1 (osdp_COMSET broadcast, 9600 Bd, address 0)',
+    bytes: '53 7F 0D 00 04 6E 00 80 25 00 00 6E 38',
+    expect: { address: 0x7f, reply: false, sqn: 0, crc: true, code: Cmd.COMSET, data: '00 80 25 00 00' },
+  },
+  {
+    source: 'SIA-E CRC example 2 (osdp_ID)',
+    bytes: '53 00 09 00 04 61 00 C0 66',
+    expect: { address: 0, reply: false, sqn: 0, crc: true, code: Cmd.ID, data: '00' },
+  },
+  {
+    source: 'SIA-E checksum example 1',
+    bytes: '53 7F 0C 00 00 6E 00 80 25 00 00 0F',
+    expect: { address: 0x7f, reply: false, sqn: 0, crc: false, code: Cmd.COMSET, data: '00 80 25 00 00' },
+  },
+  {
+    source: 'SIA-E checksum example 2',
+    bytes: '53 00 08 00 00 61 00 44',
+    expect: { address: 0, reply: false, sqn: 0, crc: false, code: Cmd.ID, data: '00' },
+  },
+  {
+    source: 'LIBOSDP-PHY test_cp_build_packet_poll',
+    bytes: '53 65 08 00 04 60 60 90',
+    expect: { address: 101, reply: false, sqn: 0, crc: true, code: Cmd.POLL, data: '' },
+  },
+  {
+    source: 'LIBOSDP-PHY test_cp_build_packet_id',
+    bytes: '53 65 09 00 04 61 00 d9 7a',
+    expect: { address: 101, reply: false, sqn: 0, crc: true, code: Cmd.ID, data: '00' },
+  },
+  {
+    source: 'LIBOSDP-PHY test_cp_build_packet_chlng',
+    bytes: '53 65 10 00 04 76 01 02 03 04 05 06 07 08 0d 20',
+    expect: { address: 101, reply: false, sqn: 0, crc: true, code: Cmd.CHLNG, data: '01 02 03 04 05 06 07 08' },
+  },
+  {
+    source: 'LIBOSDP-FSM resp_id (osdp_PDID)',
+    bytes: '53 e5 14 00 04 45 a1 a2 a3 b1 c1 d1 d2 d3 d4 e1 e2 e3 f8 d9',
+    expect: { address: 101, reply: true, sqn: 0, crc: true, code: Reply.PDID, data: 'a1 a2 a3 b1 c1 d1 d2 d3 d4 e1 e2 e3' },
+  },
+  {
+    source: 'LIBOSDP-FSM resp_cap (osdp_PDCAP)',
+    bytes: '53 e5 0b 00 05 46 04 04 01 b3 ec',
+    expect: { address: 101, reply: true, sqn: 1, crc: true, code: Reply.PDCAP, data: '04 04 01' },
+  },
+  {
+    source: 'LIBOSDP-FSM resp_ack',
+    bytes: '53 e5 08 00 06 40 b0 f0',
+    expect: { address: 101, reply: true, sqn: 2, crc: true, code: Reply.ACK, data: '' },
+  },
+  {
+    source: 'NET-POLL CRC',
+    bytes: '53-00-08-00-06-60-89-CC',
+    expect: { address: 0, reply: false, sqn: 2, crc: true, code: Cmd.POLL, data: '' },
+  },
+  {
+    source: 'NET-POLL checksum',
+    bytes: '53-00-07-00-02-60-44',
+    expect: { address: 0, reply: false, sqn: 2, crc: false, code: Cmd.POLL, data: '' },
+  },
+  {
+    source: 'NET-OUT CRC',
+    bytes: '53-00-10-00-06-68-00-03-64-00-01-06-78-00-0B-5B',
+    expect: { address: 0, reply: false, sqn: 2, crc: true, code: Cmd.OUT, data: '00 03 64 00 01 06 78 00' },
+  },
+  {
+    source: 'NET-OUT checksum',
+    bytes: '53-00-0F-00-02-68-00-03-64-00-01-06-78-00-4E',
+    expect: { address: 0, reply: false, sqn: 2, crc: false, code: Cmd.OUT, data: '00 03 64 00 01 06 78 00' },
+  },
+  {
+    source: 'NET-TRACE ParseMessage_Command (osdp_BUZ)',
+    bytes: '53-00-0D-00-06-6A-00-02-02-02-01-59-92',
+    expect: { address: 0, reply: false, sqn: 2, crc: true, code: Cmd.BUZ, data: '00 02 02 02 01' },
+  },
+  {
+    source: 'NET-TRACE ParseMessage_Reply (osdp_PDID)',
+    bytes: '53-80-14-00-06-45-00-0E-E3-10-10-00-00-74-97-23-06-06-1B-88',
+    expect: { address: 0, reply: true, sqn: 2, crc: true, code: Reply.PDID, data: '00 0E E3 10 10 00 00 74 97 23 06 06' },
+  },
+  {
+    source: 'NET-ACK (captured from a real reader)',
+    bytes: '53 80 08 00 05 40 68 9F',
+    expect: { address: 0, reply: true, sqn: 1, crc: true, code: Reply.ACK, data: '' },
+  },
 ];
 
 describe('CRC-16 and checksum', () => {
@@ -197,8 +254,12 @@ describe('encode/decode', () => {
       for (const crc of [true, false]) {
         let seen: Uint8Array | undefined;
         const f: OsdpFrame = { ...base, crc, scb: { type, data: new Uint8Array() }, code: Cmd.LED, data: hex('01 02 03') };
-        const bytes = encodeFrame(f, { mac: (prefix) => ((seen = prefix.slice()), hex('AA BB CC DD EE FF 00 11 22 33 44 55 66 77 88 99')) });
-        expect(seen).toEqual(hex(`53 05 ${(bytes.length).toString(16)} 00 ${(crc ? 0x0d : 0x09).toString(16)} 02 ${type.toString(16)} 69 01 02 03`));
+        const bytes = encodeFrame(f, {
+          mac: (prefix) => ((seen = prefix.slice()), hex('AA BB CC DD EE FF 00 11 22 33 44 55 66 77 88 99')),
+        });
+        expect(seen).toEqual(
+          hex(`53 05 ${bytes.length.toString(16)} 00 ${(crc ? 0x0d : 0x09).toString(16)} 02 ${type.toString(16)} 69 01 02 03`),
+        );
         expect(macInput(bytes)).toEqual(seen);
         expect(macLayout(bytes)).toEqual({ macOffset: seen!.length });
         const decoded = decodeFrame(bytes);

@@ -23,7 +23,13 @@ import { decodeFrame } from '../../drivers/osdp/frame.js';
 import * as m from '../../drivers/osdp/messages.js';
 import { NakCode } from '../../drivers/osdp/types.js';
 
-const hex = (s: string): Uint8Array => Uint8Array.from(s.split(/[\s-]+/).filter(Boolean).map((x) => parseInt(x, 16)));
+const hex = (s: string): Uint8Array =>
+  Uint8Array.from(
+    s
+      .split(/[\s-]+/)
+      .filter(Boolean)
+      .map((x) => parseInt(x, 16)),
+  );
 const payloadOf = (packet: string): Uint8Array => {
   const r = decodeFrame(hex(packet));
   if (!r.ok) throw new Error(r.detail);
@@ -89,8 +95,19 @@ describe('commands', () => {
     const data = hex('02 03 02 01 02 06 00 04 00 01 02 06 04 03  05 06 02 01 02 06 00 04 00 01 02 06 04 03');
     const records = m.decodeLed(data);
     expect(records[0]).toEqual({
-      reader: 2, led: 3, tempCode: 2, tempOn: 1, tempOff: 2, tempOnColor: m.LedColorCode.cyan, tempOffColor: m.LedColorCode.off,
-      tempTimer: 4, permCode: 1, permOn: 2, permOff: 6, permOnColor: m.LedColorCode.blue, permOffColor: m.LedColorCode.amber,
+      reader: 2,
+      led: 3,
+      tempCode: 2,
+      tempOn: 1,
+      tempOff: 2,
+      tempOnColor: m.LedColorCode.cyan,
+      tempOffColor: m.LedColorCode.off,
+      tempTimer: 4,
+      permCode: 1,
+      permOn: 2,
+      permOff: 6,
+      permOnColor: m.LedColorCode.blue,
+      permOffColor: m.LedColorCode.amber,
     });
     expect(records[1]!.reader).toBe(5);
     expect(records[1]!.led).toBe(6);
@@ -245,9 +262,25 @@ describe('hostile payloads', () => {
     let seed = 0x1234;
     const next = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) >>> 24;
     const decoders: Array<(d: Uint8Array) => unknown> = [
-      (d) => m.decodeEmptyCommand('x', d), m.decodeIdRequest, m.decodeCapRequest, m.decodeOut, m.decodeLed, m.decodeBuzzer,
-      m.decodeKeyset, m.decodeChallenge, m.decodeServerCryptogram, (d) => m.decodeEmptyReply('x', d), m.decodeNak, m.decodePdid,
-      m.decodePdcap, m.decodeLocalStatus, (d) => m.decodePointStatus('osdp_ISTATR', d), m.decodeRaw, m.decodeKeypad, m.decodeCcrypt, m.decodeRmacI,
+      (d) => m.decodeEmptyCommand('x', d),
+      m.decodeIdRequest,
+      m.decodeCapRequest,
+      m.decodeOut,
+      m.decodeLed,
+      m.decodeBuzzer,
+      m.decodeKeyset,
+      m.decodeChallenge,
+      m.decodeServerCryptogram,
+      (d) => m.decodeEmptyReply('x', d),
+      m.decodeNak,
+      m.decodePdid,
+      m.decodePdcap,
+      m.decodeLocalStatus,
+      (d) => m.decodePointStatus('osdp_ISTATR', d),
+      m.decodeRaw,
+      m.decodeKeypad,
+      m.decodeCcrypt,
+      m.decodeRmacI,
     ];
     for (let n = 0; n < 3000; n++) {
       const data = Uint8Array.from({ length: next() % 48 }, next);

@@ -20,12 +20,27 @@ import { OsdpDeframer } from '../../drivers/osdp/deframer.js';
 import { decodeFrame, encodeFrame } from '../../drivers/osdp/frame.js';
 import { decodeCcrypt, encodeLed } from '../../drivers/osdp/messages.js';
 import {
-  SCBK_D, SecureChannelError, SecureSession, clientCryptogram, computeMac, decryptData, deriveSessionKeys, encryptData,
-  initialRmac, serverCryptogram, type SecureFailure,
+  SCBK_D,
+  SecureChannelError,
+  SecureSession,
+  clientCryptogram,
+  computeMac,
+  decryptData,
+  deriveSessionKeys,
+  encryptData,
+  initialRmac,
+  serverCryptogram,
+  type SecureFailure,
 } from '../../drivers/osdp/secure-channel.js';
 import { Cmd, Reply, Scs, type OsdpFrame } from '../../drivers/osdp/types.js';
 
-const hex = (s: string): Uint8Array => Uint8Array.from(s.split(/[\s,-]+/).filter(Boolean).map((x) => parseInt(x, 16)));
+const hex = (s: string): Uint8Array =>
+  Uint8Array.from(
+    s
+      .split(/[\s,-]+/)
+      .filter(Boolean)
+      .map((x) => parseInt(x, 16)),
+  );
 
 /** Independent AES helpers for cross-checks. */
 const ecb = (key: Uint8Array, block: Uint8Array): Uint8Array => {
@@ -93,7 +108,11 @@ describe('annex E vectors [SIA-E]', () => {
     const pd = new SecureSession({ role: 'pd', scbk: SCBK_D, random: () => RND_B.slice(), cuid: hex('01 02 03 04 05 06 07 08') });
     expect(cp.start()).toEqual(RND_A);
     const ccrypt = pd.handleChallenge(RND_A);
-    expect(decodeCcrypt(ccrypt)).toEqual({ cuid: hex('01 02 03 04 05 06 07 08'), rndB: RND_B, cryptogram: hex('FD E5 D2 F4 28 EC 16 31 24 71 EA 3C 02 BD 77 96') });
+    expect(decodeCcrypt(ccrypt)).toEqual({
+      cuid: hex('01 02 03 04 05 06 07 08'),
+      rndB: RND_B,
+      cryptogram: hex('FD E5 D2 F4 28 EC 16 31 24 71 EA 3C 02 BD 77 96'),
+    });
     const scrypt = cp.handleCcrypt(ccrypt);
     expect(scrypt).toEqual(hex('26 D3 35 6E 07 76 2D 26 28 01 FC 8E 66 65 A8 91'));
     const rmacI = pd.handleScrypt(scrypt);
@@ -195,7 +214,11 @@ describe('SecureSession end to end', () => {
     const rmacI = ecb(sMac2, ecb(sMac1, server));
     const led = encodeLed([{ led: 0, color: 'green' }]);
     const bytes = cp.wrapCommand({ address: 3, sqn: 1, crc: true }, { code: Cmd.LED, data: led });
-    const cipher = cbcEncrypt(sEnc, rmacI.map((b) => ~b & 0xff), Uint8Array.of(...led, 0x80, 0));
+    const cipher = cbcEncrypt(
+      sEnc,
+      rmacI.map((b) => ~b & 0xff),
+      Uint8Array.of(...led, 0x80, 0),
+    );
     const macAt = bytes.length - 2 - 4;
     expect(bytes.subarray(0, 8)).toEqual(Uint8Array.of(0x53, 3, bytes.length, 0, 0x0d, 2, Scs.SCS_17, Cmd.LED));
     expect(bytes.subarray(8, macAt)).toEqual(cipher);
@@ -297,7 +320,20 @@ describe('SecureSession end to end', () => {
   it('a new handshake after a failure works', () => {
     const { cp, pd } = establish(key, key, 5);
     cp.wrapCommand({ address: 1, sqn: 1, crc: true }, { code: Cmd.POLL, data: new Uint8Array() });
-    expectFailure(() => cp.unwrapReply({ address: 1, reply: true, sqn: 1, crc: true, code: Reply.ACK, data: new Uint8Array(), scb: { type: Scs.SCS_16, data: new Uint8Array() }, mac: new Uint8Array(4) }), 'bad-mac');
+    expectFailure(
+      () =>
+        cp.unwrapReply({
+          address: 1,
+          reply: true,
+          sqn: 1,
+          crc: true,
+          code: Reply.ACK,
+          data: new Uint8Array(),
+          scb: { type: Scs.SCS_16, data: new Uint8Array() },
+          mac: new Uint8Array(4),
+        }),
+      'bad-mac',
+    );
     cp.handleRmacI(pd.handleScrypt(cp.handleCcrypt(pd.handleChallenge(cp.start()))));
     expect(cp.established).toBe(true);
   });

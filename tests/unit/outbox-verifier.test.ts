@@ -8,9 +8,20 @@ import { EventChecker, envelopeProblem } from '../../sim/verifier.js';
 
 let ids = 0;
 const ulid = () => `01JD3M6R9Q8Z4X7V2N5T0B${String(ids++).padStart(4, '0')}`;
-const env = (seq: number, extra: Record<string, unknown> = {}) => ({ v: 1, id: ulid(), seq, ts: '2026-11-21T21:03:11.123Z', clock: 'synced', type: 'test.tick', source: { device: 'd1' }, data: {}, ...extra });
+const env = (seq: number, extra: Record<string, unknown> = {}) => ({
+  v: 1,
+  id: ulid(),
+  seq,
+  ts: '2026-11-21T21:03:11.123Z',
+  clock: 'synced',
+  type: 'test.tick',
+  source: { device: 'd1' },
+  data: {},
+  ...extra,
+});
 const buf = (e: unknown) => Buffer.from(JSON.stringify(e));
-const evicted = (seq: number, data: Record<string, unknown>) => env(seq, { type: 'outbox.evicted', source: { device: 'gateway' }, data: { reason: 'disk-cap', ...data } });
+const evicted = (seq: number, data: Record<string, unknown>) =>
+  env(seq, { type: 'outbox.evicted', source: { device: 'gateway' }, data: { reason: 'disk-cap', ...data } });
 
 describe('EventChecker', () => {
   it('accepts a clean stream with duplicates that carry the same bytes', () => {

@@ -44,11 +44,12 @@ describe('Outbox', () => {
     o.close();
     open.splice(open.indexOf(o), 1);
   };
-  const recordMany = (o: Outbox, n: number, cls?: EventClass, from = 0) => Promise.all(Array.from({ length: n }, (_, i) => o.record(testEvent(from + i, cls))));
+  const recordMany = (o: Outbox, n: number, cls?: EventClass, from = 0) =>
+    Promise.all(Array.from({ length: n }, (_, i) => o.record(testEvent(from + i, cls))));
   /** What the platform would hold if every remaining row were delivered now. */
   const checkerOf = (o: Outbox) => {
     const c = new EventChecker();
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const rows = o.readEvents(after, 500);
       if (!rows.length) break;
       for (const r of rows) c.addEvent(r.class, Buffer.from(r.body));
@@ -184,12 +185,17 @@ describe('Outbox', () => {
     clock.advance(8 * 86_400_000); // device TTL is 7 days; the unsynced rows "look" six years old
     o = make();
     const reports = o.sweepExpired();
-    expect(reports).toEqual([expect.objectContaining({ class: 'device', fromSeq: synced[0]!.seq, toSeq: synced[9]!.seq, count: 10, reason: 'ttl' })]);
+    expect(reports).toEqual([
+      expect.objectContaining({ class: 'device', fromSeq: synced[0]!.seq, toSeq: synced[9]!.seq, count: 10, reason: 'ttl' }),
+    ]);
     await new Promise((r) => setImmediate(r));
     const remaining = new Set(o.readEvents(0, 1000).map((r) => r.seq));
     expect([...unsynced, ...alarms].every((e) => remaining.has(e.seq))).toBe(true);
     expect(synced.some((e) => remaining.has(e.seq))).toBe(false);
-    const evicted = o.readEvents(0, 1000).map((r) => JSON.parse(r.body) as Envelope).filter((e) => e.type === 'outbox.evicted');
+    const evicted = o
+      .readEvents(0, 1000)
+      .map((r) => JSON.parse(r.body) as Envelope)
+      .filter((e) => e.type === 'outbox.evicted');
     expect(evicted.map((e) => e.data)).toEqual([{ class: 'device', fromSeq: 1, toSeq: 10, count: 10, reason: 'ttl' }]);
     expect(checkerOf(o).report().evictionsExact).toBe(true);
   });

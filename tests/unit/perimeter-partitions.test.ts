@@ -15,7 +15,12 @@ import { migratedDb, scoped } from '../helpers/store.js';
 
 const ALL = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 /** Nights in Shanghai (UTC+8): 22:00-06:00 local = 14:00-22:00 UTC. */
-const NIGHTS = ScheduleConfig.parse({ weekly: [{ days: [...ALL], from: '22:00', to: '24:00' }, { days: [...ALL], from: '00:00', to: '06:00' }] });
+const NIGHTS = ScheduleConfig.parse({
+  weekly: [
+    { days: [...ALL], from: '22:00', to: '24:00' },
+    { days: [...ALL], from: '00:00', to: '06:00' },
+  ],
+});
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
@@ -101,7 +106,11 @@ describe('Partitions: commands override until the next schedule edge', () => {
     expect(r.partitions.status('wall')).toMatchObject({ armed: false, override: false, by: 'guard-anna' });
     r.clock.advance(16 * HOUR); // 22:00 next day: armed by schedule again
     expect(r.partitions.status('wall')).toMatchObject({ armed: true, by: 'schedule' });
-    expect(types(r.events)).toEqual(['partition.armed wall schedule', 'partition.disarmed wall guard-anna', 'partition.armed wall schedule']);
+    expect(types(r.events)).toEqual([
+      'partition.armed wall schedule',
+      'partition.disarmed wall guard-anna',
+      'partition.armed wall schedule',
+    ]);
   });
 
   it('an arm during the day holds until the window opens, and the window closing disarms', () => {

@@ -25,12 +25,34 @@ function rig(reuse: { db?: Database.Database; clock?: ManualClock } = {}) {
   const transport = new FakeModbusTransport();
   const inputs = new Array<number>(16).fill(0);
   let supervision = 0;
-  transport.units.set(1, { kind: 'answer', regs: (address, count) => (address === 100 ? [supervision] : inputs.slice(address, address + count)) });
-  const bus = new ModbusBus({ transport, clock, timers: clock, log: silentLogger(), timeoutMs: 1000, probeTimeoutMs: 250, retries: 0, deadAfter: 2, backoff: { minMs: 500, maxMs: 1000 } });
+  transport.units.set(1, {
+    kind: 'answer',
+    regs: (address, count) => (address === 100 ? [supervision] : inputs.slice(address, address + count)),
+  });
+  const bus = new ModbusBus({
+    transport,
+    clock,
+    timers: clock,
+    log: silentLogger(),
+    timeoutMs: 1000,
+    probeTimeoutMs: 250,
+    retries: 0,
+    deadAfter: 2,
+    backoff: { minMs: 500, maxMs: 1000 },
+  });
   const config = CompoundConfig.parse({
     compound: { id: 'c' },
     gateway: { id: 'gw' },
-    inputModules: [{ id: 'mod', bus: { tcp: { host: 'fake', port: 502 } }, channels: 16, supervision: { address: 100 }, outputs: { address: 0, count: 2 }, pollMs: POLL }],
+    inputModules: [
+      {
+        id: 'mod',
+        bus: { tcp: { host: 'fake', port: 502 } },
+        channels: 16,
+        supervision: { address: 100 },
+        outputs: { address: 0, count: 2 },
+        pollMs: POLL,
+      },
+    ],
     zones: [
       { id: 'beam', module: 'mod', channel: 0, type: 'perimeter', contact: 'NC', partition: 'wall', debounceMs: 0 },
       { id: 'fence', module: 'mod', channel: 1, type: 'perimeter', contact: 'NC', partition: 'wall', debounceMs: 0 },
@@ -48,7 +70,15 @@ function rig(reuse: { db?: Database.Database; clock?: ManualClock } = {}) {
     setState: async (device: string, body: Record<string, unknown>) => void states.set(device, body),
   };
   const sink = new FakeAlarmSink();
-  const perimeter = createPerimeter({ config, outbox, sink, clock, timers: clock, logs: createLoggerFactory({ level: 'silent' }), buses: new Map([['tcp:fake:502', bus]]) });
+  const perimeter = createPerimeter({
+    config,
+    outbox,
+    sink,
+    clock,
+    timers: clock,
+    logs: createLoggerFactory({ level: 'silent' }),
+    buses: new Map([['tcp:fake:502', bus]]),
+  });
   const flush = async () => {
     for (let i = 0; i < 20; i++) await Promise.resolve();
   };
@@ -60,7 +90,14 @@ function rig(reuse: { db?: Database.Database; clock?: ManualClock } = {}) {
     }
   };
   return {
-    clock, transport, perimeter, sink, events, states, run, db,
+    clock,
+    transport,
+    perimeter,
+    sink,
+    events,
+    states,
+    run,
+    db,
     /** Channel n's raw input (NC zones: 1 = all well). */
     setInput: (ch: number, v: number) => (inputs[ch] = v),
     setSupervision: (w: number) => (supervision = w),
@@ -79,7 +116,9 @@ describe('PerimeterService (ManualClock, fake transport)', () => {
     expect(r.sink.log()).toEqual(['clear module.offline mod']);
     r.sink.reset();
     await r.run(60 * 60_000);
-    expect(r.events.filter((e) => e.type === 'partition.armed')).toEqual([expect.objectContaining({ data: { partition: 'wall', by: 'schedule', notReady: ['fence'] } })]);
+    expect(r.events.filter((e) => e.type === 'partition.armed')).toEqual([
+      expect.objectContaining({ data: { partition: 'wall', by: 'schedule', notReady: ['fence'] } }),
+    ]);
     expect(r.sink.raises()).toEqual([]);
     r.setInput(1, 1);
     await r.run(2 * POLL);
@@ -106,7 +145,10 @@ describe('PerimeterService (ManualClock, fake transport)', () => {
     expect(r.perimeter.service.states().zones.beam?.state).toBe('bypassed');
     await r.run(1000);
     expect(r.sink.log()).toEqual(['raise zone.alarm beam']);
-    expect(r.events.filter((e) => e.type.startsWith('zone.')).map((e) => `${e.type} ${(e.data as { by: string }).by}`)).toEqual(['zone.bypassed guard', 'zone.unbypassed expiry']);
+    expect(r.events.filter((e) => e.type.startsWith('zone.')).map((e) => `${e.type} ${(e.data as { by: string }).by}`)).toEqual([
+      'zone.bypassed guard',
+      'zone.unbypassed expiry',
+    ]);
     await r.perimeter.stop();
   });
 
@@ -129,7 +171,10 @@ describe('PerimeterService (ManualClock, fake transport)', () => {
     expect(r2.perimeter.service.states().zones.fence?.bypassedUntil).toBeNull();
     expect(r2.events.filter((e) => e.type === 'zone.unbypassed').map((e) => e.data)).toEqual([{ zone: 'fence', by: 'expiry' }]);
     await r2.run(20 * 60_000);
-    expect(r2.events.filter((e) => e.type === 'zone.unbypassed').map((e) => e.data)).toEqual([{ zone: 'fence', by: 'expiry' }, { zone: 'beam', by: 'expiry' }]);
+    expect(r2.events.filter((e) => e.type === 'zone.unbypassed').map((e) => e.data)).toEqual([
+      { zone: 'fence', by: 'expiry' },
+      { zone: 'beam', by: 'expiry' },
+    ]);
     await r2.perimeter.stop();
   });
 
@@ -139,7 +184,11 @@ describe('PerimeterService (ManualClock, fake transport)', () => {
     await r.run(POLL);
     const set = r.perimeter.commands().find((c) => c.name === 'output.set')!;
     expect(set.roles).toEqual(['platform', 'admin']);
-    const p = set.handler(set.args.parse({ output: 'siren', on: true, seconds: 30 }), { id: 'x', caller: { via: 'cli', role: 'admin', principal: 'a' }, deadline: 1e12 });
+    const p = set.handler(set.args.parse({ output: 'siren', on: true, seconds: 30 }), {
+      id: 'x',
+      caller: { via: 'cli', role: 'admin', principal: 'a' },
+      deadline: 1e12,
+    });
     await r.run(POLL);
     expect(await p).toMatchObject({ output: 'siren', on: true });
     const writes = () => r.transport.log.filter((l) => l.op === 'write').map((l) => `${l.address}=${l.values!.join(',')}`);
@@ -174,7 +223,8 @@ describe('PerimeterService (ManualClock, fake transport)', () => {
     const r = rig();
     const cmds = Object.fromEntries(r.perimeter.commands().map((c) => [c.name, c]));
     expect(Object.keys(cmds).sort()).toEqual(['output.set', 'partition.arm', 'partition.disarm', 'zone.bypass', 'zone.unbypass']);
-    for (const n of ['partition.arm', 'partition.disarm', 'zone.bypass', 'zone.unbypass']) expect(cmds[n]!.roles).toEqual(['platform', 'guard', 'admin']);
+    for (const n of ['partition.arm', 'partition.disarm', 'zone.bypass', 'zone.unbypass'])
+      expect(cmds[n]!.roles).toEqual(['platform', 'guard', 'admin']);
     expect(cmds['zone.bypass']!.args.safeParse({ zone: 'beam', minutes: 0 }).success).toBe(false);
     expect(cmds['zone.bypass']!.args.safeParse({ zone: 'beam', minutes: 1441 }).success).toBe(false);
     expect(cmds['zone.bypass']!.args.safeParse({ zone: 'beam', minutes: 1440 }).success).toBe(true);

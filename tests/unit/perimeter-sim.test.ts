@@ -36,12 +36,16 @@ describe('PerimeterScenario', () => {
   const setup = () => {
     const clock = new ManualClock();
     const m = new SimInputModule({ id: 'm', channels: 8 });
-    const s = new PerimeterScenario(new Map([['m', m]]), [
-      { id: 'beam-1', module: 'm', channel: 0, contact: 'NC' },
-      { id: 'beam-2', module: 'm', channel: 1, contact: 'NC' },
-      { id: 'sos', module: 'm', channel: 2, contact: 'NO' },
-      { id: 'fence', module: 'm', channel: 3, contact: 'NC' },
-    ], clock);
+    const s = new PerimeterScenario(
+      new Map([['m', m]]),
+      [
+        { id: 'beam-1', module: 'm', channel: 0, contact: 'NC' },
+        { id: 'beam-2', module: 'm', channel: 1, contact: 'NC' },
+        { id: 'sos', module: 'm', channel: 2, contact: 'NO' },
+        { id: 'fence', module: 'm', channel: 3, contact: 'NC' },
+      ],
+      clock,
+    );
     s.quiet();
     return { clock, m, s };
   };

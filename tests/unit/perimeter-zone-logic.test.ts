@@ -25,10 +25,17 @@ function rig(cfg: Partial<ZoneCfg> & { id?: string }) {
     }
   };
   return {
-    clock, sink, zone, poll,
+    clock,
+    sink,
+    zone,
+    poll,
     /** Trips the zone physically (beam broken, contact opened), whatever its contact type. */
-    trip(on = true) { input = (cfg.contact ?? 'NC') === 'NC' ? !on : on; },
-    setFault(on: boolean) { fault = on; },
+    trip(on = true) {
+      input = (cfg.contact ?? 'NC') === 'NC' ? !on : on;
+    },
+    setFault(on: boolean) {
+      fault = on;
+    },
   };
 }
 
@@ -163,10 +170,18 @@ describe('ZoneLogic: IR beam pulse counting', () => {
 
   it('after an alarm, counting starts again from zero', () => {
     const r = rig(beam);
-    const pulse = () => { r.trip(); r.poll(); r.trip(false); r.poll(); };
-    pulse(); pulse(); pulse();
+    const pulse = () => {
+      r.trip();
+      r.poll();
+      r.trip(false);
+      r.poll();
+    };
+    pulse();
+    pulse();
+    pulse();
     expect(r.sink.raises()).toHaveLength(1);
-    pulse(); pulse();
+    pulse();
+    pulse();
     expect(r.sink.raises()).toHaveLength(1);
     pulse();
     expect(r.sink.raises()).toHaveLength(2);
@@ -222,7 +237,9 @@ describe('ZoneLogic: perimeter zones and arming', () => {
     expect(r.zone.setArmed(true)).toBe(false);
     r.trip();
     r.poll();
-    expect(r.sink.raises('zone.alarm', 'z1')).toEqual([expect.objectContaining({ priority: 'high', data: expect.objectContaining({ partition: 'p1' }) })]);
+    expect(r.sink.raises('zone.alarm', 'z1')).toEqual([
+      expect.objectContaining({ priority: 'high', data: expect.objectContaining({ partition: 'p1' }) }),
+    ]);
     r.zone.setArmed(false);
     expect(r.sink.log()).toEqual(['raise zone.alarm z1', 'clear zone.alarm z1']);
   });

@@ -26,8 +26,30 @@ import { FakeModbusTransport } from '../helpers/fake-modbus-transport.js';
 const reading = (at: number): CabinetReading => ({
   cabinet: 'cab-a',
   at,
-  status: { mainsVoltage: 230, mainsPresent: true, temperature: 25, smoke: false, doorOpen: false, fanOn: false, powerOn: true, uptimeS: 5 },
-  ports: [{ port: 1, state: 'available', voltage: 0, current: 0, power: 0, energyWh: 0, temperature: 24, sessionId: 0, faultCode: 0, powerLimit: 0 }],
+  status: {
+    mainsVoltage: 230,
+    mainsPresent: true,
+    temperature: 25,
+    smoke: false,
+    doorOpen: false,
+    fanOn: false,
+    powerOn: true,
+    uptimeS: 5,
+  },
+  ports: [
+    {
+      port: 1,
+      state: 'available',
+      voltage: 0,
+      current: 0,
+      power: 0,
+      energyWh: 0,
+      temperature: 24,
+      sessionId: 0,
+      faultCode: 0,
+      powerLimit: 0,
+    },
+  ],
 });
 
 describe('a cabinet rebooting in a loop', () => {
@@ -70,7 +92,10 @@ describe('a cabinet rebooting in a loop', () => {
     outbox.flush();
     await new Promise((r) => setImmediate(r));
     outbox.flush();
-    const events = outbox.readEvents(0, 10_000).map((r) => JSON.parse(r.body) as Envelope).filter((e) => e.source.device === 'cab-a');
+    const events = outbox
+      .readEvents(0, 10_000)
+      .map((r) => JSON.parse(r.body) as Envelope)
+      .filter((e) => e.source.device === 'cab-a');
     expect(events.map((e) => e.type)).toEqual(['device.online', 'device.offline', 'device.online', 'device.offline']);
     expect(sink.calls.filter((c) => c.kind === 'device.flapping').map((c) => c.op)).toEqual(['raise']);
     const state = JSON.parse(outbox.readStates().find((s) => s.device === 'cab-a')!.body) as { online: boolean; status: unknown };

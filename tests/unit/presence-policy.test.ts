@@ -34,14 +34,21 @@ describe('PresencePolicy', () => {
 
   const events = (device = 'flat-1'): Envelope[] => {
     outbox.flush();
-    return outbox.readEvents(0, 100_000).map((r) => JSON.parse(r.body) as Envelope).filter((e) => e.source.device === device);
+    return outbox
+      .readEvents(0, 100_000)
+      .map((r) => JSON.parse(r.body) as Envelope)
+      .filter((e) => e.source.device === device);
   };
   /** A reader as access-service.ts announces it: device.* plus the reader.offline alarm event, then its condition. */
   const reader = (id = 'gate-in'): DevicePresence => {
     let raised = false;
     return policy.track(id, 'reader', (a) => {
       const source = { device: id };
-      void outbox.record(a.online ? { class: 'device', type: 'device.online', source, data: { family: 'reader', secure: true } } : { class: 'device', type: 'device.offline', source, data: { family: 'reader', reason: a.reason } });
+      void outbox.record(
+        a.online
+          ? { class: 'device', type: 'device.online', source, data: { family: 'reader', secure: true } }
+          : { class: 'device', type: 'device.offline', source, data: { family: 'reader', reason: a.reason } },
+      );
       if (a.online && !raised) return;
       raised = !a.online;
       void outbox.record({ class: 'alarm', type: 'reader.offline', source, data: { reader: id, active: !a.online, priority: 'medium' } });
@@ -57,13 +64,21 @@ describe('PresencePolicy', () => {
       reportCondition(manager, { kind: 'device.offline', source, active: !a.online, data }, silentLogger());
     });
   };
-  const make = (config: Partial<PresenceConfig> = {}) => new PresencePolicy({ config: PresenceConfig.parse(config), clock, timers: clock, sink: manager, log: silentLogger() });
+  const make = (config: Partial<PresenceConfig> = {}) =>
+    new PresencePolicy({ config: PresenceConfig.parse(config), clock, timers: clock, sink: manager, log: silentLogger() });
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'gh-presence-'));
     clock = new ManualClock();
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    manager = new AlarmManager({ db: outbox.scope('alarms'), outbox, config: AlarmsConfig.parse({}), clock, timers: clock, log: silentLogger() });
+    manager = new AlarmManager({
+      db: outbox.scope('alarms'),
+      outbox,
+      config: AlarmsConfig.parse({}),
+      clock,
+      timers: clock,
+      log: silentLogger(),
+    });
     manager.declareKinds([...PRESENCE_ALARM_KINDS, ...LOCK_ALARM_KINDS, ...ACCESS_ALARM_KINDS]);
     manager.start();
     policy = make();
@@ -82,7 +97,14 @@ describe('PresencePolicy', () => {
     d.observe(false, 'connection_lost');
     clock.advance(MIN);
     d.observe(true);
-    expect(events().map((e) => e.type)).toEqual(['device.online', 'device.offline', 'alarm.raised', 'device.online', 'alarm.cleared', 'alarm.closed']);
+    expect(events().map((e) => e.type)).toEqual([
+      'device.online',
+      'device.offline',
+      'alarm.raised',
+      'device.online',
+      'alarm.cleared',
+      'alarm.closed',
+    ]);
     expect(d.announced).toBe(true);
     expect(policy.flapping()).toEqual([]);
   });
@@ -128,7 +150,10 @@ describe('PresencePolicy', () => {
     clock.advance(MIN);
     expect(d.announced).toBe(true);
     expect(policy.flapping()).toEqual([]);
-    const flap = () => events().filter((e) => (e.data as { kind?: string }).kind === 'device.flapping').map((e) => e.type);
+    const flap = () =>
+      events()
+        .filter((e) => (e.data as { kind?: string }).kind === 'device.flapping')
+        .map((e) => e.type);
     expect(flap()).toEqual(['alarm.raised']);
     // Down again soon after the release: held at once (no free changes), for twice as long,
     // under the same alarm (one per flapping spell).

@@ -30,7 +30,10 @@ const config = CompoundConfig.parse({
   compound: { id: 'c' },
   gateway: { id: 'g' },
   osdpBuses: [{ id: 'bus-1', path: '/dev/fake' }],
-  readers: [{ id: 'gate-in', bus: 'bus-1', address: 1 }, { id: 'gate-out', bus: 'bus-1', address: 2 }],
+  readers: [
+    { id: 'gate-in', bus: 'bus-1', address: 1 },
+    { id: 'gate-out', bus: 'bus-1', address: 2 },
+  ],
   doors: [{ id: 'gate', entryReader: 'gate-in', exitReader: 'gate-out', lock: { reader: 'gate-in', index: 0 } }],
 });
 
@@ -45,7 +48,10 @@ function pipeline(fault: number) {
   manager.declareKinds([...PRESENCE_ALARM_KINDS, ...ACCESS_ALARM_KINDS]);
   manager.start();
   const presence = new PresencePolicy({ config: PresenceConfig.parse({}), clock, timers: clock, sink: manager, log });
-  const line = new FakeOsdpLine(clock, [{ address: 1, key: KEY }, { address: 2, key: KEY }]);
+  const line = new FakeOsdpLine(clock, [
+    { address: 1, key: KEY },
+    { address: 2, key: KEY },
+  ]);
   line.reader(1).wrongSecurityBlockAfter = fault;
   const service = new AccessService({
     buses: config.osdpBuses,
@@ -82,7 +88,10 @@ function pipeline(fault: number) {
     },
     events(device: string): Envelope[] {
       outbox.flush();
-      return outbox.readEvents(0, 100_000).map((r) => JSON.parse(r.body) as Envelope).filter((e) => e.source.device === device);
+      return outbox
+        .readEvents(0, 100_000)
+        .map((r) => JSON.parse(r.body) as Envelope)
+        .filter((e) => e.source.device === device);
     },
     async close() {
       await service.stop();

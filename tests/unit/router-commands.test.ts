@@ -45,7 +45,17 @@ describe('system and lock commands through the router', () => {
     clock = new ManualClock();
     outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
     router = new CommandRouter({ config: CommandsConfig.parse({}), outbox, clock, log: silentLogger(), timers: clock });
-    registerSystemCommands(router, { status: () => ({ version: '0.1.0', compound: 'maple-court', gateway: 'gw-1', clock: clock.state(), failedComponents: {}, uplink: { connected: false }, outbox: outbox.stats() }) });
+    registerSystemCommands(router, {
+      status: () => ({
+        version: '0.1.0',
+        compound: 'maple-court',
+        gateway: 'gw-1',
+        clock: clock.state(),
+        failedComponents: {},
+        uplink: { connected: false },
+        outbox: outbox.stats(),
+      }),
+    });
     driverCalls = [];
     const driver = {
       open: async (seconds?: number) => (driverCalls.push(['open', seconds]), {}),
@@ -64,32 +74,69 @@ describe('system and lock commands through the router', () => {
   });
 
   it('system.ping answers pong with the gateway time', async () => {
-    expect(await command('system.ping', { id: 'p-1' })).toEqual({ id: 'p-1', ok: true, ts: new Date(clock.now()).toISOString(), result: { pong: true, ts: new Date(clock.now()).toISOString() } });
-    expect(await router.execute('system.ping', { id: 'p-2' }, { via: 'console', role: 'guard', principal: 'g' })).toMatchObject({ ok: true });
+    expect(await command('system.ping', { id: 'p-1' })).toEqual({
+      id: 'p-1',
+      ok: true,
+      ts: new Date(clock.now()).toISOString(),
+      result: { pong: true, ts: new Date(clock.now()).toISOString() },
+    });
+    expect(await router.execute('system.ping', { id: 'p-2' }, { via: 'console', role: 'guard', principal: 'g' })).toMatchObject({
+      ok: true,
+    });
   });
 
   it('system.status returns the provider output to platform, installer and admin, not to a guard', async () => {
-    expect(await command('system.status', { id: 's-1' })).toMatchObject({ ok: true, result: { version: '0.1.0', compound: 'maple-court', clock: 'synced' } });
-    expect(await router.execute('system.status', { id: 's-2' }, { via: 'console', role: 'installer', principal: 'i' })).toMatchObject({ ok: true });
-    expect(await router.execute('system.status', { id: 's-3' }, { via: 'console', role: 'guard', principal: 'g' })).toMatchObject({ ok: false, error: { code: 'CMD_FORBIDDEN' } });
+    expect(await command('system.status', { id: 's-1' })).toMatchObject({
+      ok: true,
+      result: { version: '0.1.0', compound: 'maple-court', clock: 'synced' },
+    });
+    expect(await router.execute('system.status', { id: 's-2' }, { via: 'console', role: 'installer', principal: 'i' })).toMatchObject({
+      ok: true,
+    });
+    expect(await router.execute('system.status', { id: 's-3' }, { via: 'console', role: 'guard', principal: 'g' })).toMatchObject({
+      ok: false,
+      error: { code: 'CMD_FORBIDDEN' },
+    });
     // The document refuses the request too: the router and the AsyncAPI schema agree.
     expect(validateMessage(`${ROOT}/cmd/system.status`, JSON.stringify({ id: 's-4', args: { verbose: true } })).ok).toBe(false);
-    expect(await router.execute('system.status', { id: 's-4', args: { verbose: true } }, PLATFORM)).toMatchObject({ ok: false, error: { code: 'CMD_INVALID' } });
+    expect(await router.execute('system.status', { id: 's-4', args: { verbose: true } }, PLATFORM)).toMatchObject({
+      ok: false,
+      error: { code: 'CMD_INVALID' },
+    });
   });
 
   it('lock.open, lock.credential.set and lock.credential.revoke answer in their documented shapes', async () => {
-    expect(await command('lock.open', { id: 'l-1', args: { lock: 'flat-a', seconds: 5 } })).toMatchObject({ ok: true, result: { lock: 'flat-a', opened: true, seconds: 5 } });
-    const set = await command('lock.credential.set', { id: 'l-2', args: { lock: 'flat-a', credentialId: 'tenant-77', kind: 'card', value: '04A1B2C3D4' } });
+    expect(await command('lock.open', { id: 'l-1', args: { lock: 'flat-a', seconds: 5 } })).toMatchObject({
+      ok: true,
+      result: { lock: 'flat-a', opened: true, seconds: 5 },
+    });
+    const set = await command('lock.credential.set', {
+      id: 'l-2',
+      args: { lock: 'flat-a', credentialId: 'tenant-77', kind: 'card', value: '04A1B2C3D4' },
+    });
     expect(set).toMatchObject({ ok: true, result: { credential: '****C3D4' } });
     expect(JSON.stringify(set)).not.toContain('04A1B2C3D4');
-    expect(await command('lock.credential.revoke', { id: 'l-3', args: { lock: 'flat-a', credentialId: 'tenant-77' } })).toMatchObject({ ok: true, result: { revoked: true } });
+    expect(await command('lock.credential.revoke', { id: 'l-3', args: { lock: 'flat-a', credentialId: 'tenant-77' } })).toMatchObject({
+      ok: true,
+      result: { revoked: true },
+    });
     expect(driverCalls.map((c) => c[0])).toEqual(['open', 'set', 'revoke']);
   });
 
   it('lock command failures are coded: unknown lock, refused by the lock, bad PIN', async () => {
-    expect(await command('lock.open', { id: 'f-1', args: { lock: 'flat-z' } })).toMatchObject({ ok: false, error: { code: 'DEVICE_UNKNOWN' } });
-    expect(await command('lock.credential.revoke', { id: 'f-2', args: { lock: 'flat-a', credentialId: 'gone' } })).toMatchObject({ ok: false, error: { code: 'DEVICE_REFUSED', details: { lockCode: 'NOT_FOUND' } } });
-    await router.handleMessage('lock.credential.set', Buffer.from(JSON.stringify({ id: 'f-3', args: { lock: 'flat-a', credentialId: 't', kind: 'pin', value: '12' } })), PLATFORM);
+    expect(await command('lock.open', { id: 'f-1', args: { lock: 'flat-z' } })).toMatchObject({
+      ok: false,
+      error: { code: 'DEVICE_UNKNOWN' },
+    });
+    expect(await command('lock.credential.revoke', { id: 'f-2', args: { lock: 'flat-a', credentialId: 'gone' } })).toMatchObject({
+      ok: false,
+      error: { code: 'DEVICE_REFUSED', details: { lockCode: 'NOT_FOUND' } },
+    });
+    await router.handleMessage(
+      'lock.credential.set',
+      Buffer.from(JSON.stringify({ id: 'f-3', args: { lock: 'flat-a', credentialId: 't', kind: 'pin', value: '12' } })),
+      PLATFORM,
+    );
     const reply = JSON.parse(outbox.readReplies(0, 100).at(-1)!.body) as CommandReply;
     expect(reply).toMatchObject({ ok: false, error: { code: 'CMD_INVALID', details: { issues: [{ path: 'args.value' }] } } });
     // The refused value is not echoed in the answer.

@@ -42,7 +42,14 @@ describe('CommandRouter', () => {
 
   const make = (config: Partial<z.input<typeof CommandsConfig>> = {}, limits?: { auditPerMinute: number; replyPerMinute: number }) => {
     outbox = new Outbox({ file, clock, config: { checkpointIntervalMs: 0 } });
-    router = new CommandRouter({ config: CommandsConfig.parse(config), outbox, clock, log: silentLogger(), timers: clock, ...(limits ? { refusalLimits: limits } : {}) });
+    router = new CommandRouter({
+      config: CommandsConfig.parse(config),
+      outbox,
+      clock,
+      log: silentLogger(),
+      timers: clock,
+      ...(limits ? { refusalLimits: limits } : {}),
+    });
     router.register({
       name: 'test.add',
       description: 'adds',
@@ -68,8 +75,10 @@ describe('CommandRouter', () => {
       },
     });
   };
-  const send = (name: string, body: unknown, caller: Caller = PLATFORM) => router.handleMessage(name, Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), caller);
-  const replies = (): { topic: string; reply: CommandReply }[] => outbox.readReplies(0, 10_000).map((r) => ({ topic: r.topic, reply: JSON.parse(r.body) as CommandReply }));
+  const send = (name: string, body: unknown, caller: Caller = PLATFORM) =>
+    router.handleMessage(name, Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), caller);
+  const replies = (): { topic: string; reply: CommandReply }[] =>
+    outbox.readReplies(0, 10_000).map((r) => ({ topic: r.topic, reply: JSON.parse(r.body) as CommandReply }));
   const lastReply = (): CommandReply => replies().at(-1)!.reply;
   const audits = (type = 'command.executed'): Audit[] =>
     outbox
@@ -89,8 +98,10 @@ describe('CommandRouter', () => {
   afterEach(() => {
     try {
       // Whatever a test did, everything recorded must match the AsyncAPI document.
-      for (const r of outbox.readReplies(0, 10_000)) expect(validateMessage(`${ROOT}/${r.topic}`, r.body), r.body).toEqual({ ok: true, errors: [] });
-      for (const e of outbox.readEvents(0, 10_000)) expect(validateMessage(`${ROOT}/evt/${e.class}`, e.body), e.body).toEqual({ ok: true, errors: [] });
+      for (const r of outbox.readReplies(0, 10_000))
+        expect(validateMessage(`${ROOT}/${r.topic}`, r.body), r.body).toEqual({ ok: true, errors: [] });
+      for (const e of outbox.readEvents(0, 10_000))
+        expect(validateMessage(`${ROOT}/evt/${e.class}`, e.body), e.body).toEqual({ ok: true, errors: [] });
     } finally {
       outbox.close();
       rmSync(dir, { recursive: true, force: true });
@@ -99,13 +110,16 @@ describe('CommandRouter', () => {
 
   it('runs a valid command, answers on cmd/{name}/res with its id, and audits it', async () => {
     await send('test.add', { id: 'c-1', expires: new Date(clock.now() + 30_000).toISOString(), args: { a: 2, b: 3 } });
-    expect(replies()).toEqual([{ topic: 'cmd/test.add/res', reply: { id: 'c-1', ok: true, ts: new Date(clock.now()).toISOString(), result: { sum: 5 } } }]);
+    expect(replies()).toEqual([
+      { topic: 'cmd/test.add/res', reply: { id: 'c-1', ok: true, ts: new Date(clock.now()).toISOString(), result: { sum: 5 } } },
+    ]);
     expect(calls).toEqual([{ name: 'test.add', args: { a: 2, b: 3 } }]);
     expect(audits()).toEqual([{ command: 'test.add', id: 'c-1', caller: PLATFORM, ok: true, durationMs: 0 }]);
   });
 
   it('refuses malformed JSON, non-objects and bad UTF-8 with CMD_MALFORMED and a null id', async () => {
-    for (const body of ['{"id":"c-1",', '[1,2]', '42', 'null', '"str"', Buffer.from([0x7b, 0xff, 0xfe, 0x7d])]) await send('test.add', body);
+    for (const body of ['{"id":"c-1",', '[1,2]', '42', 'null', '"str"', Buffer.from([0x7b, 0xff, 0xfe, 0x7d])])
+      await send('test.add', body);
     const rs = replies();
     expect(rs).toHaveLength(6);
     for (const { topic, reply } of rs) {
@@ -130,7 +144,12 @@ describe('CommandRouter', () => {
 
   it('answers an unknown command CMD_UNKNOWN with its id', async () => {
     await send('door.melt', { id: 'c-1' });
-    expect(replies()).toEqual([{ topic: 'cmd/door.melt/res', reply: expect.objectContaining({ id: 'c-1', ok: false, error: expect.objectContaining({ code: 'CMD_UNKNOWN' }) }) }]);
+    expect(replies()).toEqual([
+      {
+        topic: 'cmd/door.melt/res',
+        reply: expect.objectContaining({ id: 'c-1', ok: false, error: expect.objectContaining({ code: 'CMD_UNKNOWN' }) }),
+      },
+    ]);
   });
 
   it('refuses wrong argument types with the zod issue paths', async () => {
@@ -151,7 +170,10 @@ describe('CommandRouter', () => {
     expect(errorOf(lastReply())).toMatchObject({ code: 'CMD_EXPIRED', details: { expires: past, clock: 'synced' } });
     clock.setState('unsynced');
     await send('test.add', { id: 'c-2', expires: past, args: { a: 1, b: 1 } });
-    expect(errorOf(lastReply())).toMatchObject({ code: 'CMD_EXPIRED', details: { clock: 'unsynced', note: expect.stringMatching(/not synchronised/) } });
+    expect(errorOf(lastReply())).toMatchObject({
+      code: 'CMD_EXPIRED',
+      details: { clock: 'unsynced', note: expect.stringMatching(/not synchronised/) },
+    });
     // Unsynced but not (visibly) expired: it runs rather than leaving the compound without remote control.
     await send('test.add', { id: 'c-3', expires: new Date(clock.now() + 5000).toISOString(), args: { a: 1, b: 1 } });
     expect(lastReply()).toMatchObject({ id: 'c-3', ok: true });
@@ -165,7 +187,11 @@ describe('CommandRouter', () => {
     const body = { id: 'c-1', args: { a: 1, b: 2 } };
     await send('test.add', body);
     await send('test.add', body);
-    expect(lastReply()).toMatchObject({ id: 'c-1', ok: false, error: { code: 'CMD_REPLAYED', details: { firstSeenAt: new Date(clock.now()).toISOString() } } });
+    expect(lastReply()).toMatchObject({
+      id: 'c-1',
+      ok: false,
+      error: { code: 'CMD_REPLAYED', details: { firstSeenAt: new Date(clock.now()).toISOString() } },
+    });
     expect(calls).toHaveLength(1);
     // The same id under another command name is the same id.
     await send('test.fail', { id: 'c-1', args: { how: 'coded' } });
@@ -197,21 +223,33 @@ describe('CommandRouter', () => {
     outbox.close();
     make({ maxPayloadBytes: 256 });
     await send('test.add', `{"id":"c-1","args":{"a":1,"b":2},"pad":"${'x'.repeat(300)}"}`);
-    expect(lastReply()).toMatchObject({ id: null, ok: false, error: { code: 'CMD_TOO_LARGE', details: { size: expect.any(Number), limit: 256 } } });
+    expect(lastReply()).toMatchObject({
+      id: null,
+      ok: false,
+      error: { code: 'CMD_TOO_LARGE', details: { size: expect.any(Number), limit: 256 } },
+    });
     await send('test.add', 'x'.repeat(1000)); // not even JSON: the size is what is reported
     expect(errorOf(lastReply())?.code).toBe('CMD_TOO_LARGE');
     expect(calls).toEqual([]);
   });
 
   it('refuses a role the command does not allow', async () => {
-    expect(await router.execute('test.add', { id: 'c-1', args: { a: 1, b: 2 } }, GUARD)).toMatchObject({ id: 'c-1', ok: false, error: { code: 'CMD_FORBIDDEN' } });
+    expect(await router.execute('test.add', { id: 'c-1', args: { a: 1, b: 2 } }, GUARD)).toMatchObject({
+      id: 'c-1',
+      ok: false,
+      error: { code: 'CMD_FORBIDDEN' },
+    });
     expect(calls).toEqual([]);
     expect(audits()).toEqual([{ command: 'test.add', id: 'c-1', caller: GUARD, ok: false, error: 'CMD_FORBIDDEN', durationMs: 0 }]);
   });
 
   it('maps handler errors to their code, or to CMD_FAILED without leaking the message or a stack', async () => {
     await send('test.fail', { id: 'c-1', args: { how: 'coded' } });
-    expect(lastReply()).toMatchObject({ id: 'c-1', ok: false, error: { code: 'DEVICE_OFFLINE', message: 'lock flat-a is offline', details: { lock: 'flat-a' } } });
+    expect(lastReply()).toMatchObject({
+      id: 'c-1',
+      ok: false,
+      error: { code: 'DEVICE_OFFLINE', message: 'lock flat-a is offline', details: { lock: 'flat-a' } },
+    });
     for (const how of ['plain', 'sync', 'nonobject']) {
       await send('test.fail', { id: `c-${how}`, args: { how } });
       const r = lastReply();
@@ -283,18 +321,29 @@ describe('CommandRouter', () => {
     await send('bell\u0007', { id: 'c-3' });
     await send('y'.repeat(65), { id: 'c-4' });
     await send('test.add/res', { id: 'c-5', ok: true });
-    expect(replies()).toEqual([{ topic: 'cmd/a b/res', reply: expect.objectContaining({ id: 'c-1', ok: false, error: expect.objectContaining({ code: 'CMD_UNKNOWN' }) }) }]);
+    expect(replies()).toEqual([
+      {
+        topic: 'cmd/a b/res',
+        reply: expect.objectContaining({ id: 'c-1', ok: false, error: expect.objectContaining({ code: 'CMD_UNKNOWN' }) }),
+      },
+    ]);
     expect(audits().map((a) => [a.command, a.error])).toEqual([
       ['a b', 'CMD_UNKNOWN'],
       ['x#', 'CMD_UNKNOWN'],
       ['bell\u0007', 'CMD_UNKNOWN'],
       [`${'y'.repeat(64)}…`, 'CMD_UNKNOWN'],
     ]);
-    expect(await router.execute('bad/name', { id: 'c-6' }, GUARD)).toMatchObject({ id: null, ok: false, error: { code: 'CMD_UNKNOWN', details: { reason: 'unsafe-name' } } });
+    expect(await router.execute('bad/name', { id: 'c-6' }, GUARD)).toMatchObject({
+      id: null,
+      ok: false,
+      error: { code: 'CMD_UNKNOWN', details: { reason: 'unsafe-name' } },
+    });
   });
 
   it('execute() returns the answer to the console and publishes nothing', async () => {
-    expect(await router.execute('test.add', { id: 'e-1', args: { a: 4, b: 5 } }, { via: 'console', role: 'admin', principal: 'root' })).toEqual({ id: 'e-1', ok: true, ts: expect.any(String), result: { sum: 9 } });
+    expect(
+      await router.execute('test.add', { id: 'e-1', args: { a: 4, b: 5 } }, { via: 'console', role: 'admin', principal: 'root' }),
+    ).toEqual({ id: 'e-1', ok: true, ts: expect.any(String), result: { sum: 9 } });
     const cyclic: Json = { id: 'e-2' };
     cyclic.self = cyclic;
     expect(await router.execute('test.add', cyclic, GUARD)).toMatchObject({ id: null, ok: false, error: { code: 'CMD_MALFORMED' } });
@@ -315,7 +364,8 @@ describe('CommandRouter', () => {
   it('refuses bad and duplicate registrations at startup', () => {
     const def = { name: 'test.add', description: '', args: z.object({}), roles: ['admin'] as const, handler: async () => ({}) };
     expect(() => router.register(def)).toThrow(/twice/);
-    for (const name of ['Bad.Name', 'a/b', 'a+', '', '.x', 'x'.repeat(65)]) expect(() => router.register({ ...def, name }), name).toThrow(GatehouseError);
+    for (const name of ['Bad.Name', 'a/b', 'a+', '', '.x', 'x'.repeat(65)])
+      expect(() => router.register({ ...def, name }), name).toThrow(GatehouseError);
     expect(router.list().map((c) => c.name)).toEqual(['test.add', 'test.fail']);
   });
 });

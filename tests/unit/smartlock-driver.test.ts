@@ -19,16 +19,26 @@ describe('SmartLockDriver', () => {
   let driver: SmartLockDriver;
   let events: LockDeviceEvent[];
   let cids: number;
-  const lockSays = (topic: string, body: unknown, retain = false) => bus.publish(topic, typeof body === 'string' ? body : JSON.stringify(body), { retain });
+  const lockSays = (topic: string, body: unknown, retain = false) =>
+    bus.publish(topic, typeof body === 'string' ? body : JSON.stringify(body), { retain });
   const of = (type: LockDeviceEvent['type']) => events.filter((e) => e.type === type);
   /** The last command the driver sent to the lock. */
-  const lastCmd = () => JSON.parse(bus.published.filter((p) => p.topic === T.cmd).at(-1)!.payload) as { cid: string; op: string; expires: string };
+  const lastCmd = () =>
+    JSON.parse(bus.published.filter((p) => p.topic === T.cmd).at(-1)!.payload) as { cid: string; op: string; expires: string };
 
   beforeEach(() => {
     clock = new ManualClock();
     bus = new MemoryTransport();
     cids = 0;
-    driver = new SmartLockDriver({ id: ID, transport: bus, clock, timers: clock, offlineAfterMs: 180_000, commandTimeoutMs: 10_000, newCid: () => `c${++cids}` });
+    driver = new SmartLockDriver({
+      id: ID,
+      transport: bus,
+      clock,
+      timers: clock,
+      offlineAfterMs: 180_000,
+      commandTimeoutMs: 10_000,
+      newCid: () => `c${++cids}`,
+    });
     events = [];
     driver.on('event', (e) => events.push(e));
     driver.start();
@@ -40,7 +50,10 @@ describe('SmartLockDriver', () => {
     lockSays(T.state, { locked: true, door: 'closed', battery: 90, tamper: false }, true);
     expect(of('online')).toEqual([{ type: 'online', lock: ID }]);
     const states = of('state') as Extract<LockDeviceEvent, { type: 'state' }>[];
-    expect(states.at(-1)).toMatchObject({ changed: true, state: { online: true, locked: true, door: 'closed', battery: 90, tamper: false, lastSeen: clock.now() } });
+    expect(states.at(-1)).toMatchObject({
+      changed: true,
+      state: { online: true, locked: true, door: 'closed', battery: 90, tamper: false, lastSeen: clock.now() },
+    });
     lockSays(T.state, { locked: true, door: 'closed', battery: 90, tamper: false });
     expect((of('state').at(-1) as { changed: boolean }).changed).toBe(false);
   });
@@ -146,7 +159,13 @@ describe('SmartLockDriver', () => {
 
   it('rejects when the transport cannot publish, and after stop', async () => {
     lockSays(T.status, { state: 'online' });
-    const failing = new SmartLockDriver({ id: ID, transport: { publish: () => Promise.reject(new Error('broker down')), subscribe: bus.subscribe.bind(bus) }, clock, timers: clock, offlineAfterMs: 1000 });
+    const failing = new SmartLockDriver({
+      id: ID,
+      transport: { publish: () => Promise.reject(new Error('broker down')), subscribe: bus.subscribe.bind(bus) },
+      clock,
+      timers: clock,
+      offlineAfterMs: 1000,
+    });
     failing.start();
     await expect(failing.open()).rejects.toMatchObject({ code: 'DEVICE_OFFLINE' });
     const pending = driver.open().catch((e: unknown) => e);

@@ -21,7 +21,16 @@ class FakeOutbox {
   readonly states: { device: string; state: Record<string, unknown> }[] = [];
   record(e: EventInput) {
     this.events.push(e);
-    return Promise.resolve({ v: 1 as const, id: 'x', seq: this.events.length, ts: '', clock: 'synced' as const, type: e.type, source: e.source, data: e.data });
+    return Promise.resolve({
+      v: 1 as const,
+      id: 'x',
+      seq: this.events.length,
+      ts: '',
+      clock: 'synced' as const,
+      type: e.type,
+      source: e.source,
+      data: e.data,
+    });
   }
   setState(device: string, state: Record<string, unknown>) {
     this.states.push({ device, state });
@@ -32,9 +41,17 @@ class FakeOutbox {
 /** The broker as the service sees it: a transport that also reports disconnects. */
 class FakeBroker extends MemoryTransport {
   private readonly ee = new EventEmitter();
-  on(event: 'clientOffline', fn: (id: string) => void) { this.ee.on(event, fn); return this; }
-  off(event: 'clientOffline', fn: (id: string) => void) { this.ee.off(event, fn); return this; }
-  disconnect(id: string) { this.ee.emit('clientOffline', id); }
+  on(event: 'clientOffline', fn: (id: string) => void) {
+    this.ee.on(event, fn);
+    return this;
+  }
+  off(event: 'clientOffline', fn: (id: string) => void) {
+    this.ee.off(event, fn);
+    return this;
+  }
+  disconnect(id: string) {
+    this.ee.emit('clientOffline', id);
+  }
 }
 
 describe('LockService', () => {
@@ -44,13 +61,25 @@ describe('LockService', () => {
   let service: LockService;
   const A = lockTopics('flat-a');
   const say = (topic: string, body: unknown) => broker.publish(topic, JSON.stringify(body));
-  const ctx = (): CommandContext => ({ id: 'c', caller: { via: 'cli', role: 'admin', principal: 't' }, deadline: clock.monotonic() + 5000 });
+  const ctx = (): CommandContext => ({
+    id: 'c',
+    caller: { via: 'cli', role: 'admin', principal: 't' },
+    deadline: clock.monotonic() + 5000,
+  });
 
   beforeEach(() => {
     clock = new ManualClock();
     broker = new FakeBroker();
     outbox = new FakeOutbox();
-    service = new LockService({ locks: ['flat-a', 'flat-b'].map((id) => LockConfig.parse({ id, offlineAfterMs: 60_000 })), broker, outbox, sink: new FakeAlarmSink(), clock, timers: clock, log: silentLogger() });
+    service = new LockService({
+      locks: ['flat-a', 'flat-b'].map((id) => LockConfig.parse({ id, offlineAfterMs: 60_000 })),
+      broker,
+      outbox,
+      sink: new FakeAlarmSink(),
+      clock,
+      timers: clock,
+      log: silentLogger(),
+    });
     service.start();
   });
 
@@ -66,7 +95,12 @@ describe('LockService', () => {
     expect(outbox.events.map((e) => [e.class, e.type, e.source, e.data])).toEqual([
       ['device', 'device.online', { device: 'flat-a' }, { family: 'lock' }],
       ['access', 'access.granted', { device: 'flat-a' }, { lock: 'flat-a', method: 'card', credential: '****5678', by: 'lock' }],
-      ['access', 'access.denied', { device: 'flat-a' }, { lock: 'flat-a', method: 'pin', credential: '****', reason: 'wrong_pin', by: 'lock' }],
+      [
+        'access',
+        'access.denied',
+        { device: 'flat-a' },
+        { lock: 'flat-a', method: 'pin', credential: '****', reason: 'wrong_pin', by: 'lock' },
+      ],
       ['access', 'door.opened', { device: 'flat-a' }, { lock: 'flat-a' }],
       ['access', 'door.closed', { device: 'flat-a' }, { lock: 'flat-a' }],
       ['alarm', 'lock.tamper', { device: 'flat-a' }, { lock: 'flat-a', active: true }],
@@ -78,7 +112,10 @@ describe('LockService', () => {
   it('writes retained state on change, and refreshes lastSeen only every few minutes', () => {
     const mine = () => outbox.states.filter((s) => s.device === 'flat-a');
     say(A.state, { locked: true, door: 'closed', battery: 80, tamper: false });
-    expect(mine().at(-1)).toEqual({ device: 'flat-a', state: { online: true, locked: true, door: 'closed', battery: 80, tamper: false, lastSeen: new Date(clock.now()).toISOString() } });
+    expect(mine().at(-1)).toEqual({
+      device: 'flat-a',
+      state: { online: true, locked: true, door: 'closed', battery: 80, tamper: false, lastSeen: new Date(clock.now()).toISOString() },
+    });
     const n = mine().length;
     for (let i = 0; i < 4; i++) {
       clock.advance(50_000);
@@ -99,7 +136,10 @@ describe('LockService', () => {
     clock.advance(60_000);
     const offline = outbox.events.filter((e) => e.type === 'device.offline');
     // flat-b was never heard from: it is reported too, so the platform knows.
-    expect(offline.map((e) => [e.source.device, e.data.reason]).sort()).toEqual([['flat-a', 'silence'], ['flat-b', 'silence']]);
+    expect(offline.map((e) => [e.source.device, e.data.reason]).sort()).toEqual([
+      ['flat-a', 'silence'],
+      ['flat-b', 'silence'],
+    ]);
     expect(outbox.states.filter((s) => s.device === 'flat-b').at(-1)?.state).toMatchObject({ online: false, lastSeen: null });
   });
 
@@ -111,7 +151,16 @@ describe('LockService', () => {
     expect(open.args.safeParse({ lock: 'flat-a', extra: 1 }).success).toBe(false);
     const set = cmds.get('lock.credential.set')!;
     expect(set.args.safeParse({ lock: 'flat-a', credentialId: 'c', kind: 'card', value: 'xyz' }).success).toBe(false);
-    expect(set.args.safeParse({ lock: 'flat-a', credentialId: 'c', kind: 'card', value: 'ABCDEF12', validFrom: '2027-01-01T00:00:00Z', validTo: '2026-01-01T00:00:00Z' }).success).toBe(false);
+    expect(
+      set.args.safeParse({
+        lock: 'flat-a',
+        credentialId: 'c',
+        kind: 'card',
+        value: 'ABCDEF12',
+        validFrom: '2027-01-01T00:00:00Z',
+        validTo: '2026-01-01T00:00:00Z',
+      }).success,
+    ).toBe(false);
 
     say(A.status, { state: 'online' });
     broker.subscribe(A.cmd, (_t, p) => {
@@ -134,7 +183,16 @@ describe('LockService', () => {
   it('with the presence policy: a lock on a bad Wi-Fi link is held offline (events and retained state) with one device.flapping', () => {
     const sink = new FakeAlarmSink();
     const presence = new PresencePolicy({ config: PresenceConfig.parse({}), clock, timers: clock, sink, log: silentLogger() });
-    const damped = new LockService({ locks: [LockConfig.parse({ id: 'flat-c' })], broker, outbox, sink, clock, timers: clock, log: silentLogger(), presence });
+    const damped = new LockService({
+      locks: [LockConfig.parse({ id: 'flat-c' })],
+      broker,
+      outbox,
+      sink,
+      clock,
+      timers: clock,
+      log: silentLogger(),
+      presence,
+    });
     damped.start();
     const C = lockTopics('flat-c');
     for (let i = 0; i < 100; i++) {

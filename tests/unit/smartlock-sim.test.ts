@@ -36,10 +36,21 @@ class FakeLock implements ScenarioLock {
   isForcedOffline = false;
   readonly did: string[] = [];
   constructor(readonly id: string) {}
-  present(kind: string, value: string) { this.did.push(`${kind}:${value}`); }
-  setBattery(level: number) { this.battery = level; this.did.push(`battery:${level}`); }
-  goOffline() { this.isForcedOffline = true; this.did.push('offline'); }
-  goOnline() { this.isForcedOffline = false; this.did.push('online'); }
+  present(kind: string, value: string) {
+    this.did.push(`${kind}:${value}`);
+  }
+  setBattery(level: number) {
+    this.battery = level;
+    this.did.push(`battery:${level}`);
+  }
+  goOffline() {
+    this.isForcedOffline = true;
+    this.did.push('offline');
+  }
+  goOnline() {
+    this.isForcedOffline = false;
+    this.did.push('online');
+  }
 }
 
 function runScenario(seed: number, steps: number, weights = {}) {

@@ -19,7 +19,11 @@ function route() {
   // #/system is not rerouted for a guard: the page itself says it is for installers and administrators.
   if (!VIEWS[name]) name = 'alarms';
   if (current?.cleanup) {
-    try { current.cleanup(); } catch (err) { console.error(err); }
+    try {
+      current.cleanup();
+    } catch (err) {
+      console.error(err);
+    }
   }
   view.replaceChildren();
   view.dataset.view = name;
@@ -69,7 +73,11 @@ function applyLang() {
 function unlockAudio() {
   const unlock = () => {
     if (!window.gatehouseAudio) {
-      try { window.gatehouseAudio = new AudioContext(); } catch { /* no audio */ }
+      try {
+        window.gatehouseAudio = new AudioContext();
+      } catch {
+        /* no audio */
+      }
     }
     window.gatehouseAudio?.resume?.();
   };

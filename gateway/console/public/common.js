@@ -2,7 +2,9 @@
 import { t } from './strings.js';
 
 let csrf = '';
-export const setCsrf = (token) => { csrf = token; };
+export const setCsrf = (token) => {
+  csrf = token;
+};
 
 /** JSON call to the console API; state-changing calls carry the session's CSRF token. */
 export async function api(method, path, body) {
@@ -16,7 +18,11 @@ export async function api(method, path, body) {
     return { ok: false, status: 0, data: { error: { code: 'NETWORK', message: 'network error' } } };
   }
   let data = null;
-  try { data = await res.json(); } catch { /* empty body */ }
+  try {
+    data = await res.json();
+  } catch {
+    /* empty body */
+  }
   if (res.status === 401 && !path.startsWith('/api/login') && !path.startsWith('/api/setup') && location.pathname !== '/login.html') {
     location.assign('/login.html');
   }
@@ -55,7 +61,11 @@ export function showMessage(text, kind = 'error') {
   box.className = `message ${kind}`;
   box.dataset.kind = kind;
   box.hidden = false;
-  if (kind !== 'error') messageTimer = setTimeout(() => { box.hidden = true; box.textContent = ''; }, 4000);
+  if (kind !== 'error')
+    messageTimer = setTimeout(() => {
+      box.hidden = true;
+      box.textContent = '';
+    }, 4000);
 }
 
 /** Builds an element: h('td', { class: 'x', 'data-testid': 'y', onclick: fn }, 'text', child). Text only, never markup. */

@@ -6,7 +6,11 @@ function applyLang() {
   for (const b of document.querySelectorAll('[data-lang]')) b.setAttribute('aria-pressed', String(b.dataset.lang === getLang()));
   translate();
 }
-for (const b of document.querySelectorAll('[data-lang]')) b.addEventListener('click', () => { setLang(b.dataset.lang); applyLang(); });
+for (const b of document.querySelectorAll('[data-lang]'))
+  b.addEventListener('click', () => {
+    setLang(b.dataset.lang);
+    applyLang();
+  });
 applyLang();
 
 document.getElementById('login').addEventListener('submit', async (e) => {

@@ -6,7 +6,11 @@ function applyLang() {
   translate();
   document.title = t('setupTitle');
 }
-for (const b of document.querySelectorAll('[data-lang]')) b.addEventListener('click', () => { setLang(b.dataset.lang); applyLang(); });
+for (const b of document.querySelectorAll('[data-lang]'))
+  b.addEventListener('click', () => {
+    setLang(b.dataset.lang);
+    applyLang();
+  });
 applyLang();
 // The token travels in the fragment: browsers never send it to a server or in a Referer.
 const token = location.hash.slice(1);

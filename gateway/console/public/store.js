@@ -52,7 +52,15 @@ export function onLive(fn) {
   return () => listeners.delete(fn);
 }
 
-const emit = (msg) => { for (const fn of [...listeners]) { try { fn(msg); } catch (err) { console.error(err); } } };
+const emit = (msg) => {
+  for (const fn of [...listeners]) {
+    try {
+      fn(msg);
+    } catch (err) {
+      console.error(err);
+    }
+  }
+};
 
 function setIndicator(on) {
   connected = on;
@@ -81,7 +89,11 @@ export function connectLive() {
     };
     socket.onmessage = (m) => {
       let msg;
-      try { msg = JSON.parse(m.data); } catch { return; }
+      try {
+        msg = JSON.parse(m.data);
+      } catch {
+        return;
+      }
       if (msg.type === 'state' && msg.state) states.set(msg.device, msg.state);
       emit(msg);
     };

@@ -97,7 +97,9 @@ export async function runFuzzer(target: FuzzTarget, o: FuzzOptions): Promise<Fuz
       writeFileSync(file, input);
       const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
       crash = { file, error };
-      log(`FUZZ-CRASH ${target.name}: ${error}\n  input (${input.length} bytes) saved to ${file}\n  hex: ${Buffer.from(input.subarray(0, 256)).toString('hex')}`);
+      log(
+        `FUZZ-CRASH ${target.name}: ${error}\n  input (${input.length} bytes) saved to ${file}\n  hex: ${Buffer.from(input.subarray(0, 256)).toString('hex')}`,
+      );
       return false;
     }
     execs++;
@@ -119,7 +121,9 @@ export async function runFuzzer(target: FuzzTarget, o: FuzzOptions): Promise<Fuz
     }
   }
   if (corpus.length === 0) corpus.push(initial[0]!);
-  log(`${target.name}: ${initial.length} initial inputs, ${corpus.length} kept, ${coverage.covered}/${counters} counters, ${coverage.features} features`);
+  log(
+    `${target.name}: ${initial.length} initial inputs, ${corpus.length} kept, ${coverage.covered}/${counters} counters, ${coverage.features} features`,
+  );
 
   let merged: number | undefined;
   if (o.merge && !crash) {
@@ -151,7 +155,9 @@ export async function runFuzzer(target: FuzzTarget, o: FuzzOptions): Promise<Fuz
       if (now >= nextReport) {
         nextReport = now + 10_000;
         const rss = rssMb();
-        log(`${target.name}: #${execs} ${Math.round(execs / ((now - start) / 1000))}/s cov ${coverage.covered} ft ${coverage.features} corp ${corpus.length} rss ${rss}MB`);
+        log(
+          `${target.name}: #${execs} ${Math.round(execs / ((now - start) / 1000))}/s cov ${coverage.covered} ft ${coverage.features} corp ${corpus.length} rss ${rss}MB`,
+        );
         if (rss > o.rssLimitMb) {
           crash = { file: '', error: `resident memory ${rss} MB exceeds the limit ${o.rssLimitMb} MB` };
           log(`FUZZ-OOM ${target.name}: ${crash.error}`);
@@ -163,8 +169,19 @@ export async function runFuzzer(target: FuzzTarget, o: FuzzOptions): Promise<Fuz
   await watchdog.terminate();
   const seconds = (performance.now() - start) / 1000;
   return {
-    target: target.name, ok: !crash, execs, seconds: Math.round(seconds * 10) / 10, execsPerSecond: Math.round(execs / seconds),
-    corpus: corpus.length, covered: coverage.covered, counters, features: coverage.features, seed: o.seed,
-    rssStartMb, rssEndMb: rssMb(), ...(crash ? { crash } : {}), ...(merged !== undefined ? { merged } : {}),
+    target: target.name,
+    ok: !crash,
+    execs,
+    seconds: Math.round(seconds * 10) / 10,
+    execsPerSecond: Math.round(execs / seconds),
+    corpus: corpus.length,
+    covered: coverage.covered,
+    counters,
+    features: coverage.features,
+    seed: o.seed,
+    rssStartMb,
+    rssEndMb: rssMb(),
+    ...(crash ? { crash } : {}),
+    ...(merged !== undefined ? { merged } : {}),
   };
 }

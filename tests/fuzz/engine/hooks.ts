@@ -13,7 +13,9 @@ const require = createRequire(import.meta.url);
 interface Instrumenter {
   instrumentSync(code: string, filename: string): string;
 }
-const { createInstrumenter } = require('istanbul-lib-instrument') as { createInstrumenter: (options: Record<string, unknown>) => Instrumenter };
+const { createInstrumenter } = require('istanbul-lib-instrument') as {
+  createInstrumenter: (options: Record<string, unknown>) => Instrumenter;
+};
 
 const pattern = new RegExp(process.env.FUZZ_INSTRUMENT ?? '/dist/(drivers|tests/fuzz/fixtures)/');
 const instrumenter = createInstrumenter({ esModules: true, coverageVariable: COVERAGE_VARIABLE, compact: true, produceSourceMap: false });

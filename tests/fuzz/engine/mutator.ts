@@ -112,7 +112,11 @@ const changeBinaryInteger: Mutation = (d, r) => {
 const changeAsciiInteger: Mutation = (d, r) => {
   const start = r.below(d.length);
   let b = -1;
-  for (let i = start; i < d.length; i++) if (d[i]! >= 0x30 && d[i]! <= 0x39) { b = i; break; }
+  for (let i = start; i < d.length; i++)
+    if (d[i]! >= 0x30 && d[i]! <= 0x39) {
+      b = i;
+      break;
+    }
   if (b < 0) return d;
   let e = b;
   while (e < d.length && d[e]! >= 0x30 && d[e]! <= 0x39) e++;
@@ -148,8 +152,18 @@ const dictionaryWord: Mutation = (d, r, ctx) => {
 };
 
 const MUTATIONS: readonly Mutation[] = [
-  eraseBytes, insertByte, insertRepeated, changeByte, changeBit, shuffleBytes, changeBinaryInteger,
-  changeAsciiInteger, copyPart, crossOver, dictionaryWord, dictionaryWord,
+  eraseBytes,
+  insertByte,
+  insertRepeated,
+  changeByte,
+  changeBit,
+  shuffleBytes,
+  changeBinaryInteger,
+  changeAsciiInteger,
+  copyPart,
+  crossOver,
+  dictionaryWord,
+  dictionaryWord,
 ];
 
 /** One to five stacked mutations of `data`, clipped to maxLength. */

@@ -10,7 +10,12 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { workerData } from 'node:worker_threads';
 
-const { shared, timeoutMs, artifacts, target } = workerData as { shared: SharedArrayBuffer; timeoutMs: number; artifacts: string; target: string };
+const { shared, timeoutMs, artifacts, target } = workerData as {
+  shared: SharedArrayBuffer;
+  timeoutMs: number;
+  artifacts: string;
+  target: string;
+};
 const header = new Int32Array(shared, 0, 2);
 const bytes = new Uint8Array(shared, 8);
 let lastCount = -1;

@@ -5,7 +5,16 @@
  * a command or an exception, never a throw. First byte picks the decoder.
  */
 import {
-  decodeCabinetControl, decodeIdentity, decodePoll, decodePort, decodePortControl, decodeStatus, encodeIdentity, encodePort, encodeStatus, pollPlan,
+  decodeCabinetControl,
+  decodeIdentity,
+  decodePoll,
+  decodePort,
+  decodePortControl,
+  decodeStatus,
+  encodeIdentity,
+  encodePort,
+  encodeStatus,
+  pollPlan,
 } from '../../../drivers/cabinet/registers.js';
 import { expectCoded, hex, invariant, sameValue, type FuzzTarget } from '../target.js';
 
@@ -18,8 +27,14 @@ const words = (b: Uint8Array): number[] => Array.from({ length: b.length >> 1 },
 export const target: FuzzTarget = {
   name: 'cabinet-registers',
   // The register map's worked examples (docs/cabinet-register-map.md, tests/unit/cabinet-registers.test.ts).
-  seeds: () => [Uint8Array.of(0, 0, ...hex(IDENT)), Uint8Array.of(1, 0, ...hex(CAB)), Uint8Array.of(2, 2, ...hex(PORT3)),
-    Uint8Array.of(3, 1, ...hex(CAB + PORT3)), Uint8Array.of(4, 0, 1), Uint8Array.of(5, 3, ...hex('0001 0000 003C 0000'))],
+  seeds: () => [
+    Uint8Array.of(0, 0, ...hex(IDENT)),
+    Uint8Array.of(1, 0, ...hex(CAB)),
+    Uint8Array.of(2, 2, ...hex(PORT3)),
+    Uint8Array.of(3, 1, ...hex(CAB + PORT3)),
+    Uint8Array.of(4, 0, 1),
+    Uint8Array.of(5, 3, ...hex('0001 0000 003C 0000')),
+  ],
   fuzz(d) {
     if (d.length < 2) return;
     const w = words(d.subarray(2));

@@ -50,7 +50,11 @@ function check(message: string): void {
   const c2 = openContent(f2.value, KEY);
   invariant(c2.ok, `re-encoded content opens: ${c2.ok ? '' : c2.detail}`);
   sameValue(c2.value, c.value, 'decode(encode(content)) = content');
-  sameValue([f2.value.token, f2.value.seq, f2.value.account, f2.value.encrypted], [f.value.token, f.value.seq, f.value.account, f.value.encrypted], 'header round trip');
+  sameValue(
+    [f2.value.token, f2.value.seq, f2.value.account, f2.value.encrypted],
+    [f.value.token, f.value.seq, f.value.account, f.value.encrypted],
+    'header round trip',
+  );
 }
 
 export const target: FuzzTarget = {
@@ -82,8 +86,41 @@ export const target: FuzzTarget = {
       }
     }
   },
-  dictionary: ['"SIA-DCS"', '"ADM-CID"', '"*SIA-DCS"', '"NULL"', '"ACK"', '"NAK"', '#1234', '[', ']', '|', '/', 'Nri', 'ri', 'id', 'ti',
-    '_08:40:47,07-08-2020', '[X', '[Y', '[V', '[M', '[H', '[I', 'L0', 'R0', '\n', '\r', 'BA', 'FA', 'OP', 'CL', '|A', '1130', '3130'],
+  dictionary: [
+    '"SIA-DCS"',
+    '"ADM-CID"',
+    '"*SIA-DCS"',
+    '"NULL"',
+    '"ACK"',
+    '"NAK"',
+    '#1234',
+    '[',
+    ']',
+    '|',
+    '/',
+    'Nri',
+    'ri',
+    'id',
+    'ti',
+    '_08:40:47,07-08-2020',
+    '[X',
+    '[Y',
+    '[V',
+    '[M',
+    '[H',
+    '[I',
+    'L0',
+    'R0',
+    '\n',
+    '\r',
+    'BA',
+    'FA',
+    'OP',
+    'CL',
+    '|A',
+    '1130',
+    '3130',
+  ],
   // Longer inputs add no coverage (the 64-character deframer of mode bit 4 reaches the
   // overflow paths) and made the loop ~10x slower as the corpus drifted towards 4 KB.
   maxLength: 1500,

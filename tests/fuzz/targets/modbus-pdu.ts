@@ -8,9 +8,23 @@ import { expectCoded, hex, sameValue, type FuzzTarget } from '../target.js';
 
 // Golden PDUs from tests/unit/modbus-*.test.ts and the register map's examples.
 const SEEDS = [
-  '03 0000 000a', '04 0010 0002', '06 0100 0001', '10 0100 0002 04 0001 0002', '01 0000 0010', '02 0000 0008',
-  '05 0003 ff00', '0f 0000 000a 02 cd01', '03 04 0001 0002', '04 02 1234', '06 0100 0001', '10 0100 0002',
-  '83 02', '90 06', '01 02 cd01', '05 0003 0000', '0f 0000 000a',
+  '03 0000 000a',
+  '04 0010 0002',
+  '06 0100 0001',
+  '10 0100 0002 04 0001 0002',
+  '01 0000 0010',
+  '02 0000 0008',
+  '05 0003 ff00',
+  '0f 0000 000a 02 cd01',
+  '03 04 0001 0002',
+  '04 02 1234',
+  '06 0100 0001',
+  '10 0100 0002',
+  '83 02',
+  '90 06',
+  '01 02 cd01',
+  '05 0003 0000',
+  '0f 0000 000a',
 ];
 
 export const target: FuzzTarget = {
@@ -32,6 +46,13 @@ export const target: FuzzTarget = {
       sameValue(decodeRequestPdu(encodeRequestPdu(req)), req, 'request round trip');
     }
   },
-  dictionary: [Uint8Array.of(0x03), Uint8Array.of(0x10), Uint8Array.of(0x0f), Uint8Array.of(0xff, 0x00), Uint8Array.of(0x00, 0x7b), Uint8Array.of(0x00, 0x7d)],
+  dictionary: [
+    Uint8Array.of(0x03),
+    Uint8Array.of(0x10),
+    Uint8Array.of(0x0f),
+    Uint8Array.of(0xff, 0x00),
+    Uint8Array.of(0x00, 0x7b),
+    Uint8Array.of(0x00, 0x7d),
+  ],
   maxLength: 300,
 };

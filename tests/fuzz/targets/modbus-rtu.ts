@@ -9,7 +9,14 @@ import { RTU_MAX_FRAME, RtuDeframer, crc16, crcOk, frameRtu, unframeRtu } from '
 import { chunks, expectCoded, hex, invariant, sameValue, type FuzzTarget } from '../target.js';
 
 // Golden RTU frames from tests/unit/modbus-rtu-frame.test.ts (Modbus over serial line spec examples).
-const GOLDEN = ['01 03 00 00 00 0a c5 cd', '11 03 00 6b 00 03 76 87', '01 03 04 00 01 00 02 2a 32', '01 83 02 c0 f1', '01 06 00 01 00 03 98 0b', '01 10 00 01 00 02 04 00 0a 01 02 92 30'];
+const GOLDEN = [
+  '01 03 00 00 00 0a c5 cd',
+  '11 03 00 6b 00 03 76 87',
+  '01 03 04 00 01 00 02 2a 32',
+  '01 83 02 c0 f1',
+  '01 06 00 01 00 03 98 0b',
+  '01 10 00 01 00 02 04 00 0a 01 02 92 30',
+];
 
 export const target: FuzzTarget = {
   name: 'modbus-rtu',

@@ -6,7 +6,12 @@
 import { MBAP_MAX_LENGTH, TcpDeframer, frameTcp } from '../../../drivers/modbus/tcp-frame.js';
 import { chunks, hex, invariant, sameValue, type FuzzTarget } from '../target.js';
 
-const GOLDEN = ['0001 0000 0006 01 03 0000 000a', '0002 0000 0005 01 03 02 1234', '0003 0000 0003 01 83 02', '0004 0000 000b 11 10 0001 0002 04 000a 0102'];
+const GOLDEN = [
+  '0001 0000 0006 01 03 0000 000a',
+  '0002 0000 0005 01 03 02 1234',
+  '0003 0000 0003 01 83 02',
+  '0004 0000 000b 11 10 0001 0002 04 000a 0102',
+];
 
 export const target: FuzzTarget = {
   name: 'modbus-tcp',

@@ -40,9 +40,29 @@ export const target: FuzzTarget = {
       const best = Math.min(ms, timed()[1], timed()[1]);
       invariant(best < SLOW_MS, `checkSoapText took ${best.toFixed(1)} ms (best of 3) on ${xml.length} characters`);
     }
-    if (r !== undefined) invariant(r instanceof GatehouseError && r.code === 'DEVICE_RESPONSE_REFUSED', `a coded refusal, got ${String(r)}`);
+    if (r !== undefined)
+      invariant(r instanceof GatehouseError && r.code === 'DEVICE_RESPONSE_REFUSED', `a coded refusal, got ${String(r)}`);
     if (limit !== undefined && Buffer.byteLength(xml) > limit) invariant(r?.details?.reason === 'too_large', 'too large is refused');
   },
-  dictionary: ['<', '>', '</', '/>', '<?xml version="1.0"?>', '<!--', '-->', '<!DOCTYPE', '<!ENTITY', 'xmlns', 'xmlns:s=', `"${ENV}"`, ':Envelope', 'Envelope', ' ', '"', "'", '='],
+  dictionary: [
+    '<',
+    '>',
+    '</',
+    '/>',
+    '<?xml version="1.0"?>',
+    '<!--',
+    '-->',
+    '<!DOCTYPE',
+    '<!ENTITY',
+    'xmlns',
+    'xmlns:s=',
+    `"${ENV}"`,
+    ':Envelope',
+    'Envelope',
+    ' ',
+    '"',
+    "'",
+    '=',
+  ],
   maxLength: 4096,
 };

@@ -13,10 +13,18 @@ import { chunks, hex, invariant, sameValue, type FuzzTarget } from '../target.js
 
 // Golden packets of tests/unit/osdp-frame.test.ts and osdp-deframer.test.ts (SIA Annex E, libosdp, OSDP.Net).
 const GOLDEN = [
-  '53 7F 0D 00 04 6E 00 80 25 00 00 6E 38', '53 00 09 00 04 61 00 C0 66', '53 7F 0C 00 00 6E 00 80 25 00 00 0F',
-  '53 00 08 00 00 61 00 44', '53 65 08 00 04 60 60 90', '53 65 09 00 04 61 00 d9 7a',
-  '53 65 10 00 04 76 01 02 03 04 05 06 07 08 0d 20', '53 e5 14 00 04 45 a1 a2 a3 b1 c1 d1 d2 d3 d4 e1 e2 e3 f8 d9',
-  '53 e5 0b 00 05 46 04 04 01 b3 ec', '53 e5 08 00 06 40 b0 f0', '53 80 08 00 05 40 68 9F', 'FF FF 53 00 09 00 04 61 00 C0 66',
+  '53 7F 0D 00 04 6E 00 80 25 00 00 6E 38',
+  '53 00 09 00 04 61 00 C0 66',
+  '53 7F 0C 00 00 6E 00 80 25 00 00 0F',
+  '53 00 08 00 00 61 00 44',
+  '53 65 08 00 04 60 60 90',
+  '53 65 09 00 04 61 00 d9 7a',
+  '53 65 10 00 04 76 01 02 03 04 05 06 07 08 0d 20',
+  '53 e5 14 00 04 45 a1 a2 a3 b1 c1 d1 d2 d3 d4 e1 e2 e3 f8 d9',
+  '53 e5 0b 00 05 46 04 04 01 b3 ec',
+  '53 e5 08 00 06 40 b0 f0',
+  '53 80 08 00 05 40 68 9F',
+  'FF FF 53 00 09 00 04 61 00 C0 66',
 ];
 
 /** Sets SOM, LEN and the check character so the packet passes the integrity checks. */
@@ -65,6 +73,14 @@ export const target: FuzzTarget = {
       invariant(deframer.buffered <= max, `deframer holds ${deframer.buffered} > ${max} bytes`);
     }
   },
-  dictionary: [Uint8Array.of(0x53), Uint8Array.of(0xff), Uint8Array.of(0x04), Uint8Array.of(0x0c), Uint8Array.of(0x02, 0x15), Uint8Array.of(0x02, 0x17), Uint8Array.of(0x03, 0x11, 0x01)],
+  dictionary: [
+    Uint8Array.of(0x53),
+    Uint8Array.of(0xff),
+    Uint8Array.of(0x04),
+    Uint8Array.of(0x0c),
+    Uint8Array.of(0x02, 0x15),
+    Uint8Array.of(0x02, 0x17),
+    Uint8Array.of(0x03, 0x11, 0x01),
+  ],
   maxLength: 1600,
 };

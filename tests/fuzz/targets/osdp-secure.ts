@@ -42,9 +42,13 @@ function mustRefuse(fn: () => unknown, what: string): void {
 export const target: FuzzTarget = {
   name: 'osdp-secure',
   seeds: () => [
-    Uint8Array.of(0, ...new Uint8Array(16)), Uint8Array.of(1, 0x53, 0x80, 0x0e, 0x00, 0x0d, 0x02, 0x16, 0x40, 1, 2, 3, 4, 0, 0),
-    Uint8Array.of(2, 0x60, 0x40), Uint8Array.of(2, 0x6a, 0x45, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17),
-    Uint8Array.of(3, 7, 1, 0x61, 0x45, 0), Uint8Array.of(4, ...new Uint8Array(32)), Uint8Array.of(4, ...new Uint8Array(16)),
+    Uint8Array.of(0, ...new Uint8Array(16)),
+    Uint8Array.of(1, 0x53, 0x80, 0x0e, 0x00, 0x0d, 0x02, 0x16, 0x40, 1, 2, 3, 4, 0, 0),
+    Uint8Array.of(2, 0x60, 0x40),
+    Uint8Array.of(2, 0x6a, 0x45, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17),
+    Uint8Array.of(3, 7, 1, 0x61, 0x45, 0),
+    Uint8Array.of(4, ...new Uint8Array(32)),
+    Uint8Array.of(4, ...new Uint8Array(16)),
   ],
   fuzz(d) {
     if (d.length < 1) return;

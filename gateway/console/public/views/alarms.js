@@ -15,7 +15,10 @@ export function beep() {
   try {
     ctx.resume?.();
     const start = ctx.currentTime;
-    for (const [i, f] of [[0, 880], [1, 660]]) {
+    for (const [i, f] of [
+      [0, 880],
+      [1, 660],
+    ]) {
       const osc = ctx.createOscillator();
       const gain = ctx.createGain();
       osc.type = 'square';
@@ -27,7 +30,9 @@ export function beep() {
       osc.start(start + i * 0.2);
       osc.stop(start + i * 0.2 + 0.2);
     }
-  } catch { /* audio is a nicety */ }
+  } catch {
+    /* audio is a nicety */
+  }
 }
 
 const order = (a, b) => (PRIORITY[a.priority] ?? 9) - (PRIORITY[b.priority] ?? 9) || String(b.raisedAt).localeCompare(String(a.raisedAt));
@@ -54,7 +59,13 @@ export default function alarmsView(root) {
   root.append(h('div', { class: 'view-head' }, h('h2', {}, t('openAlarms'), ' ', count)), empty, list);
 
   function buildRow(a) {
-    const note = h('input', { type: 'text', 'data-testid': 'alarm-note', maxlength: '500', placeholder: t('notePlaceholder'), 'aria-label': t('note') });
+    const note = h('input', {
+      type: 'text',
+      'data-testid': 'alarm-note',
+      maxlength: '500',
+      placeholder: t('notePlaceholder'),
+      'aria-label': t('note'),
+    });
     const ack = h('button', { type: 'button', 'data-testid': 'ack', class: 'primary' }, t('acknowledge'));
     const close = h('button', { type: 'button', 'data-testid': 'close' }, t('close'));
     const parts = {
@@ -69,7 +80,9 @@ export default function alarmsView(root) {
       media: h('div', { class: 'media' }),
       // The panel's audio/video verification link (DC-09 extended data V), when it sent one.
       verify: h('a', { class: 'verify', 'data-testid': 'alarm-verification', target: '_blank', rel: 'noopener noreferrer', hidden: '' }),
-      note, ack, close,
+      note,
+      ack,
+      close,
     };
     const act = async (name) => {
       const args = { alarmId: a.id };
@@ -77,7 +90,7 @@ export default function alarmsView(root) {
       if (text) args.note = text;
       ack.disabled = close.disabled = true;
       const reply = await command(name, args, t(name === 'alarm.acknowledge' ? 'acknowledgedOk' : 'closedOk'));
-      ack.disabled = close.disabled = (alarms.get(a.id)?.state === 'closed');
+      ack.disabled = close.disabled = alarms.get(a.id)?.state === 'closed';
       if (reply) {
         note.value = '';
         const updated = reply.result?.alarm ?? reply.result;
@@ -87,13 +100,19 @@ export default function alarmsView(root) {
     };
     ack.addEventListener('click', () => act('alarm.acknowledge'));
     close.addEventListener('click', () => act('alarm.close'));
-    const row = h('article', { class: 'alarm', 'data-testid': 'alarm-row', 'data-alarm-id': a.id },
-      h('div', { class: 'alarm-main' },
+    const row = h(
+      'article',
+      { class: 'alarm', 'data-testid': 'alarm-row', 'data-alarm-id': a.id },
+      h(
+        'div',
+        { class: 'alarm-main' },
         h('div', { class: 'line1' }, parts.priority, parts.kind, parts.kindLabel, parts.state),
         h('div', { class: 'line2' }, parts.source, parts.times),
         h('div', { class: 'line3' }, parts.detail, parts.verify, parts.who),
-        h('div', { class: 'alarm-actions' }, note, ack, close)),
-      parts.media);
+        h('div', { class: 'alarm-actions' }, note, ack, close),
+      ),
+      parts.media,
+    );
     return { row, parts };
   }
 
@@ -110,7 +129,9 @@ export default function alarmsView(root) {
     parts.source.textContent = `${t('source')}: ${sourceText(a.source)}`;
     parts.times.textContent = `${t('raisedAt')} ${fmtTime(a.raisedAt)}${a.count > 1 ? ` · ×${a.count} · ${t('lastAt')} ${fmtTime(a.lastAt)}` : ''}${a.active ? ` · ${t('activeNow')}` : ''}`;
     parts.detail.textContent = detailText(a);
-    const ackd = a.acknowledged ? `${t('acknowledgedBy')} ${a.acknowledged.by}${a.acknowledged.note ? ` — “${a.acknowledged.note}”` : ''}` : '';
+    const ackd = a.acknowledged
+      ? `${t('acknowledgedBy')} ${a.acknowledged.by}${a.acknowledged.note ? ` — “${a.acknowledged.note}”` : ''}`
+      : '';
     const closed = a.closed ? `${t('closedBy')} ${a.closed.by}` : '';
     parts.who.textContent = [ackd, closed].filter(Boolean).join(' · ');
     const closedNow = a.state === 'closed';
@@ -130,18 +151,34 @@ export default function alarmsView(root) {
     const mediaId = (a.media ?? []).at(-1);
     const img = parts.media.querySelector('img');
     if (mediaId && img?.dataset.media !== mediaId) {
-      const link = h('a', { href: `/api/media/${mediaId}`, target: '_blank', rel: 'noopener' },
-        h('img', { 'data-testid': 'alarm-snapshot', src: `/api/media/${mediaId}`, alt: t('snapshot'), 'data-media': mediaId, loading: 'lazy' }));
+      const link = h(
+        'a',
+        { href: `/api/media/${mediaId}`, target: '_blank', rel: 'noopener' },
+        h('img', {
+          'data-testid': 'alarm-snapshot',
+          src: `/api/media/${mediaId}`,
+          alt: t('snapshot'),
+          'data-media': mediaId,
+          loading: 'lazy',
+        }),
+      );
       parts.media.replaceChildren(link);
     } else if (!mediaId) parts.media.replaceChildren();
   }
 
   function render() {
     const open = [...alarms.values()].sort(order);
-    for (const [id, entry] of rows) if (!alarms.has(id)) { entry.row.remove(); rows.delete(id); }
+    for (const [id, entry] of rows)
+      if (!alarms.has(id)) {
+        entry.row.remove();
+        rows.delete(id);
+      }
     open.forEach((a, i) => {
       let entry = rows.get(a.id);
-      if (!entry) { entry = buildRow(a); rows.set(a.id, entry); }
+      if (!entry) {
+        entry = buildRow(a);
+        rows.set(a.id, entry);
+      }
       fill(entry, a);
       // Moved only when out of place: moving a row would take the focus out of its note field.
       if (list.children[i] !== entry.row) list.insertBefore(entry.row, list.children[i] ?? null);
@@ -156,7 +193,14 @@ export default function alarmsView(root) {
       if (!alarms.has(a.id)) return;
       alarms.set(a.id, a);
       if (!lingering.has(a.id)) {
-        lingering.set(a.id, setTimeout(() => { lingering.delete(a.id); alarms.delete(a.id); render(); }, CLOSED_LINGER_MS));
+        lingering.set(
+          a.id,
+          setTimeout(() => {
+            lingering.delete(a.id);
+            alarms.delete(a.id);
+            render();
+          }, CLOSED_LINGER_MS),
+        );
       }
     } else {
       const isNew = !alarms.has(a.id);

@@ -56,11 +56,23 @@ export default function chargingView(root, { session }) {
   const noSessions = h('p', { class: 'empty' }, t('noSessions'));
   const chart = h('canvas', { 'data-testid': 'energy-chart', class: 'chart', role: 'img', 'aria-label': t('energyPerDay') });
   root.append(
-    h('div', { class: 'view-head' }, h('h2', {}, t('cabinets'))), empty, grid,
-    h('h3', {}, t('sessions')), noSessions,
-    h('table', { class: 'grid sessions' }, h('thead', {}, h('tr', {},
-      h('th', {}, t('device')), h('th', {}, t('port')), h('th', {}, t('session')), h('th', {}, t('power')), h('th', {}))), sessions),
-    h('h3', {}, t('energyPerDay')), chart,
+    h('div', { class: 'view-head' }, h('h2', {}, t('cabinets'))),
+    empty,
+    grid,
+    h('h3', {}, t('sessions')),
+    noSessions,
+    h(
+      'table',
+      { class: 'grid sessions' },
+      h(
+        'thead',
+        {},
+        h('tr', {}, h('th', {}, t('device')), h('th', {}, t('port')), h('th', {}, t('session')), h('th', {}, t('power')), h('th', {})),
+      ),
+      sessions,
+    ),
+    h('h3', {}, t('energyPerDay')),
+    chart,
   );
   let events = [];
   const canStart = session.role === 'admin';
@@ -71,39 +83,72 @@ export default function chargingView(root, { session }) {
   };
 
   function portTile(cabinet, p) {
-    const el = h('div', { class: `port st-${p.state}`, 'data-testid': 'port', 'data-cabinet': cabinet, 'data-port': String(p.port), 'data-state': p.state },
+    const el = h(
+      'div',
+      { class: `port st-${p.state}`, 'data-testid': 'port', 'data-cabinet': cabinet, 'data-port': String(p.port), 'data-state': p.state },
       h('div', { class: 'port-no' }, `${t('port')} ${p.port}`),
       h('div', { class: 'power', 'data-testid': 'port-power' }, `${Math.round(p.powerW ?? 0)} W`),
-      h('div', { class: 'port-state' }, t(`port.${p.state}`)));
-    if (canStart && p.state === 'plugged') el.append(h('button', { type: 'button', onclick: () => command('charging.start', { cabinet, port: p.port }) }, t('start')));
+      h('div', { class: 'port-state' }, t(`port.${p.state}`)),
+    );
+    if (canStart && p.state === 'plugged')
+      el.append(h('button', { type: 'button', onclick: () => command('charging.start', { cabinet, port: p.port }) }, t('start')));
     return el;
   }
 
   function render() {
     const cabs = devicesOf('cabinet');
     empty.hidden = cabs.length > 0;
-    grid.replaceChildren(...cabs.map(([id, s]) => {
-      const st = s.status ?? {};
-      const facts = [
-        `${t(s.online ? 'online' : 'offlineState')}`,
-        st.mainsPresent !== undefined ? `${t('mains')}: ${st.mainsPresent ? `${st.mainsVoltage ?? ''} V` : '✕'}` : '',
-        st.temperature !== undefined ? `${t('temperature')}: ${st.temperature === null ? t('unknownValue') : `${st.temperature} °C`}` : '',
-        st.smoke ? `${t('smoke')}!` : st.smoke === null ? `${t('smoke')}: ${t('unknownValue')}` : '',
-        s.unsupervised ? `${t('unsupervised')}!` : '',
-        st.doorOpen ? `${t('cabinetDoor')}: ${t('door.open')}` : '',
-        s.latched ? `${t('latched')}: ${s.latched}` : '',
-      ].filter(Boolean).join(' · ');
-      const total = (s.ports ?? []).reduce((sum, p) => sum + (p.powerW ?? 0), 0);
-      return h('section', { class: `cabinet${s.online ? '' : ' offline'}${s.latched || st.smoke || s.unsupervised ? ' alarm' : ''}`, 'data-testid': 'cabinet', 'data-cabinet': id },
-        h('header', {}, h('strong', {}, id), ' ', h('span', { class: 'total' }, `${Math.round(total)} W`)),
-        h('p', { class: 'facts-line' }, facts),
-        h('div', { class: 'ports' }, ...(s.ports ?? []).map((p) => portTile(id, p))));
-    }));
-    const open = cabs.flatMap(([id, s]) => (s.ports ?? []).filter((p) => p.sessionId !== null && p.sessionId !== undefined).map((p) => [id, p]));
+    grid.replaceChildren(
+      ...cabs.map(([id, s]) => {
+        const st = s.status ?? {};
+        const facts = [
+          `${t(s.online ? 'online' : 'offlineState')}`,
+          st.mainsPresent !== undefined ? `${t('mains')}: ${st.mainsPresent ? `${st.mainsVoltage ?? ''} V` : '✕'}` : '',
+          st.temperature !== undefined
+            ? `${t('temperature')}: ${st.temperature === null ? t('unknownValue') : `${st.temperature} °C`}`
+            : '',
+          st.smoke ? `${t('smoke')}!` : st.smoke === null ? `${t('smoke')}: ${t('unknownValue')}` : '',
+          s.unsupervised ? `${t('unsupervised')}!` : '',
+          st.doorOpen ? `${t('cabinetDoor')}: ${t('door.open')}` : '',
+          s.latched ? `${t('latched')}: ${s.latched}` : '',
+        ]
+          .filter(Boolean)
+          .join(' · ');
+        const total = (s.ports ?? []).reduce((sum, p) => sum + (p.powerW ?? 0), 0);
+        return h(
+          'section',
+          {
+            class: `cabinet${s.online ? '' : ' offline'}${s.latched || st.smoke || s.unsupervised ? ' alarm' : ''}`,
+            'data-testid': 'cabinet',
+            'data-cabinet': id,
+          },
+          h('header', {}, h('strong', {}, id), ' ', h('span', { class: 'total' }, `${Math.round(total)} W`)),
+          h('p', { class: 'facts-line' }, facts),
+          h('div', { class: 'ports' }, ...(s.ports ?? []).map((p) => portTile(id, p))),
+        );
+      }),
+    );
+    const open = cabs.flatMap(([id, s]) =>
+      (s.ports ?? []).filter((p) => p.sessionId !== null && p.sessionId !== undefined).map((p) => [id, p]),
+    );
     noSessions.hidden = open.length > 0;
-    sessions.replaceChildren(...open.map(([id, p]) => h('tr', { 'data-testid': 'session-row', 'data-cabinet': id, 'data-port': String(p.port) },
-      h('td', {}, id), h('td', {}, String(p.port)), h('td', {}, String(p.sessionId)), h('td', {}, `${Math.round(p.powerW ?? 0)} W`),
-      h('td', { class: 'actions' }, h('button', { type: 'button', 'data-testid': 'charging-stop', onclick: () => stop(id, p.port) }, t('stop'))))));
+    sessions.replaceChildren(
+      ...open.map(([id, p]) =>
+        h(
+          'tr',
+          { 'data-testid': 'session-row', 'data-cabinet': id, 'data-port': String(p.port) },
+          h('td', {}, id),
+          h('td', {}, String(p.port)),
+          h('td', {}, String(p.sessionId)),
+          h('td', {}, `${Math.round(p.powerW ?? 0)} W`),
+          h(
+            'td',
+            { class: 'actions' },
+            h('button', { type: 'button', 'data-testid': 'charging-stop', onclick: () => stop(id, p.port) }, t('stop')),
+          ),
+        ),
+      ),
+    );
   }
 
   const redraw = () => drawChart(chart, energyPerDay(events));
@@ -132,5 +177,9 @@ export default function chargingView(root, { session }) {
   render();
   redraw();
   void loadEvents();
-  return () => { off(); clearTimeout(timer); window.removeEventListener('resize', onResize); };
+  return () => {
+    off();
+    clearTimeout(timer);
+    window.removeEventListener('resize', onResize);
+  };
 }

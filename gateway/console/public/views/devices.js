@@ -13,24 +13,51 @@ export function onlineOf(kind, s) {
 export default function devicesView(root) {
   const tbody = h('tbody');
   const empty = h('p', { class: 'empty' }, t('noDevices'));
-  root.append(h('div', { class: 'view-head' }, h('h2', {}, t('devices'))), empty,
-    h('table', { class: 'grid devices' }, h('thead', {}, h('tr', {},
-      h('th', {}, t('device')), h('th', {}, t('kind')), h('th', {}, t('status')), h('th', {}, t('lastSeen')))), tbody));
+  root.append(
+    h('div', { class: 'view-head' }, h('h2', {}, t('devices'))),
+    empty,
+    h(
+      'table',
+      { class: 'grid devices' },
+      h('thead', {}, h('tr', {}, h('th', {}, t('device')), h('th', {}, t('kind')), h('th', {}, t('status')), h('th', {}, t('lastSeen')))),
+      tbody,
+    ),
+  );
   let timer;
 
   function render() {
-    const rows = [...states].filter(([id]) => !['alarms', 'access'].includes(kindOf(id)))
+    const rows = [...states]
+      .filter(([id]) => !['alarms', 'access'].includes(kindOf(id)))
       .sort(([a], [b]) => kindOf(a).localeCompare(kindOf(b)) || a.localeCompare(b));
     empty.hidden = rows.length > 0;
-    tbody.replaceChildren(...rows.map(([id, s]) => {
-      const kind = kindOf(id);
-      const on = onlineOf(kind, s);
-      const status = on === true ? 'online' : on === false ? 'offline' : 'unknown';
-      return h('tr', { 'data-testid': 'device-row', 'data-device': id, 'data-kind': kind, 'data-family': familyOf(id) ?? '', 'data-online': status, class: status },
-        h('td', { class: 'id' }, id), h('td', {}, t(`dkind.${kind}`)),
-        h('td', { 'data-testid': 'device-status' }, h('span', { class: `dot ${status}` }), ' ', t(status === 'offline' ? 'offlineState' : status)),
-        h('td', {}, fmtTime(s.lastSeen ?? s.ts)));
-    }));
+    tbody.replaceChildren(
+      ...rows.map(([id, s]) => {
+        const kind = kindOf(id);
+        const on = onlineOf(kind, s);
+        const status = on === true ? 'online' : on === false ? 'offline' : 'unknown';
+        return h(
+          'tr',
+          {
+            'data-testid': 'device-row',
+            'data-device': id,
+            'data-kind': kind,
+            'data-family': familyOf(id) ?? '',
+            'data-online': status,
+            class: status,
+          },
+          h('td', { class: 'id' }, id),
+          h('td', {}, t(`dkind.${kind}`)),
+          h(
+            'td',
+            { 'data-testid': 'device-status' },
+            h('span', { class: `dot ${status}` }),
+            ' ',
+            t(status === 'offline' ? 'offlineState' : status),
+          ),
+          h('td', {}, fmtTime(s.lastSeen ?? s.ts)),
+        );
+      }),
+    );
   }
 
   const off = onLive((msg) => {
@@ -40,5 +67,8 @@ export default function devicesView(root) {
     timer = setTimeout(render, 200);
   });
   render();
-  return () => { off(); clearTimeout(timer); };
+  return () => {
+    off();
+    clearTimeout(timer);
+  };
 }

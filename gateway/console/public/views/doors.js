@@ -23,12 +23,34 @@ export default function doorsView(root) {
   root.append(
     h('div', { class: 'view-head' }, h('h2', {}, t('doors'))),
     empty,
-    h('table', { class: 'grid doors' }, h('thead', {}, h('tr', {}, h('th', {}, t('door')), h('th', {}, t('doorState')), h('th', {}))), tbody),
+    h(
+      'table',
+      { class: 'grid doors' },
+      h('thead', {}, h('tr', {}, h('th', {}, t('door')), h('th', {}, t('doorState')), h('th', {}))),
+      tbody,
+    ),
     h('h3', {}, t('accessEvents')),
     noEvents,
-    h('table', { class: 'grid events' }, h('thead', {}, h('tr', {},
-      h('th', {}, t('time')), h('th', {}, t('event')), h('th', {}, t('door')), h('th', {}, t('reader')),
-      h('th', {}, t('method')), h('th', {}, t('credential')), h('th', {}, t('reason')))), events),
+    h(
+      'table',
+      { class: 'grid events' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', {}, t('time')),
+          h('th', {}, t('event')),
+          h('th', {}, t('door')),
+          h('th', {}, t('reader')),
+          h('th', {}, t('method')),
+          h('th', {}, t('credential')),
+          h('th', {}, t('reason')),
+        ),
+      ),
+      events,
+    ),
   );
   const rows = new Map();
 
@@ -43,7 +65,13 @@ export default function doorsView(root) {
     });
     unlock.addEventListener('click', () => command('door.unlock', { door: id }));
     lock.addEventListener('click', () => command('door.lock', { door: id }));
-    const tr = h('tr', { 'data-testid': 'door-row', 'data-door': id }, h('td', { class: 'id' }, id), h('td', {}, state), h('td', { class: 'actions' }, open, unlock, lock));
+    const tr = h(
+      'tr',
+      { 'data-testid': 'door-row', 'data-door': id },
+      h('td', { class: 'id' }, id),
+      h('td', {}, state),
+      h('td', { class: 'actions' }, open, unlock, lock),
+    );
     return { tr, state };
   }
 
@@ -52,7 +80,11 @@ export default function doorsView(root) {
     empty.hidden = doors.length > 0;
     for (const [id, s] of doors) {
       let r = rows.get(id);
-      if (!r) { r = row(id); rows.set(id, r); tbody.append(r.tr); }
+      if (!r) {
+        r = row(id);
+        rows.set(id, r);
+        tbody.append(r.tr);
+      }
       r.state.textContent = doorStateText(s);
       r.tr.className = `${s.unlocked ? 'unlocked' : 'locked'}${s.forced || s.heldOpen ? ' trouble' : ''}${s.online === false ? ' offline' : ''}`;
       r.tr.dataset.mode = s.mode;
@@ -64,10 +96,17 @@ export default function doorsView(root) {
     const d = env.data ?? {};
     const kind = env.type.replace(/^access\./, '');
     const label = t(env.type) === env.type ? kind : t(env.type);
-    return h('tr', { 'data-testid': 'access-event', class: `ev-${kind}` },
-      h('td', {}, fmtTime(env.ts)), h('td', {}, label), h('td', {}, d.door ?? d.lock ?? env.source?.device ?? '—'),
-      h('td', {}, d.reader ?? env.source?.point ?? '—'), h('td', {}, d.method ?? '—'),
-      h('td', { 'data-testid': 'credential' }, maskCredential(d.credential)), h('td', {}, d.reason ?? ''));
+    return h(
+      'tr',
+      { 'data-testid': 'access-event', class: `ev-${kind}` },
+      h('td', {}, fmtTime(env.ts)),
+      h('td', {}, label),
+      h('td', {}, d.door ?? d.lock ?? env.source?.device ?? '—'),
+      h('td', {}, d.reader ?? env.source?.point ?? '—'),
+      h('td', {}, d.method ?? '—'),
+      h('td', { 'data-testid': 'credential' }, maskCredential(d.credential)),
+      h('td', {}, d.reason ?? ''),
+    );
   }
 
   async function loadEvents() {

@@ -6,7 +6,8 @@ import { usersSection } from './users.js';
 function age(ms) {
   if (ms === null || ms === undefined) return '';
   const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
-  const n = s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : s < 172800 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86400)} d`;
+  const n =
+    s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : s < 172800 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86400)} d`;
   return t('ago', { n });
 }
 
@@ -25,23 +26,41 @@ export default function systemView(root, { session }) {
 
   async function load() {
     const r = await api('GET', '/api/status');
-    if (!r.ok) { error.textContent = errorText(r.data?.error, r.status); return; }
+    if (!r.ok) {
+      error.textContent = errorText(r.data?.error, r.status);
+      return;
+    }
     error.textContent = '';
     const s = r.data ?? {};
     const up = s.uplink ?? {};
     const ob = s.outbox ?? {};
     const failed = Object.entries(s.failedComponents ?? {});
     body.replaceChildren(
-      ...fact('uplink', h('span', { class: up.connected ? 'ok' : 'bad' }, t(up.connected ? 'connected' : 'disconnected'),
-        up.connected && up.since ? ` · ${t('since')} ${fmtTime(up.since)}` : ''), 'uplink'),
+      ...fact(
+        'uplink',
+        h(
+          'span',
+          { class: up.connected ? 'ok' : 'bad' },
+          t(up.connected ? 'connected' : 'disconnected'),
+          up.connected && up.since ? ` · ${t('since')} ${fmtTime(up.since)}` : '',
+        ),
+        'uplink',
+      ),
       ...(up.lastError ? fact('lastError', String(up.lastError)) : []),
       ...(up.lastAckAt ? fact('lastAck', `${fmtTime(up.lastAckAt)} (${age(up.lastAckAt)})`) : []),
       ...(typeof up.reconnects === 'number' ? fact('reconnects', String(up.reconnects)) : []),
       ...fact('backlog', String(ob.events ?? 0), 'backlog'),
-      ...fact('oldestEvent', ob.oldestRecordedAt ? `${fmtTime(ob.oldestRecordedAt)} (${age(ob.oldestRecordedAt)})` : t('none'), 'oldest-event'),
+      ...fact(
+        'oldestEvent',
+        ob.oldestRecordedAt ? `${fmtTime(ob.oldestRecordedAt)} (${age(ob.oldestRecordedAt)})` : t('none'),
+        'oldest-event',
+      ),
       ...fact('storage', `${kb(ob.bytes)} / ${kb(ob.maxBytes)}`),
       ...fact('openAlarmCount', String(s.alarms?.open ?? 0)),
-      ...fact('failedComponents', failed.length ? failed.map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('; ') : t('none')),
+      ...fact(
+        'failedComponents',
+        failed.length ? failed.map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('; ') : t('none'),
+      ),
       ...fact('clock', typeof s.clock === 'object' ? JSON.stringify(s.clock) : String(s.clock ?? '—')),
       ...fact('compound', `${s.compound ?? '—'} / ${s.gateway ?? '—'}`),
       ...fact('version', String(s.version ?? '—')),

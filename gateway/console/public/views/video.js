@@ -12,7 +12,10 @@ function loadJsmpeg() {
     const s = document.createElement('script');
     s.src = '/vendor/jsmpeg-player.js';
     s.onload = () => resolve(window.JSMpeg);
-    s.onerror = () => { loading = undefined; resolve(undefined); };
+    s.onerror = () => {
+      loading = undefined;
+      resolve(undefined);
+    };
     document.head.append(s);
   });
   return loading;
@@ -32,7 +35,12 @@ export default function videoView(root) {
     try {
       // WebAssembly would need 'wasm-unsafe-eval' in the CSP: the JavaScript decoder is enough for a tile.
       return new JSMpeg.Player(wsBase + encodeURIComponent(camera), {
-        canvas, audio: false, disableWebAssembly: true, disableGl: false, videoBufferSize: 1024 * 1024, reconnectInterval: 5,
+        canvas,
+        audio: false,
+        disableWebAssembly: true,
+        disableGl: false,
+        videoBufferSize: 1024 * 1024,
+        reconnectInterval: 5,
       });
     } catch (err) {
       console.error(err);
@@ -47,21 +55,37 @@ export default function videoView(root) {
     const go = h('button', { type: 'button', 'data-testid': 'ptz-goto' }, t('gotoPreset'));
     const snap = h('button', { type: 'button', 'data-testid': 'camera-snapshot' }, t('takeSnapshot'));
     const shot = h('div', { class: 'shot' });
-    go.addEventListener('click', () => { if (preset.value.trim()) void command('camera.ptz.goto', { camera, preset: preset.value.trim() }); });
+    go.addEventListener('click', () => {
+      if (preset.value.trim()) void command('camera.ptz.goto', { camera, preset: preset.value.trim() });
+    });
     snap.addEventListener('click', async () => {
       const reply = await command('camera.snapshot', { camera }, t('snapshotTaken'));
       const media = reply?.result?.media;
       const id = typeof media === 'string' ? media : media?.id;
-      if (id) shot.replaceChildren(h('a', { href: `/api/media/${id}`, target: '_blank', rel: 'noopener' }, h('img', { src: `/api/media/${id}`, alt: t('snapshot') })));
+      if (id)
+        shot.replaceChildren(
+          h(
+            'a',
+            { href: `/api/media/${id}`, target: '_blank', rel: 'noopener' },
+            h('img', { src: `/api/media/${id}`, alt: t('snapshot') }),
+          ),
+        );
     });
-    const el = h('figure', { class: 'tile', 'data-testid': 'camera-tile', 'data-camera': camera },
+    const el = h(
+      'figure',
+      { class: 'tile', 'data-testid': 'camera-tile', 'data-camera': camera },
       h('div', { class: 'screen' }, canvas),
-      h('figcaption', {}, h('strong', {}, camera), ' ', status, h('span', { class: 'controls' }, preset, go, snap)), shot);
+      h('figcaption', {}, h('strong', {}, camera), ' ', status, h('span', { class: 'controls' }, preset, go, snap)),
+      shot,
+    );
     const entry = { el, player: undefined, status };
     void loadJsmpeg().then(() => {
       if (stopped) return;
       entry.player = startPlayer(camera, canvas);
-      if (!entry.player) { entry.failed = true; status.textContent = t('videoUnavailable'); }
+      if (!entry.player) {
+        entry.failed = true;
+        status.textContent = t('videoUnavailable');
+      }
     });
     return entry;
   }
@@ -71,19 +95,30 @@ export default function videoView(root) {
     empty.hidden = cams.length > 0;
     for (const [id, s] of cams) {
       let tl = tiles.get(id);
-      if (!tl) { tl = tile(id); tiles.set(id, tl); wall.append(tl.el); }
+      if (!tl) {
+        tl = tile(id);
+        tiles.set(id, tl);
+        wall.append(tl.el);
+      }
       tl.el.classList.toggle('offline', s.online === false);
-      if (!tl.failed) tl.status.textContent = s.online === false ? `${t('offlineState')}${s.lastError ? ` [${s.lastError}]` : ''}` : t('online');
+      if (!tl.failed)
+        tl.status.textContent = s.online === false ? `${t('offlineState')}${s.lastError ? ` [${s.lastError}]` : ''}` : t('online');
     }
   }
 
-  const off = onLive((msg) => { if (msg.type === 'state' || msg.type === 'reconnected') render(); });
+  const off = onLive((msg) => {
+    if (msg.type === 'state' || msg.type === 'reconnected') render();
+  });
   render();
   return () => {
     stopped = true;
     off();
     for (const tl of tiles.values()) {
-      try { tl.player?.destroy(); } catch { /* already gone */ }
+      try {
+        tl.player?.destroy();
+      } catch {
+        /* already gone */
+      }
     }
     tiles.clear();
   };
