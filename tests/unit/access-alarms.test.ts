@@ -7,11 +7,8 @@
  * lifecycle event it causes; a reader's outage is one alarm (reader.offline, no device.offline).
  */
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AlarmsConfig } from '../../config/perimeter-schema.js';
 import { CompoundConfig } from '../../config/schema.js';
 import { rawFromCardHex } from '../../drivers/osdp/card.js';
 import type { ReaderEvent } from '../../drivers/osdp/types.js';
@@ -23,6 +20,7 @@ import type { Envelope } from '../../gateway/core/events.js';
 import { silentLogger } from '../../gateway/core/log.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { validateMessage } from '../helpers/asyncapi.js';
+import { alarmTestbed } from '../helpers/alarm-testbed.js';
 
 /** The OSDP control panel as the service sees it: events in, outputs ignored. */
 class Line extends EventEmitter implements ReaderLine {
@@ -85,17 +83,7 @@ describe('access raises its alarms on the sink', () => {
       .map((e) => `${e.type}:${String(e.data.active)}`);
 
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'gh-access-alarms-'));
-    clock = new ManualClock();
-    outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    manager = new AlarmManager({
-      db: outbox.scope('alarms'),
-      outbox,
-      config: AlarmsConfig.parse({}),
-      clock,
-      timers: clock,
-      log: silentLogger(),
-    });
+    ({ dir, clock, outbox, manager } = alarmTestbed('gh-access-alarms-'));
     manager.declareKinds(ALARM_KINDS);
     manager.start();
     line = new Line();

@@ -4,10 +4,8 @@
  * hanging camera never touching the alarm, console notifications, and linkage.executed.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { AlarmsConfig, LinkageRule } from '../../config/perimeter-schema.js';
+import { rmSync } from 'node:fs';
+import { LinkageRule } from '../../config/perimeter-schema.js';
 import { ManualClock } from '../../gateway/core/clock.js';
 import type { Envelope } from '../../gateway/core/events.js';
 import { silentLogger } from '../../gateway/core/log.js';
@@ -15,6 +13,7 @@ import { Outbox } from '../../gateway/outbox/outbox.js';
 import { AlarmManager } from '../../gateway/alarms/alarm-manager.js';
 import { LinkageEngine } from '../../gateway/alarms/linkage.js';
 import type { Alarm, AlarmCondition, CameraLinkage, OutputDriver } from '../../gateway/alarms/types.js';
+import { alarmTestbed } from '../helpers/alarm-testbed.js';
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 const rule = (r: unknown) => LinkageRule.parse(r);
@@ -57,17 +56,7 @@ describe('LinkageEngine', () => {
   };
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'gh-linkage-'));
-    clock = new ManualClock();
-    outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    manager = new AlarmManager({
-      db: outbox.scope('alarms'),
-      outbox,
-      config: AlarmsConfig.parse({}),
-      clock,
-      timers: clock,
-      log: silentLogger(),
-    });
+    ({ dir, clock, outbox, manager } = alarmTestbed('gh-linkage-'));
     calls = [];
     engine = undefined;
   });

@@ -5,11 +5,8 @@
  * recorded as the contract documents them (with `active` and `priority`), before the
  * lifecycle events they cause; an announced outage is one device.offline alarm.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AlarmsConfig } from '../../config/perimeter-schema.js';
 import { CabinetConfig, ChargingSafetyConfig } from '../../config/schema.js';
 import type { CabinetReading } from '../../drivers/cabinet/types.js';
 import { ModbusBus } from '../../drivers/modbus/bus.js';
@@ -24,6 +21,7 @@ import { silentLogger } from '../../gateway/core/log.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { validateMessage } from '../helpers/asyncapi.js';
 import { FakeModbusTransport } from '../helpers/fake-modbus-transport.js';
+import { alarmTestbed } from '../helpers/alarm-testbed.js';
 
 const reading = (at: number, opts: { smoke?: boolean; portTemp?: number } = {}): CabinetReading => ({
   cabinet: 'cab-a',
@@ -72,17 +70,7 @@ describe('cabinets raise their alarms on the sink', () => {
   };
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'gh-cabinet-alarms-'));
-    clock = new ManualClock();
-    outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    manager = new AlarmManager({
-      db: outbox.scope('alarms'),
-      outbox,
-      config: AlarmsConfig.parse({}),
-      clock,
-      timers: clock,
-      log: silentLogger(),
-    });
+    ({ dir, clock, outbox, manager } = alarmTestbed('gh-cabinet-alarms-'));
     manager.declareKinds(ALARM_KINDS);
     manager.start();
     bus = new ModbusBus({ transport: new FakeModbusTransport(), clock, timers: clock, log: silentLogger() });

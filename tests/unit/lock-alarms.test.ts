@@ -5,10 +5,7 @@
  * contract documents them, before the lifecycle events they cause.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { AlarmsConfig } from '../../config/perimeter-schema.js';
+import { rmSync } from 'node:fs';
 import { LockConfig } from '../../config/schema.js';
 import { MemoryTransport } from '../../drivers/smartlock/memory-transport.js';
 import { lockTopics } from '../../drivers/smartlock/topics.js';
@@ -20,6 +17,7 @@ import { ALARM_KINDS } from '../../gateway/locks/alarm-kinds.js';
 import { LockService } from '../../gateway/locks/lock-service.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { validateMessage } from '../helpers/asyncapi.js';
+import { alarmTestbed } from '../helpers/alarm-testbed.js';
 
 describe('locks raise their alarms on the sink', () => {
   let dir: string;
@@ -41,17 +39,7 @@ describe('locks raise their alarms on the sink', () => {
   const declared = (kind: string) => ALARM_KINDS.find((k) => k.kind === kind)!.priority;
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'gh-lock-alarms-'));
-    clock = new ManualClock();
-    outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    manager = new AlarmManager({
-      db: outbox.scope('alarms'),
-      outbox,
-      config: AlarmsConfig.parse({}),
-      clock,
-      timers: clock,
-      log: silentLogger(),
-    });
+    ({ dir, clock, outbox, manager } = alarmTestbed('gh-lock-alarms-'));
     manager.declareKinds(ALARM_KINDS);
     manager.start();
     transport = new MemoryTransport();

@@ -5,10 +5,7 @@
  * a bounded number of events per hour and raise one device.flapping alarm per episode.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { AlarmsConfig } from '../../config/perimeter-schema.js';
+import { rmSync } from 'node:fs';
 import { PresenceConfig } from '../../config/presence-schema.js';
 import { AlarmManager } from '../../gateway/alarms/alarm-manager.js';
 import { reportCondition } from '../../gateway/alarms/report.js';
@@ -21,6 +18,7 @@ import { silentLogger } from '../../gateway/core/log.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { PresencePolicy, passThroughPresence, type DevicePresence } from '../../gateway/presence/presence-policy.js';
 import { validateMessage } from '../helpers/asyncapi.js';
+import { alarmTestbed } from '../helpers/alarm-testbed.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -68,17 +66,7 @@ describe('PresencePolicy', () => {
     new PresencePolicy({ config: PresenceConfig.parse(config), clock, timers: clock, sink: manager, log: silentLogger() });
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'gh-presence-'));
-    clock = new ManualClock();
-    outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
-    manager = new AlarmManager({
-      db: outbox.scope('alarms'),
-      outbox,
-      config: AlarmsConfig.parse({}),
-      clock,
-      timers: clock,
-      log: silentLogger(),
-    });
+    ({ dir, clock, outbox, manager } = alarmTestbed('gh-presence-'));
     manager.declareKinds([...PRESENCE_ALARM_KINDS, ...LOCK_ALARM_KINDS, ...ACCESS_ALARM_KINDS]);
     manager.start();
     policy = make();
