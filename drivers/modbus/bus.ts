@@ -50,6 +50,7 @@ import {
 } from './bus-types.js';
 import { runOp } from './run-op.js';
 import { UnitHealth } from './unit-health.js';
+import { ModbusLink } from './link.js';
 
 export type {
   Backoff,
@@ -71,20 +72,14 @@ export class ModbusBus extends EventEmitter<BusEvents> {
   private readonly probeTimeoutMs: number;
   private readonly retries: number;
   private readonly backoff: Backoff;
-  private readonly openTimeoutMs: number;
   private readonly clock: Clock;
   private readonly timers: Timers;
   private readonly log: Logger;
 
-  private state: BusState = 'idle';
+  private readonly link: ModbusLink;
   private queue: Job[] = [];
   private inFlight: { job: Job; token: number; timer: TimerHandle } | undefined;
   private token = 0;
-  private linkToken = 0;
-  private reopenTimer: TimerHandle | undefined;
-  private reopenDelay: number;
-  private reconnects = 0;
-  private downSince: number | null = null;
   private readonly health: UnitHealth;
   /** Units that answered exception 01 to FC 06: their single-register writes go as FC 16. */
   private readonly fc16Only = new Set<number>();
@@ -100,8 +95,6 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     this.retries = opts.retries ?? 1;
     const deadAfter = opts.deadAfter ?? 3;
     this.backoff = { minMs: opts.backoff?.minMs ?? 1000, maxMs: opts.backoff?.maxMs ?? 60_000 };
-    this.openTimeoutMs = opts.openTimeoutMs ?? 5000;
-    this.reopenDelay = this.backoff.minMs;
     this.clock = opts.clock;
     this.timers = opts.timers;
     this.log = opts.log;
@@ -121,23 +114,35 @@ export class ModbusBus extends EventEmitter<BusEvents> {
       onOffline: (unitId, reason) => this.emit('unitOffline', unitId, reason),
       dropQueued: (unitId, reason) => this.dropQueued(unitId, reason),
     });
-    this.transport.onClose((reason) => {
-      if (this.state === 'open') this.linkDown(reason);
+    this.link = new ModbusLink({
+      name: this.name,
+      transport: this.transport,
+      backoff: this.backoff,
+      openTimeoutMs: opts.openTimeoutMs ?? 5000,
+      clock: this.clock,
+      timers: this.timers,
+      log: this.log,
+      onUp: (downForMs) => this.linkUp(downForMs),
+      onDown: (reason, retryInMs) => this.linkDown(reason, retryInMs),
     });
+    this.transport.onClose((reason) => {
+      if (this.state === 'open') this.link.down(reason);
+    });
+  }
+
+  private get state(): BusState {
+    return this.link.state;
   }
 
   /** Opens the link; never rejects: a link that cannot open is retried with backoff. */
   start(): void {
     if (this.state !== 'idle') return;
-    this.openLink();
+    this.link.open();
   }
 
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
-    this.state = 'stopped';
-    this.linkToken++;
-    this.reopenTimer?.cancel();
-    this.reopenTimer = undefined;
+    this.link.stop();
     this.failAll('bus_stopped');
     await this.transport.close();
   }
@@ -204,7 +209,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
   }
 
   stats(): BusStats {
-    return { name: this.name, state: this.state, reconnects: this.reconnects, queued: this.queue.length, units: this.health.stats() };
+    return { name: this.name, state: this.state, reconnects: this.link.reconnects, queued: this.queue.length, units: this.health.stats() };
   }
 
   private unit(unitId: number): UnitState {
@@ -297,7 +302,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
           break;
         case 'closed':
           job.reject(offlineError(this.name, job.unitId, 'bus_down'));
-          if (this.state === 'open') this.linkDown(err.message);
+          if (this.state === 'open') this.link.down(err.message);
           return;
         case 'timeout':
         case 'bad_frame':
@@ -382,74 +387,17 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     }
   }
 
-  private openLink(): void {
-    this.state = 'opening';
-    const token = ++this.linkToken;
-    let done = false;
-    const timer = this.timers.setTimeout(() => {
-      if (done || token !== this.linkToken) return;
-      done = true;
-      void this.transport.close();
-      this.openFailed(`open timed out after ${this.openTimeoutMs} ms`);
-    }, this.openTimeoutMs);
-    this.transport.open().then(
-      () => {
-        timer.cancel();
-        if (done || token !== this.linkToken) return;
-        done = true;
-        this.linkUp();
-      },
-      (err: unknown) => {
-        timer.cancel();
-        if (done || token !== this.linkToken) return;
-        done = true;
-        this.openFailed(err instanceof Error ? err.message : String(err));
-      },
-    );
-  }
-
-  private linkUp(): void {
-    this.state = 'open';
-    this.reopenDelay = this.backoff.minMs;
-    if (this.downSince !== null) this.reconnects++;
-    const downFor = this.downSince === null ? null : this.clock.monotonic() - this.downSince;
-    this.downSince = null;
+  private linkUp(downForMs: number | null): void {
     this.health.freshLink();
-    this.log.info({ bus: this.name, downForMs: downFor }, 'modbus bus up');
+    this.log.info({ bus: this.name, downForMs }, 'modbus bus up');
     this.emit('busUp');
     this.pump();
   }
 
-  private openFailed(reason: string): void {
-    if (this.state === 'stopped') return;
-    const first = this.downSince === null;
-    if (first) this.downSince = this.clock.monotonic();
-    this.state = 'down';
-    // Once per outage at warn; an adapter left unplugged all night must not flood journald.
-    if (first) this.log.warn({ bus: this.name, reason, retryInMs: this.reopenDelay }, 'modbus bus cannot open');
-    else this.log.debug({ bus: this.name, reason, retryInMs: this.reopenDelay }, 'modbus bus still cannot open');
-    this.scheduleReopen();
-  }
-
-  private linkDown(reason: string): void {
-    this.state = 'down';
-    this.linkToken++;
-    this.downSince = this.clock.monotonic();
+  private linkDown(reason: string, retryInMs: number): void {
     this.failAll('bus_down');
     this.health.linkLost();
-    this.log.warn({ bus: this.name, reason, retryInMs: this.reopenDelay }, 'modbus bus down');
+    this.log.warn({ bus: this.name, reason, retryInMs }, 'modbus bus down');
     this.emit('busDown', reason);
-    void this.transport.close();
-    this.scheduleReopen();
-  }
-
-  private scheduleReopen(): void {
-    this.reopenTimer?.cancel();
-    const delay = this.reopenDelay;
-    this.reopenDelay = Math.min(this.reopenDelay * 2, this.backoff.maxMs);
-    this.reopenTimer = this.timers.setTimeout(() => {
-      this.reopenTimer = undefined;
-      if (this.state === 'down') this.openLink();
-    }, delay);
   }
 }
