@@ -7,7 +7,7 @@
  * door decided.
  */
 import type { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig } from '../../config/schema.js';
-import { summariseCapabilities, type ReaderCapabilities } from '../../drivers/osdp/capabilities.js';
+import { summariseCapabilities } from '../../drivers/osdp/capabilities.js';
 import { cardHexFromRaw } from '../../drivers/osdp/card.js';
 import type { BuzzerControl, LedControl, OutputControl, ReaderEvent, ReaderLinkStatus } from '../../drivers/osdp/types.js';
 import type { Decider, Decision, LineReader, ReaderLine, ReaderLineFactory } from './service-types.js';
@@ -35,7 +35,7 @@ import { DoorMachine, type Passage, type RelayCommand } from './door-machine.js'
 import { KeypadEntry, PinGuessLimiter, type Entry } from './keypad-entry.js';
 import { sendBuzzer, sendLed } from './reader-feedback.js';
 import { passThroughPresence, type DevicePresence, type PresenceAnnouncement, type PresenceTracker } from '../presence/presence-policy.js';
-import { readerKeySecret } from './family.js';
+import { announcedView, lineReaderOf, type DoorRuntime, type ReaderRuntime } from './reader-runtime.js';
 
 export type { Decider, Decision, DecisionRequest, LineReader, ReaderLine, ReaderLineFactory } from './service-types.js';
 
@@ -60,31 +60,6 @@ export interface AccessServiceOptions {
   clock: Clock;
   timers: Timers;
   log: Logger;
-}
-
-interface ReaderRuntime {
-  cfg: ReaderConfig;
-  line: ReaderLine;
-  /** The door this reader reads for, and which way. */
-  door?: { id: string; direction: Direction };
-  keypad: KeypadEntry;
-  pinGuesses: PinGuessLimiter;
-  /** The link as it is (commands, lock re-assertion); what is announced is `presence.announced`. */
-  online: boolean;
-  presence: DevicePresence;
-  secure: boolean;
-  tamper: boolean;
-  /** The reader reports a power failure (LSTATR). */
-  powerFailure: boolean;
-  /** Its PDCAP, once read: what it may be sent. */
-  capabilities: ReaderCapabilities | undefined;
-  lastSeen: number | null;
-  inputs: boolean[];
-}
-
-interface DoorRuntime {
-  cfg: DoorConfig;
-  machine: DoorMachine;
 }
 
 const GRANT_FEEDBACK: { led: LedControl; buzz: BuzzerControl } = {
@@ -175,18 +150,7 @@ export class AccessService {
   }
 
   private lineReader(r: ReaderConfig): LineReader {
-    const key = this.opts.readerKey(r);
-    if (r.secure === 'off') {
-      this.opts.log.warn({ reader: r.id }, 'reader runs without secure channel: card numbers cross the RS-485 line in clear');
-      return { address: r.address, secure: 'off' };
-    }
-    if (r.secure === 'install' && !this.opts.readerInstalled(r)) return { address: r.address, secure: 'install' };
-    if (!key)
-      this.opts.log.error(
-        { reader: r.id, secret: readerKeySecret(r) },
-        'reader needs a secure channel key and none is known: add it to the secrets file, or set secure: install for a new reader',
-      );
-    return { address: r.address, secure: 'required', ...(key ? { key } : {}) };
+    return lineReaderOf(r, this.opts, this.opts.log);
   }
 
   async start(): Promise<void> {
@@ -227,7 +191,7 @@ export class AccessService {
   states(): { doors: Record<string, unknown>; readers: Record<string, unknown>; lines: Record<string, ReaderLinkStatus[]> } {
     return {
       doors: Object.fromEntries([...this.doors].map(([id, d]) => [id, doorState(d.machine.snapshot(), this.lockOnline(id))])),
-      readers: Object.fromEntries([...this.readers].map(([id, r]) => [id, readerState(this.announcedView(r))])),
+      readers: Object.fromEntries([...this.readers].map(([id, r]) => [id, readerState(announcedView(r))])),
       lines: Object.fromEntries([...this.lines].map(([id, l]) => [id, l.status()])),
     };
   }
@@ -340,12 +304,6 @@ export class AccessService {
       this.recordAlarm(readerOfflineAlarm(rt.cfg.id, rt.door?.id, true, reason));
     }
     this.publishReader(rt);
-  }
-
-  /** A reader's state as published: presence as announced, the rest as it is. */
-  private announcedView(rt: ReaderRuntime): ReaderRuntime {
-    const online = rt.presence.announced === true;
-    return { ...rt, online, secure: online && rt.secure };
   }
 
   private onInputs(rt: ReaderRuntime, inputs: boolean[]): void {
@@ -472,9 +430,7 @@ export class AccessService {
   }
 
   private publishReader(rt: ReaderRuntime): void {
-    this.opts.outbox
-      .setState(rt.cfg.id, readerState(this.announcedView(rt)))
-      .catch((err: unknown) => this.recordFailed(err, 'reader state'));
+    this.opts.outbox.setState(rt.cfg.id, readerState(announcedView(rt))).catch((err: unknown) => this.recordFailed(err, 'reader state'));
   }
 
   private record(e: EventInput): void {
