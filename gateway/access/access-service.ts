@@ -9,7 +9,7 @@
 import type { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig } from '../../config/schema.js';
 import { summariseCapabilities } from '../../drivers/osdp/capabilities.js';
 import { cardHexFromRaw } from '../../drivers/osdp/card.js';
-import type { BuzzerControl, LedControl, OutputControl, ReaderEvent, ReaderLinkStatus } from '../../drivers/osdp/types.js';
+import type { BuzzerControl, LedControl, ReaderEvent, ReaderLinkStatus } from '../../drivers/osdp/types.js';
 import type { Decider, Decision, LineReader, ReaderLine, ReaderLineFactory } from './service-types.js';
 import type { Clock, Timers } from '../core/clock.js';
 import type { EventInput } from '../core/events.js';
@@ -35,6 +35,7 @@ import { DoorMachine, type Passage, type RelayCommand } from './door-machine.js'
 import { KeypadEntry, PinGuessLimiter, type Entry } from './keypad-entry.js';
 import { sendBuzzer, sendLed } from './reader-feedback.js';
 import { passThroughPresence, type DevicePresence, type PresenceAnnouncement, type PresenceTracker } from '../presence/presence-policy.js';
+import { AWAIT_PIN_LED, DENY_FEEDBACK, GRANT_FEEDBACK, decideEntry, lockOutput } from './entry-decisions.js';
 import { announcedView, lineReaderOf, type DoorRuntime, type ReaderRuntime } from './reader-runtime.js';
 
 export type { Decider, Decision, DecisionRequest, LineReader, ReaderLine, ReaderLineFactory } from './service-types.js';
@@ -61,16 +62,6 @@ export interface AccessServiceOptions {
   timers: Timers;
   log: Logger;
 }
-
-const GRANT_FEEDBACK: { led: LedControl; buzz: BuzzerControl } = {
-  led: { led: 0, color: 'green', ms: 2000 },
-  buzz: { onMs: 100, offMs: 100, count: 1 },
-};
-const DENY_FEEDBACK: { led: LedControl; buzz: BuzzerControl } = {
-  led: { led: 0, color: 'red', ms: 2000 },
-  buzz: { onMs: 100, offMs: 100, count: 3 },
-};
-const AWAIT_PIN_LED: LedControl = { led: 0, color: 'amber', ms: 10_000, blink: { onMs: 200, offMs: 200 } };
 
 export class AccessService {
   private readonly lines = new Map<string, ReaderLine>();
@@ -349,16 +340,7 @@ export class AccessService {
   private onEntry(rt: ReaderRuntime, e: Entry): void {
     if (!rt.door) return;
     const base = { door: rt.door.id, direction: rt.door.direction, now: this.opts.clock.now() };
-    let decision: Decision;
-    if (e.kind === 'pin') {
-      if (rt.pinGuesses.lockedOut()) decision = { granted: false, reason: 'pin_locked_out', credential: '****', method: 'pin' };
-      else {
-        decision = this.opts.decider.decide({ ...base, pin: e.pin });
-        rt.pinGuesses.record(decision.reason === 'unknown');
-      }
-    } else if (e.kind === 'card+pin') decision = this.opts.decider.decide({ ...base, card: e.card, pin: e.pin });
-    else decision = { ...this.opts.decider.decide({ ...base, card: e.card }), granted: false, reason: 'pin_required' };
-    this.act(rt, decision);
+    this.act(rt, decideEntry(this.opts.decider, rt.pinGuesses, base, e));
   }
 
   /** Lock first, then tell the person, then record: the door never waits on the disk. */
@@ -407,11 +389,7 @@ export class AccessService {
   private drive(cfg: DoorConfig, cmd: RelayCommand): void {
     const rt = this.readers.get(cfg.lock.reader);
     if (!rt) return;
-    const out: OutputControl = cmd.on
-      ? cmd.ms !== undefined
-        ? { output: cfg.lock.index, action: 'pulse-on', ms: cmd.ms }
-        : { output: cfg.lock.index, action: 'on' }
-      : { output: cfg.lock.index, action: 'off' };
+    const out = lockOutput(cfg, cmd);
     rt.line.output(rt.cfg.address, [out]).catch((err: unknown) => {
       const code = isGatehouseError(err) ? err.code : 'INTERNAL';
       this.opts.log.warn(
