@@ -39,9 +39,12 @@ import { PresencePolicy } from './presence/presence-policy.js';
 import { VERSION } from './version.js';
 import { GatehouseError } from './core/errors.js';
 import { reportOutboxStart, watchDiskFull } from './outbox/disk-full-alarm.js';
-import type { BrokerAccount, Capability, FamilyInstance, FamilyManifest } from './families/family.js';
+import type { Capability, FamilyInstance, FamilyManifest } from './families/family.js';
+import { brokerAccounts, remedy, requiredComponents } from './required-components.js';
 import { FAMILIES, configuredFamilies } from './families/registry.js';
 import { familyContext, orderFamilies } from './families/boot.js';
+
+export { requiredComponents } from './required-components.js';
 
 export interface GatewayOptions {
   config: CompoundConfig;
@@ -472,44 +475,5 @@ export class Gateway {
   }
 }
 
-/**
- * The components a compound file cannot do without: the embedded broker when locks or
- * operators log in to it, the uplink when a platform is configured. (An uplink that cannot
- * reach its platform is normal offline operation and not a failure: it keeps retrying.)
- */
-export function requiredComponents(
-  config: CompoundConfig,
-  opts: Pick<GatewayOptions, 'uplinkUrl' | 'operators'>,
-  families: readonly FamilyManifest<CompoundConfig>[] = FAMILIES,
-): Map<string, string> {
-  const required = new Map<string, string>();
-  const users: string[] = [];
-  const kinds = new Map<string, number>();
-  for (const a of brokerAccounts(config, configuredFamilies(config, families))) kinds.set(a.kind, (kinds.get(a.kind) ?? 0) + 1);
-  for (const [kind, n] of kinds) users.push(`${n} ${kind}${n > 1 ? 's' : ''}`);
-  const operators = config.broker.operators.length + (opts.operators?.length ?? 0);
-  if (operators) users.push(`${operators} operator${operators > 1 ? 's' : ''}`);
-  if (users.length) required.set('broker', `the compound file has ${users.join(' and ')} that log in to it`);
-  const url = opts.uplinkUrl ?? config.uplink?.url;
-  if (url !== undefined) required.set('uplink', `the compound file configures a platform (${redactUrl(url)})`);
-  return required;
-}
-
 /** The capabilities the core provides to every family (gateway/families/family.ts). */
 const CORE_CAPABILITIES = ['alarms', 'presence', 'broker', 'media', 'uplink-status'] as const satisfies readonly Capability[];
-
-/** The device accounts the configured families declare for the embedded broker. */
-function brokerAccounts(config: CompoundConfig, families: readonly FamilyManifest<CompoundConfig>[]): BrokerAccount[] {
-  return families.flatMap((f) => f.brokerAccounts?.(config) ?? []);
-}
-
-/** What an installer can do about a required component that did not start. */
-function remedy(component: string, err: unknown): string {
-  const code = (err as { cause?: { code?: string } }).cause?.code;
-  if (component === 'broker' && code === 'EADDRINUSE') {
-    return 'Another program holds the port (often a mosquitto installed alongside: `ss -ltnp` shows which); stop it, or set broker.port. ';
-  }
-  if (component === 'broker' && code === 'EADDRNOTAVAIL') return 'broker.host is not an address of this machine; fix broker.host. ';
-  if (component === 'uplink') return 'Check the uplink section and its secrets (`gatehouse check --config FILE`). ';
-  return '';
-}

@@ -49,6 +49,8 @@ import {
   type UnitState,
 } from './bus-types.js';
 import { runOp } from './run-op.js';
+import { UnitHealth } from './unit-health.js';
+import { ModbusLink } from './link.js';
 
 export type {
   Backoff,
@@ -69,23 +71,16 @@ export class ModbusBus extends EventEmitter<BusEvents> {
   private readonly timeoutMs: number;
   private readonly probeTimeoutMs: number;
   private readonly retries: number;
-  private readonly deadAfter: number;
   private readonly backoff: Backoff;
-  private readonly openTimeoutMs: number;
   private readonly clock: Clock;
   private readonly timers: Timers;
   private readonly log: Logger;
 
-  private state: BusState = 'idle';
+  private readonly link: ModbusLink;
   private queue: Job[] = [];
   private inFlight: { job: Job; token: number; timer: TimerHandle } | undefined;
   private token = 0;
-  private linkToken = 0;
-  private reopenTimer: TimerHandle | undefined;
-  private reopenDelay: number;
-  private reconnects = 0;
-  private downSince: number | null = null;
-  private readonly units = new Map<number, UnitState>();
+  private readonly health: UnitHealth;
   /** Units that answered exception 01 to FC 06: their single-register writes go as FC 16. */
   private readonly fc16Only = new Set<number>();
   /** Requests waiting out a busy unit (exception 06), failed with the rest on stop or link loss. */
@@ -98,42 +93,56 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     this.timeoutMs = opts.timeoutMs ?? 1000;
     this.probeTimeoutMs = Math.min(this.timeoutMs, opts.probeTimeoutMs ?? 250);
     this.retries = opts.retries ?? 1;
-    this.deadAfter = opts.deadAfter ?? 3;
+    const deadAfter = opts.deadAfter ?? 3;
     this.backoff = { minMs: opts.backoff?.minMs ?? 1000, maxMs: opts.backoff?.maxMs ?? 60_000 };
-    this.openTimeoutMs = opts.openTimeoutMs ?? 5000;
-    this.reopenDelay = this.backoff.minMs;
     this.clock = opts.clock;
     this.timers = opts.timers;
     this.log = opts.log;
-    if (
-      this.timeoutMs <= 0 ||
-      this.retries < 0 ||
-      this.deadAfter < 1 ||
-      this.backoff.minMs <= 0 ||
-      this.backoff.maxMs < this.backoff.minMs
-    ) {
+    if (this.timeoutMs <= 0 || this.retries < 0 || deadAfter < 1 || this.backoff.minMs <= 0 || this.backoff.maxMs < this.backoff.minMs) {
       throw new GatehouseError(
         'CONFIG_INVALID',
         `modbus bus ${this.name}: timeoutMs > 0, retries >= 0, deadAfter >= 1 and 0 < backoff.minMs <= backoff.maxMs are required`,
       );
     }
-    this.transport.onClose((reason) => {
-      if (this.state === 'open') this.linkDown(reason);
+    this.health = new UnitHealth({
+      name: this.name,
+      deadAfter,
+      backoff: this.backoff,
+      clock: this.clock,
+      log: this.log,
+      onOnline: (unitId) => this.emit('unitOnline', unitId),
+      onOffline: (unitId, reason) => this.emit('unitOffline', unitId, reason),
+      dropQueued: (unitId, reason) => this.dropQueued(unitId, reason),
     });
+    this.link = new ModbusLink({
+      name: this.name,
+      transport: this.transport,
+      backoff: this.backoff,
+      openTimeoutMs: opts.openTimeoutMs ?? 5000,
+      clock: this.clock,
+      timers: this.timers,
+      log: this.log,
+      onUp: (downForMs) => this.linkUp(downForMs),
+      onDown: (reason, retryInMs) => this.linkDown(reason, retryInMs),
+    });
+    this.transport.onClose((reason) => {
+      if (this.state === 'open') this.link.down(reason);
+    });
+  }
+
+  private get state(): BusState {
+    return this.link.state;
   }
 
   /** Opens the link; never rejects: a link that cannot open is retried with backoff. */
   start(): void {
     if (this.state !== 'idle') return;
-    this.openLink();
+    this.link.open();
   }
 
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
-    this.state = 'stopped';
-    this.linkToken++;
-    this.reopenTimer?.cancel();
-    this.reopenTimer = undefined;
+    this.link.stop();
     this.failAll('bus_stopped');
     await this.transport.close();
   }
@@ -196,34 +205,15 @@ export class ModbusBus extends EventEmitter<BusEvents> {
 
   /** Whether requests to this unit currently reach the wire (not dead, link up). */
   isReachable(unitId: number): boolean {
-    return this.state === 'open' && !this.units.get(unitId)?.dead;
+    return this.state === 'open' && !this.health.isDead(unitId);
   }
 
   stats(): BusStats {
-    const units = [...this.units.values()].sort((a, b) => a.unitId - b.unitId).map(({ probeDelay: _d, probing: _p, ...s }) => ({ ...s }));
-    return { name: this.name, state: this.state, reconnects: this.reconnects, queued: this.queue.length, units };
+    return { name: this.name, state: this.state, reconnects: this.link.reconnects, queued: this.queue.length, units: this.health.stats() };
   }
 
   private unit(unitId: number): UnitState {
-    let u = this.units.get(unitId);
-    if (!u) {
-      u = {
-        unitId,
-        ok: 0,
-        timeouts: 0,
-        badFrames: 0,
-        exceptions: 0,
-        consecutiveFailures: 0,
-        lastOkAt: null,
-        dead: false,
-        online: null,
-        nextProbeAt: null,
-        probeDelay: this.backoff.minMs,
-        probing: false,
-      };
-      this.units.set(unitId, u);
-    }
-    return u;
+    return this.health.unit(unitId);
   }
 
   private submit(unitId: number, op: Op, priority: Priority): Promise<OpResult> {
@@ -232,16 +222,9 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     if (this.state !== 'open')
       return Promise.reject(offlineError(this.name, unitId, this.state === 'stopped' ? 'bus_stopped' : 'bus_down'));
     const u = this.unit(unitId);
-    let probe = false;
-    if (u.dead) {
-      const now = this.clock.monotonic();
-      // One probe at a time and only when its backoff step has elapsed: that is the isolation.
-      if (u.probing || u.nextProbeAt === null || now < u.nextProbeAt) {
-        return Promise.reject(offlineError(this.name, unitId, 'unit_dead', { retryInMs: Math.max(0, (u.nextProbeAt ?? now) - now) }));
-      }
-      probe = true;
-      u.probing = true;
-    }
+    const admitted = this.health.admit(u);
+    if ('retryInMs' in admitted) return Promise.reject(offlineError(this.name, unitId, 'unit_dead', { retryInMs: admitted.retryInMs }));
+    const { probe } = admitted;
     return new Promise<OpResult>((resolve, reject) => {
       this.insert({
         unitId,
@@ -297,14 +280,14 @@ export class ModbusBus extends EventEmitter<BusEvents> {
 
     if ('ok' in outcome) {
       u.ok++;
-      this.alive(u);
+      this.health.alive(u);
       job.resolve(outcome.ok);
     } else {
       const err = outcome.err;
       switch (err.kind) {
         case 'exception':
           u.exceptions++;
-          this.alive(u);
+          this.health.alive(u);
           if (err.modbusCode === SERVER_BUSY && job.busy < BUSY_RETRIES) {
             this.waitOutBusy(job);
             break;
@@ -319,7 +302,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
           break;
         case 'closed':
           job.reject(offlineError(this.name, job.unitId, 'bus_down'));
-          if (this.state === 'open') this.linkDown(err.message);
+          if (this.state === 'open') this.link.down(err.message);
           return;
         case 'timeout':
         case 'bad_frame':
@@ -346,17 +329,8 @@ export class ModbusBus extends EventEmitter<BusEvents> {
   }
 
   private failed(u: UnitState, job: Job, err: ModbusTransportError): void {
-    if (err.kind === 'timeout') u.timeouts++;
-    else u.badFrames++;
-    u.consecutiveFailures++;
-    const reason: UnitOfflineReason = err.kind === 'timeout' ? 'timeout' : 'bad_frame';
-    if (job.probe) {
-      // The unit is still dead: the next probe waits twice as long.
-      u.probeDelay = Math.min(u.probeDelay * 2, this.backoff.maxMs);
-      u.nextProbeAt = this.clock.monotonic() + u.probeDelay;
-    } else if (!u.dead && u.consecutiveFailures >= this.deadAfter) {
-      this.markDead(u, reason);
-    }
+    const reason = err.kind === 'timeout' ? 'timeout' : 'bad_frame';
+    this.health.failed(u, reason, job.probe);
     if (!u.dead && job.attempts < job.maxAttempts) {
       this.insert(job, true);
       return;
@@ -381,36 +355,14 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     );
   }
 
-  private alive(u: UnitState): void {
-    u.consecutiveFailures = 0;
-    u.lastOkAt = this.clock.monotonic();
-    const wasDead = u.dead;
-    u.dead = false;
-    u.nextProbeAt = null;
-    u.probeDelay = this.backoff.minMs;
-    if (u.online !== true) {
-      u.online = true;
-      this.log.info({ bus: this.name, unitId: u.unitId, wasDead }, 'modbus unit online');
-      this.emit('unitOnline', u.unitId);
-    }
-  }
-
-  private markDead(u: UnitState, reason: UnitOfflineReason): void {
-    u.dead = true;
-    u.probeDelay = this.backoff.minMs;
-    u.nextProbeAt = this.clock.monotonic() + u.probeDelay;
-    // Queued requests for a dead unit would each cost a full timeout: fail them now.
+  /** Fails the queued requests of a unit that just died (not its probe). */
+  private dropQueued(unitId: number, reason: UnitOfflineReason): void {
     const keep: Job[] = [];
     for (const j of this.queue) {
-      if (j.unitId === u.unitId && !j.probe) j.reject(offlineError(this.name, u.unitId, 'unit_dead', { after: reason }));
+      if (j.unitId === unitId && !j.probe) j.reject(offlineError(this.name, unitId, 'unit_dead', { after: reason }));
       else keep.push(j);
     }
     this.queue = keep;
-    if (u.online !== false) {
-      u.online = false;
-      this.log.warn({ bus: this.name, unitId: u.unitId, reason, failures: u.consecutiveFailures }, 'modbus unit offline');
-      this.emit('unitOffline', u.unitId, reason);
-    }
   }
 
   private failAll(reason: 'bus_down' | 'bus_stopped'): void {
@@ -435,87 +387,17 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     }
   }
 
-  private openLink(): void {
-    this.state = 'opening';
-    const token = ++this.linkToken;
-    let done = false;
-    const timer = this.timers.setTimeout(() => {
-      if (done || token !== this.linkToken) return;
-      done = true;
-      void this.transport.close();
-      this.openFailed(`open timed out after ${this.openTimeoutMs} ms`);
-    }, this.openTimeoutMs);
-    this.transport.open().then(
-      () => {
-        timer.cancel();
-        if (done || token !== this.linkToken) return;
-        done = true;
-        this.linkUp();
-      },
-      (err: unknown) => {
-        timer.cancel();
-        if (done || token !== this.linkToken) return;
-        done = true;
-        this.openFailed(err instanceof Error ? err.message : String(err));
-      },
-    );
-  }
-
-  private linkUp(): void {
-    this.state = 'open';
-    this.reopenDelay = this.backoff.minMs;
-    if (this.downSince !== null) this.reconnects++;
-    const downFor = this.downSince === null ? null : this.clock.monotonic() - this.downSince;
-    this.downSince = null;
-    // The other end may have rebooted or been replaced while we were away: give every unit a
-    // fresh chance instead of keeping it in its old probe backoff.
-    for (const u of this.units.values()) {
-      u.dead = false;
-      u.consecutiveFailures = 0;
-      u.nextProbeAt = null;
-      u.probeDelay = this.backoff.minMs;
-      u.probing = false;
-    }
-    this.log.info({ bus: this.name, downForMs: downFor }, 'modbus bus up');
+  private linkUp(downForMs: number | null): void {
+    this.health.freshLink();
+    this.log.info({ bus: this.name, downForMs }, 'modbus bus up');
     this.emit('busUp');
     this.pump();
   }
 
-  private openFailed(reason: string): void {
-    if (this.state === 'stopped') return;
-    const first = this.downSince === null;
-    if (first) this.downSince = this.clock.monotonic();
-    this.state = 'down';
-    // Once per outage at warn; an adapter left unplugged all night must not flood journald.
-    if (first) this.log.warn({ bus: this.name, reason, retryInMs: this.reopenDelay }, 'modbus bus cannot open');
-    else this.log.debug({ bus: this.name, reason, retryInMs: this.reopenDelay }, 'modbus bus still cannot open');
-    this.scheduleReopen();
-  }
-
-  private linkDown(reason: string): void {
-    this.state = 'down';
-    this.linkToken++;
-    this.downSince = this.clock.monotonic();
+  private linkDown(reason: string, retryInMs: number): void {
     this.failAll('bus_down');
-    for (const u of this.units.values()) {
-      if (u.online === true) {
-        u.online = false;
-        this.emit('unitOffline', u.unitId, 'bus_down');
-      }
-    }
-    this.log.warn({ bus: this.name, reason, retryInMs: this.reopenDelay }, 'modbus bus down');
+    this.health.linkLost();
+    this.log.warn({ bus: this.name, reason, retryInMs }, 'modbus bus down');
     this.emit('busDown', reason);
-    void this.transport.close();
-    this.scheduleReopen();
-  }
-
-  private scheduleReopen(): void {
-    this.reopenTimer?.cancel();
-    const delay = this.reopenDelay;
-    this.reopenDelay = Math.min(this.reopenDelay * 2, this.backoff.maxMs);
-    this.reopenTimer = this.timers.setTimeout(() => {
-      this.reopenTimer = undefined;
-      if (this.state === 'down') this.openLink();
-    }, delay);
   }
 }

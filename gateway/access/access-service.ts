@@ -7,9 +7,9 @@
  * door decided.
  */
 import type { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig } from '../../config/schema.js';
-import { summariseCapabilities, type ReaderCapabilities } from '../../drivers/osdp/capabilities.js';
+import { summariseCapabilities } from '../../drivers/osdp/capabilities.js';
 import { cardHexFromRaw } from '../../drivers/osdp/card.js';
-import type { BuzzerControl, LedControl, OutputControl, ReaderEvent, ReaderLinkStatus } from '../../drivers/osdp/types.js';
+import type { BuzzerControl, LedControl, ReaderEvent, ReaderLinkStatus } from '../../drivers/osdp/types.js';
 import type { Decider, Decision, LineReader, ReaderLine, ReaderLineFactory } from './service-types.js';
 import type { Clock, Timers } from '../core/clock.js';
 import type { EventInput } from '../core/events.js';
@@ -35,7 +35,8 @@ import { DoorMachine, type Passage, type RelayCommand } from './door-machine.js'
 import { KeypadEntry, PinGuessLimiter, type Entry } from './keypad-entry.js';
 import { sendBuzzer, sendLed } from './reader-feedback.js';
 import { passThroughPresence, type DevicePresence, type PresenceAnnouncement, type PresenceTracker } from '../presence/presence-policy.js';
-import { readerKeySecret } from './family.js';
+import { AWAIT_PIN_LED, DENY_FEEDBACK, GRANT_FEEDBACK, decideEntry, lockOutput } from './entry-decisions.js';
+import { announcedView, lineReaderOf, type DoorRuntime, type ReaderRuntime } from './reader-runtime.js';
 
 export type { Decider, Decision, DecisionRequest, LineReader, ReaderLine, ReaderLineFactory } from './service-types.js';
 
@@ -61,41 +62,6 @@ export interface AccessServiceOptions {
   timers: Timers;
   log: Logger;
 }
-
-interface ReaderRuntime {
-  cfg: ReaderConfig;
-  line: ReaderLine;
-  /** The door this reader reads for, and which way. */
-  door?: { id: string; direction: Direction };
-  keypad: KeypadEntry;
-  pinGuesses: PinGuessLimiter;
-  /** The link as it is (commands, lock re-assertion); what is announced is `presence.announced`. */
-  online: boolean;
-  presence: DevicePresence;
-  secure: boolean;
-  tamper: boolean;
-  /** The reader reports a power failure (LSTATR). */
-  powerFailure: boolean;
-  /** Its PDCAP, once read: what it may be sent. */
-  capabilities: ReaderCapabilities | undefined;
-  lastSeen: number | null;
-  inputs: boolean[];
-}
-
-interface DoorRuntime {
-  cfg: DoorConfig;
-  machine: DoorMachine;
-}
-
-const GRANT_FEEDBACK: { led: LedControl; buzz: BuzzerControl } = {
-  led: { led: 0, color: 'green', ms: 2000 },
-  buzz: { onMs: 100, offMs: 100, count: 1 },
-};
-const DENY_FEEDBACK: { led: LedControl; buzz: BuzzerControl } = {
-  led: { led: 0, color: 'red', ms: 2000 },
-  buzz: { onMs: 100, offMs: 100, count: 3 },
-};
-const AWAIT_PIN_LED: LedControl = { led: 0, color: 'amber', ms: 10_000, blink: { onMs: 200, offMs: 200 } };
 
 export class AccessService {
   private readonly lines = new Map<string, ReaderLine>();
@@ -175,18 +141,7 @@ export class AccessService {
   }
 
   private lineReader(r: ReaderConfig): LineReader {
-    const key = this.opts.readerKey(r);
-    if (r.secure === 'off') {
-      this.opts.log.warn({ reader: r.id }, 'reader runs without secure channel: card numbers cross the RS-485 line in clear');
-      return { address: r.address, secure: 'off' };
-    }
-    if (r.secure === 'install' && !this.opts.readerInstalled(r)) return { address: r.address, secure: 'install' };
-    if (!key)
-      this.opts.log.error(
-        { reader: r.id, secret: readerKeySecret(r) },
-        'reader needs a secure channel key and none is known: add it to the secrets file, or set secure: install for a new reader',
-      );
-    return { address: r.address, secure: 'required', ...(key ? { key } : {}) };
+    return lineReaderOf(r, this.opts, this.opts.log);
   }
 
   async start(): Promise<void> {
@@ -227,7 +182,7 @@ export class AccessService {
   states(): { doors: Record<string, unknown>; readers: Record<string, unknown>; lines: Record<string, ReaderLinkStatus[]> } {
     return {
       doors: Object.fromEntries([...this.doors].map(([id, d]) => [id, doorState(d.machine.snapshot(), this.lockOnline(id))])),
-      readers: Object.fromEntries([...this.readers].map(([id, r]) => [id, readerState(this.announcedView(r))])),
+      readers: Object.fromEntries([...this.readers].map(([id, r]) => [id, readerState(announcedView(r))])),
       lines: Object.fromEntries([...this.lines].map(([id, l]) => [id, l.status()])),
     };
   }
@@ -342,12 +297,6 @@ export class AccessService {
     this.publishReader(rt);
   }
 
-  /** A reader's state as published: presence as announced, the rest as it is. */
-  private announcedView(rt: ReaderRuntime): ReaderRuntime {
-    const online = rt.presence.announced === true;
-    return { ...rt, online, secure: online && rt.secure };
-  }
-
   private onInputs(rt: ReaderRuntime, inputs: boolean[]): void {
     const before = rt.inputs;
     rt.inputs = inputs;
@@ -391,16 +340,7 @@ export class AccessService {
   private onEntry(rt: ReaderRuntime, e: Entry): void {
     if (!rt.door) return;
     const base = { door: rt.door.id, direction: rt.door.direction, now: this.opts.clock.now() };
-    let decision: Decision;
-    if (e.kind === 'pin') {
-      if (rt.pinGuesses.lockedOut()) decision = { granted: false, reason: 'pin_locked_out', credential: '****', method: 'pin' };
-      else {
-        decision = this.opts.decider.decide({ ...base, pin: e.pin });
-        rt.pinGuesses.record(decision.reason === 'unknown');
-      }
-    } else if (e.kind === 'card+pin') decision = this.opts.decider.decide({ ...base, card: e.card, pin: e.pin });
-    else decision = { ...this.opts.decider.decide({ ...base, card: e.card }), granted: false, reason: 'pin_required' };
-    this.act(rt, decision);
+    this.act(rt, decideEntry(this.opts.decider, rt.pinGuesses, base, e));
   }
 
   /** Lock first, then tell the person, then record: the door never waits on the disk. */
@@ -449,11 +389,7 @@ export class AccessService {
   private drive(cfg: DoorConfig, cmd: RelayCommand): void {
     const rt = this.readers.get(cfg.lock.reader);
     if (!rt) return;
-    const out: OutputControl = cmd.on
-      ? cmd.ms !== undefined
-        ? { output: cfg.lock.index, action: 'pulse-on', ms: cmd.ms }
-        : { output: cfg.lock.index, action: 'on' }
-      : { output: cfg.lock.index, action: 'off' };
+    const out = lockOutput(cfg, cmd);
     rt.line.output(rt.cfg.address, [out]).catch((err: unknown) => {
       const code = isGatehouseError(err) ? err.code : 'INTERNAL';
       this.opts.log.warn(
@@ -472,9 +408,7 @@ export class AccessService {
   }
 
   private publishReader(rt: ReaderRuntime): void {
-    this.opts.outbox
-      .setState(rt.cfg.id, readerState(this.announcedView(rt)))
-      .catch((err: unknown) => this.recordFailed(err, 'reader state'));
+    this.opts.outbox.setState(rt.cfg.id, readerState(announcedView(rt))).catch((err: unknown) => this.recordFailed(err, 'reader state'));
   }
 
   private record(e: EventInput): void {

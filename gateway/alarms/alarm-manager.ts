@@ -10,31 +10,23 @@
 import { EventEmitter } from 'node:events';
 import type { StoreScope } from '../store/scope.js';
 import { idGenerator } from '../core/ids.js';
-import type { AlarmPriority, AlarmsConfig } from '../../config/schema.js';
+import type { AlarmsConfig } from '../../config/schema.js';
 import { realTimers, type Clock, type TimerHandle, type Timers } from '../core/clock.js';
-import { GatehouseError, isGatehouseError } from '../core/errors.js';
-import { withUncheckedData, type AnyEventInput, type EventInput, type EventSource } from '../core/events.js';
+import { GatehouseError } from '../core/errors.js';
+import type { EventSource } from '../core/events.js';
 import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { AlarmKind } from '../families/family.js';
 import { AlarmKinds } from './alarm-kinds.js';
 import { AlarmStore } from './alarm-store.js';
-import { actorData, iso, summary } from './alarm-views.js';
-import { UnrecordedEvents } from './unrecorded-events.js';
+import { actorData, iso } from './alarm-views.js';
+import { AlarmRecorder, type AlarmEventType } from './alarm-recorder.js';
+import { AlarmStatePublisher, alarmsStateBody, priorityRank, sortOpen } from './alarm-state.js';
+import { FloodControl } from './flood-control.js';
 import type { Alarm, AlarmActor, AlarmCondition, AlarmManagerEvents, AlarmSink } from './types.js';
 
-/** The lifecycle events recordEvent() writes (their data is built from the alarm plus extras). */
-type AlarmEventType = 'alarm.raised' | 'alarm.retriggered' | 'alarm.acknowledged' | 'alarm.cleared' | 'alarm.closed' | 'alarm.media';
-
-/** The retained topic `state/alarms`. */
-export const ALARMS_STATE_DEVICE = 'alarms';
-/** Flood control: at most one "it happened again" event per alarm per this long. */
-export const RETRIGGER_EVENT_INTERVAL_MS = 60_000;
-/** Summaries in `state/alarms` (the rest is counted, and listed by `alarm.list`). */
-export const STATE_MAX_SUMMARIES = 200;
-
-const PRIORITY_RANK: Record<AlarmPriority, number> = { critical: 3, high: 2, medium: 1, low: 0 };
-export const priorityRank = (p: AlarmPriority): number => PRIORITY_RANK[p];
+export { ALARMS_STATE_DEVICE, STATE_MAX_SUMMARIES, priorityRank } from './alarm-state.js';
+export { RETRIGGER_EVENT_INTERVAL_MS } from './flood-control.js';
 
 export const alarmKey = (kind: string, source: EventSource): string => `${kind}|${source.device}|${source.point ?? ''}`;
 
@@ -63,13 +55,6 @@ export interface AlarmListOptions {
   limit?: number;
 }
 
-interface Flood {
-  lastNoisyAt?: number;
-  pending: boolean;
-  timer?: TimerHandle;
-  clearedOnce: boolean;
-}
-
 export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements AlarmSink {
   private readonly store: AlarmStore;
   private readonly outbox: Pick<Outbox, 'record' | 'setState'>;
@@ -80,22 +65,17 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
   private readonly ulid = idGenerator();
   private readonly byKey = new Map<string, Alarm>();
   private readonly byId = new Map<string, Alarm>();
-  private readonly flood = new Map<string, Flood>();
+  private readonly floods: FloodControl;
   /** Restored active alarms no source has reported since this process started. */
   private readonly unconfirmed = new Set<string>();
-  private stateTimer: TimerHandle | undefined;
+  private readonly statePublisher: AlarmStatePublisher;
   private graceTimer: TimerHandle | undefined;
   private pruneTimer: TimerHandle | undefined;
   private readonly stateDebounceMs: number;
   private readonly restoreGraceMs: number;
   private readonly keepClosedMs: number;
   private stopped = false;
-  /** Record promises of the raise/clear calls running inside committed(). */
-  private capture: Promise<unknown>[] | undefined;
-  /** Alarms whose `alarm.raised` was not recorded (disk full...): their next report records it again. */
-  private readonly unrecordedRaised = new Set<string>();
-  /** Alarm events the outbox refused for lack of disk space, in order, for retryUnrecorded(). */
-  private readonly unrecorded = new UnrecordedEvents();
+  private readonly recorder: AlarmRecorder;
   /** The kinds the families declared: the priority of a condition that brings none. */
   private readonly kinds: AlarmKinds;
 
@@ -113,6 +93,30 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     this.store = new AlarmStore(opts.db, (err) =>
       this.log.error({ err: err.message }, 'alarm store write failed; the alarm is kept in memory'),
     );
+    this.recorder = new AlarmRecorder(this.outbox, this.log, (id) => this.byId.has(id));
+    this.floods = new FloodControl({
+      clock: this.clock,
+      timers: this.timers,
+      stopped: () => this.stopped,
+      recordLate: (id) => {
+        const live = this.byId.get(id);
+        if (!live) return false;
+        this.recordEvent(
+          live.state === 'cleared' ? 'alarm.cleared' : 'alarm.retriggered',
+          live,
+          live.state === 'cleared' ? {} : { data: live.data },
+        );
+        return true;
+      },
+    });
+    this.statePublisher = new AlarmStatePublisher({
+      outbox: this.outbox,
+      log: this.log,
+      timers: this.timers,
+      debounceMs: this.stateDebounceMs,
+      body: () => this.stateBody(),
+      stopped: () => this.stopped,
+    });
     for (const a of this.store.loadOpen()) {
       this.byKey.set(a.key, a);
       this.byId.set(a.id, a);
@@ -133,7 +137,7 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
   /** Publishes the restored state and arms the restart grace and the daily prune. */
   start(): void {
     this.stopped = false;
-    void this.publishState(); // never rejects: a failed write is logged
+    void this.statePublisher.publish(); // never rejects: a failed write is logged
     if (this.unconfirmed.size) this.graceTimer = this.timers.setTimeout(() => this.expireUnconfirmed(), this.restoreGraceMs);
     this.store.prune(this.clock.now() - this.keepClosedMs);
     this.pruneTimer = this.timers.setInterval(() => this.store.prune(this.clock.now() - this.keepClosedMs), 86_400_000);
@@ -144,16 +148,13 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     this.stopped = true;
     this.graceTimer?.cancel();
     this.pruneTimer?.cancel();
-    for (const [id, f] of this.flood) {
-      f.timer?.cancel();
-      f.timer = undefined;
+    for (const id of this.floods.drainPending()) {
       const a = this.byId.get(id);
-      if (f.pending && a) this.recordEvent(a.state === 'cleared' ? 'alarm.cleared' : 'alarm.retriggered', a);
+      if (a) this.recordEvent(a.state === 'cleared' ? 'alarm.cleared' : 'alarm.retriggered', a);
     }
     this.store.flush();
-    this.stateTimer?.cancel();
-    this.stateTimer = undefined;
-    await this.publishState();
+    this.statePublisher.cancel();
+    await this.statePublisher.publish();
   }
 
   /**
@@ -162,14 +163,14 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
    * row counting it is), rejects when one failed. For sources that ACK to a device (DC-09).
    */
   async committed<T>(fn: () => T): Promise<T> {
-    const outer = this.capture;
+    const outer = this.recorder.capture;
     const mine: Promise<unknown>[] = [];
-    this.capture = mine;
+    this.recorder.capture = mine;
     let result: T;
     try {
       result = fn();
     } finally {
-      this.capture = outer;
+      this.recorder.capture = outer;
     }
     outer?.push(...mine);
     mine.push(this.store.whenFlushed());
@@ -214,7 +215,7 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     Object.assign(existing.data, c.data);
     // A kind without an override escalates with its worst report, never de-escalates.
     if (override) existing.priority = override;
-    else if (PRIORITY_RANK[priority] > PRIORITY_RANK[existing.priority]) existing.priority = priority;
+    else if (priorityRank(priority) > priorityRank(existing.priority)) existing.priority = priority;
     const reactivated = existing.state === 'cleared';
     if (reactivated) {
       // Keeps an acknowledgement: the guard already owns this alarm; linkage fires again to tell them.
@@ -224,7 +225,7 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     if (c.momentary !== true) existing.active = true;
     this.store.save(existing);
     // Its raise never reached the outbox: the platform must hear of it as raised, not re-triggered.
-    if (this.unrecordedRaised.has(existing.id))
+    if (this.recorder.raiseUnrecorded(existing.id))
       this.recordEvent('alarm.raised', existing, { raisedAt: iso(existing.raisedAt), data: existing.data });
     else this.noisyEvent('alarm.retriggered', existing);
     this.emitSafe('retriggered', existing);
@@ -244,10 +245,8 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     a.lastAt = now;
     if (data) Object.assign(a.data, data);
     this.store.save(a);
-    const f = this.floodOf(a.id);
     // The first clear always goes out at once; clears of a flapping condition are rate-limited with its re-triggers.
-    if (!f.clearedOnce) {
-      f.clearedOnce = true;
+    if (this.floods.firstClear(a.id)) {
       this.recordEvent('alarm.cleared', a, { clearedAt: iso(now), ...(data ? { data } : {}) });
     } else this.noisyEvent('alarm.cleared', a);
     this.emitSafe('cleared', a);
@@ -320,15 +319,11 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
 
   /** The retained `state/alarms` body. */
   stateBody(): Record<string, unknown> {
-    const counts = { raised: 0, acknowledged: 0, cleared: 0 };
-    for (const a of this.byId.values()) counts[a.state as keyof typeof counts]++;
-    return { open: this.sortedOpen().slice(0, STATE_MAX_SUMMARIES).map(summary), total: this.byId.size, counts };
+    return alarmsStateBody(this.byId);
   }
 
   private sortedOpen(): Alarm[] {
-    return [...this.byId.values()].sort(
-      (x, y) => PRIORITY_RANK[y.priority] - PRIORITY_RANK[x.priority] || y.raisedAt - x.raisedAt || (y.id < x.id ? -1 : 1),
-    );
+    return sortOpen(this.byId.values());
   }
 
   private openAlarm(id: string): Alarm {
@@ -350,9 +345,8 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     this.byKey.delete(a.key);
     this.byId.delete(a.id);
     this.unconfirmed.delete(a.id);
-    this.unrecordedRaised.delete(a.id);
-    this.flood.get(a.id)?.timer?.cancel();
-    this.flood.delete(a.id);
+    this.recorder.forget(a.id);
+    this.floods.forget(a.id);
     this.store.save(a);
     this.recordEvent('alarm.closed', a, { ...actorData(actor), reason });
     this.emitSafe('closed', a);
@@ -386,83 +380,15 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
     }
   }
 
-  private floodOf(id: string): Flood {
-    let f = this.flood.get(id);
-    if (!f) this.flood.set(id, (f = { pending: false, clearedOnce: false }));
-    return f;
-  }
-
   /** Records now, or once the flood window ends with whatever the alarm looks like then. */
   private noisyEvent(type: 'alarm.retriggered' | 'alarm.cleared', a: Alarm): void {
-    const f = this.floodOf(a.id);
-    const now = this.clock.monotonic();
-    if (f.lastNoisyAt === undefined || now - f.lastNoisyAt >= RETRIGGER_EVENT_INTERVAL_MS) {
-      f.lastNoisyAt = now;
-      this.recordEvent(type, a, type === 'alarm.retriggered' ? { data: a.data } : {});
-      return;
-    }
-    f.pending = true;
-    if (f.timer || this.stopped) return;
-    f.timer = this.timers.setTimeout(
-      () => {
-        f.timer = undefined;
-        const live = this.byId.get(a.id);
-        if (!f.pending || !live) return;
-        f.lastNoisyAt = this.clock.monotonic();
-        this.recordEvent(
-          live.state === 'cleared' ? 'alarm.cleared' : 'alarm.retriggered',
-          live,
-          live.state === 'cleared' ? {} : { data: live.data },
-        );
-      },
-      f.lastNoisyAt + RETRIGGER_EVENT_INTERVAL_MS - now,
-    );
+    if (this.floods.noisy(a.id)) this.recordEvent(type, a, type === 'alarm.retriggered' ? { data: a.data } : {});
   }
 
   private recordEvent(type: AlarmEventType, a: Alarm, extra: Record<string, unknown> = {}): void {
     // Every event carries the full count and state, so it supersedes a suppressed one.
-    const f = this.flood.get(a.id);
-    if (f) f.pending = false;
-    const data = {
-      alarmId: a.id,
-      kind: a.kind,
-      source: { ...a.source },
-      priority: a.priority,
-      state: a.state,
-      active: a.active,
-      count: a.count,
-      lastAt: iso(a.lastAt),
-      ...structuredClone(extra),
-    };
-    this.recordInput(withUncheckedData({ class: 'alarm', type, source: { ...a.source }, data }), a.id);
-  }
-
-  /**
-   * Records one alarm event. Two ways back from a refusal, which must not both record it:
-   * an `alarm.raised` that failed marks its alarm (`unrecordedRaised`), so the source's next
-   * report (a DC-09 panel resending after our NAK) records it as raised again; and every event
-   * a full disk refused is kept (`unrecorded`) and recorded once space is back — except a
-   * raise that a later report has recorded meanwhile.
-   */
-  private recordInput(input: EventInput, alarmId: string): void {
-    const { type } = input;
-    const raised = type === 'alarm.raised';
-    let recorded: Promise<unknown>;
-    try {
-      recorded = this.outbox.record(input);
-    } catch (err) {
-      recorded = Promise.reject(err as Error);
-    }
-    recorded.then(
-      () => raised && this.unrecordedRaised.delete(alarmId),
-      (err: Error) => {
-        if (raised && this.byId.has(alarmId)) this.unrecordedRaised.add(alarmId);
-        this.log.error({ type, alarmId, err: err.message }, 'alarm event not recorded');
-        // A full disk refuses the event, not the alarm: it is recorded again once space is back.
-        if (isGatehouseError(err, 'OUTBOX_DISK_FULL')) this.unrecorded.keep(input);
-      },
-    );
-    this.capture?.push(recorded);
+    this.floods.superseded(a.id);
+    this.recorder.record(type, a, extra);
   }
 
   /**
@@ -471,16 +397,7 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
    * the store's batch of that time was lost too. Returns how many events were re-recorded.
    */
   retryUnrecorded(): number {
-    const { events: pending, dropped } = this.unrecorded.take();
-    if (dropped) this.log.error({ dropped }, 'alarm events refused on a full disk and not kept for a retry');
-    let retried = 0;
-    for (const input of pending) {
-      const alarmId = String((input as AnyEventInput).data?.alarmId ?? '');
-      // Its (still open) alarm was reported again meanwhile and recorded as raised then: not twice.
-      if (input.type === 'alarm.raised' && this.byId.has(alarmId) && !this.unrecordedRaised.has(alarmId)) continue;
-      this.recordInput(input, alarmId);
-      retried++;
-    }
+    const retried = this.recorder.retryUnrecorded();
     for (const a of this.byId.values()) this.store.save(a);
     this.stateChanged();
     return retried;
@@ -495,21 +412,6 @@ export class AlarmManager extends EventEmitter<AlarmManagerEvents> implements Al
   }
 
   private stateChanged(): void {
-    if (this.stateTimer || this.stopped) return;
-    this.stateTimer = this.timers.setTimeout(() => {
-      this.stateTimer = undefined;
-      void this.publishState();
-    }, this.stateDebounceMs);
-  }
-
-  private publishState(): Promise<void> {
-    try {
-      return this.outbox
-        .setState(ALARMS_STATE_DEVICE, this.stateBody())
-        .catch((err: Error) => this.log.error({ err: err.message }, 'state/alarms not written'));
-    } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'state/alarms not written');
-      return Promise.resolve();
-    }
+    this.statePublisher.changed();
   }
 }

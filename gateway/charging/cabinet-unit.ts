@@ -14,15 +14,8 @@
 import type { CabinetConfig, ChargingSafetyConfig } from '../../config/schema.js';
 import { MAX_DURATION_MIN } from '../../drivers/cabinet/register-map.js';
 import { decodePollFields } from '../../drivers/cabinet/reading-decode.js';
-import { decodeIdentity, encodeCommand, identityRead, pollPlan } from '../../drivers/cabinet/registers.js';
-import type {
-  CabinetCommand,
-  CabinetIdentity,
-  CabinetReading,
-  PortReading,
-  PortStateRead,
-  StopReason,
-} from '../../drivers/cabinet/types.js';
+import { decodeIdentity, identityRead, pollPlan } from '../../drivers/cabinet/registers.js';
+import type { CabinetCommand, CabinetIdentity, CabinetReading, PortReading, StopReason } from '../../drivers/cabinet/types.js';
 import type { ModbusBus } from '../../drivers/modbus/bus.js';
 import type { Clock, Timers } from '../core/clock.js';
 import type { CommandContext } from '../commands/types.js';
@@ -35,6 +28,8 @@ import type { StartArgs } from './cabinet-commands.js';
 import { FaultReporter, fromFieldFault, replacedEvent, type ProtocolFault } from './cabinet-supervision.js';
 import type { CabinetLatches, CabinetSerials } from './latches.js';
 import { SafetyActuator } from './cabinet-actuator.js';
+import { writeCommand } from './cabinet-writes.js';
+import { refuseEnable, refuseLimit, refuseStart, refuseStop } from './cabinet-refusals.js';
 import { SafetyInterlock, energised } from './safety.js';
 import type { ChargingSessions } from './sessions.js';
 import type { PresenceTracker } from '../presence/presence-policy.js';
@@ -68,15 +63,6 @@ export interface CabinetUnitDeps {
 const STATE_REFRESH_MS = 5 * 60_000;
 /** After a start command, a port still reading `plugged` is the cabinet not having switched yet, not a stop. */
 const START_GRACE_POLLS = 3;
-
-const REFUSE_START: Partial<Record<PortStateRead, string>> = {
-  unknown: 'port_unknown',
-  available: 'not_plugged',
-  charging: 'already_charging',
-  finishing: 'already_charging',
-  fault: 'port_fault',
-  disabled: 'port_disabled',
-};
 
 export class CabinetUnit {
   readonly id: string;
@@ -317,23 +303,7 @@ export class CabinetUnit {
 
   async startSession(args: StartArgs, ctx: CommandContext): Promise<Record<string, unknown>> {
     const p = this.port(args.port);
-    const latched = this.interlock.latched();
-    if (latched) throw refused(this.id, args.port, 'cabinet_cut', `cabinet ${this.id} is cut off (${latched}) until an operator resets it`);
-    if (this.interlock.unsupervised()) {
-      throw refused(
-        this.id,
-        args.port,
-        'unsupervised',
-        `cabinet ${this.id} cannot be supervised (its safety registers are unreadable): no start`,
-      );
-    }
-    // The contactor open with no latch here: cut before a gateway restart, and nobody has reset it since.
-    if (!this.last!.status.powerOn) throw refused(this.id, args.port, 'cabinet_cut', `cabinet ${this.id} has its power cut`);
-    if (!this.last!.status.mainsPresent) throw refused(this.id, args.port, 'mains_lost', `cabinet ${this.id} has no mains`);
-    const why = REFUSE_START[p.state];
-    if (why) throw refused(this.id, args.port, why, `port ${args.port} of ${this.id} is ${p.state}: cannot start`, { state: p.state });
-    if (this.d.sessions.get(this.id, args.port))
-      throw refused(this.id, args.port, 'session_active', `port ${args.port} of ${this.id} already has a session`);
+    refuseStart(this.id, args.port, p, this.last!, this.interlock, () => this.d.sessions.get(this.id, args.port) !== undefined);
     const powerLimitW = args.powerLimitW ?? this.d.safety.perPortPowerCapW;
     const maxDurationMin = args.maxDurationMin ?? Math.min(this.d.safety.maxSessionMin, MAX_DURATION_MIN);
     const session = this.d.sessions.start({
@@ -368,8 +338,7 @@ export class CabinetUnit {
   async stopPort(port: number): Promise<Record<string, unknown>> {
     const p = this.port(port);
     const session = this.d.sessions.get(this.id, port);
-    if (!session && !energised(p))
-      throw refused(this.id, port, 'not_charging', `port ${port} of ${this.id} is ${p.state}: nothing to stop`, { state: p.state });
+    refuseStop(this.id, port, p, session !== undefined);
     await this.send({ kind: 'stop', port }, 'command');
     this.stopping.add(port);
     this.startedAt.delete(port);
@@ -381,8 +350,7 @@ export class CabinetUnit {
 
   async setLimit(port: number, powerLimitW: number): Promise<Record<string, unknown>> {
     const p = this.port(port);
-    if (p.state !== 'plugged' && p.state !== 'charging' && p.state !== 'finishing')
-      throw refused(this.id, port, 'no_vehicle', `port ${port} of ${this.id} is ${p.state}: no limit to set`, { state: p.state });
+    refuseLimit(this.id, port, p);
     const limit = powerLimitW === 0 ? this.d.safety.perPortPowerCapW : Math.min(powerLimitW, this.d.safety.perPortPowerCapW);
     await this.send({ kind: 'setLimit', port, powerLimitW: limit }, 'command');
     return { cabinet: this.id, port, powerLimitW: limit };
@@ -390,8 +358,7 @@ export class CabinetUnit {
 
   async enable(port: number, enabled: boolean): Promise<Record<string, unknown>> {
     const p = this.port(port);
-    if (!enabled && energised(p))
-      throw refused(this.id, port, 'charging', `port ${port} of ${this.id} is ${p.state}: stop it before disabling`, { state: p.state });
+    refuseEnable(this.id, port, p, enabled);
     await this.send({ kind: 'enable', port, enabled }, 'command');
     return { cabinet: this.id, port, enabled };
   }
@@ -419,25 +386,8 @@ export class CabinetUnit {
 
   /** Writes one command at high priority; the promise settles with the cabinet's answer. */
   private async send(cmd: CabinetCommand, why: 'safety' | 'command'): Promise<void> {
-    try {
-      // The function code the register map gives (FC 06 for stop, enable/disable and the cut; FC 16 for blocks).
-      for (const w of encodeCommand(cmd, this.portCount)) {
-        if (w.fc === 6) await this.d.bus.writeSingle(this.d.cfg.unitId, w.address, w.values[0]!, { priority: 'high' });
-        else await this.d.bus.write(this.d.cfg.unitId, w.address, w.values, { priority: 'high' });
-      }
-    } catch (err) {
-      this.d.log.warn({ cabinet: this.id, cmd, why, err: (err as Error).message }, 'cabinet command failed');
-      if (why === 'safety') return; // the interlock re-asserts when the next reading shows it did not take
-      if (isGatehouseError(err, 'DEVICE_REFUSED')) {
-        const port = 'port' in cmd ? cmd.port : undefined;
-        throw new GatehouseError(
-          'DEVICE_REFUSED',
-          `cabinet ${this.id} refused ${cmd.kind}${port !== undefined ? ` on port ${port}` : ''} in its current state`,
-          { cabinet: this.id, ...(port !== undefined ? { port } : {}), reason: 'refused_by_cabinet', modbusCode: err.details?.modbusCode },
-        );
-      }
-      throw err;
-    }
+    const target = { cabinet: this.id, bus: this.d.bus, unitId: this.d.cfg.unitId, portCount: this.portCount, log: this.d.log };
+    return writeCommand(target, cmd, why);
   }
 
   // ---- recording ------------------------------------------------------------------
@@ -473,8 +423,4 @@ export class CabinetUnit {
         this.d.log.error({ cabinet: this.id, err: (err as Error).message }, 'could not store cabinet state');
     });
   }
-}
-
-function refused(cabinet: string, port: number, reason: string, message: string, extra: Record<string, unknown> = {}): GatehouseError {
-  return new GatehouseError('DEVICE_REFUSED', message, { cabinet, port, reason, ...extra });
 }

@@ -15,7 +15,7 @@ import { dirname } from 'node:path';
 import { idGenerator } from '../core/ids.js';
 import { realTimers, type Clock } from '../core/clock.js';
 import type { Envelope, EventClass, EventInput } from '../core/events.js';
-import { GatehouseError, isGatehouseError } from '../core/errors.js';
+import { GatehouseError } from '../core/errors.js';
 import type { OutboxConfig } from '../../config/schema.js';
 import { OutboxConfig as OutboxConfigSchema } from '../../config/schema.js';
 import { openOutboxDatabase } from './schema.js';
@@ -23,9 +23,14 @@ import { scopeOf, type StoreScope } from '../store/scope.js';
 import type { StoreOwnerName } from '../store/owners.js';
 import { Evictor, type EvictionReport } from './eviction.js';
 import { Footprint } from './footprint.js';
-import { checkCap, DiskReserve, freeBytes, isStorageError, reserveFile, sqliteCode, type CapCheck } from './disk-space.js';
+import { checkCap, DiskReserve, freeBytes, reserveFile, type CapCheck } from './disk-space.js';
 import { DiskFullState } from './disk-full.js';
 import { AckBatcher } from './acks.js';
+import { writeBatch, type BatchRows } from './write-batch.js';
+import { EvictionReports } from './eviction-reports.js';
+import { ClassScan } from './class-scan.js';
+import { prepareStatements, type OutboxStatements } from './statements.js';
+import { commitOnFullDisk, storageError } from './full-disk-commit.js';
 
 import type { OutboxEvents, OutboxOptions, OutboxStats, PendingOp, EventRow, ReplyRow } from './types.js';
 
@@ -33,7 +38,6 @@ export type { DiskFullInfo } from './disk-full.js';
 export type { EventRow, ReplyRow, OutboxStats, OutboxOptions } from './types.js';
 
 export class Outbox extends EventEmitter<OutboxEvents> {
-  private scanCache: { at: number; agg: { class: string; n: number; oldest: number }[] } | undefined;
   /** Private: modules reach their own tables through scope(), never the connection. */
   private readonly db: Db;
   private readonly clock: Clock;
@@ -51,7 +55,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private readonly evictor: Evictor;
   /** What the cap counts: the database's pages and WAL, not row bytes (footprint.ts). */
   private readonly footprint: Footprint;
-  private readonly stmts;
+  private readonly stmts: OutboxStatements;
   private readonly reserve: DiskReserve;
   private readonly diskFull: DiskFullState;
   /** What start found about the cap against the filesystem (see disk-space.ts). */
@@ -61,8 +65,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   readonly exclusive: boolean;
   /** Set while the outbox commits its own disk reports: a failure then must not recurse. */
   private reporting = false;
-  /** Eviction reports refused by the full disk, recorded again when it recovers. */
-  private readonly unrecordedReports: EventInput[] = [];
+  private readonly evictionReports: EvictionReports;
+  private readonly classScan: ClassScan;
 
   constructor(opts: OutboxOptions) {
     super();
@@ -88,26 +92,11 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         this.cap = checkCap(this.file, this.cap.configured, this.config.reserveBytes);
         this.config.maxBytes = this.cap.effective;
         this.footprint.setCap(this.cap.effective);
-        for (const input of this.unrecordedReports.splice(0)) this.recordEvictionReport(input);
+        this.evictionReports.retryUnrecorded();
         this.emit('diskRecovered', info);
       },
     });
-    this.stmts = {
-      insertEvent: this.db.prepare('INSERT INTO events (seq, class, recorded_at, synced, pinned, body) VALUES (?, ?, ?, ?, ?, ?)'),
-      upsertState: this.db.prepare(
-        'INSERT INTO states (device, body, updated_at) VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at',
-      ),
-      insertReply: this.db.prepare('INSERT INTO replies (topic, body, created_at) VALUES (?, ?, ?)'),
-      setNextSeq: this.db.prepare("INSERT INTO meta (k, v) VALUES ('next_seq', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v"),
-      readEvents: this.db.prepare('SELECT seq, class, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
-      readReplies: this.db.prepare('SELECT id, topic, body FROM replies WHERE id > ? ORDER BY id LIMIT ?'),
-      deleteEvent: this.db.prepare('DELETE FROM events WHERE seq = ?'),
-      deleteReply: this.db.prepare('DELETE FROM replies WHERE id = ?'),
-      recentPinnedSystem: this.db.prepare(
-        "SELECT seq, body FROM events WHERE class = 'system' AND pinned = 1 AND seq > ? ORDER BY seq DESC LIMIT 20",
-      ),
-      rewriteBody: this.db.prepare('UPDATE events SET body = ? WHERE seq = ?'),
-    };
+    this.stmts = prepareStatements(this.db);
     const meta = this.db.prepare("SELECT v FROM meta WHERE k = 'next_seq'").get() as { v: number } | undefined;
     const maxRow = this.db.prepare('SELECT MAX(seq) AS m FROM events').get() as { m: number | null };
     this.nextSeq = Math.max(meta?.v ?? 1, (maxRow.m ?? 0) + 1);
@@ -116,6 +105,16 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.bytes = (this.db.prepare('SELECT COALESCE(SUM(LENGTH(body)), 0) AS b FROM events').get() as { b: number }).b;
     this.evictor = new Evictor(this.db, this.config, this.clock);
     this.footprint = new Footprint(this.db, this.config.maxBytes);
+    this.classScan = new ClassScan(this.db);
+    this.evictionReports = new EvictionReports({
+      recentPinnedSystem: this.stmts.recentPinnedSystem,
+      rewriteBody: this.stmts.rewriteBody,
+      addBytes: (delta) => void (this.bytes += delta),
+      emitEvicted: (r) => this.emit('evicted', r),
+      record: (input, opts) => this.record(input, opts),
+      readCursor: () => this.readCursor,
+      readHigh: () => this.readHigh,
+    });
     this.acks = new AckBatcher({
       db: this.db,
       deleteEvent: this.stmts.deleteEvent,
@@ -211,53 +210,21 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   }
 
   private commitBatch(batch: PendingOp[]): void {
-    let envelopes: Envelope[] = [];
-    let addedBytes = 0;
     const states: [string, string][] = [];
     let replies = 0;
-    const run = this.db.transaction(() => {
-      envelopes = [];
-      addedBytes = 0;
-      // Read at each attempt: the disk-full report may have been committed between two attempts.
-      const startSeq = this.nextSeq;
-      let seq = startSeq;
-      for (const op of batch) {
-        if (op.kind === 'event') {
-          const env: Envelope = {
-            v: 1,
-            id: this.ulid(op.ts),
-            seq,
-            ts: new Date(op.ts).toISOString(),
-            clock: op.clock,
-            type: op.input.type,
-            source: op.input.source,
-            data: op.input.data,
-          };
-          const body = JSON.stringify(env);
-          this.stmts.insertEvent.run(seq, op.input.class, op.ts, op.clock === 'synced' ? 1 : 0, op.pinned ? 1 : 0, body);
-          addedBytes += body.length;
-          envelopes.push(env);
-          seq++;
-        } else if (op.kind === 'state') {
-          this.stmts.upsertState.run(op.device, op.body, op.ts);
-        } else {
-          this.stmts.insertReply.run(op.topic, op.body, op.ts);
-        }
-      }
-      if (seq !== startSeq) this.stmts.setNextSeq.run(seq);
-      return seq;
-    });
-    let endSeq: number | undefined;
+    // nextSeq is read at each attempt: the disk-full report may have been committed between two attempts.
+    const run = this.db.transaction(() => writeBatch(this.stmts, this.ulid, batch, this.nextSeq));
+    let rows: BatchRows | undefined;
     try {
-      endSeq = run();
+      rows = run();
     } catch (err) {
-      endSeq = this.commitOnFullDisk(run, err, batch);
-      if (endSeq === undefined) return;
+      rows = this.commitOnFullDisk(run, err, batch);
+      if (rows === undefined) return;
     }
-    this.nextSeq = endSeq;
-    this.bytes += addedBytes;
+    this.nextSeq = rows.endSeq;
+    this.bytes += rows.addedBytes;
     this.lastCommitAt = this.clock.now();
-    const committed = envelopes;
+    const committed = rows.envelopes;
     let next = 0;
     for (const op of batch) {
       if (op.kind === 'event') op.resolve(committed[next++]!);
@@ -273,57 +240,15 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     if (this.footprint.overHighWater()) this.makeRoom(false);
   }
 
-  /**
-   * A commit failed. Storage errors (full, I/O) get two more chances, cheapest loss first:
-   * evict telemetry, then give back the reserve file; a batch that still cannot be
-   * committed is rejected with OUTBOX_DISK_FULL and the outbox enters the disk-full state
-   * (reported, retried until space is back). Returns the end seq when a retry committed.
-   */
-  private commitOnFullDisk(run: () => number, err: unknown, batch: PendingOp[]): number | undefined {
-    if (!isStorageError(err)) {
-      const internal = new GatehouseError(
-        'INTERNAL',
-        `outbox commit failed: ${(err as Error).message}`,
-        { sqlite: sqliteCode(err) },
-        { cause: err },
-      );
-      this.failBatch(batch, internal);
-      return undefined;
-    }
-    if (!this.reporting) {
-      // A full disk costs telemetry, not alarms.
-      if (this.makeRoom(true)) {
-        try {
-          return run();
-        } catch (again) {
-          err = again;
-        }
-      }
-      const released = this.reserve.release();
-      this.diskFull.enter(sqliteCode(err));
-      if (released) {
-        // With the reserve's room the DELETE of telemetry can run too (it needs WAL pages).
-        this.makeRoom(true);
-        try {
-          return run();
-        } catch (again) {
-          err = again;
-        }
-      }
-      this.diskFull.refused(batch.filter((op) => op.kind === 'event').length);
-    }
-    const code = sqliteCode(err);
-    this.failBatch(
-      batch,
-      new GatehouseError(
-        'OUTBOX_DISK_FULL',
-        `outbox commit failed: the disk holding the outbox is full or failing (${code}); ` +
-          'free space on the data partition or lower outbox.maxBytes; recording resumes by itself',
-        { sqlite: code },
-        { cause: err },
-      ),
-    );
-    return undefined;
+  private commitOnFullDisk(run: () => BatchRows, err: unknown, batch: PendingOp[]): BatchRows | undefined {
+    const ctx = {
+      reporting: this.reporting,
+      makeRoom: () => this.makeRoom(true),
+      reserve: this.reserve,
+      diskFull: this.diskFull,
+      failBatch: (b: PendingOp[], e: GatehouseError) => this.failBatch(b, e),
+    };
+    return commitOnFullDisk(ctx, run, err, batch);
   }
 
   /** An 'error' event with nobody listening would throw (EventEmitter): a report must never crash. */
@@ -373,47 +298,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       return false;
     }
     if (reports.length === 0) return false;
-    for (const r of reports) this.reportEviction(r);
+    for (const r of reports) this.evictionReports.report(r);
     return true;
-  }
-
-  /**
-   * Records an eviction as a pinned `system` event, or folds it into the newest report of
-   * the same class and reason when nobody can have read that one yet. Without folding, a
-   * long outage with the pinned rows (alarms, reports) near the cap evicts on every commit
-   * and each eviction adds pinned reports: they would grow without bound.
-   *
-   * Folding is exact: eviction always cuts a class from its oldest row above the read
-   * cursor, so when the old report's range ends at or above everything ever read
-   * (readHigh), no event of that class between the two ranges exists or was delivered. The
-   * rewritten row was never read, so no consumer sees one id with two contents.
-   */
-  private reportEviction(r: EvictionReport): void {
-    this.bytes -= r.bytes;
-    this.emit('evicted', r);
-    const data = { class: r.class, fromSeq: r.fromSeq, toSeq: r.toSeq, count: r.count, reason: r.reason };
-    try {
-      const recent = this.stmts.recentPinnedSystem.all(Math.max(this.readHigh, this.readCursor)) as { seq: number; body: string }[];
-      for (const row of recent) {
-        const env = JSON.parse(row.body) as Envelope<typeof data>;
-        if (env.type !== 'outbox.evicted' || env.data.class !== r.class) continue;
-        if (env.data.reason !== r.reason || env.data.toSeq < this.readHigh || env.data.toSeq >= r.fromSeq) break;
-        const body = JSON.stringify({ ...env, data: { ...data, fromSeq: env.data.fromSeq, count: env.data.count + r.count } });
-        this.stmts.rewriteBody.run(body, row.seq);
-        this.bytes += body.length - row.body.length;
-        return;
-      }
-    } catch {
-      // Folding is an optimisation; a separate report is always correct.
-    }
-    this.recordEvictionReport({ class: 'system', type: 'outbox.evicted', source: { device: 'gateway' }, data });
-  }
-
-  /** An eviction report the full disk refused is kept and recorded once space is back: every dropped seq stays accounted for. */
-  private recordEvictionReport(input: EventInput): void {
-    this.record(input, { pinned: true }).catch((err: unknown) => {
-      if (isGatehouseError(err, 'OUTBOX_DISK_FULL')) this.unrecordedReports.push(input);
-    });
   }
 
   /** Drops events past their class TTL (only those recorded with a synced clock). */
@@ -425,7 +311,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       this.reportError(storageError(err, 'outbox TTL sweep failed'));
       return [];
     }
-    for (const r of reports) this.reportEviction(r);
+    for (const r of reports) this.evictionReports.report(r);
     return reports;
   }
 
@@ -485,31 +371,14 @@ export class Outbox extends EventEmitter<OutboxEvents> {
    * scanned part from a cache; bytes, next seq and the commit state are always live.
    */
   stats(opts: { maxAgeMs?: number } = {}): OutboxStats {
-    const now = performance.now();
-    if (!this.scanCache || now - this.scanCache.at > (opts.maxAgeMs ?? 0)) {
-      const agg = this.db.prepare('SELECT class, COUNT(*) AS n, MIN(recorded_at) AS oldest FROM events GROUP BY class').all() as {
-        class: string;
-        n: number;
-        oldest: number;
-      }[];
-      this.scanCache = { at: now, agg };
-    }
-    const agg = this.scanCache.agg;
-    const byClass: Record<string, number> = {};
-    let events = 0;
-    let oldest: number | null = null;
-    for (const r of agg) {
-      byClass[r.class] = r.n;
-      events += r.n;
-      oldest = oldest === null ? r.oldest : Math.min(oldest, r.oldest);
-    }
+    const { events, byClass, oldestRecordedAt } = this.classScan.counts(opts.maxAgeMs);
     const replies = (this.db.prepare('SELECT COUNT(*) AS n FROM replies').get() as { n: number }).n;
     const diskFull = this.diskFull.view();
     return {
       events,
       bytes: this.bytes,
       maxBytes: this.config.maxBytes,
-      oldestRecordedAt: oldest,
+      oldestRecordedAt,
       nextSeq: this.nextSeq,
       replies,
       pendingCommit: this.pending.length,
@@ -532,10 +401,4 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.checkpoint();
     this.db.close();
   }
-}
-
-/** A failed outbox write as a coded error: OUTBOX_DISK_FULL when the storage refused it. */
-function storageError(err: unknown, what: string): GatehouseError {
-  const code = isStorageError(err) ? 'OUTBOX_DISK_FULL' : 'INTERNAL';
-  return new GatehouseError(code, `${what}: ${(err as Error).message}`, { sqlite: sqliteCode(err) }, { cause: err });
 }
