@@ -17,9 +17,10 @@ import { HttpAuthenticator } from './http-digest.js';
 import { testJpeg } from './jpeg.js';
 import * as R from './responses.js';
 import { DiscoveryResponder, type DiscoveryOptions } from './sim-discovery.js';
-import { notificationXml, PullPointManager, type SimNotification } from './sim-events.js';
+import { PullPointManager, type SimNotification } from './sim-events.js';
 import { SimServices, type SimServiceOptions } from './sim-services.js';
-import { bodyAction, envelope, fault, parseDuration, textOf, UsernameTokenChecker } from './soap.js';
+import { createPullPoint, subscriptionCall, type PullPointHost } from './pull-point-soap.js';
+import { bodyAction, envelope, fault, textOf, UsernameTokenChecker } from './soap.js';
 
 export interface SimCameraOptions {
   id: string;
@@ -274,6 +275,10 @@ export class SimulatedCamera {
     ];
   }
 
+  private pullPointHost(): PullPointHost {
+    return { pullPoints: this.pullPoints, now: () => this.cameraNow(), base: this.base() };
+  }
+
   private base(): string {
     return `http://${this.host}:${this.httpPort}`;
   }
@@ -356,61 +361,14 @@ export class SimulatedCamera {
         return ok(`<tptz:SetPresetResponse><tptz:PresetToken>${token}</tptz:PresetToken></tptz:SetPresetResponse>`);
       }
       case 'CreatePullPointSubscription':
-        return ok(this.createPullPoint(xml));
+        return ok(createPullPoint(this.pullPointHost(), xml, () => this.initialState()));
       case 'PullMessages':
       case 'Renew':
       case 'Unsubscribe':
-        return this.subscriptionCall(action, req.url ?? '', xml);
+        return subscriptionCall(this.pullPointHost(), action, req.url ?? '', xml);
       default:
         return [400, fault('Receiver', 'ter:ActionNotSupported', `${action} is not supported by this simulator`)];
     }
-  }
-
-  private ttl(xml: string, local: string): number {
-    const raw = textOf(xml, local);
-    const asDuration = parseDuration(raw);
-    if (asDuration !== undefined) return asDuration;
-    const asTime = raw ? Date.parse(raw) : NaN;
-    return Number.isFinite(asTime) ? Math.max(0, asTime - this.cameraNow()) : 60_000;
-  }
-
-  private createPullPoint(xml: string): string {
-    const now = this.cameraNow();
-    const sub = this.pullPoints.create(now, this.ttl(xml, 'InitialTerminationTime'), this.initialState());
-    return (
-      '<tev:CreatePullPointSubscriptionResponse><tev:SubscriptionReference>' +
-      `<wsa:Address>${this.base()}/onvif/events/sub/${sub.id}</wsa:Address></tev:SubscriptionReference>` +
-      `<wsnt:CurrentTime>${new Date(now).toISOString()}</wsnt:CurrentTime><wsnt:TerminationTime>${new Date(sub.terminationTime).toISOString()}</wsnt:TerminationTime>` +
-      '</tev:CreatePullPointSubscriptionResponse>'
-    );
-  }
-
-  private async subscriptionCall(action: string, url: string, xml: string): Promise<[number, string]> {
-    const id = Number(/^\/onvif\/events\/sub\/(\d+)$/.exec(url)?.[1]);
-    const sub = Number.isFinite(id) ? this.pullPoints.get(id, this.cameraNow()) : undefined;
-    if (!sub) return [400, fault('Sender', 'wsrf-rw:ResourceUnknownFault', 'No such subscription')];
-    const times = () =>
-      `<wsnt:CurrentTime>${new Date(this.cameraNow()).toISOString()}</wsnt:CurrentTime><wsnt:TerminationTime>${new Date(sub.terminationTime).toISOString()}</wsnt:TerminationTime>`;
-    if (action === 'Unsubscribe') {
-      this.pullPoints.remove(id);
-      return [200, envelope('<wsnt:UnsubscribeResponse/>')];
-    }
-    if (action === 'Renew') {
-      this.pullPoints.renew(sub, this.cameraNow(), this.ttl(xml, 'TerminationTime'));
-      // WS-BaseNotification (b-2.xsd) RenewResponse: TerminationTime first, then CurrentTime.
-      const renewed =
-        `<wsnt:TerminationTime>${new Date(sub.terminationTime).toISOString()}</wsnt:TerminationTime>` +
-        `<wsnt:CurrentTime>${new Date(this.cameraNow()).toISOString()}</wsnt:CurrentTime>`;
-      return [200, envelope(`<wsnt:RenewResponse>${renewed}</wsnt:RenewResponse>`)];
-    }
-    const limit = Math.max(1, Math.min(1000, Number(textOf(xml, 'MessageLimit') ?? 10) || 10));
-    const msgs = await this.pullPoints.pull(sub, parseDuration(textOf(xml, 'Timeout')) ?? 0, limit);
-    return [
-      200,
-      envelope(
-        `<tev:PullMessagesResponse>${times().replace(/wsnt:(Current|Termination)Time/g, 'tev:$1Time')}${msgs.map(notificationXml).join('')}</tev:PullMessagesResponse>`,
-      ),
-    ];
   }
 
   private snapshot(req: IncomingMessage, res: ServerResponse): void {
