@@ -35,6 +35,9 @@ Usage:
   gatehouse discover --onvif [--config FILE]  list the ONVIF cameras answering WS-Discovery; with
                                              FILE, log in to each configured one to check its
                                              credentials
+  gatehouse init [--answers FILE] [--compound ID --gateway ID --families LIST ...] [--force] [--group NAME]
+                                             start a compound file and its secrets file (asks on a
+                                             terminal); prints what to set on each device
   gatehouse user add|passwd|disable|list --config FILE [--data DIR] [--username NAME] [--role ROLE]
                                              console accounts (the first administrator too);
                                              passwords from stdin or a prompt, never arguments
@@ -58,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   // Subcommands (`user add`) parse their own arguments.
   if (command === 'user') return (await import('./console/user-cli.js')).runUserCli(rest);
+  if (command === 'init') return (await import('./install/init-command.js')).runInit(rest);
   let args: ReturnType<typeof parse>;
   try {
     args = parse(rest);
