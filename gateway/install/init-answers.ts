@@ -95,7 +95,7 @@ export function readAnswersFile(file: string): RawAnswers {
   }
   const raw: unknown = parseYaml(text);
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${file}: an answers file is a map of answers`);
-  return raw as RawAnswers;
+  return raw;
 }
 
 /** Every problem of a set of answers, as `key: message` lines. */
