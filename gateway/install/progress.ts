@@ -46,7 +46,7 @@ export class ScanProgress {
     this.current = label;
     if (foundLine !== undefined) {
       this.found++;
-      this.line(`found: ${foundLine}`);
+      this.print(`found: ${foundLine}`);
     }
     if (this.tty) return this.draw();
     const tenth = Math.floor((this.done * 10) / Math.max(1, this.o.total));
@@ -58,9 +58,15 @@ export class ScanProgress {
 
   /** A line that stays (a device found, "stopping…"), printed above the bar. */
   line(text: string): void {
+    const drawn = this.drawn;
+    this.print(text);
+    if (drawn) this.draw();
+  }
+
+  private print(text: string): void {
     if (this.tty && this.drawn) this.o.out.write('\r\x1b[2K');
+    this.drawn = false;
     this.o.out.write(`${text}\n`);
-    if (this.tty && this.drawn) this.draw();
   }
 
   /** Removes the bar (a terminal) before the results are printed. */
@@ -91,7 +97,7 @@ export class ScanProgress {
     const text =
       `[${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ${this.done}/${this.o.total} ${this.current} · ${this.found} found` +
       (this.done < this.o.total && left !== undefined ? ` · ~${formatSeconds(left)} left` : '');
-    const width = this.o.out.columns ?? 80;
+    const width = this.o.out.columns || 80;
     this.o.out.write(`\r\x1b[2K${text.slice(0, Math.max(20, width - 1))}`);
     this.drawn = true;
   }
