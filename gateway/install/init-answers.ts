@@ -119,25 +119,36 @@ export async function askMissing(raw: RawAnswers, familyNames: readonly string[]
   const rl = createInterface({ input: io.stdin, terminal: false });
   const lines = rl[Symbol.asyncIterator]();
   const out: RawAnswers = { ...raw };
-  const ask = async (question: string, fallback?: string): Promise<string | undefined> => {
-    io.stdout.write(`${question}${fallback ? ` [${fallback}]` : ''}: `);
-    const next = await lines.next();
-    if (next.done) throw new Error('the terminal closed before every question was answered; nothing was written');
-    const a = String(next.value).trim();
-    return a || fallback;
+  // A wrong answer is said at once and asked again, not after the whole dialogue.
+  const ask = async (question: string, fallback?: string, key?: keyof typeof Answers.shape): Promise<string | undefined> => {
+    for (;;) {
+      io.stdout.write(`${question}${fallback ? ` [${fallback}]` : ''}: `);
+      const next = await lines.next();
+      if (next.done) throw new Error('the terminal closed before every question was answered; nothing was written');
+      const a = String(next.value).trim() || fallback;
+      const checked = key && a !== undefined ? Answers.shape[key].safeParse(a) : undefined;
+      if (!checked || checked.success) return a;
+      io.stdout.write(`  ${checked.error.issues[0]?.message ?? 'not a usable answer'}; again:\n`);
+    }
   };
   try {
     io.stdout.write('gatehouse init: a few questions; Enter takes the answer in brackets.\n');
-    if (out.compound === undefined) out.compound = await ask('Compound id (a-z, 0-9, -), e.g. maple-court');
+    if (out.compound === undefined) out.compound = await ask('Compound id (a-z, 0-9, -), e.g. maple-court', undefined, 'compound');
     if (out.compoundName === undefined) out.compoundName = await ask('Compound name, as people say it (optional)');
-    if (out.gateway === undefined) out.gateway = await ask('Gateway id of this box', 'gw-1');
-    if (out.timezone === undefined) out.timezone = await ask('Time zone', Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
-    if (out.uplink === undefined) out.uplink = await ask('Uplink URL of the district platform (empty: none yet)');
+    if (out.gateway === undefined) out.gateway = await ask('Gateway id of this box', 'gw-1', 'gateway');
+    if (out.timezone === undefined)
+      out.timezone = await ask('Time zone', Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC', 'timezone');
+    if (out.uplink === undefined) out.uplink = await ask('Uplink URL of the district platform (empty: none yet)', undefined, 'uplink');
     if (out.uplink && out.uplinkUsername === undefined)
       out.uplinkUsername = await ask('Uplink username', `${String(out.compound)}-${String(out.gateway)}`);
     if (out.families === undefined) {
-      const list = await ask(`Families, with device counts (${familyNames.join(', ')}), e.g. locks:12,access:2`);
-      out.families = list ? parseFamiliesList(list) : undefined;
+      for (;;) {
+        const list = await ask(`Families, with device counts (${familyNames.join(', ')}), e.g. locks:12,access:2`);
+        out.families = list ? parseFamiliesList(list) : undefined;
+        const unknown = Object.keys(out.families ?? {}).filter((f) => !familyNames.includes(f));
+        if (out.families && !unknown.length) break;
+        io.stdout.write(`  ${unknown.length ? `unknown: ${unknown.join(', ')}` : 'at least one family'}; again:\n`);
+      }
     }
     const families = (out.families ?? {}) as Record<string, unknown>;
     if (out.lan === undefined && ('locks' in families || 'dc09' in families))

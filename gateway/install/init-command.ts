@@ -184,6 +184,10 @@ export async function runInit(
   if (lines.length)
     io.stdout.write(`\nSet on each device (this is the only time the secrets are shown outside ${basename(secretsPath)}):\n`);
   for (const l of lines) io.stdout.write(`  ${l}\n`);
+  if (('locks' in answers.families || 'dc09' in answers.families) && /^(127\.|::1$|localhost$)/.test(answers.lan))
+    io.stdout.write(
+      `\nLocks and alarm panels on the LAN cannot reach ${answers.lan}: set broker.host and perimeter.dc09.host to this box's LAN address (or run init with --lan ADDRESS).\n`,
+    );
   if (config.uplink && !config.uplink.passwordSecret && !config.uplink.certFile)
     io.stdout.write(`\nThe uplink has no credentials yet: add the platform's password (uplink.password) or a client certificate.\n`);
   io.stdout.write(`\nNext: edit ${basename(out)} (names, doors, zones), then: gatehouse check --config ${out}\n`);

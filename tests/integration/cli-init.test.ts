@@ -83,6 +83,7 @@ describe('gatehouse init (non-interactive)', () => {
     expect(r.stdout).toMatch(/alarm panel panel-1: report SIA DC-09 to 127\.0\.0\.1 port 9000 .*account 1001, AES key [0-9a-f]{32}/);
     expect(r.stdout).toMatch(/cabinet cabinet-1: Modbus unit id 2, 9600 baud 8N1 on \/dev\/ttyUSB1, 12 ports/);
     expect(r.stdout).toMatch(/input module module-1: Modbus unit id 1, 9600 baud 8N1/);
+    expect(r.stdout).toMatch(/Locks and alarm panels on the LAN cannot reach 127\.0\.0\.1: set broker\.host/);
     // The compound file itself holds no secret.
     const text = readFileSync(out, 'utf8');
     for (const ref of refs) expect(text).not.toContain(loaded.secrets.get(ref.name)!);
@@ -157,6 +158,7 @@ describe('gatehouse init (non-interactive)', () => {
     expect(loaded.config.locks.map((l) => l.id)).toEqual(['b1-flat-101', 'b1-flat-102']);
     expect(loaded.config.cameras[0]).toMatchObject({ id: 'gate-cam', host: '192.168.50.20' });
     expect(r.stdout).toMatch(/lock b1-flat-102: MQTT broker 192\.168\.50\.1:1883/);
+    expect(r.stdout).not.toMatch(/cannot reach/);
     const check = runCli(['check', '--config', out, '--data', join(d, 'data')]);
     expect(check.status).toBe(0);
   });
@@ -179,8 +181,9 @@ describe('gatehouse init (dialogue on a terminal)', () => {
     const out = join(d, 'oak.yaml');
     if (!existsSync('/usr/bin/script'))
       throw new Error('util-linux `script` is missing: it gives the dialogue test a real pseudo-terminal');
-    // compound id, name, gateway (default), time zone, uplink (none), families, LAN (default), OSDP line (default)
-    const answers = 'oak-yard\nOak Yard\n\nEurope/Berlin\n\nlocks:1,access:1\n\n\n';
+    // compound id (a wrong one first, asked again), name, gateway (default), time zone, uplink (none),
+    // families (an unknown one first), LAN (default), OSDP line (default)
+    const answers = 'Oak Yard\noak-yard\nOak Yard\n\nEurope/Berlin\n\nteleporters\nlocks:1,access:1\n\n\n';
     const r = spawnSync('/usr/bin/script', ['-qec', `${process.execPath} ${BIN} init --out ${out}`, '/dev/null'], {
       cwd: ROOT,
       input: answers,
@@ -189,6 +192,8 @@ describe('gatehouse init (dialogue on a terminal)', () => {
     });
     expect(r.stdout).toMatch(/Compound id/);
     expect(r.stdout).toMatch(/Gateway id of this box \[gw-1\]/);
+    expect(r.stdout).toMatch(/must be 1-64 characters of a-z.*; again:/);
+    expect(r.stdout).toMatch(/unknown: teleporters; again:/);
     expect(r.status).toBe(0);
     const loaded = loadCompoundFile(out);
     expect(loaded.config.compound).toEqual({ id: 'oak-yard', name: 'Oak Yard' });
