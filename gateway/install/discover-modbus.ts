@@ -81,7 +81,9 @@ export async function discoverModbus(
   const progress = new ScanProgress({ total: units.length, items: 'unit ids', out: io.stderr, clock: systemClock() });
   let interrupted = false;
   const onSigint = () => {
-    if (!interrupted) progress.line('stopping after the unit being asked (Ctrl-C)…');
+    // A second Ctrl-C does not wait for the unit being asked.
+    if (interrupted) process.exit(1);
+    progress.line('stopping after the unit being asked (Ctrl-C again: at once)…');
     interrupted = true;
   };
   process.on('SIGINT', onSigint);

@@ -43,7 +43,9 @@ export async function discoverOsdp(path: string, baudRate: number, range: string
   const progress = new ScanProgress({ total: addresses.length, items: 'addresses', out: process.stderr, clock: systemClock() });
   let interrupted = false;
   const onSigint = () => {
-    if (!interrupted) progress.line('stopping after the address being asked (Ctrl-C)…');
+    // A second Ctrl-C does not wait for the address being asked.
+    if (interrupted) process.exit(1);
+    progress.line('stopping after the address being asked (Ctrl-C again: at once)…');
     interrupted = true;
   };
   process.on('SIGINT', onSigint);

@@ -164,7 +164,7 @@ describe('gatehouse discover --modbus on an RS-485 line', () => {
     child.kill('SIGINT');
     const code = await exit;
     expect(code).toBe(1);
-    expect(err).toMatch(/stopping after the unit being asked \(Ctrl-C\)/);
+    expect(err).toMatch(/stopping after the unit being asked \(Ctrl-C again: at once\)/);
     expect(err).toMatch(/interrupted after \d+ of 247 unit ids/);
     expect(err).not.toMatch(/Error|at .*\.js:\d+/);
     expect(out).toMatch(/^unit +2 +Gatehouse cabinet: vendor ACME model EBC-6 serial SN-0002/m);
