@@ -159,7 +159,18 @@ export async function runInit(
   }
   const secrets = generateSecrets(config, answers);
   // Secrets first: a compound file naming a secrets file that is not there yet would not start.
-  writeFileDurable(secretsPath, secretsText(secrets), { mode: 0o600 });
+  const write = (file: string, data: string, mode: number): boolean => {
+    try {
+      writeFileDurable(file, data, { mode });
+      return true;
+    } catch (err) {
+      io.stderr.write(
+        `gatehouse init: cannot write ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}): does its directory exist, and may this user write there?\n`,
+      );
+      return false;
+    }
+  };
+  if (!write(secretsPath, secretsText(secrets), 0o600)) return 1;
   if (gid !== undefined) {
     try {
       // 0600 until the group is right: the file is never readable by a wrong group.
@@ -170,11 +181,11 @@ export async function runInit(
         `gatehouse init: ${secretsPath} stays 0600: cannot give it to group ${args.group} (${(err as NodeJS.ErrnoException).code ?? String(err)}); ` +
           `run: sudo chown root:${args.group} ${secretsPath} && sudo chmod 640 ${secretsPath}\n`,
       );
-      writeFileDurable(out, text, { mode: 0o644 });
+      write(out, text, 0o644);
       return 1;
     }
   }
-  writeFileDurable(out, text, { mode: 0o644 });
+  if (!write(out, text, 0o644)) return 1;
 
   io.stdout.write(
     `wrote ${out}\nwrote ${secretsPath} (mode ${gid === undefined ? '0600' : `0640, group ${args.group}`}, ${secrets.size} secret(s))\n`,

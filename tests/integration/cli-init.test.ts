@@ -172,6 +172,20 @@ describe('gatehouse init (non-interactive)', () => {
     const bad = runCli(['init', '--compound', 'c1', '--gateway', 'gw-1', '--families', 'locks,teleporters', '--out', join(d, 'c.yaml')]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/unknown family teleporters/);
+    const nowhere = runCli([
+      'init',
+      '--compound',
+      'c1',
+      '--gateway',
+      'gw-1',
+      '--families',
+      'locks',
+      '--out',
+      join(d, 'no-such-dir', 'c.yaml'),
+    ]);
+    expect(nowhere.status).toBe(1);
+    expect(nowhere.stderr).toMatch(/^gatehouse init: cannot write .*no-such-dir.*\(ENOENT\): does its directory exist/);
+    expect(nowhere.stderr).not.toMatch(/\n\s+at /);
   });
 });
 
