@@ -131,5 +131,27 @@ describe('gatehouse discover --osdp', () => {
     expect(none.out).toMatch(/0 reader\(s\) found/);
     expect(none.code).toBe(1);
     expect(runCli(['discover']).status).toBe(2);
+
+    // Ctrl-C stops the scan after the address being asked, with the readers found so far.
+    const long = spawnCli(['discover', '--osdp', pty.a]);
+    children.push(long);
+    let out = '';
+    let err = '';
+    long.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    long.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => long.on('exit', r));
+    await waitFor(
+      () => /^found: address 2: /m.test(err),
+      'the scan to find address 2',
+      20_000,
+      () => err,
+    );
+    long.kill('SIGINT');
+    expect(await exited).toBe(1);
+    expect(err).toMatch(/stopping after the address being asked/);
+    expect(err).not.toMatch(/\n\s+at /);
+    expect(out).toMatch(/address +1 +vendor 0A1B2C/);
+    expect(out).toMatch(/address +2 +vendor 0A1B2C/);
+    expect(out).toMatch(/^2 reader\(s\) found \(scan interrupted\)$/m);
   }, 60_000);
 });
