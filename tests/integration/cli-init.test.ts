@@ -163,6 +163,30 @@ describe('gatehouse init (non-interactive)', () => {
     expect(check.status).toBe(0);
   });
 
+  it('takes a JSON answers file too, flags overriding it', () => {
+    const d = tmp();
+    const answers = {
+      compound: 'elm-court',
+      gateway: 'gw-9',
+      families: { dc09: 2, cabinets: [{ id: 'bike-room', ports: 8, address: 5 }] },
+    };
+    writeFileSync(join(d, 'answers.json'), JSON.stringify(answers));
+    const out = join(d, 'elm.yaml');
+    const r = runCli(['init', '--answers', join(d, 'answers.json'), '--gateway', 'gw-3', '--lan', '10.0.0.2', '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const loaded = loadCompoundFile(out);
+    expect(loaded.config.gateway.id).toBe('gw-3');
+    expect(loaded.config.alarmPanels.map((p) => [p.id, p.account, p.keySecret])).toEqual([
+      ['panel-1', '1001', 'dc09.panel-1'],
+      ['panel-2', '1002', 'dc09.panel-2'],
+    ]);
+    expect(loaded.config.perimeter.dc09).toMatchObject({ host: '10.0.0.2', tcpPort: 9000 });
+    expect(loaded.config.cabinets[0]).toMatchObject({ id: 'bike-room', unitId: 5, ports: 8 });
+    expect(loaded.secrets.get('dc09.panel-2')).toMatch(/^[0-9a-f]{32}$/);
+    expect(runCli(['check', '--config', out, '--data', join(d, 'data')]).status).toBe(0);
+  });
+
   it('without a terminal, says which answers are missing (exit 2) and writes nothing', () => {
     const d = tmp();
     const r = runCli(['init', '--compound', 'c1', '--out', join(d, 'c.yaml')]);
