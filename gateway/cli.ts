@@ -5,7 +5,6 @@
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { realTimers } from './core/clock.js';
 import { loadCompoundFile, ConfigError, type LoadedConfig } from '../config/load.js';
 import { isGatehouseError } from './core/errors.js';
 import { createLoggerFactory } from './core/log.js';
@@ -32,9 +31,16 @@ Usage:
   gatehouse discover --osdp PATH [--baud N] [--addresses FROM-TO]
                                              list the OSDP readers on an RS-485 line (address,
                                              vendor, model, serial, firmware); default 0-126
+  gatehouse discover --modbus PATH|tcp://HOST:PORT [--baud N] [--parity even|none|odd] [--units FROM-TO] [--timeout MS]
+                                             find the Modbus units (cabinets by their signature,
+                                             input modules) and print YAML for them; default
+                                             9600 baud 8N1, units 1-247
   gatehouse discover --onvif [--config FILE]  list the ONVIF cameras answering WS-Discovery; with
                                              FILE, log in to each configured one to check its
                                              credentials
+  gatehouse init [--answers FILE] [--compound ID --gateway ID --families LIST ...] [--force] [--group NAME]
+                                             start a compound file and its secrets file (asks on a
+                                             terminal); prints what to set on each device
   gatehouse user add|passwd|disable|list --config FILE [--data DIR] [--username NAME] [--role ROLE]
                                              console accounts (the first administrator too);
                                              passwords from stdin or a prompt, never arguments
@@ -58,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   // Subcommands (`user add`) parse their own arguments.
   if (command === 'user') return (await import('./console/user-cli.js')).runUserCli(rest);
+  if (command === 'init') return (await import('./install/init-command.js')).runInit(rest);
   let args: ReturnType<typeof parse>;
   try {
     args = parse(rest);
@@ -80,16 +87,23 @@ export async function main(argv: string[]): Promise<number> {
     case 'check':
       return withConfig(command, args.config, (loaded) => check(loaded, args.devices === true, args.data ?? '/var/lib/gatehouse'));
     case 'discover':
-      if (args.osdp) return discoverOsdp(args.osdp, args.baud === undefined ? 115_200 : Number(args.baud), args.addresses);
+      if (args.osdp) {
+        const { discoverOsdp } = await import('./install/discover-osdp.js');
+        return discoverOsdp(args.osdp, args.baud === undefined ? 115_200 : Number(args.baud), args.addresses);
+      }
+      if (args.modbus) {
+        const { discoverModbus } = await import('./install/discover-modbus.js');
+        return discoverModbus({ target: args.modbus, baud: args.baud, parity: args.parity, units: args.units, timeout: args.timeout });
+      }
       if (args.onvif) {
         const { discoverOnvif } = await import('./cameras/discover-command.js');
         return args.config ? withConfig(command, args.config, (loaded) => discoverOnvif({ loaded })) : discoverOnvif();
       }
       process.stderr.write(
         'gatehouse discover: say what to scan: --osdp PATH [--baud N] lists the OSDP readers on an RS-485 line;\n' +
-          '--onvif [--config FILE] lists the ONVIF cameras on the local network (and checks their credentials).\n' +
-          'Smart locks are not discovered: they connect to the embedded broker with their own credentials.\n' +
-          'Modbus discovery arrives with that driver.\n',
+          '--onvif [--config FILE] lists the ONVIF cameras on the local network (and checks their credentials);\n' +
+          '--modbus PATH|tcp://HOST:PORT [--baud N] [--parity even|none|odd] lists the Modbus units (cabinets, input modules).\n' +
+          'Smart locks are not discovered: they connect to the embedded broker with their own credentials.\n',
       );
       return 2;
     default:
@@ -112,6 +126,10 @@ function parse(rest: string[]) {
       baud: { type: 'string' },
       addresses: { type: 'string' },
       onvif: { type: 'boolean' },
+      modbus: { type: 'string' },
+      parity: { type: 'string' },
+      units: { type: 'string' },
+      timeout: { type: 'string' },
     },
   }).values;
 }
@@ -271,50 +289,6 @@ async function checkFamilySecrets(loaded: LoadedConfig, dataDir: string): Promis
 /** 127.0.0.0/8, ::1 or localhost: reachable from this box only. */
 function isLoopbackHost(host: string): boolean {
   return /^127\./.test(host) || host === '::1' || host === 'localhost';
-}
-
-async function discoverOsdp(path: string, baudRate: number, range: string | undefined): Promise<number> {
-  const m = /^(\d{1,3})-(\d{1,3})$/.exec(range ?? '0-126');
-  const from = Number(m?.[1]);
-  const to = Number(m?.[2]);
-  if (!m || from > to || to > 126) {
-    process.stderr.write('gatehouse discover: --addresses must be FROM-TO within 0-126, e.g. 1-16\n');
-    return 2;
-  }
-  const { discoverReaders } = await import('../drivers/osdp/discover.js');
-  const { SerialOsdpLine } = await import('../drivers/osdp/line.js');
-  if (![9600, 19_200, 38_400, 57_600, 115_200, 230_400].includes(baudRate)) {
-    process.stderr.write(`gatehouse discover: --baud must be one of 9600, 19200, 38400, 57600, 115200, 230400\n`);
-    return 2;
-  }
-  const line = new SerialOsdpLine(path, baudRate);
-  try {
-    await line.open();
-  } catch (err) {
-    process.stderr.write(
-      `gatehouse discover: cannot open ${path}: ${(err as Error).message} (is the RS-485 adapter plugged in, and is the daemon stopped? it holds the line)\n`,
-    );
-    return 1;
-  }
-  process.stdout.write(`scanning OSDP addresses ${from}-${to} on ${path} at ${baudRate} baud…\n`);
-  try {
-    // 100 ms per silent address: a PDID reply takes ~30 ms on the wire even at 9600 baud.
-    const found = await discoverReaders(line, {
-      timers: realTimers,
-      replyTimeoutMs: 100,
-      addresses: Array.from({ length: to - from + 1 }, (_, i) => from + i),
-    });
-    for (const r of found) {
-      const id = r.identity;
-      process.stdout.write(
-        `address ${String(r.address).padStart(3)}  ${id ? `vendor ${id.vendor} model ${id.model} version ${id.version} serial ${id.serial} firmware ${id.firmware}` : (r.note ?? '')}\n`,
-      );
-    }
-    process.stdout.write(`${found.length} reader(s) found\n`);
-    return found.length ? 0 : 1;
-  } finally {
-    await line.close();
-  }
 }
 
 async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number> {

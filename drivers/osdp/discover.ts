@@ -20,7 +20,15 @@ export interface FoundReader {
 
 export async function discoverReaders(
   line: OsdpLine,
-  opts: { timers: Timers; replyTimeoutMs?: number; addresses?: number[] },
+  opts: {
+    timers: Timers;
+    replyTimeoutMs?: number;
+    addresses?: number[];
+    /** Told after each address, with the reader that answered there (for a progress display). */
+    onAddress?(address: number, found: FoundReader | undefined): void;
+    /** Checked before each address: true ends the scan with the readers found so far (Ctrl-C). */
+    stopped?(): boolean;
+  },
 ): Promise<FoundReader[]> {
   const addresses = opts.addresses ?? Array.from({ length: 127 }, (_, i) => i);
   const timeoutMs = opts.replyTimeoutMs ?? 200;
@@ -44,6 +52,7 @@ export async function discoverReaders(
   });
   const found: FoundReader[] = [];
   for (const address of addresses) {
+    if (opts.stopped?.()) break;
     deframer.reset();
     const reply = await new Promise<FoundReader | undefined>((resolve) => {
       const timer = opts.timers.setTimeout(() => {
@@ -60,6 +69,7 @@ export async function discoverReaders(
       line.write(encodeFrame({ address, reply: false, sqn: 0, crc: true, code: Cmd.ID, data: encodeIdRequest() }));
     });
     if (reply) found.push(reply);
+    opts.onAddress?.(address, reply);
   }
   return found;
 }

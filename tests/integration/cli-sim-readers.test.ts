@@ -112,18 +112,46 @@ describe('gatehouse discover --osdp', () => {
       const child = spawnCli(['discover', '--osdp', pty!.a, '--addresses', range]);
       children.push(child);
       let out = '';
+      let err = '';
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
       const code = await new Promise<number | null>((r) => child.on('exit', r));
-      return { code, out };
+      return { code, out, err };
     };
     const found = await scan('0-4');
     expect(found.out).toMatch(/address +1 +vendor 0A1B2C model 1 version 1 serial 100001 firmware 1\.0\.0/);
     expect(found.out).toMatch(/address +2 +vendor 0A1B2C .* serial 100002/);
     expect(found.out).toMatch(/2 reader\(s\) found/);
     expect(found.code).toBe(0);
+    // Progress on stderr, plain lines when not a terminal (the shared scan display).
+    expect(found.err).toMatch(/^found: address 1: vendor 0A1B2C/m);
+    expect(found.err).toMatch(/^scanned 5\/5 addresses \(100%\), 2 found$/m);
+    expect(found.err).not.toContain('\r');
     const none = await scan('10-12');
     expect(none.out).toMatch(/0 reader\(s\) found/);
     expect(none.code).toBe(1);
     expect(runCli(['discover']).status).toBe(2);
+
+    // Ctrl-C stops the scan after the address being asked, with the readers found so far.
+    const long = spawnCli(['discover', '--osdp', pty.a]);
+    children.push(long);
+    let out = '';
+    let err = '';
+    long.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    long.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => long.on('exit', r));
+    await waitFor(
+      () => /^found: address 2: /m.test(err),
+      'the scan to find address 2',
+      20_000,
+      () => err,
+    );
+    long.kill('SIGINT');
+    expect(await exited).toBe(1);
+    expect(err).toMatch(/stopping after the address being asked/);
+    expect(err).not.toMatch(/\n\s+at /);
+    expect(out).toMatch(/address +1 +vendor 0A1B2C/);
+    expect(out).toMatch(/address +2 +vendor 0A1B2C/);
+    expect(out).toMatch(/^2 reader\(s\) found \(scan interrupted\)$/m);
   }, 60_000);
 });
