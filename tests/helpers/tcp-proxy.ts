@@ -11,6 +11,9 @@
  * - `refuse()`    new connections are accepted and reset at once (broker port closed).
  * - `resetAll()`  every open connection is reset (RST) on both sides: an abrupt close, so
  *                 the broker fires the client's last will.
+ * - `hold()`      bytes from the broker to the client are kept back, not dropped, until
+ *                 `release()`: a slow downstream (late PUBACKs, a command on its way) with
+ *                 the connection intact. The client's bytes still reach the broker.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
@@ -20,10 +23,12 @@ interface Pair {
   client: Socket;
   upstream: Socket | undefined;
   tainted: boolean;
+  held: Buffer[];
 }
 
 export class TcpProxy {
   private mode: ProxyMode = 'pass';
+  private holding = false;
   private readonly pairs = new Set<Pair>();
   /** Connections accepted since start. */
   accepted = 0;
@@ -71,6 +76,21 @@ export class TcpProxy {
     this.mode = 'refuse';
   }
 
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** Delivers what was held back, in order, and lets bytes flow again. */
+  release(): void {
+    this.holding = false;
+    for (const p of this.pairs) for (const b of p.held.splice(0)) if (!p.client.destroyed) p.client.write(b);
+  }
+
+  /** The bytes held back so far on open connections (to wait until something is on its way). */
+  held(): Buffer {
+    return Buffer.concat([...this.pairs].flatMap((p) => p.held));
+  }
+
   resetAll(): void {
     for (const p of [...this.pairs]) this.drop(p);
   }
@@ -82,7 +102,7 @@ export class TcpProxy {
       client.resetAndDestroy();
       return;
     }
-    const pair: Pair = { client, upstream: undefined, tainted: this.mode === 'blackhole' };
+    const pair: Pair = { client, upstream: undefined, tainted: this.mode === 'blackhole', held: [] };
     this.pairs.add(pair);
     client.on('close', () => this.drop(pair));
     if (!pair.tainted) {
@@ -90,7 +110,10 @@ export class TcpProxy {
       pair.upstream = upstream;
       upstream.on('error', () => undefined);
       upstream.on('close', () => this.drop(pair));
-      upstream.on('data', (b: Buffer) => this.forward(pair, client, b));
+      upstream.on('data', (b: Buffer) => {
+        if (this.holding && this.mode === 'pass' && !pair.tainted) pair.held.push(b);
+        else this.forward(pair, client, b);
+      });
     }
     client.on('data', (b: Buffer) => {
       this.tap?.(b);
