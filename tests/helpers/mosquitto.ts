@@ -188,11 +188,13 @@ export class Mosquitto {
     }
     // WebSocket listeners (this Debian build has libwebsockets; it refuses to start with only
     // WebSocket listeners, which never happens here: the plain one above is always there).
-    if (wsPort) lines.push(`listener ${wsPort} 127.0.0.1`, 'protocol websockets');
+    // Without `socket_domain ipv4` libwebsockets binds [::] whatever the address: loopback only.
+    if (wsPort) lines.push(`listener ${wsPort} 127.0.0.1`, 'protocol websockets', 'socket_domain ipv4');
     if (wssPort && certs)
       lines.push(
         `listener ${wssPort} 127.0.0.1`,
         'protocol websockets',
+        'socket_domain ipv4',
         `cafile ${certs.caFile}`,
         `certfile ${certs.serverCertFile}`,
         `keyfile ${certs.serverKeyFile}`,
