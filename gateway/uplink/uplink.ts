@@ -8,9 +8,11 @@
  *   (Drain), with a bounded in-flight window.
  * - `cmd/+` subscribed at QoS 1 and handed to `onCommand`.
  * - Reconnection is ours (ConnectionLoop): backoff with full jitter, a fresh client each
- *   time, so the only re-sends come from the outbox, in order.
+ *   time, so the only re-sends come from the outbox, in order; a persistent broker session
+ *   resumed after short gaps (commands survive our reconnects), failover between the nodes
+ *   of `uplink.urls`.
  * - Half-open links: MQTT keepalive catches an idle one; an ack watchdog catches one that
- *   still accepts our bytes but never acknowledges them.
+ *   still accepts our bytes but never acknowledges them and says nothing else either.
  */
 import { EventEmitter } from 'node:events';
 import type { IPublishPacket } from 'mqtt';
