@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { cmdTopic, topicRoot } from '../../gateway/core/topics.js';
 import { EventChecker } from '../../sim/event-checker.js';
 import { spawnCli } from '../helpers/cli.js';
@@ -169,4 +170,57 @@ describe('uplink failover between broker nodes', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('tries the nodes in order on the backoff schedule, and retries a dropped link on its own node first', async () => {
+    const proxies = await Promise.all(nodes.slice(1).map((n) => TcpProxy.start({ port: n.port })));
+    const [p1, p2] = proxies as [TcpProxy, TcpProxy];
+    const dead = `mqtt://127.0.0.1:${await freePort()}`;
+    const clock = new ManualClock();
+    const r = makeRig({
+      url: dead,
+      root: topicRoot('failover-court', 'gw-order'),
+      uplink: { url: undefined, urls: [dead, p1.url, p2.url], backoff: { minMs: 1000, maxMs: 4000 } },
+      extra: { timers: clock, random: () => 0.5 },
+    });
+    try {
+      p1.refuse();
+      p2.refuse();
+      const retries = () => r.logs.filter((l) => l.includes('reconnecting after backoff')).length;
+      const tried: string[] = [];
+      r.uplink.start();
+      tried.push(r.uplink.status().url);
+      await waitFor(() => retries() === 1, 'the first failure');
+      // Delays 0.5 × min(4000, 1000·2^n): 500, 1000, 2000; each failed attempt moves on.
+      for (const [delay, n] of [
+        [500, 2],
+        [1000, 3],
+        [2000, 4],
+      ] as const) {
+        expect(r.uplink.status().attempts).toBe(n - 1);
+        clock.advance(delay - 1);
+        expect(r.uplink.status().attempts).toBe(n - 1); // not a millisecond early
+        tried.push(r.uplink.status().url);
+        clock.advance(1);
+        expect(r.uplink.status().attempts).toBe(n);
+        await waitFor(() => retries() === n, `failure ${n}`);
+      }
+      expect(tried).toEqual([dead, p1.url, p2.url, dead]);
+      // Node 1 comes up: the next attempt reaches it, and a drop is retried there, not on node 2.
+      p1.pass();
+      const up = nextEvent(r.uplink, 'connected');
+      clock.advance(2000);
+      await up;
+      expect(r.uplink.status()).toMatchObject({ connected: true, url: p1.url });
+      const again = nextEvent(r.uplink, 'connected');
+      p1.resetAll();
+      await waitFor(() => retries() === 5, 'the drop');
+      clock.advance(4000);
+      await again;
+      expect(r.uplink.status()).toMatchObject({ connected: true, url: p1.url, reconnects: 1 });
+      expect(p2.accepted).toBe(1); // only the one refused attempt of the round above
+    } finally {
+      await r.dispose();
+      for (const p of proxies) await p.close();
+    }
+  });
 });
