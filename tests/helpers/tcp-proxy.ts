@@ -109,7 +109,9 @@ export class TcpProxy {
       const upstream = createConnection(this.target);
       pair.upstream = upstream;
       upstream.on('error', () => undefined);
-      upstream.on('close', () => this.drop(pair));
+      // A black link hears nothing, the broker's own close (its keepalive gave up) included:
+      // the client must find out by itself, as behind a dead NAT mapping.
+      upstream.on('close', () => (pair.tainted ? (pair.upstream = undefined) : this.drop(pair)));
       upstream.on('data', (b: Buffer) => {
         if (this.holding && this.mode === 'pass' && !pair.tainted) pair.held.push(b);
         else this.forward(pair, client, b);
