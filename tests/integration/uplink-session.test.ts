@@ -130,6 +130,25 @@ describe('uplink session across its own reconnects', () => {
     expect(g.rig.logs.some((l) => l.includes('dropping the half-open connection'))).toBe(false);
   });
 
+  it('keeps a link whose PUBACKs are late while the broker still talks to it (a slow broker, not a half-open link)', async () => {
+    const g = await gateway('gw-slow');
+    g.p.holdPubacks();
+    await g.rig.outbox.record(testEvent(3));
+    await waitFor(() => g.rig.uplink.status().inflight === 1 && g.p.held().length > 0, 'the PUBACK held back');
+    g.clock.advance(900);
+    // The broker is alive: a command reaches the gateway while the PUBACK is late.
+    await g.command('c-slow');
+    await waitFor(() => g.ran('c-slow') === 1, 'the command through the slow link');
+    g.clock.advance(600); // PUBACK 1500 ms overdue, over two watchdog rounds; the broker last heard 600 ms ago
+    expect(g.rig.uplink.status()).toMatchObject({ connected: true, reconnects: 0 });
+    expect(g.rig.uplink.status().inflight).toBeGreaterThanOrEqual(1); // the event (and the answer) still unacknowledged
+    g.p.release();
+    await waitFor(() => g.rig.uplink.status().inflight === 0, 'the late PUBACK');
+    await waitFor(() => g.answered('c-slow'), 'the answer');
+    expect(g.rig.uplink.status()).toMatchObject({ connected: true, reconnects: 0 });
+    expect(g.rig.logs.some((l) => l.includes('dropping the half-open connection'))).toBe(false);
+  });
+
   it('starts clean after an outage longer than sessionResumeMs: a command queued meanwhile never runs late', async () => {
     const g = await gateway('gw-stale', { sessionResumeMs: 5000 });
     const lost = nextEvent(g.rig.uplink, 'disconnected');
