@@ -69,9 +69,14 @@ export const OutboxConfig = z
   })
   .strict();
 
+const UplinkUrl = z.string().regex(/^(mqtts?|wss?):\/\/[^\s,]+$/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL');
+
 export const UplinkConfig = z
   .object({
-    url: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL'),
+    /** One broker. */
+    url: UplinkUrl.optional(),
+    /** Or the nodes of a broker cluster, tried in this order: on failure the uplink moves to the next (gateway/uplink/connection.ts). */
+    urls: z.array(UplinkUrl).min(1).max(16).optional(),
     clientId: z.string().min(1).max(128).optional(),
     username: z.string().min(1).optional(),
     /** Name of the secret in the secrets file holding the password (never the password itself). */
@@ -93,8 +98,31 @@ export const UplinkConfig = z
       .object({ minMs: Duration.min(10).default(1000), maxMs: Duration.min(100).default(60_000) })
       .strict()
       .prefault({}),
+    /**
+     * A connection lost for at most this long resumes its broker session (command
+     * subscription, commands queued meanwhile); after a longer outage, at start, or on
+     * another node, the session starts clean so a queued command never runs late.
+     */
+    sessionResumeMs: Duration.max(3600_000).default(60_000),
   })
-  .strict();
+  .strict()
+  .superRefine((u, ctx) => {
+    if ((u.url === undefined) === (u.urls === undefined))
+      ctx.addIssue({ code: 'custom', path: u.url === undefined ? ['url'] : ['urls'], message: 'give exactly one of url or urls' });
+  });
+
+/** The broker nodes of an uplink, in the order they are tried. */
+export function uplinkUrls(u: { url?: string | undefined; urls?: readonly string[] | undefined }): string[] {
+  return u.urls ? [...u.urls] : u.url !== undefined ? [u.url] : [];
+}
+
+/** `GATEHOUSE_UPLINK_URL`: one URL or a comma-separated list of cluster nodes. */
+export function splitUplinkUrls(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
 
 export const BrokerConfig = z
   .object({

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { CompoundConfig, UplinkConfig } from '../config/schema.js';
-import { UplinkConfig as UplinkConfigSchema } from '../config/schema.js';
+import { splitUplinkUrls, UplinkConfig as UplinkConfigSchema, uplinkUrls } from '../config/schema.js';
 import { secretsFrom, type Secrets } from '../config/load.js';
 import { systemClock, realTimers, type Clock, type Timers } from './core/clock.js';
 import type { LoggerFactory, Logger } from './core/log.js';
@@ -53,7 +53,7 @@ export interface GatewayOptions {
   logs: LoggerFactory;
   clock?: Clock;
   timers?: Timers;
-  /** Overrides uplink.url (GATEHOUSE_UPLINK_URL). */
+  /** Overrides uplink.url/urls (GATEHOUSE_UPLINK_URL): one URL or a comma-separated list of cluster nodes. */
   uplinkUrl?: string;
   /** Extra accounts on the embedded broker, e.g. the demo's platform watcher. */
   operators?: { username: string; password: string }[];
@@ -172,7 +172,7 @@ export class Gateway {
     this.mediaPublisher = new MediaPublisher({ store: this.media, root: this.root, log: logs.child('media') });
     // "Offline" on an access decision means the platform did not hear of it at the time:
     // with no platform configured (embedded broker only) every decision is offline.
-    const platformConfigured = (opts.uplinkUrl ?? config.uplink?.url) !== undefined;
+    const platformConfigured = opts.uplinkUrl !== undefined || config.uplink !== undefined;
     const core: Record<(typeof CORE_CAPABILITIES)[number], unknown> = {
       alarms: this.alarms.manager,
       presence: this.presence,
@@ -328,8 +328,8 @@ export class Gateway {
   }
 
   private startUplink(): void {
-    const url = this.opts.uplinkUrl ?? this.opts.config.uplink?.url;
-    const embedded = url === undefined;
+    const urls = this.opts.uplinkUrl !== undefined ? splitUplinkUrls(this.opts.uplinkUrl) : uplinkUrls(this.opts.config.uplink ?? {});
+    const embedded = urls.length === 0;
     if (embedded && !this.brokerPort) throw new Error('no uplink configured and the embedded broker is not running: nothing to forward to');
     let config: UplinkConfig;
     let secrets = this.opts.secrets;
@@ -343,7 +343,8 @@ export class Gateway {
       });
       secrets = secretsFrom({ 'internal.uplink': this.internalPassword });
     } else {
-      config = UplinkConfigSchema.parse({ ...this.opts.config.uplink, url });
+      const { url: _url, urls: _urls, ...rest } = this.opts.config.uplink ?? {};
+      config = UplinkConfigSchema.parse(urls.length === 1 ? { ...rest, url: urls[0] } : { ...rest, urls });
     }
     const log = this.opts.logs.child('uplink');
     this.uplink = new Uplink({
@@ -361,7 +362,7 @@ export class Gateway {
         });
       },
     });
-    log.info({ target: embedded ? 'embedded broker' : redactUrl(url!) }, 'uplink starting');
+    log.info({ target: embedded ? 'embedded broker' : urls.map(redactUrl).join(',') }, 'uplink starting');
     const uplink = this.uplink;
     uplink.on('connected', () => this.mediaPublisher.attach({ publish: (topic, payload) => uplink.publishRaw(topic, payload) }));
     uplink.on('disconnected', () => this.mediaPublisher.detach());

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadCompoundFile, ConfigError, type LoadedConfig } from '../config/load.js';
+import { uplinkUrls } from '../config/schema.js';
 import { isGatehouseError } from './core/errors.js';
 import { createLoggerFactory } from './core/log.js';
 import type { Gateway } from './app.js';
@@ -47,7 +48,7 @@ Usage:
   gatehouse --version | --help
 
 Environment:
-  GATEHOUSE_UPLINK_URL   overrides uplink.url from the compound file
+  GATEHOUSE_UPLINK_URL   overrides uplink.url/urls from the compound file (a comma-separated list for a broker cluster)
 
 Exit status: 0 success, 1 failure, 2 bad usage or bad configuration.
 `;
@@ -174,7 +175,7 @@ async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): P
   for (const p of problems.warnings) process.stderr.write(`warning: ${loaded.file}: ${p}\n`);
   if (problems.errors.length || missing.length) return 2;
   process.stdout.write(
-    `${loaded.file}: valid — compound ${config.compound.id}, gateway ${config.gateway.id}, ${config.locks.length} lock(s), ${config.doors.length} door(s) with ${config.readers.length} reader(s), ${config.cabinets.length} cabinet(s), uplink ${config.uplink ? 'configured' : 'none (embedded broker only)'}\n`,
+    `${loaded.file}: valid — compound ${config.compound.id}, gateway ${config.gateway.id}, ${config.locks.length} lock(s), ${config.doors.length} door(s) with ${config.readers.length} reader(s), ${config.cabinets.length} cabinet(s), uplink ${config.uplink ? `configured (${uplinkUrls(config.uplink).length} broker node(s))` : 'none (embedded broker only)'}\n`,
   );
   const loopback = /^(127\.|::1$|localhost$)/.test(config.broker.host);
   if (!loopback && !config.broker.tls?.only && config.locks.length) {

@@ -3,7 +3,7 @@
  * components a compound file requires (the broker its devices log in to, the uplink to its
  * platform) and the remedy for one that did not start.
  */
-import type { CompoundConfig } from '../config/schema.js';
+import { splitUplinkUrls, uplinkUrls, type CompoundConfig } from '../config/schema.js';
 import type { BrokerAccount, FamilyManifest } from './families/family.js';
 import { FAMILIES, configuredFamilies } from './families/registry.js';
 import { redactUrl } from './uplink/connection.js';
@@ -26,8 +26,8 @@ export function requiredComponents(
   const operators = config.broker.operators.length + (opts.operators?.length ?? 0);
   if (operators) users.push(`${operators} operator${operators > 1 ? 's' : ''}`);
   if (users.length) required.set('broker', `the compound file has ${users.join(' and ')} that log in to it`);
-  const url = opts.uplinkUrl ?? config.uplink?.url;
-  if (url !== undefined) required.set('uplink', `the compound file configures a platform (${redactUrl(url)})`);
+  const urls = opts.uplinkUrl !== undefined ? splitUplinkUrls(opts.uplinkUrl) : uplinkUrls(config.uplink ?? {});
+  if (urls.length > 0) required.set('uplink', `the compound file configures a platform (${urls.map(redactUrl).join(', ')})`);
   return required;
 }
 

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { parseCompound, secretsFrom } from '../../config/load.js';
-import type { CompoundConfig } from '../../config/schema.js';
+import { splitUplinkUrls, type CompoundConfig } from '../../config/schema.js';
 import { loadScenarios, type DemoHost, type DemoStory, type RunningScenario } from '../../sim/scenarios.js';
 import { createLoggerFactory } from '../core/log.js';
 import { Gateway } from '../app.js';
@@ -113,7 +113,9 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
 
   const root = gateway.root;
   // Commands go where the uplink listens: the embedded broker, or the platform's.
-  const mqttAuth = uplinkUrl ? platformTarget(uplinkUrl) : `-h 127.0.0.1 -p ${gateway.brokerPort} -u watch -P '${watchPassword}'`;
+  const mqttAuth = uplinkUrl
+    ? platformTarget(splitUplinkUrls(uplinkUrl)[0] ?? uplinkUrl)
+    : `-h 127.0.0.1 -p ${gateway.brokerPort} -u watch -P '${watchPassword}'`;
   let cmdN = 0;
   const pub = (command: string, args: Record<string, unknown>) =>
     `mosquitto_pub ${mqttAuth} -t '${root}/cmd/${command}' -m '${JSON.stringify({ id: `demo-${++cmdN}`, args })}'`;
@@ -123,7 +125,9 @@ export async function runDemo(opts: { durationS?: number | undefined }): Promise
       `Gatehouse demo — compound ${config.compound.id}, gateway ${config.gateway.id}, ${config.locks.length} simulated smart locks`,
       `  embedded MQTT broker  ${url}   (data in ${dataDir})`,
       ...(uplinkUrl
-        ? [`  forwarding to the platform at ${redactUrl(uplinkUrl)} (GATEHOUSE_UPLINK_URL); the feed is there under ${root}/#`]
+        ? [
+            `  forwarding to the platform at ${splitUplinkUrls(uplinkUrl).map(redactUrl).join(', ')} (GATEHOUSE_UPLINK_URL); the feed is there under ${root}/#`,
+          ]
         : []),
       `  watch the platform feed:`,
       `    mosquitto_sub ${mqttAuth} -t '${root}/#' -v`,

@@ -4,21 +4,37 @@
  *
  * Why not MQTT.js's own reconnect: on reconnect it replays its in-memory outgoing store
  * and then whatever we publish next, and with a window of publishes in flight that can
- * interleave old and new messages of one class. With `reconnectPeriod: 0`, a clean session
- * and a new client each time, the only source of re-sends is the outbox, read again from
- * the oldest unacknowledged row, so per-class order survives any number of reconnects.
+ * interleave old and new messages of one class. With `reconnectPeriod: 0` and a new
+ * client each time, the only source of re-sends is the outbox, read again from the oldest
+ * unacknowledged row, so per-class order survives any number of reconnects.
+ *
+ * Sessions: the broker-side session (the `cmd/+` subscription and the commands queued for
+ * it) is persistent, so a command published while we reconnect (after our own ack
+ * watchdog dropped a slow link, say) or one the broker sent just before the drop is
+ * delivered on the next connection instead of being thrown away with a clean session.
+ * It is resumed only on the node it lives on and only after a short gap
+ * (`sessionResumeMs`); at start, after a longer outage, or on another node the session
+ * starts clean, so a command queued for a gateway that was away never runs late. MQTT 5
+ * does that in one CONNECT (clean start + session expiry); MQTT 3.1.1 has no "clean start
+ * but keep", so a clean CONNECT + DISCONNECT wipes the old session first (`wipe` below).
+ *
+ * Failover: `uplink.urls` lists the nodes of a cluster. A failed attempt moves to the next
+ * node with the usual backoff; a link that was up and dropped is retried once on the same
+ * node first (a broker restart, our own watchdog), then the next. Every connection starts
+ * from scratch (will, status, states, subscription, outbox from the oldest unacknowledged
+ * row), so nothing depends on which node it is.
  *
  * Every way a connection can die (refused, DNS, TLS, connack timeout, keepalive timeout,
  * reset, our own ack watchdog) ends in the client's `close`, and every `close` schedules
  * the next attempt: there is no state in which the loop waits for someone else.
  */
-import { readFileSync } from 'node:fs';
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Secrets } from '../../config/load.js';
-import type { UplinkConfig } from '../../config/schema.js';
+import { uplinkUrls, type UplinkConfig } from '../../config/schema.js';
 import type { Clock, TimerHandle, Timers } from '../core/clock.js';
 import { GatehouseError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { buildClientOptions } from './client-options.js';
 
 /** Publishes one QoS 1 message; `cb` runs on PUBACK, or with an error if it never will on this connection. */
 export type PublishFn = (topic: string, body: string | Buffer, retain: boolean, cb: (err?: Error) => void) => void;
@@ -26,6 +42,12 @@ export type PublishFn = (topic: string, body: string | Buffer, retain: boolean, 
 /** One established connection. Stale links (a previous connection) are told apart by identity. */
 export interface Link {
   readonly generation: number;
+  /** The broker node this link is on. */
+  readonly url: string;
+  /** Whether the broker still held our session (subscription, queued commands) from the previous connection. */
+  readonly sessionPresent: boolean;
+  /** Monotonic ms of the last packet of any kind from the broker on this link. */
+  readonly lastHeardMono: number;
   readonly publish: PublishFn;
   subscribe(filter: string, cb: (err?: Error) => void): void;
 }
@@ -67,49 +89,6 @@ export function redactUrl(url: string): string {
   }
 }
 
-function readPem(what: string, file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new GatehouseError(
-      'CONFIG_UNREADABLE',
-      `uplink.${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
-  }
-}
-
-/**
- * MQTT.js options for one attempt. PEM files are read on every attempt, so a renewed
- * certificate or a CA that was missing at boot is picked up without a restart.
- */
-export function buildClientOptions(
-  cfg: UplinkConfig,
-  password: string | undefined,
-  clientId: string,
-  will: { topic: string; payload: string },
-): IClientOptions {
-  const opts: IClientOptions = {
-    clientId,
-    clean: true,
-    // No cache of the 65,536 packet-id Buffers in mqtt-packet (~6.5 MB of heap): see EmbeddedBroker.start.
-    writeCache: false,
-    reconnectPeriod: 0,
-    resubscribe: false,
-    queueQoSZero: false,
-    connectTimeout: cfg.connectTimeoutMs,
-    keepalive: cfg.keepaliveSeconds,
-    protocolVersion: cfg.protocolVersion,
-    rejectUnauthorized: cfg.rejectUnauthorized,
-    will: { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: true },
-  };
-  if (cfg.username !== undefined) opts.username = cfg.username;
-  if (password !== undefined) opts.password = password;
-  if (cfg.caFile) opts.ca = readPem('caFile', cfg.caFile);
-  if (cfg.certFile) opts.cert = readPem('certFile', cfg.certFile);
-  if (cfg.keyFile) opts.key = readPem('keyFile', cfg.keyFile);
-  return opts;
-}
-
 export interface ConnectionLoopOptions {
   config: UplinkConfig;
   secrets: Secrets;
@@ -123,12 +102,22 @@ export interface ConnectionLoopOptions {
   hooks: ConnectionHooks;
 }
 
+interface LiveLink extends Link {
+  lastHeardMono: number;
+}
+
 export class ConnectionLoop {
   private readonly cfg: UplinkConfig;
   private readonly backoff: Backoff;
   private readonly password: string | undefined;
+  /** The broker nodes, tried in order; `node` is the one in use or next to try. */
+  readonly urls: readonly string[];
+  private node = 0;
+  /** Where our persistent session lives, and since when (monotonic) no link holds it. */
+  private sessionUrl: string | undefined;
+  private sessionIdleSinceMono: number | undefined;
   private client: MqttClient | undefined;
-  private link: Link | undefined;
+  private link: LiveLink | undefined;
   private generation = 0;
   private retryTimer: TimerHandle | undefined;
   private guardTimer: TimerHandle | undefined;
@@ -141,6 +130,8 @@ export class ConnectionLoop {
 
   constructor(private readonly opts: ConnectionLoopOptions) {
     this.cfg = opts.config;
+    this.urls = uplinkUrls(this.cfg);
+    if (this.urls.length === 0) throw new GatehouseError('CONFIG_INVALID', 'uplink: give url or urls');
     this.backoff = new Backoff(this.cfg.backoff.minMs, this.cfg.backoff.maxMs, opts.random);
     if (this.cfg.passwordSecret !== undefined) {
       this.password = opts.secrets.get(this.cfg.passwordSecret);
@@ -158,6 +149,23 @@ export class ConnectionLoop {
     return this.connectedAtMono;
   }
 
+  /** The node connected to, or the next one to be tried. */
+  get url(): string {
+    return this.link?.url ?? this.urls[this.node]!;
+  }
+
+  /**
+   * Whether the next CONNECT to `url` may resume our session there: only on the node that
+   * holds it and only within sessionResumeMs of the link that held it going away.
+   */
+  private mayResume(url: string): boolean {
+    return (
+      this.sessionUrl === url &&
+      this.sessionIdleSinceMono !== undefined &&
+      this.opts.clock.monotonic() - this.sessionIdleSinceMono <= this.cfg.sessionResumeMs
+    );
+  }
+
   /** True while the loop is doing something: connected, connecting, or waiting to retry. */
   alive(): boolean {
     return !this.running || this.client !== undefined || this.retryTimer !== undefined;
@@ -169,17 +177,26 @@ export class ConnectionLoop {
     this.attempt();
   }
 
-  private attempt(): void {
+  private attempt(wiped = false): void {
     this.retryTimer = undefined;
     if (!this.running) return;
     const gen = ++this.generation;
-    this.attempts++;
+    if (!wiped) this.attempts++;
+    const url = this.urls[this.node]!;
+    const resume = wiped || this.mayResume(url);
+    // MQTT 3.1.1 cannot start clean and keep the session afterwards: wipe first (a clean
+    // CONNECT, then DISCONNECT), then connect again to a session that is empty and persistent.
+    const wipe = !resume && this.cfg.protocolVersion === 4;
     let client: MqttClient;
     try {
-      client = mqtt.connect(this.cfg.url, buildClientOptions(this.cfg, this.password, this.opts.clientId, this.opts.will()));
+      const options = wipe
+        ? buildClientOptions(this.cfg, this.password, this.opts.clientId, undefined, { clean: true })
+        : buildClientOptions(this.cfg, this.password, this.opts.clientId, this.opts.will(), { clean: !resume });
+      client = mqtt.connect(url, options);
     } catch (err) {
       this.lastError = (err as Error).message;
       this.opts.log.error({ err: this.lastError }, 'uplink cannot start a connection attempt');
+      this.nextNode(false);
       return this.scheduleRetry();
     }
     this.client = client;
@@ -189,14 +206,20 @@ export class ConnectionLoop {
       if (gen === this.generation && !this.link) this.kill(client, 'connect timeout');
     }, this.cfg.connectTimeoutMs + 2000);
 
-    client.on('connect', () => {
+    client.on('connect', (connack) => {
       if (gen !== this.generation || this.link) return;
       this.guardTimer?.cancel();
+      if (wipe) return this.wiped(client, url);
       this.connections++;
       this.connectedAtMono = this.opts.clock.monotonic();
       this.connectedSince = this.opts.clock.now();
-      const link: Link = {
+      this.sessionUrl = url;
+      this.sessionIdleSinceMono = undefined;
+      const link: LiveLink = {
         generation: gen,
+        url,
+        sessionPresent: resume && connack.sessionPresent === true,
+        lastHeardMono: this.connectedAtMono,
         publish: (topic, body, retain, cb) => {
           client.publish(topic, body, { qos: 1, retain }, (err) => cb(err ?? undefined));
         },
@@ -211,6 +234,9 @@ export class ConnectionLoop {
       this.link = link;
       this.opts.hooks.connected(link);
     });
+    client.on('packetreceive', () => {
+      if (gen === this.generation && this.link) this.link.lastHeardMono = this.opts.clock.monotonic();
+    });
     client.on('message', (topic, payload, packet) => {
       if (gen === this.generation) this.opts.hooks.message(topic, payload, packet);
     });
@@ -222,6 +248,33 @@ export class ConnectionLoop {
       this.kill(client, err.message);
     });
     client.on('close', () => this.closed(gen, client));
+  }
+
+  /**
+   * The clean CONNECT was accepted, so the broker dropped whatever session we had there:
+   * DISCONNECT (no will fires), then connect again at once to a fresh persistent session.
+   * A DISCONNECT that does not complete is an ordinary failed attempt.
+   */
+  private wiped(client: MqttClient, url: string): void {
+    const gen = ++this.generation; // the `close` of this client is not a failure
+    const guard = this.opts.timers.setTimeout(() => {
+      if (gen !== this.generation) return;
+      hardClose(client);
+      this.client = undefined;
+      this.lastError = 'no DISCONNECT completion after the session wipe';
+      this.nextNode(false);
+      this.scheduleRetry();
+    }, this.cfg.connectTimeoutMs);
+    this.guardTimer = guard;
+    client.end(false, {}, () => {
+      guard.cancel();
+      if (gen !== this.generation) return;
+      hardClose(client);
+      this.client = undefined;
+      this.sessionUrl = url;
+      this.sessionIdleSinceMono = this.opts.clock.monotonic();
+      this.attempt(true);
+    });
   }
 
   private kill(client: MqttClient, reason: string): void {
@@ -240,12 +293,24 @@ export class ConnectionLoop {
     this.link = undefined;
     this.connectedSince = null;
     if (link) {
+      this.sessionIdleSinceMono = this.opts.clock.monotonic();
       // A connection that lived at least as long as the longest backoff was healthy: start
       // the backoff again from the bottom. A flapping broker keeps climbing the ladder.
       if (this.opts.clock.monotonic() - this.connectedAtMono >= this.cfg.backoff.maxMs) this.backoff.reset();
       this.opts.hooks.disconnected(link, this.lastError ?? 'connection closed');
     }
+    this.nextNode(link !== undefined);
     this.scheduleRetry();
+  }
+
+  /**
+   * A link that was up and dropped is retried on the same node first (a broker restart, our
+   * own watchdog: the session is there); a failed attempt moves on to the next node.
+   */
+  private nextNode(linkDropped: boolean): void {
+    if (this.urls.length < 2 || linkDropped) return;
+    this.node = (this.node + 1) % this.urls.length;
+    this.opts.log.debug({ url: redactUrl(this.urls[this.node]!) }, 'uplink trying the next broker node');
   }
 
   private scheduleRetry(): void {

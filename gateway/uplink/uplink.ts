@@ -8,9 +8,11 @@
  *   (Drain), with a bounded in-flight window.
  * - `cmd/+` subscribed at QoS 1 and handed to `onCommand`.
  * - Reconnection is ours (ConnectionLoop): backoff with full jitter, a fresh client each
- *   time, so the only re-sends come from the outbox, in order.
+ *   time, so the only re-sends come from the outbox, in order; a persistent broker session
+ *   resumed after short gaps (commands survive our reconnects), failover between the nodes
+ *   of `uplink.urls`.
  * - Half-open links: MQTT keepalive catches an idle one; an ack watchdog catches one that
- *   still accepts our bytes but never acknowledges them.
+ *   still accepts our bytes but never acknowledges them and says nothing else either.
  */
 import { EventEmitter } from 'node:events';
 import type { IPublishPacket } from 'mqtt';
@@ -57,7 +59,7 @@ export interface UplinkStatus {
   /** Connections established after the first one. */
   reconnects: number;
   lastError: string | null;
-  /** The broker URL with any password masked. */
+  /** The broker node in use (or tried next), with any password masked. */
   url: string;
   attempts: number;
   acked: number;
@@ -80,6 +82,8 @@ export class Uplink extends EventEmitter<UplinkEvents> {
   private readonly states: StatePublisher;
   private link: Link | undefined;
   private watchdog: TimerHandle | undefined;
+  /** The link the watchdog found overdue and silent on its last round. */
+  private suspect: Link | undefined;
   private started = false;
   private stopping: Promise<void> | undefined;
   private readonly detachOutbox: () => void;
@@ -138,7 +142,7 @@ export class Uplink extends EventEmitter<UplinkEvents> {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.log.info({ url: redactUrl(this.cfg.url), window: this.cfg.inflightWindow }, 'uplink connecting');
+    this.log.info({ urls: this.loop.urls.map(redactUrl), window: this.cfg.inflightWindow }, 'uplink connecting');
     this.loop.start();
     const every = Math.max(50, Math.min(1000, Math.floor(this.cfg.ackTimeoutMs / 4)));
     this.watchdog = this.timers.setInterval(() => this.checkAcks(), every);
@@ -152,7 +156,7 @@ export class Uplink extends EventEmitter<UplinkEvents> {
     this.link = link;
     const reconnect = this.loop.connections > 1;
     this.log.info(
-      { url: redactUrl(this.cfg.url), reconnects: this.loop.connections - 1 },
+      { url: redactUrl(link.url), reconnects: this.loop.connections - 1, sessionPresent: link.sessionPresent },
       reconnect ? 'uplink reconnected' : 'uplink connected',
     );
     link.publish(statusTopic(this.root), this.statusPayload('online'), true, (err) => {
@@ -195,17 +199,32 @@ export class Uplink extends EventEmitter<UplinkEvents> {
     }
   }
 
-  /** Half-open detection for a link that takes our bytes but never acknowledges them. */
+  /**
+   * Half-open detection for a link that takes our bytes but never acknowledges them. A
+   * link is dropped only when a PUBACK is overdue and the broker has said nothing at all
+   * for as long, on two rounds in a row: after an event loop that stood still, this timer
+   * runs before the socket is read, and the PUBACKs waiting there must get their chance
+   * (dropping a live link loses time, and with it any command the broker was sending).
+   */
   private checkAcks(): void {
-    if (!this.link) return;
+    const link = this.link;
+    if (!link) return;
     const age = this.drain.oldestInflightAgeMs();
-    if (age > this.cfg.ackTimeoutMs) {
-      this.log.warn(
-        { ageMs: Math.round(age), inflight: this.drain.inflight },
-        'uplink got no PUBACK in time; dropping the half-open connection',
-      );
-      this.loop.destroy(`no PUBACK for ${Math.round(age)} ms`);
+    const silentMs = this.clock.monotonic() - link.lastHeardMono;
+    if (age <= this.cfg.ackTimeoutMs || silentMs <= this.cfg.ackTimeoutMs) {
+      this.suspect = undefined;
+      return;
     }
+    if (this.suspect !== link) {
+      this.suspect = link;
+      return;
+    }
+    this.suspect = undefined;
+    this.log.warn(
+      { ageMs: Math.round(age), silentMs: Math.round(silentMs), inflight: this.drain.inflight },
+      'uplink got no PUBACK in time; dropping the half-open connection',
+    );
+    this.loop.destroy(`no PUBACK for ${Math.round(age)} ms`);
   }
 
   /**
@@ -241,7 +260,7 @@ export class Uplink extends EventEmitter<UplinkEvents> {
       lastAckAt: this.drain.lastAckAt,
       reconnects: Math.max(0, this.loop.connections - 1),
       lastError: this.loop.lastError,
-      url: redactUrl(this.cfg.url),
+      url: redactUrl(this.loop.url),
       attempts: this.loop.attempts,
       acked: this.drain.acked,
     };

@@ -3,7 +3,8 @@
  * generated config in a temp dir, restartable on the same port (a broker restart as the
  * gateway sees it), stoppable. Optional TLS listener with a throwaway CA made by openssl,
  * optional password file, optional persistence (so a platform-side subscriber with a
- * persistent session loses nothing across a restart, as a real platform broker would).
+ * persistent session loses nothing across a restart, as a real platform broker would),
+ * optional WebSocket listeners (`ws://`, and `wss://` with the same throwaway CA).
  *
  * Fails loudly when /usr/sbin/mosquitto (or GATEHOUSE_MOSQUITTO) is missing: these tests
  * are about a real broker, and a silently skipped test proves nothing.
@@ -102,6 +103,8 @@ export interface MosquittoOptions {
   users?: Record<string, string>;
   /** Add a TLS listener (certificates generated in the broker's temp dir). */
   tls?: boolean | { requireClientCertificate?: boolean };
+  /** Add a WebSocket listener (`wsUrl`); `{ tls: true }` adds a TLS one as well (`wssUrl`, certificates as for `tls`). */
+  websockets?: boolean | { tls?: boolean };
   /** Extra mosquitto.conf lines, appended. */
   extraConfig?: string[];
 }
@@ -117,6 +120,11 @@ export class Mosquitto {
   private output = '';
   readonly url: string;
   readonly tlsUrl: string | undefined;
+  /** ws://127.0.0.1:{port} when started with `websockets`. */
+  wsUrl: string | undefined;
+  /** wss://127.0.0.1:{port} when started with `websockets: { tls: true }`. */
+  wssUrl: string | undefined;
+  private wsPorts: number[] = [];
 
   private constructor(
     readonly dir: string,
@@ -134,7 +142,10 @@ export class Mosquitto {
     const dir = mkdtempSync(join(tmpdir(), 'gh-mosquitto-'));
     const port = await freePort();
     const tlsPort = opts.tls ? await freePort() : undefined;
-    const certs = opts.tls ? makeTestCerts(dir) : undefined;
+    const wss = typeof opts.websockets === 'object' && opts.websockets.tls === true;
+    const wsPort = opts.websockets ? await freePort() : undefined;
+    const wssPort = wss ? await freePort() : undefined;
+    const certs = opts.tls || wss ? makeTestCerts(dir) : undefined;
     const lines = [
       // Running as root, mosquitto would switch to the `mosquitto` user and could not write its temp dir.
       `user ${userInfo().username}`,
@@ -175,10 +186,27 @@ export class Mosquitto {
         `require_certificate ${requireCert}`,
       );
     }
+    // WebSocket listeners (this Debian build has libwebsockets; it refuses to start with only
+    // WebSocket listeners, which never happens here: the plain one above is always there).
+    // Without `socket_domain ipv4` libwebsockets binds [::] whatever the address: loopback only.
+    if (wsPort) lines.push(`listener ${wsPort} 127.0.0.1`, 'protocol websockets', 'socket_domain ipv4');
+    if (wssPort && certs)
+      lines.push(
+        `listener ${wssPort} 127.0.0.1`,
+        'protocol websockets',
+        'socket_domain ipv4',
+        `cafile ${certs.caFile}`,
+        `certfile ${certs.serverCertFile}`,
+        `keyfile ${certs.serverKeyFile}`,
+        'require_certificate false',
+      );
     lines.push(...(opts.extraConfig ?? []));
     const confFile = join(dir, 'mosquitto.conf');
     writeFileSync(confFile, lines.join('\n') + '\n');
     const m = new Mosquitto(dir, port, tlsPort, certs, confFile);
+    if (wsPort) m.wsUrl = `ws://127.0.0.1:${wsPort}`;
+    if (wssPort) m.wssUrl = `wss://127.0.0.1:${wssPort}`;
+    m.wsPorts = [wsPort, wssPort].filter((p): p is number => p !== undefined);
     live.add(m);
     await m.launch();
     return m;
@@ -208,7 +236,7 @@ export class Mosquitto {
       if (this.child === child) this.child = undefined;
     });
     const deadline = Date.now() + 10_000;
-    for (const port of [this.port, this.tlsPort].filter((p): p is number => p !== undefined)) {
+    for (const port of [this.port, this.tlsPort, ...this.wsPorts].filter((p): p is number => p !== undefined)) {
       for (;;) {
         if (exited) throw new Error(`mosquitto ${exited} during start-up:\n${this.output}`);
         if (await canConnect(port)) break;

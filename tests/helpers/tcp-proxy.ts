@@ -11,6 +11,12 @@
  * - `refuse()`    new connections are accepted and reset at once (broker port closed).
  * - `resetAll()`  every open connection is reset (RST) on both sides: an abrupt close, so
  *                 the broker fires the client's last will.
+ * - `hold()`      bytes from the broker to the client are kept back, not dropped, until
+ *                 `release()`: a slow downstream (late PUBACKs, a command on its way) with
+ *                 the connection intact. The client's bytes still reach the broker.
+ * - `holdPubacks()` only the broker's PUBACKs are kept back (MQTT packets are framed to
+ *                 find them; switch it on while the link is idle), everything else flows:
+ *                 a broker slow to acknowledge that still talks, until `release()`.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
@@ -20,10 +26,15 @@ interface Pair {
   client: Socket;
   upstream: Socket | undefined;
   tainted: boolean;
+  held: Buffer[];
+  /** Bytes of a downstream MQTT packet not complete yet (holdPubacks framing). */
+  partial: Buffer;
 }
 
 export class TcpProxy {
   private mode: ProxyMode = 'pass';
+  private holding = false;
+  private holdingAcks = false;
   private readonly pairs = new Set<Pair>();
   /** Connections accepted since start. */
   accepted = 0;
@@ -71,6 +82,31 @@ export class TcpProxy {
     this.mode = 'refuse';
   }
 
+  hold(): void {
+    this.holding = true;
+  }
+
+  holdPubacks(): void {
+    this.holdingAcks = true;
+  }
+
+  /** Delivers what was held back, in order, and lets bytes flow again. */
+  release(): void {
+    this.holding = false;
+    this.holdingAcks = false;
+    for (const p of this.pairs) {
+      // What was held, then the start of a packet the framer was still waiting to complete.
+      const out = [...p.held.splice(0), p.partial];
+      p.partial = Buffer.alloc(0);
+      for (const b of out) if (b.length && !p.client.destroyed) p.client.write(b);
+    }
+  }
+
+  /** The bytes held back so far on open connections (to wait until something is on its way). */
+  held(): Buffer {
+    return Buffer.concat([...this.pairs].flatMap((p) => p.held));
+  }
+
   resetAll(): void {
     for (const p of [...this.pairs]) this.drop(p);
   }
@@ -82,21 +118,48 @@ export class TcpProxy {
       client.resetAndDestroy();
       return;
     }
-    const pair: Pair = { client, upstream: undefined, tainted: this.mode === 'blackhole' };
+    const pair: Pair = { client, upstream: undefined, tainted: this.mode === 'blackhole', held: [], partial: Buffer.alloc(0) };
     this.pairs.add(pair);
     client.on('close', () => this.drop(pair));
     if (!pair.tainted) {
       const upstream = createConnection(this.target);
       pair.upstream = upstream;
       upstream.on('error', () => undefined);
-      upstream.on('close', () => this.drop(pair));
-      upstream.on('data', (b: Buffer) => this.forward(pair, client, b));
+      // A black link hears nothing, the broker's own close (its keepalive gave up) included:
+      // the client must find out by itself, as behind a dead NAT mapping.
+      upstream.on('close', () => (pair.tainted ? (pair.upstream = undefined) : this.drop(pair)));
+      upstream.on('data', (b: Buffer) => {
+        if (this.holding && this.mode === 'pass' && !pair.tainted) pair.held.push(b);
+        else if (this.holdingAcks && this.mode === 'pass' && !pair.tainted) this.framePubacks(pair, b);
+        else this.forward(pair, client, b);
+      });
     }
     client.on('data', (b: Buffer) => {
       this.tap?.(b);
       if (pair.upstream) this.forward(pair, pair.upstream, b);
       else this.dropped += b.length;
     });
+  }
+
+  /** Splits the broker's bytes into MQTT packets: PUBACKs (type 4) are held, the rest go on. */
+  private framePubacks(pair: Pair, b: Buffer): void {
+    let buf = pair.partial.length ? Buffer.concat([pair.partial, b]) : b;
+    for (;;) {
+      let len = 0;
+      let mul = 1;
+      let i = 1;
+      for (; i < buf.length && i <= 4; i++) {
+        len += (buf[i]! & 0x7f) * mul;
+        mul *= 128;
+        if ((buf[i]! & 0x80) === 0) break;
+      }
+      if (i >= buf.length || buf.length < i + 1 + len) break; // incomplete header or body
+      const packet = buf.subarray(0, i + 1 + len);
+      buf = buf.subarray(i + 1 + len);
+      if (packet[0]! >> 4 === 4) pair.held.push(Buffer.from(packet));
+      else pair.client.write(packet);
+    }
+    pair.partial = Buffer.from(buf);
   }
 
   private forward(pair: Pair, to: Socket, b: Buffer): void {

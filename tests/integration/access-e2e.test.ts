@@ -8,23 +8,16 @@
  * revoked card are refused, a tailgater holds the door, the door is forced, a reader is
  * tampered with and unplugged. When the broker is back every event arrives, in order,
  * marked as decided offline, each valid against docs/asyncapi.yaml, with no card number.
+ *
+ * On the shared rig (tests/helpers/rig.ts): a Mosquitto with persistence and a platform
+ * with a persistent session, so what the gateway sends while it reconnects is queued for it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { secretsFrom } from '../../config/load.js';
-import { CompoundConfig } from '../../config/schema.js';
-import { Gateway } from '../../gateway/app.js';
-import { createLoggerFactory } from '../../gateway/core/log.js';
 import { startSimulatedReaders, type SimulatedReaders } from '../../sim/osdp/index.js';
-import { validateMessage } from '../helpers/asyncapi.js';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { createPtyPair, type PtyPair } from '../helpers/pty.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 import { waitFor } from '../helpers/wait.js';
-import type { AccessInstance } from '../../gateway/access/create-access.js';
 
 const ALICE = '1A2B3C4'; // 26-bit cards: 7 hex digits
 const BOB = '0BADF00';
@@ -33,33 +26,27 @@ const MALLORY = '3FFFFFF';
 const DAVE = '0DA7E00'; // card + PIN
 
 describe('access control end to end', () => {
-  let broker: Mosquitto;
+  let rig: Rig;
   let pty: PtyPair;
   let sim: SimulatedReaders;
-  let gateway: Gateway;
-  let platform: MqttClient;
-  let dir: string;
-  const messages: { topic: string; body: Record<string, unknown>; raw: string }[] = [];
   const keyIn = randomBytes(16);
   const keyOut = randomBytes(16);
 
+  /** What the gateway and the platform published, with a body (cleared retained states left out). */
+  const messages = () => rig.platform.json();
   /** Events recorded in the outbox and not yet delivered (the uplink is down). */
   const recorded = (type: string) =>
-    gateway.outbox
+    rig.gateway.outbox
       .scope('outbox')
       .prepare('SELECT body FROM events')
       .all()
       .filter((r) => (JSON.parse(String((r as { body: string }).body)) as { type: string }).type === type).length;
-  const evts = (type?: string) => messages.filter((m) => m.topic.includes('/evt/') && (type === undefined || m.body.type === type));
-  const command = async (name: string, args: Record<string, unknown>) => {
-    const id = `c-${randomBytes(6).toString('hex')}`;
-    await platform.publishAsync(`${gateway.root}/cmd/${name}`, JSON.stringify({ id, args }), { qos: 1 });
-    // Generous: right after the broker restart the gateway may still be draining its backlog.
-    return waitFor(() => messages.find((m) => m.topic.endsWith(`/cmd/${name}/res`) && m.body.id === id)?.body, `answer to ${name}`, 30_000);
-  };
+  const evts = (type?: string) => messages().filter((m) => m.topic.includes('/evt/') && (type === undefined || m.body.type === type));
+  // Generous: right after the broker restart the gateway may still be draining its backlog.
+  const command = (name: string, args: Record<string, unknown>) => rig.platform.command(name, args, { timeoutMs: 30_000 });
+  const access = () => rig.family('access').service;
 
   beforeAll(async () => {
-    broker = await startMosquitto({ persistence: true });
     pty = await createPtyPair();
     sim = await startSimulatedReaders({
       path: pty.b,
@@ -69,60 +56,45 @@ describe('access control end to end', () => {
         { address: 2, key: keyOut },
       ],
     });
-    dir = mkdtempSync(join(tmpdir(), 'gh-access-e2e-'));
-    const config = CompoundConfig.parse({
-      compound: { id: 'access-court' },
-      gateway: { id: 'gw-1' },
-      broker: { port: 0 },
-      console: { enabled: false },
-      uplink: { url: broker.url, keepaliveSeconds: 5, ackTimeoutMs: 2000, connectTimeoutMs: 2000, backoff: { minMs: 50, maxMs: 300 } },
-      log: { level: 'silent' },
-      osdpBuses: [{ id: 'rs485-1', path: pty.a }],
-      readers: [
-        { id: 'gate-in', bus: 'rs485-1', address: 1 },
-        { id: 'gate-out', bus: 'rs485-1', address: 2 },
-      ],
-      doors: [
-        {
-          id: 'main-gate',
-          entryReader: 'gate-in',
-          exitReader: 'gate-out',
-          lock: { reader: 'gate-in', index: 0 },
-          contact: { reader: 'gate-in', index: 0 },
-          exitButton: { reader: 'gate-in', index: 1 },
-          unlockMs: 3000,
-          heldOpenMs: 1500,
-        },
-      ],
-      access: { doorGroups: { residents: ['main-gate'] } },
+    rig = await startRig({
+      name: 'access-e2e',
+      mosquitto: { persistence: true },
+      // A persistent platform session: what the gateway sends while it reconnects is queued for it.
+      platform: { clientId: 'platform-access', clean: false },
+      secrets: { 'osdp.gate-in': keyIn.toString('hex'), 'osdp.gate-out': keyOut.toString('hex') },
+      config: {
+        compound: { id: 'access-court' },
+        uplink: { keepaliveSeconds: 5, ackTimeoutMs: 2000, connectTimeoutMs: 2000, backoff: { minMs: 50, maxMs: 300 } },
+        osdpBuses: [{ id: 'rs485-1', path: pty.a }],
+        readers: [
+          { id: 'gate-in', bus: 'rs485-1', address: 1 },
+          { id: 'gate-out', bus: 'rs485-1', address: 2 },
+        ],
+        doors: [
+          {
+            id: 'main-gate',
+            entryReader: 'gate-in',
+            exitReader: 'gate-out',
+            lock: { reader: 'gate-in', index: 0 },
+            contact: { reader: 'gate-in', index: 0 },
+            exitButton: { reader: 'gate-in', index: 1 },
+            unlockMs: 3000,
+            heldOpenMs: 1500,
+          },
+        ],
+        access: { doorGroups: { residents: ['main-gate'] } },
+      },
     });
-    const secrets = secretsFrom({ 'osdp.gate-in': keyIn.toString('hex'), 'osdp.gate-out': keyOut.toString('hex') });
-    gateway = new Gateway({
-      config,
-      secrets,
-      dataDir: dir,
-      logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }),
-    });
-    // A persistent platform session: what the gateway sends while it reconnects is queued for it.
-    platform = await mqtt.connectAsync(broker.url, { clientId: 'platform-access', clean: false, reconnectPeriod: 100 });
-    platform.on('message', (topic, payload) => {
-      const raw = payload.toString();
-      if (!raw) return;
-      messages.push({ topic, raw, body: JSON.parse(raw) as Record<string, unknown> });
-    });
-    await platform.subscribeAsync(`${gateway.root}/#`, { qos: 1 });
-    await gateway.start();
-    const online = (r: string) => messages.some((m) => m.topic.endsWith(`/state/${r}`) && m.body.online === true && m.body.secure === true);
+    const online = (r: string) =>
+      messages().some((m) => m.topic.endsWith(`/state/${r}`) && m.body.online === true && m.body.secure === true);
     await waitFor(() => online('gate-in') && online('gate-out'), 'both readers online over the secure channel', 20_000);
   }, 60_000);
 
   afterAll(async () => {
-    await gateway?.stop();
+    await rig?.gateway.stop();
     await sim?.close();
     await pty?.stop();
-    await platform?.endAsync(true);
-    await broker?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await rig?.stop();
   });
 
   it('syncs a chunked snapshot and a delta from the platform, and reports the version it holds', async () => {
@@ -143,13 +115,23 @@ describe('access control end to end', () => {
     expect(resent).toMatchObject({ ok: true, result: { applied: false, version: 8 } });
     const gap = await command('access.credentials.delta', { fromVersion: 9, toVersion: 10, changes: [] });
     expect(gap).toMatchObject({ ok: false, error: { code: 'ACCESS_VERSION_MISMATCH', details: { current: 8 } } });
-    await waitFor(() => messages.filter((m) => m.topic.endsWith('/state/access')).at(-1)?.body.version === 8, 'state/access at version 8');
-    expect(messages.filter((m) => m.topic.endsWith('/state/access')).at(-1)!.body).toMatchObject({ version: 8, count: 3 });
+    await waitFor(
+      () =>
+        messages()
+          .filter((m) => m.topic.endsWith('/state/access'))
+          .at(-1)?.body.version === 8,
+      'state/access at version 8',
+    );
+    expect(
+      messages()
+        .filter((m) => m.topic.endsWith('/state/access'))
+        .at(-1)!.body,
+    ).toMatchObject({ version: 8, count: 3 });
   });
 
   it('decides at the door with the uplink down, and delivers every event when it returns', async () => {
-    await broker.stop();
-    await waitFor(() => gateway.uplink?.status().connected === false, 'the gateway to notice the uplink is down');
+    await rig.broker.stop();
+    await waitFor(() => rig.gateway.uplink?.status().connected === false, 'the gateway to notice the uplink is down');
     const before = evts().length;
     const door = sim.door(1);
     const reader = sim.reader(1);
@@ -175,8 +157,7 @@ describe('access control end to end', () => {
     sim.reader(2).unplug();
     await waitFor(
       () =>
-        gateway.family<AccessInstance>('access').service.states().readers['gate-out'] &&
-        (gateway.family<AccessInstance>('access').service.states().readers['gate-out'] as { online: boolean }).online === false
+        access().states().readers['gate-out'] && (access().states().readers['gate-out'] as { online: boolean }).online === false
           ? true
           : undefined,
       'the exit reader reported offline',
@@ -185,14 +166,14 @@ describe('access control end to end', () => {
     sim.reader(2).setTamper(false);
     sim.reader(2).plug();
     await waitFor(
-      () => (gateway.family<AccessInstance>('access').service.states().readers['gate-out'] as { online: boolean }).online || undefined,
+      () => (access().states().readers['gate-out'] as { online: boolean }).online || undefined,
       'the exit reader back online',
       15_000,
     );
     expect(releases()).toBe(released + 1); // only the exit grant released the lock
     expect(evts().length).toBe(before); // nothing reached the platform while the broker was down
 
-    await broker.restart();
+    await rig.broker.restart();
     const want = [
       'access.granted',
       'access.denied',
@@ -237,11 +218,9 @@ describe('access control end to end', () => {
 
     // Every message valid; seq contiguous per class order; no card number anywhere.
     // What the gateway published (the platform's own command requests are on cmd/{name}).
-    for (const m of messages.filter((x) => !/\/cmd\/[^/]+$/.test(x.topic))) {
-      const v = validateMessage(m.topic, m.raw);
-      expect(v.errors, `${m.topic} ${m.raw}`).toEqual([]);
+    expect(rig.platform.invalid({ nonEmpty: true })).toEqual([]);
+    for (const m of messages().filter((x) => !/\/cmd\/[^/]+$/.test(x.topic)))
       for (const card of [ALICE, BOB, CAROL, MALLORY]) expect(m.raw).not.toContain(card);
-    }
     const seqs = evts().map((m) => m.body.seq as number);
     const unique = [...new Set(seqs)].sort((a, b) => a - b);
     expect(unique.at(-1)! - unique[0]! + 1).toBe(unique.length);

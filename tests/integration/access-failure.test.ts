@@ -1,49 +1,37 @@
 /**
  * A damaged per-box credential hash key (`access.key`) fails access control only: the
  * gateway starts, reports the component as failed with what to do, refuses credential syncs
- * (they would be hashed under the wrong key), and everything else runs.
+ * (they would be hashed under the wrong key), and everything else runs, the uplink to the
+ * platform included (on the shared rig: a real Mosquitto and the platform subscriber).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { secretsFrom } from '../../config/load.js';
-import { CompoundConfig } from '../../config/schema.js';
-import { Gateway } from '../../gateway/app.js';
-import { createLoggerFactory } from '../../gateway/core/log.js';
+import { startRig, type Rig } from '../helpers/rig.js';
+import { waitFor } from '../helpers/wait.js';
 
-let gateway: Gateway | undefined;
-let dir: string | undefined;
+let rig: Rig | undefined;
 afterEach(async () => {
-  await gateway?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await rig?.stop();
+  rig = undefined;
 });
 
 describe('access control with a damaged key file', () => {
   it('fails alone, says why, and refuses credential syncs', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'gh-access-fail-'));
-    mkdirSync(join(dir, 'data'));
-    writeFileSync(join(dir, 'data', 'access.key'), 'not 32 bytes');
     // One door, so the access family is configured (a compound without doors or readers never loads it).
-    const door = {
-      osdpBuses: [{ id: 'bus-1', path: join(dir, 'no-such-tty') }],
-      readers: [{ id: 'r-1', bus: 'bus-1', address: 1, secure: 'install' }],
-      doors: [{ id: 'd-1', entryReader: 'r-1', lock: { reader: 'r-1', index: 0 } }],
-    };
-    const config = CompoundConfig.parse({
-      compound: { id: 'c' },
-      gateway: { id: 'g' },
-      broker: { port: 0 },
-      console: { enabled: false },
-      log: { level: 'silent' },
-      ...door,
+    rig = await startRig({
+      name: 'access-fail',
+      start: false,
+      config: {
+        compound: { id: 'c' },
+        gateway: { id: 'g' },
+        osdpBuses: [{ id: 'bus-1', path: '/nonexistent/no-such-tty' }],
+        readers: [{ id: 'r-1', bus: 'bus-1', address: 1, secure: 'install' }],
+        doors: [{ id: 'd-1', entryReader: 'r-1', lock: { reader: 'r-1', index: 0 } }],
+      },
     });
-    gateway = new Gateway({
-      config,
-      secrets: secretsFrom({}),
-      dataDir: join(dir, 'data'),
-      logs: createLoggerFactory({ level: 'silent' }, { destination: process.stderr }),
-    });
+    writeFileSync(join(rig.dir, 'access.key'), 'not 32 bytes');
+    const gateway = rig.gateway;
     await gateway.start();
     const status = gateway.status() as { failedComponents: Record<string, string> };
     expect(Object.keys(status.failedComponents)).toEqual(['access']);
@@ -57,5 +45,9 @@ describe('access control with a damaged key file', () => {
       { via: 'cli', role: 'admin', principal: 'test' },
     );
     expect(reply).toMatchObject({ ok: false, error: { code: 'CONFIG_INVALID' } });
+    // The platform, through the uplink, gets the same refusal (once the uplink is up and subscribed).
+    await waitFor(() => rig!.platform.messages.some((m) => m.sub === 'status' && m.body?.state === 'online'), 'the gateway online');
+    const remote = await rig.platform.command('access.credentials.snapshot', { version: 1, chunk: 0, chunks: 1, credentials: [] });
+    expect(remote).toMatchObject({ ok: false, error: { code: 'CONFIG_INVALID' } });
   });
 });
