@@ -16,6 +16,10 @@ import { FAMILIES } from './families/registry.js';
 import { secretsOf } from './families/boot.js';
 import { readerKeySecret } from './access/family.js';
 import { untilSignal } from './signals.js';
+import type { Startup } from './remote-config/startup.js';
+
+/** Exit status asking systemd for a restart into a new configuration (EX_TEMPFAIL; the unit restarts on it). */
+export const RESTART_EXIT = 75;
 // Everything else (the daemon, family code, drivers, the console, the demo) is imported by
 // the subcommand that needs it: `gatehouse check` loads no device code at all.
 
@@ -71,8 +75,17 @@ export async function main(argv: string[]): Promise<number> {
       const { runDemo } = await import('./demo/run-demo.js');
       return runDemo({ durationS: args.duration === undefined ? undefined : Number(args.duration) });
     }
-    case 'run':
-      return withConfig(command, args.config, (loaded) => runDaemon(loaded, args.data ?? '/var/lib/gatehouse'));
+    case 'run': {
+      // The file the platform applied last (config.apply) when there is one, else --config (gateway/remote-config/startup.ts).
+      const dataDir = args.data ?? '/var/lib/gatehouse';
+      const { resolveStartup } = await import('./remote-config/startup.js');
+      return withConfig<Startup>(
+        command,
+        args.config,
+        (loaded, startup) => runDaemon(loaded, dataDir, startup),
+        (file) => resolveStartup(file, dataDir),
+      );
+    }
     case 'sim': {
       const { runSim } = await import('./demo/run-sim.js');
       return withConfig(command, args.config, (loaded) => runSim(loaded));
@@ -116,14 +129,21 @@ function parse(rest: string[]) {
   }).values;
 }
 
-async function withConfig(command: string, file: string | undefined, fn: (loaded: LoadedConfig) => Promise<number>): Promise<number> {
+async function withConfig<S = undefined>(
+  command: string,
+  file: string | undefined,
+  fn: (loaded: LoadedConfig, startup: S) => Promise<number>,
+  load?: (file: string) => { loaded: LoadedConfig } & S,
+): Promise<number> {
   if (!file) {
     process.stderr.write(`gatehouse ${command}: --config FILE is required\n`);
     return 2;
   }
   let loaded: LoadedConfig;
+  let startup = undefined as S;
   try {
-    loaded = loadCompoundFile(file);
+    if (load) ({ loaded } = startup = load(file));
+    else loaded = loadCompoundFile(file);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(
@@ -138,7 +158,7 @@ async function withConfig(command: string, file: string | undefined, fn: (loaded
     throw err;
   }
   for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
-  return fn(loaded);
+  return fn(loaded, startup);
 }
 
 async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): Promise<number> {
@@ -317,10 +337,11 @@ async function discoverOsdp(path: string, baudRate: number, range: string | unde
   }
 }
 
-async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number> {
+async function runDaemon(loaded: LoadedConfig, dataDir: string, startup: Startup): Promise<number> {
   // Before anything creates a file: SQLite, openssl and ffmpeg honour the umask, not our modes.
   process.umask(PRIVATE_UMASK);
   const logs = createLoggerFactory(loaded.config.log);
+  for (const note of startup.notes) logs.root.warn({ config: startup.source.version }, note);
   try {
     const tightened = prepareDataDir(dataDir);
     if (tightened.length) logs.root.warn({ files: tightened }, 'data directory permissions tightened to 0700/0600');
@@ -330,10 +351,20 @@ async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number>
     return 1;
   }
   let gateway: Gateway;
+  // config.apply and secrets.set restart the daemon: the unit's Restart=always starts it again with the new files.
+  let restartRequested: (reason: string) => void = () => undefined;
+  const restart = new Promise<string>((r) => (restartRequested = r));
   try {
     const uplinkUrl = process.env.GATEHOUSE_UPLINK_URL || undefined;
     const { Gateway } = await import('./app.js');
-    gateway = new Gateway({ config: loaded.config, secrets: loaded.secrets, dataDir, logs, uplinkUrl });
+    gateway = new Gateway({
+      config: loaded.config,
+      secrets: loaded.secrets,
+      dataDir,
+      logs,
+      uplinkUrl,
+      remoteConfig: { source: startup.source, restart: (reason) => restartRequested(reason) },
+    });
   } catch (err) {
     // A new outbox.db cannot be created on a full disk: say so in one line, not a stack trace.
     if (!isGatehouseError(err, 'OUTBOX_DISK_FULL') && !isGatehouseError(err, 'DATA_DIR_UNUSABLE')) throw err;
@@ -358,10 +389,10 @@ async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number>
     { compound: loaded.config.compound.id, gateway: loaded.config.gateway.id, broker: gateway.brokerPort },
     'gatehouse running',
   );
-  await signalled;
+  const why = await Promise.race([signalled.then(() => undefined), restart]);
   clearInterval(keepAlive);
-  logs.root.info('stopping');
+  logs.root.info(why ? { reason: why } : {}, why ? 'restarting for a configuration change' : 'stopping');
   await gateway.stop();
   logs.root.info('stopped');
-  return 0;
+  return why ? RESTART_EXIT : 0;
 }
