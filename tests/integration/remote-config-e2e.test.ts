@@ -1,0 +1,231 @@
+/**
+ * Remote configuration end to end (issue 15.6): a box as systemd runs it (seed file, data
+ * directory, restarts on request: tests/helpers/remote-config-box.ts), a real Mosquitto as
+ * the district platform, a simulated lock on the embedded broker. The platform applies a
+ * good file (a new lock is accepted), an invalid one (refused with key paths, nothing
+ * changes) and one whose uplink never connects (rolled back when the probation runs out, and
+ * config.rolled_back reaches the platform from the restored configuration). config.get never
+ * carries a secret value; a secrets.set value appears in no log line and no message; roles
+ * other than the platform are refused.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { createLoggerFactory } from '../../gateway/core/log.js';
+import { topicRoot } from '../../gateway/core/topics.js';
+import { startSimulatedLocks, type SimulatedLocks } from '../../sim/smartlock/index.js';
+import { freePort, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { Platform } from '../helpers/platform.js';
+import { Box } from '../helpers/remote-config-box.js';
+import { waitFor } from '../helpers/wait.js';
+
+const SECRETS = { 'devices.flat-1': 'pw-flat-1-Zq81xx', 'devices.flat-2': 'pw-flat-2-Kp27yy' };
+const NEW_SECRET = 'Sx-new-flat-2-secret-9931';
+const PROBATION_MS = 30_000;
+
+describe('remote configuration against Mosquitto', () => {
+  let broker: Mosquitto;
+  let platform: Platform;
+  let box: Box;
+  let sim: SimulatedLocks;
+  let brokerPort: number;
+  const logLines: string[] = [];
+  let seed: Record<string, unknown>;
+
+  /** The seed with changes, as the YAML text the platform sends. */
+  const fileWith = (change: Record<string, unknown>) => stringify({ ...seed, secretsFile: 'secrets.yaml', ...change });
+
+  /** Advances the probation clock a second at a time until `done` (real I/O runs in between). */
+  const probeUntil = <T>(done: () => T | undefined, what: string, timeoutMs = 15_000): Promise<T> =>
+    waitFor(
+      () => {
+        box.probationClock.advance(1000);
+        return done();
+      },
+      what,
+      timeoutMs,
+    );
+
+  const canLogin = async (username: string, password: string): Promise<boolean> => {
+    try {
+      const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${brokerPort}`, {
+        username,
+        password,
+        // A device's client id must be its username.
+        clientId: username,
+        reconnectPeriod: 0,
+        connectTimeout: 3000,
+      });
+      await c.endAsync();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  beforeAll(async () => {
+    broker = await startMosquitto({ persistence: false });
+    brokerPort = await freePort();
+    seed = {
+      compound: { id: 'cfg-court' },
+      gateway: { id: 'gw-1' },
+      uplink: { url: broker.url, keepaliveSeconds: 10 },
+      broker: { port: brokerPort },
+      console: { enabled: false },
+      log: { level: 'debug' },
+      remoteConfig: { probationMs: PROBATION_MS },
+      locks: [{ id: 'flat-1' }],
+    };
+    // Every log line of every gateway the box runs, at debug level, kept to look for secrets.
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        logLines.push(chunk.toString());
+        cb();
+      },
+    });
+    const logs = createLoggerFactory({ level: 'debug' }, { destination: sink, pretty: false });
+    box = new Box({ seed, secrets: SECRETS, logs, name: 'remote-config' });
+    platform = await Platform.connect(broker.url, topicRoot('cfg-court', 'gw-1'), { clientId: 'platform-remote-config' });
+    await box.start();
+    sim = await startSimulatedLocks({
+      url: `mqtt://127.0.0.1:${brokerPort}`,
+      locks: [{ id: 'flat-1', password: SECRETS['devices.flat-1'] }],
+      scenario: false,
+      seed: 3,
+      reconnectPeriodMs: 200,
+    });
+    await platform.waitState('flat-1', (s) => s.online === true, 'flat-1 online', 15_000);
+  }, 30_000);
+
+  afterAll(async () => {
+    await sim?.stop();
+    await box?.stop();
+    await platform?.close();
+    await broker?.dispose();
+  });
+
+  it('refuses every role but the platform for config.apply and secrets.set; installers and admins may read', async () => {
+    for (const role of ['guard', 'installer', 'admin'] as const) {
+      const caller = { via: 'console' as const, role, principal: `someone-${role}` };
+      const apply = await box.gateway.router.execute(
+        'config.apply',
+        { id: `a-${role}`, args: { version: 'x1', yaml: fileWith({}) } },
+        caller,
+      );
+      expect(apply).toMatchObject({ ok: false, error: { code: 'CMD_FORBIDDEN' } });
+      const set = await box.gateway.router.execute(
+        'secrets.set',
+        { id: `s-${role}`, args: { secrets: { 'devices.flat-2': 'x' } } },
+        caller,
+      );
+      expect(set).toMatchObject({ ok: false, error: { code: 'CMD_FORBIDDEN' } });
+      const get = await box.gateway.router.execute('config.get', { id: `g-${role}` }, caller);
+      expect(get.ok).toBe(role !== 'guard');
+    }
+    expect(box.restarts).toEqual([]);
+  });
+
+  it('config.get gives version, hash and secret names, never a secret value', async () => {
+    const res = await platform.command('config.get', {});
+    expect(res).toMatchObject({ ok: true, result: { version: 'seed', origin: 'seed', status: 'good' } });
+    expect(res.result.hash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(res.result.secrets).toContainEqual({ name: 'devices.flat-1', set: true, remote: false });
+    const raw = platform.messages.filter((m) => m.sub === 'cmd/config.get/res').map((m) => m.raw);
+    expect(raw.length).toBeGreaterThan(0);
+    for (const value of Object.values(SECRETS)) for (const r of raw) expect(r).not.toContain(value);
+  });
+
+  it('refuses an invalid file with every problem at its key path, and changes nothing', async () => {
+    const bad = fileWith({
+      locks: [{ id: 'flat-1' }, { id: 'Flat 2!' }],
+      uplink: { url: broker.url, keepaliveSecnds: 5 },
+      gateway: { id: 'gw-9' },
+    });
+    const res = await platform.command('config.apply', { version: 'v-bad', yaml: bad });
+    expect(res).toMatchObject({ ok: false, error: { code: 'CONFIG_INVALID' } });
+    const paths = (res.error.details.problems as { path: string }[]).map((p) => p.path);
+    expect(paths).toEqual(expect.arrayContaining(['locks[1].id', 'uplink']));
+    const unparsable = await platform.command('config.apply', { version: 'v-bad2', yaml: 'locks: [\n' });
+    expect(unparsable).toMatchObject({ ok: false, error: { code: 'CONFIG_INVALID' } });
+    // Valid YAML and schema, but a move to another topic root and a lock without its secret.
+    const moved = await platform.command('config.apply', {
+      version: 'v-bad3',
+      yaml: fileWith({ gateway: { id: 'gw-9' }, locks: [{ id: 'flat-1' }, { id: 'flat-3' }] }),
+    });
+    expect(moved.ok).toBe(false);
+    const movedPaths = (moved.error.details.problems as { path: string }[]).map((p) => p.path);
+    expect(movedPaths).toEqual(expect.arrayContaining(['gateway.id', 'locks[1].passwordSecret']));
+    expect(box.restarts).toEqual([]);
+    expect(existsSync(join(box.dataDir, 'config', 'state.json'))).toBe(false);
+    expect((await platform.command('config.get', {})).result.version).toBe('seed');
+  });
+
+  it('applies a good file: restart, probation passed once the lock answers again, the new lock accepted', async () => {
+    expect(await canLogin('flat-2', SECRETS['devices.flat-2'])).toBe(false);
+    const res = await platform.command('config.apply', { version: 'v2', yaml: fileWith({ locks: [{ id: 'flat-1' }, { id: 'flat-2' }] }) });
+    expect(res).toMatchObject({ ok: true, result: { version: 'v2', status: 'probation', restarting: true } });
+    await waitFor(() => box.restarts.length === 1, 'the restart');
+    await box.settled();
+    expect(box.startup.source).toMatchObject({ origin: 'remote', version: 'v2', probation: true });
+    const applied = await probeUntil(() => platform.events({ type: 'config.applied' })[0], 'config.applied at the platform');
+    expect(applied.data).toMatchObject({ version: 'v2', previousVersion: 'seed', hash: res.result.hash });
+    expect(await canLogin('flat-2', SECRETS['devices.flat-2'])).toBe(true);
+    const get = await platform.command('config.get', {});
+    expect(get.result).toMatchObject({ version: 'v2', origin: 'remote', status: 'good' });
+    expect(get.result.history[0]).toMatchObject({ version: 'v2', status: 'good', by: 'platform', running: true });
+    // Kept private in the data directory.
+    const dir = join(box.dataDir, 'config');
+    for (const f of readdirSync(dir)) expect(statSync(join(dir, f)).mode & 0o077, f).toBe(0);
+  }, 30_000);
+
+  it('rolls back a file whose uplink never connects when the probation runs out; config.rolled_back reaches the platform after', async () => {
+    const dead = `mqtt://127.0.0.1:${await freePort()}`;
+    const since = platform.messages.length;
+    const res = await platform.command('config.apply', {
+      version: 'v3',
+      yaml: fileWith({ locks: [{ id: 'flat-1' }, { id: 'flat-2' }], uplink: { url: dead, keepaliveSeconds: 10 } }),
+    });
+    expect(res).toMatchObject({ ok: true, result: { version: 'v3', status: 'probation' } });
+    await waitFor(() => box.restarts.length === 2, 'the restart into v3');
+    await box.settled();
+    expect(box.startup.source).toMatchObject({ version: 'v3', probation: true });
+    // Healthy it cannot become; a minute short of the end it is still on probation.
+    box.probationClock.advance(PROBATION_MS - 1000);
+    expect(box.restarts.length).toBe(2);
+    expect(platform.events({ type: 'config.rolled_back' })).toEqual([]);
+    box.probationClock.advance(1000);
+    await waitFor(() => box.restarts.length === 3, 'the restart back into v2');
+    await box.settled();
+    expect(box.startup.source).toMatchObject({ version: 'v2', probation: false });
+    const rolled = await platform.waitEvent({ type: 'config.rolled_back' }, 'config.rolled_back at the platform');
+    expect(rolled.data).toMatchObject({ version: 'v3', restoredVersion: 'v2' });
+    expect(rolled.data.reason).toMatch(/uplink not connected/);
+    // Recorded by the restored configuration's gateway, once: v3's never reached the platform.
+    expect(platform.messages.slice(since).filter((m) => m.body?.type === 'config.rolled_back')).toHaveLength(1);
+    const get = await platform.command('config.get', {});
+    expect(get.result).toMatchObject({ version: 'v2', status: 'good' });
+    expect(get.result.history[0]).toMatchObject({ version: 'v3', status: 'rolled_back' });
+    expect(platform.invalid({ nonEmpty: true })).toEqual([]);
+  }, 40_000);
+
+  it('secrets.set changes a lock password without the value appearing in any log line or message', async () => {
+    const res = await platform.command('secrets.set', { secrets: { 'devices.flat-2': NEW_SECRET } });
+    expect(res).toMatchObject({ ok: true, result: { names: ['devices.flat-2'], restarting: true } });
+    await waitFor(() => box.restarts.length === 4, 'the restart for the new secret');
+    await box.settled();
+    await waitFor(() => box.gateway.brokerPort === brokerPort, 'the broker listening again');
+    expect(await canLogin('flat-2', NEW_SECRET)).toBe(true);
+    expect(await canLogin('flat-2', SECRETS['devices.flat-2'])).toBe(false);
+    await platform.waitEvent({ type: 'config.secrets_set' }, 'config.secrets_set at the platform');
+    const get = await platform.command('config.get', {});
+    expect(get.result.secrets).toContainEqual({ name: 'devices.flat-2', set: true, remote: true });
+    expect(logLines.length).toBeGreaterThan(50);
+    for (const line of logLines) expect(line).not.toContain(NEW_SECRET);
+    for (const m of platform.messages) if (!/^cmd\/[^/]+$/.test(m.sub)) expect(m.raw).not.toContain(NEW_SECRET);
+    const file = join(box.dataDir, 'config', 'secrets.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  }, 30_000);
+});
