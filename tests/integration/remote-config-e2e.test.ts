@@ -192,7 +192,14 @@ describe('remote configuration against Mosquitto', () => {
     await waitFor(() => box.restarts.length === 2, 'the restart into v3');
     await box.settled();
     expect(box.startup.source).toMatchObject({ version: 'v3', probation: true });
-    // Healthy it cannot become; a minute short of the end it is still on probation.
+    // While on probation, another change waits.
+    const busy = await box.gateway.router.execute(
+      'config.apply',
+      { id: 'busy-1', args: { version: 'v3b', yaml: fileWith({}) } },
+      { via: 'uplink', role: 'platform', principal: 'platform' },
+    );
+    expect(busy).toMatchObject({ ok: false, error: { code: 'CONFIG_APPLY_BUSY' } });
+    // Healthy it cannot become; a second short of the end it is still on probation.
     box.probationClock.advance(PROBATION_MS - 1000);
     expect(box.restarts.length).toBe(2);
     expect(platform.events({ type: 'config.rolled_back' })).toEqual([]);
@@ -228,4 +235,30 @@ describe('remote configuration against Mosquitto', () => {
     const file = join(box.dataDir, 'config', 'secrets.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
   }, 30_000);
+
+  it('rolls back a file under which a device that answered before stays silent', async () => {
+    await waitFor(
+      () => box.gateway.presence.tracked().find((d) => d.device === 'flat-1')?.announced === true,
+      'flat-1 answering before the apply',
+      15_000,
+    );
+    const before = box.restarts.length;
+    // flat-1 would need another password: the simulated lock keeps its own and is refused.
+    const res = await platform.command('config.apply', {
+      version: 'v5',
+      yaml: fileWith({ locks: [{ id: 'flat-1', passwordSecret: 'devices.flat-2' }, { id: 'flat-2' }] }),
+    });
+    expect(res).toMatchObject({ ok: true, result: { version: 'v5' } });
+    await waitFor(() => box.restarts.length === before + 1, 'the restart into v5');
+    await box.settled();
+    expect(box.startup.source).toMatchObject({ version: 'v5', probation: true });
+    await waitFor(() => box.gateway.uplink?.status().connected, 'the uplink connected under v5');
+    box.probationClock.advance(PROBATION_MS);
+    await waitFor(() => box.restarts.length === before + 2, 'the restart back into v2');
+    await box.settled();
+    const rolled = await platform.waitEvent({ type: 'config.rolled_back', where: (e) => e.data.version === 'v5' }, 'v5 rolled back');
+    expect(rolled.data.reason).toMatch(/devices not answering as before: flat-1$/);
+    expect(rolled.data.reason).not.toMatch(/uplink/);
+    expect(box.startup.source).toMatchObject({ version: 'v2' });
+  }, 40_000);
 });
