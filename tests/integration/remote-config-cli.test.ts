@@ -15,7 +15,6 @@ import { topicRoot } from '../../gateway/core/topics.js';
 import { spawnCli } from '../helpers/cli.js';
 import { freePort, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { Platform } from '../helpers/platform.js';
-import { waitFor } from '../helpers/wait.js';
 
 describe('gatehouse run restarts into an applied configuration', () => {
   let broker: Mosquitto;
