@@ -14,12 +14,17 @@ const Version = z
   .meta({ description: 'The version the platform gave with config.apply (`seed`: the installer file).' });
 const Hash = z.string().meta({ description: 'sha256 of the compound file as received, `sha256:` and 64 hex digits.' });
 
+const SecretNames = z.array(z.string()).min(1);
+
 export const ConfigAppliedData = z
   .strictObject({
     version: Version,
     hash: Hash,
     previousVersion: Version,
     probationMs: z.int().min(0).meta({ description: 'How long the gateway took to prove healthy with it.' }),
+    secrets: SecretNames.optional().meta({
+      description: 'A secrets.set passed its probation: the names set (version is the running one).',
+    }),
   })
   .meta({ id: 'ConfigAppliedData' });
 export const ConfigRolledBackData = z
@@ -31,6 +36,9 @@ export const ConfigRolledBackData = z
       .string()
       .min(1)
       .meta({ description: 'What was not healthy: components failed, uplink not connected, devices silent, or a crash.' }),
+    secrets: SecretNames.optional().meta({
+      description: 'A secrets.set was rolled back: these names have their previous values again (version is the running one).',
+    }),
   })
   .meta({ id: 'ConfigRolledBackData' });
 export const SecretsSetData = z

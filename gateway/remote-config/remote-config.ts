@@ -209,10 +209,7 @@ export class RemoteConfig {
     const hash = hashOf(text);
     if (hash === this.source.hash) return { version: this.source.version, hash, unchanged: true };
     // The devices answering now must answer again under the new file (those it still configures).
-    const online = this.o
-      .health()
-      .devices.filter((d) => d.announced === true)
-      .map((d) => d.device);
+    const online = this.onlineNow();
     const { entry } = this.store.stage(
       { text, version, by, at: this.o.clock.now(), online, seedHash: state?.seedHash ?? this.seedHash() },
       state,
@@ -230,13 +227,14 @@ export class RemoteConfig {
 
   private async setSecrets(values: Record<string, string>): Promise<Record<string, unknown>> {
     const host = this.requireHost();
-    this.refuseWhileBusy();
+    const state = this.refuseWhileBusy();
     const given = Object.keys(values).sort();
-    this.store.writeSecrets(values);
-    this.o.log.info({ names: given }, 'secrets set by the platform; restarting to use them');
+    // On probation like a configuration: a wrong uplink password must not cut the box off for good.
+    this.store.stageSecrets(values, { online: this.onlineNow(), seedHash: state?.seedHash ?? this.seedHash() }, state);
+    this.o.log.info({ names: given }, 'secrets set by the platform; restarting to use them on probation');
     await this.o.outbox.record({ class: 'system', type: 'config.secrets_set', source: { device: 'gateway' }, data: { names: given } });
     this.scheduleRestart(host, 'secrets.set');
-    return { names: given, restarting: true };
+    return { names: given, status: 'probation', probationMs: this.o.config.remoteConfig.probationMs, restarting: true };
   }
 
   private requireHost(): RemoteConfigHost {
@@ -251,9 +249,17 @@ export class RemoteConfig {
         'CONFIG_APPLY_BUSY',
         this.restarting
           ? 'the gateway is restarting to apply a change; send it again once it answers'
-          : `configuration ${this.store.entry(state!, state!.probation!.seq)?.version ?? ''} is on probation; wait for config.applied or config.rolled_back`,
+          : `${state!.probation!.secrets ? 'a secrets.set' : `configuration ${this.store.entry(state!, state!.probation!.seq)?.version ?? ''}`} is on probation; wait for config.applied or config.rolled_back`,
       );
     return state;
+  }
+
+  /** The devices answering now: they must answer again after the change (those it still configures). */
+  private onlineNow(): string[] {
+    return this.o
+      .health()
+      .devices.filter((d) => d.announced === true)
+      .map((d) => d.device);
   }
 
   private seedHash(): string {
@@ -293,13 +299,17 @@ export class RemoteConfig {
     const next = this.store.confirm(state);
     const previous = this.store.entry(next, p.previous)?.version ?? SEED_VERSION;
     const probationMs = Math.max(0, Math.round(this.o.clock.monotonic() - t0));
-    this.o.log.info({ version: this.source.version, probationMs }, 'configuration proved healthy: it is the last good one');
+    this.o.log.info(
+      { version: this.source.version, probationMs, ...(p.secrets ? { secrets: p.secrets } : {}) },
+      p.secrets ? 'secrets proved healthy' : 'configuration proved healthy: it is the last good one',
+    );
+    const data = { version: this.source.version, hash: this.source.hash, previousVersion: previous, probationMs };
     void this.o.outbox
       .record({
         class: 'system',
         type: 'config.applied',
         source: { device: 'gateway' },
-        data: { version: this.source.version, hash: this.source.hash, previousVersion: previous, probationMs },
+        data: p.secrets ? { ...data, secrets: p.secrets } : data,
       })
       .catch((err: Error) => this.o.log.error({ err: err.message }, 'config.applied not recorded'));
   }
@@ -320,8 +330,12 @@ export class RemoteConfig {
       hash: this.source.hash,
       restoredVersion: restored,
       reason,
+      ...(p.secrets ? { secrets: p.secrets } : {}),
     });
-    this.o.log.warn({ version: this.source.version, restored, reason }, 'configuration rolled back');
+    this.o.log.warn(
+      { version: this.source.version, restored, reason, ...(p.secrets ? { secrets: p.secrets } : {}) },
+      p.secrets ? 'secrets rolled back to their previous values' : 'configuration rolled back',
+    );
     const host = this.o.host;
     if (host) this.scheduleRestart(host, `rollback of ${this.source.version}`);
   }
@@ -338,7 +352,13 @@ export class RemoteConfig {
         class: 'system',
         type: 'config.rolled_back',
         source: { device: 'gateway' },
-        data: { version: p.version, hash: p.hash, restoredVersion: p.restoredVersion ?? SEED_VERSION, reason: p.reason ?? 'unknown' },
+        data: {
+          version: p.version,
+          hash: p.hash,
+          restoredVersion: p.restoredVersion ?? SEED_VERSION,
+          reason: p.reason ?? 'unknown',
+          ...(p.secrets ? { secrets: p.secrets } : {}),
+        },
       });
     }
   }

@@ -56,9 +56,17 @@ export function resolveStartup(seedFile: string, dataDir: string): Startup {
   const store = new ConfigStore(dataDir);
   const notes: string[] = [];
   const seedHash = hashOf(seedText);
-  const seed = (): Startup => ({
+  // On probation on the seed only for a secrets.set made while the seed ran (its seq is null then).
+  const seed = (state?: ConfigState): Startup => ({
     loaded: load(seedText, seedPath, seedPath, store),
-    source: { origin: 'seed', version: SEED_VERSION, hash: seedHash, seq: null, seedFile: seedPath, probation: false },
+    source: {
+      origin: 'seed',
+      version: SEED_VERSION,
+      hash: seedHash,
+      seq: null,
+      seedFile: seedPath,
+      probation: state?.probation?.seq === null,
+    },
     notes,
   });
   let state: ConfigState | undefined;
@@ -80,12 +88,10 @@ export function resolveStartup(seedFile: string, dataDir: string): Startup {
   if (state.probation) {
     const p = state.probation;
     if (p.starts >= 1) {
-      state = rollBack(
-        store,
-        state,
-        'the gateway stopped or restarted before the configuration proved healthy (a crash, a kill or a power cut)',
-      );
-      notes.push(`configuration ${store.entry(state, p.seq)?.version} rolled back: it did not survive its probation`);
+      const why = 'the gateway stopped or restarted before the change proved healthy (a crash, a kill or a power cut)';
+      state = rollBack(store, state, seedHash, why);
+      const what = p.secrets ? `secrets.set of ${p.secrets.join(', ')}` : `configuration ${store.entry(state, p.seq)?.version}`;
+      notes.push(`${what} rolled back: it did not survive its probation`);
     } else {
       state = { ...state, probation: { ...p, starts: p.starts + 1 } };
       store.write(state);
@@ -93,7 +99,7 @@ export function resolveStartup(seedFile: string, dataDir: string): Startup {
   }
   for (;;) {
     const seq = state.running;
-    if (seq === null) return seed();
+    if (seq === null) return seed(state);
     const entry = store.entry(state, seq);
     const file = store.fileOf(seq);
     try {
@@ -115,7 +121,7 @@ export function resolveStartup(seedFile: string, dataDir: string): Startup {
     } catch (err) {
       const why = err instanceof ConfigError ? err.problems.map(formatProblem).join('; ') : (err as Error).message;
       if (state.probation?.seq === seq) {
-        state = rollBack(store, state, `it does not load: ${why}`);
+        state = rollBack(store, state, seedHash, `it does not load: ${why}`);
         notes.push(`configuration ${entry?.version} rolled back: it does not load (${why})`);
       } else {
         notes.push(`the last good configuration ${entry?.version ?? seq} does not load (${why}); starting with the seed file ${seedPath}`);
@@ -126,16 +132,17 @@ export function resolveStartup(seedFile: string, dataDir: string): Startup {
   }
 }
 
-function rollBack(store: ConfigStore, state: ConfigState, reason: string): ConfigState {
+function rollBack(store: ConfigStore, state: ConfigState, seedHash: string, reason: string): ConfigState {
   const p = state.probation!;
   const entry = store.entry(state, p.seq);
   const restored = store.entry(state, p.previous);
   return store.rollBack(state, reason, {
     type: 'config.rolled_back',
-    version: entry?.version ?? String(p.seq),
-    hash: entry?.hash ?? '',
+    version: entry?.version ?? SEED_VERSION,
+    hash: entry?.hash ?? seedHash,
     restoredVersion: restored?.version ?? SEED_VERSION,
     reason,
+    ...(p.secrets ? { secrets: p.secrets } : {}),
   });
 }
 

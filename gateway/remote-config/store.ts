@@ -4,6 +4,7 @@
  *   state.json          which one runs, which one was last proven good, the one on probation
  *   compound-{seq}.yaml each applied compound file as received (0600), the last `keep` kept
  *   secrets.json        secrets set by the platform (secrets.set, 0600), layered over the seed's secrets file
+ *   secrets.prev.json   its content before a secrets.set on probation, restored by a rollback
  *
  * The data directory, not /etc/gatehouse: the unit runs with ProtectSystem=strict, so the
  * daemon cannot write its configuration directory, and the installer's file there stays the
@@ -34,7 +35,10 @@ const Entry = z.object({
 export type ConfigEntry = z.infer<typeof Entry>;
 
 const Probation = z.object({
-  seq: z.int().min(1),
+  /** The configuration on probation (for a secrets.set: the one running, null for the seed). */
+  seq: z.int().min(1).nullable(),
+  /** A secrets.set on probation: the names set (their previous values are in secrets.prev.json). */
+  secrets: z.array(z.string()).optional(),
   /** Starts of the daemon with this configuration; a second start means the first one died. */
   starts: z.int().min(0),
   /** Devices announced online when it was applied: they must answer again. */
@@ -50,6 +54,7 @@ const Pending = z.object({
   hash: z.string(),
   restoredVersion: z.string().optional(),
   reason: z.string().optional(),
+  secrets: z.array(z.string()).optional(),
 });
 export type PendingEvent = z.infer<typeof Pending>;
 
@@ -66,6 +71,10 @@ const State = z.object({
   pending: z.array(Pending).default([]),
 });
 export type ConfigState = z.infer<typeof State>;
+
+function initialState(seedHash: string): ConfigState {
+  return { v: 1, seedHash, running: null, lastGood: null, nextSeq: 1, entries: [], pending: [] };
+}
 
 export function hashOf(text: string): string {
   return `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
@@ -91,6 +100,10 @@ export class ConfigStore {
 
   get secretsFile(): string {
     return join(this.dir, 'secrets.json');
+  }
+
+  get previousSecretsFile(): string {
+    return join(this.dir, 'secrets.prev.json');
   }
 
   ensureDir(): void {
@@ -125,15 +138,7 @@ export class ConfigStore {
     before: ConfigState | undefined,
   ): { state: ConfigState; entry: ConfigEntry } {
     this.ensureDir();
-    const state: ConfigState = before ?? {
-      v: 1,
-      seedHash: opts.seedHash,
-      running: null,
-      lastGood: null,
-      nextSeq: 1,
-      entries: [],
-      pending: [],
-    };
+    const state = before ?? initialState(opts.seedHash);
     const seq = state.nextSeq;
     writeFileDurable(this.fileOf(seq), opts.text);
     const entry: ConfigEntry = { seq, version: opts.version, hash: hashOf(opts.text), at: opts.at, by: opts.by, status: 'probation' };
@@ -149,10 +154,37 @@ export class ConfigStore {
     return { state: this.prune(next), entry };
   }
 
+  /**
+   * A secrets.set on probation: the current platform secrets kept aside, the state saying
+   * so, then the new values. A crash before the last step leaves a probation of unchanged
+   * secrets (harmless); after it, a rollback has the previous values to restore.
+   */
+  stageSecrets(values: Record<string, string>, opts: { online: string[]; seedHash: string }, before: ConfigState | undefined): ConfigState {
+    this.ensureDir();
+    const current = this.readSecrets();
+    writeFileDurable(this.previousSecretsFile, `${JSON.stringify(current, null, 2)}\n`);
+    const state = before ?? initialState(opts.seedHash);
+    const names = Object.keys(values).sort();
+    const next: ConfigState = {
+      ...state,
+      probation: { seq: state.running, secrets: names, starts: 0, online: opts.online, previous: state.running },
+    };
+    this.write(next);
+    this.writeSecrets(values);
+    return next;
+  }
+
   /** The configuration on probation proved healthy: it becomes the last good one. */
   confirm(state: ConfigState): ConfigState {
-    const seq = state.probation?.seq;
-    if (seq === undefined) return state;
+    const p = state.probation;
+    if (!p) return state;
+    if (p.secrets) {
+      const next: ConfigState = { ...state, probation: undefined };
+      this.write(next);
+      rmSync(this.previousSecretsFile, { force: true });
+      return next;
+    }
+    const seq = p.seq!;
     const next: ConfigState = {
       ...state,
       lastGood: seq,
@@ -167,6 +199,17 @@ export class ConfigStore {
   rollBack(state: ConfigState, reason: string, pending?: PendingEvent): ConfigState {
     const p = state.probation;
     if (!p) return state;
+    if (p.secrets) {
+      // The previous values back first: a crash before the state is written repeats this.
+      if (existsSync(this.previousSecretsFile)) {
+        const previous = readFileSync(this.previousSecretsFile, 'utf8');
+        writeFileDurable(this.secretsFile, previous);
+      }
+      const next: ConfigState = { ...state, probation: undefined, pending: pending ? [...state.pending, pending] : state.pending };
+      this.write(next);
+      rmSync(this.previousSecretsFile, { force: true });
+      return next;
+    }
     const next: ConfigState = {
       ...state,
       running: p.previous,

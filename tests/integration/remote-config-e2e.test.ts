@@ -66,6 +66,20 @@ describe('remote configuration against Mosquitto', () => {
     }
   };
 
+  const flat1Answering = () =>
+    waitFor(() => box.gateway.presence.tracked().find((d) => d.device === 'flat-1')?.announced === true, 'flat-1 answering', 15_000);
+  /** The simulated lock gives up after a refused login (mqtt.js); a real one keeps trying: start it again. */
+  const startLock = async () => {
+    await sim?.stop();
+    sim = await startSimulatedLocks({
+      url: `mqtt://127.0.0.1:${brokerPort}`,
+      locks: [{ id: 'flat-1', password: SECRETS['devices.flat-1'] }],
+      scenario: false,
+      seed: 3,
+      reconnectPeriodMs: 200,
+    });
+  };
+
   beforeAll(async () => {
     broker = await startMosquitto({ persistence: false });
     brokerPort = await freePort();
@@ -77,6 +91,8 @@ describe('remote configuration against Mosquitto', () => {
       console: { enabled: false },
       log: { level: 'debug' },
       remoteConfig: { probationMs: PROBATION_MS },
+      // Every restart takes flat-1 offline and back: not flapping here, or it would be held offline.
+      presence: { maxChanges: 100 },
       locks: [{ id: 'flat-1' }],
     };
     // Every log line of every gateway the box runs, at debug level, kept to look for secrets.
@@ -90,13 +106,7 @@ describe('remote configuration against Mosquitto', () => {
     box = new Box({ seed, secrets: SECRETS, logs, name: 'remote-config' });
     platform = await Platform.connect(broker.url, topicRoot('cfg-court', 'gw-1'), { clientId: 'platform-remote-config' });
     await box.start();
-    sim = await startSimulatedLocks({
-      url: `mqtt://127.0.0.1:${brokerPort}`,
-      locks: [{ id: 'flat-1', password: SECRETS['devices.flat-1'] }],
-      scenario: false,
-      seed: 3,
-      reconnectPeriodMs: 200,
-    });
+    await startLock();
     await platform.waitState('flat-1', (s) => s.online === true, 'flat-1 online', 15_000);
   }, 30_000);
 
@@ -220,9 +230,14 @@ describe('remote configuration against Mosquitto', () => {
 
   it('secrets.set changes a lock password without the value appearing in any log line or message', async () => {
     const res = await platform.command('secrets.set', { secrets: { 'devices.flat-2': NEW_SECRET } });
-    expect(res).toMatchObject({ ok: true, result: { names: ['devices.flat-2'], restarting: true } });
+    expect(res).toMatchObject({ ok: true, result: { names: ['devices.flat-2'], status: 'probation', restarting: true } });
     await waitFor(() => box.restarts.length === 4, 'the restart for the new secret');
     await box.settled();
+    const applied = await probeUntil(
+      () => platform.events({ type: 'config.applied', where: (e) => e.data.secrets }).at(0),
+      'the secrets passing their probation',
+    );
+    expect(applied.data).toMatchObject({ version: 'v2', previousVersion: 'v2', secrets: ['devices.flat-2'] });
     await waitFor(() => box.gateway.brokerPort === brokerPort, 'the broker listening again');
     expect(await canLogin('flat-2', NEW_SECRET)).toBe(true);
     expect(await canLogin('flat-2', SECRETS['devices.flat-2'])).toBe(false);
@@ -260,5 +275,28 @@ describe('remote configuration against Mosquitto', () => {
     expect(rolled.data.reason).toMatch(/devices not answering as before: flat-1$/);
     expect(rolled.data.reason).not.toMatch(/uplink/);
     expect(box.startup.source).toMatchObject({ version: 'v2' });
+    await startLock();
+    await flat1Answering();
+  }, 40_000);
+
+  it('rolls back a secrets.set under which a device that answered before stays silent, restoring the previous value', async () => {
+    await flat1Answering();
+    const before = box.restarts.length;
+    const res = await platform.command('secrets.set', { secrets: { 'devices.flat-1': 'a-password-the-lock-does-not-know' } });
+    expect(res).toMatchObject({ ok: true, result: { status: 'probation' } });
+    await waitFor(() => box.restarts.length === before + 1, 'the restart for the new secret');
+    await box.settled();
+    expect(await canLogin('flat-1', 'a-password-the-lock-does-not-know')).toBe(true);
+    box.probationClock.advance(PROBATION_MS);
+    await waitFor(() => box.restarts.length === before + 2, 'the restart with the previous secret');
+    await box.settled();
+    const rolled = await platform.waitEvent({ type: 'config.rolled_back', where: (e) => e.data.secrets }, 'the secrets rolled back');
+    expect(rolled.data).toMatchObject({ version: 'v2', restoredVersion: 'v2', secrets: ['devices.flat-1'] });
+    expect(rolled.data.reason).toMatch(/devices not answering as before: flat-1$/);
+    expect(await canLogin('flat-1', 'a-password-the-lock-does-not-know')).toBe(false);
+    await startLock();
+    await flat1Answering();
+    // The other platform secret set earlier is still in force.
+    expect(await canLogin('flat-2', NEW_SECRET)).toBe(true);
   }, 40_000);
 });

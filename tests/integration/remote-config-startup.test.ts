@@ -64,7 +64,7 @@ describe('remote configuration at start', () => {
     expect(state.probation).toBeUndefined();
     expect(state.entries[0]).toMatchObject({ version: 'v1', status: 'rolled_back' });
     expect(state.pending).toEqual([expect.objectContaining({ type: 'config.rolled_back', version: 'v1', restoredVersion: 'seed' })]);
-    expect(state.pending[0]!.reason).toMatch(/before the configuration proved healthy/);
+    expect(state.pending[0]!.reason).toMatch(/before the change proved healthy/);
   });
 
   it('a staged configuration that does not load is rolled back to the last good one', () => {
@@ -117,5 +117,18 @@ describe('remote configuration at start', () => {
     expect(files.sort()).toEqual(['compound-1.yaml', 'compound-4.yaml', 'compound-5.yaml', 'compound-6.yaml']);
     expect(store.read()!.entries.map((e) => e.version)).toEqual(['v1', 'v4', 'v5', 'v6']);
     expect(resolveStartup(seedFile, dataDir).source.version).toBe('v1');
+  });
+
+  it('a secrets.set whose first start died is rolled back at the second start: the previous values are back', () => {
+    const store = new ConfigStore(dataDir);
+    store.writeSecrets({ 'devices.flat-1': 'platform-old' });
+    store.stageSecrets({ 'devices.flat-1': 'platform-new' }, { online: [], seedHash: hashOf(seedText) }, store.read());
+    const first = resolveStartup(seedFile, dataDir);
+    expect(first.source).toMatchObject({ origin: 'seed', probation: true });
+    expect(first.loaded.secrets.get('devices.flat-1')).toBe('platform-new');
+    const second = resolveStartup(seedFile, dataDir);
+    expect(second.source).toMatchObject({ origin: 'seed', probation: false });
+    expect(second.loaded.secrets.get('devices.flat-1')).toBe('platform-old');
+    expect(store.read()!.pending[0]).toMatchObject({ type: 'config.rolled_back', version: 'seed', secrets: ['devices.flat-1'] });
   });
 });
