@@ -25,7 +25,7 @@ import type { Clock, TimerHandle, Timers } from '../core/clock.js';
 import { GatehouseError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
-import { defineCommand, type CommandDefinition, type Role } from '../commands/types.js';
+import { defineCommand, type Caller, type CommandDefinition, type Role } from '../commands/types.js';
 import { FAMILIES } from '../families/registry.js';
 import { secretsOf } from '../families/boot.js';
 import { ConfigStore, hashOf, type ConfigState, type PendingEvent } from './store.js';
@@ -84,6 +84,22 @@ const SecretsArgs = z.strictObject({
     )
     .refine((r) => Object.keys(r).length > 0, 'at least one secret'),
 });
+
+/**
+ * Operators on the embedded broker have the platform's role for device commands, but a whole
+ * configuration and the secrets are the district platform's alone: a local BMS account must
+ * not be able to rewrite the box or read nothing yet replace every password.
+ */
+function districtOnly(caller: Caller): void {
+  if (caller.via !== 'uplink')
+    throw new GatehouseError(
+      'CMD_FORBIDDEN',
+      `only the district platform (over the uplink) may change the configuration, not ${caller.via}`,
+      {
+        via: caller.via,
+      },
+    );
+}
 
 export class RemoteConfig {
   readonly store: ConfigStore;
@@ -155,14 +171,20 @@ export class RemoteConfig {
           'Validates a whole compound file (YAML) and, when valid, applies it: restart, probation, and a rollback by itself if the gateway is not healthy in time.',
         args: ApplyArgs,
         roles: PLATFORM,
-        handler: async (args, ctx) => this.apply(args.yaml, args.version, ctx.caller.principal),
+        handler: async (args, ctx) => {
+          districtOnly(ctx.caller);
+          return this.apply(args.yaml, args.version, ctx.caller.principal);
+        },
       }),
       defineCommand({
         name: 'secrets.set',
         description: 'Sets named secrets (write-only: never read back) and restarts what uses them.',
         args: SecretsArgs,
         roles: PLATFORM,
-        handler: async (args) => this.setSecrets(args.secrets),
+        handler: async (args, ctx) => {
+          districtOnly(ctx.caller);
+          return this.setSecrets(args.secrets);
+        },
       }),
     ] as CommandDefinition<never>[];
   }
@@ -198,7 +220,7 @@ export class RemoteConfig {
     const host = this.requireHost();
     const state = this.refuseWhileBusy();
     const seedFile = this.source.seedFile;
-    const checked = validateRemote(text, this.o.config, (c) => layeredSecrets(c, seedFile, this.readRemoteSecrets()));
+    const checked = await validateRemote(text, this.o.config, (c) => layeredSecrets(c, seedFile, this.readRemoteSecrets()), this.o.dataDir);
     if (!checked.ok) {
       throw new GatehouseError(
         'CONFIG_INVALID',

@@ -14,6 +14,7 @@ import { ConfigError, loadSecretsFile, parseCompound, secretsFrom, type ConfigPr
 import type { CompoundConfig } from '../../config/schema.js';
 import { FAMILIES } from '../families/registry.js';
 import { secretsOf } from '../families/boot.js';
+import { readerKeySecret } from '../../config/access-schema.js';
 
 export interface Problem {
   path: string;
@@ -36,11 +37,12 @@ export function layeredSecrets(
   };
 }
 
-export function validateRemote(
+export async function validateRemote(
   text: string,
   running: CompoundConfig,
   secretsFor: (config: CompoundConfig) => Secrets,
-): { ok: true; config: CompoundConfig } | { ok: false; problems: Problem[] } {
+  dataDir: string,
+): Promise<{ ok: true; config: CompoundConfig } | { ok: false; problems: Problem[] }> {
   let config: CompoundConfig;
   try {
     config = parseCompound(text, 'compound.yaml');
@@ -78,7 +80,44 @@ export function validateRemote(
         line: 0,
         message: `${ref.what} has no ${ref.kind ?? 'password'} secret "${ref.name}": send it with secrets.set first`,
       });
+  problems.push(...(await familySecretProblems(config, secrets, dataDir)));
   return problems.length ? { ok: false, problems } : { ok: true, config };
+}
+
+/**
+ * What `gatehouse check` adds to a secret's presence (gateway/cli.ts checkFamilySecrets): a
+ * reader's key may be installed in the data directory instead, and a DC-09 key must be
+ * AES-sized hex. The reader key store is imported only when readers are configured (a
+ * locks-only compound never loads access code).
+ */
+async function familySecretProblems(config: CompoundConfig, secrets: Secrets, dataDir: string): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  const secured = config.readers.map((r, i) => ({ r, i })).filter(({ r }) => r.secure !== 'off' && r.secure !== 'install');
+  if (secured.length) {
+    try {
+      const { ReaderKeyStore } = await import('../access/keys.js');
+      const keys = new ReaderKeyStore(dataDir, secrets, { readOnly: true });
+      for (const { r, i } of secured)
+        if (!keys.keyFor(r))
+          problems.push({
+            path: `readers[${i}].secure`,
+            line: 0,
+            message: `reader ${r.id} needs a secure channel key: send "${readerKeySecret(r)}" (32 hex digits) with secrets.set first, or set secure: install`,
+          });
+    } catch (err) {
+      problems.push({ path: 'readers', line: 0, message: (err as Error).message });
+    }
+  }
+  config.alarmPanels.forEach((panel, i) => {
+    const key = panel.keySecret === undefined ? undefined : secrets.get(panel.keySecret);
+    if (key !== undefined && !/^([0-9a-fA-F]{32}|[0-9a-fA-F]{48}|[0-9a-fA-F]{64})$/.test(key))
+      problems.push({
+        path: `alarmPanels[${i}].keySecret`,
+        line: 0,
+        message: `secret "${panel.keySecret}" must be 32, 48 or 64 hex digits (AES-128/192/256)`,
+      });
+  });
+  return problems;
 }
 
 function formatPath(path: readonly (string | number)[]): string {

@@ -135,7 +135,14 @@ describe('remote configuration against Mosquitto', () => {
       const get = await box.gateway.router.execute('config.get', { id: `g-${role}` }, caller);
       expect(get.ok).toBe(role !== 'guard');
     }
+    // An operator account on the embedded broker has the platform's role, not the district platform's say over the box.
+    const operator = { via: 'embedded-broker' as const, role: 'platform' as const, principal: 'bms' };
+    const apply = await box.gateway.router.execute('config.apply', { id: 'op-a', args: { version: 'x1', yaml: fileWith({}) } }, operator);
+    expect(apply).toMatchObject({ ok: false, error: { code: 'CMD_FORBIDDEN' } });
+    const set = await box.gateway.router.execute('secrets.set', { id: 'op-s', args: { secrets: { 'devices.flat-2': 'x' } } }, operator);
+    expect(set).toMatchObject({ ok: false, error: { code: 'CMD_FORBIDDEN' } });
     expect(box.restarts).toEqual([]);
+    expect(existsSync(join(box.dataDir, 'config'))).toBe(false);
   });
 
   it('config.get gives version, hash and secret names, never a secret value', async () => {
@@ -160,14 +167,21 @@ describe('remote configuration against Mosquitto', () => {
     expect(paths).toEqual(expect.arrayContaining(['locks[1].id', 'uplink']));
     const unparsable = await platform.command('config.apply', { version: 'v-bad2', yaml: 'locks: [\n' });
     expect(unparsable).toMatchObject({ ok: false, error: { code: 'CONFIG_INVALID' } });
-    // Valid YAML and schema, but a move to another topic root and a lock without its secret.
+    // Valid YAML and schema, but what `gatehouse check` refuses: a lock without its secret, a
+    // DC-09 key that is not AES hex; and what only a remote file can do: a move to another topic root.
     const moved = await platform.command('config.apply', {
       version: 'v-bad3',
-      yaml: fileWith({ gateway: { id: 'gw-9' }, locks: [{ id: 'flat-1' }, { id: 'flat-3' }] }),
+      yaml: fileWith({
+        gateway: { id: 'gw-9' },
+        locks: [{ id: 'flat-1' }, { id: 'flat-3' }],
+        alarmPanels: [{ id: 'panel-1', account: '1234', keySecret: 'devices.flat-1' }],
+      }),
     });
     expect(moved.ok).toBe(false);
     const movedPaths = (moved.error.details.problems as { path: string }[]).map((p) => p.path);
-    expect(movedPaths).toEqual(expect.arrayContaining(['gateway.id', 'locks[1].passwordSecret']));
+    expect(movedPaths).toEqual(expect.arrayContaining(['gateway.id', 'locks[1].passwordSecret', 'alarmPanels[0].keySecret']));
+    // Problems name secrets, never their values.
+    expect(JSON.stringify(moved)).not.toContain(SECRETS['devices.flat-1']);
     expect(box.restarts).toEqual([]);
     expect(existsSync(join(box.dataDir, 'config', 'state.json'))).toBe(false);
     expect((await platform.command('config.get', {})).result.version).toBe('seed');
