@@ -16,7 +16,6 @@ import { FAMILIES } from './families/registry.js';
 import { secretsOf } from './families/boot.js';
 import { readerKeySecret } from './access/family.js';
 import { untilSignal } from './signals.js';
-import type { Startup } from './remote-config/startup.js';
 
 /** Exit status asking systemd for a restart into a new configuration (EX_TEMPFAIL; the unit restarts on it). */
 export const RESTART_EXIT = 75;
@@ -75,17 +74,8 @@ export async function main(argv: string[]): Promise<number> {
       const { runDemo } = await import('./demo/run-demo.js');
       return runDemo({ durationS: args.duration === undefined ? undefined : Number(args.duration) });
     }
-    case 'run': {
-      // The file the platform applied last (config.apply) when there is one, else --config (gateway/remote-config/startup.ts).
-      const dataDir = args.data ?? '/var/lib/gatehouse';
-      const { resolveStartup } = await import('./remote-config/startup.js');
-      return withConfig<Startup>(
-        command,
-        args.config,
-        (loaded, startup) => runDaemon(loaded, dataDir, startup),
-        (file) => resolveStartup(file, dataDir),
-      );
-    }
+    case 'run':
+      return withConfig(command, args.config, (loaded) => runDaemon(loaded, args.data ?? '/var/lib/gatehouse'));
     case 'sim': {
       const { runSim } = await import('./demo/run-sim.js');
       return withConfig(command, args.config, (loaded) => runSim(loaded));
@@ -129,21 +119,14 @@ function parse(rest: string[]) {
   }).values;
 }
 
-async function withConfig<S = undefined>(
-  command: string,
-  file: string | undefined,
-  fn: (loaded: LoadedConfig, startup: S) => Promise<number>,
-  load?: (file: string) => { loaded: LoadedConfig } & S,
-): Promise<number> {
+async function withConfig(command: string, file: string | undefined, fn: (loaded: LoadedConfig) => Promise<number>): Promise<number> {
   if (!file) {
     process.stderr.write(`gatehouse ${command}: --config FILE is required\n`);
     return 2;
   }
   let loaded: LoadedConfig;
-  let startup = undefined as S;
   try {
-    if (load) ({ loaded } = startup = load(file));
-    else loaded = loadCompoundFile(file);
+    loaded = loadCompoundFile(file);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(
@@ -158,7 +141,7 @@ async function withConfig<S = undefined>(
     throw err;
   }
   for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
-  return fn(loaded, startup);
+  return fn(loaded);
 }
 
 async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): Promise<number> {
@@ -337,19 +320,25 @@ async function discoverOsdp(path: string, baudRate: number, range: string | unde
   }
 }
 
-async function runDaemon(loaded: LoadedConfig, dataDir: string, startup: Startup): Promise<number> {
+async function runDaemon(seed: LoadedConfig, dataDir: string): Promise<number> {
   // Before anything creates a file: SQLite, openssl and ffmpeg honour the umask, not our modes.
   process.umask(PRIVATE_UMASK);
-  const logs = createLoggerFactory(loaded.config.log);
-  for (const note of startup.notes) logs.root.warn({ config: startup.source.version }, note);
+  let tightened: string[];
   try {
-    const tightened = prepareDataDir(dataDir);
-    if (tightened.length) logs.root.warn({ files: tightened }, 'data directory permissions tightened to 0700/0600');
+    tightened = prepareDataDir(dataDir);
   } catch (err) {
     if (!isGatehouseError(err, 'DATA_DIR_UNUSABLE')) throw err;
     process.stderr.write(`gatehouse run: ${err.message}\n`);
     return 1;
   }
+  // The seed (--config) or the file the platform applied last (config.apply), read from the data
+  // directory once its owner and modes are checked: gateway/remote-config/startup.ts.
+  const { resolveStartup } = await import('./remote-config/startup.js');
+  const startup = resolveStartup(seed.file, dataDir);
+  const loaded = startup.loaded;
+  const logs = createLoggerFactory(loaded.config.log);
+  if (tightened.length) logs.root.warn({ files: tightened }, 'data directory permissions tightened to 0700/0600');
+  for (const note of startup.notes) logs.root.warn({ config: startup.source.version }, note);
   let gateway: Gateway;
   // config.apply and secrets.set restart the daemon: the unit's Restart=always starts it again with the new files.
   let restartRequested: (reason: string) => void = () => undefined;
