@@ -333,7 +333,7 @@ async function runDaemon(seed: LoadedConfig, dataDir: string): Promise<number> {
   }
   // The seed (--config) or the file the platform applied last (config.apply), read from the data
   // directory once its owner and modes are checked: gateway/remote-config/startup.ts.
-  const { resolveStartup } = await import('./remote-config/startup.js');
+  const { resolveStartup, rollBackAtStart } = await import('./remote-config/startup.js');
   const startup = resolveStartup(seed.file, dataDir);
   const loaded = startup.loaded;
   const logs = createLoggerFactory(loaded.config.log);
@@ -367,6 +367,8 @@ async function runDaemon(seed: LoadedConfig, dataDir: string): Promise<number> {
     // Exit 1, not 2: the configuration is valid; systemd restarts and the port may be free then.
     logs.root.fatal({ code: err.code, ...err.details }, err.message);
     process.stderr.write(`gatehouse run: ${err.message}\n`);
+    // A configuration on probation that cannot start is rolled back now; the restart brings back the previous one.
+    if (rollBackAtStart(dataDir, startup.source, `it could not start: ${err.message}`)) return RESTART_EXIT;
     return 1;
   }
   // Listening before saying "running": a SIGTERM sent on that line must stop us cleanly.

@@ -89,7 +89,7 @@ export function resolveStartup(seedFile: string, dataDir: string): Startup {
     const p = state.probation;
     if (p.starts >= 1) {
       const why = 'the gateway stopped or restarted before the change proved healthy (a crash, a kill or a power cut)';
-      state = rollBack(store, state, seedHash, why);
+      state = rollBack(store, state, why);
       const what = p.secrets ? `secrets.set of ${p.secrets.join(', ')}` : `configuration ${store.entry(state, p.seq)?.version}`;
       notes.push(`${what} rolled back: it did not survive its probation`);
     } else {
@@ -121,7 +121,7 @@ export function resolveStartup(seedFile: string, dataDir: string): Startup {
     } catch (err) {
       const why = err instanceof ConfigError ? err.problems.map(formatProblem).join('; ') : (err as Error).message;
       if (state.probation?.seq === seq) {
-        state = rollBack(store, state, seedHash, `it does not load: ${why}`);
+        state = rollBack(store, state, `it does not load: ${why}`);
         notes.push(`configuration ${entry?.version} rolled back: it does not load (${why})`);
       } else {
         notes.push(`the last good configuration ${entry?.version ?? seq} does not load (${why}); starting with the seed file ${seedPath}`);
@@ -132,14 +132,27 @@ export function resolveStartup(seedFile: string, dataDir: string): Startup {
   }
 }
 
-function rollBack(store: ConfigStore, state: ConfigState, seedHash: string, reason: string): ConfigState {
+/**
+ * A configuration (or secrets.set) on probation whose gateway could not even start (a required
+ * component failed): rolled back now with that reason, so the restart brings the previous one
+ * back at once instead of after a second failed start. False when nothing was on probation.
+ */
+export function rollBackAtStart(dataDir: string, source: ConfigSource, reason: string): boolean {
+  const store = new ConfigStore(dataDir);
+  const state = store.read();
+  if (!source.probation || !state?.probation || state.probation.seq !== source.seq) return false;
+  rollBack(store, state, reason);
+  return true;
+}
+
+function rollBack(store: ConfigStore, state: ConfigState, reason: string): ConfigState {
   const p = state.probation!;
   const entry = store.entry(state, p.seq);
   const restored = store.entry(state, p.previous);
   return store.rollBack(state, reason, {
     type: 'config.rolled_back',
     version: entry?.version ?? SEED_VERSION,
-    hash: entry?.hash ?? seedHash,
+    hash: entry?.hash ?? state.seedHash,
     restoredVersion: restored?.version ?? SEED_VERSION,
     reason,
     ...(p.secrets ? { secrets: p.secrets } : {}),
