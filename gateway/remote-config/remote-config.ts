@@ -25,12 +25,16 @@ import type { Clock, TimerHandle, Timers } from '../core/clock.js';
 import { GatehouseError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
-import { defineCommand, type Caller, type CommandDefinition, type Role } from '../commands/types.js';
+import { defineCommand, type CommandDefinition } from '../commands/types.js';
 import { FAMILIES } from '../families/registry.js';
 import { secretsOf } from '../families/boot.js';
 import { ConfigStore, hashOf, type ConfigState, type PendingEvent } from './store.js';
 import { SEED_VERSION, type ConfigSource } from './startup.js';
 import { layeredSecrets, validateRemote } from './validate.js';
+import { healthProblems, type Health } from './health.js';
+import { ApplyArgs, districtOnly, PLATFORM, READERS, SecretsArgs } from './command-rules.js';
+
+export type { Health } from './health.js';
 
 /** What the daemon around the gateway provides: how it restarts itself (systemd: exit 75). */
 export interface RemoteConfigHost {
@@ -39,14 +43,6 @@ export interface RemoteConfigHost {
   restart(reason: string): void | Promise<void>;
   /** The probation's timers (default the gateway's), so tests drive it with a ManualClock. */
   timers?: Timers;
-}
-
-export interface Health {
-  failed: Record<string, string>;
-  /** undefined: no platform uplink configured (the embedded broker only), nothing to wait for. */
-  uplink: { connected: boolean; lastError: string | null } | undefined;
-  /** Devices by their announced presence (true: answering). */
-  devices: { device: string; announced: boolean | null }[];
 }
 
 export interface RemoteConfigOptions {
@@ -66,47 +62,14 @@ const CHECK_EVERY_MS = 1000;
 /** The answer to config.apply / secrets.set is committed and on its way before the daemon restarts. */
 const RESTART_DELAY_MS = 500;
 
-const PLATFORM: readonly Role[] = ['platform'];
-const READERS: readonly Role[] = ['platform', 'installer', 'admin'];
-
-const ApplyArgs = z.strictObject({
-  version: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._:+-]{0,63}$/, 'letters, digits and . _ : + - (at most 64), starting with a letter or digit')
-    .refine((v) => v !== SEED_VERSION, `"${SEED_VERSION}" names the installer's file`),
-  yaml: z.string().min(1),
-});
-const SecretsArgs = z.strictObject({
-  secrets: z
-    .record(
-      z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/, 'a secret name: letters, digits and . _ -'),
-      z.string().min(1).max(8192),
-    )
-    .refine((r) => Object.keys(r).length > 0, 'at least one secret'),
-});
-
-/**
- * Operators on the embedded broker have the platform's role for device commands, but a whole
- * configuration and the secrets are the district platform's alone: a local BMS account must
- * not be able to rewrite the box or read nothing yet replace every password.
- */
-function districtOnly(caller: Caller): void {
-  if (caller.via !== 'uplink')
-    throw new GatehouseError(
-      'CMD_FORBIDDEN',
-      `only the district platform (over the uplink) may change the configuration, not ${caller.via}`,
-      {
-        via: caller.via,
-      },
-    );
-}
-
 export class RemoteConfig {
   readonly store: ConfigStore;
   private probationTimer: TimerHandle | undefined;
   private checkTimer: TimerHandle | undefined;
   private restartTimer: TimerHandle | undefined;
   private restarting = false;
+  /** A config.apply or secrets.set between its checks and its restart: a second one waits. */
+  private changing = false;
   private stopped = false;
   private readonly probationTimers: Timers;
 
@@ -219,6 +182,21 @@ export class RemoteConfig {
   private async apply(text: string, version: string, by: string): Promise<Record<string, unknown>> {
     const host = this.requireHost();
     const state = this.refuseWhileBusy();
+    this.changing = true;
+    try {
+      return await this.validateAndStage(host, state, text, version, by);
+    } finally {
+      this.changing = false;
+    }
+  }
+
+  private async validateAndStage(
+    host: RemoteConfigHost,
+    state: ConfigState | undefined,
+    text: string,
+    version: string,
+    by: string,
+  ): Promise<Record<string, unknown>> {
     const seedFile = this.source.seedFile;
     const checked = await validateRemote(text, this.o.config, (c) => layeredSecrets(c, seedFile, this.readRemoteSecrets()), this.o.dataDir);
     if (!checked.ok) {
@@ -266,11 +244,11 @@ export class RemoteConfig {
 
   private refuseWhileBusy(): ConfigState | undefined {
     const state = this.readState();
-    if (this.restarting || state?.probation)
+    if (this.restarting || this.changing || state?.probation)
       throw new GatehouseError(
         'CONFIG_APPLY_BUSY',
-        this.restarting
-          ? 'the gateway is restarting to apply a change; send it again once it answers'
+        this.restarting || this.changing
+          ? 'another change is being applied and the gateway restarts for it; send this one again once it answers'
           : `${state!.probation!.secrets ? 'a secrets.set' : `configuration ${this.store.entry(state!, state!.probation!.seq)?.version ?? ''}`} is on probation; wait for config.applied or config.rolled_back`,
       );
     return state;
@@ -301,15 +279,7 @@ export class RemoteConfig {
 
   /** What keeps the gateway from being healthy now; empty when it is. */
   private problems(online: readonly string[]): string[] {
-    const h = this.o.health();
-    const out: string[] = [];
-    const failed = Object.entries(h.failed);
-    if (failed.length) out.push(`components failed: ${failed.map(([k, v]) => `${k} (${v})`).join(', ')}`);
-    if (h.uplink && !h.uplink.connected) out.push(`uplink not connected${h.uplink.lastError ? ` (${h.uplink.lastError})` : ''}`);
-    const now = new Map(h.devices.map((d) => [d.device, d.announced]));
-    const silent = online.filter((d) => now.has(d) && now.get(d) !== true);
-    if (silent.length) out.push(`devices not answering as before: ${silent.join(', ')}`);
-    return out;
+    return healthProblems(this.o.health(), online);
   }
 
   private check(t0: number): void {
