@@ -172,6 +172,16 @@ export const LogConfig = z
   })
   .strict();
 
+/** Configurations applied by the platform (config.apply): probation and history (docs/REMOTE-CONFIG.md). */
+export const RemoteConfigConfig = z
+  .object({
+    /** A new configuration must prove healthy within this (components, uplink, devices) or it is rolled back. */
+    probationMs: Duration.default(120_000),
+    /** Applied configurations kept in the data directory. */
+    keep: z.number().int().min(2).max(50).default(5),
+  })
+  .strict();
+
 /** The compound-file keys of the core; each family's keys come from its manifest (gateway/families/registry.ts). */
 const coreShape = {
   compound: z.object({ id: Id, name: z.string().min(1).max(200).optional() }).strict(),
@@ -196,6 +206,7 @@ const coreShape = {
   media: MediaConfig.prefault({}),
   liveView: LiveViewConfig.prefault({}),
   console: ConsoleConfig.prefault({}),
+  remoteConfig: RemoteConfigConfig.prefault({}),
 };
 
 type CompoundShape = typeof coreShape & FamilyConfigShapes;

@@ -43,6 +43,7 @@ import type { Capability, FamilyInstance, FamilyManifest } from './families/fami
 import { brokerAccounts, remedy, requiredComponents } from './required-components.js';
 import { FAMILIES, configuredFamilies } from './families/registry.js';
 import { familyContext, orderFamilies } from './families/boot.js';
+import { RemoteConfig, type RemoteConfigHost } from './remote-config/remote-config.js';
 
 export { requiredComponents } from './required-components.js';
 
@@ -59,6 +60,8 @@ export interface GatewayOptions {
   operators?: { username: string; password: string }[];
   /** The device families; default the registry (tests add a fixture family). */
   families?: readonly FamilyManifest<CompoundConfig>[];
+  /** Where the configuration came from and how the daemon restarts (config.apply, secrets.set); without it they are refused. */
+  remoteConfig?: RemoteConfigHost;
 }
 
 interface Component {
@@ -112,6 +115,8 @@ export class Gateway {
   /** What the core provides to families; families add theirs as they are created. */
   private readonly provided = new Map<Capability, unknown>();
   private prepared = false;
+  /** config.get / config.apply / secrets.set and the probation of a configuration the platform applied. */
+  readonly remoteConfig: RemoteConfig;
 
   constructor(private readonly opts: GatewayOptions) {
     const { config, logs } = opts;
@@ -152,6 +157,25 @@ export class Gateway {
     });
     this.router = new CommandRouter({ config: config.commands, outbox: this.outbox, clock: this.clock, log: logs.child('commands') });
     registerSystemCommands(this.router, { status: () => this.status() });
+    this.remoteConfig = new RemoteConfig({
+      config,
+      secrets: opts.secrets,
+      dataDir: opts.dataDir,
+      outbox: this.outbox,
+      host: opts.remoteConfig,
+      health: () => ({
+        failed: Object.fromEntries(this.failed),
+        uplink:
+          (opts.uplinkUrl ?? config.uplink?.url) === undefined
+            ? undefined
+            : (this.uplink?.status() ?? { connected: false, lastError: null }),
+        devices: this.presence.tracked(),
+      }),
+      clock: this.clock,
+      timers,
+      log: logs.child('remote-config'),
+    });
+    for (const def of this.remoteConfig.commands()) this.router.register(def);
     // The alarm lifecycle first: open alarms are restored before any source runs; every
     // family reports its conditions to the manager (its alarm sink) with the kinds it declares.
     this.alarms = createAlarms({ config, outbox: this.outbox, clock: this.clock, timers, logs });
@@ -240,6 +264,8 @@ export class Gateway {
         },
         stop: () => this.consoleServer?.stop(),
       },
+      // After everything it judges: a probation starts once every component had its chance to start.
+      { name: 'remote-config', essential: false, start: () => this.remoteConfig.start(), stop: () => this.remoteConfig.stop() },
     );
   }
 
@@ -472,6 +498,7 @@ export class Gateway {
         }),
       ),
       liveView: this.liveView?.stats() ?? NO_LIVE_VIEW,
+      config: this.remoteConfig.status(),
     };
   }
 }

@@ -16,6 +16,9 @@ import { FAMILIES } from './families/registry.js';
 import { secretsOf } from './families/boot.js';
 import { readerKeySecret } from './access/family.js';
 import { untilSignal } from './signals.js';
+
+/** Exit status asking systemd for a restart into a new configuration (EX_TEMPFAIL; the unit restarts on it). */
+export const RESTART_EXIT = 75;
 // Everything else (the daemon, family code, drivers, the console, the demo) is imported by
 // the subcommand that needs it: `gatehouse check` loads no device code at all.
 
@@ -292,23 +295,40 @@ function isLoopbackHost(host: string): boolean {
   return /^127\./.test(host) || host === '::1' || host === 'localhost';
 }
 
-async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number> {
+async function runDaemon(seed: LoadedConfig, dataDir: string): Promise<number> {
   // Before anything creates a file: SQLite, openssl and ffmpeg honour the umask, not our modes.
   process.umask(PRIVATE_UMASK);
-  const logs = createLoggerFactory(loaded.config.log);
+  let tightened: string[];
   try {
-    const tightened = prepareDataDir(dataDir);
-    if (tightened.length) logs.root.warn({ files: tightened }, 'data directory permissions tightened to 0700/0600');
+    tightened = prepareDataDir(dataDir);
   } catch (err) {
     if (!isGatehouseError(err, 'DATA_DIR_UNUSABLE')) throw err;
     process.stderr.write(`gatehouse run: ${err.message}\n`);
     return 1;
   }
+  // The seed (--config) or the file the platform applied last (config.apply), read from the data
+  // directory once its owner and modes are checked: gateway/remote-config/startup.ts.
+  const { resolveStartup, rollBackAtStart } = await import('./remote-config/startup.js');
+  const startup = resolveStartup(seed.file, dataDir);
+  const loaded = startup.loaded;
+  const logs = createLoggerFactory(loaded.config.log);
+  if (tightened.length) logs.root.warn({ files: tightened }, 'data directory permissions tightened to 0700/0600');
+  for (const note of startup.notes) logs.root.warn({ config: startup.source.version }, note);
   let gateway: Gateway;
+  // config.apply and secrets.set restart the daemon: the unit's Restart=always starts it again with the new files.
+  let restartRequested: (reason: string) => void = () => undefined;
+  const restart = new Promise<string>((r) => (restartRequested = r));
   try {
     const uplinkUrl = process.env.GATEHOUSE_UPLINK_URL || undefined;
     const { Gateway } = await import('./app.js');
-    gateway = new Gateway({ config: loaded.config, secrets: loaded.secrets, dataDir, logs, uplinkUrl });
+    gateway = new Gateway({
+      config: loaded.config,
+      secrets: loaded.secrets,
+      dataDir,
+      logs,
+      uplinkUrl,
+      remoteConfig: { source: startup.source, restart: (reason) => restartRequested(reason) },
+    });
   } catch (err) {
     // A new outbox.db cannot be created on a full disk: say so in one line, not a stack trace.
     if (!isGatehouseError(err, 'OUTBOX_DISK_FULL') && !isGatehouseError(err, 'DATA_DIR_UNUSABLE')) throw err;
@@ -322,6 +342,8 @@ async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number>
     // Exit 1, not 2: the configuration is valid; systemd restarts and the port may be free then.
     logs.root.fatal({ code: err.code, ...err.details }, err.message);
     process.stderr.write(`gatehouse run: ${err.message}\n`);
+    // A configuration on probation that cannot start is rolled back now; the restart brings back the previous one.
+    if (rollBackAtStart(dataDir, startup.source, `it could not start: ${err.message}`)) return RESTART_EXIT;
     return 1;
   }
   // Listening before saying "running": a SIGTERM sent on that line must stop us cleanly.
@@ -333,10 +355,10 @@ async function runDaemon(loaded: LoadedConfig, dataDir: string): Promise<number>
     { compound: loaded.config.compound.id, gateway: loaded.config.gateway.id, broker: gateway.brokerPort },
     'gatehouse running',
   );
-  await signalled;
+  const why = await Promise.race([signalled.then(() => undefined), restart]);
   clearInterval(keepAlive);
-  logs.root.info('stopping');
+  logs.root.info(why ? { reason: why } : {}, why ? 'restarting for a configuration change' : 'stopping');
   await gateway.stop();
   logs.root.info('stopped');
-  return 0;
+  return why ? RESTART_EXIT : 0;
 }

@@ -19,7 +19,7 @@ export interface ConsoleCatalogue {
 }
 
 /** The pages of the core, always there; family pages sit between alarms and devices in the nav. */
-export const CORE_VIEW_MODULES: readonly string[] = ['alarms.js', 'devices.js', 'system.js', 'users.js'];
+export const CORE_VIEW_MODULES: readonly string[] = ['alarms.js', 'devices.js', 'system.js', 'users.js', 'config.js'];
 
 /** state/alarms belongs to the core's alarm manager, not to a family. */
 const CORE_DEVICES: ConsoleCatalogue['devices'] = [{ id: 'alarms', family: 'alarms', kind: 'alarms' }];

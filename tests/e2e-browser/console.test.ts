@@ -25,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wrapBody } from '../../drivers/dc09/frame.js';
 import { ConsoleBrowserRig, IDS, USERS, pngStats } from '../helpers/console-browser-rig.js';
 import { waitFor } from '../helpers/wait.js';
+import { ConfigStore } from '../../gateway/remote-config/store.js';
 import type { Dc09Instance } from '../../gateway/perimeter/create-dc09.js';
 
 /** Waits until `selector` is visible, or fails saying what the contract expected there. */
@@ -347,6 +348,37 @@ describe('guard console in a real browser', () => {
     const adminOnly = adminControls.filter((c) => !guardView.controls.includes(c));
     if (adminControls.length)
       expect(adminOnly.length, `the admin's actions (${adminControls.join(', ')}) are all offered to a guard too`).toBeGreaterThan(0);
+  });
+
+  it('9. the system page shows the running configuration and the history the platform applied, in English and Chinese', async () => {
+    // Two applies as the platform's would leave them in the data directory: one in force, one rolled back.
+    const store = new ConfigStore(rig.dir);
+    const stage = (version: string) =>
+      store.stage({ text: `# ${version}\n`, version, by: 'platform', at: Date.now(), online: [], seedHash: 'sha256:seed' }, store.read());
+    stage('2026-12-01.1');
+    store.confirm(store.read()!);
+    stage('2026-12-02.1');
+    store.rollBack(store.read()!, 'not healthy within 120000 ms: uplink not connected');
+    const admin = await rig.signedIn(USERS.admin);
+    await rig.step(admin, '09-config', async () => {
+      await go(admin, 'system', '[data-testid=config-row]', 'the configuration history on the system page');
+      // The rig's gateway runs its seed (it was built from a file, not applied by the platform).
+      expect(await text(admin.locator('[data-testid=config-version]')), 'the running version').toBe('installer file (seed)');
+      expect(await text(admin.locator('[data-testid=config-status]')), 'its state').toBe('in force');
+      const rows = admin.locator('[data-testid=config-row]');
+      expect(await rows.count(), 'history rows').toBe(2);
+      expect(await rows.first().getAttribute('data-version'), 'newest first').toBe('2026-12-02.1');
+      expect(await text(rows.first()), 'the rolled back row').toContain('rolled back');
+      expect(await text(rows.first()), 'its reason').toContain('uplink not connected');
+      await rig.screenshot(admin, '09-config');
+      await (await visible(admin, '[data-testid=lang-zh]', 'the Chinese language switch')).click();
+      await expect
+        .poll(() => text(admin.locator('[data-testid=config-version]')), { message: 'the running version in Chinese', timeout: 5000 })
+        .toBe('安装人员文件（初始）');
+      expect(await text(admin.locator('[data-testid=config-row]').first()), 'the rolled back row in Chinese').toContain('已回滚');
+      await rig.screenshot(admin, '09-config-zh');
+      await (await visible(admin, '[data-testid=lang-en]', 'the English language switch')).click();
+    });
   });
 
   it('7. repeated wrong passwords: the login form says how long to wait', async () => {

@@ -2,6 +2,7 @@
 import { t } from '../strings.js';
 import { api, errorText, fmtTime, h } from '../common.js';
 import { usersSection } from './users.js';
+import { configSection } from './config.js';
 
 function age(ms) {
   if (ms === null || ms === undefined) return '';
@@ -67,6 +68,7 @@ export default function systemView(root, { session }) {
     );
   }
 
+  root.append(configSection());
   if (session.role === 'admin') root.append(usersSection(session.user));
   void load();
   const timer = setInterval(load, 5000);
