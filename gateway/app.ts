@@ -26,6 +26,9 @@ import { MediaStore } from './cameras/media-store.js';
 import { consoleCatalogue } from './console/catalogue.js';
 import { ALARM_KINDS as OUTBOX_ALARM_KINDS } from './outbox/alarm-kinds.js';
 import { ALARM_KINDS as PRESENCE_ALARM_KINDS } from './presence/alarm-kinds.js';
+import { ALARM_KINDS as UPLINK_ALARM_KINDS } from './uplink/alarm-kinds.js';
+import { CertificateExpiry } from './uplink/cert-expiry.js';
+import { withBoxIdentity } from './uplink/box-identity.js';
 import { MediaPublisher } from './cameras/media-publisher.js';
 import type { LiveViewHub } from './cameras/live-view.js';
 import type { ConsoleServer } from './console/console-server.js';
@@ -90,6 +93,8 @@ export class Gateway {
   private readonly control: ControlServer;
   consoleUrl: string | undefined;
   uplink: Uplink | undefined;
+  /** The expiry of the uplink's client certificate (state/gateway, event at 30 days, alarm at 7). */
+  certificateExpiry: CertificateExpiry | undefined;
   readonly root: string;
   brokerPort = 0;
   private readonly log: Logger;
@@ -155,7 +160,12 @@ export class Gateway {
     // The alarm lifecycle first: open alarms are restored before any source runs; every
     // family reports its conditions to the manager (its alarm sink) with the kinds it declares.
     this.alarms = createAlarms({ config, outbox: this.outbox, clock: this.clock, timers, logs });
-    this.alarms.manager.declareKinds([...OUTBOX_ALARM_KINDS, ...PRESENCE_ALARM_KINDS, ...this.registry.flatMap((m) => m.alarms ?? [])]);
+    this.alarms.manager.declareKinds([
+      ...OUTBOX_ALARM_KINDS,
+      ...PRESENCE_ALARM_KINDS,
+      ...UPLINK_ALARM_KINDS,
+      ...this.registry.flatMap((m) => m.alarms ?? []),
+    ]);
     watchDiskFull(this.outbox, this.alarms.manager, outboxLog);
     for (const def of this.alarms.commands()) this.router.register(def);
     const presenceLog = logs.child('presence');
@@ -207,7 +217,10 @@ export class Gateway {
         essential: this.required.has('uplink'),
         requiredBecause: this.required.get('uplink'),
         start: () => this.startUplink(),
-        stop: () => this.uplink?.stop(),
+        stop: async () => {
+          this.certificateExpiry?.stop();
+          await this.uplink?.stop();
+        },
       },
       // Stops after every device family and before the uplink: a planned stop leaves each
       // device's retained state saying so (online: null, reason: gateway_stopped), delivered.
@@ -343,7 +356,19 @@ export class Gateway {
       });
       secrets = secretsFrom({ 'internal.uplink': this.internalPassword });
     } else {
-      config = UplinkConfigSchema.parse({ ...this.opts.config.uplink, url });
+      // The box's own certificate from `gatehouse cert install` when the compound file names none.
+      config = withBoxIdentity(UplinkConfigSchema.parse({ ...this.opts.config.uplink, url }), this.opts.dataDir);
+      if (config.certFile) {
+        this.certificateExpiry = new CertificateExpiry({
+          certFile: config.certFile,
+          outbox: this.outbox,
+          alarms: this.alarms.manager,
+          clock: this.clock,
+          timers: this.timers,
+          log: this.opts.logs.child('uplink'),
+        });
+        this.certificateExpiry.start();
+      }
     }
     const log = this.opts.logs.child('uplink');
     this.uplink = new Uplink({

@@ -38,6 +38,12 @@ Usage:
   gatehouse user add|passwd|disable|list --config FILE [--data DIR] [--username NAME] [--role ROLE]
                                              console accounts (the first administrator too);
                                              passwords from stdin or a prompt, never arguments
+  gatehouse cert request --config FILE [--data DIR]
+                                             a new private key on this box (0600) and a CSR
+                                             (CN={compound}/{gateway}) for the district's CA
+  gatehouse cert install CERT --config FILE [--data DIR]
+                                             check CERT (key, uplink.caFile, ids, dates) and
+                                             install it for the uplink
   gatehouse --version | --help
 
 Environment:
@@ -58,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   // Subcommands (`user add`) parse their own arguments.
   if (command === 'user') return (await import('./console/user-cli.js')).runUserCli(rest);
+  if (command === 'cert') return (await import('./uplink/cert-cli.js')).runCertCli(rest);
   let args: ReturnType<typeof parse>;
   try {
     args = parse(rest);

@@ -6,6 +6,7 @@
 export const ErrorCodes = {
   CONFIG_INVALID: 'Configuration is invalid',
   CONFIG_UNREADABLE: 'Configuration file cannot be read',
+  CERT_INVALID: 'The certificate does not fit this box (its key, the CA file, the compound and gateway ids, or its validity dates)',
   COMPONENT_REQUIRED_FAILED: 'A component the compound file requires could not start; nothing was started',
   FAMILY_NEEDS_MISSING: 'A device family needs a capability that neither the core nor any configured family provides',
   FAMILY_NEEDS_CYCLE: 'Device families need each other in a cycle: no start order exists',

@@ -23,6 +23,7 @@ import { CONSOLE_EVENTS } from '../console/event-schemas.js';
 import { OUTBOX_EVENTS } from '../outbox/event-schemas.js';
 import { PRESENCE_EVENTS } from '../presence/event-schemas.js';
 import { SYSTEM_EVENTS } from './system-events.js';
+import { UPLINK_EVENTS } from '../uplink/event-schemas.js';
 
 /**
  * Every declared event type. One list for now; once the family manifests carry `events`,
@@ -36,6 +37,7 @@ export const CORE_EVENTS: readonly EventDoc[] = [
   ...OUTBOX_EVENTS,
   ...SYSTEM_EVENTS,
   ...CONSOLE_EVENTS,
+  ...UPLINK_EVENTS,
 ];
 
 /**
