@@ -78,6 +78,7 @@ describe('per-box certificates with the district broker configuration', () => {
   let daemon: ChildProcess | undefined;
   let daemonLog = '';
   let platform: Platform | undefined;
+  let metricsPort: number;
 
   beforeAll(async () => {
     requireMosquitto();
@@ -112,6 +113,7 @@ describe('per-box certificates with the district broker configuration', () => {
       () => brokerLog,
     );
 
+    metricsPort = await freePort();
     config = join(dir, 'compound.yaml');
     writeFileSync(
       config,
@@ -120,6 +122,7 @@ describe('per-box certificates with the district broker configuration', () => {
         'gateway: { id: gw-1 }',
         'console: { enabled: false }',
         'broker: { port: 0 }',
+        `metrics: { enabled: true, port: ${metricsPort} }`,
         'uplink:',
         `  url: mqtts://127.0.0.1:${port}`,
         `  caFile: ${join(pki, 'district-ca.crt')}`,
@@ -211,6 +214,11 @@ describe('per-box certificates with the district broker configuration', () => {
     const answer = await platform.command('system.ping', {});
     expect(answer.ok, JSON.stringify(answer)).toBe(true);
     expect(platform.invalid({ nonEmpty: true })).toEqual([]);
+    // The expiry as a metric too: a year ahead, give or take the test's minutes.
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const line = metrics.split('\n').find((l) => l.startsWith('gatehouse_uplink_certificate_expiry_seconds{'));
+    expect(line).toMatch(/^gatehouse_uplink_certificate_expiry_seconds\{subject="O=Gatehouse, OU=maple-court, CN=maple-court\/gw-1"\} \d+/);
+    expect(Number(line!.split(' ').at(-1)) / 86_400).toBeCloseTo(365, 0);
   });
 
   it("another box cannot publish under this box's root, nor read its commands, even naming it as its username", async () => {
