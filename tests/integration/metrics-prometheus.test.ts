@@ -17,6 +17,7 @@ import { createLoggerFactory } from '../../gateway/core/log.js';
 import { Gateway } from '../../gateway/app.js';
 import { freePort, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { Prometheus } from '../helpers/prometheus.js';
+import { startSimulatedCabinets } from '../../sim/cabinet/index.js';
 import { waitFor, waitForAsync } from '../helpers/wait.js';
 
 const cleanup: (() => unknown)[] = [];
@@ -129,6 +130,24 @@ describe('metrics', () => {
     expect(text).toMatch(/^gatehouse_build_info\{version="[^"]+"\} 1$/m);
     // No uplink certificate: the series is absent rather than a made-up number.
     expect(text).not.toMatch(/^gatehouse_uplink_certificate_expiry_seconds /m);
+  });
+
+  it('times each answered poll per Modbus bus, and counts the cabinet online (a simulated cabinet over Modbus TCP)', async () => {
+    const sims = await startSimulatedCabinets({ tcp: [{ id: 'cab-a', port: 0, ports: 4 }], tickMs: 0 });
+    cleanup.push(() => sims.stop());
+    const port = sims.tcpPort('cab-a');
+    const gw = await gateway({ cabinets: [{ id: 'cab-a', bus: { tcp: { host: '127.0.0.1', port } }, ports: 4, pollMs: 100 }] });
+    const bus = `tcp:127.0.0.1:${port}`;
+    const text = await waitForAsync(async () => {
+      const t = await scrape(gw);
+      return (sample(t, `gatehouse_poll_cycle_seconds_count{bus="${bus}"}`) ?? 0) >= 3 ? t : undefined;
+    }, 'three polls timed');
+    const count = sample(text, `gatehouse_poll_cycle_seconds_count{bus="${bus}"}`)!;
+    const sum = sample(text, `gatehouse_poll_cycle_seconds_sum{bus="${bus}"}`)!;
+    // Real round trips over loopback: more than nothing, far less than the poll period each.
+    expect(sum).toBeGreaterThan(0);
+    expect(sum / count).toBeLessThan(0.1);
+    expect(sample(text, 'gatehouse_devices{family="cabinet",state="online"}')).toBe(1);
   });
 
   it('PUBACK latency and publishes with a real broker', async () => {
