@@ -7,7 +7,7 @@
  * the listener's limits (connection cap per address, deadline for the first request, GET only).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { freePort, startMosquitto, type Mosquitto } from '../helpers/mosquitto.j
 import { Prometheus } from '../helpers/prometheus.js';
 import { startSimulatedCabinets } from '../../sim/cabinet/index.js';
 import { waitFor, waitForAsync } from '../helpers/wait.js';
+import { ROOT } from '../helpers/cli.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -103,6 +104,19 @@ describe('metrics', () => {
     expect(records!.value).toBe(4);
     const [up] = await prom.query('up{job="gatehouse"}');
     expect(up!.value).toBe(1);
+
+    // The Grafana dashboard in docs/: every query parses in this Prometheus and names only series the gateway exports.
+    const dashboard = JSON.parse(readFileSync(join(ROOT, 'docs/grafana-dashboard.json'), 'utf8')) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
+    const exported = new Set([...(await scrape(gw)).matchAll(/^# TYPE (\w+) /gm)].map((m) => m[1]));
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    expect(exprs.length).toBeGreaterThan(10);
+    for (const expr of exprs) {
+      await prom.query(expr.replaceAll('$__rate_interval', '1m'));
+      for (const [name] of expr.matchAll(/gatehouse_\w+/g))
+        expect(exported, `${name} in "${expr}"`).toContain(name.replace(/_bucket$/, ''));
+    }
   }, 60_000);
 
   it('counts commands by result, alarms by state and priority, devices by family; exposes process metrics', async () => {
