@@ -7,12 +7,26 @@
  * Exit status: 0 done, 1 refused (the certificate does not fit, openssl failed), 2 bad usage
  * or configuration.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { chownSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadCompoundFile, type LoadedConfig } from '../../config/load.js';
 import { isGatehouseError } from '../core/errors.js';
-import { checkCertificate, identityPaths, installCertificate, requestCertificate } from './box-identity.js';
+import { checkCertificate, identityPaths, installCertificate, requestCertificate, type IdentityPaths } from './box-identity.js';
+
+/**
+ * Run with sudo, the files would belong to root and the service could not read its own key:
+ * like `gatehouse user add`, give them to the data directory's owner (the service user). The
+ * `{data}/uplink` directory too, never a directory outside the data dir.
+ */
+function giveToServiceUser(dataDir: string, paths: IdentityPaths): void {
+  if (process.getuid?.() !== 0 || !existsSync(dataDir)) return;
+  const owner = statSync(dataDir);
+  if (owner.uid === 0) return;
+  const dirs = [dirname(paths.keyFile), dirname(paths.certFile)].filter((d) => d === resolve(dataDir, 'uplink'));
+  for (const p of [...new Set(dirs), paths.keyFile, paths.pendingKeyFile, paths.csrFile, paths.certFile])
+    if (existsSync(p)) chownSync(p, owner.uid, owner.gid);
+}
 
 const USAGE = `Usage:
   gatehouse cert request --config FILE [--data DIR]
@@ -58,6 +72,7 @@ export async function runCertCli(argv: string[]): Promise<number> {
   try {
     if (verb === 'request') {
       const r = await requestCertificate(ids, paths);
+      giveToServiceUser(resolve(data), paths);
       process.stderr.write(
         `new private key ${r.keyFile} (0600; it stays on this box)\n` +
           `certificate signing request ${r.csrFile} for ${r.subject}:\n` +
@@ -84,15 +99,30 @@ export async function runCertCli(argv: string[]): Promise<number> {
       return 1;
     }
     const check = checkCertificate(pem, { file: certPath, ids, paths, caPem, caFile, now: Date.now() });
-    installCertificate(pem, check, paths);
+    try {
+      installCertificate(pem, check, paths);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      process.stderr.write(
+        `gatehouse cert install: cannot write ${e.path ?? paths.certFile}: ${e.code ?? e.message} (run it as the service user or with sudo)\n`,
+      );
+      return 1;
+    }
+    giveToServiceUser(resolve(data), paths);
     process.stdout.write(
       `installed ${paths.certFile} (${check.subject}, valid until ${check.notAfter.toISOString()}) with the key ${paths.keyFile}; ` +
         `the uplink uses it from its next connection (systemctl restart gatehouse to connect with it now)\n`,
     );
     return 0;
   } catch (err) {
-    if (!isGatehouseError(err, 'CERT_INVALID')) throw err;
-    process.stderr.write(`gatehouse cert ${verb}: ${err.code}: ${err.message}\n`);
+    if (isGatehouseError(err, 'CERT_INVALID')) {
+      process.stderr.write(`gatehouse cert ${verb}: ${err.code}: ${err.message}\n`);
+      return 1;
+    }
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e.code !== 'string' || !e.path) throw err;
+    // A directory or file this user may not write: one line saying which, not a stack trace.
+    process.stderr.write(`gatehouse cert ${verb}: cannot write ${e.path}: ${e.code} (run it as the service user or with sudo)\n`);
     return 1;
   }
 }
