@@ -171,6 +171,11 @@ async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): P
       `warning: ${loaded.file}: the embedded broker accepts plain MQTT on ${config.broker.host}: card and PIN pushes to locks using it cross the LAN in clear (set broker.tls, and tls.only once every lock uses TLS; see drivers/smartlock/README.md)\n`,
     );
   }
+  if (config.metrics.enabled && !isLoopbackHost(config.metrics.host)) {
+    process.stderr.write(
+      `warning: ${loaded.file}: metrics.host is ${config.metrics.host}: /metrics and /healthz answer anyone who reaches it, without a login (numbers only, no events or secrets); let only the Prometheus server reach port ${config.metrics.port}\n`,
+    );
+  }
   if (config.broker.tls) {
     const { loadBrokerTls } = await import('./broker/broker-tls.js');
     // Lock vendors pin this (or trust the certificate itself as their CA): print it where installers look.

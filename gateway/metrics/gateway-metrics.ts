@@ -48,7 +48,6 @@ export class GatewayMetrics implements GatewayObserver {
   private readonly pubackLatency: Histogram;
   private readonly pollCycleHist: Histogram<'bus'>;
   private uplink: Uplink | undefined;
-  private reconnectsSeen = 0;
 
   constructor(private readonly src: MetricsSources) {
     const registers = [this.registry];
@@ -129,15 +128,17 @@ export class GatewayMetrics implements GatewayObserver {
       buckets: PUBACK_BUCKETS,
       registers,
     });
-    const self = this;
+    // The uplink is attached later (attachUplink); collectors read it through this arrow.
+    const uplink = (): Uplink | undefined => this.uplink;
+    const reconnects = { seen: 0 };
     new Counter({
       name: 'gatehouse_uplink_reconnects_total',
       help: 'Uplink connections established after the first one.',
       registers,
       collect() {
-        const n = self.uplink?.status().reconnects ?? 0;
-        if (n > self.reconnectsSeen) this.inc(n - self.reconnectsSeen);
-        self.reconnectsSeen = Math.max(self.reconnectsSeen, n);
+        const n = uplink()?.status().reconnects ?? 0;
+        if (n > reconnects.seen) this.inc(n - reconnects.seen);
+        reconnects.seen = Math.max(reconnects.seen, n);
       },
     });
     new Gauge({
@@ -145,7 +146,7 @@ export class GatewayMetrics implements GatewayObserver {
       help: '1 while the uplink to the platform (or the embedded broker) is connected.',
       registers,
       collect() {
-        this.set(self.uplink?.status().connected ? 1 : 0);
+        this.set(uplink()?.status().connected ? 1 : 0);
       },
     });
     new Gauge({
@@ -153,7 +154,7 @@ export class GatewayMetrics implements GatewayObserver {
       help: 'Publishes waiting for their PUBACK.',
       registers,
       collect() {
-        this.set(self.uplink?.status().inflight ?? 0);
+        this.set(uplink()?.status().inflight ?? 0);
       },
     });
     new Gauge({
@@ -212,7 +213,7 @@ export class GatewayMetrics implements GatewayObserver {
     for (const c of classes) this.records.inc({ class: c });
     for (const e of batch) {
       if (e.type === 'command.executed') {
-        const data = e.data as Record<string, unknown>;
+        const data = e.data;
         this.commands.inc({ command: commandLabel(data), result: data.ok === true ? 'ok' : String(data.error) });
       } else if (e.type === 'command.refusals_suppressed') {
         // Refusals not audited one by one (a flood) are still counted.

@@ -56,6 +56,7 @@ export class MetricsServer {
       this.opts.timers,
       () => this.opts.clock.now(),
       this.opts.log,
+      'metrics',
     );
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>

@@ -45,7 +45,7 @@ function rig(certFile: string) {
     certFile,
     outbox: {
       record: (e) => {
-        events.push({ type: e.type, data: e.data as Record<string, unknown> });
+        events.push({ type: e.type, data: e.data });
         return Promise.resolve({} as never);
       },
       setState: (device, s) => {
