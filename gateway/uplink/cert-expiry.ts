@@ -3,7 +3,8 @@
  * it from a box that silently stopped reporting:
  *
  * - retained `state/gateway` carries `certificate: { subject, notBefore, notAfter, stage }`
- *   (or `certificate: null` without one), written at start and whenever it changes;
+ *   (`certificate: null` when the file cannot be read), written at start and whenever it changes;
+ *   app.ts runs this only for an uplink that presents a client certificate;
  * - 30 days before `notAfter` a `system` event `uplink.certificate_expiring` (stage `soon`);
  * - 7 days before, the alarm `uplink.certificate_expiring` (high; critical once expired),
  *   cleared by itself when a renewed certificate is installed.

@@ -104,7 +104,7 @@ describe('uplink certificate expiry', () => {
     watch.stop();
   });
 
-  it('says certificate: null without a certificate file', () => {
+  it('says certificate: null when the certificate file cannot be read', () => {
     const { states, watch } = rig(join(dir, 'missing.crt'));
     watch.start();
     expect(states).toEqual([{ certificate: null }]);
