@@ -10,6 +10,7 @@ import { BrokerAuthThrottleConfig, BrokerPendingConfig, BrokerTlsConfig } from '
 import { ConsoleConfig, LiveViewConfig, MediaConfig } from './camera-schema.js';
 import { AlarmsConfig, LinkageRule } from './perimeter-schema.js';
 import { PresenceConfig } from './presence-schema.js';
+import { MetricsConfig } from './metrics-schema.js';
 import type { FamilyManifest } from '../gateway/families/family.js';
 import { FAMILIES, type FamilyConfigShapes } from '../gateway/families/registry.js';
 import { checkDeviceIds } from '../gateway/families/boot.js';
@@ -207,6 +208,8 @@ const coreShape = {
   liveView: LiveViewConfig.prefault({}),
   console: ConsoleConfig.prefault({}),
   remoteConfig: RemoteConfigConfig.prefault({}),
+  /** Prometheus `/metrics` and `/healthz` on a listener of their own (off by default). */
+  metrics: MetricsConfig.prefault({}),
 };
 
 type CompoundShape = typeof coreShape & FamilyConfigShapes;
@@ -265,6 +268,7 @@ export type { CabinetConfigInput } from './charging-schema.js';
 export type { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig, ScheduleConfig } from './access-schema.js';
 export type { CameraConfig, ConsoleConfig, LiveViewConfig, MediaConfig } from './camera-schema.js';
 export type { PresenceConfig } from './presence-schema.js';
+export type { MetricsConfig } from './metrics-schema.js';
 export type {
   AlarmsConfig,
   AlarmPriority,

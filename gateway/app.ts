@@ -26,6 +26,11 @@ import { MediaStore } from './cameras/media-store.js';
 import { consoleCatalogue } from './console/catalogue.js';
 import { ALARM_KINDS as OUTBOX_ALARM_KINDS } from './outbox/alarm-kinds.js';
 import { ALARM_KINDS as PRESENCE_ALARM_KINDS } from './presence/alarm-kinds.js';
+import { ALARM_KINDS as UPLINK_ALARM_KINDS } from './uplink/alarm-kinds.js';
+import { CertificateExpiry } from './uplink/cert-expiry.js';
+import { withBoxIdentity } from './uplink/box-identity.js';
+import type { GatewayMetrics } from './metrics/gateway-metrics.js';
+import type { Health, MetricsServer } from './metrics/metrics-server.js';
 import { MediaPublisher } from './cameras/media-publisher.js';
 import type { LiveViewHub } from './cameras/live-view.js';
 import type { ConsoleServer } from './console/console-server.js';
@@ -93,6 +98,14 @@ export class Gateway {
   private readonly control: ControlServer;
   consoleUrl: string | undefined;
   uplink: Uplink | undefined;
+  /** Prometheus metrics and /healthz (metrics.enabled); prom-client is loaded only then. */
+  metrics: GatewayMetrics | undefined;
+  metricsServer: MetricsServer | undefined;
+  metricsUrl: string | undefined;
+  /** Between the end of start() and the beginning of stop(): what /healthz calls started. */
+  private running = false;
+  /** The expiry of the uplink's client certificate (state/gateway, event at 30 days, alarm at 7). */
+  certificateExpiry: CertificateExpiry | undefined;
   readonly root: string;
   brokerPort = 0;
   private readonly log: Logger;
@@ -179,7 +192,12 @@ export class Gateway {
     // The alarm lifecycle first: open alarms are restored before any source runs; every
     // family reports its conditions to the manager (its alarm sink) with the kinds it declares.
     this.alarms = createAlarms({ config, outbox: this.outbox, clock: this.clock, timers, logs });
-    this.alarms.manager.declareKinds([...OUTBOX_ALARM_KINDS, ...PRESENCE_ALARM_KINDS, ...this.registry.flatMap((m) => m.alarms ?? [])]);
+    this.alarms.manager.declareKinds([
+      ...OUTBOX_ALARM_KINDS,
+      ...PRESENCE_ALARM_KINDS,
+      ...UPLINK_ALARM_KINDS,
+      ...this.registry.flatMap((m) => m.alarms ?? []),
+    ]);
     watchDiskFull(this.outbox, this.alarms.manager, outboxLog);
     for (const def of this.alarms.commands()) this.router.register(def);
     const presenceLog = logs.child('presence');
@@ -213,6 +231,15 @@ export class Gateway {
     });
     this.components.push(
       { name: 'outbox', essential: true, start: () => undefined, stop: () => this.outbox.close() },
+      // Early, so /healthz says "starting" while the rest starts, and a scrape sees the start-up.
+      {
+        name: 'metrics',
+        essential: false,
+        start: async () => {
+          if (this.metricsServer) this.metricsUrl = (await this.metricsServer.start()).url;
+        },
+        stop: () => this.metricsServer?.stop(),
+      },
       // `gatehouse user` reaches the daemon here (the change applied and audited by the owner of outbox.db).
       { name: 'control', essential: false, start: () => this.control.start(), stop: () => this.control.stop() },
       // Started before the sources and stopped after them: its last state/alarms write needs the outbox.
@@ -231,7 +258,10 @@ export class Gateway {
         essential: this.required.has('uplink'),
         requiredBecause: this.required.get('uplink'),
         start: () => this.startUplink(),
-        stop: () => this.uplink?.stop(),
+        stop: async () => {
+          this.certificateExpiry?.stop();
+          await this.uplink?.stop();
+        },
       },
       // Stops after every device family and before the uplink: a planned stop leaves each
       // device's retained state saying so (online: null, reason: gateway_stopped), delivered.
@@ -295,6 +325,7 @@ export class Gateway {
     if (this.prepared) return;
     this.prepared = true;
     const { config, logs } = this.opts;
+    if (config.metrics.enabled) await this.prepareMetrics();
     for (const m of this.ordered) {
       try {
         const code = await m.load();
@@ -308,6 +339,7 @@ export class Gateway {
           log: logs.child(m.name),
           logs,
           provided: this.provided,
+          ...(this.metrics ? { observe: this.metrics } : {}),
         });
         const instance = await code.create(ctx);
         for (const def of instance.commands?.() ?? []) this.router.register(def);
@@ -353,6 +385,49 @@ export class Gateway {
     }
   }
 
+  private async prepareMetrics(): Promise<void> {
+    const [{ GatewayMetrics }, { MetricsServer }] = await Promise.all([
+      import('./metrics/gateway-metrics.js'),
+      import('./metrics/metrics-server.js'),
+    ]);
+    const config = this.opts.config.metrics;
+    const metrics = new GatewayMetrics({
+      outbox: this.outbox,
+      alarms: this.alarms.manager,
+      presence: this.presence,
+      certificate: () => {
+        const info = this.certificateExpiry?.info();
+        const secondsLeft = this.certificateExpiry?.secondsLeft();
+        return info && secondsLeft !== undefined ? { subject: info.subject, secondsLeft } : undefined;
+      },
+      now: () => this.clock.now(),
+      outboxScanMaxAgeMs: config.outboxScanMaxAgeMs,
+    });
+    this.metrics = metrics;
+    this.metricsServer = new MetricsServer({
+      config,
+      render: () => metrics.render(),
+      health: () => this.health(),
+      clock: this.clock,
+      timers: this.timers,
+      log: this.opts.logs.child('metrics'),
+    });
+  }
+
+  /**
+   * What /healthz answers: healthy once start() finished, with no component failed, the
+   * outbox committing and the uplink's watchdog satisfied. An uplink outage alone is healthy
+   * (the box works offline and reconnects by itself; gatehouse_uplink_connected shows it).
+   */
+  health(): Health {
+    const reasons: string[] = [];
+    if (!this.running) reasons.push(this.started.length ? 'starting or stopping' : 'not started');
+    for (const [name, err] of this.failed) reasons.push(`component ${name} failed: ${err}`);
+    if (!this.outbox.healthy()) reasons.push('outbox: commits are stalled');
+    if (this.uplink && !this.uplink.healthy()) reasons.push('uplink: no PUBACK in time, or its reconnect loop stopped');
+    return { ok: reasons.length === 0, reasons };
+  }
+
   private startUplink(): void {
     const urls = this.opts.uplinkUrl !== undefined ? splitUplinkUrls(this.opts.uplinkUrl) : uplinkUrls(this.opts.config.uplink ?? {});
     const embedded = urls.length === 0;
@@ -370,7 +445,22 @@ export class Gateway {
       secrets = secretsFrom({ 'internal.uplink': this.internalPassword });
     } else {
       const { url: _url, urls: _urls, ...rest } = this.opts.config.uplink ?? {};
-      config = UplinkConfigSchema.parse(urls.length === 1 ? { ...rest, url: urls[0] } : { ...rest, urls });
+      // The box's own certificate from `gatehouse cert install` when the compound file names none.
+      config = withBoxIdentity(
+        UplinkConfigSchema.parse(urls.length === 1 ? { ...rest, url: urls[0] } : { ...rest, urls }),
+        this.opts.dataDir,
+      );
+      if (config.certFile) {
+        this.certificateExpiry = new CertificateExpiry({
+          certFile: config.certFile,
+          outbox: this.outbox,
+          alarms: this.alarms.manager,
+          clock: this.clock,
+          timers: this.timers,
+          log: this.opts.logs.child('uplink'),
+        });
+        this.certificateExpiry.start();
+      }
     }
     const log = this.opts.logs.child('uplink');
     this.uplink = new Uplink({
@@ -389,6 +479,7 @@ export class Gateway {
       },
     });
     log.info({ target: embedded ? 'embedded broker' : urls.map(redactUrl).join(',') }, 'uplink starting');
+    this.metrics?.attachUplink(this.uplink);
     const uplink = this.uplink;
     uplink.on('connected', () => this.mediaPublisher.attach({ publish: (topic, payload) => uplink.publishRaw(topic, payload) }));
     uplink.on('disconnected', () => this.mediaPublisher.detach());
@@ -443,6 +534,7 @@ export class Gateway {
     await this.outbox
       .record({ class: 'system', type: 'gateway.started', source: { device: 'gateway' }, data: started })
       .catch((err: Error) => this.log.error({ err: err.message }, 'gateway.started not recorded'));
+    this.running = true;
     this.notifier.ready(`gateway ${this.opts.config.gateway.id} running`);
     this.notifier.startWatchdog([
       () => ({ name: 'outbox', ok: this.outbox.healthy() }),
@@ -455,6 +547,7 @@ export class Gateway {
 
   /** Ordered shutdown: devices first (no new events), then delivery, then storage. */
   async stop(): Promise<void> {
+    this.running = false;
     this.notifier.stopping();
     this.notifier.stop();
     // A planned stop is not every device going offline: nothing more is announced from here.

@@ -48,6 +48,12 @@ Usage:
   gatehouse user add|passwd|disable|list --config FILE [--data DIR] [--username NAME] [--role ROLE]
                                              console accounts (the first administrator too);
                                              passwords from stdin or a prompt, never arguments
+  gatehouse cert request --config FILE [--data DIR]
+                                             a new private key on this box (0600) and a CSR
+                                             (CN={compound}/{gateway}) for the district's CA
+  gatehouse cert install CERT --config FILE [--data DIR]
+                                             check CERT (key, uplink.caFile, ids, dates) and
+                                             install it for the uplink
   gatehouse --version | --help
 
 Environment:
@@ -69,6 +75,7 @@ export async function main(argv: string[]): Promise<number> {
   // Subcommands (`user add`) parse their own arguments.
   if (command === 'user') return (await import('./console/user-cli.js')).runUserCli(rest);
   if (command === 'init') return (await import('./install/init-command.js')).runInit(rest);
+  if (command === 'cert') return (await import('./uplink/cert-cli.js')).runCertCli(rest);
   let args: ReturnType<typeof parse>;
   try {
     args = parse(rest);
@@ -184,6 +191,11 @@ async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): P
   if (!loopback && !config.broker.tls?.only && config.locks.length) {
     process.stderr.write(
       `warning: ${loaded.file}: the embedded broker accepts plain MQTT on ${config.broker.host}: card and PIN pushes to locks using it cross the LAN in clear (set broker.tls, and tls.only once every lock uses TLS; see drivers/smartlock/README.md)\n`,
+    );
+  }
+  if (config.metrics.enabled && !isLoopbackHost(config.metrics.host)) {
+    process.stderr.write(
+      `warning: ${loaded.file}: metrics.host is ${config.metrics.host}: /metrics and /healthz answer anyone who reaches it, without a login (numbers only, no events or secrets); let only the Prometheus server reach port ${config.metrics.port}\n`,
     );
   }
   if (config.broker.tls) {

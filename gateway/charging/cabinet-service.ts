@@ -20,6 +20,7 @@ import { CabinetUnit } from './cabinet-unit.js';
 import { CabinetLatches, CabinetSerials } from './latches.js';
 import { ChargingSessions } from './sessions.js';
 import type { PresenceTracker } from '../presence/presence-policy.js';
+import type { GatewayObserver } from '../families/family.js';
 import type { AlarmSink } from '../alarms/types.js';
 
 /** Builds the bus of one line; `key` is cabinetBusKey() of the config, e.g. `tcp:10.0.0.5:502`. */
@@ -42,6 +43,8 @@ export interface CabinetServiceOptions {
   meterIntervalMs?: number;
   /** The gateway's presence policy (flapping cabinets are held offline). */
   presence?: PresenceTracker;
+  /** The gateway's metrics hooks (poll cycle time per bus); absent when metrics are off. */
+  observe?: GatewayObserver;
 }
 
 export function transportFor(cfg: CabinetConfig): TransportConfig {
@@ -91,6 +94,7 @@ export class CabinetService {
         serials,
         liveStateMs,
         ...(opts.presence ? { presence: opts.presence } : {}),
+        ...(opts.observe ? { pollCycle: (s: number) => opts.observe!.pollCycle(key, s) } : {}),
       });
       onBus.set(cfg.unitId, unit);
       this.byBus.set(key, onBus);

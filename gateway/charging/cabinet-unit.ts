@@ -57,6 +57,8 @@ export interface CabinetUnitDeps {
   liveStateMs: number;
   /** Decides what of the raw online/offline is announced (gateway/presence); default: everything. */
   presence?: PresenceTracker;
+  /** Each answered poll's duration in seconds (the metrics, when enabled). */
+  pollCycle?: (seconds: number) => void;
 }
 
 /** Retained state is rewritten on every change, and otherwise this often to refresh lastSeen. */
@@ -126,6 +128,7 @@ export class CabinetUnit {
       logKey: 'cabinet',
       label: 'cabinet',
       ...(d.presence ? { presence: d.presence } : {}),
+      ...(d.pollCycle ? { pollCycle: d.pollCycle } : {}),
       announce: (a) => {
         const e = presenceEvent(this.id, a.online, a.reason);
         this.record(e);

@@ -21,6 +21,7 @@ export function create(ctx: FamilyContext<CompoundConfig>): CabinetsInstance {
     safety: ctx.config.charging.safety,
     meterIntervalMs: ctx.config.charging.meterIntervalMs,
     presence: ctx.use<PresenceTracker>('presence'),
+    ...(ctx.observe ? { observe: ctx.observe } : {}),
   });
   return {
     service,

@@ -31,6 +31,8 @@ export function guardConnections(
   timers: Timers,
   now: () => number,
   log: Logger,
+  /** The listener's name in the log lines (the metrics listener uses the same guard). */
+  listener = 'console',
 ): ConnectionGuard {
   const perAddress = new Map<string, number>();
   const deadlines = new Map<string, TimerHandle>();
@@ -52,7 +54,7 @@ export function guardConnections(
     const mine = perAddress.get(address) ?? 0;
     if (open >= limits.maxConnections || mine >= limits.maxConnectionsPerAddress) {
       refused++;
-      warn(address, 'console connection refused: too many open connections', { fromAddress: mine, total: open });
+      warn(address, `${listener} connection refused: too many open connections`, { fromAddress: mine, total: open });
       socket.destroy();
       return;
     }
@@ -62,7 +64,7 @@ export function guardConnections(
     const deadline = timers.setTimeout(() => {
       deadlines.delete(k);
       timedOut++;
-      const what = tls ? 'console connection closed: no TLS handshake in time' : 'console connection closed: no request in time';
+      const what = tls ? `${listener} connection closed: no TLS handshake in time` : `${listener} connection closed: no request in time`;
       warn(address, what, { ms: limits.handshakeTimeoutMs });
       socket.destroy();
     }, limits.handshakeTimeoutMs);

@@ -8,6 +8,7 @@ export const ErrorCodes = {
   CONFIG_UNREADABLE: 'Configuration file cannot be read',
   CONFIG_APPLY_BUSY: 'A configuration is on probation; wait for config.applied or config.rolled_back before applying another',
   CONFIG_REMOTE_UNAVAILABLE: 'This gateway cannot take a remote configuration (it was started without a compound file to fall back to)',
+  CERT_INVALID: 'The certificate does not fit this box (its key, the CA file, the compound and gateway ids, or its validity dates)',
   COMPONENT_REQUIRED_FAILED: 'A component the compound file requires could not start; nothing was started',
   FAMILY_NEEDS_MISSING: 'A device family needs a capability that neither the core nor any configured family provides',
   FAMILY_NEEDS_CYCLE: 'Device families need each other in a cycle: no start order exists',

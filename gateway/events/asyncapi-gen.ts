@@ -24,6 +24,7 @@ import { OUTBOX_EVENTS } from '../outbox/event-schemas.js';
 import { PRESENCE_EVENTS } from '../presence/event-schemas.js';
 import { SYSTEM_EVENTS } from './system-events.js';
 import { REMOTE_CONFIG_EVENTS } from '../remote-config/event-schemas.js';
+import { UPLINK_EVENTS } from '../uplink/event-schemas.js';
 
 /**
  * Every declared event type. One list for now; once the family manifests carry `events`,
@@ -38,6 +39,7 @@ export const CORE_EVENTS: readonly EventDoc[] = [
   ...SYSTEM_EVENTS,
   ...CONSOLE_EVENTS,
   ...REMOTE_CONFIG_EVENTS,
+  ...UPLINK_EVENTS,
 ];
 
 /**

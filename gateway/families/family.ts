@@ -175,6 +175,14 @@ export interface FamilyContext<C = Record<string, unknown>> {
   secret(ref: SecretRef): string | undefined;
   /** A capability another family or the core provides; throws if it was not declared in `needs`. */
   use<T = unknown>(capability: Capability): T;
+  /** What the core measures of the family (the metrics); absent when `metrics.enabled` is false. */
+  observe?: GatewayObserver;
+}
+
+/** Hooks for the gateway's metrics (gateway/metrics/): plain calls, so no family imports prom-client. */
+export interface GatewayObserver {
+  /** One answered poll of a Modbus unit took `seconds` on `bus` (its cabinetBusKey, e.g. `tcp:10.0.0.5:502`). */
+  pollCycle(bus: string, seconds: number): void;
 }
 
 export interface FamilyInstance {

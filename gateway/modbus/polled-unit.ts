@@ -75,6 +75,8 @@ export interface PolledUnitOptions<T> {
   forget?(): void;
   /** After the unit went offline and presence observed it. */
   wentOffline?(reason: string): void;
+  /** How long each answered poll took, all its reads (the metrics' gatehouse_poll_cycle_seconds). */
+  pollCycle?(seconds: number): void;
 }
 
 export class PolledUnit<T> {
@@ -150,6 +152,7 @@ export class PolledUnit<T> {
     try {
       const value = await this.o.read();
       if (!this.running) return;
+      this.o.pollCycle?.((this.o.clock.monotonic() - began) / 1000);
       this.polls++;
       this.lastError = undefined;
       this.o.onReading(value, this.o.clock.monotonic());

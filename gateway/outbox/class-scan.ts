@@ -9,6 +9,8 @@ export interface ClassCounts {
   events: number;
   byClass: Record<string, number>;
   oldestRecordedAt: number | null;
+  /** Per class: when its oldest stored event was recorded (epoch ms). */
+  oldestByClass: Record<string, number>;
 }
 
 export class ClassScan {
@@ -27,13 +29,15 @@ export class ClassScan {
       this.cache = { at: now, agg };
     }
     const byClass: Record<string, number> = {};
+    const oldestByClass: Record<string, number> = {};
     let events = 0;
     let oldest: number | null = null;
     for (const r of this.cache.agg) {
       byClass[r.class] = r.n;
+      oldestByClass[r.class] = r.oldest;
       events += r.n;
       oldest = oldest === null ? r.oldest : Math.min(oldest, r.oldest);
     }
-    return { events, byClass, oldestRecordedAt: oldest };
+    return { events, byClass, oldestRecordedAt: oldest, oldestByClass };
   }
 }

@@ -28,7 +28,7 @@ import { DiskFullState } from './disk-full.js';
 import { AckBatcher } from './acks.js';
 import { writeBatch, type BatchRows } from './write-batch.js';
 import { EvictionReports } from './eviction-reports.js';
-import { ClassScan } from './class-scan.js';
+import { ClassScan, type ClassCounts } from './class-scan.js';
 import { prepareStatements, type OutboxStatements } from './statements.js';
 import { commitOnFullDisk, storageError } from './full-disk-commit.js';
 
@@ -234,7 +234,12 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         op.resolve();
       }
     }
-    if (committed.length) this.emit('recorded', committed);
+    if (committed.length) {
+      // The class of each, beside the envelopes (which do not carry it): for the metrics.
+      const classes: EventClass[] = [];
+      for (const op of batch) if (op.kind === 'event') classes.push(op.input.class);
+      this.emit('recorded', committed, classes);
+    }
     for (const [device, body] of states) this.emit('state', device, body);
     if (replies) this.emit('reply');
     if (this.footprint.overHighWater()) this.makeRoom(false);
@@ -388,6 +393,11 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       diskFull,
       reserveHeld: this.reserve.held,
     };
+  }
+
+  /** The per-class counts and oldest ages alone (the metrics), from a scan at most `maxAgeMs` old. */
+  classCounts(maxAgeMs: number): ClassCounts {
+    return this.classScan.counts(maxAgeMs);
   }
 
   /** Commits what is pending, settles acks, checkpoints and closes the file. */

@@ -40,7 +40,8 @@ export interface OutboxStats {
 }
 
 export interface OutboxEvents {
-  recorded: [Envelope[]];
+  /** The committed envelopes, and the class of each (same order). */
+  recorded: [Envelope[], classes: EventClass[]];
   state: [string, string];
   reply: [];
   evicted: [EvictionReport];

@@ -15,7 +15,7 @@ import type { Outbox } from '../outbox/outbox.js';
 import { perimeterCommands } from './perimeter-commands.js';
 import { PerimeterService, type PerimeterServiceOptions } from './perimeter-service.js';
 import type { PresenceTracker } from '../presence/presence-policy.js';
-import type { FamilyContext, FamilyInstance } from '../families/family.js';
+import type { FamilyContext, FamilyInstance, GatewayObserver } from '../families/family.js';
 
 export interface PerimeterComponent {
   service: PerimeterService;
@@ -38,6 +38,7 @@ export function create(ctx: FamilyContext<CompoundConfig>): PerimeterInstance {
     timers: ctx.timers,
     logs: ctx.logs,
     presence: ctx.use<PresenceTracker>('presence'),
+    ...(ctx.observe ? { observe: ctx.observe } : {}),
   });
   return { ...perimeter, status: () => perimeter.service.states(), provides: { outputs: perimeter.outputs } };
 }
@@ -54,6 +55,8 @@ export interface CreatePerimeterOptions {
   busOptions?: PerimeterServiceOptions['busOptions'];
   /** The gateway's presence policy (flapping modules are held offline). */
   presence?: PresenceTracker;
+  /** The gateway's metrics hooks (poll cycle time per bus). */
+  observe?: GatewayObserver;
 }
 
 export function createPerimeter(opts: CreatePerimeterOptions): PerimeterComponent {
@@ -74,6 +77,7 @@ export function createPerimeter(opts: CreatePerimeterOptions): PerimeterComponen
     ...(opts.buses ? { buses: opts.buses } : {}),
     ...(opts.busOptions ? { busOptions: opts.busOptions } : {}),
     ...(opts.presence ? { presence: opts.presence } : {}),
+    ...(opts.observe ? { observe: opts.observe } : {}),
   });
   return {
     service,

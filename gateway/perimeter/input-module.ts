@@ -25,6 +25,8 @@ export interface InputModuleDeps {
   onSample(inputs: readonly boolean[], faults: readonly boolean[], at: number): void;
   /** Decides what of the raw online/offline is announced (gateway/presence); default: everything. */
   presence?: PresenceTracker;
+  /** Each answered poll's duration in seconds (the metrics, when enabled). */
+  pollCycle?: (seconds: number) => void;
   /** What the presence policy decided to announce. */
   announce(a: PresenceAnnouncement): void;
 }
@@ -54,6 +56,7 @@ export class InputModule {
       logKey: 'module',
       label: 'input module',
       ...(d.presence ? { presence: d.presence } : {}),
+      ...(d.pollCycle ? { pollCycle: d.pollCycle } : {}),
       announce: (a) => d.announce(a),
       read: () => this.read(),
       onReading: ({ inputs, faults }, at) => {

@@ -25,6 +25,7 @@ import { PerimeterOutputs } from './outputs.js';
 import { Partitions, type ArmResult, type PartitionStatus } from './partitions.js';
 import { ZoneLogic, type ZoneState } from './zone-logic.js';
 import type { PresenceAnnouncement, PresenceTracker } from '../presence/presence-policy.js';
+import type { GatewayObserver } from '../families/family.js';
 import { tolerateStorageError } from '../outbox/disk-space.js';
 
 export type PerimeterBusFactory = (key: string, transport: TransportConfig) => ModbusBus;
@@ -48,6 +49,8 @@ export interface PerimeterServiceOptions {
   busOptions?: Pick<ModbusBusOptions, 'timeoutMs' | 'probeTimeoutMs' | 'retries' | 'deadAfter' | 'backoff' | 'openTimeoutMs'>;
   /** Decides what of a module's raw online/offline is announced (gateway/presence); default: everything. */
   presence?: PresenceTracker;
+  /** The gateway's metrics hooks (poll cycle time per bus); absent when metrics are off. */
+  observe?: GatewayObserver;
 }
 
 export const MODULE_OFFLINE = { kind: 'module.offline', priority: 'medium' as const };
@@ -86,6 +89,7 @@ export class PerimeterService {
         timers: o.timers,
         log: o.log,
         ...(o.presence ? { presence: o.presence } : {}),
+        ...(o.observe ? { pollCycle: (s: number) => o.observe!.pollCycle(cabinetBusKey(cfg.bus), s) } : {}),
         onSample: (inputs, faults, at) => this.onSample(zones, inputs, faults, at),
         announce: (a) => this.announce(cfg.id, a),
       });

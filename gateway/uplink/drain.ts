@@ -35,6 +35,8 @@ export interface DrainOptions {
   log: Logger;
   /** A publish the broker answered with an error (an MQTT 5 reason code): the link is not usable for it. */
   onPublishRefused(err: Error): void;
+  /** Every PUBACK of an event or answer, with the ms since its publish (the metrics' latency histogram). */
+  onAck?(latencyMs: number): void;
 }
 
 interface Flight {
@@ -267,10 +269,12 @@ export class Drain {
     link.publish(evtTopic(this.opts.root, row.class), row.body, false, (err) => {
       if (link !== this.link) return; // an earlier connection: its rows are re-sent anyway
       if (err) return this.failed(err);
-      if (!this.events.delete(seq)) return;
+      const flight = this.events.get(seq);
+      if (!flight) return;
+      this.events.delete(seq);
       this.opts.outbox.ackEvent(seq, bytes);
       if (seq >= this.protectedUpTo) this.protectedUpTo = 0;
-      this.progress();
+      this.progress(flight.sentAt);
     });
   }
 
@@ -281,16 +285,19 @@ export class Drain {
     link.publish(`${this.opts.root}/${row.topic}`, row.body, false, (err) => {
       if (link !== this.link) return;
       if (err) return this.failed(err);
-      if (!this.replies.delete(id)) return;
+      const flight = this.replies.get(id);
+      if (!flight) return;
+      this.replies.delete(id);
       this.opts.outbox.ackReply(id);
-      this.progress();
+      this.progress(flight.sentAt);
     });
   }
 
-  private progress(): void {
+  private progress(sentAt: number): void {
     this.acked++;
     this.lastAckAt = this.opts.clock.now();
     this.lastProgressMono = this.opts.clock.monotonic();
+    this.opts.onAck?.(this.lastProgressMono - sentAt);
     this.kick();
     this.settle();
   }

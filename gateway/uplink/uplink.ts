@@ -68,6 +68,8 @@ export interface UplinkStatus {
 interface UplinkEvents {
   connected: [];
   disconnected: [reason: string];
+  /** A PUBACK of an event or answer, ms after its publish (for the metrics). */
+  acked: [latencyMs: number];
 }
 
 export class Uplink extends EventEmitter<UplinkEvents> {
@@ -120,6 +122,7 @@ export class Uplink extends EventEmitter<UplinkEvents> {
       clock: this.clock,
       timers: this.timers,
       log: this.log,
+      onAck: (ms) => this.emit('acked', ms),
       onPublishRefused: (err) => {
         this.log.error({ err: err.message }, 'broker refused a publish; reconnecting to retry it');
         this.loop.destroy(`publish refused: ${err.message}`);

@@ -40,6 +40,8 @@ export interface PlatformOptions {
   clean?: boolean;
   /** 0: no reconnect (default 100 ms). */
   reconnectPeriod?: number;
+  /** PEM for mqtts:// (a district broker with client certificates). */
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 export class Platform {
@@ -58,6 +60,7 @@ export class Platform {
       clientId: opts.clientId,
       clean: opts.clean ?? true,
       reconnectPeriod: opts.reconnectPeriod ?? 100,
+      ...opts.tls,
     });
     const p = new Platform(client, root);
     await client.subscribeAsync(`${root}/#`, { qos: 1 });

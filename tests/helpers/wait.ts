@@ -39,3 +39,22 @@ export function nextEvent<A extends unknown[]>(
     emitter.once(event, fn);
   });
 }
+
+/** waitFor for a probe that needs I/O (an HTTP query): awaits each probe, polls every 100 ms. */
+export async function waitForAsync<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 10_000,
+  detail?: () => unknown,
+): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== null && v !== false) return v;
+    if (Date.now() - start > timeoutMs) {
+      const extra = detail ? `\n${JSON.stringify(await detail(), null, 1)}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${extra}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

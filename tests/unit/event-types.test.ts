@@ -20,6 +20,7 @@ import { CHARGING_EVENTS } from '../../gateway/charging/event-schemas.js';
 import { CAMERA_EVENTS } from '../../gateway/cameras/event-schemas.js';
 import { PERIMETER_EVENTS } from '../../gateway/perimeter/event-schemas.js';
 import { REMOTE_CONFIG_EVENTS } from '../../gateway/remote-config/event-schemas.js';
+import { UPLINK_EVENTS } from '../../gateway/uplink/event-schemas.js';
 
 /**
  * The lists and the EventDataMap augmentations must name the same types, else record() and
@@ -39,6 +40,7 @@ const EVENT_LISTS = [
   CAMERA_EVENTS,
   PERIMETER_EVENTS,
   REMOTE_CONFIG_EVENTS,
+  UPLINK_EVENTS,
 ] as const;
 type Declared = (typeof EVENT_LISTS)[number][number]['type'];
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
