@@ -7,9 +7,14 @@ import type { FamilyProbeReport, ProbeRun } from './run-probes.js';
 
 export function renderTables(run: ProbeRun): string {
   const lines: string[] = [];
-  for (const f of run.families) {
-    lines.push(table(f));
-  }
+  // One set of column widths for every table, so the page reads as one list.
+  const all = run.families.flatMap((f) => f.results);
+  const widths = {
+    kind: Math.max(0, ...all.map((r) => r.kind.length)),
+    id: Math.max(18, ...all.map((r) => r.id.length)),
+    status: Math.max(8, ...all.map((r) => r.status.length)),
+  };
+  for (const f of run.families) lines.push(table(f, widths));
   const { ok, failed } = count(run.families);
   lines.push(
     `${ok + failed} device(s) checked ${run.via === 'daemon' ? 'through the running daemon' : 'directly (the daemon is not running)'}: ${ok} OK, ${failed} FAIL`,
@@ -17,10 +22,8 @@ export function renderTables(run: ProbeRun): string {
   return `${lines.join('\n')}\n`;
 }
 
-function table(f: FamilyProbeReport): string {
-  const idWidth = Math.max(18, ...f.results.map((r) => r.id.length));
-  const statusWidth = Math.max(8, ...f.results.map((r) => r.status.length));
-  const kindWidth = Math.max(...f.results.map((r) => r.kind.length));
+function table(f: FamilyProbeReport, w: { kind: number; id: number; status: number }): string {
+  const { kind: kindWidth, id: idWidth, status: statusWidth } = w;
   const rows = [`${f.family} (${f.results.length})`];
   for (const r of f.results) {
     rows.push(
