@@ -111,7 +111,7 @@ async function standalone(ctx: ProbeContext<CompoundConfig>): Promise<Map<string
       };
       const panel = new OsdpControlPanel({
         bus,
-        readers: usable.map((l) => l.opts!),
+        readers: usable.map((l) => l.opts),
         clock: ctx.clock,
         timers: ctx.timers,
         log: ctx.log.child({ bus: bus.id }),
