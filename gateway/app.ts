@@ -196,7 +196,8 @@ export class Gateway {
           clock: this.clock,
           timers,
           log: logs.child('probe'),
-          running: (name) => this.instances.get(name),
+          // A family that failed to start is reported as such, not probed through a half-made instance.
+          running: (name) => (this.failed.has(name) ? undefined : this.instances.get(name)),
           uplink: () => this.uplink?.status(),
           uplinkUrl: opts.uplinkUrl,
         }),

@@ -16,11 +16,44 @@ export const probe: FamilyProbe<CompoundConfig>['probe'] = async (ctx) =>
   Promise.all(
     ctx.config.cameras.map(async (cam) => {
       ctx.progress(`checking camera ${cam.id} (${cam.host}:${cam.port})…`);
-      const r = await probeCamera(ctx, cam);
+      const r = await withDeadline(ctx, cam, probeCamera(ctx, cam));
       ctx.progress(`camera ${cam.id}: ${r.ok ? 'OK' : `FAIL (${r.status})`}`);
       return r;
     }),
   );
+
+/**
+ * Login is several ONVIF calls (clock, services, profiles), each bounded by the device
+ * timeout; the whole camera is bounded too, at twice that, so one camera that answers
+ * slowly to everything cannot hold the check.
+ */
+async function withDeadline(
+  ctx: ProbeContext<CompoundConfig>,
+  cam: CameraConfig,
+  p: Promise<DeviceProbeResult>,
+): Promise<DeviceProbeResult> {
+  let timer: { cancel(): void } | undefined;
+  const limit = 2 * ctx.deviceTimeoutMs;
+  const late = new Promise<DeviceProbeResult>((resolve) => {
+    timer = ctx.timers.setTimeout(
+      () =>
+        resolve({
+          id: cam.id,
+          kind: 'camera',
+          ok: false,
+          status: 'TOO SLOW',
+          detail: `no complete answer from ${cam.host}:${cam.port} within ${limit} ms`,
+          advice: `the camera at ${cam.host}:${cam.port} answers too slowly: check its load, network and firmware`,
+        }),
+      limit,
+    );
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    timer?.cancel();
+  }
+}
 
 async function probeCamera(ctx: ProbeContext<CompoundConfig>, cam: CameraConfig): Promise<DeviceProbeResult> {
   const base = { id: cam.id, kind: 'camera' };
