@@ -33,7 +33,7 @@ export const probe: FamilyProbe<CompoundConfig>['probe'] = async (ctx) => {
             ...base,
             ok: false,
             status: 'OFFLINE',
-            detail: s ? `not connected, last heard ${when(s.lastSeen)}` : 'never connected',
+            detail: s?.lastSeen ? `not connected, last heard ${when(s.lastSeen)}` : 'never connected',
             advice,
           };
     } else {
