@@ -116,8 +116,8 @@ async function standalone(ctx: ProbeContext<CompoundConfig>): Promise<Map<string
         timers: ctx.timers,
         log: ctx.log.child({ bus: bus.id }),
         openPort,
-        // One try per reader within the timeout is what a check needs; the daemon keeps retrying.
-        readerBackoff: { minMs: ctx.deviceTimeoutMs, maxMs: ctx.deviceTimeoutMs },
+        // A few tries per reader within the timeout (a first ID may be lost on a noisy line); the first answer settles it.
+        readerBackoff: { minMs: 500, maxMs: 1000 },
         lineBackoff: { minMs: ctx.deviceTimeoutMs, maxMs: ctx.deviceTimeoutMs },
       });
       const byAddress = new Map(usable.map((l) => [l.r.address, l.r]));
@@ -213,13 +213,31 @@ export function judge(r: ReaderConfig, config: CompoundConfig, o: Outcome): Devi
       detail: problem,
       advice: `add "${readerKeySecret(r)}" (32 hex digits) to the secrets file, or set secure: install for a new reader`,
     };
-  if (problem !== undefined && o.identity)
+  if (problem !== undefined && /line down/.test(problem))
     return {
       ...base,
       ok: false,
-      status: 'REFUSED',
+      status: 'NO LINE',
+      detail: `the line ${path} is down (${problem})`,
+      advice: `the RS-485 adapter of line ${bus?.id ?? r.bus} (${path}) went away: plug it in again (the daemon reopens it by itself)`,
+    };
+  if (problem !== undefined && !/no reply/.test(problem))
+    return {
+      ...base,
+      ok: false,
+      status: /refus|requires/.test(problem) ? 'REFUSED' : 'BAD ANSWER',
       detail: `${describe(o.identity)}; ${problem}`,
-      advice: `the reader at ${where} answers but refuses the secure channel: check its secure channel setting and key (secret "${readerKeySecret(r)}")`,
+      advice: /refus|requires/.test(problem)
+        ? `the reader at ${where} answers but refuses the secure channel: check its secure channel setting and key (secret "${readerKeySecret(r)}")`
+        : `the reader at ${where} answers, but not usably: check for another device at address ${r.address}, the baud rate and the wiring`,
+    };
+  if (problem === undefined && o.identity)
+    return {
+      ...base,
+      ok: false,
+      status: 'NO HANDSHAKE',
+      detail: `${describe(o.identity)}; the secure channel was not set up in time`,
+      advice: `the reader at ${where} answers its ID but not the secure handshake: check its secure channel setting, and for replies lost on the line (termination, baud rate ${bus?.baudRate ?? '?'})`,
     };
   return {
     ...base,

@@ -62,8 +62,13 @@ export async function checkDevices(loaded: LoadedConfig, o: CheckDevicesOptions)
       box: boxSerial(),
       warnings: o.warnings,
     });
-    // Identity data only (no secrets), but it maps the compound's security: not world-readable.
-    writeFileSync(o.report, html, { mode: 0o640 });
+    try {
+      // Identity data only (no secrets), but it maps the compound's security: not world-readable.
+      writeFileSync(o.report, html, { mode: 0o640 });
+    } catch (err) {
+      process.stderr.write(`gatehouse check: cannot write the report ${resolve(o.report)}: ${(err as Error).message}\n`);
+      return 1;
+    }
     process.stdout.write(`commissioning report written to ${resolve(o.report)}\n`);
   }
   return run.families.some((f) => f.results.some((r) => !r.ok)) ? 1 : 0;
