@@ -67,11 +67,11 @@ function readTrimmed(path: string): string | undefined {
 export function renderReport(r: ReportInput): string {
   const { ok, failed } = count(r.run.families);
   const c = r.config;
-  const title = `Commissioning report — ${c.compound.name ?? c.compound.id}`;
+  const title = `Commissioning report 调试验收报告 — ${c.compound.name ?? c.compound.id}`;
   const sections = r.run.families.map((f) => {
     const rows = f.results.map(deviceRow).join('\n');
     return `<section class="family"><h2>${escapeHtml(f.family)} <small>(${f.results.length})</small></h2>
-<table><thead><tr><th>Device</th><th>Result</th><th>Identity / firmware</th><th>What was seen</th></tr></thead><tbody>
+<table><thead><tr><th>${bi('Device', '设备')}</th><th>${bi('Result', '结果')}</th><th>${bi('Identity / firmware', '标识 / 固件')}</th><th>${bi('What was seen', '检测情况')}</th></tr></thead><tbody>
 ${rows}
 </tbody></table></section>`;
   });
@@ -105,6 +105,7 @@ ${rows}
   .ok { color: #1b5e20; font-weight: bold; } .fail { color: #b71c1c; font-weight: bold; }
   .advice { color: #b71c1c; margin-top: 1mm; }
   .kind { color: #555; font-size: 9pt; }
+  .zh { font-weight: normal; color: #555; }
   .snapshots { display: grid; grid-template-columns: repeat(2, 1fr); gap: 4mm; }
   figure { margin: 0; break-inside: avoid; page-break-inside: avoid; }
   figure img { width: 100%; height: auto; border: 1px solid #999; }
@@ -116,27 +117,32 @@ ${rows}
 </style></head><body>
 <h1>${escapeHtml(title)}</h1>
 <dl class="meta">
-  <dt>Compound</dt><dd>${escapeHtml(c.compound.name ? `${c.compound.name} (${c.compound.id})` : c.compound.id)}</dd>
-  <dt>Gateway</dt><dd>${escapeHtml(c.gateway.id)}</dd>
-  <dt>Box serial</dt><dd>${escapeHtml(r.box.serial)} <span class="kind">(${escapeHtml(r.box.source)})</span></dd>
-  <dt>Date</dt><dd>${escapeHtml(
+  <dt>${bi('Compound', '小区')}</dt><dd>${escapeHtml(c.compound.name ? `${c.compound.name} (${c.compound.id})` : c.compound.id)}</dd>
+  <dt>${bi('Gateway', '网关')}</dt><dd>${escapeHtml(c.gateway.id)}</dd>
+  <dt>${bi('Box serial', '设备序列号')}</dt><dd>${escapeHtml(r.box.serial)} <span class="kind">(${escapeHtml(r.box.source)})</span></dd>
+  <dt>${bi('Date', '日期')}</dt><dd>${escapeHtml(
     r.at
       .toISOString()
       .replace('T', ' ')
       .replace(/\.\d+Z$/, ' UTC'),
   )}</dd>
-  <dt>Installer</dt><dd>${escapeHtml(r.installer ?? '—')}</dd>
-  <dt>Software</dt><dd>Gatehouse ${escapeHtml(VERSION)}; checked ${r.run.via === 'daemon' ? 'through the running daemon' : 'directly (daemon stopped)'}</dd>
+  <dt>${bi('Installer', '安装人员')}</dt><dd>${escapeHtml(r.installer ?? '—')}</dd>
+  <dt>${bi('Software', '软件')}</dt><dd>Gatehouse ${escapeHtml(VERSION)}; checked ${r.run.via === 'daemon' ? 'through the running daemon' : 'directly (daemon stopped)'}</dd>
 </dl>
 <p class="summary ${failed ? 'fail' : 'pass'}">${ok + failed} device(s) checked: ${ok} OK, ${failed} FAIL</p>
 ${sections.join('\n')}
-${snapshots.length ? `<section><h2>Camera snapshots</h2><div class="snapshots">${snapshots.join('\n')}</div></section>` : ''}
-<section><h2>Outstanding warnings</h2>
-${warnings.length ? `<ul class="warnings">${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>` : '<p>None.</p>'}
+${snapshots.length ? `<section><h2>${bi('Camera snapshots', '摄像机快照')}</h2><div class="snapshots">${snapshots.join('\n')}</div></section>` : ''}
+<section><h2>${bi('Outstanding warnings', '待处理警告')}</h2>
+${warnings.length ? `<ul class="warnings">${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>` : `<p>${bi('None.', '无。')}</p>`}
 </section>
-<div class="sign"><div>Installer</div><div>Property manager</div></div>
+<div class="sign"><div>${bi('Installer', '安装人员')}</div><div>${bi('Property manager', '物业经理')}</div></div>
 </body></html>
 `;
+}
+
+/** A label in English and Simplified Chinese: the sheet stays with a property manager who may read either. */
+function bi(en: string, zh: string): string {
+  return `${en} <span class="zh" lang="zh-Hans">${zh}</span>`;
 }
 
 function deviceRow(d: DeviceProbeResult): string {
@@ -148,5 +154,5 @@ function deviceRow(d: DeviceProbeResult): string {
   return `<tr><td>${escapeHtml(d.id)}<br><span class="kind">${escapeHtml(d.kind)}</span></td>
 <td><span class="${d.ok ? 'ok' : 'fail'}">${d.ok ? 'OK' : 'FAIL'}</span><br><span class="kind">${escapeHtml(d.status)}</span></td>
 <td>${identity}</td>
-<td>${escapeHtml(d.detail)}${!d.ok && d.advice ? `<div class="advice">What to do: ${escapeHtml(d.advice)}</div>` : ''}</td></tr>`;
+<td>${escapeHtml(d.detail)}${!d.ok && d.advice ? `<div class="advice">${bi('What to do', '处理建议')}: ${escapeHtml(d.advice)}</div>` : ''}</td></tr>`;
 }
