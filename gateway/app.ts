@@ -200,6 +200,7 @@ export class Gateway {
           running: (name) => (this.failed.has(name) ? undefined : this.instances.get(name)),
           uplink: () => this.uplink?.status(),
           uplinkUrl: opts.uplinkUrl,
+          outbox: this.outbox,
         }),
       },
       log: logs.child('control'),

@@ -18,6 +18,8 @@ import { FAMILIES } from '../../gateway/families/registry.js';
 import type { FamilyManifest } from '../../gateway/families/family.js';
 import { runProbes, type ProbeRun } from '../../gateway/probe/run-probes.js';
 import { chimeFamily, type ChimeCompound } from '../fixtures/families/chime/family.js';
+import { validateMessage } from '../helpers/asyncapi.js';
+import { outboxConnection } from '../helpers/store.js';
 
 const base = { compound: { id: 'c' }, gateway: { id: 'g' }, broker: { port: 0 }, console: { enabled: false }, log: { level: 'silent' } };
 let gateway: Gateway | undefined;
@@ -65,6 +67,24 @@ describe('the live check of a family added through the registry', () => {
       },
     ]);
     expect(progress).toEqual(['chime hall: OK', 'chime porch: OK']);
+    // Audited like a command: the platform learns a check ran on the box.
+    const audits = (outboxConnection(gateway.outbox).prepare('SELECT body FROM events').pluck().all() as string[])
+      .map((b) => JSON.parse(b) as { type: string; data: { command?: string } })
+      .filter((e) => e.type === 'command.executed' && e.data.command === 'devices.check');
+    expect(audits.map((e) => e.data)).toEqual([
+      {
+        command: 'devices.check',
+        id: expect.any(String),
+        caller: { via: 'cli', role: 'installer', principal: 'cli' },
+        ok: true,
+        durationMs: expect.any(Number),
+      },
+    ]);
+    const body = outboxConnection(gateway.outbox)
+      .prepare("SELECT body FROM events WHERE body LIKE '%devices.check%'")
+      .pluck()
+      .get() as string;
+    expect(validateMessage('gatehouse/v1/c/g/evt/system', body)).toMatchObject({ ok: true });
   });
 
   it('runs without a daemon on its own, and a probe that throws fails only its family', async () => {
