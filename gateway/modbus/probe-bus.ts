@@ -4,7 +4,7 @@
  * per unit, and the advice for each way a unit can fail to answer.
  */
 import { ModbusBus } from '../../drivers/modbus/bus.js';
-import type { TransportConfig } from '../../drivers/modbus/transport.js';
+import { ModbusSerialTransport, type TransportConfig } from '../../drivers/modbus/transport.js';
 import { toGatehouseError } from '../core/errors.js';
 import type { ProbeContext } from '../families/family.js';
 
@@ -28,8 +28,17 @@ export async function withProbeBuses<U, R>(
   for (const u of units) {
     const { key, transport } = line(u);
     if (buses.has(key)) continue;
+    // The transport's own open, watched: the bus retries a failed open quietly, a check reports the first failure.
+    let openFailed: (reason: string) => void = () => undefined;
+    const wire = new ModbusSerialTransport(transport);
+    const open = wire.open.bind(wire);
+    wire.open = () =>
+      open().catch((err: unknown) => {
+        openFailed(err instanceof Error ? err.message : String(err));
+        throw err;
+      });
     const bus = new ModbusBus({
-      transport,
+      transport: wire,
       name: key,
       clock: ctx.clock,
       timers: ctx.timers,
@@ -41,14 +50,11 @@ export async function withProbeBuses<U, R>(
       deadAfter: 1000,
     });
     const up = new Promise<string | undefined>((resolve) => {
-      const timer = ctx.timers.setTimeout(() => resolve(lastDown ?? `not open within ${ctx.deviceTimeoutMs} ms`), ctx.deviceTimeoutMs);
-      let lastDown: string | undefined;
-      bus.on('busDown', (reason) => {
-        lastDown = reason;
-        // The first failed open is the answer: the daemon retries, a check reports.
+      const timer = ctx.timers.setTimeout(() => resolve(`not open within ${ctx.deviceTimeoutMs} ms`), ctx.deviceTimeoutMs);
+      openFailed = (reason) => {
         timer.cancel();
         resolve(reason);
-      });
+      };
       bus.once('busUp', () => {
         timer.cancel();
         resolve(undefined);
