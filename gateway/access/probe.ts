@@ -98,6 +98,8 @@ async function standalone(ctx: ProbeContext<CompoundConfig>): Promise<Map<string
         if (!opts) out.set(r.id, { online: false, secure: false, problem: `no key: secret "${readerKeySecret(r)}" is missing` });
       const usable = lineOptions.filter((l) => l.opts !== undefined);
       if (!usable.length) return;
+      let done: () => void = () => undefined;
+      const allSettled = new Promise<void>((resolve) => (done = resolve));
       let lineError: string | undefined;
       const openPort = (path: string, baud: number): OsdpLine => {
         const line = openSerialLine(path, baud);
@@ -105,6 +107,8 @@ async function standalone(ctx: ProbeContext<CompoundConfig>): Promise<Map<string
         line.open = () =>
           open().catch((err: unknown) => {
             lineError ??= (err as Error).message;
+            // The line does not open: every reader on it has its answer now, not at the timeout.
+            done();
             throw err;
           });
         return line;
@@ -122,8 +126,6 @@ async function standalone(ctx: ProbeContext<CompoundConfig>): Promise<Map<string
       });
       const byAddress = new Map(usable.map((l) => [l.r.address, l.r]));
       const settled = new Set<string>();
-      let done: () => void = () => undefined;
-      const allSettled = new Promise<void>((resolve) => (done = resolve));
       const settle = (r: ReaderConfig, o: Outcome): void => {
         if (settled.has(r.id)) return;
         settled.add(r.id);
