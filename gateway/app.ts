@@ -36,6 +36,7 @@ import type { LiveViewHub } from './cameras/live-view.js';
 import type { ConsoleServer } from './console/console-server.js';
 import { ControlServer } from './control/control-socket.js';
 import { userControlHandlers } from './console/user-control.js';
+import { probeControlHandlers } from './probe/probe-control.js';
 import { Uplink } from './uplink/uplink.js';
 import { redactUrl } from './uplink/connection.js';
 import { topicRoot } from './core/topics.js';
@@ -226,7 +227,24 @@ export class Gateway {
 
     this.control = new ControlServer({
       dataDir: opts.dataDir,
-      handlers: userControlHandlers({ outbox: this.outbox, now: () => this.clock.now(), log: logs.child('control') }),
+      handlers: {
+        ...userControlHandlers({ outbox: this.outbox, now: () => this.clock.now(), log: logs.child('control') }),
+        // `gatehouse check --devices` while the daemon runs: the probes go through the running families.
+        ...probeControlHandlers({
+          config,
+          secrets: opts.secrets,
+          dataDir: opts.dataDir,
+          families: this.registry,
+          clock: this.clock,
+          timers,
+          log: logs.child('probe'),
+          // A family that failed to start is reported as such, not probed through a half-made instance.
+          running: (name) => (this.failed.has(name) ? undefined : this.instances.get(name)),
+          uplink: () => this.uplink?.status(),
+          uplinkUrl: opts.uplinkUrl,
+          outbox: this.outbox,
+        }),
+      },
       log: logs.child('control'),
     });
     this.components.push(

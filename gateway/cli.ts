@@ -3,7 +3,6 @@
  * 2 bad usage or bad configuration — and with a bad configuration nothing starts.
  */
 import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadCompoundFile, ConfigError, type LoadedConfig } from '../config/load.js';
 import { uplinkUrls } from '../config/schema.js';
@@ -30,8 +29,10 @@ Usage:
   gatehouse run --config FILE [--data DIR]   the daemon for a real compound (default data dir
                                              /var/lib/gatehouse)
   gatehouse sim --config FILE                simulated hardware for the devices in FILE
-  gatehouse check --config FILE [--devices] [--data DIR]
-                                             validate FILE; with --devices, report every device
+  gatehouse check --config FILE [--devices [--report FILE.html] [--installer NAME]] [--data DIR]
+                                             validate FILE; with --devices, connect to every device
+                                             now (through the daemon if it runs) and report each;
+                                             --report writes the commissioning sheet (HTML, A4)
   gatehouse discover --osdp PATH [--baud N] [--addresses FROM-TO]
                                              list the OSDP readers on an RS-485 line (address,
                                              vendor, model, serial, firmware); default 0-126
@@ -96,7 +97,13 @@ export async function main(argv: string[]): Promise<number> {
       return withConfig(command, args.config, (loaded) => runSim(loaded));
     }
     case 'check':
-      return withConfig(command, args.config, (loaded) => check(loaded, args.devices === true, args.data ?? '/var/lib/gatehouse'));
+      if ((args.report !== undefined || args.installer !== undefined) && args.devices !== true) {
+        process.stderr.write('gatehouse check: --report and --installer go with --devices (the report holds the live results)\n');
+        return 2;
+      }
+      return withConfig(command, args.config, (loaded) =>
+        check(loaded, args.devices === true, args.data ?? '/var/lib/gatehouse', { report: args.report, installer: args.installer }),
+      );
     case 'discover':
       if (args.osdp) {
         const { discoverOsdp } = await import('./install/discover-osdp.js');
@@ -141,6 +148,8 @@ function parse(rest: string[]) {
       parity: { type: 'string' },
       units: { type: 'string' },
       timeout: { type: 'string' },
+      report: { type: 'string' },
+      installer: { type: 'string' },
     },
   }).values;
 }
@@ -170,7 +179,12 @@ async function withConfig(command: string, file: string | undefined, fn: (loaded
   return fn(loaded);
 }
 
-async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): Promise<number> {
+async function check(
+  loaded: LoadedConfig,
+  devices: boolean,
+  dataDir: string,
+  out: { report?: string | undefined; installer?: string | undefined } = {},
+): Promise<number> {
   const { config } = loaded;
   if (config.uplink?.passwordSecret && !loaded.secrets.has(config.uplink.passwordSecret)) {
     process.stderr.write(`${loaded.file}: uplink.passwordSecret "${config.uplink.passwordSecret}" is not in the secrets file\n`);
@@ -188,10 +202,10 @@ async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): P
     `${loaded.file}: valid — compound ${config.compound.id}, gateway ${config.gateway.id}, ${config.locks.length} lock(s), ${config.doors.length} door(s) with ${config.readers.length} reader(s), ${config.cabinets.length} cabinet(s), uplink ${config.uplink ? `configured (${uplinkUrls(config.uplink).length} broker node(s))` : 'none (embedded broker only)'}\n`,
   );
   const loopback = /^(127\.|::1$|localhost$)/.test(config.broker.host);
+  let plainBroker: string | undefined;
   if (!loopback && !config.broker.tls?.only && config.locks.length) {
-    process.stderr.write(
-      `warning: ${loaded.file}: the embedded broker accepts plain MQTT on ${config.broker.host}: card and PIN pushes to locks using it cross the LAN in clear (set broker.tls, and tls.only once every lock uses TLS; see drivers/smartlock/README.md)\n`,
-    );
+    plainBroker = `${loaded.file}: the embedded broker accepts plain MQTT on ${config.broker.host}: card and PIN pushes to locks using it cross the LAN in clear (set broker.tls, and tls.only once every lock uses TLS; see drivers/smartlock/README.md)`;
+    process.stderr.write(`warning: ${plainBroker}\n`);
   }
   if (config.metrics.enabled && !isLoopbackHost(config.metrics.host)) {
     process.stderr.write(
@@ -212,42 +226,11 @@ async function check(loaded: LoadedConfig, devices: boolean, dataDir: string): P
     }
   }
   if (!devices) return 0;
-  // Locks dial in to us, so their reachability is what the running daemon last saw.
-  const file = resolve(dataDir, 'outbox.db');
-  if (!existsSync(file)) {
-    process.stdout.write(`no data in ${dataDir}: start the daemon (gatehouse run) and let the locks connect, then check again\n`);
-    return 1;
-  }
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  const states = new Map(
-    (db.prepare('SELECT device, body FROM states').all() as { device: string; body: string }[]).map((r) => [
-      r.device,
-      JSON.parse(r.body) as Record<string, unknown>,
-    ]),
-  );
-  db.close();
-  let bad = 0;
-  // After a planned stop presence is unknown, not offline (the daemon says so in the state).
-  const word = (s: Record<string, unknown> | undefined) =>
-    s?.online === true ? 'online ' : s?.reason === 'gateway_stopped' ? 'UNKNOWN (gateway stopped)' : 'OFFLINE';
-  for (const lock of config.locks) {
-    const s = states.get(lock.id);
-    const online = s?.online === true;
-    if (!online) bad++;
-    process.stdout.write(
-      `lock ${lock.id.padEnd(20)} ${word(s)} ${s ? `last seen ${String(s.lastSeen ?? s.ts)} battery ${String(s.battery ?? '?')}%` : 'never connected'}\n`,
-    );
-  }
-  for (const reader of config.readers) {
-    const s = states.get(reader.id);
-    const online = s?.online === true;
-    if (!online) bad++;
-    process.stdout.write(
-      `reader ${reader.id.padEnd(18)} ${word(s)} ${s ? `last seen ${String(s.lastSeen ?? s.ts)} secure ${String(s.secure)}${s.tamper ? ' TAMPER' : ''}` : 'never seen'}\n`,
-    );
-  }
-  return bad ? 1 : 0;
+  // Every device now, through the daemon if it runs (it holds the serial ports): gateway/probe/.
+  const { checkDevices } = await import('./probe/check-devices.js');
+  const warnings = [...loaded.warnings, ...problems.warnings.map((w) => `${loaded.file}: ${w}`)];
+  if (plainBroker) warnings.push(plainBroker);
+  return checkDevices(loaded, { dataDir, report: out.report, installer: out.installer, warnings });
 }
 
 /**

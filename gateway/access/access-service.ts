@@ -187,6 +187,19 @@ export class AccessService {
     };
   }
 
+  /** A reader's link as its line sees it now, for the live check (gateway/access/probe.ts). */
+  readerLink(id: string): { online: boolean; secure: boolean; problem?: string; identity?: unknown } | undefined {
+    const rt = this.readers.get(id);
+    if (!rt) return undefined;
+    const link = rt.line.status().find((l) => l.address === rt.cfg.address);
+    return {
+      online: rt.online,
+      secure: rt.secure,
+      ...(rt.problem !== undefined ? { problem: rt.problem } : {}),
+      ...(link?.identity ? { identity: link.identity } : {}),
+    };
+  }
+
   // --- reader events -------------------------------------------------------------------
 
   private onReaderEvent(bus: string, e: ReaderEvent): void {
@@ -235,6 +248,7 @@ export class AccessService {
       case 'offline':
         return this.onOffline(rt, e.reason);
       case 'secure-failed':
+        rt.problem = e.reason;
         this.opts.log.error(
           { reader: rt.cfg.id, reason: e.reason },
           'secure channel to the reader failed: check its key (osdp.<reader> secret) or re-install it',
@@ -262,6 +276,7 @@ export class AccessService {
   /** The link came up: use it at once; whether it is announced is the presence policy's call. */
   private onOnline(rt: ReaderRuntime, secure: boolean, identity: Record<string, unknown> | undefined): void {
     rt.online = true;
+    rt.problem = undefined;
     rt.secure = secure;
     // The lock may have lost its state while the link was down: say again what it should be.
     for (const d of this.doors.values()) if (d.cfg.lock.reader === rt.cfg.id) d.machine.reassert();
@@ -272,6 +287,7 @@ export class AccessService {
   private onOffline(rt: ReaderRuntime, reason: string): void {
     rt.online = false;
     rt.secure = false;
+    rt.problem = reason;
     rt.keypad.reset();
     this.opts.log.warn({ reader: rt.cfg.id, reason }, 'reader offline');
     rt.presence.observe(false, reason);

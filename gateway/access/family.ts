@@ -44,5 +44,7 @@ export const accessFamily: FamilyManifest<CompoundConfig> = {
   console: accessConsole,
   events: async () => (await import('./event-schemas.js')).ACCESS_EVENTS,
   store: [{ owner: 'access', migrations: ACCESS_MIGRATIONS, tables: ACCESS_BASELINE }],
+  // The live check (`gatehouse check --devices`), loaded like the code: only by that command or the daemon's probe request.
+  probe: () => import('./probe.js'),
   load: () => import('./create-access.js'),
 };

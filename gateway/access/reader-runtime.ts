@@ -31,6 +31,8 @@ export interface ReaderRuntime {
   capabilities: ReaderCapabilities | undefined;
   lastSeen: number | null;
   inputs: boolean[];
+  /** Why the link is down, as the line last said (secure channel failure, no answer): `gatehouse check --devices`. */
+  problem?: string | undefined;
 }
 
 export interface DoorRuntime {

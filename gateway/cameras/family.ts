@@ -35,5 +35,7 @@ export const camerasFamily: FamilyManifest<CompoundConfig> = {
   alarms: ALARM_KINDS,
   console: camerasConsole,
   events: async () => (await import('./event-schemas.js')).CAMERA_EVENTS,
+  // The live check (`gatehouse check --devices`), loaded like the code: only by that command or the daemon's probe request.
+  probe: () => import('./probe.js'),
   load: () => import('./create-cameras.js'),
 };

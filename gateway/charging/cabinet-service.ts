@@ -148,6 +148,12 @@ export class CabinetService {
     return this.units.get(id);
   }
 
+  /** The bus a cabinet is on (the live check reads through it while the daemon holds the line). */
+  busOf(id: string): ModbusBus | undefined {
+    const cfg = this.opts.cabinets.find((c) => c.id === id);
+    return cfg && this.buses.get(cabinetBusKey(cfg.bus));
+  }
+
   /** Snapshot per cabinet for `status` and the console. */
   states(): Record<string, { online: boolean | null; ports: number; sessions: number }> {
     return Object.fromEntries(

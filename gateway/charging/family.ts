@@ -35,5 +35,7 @@ export const cabinetsFamily: FamilyManifest<CompoundConfig> = {
   console: chargingConsole,
   events: async () => (await import('./event-schemas.js')).CHARGING_EVENTS,
   store: [{ owner: 'charging', migrations: CHARGING_MIGRATIONS, tables: CHARGING_BASELINE }],
+  // The live check (`gatehouse check --devices`), loaded like the code: only by that command or the daemon's probe request.
+  probe: () => import('./probe.js'),
   load: () => import('./create-cabinets.js'),
 };

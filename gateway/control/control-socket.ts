@@ -10,7 +10,10 @@
  *
  * Protocol: one request per connection, one line of JSON (`{"op": "...", ...}`) answered by
  * one line of JSON (`{"ok": true, "result": ...}` or `{"ok": false, "error": {code, message}}`).
- * `ping` is always there, so a client can tell whether a daemon listens.
+ * `ping` is always there, so a client can tell whether a daemon listens. A long operation
+ * (`probe`: the live device check) may send progress lines (`{"progress": "..."}`) before
+ * its answer, which is always the last line; once a whole request is in, the idle limit no
+ * longer applies (the operation bounds its own time).
  * Bounded: a request is at most MAX_REQUEST_BYTES, at most MAX_CONNECTIONS at once, and a
  * connection that sends nothing complete within IDLE_MS is closed. Bad input answers an
  * error and never throws into the daemon.
@@ -27,7 +30,11 @@ export const MAX_CONNECTIONS = 4;
 export const IDLE_MS = 10_000;
 
 export type ControlRequest = { op: string } & Record<string, unknown>;
-export type ControlHandler = (req: ControlRequest) => Promise<unknown> | unknown;
+/** What a handler may do besides answering: tell the client how it is getting on. */
+export interface ControlIo {
+  progress(line: string): void;
+}
+export type ControlHandler = (req: ControlRequest, io: ControlIo) => Promise<unknown> | unknown;
 export type ControlAnswer = { ok: true; result: unknown } | { ok: false; error: { code: ErrorCode; message: string } };
 
 export const controlSocketPath = (dataDir: string): string => join(dataDir, CONTROL_SOCKET);
@@ -102,6 +109,7 @@ export class ControlServer {
       const nl = buf.indexOf(0x0a);
       if (nl < 0 && buf.length <= MAX_REQUEST_BYTES) return;
       answered = true;
+      socket.setTimeout(0);
       if (nl < 0 || nl > MAX_REQUEST_BYTES) {
         this.answer(socket, {
           ok: false,
@@ -109,7 +117,12 @@ export class ControlServer {
         });
         return;
       }
-      void this.handle(buf.subarray(0, nl).toString('utf8')).then((a) => this.answer(socket, a));
+      const io: ControlIo = {
+        progress: (text) => {
+          if (!socket.destroyed && socket.writable) socket.write(`${JSON.stringify({ progress: text })}\n`);
+        },
+      };
+      void this.handle(buf.subarray(0, nl).toString('utf8'), io).then((a) => this.answer(socket, a));
     });
     // Ended before a whole line: nothing to answer.
     socket.on('end', () => {
@@ -117,7 +130,7 @@ export class ControlServer {
     });
   }
 
-  private async handle(line: string): Promise<ControlAnswer> {
+  private async handle(line: string, io: ControlIo): Promise<ControlAnswer> {
     let req: unknown;
     try {
       req = JSON.parse(line);
@@ -130,7 +143,7 @@ export class ControlServer {
     if (!handler)
       return { ok: false, error: { code: 'CONSOLE_REQUEST_INVALID', message: `unknown control operation ${JSON.stringify(op)}` } };
     try {
-      return { ok: true, result: (await handler(req as ControlRequest)) ?? null };
+      return { ok: true, result: (await handler(req as ControlRequest, io)) ?? null };
     } catch (err) {
       const e = toGatehouseError(err);
       if (e.code === 'INTERNAL') this.o.log.error({ op, err: e.message }, 'control request failed');
@@ -149,7 +162,12 @@ export class ControlServer {
  * file, or a file left by a stopped daemon); rejects on anything else (a permission error:
  * the caller is not the daemon's user).
  */
-export function controlRequest(dataDir: string, req: ControlRequest, timeoutMs = 30_000): Promise<ControlAnswer | undefined> {
+export function controlRequest(
+  dataDir: string,
+  req: ControlRequest,
+  timeoutMs = 30_000,
+  onProgress?: (line: string) => void,
+): Promise<ControlAnswer | undefined> {
   return new Promise((resolve, reject) => {
     const socket = connect(controlSocketPath(dataDir));
     const chunks: Buffer[] = [];
@@ -161,14 +179,31 @@ export function controlRequest(dataDir: string, req: ControlRequest, timeoutMs =
       connected = true;
       socket.end(`${JSON.stringify(req)}\n`);
     });
-    socket.on('data', (c: Buffer) => chunks.push(c));
+    let pending = '';
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      if (!onProgress) return;
+      // Progress lines as they come; the answer is the last line, read at close.
+      pending += c.toString('utf8');
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        try {
+          const msg = JSON.parse(line) as { progress?: unknown };
+          if (typeof msg.progress === 'string') onProgress(msg.progress);
+        } catch {
+          /* not a progress line: the answer, or garbage reported at close */
+        }
+      }
+    });
     socket.once('error', (err: NodeJS.ErrnoException) => {
       if (!connected && (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')) resolve(undefined);
       else reject(err);
     });
     socket.once('close', (hadError) => {
       if (hadError) return;
-      const line = Buffer.concat(chunks).toString('utf8').trim();
+      const line = Buffer.concat(chunks).toString('utf8').trim().split('\n').pop() ?? '';
       try {
         resolve(JSON.parse(line) as ControlAnswer);
       } catch {

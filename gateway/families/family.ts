@@ -128,6 +128,11 @@ export interface FamilyManifest<C = Record<string, unknown>> {
   store?: readonly StoreOwnerDeclaration[];
   /** Its pages in the guard console and the kind of each device it shows there. */
   console?: FamilyConsole<C>;
+  /**
+   * The live check of its devices (`gatehouse check --devices`, gateway/probe/): imported
+   * only by that command or the daemon's `probe` control request, like load().
+   */
+  probe?(): Promise<FamilyProbe<C>>;
   load(): Promise<{ create(ctx: FamilyContext<C>): FamilyInstance | Promise<FamilyInstance> }>;
 }
 
@@ -193,4 +198,57 @@ export interface FamilyInstance {
   commands?(): CommandDefinition[];
   /** Values for the capabilities its manifest `provides`. */
   provides?: Partial<Record<Capability, unknown>>;
+}
+
+/**
+ * One device's live result in `gatehouse check --devices` and the commissioning report.
+ * Everything in it may come from a device (identity strings): the report escapes it.
+ */
+export interface DeviceProbeResult {
+  id: string;
+  /** `reader`, `lock`, `cabinet`, `module`, `panel`, `camera`, `uplink`. */
+  kind: string;
+  ok: boolean;
+  /** One word or two for the table: `online`, `OFFLINE`, `UNKNOWN (gateway stopped)`, `REFUSED`... */
+  status: string;
+  /** What was seen (identity, secure channel, last heard...). */
+  detail: string;
+  /** For a failure: what the installer does about it (wrong key, no answer at address 3 on /dev/ttyUSB0...). */
+  advice?: string;
+  /** Firmware and identity data for the report (vendor, model, serial, firmware...). */
+  identity?: Record<string, string>;
+  /** A camera's snapshot, embedded in the report. */
+  snapshot?: { mime: string; base64: string };
+  /** Things to fix that do not fail the check (a reader in clear text...). */
+  warnings?: string[];
+}
+
+/** What a family's probe gets: its slice of the compound, and the running instance when the daemon runs it. */
+export interface ProbeContext<C = Record<string, unknown>> {
+  config: C;
+  secrets: Secrets;
+  dataDir: string;
+  clock: Clock;
+  timers: Timers;
+  log: Logger;
+  /** The most one device may take (an answer, a handshake, a snapshot). */
+  deviceTimeoutMs: number;
+  /** A progress line for the installer (`reader gate-in: OK`). */
+  progress(line: string): void;
+  /**
+   * The family's running instance when the daemon runs the probe (it holds the serial ports
+   * and connections; the probe goes through its drivers); undefined when the CLI opens the
+   * devices itself. Only the family's own probe knows its type.
+   */
+  running?: FamilyInstance;
+  /**
+   * Rows of the daemon's outbox.db, read-only, when the daemon is not running (what it last
+   * saw of devices that come to it: locks, alarm panels); undefined when there is no database.
+   */
+  stored?(sql: string): Record<string, unknown>[] | undefined;
+}
+
+/** A family's live check (gateway/<family>/probe.ts). */
+export interface FamilyProbe<C = Record<string, unknown>> {
+  probe(ctx: ProbeContext<C>): Promise<DeviceProbeResult[]>;
 }

@@ -28,5 +28,7 @@ export const locksFamily: FamilyManifest<CompoundConfig> = {
   alarms: ALARM_KINDS,
   console: locksConsole,
   events: async () => (await import('./event-schemas.js')).LOCK_EVENTS,
+  // The live check (`gatehouse check --devices`), loaded like the code: only by that command or the daemon's probe request.
+  probe: () => import('./probe.js'),
   load: () => import('./create-locks.js'),
 };

@@ -37,5 +37,7 @@ export const dc09Family: FamilyManifest<CompoundConfig> = {
   needs: ['alarms', 'presence'],
   alarms: DC09_ALARM_KINDS,
   store: [{ owner: 'dc09', migrations: DC09_MIGRATIONS, tables: DC09_BASELINE }],
+  // The live check (`gatehouse check --devices`), loaded like the code: only by that command or the daemon's probe request.
+  probe: () => import('./dc09-probe.js'),
   load: () => import('./create-dc09.js'),
 };

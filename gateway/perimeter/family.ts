@@ -44,5 +44,7 @@ export const perimeterFamily: FamilyManifest<CompoundConfig> = {
   console: perimeterConsole,
   events: async () => (await import('./event-schemas.js')).PERIMETER_EVENTS,
   store: [{ owner: 'perimeter', migrations: PERIMETER_MIGRATIONS, tables: PERIMETER_BASELINE }],
+  // The live check (`gatehouse check --devices`), loaded like the code: only by that command or the daemon's probe request.
+  probe: () => import('./probe.js'),
   load: () => import('./create-perimeter.js'),
 };

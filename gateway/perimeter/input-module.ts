@@ -98,17 +98,25 @@ export class InputModule {
   }
 
   /** The two reads of one poll; exported through the class for the bench's floor. */
-  async read(): Promise<{ inputs: boolean[]; faults: boolean[] }> {
-    const { bus, cfg } = this.d;
-    const n = cfg.channels;
-    let inputs: boolean[];
-    const t = cfg.inputs.table;
-    if (t === 'discrete' || t === 'coils')
-      inputs = await bus.readBits(cfg.unitId, t === 'discrete' ? 2 : 1, cfg.inputs.address, n, { priority: 'normal' });
-    else inputs = wordBits((await bus.read(cfg.unitId, t === 'holding' ? 3 : 4, cfg.inputs.address, 1, { priority: 'normal' }))[0]!, n);
-    let faults = new Array<boolean>(n).fill(false);
-    const s = cfg.supervision;
-    if (s) faults = wordBits((await bus.read(cfg.unitId, s.table === 'holding' ? 3 : 4, s.address, 1, { priority: 'normal' }))[0]!, n);
-    return { inputs, faults };
+  read(): Promise<{ inputs: boolean[]; faults: boolean[] }> {
+    return readModule(this.d.bus, this.d.cfg);
   }
+}
+
+/** One poll of a module: its inputs and, with line supervision, its fault bits (also the live check's poll). */
+export async function readModule(
+  bus: ModbusBus,
+  cfg: InputModuleConfig,
+  priority: 'normal' | 'low' = 'normal',
+): Promise<{ inputs: boolean[]; faults: boolean[] }> {
+  const n = cfg.channels;
+  let inputs: boolean[];
+  const t = cfg.inputs.table;
+  if (t === 'discrete' || t === 'coils')
+    inputs = await bus.readBits(cfg.unitId, t === 'discrete' ? 2 : 1, cfg.inputs.address, n, { priority });
+  else inputs = wordBits((await bus.read(cfg.unitId, t === 'holding' ? 3 : 4, cfg.inputs.address, 1, { priority }))[0]!, n);
+  let faults = new Array<boolean>(n).fill(false);
+  const s = cfg.supervision;
+  if (s) faults = wordBits((await bus.read(cfg.unitId, s.table === 'holding' ? 3 : 4, s.address, 1, { priority }))[0]!, n);
+  return { inputs, faults };
 }

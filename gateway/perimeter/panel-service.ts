@@ -143,6 +143,12 @@ export class PanelService {
     }
   }
 
+  /** Milliseconds since the panel was last heard (any accepted message), undefined if never since start. */
+  heardAgoMs(panelId: string): number | undefined {
+    const at = this.supervised.get(panelId)?.lastHeard;
+    return at === undefined ? undefined : this.opts.clock.monotonic() - at;
+  }
+
   isOffline(panelId: string): boolean {
     return this.supervised.get(panelId)?.offline ?? false;
   }
