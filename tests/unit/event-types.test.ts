@@ -19,6 +19,7 @@ import { ACCESS_EVENTS } from '../../gateway/access/event-schemas.js';
 import { CHARGING_EVENTS } from '../../gateway/charging/event-schemas.js';
 import { CAMERA_EVENTS } from '../../gateway/cameras/event-schemas.js';
 import { PERIMETER_EVENTS } from '../../gateway/perimeter/event-schemas.js';
+import { SWAP_EVENTS } from '../../gateway/swap/event-schemas.js';
 
 /**
  * The lists and the EventDataMap augmentations must name the same types, else record() and
@@ -37,6 +38,7 @@ const EVENT_LISTS = [
   CHARGING_EVENTS,
   CAMERA_EVENTS,
   PERIMETER_EVENTS,
+  SWAP_EVENTS,
 ] as const;
 type Declared = (typeof EVENT_LISTS)[number][number]['type'];
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -57,6 +57,7 @@ describe('family start order', () => {
       'perimeter',
       'dc09',
       'cabinets',
+      'swap',
     ]);
   });
 
