@@ -12,6 +12,8 @@ export const SwapSafetyConfig = z
     packMaxTempC: z.number().min(20).max(90).default(55),
     /** A pack heating faster than this, °C per minute over the last polls, is isolated too (runaway onset). */
     packMaxRiseCPerMin: z.number().positive().max(60).default(3),
+    /** The shortest span the rise is measured over (the temperature register has 0.1 °C steps). */
+    packRiseWindowS: z.number().min(1).max(60).default(5),
     /** A returned pack above this is refused and kept (too hot to take in). */
     acceptMaxTempC: z.number().min(10).max(80).default(45),
     /** Cabinet air at or above this, or smoke: the cabinet's power is cut and a critical fire alarm raised. */

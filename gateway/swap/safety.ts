@@ -13,8 +13,11 @@ export interface ThermalTrip {
   value: number;
 }
 
-/** Per slot, the last pack temperature and when (monotonic ms): the rise rate's baseline. */
-export type TempHistory = Map<number, { at: number; c: number; id: string }>;
+/** Per slot, the pack's recent temperatures (monotonic ms, °C, oldest first): the rise rate's baseline. */
+export type TempHistory = Map<number, { id: string; samples: { at: number; c: number }[] }>;
+
+/** Samples older than this are dropped: the rise is measured over at most the last minute. */
+const HISTORY_MS = 60_000;
 
 /**
  * Slots whose pack is at or above the limit, or heats faster than the rise limit since the
@@ -29,20 +32,23 @@ export function thermalTrips(
 ): ThermalTrip[] {
   const trips: ThermalTrip[] = [];
   for (const s of slots) {
-    const prev = history.get(s.slot);
     if (!s.present) {
       history.delete(s.slot);
       continue;
     }
-    history.set(s.slot, { at, c: s.temperature, id: s.batteryId });
+    let h = history.get(s.slot);
+    if (!h || h.id !== s.batteryId) history.set(s.slot, (h = { id: s.batteryId, samples: [] }));
+    h.samples.push({ at, c: s.temperature });
+    while (h.samples.length > 1 && at - h.samples[0]!.at > HISTORY_MS) h.samples.shift();
     if (isolated.has(s.slot)) continue;
     if (s.temperature >= safety.packMaxTempC) {
       trips.push({ slot: s.slot, cause: 'limit', value: s.temperature });
       continue;
     }
-    // The rise of the same pack over at least 200 ms (two readings a poll apart).
-    if (prev && prev.id === s.batteryId && at - prev.at >= 200) {
-      const perMin = ((s.temperature - prev.c) * 60_000) / (at - prev.at);
+    // Over at least packRiseWindowS, so the register's 0.1 °C steps are not read as a runaway.
+    const first = h.samples[0]!;
+    if (at - first.at >= safety.packRiseWindowS * 1000) {
+      const perMin = ((s.temperature - first.c) * 60_000) / (at - first.at);
       if (perMin > safety.packMaxRiseCPerMin) trips.push({ slot: s.slot, cause: 'rise', value: Math.round(perMin * 10) / 10 });
     }
   }

@@ -112,7 +112,7 @@ export class SwapFlow {
       class: 'charging',
       type: 'swap.aborted',
       source: { device: this.d.cabinet, point: `slot-${extra.slot ?? tx.returnSlot}` },
-      data: { cabinet: this.d.cabinet, swapId: tx.swapId, reason, ...extra },
+      data: { cabinet: this.d.cabinet, swapId: tx.swapId, reason, slot: tx.returnSlot, ...extra },
     });
     return true;
   }

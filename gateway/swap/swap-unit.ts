@@ -275,14 +275,19 @@ export class SwapUnit {
       online: this.poller.presence.announced === true,
       fire: this.fire ?? null,
       status: r
-        ? { temperature: r.status.temperature, smoke: r.status.smoke, powerOn: r.status.powerOn, suppression: r.status.suppression }
+        ? {
+            temperature: Math.round(r.status.temperature * 2) / 2,
+            smoke: r.status.smoke,
+            powerOn: r.status.powerOn,
+            suppression: r.status.suppression,
+          }
         : null,
       slots: (r?.slots ?? []).map((s) => ({
         slot: s.slot,
         present: s.present,
         batteryId: s.batteryId || null,
         soc: s.present ? s.soc : null,
-        temperature: s.present ? s.temperature : null,
+        temperature: s.present ? Math.round(s.temperature * 2) / 2 : null,
         charger: s.charger,
         doorLocked: s.doorLocked,
         doorOpen: s.doorOpen,
