@@ -30,6 +30,12 @@ export const SwapCabinetConfig = z
     /** Slots the compound expects; the kind block read is authoritative when it says fewer. */
     slots: z.number().int().min(1).max(24),
     pollMs: Duration.min(100).max(60_000).default(1000),
+    /**
+     * The access door (doors[].id) whose reader is the cabinet's own: a credential the access
+     * family grants there (its door groups, e.g. a "battery swap" group) authorises a swap,
+     * decided locally, so it works with the uplink down.
+     */
+    door: Id.optional(),
     /** The cabinet has fire suppression the gateway triggers on fire. */
     suppression: z.boolean().default(false),
   })

@@ -28,6 +28,8 @@ export const swapFamily: FamilyManifest<CompoundConfig> = {
       if (units.has(k))
         issue(['swapCabinets', i, 'unitId'], `unit id ${cab.unitId} is already used on this bus by swapCabinets[${units.get(k)}]`);
       else units.set(k, i);
+      if (cab.door !== undefined && !c.doors.some((d) => d.id === cab.door))
+        issue(['swapCabinets', i, 'door'], `no door "${cab.door}" in doors: the cabinet's reader is an access door`);
       // Each family opens its own serial port: one RS-485 path cannot carry both kinds.
       if (
         'rtu' in cab.bus &&
@@ -43,6 +45,8 @@ export const swapFamily: FamilyManifest<CompoundConfig> = {
   devices: (c) => c.swapCabinets.map((cab, i) => ({ id: cab.id, path: ['swapCabinets', i, 'id'] })),
   idleStatus: () => ({}),
   needs: ['presence', 'alarms'],
+  // A cabinet with a reader (`door`) is authorised by the access family's local decisions.
+  wants: ['door-grants'],
   alarms: SWAP_ALARM_KINDS,
   console: swapConsole,
   events: async () => (await import('./event-schemas.js')).SWAP_EVENTS,

@@ -9,18 +9,21 @@ import { startRig, type Rig } from '../helpers/rig.js';
 import { waitFor } from '../helpers/wait.js';
 import { createPtyPair, type PtyPair } from '../helpers/pty.js';
 import { startSimulatedSwapCabinets, type SimulatedSwapCabinets } from '../../sim/swap/index.js';
-import type { SwapInstance } from '../../gateway/swap/create-swap.js';
+import { randomBytes } from 'node:crypto';
+import { startSimulatedReaders, type SimulatedReaders } from '../../sim/osdp/index.js';
 
 const POLL_MS = 100;
 let sim: SimulatedSwapCabinets | undefined;
 let rig: Rig | undefined;
 let pty: PtyPair | undefined;
+let readers: SimulatedReaders | undefined;
 
 afterEach(async () => {
   await rig?.stop();
   await sim?.stop();
+  await readers?.close();
   await pty?.stop();
-  rig = sim = pty = undefined;
+  rig = sim = pty = readers = undefined;
 });
 
 /** A 6-slot cabinet on TCP: packs GH-swap-1-1..4 (94 %, 93 %, ...), slots 5 and 6 empty; physics stepped by the test. */
@@ -201,4 +204,72 @@ describe('battery-swap cabinet over Modbus RTU (socat pty pair)', () => {
     expect(done.data).toMatchObject({ cabinet: 'swap-r', returned: { slot: 3 }, issued: { slot: 1, batteryId: 'GH-swap-r-1' } });
     expect(rig.platform.invalid({ nonEmpty: true })).toEqual([]);
   });
+});
+
+describe("battery-swap cabinet authorised at the cabinet's own OSDP reader", () => {
+  it('works with the uplink down (door group "battery-swap"), and every swap event is delivered when it returns', async () => {
+    const key = randomBytes(16);
+    pty = await createPtyPair();
+    readers = await startSimulatedReaders({ path: pty.b, baudRate: 115_200, readers: [{ address: 1, key }] });
+    sim = await startSimulatedSwapCabinets({ tcp: [{ id: 'swap-1', slots: 6, port: 0, host: '127.0.0.1' }], tickMs: 0, stock: {} });
+    rig = await startRig({
+      name: 'swap-reader',
+      mosquitto: { persistence: true },
+      platform: { clean: false },
+      secrets: { 'osdp.swap-1-reader': key.toString('hex') },
+      config: {
+        uplink: { keepaliveSeconds: 5, ackTimeoutMs: 2000, connectTimeoutMs: 2000, backoff: { minMs: 50, maxMs: 300 } },
+        osdpBuses: [{ id: 'rs485-1', path: pty.a }],
+        readers: [{ id: 'swap-1-reader', bus: 'rs485-1', address: 1 }],
+        doors: [{ id: 'swap-1-door', entryReader: 'swap-1-reader', lock: { reader: 'swap-1-reader', index: 0 } }],
+        access: { doorGroups: { 'battery-swap': ['swap-1-door'] } },
+        swapCabinets: [
+          {
+            id: 'swap-1',
+            bus: { tcp: { host: '127.0.0.1', port: sim.tcpPort('swap-1') } },
+            slots: 6,
+            pollMs: POLL_MS,
+            door: 'swap-1-door',
+          },
+        ],
+        swap: { packIdPrefixes: ['GH-'] },
+      },
+    });
+    await rig.platform.waitState('swap-1-reader', (s) => s.online === true && s.secure === true, 'reader online, secure', 20_000);
+    await rig.platform.waitState('swap-1', (s) => s.online === true, 'swap-1 online');
+    const snap = await rig.platform.command('access.credentials.snapshot', {
+      version: 1,
+      chunk: 0,
+      chunks: 1,
+      credentials: [
+        { id: 'rider-ann', card: '1A2B3C4', mode: 'card', groups: ['battery-swap'] },
+        { id: 'visitor-bo', card: '0BADF00', mode: 'card', groups: [] },
+      ],
+    });
+    expect(snap).toMatchObject({ ok: true, result: { applied: true } });
+
+    await rig.broker.stop();
+    await waitFor(() => rig!.gateway.uplink?.status().connected === false, 'the gateway to notice the uplink is down');
+    const seen = rig.platform.events().length;
+    // A card without the group opens nothing; the rider's card starts the swap.
+    readers.reader(1).swipe('0BADF00');
+    readers.reader(1).swipe('1A2B3C4');
+    await waitFor(() => !cab().slot(5).doorLocked, 'slot 5 unlocked by the reader grant', 10_000);
+    expect(
+      cab()
+        .slots.filter((s) => !s.doorLocked)
+        .map((s) => s.slot),
+    ).toEqual([5]);
+    cab().riderReturns(5, { id: 'GH-RIDER-0100', soc: 0.2 });
+    await waitFor(() => !cab().slot(1).doorLocked, 'slot 1 unlocked');
+    cab().riderTakes(1);
+    await waitFor(() => cab().slot(1).doorLocked && !cab().slot(1).pack, 'slot 1 relocked, empty');
+    expect(rig.platform.events().length).toBe(seen); // nothing reached the platform meanwhile
+
+    await rig.broker.start();
+    const done = await rig.platform.waitEvent({ type: 'swap.completed' }, 'swap.completed after the uplink returned', 30_000);
+    expect(done.data).toMatchObject({ returned: { batteryId: 'GH-RIDER-0100', slot: 5 }, issued: { batteryId: 'GH-swap-1-1', slot: 1 } });
+    expect(rig.platform.events({ type: 'swap.started' })[0]!.data).toMatchObject({ authorizedBy: 'reader', principal: 'rider-ann' });
+    expect(rig.platform.invalid({ nonEmpty: true, only: (m) => m.sub.startsWith('evt/') })).toEqual([]);
+  }, 60_000);
 });
