@@ -11,15 +11,19 @@ import { createPtyPair, type PtyPair } from '../helpers/pty.js';
 import { startSimulatedSwapCabinets, type SimulatedSwapCabinets } from '../../sim/swap/index.js';
 import { randomBytes } from 'node:crypto';
 import { startSimulatedReaders, type SimulatedReaders } from '../../sim/osdp/index.js';
+import { startSimulatedCameras, type SimulatedCamera } from '../../sim/camera/index.js';
 
 const POLL_MS = 100;
 let sim: SimulatedSwapCabinets | undefined;
 let rig: Rig | undefined;
 let pty: PtyPair | undefined;
 let readers: SimulatedReaders | undefined;
+let camera: SimulatedCamera | undefined;
 
 afterEach(async () => {
   await rig?.stop();
+  await camera?.stop();
+  camera = undefined;
   await sim?.stop();
   await readers?.close();
   await pty?.stop();
@@ -270,6 +274,57 @@ describe("battery-swap cabinet authorised at the cabinet's own OSDP reader", () 
     const done = await rig.platform.waitEvent({ type: 'swap.completed' }, 'swap.completed after the uplink returned', 30_000);
     expect(done.data).toMatchObject({ returned: { batteryId: 'GH-RIDER-0100', slot: 5 }, issued: { batteryId: 'GH-swap-1-1', slot: 1 } });
     expect(rig.platform.events({ type: 'swap.started' })[0]!.data).toMatchObject({ authorizedBy: 'reader', principal: 'rider-ann' });
+    expect(rig.platform.invalid({ nonEmpty: true, only: (m) => m.sub.startsWith('evt/') })).toEqual([]);
+  }, 60_000);
+});
+
+describe('battery-swap cabinet fire and the camera linkage rules', () => {
+  it('swap.fire drives the linked camera to its preset and attaches a snapshot to the alarm', async () => {
+    camera = (
+      await startSimulatedCameras([{ id: 'cam-s', username: 'gatehouse', password: 'cam-secret-123' }], {
+        host: '127.0.0.1',
+        discovery: false,
+      })
+    )[0]!;
+    camera.presets.set('swap', 'Swap room');
+    sim = await startSimulatedSwapCabinets({
+      tcp: [{ id: 'swap-1', slots: 6, port: 0, host: '127.0.0.1', suppression: true }],
+      tickMs: 0,
+      stock: {},
+    });
+    rig = await startRig({
+      name: 'swap-fire-camera',
+      secrets: { 'cameras.cam-s': 'cam-secret-123' },
+      config: {
+        swapCabinets: [
+          { id: 'swap-1', bus: { tcp: { host: '127.0.0.1', port: sim.tcpPort('swap-1') } }, slots: 6, pollMs: POLL_MS, suppression: true },
+        ],
+        cameras: [{ id: 'cam-s', host: '127.0.0.1', port: camera.httpPort, username: 'gatehouse' }],
+        linkage: [{ when: { kinds: ['swap.fire'] }, do: [{ camera: 'cam-s', snapshot: true, preset: 'swap' }] }],
+      },
+    });
+    await rig.platform.waitState('swap-1', (s) => s.online === true, 'swap-1 online');
+    await waitFor(
+      () => rig!.platform.events({ type: 'device.online' }).some((e) => e.source.device === 'cam-s'),
+      'the camera online',
+      20_000,
+    );
+    sim.inject({ kind: 'smoke', cabinet: 'swap-1' });
+    const raised = await rig.platform.waitEvent(
+      { type: 'alarm.raised', where: (e) => e.data?.kind === 'swap.fire' },
+      'alarm.raised swap.fire',
+    );
+    expect(raised.data.priority).toBe('critical');
+    const attached = await rig.platform.waitEvent(
+      { type: 'alarm.media', where: (e) => e.data?.alarmId === raised.data.alarmId },
+      'the snapshot attached to the fire alarm',
+      15_000,
+    );
+    expect(rig.platform.events({ type: 'media.snapshot' }).find((e) => e.data.mediaId === attached.data.mediaId)?.data).toMatchObject({
+      camera: 'cam-s',
+    });
+    expect(camera.currentPreset).toBe('swap');
+    expect(cab().powerOn).toBe(false);
     expect(rig.platform.invalid({ nonEmpty: true, only: (m) => m.sub.startsWith('evt/') })).toEqual([]);
   }, 60_000);
 });
