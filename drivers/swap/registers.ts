@@ -205,16 +205,9 @@ export function decodeSwapPoll(
 
 /** The one Modbus request that carries a command (FC 06 for a single register, FC 16 for parameter + command). */
 export function encodeSwapCommand(cmd: SwapCommand, slotCount: number = MAX_SLOTS): RegisterWrite {
-  switch (cmd.kind) {
-    case 'cabinetPower':
-      return {
-        fc: FC.writeSingle,
-        address: CABINET_CONTROL.address,
-        values: [cmd.on ? CABINET_CONTROL.powerOn : CABINET_CONTROL.powerCut],
-      };
-    case 'suppress':
-      return { fc: FC.writeSingle, address: CABINET_CONTROL.address, values: [CABINET_TRIGGER_SUPPRESSION] };
-  }
+  if (cmd.kind === 'cabinetPower')
+    return { fc: FC.writeSingle, address: CABINET_CONTROL.address, values: [cmd.on ? CABINET_CONTROL.powerOn : CABINET_CONTROL.powerCut] };
+  if (cmd.kind === 'suppress') return { fc: FC.writeSingle, address: CABINET_CONTROL.address, values: [CABINET_TRIGGER_SUPPRESSION] };
   checkSlot(cmd.slot, Math.min(slotCount, MAX_SLOTS), invalid);
   const base = slotControlAddress(cmd.slot);
   const single = (code: number): RegisterWrite => ({ fc: FC.writeSingle, address: base + SLOT_CONTROL.command, values: [code] });

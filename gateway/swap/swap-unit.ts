@@ -150,7 +150,7 @@ export class SwapUnit {
     const cfg = this.d.swap.safety;
     const cause = fireCause(r.status, cfg);
     if (cause && !this.fire) this.onFire(cause, r.status);
-    else if (this.fire && r.status.powerOn) this.send({ kind: 'cabinetPower', on: false }, 'safety'); // a rebooted cabinet closed its contactor again
+    else if (this.fire && r.status.powerOn) void this.send({ kind: 'cabinetPower', on: false }, 'safety'); // a rebooted cabinet closed its contactor again
     for (const t of thermalTrips(r.slots, at, this.history, new Set(this.isolated.keys()), cfg)) {
       const s = r.slots[t.slot - 1]!;
       this.isolate(t.slot, 'thermal', s.batteryId || undefined);
@@ -167,7 +167,7 @@ export class SwapUnit {
       reportCondition(this.d.sink, { kind: 'swap.thermal', source: slotSource(this.id, t.slot), active: true, data }, this.d.log);
     }
     // An isolation the cabinet forgot (a reboot) is written again.
-    for (const s of r.slots) if (this.isolated.has(s.slot) && !s.isolated) this.send({ kind: 'isolate', slot: s.slot }, 'safety');
+    for (const s of r.slots) if (this.isolated.has(s.slot) && !s.isolated) void this.send({ kind: 'isolate', slot: s.slot }, 'safety');
     this.last = r;
     for (const s of r.slots) if (s.present && s.batteryId && this.flow.stocking(s.slot)) this.d.store.learn(s.batteryId, this.id);
     this.flow.onReading(r.slots);
@@ -176,9 +176,9 @@ export class SwapUnit {
 
   private onFire(cause: FireCause, status: SwapCabinetStatus): void {
     this.fire = cause;
-    this.send({ kind: 'cabinetPower', on: false }, 'safety');
+    void this.send({ kind: 'cabinetPower', on: false }, 'safety');
     const suppress = this.d.cfg.suppression && status.suppression === 'ready';
-    if (suppress) this.send({ kind: 'suppress' }, 'safety');
+    if (suppress) void this.send({ kind: 'suppress' }, 'safety');
     const data = {
       cabinet: this.id,
       active: true,
@@ -194,7 +194,7 @@ export class SwapUnit {
 
   /** Isolates a slot: the write first, then the persisted mark and the event. */
   isolate(slot: number, reason: 'thermal' | 'bms_fault' | 'command' | 'rejected_pack', batteryId?: string, principal?: string): void {
-    this.send({ kind: 'isolate', slot }, 'safety');
+    void this.send({ kind: 'isolate', slot }, 'safety');
     if (this.isolated.has(slot)) return;
     this.isolated.set(slot, reason);
     this.d.store.isolate(this.id, slot, reason);
