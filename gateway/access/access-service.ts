@@ -6,6 +6,7 @@
  * the uplink: `offline` in an event only tells the platform the uplink was down when the
  * door decided.
  */
+import type { DoorGrant } from '../families/family.js';
 import type { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig } from '../../config/schema.js';
 import { summariseCapabilities } from '../../drivers/osdp/capabilities.js';
 import { cardHexFromRaw } from '../../drivers/osdp/card.js';
@@ -70,6 +71,8 @@ export class AccessService {
   private readonly byAddress = new Map<string, Map<number, ReaderRuntime>>();
   private readonly doors = new Map<string, DoorRuntime>();
   private fireActive = false;
+  /** Families told of each local grant (the `door-grants` capability: a swap cabinet's reader). */
+  private readonly grantListeners = new Set<(g: DoorGrant) => void>();
   /** Readers whose offline alarm is raised, so coming back clears exactly those. */
   private readonly offlineRaised = new Set<string>();
   private running = false;
@@ -381,6 +384,24 @@ export class AccessService {
         ...(decision.antiPassback ? { antiPassback: decision.antiPassback } : {}),
       }),
     );
+    if (decision.granted)
+      this.tellGrant({ door: door.id, credentialId: decision.credentialId ?? decision.credential, offline: !this.opts.uplinkConnected() });
+  }
+
+  /** Subscribes to local grants; returns the unsubscribe. A listener that throws is logged, never the door's problem. */
+  onGrant(listener: (g: DoorGrant) => void): () => void {
+    this.grantListeners.add(listener);
+    return () => this.grantListeners.delete(listener);
+  }
+
+  private tellGrant(g: DoorGrant): void {
+    for (const l of this.grantListeners) {
+      try {
+        l(g);
+      } catch (err) {
+        this.opts.log.error({ door: g.door, err: (err as Error).message }, 'a door-grant listener failed');
+      }
+    }
   }
 
   private commitPassage(p: Passage): void {

@@ -21,7 +21,7 @@ import { publishAccessState, syncCommands } from './sync-commands.js';
 import type { PresenceTracker } from '../presence/presence-policy.js';
 import type { AlarmSink } from '../alarms/types.js';
 import { tolerateStorageError } from '../outbox/disk-space.js';
-import type { FamilyContext, FamilyInstance } from '../families/family.js';
+import type { DoorGrants, FamilyContext, FamilyInstance } from '../families/family.js';
 
 export interface AccessComponent {
   service: AccessService;
@@ -47,7 +47,11 @@ export function create(ctx: FamilyContext<CompoundConfig>): AccessInstance {
     uplinkConnected: ctx.use<() => boolean>('uplink-status'),
     presence: ctx.use<PresenceTracker>('presence'),
   });
-  return { ...access, status: () => ({ ...access.service.states(), credentials: access.decider.syncState() }) };
+  return {
+    ...access,
+    status: () => ({ ...access.service.states(), credentials: access.decider.syncState() }),
+    provides: { 'door-grants': ((l) => access.service.onGrant(l)) satisfies DoorGrants },
+  };
 }
 
 export interface CreateAccessOptions {

@@ -40,6 +40,7 @@ export const accessFamily: FamilyManifest<CompoundConfig> = {
   idleStatus: () => ({ doors: {}, readers: {}, lines: {}, credentials: null }),
   // Door, reader and fire conditions are reported to the alarm sink (alarms).
   needs: ['presence', 'alarms', 'uplink-status'],
+  provides: ['door-grants'],
   alarms: ALARM_KINDS,
   console: accessConsole,
   events: async () => (await import('./event-schemas.js')).ACCESS_EVENTS,

@@ -16,7 +16,7 @@ export const RESERVED_DEVICE_IDS: readonly string[] = ['access', 'alarms', 'gate
  * the registry order, so the order is the same on every boot. Refuses (coded) a need that
  * neither `core` nor any of `families` provides, and a cycle.
  */
-export function orderFamilies<M extends Pick<FamilyManifest, 'name' | 'needs' | 'provides'>>(
+export function orderFamilies<M extends Pick<FamilyManifest, 'name' | 'needs' | 'provides' | 'wants'>>(
   families: readonly M[],
   core: readonly Capability[],
 ): M[] {
@@ -36,6 +36,8 @@ export function orderFamilies<M extends Pick<FamilyManifest, 'name' | 'needs' | 
       }
       for (const p of by) deps.add(p);
     }
+    // A want orders the start after its providers when there are any; none is no error.
+    for (const want of f.wants ?? []) for (const p of providers.get(want) ?? []) if (p !== f) deps.add(p);
     after.set(f, deps);
   }
   const ordered: M[] = [];
@@ -98,10 +100,12 @@ export interface ContextParts<C> extends Omit<FamilyContext<C>, 'use' | 'secret'
 export function familyContext<C>(manifest: FamilyManifest<C>, parts: ContextParts<C>): FamilyContext<C> {
   const { provided, ...rest } = parts;
   const needs = new Set(manifest.needs ?? []);
+  const wants = new Set(manifest.wants ?? []);
   return {
     ...rest,
     secret: (ref) => parts.secrets.get(ref.name),
     use<T>(capability: Capability): T {
+      if (wants.has(capability) && !needs.has(capability)) return provided.get(capability) as T;
       if (!needs.has(capability)) {
         throw new GatehouseError(
           'FAMILY_CAPABILITY_UNDECLARED',

@@ -95,7 +95,8 @@ export type Capability =
   | 'live-streams' // which cameras exist and their RTSP URL with credentials, for the console's live view (cameras)
   | 'media' // the snapshot store
   | 'calendar' // the access time zone and holidays
-  | 'uplink-status'; // whether the platform hears us right now
+  | 'uplink-status' // whether the platform hears us right now
+  | 'door-grants'; // subscribe to credentials granted at a door, decided locally (access): DoorGrants
 
 export interface FamilyManifest<C = Record<string, unknown>> {
   /** Short, stable: the component name in status and logs. */
@@ -117,6 +118,12 @@ export interface FamilyManifest<C = Record<string, unknown>> {
   /** Its part of the gateway status while not configured, so status keeps its keys and shapes. */
   idleStatus?(config: C): unknown;
   needs?: Capability[];
+  /**
+   * Capabilities used when some configured family provides them (started after it), and
+   * `use()` gives undefined otherwise: for a feature of the compound file that is optional
+   * (a swap cabinet's reader needs access control only when the cabinet has one).
+   */
+  wants?: Capability[];
   provides?: Capability[];
   alarms?: AlarmKind[];
   /**
@@ -156,6 +163,17 @@ export interface FamilyConsole<C = Record<string, unknown>> {
   views?: ConsoleView[];
   devices(config: C): { id: string; kind: string }[];
 }
+
+/** A credential granted at a door by the local decision (online or offline); never the card number. */
+export interface DoorGrant {
+  door: string;
+  /** The credential's id in the credential store (the platform's id for its holder). */
+  credentialId: string;
+  offline: boolean;
+}
+
+/** The `door-grants` capability: subscribe, and the returned function unsubscribes. */
+export type DoorGrants = (listener: (g: DoorGrant) => void) => () => void;
 
 /** A device account on the embedded broker (`kind` words the "N locks log in to it" reason). */
 export interface BrokerAccount {

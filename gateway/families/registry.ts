@@ -15,6 +15,7 @@ import { camerasFamily, type camerasConfig } from '../cameras/family.js';
 import { perimeterFamily, type perimeterConfig } from '../perimeter/family.js';
 import { dc09Family, type dc09Config } from '../perimeter/dc09-family.js';
 import { cabinetsFamily, type cabinetsConfig } from '../charging/family.js';
+import { swapFamily, type swapConfig } from '../swap/family.js';
 
 export const FAMILIES: readonly FamilyManifest<CompoundConfig>[] = [
   locksFamily,
@@ -23,6 +24,7 @@ export const FAMILIES: readonly FamilyManifest<CompoundConfig>[] = [
   perimeterFamily,
   dc09Family,
   cabinetsFamily,
+  swapFamily,
 ];
 
 /** The compound-file keys the families own, for the types config/schema.ts infers (the values come from FAMILIES). */
@@ -31,7 +33,8 @@ export type FamilyConfigShapes = typeof locksConfig &
   typeof camerasConfig &
   typeof perimeterConfig &
   typeof dc09Config &
-  typeof cabinetsConfig;
+  typeof cabinetsConfig &
+  typeof swapConfig;
 
 /** The families whose devices the compound file configures: only their code is ever imported. */
 export function configuredFamilies<C>(config: C, families: readonly FamilyManifest<C>[]): FamilyManifest<C>[] {

@@ -12,6 +12,7 @@ import { benchPerimeter } from './perimeter.js';
 import { benchDc09 } from './dc09.js';
 import { benchCamera } from './camera.js';
 import { benchIdle } from './idle.js';
+import { benchSwap } from './swap.js';
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const args = new Set(process.argv.slice(2));
@@ -220,7 +221,26 @@ async function main(): Promise<void> {
       `   (every family: ${every!.rssMb.toFixed(1)} MB, ${every!.cpuPct.toFixed(2)} % of one core; no target, the OSDP lines are polled continuously by design)\n`,
     );
   }
+  if (run(12)) await swapSection(quick);
 }
+
+async function swapSection(quick: boolean): Promise<void> {
+  const sw = await benchSwap({ quick });
+  console.log(`12. battery-swap cabinets (issue 17)`);
+  console.log(
+    `   baseline  pack over limit → next completed poll read (detection floor), ${sw.trials} trials, poll ${sw.pollMs} ms : p50 ${sw.nextRead.p50.toFixed(1)} ms, p99 ${sw.nextRead.p99.toFixed(1)} ms`,
+  );
+  console.log(
+    `   measured  pack over limit → slot isolated (sim) and swap.thermal raised          : p50 ${sw.isolated.p50.toFixed(1)} ms, p99 ${sw.isolated.p99.toFixed(1)} ms, max ${sw.isolated.max.toFixed(1)} ms`,
+  );
+  console.log(`   ratio p99 isolated/baseline = ${sw.thermalRatio.toFixed(2)}`);
+  console.log(
+    `   baseline  ${sw.slots}-slot poll wire time at ${BAUD_SWAP} baud (${sw.bytesPerPoll} frame bytes × 11 bits) : ${sw.wireMs.toFixed(1)} ms`,
+  );
+  console.log(`   measured  full poll through ModbusBus over a socat pty, ${sw.polls} polls      : ${sw.pollMs24.toFixed(1)} ms`);
+  console.log(`   ratio poll/wire limit = ${sw.wireRatio.toFixed(2)}\n`);
+}
+const BAUD_SWAP = 115_200;
 
 main().then(
   () => process.exit(0),

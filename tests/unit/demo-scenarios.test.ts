@@ -31,7 +31,7 @@ function imports(file: string): { spec: string; typeOnly: boolean }[] {
 describe('demo scenarios', () => {
   it("finds every family's scenario in sim/, in the demo's order", async () => {
     const scenarios = await loadScenarios();
-    expect(scenarios.map((s) => s.family)).toEqual(['locks', 'cabinets', 'access', 'perimeter', 'dc09', 'cameras']);
+    expect(scenarios.map((s) => s.family)).toEqual(['locks', 'cabinets', 'swap', 'access', 'perimeter', 'dc09', 'cameras']);
   });
 
   it('a new family joins with one file: folders without a scenario are skipped, order is the declared one', async () => {

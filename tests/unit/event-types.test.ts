@@ -21,6 +21,7 @@ import { CAMERA_EVENTS } from '../../gateway/cameras/event-schemas.js';
 import { PERIMETER_EVENTS } from '../../gateway/perimeter/event-schemas.js';
 import { REMOTE_CONFIG_EVENTS } from '../../gateway/remote-config/event-schemas.js';
 import { UPLINK_EVENTS } from '../../gateway/uplink/event-schemas.js';
+import { SWAP_EVENTS } from '../../gateway/swap/event-schemas.js';
 
 /**
  * The lists and the EventDataMap augmentations must name the same types, else record() and
@@ -41,6 +42,7 @@ const EVENT_LISTS = [
   PERIMETER_EVENTS,
   REMOTE_CONFIG_EVENTS,
   UPLINK_EVENTS,
+  SWAP_EVENTS,
 ] as const;
 type Declared = (typeof EVENT_LISTS)[number][number]['type'];
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -43,6 +43,18 @@ describe('family start order', () => {
     expect(names(orderFamilies([fam('locks', ['broker'])], ['broker']))).toEqual(['locks']);
   });
 
+  it('orders a family after the providers of what it wants, and starts it without one (issue 17: a swap cabinet reader)', () => {
+    const swap = { name: 'swap', needs: ['alarms'] as Capability[], wants: ['door-grants'] as Capability[] };
+    const access = fam('access', [], ['door-grants']);
+    expect(names(orderFamilies([swap, access], ['alarms']))).toEqual(['access', 'swap']);
+    expect(names(orderFamilies([swap], ['alarms']))).toEqual(['swap']);
+    const wanting = familyContext({ ...swap, provides: [] } as unknown as FamilyManifest, { provided: new Map() } as never);
+    expect(wanting.use('door-grants')).toBeUndefined();
+    const grants = () => () => undefined;
+    const served = familyContext({ ...swap } as unknown as FamilyManifest, { provided: new Map([['door-grants', grants]]) } as never);
+    expect(served.use('door-grants')).toBe(grants);
+  });
+
   it('refuses a cycle', () => {
     const cycle = [fam('a', ['outputs'], ['camera-linkage']), fam('b', ['camera-linkage'], ['outputs']), fam('c')];
     expect(codeOf(() => orderFamilies(cycle, []))).toBe('FAMILY_NEEDS_CYCLE');
@@ -57,6 +69,7 @@ describe('family start order', () => {
       'perimeter',
       'dc09',
       'cabinets',
+      'swap',
     ]);
   });
 

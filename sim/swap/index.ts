@@ -1,0 +1,151 @@
+/**
+ * `startSimulatedSwapCabinets`: battery-swap cabinets implementing register map v1.1 as
+ * Modbus TCP servers (one per cabinet) and as RTU units on one serial line, with pack
+ * physics on injected timers and scripted riders, runaway packs and smoke.
+ */
+import { pino } from 'pino';
+import { realTimers, type Timers } from '../../gateway/core/clock.js';
+import type { Logger } from '../../gateway/core/log.js';
+import { ModbusRtuLine, ModbusTcpServer } from '../modbus/servers.js';
+import { SimSwapCabinet, type SimSwapCabinetOptions } from './sim-swap-cabinet.js';
+import type { SimPack } from './physics.js';
+
+export { SimSwapCabinet } from './sim-swap-cabinet.js';
+export type { SimPack } from './physics.js';
+
+type Spec = { id: string; slots: number } & Omit<SimSwapCabinetOptions, 'id' | 'slots'>;
+
+export interface SimulatedSwapOptions {
+  tcp?: (Spec & { port: number; host?: string })[];
+  rtu?: { path: string; baudRate: number; emulateWire?: boolean; units: (Spec & { unitId: number })[] };
+  timers?: Timers;
+  now?: () => number;
+  /** Physics tick; 0 = never (tests call `step`). Default 1000. */
+  tickMs?: number;
+  /** Stock every cabinet: full packs in all slots but the last `empty` (default 2). */
+  stock?: { empty?: number; soc?: number };
+  log?: Logger;
+}
+
+export type SwapInjection =
+  /** A rider returns a pack into an unlocked slot (flat by default; any id, so also a foreign pack). */
+  | { kind: 'return'; cabinet: string; slot: number; pack: Partial<SimPack> & { id: string }; close?: boolean }
+  | { kind: 'take'; cabinet: string; slot: number }
+  /** A pack starts thermal runaway at `cPerS` °C/s, accelerating. */
+  | { kind: 'runaway'; cabinet: string; slot: number; cPerS?: number }
+  | { kind: 'smoke'; cabinet: string; active?: boolean }
+  | { kind: 'cabinetTemperature'; cabinet: string; celsius?: number }
+  | { kind: 'bmsFault'; cabinet: string; slot: number; flags: number }
+  | { kind: 'dead'; cabinet: string; active?: boolean };
+
+export interface SimulatedSwapCabinets {
+  cabinets: SimSwapCabinet[];
+  cabinet(id: string): SimSwapCabinet;
+  tcpPort(id: string): number;
+  inject(i: SwapInjection): unknown;
+  step(ms: number): void;
+  stop(): Promise<void>;
+}
+
+/** Pack ids of the simulated fleet: `GH-{cabinet}-{slot}`, cut to the 16 characters the map carries. */
+export const fleetPackId = (cabinet: string, slot: number): string => `GH-${cabinet}`.slice(0, 12) + `-${slot}`;
+
+export async function startSimulatedSwapCabinets(opts: SimulatedSwapOptions): Promise<SimulatedSwapCabinets> {
+  const timers = opts.timers ?? realTimers;
+  const now = opts.now ?? (() => performance.now());
+  const log = opts.log ?? pino({ level: 'silent' });
+  const byId = new Map<string, SimSwapCabinet>();
+  const make = (spec: Spec): SimSwapCabinet => {
+    if (byId.has(spec.id)) throw new Error(`swap cabinet id "${spec.id}" is used twice`);
+    const c = new SimSwapCabinet(spec);
+    byId.set(spec.id, c);
+    if (opts.stock) {
+      const filled = Math.max(0, spec.slots - (opts.stock.empty ?? 2));
+      for (let s = 1; s <= filled; s++) c.stock(s, { id: fleetPackId(spec.id, s), soc: (opts.stock.soc ?? 0.95) - s * 0.01 });
+    }
+    return c;
+  };
+  const tcp = new Map<string, ModbusTcpServer>();
+  let rtu: ModbusRtuLine | undefined;
+  const cleanup = async (): Promise<void> => {
+    await Promise.all([...tcp.values()].map((s) => s.stop()));
+    await rtu?.stop();
+  };
+  try {
+    for (const spec of opts.tcp ?? []) {
+      const server = new ModbusTcpServer(make(spec), { port: spec.port, host: spec.host, timers, log });
+      tcp.set(spec.id, server);
+      await server.start();
+    }
+    if (opts.rtu) {
+      rtu = new ModbusRtuLine({ path: opts.rtu.path, baudRate: opts.rtu.baudRate, emulateWire: opts.rtu.emulateWire, timers, log });
+      for (const u of opts.rtu.units) rtu.attach(u.unitId, make(u));
+      await rtu.start();
+    }
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  const cabinets = [...byId.values()];
+  const cabinet = (id: string): SimSwapCabinet => {
+    const c = byId.get(id);
+    if (!c) throw new Error(`no simulated swap cabinet "${id}"`);
+    return c;
+  };
+  let last = now();
+  const tickMs = opts.tickMs ?? 1000;
+  const tick =
+    tickMs > 0
+      ? timers.setInterval(() => {
+          const t = now();
+          for (const c of cabinets) c.step(t - last);
+          last = t;
+        }, tickMs)
+      : undefined;
+  return {
+    cabinets,
+    cabinet,
+    tcpPort(id) {
+      const s = tcp.get(id);
+      if (!s) throw new Error(`swap cabinet "${id}" is not served over TCP`);
+      return s.port;
+    },
+    step(ms) {
+      for (const c of cabinets) c.step(ms);
+    },
+    inject(i) {
+      const c = cabinet(i.cabinet);
+      switch (i.kind) {
+        case 'return':
+          return c.riderReturns(i.slot, i.pack, i.close ?? true);
+        case 'take':
+          return c.riderTakes(i.slot);
+        case 'runaway': {
+          const p = c.slot(i.slot).pack;
+          if (!p) throw new Error(`slot ${i.slot} of ${i.cabinet} is empty`);
+          p.runawayCPerS = i.cPerS ?? 0.5;
+          return true;
+        }
+        case 'smoke':
+          c.smoke = i.active ?? true;
+          return true;
+        case 'cabinetTemperature':
+          c.temperatureOverride = i.celsius;
+          if (i.celsius !== undefined) c.temperature = i.celsius;
+          return true;
+        case 'bmsFault': {
+          const p = c.slot(i.slot).pack;
+          if (p) p.bmsFaults = i.flags;
+          return p !== undefined;
+        }
+        case 'dead':
+          c.dead = i.active ?? true;
+          return true;
+      }
+    },
+    async stop() {
+      tick?.cancel();
+      await cleanup();
+    },
+  };
+}
