@@ -115,11 +115,16 @@ export async function benchDrain(events: number): Promise<DrainResult> {
   }
 }
 
-/** The node flags of the systemd unit, so the benchmark measures what is deployed. */
+/**
+ * The node flags of the systemd unit, so the benchmark measures what is deployed: every
+ * option between the node binary and the script in ExecStart (heap caps, worker pool size).
+ */
 export function productionNodeFlags(): string[] {
   const unit = readFileSync(join(import.meta.dirname, '../../../systemd/gatehouse.service'), 'utf8');
   const exec = /^ExecStart=\S+ (.*)$/m.exec(unit)?.[1] ?? '';
-  return exec.split(/\s+/).filter((a) => a.startsWith('--max-'));
+  const words = exec.split(/\s+/);
+  const script = words.findIndex((w) => !w.startsWith('--'));
+  return words.slice(0, script);
 }
 
 export interface Percentiles {

@@ -27,12 +27,14 @@ function requireHarness(): void {
     throw new Error(`${PYTHON} with the seccomp module is required: apt-get install python3-seccomp (${r.stderr || r.error?.message})`);
 }
 
-/** The node flags of the unit's ExecStart, so the daemon runs with the heap caps it has in service. */
+/** The node flags of the unit's ExecStart (every option before the script), so the daemon runs as it does in service. */
 function unitNodeFlags(): string[] {
   const exec = readFileSync(UNIT, 'utf8')
     .split('\n')
     .find((l) => l.startsWith('ExecStart='))!;
-  return exec.split(' ').filter((w) => w.startsWith('--max-'));
+  const words = exec.split(' ').slice(1);
+  const script = words.findIndex((w) => !w.startsWith('--'));
+  return words.slice(0, script);
 }
 
 const sandboxed = (argv: string[]) => [HARNESS, UNIT, ...argv];

@@ -61,6 +61,21 @@ describe('gatehouse.service', () => {
     expect(set('DeviceAllow')).toEqual(expect.arrayContaining(['char-ttyUSB rw', 'char-ttyACM rw', 'char-ttyS rw']));
   });
 
+  it('starts node with options it accepts, and one V8 worker thread (each idle worker keeps MBs of malloc arena)', () => {
+    const words = /^ExecStart=\S+ (.*)$/m.exec(readFileSync(UNIT, 'utf8'))![1]!.split(' ');
+    const script = words.findIndex((w) => !w.startsWith('--'));
+    const flags = words.slice(0, script);
+    const threads = (args: string[]) => {
+      const probe = 'setTimeout(() => console.log(require("fs").readdirSync("/proc/self/task").length), 300)';
+      const r = spawnSync(process.execPath, [...args, '-e', probe], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, r.stderr).toBe(0);
+      return Number(r.stdout.trim());
+    };
+    expect(flags).toEqual(expect.arrayContaining(['--max-old-space-size=96', '--v8-pool-size=1']));
+    // Node's default pool is 4 workers whatever the core count: the unit's node runs 3 threads fewer.
+    expect(threads(flags)).toBe(threads(flags.filter((f) => !f.startsWith('--v8-pool-size'))) - 3);
+  });
+
   it('install.sh is valid bash', () => {
     const r = spawnSync('bash', ['-n', join(ROOT, 'systemd', 'install.sh')], { encoding: 'utf8' });
     expect([r.status, r.stderr]).toEqual([0, '']);

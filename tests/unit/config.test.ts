@@ -142,6 +142,27 @@ describe('compound file', () => {
     expect(() => loadCompoundFile('/nonexistent/compound.yaml')).toThrow(/\/nonexistent\/compound.yaml: cannot read/);
   });
 
+  it('checks access.timezone against ICU, but not the default UTC (ICU data costs the daemon ~5 MB of RSS)', () => {
+    const real = Intl.DateTimeFormat;
+    let built = 0;
+    Intl.DateTimeFormat = new Proxy(real, {
+      construct(target, args: ConstructorParameters<typeof Intl.DateTimeFormat>) {
+        built++;
+        return new target(...args);
+      },
+    });
+    try {
+      expect(parseCompound(minimal, 'c.yaml').access.timezone).toBe('UTC');
+      expect(built).toBe(0);
+      expect(parseCompound(`${minimal}access:\n  timezone: Asia/Shanghai\n`, 'c.yaml').access.timezone).toBe('Asia/Shanghai');
+      expect(built).toBe(1);
+      const problems = problemsOf(`${minimal}access:\n  timezone: Mars/Olympus_Mons\n`);
+      expect(problems.map((p) => [p.path, p.message])).toEqual([['access.timezone', 'must be an IANA time zone such as Asia/Shanghai']]);
+    } finally {
+      Intl.DateTimeFormat = real;
+    }
+  });
+
   it('accepts the shipped example and demo compounds', () => {
     for (const f of ['config/demo.yaml', 'config/examples/maple-court.yaml']) {
       const loaded = loadCompoundFile(f);
