@@ -27,6 +27,8 @@ import { FAMILIES } from '../../gateway/families/registry.js';
 
 const FIXTURE = resolve(ROOT, 'tests/fixtures/store/release-0.1-outbox.db');
 const T0 = Date.UTC(2026, 10, 21, 22, 0, 0);
+/** The owners whose tables the fixture's release created. */
+const RELEASE_01_OWNERS = ['outbox', 'commands', 'alarms', 'console', 'media', 'access', 'perimeter', 'dc09', 'charging'];
 const dirs: string[] = [];
 const open: { close(): void }[] = [];
 afterEach(() => {
@@ -56,7 +58,7 @@ function raw(file: string): Db {
 const layout = (db: Db) =>
   db
     .prepare(
-      "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'schema_migrations%' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+      "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'schema_migrations%' AND name NOT LIKE 'sqlite_%' ORDER BY name",
     )
     .all();
 
@@ -75,8 +77,22 @@ describe('a database written by the release before the registry', () => {
     const db = raw(file);
     const before = layout(db);
     const applied = migrate(db, STORE_OWNERS, () => T0);
-    expect(applied.map((a) => `${a.owner} ${a.version} ${a.how}`)).toEqual(STORE_OWNERS.map((o) => `${o.owner} 1 baseline`));
-    expect(layout(db)).toEqual(before);
+    // Owners with a baseline had their tables in that release; owners added since (a new
+    // family) have none to recognise, so their first migration runs and creates them.
+    const had = new Set((before as { tbl_name: string }[]).map((t) => t.tbl_name));
+    const inRelease = (o: (typeof STORE_OWNERS)[number]) => (o.baseline ?? []).every((t) => had.has(t));
+    const added = STORE_OWNERS.filter((o) => !inRelease(o));
+    // Every owner that release had is recognised; owners added since are not named here, so a new family needs no edit.
+    expect(STORE_OWNERS.filter(inRelease).map((o) => o.owner)).toEqual(RELEASE_01_OWNERS);
+    const addedTables = new Set(added.flatMap((o) => o.tables));
+    expect(applied.map((a) => `${a.owner} ${a.version} ${a.how}`)).toEqual(
+      STORE_OWNERS.map((o) => `${o.owner} 1 ${inRelease(o) ? 'baseline' : 'ran'}`),
+    );
+    const after = layout(db) as { tbl_name: string }[];
+    expect(after.filter((t) => !addedTables.has(t.tbl_name))).toEqual(before);
+    expect(new Set(after.map((t) => t.tbl_name))).toEqual(
+      new Set([...(before as { tbl_name: string }[]).map((t) => t.tbl_name), ...addedTables]),
+    );
     const rows = db.prepare('SELECT owner, version, applied_at FROM schema_migrations ORDER BY owner').all();
     expect(rows).toEqual(
       [...STORE_OWNERS].map((o) => ({ owner: o.owner, version: 1, applied_at: T0 })).sort((a, b) => a.owner.localeCompare(b.owner)),
