@@ -157,9 +157,13 @@ describe('Outbox', () => {
     const o = make({ maxBytes: 64 * 1024 });
     for (let i = 0; i < 10; i++) await recordMany(o, 100, 'device', i * 100);
     await new Promise((r) => setImmediate(r));
-    let notices = checkerOf(o).report().evictions;
+    const first = checkerOf(o).report();
+    let notices = first.evictions;
+    // Every eviction so far (hundreds of rows, over many rounds; how many depends on the
+    // store's empty schema, which grows with each family) is folded into one exact report.
     expect(notices).toHaveLength(1);
-    expect(notices[0]!.count).toBeGreaterThan(600);
+    expect(notices[0]!.count).toBe(first.missingCount);
+    expect(notices[0]!.count).toBeGreaterThan(300);
     // The uplink reads past that report: it may have been sent, so it must never change again.
     const sent = o.readEvents(0, 100_000);
     o.setReadCursor(sent[sent.length - 1]!.seq);
