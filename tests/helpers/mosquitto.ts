@@ -137,7 +137,7 @@ export class Mosquitto {
     this.tlsUrl = tlsPort ? `mqtts://127.0.0.1:${tlsPort}` : undefined;
   }
 
-  static async start(opts: MosquittoOptions = {}): Promise<Mosquitto> {
+  static async start(opts: MosquittoOptions = {}, attempt = 1): Promise<Mosquitto> {
     requireMosquitto();
     const dir = mkdtempSync(join(tmpdir(), 'gh-mosquitto-'));
     const port = await freePort();
@@ -208,7 +208,16 @@ export class Mosquitto {
     if (wssPort) m.wssUrl = `wss://127.0.0.1:${wssPort}`;
     m.wsPorts = [wsPort, wssPort].filter((p): p is number => p !== undefined);
     live.add(m);
-    await m.launch();
+    try {
+      await m.launch();
+    } catch (err) {
+      // Another process took one of the free ports between freePort() and the bind: new ports.
+      const taken = /Address already in use/.test((err as Error).message);
+      live.delete(m);
+      rmSync(dir, { recursive: true, force: true });
+      if (taken && attempt < 3) return Mosquitto.start(opts, attempt + 1);
+      throw err;
+    }
     return m;
   }
 
@@ -224,7 +233,9 @@ export class Mosquitto {
   private async launch(): Promise<void> {
     const child = spawn(MOSQUITTO_BIN, ['-c', this.confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
+    let running = false;
     const collect = (b: Buffer) => {
+      if (/ running\b/.test(b.toString())) running = true;
       this.output += b.toString();
       if (this.output.length > 200_000) this.output = this.output.slice(-100_000);
     };
@@ -243,6 +254,13 @@ export class Mosquitto {
         if (Date.now() > deadline) throw new Error(`mosquitto did not listen on 127.0.0.1:${port} within 10 s:\n${this.output}`);
         await new Promise((r) => setTimeout(r, 20));
       }
+    }
+    // A port that answers may be another process's (freePort() races with the rest of the
+    // suite): mosquitto says "running" only once it has bound every listener itself.
+    while (!running) {
+      if (exited) throw new Error(`mosquitto ${exited} during start-up:\n${this.output}`);
+      if (Date.now() > deadline) throw new Error(`mosquitto did not report running within 10 s:\n${this.output}`);
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
 
