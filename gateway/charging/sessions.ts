@@ -22,6 +22,7 @@ import type { Clock } from '../core/clock.js';
 import type { Caller } from '../commands/types.js';
 import { GatehouseError } from '../core/errors.js';
 import type { ActiveSession } from './safety.js';
+import { MAX_PORTS } from '../../drivers/cabinet/register-map.js';
 import { tolerateStorageError } from '../outbox/disk-space.js';
 
 /** Who started a session: a command's caller (never a secret), or the cabinet itself. */
@@ -276,6 +277,20 @@ export class ChargingSessions {
     if (!a) return undefined;
     this.advance(a, a.s.lastMeterWh);
     return { ...a.s };
+  }
+
+  /**
+   * Port -> session id of a cabinet's running sessions, looked up per port: the retained state
+   * needs only this on every poll, and list() copies every session of every cabinet (issue 18).
+   */
+  activeIds(cabinet: string): Map<number, number> {
+    const ids = new Map<number, number>();
+    // Every port the map allows, not the configured count: a session is never missed.
+    for (let p = 1; p <= MAX_PORTS; p++) {
+      const a = this.active.get(key(cabinet, p));
+      if (a) ids.set(p, a.s.sessionId);
+    }
+    return ids;
   }
 
   /** Any session, running or stopped (stopped ones until pruned). */

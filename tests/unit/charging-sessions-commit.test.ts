@@ -81,3 +81,28 @@ describe('ChargingSessions progress in the outbox group commit', () => {
     expect(row(1)).toMatchObject({ last_meter_wh: 1005, energy_wh: 5 });
   });
 });
+
+describe('ChargingSessions.activeIds', () => {
+  it("maps a cabinet's running sessions by port, only that cabinet's and only running ones", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-sessions-ids-'));
+    const clock = new ManualClock();
+    const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
+    try {
+      const sessions = new ChargingSessions({ db: outbox.scope('charging'), clock });
+      sessions.start({ cabinet: 'cab-1', port: 2, sessionId: 20, meterStartWh: 0, startedBy: 'local' });
+      sessions.start({ cabinet: 'cab-1', port: 24, sessionId: 24, meterStartWh: 0, startedBy: 'local' });
+      sessions.start({ cabinet: 'cab-1', port: 5, sessionId: 50, meterStartWh: 0, startedBy: 'local' });
+      sessions.start({ cabinet: 'cab-10', port: 3, sessionId: 30, meterStartWh: 0, startedBy: 'local' });
+      sessions.stop('cab-1', 5, 0, 'unplugged');
+      expect([...sessions.activeIds('cab-1')].sort((a, b) => a[0] - b[0])).toEqual([
+        [2, 20],
+        [24, 24],
+      ]);
+      expect(sessions.activeIds('cab-1')).toEqual(new Map(sessions.list('cab-1').map((s) => [s.port, s.sessionId])));
+      expect([...sessions.activeIds('cab-10')]).toEqual([[3, 30]]);
+    } finally {
+      outbox.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
