@@ -403,7 +403,7 @@ export class CabinetUnit {
   }
 
   private writeState(force: boolean): void {
-    const active = new Map(this.d.sessions.list(this.id).map((s) => [s.port, s.sessionId]));
+    const active = this.d.sessions.activeIds(this.id);
     const body = cabinetState(
       this.poller.presence.announced === true,
       this.last,

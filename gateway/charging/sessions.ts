@@ -22,6 +22,7 @@ import type { Clock } from '../core/clock.js';
 import type { Caller } from '../commands/types.js';
 import { GatehouseError } from '../core/errors.js';
 import type { ActiveSession } from './safety.js';
+import { MAX_PORTS } from '../../drivers/cabinet/register-map.js';
 import { tolerateStorageError } from '../outbox/disk-space.js';
 
 /** Who started a session: a command's caller (never a secret), or the cabinet itself. */
@@ -119,6 +120,12 @@ export class ChargingSessions {
   /** Active sessions by `cabinet|port`, with the monotonic time their elapsed was last brought up to date. */
   private readonly active = new Map<string, { s: ChargingSession; monoAt: number; lastSampleMono: number }>();
   private readonly stmts;
+  /**
+   * Sessions whose progress changed since it was last written, and whether a write is queued
+   * in the outbox's next group commit (see meter()).
+   */
+  private readonly dirty = new Map<number, readonly [lastMeterWh: number, energyWh: number, elapsedMs: number]>();
+  private progressQueued = false;
 
   constructor(opts: ChargingSessionsOptions) {
     this.db = opts.db;
@@ -231,7 +238,7 @@ export class ChargingSessions {
     const mono = this.clock.monotonic();
     if (mono - a.lastSampleMono < this.meterIntervalMs) return null;
     a.lastSampleMono = mono;
-    tolerateStorageError(() => this.stmts.meter.run(a.s.lastMeterWh, a.s.energyWh, a.s.elapsedMs, a.s.sessionId), undefined);
+    this.persistProgress(a.s);
     return {
       sessionId: a.s.sessionId,
       cabinet,
@@ -258,6 +265,8 @@ export class ChargingSessions {
     s.meterStopWh = s.lastMeterWh;
     s.stopReason = reason;
     const stopped = [s.lastMeterWh, s.energyWh, s.elapsedMs, s.stoppedAt, s.meterStopWh, reason, s.sessionId] as const;
+    // The stop row carries the newest progress: a queued progress write must not follow it with older values.
+    this.dirty.delete(s.sessionId);
     tolerateStorageError(() => this.stmts.stop.run(...stopped), undefined);
     this.active.delete(k);
     return { ...s, stoppedAt: s.stoppedAt, meterStopWh: s.meterStopWh, stopReason: reason, durationS: Math.floor(s.elapsedMs / 1000) };
@@ -268,6 +277,20 @@ export class ChargingSessions {
     if (!a) return undefined;
     this.advance(a, a.s.lastMeterWh);
     return { ...a.s };
+  }
+
+  /**
+   * Port -> session id of a cabinet's running sessions, looked up per port: the retained state
+   * needs only this on every poll, and list() copies every session of every cabinet (issue 18).
+   */
+  activeIds(cabinet: string): Map<number, number> {
+    const ids = new Map<number, number>();
+    // Every port the map allows, not the configured count: a session is never missed.
+    for (let p = 1; p <= MAX_PORTS; p++) {
+      const a = this.active.get(key(cabinet, p));
+      if (a) ids.set(p, a.s.sessionId);
+    }
+    return ids;
   }
 
   /** Any session, running or stopped (stopped ones until pruned). */
@@ -302,6 +325,37 @@ export class ChargingSessions {
     a.monoAt = mono;
     a.s.energyWh += meterDelta(a.s.lastMeterWh, meterWh);
     a.s.lastMeterWh = meterWh;
+  }
+
+  /**
+   * A session's progress (last meter, energy, elapsed) is written in the outbox's group commit
+   * of the same event-loop turn, with the meter event of the same sample: one fsync per turn
+   * for every port of every cabinet read in it, where each sample used to commit (and fsync)
+   * on its own, which was most of the hot path's time (issue 18). Durability is unchanged: the
+   * write is on disk when the meter event is. A scope without `defer` (not the outbox's) writes
+   * at once, as before.
+   */
+  private persistProgress(s: ChargingSession): void {
+    if (!this.db.defer) {
+      tolerateStorageError(() => this.stmts.meter.run(s.lastMeterWh, s.energyWh, s.elapsedMs, s.sessionId), undefined);
+      return;
+    }
+    // The values of this sample, as a direct write would have stored them.
+    this.dirty.set(s.sessionId, [s.lastMeterWh, s.energyWh, s.elapsedMs]);
+    if (this.progressQueued) return;
+    this.progressQueued = true;
+    this.db.defer(
+      () => {
+        // Current values, not increments: the outbox runs this again if it retries the commit.
+        for (const [id, [meterWh, energyWh, elapsedMs]] of this.dirty) this.stmts.meter.run(meterWh, energyWh, elapsedMs, id);
+      },
+      (err) => {
+        this.progressQueued = false;
+        // Written: forget them. Not written (a full disk, the outbox closed): kept for the next sample's commit;
+        // the energy is not lost meanwhile, it is counted from the meter itself (meterDelta).
+        if (err === undefined) this.dirty.clear();
+      },
+    );
   }
 
   private allocateId(): number {

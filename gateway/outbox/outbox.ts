@@ -144,7 +144,16 @@ export class Outbox extends EventEmitter<OutboxEvents> {
    * checkpoints or changes pragmas.
    */
   scope(owner: StoreOwnerName): StoreScope {
-    return scopeOf(this.db, owner);
+    return { ...scopeOf(this.db, owner), defer: (run, done) => this.defer(run, done) };
+  }
+
+  /**
+   * Runs `run` (an owner's writes to its own tables) inside the next group commit, so it shares
+   * that commit's one fsync instead of paying its own; `done` once committed, or with the error.
+   */
+  private defer(run: () => void, done: (err?: unknown) => void): void {
+    if (this.closed) return done(new GatehouseError('OUTBOX_CLOSED'));
+    this.enqueue({ kind: 'write', run, ts: this.clock.now(), resolve: () => done(), reject: (e) => done(e) });
   }
 
   /** The class of the recorded events with seq in [from, to]: the envelope does not carry it (the topic names it). */
@@ -230,7 +239,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       if (op.kind === 'event') op.resolve(committed[next++]!);
       else {
         if (op.kind === 'state') states.push([op.device, op.body]);
-        else replies++;
+        else if (op.kind === 'reply') replies++;
         op.resolve();
       }
     }

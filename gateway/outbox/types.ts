@@ -64,7 +64,9 @@ export type PendingOp =
       reject: (e: unknown) => void;
     }
   | { kind: 'state'; device: string; body: string; ts: number; resolve: () => void; reject: (e: unknown) => void }
-  | { kind: 'reply'; topic: string; body: string; ts: number; resolve: () => void; reject: (e: unknown) => void };
+  | { kind: 'reply'; topic: string; body: string; ts: number; resolve: () => void; reject: (e: unknown) => void }
+  /** An owner's own rows written inside the group commit (StoreScope.defer); run again if the commit is retried. */
+  | { kind: 'write'; run: () => void; ts: number; resolve: () => void; reject: (e: unknown) => void };
 
 export interface OutboxOptions {
   file: string;

@@ -46,6 +46,8 @@ export function writeBatch(stmts: BatchStatements, ulid: (ts: number) => string,
       seq++;
     } else if (op.kind === 'state') {
       stmts.upsertState.run(op.device, op.body, op.ts);
+    } else if (op.kind === 'write') {
+      op.run();
     } else {
       stmts.insertReply.run(op.topic, op.body, op.ts);
     }

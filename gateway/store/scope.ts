@@ -23,6 +23,12 @@ export interface StoreScope {
   exec(sql: string): void;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   transaction<F extends (...args: any[]) => unknown>(fn: F): Transaction<F>;
+  /**
+   * Only on the outbox's scopes: runs `write` inside the outbox's next group commit (one fsync
+   * for everything recorded in that event-loop turn). `write` may run more than once if the
+   * commit is retried (a full disk), so it must write current values, not increments.
+   */
+  defer?(write: () => void, done: (err?: unknown) => void): void;
 }
 
 const foreignCache = new Map<string, { pattern: RegExp; ownerOf: Map<string, string> }>();

@@ -13,6 +13,7 @@ import { benchDc09 } from './dc09.js';
 import { benchCamera } from './camera.js';
 import { benchIdle } from './idle.js';
 import { benchSwap } from './swap.js';
+import { benchHotpath } from './hotpath.js';
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const args = new Set(process.argv.slice(2));
@@ -222,6 +223,28 @@ async function main(): Promise<void> {
     );
   }
   if (run(12)) await swapSection(quick);
+  if (run(13)) {
+    const h = await benchHotpath({ quick });
+    console.log(
+      `13. hot path vs Node-RED: N simulated 12-port cabinets on Modbus TCP every 200 ms, every port's reading to Mosquitto at QoS 1; both with ${h.flags.join(' ')}, ${h.windowS} s window`,
+    );
+    const side = (f: (typeof h.rows)[number]['gatehouse']) =>
+      `${f.pollsPerSec.toFixed(1)}/${f.pollsDuePerSec.toFixed(0)} polls/s, ${fmt(f.msgsPerSec)} msg/s, CPU ${f.cpuPct.toFixed(1)} % (${f.cpuUsPerMsg.toFixed(0)} µs/msg), RSS ${f.rssMb.toFixed(0)} MB (max ${f.rssMaxMb.toFixed(0)}), p50/p95 ${f.p50Ms.toFixed(1)}/${f.p95Ms.toFixed(1)} ms${f.keepsUp ? '' : ' BEHIND'}`;
+    for (const r of h.rows) {
+      console.log(`   ${String(r.cabinets).padStart(3)} cabinets  baseline  Node-RED  : ${side(r.nodeRed)}`);
+      console.log(`                 measured  Gatehouse : ${side(r.gatehouse)}`);
+      console.log(
+        `                 ratios Gatehouse/Node-RED: CPU per reading ${(r.gatehouse.cpuUsPerMsg / r.nodeRed.cpuUsPerMsg).toFixed(2)} (target <= 1.0), RSS ${(r.gatehouse.rssMb / r.nodeRed.rssMb).toFixed(2)} (target <= 1.0), p95 ${(r.gatehouse.p95Ms / r.nodeRed.p95Ms).toFixed(2)}`,
+      );
+    }
+    const at = (n: number | null) => (n === null ? 'kept up at every count run' : `falls behind at ${n} cabinets`);
+    const r64 = h.rows.find((r) => r.cabinets === 64);
+    console.log(`   Node-RED ${at(h.nodeRedBehindAt)}; Gatehouse ${at(h.gatehouseBehindAt)}`);
+    if (r64)
+      console.log(
+        `   target 64 cabinets: all polls made and p95 <= 100 ms: ${r64.gatehouse.keepsUp && r64.gatehouse.p95Ms <= 100 ? 'met' : 'NOT met'}\n`,
+      );
+  }
 }
 
 async function swapSection(quick: boolean): Promise<void> {

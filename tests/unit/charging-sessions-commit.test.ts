@@ -1,0 +1,108 @@
+/**
+ * Issue 18: a session's meter progress is written in the outbox's group commit, with the
+ * meter events of the same poll (one commit and one fsync per event-loop turn), not in a
+ * commit of its own per port. Checked on a real outbox.db through a second connection,
+ * whose `PRAGMA data_version` moves once per commit made by the gateway's connection.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { meterEvent } from '../../gateway/charging/cabinet-events.js';
+import { ChargingSessions } from '../../gateway/charging/sessions.js';
+import { ManualClock } from '../../gateway/core/clock.js';
+import { Outbox } from '../../gateway/outbox/outbox.js';
+
+const PORTS = 12;
+
+describe('ChargingSessions progress in the outbox group commit', () => {
+  let dir: string;
+  let clock: ManualClock;
+  let outbox: Outbox;
+  let sessions: ChargingSessions;
+  let reader: Database.Database;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gh-sessions-commit-'));
+    clock = new ManualClock();
+    outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
+    sessions = new ChargingSessions({ db: outbox.scope('charging'), clock, meterIntervalMs: 100 });
+    reader = new Database(join(dir, 'outbox.db'), { readonly: true });
+  });
+  afterEach(() => {
+    reader.close();
+    outbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const version = () => reader.pragma('data_version', { simple: true }) as number;
+  const row = (id: number) =>
+    reader.prepare('SELECT last_meter_wh, energy_wh, elapsed_ms, stop_reason FROM charging_sessions WHERE session_id = ?').get(id) as {
+      last_meter_wh: number;
+      energy_wh: number;
+      elapsed_ms: number;
+      stop_reason: string | null;
+    };
+
+  it("commits one poll's twelve meter samples and their events in one transaction, progress visible only with the events", async () => {
+    for (let p = 1; p <= PORTS; p++) sessions.start({ cabinet: 'cab-1', port: p, sessionId: p, meterStartWh: 1000, startedBy: 'local' });
+    clock.advance(200);
+    const before = version();
+    const recorded: Promise<unknown>[] = [];
+    for (let p = 1; p <= PORTS; p++) {
+      const m = sessions.meter('cab-1', p, 1000 + p);
+      expect(m).not.toBeNull();
+      recorded.push(outbox.record(meterEvent(m!)));
+    }
+    // Nothing is on disk before the commit: the progress waits for the events' commit.
+    expect(row(1)).toMatchObject({ last_meter_wh: 1000, energy_wh: 0 });
+    await Promise.all(recorded);
+    expect(version() - before).toBe(1);
+    for (let p = 1; p <= PORTS; p++) expect(row(p)).toMatchObject({ last_meter_wh: 1000 + p, energy_wh: p, elapsed_ms: 200 });
+    expect(reader.prepare('SELECT COUNT(*) AS n FROM events').get()).toEqual({ n: PORTS });
+  });
+
+  it('a stop in the same turn as a queued sample keeps the stop values', async () => {
+    sessions.start({ cabinet: 'cab-1', port: 1, sessionId: 1, meterStartWh: 1000, startedBy: 'local' });
+    clock.advance(200);
+    const m = sessions.meter('cab-1', 1, 1010);
+    const stopped = sessions.stop('cab-1', 1, 1020, 'unplugged');
+    await outbox.record(meterEvent(m!));
+    expect(stopped).toMatchObject({ energyWh: 20 });
+    expect(row(1)).toMatchObject({ last_meter_wh: 1020, energy_wh: 20, stop_reason: 'unplugged' });
+  });
+
+  it('writes the progress of a sample recorded without an event too, at the next turn', async () => {
+    sessions.start({ cabinet: 'cab-1', port: 1, sessionId: 1, meterStartWh: 1000, startedBy: 'local' });
+    clock.advance(200);
+    sessions.meter('cab-1', 1, 1005);
+    await new Promise<void>((r) => setImmediate(r));
+    expect(row(1)).toMatchObject({ last_meter_wh: 1005, energy_wh: 5 });
+  });
+});
+
+describe('ChargingSessions.activeIds', () => {
+  it("maps a cabinet's running sessions by port, only that cabinet's and only running ones", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-sessions-ids-'));
+    const clock = new ManualClock();
+    const outbox = new Outbox({ file: join(dir, 'outbox.db'), clock, config: { checkpointIntervalMs: 0 } });
+    try {
+      const sessions = new ChargingSessions({ db: outbox.scope('charging'), clock });
+      sessions.start({ cabinet: 'cab-1', port: 2, sessionId: 20, meterStartWh: 0, startedBy: 'local' });
+      sessions.start({ cabinet: 'cab-1', port: 24, sessionId: 24, meterStartWh: 0, startedBy: 'local' });
+      sessions.start({ cabinet: 'cab-1', port: 5, sessionId: 50, meterStartWh: 0, startedBy: 'local' });
+      sessions.start({ cabinet: 'cab-10', port: 3, sessionId: 30, meterStartWh: 0, startedBy: 'local' });
+      sessions.stop('cab-1', 5, 0, 'unplugged');
+      expect([...sessions.activeIds('cab-1')].sort((a, b) => a[0] - b[0])).toEqual([
+        [2, 20],
+        [24, 24],
+      ]);
+      expect(sessions.activeIds('cab-1')).toEqual(new Map(sessions.list('cab-1').map((s) => [s.port, s.sessionId])));
+      expect([...sessions.activeIds('cab-10')]).toEqual([[3, 30]]);
+    } finally {
+      outbox.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
