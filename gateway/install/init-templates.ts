@@ -183,4 +183,30 @@ export const TEMPLATES: Record<string, FamilyTemplate> = {
           `cabinet ${cab.id}: ${'rtu' in cab.bus ? `Modbus unit id ${cab.unitId}, ${cab.bus.rtu.baudRate} baud 8N1 on ${cab.bus.rtu.path}` : 'Modbus TCP'}, ${cab.ports} ports`,
       ),
   },
+  swap: {
+    prefix: 'swap',
+    what: 'battery-swap cabinets (Modbus TCP)',
+    // On Modbus TCP: the gateway opens each RS-485 path once per family, so swap cabinets cannot
+    // share the charging cabinets' line (the family's check refuses it); TCP needs no second line.
+    yaml: (devices) =>
+      [
+        '# Battery-swap cabinets speaking register map v1.1 kind 2 (docs/cabinet-register-map.md §10) on',
+        "# Modbus TCP: set each cabinet's address. On RS-485 instead, give them their own line, not the",
+        "# charging cabinets': bus: { rtu: { path: /dev/ttyUSB2, baudRate: 115200 } }. A cabinet with its own",
+        '# OSDP reader names that access door (door: <doors[].id>); its door groups authorise swaps offline.',
+        '# Packs the compound accepts besides those the cabinets already hold, by id prefix:',
+        '#   swap: { packIdPrefixes: ["XY-"] }',
+        'swapCabinets:',
+        ...devices.map(
+          (d, i) =>
+            `  - { id: ${d.id}${nameOf(d)}, bus: { tcp: { host: ${q(d.host ?? `192.0.2.${40 + i}`)}, port: 502 } }, unitId: ${d.address ?? 1}, slots: ${d.ports ?? 12} }`,
+        ),
+      ].join('\n'),
+    instructions: (c) =>
+      c.swapCabinets.map(
+        (cab) =>
+          `swap cabinet ${cab.id}: ${'rtu' in cab.bus ? `Modbus unit id ${cab.unitId}, ${cab.bus.rtu.baudRate} baud 8N1 on ${cab.bus.rtu.path}` : `Modbus TCP server at ${cab.bus.tcp.host}:${cab.bus.tcp.port}, unit id ${cab.unitId}`}, ` +
+          `${cab.slots} slots, register map v1.1 kind 2; slot doors relock after ${c.swap.openTimeoutS} s${cab.suppression ? '; fire suppression wired to its trigger' : ''}`,
+      ),
+  },
 };

@@ -52,4 +52,6 @@ export const swapFamily: FamilyManifest<CompoundConfig> = {
   events: async () => (await import('./event-schemas.js')).SWAP_EVENTS,
   store: [{ owner: 'swap', migrations: SWAP_MIGRATIONS, tables: SWAP_BASELINE }],
   load: () => import('./create-swap.js'),
+  // The live check (`gatehouse check --devices`), loaded like the code: only by that command or the daemon's probe request.
+  probe: () => import('./probe.js'),
 };

@@ -33,7 +33,7 @@ export interface SwapServiceOptions {
 export const swapBusKey = (c: SwapCabinetConfig): string =>
   'rtu' in c.bus ? `rtu:${c.bus.rtu.path}` : `tcp:${c.bus.tcp.host}:${c.bus.tcp.port}`;
 
-function transportFor(c: SwapCabinetConfig): TransportConfig {
+export function transportFor(c: SwapCabinetConfig): TransportConfig {
   if (!('rtu' in c.bus)) return { kind: 'tcp', host: c.bus.tcp.host, port: c.bus.tcp.port };
   const { path, baudRate, parity, stopBits } = c.bus.rtu;
   return { kind: 'rtu', path, baudRate, parity, stopBits, dataBits: 8 };
@@ -83,6 +83,12 @@ export class SwapService {
     this.running = false;
     for (const u of this.units.values()) u.stop();
     await Promise.all([...this.buses.values()].map((b) => b.stop()));
+  }
+
+  /** The bus a cabinet is polled on, for the live check through the running daemon (its reads queue with the polls). */
+  busOf(id: string): ModbusBus | undefined {
+    const cfg = this.o.cabinets.find((c) => c.id === id);
+    return cfg ? this.buses.get(swapBusKey(cfg)) : undefined;
   }
 
   unit(id: string): SwapUnit {

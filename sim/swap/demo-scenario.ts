@@ -7,7 +7,7 @@
  */
 import type { CompoundConfig } from '../../config/schema.js';
 import type { SwapCabinetConfig } from '../../config/swap-schema.js';
-import { simulating, type DemoScenario } from '../scenarios.js';
+import { simulating, type DemoHost, type DemoScenario } from '../scenarios.js';
 import { startSimulatedSwapCabinets, type SimulatedSwapCabinets } from './index.js';
 import type { SimSwapCabinet } from './sim-swap-cabinet.js';
 
@@ -41,13 +41,20 @@ export const scenario: DemoScenario = {
     );
     const rider = riders(sim);
     const cab = swapCabinets[0]!;
+    let scripted: { stop(): void } | undefined;
     return {
       config: { swapCabinets, swap: { ...config.swap, packIdPrefixes: ['GH-', ...config.swap.packIdPrefixes] } },
+      async run(host) {
+        scripted = authorizeOnceRead(host, cab.id);
+      },
       banner: (pub) => [
         `  ${swapCabinets.length} simulated battery-swap cabinet(s); authorise a swap:`,
         `    ${pub('swap.authorize', { cabinet: cab.id })}`,
       ],
-      halt: () => rider.stop(),
+      halt: () => {
+        scripted?.stop();
+        rider.stop();
+      },
       stop: () => sim.stop(),
     };
   },
@@ -67,6 +74,36 @@ export const scenario: DemoScenario = {
     };
   },
 };
+
+/**
+ * The demo's one scripted swap: authorised the way the platform's app would, as soon as the
+ * gateway has read the cabinet (its retained state is there; before that the cabinet refuses
+ * with `no_reading`, which would only clutter the feed). The rider does the rest.
+ */
+function authorizeOnceRead(host: DemoHost, cabinet: string): { stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let tries = 0;
+  const attempt = (): void => {
+    if (stopped) return;
+    if (host.state(cabinet) === undefined) {
+      timer = setTimeout(attempt, 200);
+      return;
+    }
+    // A fresh id per attempt: the router answers a repeated id from its replay store.
+    void host.execute('swap.authorize', { cabinet, rider: 'demo-rider' }, `demo-swap-${++tries}`).then((reply) => {
+      // Refused (a slot still settling, say): a few more tries rather than a demo without its swap.
+      if (!reply.ok && !stopped && tries < 10) timer = setTimeout(attempt, 500);
+    });
+  };
+  attempt();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
 
 /** The swap cabinets of a compound file where the gateway will look for them (RTU: the other end of the line, as sim/cabinet says). */
 export async function startSwapCabinetsOf(cabinets: readonly SwapCabinetConfig[]): Promise<SimulatedSwapCabinets[]> {

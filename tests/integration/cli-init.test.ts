@@ -26,7 +26,7 @@ function tmp(): string {
   return dir;
 }
 
-const ALL = 'locks:2,access:2,cameras,perimeter,dc09,cabinets';
+const ALL = 'locks:2,access:2,cameras,perimeter,dc09,cabinets,swap';
 
 describe('gatehouse init (non-interactive)', () => {
   it('writes a compound file that check accepts and a 0600 secrets file with every declared secret', () => {
@@ -83,6 +83,9 @@ describe('gatehouse init (non-interactive)', () => {
     expect(r.stdout).toMatch(/alarm panel panel-1: report SIA DC-09 to 127\.0\.0\.1 port 9000 .*account 1001, AES key [0-9a-f]{32}/);
     expect(r.stdout).toMatch(/cabinet cabinet-1: Modbus unit id 2, 9600 baud 8N1 on \/dev\/ttyUSB1, 12 ports/);
     expect(r.stdout).toMatch(/input module module-1: Modbus unit id 1, 9600 baud 8N1/);
+    // Swap cabinets on Modbus TCP: the charging cabinets' RS-485 line cannot carry them too.
+    expect(r.stdout).toMatch(/swap cabinet swap-1: Modbus TCP server at 192\.0\.2\.40:502, unit id 1, 12 slots, register map v1\.1 kind 2/);
+    expect(loaded.config.swapCabinets).toMatchObject([{ id: 'swap-1', bus: { tcp: { host: '192.0.2.40', port: 502 } }, slots: 12 }]);
     expect(r.stdout).toMatch(/Locks and alarm panels on the LAN cannot reach 127\.0\.0\.1: set broker\.host/);
     // The compound file itself holds no secret.
     const text = readFileSync(out, 'utf8');
@@ -185,6 +188,33 @@ describe('gatehouse init (non-interactive)', () => {
     expect(loaded.config.cabinets[0]).toMatchObject({ id: 'bike-room', unitId: 5, ports: 8 });
     expect(loaded.secrets.get('dc09.panel-2')).toMatch(/^[0-9a-f]{32}$/);
     expect(runCli(['check', '--config', out, '--data', join(d, 'data')]).status).toBe(0);
+  });
+
+  it('swap cabinets from an answers file: address, unit id and slot count as given, next to charging cabinets on RS-485', () => {
+    const d = tmp();
+    const answers = {
+      compound: 'oak-court',
+      gateway: 'gw-2',
+      families: {
+        cabinets: 1,
+        swap: [{ id: 'swap-gate', name: 'Swap point, gate', host: '10.0.7.21', address: 3, ports: 24 }, 'swap-yard'],
+      },
+    };
+    writeFileSync(join(d, 'answers.json'), JSON.stringify(answers));
+    const out = join(d, 'oak.yaml');
+    const r = runCli(['init', '--answers', join(d, 'answers.json'), '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const loaded = loadCompoundFile(out);
+    expect(loaded.config.swapCabinets.map((c) => [c.id, c.name, c.bus, c.unitId, c.slots])).toEqual([
+      ['swap-gate', 'Swap point, gate', { tcp: { host: '10.0.7.21', port: 502 } }, 3, 24],
+      ['swap-yard', undefined, { tcp: { host: '192.0.2.41', port: 502 } }, 1, 12],
+    ]);
+    expect(r.stdout).toMatch(/swap cabinet swap-gate: Modbus TCP server at 10\.0\.7\.21:502, unit id 3, 24 slots/);
+    expect(readFileSync(out, 'utf8')).toMatch(/^# .*packIdPrefixes/m);
+    const check = runCli(['check', '--config', out, '--data', join(d, 'data')]);
+    expect(check.stderr).not.toMatch(/swapCabinets/);
+    expect(check.status).toBe(0);
   });
 
   it('without a terminal, says which answers are missing (exit 2) and writes nothing', () => {

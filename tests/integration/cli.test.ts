@@ -139,9 +139,13 @@ describe('gatehouse CLI', () => {
       ['wall-north', 'module'],
       ['panel-b7', 'panel'],
       ['cam-2', 'camera'],
+      ['swap-a', 'cabinet'],
     ]) {
       expect(out, `${device} online`).toMatch(new RegExp(`evt/device\\s+device\\.online\\s+${device} \\{"family":"${family}"`));
     }
+    // The swap cabinet's scripted rider: authorised as the platform would, a flat pack returned, a full one taken.
+    expect(out).toMatch(/evt\/charging\s+swap\.started\s+swap-a/);
+    expect(out).toMatch(/evt\/charging\s+swap\.completed\s+swap-a/);
     expect(out).toMatch(/evt\/device\s+panel\.test\s+panel-b7/);
     expect(out).toMatch(/evt\/alarm\s+partition\.armed\s+north \{"partition":"north","by":"demo"/);
     expect(out).toContain('demo stopped cleanly');
