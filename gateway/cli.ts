@@ -38,6 +38,9 @@ Usage:
   gatehouse user add|passwd|disable|list --config FILE [--data DIR] [--username NAME] [--role ROLE]
                                              console accounts (the first administrator too);
                                              passwords from stdin or a prompt, never arguments
+  gatehouse fleet --boxes N [--rate R] --uplink URL[,URL...] [--events N] [--duration SECONDS] [--prefix P]
+                                             emulate N boxes publishing to a district broker (cluster);
+                                             passwords from GATEHOUSE_FLEET_SECRET (docs/DISTRICT.md)
   gatehouse --version | --help
 
 Environment:
@@ -70,6 +73,10 @@ export async function main(argv: string[]): Promise<number> {
       // The demo and the simulators are loaded only for these commands: the daemon never imports sim/.
       const { runDemo } = await import('./demo/run-demo.js');
       return runDemo({ durationS: args.duration === undefined ? undefined : Number(args.duration) });
+    }
+    case 'fleet': {
+      const { runFleet } = await import('./demo/run-fleet.js');
+      return runFleet(args);
     }
     case 'run':
       return withConfig(command, args.config, (loaded) => runDaemon(loaded, args.data ?? '/var/lib/gatehouse'));
@@ -112,6 +119,11 @@ function parse(rest: string[]) {
       baud: { type: 'string' },
       addresses: { type: 'string' },
       onvif: { type: 'boolean' },
+      boxes: { type: 'string' },
+      rate: { type: 'string' },
+      uplink: { type: 'string' },
+      events: { type: 'string' },
+      prefix: { type: 'string' },
     },
   }).values;
 }
