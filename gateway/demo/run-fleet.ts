@@ -32,17 +32,22 @@ const bad = (msg: string): number => {
 export async function runFleet(args: FleetArgs): Promise<number> {
   const boxes = Number(args.boxes);
   const rate = args.rate === undefined ? 0.2 : Number(args.rate);
-  const urls = (args.uplink ?? process.env.GATEHOUSE_UPLINK_URL ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+  const urls = (args.uplink ?? process.env.GATEHOUSE_UPLINK_URL ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
   const durationS = args.duration === undefined ? undefined : Number(args.duration);
   const events = args.events === undefined ? undefined : Number(args.events);
   if (!Number.isInteger(boxes) || boxes < 1 || boxes > 10_000) return bad('--boxes N is required: a whole number from 1 to 10000');
   if (!(rate > 0) || rate > 1000) return bad('--rate R: mean events per second per box, more than 0 and at most 1000');
   if (urls.length === 0) return bad('--uplink URL[,URL...] is required (or GATEHOUSE_UPLINK_URL): mqtt://, mqtts://, ws:// or wss://');
-  for (const u of urls) if (!/^(mqtts?|wss?):\/\//.test(u)) return bad(`--uplink ${redactUrl(u)} is not an mqtt://, mqtts://, ws:// or wss:// URL`);
+  for (const u of urls)
+    if (!/^(mqtts?|wss?):\/\//.test(u)) return bad(`--uplink ${redactUrl(u)} is not an mqtt://, mqtts://, ws:// or wss:// URL`);
   if (durationS !== undefined && !(durationS > 0)) return bad('--duration must be a positive number of seconds');
   if (events !== undefined && !(Number.isInteger(events) && events > 0)) return bad('--events must be a whole number of events per box');
   const prefix = args.prefix ?? 'fleet';
-  if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(prefix)) return bad('--prefix: lower-case letters, digits and dashes (it becomes the compound ids)');
+  if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(prefix))
+    return bad('--prefix: lower-case letters, digits and dashes (it becomes the compound ids)');
 
   const fleet = new Fleet({
     boxes,
@@ -79,7 +84,8 @@ export async function runFleet(args: FleetArgs): Promise<number> {
   clearInterval(summary);
   await fleet.stop();
   const r = fleet.report();
-  for (const b of r.boxes) process.stdout.write(`${b.compound} ${b.gateway} lastSeq=${b.lastSeq} acked=${b.acked} connections=${b.connections}\n`);
+  for (const b of r.boxes)
+    process.stdout.write(`${b.compound} ${b.gateway} lastSeq=${b.lastSeq} acked=${b.acked} connections=${b.connections}\n`);
   process.stdout.write(`fleet: ${r.recorded} recorded, ${r.acked} acknowledged, ${r.recorded - r.acked} not acknowledged\n`);
   return r.recorded === r.acked ? 0 : 1;
 }

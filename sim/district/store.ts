@@ -68,7 +68,9 @@ CREATE TABLE IF NOT EXISTS events (
   ts TEXT NOT NULL,
   body TEXT NOT NULL,
   consumer TEXT NOT NULL,
-  stored_at INTEGER NOT NULL
+  stored_at INTEGER NOT NULL,
+  -- 1: the broker had delivered it before (to a consumer that died before its ack)
+  redelivered INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_seq ON events (compound, gateway, seq);
 CREATE TABLE IF NOT EXISTS evictions (
@@ -112,7 +114,7 @@ export class DistrictStore {
         'SELECT id FROM events WHERE compound = ? AND gateway = ? AND seq = ?',
       ),
       insert: this.db.prepare(
-        'INSERT INTO events (id, compound, gateway, seq, class, type, ts, body, consumer, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO events (id, compound, gateway, seq, class, type, ts, body, consumer, stored_at, redelivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       eviction: this.db.prepare('INSERT INTO evictions VALUES (?, ?, ?, ?, ?, ?, ?)'),
       count: this.db.prepare('INSERT INTO counters (name, n) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET n = n + excluded.n'),
@@ -178,12 +180,17 @@ export class DistrictStore {
       this.problem('order', `${orderKey}: seq ${env.seq} first seen after ${max}`);
     }
     if (env.seq > max) this.maxFirstSeen.set(orderKey, env.seq);
-    this.q.insert.run(env.id, compound, gateway, env.seq, cls, env.type, env.ts, raw, this.consumer, Date.now());
+    this.q.insert.run(env.id, compound, gateway, env.seq, cls, env.type, env.ts, raw, this.consumer, Date.now(), d.redelivered ? 1 : 0);
     if (env.type === 'outbox.evicted') {
       const x = env.data;
       this.q.eviction.run(compound, gateway, String(x.class), Number(x.fromSeq), Number(x.toSeq), Number(x.count), String(x.reason));
     }
     return 'stored';
+  }
+
+  /** Events stored so far, by every consumer of this file (cheap: for progress polling). */
+  count(): number {
+    return this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM events').get()!.n;
   }
 
   counter(name: string): number {

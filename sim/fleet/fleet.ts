@@ -182,7 +182,9 @@ function poisson(mean: number, random: () => number): number {
 }
 
 /** Templates from declared events (the AsyncAPI examples): class, type, source and data of each example envelope. */
-export function templatesFromExamples(docs: readonly { class: string; type: string; examples?: { payload: Record<string, unknown> }[] }[]): EventTemplate[] {
+export function templatesFromExamples(
+  docs: readonly { class: string; type: string; examples?: { payload: Record<string, unknown> }[] }[],
+): EventTemplate[] {
   const out: EventTemplate[] = [];
   for (const d of docs) {
     for (const ex of d.examples ?? []) {

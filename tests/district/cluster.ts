@@ -91,6 +91,12 @@ export function rabbitPasswordHash(password: string): string {
   return Buffer.concat([salt, h]).toString('base64');
 }
 
+/** Clusters of this process: their nodes are killed at exit even if a test forgot to stop them, or crashed. */
+const liveClusters = new Set<RabbitCluster>();
+process.once('exit', () => {
+  for (const c of liveClusters) for (let i = 0; i < c.nodes.length; i++) c.kill(i);
+});
+
 export class RabbitCluster {
   readonly platformUser = 'platform';
   readonly platformPassword = randomBytes(12).toString('hex');
@@ -151,7 +157,8 @@ export class RabbitCluster {
       );
       nodes.push(node);
     }
-    const c = new RabbitCluster(dir, home, nodes, opts.bootTimeoutMs ?? 90_000);
+    const c = new RabbitCluster(dir, home, nodes, opts.bootTimeoutMs ?? 120_000);
+    liveClusters.add(c);
     try {
       for (const node of nodes) await c.cli(node, 'rabbitmq-plugins', ['--offline', 'enable', 'rabbitmq_mqtt', 'rabbitmq_web_mqtt']);
       for (const node of nodes) c.spawnNode(node);
@@ -167,7 +174,14 @@ export class RabbitCluster {
         vhosts: [{ name: DISTRICT_VHOST }],
         users: [{ name: c.platformUser, password_hash: rabbitPasswordHash(c.platformPassword), tags: '' }],
         permissions: [
-          { user: c.platformUser, vhost: DISTRICT_VHOST, configure: '^district\\.', write: '^district\\.', read: '^district\\.' },
+          // The platform reads its queues over AMQP and may watch retained status over MQTT (its own subscription queues).
+          {
+            user: c.platformUser,
+            vhost: DISTRICT_VHOST,
+            configure: '^(district\\..*|mqtt-subscription-platform.*)$',
+            write: '^(district\\..*|amq\\.topic|mqtt-subscription-platform.*)$',
+            read: '^(district\\..*|amq\\.topic|mqtt-subscription-platform.*)$',
+          },
         ],
         queues: [{ name: EVENTS_QUEUE, vhost: DISTRICT_VHOST, durable: true, auto_delete: false, arguments: { 'x-queue-type': 'quorum' } }],
         bindings: [
@@ -291,6 +305,7 @@ export class RabbitCluster {
   }
 
   async stop(): Promise<void> {
+    liveClusters.delete(this);
     for (const n of this.nodes) {
       const p = n.proc;
       if (p?.pid && p.exitCode === null && p.signalCode === null) {
