@@ -2,7 +2,8 @@
  * A real gateway process of the district tests: the daemon's Gateway (outbox, uplink) with
  * a light compound (no device buses: 2 shared cores run 300 emulated boxes and a 3-node
  * cluster beside it) recording GH_EVENTS events at GH_RATE per second, as its devices would.
- * Prints `ready`, then `recorded N` once all N are durably in its outbox.
+ * Prints `ready`, then `recorded N` once all N are durably in its outbox, then
+ * `delivered lastSeq=S` once its outbox is empty (every event up to seq S acknowledged by the broker).
  *
  * Environment: GH_DATA, GH_UPLINK (one URL: uplink.urls is another engineer's work this
  * session), GH_COMPOUND, GH_GATEWAY, GH_USER, GH_PASSWORD, GH_EVENTS, GH_RATE.
@@ -50,3 +51,12 @@ for (let i = 0; i < total; i++) {
   await new Promise((r) => setTimeout(r, gapMs));
 }
 process.stdout.write(`recorded ${total}\n`);
+// The gateway records its own events too (start-up, uplink): the platform must see every seq up to the last one.
+for (;;) {
+  const stats = gateway.outbox.stats();
+  if (stats.events === 0 && stats.pendingCommit === 0) {
+    process.stdout.write(`delivered lastSeq=${stats.nextSeq - 1}\n`);
+    break;
+  }
+  await new Promise((r) => setTimeout(r, 100));
+}
