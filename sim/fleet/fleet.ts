@@ -187,6 +187,8 @@ export function templatesFromExamples(
 ): EventTemplate[] {
   const out: EventTemplate[] = [];
   for (const d of docs) {
+    // A box that evicted nothing must not say it did: the platform would take the named seqs as dropped.
+    if (d.type === 'outbox.evicted') continue;
     for (const ex of d.examples ?? []) {
       const p = ex.payload as { source?: Record<string, unknown>; data?: Record<string, unknown> };
       if (p.source && p.data) out.push({ class: d.class, type: d.type, source: p.source, data: p.data });
