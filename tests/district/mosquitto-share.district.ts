@@ -136,14 +136,9 @@ describe('district on Mosquitto with shared subscriptions', () => {
     expect(invalid.slice(0, 3).map((x) => [x.r.body, x.v.errors])).toEqual([]);
     expect(new Set(rows.map((r) => r.class))).toEqual(new Set(['access', 'charging', 'device', 'system', 'alarm']));
 
-    // The ACL: box 1 publishing under box 2's root never reaches the platform.
+    // The ACL: box 1 publishing under box 2's root never reaches the platform. (Mosquitto may answer the
+    // denied publish by closing the connection: the marker goes on a connection of its own.)
     const a = ids[0]!;
-    const intruder = await mqtt.connectAsync(broker.url, {
-      clientId: 'intruder',
-      username: a.username,
-      password: a.password,
-      reconnectPeriod: 0,
-    });
     const forged = {
       v: 1,
       id: '01JD3M6R9Q8ZABCDEFGHJKMNPQ',
@@ -154,12 +149,25 @@ describe('district on Mosquitto with shared subscriptions', () => {
       source: { device: 'x' },
       data: {},
     };
-    // Not awaited: whether a denied QoS 1 publish gets a PUBACK depends on the broker's version; it must never be delivered.
+    const intruder = await mqtt.connectAsync(broker.url, {
+      clientId: 'intruder',
+      username: a.username,
+      password: a.password,
+      reconnectPeriod: 0,
+    });
     intruder.publish(`gatehouse/v1/${ids[1]!.compound}/gw-1/evt/access`, JSON.stringify(forged), { qos: 1 });
-    // A marker on its own root, published after the forged one, proves the consumers had their chance to see it.
-    const marker = { ...forged, id: '01JD3M6R9Q8ZABCDEFGHJKMNPR', seq: EVENTS_PER_BOX + 1 };
-    await intruder.publishAsync(`gatehouse/v1/${a.compound}/gw-1/evt/access`, JSON.stringify(marker), { qos: 1 });
+    await new Promise((r) => setTimeout(r, 500));
     await intruder.endAsync(true);
+    // A marker on its own root, sent after the forged one, proves the consumers had their chance to see it.
+    const marker = { ...forged, id: '01JD3M6R9Q8ZABCDEFGHJKMNPR', seq: EVENTS_PER_BOX + 1 };
+    const own = await mqtt.connectAsync(broker.url, {
+      clientId: 'intruder-marker',
+      username: a.username,
+      password: a.password,
+      reconnectPeriod: 0,
+    });
+    await own.publishAsync(`gatehouse/v1/${a.compound}/gw-1/evt/access`, JSON.stringify(marker), { qos: 1 });
+    await own.endAsync(true);
     await waitFor(() => reader.count() >= total + 1, 'the marker stored', 30_000);
     expect(reader.db.prepare('SELECT count(*) AS n FROM events WHERE seq = 9999').get()).toEqual({ n: 0 });
     reader.close();
