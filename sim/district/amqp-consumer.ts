@@ -12,7 +12,7 @@
  * backoff; a batch written but not acknowledged comes back as counted duplicates.
  */
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
-import { DistrictStore, mqttTopicOfRoutingKey, type Outcome } from './store.js';
+import { mqttTopicOfRoutingKey, type DistrictStore, type Outcome } from './store.js';
 
 export interface AmqpConsumerOptions {
   /** AMQP URLs of the cluster nodes; the consumer uses one and moves to the next on failure. */

@@ -9,7 +9,7 @@
  * no batching here; AMQP (amqp-consumer.ts) batches.
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import { DistrictStore, type Outcome } from './store.js';
+import type { DistrictStore, Outcome } from './store.js';
 
 export const SHARED_EVENTS_FILTER = 'gatehouse/v1/+/+/evt/+';
 

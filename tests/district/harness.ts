@@ -35,22 +35,22 @@ function child(script: string, args: string[], env: NodeJS.ProcessEnv): Child {
         const hit = find();
         if (hit !== undefined) return res(hit);
         const t = setTimeout(() => {
-          proc.stdout!.off('data', on);
+          proc.stdout.off('data', on);
           rej(new Error(`${script} printed no line matching ${re} in ${timeoutMs} ms; stderr:\n${c.err.slice(-3000)}`));
         }, timeoutMs);
         const on = (): void => {
           const h = find();
           if (h === undefined) return;
           clearTimeout(t);
-          proc.stdout!.off('data', on);
+          proc.stdout.off('data', on);
           res(h);
         };
-        proc.stdout!.on('data', on);
+        proc.stdout.on('data', on);
       });
     },
   };
-  proc.stdout!.on('data', (b: Buffer) => (c.out = (c.out + b.toString()).slice(-200_000)));
-  proc.stderr!.on('data', (b: Buffer) => (c.err = (c.err + b.toString()).slice(-200_000)));
+  proc.stdout.on('data', (b: Buffer) => (c.out = (c.out + b.toString()).slice(-200_000)));
+  proc.stderr.on('data', (b: Buffer) => (c.err = (c.err + b.toString()).slice(-200_000)));
   return c;
 }
 
