@@ -8,7 +8,25 @@ import { resolve } from 'node:path';
 import { realTimers, systemClock } from '../../gateway/core/clock.js';
 import { declaredEvents } from '../../gateway/events/asyncapi-gen.js';
 import { Fleet, templatesFromExamples, type FleetOptions } from '../../sim/fleet/fleet.js';
-import { ROOT, requireBuild } from '../helpers/cli.js';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** The package root from the source (tests/district) and from the compiled copy (dist/tests/district), which the bench runs. */
+function packageRoot(): string {
+  let dir = import.meta.dirname;
+  while (!existsSync(resolve(dir, 'package.json'))) {
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${import.meta.dirname}`);
+    dir = dirname(dir);
+  }
+  return dir;
+}
+const ROOT = packageRoot();
+
+function requireBuild(): void {
+  if (!existsSync(resolve(ROOT, 'dist/sim/district/consume-main.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` first (npm run test:district does this)');
+  }
+}
 
 export interface Child {
   proc: ChildProcess;
