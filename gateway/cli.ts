@@ -55,6 +55,9 @@ Usage:
   gatehouse cert install CERT --config FILE [--data DIR]
                                              check CERT (key, uplink.caFile, ids, dates) and
                                              install it for the uplink
+  gatehouse fleet --boxes N [--rate R] --uplink URL[,URL...] [--events N] [--duration SECONDS] [--prefix P]
+                                             emulate N boxes publishing to a district broker (cluster);
+                                             passwords from GATEHOUSE_FLEET_SECRET (docs/DISTRICT.md)
   gatehouse --version | --help
 
 Environment:
@@ -89,6 +92,10 @@ export async function main(argv: string[]): Promise<number> {
       // The demo and the simulators are loaded only for these commands: the daemon never imports sim/.
       const { runDemo } = await import('./demo/run-demo.js');
       return runDemo({ durationS: args.duration === undefined ? undefined : Number(args.duration) });
+    }
+    case 'fleet': {
+      const { runFleet } = await import('./demo/run-fleet.js');
+      return runFleet(args);
     }
     case 'run':
       return withConfig(command, args.config, (loaded) => runDaemon(loaded, args.data ?? '/var/lib/gatehouse'));
@@ -150,6 +157,11 @@ function parse(rest: string[]) {
       timeout: { type: 'string' },
       report: { type: 'string' },
       installer: { type: 'string' },
+      boxes: { type: 'string' },
+      rate: { type: 'string' },
+      uplink: { type: 'string' },
+      events: { type: 'string' },
+      prefix: { type: 'string' },
     },
   }).values;
 }

@@ -1,0 +1,143 @@
+/**
+ * The pieces of a district run, shared by the district tests and `npm run bench:district`:
+ * reference consumers as child processes (so a test can SIGKILL one mid-batch), real
+ * gateway processes, and the fleet emulator in this process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { realTimers, systemClock } from '../../gateway/core/clock.js';
+import { declaredEvents } from '../../gateway/events/asyncapi-gen.js';
+import { Fleet, templatesFromExamples, type FleetOptions } from '../../sim/fleet/fleet.js';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** The package root from the source (tests/district) and from the compiled copy (dist/tests/district), which the bench runs. */
+function packageRoot(): string {
+  let dir = import.meta.dirname;
+  while (!existsSync(resolve(dir, 'package.json'))) {
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${import.meta.dirname}`);
+    dir = dirname(dir);
+  }
+  return dir;
+}
+const ROOT = packageRoot();
+
+function requireBuild(): void {
+  if (!existsSync(resolve(ROOT, 'dist/sim/district/consume-main.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` first (npm run test:district does this)');
+  }
+}
+
+export interface Child {
+  proc: ChildProcess;
+  out: string;
+  err: string;
+  /** Resolves when a line matching `re` has been printed. */
+  line(re: RegExp, timeoutMs?: number): Promise<string>;
+}
+
+function child(script: string, args: string[], env: NodeJS.ProcessEnv): Child {
+  requireBuild();
+  const proc = spawn(process.execPath, [resolve(ROOT, script), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const c: Child = {
+    proc,
+    out: '',
+    err: '',
+    line(re, timeoutMs = 60_000) {
+      return new Promise((res, rej) => {
+        const find = (): string | undefined => c.out.split('\n').find((l) => re.test(l));
+        const hit = find();
+        if (hit !== undefined) return res(hit);
+        const t = setTimeout(() => {
+          proc.stdout.off('data', on);
+          rej(new Error(`${script} printed no line matching ${re} in ${timeoutMs} ms; stderr:\n${c.err.slice(-3000)}`));
+        }, timeoutMs);
+        const on = (): void => {
+          const h = find();
+          if (h === undefined) return;
+          clearTimeout(t);
+          proc.stdout.off('data', on);
+          res(h);
+        };
+        proc.stdout.on('data', on);
+      });
+    },
+  };
+  proc.stdout.on('data', (b: Buffer) => (c.out = (c.out + b.toString()).slice(-200_000)));
+  proc.stderr.on('data', (b: Buffer) => (c.err = (c.err + b.toString()).slice(-200_000)));
+  return c;
+}
+
+/** A reference consumer process (sim/district/consume-main.ts) on the AMQP queue, or on an MQTT shared subscription. */
+export async function startConsumer(
+  o: { db: string; name: string } & ({ amqpUrls: string[]; queue: string; prefetch?: number } | { mqttUrl: string; group: string }),
+): Promise<Child> {
+  const args = ['--db', o.db, '--name', o.name];
+  const env: NodeJS.ProcessEnv = {};
+  if ('queue' in o) {
+    args.push('--queue', o.queue, '--prefetch', String(o.prefetch ?? 256));
+    env.DISTRICT_AMQP_URLS = o.amqpUrls.join(',');
+  } else {
+    args.push('--group', o.group);
+    env.DISTRICT_MQTT_URL = o.mqttUrl;
+  }
+  const c = child('dist/sim/district/consume-main.js', args, env);
+  await c.line(/"ready":true/);
+  return c;
+}
+
+export interface GatewayChildOptions {
+  data: string;
+  uplink: string;
+  compound: string;
+  gateway: string;
+  user: string;
+  password: string;
+  events: number;
+  rate: number;
+}
+
+/** A real gateway process (tests/district/gateway-child.ts); resolves once it is started. */
+export async function startGateway(o: GatewayChildOptions): Promise<Child> {
+  const c = child('dist/tests/district/gateway-child.js', [], {
+    GH_DATA: o.data,
+    GH_UPLINK: o.uplink,
+    GH_COMPOUND: o.compound,
+    GH_GATEWAY: o.gateway,
+    GH_USER: o.user,
+    GH_PASSWORD: o.password,
+    GH_EVENTS: String(o.events),
+    GH_RATE: String(o.rate),
+  });
+  await c.line(/^ready$/);
+  return c;
+}
+
+export async function stopChild(c: Child, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {
+  const p = c.proc;
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  await new Promise<void>((res) => {
+    const t = setTimeout(() => {
+      p.kill('SIGKILL');
+    }, timeoutMs);
+    p.once('exit', () => {
+      clearTimeout(t);
+      res();
+    });
+    p.kill(signal);
+  });
+}
+
+/** The fleet emulator with the declared example envelopes, on real time. */
+export async function makeFleet(o: Omit<FleetOptions, 'templates' | 'clock' | 'timers'>): Promise<Fleet> {
+  return new Fleet({
+    ...o,
+    templates: templatesFromExamples(await declaredEvents()),
+    clock: systemClock({ forceState: 'synced' }),
+    timers: realTimers,
+  });
+}
