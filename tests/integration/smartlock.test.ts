@@ -275,9 +275,11 @@ describe('smart locks: simulator → embedded broker → LockService → outbox'
     // The impostor's message reached nobody, and nothing was recorded for either lock.
     await sim.inject({ kind: 'door', lock: 'flat-1-101', door: 'open' });
     await waitFor(() => find((e) => e.type === 'door.opened' && e.source.device === 'flat-1-101', from), 'a later legitimate event');
+    // Only the two locks involved: another lock a previous test took offline may come back
+    // online in this window on a loaded machine, which says nothing about these two.
     expect(
       events()
-        .filter((e) => e.seq > from)
+        .filter((e) => e.seq > from && (e.source.device === 'flat-1-101' || e.source.device === 'flat-1-102'))
         .map((e) => `${e.source.device} ${e.type}`),
     ).toEqual(['flat-1-101 door.opened']);
     expect(sim.lock('flat-1-101').connected).toBe(true);
