@@ -17,7 +17,7 @@ export default tseslint.config(
     languageOptions: {
       // The project service reuses tsconfig.json: one TypeScript program for the type-aware rules.
       parserOptions: {
-        projectService: { allowDefaultProject: ['vitest.config.ts', 'vitest.soak.config.ts'] },
+        projectService: { allowDefaultProject: ['vitest.config.ts', 'vitest.soak.config.ts', 'vitest.district.config.ts'] },
         tsconfigRootDir: import.meta.dirname,
       },
       globals: { ...globals.node },
