@@ -27,7 +27,9 @@ describe('uplink over WebSockets', () => {
   let scratch: string;
 
   beforeAll(async () => {
-    broker = await startMosquitto({ persistence: false, websockets: { tls: true }, users: { 'gw-ws': PASSWORD, platform: 'platform-pw' } });
+    // Persistence on: the platform's verifier keeps a persistent session, which a broker
+    // without persistence forgets on restart (events published before it resubscribes were lost to it).
+    broker = await startMosquitto({ persistence: true, websockets: { tls: true }, users: { 'gw-ws': PASSWORD, platform: 'platform-pw' } });
     platform = await mqtt.connectAsync(broker.url, {
       clientId: 'ws-platform',
       username: 'platform',
