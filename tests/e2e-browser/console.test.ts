@@ -316,7 +316,11 @@ describe('guard console in a real browser', () => {
     const admin = await rig.signedIn(USERS.admin);
     const { adminControls, systemUrl } = await rig.step(admin, '06-admin-system', async () => {
       await go(admin, 'system', '[data-testid=user]', 'the system page (admin)');
-      await admin.waitForLoadState('networkidle');
+      // What the page fetches, rendered (not 'networkidle': the page polls its status every
+      // 5 s and the console keeps live connections, so the network is rarely idle for long).
+      await visible(admin, '[data-testid=system] dd', 'the system facts (admin)');
+      await visible(admin, '[data-testid=config-facts] dd', 'the running configuration (admin)');
+      await visible(admin, '[data-testid=user-password-set]', 'the user rows (admin)');
       await rig.screenshot(admin, '06-admin-system');
       return { adminControls: await controls(admin), systemUrl: admin.url() };
     });
@@ -329,7 +333,7 @@ describe('guard console in a real browser', () => {
       if (linkShown) await link.first().click();
       else await page.goto(systemUrl);
       await visible(page, '[data-testid=user]', 'the console shell after opening the system page (guard)');
-      await page.waitForLoadState('networkidle');
+      await visible(page, '[data-testid=forbidden], [data-testid=system] dd', 'the system page or its refusal (guard)');
       await rig.screenshot(page, '06-guard-system');
       return { linkShown, url: page.url(), controls: await controls(page) };
     });
