@@ -2,8 +2,9 @@
  * A district on a 3-node RabbitMQ cluster (issue 16): real gateway processes and a fleet of
  * 300 emulated boxes publish over MQTT to the nodes; 3 competing reference consumers read the
  * quorum queue over AMQP and write to one SQLite file before acknowledging. In the middle, one
- * broker node is SIGKILLed (the boxes on it fail over) and one consumer is SIGKILLed mid-batch
- * (its unacknowledged deliveries go to the others); the node is then restarted and rejoins.
+ * broker node is SIGKILLed (the boxes on it fail over) and one consumer hangs and is SIGKILLed
+ * with deliveries in hand (its unacknowledged deliveries go to the others); the node is then
+ * restarted and rejoins.
  * After the run every gateway's seq 1..N is stored exactly once after dedupe.
  *
  * 3 real gateways, not 10: this machine has 2 cores shared with the cluster and the fleet.
@@ -105,12 +106,23 @@ describe('district on a 3-node RabbitMQ cluster', () => {
     // Node 2 dies without warning: a third of the boxes and real-2's uplink were on it.
     const onNode2 = fleet.boxes.filter((_, i) => i % 3 === 1).map((b) => b.root);
     cluster.kill(1);
-    // A consumer dies mid-batch: it holds up to 500 unacknowledged deliveries.
+    // A consumer hangs, then dies: while it is stopped the broker keeps handing it deliveries up
+    // to its prefetch of 500, none of which it writes or acknowledges. Waiting for the others to
+    // store more makes sure it holds some when it dies, however fast this machine drains the
+    // queue (a consumer killed while idle holds nothing, and CI once saw exactly that).
     await waitFor(
       () => reader.count() > total / 3,
       'a third of the events stored',
       120_000,
       () => reader.count(),
+    );
+    consumers[0]!.proc.kill('SIGSTOP');
+    const storedWhenHung = reader.count();
+    await waitFor(
+      () => reader.count() > storedWhenHung + 300,
+      'the other consumers stored 300 more while c1 hung',
+      120_000,
+      () => reader.count() - storedWhenHung,
     );
     consumers[0]!.proc.kill('SIGKILL');
 
