@@ -154,6 +154,7 @@ describe('camera simulator SOAP answers are valid against the ONVIF and WS-* sch
     keep('fault-ActionNotSupported', await dev('GetHostname'), 400);
     keep('fault-WellFormed', await post(full, '/onvif/device_service', ''), 400);
     keep('fault-NoSuchPreset', await ptz('GotoPreset', '<ProfileToken>profile_1</ProfileToken><PresetToken>nope</PresetToken>'), 400);
+    keep('fault-PresetNameRequired', await ptz('SetPreset', '<ProfileToken>profile_1</ProfileToken>'), 400);
     keep(
       'fault-NoPtzService',
       await post(bare, '/onvif/device_service', `<GetPresets xmlns="${ns.tptz}"><ProfileToken>profile_1</ProfileToken></GetPresets>`),
@@ -201,7 +202,7 @@ describe('camera simulator SOAP answers are valid against the ONVIF and WS-* sch
   });
 
   it('every answer validates', () => {
-    expect(Object.keys(answers).length).toBe(26);
+    expect(Object.keys(answers).length).toBe(27);
     expect(validate(answers, dir)).toEqual({});
   });
 
