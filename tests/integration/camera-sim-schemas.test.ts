@@ -185,6 +185,10 @@ describe('camera simulator SOAP answers are valid against the ONVIF and WS-* sch
     socket.send(probe, full.discoveryPort!, '127.0.0.1');
     answers.ProbeMatch = await match;
     socket.close();
+
+    // For tests/helpers/xsd-mutate.py, which compares these schemas with official copies kept outside the repository.
+    const out = process.env.GATEHOUSE_SOAP_ANSWERS_DIR;
+    if (out) for (const [name, xml] of Object.entries(answers)) writeFileSync(join(out, `${name}.xml`), xml);
   }, 30_000);
 
   afterAll(async () => {
