@@ -8,36 +8,24 @@
  */
 import type { DoorGrant } from '../families/family.js';
 import type { AccessConfig, DoorConfig, OsdpBusConfig, ReaderConfig } from '../../config/schema.js';
-import { summariseCapabilities } from '../../drivers/osdp/capabilities.js';
 import { cardHexFromRaw } from '../../drivers/osdp/card.js';
 import type { BuzzerControl, LedControl, ReaderEvent, ReaderLinkStatus } from '../../drivers/osdp/types.js';
 import type { Decider, Decision, LineReader, ReaderLine, ReaderLineFactory } from './service-types.js';
 import type { Clock, Timers } from '../core/clock.js';
-import type { EventInput } from '../core/events.js';
 import { GatehouseError, isGatehouseError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
-import { conditionOfEvent, reportCondition } from '../alarms/report.js';
 import type { AlarmSink } from '../alarms/types.js';
 import { accessAlarmPriority } from './alarm-kinds.js';
-import {
-  decisionEvent,
-  doorEvent,
-  doorState,
-  powerFailureEvent,
-  readerHealthEvent,
-  readerOfflineAlarm,
-  readerState,
-  tamperEvent,
-  type Direction,
-  type ReaderIdentity,
-} from './access-events.js';
+import { decisionEvent, doorEvent, doorState, readerState, type Direction } from './access-events.js';
+import { AccessRecorder } from './access-recorder.js';
 import { DoorMachine, type Passage, type RelayCommand } from './door-machine.js';
-import { KeypadEntry, PinGuessLimiter, type Entry } from './keypad-entry.js';
+import type { Entry } from './keypad-entry.js';
 import { sendBuzzer, sendLed } from './reader-feedback.js';
-import { passThroughPresence, type DevicePresence, type PresenceAnnouncement, type PresenceTracker } from '../presence/presence-policy.js';
+import { ReaderHealth } from './reader-health.js';
+import { passThroughPresence, type PresenceTracker } from '../presence/presence-policy.js';
 import { AWAIT_PIN_LED, DENY_FEEDBACK, GRANT_FEEDBACK, decideEntry, lockOutput } from './entry-decisions.js';
-import { announcedView, lineReaderOf, type DoorRuntime, type ReaderRuntime } from './reader-runtime.js';
+import { announcedView, lineReaderOf, newReaderRuntime, type DoorRuntime, type ReaderRuntime } from './reader-runtime.js';
 
 export type { Decider, Decision, DecisionRequest, LineReader, ReaderLine, ReaderLineFactory } from './service-types.js';
 
@@ -73,11 +61,14 @@ export class AccessService {
   private fireActive = false;
   /** Families told of each local grant (the `door-grants` capability: a swap cabinet's reader). */
   private readonly grantListeners = new Set<(g: DoorGrant) => void>();
-  /** Readers whose offline alarm is raised, so coming back clears exactly those. */
-  private readonly offlineRaised = new Set<string>();
   private running = false;
+  private readonly recorder: AccessRecorder;
+  /** Presence as announced, tamper, power, secure channel failures and installs (reader-health.ts). */
+  private readonly health: ReaderHealth;
 
   constructor(private readonly opts: AccessServiceOptions) {
+    this.recorder = new AccessRecorder({ outbox: opts.outbox, sink: opts.sink, log: opts.log });
+    this.health = new ReaderHealth({ recorder: this.recorder, log: opts.log, onKeySet: (r, key) => opts.onKeySet(r, key) });
     const doorOf = new Map<string, { id: string; direction: Direction }>();
     for (const d of opts.doors) {
       doorOf.set(d.entryReader, { id: d.id, direction: 'in' });
@@ -96,26 +87,15 @@ export class AccessService {
       for (const cfg of onBus) {
         const served = doorOf.get(cfg.id);
         const pinTimeoutMs = opts.doors.find((d) => d.id === served?.id)?.pinTimeoutMs ?? 10_000;
-        const rt: ReaderRuntime = {
-          cfg,
-          line,
-          ...(served ? { door: served } : {}),
-          keypad: new KeypadEntry({ pinTimeoutMs, timers: opts.timers, onEntry: (e) => this.onEntry(rt, e) }),
-          pinGuesses: new PinGuessLimiter({
-            maxAttempts: opts.access.pinMaxAttempts,
-            lockoutMs: opts.access.pinLockoutMs,
-            monotonic: () => opts.clock.monotonic(),
-          }),
-          online: false,
-          presence: undefined as unknown as DevicePresence,
-          secure: false,
-          tamper: false,
-          powerFailure: false,
-          capabilities: undefined,
-          lastSeen: null,
-          inputs: [],
-        };
-        rt.presence = (opts.presence ?? passThroughPresence).track(cfg.id, 'reader', (a) => this.announce(rt, a));
+        const rt = newReaderRuntime(cfg, line, served, {
+          pinTimeoutMs,
+          access: opts.access,
+          clock: opts.clock,
+          timers: opts.timers,
+          presence: opts.presence ?? passThroughPresence,
+          onEntry: (r, e) => this.onEntry(r, e),
+          announce: (r, a) => this.health.announce(r, a),
+        });
         addresses.set(cfg.address, rt);
         this.readers.set(cfg.id, rt);
       }
@@ -133,8 +113,8 @@ export class AccessService {
         relay: (cmd) => this.drive(cfg, cmd),
         emit: (e) => {
           const input = doorEvent(e);
-          if (input.class === 'alarm') this.recordAlarm(input);
-          else this.record(input);
+          if (input.class === 'alarm') this.recorder.recordAlarm(input);
+          else this.recorder.record(input);
           this.publishDoor(cfg.id);
         },
         passage: (p) => this.commitPassage(p),
@@ -227,47 +207,17 @@ export class AccessService {
       case 'inputs':
         return this.onInputs(rt, e.inputs);
       case 'local-status':
-        if (e.tamper !== rt.tamper) {
-          rt.tamper = e.tamper;
-          this.recordAlarm(tamperEvent(rt.cfg.id, rt.door?.id, e.tamper));
-          this.publishReader(rt);
-        }
-        if (e.power !== rt.powerFailure) {
-          rt.powerFailure = e.power;
-          this.opts.log.warn(
-            { reader: rt.cfg.id, powerFailure: e.power },
-            e.power ? 'reader reports a power failure' : 'reader power restored',
-          );
-          this.recordAlarm(powerFailureEvent(rt.cfg.id, rt.door?.id, e.power));
-          this.publishReader(rt);
-        }
-        return;
+        return this.health.localStatus(rt, e);
       case 'capabilities':
-        rt.capabilities = summariseCapabilities(e.capabilities);
-        this.opts.log.debug({ reader: rt.cfg.id, capabilities: rt.capabilities }, 'reader capabilities read');
-        return;
+        return this.health.capabilities(rt, e);
       case 'online':
         return this.onOnline(rt, e.secure, e.identity as Record<string, unknown> | undefined);
       case 'offline':
         return this.onOffline(rt, e.reason);
       case 'secure-failed':
-        rt.problem = e.reason;
-        this.opts.log.error(
-          { reader: rt.cfg.id, reason: e.reason },
-          'secure channel to the reader failed: check its key (osdp.<reader> secret) or re-install it',
-        );
-        this.record({
-          class: 'device',
-          type: 'reader.secure_failed',
-          source: { device: rt.cfg.id },
-          data: { reader: rt.cfg.id, reason: e.reason },
-        });
-        return;
+        return this.health.secureFailed(rt, e.reason);
       case 'key-set':
-        this.opts.onKeySet(rt.cfg, e.key);
-        this.opts.log.info({ reader: rt.cfg.id }, 'reader installed: its own secure channel key is set and stored');
-        this.record({ class: 'system', type: 'reader.key_set', source: { device: rt.cfg.id }, data: { reader: rt.cfg.id } });
-        return;
+        return this.health.keySet(rt, e.key);
       case 'nak':
         this.opts.log.warn({ reader: rt.cfg.id, command: e.command, code: e.code }, 'reader refused a command');
         return;
@@ -297,25 +247,6 @@ export class AccessService {
     for (const d of this.doors.values()) if (d.cfg.lock.reader === rt.cfg.id) this.publishDoor(d.cfg.id);
   }
 
-  /** What the presence policy decided to announce: the events, the offline alarm, the retained state. */
-  private announce(rt: ReaderRuntime, a: PresenceAnnouncement): void {
-    if (a.online) {
-      const secure = a.detail?.secure === true;
-      const identity = a.detail?.identity as ReaderIdentity | undefined;
-      this.record(readerHealthEvent(rt.cfg.id, true, { secure, ...(identity ? { identity } : {}) }));
-      if (this.offlineRaised.has(rt.cfg.id)) {
-        this.offlineRaised.delete(rt.cfg.id);
-        this.recordAlarm(readerOfflineAlarm(rt.cfg.id, rt.door?.id, false));
-      }
-    } else {
-      const reason = a.reason ?? 'no answer';
-      this.record(readerHealthEvent(rt.cfg.id, false, { reason }));
-      this.offlineRaised.add(rt.cfg.id);
-      this.recordAlarm(readerOfflineAlarm(rt.cfg.id, rt.door?.id, true, reason));
-    }
-    this.publishReader(rt);
-  }
-
   private onInputs(rt: ReaderRuntime, inputs: boolean[]): void {
     const before = rt.inputs;
     rt.inputs = inputs;
@@ -338,7 +269,12 @@ export class AccessService {
       this.fireActive = fireNow;
       this.opts.log.warn({ active: fireNow }, fireNow ? 'fire input active: unlocking egress doors' : 'fire input cleared');
       const priority = accessAlarmPriority('access.fire_unlock');
-      this.recordAlarm({ class: 'alarm', type: 'access.fire_unlock', source: { device: rt.cfg.id }, data: { active: fireNow, priority } });
+      this.recorder.recordAlarm({
+        class: 'alarm',
+        type: 'access.fire_unlock',
+        source: { device: rt.cfg.id },
+        data: { active: fireNow, priority },
+      });
       for (const d of this.doors.values()) d.machine.fireInput(fireNow);
     }
   }
@@ -370,7 +306,7 @@ export class AccessService {
     const feedback = decision.granted ? GRANT_FEEDBACK : DENY_FEEDBACK;
     this.led(rt, feedback.led);
     this.buzz(rt, feedback.buzz);
-    this.record(
+    this.recorder.record(
       decisionEvent({
         door: door.id,
         reader: rt.cfg.id,
@@ -439,27 +375,6 @@ export class AccessService {
   private publishDoor(id: string): void {
     const d = this.doors.get(id);
     if (!d || !this.running) return;
-    this.opts.outbox
-      .setState(id, doorState(d.machine.snapshot(), this.lockOnline(id)))
-      .catch((err: unknown) => this.recordFailed(err, 'door state'));
-  }
-
-  private publishReader(rt: ReaderRuntime): void {
-    this.opts.outbox.setState(rt.cfg.id, readerState(announcedView(rt))).catch((err: unknown) => this.recordFailed(err, 'reader state'));
-  }
-
-  private record(e: EventInput): void {
-    this.opts.outbox.record(e).catch((err: unknown) => this.recordFailed(err, e.type));
-  }
-
-  /** A raw alarm event (with `active`), then its condition on the alarm sink: the platform hears them in this order. */
-  private recordAlarm(e: EventInput): void {
-    this.record(e);
-    reportCondition(this.opts.sink, conditionOfEvent(e), this.opts.log);
-  }
-
-  private recordFailed(err: unknown, what: string): void {
-    if (isGatehouseError(err, 'OUTBOX_CLOSED')) return;
-    this.opts.log.error({ what, err: (err as Error).message }, 'could not record an access event');
+    this.recorder.setState(id, doorState(d.machine.snapshot(), this.lockOnline(id)), 'door state');
   }
 }

@@ -3,14 +3,15 @@
  * presented to its RS-485 line (secure channel mode and key) and to the outside (presence as
  * announced).
  */
-import type { DoorConfig, ReaderConfig } from '../../config/schema.js';
+import type { AccessConfig, DoorConfig, ReaderConfig } from '../../config/schema.js';
 import type { ReaderCapabilities } from '../../drivers/osdp/capabilities.js';
+import type { Clock, Timers } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
-import type { DevicePresence } from '../presence/presence-policy.js';
+import type { DevicePresence, PresenceAnnouncement, PresenceTracker } from '../presence/presence-policy.js';
 import type { Direction } from './access-events.js';
 import type { DoorMachine } from './door-machine.js';
 import { readerKeySecret } from './family.js';
-import type { KeypadEntry, PinGuessLimiter } from './keypad-entry.js';
+import { KeypadEntry, PinGuessLimiter, type Entry } from './keypad-entry.js';
 import type { LineReader, ReaderLine } from './service-types.js';
 
 export interface ReaderRuntime {
@@ -33,6 +34,46 @@ export interface ReaderRuntime {
   inputs: boolean[];
   /** Why the link is down, as the line last said (secure channel failure, no answer): `gatehouse check --devices`. */
   problem?: string | undefined;
+}
+
+/** A reader's runtime, offline until its line says otherwise, tracked by the presence policy. */
+export function newReaderRuntime(
+  cfg: ReaderConfig,
+  line: ReaderLine,
+  door: { id: string; direction: Direction } | undefined,
+  o: {
+    pinTimeoutMs: number;
+    access: Pick<AccessConfig, 'pinMaxAttempts' | 'pinLockoutMs'>;
+    clock: Clock;
+    timers: Timers;
+    presence: PresenceTracker;
+    /** A card + PIN or a PIN alone, complete. */
+    onEntry(rt: ReaderRuntime, e: Entry): void;
+    /** What the presence policy decided to announce of the reader. */
+    announce(rt: ReaderRuntime, a: PresenceAnnouncement): void;
+  },
+): ReaderRuntime {
+  const rt: ReaderRuntime = {
+    cfg,
+    line,
+    ...(door ? { door } : {}),
+    keypad: new KeypadEntry({ pinTimeoutMs: o.pinTimeoutMs, timers: o.timers, onEntry: (e) => o.onEntry(rt, e) }),
+    pinGuesses: new PinGuessLimiter({
+      maxAttempts: o.access.pinMaxAttempts,
+      lockoutMs: o.access.pinLockoutMs,
+      monotonic: () => o.clock.monotonic(),
+    }),
+    online: false,
+    presence: undefined as unknown as DevicePresence,
+    secure: false,
+    tamper: false,
+    powerFailure: false,
+    capabilities: undefined,
+    lastSeen: null,
+    inputs: [],
+  };
+  rt.presence = o.presence.track(cfg.id, 'reader', (a) => o.announce(rt, a));
+  return rt;
 }
 
 export interface DoorRuntime {

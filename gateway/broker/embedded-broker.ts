@@ -11,13 +11,13 @@
  * - Limits: frame size (checked on the wire before buffering, frame-guard.ts), payload
  *   size, topic depth, QoS 1 messages awaiting PUBACK per client, connections, keepalive.
  * - In-process publish/subscribe for the gateway's own drivers: no network hop, same
- *   wildcard matching as MQTT clients get.
+ *   wildcard matching as MQTT clients get (in-process.ts).
  */
 import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { Aedes, type Client, type AedesPublishPacket, type Subscription } from 'aedes';
+import { Aedes, type Client, type Subscription } from 'aedes';
 import mqttPacket from 'mqtt-packet';
 import type { Secrets } from '../../config/load.js';
 import { BrokerConfig as BrokerConfigSchema, type BrokerConfig } from '../../config/schema.js';
@@ -33,7 +33,10 @@ import { RefusalLog } from './refusals.js';
 import { authenticate, type ClientInfo, type LoginContext, type Origin } from './login.js';
 import { OperatorCommands, type OperatorCommandHandler } from './operator-commands.js';
 import { createTlsListener, loadBrokerTls, peerCommonName, type BrokerTlsMaterial } from './broker-tls.js';
-import { topicMatches } from '../../drivers/smartlock/memory-transport.js';
+import { InProcessClients, publishInProcess, type MessageHandler, type PublishGate, type PublishOptions } from './in-process.js';
+import { listen } from './listen.js';
+
+export type { MessageHandler, PublishGate, PublishOptions } from './in-process.js';
 
 export interface EmbeddedBrokerOptions {
   /** As written in the compound file: nested sections may be partial, defaults fill them. */
@@ -50,19 +53,6 @@ export interface EmbeddedBrokerOptions {
   onOperatorCommand?: OperatorCommandHandler;
   /** Where a generated TLS pair is kept (broker.tls without certFile/keyFile). */
   dataDir?: string;
-}
-
-export type MessageHandler = (topic: string, payload: Buffer) => void;
-/**
- * Takes a device's publish before it is acknowledged: the PUBACK goes out only when the
- * returned promise resolves (the gateway committed what the message reports). A rejection
- * closes the connection without PUBACK, so the device sends the message again.
- */
-export type PublishGate = (clientId: string, topic: string, payload: Buffer) => Promise<void>;
-
-export interface PublishOptions {
-  qos?: 0 | 1 | 2;
-  retain?: boolean;
 }
 
 /** Room for the topic, packet id and properties around a payload of the maximum size. */
@@ -94,8 +84,8 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
   private readonly operatorCommands: OperatorCommands;
   private readonly loginContext: LoginContext;
   private readonly online = new Map<string, Client>();
-  private readonly subs = new Set<{ pattern: string; deliver: (p: AedesPublishPacket, cb: () => void) => void }>();
-  private readonly gates = new Set<{ pattern: string; handler: PublishGate }>();
+  /** The gateway's own subscribers and publish gates (in-process.ts). */
+  private readonly local: InProcessClients;
   private boundPort = 0;
   private stopping: Promise<void> | undefined;
 
@@ -103,6 +93,7 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     super();
     this.config = BrokerConfigSchema.parse(opts.config ?? {});
     this.log = opts.log;
+    this.local = new InProcessClients(() => this.aedes, opts.log);
     this.refusals = new RefusalLog(opts.log);
     // The gateway's own topics (`{root}/cmd/{name}/res`) and the local device scheme
     // (`lan/v1/lock/{id}/cmd/res`) must fit, or the gateway would refuse itself.
@@ -213,7 +204,7 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
       this.aedes = undefined;
       throw err;
     }
-    for (const s of this.subs) aedes.subscribe(s.pattern, s.deliver, () => undefined);
+    this.local.attach(aedes);
     const ports = { port: this.boundPort || undefined, tlsPort: this.tlsBoundPort || undefined, tlsFingerprint: this.tls?.fingerprint256 };
     this.log.info({ host: this.config.host, ...ports, accounts: this.accounts.size }, 'embedded broker listening');
     return { port: this.boundPort, host: this.config.host };
@@ -309,7 +300,7 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
       return cb(null);
     }
     // A device's event is acknowledged (PUBACK) only once it is committed: passGate holds the callback.
-    if (d.ok) return info.account.role === 'device' ? this.passGate(client, packet, cb) : cb(null);
+    if (d.ok) return info.account.role === 'device' ? this.local.passGate(client, packet, cb) : cb(null);
     this.refusals.refuse({ kind: 'publish', username: info.account.username, clientId: client.id, topic: packet.topic, reason: d.reason });
     // MQTT 3.1.1 has no negative PUBACK: the server must either acknowledge and drop, or
     // close the connection (MQTT-3.3.5-2). Closing would make a client resend the same
@@ -321,37 +312,13 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     cb(null);
   }
 
-  /** Runs the gate of a device publish, if one matches; aedes writes the PUBACK when `cb(null)` is called. */
-  private passGate(client: Client, packet: { topic: string; payload: Buffer | string }, cb: (err?: Error | null) => void): void {
-    let gate: PublishGate | undefined;
-    for (const g of this.gates) if (topicMatches(g.pattern, packet.topic)) gate = g.handler;
-    if (!gate) return cb(null);
-    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    let pending: Promise<void>;
-    try {
-      pending = gate(client.id, packet.topic, payload);
-    } catch (err) {
-      pending = Promise.reject(err as Error);
-    }
-    pending.then(
-      () => cb(null),
-      (err: Error) => {
-        const why = 'device publish not acknowledged: it could not be committed; connection closed so the device sends it again';
-        this.log.warn({ clientId: client.id, topic: packet.topic, err: err.message }, why);
-        cb(new Error(`not committed: ${err.message}`));
-      },
-    );
-  }
-
   /**
    * Hands device publishes matching `pattern` to `handler` BEFORE they are acknowledged
    * (see PublishGate); such a message still reaches subscribers afterwards, so a gated
    * topic should not also be subscribed by the same consumer. Returns the removal function.
    */
   gate(pattern: string, handler: PublishGate): () => void {
-    const entry = { pattern, handler };
-    this.gates.add(entry);
-    return () => void this.gates.delete(entry);
+    return this.local.gate(pattern, handler);
   }
 
   private authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void): void {
@@ -396,20 +363,7 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
   publish(topic: string, payload: Buffer | string, opts: PublishOptions = {}): Promise<void> {
     const aedes = this.aedes;
     if (!aedes || this.stopping) return Promise.reject(new GatehouseError('INTERNAL', 'embedded broker is not running'));
-    if (/[+#]/.test(topic)) return Promise.reject(new GatehouseError('INTERNAL', `cannot publish to a wildcard topic: ${topic}`));
-    const packet = {
-      cmd: 'publish' as const,
-      topic,
-      payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
-      qos: opts.qos ?? 1,
-      retain: opts.retain ?? false,
-      dup: false,
-    };
-    return new Promise((resolve, reject) =>
-      aedes.publish(packet, (err) =>
-        err ? reject(new GatehouseError('INTERNAL', `embedded publish failed: ${err.message}`, undefined, { cause: err })) : resolve(),
-      ),
-    );
+    return publishInProcess(aedes, topic, payload, opts);
   }
 
   /**
@@ -417,35 +371,7 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
    * ones included. May be called before start(); returns the unsubscribe function.
    */
   subscribe(pattern: string, handler: MessageHandler): () => void {
-    const deliver = (packet: AedesPublishPacket, cb: () => void): void => {
-      try {
-        handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
-      } catch (err) {
-        this.log.error({ topic: packet.topic, err: (err as Error).message }, 'in-process subscriber threw');
-      }
-      cb();
-    };
-    const entry = { pattern, deliver };
-    this.subs.add(entry);
-    const aedes = this.aedes;
-    if (aedes) aedes.subscribe(pattern, deliver, () => void this.replayRetained(aedes, pattern, handler));
-    return () => {
-      if (!this.subs.delete(entry)) return;
-      this.aedes?.unsubscribe(pattern, deliver, () => undefined);
-    };
-  }
-
-  private async replayRetained(aedes: Aedes, pattern: string, handler: MessageHandler): Promise<void> {
-    try {
-      const persistence = (aedes as unknown as { persistence: unknown }).persistence as {
-        createRetainedStreamCombi(p: string[]): AsyncIterable<AedesPublishPacket>;
-      };
-      for await (const packet of persistence.createRetainedStreamCombi([pattern])) {
-        handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
-      }
-    } catch (err) {
-      this.log.error({ pattern, err: (err as Error).message }, 'retained replay failed');
-    }
+    return this.local.subscribe(pattern, handler);
   }
 
   /** Closes every client connection and the listener. Safe to call twice; start() may follow. */
@@ -463,30 +389,10 @@ export class EmbeddedBroker extends EventEmitter<{ clientOnline: [string]; clien
     await new Promise<void>((r) => aedes.close(() => r()));
     for (const s of this.sockets) s.destroy();
     await closed;
-    this.subs.clear();
+    this.local.clear();
     this.clients.clear();
     this.online.clear();
     this.aedes = undefined;
     this.log.info('embedded broker stopped');
   }
-}
-
-/** Listens and resolves with the bound port; a coded error says which address could not be had. */
-async function listen(server: Server, port: number, host: string, maxConnections: number): Promise<number> {
-  server.maxConnections = maxConnections;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
-    throw new GatehouseError('INTERNAL', `embedded broker cannot listen on ${host}:${port} (${code})`, { host, port }, { cause: err });
-  }
-  server.on('error', (err) => void err); // after listen, errors belong to single connections
-  const addr = server.address();
-  return typeof addr === 'object' && addr ? addr.port : port;
 }

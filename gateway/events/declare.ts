@@ -4,6 +4,8 @@
  * examples, and a constraint on `source` where the type fixes it).
  */
 import type { z } from 'zod';
+import type { ClockState } from '../core/clock.js';
+import type { EventSource } from '../core/events.js';
 import type { EventDeclaration } from '../families/family.js';
 
 export interface EventExample {
@@ -11,6 +13,28 @@ export interface EventExample {
   summary?: string;
   /** A whole envelope as published on `evt/{class}`. */
   payload: Record<string, unknown>;
+}
+
+/** What an example sets of the envelope; the rest is the same in every example. */
+export interface ExampleEnvelope {
+  id: string;
+  seq: number;
+  ts: string;
+  /** Default `synced`: an example of an unsynced clock says so. */
+  clock?: ClockState;
+  type: string;
+  source: EventSource;
+  data: Record<string, unknown>;
+}
+
+/**
+ * One example as the AsyncAPI document shows it: the whole envelope as published (version 1,
+ * fields in the envelope's order), named, with an optional one-line summary.
+ */
+export function example(name: string | { name: string; summary: string }, e: ExampleEnvelope): EventExample {
+  const head = typeof name === 'string' ? { name } : { name: name.name, summary: name.summary };
+  const { id, seq, ts, clock = 'synced', type, source, data } = e;
+  return { ...head, payload: { v: 1, id, seq, ts, clock, type, source, data } };
 }
 
 export interface EventDoc extends EventDeclaration {

@@ -145,7 +145,7 @@ export interface FamilyManifest<C = Record<string, unknown>> {
 
 /**
  * A page of the guard console a family owns: `public/views/{module}` served only when the
- * family is configured, under the nav link `#/{route}` (label: strings.js `nav.{route}`).
+ * family is configured, under the nav link `#/{route}` (label: `nav.{route}` in public/i18n/, read through strings.js).
  */
 export interface ConsoleView {
   route: string;

@@ -3,217 +3,152 @@
  * in docs/asyncapi.yaml and checked against their schemas by tests/unit/asyncapi.test.ts and
  * tests/unit/event-types.test.ts.
  */
-import type { EventExample } from '../events/declare.js';
+import { example, type EventExample } from '../events/declare.js';
 
 export const EXAMPLES: Record<string, EventExample[]> = {
   'partition.armed': [
-    {
-      name: 'bySchedule',
-      payload: {
-        v: 1,
-        id: '01JD3M6R9Q8Z4X7V2N5T0B1P01',
-        seq: 21001,
-        ts: '2026-11-21T22:00:00.005Z',
-        clock: 'synced',
-        type: 'partition.armed',
-        source: { device: 'north' },
-        data: { partition: 'north', by: 'schedule', notReady: [] },
-      },
-    },
-    {
-      name: 'byGuardNotReady',
-      payload: {
-        v: 1,
-        id: '01JD3M6R9Q8Z4X7V2N5T0B1P02',
-        seq: 21002,
-        ts: '2026-11-21T22:05:00.000Z',
-        clock: 'synced',
-        type: 'partition.armed',
-        source: { device: 'north' },
-        data: { partition: 'north', by: 'guard-anna', notReady: ['north-beam-2'] },
-      },
-    },
+    example('bySchedule', {
+      id: '01JD3M6R9Q8Z4X7V2N5T0B1P01',
+      seq: 21001,
+      ts: '2026-11-21T22:00:00.005Z',
+      type: 'partition.armed',
+      source: { device: 'north' },
+      data: { partition: 'north', by: 'schedule', notReady: [] },
+    }),
+    example('byGuardNotReady', {
+      id: '01JD3M6R9Q8Z4X7V2N5T0B1P02',
+      seq: 21002,
+      ts: '2026-11-21T22:05:00.000Z',
+      type: 'partition.armed',
+      source: { device: 'north' },
+      data: { partition: 'north', by: 'guard-anna', notReady: ['north-beam-2'] },
+    }),
   ],
   'partition.disarmed': [
-    {
-      name: 'morning',
-      payload: {
-        v: 1,
-        id: '01JD3M6R9Q8Z4X7V2N5T0B1P03',
-        seq: 21010,
-        ts: '2026-11-22T06:00:00.005Z',
-        clock: 'synced',
-        type: 'partition.disarmed',
-        source: { device: 'north' },
-        data: { partition: 'north', by: 'schedule', notReady: [] },
-      },
-    },
+    example('morning', {
+      id: '01JD3M6R9Q8Z4X7V2N5T0B1P03',
+      seq: 21010,
+      ts: '2026-11-22T06:00:00.005Z',
+      type: 'partition.disarmed',
+      source: { device: 'north' },
+      data: { partition: 'north', by: 'schedule', notReady: [] },
+    }),
   ],
   'zone.bypassed': [
-    {
-      name: 'delivery',
-      payload: {
-        v: 1,
-        id: '01JD3M6R9Q8Z4X7V2N5T0B1P04',
-        seq: 21020,
-        ts: '2026-11-21T22:10:00.000Z',
-        clock: 'synced',
-        type: 'zone.bypassed',
-        source: { device: 'north-beam-2' },
-        data: { zone: 'north-beam-2', by: 'guard-anna', minutes: 30, until: '2026-11-21T22:40:00.000Z' },
-      },
-    },
+    example('delivery', {
+      id: '01JD3M6R9Q8Z4X7V2N5T0B1P04',
+      seq: 21020,
+      ts: '2026-11-21T22:10:00.000Z',
+      type: 'zone.bypassed',
+      source: { device: 'north-beam-2' },
+      data: { zone: 'north-beam-2', by: 'guard-anna', minutes: 30, until: '2026-11-21T22:40:00.000Z' },
+    }),
   ],
   'zone.unbypassed': [
-    {
-      name: 'expired',
-      payload: {
-        v: 1,
-        id: '01JD3M6R9Q8Z4X7V2N5T0B1P05',
-        seq: 21030,
-        ts: '2026-11-21T22:40:00.001Z',
-        clock: 'synced',
-        type: 'zone.unbypassed',
-        source: { device: 'north-beam-2' },
-        data: { zone: 'north-beam-2', by: 'expiry' },
-      },
-    },
-    {
-      name: 'byGuard',
-      payload: {
-        v: 1,
-        id: '01JD3M6R9Q8Z4X7V2N5T0B1P06',
-        seq: 21031,
-        ts: '2026-11-21T22:20:00.000Z',
-        clock: 'synced',
-        type: 'zone.unbypassed',
-        source: { device: 'north-beam-2' },
-        data: { zone: 'north-beam-2', by: 'guard-anna' },
-      },
-    },
+    example('expired', {
+      id: '01JD3M6R9Q8Z4X7V2N5T0B1P05',
+      seq: 21030,
+      ts: '2026-11-21T22:40:00.001Z',
+      type: 'zone.unbypassed',
+      source: { device: 'north-beam-2' },
+      data: { zone: 'north-beam-2', by: 'expiry' },
+    }),
+    example('byGuard', {
+      id: '01JD3M6R9Q8Z4X7V2N5T0B1P06',
+      seq: 21031,
+      ts: '2026-11-21T22:20:00.000Z',
+      type: 'zone.unbypassed',
+      source: { device: 'north-beam-2' },
+      data: { zone: 'north-beam-2', by: 'guard-anna' },
+    }),
   ],
   'panel.opened': [
-    {
-      name: 'user3',
-      payload: {
-        v: 1,
-        id: '01JD3M6R9Q8Z4X7V2N5T0B1P07',
-        seq: 21040,
-        ts: '2026-11-22T07:02:11.000Z',
-        clock: 'synced',
-        type: 'panel.opened',
-        source: { device: 'panel-b7', point: 'area-1' },
-        data: {
-          account: 'B7A1',
-          protocol: 'ADM-CID',
-          code: 'E401',
-          text: 'Open/close by user',
-          area: 1,
-          zone: null,
-          seq: '0042',
-          user: 3,
-          panelTime: '2026-11-22T07:02:10.000Z',
-        },
+    example('user3', {
+      id: '01JD3M6R9Q8Z4X7V2N5T0B1P07',
+      seq: 21040,
+      ts: '2026-11-22T07:02:11.000Z',
+      type: 'panel.opened',
+      source: { device: 'panel-b7', point: 'area-1' },
+      data: {
+        account: 'B7A1',
+        protocol: 'ADM-CID',
+        code: 'E401',
+        text: 'Open/close by user',
+        area: 1,
+        zone: null,
+        seq: '0042',
+        user: 3,
+        panelTime: '2026-11-22T07:02:10.000Z',
       },
-    },
+    }),
   ],
   'panel.closed': [
-    {
-      name: 'sia',
-      payload: {
-        v: 1,
-        id: '01JD3M6R9Q8Z4X7V2N5T0B1P08',
-        seq: 21041,
-        ts: '2026-11-21T22:30:00.000Z',
-        clock: 'synced',
-        type: 'panel.closed',
-        source: { device: 'panel-b7', point: 'area-1' },
-        data: { account: 'B7A1', protocol: 'SIA-DCS', code: 'CL', text: 'Closing report', area: 1, zone: null, seq: '0043', user: 12 },
-      },
-    },
+    example('sia', {
+      id: '01JD3M6R9Q8Z4X7V2N5T0B1P08',
+      seq: 21041,
+      ts: '2026-11-21T22:30:00.000Z',
+      type: 'panel.closed',
+      source: { device: 'panel-b7', point: 'area-1' },
+      data: { account: 'B7A1', protocol: 'SIA-DCS', code: 'CL', text: 'Closing report', area: 1, zone: null, seq: '0043', user: 12 },
+    }),
   ],
   'panel.bypassed': [
-    {
-      name: 'zone7',
-      payload: {
-        v: 1,
-        id: '01JD3M6R9Q8Z4X7V2N5T0B1P09',
-        seq: 21050,
-        ts: '2026-11-21T22:31:00.000Z',
-        clock: 'synced',
-        type: 'panel.bypassed',
-        source: { device: 'panel-b7', point: 'zone-7' },
-        data: { account: 'B7A1', protocol: 'ADM-CID', code: 'E570', text: 'Zone bypass', area: 1, zone: 7, seq: '0044' },
-      },
-    },
+    example('zone7', {
+      id: '01JD3M6R9Q8Z4X7V2N5T0B1P09',
+      seq: 21050,
+      ts: '2026-11-21T22:31:00.000Z',
+      type: 'panel.bypassed',
+      source: { device: 'panel-b7', point: 'zone-7' },
+      data: { account: 'B7A1', protocol: 'ADM-CID', code: 'E570', text: 'Zone bypass', area: 1, zone: 7, seq: '0044' },
+    }),
   ],
   'panel.unbypassed': [
-    {
-      name: 'zone7',
-      payload: {
-        v: 1,
-        id: '01JD3M6R9Q8Z4X7V2N5T0B1P10',
-        seq: 21051,
-        ts: '2026-11-22T06:00:00.000Z',
-        clock: 'synced',
-        type: 'panel.unbypassed',
-        source: { device: 'panel-b7', point: 'zone-7' },
-        data: { account: 'B7A1', protocol: 'SIA-DCS', code: 'BU', text: 'Burglary unbypass', area: 1, zone: 7, seq: '0051' },
-      },
-    },
+    example('zone7', {
+      id: '01JD3M6R9Q8Z4X7V2N5T0B1P10',
+      seq: 21051,
+      ts: '2026-11-22T06:00:00.000Z',
+      type: 'panel.unbypassed',
+      source: { device: 'panel-b7', point: 'zone-7' },
+      data: { account: 'B7A1', protocol: 'SIA-DCS', code: 'BU', text: 'Burglary unbypass', area: 1, zone: 7, seq: '0051' },
+    }),
   ],
   'panel.test': [
-    {
-      name: 'periodic',
-      payload: {
-        v: 1,
-        id: '01JD3M6R9Q8Z4X7V2N5T0B1P11',
-        seq: 21060,
-        ts: '2026-11-21T23:00:00.000Z',
-        clock: 'synced',
-        type: 'panel.test',
-        source: { device: 'panel-b7' },
-        data: { account: 'B7A1', protocol: 'ADM-CID', code: 'E602', text: 'Periodic test', area: 0, zone: 0, seq: '0045' },
-      },
-    },
+    example('periodic', {
+      id: '01JD3M6R9Q8Z4X7V2N5T0B1P11',
+      seq: 21060,
+      ts: '2026-11-21T23:00:00.000Z',
+      type: 'panel.test',
+      source: { device: 'panel-b7' },
+      data: { account: 'B7A1', protocol: 'ADM-CID', code: 'E602', text: 'Periodic test', area: 0, zone: 0, seq: '0045' },
+    }),
   ],
   'panel.event': [
-    {
-      name: 'unknown',
-      payload: {
-        v: 1,
-        id: '01JD3M6R9Q8Z4X7V2N5T0B1P12',
-        seq: 21070,
-        ts: '2026-11-21T23:05:00.000Z',
-        clock: 'synced',
-        type: 'panel.event',
-        source: { device: 'panel-b7', point: 'zone-3' },
-        data: { account: 'B7A1', protocol: 'SIA-DCS', code: 'ZZ', text: 'SIA ZZ', area: 2, zone: 3, seq: '0046', note: 'vendor note' },
+    example('unknown', {
+      id: '01JD3M6R9Q8Z4X7V2N5T0B1P12',
+      seq: 21070,
+      ts: '2026-11-21T23:05:00.000Z',
+      type: 'panel.event',
+      source: { device: 'panel-b7', point: 'zone-3' },
+      data: { account: 'B7A1', protocol: 'SIA-DCS', code: 'ZZ', text: 'SIA ZZ', area: 2, zone: 3, seq: '0046', note: 'vendor note' },
+    }),
+    example('powerUp', {
+      id: '01JD3M6R9Q8Z4X7V2N5T0B1P13',
+      seq: 21071,
+      ts: '2026-11-21T23:06:00.000Z',
+      type: 'panel.event',
+      source: { device: 'panel-b7' },
+      data: { account: 'B7A1', protocol: 'SIA-DCS', code: 'RR', text: 'Power up', area: null, zone: null, seq: '0047' },
+    }),
+    example(
+      {
+        name: 'textWithExtendedData',
+        summary:
+          'A SIA message of text alone (`#B7A1|AService visit]`) with extended data: no code is invented, the text is kept, `[M…]` and `[X…]`/`[Y…]` are named.',
       },
-    },
-    {
-      name: 'powerUp',
-      payload: {
-        v: 1,
-        id: '01JD3M6R9Q8Z4X7V2N5T0B1P13',
-        seq: 21071,
-        ts: '2026-11-21T23:06:00.000Z',
-        clock: 'synced',
-        type: 'panel.event',
-        source: { device: 'panel-b7' },
-        data: { account: 'B7A1', protocol: 'SIA-DCS', code: 'RR', text: 'Power up', area: null, zone: null, seq: '0047' },
-      },
-    },
-    {
-      name: 'textWithExtendedData',
-      summary:
-        'A SIA message of text alone (`#B7A1|AService visit]`) with extended data: no code is invented, the text is kept, `[M…]` and `[X…]`/`[Y…]` are named.',
-      payload: {
-        v: 1,
+      {
         id: '01JD3M6R9Q8Z4X7V2N5T0B1P14',
         seq: 21072,
         ts: '2026-11-21T23:07:00.000Z',
-        clock: 'synced',
         type: 'panel.event',
         source: { device: 'panel-b7' },
         data: {
@@ -235,6 +170,6 @@ export const EXAMPLES: Record<string, EventExample[]> = {
           },
         },
       },
-    },
+    ),
   ],
 };

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { Id } from '../events/common-schemas.js';
-import { eventList, type EventExample } from '../events/declare.js';
+import { eventList, example, type EventExample } from '../events/declare.js';
 
 export const SwapSlot = z.int().min(1).max(24).meta({ id: 'SwapSlot' });
 const BatteryId = z.string().min(1).max(16).meta({ description: "The pack's id as its BMS reports it (register map 10.3)." });
@@ -89,19 +89,14 @@ export const SwapSlotData = z
   .meta({ id: 'SwapSlotData' });
 
 const envelope = (seq: number, type: string, point: string | undefined, data: Record<string, unknown>): EventExample[] => [
-  {
-    name: type.split('.')[1]!,
-    payload: {
-      v: 1,
-      id: `01JF00SWAP0000000000000${String(seq).padStart(3, '0')}`,
-      seq,
-      ts: '2026-12-03T08:00:00.000Z',
-      clock: 'synced',
-      type,
-      source: point ? { device: 'swap-1', point } : { device: 'swap-1' },
-      data,
-    },
-  },
+  example(type.split('.')[1]!, {
+    id: `01JF00SWAP0000000000000${String(seq).padStart(3, '0')}`,
+    seq,
+    ts: '2026-12-03T08:00:00.000Z',
+    type,
+    source: point ? { device: 'swap-1', point } : { device: 'swap-1' },
+    data,
+  }),
 ];
 const pack = (slot: number, batteryId: string, soc: number) => ({ slot, batteryId, soc, energyWh: Math.round(soc * 9.6) });
 

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { Timestamp } from '../events/common-schemas.js';
-import { eventList } from '../events/declare.js';
+import { eventList, example } from '../events/declare.js';
 
 export const CertificateExpiringData = z
   .strictObject({
@@ -28,25 +28,20 @@ export const UPLINK_EVENTS = eventList([
     description:
       'Recorded when the certificate enters the last 30 days, again at 7 days and at expiry (and at each start while it is within them). Renew with `gatehouse cert request` and `gatehouse cert install` (README, "Per-box certificates").',
     examples: [
-      {
-        name: 'soon',
-        payload: {
-          v: 1,
-          id: '01JD3M6R9Q8Z4X7V2N5T0B1C4A',
-          seq: 2210,
-          ts: '2026-11-21T20:00:00.000Z',
-          clock: 'synced',
-          type: 'uplink.certificate_expiring',
-          source: { device: 'gateway', point: 'uplink' },
-          data: {
-            subject: 'O=Gatehouse, OU=maple-court, CN=maple-court/gw-1',
-            notAfter: '2026-12-20T12:00:00.000Z',
-            daysLeft: 28,
-            stage: 'soon',
-            file: '/var/lib/gatehouse/uplink/box.crt',
-          },
+      example('soon', {
+        id: '01JD3M6R9Q8Z4X7V2N5T0B1C4A',
+        seq: 2210,
+        ts: '2026-11-21T20:00:00.000Z',
+        type: 'uplink.certificate_expiring',
+        source: { device: 'gateway', point: 'uplink' },
+        data: {
+          subject: 'O=Gatehouse, OU=maple-court, CN=maple-court/gw-1',
+          notAfter: '2026-12-20T12:00:00.000Z',
+          daysLeft: 28,
+          stage: 'soon',
+          file: '/var/lib/gatehouse/uplink/box.crt',
         },
-      },
+      }),
     ],
   },
 ]);
