@@ -136,9 +136,9 @@ describe('battery-swap console view in a real browser', () => {
     await expect.poll(() => tile(ISOLATED).getAttribute('data-isolated'), { message: 'slot 2 marked isolated' }).toBe('true');
     expect(await text(tile(ISOLATED).locator('.slot-state'))).toBe('isolated');
     const look = (slot: number) =>
-      tile(slot).evaluate((el) => {
-        const cs = getComputedStyle(el);
-        return { background: cs.backgroundColor, border: `${cs.borderTopWidth} ${cs.borderTopColor}` };
+      tile(slot).evaluate((el: any) => {
+        const cs = el.ownerDocument.defaultView.getComputedStyle(el);
+        return { background: String(cs.backgroundColor), border: `${cs.borderTopWidth} ${cs.borderTopColor}` };
       });
     const [isolatedLook, normalLook] = [await look(ISOLATED), await look(1)];
     expect(isolatedLook.background, 'the isolated tile background').not.toBe(normalLook.background);
