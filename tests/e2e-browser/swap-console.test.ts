@@ -10,7 +10,7 @@ import { chromium, type Browser, type Locator, type Page } from 'playwright-core
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Accounts } from '../../gateway/console/accounts.js';
 import { startSimulatedSwapCabinets, type SimulatedSwapCabinets } from '../../sim/swap/index.js';
-import { ARTIFACTS, CHROMIUM_ARGS, requireChromium } from '../helpers/console-browser-rig.js';
+import { ARTIFACTS, CHROMIUM_ARGS, requireChromium, visible } from '../helpers/console-browser-rig.js';
 import { startRig, type Rig } from '../helpers/rig.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,22 +28,6 @@ let page: Page;
 const pageErrors: string[] = [];
 
 const text = async (loc: Locator) => ((await loc.textContent()) ?? '').trim();
-
-async function visible(selector: string, what: string, timeoutMs = 5000): Promise<Locator> {
-  const loc = page.locator(selector).first();
-  try {
-    await loc.waitFor({ state: 'visible', timeout: timeoutMs });
-  } catch {
-    const count = await page
-      .locator(selector)
-      .count()
-      .catch(() => -1);
-    throw new Error(
-      `${what}: no visible \`${selector}\` within ${timeoutMs} ms (${count} in the DOM); page errors: ${pageErrors.join('; ')}`,
-    );
-  }
-  return loc;
-}
 
 const tile = (slot: number) => page.locator(`[data-testid=slot][data-cabinet=swap-1][data-slot="${slot}"]`);
 
@@ -108,8 +92,8 @@ describe('battery-swap console view in a real browser', () => {
   }, 30_000);
 
   it('shows the slots grid with SoC and temperature, the isolated slot highlighted and the open swap; Chinese strings on the switch', async () => {
-    await (await visible('a[data-route=swap]', 'the nav link to the swap page (registered by the family)')).click();
-    await visible('[data-testid=swap-cabinet][data-cabinet=swap-1]', 'the swap cabinet section');
+    await (await visible(page, 'a[data-route=swap]', 'the nav link to the swap page (registered by the family)')).click();
+    await visible(page, '[data-testid=swap-cabinet][data-cabinet=swap-1]', 'the swap cabinet section');
     await expect.poll(() => tile(1).count(), { message: 'six slot tiles' }).toBe(1);
     expect(await page.locator('[data-testid=slot][data-cabinet=swap-1]').count()).toBe(6);
 
@@ -146,14 +130,14 @@ describe('battery-swap console view in a real browser', () => {
     expect(await tile(1).getAttribute('data-isolated')).toBe('false');
 
     // The open swap, waiting for the returned pack in slot 5 (whose door is unlocked).
-    const row = await visible('[data-testid=swap-row][data-cabinet=swap-1]', 'the open swap row');
+    const row = await visible(page, '[data-testid=swap-row][data-cabinet=swap-1]', 'the open swap row');
     expect(await text(row.locator('td').nth(1))).toBe(String(RETURN_SLOT));
     expect(await text(row.locator('td').nth(2))).toBe('waiting for the returned pack');
     await expect.poll(() => text(tile(RETURN_SLOT).locator('.slot-state')), { message: 'slot 5 door unlocked' }).toBe('idle · unlocked');
     await shot('swap-en');
 
     // Chinese.
-    await (await visible('[data-testid=lang-zh]', 'the Chinese language switch')).click();
+    await (await visible(page, '[data-testid=lang-zh]', 'the Chinese language switch')).click();
     await expect.poll(() => text(page.locator('a[data-route=swap]').first()), { message: 'the swap nav link in Chinese' }).toBe('换电');
     await expect.poll(() => text(page.locator('.view-head h2').first()), { message: 'the page title in Chinese' }).toBe('换电柜');
     await expect.poll(() => text(tile(1).locator('.slot-no')), { message: 'the slot label in Chinese' }).toBe('仓位 1');
@@ -163,7 +147,7 @@ describe('battery-swap console view in a real browser', () => {
     expect(await text(page.locator('[data-testid=swap-row][data-cabinet=swap-1] td').nth(2))).toBe('等待归还电池');
     expect(await text(tile(RETURN_SLOT).locator('.slot-state'))).toBe('空闲 · 已开锁');
     await shot('swap-zh');
-    await (await visible('[data-testid=lang-en]', 'the English language switch')).click();
+    await (await visible(page, '[data-testid=lang-en]', 'the English language switch')).click();
     await expect.poll(() => text(page.locator('a[data-route=swap]').first()), { message: 'back in English' }).not.toBe('换电');
     expect(pageErrors).toEqual([]);
   }, 60_000);

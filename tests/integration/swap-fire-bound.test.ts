@@ -13,9 +13,10 @@ import { ManualClock } from '../../gateway/core/clock.js';
 import type { Envelope } from '../../gateway/core/events.js';
 import type { CamerasInstance } from '../../gateway/cameras/create-cameras.js';
 import type { SwapInstance } from '../../gateway/swap/create-swap.js';
-import { startSimulatedCameras, type SimulatedCamera } from '../../sim/camera/index.js';
-import { startSimulatedSwapCabinets, type SimulatedSwapCabinets } from '../../sim/swap/index.js';
-import { startRig, type Rig } from '../helpers/rig.js';
+import type { SimulatedCamera } from '../../sim/camera/index.js';
+import type { SimulatedSwapCabinets } from '../../sim/swap/index.js';
+import type { Rig } from '../helpers/rig.js';
+import { startSwapFireRig } from '../helpers/swap-fire-rig.js';
 import { waitFor } from '../helpers/wait.js';
 
 const POLL_MS = 100;
@@ -36,30 +37,7 @@ afterEach(async () => {
 describe('swap cabinet fire on an injected clock', () => {
   it('power cut, swap.fire and alarm recorded, camera snapshot requested before clock time poll + 100 ms', async () => {
     const clock = new ManualClock(Date.now());
-    camera = (
-      await startSimulatedCameras([{ id: 'cam-s', username: 'gatehouse', password: 'cam-secret-123' }], {
-        host: '127.0.0.1',
-        discovery: false,
-      })
-    )[0]!;
-    camera.presets.set('swap', 'Swap room');
-    sim = await startSimulatedSwapCabinets({
-      tcp: [{ id: 'swap-1', slots: 6, port: 0, host: '127.0.0.1', suppression: true }],
-      tickMs: 0,
-      stock: {},
-    });
-    rig = await startRig({
-      name: 'swap-fire-bound',
-      secrets: { 'cameras.cam-s': 'cam-secret-123' },
-      gateway: { clock, timers: clock },
-      config: {
-        swapCabinets: [
-          { id: 'swap-1', bus: { tcp: { host: '127.0.0.1', port: sim.tcpPort('swap-1') } }, slots: 6, pollMs: POLL_MS, suppression: true },
-        ],
-        cameras: [{ id: 'cam-s', host: '127.0.0.1', port: camera.httpPort, username: 'gatehouse' }],
-        linkage: [{ when: { kinds: ['swap.fire'] }, do: [{ camera: 'cam-s', snapshot: true, preset: 'swap' }] }],
-      },
-    });
+    ({ camera, sim, rig } = await startSwapFireRig('swap-fire-bound', POLL_MS, { clock, timers: clock }));
     const cab = sim.cabinet('swap-1');
     const unit = rig.gateway.family<SwapInstance>('swap').service.unit('swap-1');
     const recorded: { type: string; kind?: unknown }[] = [];
