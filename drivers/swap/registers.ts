@@ -192,7 +192,8 @@ export function encodeSlot(r: SlotReading): number[] {
   w[SLOT.doorLocked] = r.doorLocked ? 1 : 0;
   w[SLOT.doorOpen] = r.doorOpen ? 1 : 0;
   w[SLOT.present] = r.present ? 1 : 0;
-  w[SLOT.charger] = CHARGER_STATES.indexOf(r.charger);
+  // 'unknown' has no code in the map: it goes out as one outside it, as it came in.
+  w[SLOT.charger] = r.charger === 'unknown' ? 0xffff : CHARGER_STATES.indexOf(r.charger);
   w[SLOT.faultCode] = clampU16(r.faultCode);
   if (r.present) {
     w[SLOT.soc] = clampU16(r.soc);

@@ -4,7 +4,8 @@
  * physics on injected timers and scripted riders, runaway packs and smoke.
  */
 import { pino } from 'pino';
-import { realTimers, type Timers } from '../../gateway/core/clock.js';
+import { realTimers, type TimerHandle, type Timers } from '../../gateway/core/clock.js';
+import { CABINET } from '../../drivers/cabinet/register-map.js';
 import type { Logger } from '../../gateway/core/log.js';
 import { startFleet, startTick } from '../modbus/fleet.js';
 import { SimSwapCabinet, type SimSwapCabinetOptions } from './sim-swap-cabinet.js';
@@ -36,7 +37,13 @@ export type SwapInjection =
   | { kind: 'smoke'; cabinet: string; active?: boolean }
   | { kind: 'cabinetTemperature'; cabinet: string; celsius?: number }
   | { kind: 'bmsFault'; cabinet: string; slot: number; flags: number }
-  | { kind: 'dead'; cabinet: string; active?: boolean };
+  | { kind: 'dead'; cabinet: string; active?: boolean }
+  /** An input register forced to a raw word (a slot state code 9, smoke holding 2...); no `raw` releases it. */
+  | { kind: 'register'; cabinet: string; address: number; raw?: number }
+  /** Reads touching the cabinet block (0x00F0-0x00FF) answer `exception` (default 04); active false ends it. */
+  | { kind: 'safetyUnreadable'; cabinet: string; active?: boolean; exception?: number }
+  /** Controller restart: silent for `downMs` (default 2000), TCP connections dropped; `newSerial`: a swapped controller. */
+  | { kind: 'reboot'; cabinet: string; downMs?: number; newSerial?: string };
 
 export interface SimulatedSwapCabinets {
   cabinets: SimSwapCabinet[];
@@ -69,6 +76,7 @@ export async function startSimulatedSwapCabinets(opts: SimulatedSwapOptions): Pr
   });
   const cabinets = fleet.devices;
   const cabinet = (id: string): SimSwapCabinet => fleet.device(id);
+  const pending = new Set<TimerHandle>();
   const tick = startTick(cabinets, timers, opts.now ?? (() => performance.now()), opts.tickMs ?? 1000);
   return {
     cabinets,
@@ -105,10 +113,32 @@ export async function startSimulatedSwapCabinets(opts: SimulatedSwapOptions): Pr
         case 'dead':
           c.dead = i.active ?? true;
           return true;
+        case 'register':
+          if (i.raw === undefined) c.rawRegisters.delete(i.address);
+          else c.rawRegisters.set(i.address, i.raw);
+          return true;
+        case 'safetyUnreadable':
+          c.unreadable =
+            i.active === false
+              ? undefined
+              : { from: CABINET.address, to: CABINET.address + CABINET.count - 1, exception: i.exception ?? 4 };
+          return true;
+        case 'reboot': {
+          c.dead = true;
+          fleet.tcpServer(c.id)?.dropConnections();
+          if (i.newSerial !== undefined) c.serial = i.newSerial;
+          const h = timers.setTimeout(() => {
+            pending.delete(h);
+            c.dead = false;
+          }, i.downMs ?? 2000);
+          pending.add(h);
+          return true;
+        }
       }
     },
     async stop() {
       tick?.cancel();
+      for (const h of pending) h.cancel();
       await fleet.stop();
     },
   };

@@ -46,7 +46,8 @@ export interface SimSwapCabinetOptions {
 export class SimSwapCabinet {
   readonly id: string;
   readonly slots: SimSlot[];
-  readonly serial: string;
+  /** Changed by a `reboot` injection with a new serial (a swapped controller). */
+  serial: string;
   ambientC: number;
   temperature: number;
   temperatureOverride: number | undefined;
