@@ -108,7 +108,7 @@ describe('swap cabinet per-field faults', () => {
     sim.inject({ kind: 'safetyUnreadable', cabinet: 'swap-1', exception: 4 });
     const raised = await rig.platform.waitEvent({ type: 'cabinet.unsupervised' }, 'cabinet.unsupervised');
     expect(raised.data).toMatchObject({ active: true, value: 3 });
-    await waitFor(() => !sim!.cabinet('swap-1').powerOn, 'the cabinet power cut');
+    await waitFor(() => !sim.cabinet('swap-1').powerOn, 'the cabinet power cut');
     const fault = rig.platform.events({ type: 'device.protocol_fault' }).find((e) => e.data.field === 'poll');
     expect(fault?.data).toMatchObject({ register: hex(CABINET.address), safety: true });
     expect(rig.platform.invalid({ nonEmpty: true, only: (m) => m.sub.startsWith('evt/') })).toEqual([]);
