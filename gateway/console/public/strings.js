@@ -285,6 +285,8 @@ export const STRINGS = {
     'charger.fault': 'fault',
     'charger.disabled': 'charging off',
     'charger.isolated': 'isolated',
+    // a charger state register outside the map (drivers/swap/reading-decode.ts)
+    'charger.unknown': 'state unreadable',
   },
   'zh-CN': {
     title: 'Gatehouse 安防控制台',
@@ -562,6 +564,7 @@ export const STRINGS = {
     'charger.fault': '故障',
     'charger.disabled': '已停充',
     'charger.isolated': '已隔离',
+    'charger.unknown': '状态无法读取',
   },
 };
 
