@@ -30,7 +30,7 @@ import type { SwapStore } from './transactions.js';
 import { SwapFlow } from './swap-flow.js';
 import { SwapSupervision } from './supervision.js';
 // The Modbus cabinets' protocol-fault and replacement reporting, shared with the charging family.
-import { FaultReporter, fromFieldFault, replacedEvent, type ProtocolFault } from '../charging/cabinet-supervision.js';
+import { FaultReporter, fromFieldFault, refusedReadFault, replacedEvent } from '../charging/cabinet-supervision.js';
 
 export interface SwapReading {
   status: SwapCabinetStatus;
@@ -119,7 +119,7 @@ export class SwapUnit {
       },
       read: () => this.read(),
       onReading: (r, at) => this.onReading(r, at),
-      answeredBadly: (err) => this.answeredBadly(err),
+      answeredBadly: (err, code) => this.answeredBadly(err, code),
       forget: () => (this.identity = null),
     });
   }
@@ -177,19 +177,11 @@ export class SwapUnit {
   }
 
   /** It answers, but not with readings we can place (a refused read, a map that does not fit): a blind poll. */
-  private answeredBadly(err: unknown): void {
-    const message = (err as Error).message;
-    this.d.log.warn({ cabinet: this.id, err: message }, 'swap cabinet answered with something outside the map');
-    this.identity = null;
-    const modbusCode = isGatehouseError(err) ? err.details?.modbusCode : undefined;
-    const fault: ProtocolFault = {
-      field: 'poll',
-      address: this.reading,
-      safety: true,
-      message,
-      ...(typeof modbusCode === 'number' ? { modbusCode } : {}),
-    };
-    this.faults.report([fault], this.d.clock.monotonic());
+  private answeredBadly(err: unknown, code: string): void {
+    this.d.log.warn({ cabinet: this.id, err: (err as Error).message }, 'swap cabinet answered with something outside the map');
+    // A map that does not fit may be another controller: identify it again. A refused read (exception) is not that.
+    if (code === 'DEVICE_PROTOCOL') this.identity = null;
+    this.faults.report([refusedReadFault(err, this.reading)], this.d.clock.monotonic());
     // Only a unit identified as a swap cabinet once may be cut blind: a wrong unit id must not get writes.
     if (this.knownSerial !== undefined) this.supervise(true);
   }
