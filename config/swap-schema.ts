@@ -18,6 +18,12 @@ export const SwapSafetyConfig = z
     acceptMaxTempC: z.number().min(10).max(80).default(45),
     /** Cabinet air at or above this, or smoke: the cabinet's power is cut and a critical fire alarm raised. */
     cabinetMaxTempC: z.number().min(20).max(100).default(55),
+    /**
+     * Polls in a row with a safety register unreadable or outside the map (smoke, cabinet
+     * temperature, mains, power, suppression, a pack's temperature or presence) before
+     * `cabinet.unsupervised` is raised and the cabinet's power cut, until `cabinet.power` on.
+     */
+    unsupervisedAfterPolls: z.number().int().min(1).max(100).default(3),
   })
   .strict();
 

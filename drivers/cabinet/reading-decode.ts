@@ -34,16 +34,20 @@ export interface DecodedPoll {
   faults: FieldFault[];
 }
 
-class FieldReader {
+/** Decodes the registers of one block one by one; an invalid one becomes a FieldFault and a placeholder. */
+export class FieldReader {
   readonly faults: FieldFault[] = [];
   constructor(
     private readonly words: readonly number[],
     private readonly base: number,
     private readonly port?: number,
+    /** Field name prefix: `port3.` by default for a port's block; the swap codec passes `slot3.`. */
+    private readonly prefix = port === undefined ? '' : `port${port}.`,
   ) {}
 
-  private fault(field: string, offset: number, safety: boolean, message: string): void {
-    const name = this.port === undefined ? field : `port${this.port}.${field}`;
+  /** Records `field` (at `offset` of the block) as holding a value the map cannot carry. */
+  fault(field: string, offset: number, safety: boolean, message: string): void {
+    const name = this.prefix + field;
     const f: FieldFault = { field: name, address: this.base + offset, raw: this.words[offset]!, safety, message };
     if (this.port !== undefined) f.port = this.port;
     this.faults.push(f);
@@ -73,7 +77,8 @@ class FieldReader {
   }
 }
 
-function decodeStatusFields(words: readonly number[], faults: FieldFault[]): CabinetStatus {
+/** The v1.0 cabinet block (0x00F0), field by field: shared by the charging and the swap codec. */
+export function decodeStatusFields(words: readonly number[], faults: FieldFault[]): CabinetStatus {
   const r = new FieldReader(words, CABINET.address);
   const status: CabinetStatus = {
     mainsVoltage: words[CABINET.mainsVoltage]! / 10,

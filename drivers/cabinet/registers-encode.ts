@@ -20,6 +20,7 @@ import {
   SIGNATURE,
   STATE_CODES,
 } from './register-map.js';
+import { textWords } from './signature.js';
 import type { CabinetCommand, CabinetIdentity, CabinetStatus, PortReading } from './types.js';
 
 const clampU16 = (v: number): number => Math.max(0, Math.min(0xffff, Math.round(v)));
@@ -31,18 +32,6 @@ const u32Words = (v: number): [number, number] => {
   const x = Math.max(0, Math.min(0xffffffff, Math.floor(v))) >>> 0;
   return [x >>> 16, x & 0xffff];
 };
-
-function textWords(s: string, words: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < words; i++) {
-    const hi = s.charCodeAt(2 * i);
-    const lo = s.charCodeAt(2 * i + 1);
-    // Characters beyond the field, or not printable ASCII, are cut or replaced: never sent as garbage.
-    const ch = (c: number): number => (Number.isNaN(c) ? 0 : c >= 0x20 && c <= 0x7e ? c : 0x3f);
-    out.push((ch(hi) << 8) | ch(lo));
-  }
-  return out;
-}
 
 export function encodeIdentity(id: Omit<CabinetIdentity, 'mapVersion'> & { mapVersion?: CabinetIdentity['mapVersion'] }): number[] {
   const w = new Array<number>(IDENTITY.count).fill(0);

@@ -9,98 +9,33 @@
  * logic must not act on a reading it cannot trust. A command with a value the map cannot
  * carry is CMD_INVALID before anything goes on the wire.
  */
-import { GatehouseError } from '../../gateway/core/errors.js';
+import type { GatehouseError } from '../../gateway/core/errors.js';
 import {
   CABINET,
   CABINET_CONTROL,
   FC,
   IDENTITY,
-  MAP_VERSION,
   MAX_DURATION_MIN,
   MAX_PORTS,
   MAX_READ_REGISTERS,
   PORT,
   PORT_COMMAND,
   PORT_CONTROL,
-  SIGNATURE,
   STATE_CODES,
   portBlockAddress,
   portControlAddress,
 } from './register-map.js';
+import { bool, checkWords, decodeSignature, invalid, protocol, s16, u32, type RegisterRead, type RegisterWrite } from './signature.js';
 import type { CabinetCommand, CabinetIdentity, CabinetStatus, PortReading } from './types.js';
 
-export interface RegisterRead {
-  fc: 3 | 4;
-  address: number;
-  count: number;
-}
-
-export interface RegisterWrite {
-  /** 6 for a single register, 16 for several. */
-  fc: 6 | 16;
-  address: number;
-  values: number[];
-}
-
-const protocol = (message: string, details?: Record<string, unknown>): GatehouseError =>
-  new GatehouseError('DEVICE_PROTOCOL', message, details);
-const invalid = (message: string, details?: Record<string, unknown>): GatehouseError => new GatehouseError('CMD_INVALID', message, details);
-
-function checkWords(words: readonly number[], count: number, what: string): void {
-  if (words.length !== count) throw protocol(`${what}: expected ${count} registers, got ${words.length}`);
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    if (!Number.isInteger(w) || w < 0 || w > 0xffff) throw protocol(`${what}: register ${i} is not a 16-bit word`, { index: i });
-  }
-}
-
-const u32 = (w: readonly number[], i: number): number => w[i]! * 0x10000 + w[i + 1]!;
-const s16 = (v: number): number => (v >= 0x8000 ? v - 0x10000 : v);
-
-function bool(w: readonly number[], i: number, what: string): boolean {
-  const v = w[i]!;
-  if (v !== 0 && v !== 1) throw protocol(`${what} must be 0 or 1, got ${v}`);
-  return v === 1;
-}
-
-function text(w: readonly number[], offset: number, words: number, what: string): string {
-  let s = '';
-  let ended = false;
-  for (let i = offset; i < offset + words; i++) {
-    for (const c of [w[i]! >> 8, w[i]! & 0xff]) {
-      if (c === 0) {
-        ended = true;
-        continue;
-      }
-      // Text after a NUL or outside printable ASCII would be shown to installers as garbage.
-      if (ended || c < 0x20 || c > 0x7e) throw protocol(`${what} is not NUL-padded printable ASCII`);
-      s += String.fromCharCode(c);
-    }
-  }
-  return s;
-}
+export type { RegisterRead, RegisterWrite };
 
 // ---- decoding (gateway side) ------------------------------------------------------
 
 export function decodeIdentity(words: readonly number[]): CabinetIdentity {
-  checkWords(words, IDENTITY.count, 'identity block');
-  if (words[IDENTITY.signature] !== SIGNATURE)
-    throw protocol('not a Gatehouse cabinet (signature at 0x0000 is not 0x4743)', { signature: words[IDENTITY.signature] });
-  const major = words[IDENTITY.major]!;
-  const minor = words[IDENTITY.minor]!;
-  // A new minor only adds registers we do not read; a new major may move the ones we do.
-  if (major !== MAP_VERSION.major)
-    throw protocol(`register map ${major}.${minor} is not supported (this gateway reads ${MAP_VERSION.major}.x)`, { major, minor });
-  const portCount = words[IDENTITY.portCount]!;
-  if (portCount < 1 || portCount > MAX_PORTS) throw protocol(`port count ${portCount} is outside 1-${MAX_PORTS}`);
-  return {
-    vendor: text(words, IDENTITY.vendor.offset, IDENTITY.vendor.words, 'vendor'),
-    model: text(words, IDENTITY.model.offset, IDENTITY.model.words, 'model'),
-    serial: text(words, IDENTITY.serial.offset, IDENTITY.serial.words, 'serial'),
-    firmware: text(words, IDENTITY.firmware.offset, IDENTITY.firmware.words, 'firmware'),
-    mapVersion: { major, minor },
-    portCount,
-  };
+  const sig = decodeSignature(words);
+  if (sig.portCount < 1 || sig.portCount > MAX_PORTS) throw protocol(`port count ${sig.portCount} is outside 1-${MAX_PORTS}`);
+  return sig;
 }
 
 export function decodeStatus(words: readonly number[]): CabinetStatus {

@@ -4,8 +4,22 @@
  * map cannot carry is DEVICE_PROTOCOL (the safety logic never acts on a guess); a command
  * the map cannot carry is CMD_INVALID before anything goes on the wire.
  */
-import { GatehouseError } from '../../gateway/core/errors.js';
-import { CABINET, CABINET_CONTROL, FC, IDENTITY, MAX_READ_REGISTERS, SIGNATURE } from '../cabinet/register-map.js';
+import type { GatehouseError } from '../../gateway/core/errors.js';
+import { CABINET, CABINET_CONTROL, FC, IDENTITY, MAX_READ_REGISTERS } from '../cabinet/register-map.js';
+import {
+  bool,
+  checkWords,
+  decodeSignature,
+  hasSignature,
+  invalid,
+  protocol,
+  s16,
+  text,
+  textWords,
+  u32,
+  type RegisterRead,
+  type RegisterWrite,
+} from '../cabinet/signature.js';
 import {
   CABINET_KIND,
   CABINET_TRIGGER_SUPPRESSION,
@@ -24,63 +38,7 @@ import {
 } from './register-map.js';
 import type { SlotReading, SwapCabinetStatus, SwapCommand, SwapIdentity } from './types.js';
 
-export interface RegisterRead {
-  fc: 3 | 4;
-  address: number;
-  count: number;
-}
-
-export interface RegisterWrite {
-  fc: 6 | 16;
-  address: number;
-  values: number[];
-}
-
-const protocol = (message: string, details?: Record<string, unknown>): GatehouseError =>
-  new GatehouseError('DEVICE_PROTOCOL', message, details);
-const invalid = (message: string, details?: Record<string, unknown>): GatehouseError => new GatehouseError('CMD_INVALID', message, details);
-
-function checkWords(words: readonly number[], count: number, what: string): void {
-  if (words.length !== count) throw protocol(`${what}: expected ${count} registers, got ${words.length}`);
-  for (let i = 0; i < count; i++) {
-    const w = words[i]!;
-    if (!Number.isInteger(w) || w < 0 || w > 0xffff) throw protocol(`${what}: register ${i} is not a 16-bit word`, { index: i });
-  }
-}
-
-const s16 = (v: number): number => (v >= 0x8000 ? v - 0x10000 : v);
-
-function bool(w: readonly number[], i: number, what: string): boolean {
-  const v = w[i]!;
-  if (v !== 0 && v !== 1) throw protocol(`${what} must be 0 or 1, got ${v}`, { raw: v });
-  return v === 1;
-}
-
-/** ASCII, first character in the high byte, registers in ascending order, NUL-padded. */
-function text(w: readonly number[], offset: number, words: number, what: string): string {
-  let s = '';
-  let ended = false;
-  for (let i = offset; i < offset + words; i++) {
-    for (const c of [w[i]! >> 8, w[i]! & 0xff]) {
-      if (c === 0) {
-        ended = true;
-        continue;
-      }
-      if (ended || c < 0x20 || c > 0x7e) throw protocol(`${what} is not NUL-padded printable ASCII`);
-      s += String.fromCharCode(c);
-    }
-  }
-  return s;
-}
-
-function textWords(s: string, words: number): number[] {
-  const out = new Array<number>(words).fill(0);
-  for (let i = 0; i < Math.min(s.length, words * 2); i++) {
-    const c = s.charCodeAt(i) & 0x7f;
-    out[i >> 1]! |= i % 2 === 0 ? c << 8 : c;
-  }
-  return out;
-}
+export type { RegisterRead, RegisterWrite };
 
 function checkSlot(slot: number, max: number, err: (m: string) => GatehouseError): void {
   if (!Number.isInteger(slot) || slot < 1 || slot > max) throw err(`slot ${slot} is outside 1-${max}`);
@@ -99,29 +57,21 @@ export function identityRead(): RegisterRead {
 
 /** Whether an identity block (0x0000 ×32) may belong to a swap cabinet: then read the kind block. */
 export function needsKindRead(identity: readonly number[]): boolean {
-  return identity[IDENTITY.signature] === SIGNATURE && identity[IDENTITY.major] === 1 && (identity[IDENTITY.minor] ?? 0) >= 1;
+  return hasSignature(identity) && identity[IDENTITY.major] === 1 && (identity[IDENTITY.minor] ?? 0) >= 1;
 }
 
 /** Identity of a swap cabinet from the identity block and the kind block; anything else is DEVICE_PROTOCOL. */
 export function decodeSwapIdentity(identity: readonly number[], kind: readonly number[]): SwapIdentity {
-  checkWords(identity, IDENTITY.count, 'identity block');
+  const sig = decodeSignature(identity);
   checkWords(kind, KIND_BLOCK.count, 'kind block');
-  if (identity[IDENTITY.signature] !== SIGNATURE) throw protocol('not a Gatehouse cabinet (signature at 0x0000 is not 0x4743)');
-  const major = identity[IDENTITY.major]!;
-  const minor = identity[IDENTITY.minor]!;
-  if (major !== 1 || minor < 1) throw protocol(`register map ${major}.${minor} has no battery-swap cabinets (1.1 or a later 1.x)`);
+  const { major, minor } = sig.mapVersion;
+  if (minor < 1) throw protocol(`register map ${major}.${minor} has no battery-swap cabinets (1.1 or a later 1.x)`);
   if (kind[KIND_BLOCK.kind] !== CABINET_KIND.swap)
     throw protocol(`cabinet kind ${kind[KIND_BLOCK.kind]} at 0x0020 is not a battery-swap cabinet (2)`, { kind: kind[KIND_BLOCK.kind] });
   const slotCount = kind[KIND_BLOCK.slotCount]!;
   if (slotCount < 1 || slotCount > MAX_SLOTS) throw protocol(`slot count ${slotCount} is outside 1-${MAX_SLOTS}`);
-  return {
-    vendor: text(identity, IDENTITY.vendor.offset, IDENTITY.vendor.words, 'vendor'),
-    model: text(identity, IDENTITY.model.offset, IDENTITY.model.words, 'model'),
-    serial: text(identity, IDENTITY.serial.offset, IDENTITY.serial.words, 'serial'),
-    firmware: text(identity, IDENTITY.firmware.offset, IDENTITY.firmware.words, 'firmware'),
-    mapVersion: { major, minor },
-    slotCount,
-  };
+  const { vendor, model, serial, firmware, mapVersion } = sig;
+  return { vendor, model, serial, firmware, mapVersion, slotCount };
 }
 
 export function decodeSwapStatus(words: readonly number[]): SwapCabinetStatus {
@@ -136,7 +86,7 @@ export function decodeSwapStatus(words: readonly number[]): SwapCabinetStatus {
     doorOpen: bool(words, CABINET.doorOpen, 'door open'),
     fanOn: bool(words, CABINET.fanOn, 'fan on'),
     powerOn: bool(words, CABINET.powerOn, 'power on'),
-    uptimeS: words[CABINET.uptime]! * 0x10000 + words[CABINET.uptime + 1]!,
+    uptimeS: u32(words, CABINET.uptime),
     suppression,
   };
 }
@@ -242,7 +192,8 @@ export function encodeSlot(r: SlotReading): number[] {
   w[SLOT.doorLocked] = r.doorLocked ? 1 : 0;
   w[SLOT.doorOpen] = r.doorOpen ? 1 : 0;
   w[SLOT.present] = r.present ? 1 : 0;
-  w[SLOT.charger] = CHARGER_STATES.indexOf(r.charger);
+  // 'unknown' has no code in the map: it goes out as one outside it, as it came in.
+  w[SLOT.charger] = r.charger === 'unknown' ? 0xffff : CHARGER_STATES.indexOf(r.charger);
   w[SLOT.faultCode] = clampU16(r.faultCode);
   if (r.present) {
     w[SLOT.soc] = clampU16(r.soc);

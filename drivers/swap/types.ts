@@ -26,7 +26,8 @@ export interface SlotReading {
   doorLocked: boolean;
   doorOpen: boolean;
   present: boolean;
-  charger: ChargerState;
+  /** 'unknown' when the register held a code outside the map (the slot's `invalid` names it). */
+  charger: ChargerState | 'unknown';
   faultCode: number;
   /** %, volts, amps (positive = charging), °C (max cell), cycles, health %. */
   soc: number;
@@ -43,6 +44,11 @@ export interface SlotReading {
   chargeEnabled: boolean;
   isolated: boolean;
   openRemainingS: number;
+  /**
+   * Fields whose register held a value the map cannot carry (drivers/swap/reading-decode.ts):
+   * their value is a placeholder, and the slot is used for no swap while any is listed.
+   */
+  invalid?: string[];
 }
 
 export type SwapCommand =

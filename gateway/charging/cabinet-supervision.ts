@@ -6,6 +6,7 @@
  */
 import type { FieldFault } from '../../drivers/cabinet/types.js';
 import type { EventInput } from '../core/events.js';
+import { isGatehouseError } from '../core/errors.js';
 
 /** The same fault on the same field is reported again at most this often, with how many polls repeated it. */
 export const FAULT_REPORT_MS = 10 * 60_000;
@@ -41,6 +42,18 @@ export function protocolFaultEvent(cabinet: string, f: ProtocolFault, repeats: n
       message: f.message,
       repeats,
     },
+  };
+}
+
+/** A poll read the cabinet refused (a Modbus exception) or answered outside the map: the `poll` fault at that read's address. */
+export function refusedReadFault(err: unknown, address: number): ProtocolFault {
+  const modbusCode = isGatehouseError(err) ? err.details?.modbusCode : undefined;
+  return {
+    field: 'poll',
+    address,
+    safety: true,
+    message: (err as Error).message,
+    ...(typeof modbusCode === 'number' ? { modbusCode } : {}),
   };
 }
 

@@ -25,7 +25,7 @@ import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { cabinetState, meterEvent, presenceEvent, sessionStartedEvent, sessionStoppedEvent, stateKey } from './cabinet-events.js';
 import type { StartArgs } from './cabinet-commands.js';
-import { FaultReporter, fromFieldFault, replacedEvent, type ProtocolFault } from './cabinet-supervision.js';
+import { FaultReporter, fromFieldFault, refusedReadFault, replacedEvent } from './cabinet-supervision.js';
 import type { CabinetLatches, CabinetSerials } from './latches.js';
 import { SafetyActuator } from './cabinet-actuator.js';
 import { writeCommand } from './cabinet-writes.js';
@@ -213,16 +213,7 @@ export class CabinetUnit {
    */
   private answeredBadly(err: unknown, code: string): void {
     if (code === 'DEVICE_PROTOCOL') this.identity = null;
-    const message = (err as Error).message;
-    const modbusCode = isGatehouseError(err) ? err.details?.modbusCode : undefined;
-    const fault: ProtocolFault = {
-      field: 'poll',
-      address: this.reading,
-      safety: true,
-      message,
-      ...(typeof modbusCode === 'number' ? { modbusCode } : {}),
-    };
-    this.faults.report([fault], this.d.clock.monotonic());
+    this.faults.report([refusedReadFault(err, this.reading)], this.d.clock.monotonic());
     // Only a unit identified as a cabinet once (now or before a restart) may be cut blind:
     // a wrong unit id pointing at another kind of device must not get register writes.
     if (this.knownSerial !== undefined) this.actuator.apply(this.interlock.blind(this.d.clock.monotonic()), this.last);

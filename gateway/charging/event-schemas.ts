@@ -101,7 +101,7 @@ export const DeviceProtocolFaultData = z
     code: z.literal('DEVICE_PROTOCOL'),
     field: z.string().meta({
       description:
-        'The field: `smoke`, `temperature`, `mainsPresent`, `powerOn`, `doorOpen`, `fanOn`, `port<n>.state`, `port<n>.temperature`, or `poll` for a refused read.',
+        'The field: `smoke`, `temperature`, `mainsPresent`, `powerOn`, `doorOpen`, `fanOn`, `port<n>.state`, `port<n>.temperature`; on swap cabinets also `suppression` and `slot<n>.<field>` (`charger`, `temperature`, `present`, `soc`...); or `poll` for a refused read.',
     }),
     register: z
       .string()
@@ -160,7 +160,7 @@ export const CHARGING_EVENTS = eventList([
     class: 'alarm',
     data: ChargingAlarmData,
     description:
-      "Raised (`active: true`, `value` = polls in a row) when smoke, cabinet temperature, mains or a port's current/temperature stayed unknown; with `charging.safety.unsupervisedPolicy: cut` (the default) the cabinet's power is cut and latched (`latched: unsupervised`) until `charging.reset`. Cleared (`active: false`) when every safety register reads right again; the latch stays.",
+      "Raised (`active: true`, `value` = polls in a row) when smoke, cabinet temperature, mains or a port's current/temperature stayed unknown; with `charging.safety.unsupervisedPolicy: cut` (the default) the cabinet's power is cut and latched (`latched: unsupervised`) until `charging.reset`. Swap cabinets (also suppression, a pack's temperature or presence, after `swap.safety.unsupervisedAfterPolls`) are always cut, until `cabinet.power` on. Cleared (`active: false`) when every safety register reads right again; the latch stays.",
     title: "A cabinet's safety registers could not be read or decoded for unsupervisedAfterPolls polls (high)",
     examples: EXAMPLES['cabinet.unsupervised'],
   },

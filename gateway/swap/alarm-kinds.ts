@@ -13,5 +13,10 @@ export const SWAP_ALARM_KINDS: AlarmKind[] = [
     priority: 'critical',
     description: 'Smoke or over-temperature in a swap cabinet: its power is cut and fire suppression triggered if fitted.',
   },
+  {
+    kind: 'cabinet.unsupervised',
+    priority: 'high',
+    description: "A cabinet's safety registers cannot be read or decoded for too long to supervise it: its power is cut.",
+  },
   DEVICE_OFFLINE_ALARM,
 ];

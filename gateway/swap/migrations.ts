@@ -29,6 +29,13 @@ export const SWAP_MIGRATIONS: StoreMigration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'swap cabinet serial numbers, for device.replaced across restarts',
+    up(db) {
+      db.exec('CREATE TABLE IF NOT EXISTS swap_serials (cabinet TEXT PRIMARY KEY, serial TEXT NOT NULL, seen INTEGER NOT NULL)');
+    },
+  },
 ];
 
-export const SWAP_BASELINE = ['swap_transactions', 'swap_isolated', 'swap_packs'];
+export const SWAP_BASELINE = ['swap_transactions', 'swap_isolated', 'swap_packs', 'swap_serials'];

@@ -36,6 +36,8 @@ export function thermalTrips(
       history.delete(s.slot);
       continue;
     }
+    // An unreadable temperature (NaN) is no sample: it would poison the rise for a minute.
+    if (Number.isNaN(s.temperature)) continue;
     let h = history.get(s.slot);
     if (!h || h.id !== s.batteryId) history.set(s.slot, (h = { id: s.batteryId, samples: [] }));
     h.samples.push({ at, c: s.temperature });
@@ -86,7 +88,7 @@ export function fullestHealthy(
 ): SlotReading | undefined {
   let best: SlotReading | undefined;
   for (const s of slots) {
-    if (!s.present || s.slot === except || isolated.has(s.slot) || s.isolated) continue;
+    if (!s.present || s.slot === except || isolated.has(s.slot) || s.isolated || s.invalid) continue;
     if (s.bmsFaults !== 0 || s.faultCode !== 0 || s.charger === 'fault' || s.temperature > safety.acceptMaxTempC) continue;
     if (s.soc < minSoc || !s.doorLocked || s.doorOpen) continue;
     if (!best || s.soc > best.soc) best = s;
@@ -96,5 +98,7 @@ export function fullestHealthy(
 
 /** An empty slot for a returned pack: closed, locked, no fault, not isolated. */
 export function emptySlot(slots: readonly SlotReading[], isolated: ReadonlySet<number>): SlotReading | undefined {
-  return slots.find((s) => !s.present && !s.isolated && !isolated.has(s.slot) && s.faultCode === 0 && s.doorLocked && !s.doorOpen);
+  return slots.find(
+    (s) => !s.present && !s.isolated && !isolated.has(s.slot) && !s.invalid && s.faultCode === 0 && s.doorLocked && !s.doorOpen,
+  );
 }

@@ -11,14 +11,9 @@
  */
 import type { SwapCabinetConfig, SwapConfig } from '../../config/swap-schema.js';
 import type { ModbusBus } from '../../drivers/modbus/bus.js';
-import {
-  decodeSwapIdentity,
-  decodeSwapPoll,
-  encodeSwapCommand,
-  identityRead,
-  kindRead,
-  swapPollPlan,
-} from '../../drivers/swap/registers.js';
+import { decodeSwapPollFields } from '../../drivers/swap/reading-decode.js';
+import type { FieldFault } from '../../drivers/cabinet/types.js';
+import { decodeSwapIdentity, encodeSwapCommand, identityRead, kindRead, swapPollPlan } from '../../drivers/swap/registers.js';
 import type { SlotReading, SwapCabinetStatus, SwapCommand, SwapIdentity } from '../../drivers/swap/types.js';
 import type { Clock, Timers } from '../core/clock.js';
 import { GatehouseError, isGatehouseError } from '../core/errors.js';
@@ -33,10 +28,15 @@ import { DEVICE_OFFLINE_ALARM } from '../presence/alarm-kinds.js';
 import { fireCause, thermalTrips, type FireCause, type TempHistory } from './safety.js';
 import type { SwapStore } from './transactions.js';
 import { SwapFlow } from './swap-flow.js';
+import { SwapSupervision } from './supervision.js';
+// The Modbus cabinets' protocol-fault and replacement reporting, shared with the charging family.
+import { FaultReporter, fromFieldFault, refusedReadFault, replacedEvent } from '../charging/cabinet-supervision.js';
 
 export interface SwapReading {
   status: SwapCabinetStatus;
   slots: SlotReading[];
+  /** Registers whose value the map cannot carry: their fields are placeholders (drivers/swap/reading-decode.ts). */
+  faults?: FieldFault[];
 }
 
 export interface SwapUnitDeps {
@@ -67,10 +67,19 @@ export class SwapUnit {
   private readonly history: TempHistory = new Map();
   private readonly poller: PolledUnit<SwapReading>;
   private lastStateKey = '';
+  private readonly supervision: SwapSupervision;
+  private readonly faults: FaultReporter;
+  /** The register read of the poll in progress, for the fault of a refused one. */
+  private reading = 0;
+  /** The serial of the cabinet last identified on this unit id: a different one is a replaced cabinet. */
+  private knownSerial: string | undefined;
 
   constructor(private readonly d: SwapUnitDeps) {
     this.id = d.cfg.id;
     this.isolated = d.store.isolatedSlots(this.id);
+    this.supervision = new SwapSupervision(d.swap.safety.unsupervisedAfterPolls);
+    this.faults = new FaultReporter(this.id, (e) => this.record(e));
+    this.knownSerial = d.store.serial(this.id);
     this.flow = new SwapFlow({
       cabinet: this.id,
       swap: d.swap,
@@ -110,8 +119,7 @@ export class SwapUnit {
       },
       read: () => this.read(),
       onReading: (r, at) => this.onReading(r, at),
-      answeredBadly: (err) =>
-        d.log.warn({ cabinet: this.id, err: (err as Error).message }, 'swap cabinet answered with something outside the map'),
+      answeredBadly: (err, code) => this.answeredBadly(err, code),
       forget: () => (this.identity = null),
     });
   }
@@ -135,22 +143,68 @@ export class SwapUnit {
   private async read(): Promise<SwapReading> {
     const { bus } = this.d;
     const unit = this.d.cfg.unitId;
+    this.reading = 0;
     if (!this.identity) {
       const id = identityRead();
       const k = kindRead();
-      this.identity = decodeSwapIdentity(await bus.read(unit, id.fc, id.address, id.count), await bus.read(unit, k.fc, k.address, k.count));
+      const words = await bus.read(unit, id.fc, id.address, id.count);
+      this.reading = k.address;
+      this.identity = decodeSwapIdentity(words, await bus.read(unit, k.fc, k.address, k.count));
+      this.identified(this.identity);
     }
     const answers: number[][] = [];
-    for (const r of swapPollPlan(this.slotCount)) answers.push(await bus.read(unit, r.fc, r.address, r.count));
-    return decodeSwapPoll(this.slotCount, answers);
+    for (const r of swapPollPlan(this.slotCount)) {
+      this.reading = r.address;
+      answers.push(await bus.read(unit, r.fc, r.address, r.count));
+    }
+    const { status, slots, faults } = decodeSwapPollFields(this.slotCount, answers);
+    return { status, slots, ...(faults.length ? { faults } : {}) };
+  }
+
+  /** A different serial on this unit id than the one last identified (now or before a restart): device.replaced. */
+  private identified(identity: SwapIdentity): void {
+    if (this.knownSerial === identity.serial) return;
+    if (this.knownSerial !== undefined) {
+      this.d.log.warn({ cabinet: this.id, oldSerial: this.knownSerial, newSerial: identity.serial }, 'swap cabinet replaced');
+      this.record(replacedEvent(this.id, 'cabinet', this.knownSerial, identity));
+    }
+    this.knownSerial = identity.serial;
+    try {
+      this.d.store.setSerial(this.id, identity.serial);
+    } catch (err) {
+      this.d.log.error({ cabinet: this.id, err: (err as Error).message }, 'could not store the swap cabinet serial number');
+    }
+  }
+
+  /** It answers, but not with readings we can place (a refused read, a map that does not fit): a blind poll. */
+  private answeredBadly(err: unknown, code: string): void {
+    this.d.log.warn({ cabinet: this.id, err: (err as Error).message }, 'swap cabinet answered with something outside the map');
+    // A map that does not fit may be another controller: identify it again. A refused read (exception) is not that.
+    if (code === 'DEVICE_PROTOCOL') this.identity = null;
+    this.faults.report([refusedReadFault(err, this.reading)], this.d.clock.monotonic());
+    // Only a unit identified as a swap cabinet once may be cut blind: a wrong unit id must not get writes.
+    if (this.knownSerial !== undefined) this.supervise(true);
+  }
+
+  /** Counts the poll towards (or out of) unsupervised; at the threshold: the cut first, then the alarm. */
+  private supervise(blind: boolean): void {
+    const change = this.supervision.poll(blind);
+    if (this.supervision.cut && !this.fire) void this.send({ kind: 'cabinetPower', on: false }, 'safety');
+    if (!change) return;
+    const active = change === 'unsupervised';
+    const data = { cabinet: this.id, active, priority: 'high' as const, value: this.supervision.blindPolls };
+    if (active) this.d.log.error({ cabinet: this.id, polls: data.value }, 'swap cabinet unsupervised: power cut');
+    this.record({ class: 'alarm', type: 'cabinet.unsupervised', source: { device: this.id }, data });
+    reportCondition(this.d.sink, { kind: 'cabinet.unsupervised', source: { device: this.id }, active, data }, this.d.log);
   }
 
   /** Safety first (writes queued before anything is recorded), then the swap flow. */
   onReading(r: SwapReading, at: number): void {
     const cfg = this.d.swap.safety;
     const cause = fireCause(r.status, cfg);
-    if (cause && !this.fire) this.onFire(cause, r.status);
+    if (cause && !this.fire) this.onFire(cause, r.status, r.faults);
     else if (this.fire && r.status.powerOn) void this.send({ kind: 'cabinetPower', on: false }, 'safety'); // a rebooted cabinet closed its contactor again
+    this.supervise(r.faults?.some((f) => f.safety) ?? false);
     for (const t of thermalTrips(r.slots, at, this.history, new Set(this.isolated.keys()), cfg)) {
       const s = r.slots[t.slot - 1]!;
       this.isolate(t.slot, 'thermal', s.batteryId || undefined);
@@ -168,16 +222,23 @@ export class SwapUnit {
     }
     // An isolation the cabinet forgot (a reboot) is written again.
     for (const s of r.slots) if (this.isolated.has(s.slot) && !s.isolated) void this.send({ kind: 'isolate', slot: s.slot }, 'safety');
+    if (r.faults) this.faults.report(r.faults.map(fromFieldFault), this.d.clock.monotonic());
     this.last = r;
-    for (const s of r.slots) if (s.present && s.batteryId && this.flow.stocking(s.slot)) this.d.store.learn(s.batteryId, this.id);
-    this.flow.onReading(r.slots);
+    for (const s of r.slots)
+      if (s.present && s.batteryId && !s.invalid && this.flow.stocking(s.slot)) this.d.store.learn(s.batteryId, this.id);
+    // An open swap whose slots cannot be read whole this poll waits for the next one (its timeout still runs).
+    const open = this.flow.current();
+    const blurred = open && [open.returnSlot, open.issueSlot].some((n) => n !== undefined && r.slots[n - 1]?.invalid);
+    if (!blurred) this.flow.onReading(r.slots);
     this.writeState(false);
   }
 
-  private onFire(cause: FireCause, status: SwapCabinetStatus): void {
+  private onFire(cause: FireCause, status: SwapCabinetStatus, faults: readonly FieldFault[] = []): void {
     this.fire = cause;
     void this.send({ kind: 'cabinetPower', on: false }, 'safety');
-    const suppress = this.d.cfg.suppression && status.suppression === 'ready';
+    // An unreadable suppression status ('fault' placeholder) is still triggered: a cabinet without it refuses, harmlessly.
+    const unreadable = faults.some((f) => f.field === 'suppression');
+    const suppress = this.d.cfg.suppression && (status.suppression === 'ready' || (status.suppression === 'fault' && unreadable));
     if (suppress) void this.send({ kind: 'suppress' }, 'safety');
     const data = {
       cabinet: this.id,
@@ -231,7 +292,13 @@ export class SwapUnit {
           cabinet: this.id,
           reason: 'cause_present',
         });
+      if (this.supervision.unsupervised)
+        throw new GatehouseError('DEVICE_REFUSED', `cabinet ${this.id}: its safety registers are still unreadable`, {
+          cabinet: this.id,
+          reason: 'cause_present',
+        });
       await this.send({ kind: 'cabinetPower', on: true }, 'command');
+      this.supervision.cut = false;
       if (this.fire) reportCondition(this.d.sink, { kind: 'swap.fire', source: { device: this.id }, active: false }, this.d.log);
       this.fire = undefined;
     } else await this.send({ kind: 'cabinetPower', on: false }, 'command');

@@ -84,6 +84,9 @@ export class SwapStore {
       release: db.prepare('DELETE FROM swap_isolated WHERE cabinet = ? AND slot = ?'),
       known: db.prepare('SELECT 1 FROM swap_packs WHERE battery_id = ?'),
       learn: db.prepare('INSERT OR IGNORE INTO swap_packs (battery_id, first_seen, cabinet) VALUES (?, ?, ?)'),
+      serial: db.prepare('SELECT serial FROM swap_serials WHERE cabinet = ?'),
+      setSerial: db.prepare(`INSERT INTO swap_serials (cabinet, serial, seen) VALUES (?, ?, ?)
+        ON CONFLICT(cabinet) DO UPDATE SET serial = excluded.serial, seen = excluded.seen`),
     };
   }
 
@@ -126,5 +129,14 @@ export class SwapStore {
 
   learn(batteryId: string, cabinet: string): void {
     this.s.learn.run(batteryId, this.clock.now(), cabinet);
+  }
+
+  /** The serial last identified on a cabinet's unit id, across restarts (device.replaced). */
+  serial(cabinet: string): string | undefined {
+    return (this.s.serial.get(cabinet) as { serial: string } | undefined)?.serial;
+  }
+
+  setSerial(cabinet: string, serial: string): void {
+    this.s.setSerial.run(cabinet, serial, this.clock.now());
   }
 }

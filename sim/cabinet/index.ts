@@ -7,7 +7,8 @@ import { pino } from 'pino';
 import { realTimers, type TimerHandle, type Timers } from '../../gateway/core/clock.js';
 import type { Logger } from '../../gateway/core/log.js';
 import { CABINET } from '../../drivers/cabinet/register-map.js';
-import { CabinetRtuBus, CabinetTcpServer } from './servers.js';
+import type { CabinetRtuBus } from './servers.js';
+import { startFleet, startTick } from '../modbus/fleet.js';
 import { SimCabinet, type SimCabinetOptions } from './sim-cabinet.js';
 
 export { SimCabinet } from './sim-cabinet.js';
@@ -75,43 +76,21 @@ export async function startSimulatedCabinets(opts: SimulatedCabinetsOptions): Pr
   const timers = opts.timers ?? realTimers;
   const now = opts.now ?? (() => performance.now());
   const log = opts.log ?? pino({ level: 'silent' });
-  const byId = new Map<string, SimCabinet>();
-  const make = (spec: CabinetSpec): SimCabinet => {
-    if (byId.has(spec.id)) throw new Error(`cabinet id "${spec.id}" is used twice`);
-    const c = new SimCabinet(spec);
-    byId.set(spec.id, c);
-    for (const p of opts.plugged?.[spec.id] ?? []) c.plug(p);
-    return c;
-  };
-
-  const tcpServers = new Map<string, CabinetTcpServer>();
-  let rtuBus: CabinetRtuBus | undefined;
-  const cleanup = async () => {
-    await Promise.all([...tcpServers.values()].map((s) => s.stop()));
-    await rtuBus?.stop();
-  };
-  try {
-    for (const spec of opts.tcp ?? []) {
-      const server = new CabinetTcpServer(make(spec), { port: spec.port, host: spec.host, timers, log });
-      tcpServers.set(spec.id, server);
-      await server.start();
-    }
-    if (opts.rtu) {
-      rtuBus = new CabinetRtuBus({ path: opts.rtu.path, baudRate: opts.rtu.baudRate, emulateWire: opts.rtu.emulateWire, timers, log });
-      for (const u of opts.rtu.units) rtuBus.attach(u.unitId, make(u));
-      await rtuBus.start();
-    }
-  } catch (err) {
-    await cleanup();
-    throw err;
-  }
-
-  const cabinets = [...byId.values()];
-  const cabinet = (id: string): SimCabinet => {
-    const c = byId.get(id);
-    if (!c) throw new Error(`no simulated cabinet "${id}"`);
-    return c;
-  };
+  const fleet = await startFleet<CabinetSpec, SimCabinet>({
+    noun: 'cabinet',
+    ...(opts.tcp ? { tcp: opts.tcp } : {}),
+    ...(opts.rtu ? { rtu: opts.rtu } : {}),
+    make: (spec) => {
+      const c = new SimCabinet(spec);
+      for (const p of opts.plugged?.[spec.id] ?? []) c.plug(p);
+      return c;
+    },
+    timers,
+    log,
+  });
+  const cabinets = fleet.devices;
+  const cabinet = (id: string): SimCabinet => fleet.device(id);
+  const rtuBus = fleet.rtu;
   const pending = new Set<TimerHandle>();
   const later = (ms: number, fn: () => void) => {
     const h = timers.setTimeout(() => {
@@ -121,26 +100,13 @@ export async function startSimulatedCabinets(opts: SimulatedCabinetsOptions): Pr
     pending.add(h);
   };
 
-  let last = now();
-  const tickMs = opts.tickMs ?? 1000;
-  const tick =
-    tickMs > 0
-      ? timers.setInterval(() => {
-          const t = now();
-          for (const c of cabinets) c.step(t - last);
-          last = t;
-        }, tickMs)
-      : undefined;
+  const tick = startTick(cabinets, timers, now, opts.tickMs ?? 1000);
 
   return {
     cabinets,
     cabinet,
     rtuBus,
-    tcpPort(id) {
-      const s = tcpServers.get(id);
-      if (!s) throw new Error(`cabinet "${id}" is not served over TCP`);
-      return s.port;
-    },
+    tcpPort: (id) => fleet.tcpPort(id),
     step(ms) {
       for (const c of cabinets) c.step(ms);
     },
@@ -200,7 +166,7 @@ export async function startSimulatedCabinets(opts: SimulatedCabinetsOptions): Pr
           return;
         case 'reboot':
           c.dead = true;
-          tcpServers.get(c.id)?.dropConnections();
+          fleet.tcpServer(c.id)?.dropConnections();
           c.reboot();
           // A swapped controller: same unit id, another serial number.
           if (f.newSerial !== undefined) c.identity.serial = f.newSerial;
@@ -211,7 +177,7 @@ export async function startSimulatedCabinets(opts: SimulatedCabinetsOptions): Pr
     async stop() {
       tick?.cancel();
       for (const h of pending) h.cancel();
-      await cleanup();
+      await fleet.stop();
     },
   };
 }

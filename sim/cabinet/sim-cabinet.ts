@@ -22,6 +22,7 @@ import {
 import { decodeCabinetControl, decodePortControl, encodeIdentity, encodePort, encodeStatus } from '../../drivers/cabinet/registers.js';
 import type { CabinetCommand, CabinetIdentity, CabinetStatus, PortReading } from '../../drivers/cabinet/types.js';
 import type { ModbusRequest, ModbusResponse } from '../../drivers/modbus/pdu.js';
+import { answerRegisters, injectedRefusal, overlayRaw } from '../modbus/fleet.js';
 import { endSession, newPort, outputOn, stepPort, type Battery, type SimPort } from './physics.js';
 
 export interface SimCabinetOptions {
@@ -178,40 +179,13 @@ export class SimCabinet {
   /** Answers one request as the map says; never throws. */
   handle(req: ModbusRequest): ModbusResponse {
     this.requests++;
-    if (this.busyNext > 0) {
-      this.busyNext--;
-      return { fc: req.fc, exception: EXCEPTION.busy };
-    }
+    const refused = injectedRefusal(req, this);
+    if (refused) return refused;
     if (req.fc === 6 && this.noFc6) return { fc: 6, exception: EXCEPTION.illegalFunction };
-    const u = this.unreadable;
-    if (u && (req.fc === 3 || req.fc === 4) && req.address <= u.to && req.address + req.count - 1 >= u.from)
-      return { fc: req.fc, exception: u.exception };
-    switch (req.fc) {
-      case 3:
-      case 4: {
-        const values: number[] = [];
-        // One consistent snapshot per request, so a 32-bit value never mixes two moments.
-        let img: Map<number, number> | undefined;
-        const image = (): Map<number, number> => (img ??= this.inputImage());
-        for (let a = req.address; a < req.address + req.count; a++) {
-          const w = this.readWord(a, req.fc, image);
-          if (w === undefined) return { fc: req.fc, exception: EXCEPTION.illegalAddress };
-          values.push(w);
-        }
-        return { fc: req.fc, values };
-      }
-      case 6: {
-        const r = this.write(req.address, [req.value]);
-        return r === undefined ? { fc: 6, address: req.address, value: req.value } : { fc: 6, exception: r };
-      }
-      case 16: {
-        const r = this.write(req.address, req.values);
-        return r === undefined ? { fc: 16, address: req.address, count: req.values.length } : { fc: 16, exception: r };
-      }
-      default:
-        // The map has no coils or discrete inputs (FC 01/02/05/15): illegal function.
-        return { fc: req.fc, exception: 1 };
-    }
+    // One consistent snapshot per request, so a 32-bit value never mixes two moments.
+    let img: Map<number, number> | undefined;
+    const image = (): Map<number, number> => (img ??= this.inputImage());
+    return answerRegisters(req, { readWord: (a, fc) => this.readWord(a, fc, image), write: (a, values) => this.write(a, values) });
   }
 
   private inputImage(): Map<number, number> {
@@ -219,8 +193,7 @@ export class SimCabinet {
     encodeIdentity(this.identity).forEach((w, i) => img.set(IDENTITY.address + i, w));
     encodeStatus(this.status()).forEach((w, i) => img.set(CABINET.address + i, w));
     for (let n = 1; n <= this.ports.length; n++) encodePort(this.reading(n)).forEach((w, i) => img.set(portBlockAddress(n) + i, w));
-    for (const [a, w] of this.rawRegisters) if (img.has(a)) img.set(a, w);
-    return img;
+    return overlayRaw(img, this.rawRegisters);
   }
 
   private readWord(a: number, fc: 3 | 4, image: () => Map<number, number>): number | undefined {

@@ -4,9 +4,10 @@
  * physics on injected timers and scripted riders, runaway packs and smoke.
  */
 import { pino } from 'pino';
-import { realTimers, type Timers } from '../../gateway/core/clock.js';
+import { realTimers, type TimerHandle, type Timers } from '../../gateway/core/clock.js';
+import { CABINET } from '../../drivers/cabinet/register-map.js';
 import type { Logger } from '../../gateway/core/log.js';
-import { ModbusRtuLine, ModbusTcpServer } from '../modbus/servers.js';
+import { startFleet, startTick } from '../modbus/fleet.js';
 import { SimSwapCabinet, type SimSwapCabinetOptions } from './sim-swap-cabinet.js';
 import type { SimPack } from './physics.js';
 
@@ -36,7 +37,13 @@ export type SwapInjection =
   | { kind: 'smoke'; cabinet: string; active?: boolean }
   | { kind: 'cabinetTemperature'; cabinet: string; celsius?: number }
   | { kind: 'bmsFault'; cabinet: string; slot: number; flags: number }
-  | { kind: 'dead'; cabinet: string; active?: boolean };
+  | { kind: 'dead'; cabinet: string; active?: boolean }
+  /** An input register forced to a raw word (a slot state code 9, smoke holding 2...); no `raw` releases it. */
+  | { kind: 'register'; cabinet: string; address: number; raw?: number }
+  /** Reads touching the cabinet block (0x00F0-0x00FF) answer `exception` (default 04); active false ends it. */
+  | { kind: 'safetyUnreadable'; cabinet: string; active?: boolean; exception?: number }
+  /** Controller restart: silent for `downMs` (default 2000), TCP connections dropped; `newSerial`: a swapped controller. */
+  | { kind: 'reboot'; cabinet: string; downMs?: number; newSerial?: string };
 
 export interface SimulatedSwapCabinets {
   cabinets: SimSwapCabinet[];
@@ -52,64 +59,29 @@ export const fleetPackId = (cabinet: string, slot: number): string => `GH-${cabi
 
 export async function startSimulatedSwapCabinets(opts: SimulatedSwapOptions): Promise<SimulatedSwapCabinets> {
   const timers = opts.timers ?? realTimers;
-  const now = opts.now ?? (() => performance.now());
-  const log = opts.log ?? pino({ level: 'silent' });
-  const byId = new Map<string, SimSwapCabinet>();
-  const make = (spec: Spec): SimSwapCabinet => {
-    if (byId.has(spec.id)) throw new Error(`swap cabinet id "${spec.id}" is used twice`);
-    const c = new SimSwapCabinet(spec);
-    byId.set(spec.id, c);
-    if (opts.stock) {
-      const filled = Math.max(0, spec.slots - (opts.stock.empty ?? 2));
-      for (let s = 1; s <= filled; s++) c.stock(s, { id: fleetPackId(spec.id, s), soc: (opts.stock.soc ?? 0.95) - s * 0.01 });
-    }
-    return c;
-  };
-  const tcp = new Map<string, ModbusTcpServer>();
-  let rtu: ModbusRtuLine | undefined;
-  const cleanup = async (): Promise<void> => {
-    await Promise.all([...tcp.values()].map((s) => s.stop()));
-    await rtu?.stop();
-  };
-  try {
-    for (const spec of opts.tcp ?? []) {
-      const server = new ModbusTcpServer(make(spec), { port: spec.port, host: spec.host, timers, log });
-      tcp.set(spec.id, server);
-      await server.start();
-    }
-    if (opts.rtu) {
-      rtu = new ModbusRtuLine({ path: opts.rtu.path, baudRate: opts.rtu.baudRate, emulateWire: opts.rtu.emulateWire, timers, log });
-      for (const u of opts.rtu.units) rtu.attach(u.unitId, make(u));
-      await rtu.start();
-    }
-  } catch (err) {
-    await cleanup();
-    throw err;
-  }
-  const cabinets = [...byId.values()];
-  const cabinet = (id: string): SimSwapCabinet => {
-    const c = byId.get(id);
-    if (!c) throw new Error(`no simulated swap cabinet "${id}"`);
-    return c;
-  };
-  let last = now();
-  const tickMs = opts.tickMs ?? 1000;
-  const tick =
-    tickMs > 0
-      ? timers.setInterval(() => {
-          const t = now();
-          for (const c of cabinets) c.step(t - last);
-          last = t;
-        }, tickMs)
-      : undefined;
+  const fleet = await startFleet<Spec, SimSwapCabinet>({
+    noun: 'swap cabinet',
+    ...(opts.tcp ? { tcp: opts.tcp } : {}),
+    ...(opts.rtu ? { rtu: opts.rtu } : {}),
+    make: (spec) => {
+      const c = new SimSwapCabinet(spec);
+      if (opts.stock) {
+        const filled = Math.max(0, spec.slots - (opts.stock.empty ?? 2));
+        for (let s = 1; s <= filled; s++) c.stock(s, { id: fleetPackId(spec.id, s), soc: (opts.stock.soc ?? 0.95) - s * 0.01 });
+      }
+      return c;
+    },
+    timers,
+    log: opts.log ?? pino({ level: 'silent' }),
+  });
+  const cabinets = fleet.devices;
+  const cabinet = (id: string): SimSwapCabinet => fleet.device(id);
+  const pending = new Set<TimerHandle>();
+  const tick = startTick(cabinets, timers, opts.now ?? (() => performance.now()), opts.tickMs ?? 1000);
   return {
     cabinets,
     cabinet,
-    tcpPort(id) {
-      const s = tcp.get(id);
-      if (!s) throw new Error(`swap cabinet "${id}" is not served over TCP`);
-      return s.port;
-    },
+    tcpPort: (id) => fleet.tcpPort(id),
     step(ms) {
       for (const c of cabinets) c.step(ms);
     },
@@ -141,11 +113,33 @@ export async function startSimulatedSwapCabinets(opts: SimulatedSwapOptions): Pr
         case 'dead':
           c.dead = i.active ?? true;
           return true;
+        case 'register':
+          if (i.raw === undefined) c.rawRegisters.delete(i.address);
+          else c.rawRegisters.set(i.address, i.raw);
+          return true;
+        case 'safetyUnreadable':
+          c.unreadable =
+            i.active === false
+              ? undefined
+              : { from: CABINET.address, to: CABINET.address + CABINET.count - 1, exception: i.exception ?? 4 };
+          return true;
+        case 'reboot': {
+          c.dead = true;
+          fleet.tcpServer(c.id)?.dropConnections();
+          if (i.newSerial !== undefined) c.serial = i.newSerial;
+          const h = timers.setTimeout(() => {
+            pending.delete(h);
+            c.dead = false;
+          }, i.downMs ?? 2000);
+          pending.add(h);
+          return true;
+        }
       }
     },
     async stop() {
       tick?.cancel();
-      await cleanup();
+      for (const h of pending) h.cancel();
+      await fleet.stop();
     },
   };
 }

@@ -21,6 +21,7 @@ import {
 } from '../../drivers/swap/register-map.js';
 import { decodeSlotControl, encodeKindBlock, encodeSlot } from '../../drivers/swap/registers.js';
 import type { ChargerState, SlotReading, SuppressionState, SwapCommand } from '../../drivers/swap/types.js';
+import { answerRegisters, injectedRefusal, overlayRaw } from '../modbus/fleet.js';
 import { chargePower, newPack, packVoltage, stepPack, type SimPack } from './physics.js';
 
 export interface SimSlot {
@@ -45,7 +46,8 @@ export interface SimSwapCabinetOptions {
 export class SimSwapCabinet {
   readonly id: string;
   readonly slots: SimSlot[];
-  readonly serial: string;
+  /** Changed by a `reboot` injection with a new serial (a swapped controller). */
+  serial: string;
   ambientC: number;
   temperature: number;
   temperatureOverride: number | undefined;
@@ -58,6 +60,10 @@ export class SimSwapCabinet {
   corruptNext = 0;
   slowMs = 0;
   requests = 0;
+  // protocol faults of other makers' firmware (sim/modbus/fleet.ts)
+  readonly rawRegisters = new Map<number, number>();
+  unreadable: { from: number; to: number; exception: number } | undefined;
+  busyNext = 0;
   /** Every command the cabinet accepted, for tests. */
   readonly accepted: SwapCommand[] = [];
 
@@ -177,29 +183,13 @@ export class SimSwapCabinet {
 
   handle(req: ModbusRequest): ModbusResponse {
     this.requests++;
-    switch (req.fc) {
-      case 3:
-      case 4: {
-        const img = this.image(req.fc);
-        const values: number[] = [];
-        for (let a = req.address; a < req.address + req.count; a++) {
-          const w = img.get(a);
-          if (w === undefined) return { fc: req.fc, exception: EXCEPTION.illegalAddress };
-          values.push(w);
-        }
-        return { fc: req.fc, values };
-      }
-      case 6: {
-        const r = this.write(req.address, [req.value]);
-        return r === undefined ? { fc: 6, address: req.address, value: req.value } : { fc: 6, exception: r };
-      }
-      case 16: {
-        const r = this.write(req.address, req.values);
-        return r === undefined ? { fc: 16, address: req.address, count: req.values.length } : { fc: 16, exception: r };
-      }
-      default:
-        return { fc: req.fc, exception: EXCEPTION.illegalFunction };
-    }
+    const refused = injectedRefusal(req, this);
+    if (refused) return refused;
+    let img: Map<number, number> | undefined;
+    return answerRegisters(req, {
+      readWord: (a, fc) => (img ??= this.image(fc)).get(a),
+      write: (a, values) => this.write(a, values),
+    });
   }
 
   private readonly holding = new Map<number, number>();
@@ -232,7 +222,7 @@ export class SimSwapCabinet {
     status[SUPPRESSION_OFFSET] = SUPPRESSION_STATES.indexOf(this.suppression);
     status.forEach((w, i) => img.set(CABINET.address + i, w));
     for (const s of this.slots) encodeSlot(this.reading(s.slot)).forEach((w, i) => img.set(slotBlockAddress(s.slot) + i, w));
-    return img;
+    return overlayRaw(img, this.rawRegisters);
   }
 
   private write(address: number, values: readonly number[]): number | undefined {

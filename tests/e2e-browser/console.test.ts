@@ -23,25 +23,10 @@ import { connect } from 'node:net';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wrapBody } from '../../drivers/dc09/frame.js';
-import { ConsoleBrowserRig, IDS, USERS, pngStats } from '../helpers/console-browser-rig.js';
+import { ConsoleBrowserRig, IDS, USERS, pngStats, visible } from '../helpers/console-browser-rig.js';
 import { waitFor } from '../helpers/wait.js';
 import { ConfigStore } from '../../gateway/remote-config/store.js';
 import type { Dc09Instance } from '../../gateway/perimeter/create-dc09.js';
-
-/** Waits until `selector` is visible, or fails saying what the contract expected there. */
-async function visible(page: Page, selector: string, what: string, timeoutMs = 5000): Promise<Locator> {
-  const loc = page.locator(selector).first();
-  try {
-    await loc.waitFor({ state: 'visible', timeout: timeoutMs });
-  } catch {
-    const count = await page
-      .locator(selector)
-      .count()
-      .catch(() => -1);
-    throw new Error(`${what}: no visible \`${selector}\` within ${timeoutMs} ms (${count} in the DOM) on ${page.url()}`);
-  }
-  return loc;
-}
 
 /** Follows a nav link of the contract (a[data-route=…]) and waits for `landmark` on the page it opens. */
 async function go(page: Page, route: string, landmark: string, what: string, timeoutMs = 5000): Promise<Locator> {

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { secretsFrom } from '../../config/load.js';
 import { CompoundConfig } from '../../config/schema.js';
@@ -63,6 +63,21 @@ export function requireChromium(): string {
     );
   }
   return CHROMIUM_BIN;
+}
+
+/** Waits until `selector` is visible, or fails saying what the contract expected there. */
+export async function visible(page: Page, selector: string, what: string, timeoutMs = 5000): Promise<Locator> {
+  const loc = page.locator(selector).first();
+  try {
+    await loc.waitFor({ state: 'visible', timeout: timeoutMs });
+  } catch {
+    const count = await page
+      .locator(selector)
+      .count()
+      .catch(() => -1);
+    throw new Error(`${what}: no visible \`${selector}\` within ${timeoutMs} ms (${count} in the DOM) on ${page.url()}`);
+  }
+  return loc;
 }
 
 export const USERS = {

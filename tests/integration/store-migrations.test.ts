@@ -85,8 +85,12 @@ describe('a database written by the release before the registry', () => {
     // Every owner that release had is recognised; owners added since are not named here, so a new family needs no edit.
     expect(STORE_OWNERS.filter(inRelease).map((o) => o.owner)).toEqual(RELEASE_01_OWNERS);
     const addedTables = new Set(added.flatMap((o) => o.tables));
+    // Version 1 by baseline or run, then every later version of the owner run, in order.
     expect(applied.map((a) => `${a.owner} ${a.version} ${a.how}`)).toEqual(
-      STORE_OWNERS.map((o) => `${o.owner} 1 ${inRelease(o) ? 'baseline' : 'ran'}`),
+      STORE_OWNERS.flatMap((o) => [
+        `${o.owner} 1 ${inRelease(o) ? 'baseline' : 'ran'}`,
+        ...o.migrations.slice(1).map((m) => `${o.owner} ${m.version} ran`),
+      ]),
     );
     const after = layout(db) as { tbl_name: string }[];
     expect(after.filter((t) => !addedTables.has(t.tbl_name))).toEqual(before);
@@ -95,7 +99,9 @@ describe('a database written by the release before the registry', () => {
     );
     const rows = db.prepare('SELECT owner, version, applied_at FROM schema_migrations ORDER BY owner').all();
     expect(rows).toEqual(
-      [...STORE_OWNERS].map((o) => ({ owner: o.owner, version: 1, applied_at: T0 })).sort((a, b) => a.owner.localeCompare(b.owner)),
+      [...STORE_OWNERS]
+        .flatMap((o) => o.migrations.map((m) => ({ owner: o.owner, version: m.version, applied_at: T0 })))
+        .sort((a, b) => a.owner.localeCompare(b.owner) || a.version - b.version),
     );
     // Opening again finds everything current.
     expect(migrate(db, STORE_OWNERS)).toEqual([]);
@@ -335,8 +341,8 @@ describe('an upgrade on a full disk', () => {
     open.splice(0);
     const second = new Outbox({ file, clock, timers: clock, config: { checkpointIntervalMs: 0, reserveBytes: 0 } });
     open.push(second);
-    expect(second.scope('outbox').prepare('SELECT owner FROM schema_migrations ORDER BY owner').pluck().all()).toEqual(
-      STORE_OWNERS.map((o) => o.owner).sort(),
+    expect(second.scope('outbox').prepare('SELECT owner FROM schema_migrations ORDER BY owner, version').pluck().all()).toEqual(
+      STORE_OWNERS.flatMap((o) => o.migrations.map(() => o.owner)).sort(),
     );
   });
 });

@@ -11,7 +11,8 @@ import { createPtyPair, type PtyPair } from '../helpers/pty.js';
 import { startSimulatedSwapCabinets, type SimulatedSwapCabinets } from '../../sim/swap/index.js';
 import { randomBytes } from 'node:crypto';
 import { startSimulatedReaders, type SimulatedReaders } from '../../sim/osdp/index.js';
-import { startSimulatedCameras, type SimulatedCamera } from '../../sim/camera/index.js';
+import type { SimulatedCamera } from '../../sim/camera/index.js';
+import { startSwapFireRig } from '../helpers/swap-fire-rig.js';
 
 const POLL_MS = 100;
 let sim: SimulatedSwapCabinets | undefined;
@@ -280,29 +281,7 @@ describe("battery-swap cabinet authorised at the cabinet's own OSDP reader", () 
 
 describe('battery-swap cabinet fire and the camera linkage rules', () => {
   it('swap.fire drives the linked camera to its preset and attaches a snapshot to the alarm', async () => {
-    camera = (
-      await startSimulatedCameras([{ id: 'cam-s', username: 'gatehouse', password: 'cam-secret-123' }], {
-        host: '127.0.0.1',
-        discovery: false,
-      })
-    )[0]!;
-    camera.presets.set('swap', 'Swap room');
-    sim = await startSimulatedSwapCabinets({
-      tcp: [{ id: 'swap-1', slots: 6, port: 0, host: '127.0.0.1', suppression: true }],
-      tickMs: 0,
-      stock: {},
-    });
-    rig = await startRig({
-      name: 'swap-fire-camera',
-      secrets: { 'cameras.cam-s': 'cam-secret-123' },
-      config: {
-        swapCabinets: [
-          { id: 'swap-1', bus: { tcp: { host: '127.0.0.1', port: sim.tcpPort('swap-1') } }, slots: 6, pollMs: POLL_MS, suppression: true },
-        ],
-        cameras: [{ id: 'cam-s', host: '127.0.0.1', port: camera.httpPort, username: 'gatehouse' }],
-        linkage: [{ when: { kinds: ['swap.fire'] }, do: [{ camera: 'cam-s', snapshot: true, preset: 'swap' }] }],
-      },
-    });
+    ({ camera, sim, rig } = await startSwapFireRig('swap-fire-camera', POLL_MS));
     await rig.platform.waitState('swap-1', (s) => s.online === true, 'swap-1 online');
     await waitFor(
       () => rig!.platform.events({ type: 'device.online' }).some((e) => e.source.device === 'cam-s'),

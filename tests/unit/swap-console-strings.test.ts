@@ -18,6 +18,7 @@ describe('swap console view strings', () => {
   const keys = [
     ...literal,
     ...CHARGER_STATES.map((c) => `charger.${c}`),
+    'charger.unknown', // a charger register outside the map (drivers/swap/reading-decode.ts)
     'phase.returning',
     'phase.issuing',
     ...(swapConsole.views ?? []).map((v) => `nav.${v.route}`),

@@ -284,4 +284,6 @@ export const EN = {
   'charger.fault': 'fault',
   'charger.disabled': 'charging off',
   'charger.isolated': 'isolated',
+  // a charger state register outside the map (drivers/swap/reading-decode.ts)
+  'charger.unknown': 'state unreadable',
 };

@@ -275,4 +275,5 @@ export const ZH_CN = {
   'charger.fault': '故障',
   'charger.disabled': '已停充',
   'charger.isolated': '已隔离',
+  'charger.unknown': '状态无法读取',
 };

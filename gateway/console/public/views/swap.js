@@ -7,7 +7,8 @@ import { devicesOf, onLive } from '../store.js';
 
 function slotTile(cabinet, s) {
   const isolated = s.isolated === true;
-  const cls = `slot ch-${s.charger}${isolated ? ' isolated alarm' : ''}${s.bmsFault ? ' bms-fault' : ''}`;
+  // Not the alarm board's `alarm` class: its flex row collapsed the tile's SoC bar to nothing (style.css .slot.isolated highlights).
+  const cls = `slot ch-${s.charger}${isolated ? ' isolated' : ''}${s.bmsFault ? ' bms-fault' : ''}`;
   const bar = h('div', {
     class: 'soc-bar',
     role: 'meter',
@@ -15,7 +16,10 @@ function slotTile(cabinet, s) {
     'aria-valuemax': '100',
     'aria-valuenow': String(s.soc ?? 0),
   });
-  bar.append(h('div', { class: 'soc-fill', style: `width:${Math.max(0, Math.min(100, s.soc ?? 0))}%` }));
+  const fill = h('div', { class: 'soc-fill' });
+  // Through the CSSOM: the console's CSP (default-src 'self') blocks style attributes, which left every bar empty.
+  fill.style.width = `${Math.max(0, Math.min(100, s.soc ?? 0))}%`;
+  bar.append(fill);
   return h(
     'div',
     {
