@@ -232,7 +232,7 @@ export function createConsole(opts: ConsoleOptions): ConsoleServer {
       log.info({ user: session.username, camera: video[1] }, 'live view opened');
       return opts.liveView.handleUpgrade(req, socket, head, video[1]!, { id: session.username, role: session.role });
     }
-    feed.wss.handleUpgrade(req, socket, head, (ws) => feed.accept(ws, session.username));
+    void feed.upgrade(req, socket, head, session.username);
   };
 
   return {

@@ -6,8 +6,14 @@
  * A slow tablet must not make the daemon buffer without bound: a client whose unsent
  * buffer passes `maxBufferedBytes` is dropped (its page reconnects and reloads the lists).
  * Ping/pong finds clients that vanished without a close (Wi-Fi gone).
+ *
+ * `ws` (with zlib and https) is imported when the first guard opens the feed, not at start:
+ * a box whose console nobody watches does not carry it (issue 12, ~1 MB of idle RSS;
+ * tests/integration/ws-lazy-load.test.ts).
  */
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { AlarmManager } from '../alarms/alarm-manager.js';
 import { alarmView } from '../alarms/alarm-views.js';
 import type { Alarm } from '../alarms/types.js';
@@ -78,7 +84,10 @@ const ALARM_EVENTS = ['raised', 'acknowledged', 'cleared', 'closed', 'retriggere
 
 export class LiveFeed {
   readonly ring = new EventRing();
-  readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  /** The open feeds: added by accept(), removed when they close. */
+  readonly clients = new Set<WebSocket>();
+  private wss: Promise<WebSocketServer> | undefined;
+  private stopped = false;
   private readonly alive = new WeakMap<WebSocket, boolean>();
   private readonly unsubscribe: (() => void)[] = [];
   private pingTimer: TimerHandle | undefined;
@@ -129,8 +138,29 @@ export class LiveFeed {
     this.pingTimer = this.opts.timers.setInterval(() => this.ping(), this.opts.pingIntervalMs ?? 30_000);
   }
 
-  /** Adds an authenticated client (the caller checked the session and the Origin). */
+  /**
+   * Completes the WebSocket handshake of an authenticated request (the caller checked the
+   * session and the Origin); the first one imports `ws`.
+   */
+  async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, username: string): Promise<void> {
+    try {
+      this.wss ??= import('ws').then(
+        ({ WebSocketServer }) => new WebSocketServer({ noServer: true, clientTracking: false, maxPayload: 4096 }),
+      );
+      const wss = await this.wss;
+      if (this.stopped) return void socket.destroy();
+      wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, username));
+    } catch (err) {
+      this.wss = undefined;
+      this.opts.log.error({ err: (err as Error).message }, 'live feed cannot accept a connection');
+      socket.destroy();
+    }
+  }
+
+  /** Adds an authenticated client. */
   accept(ws: WebSocket, username: string): void {
+    this.clients.add(ws);
+    ws.once('close', () => this.clients.delete(ws));
     this.alive.set(ws, true);
     ws.on('pong', () => this.alive.set(ws, true));
     ws.on('error', (err) => this.opts.log.debug({ user: username, err: err.message }, 'live client error'));
@@ -139,9 +169,9 @@ export class LiveFeed {
   }
 
   private broadcast(msg: Record<string, unknown>): void {
-    if (this.wss.clients.size === 0) return;
+    if (this.clients.size === 0) return;
     const data = JSON.stringify(msg);
-    for (const ws of this.wss.clients) {
+    for (const ws of this.clients) {
       if (ws.readyState !== ws.OPEN) continue;
       if (ws.bufferedAmount + data.length > this.maxBuffered) {
         this.opts.log.warn({ buffered: ws.bufferedAmount }, 'live client too slow; dropped');
@@ -153,7 +183,7 @@ export class LiveFeed {
   }
 
   private ping(): void {
-    for (const ws of this.wss.clients) {
+    for (const ws of this.clients) {
       if (this.alive.get(ws) === false) {
         ws.terminate();
         continue;
@@ -166,7 +196,8 @@ export class LiveFeed {
   stop(): void {
     this.pingTimer?.cancel();
     for (const u of this.unsubscribe.splice(0)) u();
-    for (const ws of this.wss.clients) ws.close(1001, 'console stopping');
-    this.wss.close();
+    this.stopped = true;
+    for (const ws of this.clients) ws.close(1001, 'console stopping');
+    void this.wss?.then((wss) => wss.close());
   }
 }

@@ -28,13 +28,14 @@
  * reset, our own ack watchdog) ends in the client's `close`, and every `close` schedules
  * the next attempt: there is no state in which the loop waits for someone else.
  */
-import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { Secrets } from '../../config/load.js';
 import { uplinkUrls, type UplinkConfig } from '../../config/schema.js';
 import type { Clock, TimerHandle, Timers } from '../core/clock.js';
 import { GatehouseError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { buildClientOptions } from './client-options.js';
+import { connectUplink } from './stream.js';
 
 /** Publishes one QoS 1 message; `cb` runs on PUBACK, or with an error if it never will on this connection. */
 export type PublishFn = (topic: string, body: string | Buffer, retain: boolean, cb: (err?: Error) => void) => void;
@@ -192,7 +193,7 @@ export class ConnectionLoop {
       const options = wipe
         ? buildClientOptions(this.cfg, this.password, this.opts.clientId, undefined, { clean: true })
         : buildClientOptions(this.cfg, this.password, this.opts.clientId, this.opts.will(), { clean: !resume });
-      client = mqtt.connect(url, options);
+      client = connectUplink(url, options);
     } catch (err) {
       this.lastError = (err as Error).message;
       this.opts.log.error({ err: this.lastError }, 'uplink cannot start a connection attempt');

@@ -66,14 +66,13 @@ describe('console live feed', () => {
     const fast = new FakeWs();
     const slow = new FakeWs();
     slow.bufferedAmount = 990;
-    for (const ws of [fast, slow]) {
-      (feed.wss.clients as Set<WebSocket>).add(ws as unknown as WebSocket);
-      feed.accept(ws as unknown as WebSocket, 'anna');
-    }
+    for (const ws of [fast, slow]) feed.accept(ws as unknown as WebSocket, 'anna');
     outbox.emit('state', 'lock-1', JSON.stringify({ online: true }));
     expect(slow.terminated).toBe(true);
     expect(fast.sent.map((s) => JSON.parse(s).type)).toEqual(['hello', 'state']);
-    (feed.wss.clients as Set<WebSocket>).delete(slow as unknown as WebSocket);
+    // A terminated socket closes; the feed forgets it.
+    slow.emit('close');
+    expect(feed.clients.has(slow as unknown as WebSocket)).toBe(false);
     clock.advance(10_000);
     expect(fast.pings).toBe(1);
     fast.emit('pong');
