@@ -91,6 +91,8 @@ export interface BoxOptions {
   /** The URL index this box tries first (boxes are spread over the nodes). */
   firstUrl: number;
   window: number;
+  /** MQTT keepalive in seconds. Default 10. */
+  keepaliveS?: number;
   clock: Clock;
   timers: Timers;
   random: () => number;
@@ -162,7 +164,7 @@ export class Box {
       clean: true,
       reconnectPeriod: 0,
       connectTimeout: 5000,
-      keepalive: 10,
+      keepalive: this.o.keepaliveS ?? 10,
       will: { topic: statusTopic(this.root), payload: Buffer.from(this.statusBody('offline')), qos: 1, retain: true },
     });
     this.client = client;
@@ -210,8 +212,12 @@ export class Box {
       client.publish(p.topic, p.body, { qos: 1 }, (err) => {
         if (gen !== this.generation) return;
         if (err) {
-          // A refused publish (ACL): the connection cannot carry it; start over on the next one.
-          client.end(true);
+          // A refused publish (ACL), or MQTT.js failing every pending publish as it drops the
+          // connection (keepalive timeout): start over on the next one. Not from inside this
+          // callback: MQTT.js calls it while iterating its pending publishes, and ending the
+          // client there deletes entries under that loop (it threw a TypeError and killed the
+          // fleet process under load).
+          queueMicrotask(() => forceEnd(client));
           return;
         }
         this.inflight--;

@@ -10,7 +10,10 @@
  *   then ends the client by force (a graceful end alone waits forever behind the unacknowledged
  *   offline status);
  * - a broker that refuses the login: the box remembers the refusal (node and reason), which is
- *   what `gatehouse fleet` stops on.
+ *   what `gatehouse fleet` stops on;
+ * - a broker that goes silent with publishes pending: MQTT.js's keepalive timeout fails them
+ *   all at once, and the box starts over on a new connection (ending the client from inside
+ *   that failure callback threw a TypeError in MQTT.js and killed the fleet process).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,8 +69,9 @@ describe('fleet Box stop and login refusal', () => {
     boxes.splice(0);
   });
 
-  const box = (url: string, clock: ManualClock): Box => {
+  const box = (url: string, clock: ManualClock, keepaliveS?: number): Box => {
     const b = new Box({
+      ...(keepaliveS ? { keepaliveS } : {}),
       identity: fleetIdentity('stop', 0, 'a-secret'),
       urls: [url],
       firstUrl: 0,
@@ -131,4 +135,22 @@ describe('fleet Box stop and login refusal', () => {
     expect(refusal).toEqual({ url: strict.url, reason: 'Connection refused: Not authorized' });
     await within(b.stop(), 1000, 'stop() after a refusal');
   });
+
+  it('a keepalive timeout with publishes pending starts a new connection instead of crashing', async () => {
+    const silent = await fakeBroker((socket, chunk) => {
+      if (packetType(chunk) === 1) socket.write(CONNACK_ACCEPTED); // then nothing: no PUBACK, no PINGRESP
+    });
+    brokers.push(silent);
+    const clock = new ManualClock();
+    const b = box(silent.url, clock, 1);
+    b.start();
+    await waitFor(() => b.connected, 'the box connected');
+    for (let i = 0; i < 3; i++) b.record('access', (seq) => ({ v: 1, seq }));
+    await waitFor(() => silent.sockets[0]!.received.some((c) => packetType(c) === 3), 'the events published');
+    // MQTT.js gives up on the silent link after 1.5 keepalives and fails the 3 pending publishes.
+    await waitFor(() => silent.sockets[0]!.closed, 'the silent connection dropped at the keepalive timeout', 10_000);
+    clock.advance(10_000); // the reconnect backoff
+    await waitFor(() => b.connected && silent.sockets.length === 2, 'the box connected again');
+    expect(b.unacked).toBe(3);
+  }, 20_000);
 });
