@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { realTimers, systemClock } from '../../gateway/core/clock.js';
 import { declaredEvents } from '../../gateway/events/asyncapi-gen.js';
 import { Fleet, templatesFromExamples, type FleetOptions } from '../../sim/fleet/fleet.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** The package root from the source (tests/district) and from the compiled copy (dist/tests/district), which the bench runs. */
@@ -142,6 +142,17 @@ export function uplinkNodes(c: Child): { url: string; nextSeq: number }[] {
       const [, url, next] = l.split(' ');
       return { url: url!, nextSeq: Number(next!.split('=')[1]) };
     });
+}
+
+/**
+ * CPU seconds (user + system) a running child has used so far, from /proc (Linux; clock ticks
+ * of 100 Hz, the kernel's USER_HZ). What the district test reports as the real gateways' cost.
+ */
+export function cpuSeconds(c: Child): number {
+  const stat = readFileSync(`/proc/${c.proc.pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) in parentheses: utime is the 12th, stime the 13th.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 export async function stopChild(c: Child, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {

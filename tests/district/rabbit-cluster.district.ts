@@ -22,7 +22,7 @@ import { DistrictStore } from '../../sim/district/store.js';
 import type { Fleet } from '../../sim/fleet/fleet.js';
 import { waitFor } from '../helpers/wait.js';
 import { boxCredentials, EVENTS_QUEUE, RabbitCluster, type BoxCredentials } from './cluster.js';
-import { makeFleet, startConsumer, startGateway, stopChild, uplinkNodes, type Child } from './harness.js';
+import { cpuSeconds, makeFleet, startConsumer, startGateway, stopChild, uplinkNodes, type Child } from './harness.js';
 
 const BOXES = 300;
 const EVENTS_PER_BOX = 30;
@@ -75,6 +75,7 @@ describe('district on a 3-node RabbitMQ cluster', () => {
     const urls = cluster.mqttUrls();
     // Real gateway i starts on node i % 3 and has the whole list to move on.
     const gatewayUrls = gwCreds.map((_, i) => [...urls.slice(i % 3), ...urls.slice(0, i % 3)]);
+    const gatewaysStartedAt = Date.now();
     const gateways = await Promise.all(
       gwCreds.map((cred, i) =>
         startGateway({
@@ -189,6 +190,9 @@ describe('district on a 3-node RabbitMQ cluster', () => {
       180_000,
       () => fleet!.report().acked,
     );
+    // What the 10 real gateways cost this machine so far (start-up included).
+    const gatewayCpu = gateways.reduce((n, g) => n + cpuSeconds(g), 0);
+    const gatewayWall = (Date.now() - gatewaysStartedAt) / 1000;
     // The residents stop; a real gateway also records its own events (start-up, uplink,
     // devices): its last seq is what it says it delivered.
     const lastSeqs = await Promise.all(gateways.map((g) => g.finish(180_000)));
@@ -224,7 +228,8 @@ describe('district on a 3-node RabbitMQ cluster', () => {
     expect(redelivered.n).toBeGreaterThan(0);
     console.log(
       `district: ${report.unique} unique (${lastSeqs.reduce((a, b) => a + b, 0)} from ${GATEWAYS} real gateways), ` +
-        `${report.duplicates} duplicates, c1 held ${heldByC1} when killed, ${redelivered.n} redelivered to the others`,
+        `${report.duplicates} duplicates, c1 held ${heldByC1} when killed, ${redelivered.n} redelivered to the others; ` +
+        `the real gateways used ${gatewayCpu.toFixed(1)} CPU s in ${gatewayWall.toFixed(0)} s (${((100 * gatewayCpu) / gatewayWall).toFixed(0)} % of one core together)`,
     );
 
     // Retained status of the moved boxes: online on the node each moved to (3.10 keeps retained messages per node).
