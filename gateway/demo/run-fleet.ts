@@ -8,6 +8,10 @@
  * GATEHOUSE_FLEET_SECRET (never an argument: argv is visible to every user of the machine).
  * Prints a one-line summary every 10 s and, on Ctrl-C or after --duration, what each box
  * sent: compound, gateway, last seq, acknowledged.
+ *
+ * A broker that refuses a box's login stops the run at once with exit 2: wrong or missing
+ * credentials are a configuration mistake that retrying cannot fix, and the message says
+ * which box, which node and what to set.
  */
 import { realTimers, systemClock } from '../core/clock.js';
 import { declaredEvents } from '../events/asyncapi-gen.js';
@@ -69,20 +73,27 @@ export async function runFleet(args: FleetArgs): Promise<number> {
     const r = fleet.report();
     process.stdout.write(`fleet: ${r.connected}/${boxes} connected, ${r.recorded} recorded, ${r.acked} acknowledged\n`);
   }, 10_000);
+  let watch: NodeJS.Timeout | undefined;
+  let deadline: NodeJS.Timeout | undefined;
   const stopBy = new Promise<void>((resolve) => {
-    if (durationS !== undefined) setTimeout(resolve, durationS * 1000);
-    if (events !== undefined) {
-      const t = setInterval(() => {
-        if (fleet.done()) {
-          clearInterval(t);
-          resolve();
-        }
-      }, 200);
-    }
+    if (durationS !== undefined) deadline = setTimeout(resolve, durationS * 1000);
+    watch = setInterval(() => {
+      if (fleet.refusal() || (events !== undefined && fleet.done())) resolve();
+    }, 200);
   });
   await Promise.race([untilSignal(), stopBy]);
   clearInterval(summary);
+  clearInterval(watch);
+  clearTimeout(deadline);
   await fleet.stop();
+  const refused = fleet.refusal();
+  if (refused) {
+    const box = refused.root.split('/').slice(2).join('/');
+    const advice = process.env.GATEHOUSE_FLEET_SECRET
+      ? `check that the broker has user box-${box.replace('/', '-')} with the password derived from GATEHOUSE_FLEET_SECRET (docs/DISTRICT.md)`
+      : "GATEHOUSE_FLEET_SECRET is not set, so the boxes log in without credentials: set it to the secret the broker's box passwords were derived from (docs/DISTRICT.md)";
+    return bad(`the broker at ${redactUrl(refused.url)} refused the login of box ${box} (${refused.reason}): ${advice}`);
+  }
   const r = fleet.report();
   for (const b of r.boxes)
     process.stdout.write(`${b.compound} ${b.gateway} lastSeq=${b.lastSeq} acked=${b.acked} connections=${b.connections}\n`);

@@ -19,6 +19,8 @@ export interface AmqpConsumerOptions {
   urls: string[];
   queue: string;
   store: DistrictStore;
+  /** Shown by the broker as the connection's name (`connection_name`): which consumer holds what, in its tools. */
+  name?: string;
   prefetch?: number;
   batchMax?: number;
   batchMs?: number;
@@ -49,7 +51,10 @@ export class AmqpConsumer {
 
   private async connect(): Promise<void> {
     const url = this.opts.urls[this.urlIndex % this.opts.urls.length]!;
-    const model = await amqp.connect(url, { timeout: 5000 });
+    const model = await amqp.connect(url, {
+      timeout: 5000,
+      ...(this.opts.name ? { clientProperties: { connection_name: this.opts.name } } : {}),
+    });
     this.connections++;
     this.attempt = 0;
     const ch = await model.createChannel();

@@ -43,6 +43,7 @@ if (values.queue) {
   consumer = await AmqpConsumer.start({
     urls,
     queue: values.queue,
+    name: values.name,
     store,
     prefetch: values.prefetch ? Number(values.prefetch) : undefined,
     onError,

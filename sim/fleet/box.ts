@@ -11,7 +11,9 @@
  * - retained `status` online on every connection, the last will (retained) says offline, a
  *   clean stop says offline explicitly;
  * - failover: on any loss the next URL of the list, after exponential backoff with full
- *   jitter (200 ms doubling to 5 s), reset by a CONNACK.
+ *   jitter (200 ms doubling to 5 s), reset by a CONNACK;
+ * - a refused login (CONNACK 4 or 5) is remembered (`refusal`): it is configuration, not an
+ *   outage, and `gatehouse fleet` stops on it saying what to fix.
  */
 import { createHmac } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -63,16 +65,41 @@ export interface BoxReport {
   gapsMs: number[];
 }
 
+/** A broker refused a box's login: which node, and what it said. */
+export interface LoginRefusal {
+  url: string;
+  reason: string;
+}
+
+/** CONNACK return codes of MQTT 3.1.1 that say the credentials are wrong or not allowed. */
+const LOGIN_REFUSED = new Set([4, 5]);
+
+/**
+ * Ends a client now, whatever it is doing: connecting (the TCP connect or the CONNACK still
+ * pending), connected, or already ending gracefully behind a publish that will never be
+ * acknowledged. `end(true)` alone is a no-op on a client that is already ending, and leaves a
+ * connection attempt's socket open until its connect timeout, so the stream is destroyed too.
+ */
+function forceEnd(client: MqttClient): void {
+  client.end(true);
+  client.stream?.destroy();
+}
+
 export interface BoxOptions {
   identity: BoxIdentity;
   urls: string[];
   /** The URL index this box tries first (boxes are spread over the nodes). */
   firstUrl: number;
   window: number;
+  /** MQTT keepalive in seconds. Default 10. */
+  keepaliveS?: number;
   clock: Clock;
   timers: Timers;
   random: () => number;
 }
+
+/** How long each step of a clean stop waits for the broker. */
+export const STOP_STEP_MS = 2000;
 
 export class Box {
   readonly root: string;
@@ -90,6 +117,7 @@ export class Box {
   private stopped = false;
   private lostAt?: number;
   private readonly gapsMs: number[] = [];
+  private refused?: LoginRefusal;
 
   constructor(private readonly o: BoxOptions) {
     this.root = topicRoot(o.identity.compound, o.identity.gateway);
@@ -109,6 +137,11 @@ export class Box {
 
   get unacked(): number {
     return this.pending.length;
+  }
+
+  /** The last refused login, if any broker refused one. */
+  get refusal(): LoginRefusal | undefined {
+    return this.refused;
   }
 
   start(): void {
@@ -131,11 +164,15 @@ export class Box {
       clean: true,
       reconnectPeriod: 0,
       connectTimeout: 5000,
-      keepalive: 10,
+      keepalive: this.o.keepaliveS ?? 10,
       will: { topic: statusTopic(this.root), payload: Buffer.from(this.statusBody('offline')), qos: 1, retain: true },
     });
     this.client = client;
-    client.on('error', () => undefined); // every failure also ends in 'close'
+    // Every failure also ends in 'close'; a refused login is worth remembering on the way.
+    client.on('error', (err: Error & { code?: unknown }) => {
+      if (gen === this.generation && typeof err.code === 'number' && LOGIN_REFUSED.has(err.code))
+        this.refused = { url, reason: err.message };
+    });
     client.on('connect', () => {
       if (gen !== this.generation) return;
       this.connections++;
@@ -153,7 +190,7 @@ export class Box {
     this.generation++;
     const old = this.client;
     this.client = undefined;
-    old?.end(true);
+    if (old) forceEnd(old);
     // Everything unacknowledged goes again, oldest first, on the next connection.
     this.sendIdx = 0;
     this.inflight = 0;
@@ -175,8 +212,12 @@ export class Box {
       client.publish(p.topic, p.body, { qos: 1 }, (err) => {
         if (gen !== this.generation) return;
         if (err) {
-          // A refused publish (ACL): the connection cannot carry it; start over on the next one.
-          client.end(true);
+          // A refused publish (ACL), or MQTT.js failing every pending publish as it drops the
+          // connection (keepalive timeout): start over on the next one. Not from inside this
+          // callback: MQTT.js calls it while iterating its pending publishes, and ending the
+          // client there deletes entries under that loop (it threw a TypeError and killed the
+          // fleet process under load).
+          queueMicrotask(() => forceEnd(client));
           return;
         }
         this.inflight--;
@@ -209,22 +250,40 @@ export class Box {
     return r;
   }
 
-  /** Clean stop: offline status (retained), then DISCONNECT, which suppresses the will. */
+  /**
+   * Clean stop: offline status (retained), then DISCONNECT, which suppresses the will; each
+   * step waits at most STOP_STEP_MS for a broker that may not answer. A connection attempt
+   * under way (no CONNACK yet) is aborted, and whatever is left of the client is ended by
+   * force: stop() never waits on the network for longer than those two steps.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.retry?.cancel();
     const client = this.client;
+    this.client = undefined;
     this.generation++;
     if (!client) return;
     if (client.connected) {
-      await new Promise<void>((resolve) => {
-        const t = this.o.timers.setTimeout(resolve, 2000);
-        client.publish(statusTopic(this.root), this.statusBody('offline'), { qos: 1, retain: true }, () => {
-          t.cancel();
-          resolve();
+      const step = (run: (done: () => void) => void): Promise<void> =>
+        new Promise<void>((resolve) => {
+          const t = this.o.timers.setTimeout(resolve, STOP_STEP_MS);
+          run(() => {
+            t.cancel();
+            resolve();
+          });
         });
-      });
+      await step((done) => client.publish(statusTopic(this.root), this.statusBody('offline'), { qos: 1, retain: true }, done));
+      // A graceful end waits for every unacknowledged publish first: bounded like the publish.
+      let ended = false;
+      if (client.connected)
+        await step((done) =>
+          client.end(false, {}, () => {
+            ended = true;
+            done();
+          }),
+        );
+      if (ended) return;
     }
-    await client.endAsync().catch(() => undefined);
+    forceEnd(client);
   }
 }

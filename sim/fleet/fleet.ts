@@ -14,7 +14,7 @@
  */
 import type { Clock, TimerHandle, Timers } from '../../gateway/core/clock.js';
 import { idGenerator } from '../../gateway/core/ids.js';
-import { Box, fleetIdentity, type BoxReport } from './box.js';
+import { Box, fleetIdentity, type BoxReport, type LoginRefusal } from './box.js';
 
 export interface EventTemplate {
   class: string;
@@ -161,6 +161,12 @@ export class Fleet {
       acked: boxes.reduce((n, b) => n + b.acked, 0),
       connected: this.boxes.filter((b) => b.connected).length,
     };
+  }
+
+  /** The first box a broker refused to log in, if any: a configuration mistake, not an outage. */
+  refusal(): (LoginRefusal & { root: string }) | undefined {
+    for (const b of this.boxes) if (b.refusal) return { root: b.root, ...b.refusal };
+    return undefined;
   }
 
   async stop(): Promise<void> {

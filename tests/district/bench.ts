@@ -10,6 +10,8 @@
  *    lost connection to its next PUBACK on another node; p50/p99 over boxes.
  * 3. The fleet emulator's own cost at the realistic mix (0.5 events/s per box): CPU and RSS
  *    per 100 boxes, against this process before the fleet started.
+ * 4. Boxes per cluster node before the consumers fall behind, measured by ramping fleets on
+ *    one node (bench-ramp.ts), and the events/s that carries as a ratio of the baseline of 1.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,7 @@ import amqp from 'amqplib';
 import mqtt from 'mqtt';
 import { fleetIdentity } from '../../sim/fleet/box.js';
 import { DistrictStore } from '../../sim/district/store.js';
+import { BACKLOG_SLACK, P99_LIMIT_MS, RAMP_RATE, rampCredentials, rampOneNode } from './bench-ramp.js';
 import { boxCredentials, EVENTS_QUEUE, RabbitCluster, type BoxCredentials } from './cluster.js';
 import { makeFleet, startConsumer, stopChild, type Child } from './harness.js';
 
@@ -100,7 +103,7 @@ async function main(): Promise<void> {
         return { compound: id.compound, gateway: id.gateway, username: id.username!, password: id.password!, clientId: id.clientId };
       });
     const pubs = Array.from({ length: 30 }, (_, i) => boxCredentials(`bare-${i}`, 'gw-1'));
-    await cluster.addBoxes([...fleetCreds('tput'), ...fleetCreds('gap'), ...fleetCreds('cost'), ...pubs]);
+    await cluster.addBoxes([...fleetCreds('tput'), ...fleetCreds('gap'), ...fleetCreds('cost'), ...pubs, ...rampCredentials(SECRET)]);
 
     // 1. Throughput.
     const sample = JSON.stringify({
@@ -182,10 +185,23 @@ async function main(): Promise<void> {
     console.log(
       `   CPU ${((cpuShare * 100 * 100) / BOXES).toFixed(2)} % of one core, RSS +${((rss1 - rss0) / 1024 / 1024 / (BOXES / 100)).toFixed(1)} MB (process RSS ${(rss0 / 1048576).toFixed(0)} -> ${(rss1 / 1048576).toFixed(0)} MB)`,
     );
-    const perNode = fleetRate / 0.5 / 3;
+    console.log('');
+
+    // 4. Boxes per node, measured.
     console.log(
-      `   => at 0.5 events/s per box, the measured capacity carries ~${Math.round(perNode)} boxes per cluster node on this machine\n`,
+      `4. boxes per cluster node before the consumers fall behind: fleets at ${RAMP_RATE} events/s per box, all on node 1, ` +
+        `3 reference consumers; carried = box->store p99 <= ${P99_LIMIT_MS} ms and the backlog grows by <= ${BACKLOG_SLACK * 100} % of what was offered`,
     );
+    const steps = await rampOneNode(cluster, reader, 0, SECRET, (l) => console.log(l));
+    const carried = steps.filter((x) => x.carried).at(-1);
+    if (!carried) console.log('   => not even the first step was carried on this machine now');
+    else {
+      const ceiling = steps.at(-1)!.carried ? ' (the last step of the ramp: the ceiling is higher)' : '';
+      console.log(
+        `   => ${carried.boxes} boxes per node carried${ceiling}: ${carried.storedPerS.toFixed(0)} events/s stored = ` +
+          `${(carried.storedPerS / base).toFixed(3)} x the bare baseline of section 1\n`,
+      );
+    }
     reader.close();
   } finally {
     for (const c of children) await stopChild(c, 'SIGKILL');

@@ -285,6 +285,25 @@ export class RabbitCluster {
     return { messages: q.messages, unacked: q.messages_unacknowledged, type: q.type };
   }
 
+  /**
+   * Deliveries the broker has handed to the AMQP connection named `connectionName` (the
+   * client's `connection_name` property) and not yet had acknowledged, over all its channels.
+   * Asks the broker, not the client, so it works on a client that is stopped.
+   */
+  async unackedOf(connectionName: string, via?: RabbitNode): Promise<number> {
+    const node = via ?? this.live()!;
+    const conns = JSON.parse(
+      await this.ctl(node, ['list_connections', '-p', DISTRICT_VHOST, 'pid', 'client_properties', '--formatter', 'json']),
+    ) as { pid: string; client_properties: [string, string, unknown][] }[];
+    const pids = new Set(
+      conns.filter((c) => c.client_properties.some(([k, , v]) => k === 'connection_name' && v === connectionName)).map((c) => c.pid),
+    );
+    const channels = JSON.parse(
+      await this.ctl(node, ['list_channels', '-p', DISTRICT_VHOST, 'connection', 'messages_unacknowledged', '--formatter', 'json']),
+    ) as { connection: string; messages_unacknowledged: number }[];
+    return channels.filter((c) => pids.has(c.connection)).reduce((n, c) => n + c.messages_unacknowledged, 0);
+  }
+
   /** A node whose process is running (not necessarily booted). */
   live(): RabbitNode | undefined {
     return this.nodes.find((n) => n.proc && n.proc.exitCode === null && n.proc.signalCode === null);

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { realTimers, systemClock } from '../../gateway/core/clock.js';
 import { declaredEvents } from '../../gateway/events/asyncapi-gen.js';
 import { Fleet, templatesFromExamples, type FleetOptions } from '../../sim/fleet/fleet.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** The package root from the source (tests/district) and from the compiled copy (dist/tests/district), which the bench runs. */
@@ -92,29 +92,67 @@ export async function startConsumer(
 
 export interface GatewayChildOptions {
   data: string;
-  uplink: string;
+  /** The broker nodes, the one to try first first: the gateway's `uplink.urls`. */
+  uplinks: string[];
   compound: string;
   gateway: string;
   user: string;
   password: string;
-  events: number;
-  rate: number;
+  /** Simulated smart locks on the gateway's embedded broker. */
+  locks: number;
+  /** Mean milliseconds between two resident actions on those locks (the gateway's event rate). */
+  intervalMs: number;
 }
 
-/** A real gateway process (tests/district/gateway-child.ts); resolves once it is started. */
-export async function startGateway(o: GatewayChildOptions): Promise<Child> {
+/**
+ * A real gateway process with simulated locks (tests/district/gateway-child.ts); resolves once
+ * it is started. `finish()` stops the residents and resolves with the last seq once every event
+ * up to it is acknowledged by the broker.
+ */
+export async function startGateway(o: GatewayChildOptions): Promise<Child & { finish(timeoutMs: number): Promise<number> }> {
   const c = child('dist/tests/district/gateway-child.js', [], {
     GH_DATA: o.data,
-    GH_UPLINK: o.uplink,
+    GH_UPLINK: o.uplinks.join(','),
     GH_COMPOUND: o.compound,
     GH_GATEWAY: o.gateway,
     GH_USER: o.user,
     GH_PASSWORD: o.password,
-    GH_EVENTS: String(o.events),
-    GH_RATE: String(o.rate),
+    GH_LOCKS: String(o.locks),
+    GH_INTERVAL_MS: String(o.intervalMs),
   });
   await c.line(/^ready$/);
-  return c;
+  return Object.assign(c, {
+    async finish(timeoutMs: number): Promise<number> {
+      c.proc.kill('SIGUSR2');
+      return Number((await c.line(/^delivered lastSeq=/, timeoutMs)).split('=')[1]);
+    },
+  });
+}
+
+/**
+ * The broker nodes a gateway child said its uplink connected to, in order, each with the seq
+ * its outbox would assign next at that moment (an event with that seq or higher was recorded
+ * after the connection).
+ */
+export function uplinkNodes(c: Child): { url: string; nextSeq: number }[] {
+  return c.out
+    .split('\n')
+    .filter((l) => l.startsWith('uplink '))
+    .map((l) => {
+      const [, url, next] = l.split(' ');
+      return { url: url!, nextSeq: Number(next!.split('=')[1]) };
+    });
+}
+
+/**
+ * CPU seconds (user + system) a running child has used so far, from /proc (Linux; clock ticks
+ * of 100 Hz, the kernel's USER_HZ). What the district test reports as the real gateways' cost.
+ */
+export function cpuSeconds(c: Child): number {
+  const stat = readFileSync(`/proc/${c.proc.pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) in parentheses: utime is the 12th, stime the 13th.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 export async function stopChild(c: Child, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {

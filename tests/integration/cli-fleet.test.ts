@@ -2,7 +2,8 @@
  * `gatehouse fleet` (issue 16) through the real CLI: bad usage exits 2 saying what is wrong;
  * a small fleet against a real Mosquitto sends every event of every box and says so, and
  * with GATEHOUSE_FLEET_SECRET the boxes log in with the derived passwords (the broker
- * refuses anonymous logins).
+ * refuses anonymous logins); without it, or with a wrong one, the refused login stops the
+ * run at once with exit 2 and says what to fix.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetIdentity } from '../../sim/fleet/box.js';
@@ -56,5 +57,33 @@ describe('gatehouse fleet', () => {
     expect(r.stdout).toContain('45 recorded, 45 acknowledged, 0 not acknowledged');
     // The secret never appears in what the fleet prints.
     expect(r.stdout).not.toContain(SECRET);
+  }, 60_000);
+
+  it('without the secret the broker refuses the boxes, and it stops at once with exit 2 saying what to set', async () => {
+    // --duration 600: only the refusal can end this run within the test's time.
+    const r = await runAsync(
+      ['fleet', '--boxes', '1', '--rate', '20', '--duration', '600', '--prefix', 'clifleet', '--uplink', broker.url],
+      {
+        GATEHOUSE_FLEET_SECRET: '',
+      },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(
+      `the broker at ${broker.url} refused the login of box clifleet-001/gw-1 (Connection refused: Not authorized)`,
+    );
+    expect(r.stderr).toContain('GATEHOUSE_FLEET_SECRET is not set');
+  }, 60_000);
+
+  it('with a wrong secret it stops with exit 2 and names the user to check, never the secret', async () => {
+    const r = await runAsync(
+      ['fleet', '--boxes', '1', '--rate', '20', '--duration', '600', '--prefix', 'clifleet', '--uplink', broker.url],
+      {
+        GATEHOUSE_FLEET_SECRET: 'not-the-secret',
+      },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('refused the login of box clifleet-001/gw-1');
+    expect(r.stderr).toContain('check that the broker has user box-clifleet-001-gw-1');
+    expect(r.stdout + r.stderr).not.toContain('not-the-secret');
   }, 60_000);
 });
