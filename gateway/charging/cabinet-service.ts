@@ -70,6 +70,7 @@ export class CabinetService {
         db: store,
         clock: opts.clock,
         ...(opts.meterIntervalMs !== undefined ? { meterIntervalMs: opts.meterIntervalMs } : {}),
+        onWriteError: (err) => opts.log.error({ err: err.message }, 'a charging session row could not be written'),
       });
     const latches = new CabinetLatches(store, opts.clock);
     const serials = new CabinetSerials(store, opts.clock);
