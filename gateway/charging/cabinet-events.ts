@@ -183,3 +183,31 @@ export function stateKey(body: Record<string, unknown>): string {
     ports,
   ]);
 }
+
+/**
+ * What stateKey() and the live values (power, current, voltages, temperatures) of the body
+ * cabinetState() would build, as two strings made straight from the reading: the unit checks
+ * them on every poll, and building the body and its key for each poll cost more than the
+ * rest of the state handling (issue 18). `coarse` changes exactly when stateKey() does.
+ */
+export function stateFingerprints(
+  online: boolean,
+  reading: CabinetReading | undefined,
+  latched: string | null,
+  sessionAt: (port: number) => number | undefined,
+  unsupervised: boolean,
+): { coarse: string; live: string } {
+  let coarse = `${online ? 1 : 0}|${latched === null ? '-' : `"${latched}"`}|${unsupervised ? 1 : 0}`;
+  if (!reading) return { coarse: `${coarse}|-`, live: '' };
+  const faults = reading.faults;
+  const bad = (field: string) => faults !== undefined && faults.some((f) => f.field === field);
+  const flag = (field: string | null, v: boolean) => (field !== null && bad(field) ? 'n' : v ? '1' : '0');
+  const st = reading.status;
+  coarse += `|${flag('mainsPresent', st.mainsPresent)}${flag('smoke', st.smoke)}${flag(null, st.doorOpen)}${flag(null, st.powerOn)}`;
+  let live = `${round(st.mainsVoltage)}|${bad('temperature') ? 'n' : round(st.temperature)}`;
+  for (const p of reading.ports) {
+    coarse += `|${p.port}:${p.state}:${sessionAt(p.port) ?? '-'}`;
+    live += `|${Math.round(p.power)}:${round(p.current, 2)}`;
+  }
+  return { coarse, live };
+}
