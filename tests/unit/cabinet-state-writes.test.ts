@@ -12,15 +12,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CabinetConfig, ChargingSafetyConfig } from '../../config/schema.js';
 import type { CabinetReading, PortReading } from '../../drivers/cabinet/types.js';
 import { ModbusBus } from '../../drivers/modbus/bus.js';
-import { AlarmManager } from '../../gateway/alarms/alarm-manager.js';
+import type { AlarmManager } from '../../gateway/alarms/alarm-manager.js';
 import { ALARM_KINDS } from '../../gateway/charging/alarm-kinds.js';
 import { cabinetState, stateFingerprints, stateKey } from '../../gateway/charging/cabinet-events.js';
 import { CabinetUnit } from '../../gateway/charging/cabinet-unit.js';
 import { CabinetLatches, CabinetSerials } from '../../gateway/charging/latches.js';
 import { ChargingSessions } from '../../gateway/charging/sessions.js';
-import { ManualClock } from '../../gateway/core/clock.js';
+import type { ManualClock } from '../../gateway/core/clock.js';
 import { silentLogger } from '../../gateway/core/log.js';
-import { Outbox } from '../../gateway/outbox/outbox.js';
+import type { Outbox } from '../../gateway/outbox/outbox.js';
 import { FakeModbusTransport } from '../helpers/fake-modbus-transport.js';
 import { alarmTestbed } from '../helpers/alarm-testbed.js';
 
