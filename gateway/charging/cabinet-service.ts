@@ -32,7 +32,7 @@ export interface CabinetServiceOptions {
   buses?: Map<string, ModbusBus> | BusFactory;
   busOptions?: Pick<ModbusBusOptions, 'timeoutMs' | 'retries' | 'deadAfter' | 'backoff' | 'openTimeoutMs'>;
   /** The outbox records events and state; its database also keeps the charging sessions (unless `sessions` is given). */
-  outbox: Pick<Outbox, 'record' | 'setState' | 'scope'>;
+  outbox: Pick<Outbox, 'record' | 'post' | 'setState' | 'scope'>;
   sessions?: ChargingSessions;
   /** Where the safety alarms and announced outages go (the alarm manager). */
   sink: AlarmSink;

@@ -42,7 +42,7 @@ export interface CabinetUnitDeps {
   cfg: CabinetConfig;
   bus: ModbusBus;
   sessions: ChargingSessions;
-  outbox: Pick<Outbox, 'record' | 'setState'>;
+  outbox: Pick<Outbox, 'post' | 'setState'>;
   /** Where the safety alarms and announced outages go (the alarm manager). */
   sink: AlarmSink;
   clock: Clock;
@@ -398,8 +398,9 @@ export class CabinetUnit {
 
   // ---- recording ------------------------------------------------------------------
 
+  /** Not awaited (see the top of this file): posted, without a promise per reading. */
   private record(e: EventInput): void {
-    this.d.outbox.record(e).catch((err: unknown) => {
+    this.d.outbox.post(e, (err: unknown) => {
       if (isGatehouseError(err, 'OUTBOX_CLOSED')) return;
       this.d.log.error({ cabinet: this.id, type: e.type, err: (err as Error).message }, 'could not record a charging event');
     });

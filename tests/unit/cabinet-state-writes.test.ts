@@ -78,7 +78,7 @@ describe('cabinet retained state writes', () => {
       bus,
       sessions: new ChargingSessions({ db: outbox.scope('charging'), clock, meterIntervalMs: METER_MS }),
       outbox: {
-        record: (e) => outbox.record(e),
+        post: (e, failed) => outbox.post(e, failed),
         setState: (device, body) => {
           writes.push(body);
           return outbox.setState(device, body);
