@@ -22,7 +22,7 @@ import type { Clock } from '../core/clock.js';
 import type { Caller } from '../commands/types.js';
 import { GatehouseError } from '../core/errors.js';
 import type { ActiveSession } from './safety.js';
-import { isStorageError, tolerateStorageError } from '../outbox/disk-space.js';
+import { SessionWrites } from './session-writes.js';
 
 /** Who started a session: a command's caller (never a secret), or the cabinet itself. */
 export type SessionStarter = { via: Caller['via']; principal: string } | 'local';
@@ -122,30 +122,18 @@ export class ChargingSessions {
   private readonly db: StoreScope;
   private readonly clock: Clock;
   private readonly meterIntervalMs: number;
-  private readonly onWriteError: (err: Error) => void;
   /** Active sessions by `cabinet|port`, with the monotonic time their elapsed was last brought up to date. */
   private readonly active = new Map<string, { s: ChargingSession; monoAt: number; lastSampleMono: number }>();
   private readonly stmts;
-  /**
-   * Sessions whose progress changed since it was last written, and whether a write is queued
-   * in the outbox's next group commit (see meter()).
-   */
-  private readonly dirty = new Map<number, readonly [lastMeterWh: number, energyWh: number, elapsedMs: number]>();
-  /**
-   * Rows of sessions started, and stop rows of sessions stopped, since the last group commit
-   * (see queueWrites()): inserted / updated in that commit, with the events that announce them.
-   */
-  private readonly newRows = new Map<number, readonly unknown[]>();
-  private readonly stopRows = new Map<number, { row: readonly unknown[]; stopped: StoppedSession }>();
+  /** The rows' way to the disk: in the outbox's group commit with their events (session-writes.ts). */
+  private readonly writes: SessionWrites<StoppedSession>;
   /** Running sessions by cabinet, then port: a poll looks up its own cabinet's, not every session of the box. */
   private readonly byCabinet = new Map<string, Map<number, { s: ChargingSession; monoAt: number; lastSampleMono: number }>>();
-  private writesQueued = false;
 
   constructor(opts: ChargingSessionsOptions) {
     this.db = opts.db;
     this.clock = opts.clock;
     this.meterIntervalMs = opts.meterIntervalMs ?? 60_000;
-    this.onWriteError = opts.onWriteError ?? (() => undefined);
     this.stmts = {
       insert: this.db
         .prepare(`INSERT INTO charging_sessions (session_id, cabinet, port, started_at, started_synced, started_via, started_principal,
@@ -159,6 +147,7 @@ export class ChargingSessions {
       activeRows: this.db.prepare('SELECT * FROM charging_sessions WHERE stopped_at IS NULL'),
       prune: this.db.prepare('DELETE FROM charging_sessions WHERE stopped_at IS NOT NULL AND stopped_at < ?'),
     };
+    this.writes = new SessionWrites(this.db, this.stmts, opts.onWriteError ?? (() => undefined));
     this.load();
   }
 
@@ -205,7 +194,7 @@ export class ChargingSessions {
       throw new GatehouseError('CMD_INVALID', `session id ${input.sessionId} is not 1..4294967295`, { sessionId: input.sessionId });
     }
     const sessionId = input.sessionId ?? this.allocateId();
-    if (this.newRows.has(sessionId) || this.stopRows.has(sessionId) || this.stmts.byId.get(sessionId)) {
+    if (this.writes.taken(sessionId) || this.stmts.byId.get(sessionId)) {
       throw new GatehouseError('CMD_INVALID', `session id ${sessionId} was already used`, { sessionId, reason: 'session_id_used' });
     }
     const s: ChargingSession = {
@@ -241,12 +230,8 @@ export class ChargingSessions {
       s.maxDurationMin,
       s.lastMeterWh,
     ] as const;
-    if (this.db.defer) {
-      // In the next group commit, with the session_started event the caller records in this turn:
-      // adopting the 12 running sessions of each cabinet at start costs no commit (and fsync) of its own (issue 18).
-      this.newRows.set(s.sessionId, row);
-      this.queueWrites();
-    } else tolerateStorageError(() => this.stmts.insert.run(...row), undefined);
+    // In the next group commit, with the session_started event the caller records in this turn.
+    this.writes.insert(s.sessionId, row);
     const mono = this.clock.monotonic();
     this.track({ s, monoAt: mono, lastSampleMono: mono });
     return { ...s };
@@ -296,8 +281,6 @@ export class ChargingSessions {
     s.meterStopWh = s.lastMeterWh;
     s.stopReason = reason;
     const row = [s.lastMeterWh, s.energyWh, s.elapsedMs, s.stoppedAt, s.meterStopWh, reason, s.sessionId] as const;
-    // The stop row carries the newest progress: a queued progress write must not follow it with older values.
-    this.dirty.delete(s.sessionId);
     const stopped: StoppedSession = {
       ...s,
       stoppedAt: s.stoppedAt,
@@ -305,11 +288,8 @@ export class ChargingSessions {
       stopReason: reason,
       durationS: Math.floor(s.elapsedMs / 1000),
     };
-    if (this.db.defer) {
-      // After the row's insert if that is still queued too; byId() answers from here until it is written.
-      this.stopRows.set(s.sessionId, { row, stopped: { ...stopped } });
-      this.queueWrites();
-    } else tolerateStorageError(() => this.stmts.stop.run(...row), undefined);
+    // After the row's insert if that is still queued too; byId() answers from there until it is written.
+    this.writes.stop(s.sessionId, row, { ...stopped });
     this.untrack(s);
     return stopped;
   }
@@ -345,8 +325,8 @@ export class ChargingSessions {
   byId(sessionId: number): ChargingSession | undefined {
     const running = [...this.active.values()].find((a) => a.s.sessionId === sessionId);
     if (running) return this.get(running.s.cabinet, running.s.port);
-    const stopping = this.stopRows.get(sessionId);
-    if (stopping) return { ...stopping.stopped };
+    const stopping = this.writes.stopped(sessionId);
+    if (stopping) return { ...stopping };
     const row = this.stmts.byId.get(sessionId) as Row | undefined;
     return row ? fromRow(row) : undefined;
   }
@@ -375,8 +355,7 @@ export class ChargingSessions {
   /** Deletes stopped sessions older than `keepMs` (the platform has the events). */
   prune(keepMs: number): number {
     // Stop rows still queued for the next commit are written first, so they are pruned like any other.
-    if (this.stopRows.size > 0 && tolerateStorageError(() => (this.db.transaction(() => this.writeQueued())(), true), false))
-      this.settleQueued();
+    this.writes.writeStopsNow();
     return this.stmts.prune.run(this.clock.now() - keepMs).changes;
   }
 
@@ -388,69 +367,13 @@ export class ChargingSessions {
     a.s.lastMeterWh = meterWh;
   }
 
-  /**
-   * A session's progress (last meter, energy, elapsed) is written in the outbox's group commit
-   * of the same event-loop turn, with the meter event of the same sample: one fsync per turn
-   * for every port of every cabinet read in it, where each sample used to commit (and fsync)
-   * on its own, which was most of the hot path's time (issue 18). Durability is unchanged: the
-   * write is on disk when the meter event is. A scope without `defer` (not the outbox's) writes
-   * at once, as before.
-   */
+  /** Written with the meter event of the same sample, in its group commit (session-writes.ts). */
   private persistProgress(s: ChargingSession): void {
-    if (!this.db.defer) {
-      tolerateStorageError(() => this.stmts.meter.run(s.lastMeterWh, s.energyWh, s.elapsedMs, s.sessionId), undefined);
-      return;
-    }
-    // The values of this sample, as a direct write would have stored them.
-    this.dirty.set(s.sessionId, [s.lastMeterWh, s.energyWh, s.elapsedMs]);
-    this.queueWrites();
-  }
-
-  /**
-   * One deferred write per group commit for everything queued in the turn: new rows first,
-   * then progress, then stops (a session started, sampled and stopped in one turn ends stopped).
-   */
-  private queueWrites(): void {
-    if (this.writesQueued || !this.db.defer) return;
-    this.writesQueued = true;
-    this.db.defer(
-      () => this.writeQueued(),
-      (err) => {
-        this.writesQueued = false;
-        // Written: forget them. Not written (a full disk, the outbox closed): kept for the next commit;
-        // the energy is not lost meanwhile, it is counted from the meter itself (meterDelta).
-        if (err === undefined) this.settleQueued();
-      },
-    );
-  }
-
-  /** Current values, not increments: the outbox runs this again if it retries the commit. */
-  private writeQueued(): void {
-    for (const row of this.newRows.values()) this.guarded(() => this.stmts.insert.run(...row));
-    for (const [id, [meterWh, energyWh, elapsedMs]] of this.dirty)
-      this.guarded(() => this.stmts.meter.run(meterWh, energyWh, elapsedMs, id));
-    for (const { row } of this.stopRows.values()) this.guarded(() => this.stmts.stop.run(...row));
-  }
-
-  /** A storage error fails (and retries) the whole commit; any other drops this row only (see onWriteError). */
-  private guarded(write: () => unknown): void {
-    try {
-      write();
-    } catch (err) {
-      if (isStorageError(err)) throw err;
-      this.onWriteError(err as Error);
-    }
-  }
-
-  private settleQueued(): void {
-    this.newRows.clear();
-    this.dirty.clear();
-    this.stopRows.clear();
+    this.writes.progress(s.sessionId, [s.lastMeterWh, s.energyWh, s.elapsedMs]);
   }
 
   private allocateId(): number {
-    let m = (this.stmts.maxId.get() as { m: number | null }).m ?? 0;
-    for (const id of this.newRows.keys()) m = Math.max(m, id);
+    const m = Math.max((this.stmts.maxId.get() as { m: number | null }).m ?? 0, this.writes.highestNewId());
     if (m + 1 < U32) return m + 1;
     // Wrapped after four billion sessions: take the lowest id not in the table.
     const row = this.db
