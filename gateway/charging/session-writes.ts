@@ -99,19 +99,30 @@ export class SessionWrites<Stopped> {
 
   /** Current values, not increments: the outbox runs this again if it retries the commit. */
   private write(): void {
-    for (const row of this.newRows.values()) this.guarded(() => this.stmts.insert.run(...row));
-    for (const [id, p] of this.progressRows) this.guarded(() => this.stmts.meter.run(...p, id));
-    for (const { row } of this.stopRows.values()) this.guarded(() => this.stmts.stop.run(...row));
+    for (const row of this.newRows.values()) this.guarded(this.stmts.insert, row);
+    // The progress rows are the every-poll case: bound as they are, without an argument array or a closure per row.
+    for (const [id, p] of this.progressRows) {
+      try {
+        this.stmts.meter.run(p[0], p[1], p[2], id);
+      } catch (err) {
+        this.failed(err);
+      }
+    }
+    for (const { row } of this.stopRows.values()) this.guarded(this.stmts.stop, row);
+  }
+
+  private guarded(stmt: Statement, row: readonly unknown[]): void {
+    try {
+      stmt.run(...row);
+    } catch (err) {
+      this.failed(err);
+    }
   }
 
   /** A storage error fails (and retries) the whole commit; any other drops this row only. */
-  private guarded(write: () => unknown): void {
-    try {
-      write();
-    } catch (err) {
-      if (isStorageError(err)) throw err;
-      this.onWriteError(err as Error);
-    }
+  private failed(err: unknown): void {
+    if (isStorageError(err)) throw err;
+    this.onWriteError(err as Error);
   }
 
   private settle(): void {

@@ -106,6 +106,26 @@ describe('ChargingSessions progress in the outbox group commit', () => {
     expect(sessions.byId(9)).toMatchObject({ stopReason: 'remote', energyWh: 6 });
   });
 
+  it('a queued row the database refuses (not the disk) is dropped and reported; the events of its commit still commit', async () => {
+    const errors: string[] = [];
+    const guarded = new ChargingSessions({ db: outbox.scope('charging'), clock, onWriteError: (e) => errors.push(e.message) });
+    const s = guarded.start({ cabinet: 'cab-9', port: 1, sessionId: 77, meterStartWh: 0, startedBy: 'local' });
+    // Another writer takes id 77 before the group commit: the queued INSERT breaks the primary key.
+    const other = new Database(join(dir, 'outbox.db'));
+    other
+      .prepare(
+        `INSERT INTO charging_sessions (session_id, cabinet, port, started_at, started_synced, started_via, meter_start_wh, last_meter_wh, energy_wh, elapsed_ms)
+         VALUES (77, 'elsewhere', 1, 0, 1, 'local', 0, 0, 0, 0)`,
+      )
+      .run();
+    other.close();
+    const env = await outbox.record(sessionStartedEvent(s));
+    expect(env.seq).toBe(1);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/UNIQUE|PRIMARY/i);
+    expect(reader.prepare('SELECT COUNT(*) AS n FROM events').get()).toEqual({ n: 1 });
+  });
+
   it('writes the progress of a sample recorded without an event too, at the next turn', async () => {
     sessions.start({ cabinet: 'cab-1', port: 1, sessionId: 1, meterStartWh: 1000, startedBy: 'local' });
     clock.advance(200);
