@@ -73,6 +73,33 @@ export function classifyModbusSerialError(err: unknown): ModbusTransportError {
 }
 
 /**
+ * Runs a modbus-serial request in its callback form (writeFC3/4/16 are the callback forms of
+ * readHoldingRegisters, readInputRegisters and writeRegisters), with a callback that lets go of the promise
+ * once called. modbus-serial keeps each request's callback in its table of 256 transaction ids
+ * until the id comes round again; its own promise form's callback holds the promise, and so
+ * the answer, that long: every answer outlived ~25 s of polls, survived into the old
+ * generation and kept its socket chunk (issue 18: at 64 cabinets, 25 MB of heap and most of
+ * the full collections).
+ */
+function released<T>(call: (done: (err: unknown, res?: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    call(once({ settle: (err, res) => (err ? reject(err as Error) : resolve(res as T)) }));
+  });
+}
+
+/**
+ * The callback itself, made in a scope of its own: a closure made beside `resolve` would share
+ * its context (and so the promise) with it. This one holds only the box it empties when called.
+ */
+function once<T>(box: { settle?: (err: unknown, res?: T) => void }): (err: unknown, res?: T) => void {
+  return (err, res) => {
+    const settle = box.settle;
+    box.settle = undefined;
+    settle?.(err, res);
+  };
+}
+
+/**
  * The real transport on modbus-serial. A fresh ModbusRTU client per open: after an
  * unplugged adapter or a reset TCP connection, a reused client keeps stale transactions and
  * listeners, and starting clean is cheaper than reasoning about them.
@@ -154,7 +181,9 @@ export class ModbusSerialTransport implements ModbusTransport {
     client.setID(unitId);
     client.setTimeout(timeoutMs);
     try {
-      const res = fc === 3 ? await client.readHoldingRegisters(address, count) : await client.readInputRegisters(address, count);
+      const res = await released<{ data: number[] }>((done) =>
+        fc === 3 ? client.writeFC3(unitId, address, count, done) : client.writeFC4(unitId, address, count, done),
+      );
       if (res.data.length !== count) throw new ModbusTransportError('bad_frame', `expected ${count} registers, got ${res.data.length}`);
       return res.data;
     } catch (err) {
@@ -167,7 +196,7 @@ export class ModbusSerialTransport implements ModbusTransport {
     client.setID(unitId);
     client.setTimeout(timeoutMs);
     try {
-      await client.writeRegisters(address, [...values]);
+      await released((done) => client.writeFC16(unitId, address, [...values], done));
     } catch (err) {
       throw classifyModbusSerialError(err);
     }

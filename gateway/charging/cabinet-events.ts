@@ -4,7 +4,7 @@
  * Kept apart from the service so the mapping is one readable table, like the locks'.
  */
 import type { CabinetReading } from '../../drivers/cabinet/types.js';
-import type { EventInput } from '../core/events.js';
+import type { EventDataMap, EventInput } from '../core/events.js';
 import type { CabinetCutReason, SafetyAction, SafetyAlarmKind } from './safety.js';
 import type { ChargingSession, MeterValue, StoppedSession } from './sessions.js';
 
@@ -86,25 +86,22 @@ export function sessionStartedEvent(s: ChargingSession): EventInput {
   };
 }
 
+/** One per port per sample, the commonest event: built without a spread or a helper object per field. */
 export function meterEvent(m: MeterValue): EventInput {
-  const opt = (k: string, v: number | undefined, d = 1) => (v === undefined ? {} : { [k]: round(v, d) });
-  return {
-    class: 'charging',
-    type: 'charging.meter',
-    source: portSource(m.cabinet, m.port),
-    data: {
-      cabinet: m.cabinet,
-      port: m.port,
-      sessionId: m.sessionId,
-      meterWh: m.meterWh,
-      energyWh: m.energyWh,
-      durationS: m.durationS,
-      ...opt('powerW', m.powerW, 0),
-      ...opt('currentA', m.currentA, 2),
-      ...opt('voltageV', m.voltageV),
-      ...opt('temperatureC', m.temperatureC),
-    },
+  const data: EventDataMap['charging.meter'] = {
+    cabinet: m.cabinet,
+    port: m.port,
+    sessionId: m.sessionId,
+    meterWh: m.meterWh,
+    energyWh: m.energyWh,
+    durationS: m.durationS,
   };
+  // In this order: the serialised envelope keeps the field order it always had.
+  if (m.powerW !== undefined) data.powerW = round(m.powerW, 0);
+  if (m.currentA !== undefined) data.currentA = round(m.currentA, 2);
+  if (m.voltageV !== undefined) data.voltageV = round(m.voltageV);
+  if (m.temperatureC !== undefined) data.temperatureC = round(m.temperatureC);
+  return { class: 'charging', type: 'charging.meter', source: portSource(m.cabinet, m.port), data };
 }
 
 export function sessionStoppedEvent(s: StoppedSession): EventInput {
@@ -182,4 +179,32 @@ export function stateKey(body: Record<string, unknown>): string {
     st ? [st.mainsPresent, st.smoke, st.doorOpen, st.powerOn] : null,
     ports,
   ]);
+}
+
+/**
+ * What stateKey() and the live values (power, current, voltages, temperatures) of the body
+ * cabinetState() would build, as two strings made straight from the reading: the unit checks
+ * them on every poll, and building the body and its key for each poll cost more than the
+ * rest of the state handling (issue 18). `coarse` changes exactly when stateKey() does.
+ */
+export function stateFingerprints(
+  online: boolean,
+  reading: CabinetReading | undefined,
+  latched: string | null,
+  sessionAt: (port: number) => number | undefined,
+  unsupervised: boolean,
+): { coarse: string; live: string } {
+  let coarse = `${online ? 1 : 0}|${latched === null ? '-' : `"${latched}"`}|${unsupervised ? 1 : 0}`;
+  if (!reading) return { coarse: `${coarse}|-`, live: '' };
+  const faults = reading.faults;
+  const bad = (field: string) => faults !== undefined && faults.some((f) => f.field === field);
+  const flag = (field: string | null, v: boolean) => (field !== null && bad(field) ? 'n' : v ? '1' : '0');
+  const st = reading.status;
+  coarse += `|${flag('mainsPresent', st.mainsPresent)}${flag('smoke', st.smoke)}${flag(null, st.doorOpen)}${flag(null, st.powerOn)}`;
+  let live = `${round(st.mainsVoltage)}|${bad('temperature') ? 'n' : round(st.temperature)}`;
+  for (const p of reading.ports) {
+    coarse += `|${p.port}:${p.state}:${sessionAt(p.port) ?? '-'}`;
+    live += `|${Math.round(p.power)}:${round(p.current, 2)}`;
+  }
+  return { coarse, live };
 }

@@ -32,7 +32,7 @@ export interface CabinetServiceOptions {
   buses?: Map<string, ModbusBus> | BusFactory;
   busOptions?: Pick<ModbusBusOptions, 'timeoutMs' | 'retries' | 'deadAfter' | 'backoff' | 'openTimeoutMs'>;
   /** The outbox records events and state; its database also keeps the charging sessions (unless `sessions` is given). */
-  outbox: Pick<Outbox, 'record' | 'setState' | 'scope'>;
+  outbox: Pick<Outbox, 'record' | 'post' | 'setState' | 'scope'>;
   sessions?: ChargingSessions;
   /** Where the safety alarms and announced outages go (the alarm manager). */
   sink: AlarmSink;
@@ -70,6 +70,7 @@ export class CabinetService {
         db: store,
         clock: opts.clock,
         ...(opts.meterIntervalMs !== undefined ? { meterIntervalMs: opts.meterIntervalMs } : {}),
+        onWriteError: (err) => opts.log.error({ err: err.message }, 'a charging session row could not be written'),
       });
     const latches = new CabinetLatches(store, opts.clock);
     const serials = new CabinetSerials(store, opts.clock);

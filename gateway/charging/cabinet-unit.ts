@@ -23,7 +23,7 @@ import { GatehouseError, isGatehouseError } from '../core/errors.js';
 import type { EventInput } from '../core/events.js';
 import type { Logger } from '../core/log.js';
 import type { Outbox } from '../outbox/outbox.js';
-import { cabinetState, meterEvent, presenceEvent, sessionStartedEvent, sessionStoppedEvent, stateKey } from './cabinet-events.js';
+import { cabinetState, meterEvent, presenceEvent, sessionStartedEvent, sessionStoppedEvent, stateFingerprints } from './cabinet-events.js';
 import type { StartArgs } from './cabinet-commands.js';
 import { FaultReporter, fromFieldFault, refusedReadFault, replacedEvent } from './cabinet-supervision.js';
 import type { CabinetLatches, CabinetSerials } from './latches.js';
@@ -42,7 +42,7 @@ export interface CabinetUnitDeps {
   cfg: CabinetConfig;
   bus: ModbusBus;
   sessions: ChargingSessions;
-  outbox: Pick<Outbox, 'record' | 'setState'>;
+  outbox: Pick<Outbox, 'post' | 'setState'>;
   /** Where the safety alarms and announced outages go (the alarm manager). */
   sink: AlarmSink;
   clock: Clock;
@@ -77,7 +77,11 @@ export class CabinetUnit {
   /** Monotonic time of a start command per port, for the start grace. */
   private readonly startedAt = new Map<number, number>();
   private lastStateKey: string | undefined;
+  /** The live values (power, current) of the state last written. */
+  private lastStateLive: string | undefined;
   private lastStateWrite = 0;
+  /** Looks up a port's session for the state fingerprint: made once, not per poll. */
+  private readonly sessionAt = (port: number): number | undefined => this.d.sessions.sessionAt(this.id, port);
   /** The register read of the poll in progress, for the fault of a refused one. */
   private reading = 0;
   /** The serial of the cabinet last identified on this unit id: a different one is a replaced cabinet. */
@@ -231,7 +235,7 @@ export class CabinetUnit {
     if (reading.faults) this.faults.report(reading.faults.map(fromFieldFault), mono);
     for (const [port, reason] of stopReasons) {
       const p = reading.ports.find((x) => x.port === port);
-      if (sessions.get(this.id, port)) this.endSession(port, p?.energyWh ?? null, reason);
+      if (sessions.has(this.id, port)) this.endSession(port, p?.energyWh ?? null, reason);
     }
     // The map's uptime counter going backwards means the controller restarted (map §cabinet block).
     const before = this.last?.status.uptimeS;
@@ -250,8 +254,7 @@ export class CabinetUnit {
     if (this.stopping.has(p.port) && !energised(p)) this.stopping.delete(p.port);
     const startedAt = this.startedAt.get(p.port);
     if (startedAt !== undefined && (live || mono - startedAt > START_GRACE_POLLS * this.d.cfg.pollMs + 1000)) this.startedAt.delete(p.port);
-    const session = sessions.get(this.id, p.port);
-    if (session) {
+    if (sessions.has(this.id, p.port)) {
       if (!live && !this.startedAt.has(p.port)) {
         const reason: StopReason =
           p.state === 'available'
@@ -386,32 +389,33 @@ export class CabinetUnit {
 
   // ---- recording ------------------------------------------------------------------
 
+  /** Not awaited (see the top of this file): posted, without a promise per reading. */
   private record(e: EventInput): void {
-    this.d.outbox.record(e).catch((err: unknown) => {
+    this.d.outbox.post(e, (err: unknown) => {
       if (isGatehouseError(err, 'OUTBOX_CLOSED')) return;
       this.d.log.error({ cabinet: this.id, type: e.type, err: (err as Error).message }, 'could not record a charging event');
     });
   }
 
   private writeState(force: boolean): void {
-    const active = this.d.sessions.activeIds(this.id);
-    const body = cabinetState(
-      this.poller.presence.announced === true,
-      this.last,
-      this.interlock.latched(),
-      active,
-      this.lastSeen,
-      this.interlock.unsupervised(),
-    );
-    const key = stateKey(body);
+    const online = this.poller.presence.announced === true;
+    const latched = this.interlock.latched();
+    const unsupervised = this.interlock.unsupervised();
+    const { coarse, live } = stateFingerprints(online, this.last, latched, this.sessionAt, unsupervised);
     const mono = this.d.clock.monotonic();
+    const since = mono - this.lastStateWrite;
     // Power and current change on every poll: rewriting retained state for each would cost a
-    // disk write per cabinet per second. While a port is live they are refreshed at the meter
-    // interval (what the meter events show); otherwise on a change of state.
-    const live = this.last?.ports.some((p) => energised(p)) ?? false;
-    if (!force && key === this.lastStateKey && mono - this.lastStateWrite < (live ? this.d.liveStateMs : STATE_REFRESH_MS)) return;
-    this.lastStateKey = key;
+    // disk write per cabinet per second. While a port is live, changed values are written at
+    // the meter interval (what the meter events show); a change of state at once; unchanged
+    // state only to refresh lastSeen. Nothing changed means no body built, no write, no publish.
+    if (!force && coarse === this.lastStateKey && since < STATE_REFRESH_MS) {
+      const energisedNow = this.last?.ports.some((p) => energised(p)) ?? false;
+      if (!energisedNow || live === this.lastStateLive || since < this.d.liveStateMs) return;
+    }
+    this.lastStateKey = coarse;
+    this.lastStateLive = live;
     this.lastStateWrite = mono;
+    const body = cabinetState(online, this.last, latched, this.d.sessions.activeIds(this.id), this.lastSeen, unsupervised);
     this.d.outbox.setState(this.id, body).catch((err: unknown) => {
       if (!isGatehouseError(err, 'OUTBOX_CLOSED'))
         this.d.log.error({ cabinet: this.id, err: (err as Error).message }, 'could not store cabinet state');

@@ -22,8 +22,7 @@ import type { Clock } from '../core/clock.js';
 import type { Caller } from '../commands/types.js';
 import { GatehouseError } from '../core/errors.js';
 import type { ActiveSession } from './safety.js';
-import { MAX_PORTS } from '../../drivers/cabinet/register-map.js';
-import { tolerateStorageError } from '../outbox/disk-space.js';
+import { SessionWrites } from './session-writes.js';
 
 /** Who started a session: a command's caller (never a secret), or the cabinet itself. */
 export type SessionStarter = { via: Caller['via']; principal: string } | 'local';
@@ -88,6 +87,12 @@ export interface ChargingSessionsOptions {
   clock: Clock;
   /** MeterValues interval per session (OCPP MeterValueSampleInterval). */
   meterIntervalMs?: number;
+  /**
+   * A queued session row the database refused for a reason other than the disk (a bug): it is
+   * dropped and reported here rather than failing the group commit it rides in, whose events
+   * (alarms among them) must not be lost for it.
+   */
+  onWriteError?: (err: Error) => void;
 }
 
 const U32 = 0x1_0000_0000;
@@ -120,12 +125,10 @@ export class ChargingSessions {
   /** Active sessions by `cabinet|port`, with the monotonic time their elapsed was last brought up to date. */
   private readonly active = new Map<string, { s: ChargingSession; monoAt: number; lastSampleMono: number }>();
   private readonly stmts;
-  /**
-   * Sessions whose progress changed since it was last written, and whether a write is queued
-   * in the outbox's next group commit (see meter()).
-   */
-  private readonly dirty = new Map<number, readonly [lastMeterWh: number, energyWh: number, elapsedMs: number]>();
-  private progressQueued = false;
+  /** The rows' way to the disk: in the outbox's group commit with their events (session-writes.ts). */
+  private readonly writes: SessionWrites<StoppedSession>;
+  /** Running sessions by cabinet, then port: a poll looks up its own cabinet's, not every session of the box. */
+  private readonly byCabinet = new Map<string, Map<number, { s: ChargingSession; monoAt: number; lastSampleMono: number }>>();
 
   constructor(opts: ChargingSessionsOptions) {
     this.db = opts.db;
@@ -144,6 +147,7 @@ export class ChargingSessions {
       activeRows: this.db.prepare('SELECT * FROM charging_sessions WHERE stopped_at IS NULL'),
       prune: this.db.prepare('DELETE FROM charging_sessions WHERE stopped_at IS NOT NULL AND stopped_at < ?'),
     };
+    this.writes = new SessionWrites(this.db, this.stmts, opts.onWriteError ?? (() => undefined));
     this.load();
   }
 
@@ -156,8 +160,22 @@ export class ChargingSessions {
       const s = fromRow(row);
       // Downtime is counted only when the wall clock can be trusted at both ends.
       if (synced && s.startedClock === 'synced') s.elapsedMs = Math.max(s.elapsedMs, wallNow - s.startedAt);
-      this.active.set(key(s.cabinet, s.port), { s, monoAt: mono, lastSampleMono: mono });
+      this.track({ s, monoAt: mono, lastSampleMono: mono });
     }
+  }
+
+  private track(a: { s: ChargingSession; monoAt: number; lastSampleMono: number }): void {
+    this.active.set(key(a.s.cabinet, a.s.port), a);
+    let ports = this.byCabinet.get(a.s.cabinet);
+    if (!ports) this.byCabinet.set(a.s.cabinet, (ports = new Map()));
+    ports.set(a.s.port, a);
+  }
+
+  private untrack(s: ChargingSession): void {
+    this.active.delete(key(s.cabinet, s.port));
+    const ports = this.byCabinet.get(s.cabinet);
+    ports?.delete(s.port);
+    if (ports?.size === 0) this.byCabinet.delete(s.cabinet);
   }
 
   start(input: StartInput): ChargingSession {
@@ -176,7 +194,7 @@ export class ChargingSessions {
       throw new GatehouseError('CMD_INVALID', `session id ${input.sessionId} is not 1..4294967295`, { sessionId: input.sessionId });
     }
     const sessionId = input.sessionId ?? this.allocateId();
-    if (this.stmts.byId.get(sessionId)) {
+    if (this.writes.taken(sessionId) || this.stmts.byId.get(sessionId)) {
       throw new GatehouseError('CMD_INVALID', `session id ${sessionId} was already used`, { sessionId, reason: 'session_id_used' });
     }
     const s: ChargingSession = {
@@ -199,25 +217,23 @@ export class ChargingSessions {
     const by = s.startedBy === 'local' ? { via: 'local', principal: null } : s.startedBy;
     // A full disk must not break the poll that also evaluates smoke: the session runs in memory.
     const synced = s.startedClock === 'synced' ? 1 : 0;
-    tolerateStorageError(
-      () =>
-        this.stmts.insert.run(
-          s.sessionId,
-          s.cabinet,
-          s.port,
-          s.startedAt,
-          synced,
-          by.via,
-          by.principal,
-          s.meterStartWh,
-          s.powerLimitW,
-          s.maxDurationMin,
-          s.lastMeterWh,
-        ),
-      undefined,
-    );
+    const row = [
+      s.sessionId,
+      s.cabinet,
+      s.port,
+      s.startedAt,
+      synced,
+      by.via,
+      by.principal,
+      s.meterStartWh,
+      s.powerLimitW,
+      s.maxDurationMin,
+      s.lastMeterWh,
+    ] as const;
+    // In the next group commit, with the session_started event the caller records in this turn.
+    this.writes.insert(s.sessionId, row);
     const mono = this.clock.monotonic();
-    this.active.set(k, { s, monoAt: mono, lastSampleMono: mono });
+    this.track({ s, monoAt: mono, lastSampleMono: mono });
     return { ...s };
   }
 
@@ -264,12 +280,18 @@ export class ChargingSessions {
     s.stoppedAt = this.clock.now();
     s.meterStopWh = s.lastMeterWh;
     s.stopReason = reason;
-    const stopped = [s.lastMeterWh, s.energyWh, s.elapsedMs, s.stoppedAt, s.meterStopWh, reason, s.sessionId] as const;
-    // The stop row carries the newest progress: a queued progress write must not follow it with older values.
-    this.dirty.delete(s.sessionId);
-    tolerateStorageError(() => this.stmts.stop.run(...stopped), undefined);
-    this.active.delete(k);
-    return { ...s, stoppedAt: s.stoppedAt, meterStopWh: s.meterStopWh, stopReason: reason, durationS: Math.floor(s.elapsedMs / 1000) };
+    const row = [s.lastMeterWh, s.energyWh, s.elapsedMs, s.stoppedAt, s.meterStopWh, reason, s.sessionId] as const;
+    const stopped: StoppedSession = {
+      ...s,
+      stoppedAt: s.stoppedAt,
+      meterStopWh: s.meterStopWh,
+      stopReason: reason,
+      durationS: Math.floor(s.elapsedMs / 1000),
+    };
+    // After the row's insert if that is still queued too; byId() answers from there until it is written.
+    this.writes.stop(s.sessionId, row, { ...stopped });
+    this.untrack(s);
+    return stopped;
   }
 
   get(cabinet: string, port: number): ChargingSession | undefined {
@@ -285,37 +307,55 @@ export class ChargingSessions {
    */
   activeIds(cabinet: string): Map<number, number> {
     const ids = new Map<number, number>();
-    // Every port the map allows, not the configured count: a session is never missed.
-    for (let p = 1; p <= MAX_PORTS; p++) {
-      const a = this.active.get(key(cabinet, p));
-      if (a) ids.set(p, a.s.sessionId);
-    }
+    for (const [port, a] of this.byCabinet.get(cabinet) ?? []) ids.set(port, a.s.sessionId);
     return ids;
+  }
+
+  /** The id of a port's running session, if any: without a copy or a map of the cabinet's. */
+  sessionAt(cabinet: string, port: number): number | undefined {
+    return this.byCabinet.get(cabinet)?.get(port)?.s.sessionId;
+  }
+
+  /** Whether a port has a running session: get() without the copy, for every port of every poll. */
+  has(cabinet: string, port: number): boolean {
+    return this.byCabinet.get(cabinet)?.has(port) ?? false;
   }
 
   /** Any session, running or stopped (stopped ones until pruned). */
   byId(sessionId: number): ChargingSession | undefined {
     const running = [...this.active.values()].find((a) => a.s.sessionId === sessionId);
     if (running) return this.get(running.s.cabinet, running.s.port);
+    const stopping = this.writes.stopped(sessionId);
+    if (stopping) return { ...stopping };
     const row = this.stmts.byId.get(sessionId) as Row | undefined;
     return row ? fromRow(row) : undefined;
   }
 
   list(cabinet?: string): ChargingSession[] {
-    return [...this.active.values()]
-      .filter((a) => cabinet === undefined || a.s.cabinet === cabinet)
-      .map((a) => this.get(a.s.cabinet, a.s.port)!)
-      .sort((x, y) => x.cabinet.localeCompare(y.cabinet) || x.port - y.port);
+    const of = cabinet === undefined ? [...this.active.values()] : [...(this.byCabinet.get(cabinet)?.values() ?? [])];
+    return of.map((a) => this.get(a.s.cabinet, a.s.port)!).sort((x, y) => x.cabinet.localeCompare(y.cabinet) || x.port - y.port);
   }
 
-  /** The running sessions of a cabinet as the safety logic wants them (monotonic start). */
+  /**
+   * The running sessions of a cabinet as the safety logic wants them (monotonic start), on
+   * every poll: from the cabinet's own index, without copying each session (issue 18).
+   */
   forSafety(cabinet: string): ActiveSession[] {
+    const ports = this.byCabinet.get(cabinet);
+    const out: ActiveSession[] = [];
+    if (!ports) return out;
     const mono = this.clock.monotonic();
-    return this.list(cabinet).map((s) => ({ port: s.port, startedAt: mono - s.elapsedMs }));
+    for (const a of ports.values()) {
+      this.advance(a, a.s.lastMeterWh);
+      out.push({ port: a.s.port, startedAt: mono - a.s.elapsedMs });
+    }
+    return out.sort((x, y) => x.port - y.port);
   }
 
   /** Deletes stopped sessions older than `keepMs` (the platform has the events). */
   prune(keepMs: number): number {
+    // Stop rows still queued for the next commit are written first, so they are pruned like any other.
+    this.writes.writeStopsNow();
     return this.stmts.prune.run(this.clock.now() - keepMs).changes;
   }
 
@@ -327,39 +367,13 @@ export class ChargingSessions {
     a.s.lastMeterWh = meterWh;
   }
 
-  /**
-   * A session's progress (last meter, energy, elapsed) is written in the outbox's group commit
-   * of the same event-loop turn, with the meter event of the same sample: one fsync per turn
-   * for every port of every cabinet read in it, where each sample used to commit (and fsync)
-   * on its own, which was most of the hot path's time (issue 18). Durability is unchanged: the
-   * write is on disk when the meter event is. A scope without `defer` (not the outbox's) writes
-   * at once, as before.
-   */
+  /** Written with the meter event of the same sample, in its group commit (session-writes.ts). */
   private persistProgress(s: ChargingSession): void {
-    if (!this.db.defer) {
-      tolerateStorageError(() => this.stmts.meter.run(s.lastMeterWh, s.energyWh, s.elapsedMs, s.sessionId), undefined);
-      return;
-    }
-    // The values of this sample, as a direct write would have stored them.
-    this.dirty.set(s.sessionId, [s.lastMeterWh, s.energyWh, s.elapsedMs]);
-    if (this.progressQueued) return;
-    this.progressQueued = true;
-    this.db.defer(
-      () => {
-        // Current values, not increments: the outbox runs this again if it retries the commit.
-        for (const [id, [meterWh, energyWh, elapsedMs]] of this.dirty) this.stmts.meter.run(meterWh, energyWh, elapsedMs, id);
-      },
-      (err) => {
-        this.progressQueued = false;
-        // Written: forget them. Not written (a full disk, the outbox closed): kept for the next sample's commit;
-        // the energy is not lost meanwhile, it is counted from the meter itself (meterDelta).
-        if (err === undefined) this.dirty.clear();
-      },
-    );
+    this.writes.progress(s.sessionId, [s.lastMeterWh, s.energyWh, s.elapsedMs]);
   }
 
   private allocateId(): number {
-    const m = (this.stmts.maxId.get() as { m: number | null }).m ?? 0;
+    const m = Math.max((this.stmts.maxId.get() as { m: number | null }).m ?? 0, this.writes.highestNewId());
     if (m + 1 < U32) return m + 1;
     // Wrapped after four billion sessions: take the lowest id not in the table.
     const row = this.db

@@ -24,38 +24,26 @@ import type { Outbox } from '../outbox/outbox.js';
 
 export const RING_PER_CLASS = 1000;
 
+/** A circular buffer per class: a push overwrites the oldest slot, it never shifts the others (every event goes through here). */
 export class EventRing {
-  private readonly rings = new Map<EventClass, Envelope[]>();
+  private readonly rings = new Map<EventClass, { slots: Envelope[]; next: number }>();
 
   constructor(private readonly perClass = RING_PER_CLASS) {
-    for (const c of EVENT_CLASSES) this.rings.set(c, []);
+    for (const c of EVENT_CLASSES) this.rings.set(c, { slots: [], next: 0 });
   }
 
   push(cls: EventClass, env: Envelope): void {
     const ring = this.rings.get(cls)!;
-    ring.push(env);
-    if (ring.length > this.perClass) ring.splice(0, ring.length - this.perClass);
+    if (ring.slots.length < this.perClass) ring.slots.push(env);
+    else ring.slots[ring.next] = env;
+    ring.next = (ring.next + 1) % this.perClass;
   }
 
   /** Newest first. */
   recent(cls: EventClass | undefined, limit: number): Envelope[] {
-    const all = cls ? [...this.rings.get(cls)!] : [...this.rings.values()].flat();
+    const all = cls ? [...this.rings.get(cls)!.slots] : [...this.rings.values()].flatMap((r) => r.slots);
     return all.sort((a, b) => b.seq - a.seq).slice(0, limit);
   }
-}
-
-/** The class of just-recorded envelopes (the envelope itself does not carry it). */
-export function classesOf(outbox: Pick<Outbox, 'eventClasses'>, envs: Envelope[]): Map<number, EventClass> {
-  let out = new Map<number, EventClass>();
-  if (!envs.length) return out;
-  const seqs = envs.map((e) => e.seq);
-  try {
-    out = outbox.eventClasses(Math.min(...seqs), Math.max(...seqs));
-  } catch {
-    /* falls back to the type prefix below */
-  }
-  for (const e of envs) if (!out.has(e.seq)) out.set(e.seq, guessClass(e.type));
-  return out;
 }
 
 function guessClass(type: string): EventClass {
@@ -67,7 +55,7 @@ function guessClass(type: string): EventClass {
 }
 
 export interface LiveFeedOptions {
-  outbox: Pick<Outbox, 'on' | 'off' | 'eventClasses'>;
+  outbox: Pick<Outbox, 'on' | 'off'>;
   alarms?: Pick<AlarmManager, 'on' | 'off'>;
   /** The linkage engine (its `notify` event), if the console should show notify actions. */
   linkage?: {
@@ -98,12 +86,15 @@ export class LiveFeed {
   }
 
   start(): void {
-    const onRecorded = (envs: Envelope[]): void => {
-      const classes = classesOf(this.opts.outbox, envs);
-      for (const env of envs) {
-        const cls = classes.get(env.seq)!;
+    // The outbox hands each envelope's class beside it (the envelope does not carry it): no
+    // query of the rows just committed on every commit (issue 18), no message built for nobody.
+    const onRecorded = (envs: Envelope[], classes?: EventClass[]): void => {
+      const watched = this.wss.clients.size > 0;
+      for (let i = 0; i < envs.length; i++) {
+        const env = envs[i]!;
+        const cls = classes?.[i] ?? guessClass(env.type);
         this.ring.push(cls, env);
-        this.broadcast({ type: 'event', class: cls, envelope: env });
+        if (watched) this.broadcast({ type: 'event', class: cls, envelope: env });
       }
     };
     const onState = (device: string, body: string): void => {

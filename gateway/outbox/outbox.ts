@@ -37,6 +37,8 @@ import type { OutboxEvents, OutboxOptions, OutboxStats, PendingOp, EventRow, Rep
 export type { DiskFullInfo } from './disk-full.js';
 export type { EventRow, ReplyRow, OutboxStats, OutboxOptions } from './types.js';
 
+const ignore = (): void => undefined;
+
 export class Outbox extends EventEmitter<OutboxEvents> {
   /** Private: modules reach their own tables through scope(), never the connection. */
   private readonly db: Db;
@@ -178,6 +180,17 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         reject,
       });
     });
+  }
+
+  /**
+   * record() for a caller that does not wait for the commit (a poll loop recording readings):
+   * the same operation in the same group commit, without the promise and its handlers per
+   * event (issue 18). `failed` gets what would have rejected the promise.
+   */
+  post(input: EventInput, failed: (err: unknown) => void): void {
+    if (this.closed) return failed(new GatehouseError('OUTBOX_CLOSED'));
+    const pinned = input.class === 'alarm';
+    this.enqueue({ kind: 'event', input, ts: this.clock.now(), clock: this.clock.state(), pinned, resolve: ignore, reject: failed });
   }
 
   /** Stores the latest retained state of a device (latest wins). */

@@ -23,6 +23,17 @@ export interface BatchRows {
   addedBytes: number;
 }
 
+/** The ISO form of the last timestamp seen: the events of one poll (one batch) mostly share their millisecond. */
+let lastTs = Number.NaN;
+let lastIso = '';
+function iso(ts: number): string {
+  if (ts !== lastTs) {
+    lastIso = new Date(ts).toISOString();
+    lastTs = ts;
+  }
+  return lastIso;
+}
+
 export function writeBatch(stmts: BatchStatements, ulid: (ts: number) => string, batch: PendingOp[], startSeq: number): BatchRows {
   const envelopes: Envelope[] = [];
   let addedBytes = 0;
@@ -33,7 +44,7 @@ export function writeBatch(stmts: BatchStatements, ulid: (ts: number) => string,
         v: 1,
         id: ulid(op.ts),
         seq,
-        ts: new Date(op.ts).toISOString(),
+        ts: iso(op.ts),
         clock: op.clock,
         type: op.input.type,
         source: op.input.source,

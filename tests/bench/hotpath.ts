@@ -14,7 +14,7 @@
  * CPU (user + system, % of one core) and RSS come from /proc/PID of the measured process only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -67,7 +67,7 @@ export interface HotpathResult {
 }
 
 /** Spawns node with `args`; resolves once its output matches `ready`. */
-async function startNode(args: string[], ready: RegExp, what: string, timeoutMs = 60_000): Promise<ChildProcess> {
+async function startNode(args: string[], ready: RegExp, what: string, timeoutMs = 60_000, logFile?: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
   let out = '';
   await new Promise<void>((resolveReady, reject) => {
@@ -91,8 +91,15 @@ async function startNode(args: string[], ready: RegExp, what: string, timeoutMs 
   // Keep draining the pipes so a chatty child never blocks on a full pipe.
   child.stdout.removeAllListeners('data');
   child.stderr.removeAllListeners('data');
-  child.stdout.resume();
-  child.stderr.resume();
+  if (logFile) {
+    const log = createWriteStream(logFile);
+    log.write(out);
+    child.stdout.pipe(log);
+    child.stderr.pipe(log);
+  } else {
+    child.stdout.resume();
+    child.stderr.resume();
+  }
   child.removeAllListeners('exit');
   return child;
 }
@@ -236,10 +243,14 @@ async function runGatehouse(n: number, flags: string[], settleS: number, windowS
     });
     await tap.start();
     const prof = process.env.HOTPATH_CPU_PROF ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.HOTPATH_CPU_PROF}`] : [];
+    // For profiling the Gatehouse side: more node flags (--heap-prof, --trace-gc), and a file for its output.
+    const extra = (process.env.HOTPATH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
     gateway = await startNode(
-      [...flags, ...prof, GATEHOUSE, 'run', '--config', config, '--data', data],
+      [...flags, ...prof, ...extra, GATEHOUSE, 'run', '--config', config, '--data', data],
       /gatehouse running/,
       `hotpath ${n}: gatehouse run`,
+      60_000,
+      process.env.HOTPATH_LOG,
     );
     return await measure(gateway.pid!, tap, n, settleS, windowS);
   } finally {

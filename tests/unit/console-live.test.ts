@@ -52,6 +52,25 @@ describe('console live feed', () => {
     expect(ring.recent(undefined, 2).map((e) => e.seq)).toEqual([6, 5]);
   });
 
+  it('files recorded events under the class the outbox hands with them, without asking the outbox again', () => {
+    // An outbox with no eventClasses(): the feed must not need it (a query per commit, issue 18).
+    const outbox = new EventEmitter();
+    const feed = new LiveFeed({ outbox: outbox as never, timers: new ManualClock(), log: silentLogger() });
+    feed.start();
+    outbox.emit('recorded', [env(1, 'device.online'), env(2, 'charging.meter'), env(3, 'lock.tamper')], ['device', 'charging', 'alarm']);
+    expect(feed.ring.recent('device', 10).map((e) => e.seq)).toEqual([1]);
+    expect(feed.ring.recent('charging', 10).map((e) => e.seq)).toEqual([2]);
+    expect(feed.ring.recent('alarm', 10).map((e) => e.seq)).toEqual([3]);
+    feed.stop();
+  });
+
+  it('keeps the newest N of a class however many went through, oldest overwritten in turn', () => {
+    const ring = new EventRing(4);
+    for (let i = 1; i <= 11; i++) ring.push('charging', env(i, 'charging.meter'));
+    expect(ring.recent('charging', 10).map((e) => e.seq)).toEqual([11, 10, 9, 8]);
+    expect(ring.recent('charging', 2).map((e) => e.seq)).toEqual([11, 10]);
+  });
+
   it('drops a slow client, feeds the rest, and drops a client that stops answering pings', () => {
     const clock = new ManualClock();
     const outbox = new EventEmitter() as EventEmitter & { db: never };

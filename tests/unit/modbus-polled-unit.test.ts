@@ -105,6 +105,29 @@ describe('PolledUnit', () => {
     await r.stop();
   });
 
+  it('keeps its cadence when timers fire late: lateness does not add up from one period to the next', async () => {
+    const r = rig();
+    // Every timer of the unit fires `late` ms after it was due (a busy event loop).
+    let late = 30;
+    const timers = { ...r.clock, setTimeout: (fn: () => void, ms: number) => r.clock.setTimeout(fn, ms + late) };
+    r.add(1, { timers: timers as typeof r.clock });
+    await r.start();
+    await r.until(20_000);
+    const at = r.wire.get(1)!;
+    // Each poll within 30 ms of its place on the grid, so 20 polls in 20 s; drifting by 30 ms a period, the 20th would be 570 ms late.
+    expect(at).toHaveLength(20);
+    at.forEach((t, i) => expect(t - i * POLL_MS, `poll ${i} at ${t}`).toBeLessThanOrEqual(30));
+    // A stall of more than a period (a blocked loop): the grid starts again from the late poll, no burst of missed polls.
+    late = 2500;
+    await r.until(23_000);
+    late = 30;
+    await r.until(25_000);
+    // 20 030: the poll due at 20 000 (its timer set before the stall). The one due at 21 000 fires at 23 500,
+    // after 22 000 was due too: the next is a period after it (+30 late), not at once.
+    expect(r.wire.get(1)!.slice(at.length)).toEqual([20_030, 23_500, 24_530]);
+    await r.stop();
+  });
+
   it('goes offline once after the bus declares it dead, is probed with a doubling backoff, and comes back', async () => {
     const r = rig();
     const a = r.add(1);

@@ -108,6 +108,30 @@ describe('Outbox', () => {
     expect(o.readEvents(0, 1)[0]!.body).toBe(JSON.stringify(envs[0]));
   });
 
+  it('post() records without a promise: in the same group commit and seq order as record(), alarms pinned, failures to its callback', async () => {
+    const o = make();
+    const groups: Envelope[][] = [];
+    o.on('recorded', (envs) => groups.push(envs));
+    const failures: unknown[] = [];
+    o.post(testEvent(1), (err) => failures.push(err));
+    const second = o.record(testEvent(2));
+    o.post(testEvent(3, 'alarm'), (err) => failures.push(err));
+    expect(o.stats().pendingCommit).toBe(3);
+    await second;
+    expect(groups.map((g) => g.map((e) => e.seq))).toEqual([[1, 2, 3]]);
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare('SELECT seq, pinned FROM events ORDER BY seq').all()).toEqual([
+      { seq: 1, pinned: 0 },
+      { seq: 2, pinned: 0 },
+      { seq: 3, pinned: 1 },
+    ]);
+    db.close();
+    expect(o.readEvents(0, 3)[0]!.body).toBe(JSON.stringify(groups[0]![0]));
+    close(o);
+    o.post(testEvent(4), (err) => failures.push(err));
+    expect(failures.map((e) => isGatehouseError(e, 'OUTBOX_CLOSED'))).toEqual([true]);
+  });
+
   it('evicts the cheapest class first, oldest first, never alarms, and reports exactly what it dropped', async () => {
     const o = make({ maxBytes: 64 * 1024 });
     const reports: EvictionReport[] = [];
