@@ -89,7 +89,7 @@ export class LiveFeed {
     // The outbox hands each envelope's class beside it (the envelope does not carry it): no
     // query of the rows just committed on every commit (issue 18), no message built for nobody.
     const onRecorded = (envs: Envelope[], classes?: EventClass[]): void => {
-      const watched = this.wss.clients.size > 0;
+      const watched = this.clients.size > 0;
       for (let i = 0; i < envs.length; i++) {
         const env = envs[i]!;
         const cls = classes?.[i] ?? guessClass(env.type);
