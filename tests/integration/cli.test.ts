@@ -47,6 +47,29 @@ describe('gatehouse CLI', () => {
     expect(r.stderr).toMatch(/bad.yaml:\d+ .*YAML/);
   });
 
+  it('check: the summary line counts the devices of every configured family, swap cabinets included', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
+    writeFileSync(join(dir, 's.yaml'), 'devices:\n  flat-1: pw-flat-1-xyz\n', { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'c.yaml'),
+      [
+        'compound: { id: c }',
+        'gateway: { id: g }',
+        'secretsFile: s.yaml',
+        'locks:',
+        '  - id: flat-1',
+        'swapCabinets:',
+        '  - { id: swap-a, slots: 12, bus: { tcp: { host: 127.0.0.1, port: 1505 } } }',
+        '  - { id: swap-b, slots: 8, bus: { tcp: { host: 127.0.0.1, port: 1506 } } }',
+        '',
+      ].join('\n'),
+    );
+    const r = runCli(['check', '--config', join(dir, 'c.yaml'), '--data', join(dir, 'data')]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('valid — compound c, gateway g, 1 lock(s), 2 swap cabinet(s), uplink none');
+  });
+
   it('check: a lock without a password secret is a configuration error', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
     writeFileSync(join(dir, 'c.yaml'), 'compound: { id: c }\ngateway: { id: g }\nlocks:\n  - id: flat-1\n');
