@@ -28,6 +28,7 @@ import { ALARM_KINDS as OUTBOX_ALARM_KINDS } from './outbox/alarm-kinds.js';
 import { ALARM_KINDS as PRESENCE_ALARM_KINDS } from './presence/alarm-kinds.js';
 import { ALARM_KINDS as UPLINK_ALARM_KINDS } from './uplink/alarm-kinds.js';
 import { CertificateExpiry } from './uplink/cert-expiry.js';
+import { certificateNoticeStore } from './uplink/cert-notices.js';
 import { withBoxIdentity } from './uplink/box-identity.js';
 import type { GatewayMetrics } from './metrics/gateway-metrics.js';
 import type { Health, MetricsServer } from './metrics/metrics-server.js';
@@ -476,6 +477,7 @@ export class Gateway {
           clock: this.clock,
           timers: this.timers,
           log: this.opts.logs.child('uplink'),
+          notices: certificateNoticeStore(this.outbox.scope('uplink')),
         });
         this.certificateExpiry.start();
       }
