@@ -14,6 +14,7 @@ import { VERSION } from './version.js';
 import { FAMILIES } from './families/registry.js';
 import { secretsOf } from './families/boot.js';
 import { deviceSummary } from './families/summary.js';
+import { appliedConfigNotice } from './remote-config/applied-notice.js';
 import { readerKeySecret } from './access/family.js';
 import { untilSignal } from './signals.js';
 
@@ -214,6 +215,8 @@ async function check(
   process.stdout.write(
     `${loaded.file}: valid — compound ${config.compound.id}, gateway ${config.gateway.id}, ${deviceSummary(config, FAMILIES)}, uplink ${config.uplink ? `configured (${uplinkUrls(config.uplink).length} broker node(s))` : 'none (embedded broker only)'}\n`,
   );
+  const applied = appliedConfigNotice(loaded.file, dataDir);
+  if (applied) process.stderr.write(`note: ${applied}\n`);
   const loopback = /^(127\.|::1$|localhost$)/.test(config.broker.host);
   let plainBroker: string | undefined;
   if (!loopback && !config.broker.tls?.only && config.locks.length) {
