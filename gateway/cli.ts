@@ -13,6 +13,8 @@ import { prepareDataDir, PRIVATE_UMASK } from './data-dir.js';
 import { VERSION } from './version.js';
 import { FAMILIES } from './families/registry.js';
 import { secretsOf } from './families/boot.js';
+import { deviceSummary } from './families/summary.js';
+import { appliedConfigNotice } from './remote-config/applied-notice.js';
 import { readerKeySecret } from './access/family.js';
 import { untilSignal } from './signals.js';
 
@@ -211,8 +213,10 @@ async function check(
   for (const p of problems.warnings) process.stderr.write(`warning: ${loaded.file}: ${p}\n`);
   if (problems.errors.length || missing.length) return 2;
   process.stdout.write(
-    `${loaded.file}: valid — compound ${config.compound.id}, gateway ${config.gateway.id}, ${config.locks.length} lock(s), ${config.doors.length} door(s) with ${config.readers.length} reader(s), ${config.cabinets.length} cabinet(s), uplink ${config.uplink ? `configured (${uplinkUrls(config.uplink).length} broker node(s))` : 'none (embedded broker only)'}\n`,
+    `${loaded.file}: valid — compound ${config.compound.id}, gateway ${config.gateway.id}, ${deviceSummary(config, FAMILIES)}, uplink ${config.uplink ? `configured (${uplinkUrls(config.uplink).length} broker node(s))` : 'none (embedded broker only)'}\n`,
   );
+  const applied = appliedConfigNotice(loaded.file, dataDir);
+  if (applied) process.stderr.write(`note: ${applied}\n`);
   const loopback = /^(127\.|::1$|localhost$)/.test(config.broker.host);
   let plainBroker: string | undefined;
   if (!loopback && !config.broker.tls?.only && config.locks.length) {

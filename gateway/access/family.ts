@@ -25,6 +25,7 @@ export const accessFamily: FamilyManifest<CompoundConfig> = {
   config: accessConfig,
   check: (c, issue) => checkAccessReferences(c, issue),
   configured: (c) => c.osdpBuses.length + c.readers.length + c.doors.length > 0,
+  summary: (c) => `${c.doors.length} door(s) with ${c.readers.length} reader(s)`,
   devices: (c) => [
     ...c.osdpBuses.map((b, i) => ({ id: b.id, path: ['osdpBuses', i, 'id'] })),
     ...c.readers.map((r, i) => ({ id: r.id, path: ['readers', i, 'id'] })),

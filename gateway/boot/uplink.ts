@@ -16,6 +16,7 @@ import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { CertificateExpiry } from '../uplink/cert-expiry.js';
 import { withBoxIdentity } from '../uplink/box-identity.js';
+import { certificateNoticeStore } from '../uplink/cert-notices.js';
 import { redactUrl } from '../uplink/connection.js';
 import { Uplink } from '../uplink/uplink.js';
 
@@ -78,6 +79,7 @@ export function startUplink(w: UplinkWiring, into: UplinkSlots): void {
         clock: w.clock,
         timers: w.timers,
         log: w.logs.child('uplink'),
+        notices: certificateNoticeStore(w.outbox.scope('uplink')),
       });
       into.certificateExpiry.start();
     }

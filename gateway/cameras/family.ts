@@ -22,6 +22,7 @@ export const camerasFamily: FamilyManifest<CompoundConfig> = {
   config: camerasConfig,
   configured: (c) => c.cameras.length > 0,
   devices: (c) => c.cameras.map((cam, i) => ({ id: cam.id, path: ['cameras', i, 'id'] })),
+  summary: (c) => `${c.cameras.length} camera(s)`,
   secrets: (c) =>
     c.cameras.map((cam, i) => ({
       name: cameraPasswordSecret(cam),

@@ -28,6 +28,7 @@ export const cabinetsFamily: FamilyManifest<CompoundConfig> = {
   },
   configured: (c) => c.cabinets.length > 0,
   devices: (c) => c.cabinets.map((cab, i) => ({ id: cab.id, path: ['cabinets', i, 'id'] })),
+  summary: (c) => `${c.cabinets.length} cabinet(s)`,
   idleStatus: () => ({}),
   // Fire, port faults and offline cabinets are reported to the alarm sink (alarms).
   needs: ['presence', 'alarms'],

@@ -109,6 +109,11 @@ export interface FamilyManifest<C = Record<string, unknown>> {
   configured(config: C): boolean;
   /** Device ids it claims; uniqueness across families is checked once, generically. */
   devices(config: C): DeviceClaim[];
+  /**
+   * Its part of `gatehouse check`'s summary line, counted from the compound file
+   * (`2 door(s) with 3 reader(s)`); a family without one is counted from devices().
+   */
+  summary?(config: C): string;
   secrets?(config: C): SecretRef[];
   /**
    * Devices that log in to the embedded broker, with their resolved password secret; the

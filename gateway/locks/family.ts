@@ -20,6 +20,7 @@ export const locksFamily: FamilyManifest<CompoundConfig> = {
   config: locksConfig,
   configured: (c) => c.locks.length > 0,
   devices: (c) => c.locks.map((l, i) => ({ id: l.id, path: ['locks', i, 'id'] })),
+  summary: (c) => `${c.locks.length} lock(s)`,
   secrets: (c) =>
     c.locks.map((l, i) => ({ name: lockPasswordSecret(l), path: ['locks', i, 'passwordSecret'], what: `lock ${l.id}`, required: true })),
   brokerAccounts: (c) => c.locks.map((l) => ({ username: l.id, secret: lockPasswordSecret(l), kind: 'lock' })),

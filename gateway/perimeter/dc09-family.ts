@@ -26,6 +26,7 @@ export const dc09Family: FamilyManifest<CompoundConfig> = {
   },
   configured: (c) => c.alarmPanels.length > 0 || c.perimeter.dc09 !== undefined,
   devices: (c) => c.alarmPanels.map((p, i) => ({ id: p.id, path: ['alarmPanels', i, 'id'] })),
+  summary: (c) => `${c.alarmPanels.length} alarm panel(s)`,
   // No default name: a panel without keySecret is accepted unencrypted (`gatehouse check` warns).
   secrets: (c) =>
     c.alarmPanels.flatMap((p, i) =>

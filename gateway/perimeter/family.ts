@@ -31,6 +31,7 @@ export const perimeterFamily: FamilyManifest<CompoundConfig> = {
   config: perimeterConfig,
   check: (c, issue) => checkPerimeterReferences(c, issue),
   configured: (c) => c.inputModules.length + c.zones.length + c.partitions.length + c.outputs.length > 0,
+  summary: (c) => `${c.inputModules.length} input module(s) with ${c.zones.length} zone(s) in ${c.partitions.length} partition(s)`,
   devices: (c) => [
     ...c.inputModules.map((m, i) => ({ id: m.id, path: ['inputModules', i, 'id'] })),
     ...c.zones.map((z, i) => ({ id: z.id, path: ['zones', i, 'id'] })),

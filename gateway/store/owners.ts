@@ -11,6 +11,7 @@ import { MEDIA_BASELINE, MEDIA_MIGRATIONS } from '../cameras/migrations.js';
 import { COMMANDS_BASELINE, COMMANDS_MIGRATIONS } from '../commands/migrations.js';
 import { CONSOLE_BASELINE, CONSOLE_MIGRATIONS } from '../console/migrations.js';
 import { OUTBOX_BASELINE, OUTBOX_MIGRATIONS } from '../outbox/migrations.js';
+import { UPLINK_MIGRATIONS, UPLINK_TABLES } from '../uplink/migrations.js';
 import { FAMILIES } from '../families/registry.js';
 import type { StoreOwner } from './migrate.js';
 
@@ -23,6 +24,8 @@ export const STORE_OWNERS: readonly ListedOwner[] = [
   { owner: 'alarms', migrations: ALARMS_MIGRATIONS, tables: ALARMS_BASELINE, baseline: ALARMS_BASELINE },
   { owner: 'console', migrations: CONSOLE_MIGRATIONS, tables: CONSOLE_BASELINE, baseline: CONSOLE_BASELINE },
   { owner: 'media', migrations: MEDIA_MIGRATIONS, tables: MEDIA_BASELINE, baseline: MEDIA_BASELINE },
+  // Added after the registry (like the families below): a release before it never has its table, so its migration runs.
+  { owner: 'uplink', migrations: UPLINK_MIGRATIONS, tables: UPLINK_TABLES, baseline: UPLINK_TABLES },
   ...FAMILIES.flatMap((f) => f.store ?? []).map((o) => ({
     owner: o.owner,
     migrations: o.migrations,

@@ -43,6 +43,7 @@ export const swapFamily: FamilyManifest<CompoundConfig> = {
   },
   configured: (c) => c.swapCabinets.length > 0,
   devices: (c) => c.swapCabinets.map((cab, i) => ({ id: cab.id, path: ['swapCabinets', i, 'id'] })),
+  summary: (c) => `${c.swapCabinets.length} swap cabinet(s)`,
   idleStatus: () => ({}),
   needs: ['presence', 'alarms'],
   // A cabinet with a reader (`door`) is authorised by the access family's local decisions.

@@ -19,6 +19,7 @@ import type { Logger } from '../core/log.js';
 import type { AlarmSink } from '../alarms/types.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { CERT_EXPIRING_ALARM } from './alarm-kinds.js';
+import type { CertificateNotices } from './cert-notices.js';
 
 const DAY = 86_400_000;
 export const SOON_DAYS = 30;
@@ -43,6 +44,11 @@ export interface CertificateExpiryOptions {
   timers: Timers;
   log: Logger;
   checkEveryMs?: number;
+  /**
+   * The notices already recorded, per certificate and stage, kept across restarts (the
+   * `uplink` store owner): without it each start inside the window recorded the event again.
+   */
+  notices?: CertificateNotices;
 }
 
 const SOURCE = { device: 'gateway', point: 'uplink' };
@@ -59,6 +65,8 @@ export class CertificateExpiry {
   private timer: TimerHandle | undefined;
   private current: CertificateInfo | null | undefined;
   private readonly alarmRaised = new Set<string>();
+  /** The SHA-256 fingerprint of the certificate last read. */
+  private fingerprint: string | undefined;
 
   constructor(private readonly opts: CertificateExpiryOptions) {}
 
@@ -95,7 +103,9 @@ export class CertificateExpiry {
     const sameCert = before?.notAfter === info.notAfter && before.subject === info.subject;
     const data = { subject: info.subject, notAfter: info.notAfter, stage: info.stage, file: info.file };
     const stage = info.stage;
-    if (stage !== 'ok' && !(sameCert && before.stage === stage)) {
+    const fingerprint = this.fingerprint!;
+    const notices = this.opts.notices;
+    if (stage !== 'ok' && !(sameCert && before.stage === stage) && !notices?.recorded(fingerprint, stage)) {
       const daysLeft = Math.floor((Date.parse(info.notAfter) - this.opts.clock.now()) / DAY);
       this.opts.log.warn(
         { ...data, daysLeft },
@@ -103,6 +113,8 @@ export class CertificateExpiry {
       );
       this.opts.outbox
         .record({ class: 'system', type: 'uplink.certificate_expiring', source: SOURCE, data: { ...data, stage, daysLeft } })
+        // Marked once committed: a crash before that records it again at the next start.
+        .then(() => notices?.mark(fingerprint, stage, this.opts.clock.now()))
         .catch((err: Error) => this.opts.log.error({ err: err.message }, 'uplink.certificate_expiring not recorded'));
     }
     if (info.stage === 'alarm' || info.stage === 'expired') {
@@ -126,6 +138,7 @@ export class CertificateExpiry {
     try {
       const cert = new X509Certificate(readFileSync(file));
       const notAfter = new Date(cert.validTo);
+      this.fingerprint = cert.fingerprint256;
       return {
         file,
         subject: cert.subject.replace(/\n/g, ', '),

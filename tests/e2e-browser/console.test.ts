@@ -9,6 +9,8 @@
  *   2. a simulated beam raises an alarm: its row appears without a reload, the linked camera
  *      snapshot shows on it, and acknowledging it with a note reaches the platform with the
  *      note and the guard's name;
+ *   2c. an alarm raised before the page's live feed is open, while its first alarm list answer
+ *      is still on the way, shows on the board, and that older answer does not remove it;
  *   3. opening a door asks for confirmation, then the simulated lock releases;
  *   4. the video wall paints live frames of the simulated camera;
  *   5. the Chinese UI;
@@ -166,6 +168,94 @@ describe('guard console in a real browser', () => {
     expect(await other.isVisible()).toBe(false);
     expect(await other.getAttribute('href')).toBeNull();
     await rig.screenshot(guard, '02b-panel-verification');
+  });
+
+  it('2c. an alarm raised while the board is still starting shows on it, and a stale list answer does not remove it', async () => {
+    // The page's live feed opens only when the test says (a slow upgrade on a busy box), and
+    // its first alarm list answer is held back (read by the server before the alarm).
+    let listRead!: () => void;
+    const listWasRead = new Promise<void>((r) => (listRead = r));
+    let releaseList!: () => void;
+    const listReleased = new Promise<void>((r) => (releaseList = r));
+    let lists = 0;
+    const page = await rig.signedIn(USERS.guard, async (p) => {
+      await p.addInitScript(() => {
+        // In the page (no DOM types here): the live feed's WebSocket is made only once __openLive() is called.
+        const w = globalThis as any;
+        const Real = w.WebSocket;
+        let open!: () => void;
+        const gate = new Promise<void>((r) => (open = r));
+        w.__openLive = open;
+        // How many alarm list answers the page has read: the board renders in the same task.
+        w.__alarmLists = 0;
+        const realFetch = w.fetch.bind(w);
+        w.fetch = async (...args: any[]) => {
+          const res = await realFetch(...args);
+          if (!String(args[0]).endsWith('/api/alarms')) return res;
+          const json = res.json.bind(res);
+          res.json = async () => {
+            try {
+              return await json();
+            } finally {
+              w.__alarmLists++;
+            }
+          };
+          return res;
+        };
+        w.WebSocket = function (url: string, protocols?: string | string[]) {
+          if (!String(url).endsWith('/api/live')) return new Real(url, protocols);
+          let real: any;
+          const proxy: any = { readyState: 0, send: (d: string) => real?.send(d), close: () => real?.close() };
+          void gate.then(() => {
+            real = new Real(url, protocols);
+            for (const h of ['onopen', 'onmessage', 'onclose', 'onerror']) real[h] = (e: unknown) => proxy[h]?.(e);
+          });
+          return proxy;
+        };
+      });
+      await p.route('**/api/alarms', async (route) => {
+        if (lists++ > 0) return route.continue();
+        const answer = await route.fetch();
+        listRead();
+        await listReleased;
+        await route.fulfill({ response: answer });
+      });
+    });
+    await rig.step(page, '02c-alarm-while-starting', async () => {
+      await listWasRead;
+      const socket = connect({ host: '127.0.0.1', port: rig.gateway.family<Dc09Instance>('dc09').ports!.tcpPort });
+      socket.on('error', () => undefined);
+      let answer = '';
+      socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+      socket.write(wrapBody('"SIA-DCS"0031L0#B7A1[#B7A1|Nri1/BA031]'), 'latin1');
+      await waitFor(
+        () => answer.includes('"ACK"'),
+        "the receiver's ACK",
+        5000,
+        () => answer,
+      );
+      socket.destroy();
+      const raised = await waitFor(
+        () => rig.events('alarm.raised').find((e) => e.body.source?.device === IDS.panel && e.body.source?.point === 'zone-31'),
+        'alarm.raised for zone-31 at the platform',
+        5000,
+      );
+      const rowSel = `[data-testid=alarm-row][data-alarm-id="${raised.body.data.alarmId as string}"]`;
+      // Raised before the feed was open: nothing was pushed to this page; opening the feed reloads.
+      await page.evaluate(() => (globalThis as any).__openLive());
+      await visible(page, rowSel, 'the alarm raised before the feed opened, after the feed opened', 10_000);
+      // The first list answer, older than the row, arrives last: it must not take the row away.
+      releaseList();
+      await expect
+        .poll(() => page.evaluate(() => (globalThis as any).__alarmLists as number), {
+          message: 'both list answers read by the page',
+          timeout: 10_000,
+        })
+        .toBe(2);
+      expect(await page.locator(rowSel).count(), 'the row after the stale list answer').toBe(1);
+      await rig.screenshot(page, '02c-alarm-while-starting');
+    });
+    await page.context().close();
   });
 
   it('3. opening a door asks for confirmation, then the simulated lock releases', async () => {

@@ -275,7 +275,8 @@ export class ConsoleBrowserRig {
   }
 
   /** A page already signed in through the API (the login form is scenario 1's business). */
-  async signedIn(user: { username: string; password: string }): Promise<Page> {
+  /** A page signed in through the API; `before` runs on it before it loads (routes, init scripts). */
+  async signedIn(user: { username: string; password: string }, before?: (page: Page) => Promise<void>): Promise<Page> {
     const ctx = await this.context();
     const res = await ctx.request.post('/api/login', {
       data: { username: user.username, password: user.password },
@@ -283,6 +284,7 @@ export class ConsoleBrowserRig {
     });
     if (res.status() !== 200) throw new Error(`API login of ${user.username} answered ${res.status()}: ${await res.text()}`);
     const page = await ctx.newPage();
+    await before?.(page);
     await page.goto('/');
     return page;
   }

@@ -53,7 +53,11 @@ describe('gatehouse init (non-interactive)', () => {
     expect(statSync(secretsPath).mode & 0o777).toBe(0o600);
 
     const check = runCli(['check', '--config', out, '--data', join(d, 'data')]);
-    expect(check.stdout).toMatch(/valid — compound maple-court, gateway gw-1, 2 lock\(s\), 2 door\(s\) with 2 reader\(s\), 1 cabinet\(s\)/);
+    // Every family the file configures is counted, in the registry's order (swap cabinets too).
+    expect(check.stdout).toContain(
+      'valid — compound maple-court, gateway gw-1, 2 lock(s), 2 door(s) with 2 reader(s), 1 camera(s), ' +
+        '1 input module(s) with 0 zone(s) in 0 partition(s), 1 alarm panel(s), 1 cabinet(s), 1 swap cabinet(s), uplink none',
+    );
     expect(check.status).toBe(0);
 
     // Exactly the secrets the families declare for this file, each fresh and of the right shape.

@@ -7,6 +7,7 @@ import { startMosquitto } from '../helpers/mosquitto.js';
 import { Platform } from '../helpers/platform.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { systemClock } from '../../gateway/core/clock.js';
+import { ConfigStore, hashOf } from '../../gateway/remote-config/store.js';
 
 describe('gatehouse CLI', () => {
   it('prints usage and exits 2 without a command, 0 with --help', () => {
@@ -45,6 +46,57 @@ describe('gatehouse CLI', () => {
     const r = runCli(['run', '--config', bad, '--data', join(dir, 'data')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/bad.yaml:\d+ .*YAML/);
+  });
+
+  it('check: the summary line counts the devices of every configured family, swap cabinets included', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
+    writeFileSync(join(dir, 's.yaml'), 'devices:\n  flat-1: pw-flat-1-xyz\n', { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'c.yaml'),
+      [
+        'compound: { id: c }',
+        'gateway: { id: g }',
+        'secretsFile: s.yaml',
+        'locks:',
+        '  - id: flat-1',
+        'swapCabinets:',
+        '  - { id: swap-a, slots: 12, bus: { tcp: { host: 127.0.0.1, port: 1505 } } }',
+        '  - { id: swap-b, slots: 8, bus: { tcp: { host: 127.0.0.1, port: 1506 } } }',
+        '',
+      ].join('\n'),
+    );
+    const r = runCli(['check', '--config', join(dir, 'c.yaml'), '--data', join(dir, 'data')]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('valid — compound c, gateway g, 1 lock(s), 2 swap cabinet(s), uplink none');
+  });
+
+  it('check: says when the daemon runs a configuration the platform applied, not the seed it checked', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-cli-'));
+    const seedText = 'compound: { id: c }\ngateway: { id: g }\n';
+    const seed = join(dir, 'c.yaml');
+    writeFileSync(seed, seedText);
+    const data = join(dir, 'data');
+    const plain = runCli(['check', '--config', seed, '--data', data]);
+    expect(plain.status).toBe(0);
+    expect(plain.stderr).toBe('');
+    // What config.apply leaves in the data directory once the change proved healthy.
+    const store = new ConfigStore(data);
+    const { state } = store.stage(
+      { text: `${seedText}cameras: []\n`, version: 'v7', by: 'platform', at: Date.now(), online: [], seedHash: hashOf(seedText) },
+      undefined,
+    );
+    store.confirm(state);
+    const r = runCli(['check', '--config', seed, '--data', data]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`${seed}: valid`);
+    expect(r.stderr).toContain(
+      `note: this checked the seed file ${seed}, but the daemon runs configuration v7 applied by the platform: ${store.fileOf(1)}; ` +
+        `check that one with: gatehouse check --config ${store.fileOf(1)} --data ${data}`,
+    );
+    // The seed edited on site wins at the next start: then the seed is what runs, and nothing is said.
+    writeFileSync(seed, `${seedText}# edited on site\n`);
+    expect(runCli(['check', '--config', seed, '--data', data]).stderr).toBe('');
   });
 
   it('check: a lock without a password secret is a configuration error', () => {

@@ -26,7 +26,11 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function gateway(extra: Partial<CompoundConfigInput>, metrics: Record<string, unknown> = {}): Promise<Gateway> {
+async function gateway(
+  extra: Partial<CompoundConfigInput>,
+  metrics: Record<string, unknown> = {},
+  beforeStart?: (gw: Gateway) => void,
+): Promise<Gateway> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-metrics-'));
   const config = CompoundConfig.parse({
     compound: { id: 'mc' },
@@ -39,6 +43,7 @@ async function gateway(extra: Partial<CompoundConfigInput>, metrics: Record<stri
   const gw = new Gateway({ config, secrets: secretsFrom({}), dataDir: dir, logs: createLoggerFactory({ level: 'silent' }) });
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
   cleanup.push(() => gw.stop());
+  beforeStart?.(gw);
   await gw.start();
   return gw;
 }
@@ -185,6 +190,23 @@ describe('metrics', () => {
       'a reconnect counted',
       15_000,
     );
+  });
+
+  it('/healthz: 503 "starting" while the gateway starts (the listener is up before the rest), 200 once started', async () => {
+    // Asked over real HTTP from inside start-up: the alarms component starts after the metrics listener.
+    let during: { status: number; body: unknown } | undefined;
+    const gw = await gateway({ uplink: { url: `mqtt://127.0.0.1:${await freePort()}` } }, {}, (g) => {
+      const start = g.alarms.start.bind(g.alarms);
+      g.alarms.start = async () => {
+        const r = await fetch(`${g.metricsUrl}/healthz`);
+        during = { status: r.status, body: await r.json() };
+        return start();
+      };
+    });
+    expect(during).toEqual({ status: 503, body: { status: 'unhealthy', reasons: ['starting or stopping'] } });
+    const after = await fetch(`${gw.metricsUrl}/healthz`);
+    expect(after.status).toBe(200);
+    expect(await after.json()).toEqual({ status: 'ok' });
   });
 
   it('/healthz: 200 once started (an unreachable platform is no failure), 503 naming a component that failed', async () => {

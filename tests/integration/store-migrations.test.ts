@@ -296,8 +296,8 @@ describe('the registry', () => {
 
   it("takes the families' owners from their manifests (the registry), after the core's", () => {
     const names = STORE_OWNERS.map((o) => o.owner);
-    expect(names.slice(0, 5)).toEqual(['outbox', 'commands', 'alarms', 'console', 'media']);
-    expect(names.slice(5)).toEqual(FAMILIES.flatMap((f) => f.store ?? []).map((o) => o.owner));
+    expect(names.slice(0, 6)).toEqual(['outbox', 'commands', 'alarms', 'console', 'media', 'uplink']);
+    expect(names.slice(6)).toEqual(FAMILIES.flatMap((f) => f.store ?? []).map((o) => o.owner));
     expect(names).toEqual(expect.arrayContaining(['access', 'charging', 'perimeter', 'dc09']));
   });
 

@@ -74,18 +74,19 @@ function setIndicator(on) {
 
 export const isLive = () => connected;
 
-/** Opens the live feed; reconnects after a drop and tells the pages to reload their lists. */
+/**
+ * Opens the live feed; reconnects after a drop and tells the pages to reload their lists.
+ * The first open reloads too: the pages loaded their lists before the feed was open (on a
+ * slow link or a busy box the upgrade can take seconds), and anything that happened in
+ * between was pushed to no one — an alarm raised then would never show on the board.
+ */
 export function connectLive() {
-  let first = true;
   const open = () => {
     socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/live`);
     socket.onopen = async () => {
       setIndicator(true);
-      if (!first) {
-        await loadStates();
-        emit({ type: 'reconnected' });
-      }
-      first = false;
+      await loadStates();
+      emit({ type: 'reconnected' });
     };
     socket.onmessage = (m) => {
       let msg;

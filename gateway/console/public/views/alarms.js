@@ -188,7 +188,16 @@ export default function alarmsView(root) {
     count.textContent = n ? `(${n})` : '';
   }
 
+  // The list request is answered with the alarms as they were when the server read them: a
+  // push that arrives while it is in flight is newer, and an answer to an earlier request is
+  // older than one to a later request. Without this, a stale answer removed a just-pushed row.
+  let loadSeq = 0;
+  let appliedSeq = 0;
+  /** Alarms the feed (or a command reply) updated while the latest list request was in flight. */
+  const touchedSince = new Set();
+
   function upsert(a, fromFeed) {
+    if (loadSeq > appliedSeq) touchedSince.add(a.id);
     if (a.state === 'closed') {
       if (!alarms.has(a.id)) return;
       alarms.set(a.id, a);
@@ -211,11 +220,16 @@ export default function alarmsView(root) {
   }
 
   async function load() {
+    const seq = ++loadSeq;
+    // What happened before this request is in its answer.
+    touchedSince.clear();
     const r = await api('GET', '/api/alarms');
-    if (!r.ok) return;
+    if (!r.ok || seq !== loadSeq) return;
+    appliedSeq = seq;
     const fresh = new Map((r.data?.alarms ?? []).map((a) => [a.id, a]));
-    for (const id of alarms.keys()) if (!fresh.has(id) && !lingering.has(id)) alarms.delete(id);
-    for (const a of fresh.values()) alarms.set(a.id, a);
+    for (const id of alarms.keys()) if (!fresh.has(id) && !lingering.has(id) && !touchedSince.has(id)) alarms.delete(id);
+    for (const a of fresh.values()) if (!touchedSince.has(a.id)) alarms.set(a.id, a);
+    touchedSince.clear();
     render();
   }
 
